@@ -1,0 +1,5 @@
+// Placeholder until this command is implemented.
+export async function run(_args: string[]): Promise<number> {
+  console.error('portico dev-apiserver: not implemented yet');
+  return 1;
+}
