@@ -1,1 +1,7 @@
-export {};
+export * from './kubeconfig.js';
+export * from './errors.js';
+export * from './informer.js';
+export * from './status.js';
+export * from './events.js';
+export * from './leader.js';
+export * from './ops-server.js';

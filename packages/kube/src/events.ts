@@ -1,0 +1,114 @@
+import { hostname } from 'node:os';
+import { type CoreV1Event, CoreV1Api, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+
+export type EventType = 'Normal' | 'Warning';
+
+export interface EventRecorderOptions {
+  component: string;
+  /** Where the error of a failed event write goes; events are best effort and never throw. */
+  onError?: (err: unknown) => void;
+  /** Repeats of the same event within this window bump `count` instead of creating a new object. */
+  aggregateWindowMs?: number;
+}
+
+interface Recorded {
+  event: CoreV1Event;
+  at: number;
+}
+
+/**
+ * Records core/v1 Events on objects. A repeated event (same object, type, reason and message)
+ * updates the count of the existing Event instead of creating another one, so a flapping condition
+ * cannot flood the API server.
+ */
+export class EventRecorder {
+  private readonly api: CoreV1Api;
+  private readonly recent = new Map<string, Recorded>();
+  private readonly host = hostname();
+  private readonly windowMs: number;
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    kc: KubeConfig,
+    private readonly options: EventRecorderOptions,
+  ) {
+    this.api = kc.makeApiClient(CoreV1Api);
+    this.windowMs = options.aggregateWindowMs ?? 10 * 60_000;
+  }
+
+  /** Queues the event; resolves when it has been written (or failed). */
+  record(obj: KubernetesObject, type: EventType, reason: string, message: string): Promise<void> {
+    this.chain = this.chain
+      .then(() => this.write(obj, type, reason, message))
+      .catch((err) => this.options.onError?.(err));
+    return this.chain;
+  }
+
+  private async write(
+    obj: KubernetesObject,
+    type: EventType,
+    reason: string,
+    message: string,
+  ): Promise<void> {
+    const meta = obj.metadata ?? {};
+    const namespace = meta.namespace ?? 'default';
+    const key = `${meta.uid ?? `${namespace}/${meta.name}`}|${type}|${reason}|${message}`;
+    const now = new Date();
+    const previous = this.recent.get(key);
+    if (previous && now.getTime() - previous.at < this.windowMs && previous.event.metadata?.name) {
+      const body: CoreV1Event = {
+        ...previous.event,
+        count: (previous.event.count ?? 1) + 1,
+        lastTimestamp: now,
+      };
+      try {
+        const updated = await this.api.replaceNamespacedEvent({
+          namespace,
+          name: previous.event.metadata.name,
+          body,
+        });
+        this.recent.set(key, { event: updated, at: now.getTime() });
+        return;
+      } catch {
+        // The old Event expired or changed: fall through and create a fresh one.
+      }
+    }
+    const body: CoreV1Event = {
+      metadata: {
+        name: `${meta.name ?? 'object'}.${now.getTime().toString(16)}${randomSuffix()}`,
+        namespace,
+      },
+      involvedObject: {
+        apiVersion: obj.apiVersion,
+        kind: obj.kind,
+        name: meta.name,
+        namespace: meta.namespace,
+        uid: meta.uid,
+        resourceVersion: meta.resourceVersion,
+      },
+      type,
+      reason,
+      message,
+      count: 1,
+      firstTimestamp: now,
+      lastTimestamp: now,
+      source: { component: this.options.component, host: this.host },
+      reportingComponent: this.options.component,
+      reportingInstance: this.host,
+    };
+    const created = await this.api.createNamespacedEvent({ namespace, body });
+    this.recent.set(key, { event: created, at: now.getTime() });
+    this.forgetOld(now.getTime());
+  }
+
+  private forgetOld(now: number): void {
+    if (this.recent.size < 4096) return;
+    for (const [key, r] of this.recent) if (now - r.at >= this.windowMs) this.recent.delete(key);
+  }
+}
+
+function randomSuffix(): string {
+  return Math.floor(Math.random() * 0xffff)
+    .toString(16)
+    .padStart(4, '0');
+}

@@ -1,0 +1,163 @@
+import { EventEmitter } from 'node:events';
+import { CoordinationV1Api, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import { isNotFound } from './errors.js';
+
+export interface LeaderElectionOptions {
+  namespace: string;
+  name: string;
+  identity: string;
+  /** How long a holder's claim is honoured after its last observed renewal. */
+  leaseDurationMs?: number;
+  /** A leader that has not renewed within this long steps down. */
+  renewDeadlineMs?: number;
+  /** How often to try to acquire or renew. */
+  retryPeriodMs?: number;
+}
+
+/**
+ * Leader election on a coordination.k8s.io/v1 Lease, as client-go does it: the holder renews the
+ * lease every retry period; a candidate takes it over once the lease record has not changed for a
+ * whole lease duration *as measured on the candidate's own clock* (clocks of different nodes are
+ * never compared). Updates carry the resourceVersion, so two candidates can never both win.
+ *
+ * Events: 'started' when this instance becomes leader, 'stopped' when it loses or gives up the
+ * lease, 'leader' (identity) whenever the observed holder changes.
+ */
+export class LeaderElector extends EventEmitter {
+  private readonly api: CoordinationV1Api;
+  private readonly leaseDurationMs: number;
+  private readonly renewDeadlineMs: number;
+  private readonly retryPeriodMs: number;
+  private observed: { holder: string; version: string; at: number } | undefined;
+  private leading = false;
+  private lastRenew = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+
+  constructor(
+    kc: KubeConfig,
+    private readonly options: LeaderElectionOptions,
+  ) {
+    super();
+    this.api = kc.makeApiClient(CoordinationV1Api);
+    this.leaseDurationMs = options.leaseDurationMs ?? 4_000;
+    this.renewDeadlineMs = options.renewDeadlineMs ?? 3_000;
+    this.retryPeriodMs = options.retryPeriodMs ?? 1_000;
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    void this.tick();
+  }
+
+  /** Stops campaigning; a leader releases the lease so a standby can take over at once. */
+  async stop(): Promise<void> {
+    this.running = false;
+    clearTimeout(this.timer);
+    if (!this.leading) return;
+    this.setLeading(false);
+    try {
+      const lease = await this.read();
+      if (lease?.spec?.holderIdentity === this.options.identity) {
+        lease.spec = { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1 };
+        await this.api.replaceNamespacedLease({
+          namespace: this.options.namespace,
+          name: this.options.name,
+          body: lease,
+        });
+      }
+    } catch {
+      // Best effort: the lease expires on its own.
+    }
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      const ok = await this.tryAcquireOrRenew();
+      if (ok) this.lastRenew = Date.now();
+    } catch (err) {
+      this.emit('error', err);
+    }
+    if (this.leading && Date.now() - this.lastRenew > this.renewDeadlineMs) this.setLeading(false);
+    if (this.running) this.timer = setTimeout(() => void this.tick(), this.retryPeriodMs);
+  }
+
+  private async tryAcquireOrRenew(): Promise<boolean> {
+    const { namespace, name, identity } = this.options;
+    const now = new Date();
+    const lease = await this.read();
+    if (!lease) {
+      await this.api.createNamespacedLease({
+        namespace,
+        body: {
+          metadata: { name, namespace },
+          spec: this.spec(identity, now, now, 0),
+        },
+      });
+      this.observe(identity, 'created');
+      this.setLeading(true);
+      return true;
+    }
+    const spec = lease.spec ?? {};
+    const holder = spec.holderIdentity ?? '';
+    this.observe(holder, lease.metadata?.resourceVersion ?? '');
+    const held = holder !== '' && holder !== identity;
+    const observedAt = this.observed?.at ?? 0;
+    if (held && Date.now() - observedAt < this.leaseDurationMs) {
+      this.setLeading(false);
+      return false;
+    }
+    const transitions = (spec.leaseTransitions ?? 0) + (holder === identity ? 0 : 1);
+    const acquired = holder === identity && spec.acquireTime ? new Date(spec.acquireTime) : now;
+    lease.spec = this.spec(identity, acquired, now, transitions);
+    const updated = await this.api.replaceNamespacedLease({ namespace, name, body: lease });
+    this.observe(identity, updated.metadata?.resourceVersion ?? '');
+    this.setLeading(true);
+    return true;
+  }
+
+  private spec(
+    identity: string,
+    acquireTime: Date,
+    renewTime: Date,
+    leaseTransitions: number,
+  ): V1Lease['spec'] {
+    return {
+      holderIdentity: identity,
+      leaseDurationSeconds: Math.ceil(this.leaseDurationMs / 1000),
+      acquireTime,
+      renewTime,
+      leaseTransitions,
+    };
+  }
+
+  private async read(): Promise<V1Lease | undefined> {
+    try {
+      return await this.api.readNamespacedLease({
+        namespace: this.options.namespace,
+        name: this.options.name,
+      });
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  private observe(holder: string, version: string): void {
+    if (this.observed?.holder === holder && this.observed.version === version) return;
+    const changedHolder = this.observed?.holder !== holder;
+    this.observed = { holder, version, at: Date.now() };
+    if (changedHolder) this.emit('leader', holder);
+  }
+
+  private setLeading(leading: boolean): void {
+    if (this.leading === leading) return;
+    this.leading = leading;
+    this.emit(leading ? 'started' : 'stopped');
+  }
+}

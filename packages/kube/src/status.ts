@@ -1,0 +1,53 @@
+import {
+  CoreV1Api,
+  type KubeConfig,
+  type V1LoadBalancerIngress,
+  type V1Service,
+} from '@kubernetes/client-node';
+import { isConflict, isNotFound } from './errors.js';
+
+/**
+ * Writes `status.loadBalancer.ingress` of a Service through the status subresource. On a 409
+ * (someone else changed the Service since we read it) it re-reads and retries, so the write never
+ * clobbers a newer object.
+ */
+export class ServiceStatusWriter {
+  private readonly api: CoreV1Api;
+
+  constructor(kc: KubeConfig) {
+    this.api = kc.makeApiClient(CoreV1Api);
+  }
+
+  /** Returns the updated Service, or undefined when it no longer exists. */
+  async setIngress(
+    namespace: string,
+    name: string,
+    ingress: V1LoadBalancerIngress[],
+    attempts = 5,
+  ): Promise<V1Service | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      let current: V1Service;
+      try {
+        current = await this.api.readNamespacedService({ namespace, name });
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      }
+      if (sameIngress(current.status?.loadBalancer?.ingress ?? [], ingress)) return current;
+      const body: V1Service = {
+        ...current,
+        status: { ...current.status, loadBalancer: ingress.length > 0 ? { ingress } : {} },
+      };
+      try {
+        return await this.api.replaceNamespacedServiceStatus({ namespace, name, body });
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        if (!isConflict(err) || attempt >= attempts) throw err;
+      }
+    }
+  }
+}
+
+function sameIngress(a: readonly V1LoadBalancerIngress[], b: readonly V1LoadBalancerIngress[]): boolean {
+  return a.length === b.length && a.every((x, i) => x.ip === b[i]?.ip && x.hostname === b[i]?.hostname);
+}
