@@ -1,7 +1,360 @@
+/* UDP sockets that send with TTL/hop limit 255 and report the TTL of every received datagram.
+ *
+ * BFD single hop (RFC 5881 section 5, the GTSM of RFC 5082) must send with TTL 255 and drop anything
+ * that arrives with a lower TTL. Node's dgram cannot read the TTL of a received packet, so this file
+ * opens the socket itself with IP_RECVTTL / IPV6_RECVHOPLIMIT and reads with recvmsg(). The socket is
+ * non-blocking and watched by uv_poll on Node's event loop: datagrams are delivered as they arrive,
+ * never by polling on a timer.
+ *
+ * JS API (wrapped by src/udp-ttl.ts):
+ *   udpTtlOpen(address, port, ifname | null, onMessage | null) -> handle
+ *       onMessage(data: Buffer, ttl: number, address: string, port: number)
+ *   udpTtlSend(handle, data, address, port)
+ *   udpTtlLocalPort(handle) -> number
+ *   udpTtlClose(handle)
+ * Errors are thrown with `code` set to the errno name (EADDRINUSE, ...). */
+#define _GNU_SOURCE
 #include "addon.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#define MAX_DATAGRAM 2048
+/* Datagrams read per readiness event before yielding back to the event loop. */
+#define MAX_READS_PER_EVENT 64
+
+typedef struct {
+  uv_poll_t poll;
+  napi_env env;
+  int fd;
+  int family;
+  unsigned int ifindex; /* scope id for IPv6 link-local destinations, 0 if unbound */
+  napi_ref on_message;  /* NULL for send-only sockets */
+  napi_async_context async;
+  int polling;
+  int closing;
+  int fd_closed;
+  int finalized;
+} udp_ttl_socket;
+
+static napi_value throw_errno(napi_env env, int err, const char *what) {
+  char message[256];
+  const char *name = strerrorname_np(err);
+  snprintf(message, sizeof message, "%s: %s", what, strerror(err));
+  napi_throw_error(env, name ? name : "EIO", message);
+  return NULL;
+}
+
+static void free_if_done(udp_ttl_socket *s) {
+  if (s->fd_closed && s->finalized) free(s);
+}
+
+static void on_poll_closed(uv_handle_t *handle) {
+  udp_ttl_socket *s = (udp_ttl_socket *)handle->data;
+  close(s->fd);
+  s->fd_closed = 1;
+  free_if_done(s);
+}
+
+/* Stops watching, releases the JS callback and closes the fd (after libuv let go of the poll). */
+static void close_socket(napi_env env, udp_ttl_socket *s) {
+  if (s->closing) return;
+  s->closing = 1;
+  if (s->on_message) {
+    napi_delete_reference(env, s->on_message);
+    napi_async_destroy(env, s->async);
+    s->on_message = NULL;
+  }
+  if (s->polling) {
+    uv_poll_stop(&s->poll);
+    uv_close((uv_handle_t *)&s->poll, on_poll_closed);
+  } else {
+    close(s->fd);
+    s->fd_closed = 1;
+  }
+}
+
+static void finalize_socket(napi_env env, void *data, void *hint) {
+  (void)hint;
+  udp_ttl_socket *s = (udp_ttl_socket *)data;
+  close_socket(env, s);
+  s->finalized = 1;
+  free_if_done(s);
+}
+
+/* Reads the TTL (IPv4) or hop limit (IPv6) from the control messages; -1 when absent. */
+static int received_ttl(struct msghdr *msg) {
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
+    int value;
+    if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL) ||
+        (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT)) {
+      memcpy(&value, CMSG_DATA(c), sizeof value);
+      return value;
+    }
+  }
+  return -1;
+}
+
+static void deliver(udp_ttl_socket *s, const char *data, size_t len, int ttl,
+                    const struct sockaddr_storage *from) {
+  napi_env env = s->env;
+  char address[INET6_ADDRSTRLEN] = "";
+  int port;
+  if (from->ss_family == AF_INET6) {
+    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)from;
+    inet_ntop(AF_INET6, &a->sin6_addr, address, sizeof address);
+    port = ntohs(a->sin6_port);
+  } else {
+    const struct sockaddr_in *a = (const struct sockaddr_in *)from;
+    inet_ntop(AF_INET, &a->sin_addr, address, sizeof address);
+    port = ntohs(a->sin_port);
+  }
+
+  napi_handle_scope scope;
+  napi_open_handle_scope(env, &scope);
+  napi_value callback, resource, argv[4], result;
+  napi_get_reference_value(env, s->on_message, &callback);
+  napi_create_object(env, &resource);
+  napi_create_buffer_copy(env, len, data, NULL, &argv[0]);
+  napi_create_int32(env, ttl, &argv[1]);
+  napi_create_string_utf8(env, address, NAPI_AUTO_LENGTH, &argv[2]);
+  napi_create_int32(env, port, &argv[3]);
+  /* napi_make_callback runs the microtask queue afterwards, as for any libuv-driven callback. */
+  if (napi_make_callback(env, s->async, resource, callback, 4, argv, &result) ==
+      napi_pending_exception) {
+    napi_value error;
+    napi_get_and_clear_last_exception(env, &error);
+    napi_fatal_exception(env, error);
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static void on_readable(uv_poll_t *handle, int status, int events) {
+  (void)events;
+  udp_ttl_socket *s = (udp_ttl_socket *)handle->data;
+  if (status < 0) return;
+  for (int i = 0; i < MAX_READS_PER_EVENT && !s->closing; i++) {
+    char data[MAX_DATAGRAM];
+    char control[CMSG_SPACE(sizeof(int)) * 4];
+    struct sockaddr_storage from;
+    struct iovec iov = {.iov_base = data, .iov_len = sizeof data};
+    struct msghdr msg = {.msg_name = &from,
+                         .msg_namelen = sizeof from,
+                         .msg_iov = &iov,
+                         .msg_iovlen = 1,
+                         .msg_control = control,
+                         .msg_controllen = sizeof control};
+    ssize_t n = recvmsg(s->fd, &msg, MSG_DONTWAIT);
+    if (n < 0) return; /* EAGAIN: drained. Other errors (ICMP-induced) concern no one here. */
+    if (msg.msg_flags & MSG_TRUNC) continue; /* larger than any valid BFD packet */
+    deliver(s, data, (size_t)n, received_ttl(&msg), &from);
+  }
+}
+
+static int get_string(napi_env env, napi_value value, char *out, size_t size) {
+  size_t len;
+  return napi_get_value_string_utf8(env, value, out, size, &len) == napi_ok && len < size - 1;
+}
+
+/* Parses address + port into a sockaddr of the socket's family; 0 on success. */
+static int make_sockaddr(int family, const char *address, int port, unsigned int scope,
+                         struct sockaddr_storage *out, socklen_t *len) {
+  memset(out, 0, sizeof *out);
+  if (family == AF_INET6) {
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)out;
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET6, address, &a->sin6_addr) != 1) return -1;
+    if (IN6_IS_ADDR_LINKLOCAL(&a->sin6_addr)) a->sin6_scope_id = scope;
+    *len = sizeof *a;
+  } else {
+    struct sockaddr_in *a = (struct sockaddr_in *)out;
+    a->sin_family = AF_INET;
+    a->sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, address, &a->sin_addr) != 1) return -1;
+    *len = sizeof *a;
+  }
+  return 0;
+}
+
+static int set_int(int fd, int level, int name, int value) {
+  return setsockopt(fd, level, name, &value, sizeof value);
+}
+
+static napi_value udp_ttl_open(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char address[INET6_ADDRSTRLEN + 1], ifname[IF_NAMESIZE + 1] = "";
+  int32_t port;
+  napi_valuetype iftype, cbtype;
+  if (argc < 4 || !get_string(env, argv[0], address, sizeof address) ||
+      napi_get_value_int32(env, argv[1], &port) != napi_ok || port < 0 || port > 65535) {
+    napi_throw_type_error(env, NULL, "udpTtlOpen(address, port, ifname, onMessage)");
+    return NULL;
+  }
+  napi_typeof(env, argv[2], &iftype);
+  napi_typeof(env, argv[3], &cbtype);
+  if ((iftype != napi_null && iftype != napi_undefined &&
+       !get_string(env, argv[2], ifname, sizeof ifname)) ||
+      (cbtype != napi_null && cbtype != napi_undefined && cbtype != napi_function)) {
+    napi_throw_type_error(env, NULL, "udpTtlOpen: bad interface name or callback");
+    return NULL;
+  }
+
+  int family = strchr(address, ':') ? AF_INET6 : AF_INET;
+  unsigned int ifindex = 0;
+  if (ifname[0] && (ifindex = if_nametoindex(ifname)) == 0)
+    return throw_errno(env, errno, "if_nametoindex");
+
+  struct sockaddr_storage local;
+  socklen_t local_len;
+  if (make_sockaddr(family, address, port, ifindex, &local, &local_len) != 0) {
+    napi_throw_type_error(env, NULL, "udpTtlOpen: invalid IP address");
+    return NULL;
+  }
+
+  int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, errno, "socket");
+  int ok;
+  if (family == AF_INET6) {
+    ok = set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1) == 0 &&
+         set_int(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, 255) == 0 &&
+         set_int(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1) == 0 &&
+         /* Network control traffic class (CS6), as routers expect for BFD. */
+         set_int(fd, IPPROTO_IPV6, IPV6_TCLASS, 0xc0) == 0;
+  } else {
+    ok = set_int(fd, IPPROTO_IP, IP_TTL, 255) == 0 && set_int(fd, IPPROTO_IP, IP_RECVTTL, 1) == 0 &&
+         set_int(fd, IPPROTO_IP, IP_TOS, 0xc0) == 0;
+  }
+  if (ok && ifname[0])
+    ok = setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname)) == 0;
+  if (!ok || bind(fd, (struct sockaddr *)&local, local_len) != 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, err, ok ? "bind" : "setsockopt");
+  }
+
+  udp_ttl_socket *s = calloc(1, sizeof *s);
+  if (!s) {
+    close(fd);
+    return throw_errno(env, ENOMEM, "udpTtlOpen");
+  }
+  s->env = env;
+  s->fd = fd;
+  s->family = family;
+  s->ifindex = ifindex;
+  s->poll.data = s;
+
+  if (cbtype == napi_function) {
+    uv_loop_t *loop;
+    napi_value name;
+    napi_get_uv_event_loop(env, &loop);
+    napi_create_string_utf8(env, "portico:udpTtl", NAPI_AUTO_LENGTH, &name);
+    if (uv_poll_init(loop, &s->poll, fd) != 0) {
+      close(fd);
+      free(s);
+      return throw_errno(env, EIO, "uv_poll_init");
+    }
+    napi_create_reference(env, argv[3], 1, &s->on_message);
+    napi_async_init(env, NULL, name, &s->async);
+    uv_poll_start(&s->poll, UV_READABLE, on_readable);
+    s->polling = 1;
+  }
+
+  napi_value handle;
+  napi_create_external(env, s, finalize_socket, NULL, &handle);
+  return handle;
+}
+
+static udp_ttl_socket *get_socket(napi_env env, napi_value value) {
+  void *data = NULL;
+  napi_valuetype type;
+  napi_typeof(env, value, &type);
+  if (type != napi_external || napi_get_value_external(env, value, &data) != napi_ok || !data) {
+    napi_throw_type_error(env, NULL, "not a udpTtl handle");
+    return NULL;
+  }
+  udp_ttl_socket *s = (udp_ttl_socket *)data;
+  if (s->closing) {
+    napi_throw_error(env, "EBADF", "udpTtl socket is closed");
+    return NULL;
+  }
+  return s;
+}
+
+static napi_value udp_ttl_send(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 4) {
+    napi_throw_type_error(env, NULL, "udpTtlSend(handle, data, address, port)");
+    return NULL;
+  }
+  udp_ttl_socket *s = get_socket(env, argv[0]);
+  if (!s) return NULL;
+  void *data;
+  size_t len;
+  char address[INET6_ADDRSTRLEN + 1];
+  int32_t port;
+  struct sockaddr_storage to;
+  socklen_t to_len;
+  if (napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok ||
+      !get_string(env, argv[2], address, sizeof address) ||
+      napi_get_value_int32(env, argv[3], &port) != napi_ok || port <= 0 || port > 65535 ||
+      make_sockaddr(s->family, address, port, s->ifindex, &to, &to_len) != 0) {
+    napi_throw_type_error(env, NULL, "udpTtlSend: bad buffer, address or port");
+    return NULL;
+  }
+  /* A full send buffer drops the datagram, as the network could: BFD tolerates loss by design. */
+  if (sendto(s->fd, data, len, MSG_DONTWAIT, (struct sockaddr *)&to, to_len) < 0 &&
+      errno != EAGAIN && errno != EWOULDBLOCK)
+    return throw_errno(env, errno, "sendto");
+  return NULL;
+}
+
+static napi_value udp_ttl_local_port(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], result;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  udp_ttl_socket *s = argc < 1 ? NULL : get_socket(env, argv[0]);
+  if (!s) return NULL;
+  struct sockaddr_storage local;
+  socklen_t len = sizeof local;
+  if (getsockname(s->fd, (struct sockaddr *)&local, &len) != 0)
+    return throw_errno(env, errno, "getsockname");
+  int port = local.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&local)->sin6_port)
+                                         : ntohs(((struct sockaddr_in *)&local)->sin_port);
+  napi_create_int32(env, port, &result);
+  return result;
+}
+
+static napi_value udp_ttl_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  void *data = NULL;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || napi_get_value_external(env, argv[0], &data) != napi_ok || !data) {
+    napi_throw_type_error(env, NULL, "udpTtlClose(handle)");
+    return NULL;
+  }
+  close_socket(env, (udp_ttl_socket *)data); /* idempotent */
+  return NULL;
+}
+
 napi_status register_udp_ttl(napi_env env, napi_value exports) {
-  (void)env;
-  (void)exports;
-  return napi_ok;
+  napi_property_descriptor props[] = {
+      {"udpTtlOpen", NULL, udp_ttl_open, NULL, NULL, NULL, napi_default, NULL},
+      {"udpTtlSend", NULL, udp_ttl_send, NULL, NULL, NULL, napi_default, NULL},
+      {"udpTtlLocalPort", NULL, udp_ttl_local_port, NULL, NULL, NULL, napi_default, NULL},
+      {"udpTtlClose", NULL, udp_ttl_close, NULL, NULL, NULL, napi_default, NULL},
+  };
+  return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }

@@ -13,3 +13,4 @@ export function loadNative(): NativeAddon {
   }
   return cached;
 }
+export { UdpTtlSocket, type UdpTtlMessage, type UdpTtlOptions } from './udp-ttl.js';
