@@ -1,0 +1,75 @@
+/**
+ * The compiled routing table: plain, immutable, structured-clone-able data. The cluster primary
+ * compiles it from Kubernetes objects (compile.ts) and sends it to every worker, which indexes it
+ * (router.ts). Keeping it plain data is what makes a swap one IPC message and one reference store.
+ */
+
+/** A pod address a backend forwards to. */
+export interface Endpoint {
+  readonly address: string;
+  readonly port: number;
+}
+
+/** What a matched rule forwards to. `backend` is null for a `resource` backend we cannot serve (503). */
+export interface Target {
+  /** `namespace/name` of the Ingress the rule came from (metrics, logs). */
+  readonly ingress: string;
+  /** Key into RouteTable.backends, `namespace/service:port`. */
+  readonly backend: string | null;
+}
+
+export interface PathEntry {
+  /** Exact: the rule path. Prefix: the rule path without its trailing slash ('' for '/'). */
+  readonly path: string;
+  readonly target: Target;
+}
+
+/** All rules of one host (exact `a.b.c`, wildcard `*.b.c`, or '' for host-less rules). */
+export interface HostTable {
+  readonly host: string;
+  readonly exact: readonly PathEntry[];
+  readonly prefix: readonly PathEntry[];
+  /** Where a request for this host goes when no path matches (its Ingress's defaultBackend). */
+  readonly fallback: Target | null;
+}
+
+export interface BackendEntry {
+  readonly key: string;
+  /** Ready endpoints only; empty means 503. */
+  readonly endpoints: readonly Endpoint[];
+}
+
+export interface CertEntry {
+  /** Exact host or `*.suffix`. */
+  readonly host: string;
+  /** `namespace/name@resourceVersion`: identifies the PEM pair so workers can cache the context. */
+  readonly id: string;
+  readonly cert: string;
+  readonly key: string;
+}
+
+export interface RouteTable {
+  readonly version: number;
+  readonly hosts: readonly HostTable[];
+  /** The cluster-wide default backend: the oldest Ingress with a defaultBackend and no rules. */
+  readonly catchAll: Target | null;
+  readonly backends: readonly BackendEntry[];
+  readonly certs: readonly CertEntry[];
+  /** Hosts (exact or `*.suffix`) listed under spec.tls: plain HTTP for them is redirected (308). */
+  readonly tlsHosts: readonly string[];
+  /** `namespace/name` of every Ingress this controller serves (they get our status). */
+  readonly served: readonly string[];
+  /** Human-readable problems found while compiling (missing Service, bad Secret, conflicts). */
+  readonly problems: readonly string[];
+}
+
+export const emptyTable: RouteTable = {
+  version: 0,
+  hosts: [],
+  catchAll: null,
+  backends: [],
+  certs: [],
+  tlsHosts: [],
+  served: [],
+  problems: [],
+};
