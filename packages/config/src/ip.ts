@@ -3,7 +3,7 @@
  * nothing ever enumerates addresses.
  */
 import ipaddr from 'ipaddr.js';
-import type { IPFamily } from './model.js';
+import type { Cidr, IPFamily } from './model.js';
 
 export interface IP {
   readonly family: IPFamily;
@@ -54,4 +54,79 @@ function bigIntToBytes(value: bigint, length: number): number[] {
     value >>= 8n;
   }
   return bytes;
+}
+
+/** The number of addresses of a family minus one: the all-ones address. */
+export function maxAddress(family: IPFamily): bigint {
+  return (1n << BigInt(familyBits[family])) - 1n;
+}
+
+/** Builds a CIDR block, clearing host bits the way Go's net.ParseCIDR does. */
+export function makeCidr(family: IPFamily, address: bigint, prefixLength: number): Cidr {
+  const hostBits = BigInt(familyBits[family] - prefixLength);
+  const base = (address >> hostBits) << hostBits;
+  return { family, base, prefixLength, text: `${formatIP({ family, value: base })}/${prefixLength}` };
+}
+
+/** The last address of a block. */
+export function cidrLast(cidr: Cidr): bigint {
+  return cidr.base + (1n << BigInt(familyBits[cidr.family] - cidr.prefixLength)) - 1n;
+}
+
+/** How many addresses a block holds. */
+export function cidrSize(cidr: Cidr): bigint {
+  return 1n << BigInt(familyBits[cidr.family] - cidr.prefixLength);
+}
+
+/**
+ * Two blocks overlap when they are equal or one contains the other (aligned blocks can not
+ * partially overlap). Blocks of different families never overlap.
+ */
+export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
+  return a.family === b.family && a.base <= cidrLast(b) && b.base <= cidrLast(a);
+}
+
+/**
+ * Parses `address/length` like Go's net.ParseCIDR: the address part decides the family (an
+ * IPv6 text stays IPv6 even when IPv4-mapped), the length is decimal and within the family's
+ * width, host bits are cleared. Returns the reason as a string when the text is not a CIDR.
+ */
+export function parseCidr(text: string): Cidr | string {
+  const slash = text.indexOf('/');
+  if (slash < 0) return 'missing "/prefix-length"';
+  const addressText = text.slice(0, slash);
+  const lengthText = text.slice(slash + 1);
+  const family: IPFamily | undefined = ipaddr.IPv4.isValidFourPartDecimal(addressText)
+    ? 'IPv4'
+    : addressText.includes(':') && !addressText.includes('%') && ipaddr.IPv6.isValid(addressText)
+      ? 'IPv6'
+      : undefined;
+  if (!family) return `invalid address "${addressText}"`;
+  if (!/^[0-9]{1,3}$/.test(lengthText) || Number(lengthText) > familyBits[family]) {
+    return `invalid prefix length "${lengthText}" for ${family} (0-${familyBits[family]})`;
+  }
+  const bytes =
+    family === 'IPv4'
+      ? ipaddr.IPv4.parse(addressText).toByteArray()
+      : ipaddr.IPv6.parse(addressText).toByteArray();
+  return makeCidr(family, bytesToBigInt(bytes), Number(lengthText));
+}
+
+/**
+ * The minimal list of CIDR blocks that covers exactly [first, last], ascending. Greedy: at each
+ * step take the largest block that starts at `first` (aligned) and does not pass `last`. At most
+ * 2 × width blocks, so nothing is ever enumerated.
+ */
+export function summarizeRange(family: IPFamily, first: bigint, last: bigint): Cidr[] {
+  const bits = familyBits[family];
+  const blocks: Cidr[] = [];
+  let next = first;
+  while (next <= last) {
+    let hostBits = 0;
+    while (hostBits < bits && ((next >> BigInt(hostBits)) & 1n) === 0n) hostBits++;
+    while (next + (1n << BigInt(hostBits)) - 1n > last) hostBits--;
+    blocks.push(makeCidr(family, next, bits - hostBits));
+    next += 1n << BigInt(hostBits);
+  }
+  return blocks;
 }
