@@ -1,1 +1,3 @@
-export {};
+export * from './controller.js';
+export * from './converge.js';
+export * from './service-request.js';

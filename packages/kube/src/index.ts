@@ -5,3 +5,4 @@ export * from './status.js';
 export * from './events.js';
 export * from './leader.js';
 export * from './ops-server.js';
+export * from './apply.js';

@@ -1,0 +1,246 @@
+import type { KubeConfig, V1ConfigMap, V1Service } from '@kubernetes/client-node';
+import { Allocator } from '@portico/allocator';
+import { type Config, parseConfig } from '@portico/config';
+import {
+  createInformer,
+  EventRecorder,
+  runInformer,
+  type RunningInformer,
+  ServiceStatusWriter,
+} from '@portico/kube';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { converge, type Decision } from './converge.js';
+import { serviceKey, statusIPs } from './service-request.js';
+import { controllerMetrics, type ControllerMetrics } from './stats.js';
+
+export interface ControllerOptions {
+  kubeConfig: KubeConfig;
+  /** Namespace of the ConfigMap (portico-system). */
+  namespace: string;
+  configMapName: string;
+  logger: Logger;
+  registry: Registry;
+}
+
+/**
+ * Hands out external IPs to LoadBalancer Services. Work is serialised through one queue of
+ * Service keys so the allocator is only ever touched by one sync at a time.
+ *
+ * Lifecycle: nothing is allocated until a valid configuration is loaded; then every IP already
+ * in a Service status is re-claimed (oldest Service first) before any new allocation happens.
+ */
+export class Controller {
+  readonly allocator = new Allocator();
+  private readonly log: Logger;
+  private readonly metrics: ControllerMetrics;
+  private readonly statusWriter: ServiceStatusWriter;
+  private readonly recorder: EventRecorder;
+  private readonly services;
+  private readonly configMaps;
+  private informers: RunningInformer[] = [];
+  private config: Config | undefined;
+  private phase: 'syncing' | 'waiting-config' | 'running' = 'syncing';
+  private readonly dirty = new Set<string>();
+  private readonly pending = new Set<string>();
+  private configDirty = false;
+  private draining: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(private readonly options: ControllerOptions) {
+    this.log = options.logger;
+    this.metrics = controllerMetrics(options.registry);
+    this.statusWriter = new ServiceStatusWriter(options.kubeConfig);
+    this.recorder = new EventRecorder(options.kubeConfig, {
+      component: 'portico-controller',
+      onError: (err) => this.log.warn({ err }, 'event write failed'),
+    });
+    this.services = createInformer<V1Service>(options.kubeConfig, 'services');
+    this.configMaps = createInformer<V1ConfigMap>(options.kubeConfig, 'configmaps', {
+      namespace: options.namespace,
+      fieldSelector: `metadata.name=${options.configMapName}`,
+    });
+  }
+
+  /** True once the configuration is loaded and the start-up re-claim is done. */
+  get ready(): boolean {
+    return this.phase === 'running';
+  }
+
+  get configuration(): Config | undefined {
+    return this.config;
+  }
+
+  /** Starts watching; resolves once the caches are synced. */
+  async start(): Promise<void> {
+    for (const verb of ['add', 'update', 'delete'] as const) {
+      this.services.on(verb, (svc) => this.enqueue(serviceKey(svc)));
+      this.configMaps.on(verb, () => {
+        this.configDirty = true;
+        this.kick();
+      });
+    }
+    this.informers = [this.services, this.configMaps].map((inf) =>
+      runInformer(inf, (err) => this.log.warn({ err: String(err) }, 'watch failed, retrying')),
+    );
+    await Promise.all(this.informers.map((i) => i.synced));
+    this.phase = 'waiting-config';
+    this.configDirty = true;
+    this.kick();
+    await this.idle();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all(this.informers.map((i) => i.stop()));
+    await this.draining;
+  }
+
+  /** Resolves when the queue is empty (for tests and start-up). */
+  async idle(): Promise<void> {
+    while (this.draining) await this.draining;
+  }
+
+  private enqueue(key: string): void {
+    this.dirty.add(key);
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.draining || this.stopped || this.phase === 'syncing') return;
+    this.draining = this.drain().finally(() => {
+      this.draining = undefined;
+      if ((this.dirty.size > 0 && this.phase === 'running') || this.configDirty) this.kick();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (!this.stopped) {
+      if (this.configDirty) {
+        this.configDirty = false;
+        await this.loadConfig();
+        continue;
+      }
+      if (this.phase !== 'running') return;
+      const key = this.dirty.values().next().value;
+      if (key === undefined) return;
+      this.dirty.delete(key);
+      await this.sync(key, true);
+    }
+  }
+
+  private async loadConfig(): Promise<void> {
+    const { namespace, configMapName } = this.options;
+    const cm = this.configMaps.get(configMapName, namespace);
+    if (!cm) {
+      if (this.config) {
+        this.log.error(
+          { event: 'configMissing' },
+          'configuration deleted; the last good configuration stays in force',
+        );
+        this.metrics.configStale.set(1);
+        this.metrics.configErrors.inc({ reason: 'missing' });
+      } else {
+        this.log.warn({ event: 'configMissing' }, `waiting for ConfigMap ${namespace}/${configMapName}`);
+      }
+      return;
+    }
+    const cmRef = { ...cm, apiVersion: 'v1', kind: 'ConfigMap' };
+    const parsed = parseConfig(cm.data?.config ?? '');
+    if (!parsed.ok) {
+      this.refuseConfig(
+        cmRef,
+        'invalid',
+        'InvalidConfig',
+        `configuration refused: ${parsed.errors.join('; ')}`,
+      );
+      return;
+    }
+    const pools = this.allocator.setPools(parsed.config.pools);
+    if (!pools.ok) {
+      this.refuseConfig(cmRef, 'orphans-ips', 'ConfigRejected', `configuration refused: ${pools.error}`);
+      return;
+    }
+    this.config = parsed.config;
+    this.metrics.configLoaded.set(1);
+    this.metrics.configStale.set(0);
+    this.log.info(
+      { event: 'configLoaded', pools: parsed.config.pools.map((p) => p.name) },
+      'configuration loaded',
+    );
+    if (this.phase === 'waiting-config') await this.reclaimAll();
+    for (const svc of this.services.list()) this.dirty.add(serviceKey(svc));
+    this.updatePoolMetrics();
+  }
+
+  private refuseConfig(cm: V1ConfigMap, reason: string, eventReason: string, message: string): void {
+    this.log.error(
+      { event: 'configStale', reason, message },
+      'configuration refused; the previous one stays in force',
+    );
+    this.metrics.configStale.set(1);
+    this.metrics.configErrors.inc({ reason });
+    void this.recorder.record(cm, 'Warning', eventReason, message);
+  }
+
+  /** Start-up: every address already in a status is claimed before anything new is handed out. */
+  private async reclaimAll(): Promise<void> {
+    const holders = this.services
+      .list()
+      .filter((svc) => statusIPs(svc).length > 0)
+      .sort((a, b) => created(a) - created(b) || serviceKey(a).localeCompare(serviceKey(b)));
+    for (const svc of holders) await this.sync(serviceKey(svc), false);
+    this.phase = 'running';
+    this.log.info({ event: 'reclaimed', services: holders.length }, 'assigned addresses re-claimed');
+  }
+
+  private async sync(key: string, mayAllocate: boolean): Promise<void> {
+    const [namespace = '', name = ''] = key.split('/');
+    const svc = this.services.get(name, namespace);
+    const decision = converge(this.allocator, svc, key, mayAllocate);
+    if (decision.pending) {
+      if (!this.pending.has(key)) this.metrics.allocationErrors.inc();
+      this.pending.add(key);
+    } else {
+      this.pending.delete(key);
+    }
+    if (svc) await this.apply(svc, key, decision);
+    if (decision.released) for (const waiting of this.pending) this.dirty.add(waiting);
+    this.updatePoolMetrics();
+  }
+
+  private async apply(svc: V1Service, key: string, decision: Decision): Promise<void> {
+    const svcRef = { ...svc, apiVersion: 'v1', kind: 'Service' };
+    for (const e of decision.events) {
+      this.log.info({ service: key, event: e.reason, type: e.type }, e.message);
+      void this.recorder.record(svcRef, e.type, e.reason, e.message);
+    }
+    if (!decision.ips) return;
+    const { namespace = 'default', name = '' } = svc.metadata ?? {};
+    try {
+      const written = await this.statusWriter.setIngress(
+        namespace,
+        name,
+        decision.ips.map((ip) => ({ ip })),
+      );
+      this.metrics.statusUpdates.inc({ result: 'ok' });
+      if (!written) this.dirty.add(key);
+    } catch (err) {
+      this.metrics.statusUpdates.inc({ result: 'error' });
+      this.log.error({ service: key, err: String(err) }, 'status update failed; will retry');
+      setTimeout(() => this.enqueue(key), 1_000).unref();
+    }
+  }
+
+  private updatePoolMetrics(): void {
+    for (const s of this.allocator.poolStats()) {
+      this.metrics.addressesTotal.set({ pool: s.pool, family: s.family }, Number(s.total));
+      this.metrics.addressesInUse.set({ pool: s.pool, family: s.family }, s.inUse);
+    }
+  }
+}
+
+function created(svc: V1Service): number {
+  const t = svc.metadata?.creationTimestamp;
+  return t ? new Date(t).getTime() : 0;
+}

@@ -1,0 +1,92 @@
+/**
+ * The kustomize manifests, rendered by the real kustomize inside kubectl, validated against the
+ * Kubernetes OpenAPI schemas (kubernetes-models), plus the rules we promise: least privilege,
+ * non-root, probes on the health endpoints.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
+import { describe, expect, it } from 'vitest';
+
+// A loose view of the fields the assertions read.
+interface PodSpec {
+  securityContext: { runAsNonRoot: boolean };
+  containers: Array<{
+    args: string[];
+    livenessProbe: { httpGet: { path: string } };
+    readinessProbe: { httpGet: { path: string } };
+    securityContext: { capabilities: { drop: string[] } };
+  }>;
+}
+
+type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; [k: string]: unknown };
+
+function render(dir: string): Obj[] {
+  const out = execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8' });
+  return parseAllDocuments(out).map((d) => d.toJSON() as Obj);
+}
+
+async function validate(obj: Obj): Promise<void> {
+  const [group, version] = obj.apiVersion.includes('/') ? obj.apiVersion.split('/') : ['', obj.apiVersion];
+  const module = group ? `kubernetes-models/${group}/${version}` : `kubernetes-models/${version}`;
+  const models = (await import(module)) as Record<string, new (o: unknown) => { validate(): void }>;
+  const Model = models[obj.kind];
+  if (!Model) throw new Error(`no schema for ${obj.apiVersion} ${obj.kind}`);
+  new Model(obj).validate();
+}
+
+const kustomizations = ['manifests/base', ...readdirSync('manifests').filter((d) => d !== 'base').map((d) => `manifests/${d}`)].filter(
+  (d) => existsSync(`${d}/kustomization.yaml`),
+);
+
+describe.each(kustomizations)('%s', (dir) => {
+  const objects = render(dir);
+
+  it('renders objects that are valid against the Kubernetes schemas', async () => {
+    expect(objects.length).toBeGreaterThan(0);
+    for (const obj of objects) await expect(validate(obj), `${obj.kind} ${obj.metadata.name}`).resolves.toBeUndefined();
+  });
+
+  it('puts every namespaced object in portico-system', () => {
+    const clusterScoped = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'IngressClass']);
+    for (const obj of objects.filter((o) => !clusterScoped.has(o.kind))) expect(obj.metadata.namespace, obj.kind).toBe('portico-system');
+  });
+
+  it('grants no wildcard permissions', () => {
+    for (const role of objects.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role')) {
+      for (const rule of (role.rules as Array<Record<string, string[]>>) ?? []) {
+        for (const field of ['apiGroups', 'resources', 'verbs']) expect(rule[field], `${role.metadata.name}.${field}`).not.toContain('*');
+      }
+    }
+  });
+});
+
+describe('manifests/base', () => {
+  const objects = render('manifests/base');
+  const find = (kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name);
+
+  it('runs the controller as two non-root replicas with health probes', () => {
+    const deployment = find('Deployment', 'controller') as { spec: { replicas: number; template: { spec: PodSpec } } };
+    expect(deployment.spec.replicas).toBe(2);
+    const pod = deployment.spec.template.spec;
+    expect(pod.securityContext.runAsNonRoot).toBe(true);
+    const [container] = pod.containers;
+    expect(container.args[0]).toBe('controller');
+    expect(container.livenessProbe.httpGet.path).toBe('/healthz');
+    expect(container.readinessProbe.httpGet.path).toBe('/readyz');
+    expect(container.securityContext.capabilities.drop).toEqual(['ALL']);
+  });
+
+  it('lets the controller write Service status but not Service specs', () => {
+    const role = find('ClusterRole', 'portico:controller') as { rules: Array<{ resources: string[]; verbs: string[] }> };
+    const verbsOn = (resource: string) => role.rules.filter((r) => r.resources.includes(resource)).flatMap((r) => r.verbs);
+    expect(verbsOn('services').sort()).toEqual(['get', 'list', 'watch']);
+    expect(verbsOn('services/status')).toEqual(['update']);
+  });
+
+  it('ships a ConfigMap portico-system/config that portico config check accepts', async () => {
+    const cm = find('ConfigMap', 'config') as { data: { config: string } };
+    const { parseConfig } = await import('@portico/config');
+    expect(parseConfig(cm.data.config)).toMatchObject({ ok: true });
+  });
+});
