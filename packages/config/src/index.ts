@@ -1,6 +1,16 @@
 export * from './model.js';
 export * from './ip.js';
 export { parseConfig, type ParseResult } from './parse.js';
+export { readConfigFile, configKey } from './configmap.js';
+export {
+  configToJSON,
+  type ConfigJSON,
+  type PoolJSON,
+  type PeerJSON,
+  type BgpAdvertisementJSON,
+} from './json.js';
+export { renderConfig } from './render.js';
+export { validateForNativeSpeaker } from './validate.js';
 export { parseAddressEntry, lowestMask } from './addresses.js';
 export { parseCommunity, communityToString } from './community.js';
 export { parseGoDuration } from './duration.js';
