@@ -1,0 +1,73 @@
+/**
+ * Endpoint choice per request: strict round-robin (so N keep-alive requests reach all N pods,
+ * reference §0.1.9) that skips endpoints passively ejected after consecutive connection failures.
+ * If every endpoint is ejected we still try them: a stale ejection must not turn into a 503.
+ */
+import type { Endpoint } from './table.js';
+
+export interface EjectionOptions {
+  /** Consecutive failures that eject an endpoint. */
+  readonly failures: number;
+  /** How long an ejected endpoint is skipped, in ms. */
+  readonly ejectMs: number;
+}
+
+interface Health {
+  failures: number;
+  ejectedUntil: number;
+}
+
+export function originOf(e: Endpoint): string {
+  return e.address.includes(':') ? `http://[${e.address}]:${e.port}` : `http://${e.address}:${e.port}`;
+}
+
+export class Balancer {
+  private readonly cursors = new Map<string, number>();
+  private readonly health = new Map<string, Health>();
+
+  constructor(
+    private readonly options: EjectionOptions = { failures: 3, ejectMs: 10_000 },
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The next endpoint for a backend, skipping `avoid` (a retry) and ejected endpoints when possible. */
+  pick(key: string, endpoints: readonly Endpoint[], avoid?: Endpoint): Endpoint | undefined {
+    const n = endpoints.length;
+    if (n === 0) return undefined;
+    const start = this.cursors.get(key) ?? 0;
+    const now = this.now();
+    let fallback: Endpoint | undefined;
+    for (let i = 0; i < n; i++) {
+      const e = endpoints[(start + i) % n]!;
+      if (e === avoid) continue;
+      const h = this.health.get(originOf(e));
+      if (h && h.ejectedUntil > now) {
+        fallback ??= e;
+        continue;
+      }
+      this.cursors.set(key, (start + i + 1) % n);
+      return e;
+    }
+    this.cursors.set(key, (start + 1) % n);
+    return fallback;
+  }
+
+  /** A connection-level failure talking to this origin. */
+  failed(origin: string): void {
+    const h = this.health.get(origin) ?? { failures: 0, ejectedUntil: 0 };
+    h.failures++;
+    if (h.failures >= this.options.failures) {
+      h.ejectedUntil = this.now() + this.options.ejectMs;
+      h.failures = 0;
+    }
+    this.health.set(origin, h);
+  }
+
+  succeeded(origin: string): void {
+    if (this.health.size !== 0) this.health.delete(origin);
+  }
+
+  isEjected(origin: string): boolean {
+    return (this.health.get(origin)?.ejectedUntil ?? 0) > this.now();
+  }
+}

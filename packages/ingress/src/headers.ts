@@ -1,0 +1,101 @@
+/**
+ * Header rules for a forwarding proxy (RFC 9110 §7.6.1, RFC 9113 §8.2.2): hop-by-hop headers stay
+ * on their own hop; the request otherwise reaches the pod as the client sent it (Host included),
+ * plus the X-Forwarded-* family describing the client hop.
+ */
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+
+/** Always hop-by-hop, plus whatever the Connection header lists. `expect` is answered by us. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+  'expect',
+]);
+
+/** Headers we set ourselves: any client-supplied value is dropped, not trusted. */
+const FORWARDED = new Set([
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'x-real-ip',
+]);
+
+function connectionTokens(value: string | string[] | undefined): Set<string> | null {
+  if (!value) return null;
+  const joined = Array.isArray(value) ? value.join(',') : value;
+  const tokens = new Set<string>();
+  for (const t of joined.split(',')) {
+    const token = t.trim().toLowerCase();
+    if (token && token !== 'close' && token !== 'keep-alive') tokens.add(token);
+  }
+  return tokens.size ? tokens : null;
+}
+
+export interface ClientHop {
+  readonly address: string;
+  readonly proto: 'http' | 'https';
+  readonly port: number;
+  /** The Host header (HTTP/1) or :authority (HTTP/2) as received. */
+  readonly host: string;
+}
+
+/**
+ * The upstream request headers as a flat [name, value, ...] list built from rawHeaders, so names,
+ * order and duplicates survive. HTTP/2 pseudo-headers are dropped and :authority becomes Host.
+ * With `keepUpgrade` the Connection/Upgrade pair is kept (WebSocket handshakes).
+ */
+export function upstreamHeaders(
+  raw: readonly string[],
+  parsed: IncomingHttpHeaders,
+  hop: ClientHop,
+  keepUpgrade = false,
+): string[] {
+  const listed = connectionTokens(parsed.connection);
+  const out: string[] = [];
+  let sawHost = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.charCodeAt(0) === 0x3a) continue; // ':' pseudo-header (HTTP/2)
+    const lower = name.toLowerCase();
+    if (keepUpgrade && (lower === 'connection' || lower === 'upgrade')) {
+      out.push(name, raw[i + 1]!);
+      continue;
+    }
+    if (HOP_BY_HOP.has(lower) || FORWARDED.has(lower) || listed?.has(lower)) continue;
+    if (lower === 'host') sawHost = true;
+    out.push(name, raw[i + 1]!);
+  }
+  if (!sawHost && hop.host) out.push('host', hop.host);
+  out.push(
+    'x-forwarded-for',
+    hop.address,
+    'x-real-ip',
+    hop.address,
+    'x-forwarded-proto',
+    hop.proto,
+    'x-forwarded-host',
+    hop.host,
+    'x-forwarded-port',
+    String(hop.port),
+  );
+  return out;
+}
+
+/** Response headers for the client: hop-by-hop removed, `Server` added when the pod sent none. */
+export function downstreamHeaders(headers: IncomingHttpHeaders, serverName: string): OutgoingHttpHeaders {
+  const listed = connectionTokens(headers.connection);
+  const out: OutgoingHttpHeaders = {};
+  for (const name in headers) {
+    if (HOP_BY_HOP.has(name) || listed?.has(name)) continue;
+    out[name] = headers[name];
+  }
+  if (out.server === undefined) out.server = serverName;
+  return out;
+}

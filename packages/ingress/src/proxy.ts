@@ -1,0 +1,367 @@
+/**
+ * The data plane: routes one request with the current Router and streams it to a pod through the
+ * endpoint's keep-alive pool, streaming the response back with back-pressure both ways.
+ *
+ * The Router is read once per request from `this.router`; setTable() replaces that reference, so a
+ * swap is atomic: a request sees the old table or the new one, never a mix, and nothing is closed.
+ *
+ * Status codes of our own: 404 no rule, 503 no ready endpoint, 502 upstream connection failure,
+ * 504 upstream timeout, 413 body too large, 308 to HTTPS for TLS hosts.
+ */
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import type { Logger } from 'pino';
+import { Balancer, originOf, type EjectionOptions } from './balancer.js';
+import { downstreamHeaders, upstreamHeaders, type ClientHop } from './headers.js';
+import { BodyLimit } from './limits.js';
+import type { ProxyMetrics } from './metrics.js';
+import { normalizeHost, Router, type Backend } from './router.js';
+import { emptyTable, type Endpoint, type RouteTable, type Target } from './table.js';
+import { Upstreams, type UpstreamOptions } from './upstreams.js';
+
+export interface ProxyOptions {
+  /** Value of the Server header added when the pod sends none. */
+  readonly serverName: string;
+  /** Request bodies above this many bytes get 413 (ingress-nginx proxy-body-size). */
+  readonly maxBodyBytes: number;
+  /** Time to wait for the pod's response headers, ms (504 after). */
+  readonly upstreamHeadersTimeout: number;
+  /** Max silence between two response body chunks, ms. */
+  readonly upstreamBodyTimeout: number;
+  /** Port in the Location of HTTP->HTTPS redirects (omitted when 443). */
+  readonly httpsPort: number;
+  readonly upstream: UpstreamOptions;
+  readonly ejection: EjectionOptions;
+  readonly logger?: Logger | undefined;
+  readonly metrics?: ProxyMetrics | undefined;
+}
+
+export const defaultProxyOptions: ProxyOptions = {
+  serverName: 'portico',
+  maxBodyBytes: 1024 * 1024,
+  upstreamHeadersTimeout: 60_000,
+  upstreamBodyTimeout: 60_000,
+  httpsPort: 443,
+  upstream: { connections: 256, keepAliveTimeout: 4_000, connectTimeout: 5_000 },
+  ejection: { failures: 3, ejectMs: 10_000 },
+};
+
+/** Errors meaning "the request never reached the pod": safe to retry elsewhere when bodiless. */
+const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+const RESET_ERRORS = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE', 'UND_ERR_CLOSED']);
+const TIMEOUT_ERRORS = new Set([
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+export class Proxy {
+  router: Router = new Router(emptyTable);
+  readonly balancer: Balancer;
+  readonly upstreams: Upstreams;
+
+  constructor(readonly options: ProxyOptions = defaultProxyOptions) {
+    this.balancer = new Balancer(options.ejection);
+    this.upstreams = new Upstreams(options.upstream);
+  }
+
+  /** Atomically replaces the routing table. Pools of endpoints that disappeared drain and close. */
+  setTable(table: RouteTable): void {
+    const router = new Router(table);
+    this.router = router;
+    const live = new Set<string>();
+    for (const b of table.backends) for (const e of b.endpoints) live.add(originOf(e));
+    this.upstreams.retain(live);
+    this.options.metrics?.tableVersion.set(table.version);
+    this.options.metrics?.swaps.inc();
+  }
+
+  handle(req: IncomingMessage, res: ServerResponse, proto: 'http' | 'https'): void {
+    const router = this.router;
+    let url = req.url ?? '/';
+    let rawHost = req.headers.host ?? (req.headers[':authority'] as string | undefined) ?? '';
+    if (url.charCodeAt(0) !== 0x2f) {
+      // absolute-form (RFC 9112 §3.2.2): route on its authority, forward origin-form.
+      const abs = parseAbsoluteForm(url);
+      if (!abs) return this.local(req, res, 400, undefined, undefined, true);
+      url = abs.path;
+      rawHost = abs.authority;
+    }
+    const host = normalizeHost(rawHost);
+    if (proto === 'http' && router.isTlsHost(host)) {
+      const port = this.options.httpsPort === 443 ? '' : `:${this.options.httpsPort}`;
+      const bracketed = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+      return this.local(req, res, 308, undefined, { location: `https://${bracketed}${port}${url}` });
+    }
+    const q = url.indexOf('?');
+    const target = router.route(host, q < 0 ? url : url.slice(0, q));
+    if (!target) return this.local(req, res, 404);
+    const backend = target.backend === null ? undefined : router.backend(target.backend);
+    if (!backend || backend.endpoints.length === 0) return this.local(req, res, 503, target);
+
+    const length = req.headers['content-length'];
+    if (length !== undefined && Number(length) > this.options.maxBodyBytes)
+      return this.local(req, res, 413, target, undefined, true);
+    const chunked = req.headers['transfer-encoding'] !== undefined;
+    const h2 = req.httpVersionMajor === 2;
+    const hasBody =
+      chunked ||
+      (length !== undefined && length !== '0') ||
+      (h2 && !(req as unknown as { stream: { endAfterHeaders: boolean } }).stream.endAfterHeaders);
+    let body: IncomingMessage | BodyLimit | null = null;
+    let limit: BodyLimit | undefined;
+    if (hasBody) {
+      if (length === undefined) {
+        limit = new BodyLimit(this.options.maxBodyBytes);
+        req.on('error', (e) => limit!.destroy(e));
+        body = req.pipe(limit);
+      } else body = req;
+    }
+    const hop: ClientHop = {
+      address: req.socket.remoteAddress ?? '',
+      proto,
+      port: req.socket.localPort ?? 0,
+      host: rawHost,
+    };
+    const headers = upstreamHeaders(req.rawHeaders, req.headers, hop);
+    new Exchange(this, req, res, url, headers, body, limit, target, backend).start(undefined);
+  }
+
+  /** WebSocket and other Upgrade requests: the handshake is forwarded, then bytes are piped raw. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, proto: 'http' | 'https'): void {
+    const router = this.router;
+    const url = req.url ?? '/';
+    const rawHost = req.headers.host ?? '';
+    const q = url.indexOf('?');
+    const target = router.route(normalizeHost(rawHost), q < 0 ? url : url.slice(0, q));
+    const backend = target?.backend ? router.backend(target.backend) : undefined;
+    const endpoint = backend ? this.balancer.pick(backend.key, backend.endpoints) : undefined;
+    if (!endpoint) {
+      const status = target ? 503 : 404;
+      socket.end(
+        `HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : 'Service Unavailable'}\r\n` +
+          `server: ${this.options.serverName}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`,
+      );
+      return;
+    }
+    const hop: ClientHop = {
+      address: req.socket.remoteAddress ?? '',
+      proto,
+      port: req.socket.localPort ?? 0,
+      host: rawHost,
+    };
+    const headers = upstreamHeaders(req.rawHeaders, req.headers, hop, true);
+    let lines = `${req.method} ${url} HTTP/1.1\r\n`;
+    for (let i = 0; i < headers.length; i += 2) lines += `${headers[i]}: ${headers[i + 1]}\r\n`;
+    const up: Socket = connect({ host: endpoint.address, port: endpoint.port });
+    let connected = false;
+    up.once('connect', () => {
+      connected = true;
+      up.setNoDelay(true);
+      up.write(lines + '\r\n');
+      if (head.length) up.write(head);
+      up.pipe(socket);
+      socket.pipe(up);
+    });
+    up.on('error', () => {
+      if (!connected) {
+        this.balancer.failed(originOf(endpoint));
+        socket.end(
+          `HTTP/1.1 502 Bad Gateway\r\nserver: ${this.options.serverName}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`,
+        );
+      } else socket.destroy();
+    });
+    socket.on('error', () => up.destroy());
+    socket.on('close', () => up.destroy());
+    up.on('close', () => socket.destroy());
+  }
+
+  /** A response of our own (no upstream involved). */
+  local(
+    req: IncomingMessage,
+    res: ServerResponse,
+    status: number,
+    target?: Target,
+    extra?: OutgoingHttpHeaders,
+    close = false,
+  ): void {
+    const body = `${status} ${STATUS_TEXT[status] ?? ''}\n`;
+    const headers: OutgoingHttpHeaders = {
+      server: this.options.serverName,
+      'content-type': 'text/plain; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+      ...extra,
+    };
+    // We did not read the request body: do not let Node keep the connection and parse it as a request.
+    if (close && req.httpVersionMajor === 1) headers.connection = 'close';
+    res.writeHead(status, headers);
+    res.end(req.method === 'HEAD' ? undefined : body);
+    this.record(req, status, target, undefined, performance.now());
+  }
+
+  record(
+    req: IncomingMessage,
+    status: number,
+    target: Target | undefined,
+    upstream: string | undefined,
+    started: number,
+  ): void {
+    const m = this.options.metrics;
+    const ingress = target?.ingress ?? '';
+    const service = target?.backend ?? '';
+    if (m) {
+      m.requests.inc({ status: String(status), ingress, service });
+      m.duration.observe({ ingress, service }, (performance.now() - started) / 1000);
+    }
+    this.options.logger?.info({
+      method: req.method,
+      host: req.headers.host ?? req.headers[':authority'],
+      path: req.url,
+      status,
+      ingress,
+      service,
+      upstream,
+      ms: Math.round((performance.now() - started) * 100) / 100,
+      client: req.socket.remoteAddress,
+    });
+  }
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  308: 'Permanent Redirect',
+  400: 'Bad Request',
+  404: 'Not Found',
+  413: 'Content Too Large',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
+
+/**
+ * One request's trip to a pod, as an undici dispatch handler. At most one retry, on another
+ * endpoint, when the connection failed before the request was sent and there is no body to replay.
+ */
+class Exchange implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | undefined;
+  private endpoint: Endpoint | undefined;
+  private origin = '';
+  private retried = false;
+  private done = false;
+  private readonly started = performance.now();
+
+  constructor(
+    private readonly proxy: Proxy,
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly url: string,
+    private readonly headers: string[],
+    private readonly body: IncomingMessage | BodyLimit | null,
+    private readonly limit: BodyLimit | undefined,
+    private readonly target: Target,
+    private readonly backend: Backend,
+  ) {
+    res.on('close', () => {
+      // The client went away before we finished: stop the upstream exchange too.
+      if (!this.done) this.controller?.abort(new Error('client closed the connection'));
+    });
+  }
+
+  start(avoid: Endpoint | undefined): void {
+    const endpoint = this.proxy.balancer.pick(this.backend.key, this.backend.endpoints, avoid);
+    if (!endpoint) return this.fail(502);
+    this.endpoint = endpoint;
+    this.origin = originOf(endpoint);
+    const opts = this.proxy.options;
+    this.proxy.upstreams.get(this.origin).dispatch(
+      {
+        path: this.url,
+        method: this.req.method as Dispatcher.HttpMethod,
+        headers: this.headers,
+        body: this.body,
+        headersTimeout: opts.upstreamHeadersTimeout,
+        bodyTimeout: opts.upstreamBodyTimeout,
+      },
+      this,
+    );
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+  }
+
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
+    if (statusCode < 200) return; // 1xx: Node answers Expect itself; nothing to relay.
+    this.proxy.balancer.succeeded(this.origin);
+    this.res.writeHead(statusCode, downstreamHeaders(headers, this.proxy.options.serverName));
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (!this.res.write(chunk) && !controller.paused) {
+      controller.pause();
+      this.res.once('drain', () => controller.resume());
+    }
+  }
+
+  onResponseEnd(): void {
+    this.done = true;
+    this.res.end();
+    this.proxy.record(this.req, this.res.statusCode, this.target, this.origin, this.started);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    if (this.done) return;
+    const code = (err as { code?: string }).code ?? '';
+    const metrics = this.proxy.options.metrics;
+    if (this.limit?.tripped) return this.fail(413, true);
+    if (this.res.destroyed || this.req.destroyed) {
+      this.done = true;
+      this.proxy.record(this.req, 499, this.target, this.origin, this.started);
+      return;
+    }
+    const connectFailed = CONNECT_ERRORS.has(code);
+    const reset = RESET_ERRORS.has(code);
+    if (connectFailed || reset) this.proxy.balancer.failed(this.origin);
+    metrics?.upstreamErrors.inc({
+      service: this.backend.key,
+      reason: TIMEOUT_ERRORS.has(code) ? 'timeout' : connectFailed ? 'connect' : reset ? 'reset' : 'other',
+    });
+    if (this.res.headersSent) {
+      this.done = true;
+      this.res.destroy(err);
+      this.proxy.record(this.req, this.res.statusCode, this.target, this.origin, this.started);
+      return;
+    }
+    const idempotent =
+      this.req.method === 'GET' || this.req.method === 'HEAD' || this.req.method === 'OPTIONS';
+    if (
+      (connectFailed || reset) &&
+      !this.body &&
+      idempotent &&
+      !this.retried &&
+      this.backend.endpoints.length > 1
+    ) {
+      this.retried = true;
+      this.controller = undefined;
+      return this.start(this.endpoint);
+    }
+    this.fail(TIMEOUT_ERRORS.has(code) ? 504 : 502);
+  }
+
+  private fail(status: number, close = false): void {
+    this.done = true;
+    this.proxy.local(this.req, this.res, status, this.target, undefined, close);
+  }
+}
+
+function parseAbsoluteForm(target: string): { authority: string; path: string } | undefined {
+  const m = /^https?:\/\/([^/?#]*)([^#]*)/i.exec(target);
+  if (!m) return undefined;
+  const rest = m[2] ?? '';
+  return { authority: m[1] ?? '', path: rest.startsWith('/') ? rest : `/${rest}` };
+}

@@ -1,0 +1,127 @@
+/**
+ * The listeners of one proxy process: plain HTTP/1.1, and HTTPS with HTTP/2 by ALPN
+ * (http2.createSecureServer with allowHTTP1). Limits are enforced by Node's parser and timers:
+ * maxHeaderSize (431), headersTimeout and requestTimeout (408 for slow clients), and llhttp's strict
+ * framing (400 for Content-Length with Transfer-Encoding or conflicting Content-Lengths,
+ * RFC 9112 §6.3) so requests cannot be smuggled past us. Node's own clientError handling answers
+ * those with 400/408/431 and closes the connection.
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { CertStore, selfSignedPair, TLS_MIN_VERSION, type PemPair } from './certs.js';
+import { defaultProxyOptions, Proxy, type ProxyOptions } from './proxy.js';
+import type { RouteTable } from './table.js';
+
+export interface ServerOptions {
+  readonly host: string;
+  /** 0 picks a free port (tests). */
+  readonly httpPort: number;
+  /** null disables HTTPS. */
+  readonly httpsPort: number | null;
+  readonly maxHeaderSize: number;
+  /** Whole request head must arrive within this, ms (408). */
+  readonly headersTimeout: number;
+  /** Whole request (head and body) must arrive within this, ms (408). */
+  readonly requestTimeout: number;
+  /** Idle time between keep-alive requests, ms. */
+  readonly keepAliveTimeout: number;
+  /** How often Node checks the two timers above, ms. */
+  readonly timeoutCheckInterval: number;
+  /** Default certificate; a self-signed one is generated when absent. */
+  readonly defaultCert?: PemPair | undefined;
+  readonly proxy: Partial<ProxyOptions>;
+}
+
+export const defaultServerOptions: ServerOptions = {
+  host: '::',
+  httpPort: 80,
+  httpsPort: 443,
+  maxHeaderSize: 16 * 1024,
+  headersTimeout: 20_000,
+  requestTimeout: 60_000,
+  keepAliveTimeout: 75_000,
+  timeoutCheckInterval: 1_000,
+  proxy: {},
+};
+
+export class IngressServer {
+  readonly proxy: Proxy;
+  readonly certs: CertStore | undefined;
+  readonly http: http.Server;
+  readonly https: http2.Http2SecureServer | undefined;
+  private readonly options: ServerOptions;
+
+  constructor(options: Partial<ServerOptions> = {}) {
+    this.options = { ...defaultServerOptions, ...options };
+    const o = this.options;
+    this.proxy = new Proxy({ ...defaultProxyOptions, httpsPort: o.httpsPort ?? 443, ...o.proxy });
+    const limits = {
+      maxHeaderSize: o.maxHeaderSize,
+      headersTimeout: o.headersTimeout,
+      requestTimeout: o.requestTimeout,
+      keepAliveTimeout: o.keepAliveTimeout,
+      connectionsCheckingInterval: o.timeoutCheckInterval,
+    };
+    this.http = http.createServer(limits, (req, res) => this.proxy.handle(req, res, 'http'));
+    this.http.on('upgrade', (req: IncomingMessage, socket, head: Buffer) =>
+      this.proxy.upgrade(req, socket, head, 'http'),
+    );
+    if (o.httpsPort !== null) {
+      const certs = new CertStore(o.defaultCert ?? selfSignedPair());
+      this.certs = certs;
+      this.https = http2.createSecureServer({
+        ...certs.defaultPair,
+        allowHTTP1: true,
+        minVersion: TLS_MIN_VERSION,
+        maxSessionMemory: 64,
+        SNICallback: (servername, cb) => cb(null, certs.contextFor(servername)),
+        ...limits,
+      } as http2.SecureServerOptions);
+      this.https.on('request', (req, res) =>
+        this.proxy.handle(req as unknown as IncomingMessage, res as unknown as ServerResponse, 'https'),
+      );
+      this.https.on('upgrade', (req: IncomingMessage, socket, head: Buffer) =>
+        this.proxy.upgrade(req, socket, head, 'https'),
+      );
+      this.https.on('tlsClientError', () => undefined);
+    }
+  }
+
+  /** Atomically swaps routing and certificates; never closes a listener or a connection. */
+  setTable(table: RouteTable): void {
+    this.certs?.setTable(table);
+    this.proxy.setTable(table);
+  }
+
+  async listen(exclusive = true): Promise<{ httpPort: number; httpsPort: number | null }> {
+    const o = this.options;
+    const httpPort = await listenOn(this.http, o.host, o.httpPort, exclusive);
+    const httpsPort =
+      this.https && o.httpsPort !== null ? await listenOn(this.https, o.host, o.httpsPort, exclusive) : null;
+    return { httpPort, httpsPort };
+  }
+
+  async close(): Promise<void> {
+    const closing = [this.http, this.https]
+      .filter((s) => s !== undefined)
+      .map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+    this.http.closeAllConnections();
+    await Promise.all([...closing, this.proxy.upstreams.close()]);
+  }
+}
+
+function listenOn(
+  server: http.Server | http2.Http2SecureServer,
+  host: string,
+  port: number,
+  exclusive: boolean,
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port, exclusive }, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}

@@ -1,0 +1,51 @@
+/**
+ * One undici Pool per endpoint origin: keep-alive connections reused across requests. When a
+ * routing table no longer lists an origin its pool is closed gracefully: requests running on it
+ * finish (that is how terminating pods are drained), new ones go elsewhere.
+ */
+import { Pool } from 'undici';
+
+export interface UpstreamOptions {
+  /** Max connections per origin. */
+  readonly connections: number;
+  /** Idle keep-alive lifetime, ms; below typical pod idle timeouts (Node: 5 s). */
+  readonly keepAliveTimeout: number;
+  /** Connect timeout, ms. */
+  readonly connectTimeout: number;
+}
+
+export class Upstreams {
+  private readonly pools = new Map<string, Pool>();
+
+  constructor(private readonly options: UpstreamOptions) {}
+
+  get(origin: string): Pool {
+    let pool = this.pools.get(origin);
+    if (!pool) {
+      pool = new Pool(origin, {
+        connections: this.options.connections,
+        pipelining: 1,
+        keepAliveTimeout: this.options.keepAliveTimeout,
+        keepAliveMaxTimeout: this.options.keepAliveTimeout,
+        connect: { timeout: this.options.connectTimeout },
+      });
+      this.pools.set(origin, pool);
+    }
+    return pool;
+  }
+
+  /** Closes (gracefully) every pool whose origin is not in `keep`. */
+  retain(keep: ReadonlySet<string>): void {
+    for (const [origin, pool] of this.pools) {
+      if (keep.has(origin)) continue;
+      this.pools.delete(origin);
+      pool.close().catch(() => undefined);
+    }
+  }
+
+  async close(): Promise<void> {
+    const pools = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.all(pools.map((p) => p.destroy().catch(() => undefined)));
+  }
+}
