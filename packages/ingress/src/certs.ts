@@ -97,6 +97,7 @@ export function selfSignedPair(dnsName = 'ingress.portico.invalid'): PemPair {
   } catch (err) {
     throw new Error(
       `generating the default certificate needs the openssl command (Debian: openssl): ${(err as Error).message}`,
+      { cause: err },
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
