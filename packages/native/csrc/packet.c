@@ -1,7 +1,393 @@
+/* AF_PACKET sockets for the layer-2 announcer: Node has no API to send or receive whole Ethernet
+ * frames (ARP has no IP layer at all), so this file opens packet(7) sockets bound to one interface
+ * and one ethertype, and hands every received frame to a JavaScript callback from the event loop
+ * (uv_poll on a non-blocking socket: no polling loop, no thread).
+ *
+ * It also owns an IPv6 datagram socket used only for IPV6_JOIN_GROUP: joining the solicited-node
+ * group that way makes the kernel send the MLD reports that snooping switches need (RFC 4861 §7.2.1)
+ * and program the NIC's multicast filter. The socket is never bound, so it receives nothing.
+ *
+ * JavaScript API (wrapped by src/packet.ts):
+ *   packetOpen(ifindex, ethertype, filter|null, onFrame(frame, pkttype)) -> handle
+ *   packetSend(handle, frame) -> bytes sent
+ *   packetMembership(handle, mac, add) -> undefined       link-layer multicast (PACKET_MR_MULTICAST)
+ *   packetClose(handle)
+ *   groupOpen() -> handle; groupMembership(handle, ifindex, group16, add); groupClose(handle)
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/filter.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
 #include "addon.h"
 
-napi_status register_packet(napi_env env, napi_value exports) {
+/* Frames read per readable event before yielding back to the event loop, so a flood on one
+ * interface cannot starve everything else; uv_poll calls us again while data remains. */
+#define MAX_FRAMES_PER_EVENT 64
+#define MAX_FRAME 9216 /* jumbo frames; anything longer is truncated and dropped below */
+#define MAX_FILTER 256
+
+typedef struct {
+  napi_env env;
+  int fd;
+  int ifindex;
+  uv_poll_t poll;
+  napi_ref callback;
+  napi_async_context async;
+  int closed;    /* packetClose or the finalizer started shutting down */
+  int poll_done; /* libuv has finished with the poll handle */
+  int finalized; /* the JavaScript handle was collected */
+  unsigned char frame[MAX_FRAME];
+} packet_socket;
+
+typedef struct {
+  int fd;
+} group_socket;
+
+static napi_value throw_errno(napi_env env, const char *what, int err) {
+  char message[256];
+  snprintf(message, sizeof message, "%s: %s", what, strerror(err));
+  napi_throw_error(env, "ERR_PORTICO_PACKET", message);
+  return NULL;
+}
+
+static int get_int(napi_env env, napi_value value, int *out) {
+  int32_t v;
+  if (napi_get_value_int32(env, value, &v) != napi_ok) return 0;
+  *out = v;
+  return 1;
+}
+
+/* The struct is shared by libuv (the poll handle) and JavaScript (the external): it is freed
+ * once both are done with it. */
+static void on_poll_closed(uv_handle_t *handle) {
+  packet_socket *s = handle->data;
+  s->poll_done = 1;
+  if (s->finalized) free(s);
+}
+
+/* Stops watching, closes the descriptor and releases the callback. Safe to call twice. */
+static void packet_shutdown(packet_socket *s) {
+  if (s->closed) return;
+  s->closed = 1;
+  uv_poll_stop(&s->poll);
+  close(s->fd);
+  s->fd = -1;
+  if (s->callback) napi_delete_reference(s->env, s->callback);
+  s->callback = NULL;
+  if (s->async) napi_async_destroy(s->env, s->async);
+  s->async = NULL;
+  uv_close((uv_handle_t *)&s->poll, on_poll_closed);
+}
+
+/* Called when the JavaScript handle is garbage collected: a socket nobody can reach is closed. */
+static void packet_finalize(napi_env env, void *data, void *hint) {
   (void)env;
-  (void)exports;
-  return napi_ok;
+  (void)hint;
+  packet_socket *s = data;
+  s->finalized = 1;
+  packet_shutdown(s);
+  if (s->poll_done) free(s);
+}
+
+static void deliver(packet_socket *s, const unsigned char *frame, size_t len, int pkttype) {
+  napi_env env = s->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value callback, recv, argv[2], result;
+  void *data;
+  /* napi_make_callback wants an object as `this` (undefined would throw a TypeError). */
+  if (napi_get_reference_value(env, s->callback, &callback) == napi_ok && callback != NULL &&
+      napi_get_global(env, &recv) == napi_ok && napi_create_buffer_copy(env, len, frame, &data, &argv[0]) == napi_ok &&
+      napi_create_int32(env, pkttype, &argv[1]) == napi_ok) {
+    napi_make_callback(env, s->async, recv, callback, 2, argv, &result);
+  }
+  /* The wrapper catches its own errors; anything that still escapes is an uncaught exception. */
+  bool pending = false;
+  napi_value error;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending &&
+      napi_get_and_clear_last_exception(env, &error) == napi_ok) {
+    napi_fatal_exception(env, error);
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static void on_readable(uv_poll_t *poll, int status, int events) {
+  packet_socket *s = poll->data;
+  if (status < 0 || !(events & UV_READABLE)) return;
+  unsigned char *frame = s->frame;
+  for (int i = 0; i < MAX_FRAMES_PER_EVENT && !s->closed; i++) {
+    struct sockaddr_ll from;
+    socklen_t fromlen = sizeof from;
+    ssize_t n = recvfrom(s->fd, frame, MAX_FRAME, MSG_TRUNC, (struct sockaddr *)&from, &fromlen);
+    if (n < 0) return; /* EAGAIN: drained; other errors: nothing useful to do with this frame */
+    if (n > MAX_FRAME) continue; /* truncated */
+    /* Our own transmissions loop back to packet sockets as PACKET_OUTGOING: never "receive" them. */
+    if (from.sll_pkttype == PACKET_OUTGOING) continue;
+    deliver(s, frame, (size_t)n, from.sll_pkttype);
+  }
+}
+
+/* Attaches a classic BPF program given as an array of [code, jt, jf, k] so the kernel drops the
+ * frames we do not care about (e.g. all IPv6 traffic except Neighbor Solicitations/Advertisements)
+ * before they are copied to user space. */
+static int attach_filter(napi_env env, int fd, napi_value program) {
+  uint32_t count;
+  if (napi_get_array_length(env, program, &count) != napi_ok || count == 0 || count > MAX_FILTER) {
+    napi_throw_type_error(env, NULL, "filter must be an array of 1..256 [code, jt, jf, k] instructions");
+    return 0;
+  }
+  struct sock_filter code[MAX_FILTER];
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value insn, field;
+    uint32_t f[4];
+    if (napi_get_element(env, program, i, &insn) != napi_ok) return 0;
+    for (uint32_t j = 0; j < 4; j++) {
+      if (napi_get_element(env, insn, j, &field) != napi_ok || napi_get_value_uint32(env, field, &f[j]) != napi_ok) {
+        napi_throw_type_error(env, NULL, "filter instruction must be [code, jt, jf, k] numbers");
+        return 0;
+      }
+    }
+    code[i].code = (uint16_t)f[0];
+    code[i].jt = (uint8_t)f[1];
+    code[i].jf = (uint8_t)f[2];
+    code[i].k = f[3];
+  }
+  struct sock_fprog prog = {.len = (unsigned short)count, .filter = code};
+  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0) {
+    throw_errno(env, "setsockopt(SO_ATTACH_FILTER)", errno);
+    return 0;
+  }
+  return 1;
+}
+
+static packet_socket *unwrap_packet(napi_env env, napi_value value) {
+  packet_socket *s = NULL;
+  if (napi_get_value_external(env, value, (void **)&s) != napi_ok || s == NULL) {
+    napi_throw_type_error(env, NULL, "not a packet socket handle");
+    return NULL;
+  }
+  if (s->closed) {
+    napi_throw_error(env, "ERR_PORTICO_PACKET_CLOSED", "packet socket is closed");
+    return NULL;
+  }
+  return s;
+}
+
+static napi_value packet_open(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int ifindex, ethertype;
+  napi_valuetype filter_type, callback_type;
+  if (argc < 4 || !get_int(env, argv[0], &ifindex) || !get_int(env, argv[1], &ethertype) ||
+      napi_typeof(env, argv[2], &filter_type) != napi_ok || napi_typeof(env, argv[3], &callback_type) != napi_ok ||
+      callback_type != napi_function) {
+    napi_throw_type_error(env, NULL, "packetOpen(ifindex, ethertype, filter|null, onFrame)");
+    return NULL;
+  }
+  /* Filter first, then bind: binding starts delivery, so no unfiltered frame can slip in. The
+   * socket is opened with protocol 0 (receives nothing) until bind sets the real ethertype. */
+  int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, "socket(AF_PACKET)", errno);
+  if (filter_type == napi_object && !attach_filter(env, fd, argv[2])) {
+    close(fd);
+    return NULL;
+  }
+  struct sockaddr_ll addr;
+  memset(&addr, 0, sizeof addr);
+  addr.sll_family = AF_PACKET;
+  addr.sll_protocol = htons((uint16_t)ethertype);
+  addr.sll_ifindex = ifindex;
+  if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, "bind(AF_PACKET)", err);
+  }
+
+  packet_socket *s = calloc(1, sizeof *s);
+  if (s == NULL) {
+    close(fd);
+    return throw_errno(env, "calloc", ENOMEM);
+  }
+  s->env = env;
+  s->fd = fd;
+  s->ifindex = ifindex;
+  uv_loop_t *loop;
+  napi_value resource, name, handle;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init_socket(loop, &s->poll, fd) != 0) {
+    close(fd);
+    free(s);
+    return throw_errno(env, "uv_poll_init", EINVAL);
+  }
+  s->poll.data = s;
+  napi_create_object(env, &resource);
+  napi_create_string_utf8(env, "PorticoPacketSocket", NAPI_AUTO_LENGTH, &name);
+  napi_async_init(env, resource, name, &s->async);
+  napi_create_reference(env, argv[3], 1, &s->callback);
+  uv_poll_start(&s->poll, UV_READABLE, on_readable);
+  napi_create_external(env, s, packet_finalize, NULL, &handle);
+  return handle;
+}
+
+static napi_value packet_send(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2) {
+    napi_throw_type_error(env, NULL, "packetSend(handle, frame)");
+    return NULL;
+  }
+  packet_socket *s = unwrap_packet(env, argv[0]);
+  if (s == NULL) return NULL;
+  void *data;
+  size_t len;
+  if (napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "frame must be a Buffer");
+    return NULL;
+  }
+  /* The frame carries its own Ethernet header; the bound ifindex picks the interface. */
+  struct sockaddr_ll to;
+  memset(&to, 0, sizeof to);
+  to.sll_family = AF_PACKET;
+  to.sll_ifindex = s->ifindex;
+  ssize_t n = sendto(s->fd, data, len, 0, (struct sockaddr *)&to, sizeof to);
+  if (n < 0) return throw_errno(env, "sendto(AF_PACKET)", errno);
+  napi_value result;
+  napi_create_int64(env, n, &result);
+  return result;
+}
+
+static napi_value packet_membership(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 3) {
+    napi_throw_type_error(env, NULL, "packetMembership(handle, mac, add)");
+    return NULL;
+  }
+  packet_socket *s = unwrap_packet(env, argv[0]);
+  if (s == NULL) return NULL;
+  void *mac;
+  size_t len;
+  bool add;
+  if (napi_get_buffer_info(env, argv[1], &mac, &len) != napi_ok || len != 6 ||
+      napi_get_value_bool(env, argv[2], &add) != napi_ok) {
+    napi_throw_type_error(env, NULL, "mac must be a 6-byte Buffer and add a boolean");
+    return NULL;
+  }
+  struct packet_mreq mreq;
+  memset(&mreq, 0, sizeof mreq);
+  mreq.mr_ifindex = s->ifindex;
+  mreq.mr_type = PACKET_MR_MULTICAST;
+  mreq.mr_alen = 6;
+  memcpy(mreq.mr_address, mac, 6);
+  int option = add ? PACKET_ADD_MEMBERSHIP : PACKET_DROP_MEMBERSHIP;
+  if (setsockopt(s->fd, SOL_PACKET, option, &mreq, sizeof mreq) < 0) {
+    return throw_errno(env, add ? "PACKET_ADD_MEMBERSHIP" : "PACKET_DROP_MEMBERSHIP", errno);
+  }
+  return NULL;
+}
+
+static napi_value packet_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  packet_socket *s = NULL;
+  if (argc < 1 || napi_get_value_external(env, argv[0], (void **)&s) != napi_ok || s == NULL) {
+    napi_throw_type_error(env, NULL, "packetClose(handle)");
+    return NULL;
+  }
+  packet_shutdown(s);
+  return NULL;
+}
+
+/* --- IPv6 multicast group membership (MLD) --- */
+
+static void group_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  group_socket *g = data;
+  if (g->fd >= 0) close(g->fd);
+  free(g);
+}
+
+static napi_value group_open(napi_env env, napi_callback_info info) {
+  (void)info;
+  int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, "socket(AF_INET6)", errno);
+  group_socket *g = malloc(sizeof *g);
+  if (g == NULL) {
+    close(fd);
+    return throw_errno(env, "malloc", ENOMEM);
+  }
+  g->fd = fd;
+  napi_value handle;
+  napi_create_external(env, g, group_finalize, NULL, &handle);
+  return handle;
+}
+
+static napi_value group_membership(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  group_socket *g = NULL;
+  int ifindex;
+  void *group;
+  size_t len;
+  bool add;
+  if (argc < 4 || napi_get_value_external(env, argv[0], (void **)&g) != napi_ok || g == NULL ||
+      !get_int(env, argv[1], &ifindex) || napi_get_buffer_info(env, argv[2], &group, &len) != napi_ok ||
+      len != 16 || napi_get_value_bool(env, argv[3], &add) != napi_ok) {
+    napi_throw_type_error(env, NULL, "groupMembership(handle, ifindex, group: 16-byte Buffer, add)");
+    return NULL;
+  }
+  if (g->fd < 0) {
+    napi_throw_error(env, "ERR_PORTICO_PACKET_CLOSED", "group socket is closed");
+    return NULL;
+  }
+  struct ipv6_mreq mreq;
+  memcpy(&mreq.ipv6mr_multiaddr, group, 16);
+  mreq.ipv6mr_interface = (unsigned)ifindex;
+  int option = add ? IPV6_JOIN_GROUP : IPV6_LEAVE_GROUP;
+  if (setsockopt(g->fd, IPPROTO_IPV6, option, &mreq, sizeof mreq) < 0) {
+    return throw_errno(env, add ? "IPV6_JOIN_GROUP" : "IPV6_LEAVE_GROUP", errno);
+  }
+  return NULL;
+}
+
+static napi_value group_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  group_socket *g = NULL;
+  if (argc < 1 || napi_get_value_external(env, argv[0], (void **)&g) != napi_ok || g == NULL) {
+    napi_throw_type_error(env, NULL, "groupClose(handle)");
+    return NULL;
+  }
+  /* Closing the socket leaves every group it joined (the kernel sends MLD Done as needed). */
+  if (g->fd >= 0) close(g->fd);
+  g->fd = -1;
+  return NULL;
+}
+
+napi_status register_packet(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"packetOpen", NULL, packet_open, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"packetSend", NULL, packet_send, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"packetMembership", NULL, packet_membership, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"packetClose", NULL, packet_close, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"groupOpen", NULL, group_open, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"groupMembership", NULL, group_membership, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"groupClose", NULL, group_close, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }
