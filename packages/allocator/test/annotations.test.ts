@@ -31,9 +31,12 @@ describe('annotations', () => {
     },
     { annotations: { 'portico.dev/address-pool': '', 'metallb.universe.tf/address-pool': 'old' }, want: '' },
     { annotations: { 'portico.dev/allow-shared-ip': 'k' }, want: undefined },
-  ])('address-pool from $annotations is $want', ({ annotations, want }) => {
-    expect(readAnnotation(annotations, 'addressPool')).toBe(want);
-  });
+  ] as Array<{ annotations?: Record<string, string>; want?: string }>)(
+    'address-pool from $annotations is $want',
+    ({ annotations, want }) => {
+      expect(readAnnotation(annotations, 'addressPool')).toBe(want);
+    },
+  );
 
   it('tells which key a value came from', () => {
     expect(readAnnotationWithKey({ 'metallb.universe.tf/allow-shared-ip': 'k' }, 'allowSharedIP')).toEqual({
