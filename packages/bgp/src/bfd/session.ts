@@ -221,12 +221,16 @@ export class BfdSession extends EventEmitter<BfdSessionEvents> {
       this.localDiagnostic = BfdDiagnostic.AdministrativelyDown;
       this.pollActive = false;
       this.setState(BfdState.AdminDown);
-      for (let sent = 1; ; sent++) {
-        this.sendPacket(false);
-        if (sent >= this.detectMultiplier) break;
-        const waitMs = jitteredInterval(interval, this.detectMultiplier, this.clock.random) / US_PER_MS;
-        await new Promise<void>((resolve) => this.clock.setTimer(resolve, waitMs));
-      }
+      await new Promise<void>((resolve) => {
+        let sent = 0;
+        const next = (): void => {
+          this.sendPacket(false);
+          if (++sent >= this.detectMultiplier) return resolve();
+          const waitMs = jitteredInterval(interval, this.detectMultiplier, this.clock.random) / US_PER_MS;
+          this.clock.setTimer(next, waitMs);
+        };
+        next();
+      });
     }
     this.transport?.close();
     this.transport = undefined;
