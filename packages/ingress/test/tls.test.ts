@@ -1,0 +1,243 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from 'node:tls';
+import { IngressServer, type RouteTable } from '@portico/ingress';
+import { ingress, rule, tlsSecret } from './fixtures.js';
+import { loopbackService, startEcho, stopAll, table, type Echo } from './backends.js';
+
+function need(cmd: string): void {
+  if (spawnSync(cmd, ['--version']).error && spawnSync(cmd, ['version']).error)
+    throw new Error(`this test needs the ${cmd} command (Debian package ${cmd})`);
+}
+
+let dir = '';
+let echo: Echo;
+let server: IngressServer;
+let httpsPort = 0;
+
+/** A CA-signed leaf certificate for `names` (DNS SANs), made by openssl in the temp dir. */
+function leaf(id: string, names: string[]): { cert: string; key: string } {
+  const p = (f: string) => join(dir, `${id}.${f}`);
+  writeFileSync(p('ext'), `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}\n`);
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-subj',
+      `/CN=${names[0]}`,
+      '-keyout',
+      p('key'),
+      '-out',
+      p('csr'),
+    ],
+    { stdio: 'pipe' },
+  );
+  execFileSync(
+    'openssl',
+    [
+      'x509',
+      '-req',
+      '-in',
+      p('csr'),
+      '-CA',
+      join(dir, 'ca.crt'),
+      '-CAkey',
+      join(dir, 'ca.key'),
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      p('ext'),
+      '-out',
+      p('crt'),
+    ],
+    { stdio: 'pipe' },
+  );
+  return { cert: readFileSync(p('crt'), 'utf8'), key: readFileSync(p('key'), 'utf8') };
+}
+
+function tableWith(secrets: ReturnType<typeof tlsSecret>[], version: number): RouteTable {
+  return table(
+    [
+      loopbackService('echo', [echo.port]),
+      {
+        secrets,
+        ingresses: [
+          ingress('tls', {
+            tls: [
+              { hosts: ['a.example.com'], secretName: 'a' },
+              { hosts: ['*.wild.example.com'], secretName: 'w' },
+            ],
+            rules: [rule('a.example.com', { svc: 'echo' }), rule('*.wild.example.com', { svc: 'echo' })],
+          }),
+        ],
+      },
+    ],
+    version,
+  );
+}
+
+/** The DNS SANs and fingerprint of the certificate the proxy presents for `servername`. */
+function presented(
+  servername: string | undefined,
+): Promise<{ san: string; fingerprint: string; protocol: string }> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ port: httpsPort, host: '127.0.0.1', servername, rejectUnauthorized: false }, () => {
+      const c = s.getPeerCertificate();
+      resolve({
+        san: c.subjectaltname ?? '',
+        fingerprint: c.fingerprint256,
+        protocol: s.getProtocol() ?? '',
+      });
+      s.end();
+    });
+    s.on('error', reject);
+  });
+}
+
+/** curl runs as a child process, asynchronously: the proxy under test lives in this event loop. */
+function curl(args: string[]): Promise<{ out: string; err: string }> {
+  return new Promise((resolve) => {
+    execFile('curl', ['-sS', '--max-time', '10', ...args], { encoding: 'utf8' }, (_e, out, err) =>
+      resolve({ out, err }),
+    );
+  });
+}
+
+beforeAll(async () => {
+  need('openssl');
+  need('curl');
+  dir = mkdtempSync(join(tmpdir(), 'portico-tls-test-'));
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=Portico Test CA',
+      '-keyout',
+      join(dir, 'ca.key'),
+      '-out',
+      join(dir, 'ca.crt'),
+    ],
+    { stdio: 'pipe' },
+  );
+  const a = leaf('a', ['a.example.com']);
+  const w = leaf('w', ['*.wild.example.com']);
+  echo = await startEcho('echo');
+  server = new IngressServer({ host: '127.0.0.1', httpPort: 0, httpsPort: 0 });
+  server.setTable(tableWith([tlsSecret('a', a.cert, a.key), tlsSecret('w', w.cert, w.key)], 1));
+  ({ httpsPort } = (await server.listen()) as { httpsPort: number });
+});
+
+afterAll(async () => {
+  await server?.close();
+  if (echo) await stopAll([echo]);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('certificates by SNI', () => {
+  const cases: [string, string | undefined, string][] = [
+    ['exact name', 'a.example.com', 'DNS:a.example.com'],
+    ['wildcard, one label', 'x.wild.example.com', 'DNS:*.wild.example.com'],
+    ['wildcard does not match two labels: default', 'y.x.wild.example.com', 'DNS:ingress.portico.invalid'],
+    ['unknown name: default', 'other.example.com', 'DNS:ingress.portico.invalid'],
+    ['no SNI: default (which still has a DNS SAN)', undefined, 'DNS:ingress.portico.invalid'],
+  ];
+  it.each(cases)('%s', async (_n, servername, san) => {
+    const got = await presented(servername);
+    expect(got.san).toBe(san);
+    expect(['TLSv1.2', 'TLSv1.3']).toContain(got.protocol);
+  });
+
+  it('refuses TLS 1.1', async () => {
+    const err = await new Promise<Error | undefined>((resolve) => {
+      const s = connect({
+        port: httpsPort,
+        host: '127.0.0.1',
+        servername: 'a.example.com',
+        rejectUnauthorized: false,
+        minVersion: 'TLSv1',
+        maxVersion: 'TLSv1.1',
+        ciphers: 'DEFAULT@SECLEVEL=0',
+      });
+      s.on('secureConnect', () => {
+        s.destroy();
+        resolve(undefined);
+      });
+      s.on('error', resolve);
+    });
+    expect(err).toBeDefined();
+    expect(err!.message).toMatch(/protocol version|unsupported protocol|no protocols available|alert/i);
+  });
+});
+
+describe('HTTPS proxying with curl', () => {
+  const resolve = (host: string) => [
+    '--resolve',
+    `${host}:${httpsPort}:127.0.0.1`,
+    '--cacert',
+    join(dir, 'ca.crt'),
+  ];
+
+  it('HTTP/2 by ALPN, verified against the CA, HTTP/1.1 to the pod', async () => {
+    const r = await curl([
+      ...resolve('a.example.com'),
+      '--http2',
+      '-w',
+      '\\n%{http_version}',
+      `https://a.example.com:${httpsPort}/h2?x=1`,
+    ]);
+    expect(r.err).toBe('');
+    const [body, version] = r.out.split('\n');
+    expect(version).toBe('2');
+    const seen = JSON.parse(body!);
+    expect(seen).toMatchObject({ url: '/h2?x=1', httpVersion: '1.1' });
+    expect(seen.headers.host).toBe(`a.example.com:${httpsPort}`);
+    expect(seen.headers['x-forwarded-proto']).toBe('https');
+  });
+
+  it('HTTP/1.1 over TLS on the same port, wildcard certificate verified', async () => {
+    const r = await curl([
+      ...resolve('x.wild.example.com'),
+      '--http1.1',
+      '-w',
+      '\\n%{http_version}',
+      `https://x.wild.example.com:${httpsPort}/h1`,
+    ]);
+    expect(r.err).toBe('');
+    expect(r.out.split('\n')[1]).toBe('1.1');
+  });
+
+  it('serves a changed Secret without a restart', async () => {
+    const before = await presented('a.example.com');
+    const rotated = leaf('a2', ['a.example.com']);
+    const w = leaf('w2', ['*.wild.example.com']);
+    server.setTable(
+      tableWith(
+        [tlsSecret('a', rotated.cert, rotated.key, 'default', '2'), tlsSecret('w', w.cert, w.key)],
+        2,
+      ),
+    );
+    const after = await presented('a.example.com');
+    expect(after.san).toBe('DNS:a.example.com');
+    expect(after.fingerprint).not.toBe(before.fingerprint);
+    const r = await curl([...resolve('a.example.com'), '--http2', `https://a.example.com:${httpsPort}/`]);
+    expect(r.err).toBe('');
+  });
+});
