@@ -190,8 +190,7 @@ export function parseConfig(text: string): ParseResult {
       ok: false,
       errors: doc.errors.map((e) => {
         const { line, col } = lines.linePos(e.pos[0]);
-        const what =
-          e.code === 'DUPLICATE_KEY' ? `duplicate key "${text.slice(e.pos[0], e.pos[1])}"` : e.message;
+        const what = e.code === 'DUPLICATE_KEY' ? `duplicate key ${keyAt(text, e.pos[0])}` : e.message;
         return `could not parse config: line ${line}, column ${col}: ${what.split('\n')[0]}`;
       }),
     };
@@ -210,6 +209,12 @@ export function parseConfig(text: string): ParseResult {
     ok: true,
     config: { pools, peers, bfdProfiles: bfdProfiles.profiles, communities: communities.values },
   };
+}
+
+/** The key written at an offset (the yaml package points at a duplicate key's first character). */
+function keyAt(text: string, offset: number): string {
+  const key = /^("[^"\n]*"|'[^'\n]*'|[^:\n]*?)\s*:/.exec(text.slice(offset))?.[1];
+  return key === undefined ? '' : key.startsWith('"') || key.startsWith("'") ? key : `"${key}"`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -455,15 +460,17 @@ function parsePools(raws: readonly (RawPool | undefined)[], communities: Communi
     if (name) names.add(name);
 
     // Every CIDR against every CIDR accepted so far, earlier pools and earlier entries of this pool.
+    // One error per entry: a range summarised into many blocks would otherwise repeat it.
     addresses.forEach((entry, j) => {
+      let reported = false;
       for (const cidr of entry?.cidrs ?? []) {
         const clash = accepted.find((a) => cidrsOverlap(a.cidr, cidr));
-        if (clash) {
+        if (!clash) accepted.push({ cidr, pool: name });
+        else if (!reported) {
+          reported = true;
           errors.push(
             `${label}: addresses[${j}]: CIDR "${cidr.text}" in pool "${name}" overlaps with already defined CIDR "${clash.cidr.text}" (pool "${clash.pool}")`,
           );
-        } else {
-          accepted.push({ cidr, pool: name });
         }
       }
     });
