@@ -140,10 +140,11 @@ export class Allocator {
 
     const plan = familyPlan(svc);
     if (typeof plan === 'string') return fail(plan);
+    const wanted = wantedPool(svc);
     let pools: readonly CompiledPool[];
-    if (svc.pool !== undefined) {
-      const pool = this.#table.get(svc.pool);
-      if (!pool) return fail(`unknown pool ${quote(svc.pool)}`);
+    if (wanted !== undefined) {
+      const pool = this.#table.get(wanted);
+      if (!pool) return fail(`unknown pool ${quote(wanted)}`);
       pools = [pool];
     } else {
       pools = this.#table.pools.filter((pool) => pool.autoAssign);
@@ -156,8 +157,8 @@ export class Allocator {
         return { ok: true, ips: texts, pool: pick.pool.name };
       }
     }
-    if (svc.pool !== undefined) {
-      return fail(`no available IPs in pool ${quote(svc.pool)} for ${familyName(plan[0]!)} IPFamily`);
+    if (wanted !== undefined) {
+      return fail(`no available IPs in pool ${quote(wanted)} for ${familyName(plan[0]!)} IPFamily`);
     }
     return fail('no available IPs');
   }
@@ -239,9 +240,10 @@ export class Allocator {
     const pool = homes[0]!.pool.name;
     if (homes.some((home) => home!.pool.name !== pool))
       return fail(`${quoteList(canonical)} is not allowed in config`);
-    if (svc.pool !== undefined && svc.pool !== pool) {
+    const wanted = wantedPool(svc);
+    if (wanted !== undefined && wanted !== pool) {
       return fail(
-        `requested loadBalancer IP(s) ${quoteList(texts)} is not compatible with requested address pool ${svc.pool}`,
+        `requested loadBalancer IP(s) ${quoteList(texts)} is not compatible with requested address pool ${wanted}`,
       );
     }
     for (const text of canonical) {
@@ -403,6 +405,11 @@ function fail(error: string): { ok: false; error: string } {
 
 function countKey(pool: string, family: IPFamily): string {
   return `${pool}\0${family}`;
+}
+
+/** The pool annotation; an empty value counts as absent, as in MetalLB. */
+function wantedPool(svc: ServiceRequest): string | undefined {
+  return svc.pool === '' ? undefined : svc.pool;
 }
 
 function uniqueFamilies(svc: ServiceRequest): IPFamily[] {

@@ -19,7 +19,7 @@ export interface ServiceRequest {
   readonly ipFamilyPolicy: IPFamilyPolicy;
   /** From the loadBalancerIPs annotation or `spec.loadBalancerIP`, already split and trimmed. */
   readonly requestedIPs: readonly string[];
-  /** The address-pool annotation. */
+  /** The address-pool annotation; absent or empty means "any auto-assign pool". */
   readonly pool?: string;
   /** The allow-shared-ip annotation; empty or absent means "never share". */
   readonly sharingKey?: string;

@@ -120,6 +120,7 @@ describe('allocate: pool annotation', () => {
       want: ['198.51.100.0'],
     },
     { name: 'unknown pool', options: { pool: 'nope' }, want: 'unknown pool "nope"' },
+    { name: 'an empty annotation means any auto-assign pool', options: { pool: '' }, want: ['192.0.2.0'] },
     {
       name: 'family missing in the pool',
       options: { pool: 'v6' },
