@@ -18,7 +18,8 @@ export function parseIp(text: string): IpAddress | undefined {
     const bytes = Buffer.from(text.split('.').map(Number));
     return { family: 4, bytes, text: formatIpv4(bytes) };
   }
-  if (isIPv6(text)) {
+  // net.isIPv6 accepts a zone ("fe80::1%eth0"); an announced address has none.
+  if (isIPv6(text) && !text.includes('%')) {
     const bytes = parseIpv6(text);
     return { family: 6, bytes, text: formatIpv6(bytes) };
   }

@@ -1,0 +1,24 @@
+/**
+ * Real frames captured with `tcpdump -XX` between two Linux 6.x kernels in network namespaces
+ * (02:00:00:00:00:0a = 203.0.113.10 / 2001:db8:1::a asks, 02:00:00:00:00:0b = .11 / ::b answers).
+ */
+export const kernelArpRequest = Buffer.from(
+  'ffffffffffff02000000000a0806000108000604000102000000000acb00710a000000000000cb00710b',
+  'hex',
+);
+export const kernelArpReply = Buffer.from(
+  '02000000000a02000000000b0806000108000604000202000000000bcb00710b02000000000acb00710a',
+  'hex',
+);
+export const kernelNeighborSolicitation = Buffer.from(
+  '3333ff00000b02000000000a86dd6000000000203aff20010db800010000000000000000000aff0200000000000000000001ff00000b' +
+    '87001c010000000020010db800010000000000000000000b010102000000000a',
+  'hex',
+);
+export const kernelNeighborAdvertisement = Buffer.from(
+  '02000000000a02000000000b86dd6000000000203aff20010db800010000000000000000000b20010db800010000000000000000000a' +
+    '88008a4a6000000020010db800010000000000000000000b020102000000000b',
+  'hex',
+);
+export const macA = Buffer.from('02000000000a', 'hex');
+export const macB = Buffer.from('02000000000b', 'hex');
