@@ -6,3 +6,4 @@ export * from './events.js';
 export * from './leader.js';
 export * from './ops-server.js';
 export * from './apply.js';
+export * from './devserver/index.js';

@@ -1,0 +1,2 @@
+export { startDevApiServer, type DevApiServer, type DevApiServerOptions } from './server.js';
+export { devKubeconfig } from './kubeconfig.js';

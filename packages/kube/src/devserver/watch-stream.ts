@@ -1,0 +1,140 @@
+/**
+ * One watch request: a chunked HTTP response of newline-delimited JSON watch events
+ * (`{"type":"ADDED","object":{...}}`). It starts with the current state (no or "0"
+ * resourceVersion) or the events after the given resourceVersion, then follows the live feed.
+ * Selector membership is judged on both sides of a change, so an object that stops matching is
+ * sent as DELETED and one that starts matching as ADDED, as the real server does. Bookmarks are
+ * sent when asked for; a resourceVersion older than the history gets one ERROR event carrying a
+ * 410 Expired Status, then the stream ends.
+ */
+import type { ServerResponse } from 'node:http';
+import { ApiError, badRequest } from './errors.js';
+import type { JsonObject } from './json.js';
+import type { Filter, Registry, Scope } from './registry.js';
+import { apiVersionOf, storageKeyOf } from './resources.js';
+import type { StoreEvent, WatchHub } from './watch-hub.js';
+
+export interface WatchQuery {
+  resourceVersion?: string | null;
+  allowWatchBookmarks?: boolean;
+  sendInitialEvents?: boolean;
+  timeoutSeconds?: number;
+  labelSelector?: string | null;
+  fieldSelector?: string | null;
+}
+
+export interface WatchOptions {
+  bookmarkIntervalMs: number;
+}
+
+/** Serialised objects, shared by every watcher of the same event. */
+const serialized = new WeakMap<JsonObject, string>();
+
+function objectJson(object: JsonObject): string {
+  let json = serialized.get(object);
+  if (json === undefined) {
+    json = JSON.stringify(object);
+    serialized.set(object, json);
+  }
+  return json;
+}
+
+type WatchType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+/** How an event looks to a watcher with this filter, if at all. */
+function translate(event: StoreEvent, collection: string, filter: Filter): WatchType | undefined {
+  if (event.collection !== collection) return undefined;
+  const now = filter.matches(event.object);
+  if (event.type !== 'MODIFIED') return now ? event.type : undefined;
+  const before = event.previous !== undefined && filter.matches(event.previous);
+  if (now && before) return 'MODIFIED';
+  if (now) return 'ADDED';
+  if (before) return 'DELETED';
+  return undefined;
+}
+
+export function serveWatch(
+  registry: Registry,
+  hub: WatchHub,
+  scope: Scope,
+  query: WatchQuery,
+  response: ServerResponse,
+  options: WatchOptions,
+): void {
+  const filter = registry.compileFilter(scope, query);
+  const collection = storageKeyOf(scope.resource);
+  const bookmarkKind = { kind: scope.resource.kind, apiVersion: apiVersionOf(scope.resource) };
+
+  const requested = query.resourceVersion ?? '';
+  if (requested !== '' && !/^\d+$/.test(requested))
+    throw badRequest(`invalid resource version: ${requested}`);
+  const fromState = requested === '' || requested === '0' || query.sendInitialEvents === true;
+
+  let backlog: StoreEvent[] = [];
+  let expiredError: ApiError | undefined;
+  if (!fromState) {
+    try {
+      backlog = hub.since(Number(requested));
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      expiredError = error;
+    }
+  }
+
+  response.writeHead(200, {
+    'Content-Type': 'application/json',
+    'Cache-Control': 'no-cache, private',
+    'Transfer-Encoding': 'chunked',
+  });
+  response.flushHeaders();
+
+  const write = (type: string, objectText: string): void => {
+    response.write(`{"type":"${type}","object":${objectText}}\n`);
+  };
+  const bookmark = (annotations?: Record<string, string>): void => {
+    const metadata: JsonObject = { resourceVersion: String(registry.store.resourceVersion) };
+    if (annotations) metadata.annotations = annotations;
+    write('BOOKMARK', JSON.stringify({ ...bookmarkKind, metadata }));
+  };
+
+  if (expiredError) {
+    write('ERROR', JSON.stringify(expiredError.toStatus()));
+    response.end();
+    return;
+  }
+
+  // Replay and subscription happen in the same tick: no event can fall between them.
+  if (fromState) {
+    for (const object of registry.store.list(collection, filter.namespace)) {
+      if (filter.matches(object)) write('ADDED', objectJson(object));
+    }
+    if (query.sendInitialEvents && query.allowWatchBookmarks)
+      bookmark({ 'k8s.io/initial-events-end': 'true' });
+  } else {
+    for (const event of backlog) {
+      const type = translate(event, collection, filter);
+      if (type) write(type, objectJson(event.object));
+    }
+  }
+  const unsubscribe = hub.subscribe((event) => {
+    const type = translate(event, collection, filter);
+    if (type) write(type, objectJson(event.object));
+  });
+
+  const timers: NodeJS.Timeout[] = [];
+  if (query.allowWatchBookmarks) timers.push(setInterval(() => bookmark(), options.bookmarkIntervalMs));
+  if (query.timeoutSeconds !== undefined && query.timeoutSeconds > 0) {
+    timers.push(
+      setTimeout(() => {
+        if (query.allowWatchBookmarks) bookmark();
+        response.end();
+      }, query.timeoutSeconds * 1000),
+    );
+  }
+  const stop = (): void => {
+    unsubscribe();
+    for (const t of timers) clearTimeout(t);
+  };
+  response.on('close', stop);
+  response.on('finish', stop);
+}
