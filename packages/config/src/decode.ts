@@ -127,7 +127,7 @@ export function decode(ctx: DecodeContext, rawNode: unknown, shape: Shape, path:
         const keyText = scalarText(key);
         const value = decode(ctx, pair.value, { kind: 'string' }, `${path}: "${keyText}"`);
         ok &&= value.ok;
-        result[keyText] = value.ok ? ((value.value as string | undefined) ?? '') : invalid;
+        setOwn(result, keyText, value.ok ? ((value.value as string | undefined) ?? '') : invalid);
       }
       return { value: result, ok };
     }
@@ -153,6 +153,14 @@ export function decode(ctx: DecodeContext, rawNode: unknown, shape: Shape, path:
       return { value: result, ok };
     }
   }
+}
+
+/**
+ * Sets a property from user input as an own, enumerable property, even for a key like
+ * `__proto__` (a plain assignment would replace the object's prototype instead).
+ */
+export function setOwn<T>(target: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 /** True when a decoded struct had an error inside. */

@@ -12,7 +12,7 @@
 import { LineCounter, parseDocument } from 'yaml';
 import { lowestMask, parseAddressEntry } from './addresses.js';
 import { parseCommunity } from './community.js';
-import { decode, isInvalid, type DecodeContext, type Shape } from './decode.js';
+import { decode, isInvalid, setOwn, type DecodeContext, type Shape } from './decode.js';
 import { parseGoDuration, truncateToSeconds } from './duration.js';
 import { canonicalIP, cidrsOverlap } from './ip.js';
 import type {
@@ -404,7 +404,7 @@ function parseCommunityAliases(raw: Record<string, string | symbol>, errors: str
       errors.push(`bgp-communities: parsing community "${name}": ${value}`);
       result.broken.add(name);
     } else {
-      result.values[name] = value;
+      setOwn(result.values, name, value);
     }
   }
   return result;

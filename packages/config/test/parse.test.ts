@@ -964,3 +964,21 @@ describe('error collection', () => {
     expect(errors[1]).toContain('address-pools[1] "c": addresses[0]: invalid CIDR "10.0.0.1"');
   });
 });
+
+describe('keys from user input', () => {
+  it('keeps an alias named __proto__ as plain data', () => {
+    const config = valid('bgp-communities:\n  __proto__: "1:2"\n');
+    expect(Object.hasOwn(config.communities, '__proto__')).toBe(true);
+    expect(config.communities['__proto__']).toBe(65538);
+    expect(Object.getPrototypeOf(config.communities)).toBe(Object.prototype);
+  });
+
+  it('rejects __proto__ as a label key (it is not a valid name) without touching prototypes', () => {
+    const errors = errorsOf(
+      'peers:\n- {my-asn: 1, peer-asn: 2, peer-address: 192.0.2.1, node-selectors: [{match-labels: {__proto__: x}}]}\n',
+    );
+    expect(errors).toEqual([
+      "peers[0]: node-selectors[0]: match-labels: parsing node selector: invalid label key \"__proto__\": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character",
+    ]);
+  });
+});
