@@ -11,3 +11,7 @@ export * from './metrics.js';
 export * from './proxy.js';
 export * from './certs.js';
 export * from './server.js';
+export * from './status.js';
+export * from './sources.js';
+export * from './workers.js';
+export * from './controller.js';

@@ -94,11 +94,12 @@ export class IngressServer {
     this.proxy.setTable(table);
   }
 
-  async listen(exclusive = true): Promise<{ httpPort: number; httpsPort: number | null }> {
+  /** `reusePort`: one SO_REUSEPORT listener per worker process (kernel load-balancing). */
+  async listen(reusePort = false): Promise<{ httpPort: number; httpsPort: number | null }> {
     const o = this.options;
-    const httpPort = await listenOn(this.http, o.host, o.httpPort, exclusive);
+    const httpPort = await listenOn(this.http, o.host, o.httpPort, reusePort);
     const httpsPort =
-      this.https && o.httpsPort !== null ? await listenOn(this.https, o.host, o.httpsPort, exclusive) : null;
+      this.https && o.httpsPort !== null ? await listenOn(this.https, o.host, o.httpsPort, reusePort) : null;
     return { httpPort, httpsPort };
   }
 
@@ -115,11 +116,12 @@ function listenOn(
   server: http.Server | http2.Http2SecureServer,
   host: string,
   port: number,
-  exclusive: boolean,
+  reusePort: boolean,
 ): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ host, port, exclusive }, () => {
+    // exclusive: a cluster worker binds its own socket instead of sharing the primary's.
+    server.listen({ host, port, exclusive: true, reusePort }, () => {
       server.off('error', reject);
       resolve((server.address() as AddressInfo).port);
     });

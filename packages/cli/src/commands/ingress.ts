@@ -1,5 +1,162 @@
-// Placeholder until this command is implemented.
-export async function run(_args: string[]): Promise<number> {
-  console.error('portico ingress: not implemented yet');
-  return 1;
+/**
+ * `portico ingress`: the Ingress proxy. The process started by the user is the cluster primary
+ * (Kubernetes watches, compiling, status, metrics); it forks --workers serving processes, which run
+ * this same command and see cluster.isWorker.
+ */
+import cluster from 'node:cluster';
+import { availableParallelism, hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import {
+  ClusterRegistry,
+  CONTROLLER_NAME,
+  DEFAULT_CLASS_NAME,
+  IngressController,
+  IngressServer,
+  InProcessSink,
+  ProxyMetrics,
+  runWorker,
+  selfSignedPair,
+  WorkerPool,
+  type TableSink,
+} from '@portico/ingress';
+import { LeaderElector, loadKubeConfig, startOpsServer } from '@portico/kube';
+import pino from 'pino';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { createLogger } from '../logger.js';
+
+const usage = `usage: portico ingress [--kubeconfig FILE] [--http-port 80] [--https-port 443] [--metrics-port 10254]
+                       [--listen-address 0.0.0.0] [--publish-service NS/NAME] [--workers N]
+                       [--ingress-class portico] [--max-body-size BYTES] [--no-access-log]
+                       [--no-leader-elect] [--identity ID]`;
+
+function portArg(value: string, name: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--${name}: not a port: ${value}`);
+  return n;
+}
+
+export async function run(args: string[]): Promise<number> {
+  if (cluster.isWorker) {
+    await runWorker();
+    return 0;
+  }
+  let values;
+  let ports;
+  try {
+    values = parseArgs({
+      args,
+      allowNegative: true,
+      options: {
+        kubeconfig: { type: 'string' },
+        'http-port': { type: 'string', default: '80' },
+        'https-port': { type: 'string', default: '443' },
+        'metrics-port': { type: 'string', default: '10254' },
+        'listen-address': { type: 'string', default: '0.0.0.0' },
+        'publish-service': { type: 'string', default: 'portico-system/ingress' },
+        workers: { type: 'string', default: String(availableParallelism()) },
+        'ingress-class': { type: 'string', default: DEFAULT_CLASS_NAME },
+        'max-body-size': { type: 'string', default: String(1024 * 1024) },
+        'access-log': { type: 'boolean', default: true },
+        'leader-elect': { type: 'boolean', default: true },
+        identity: { type: 'string', default: process.env.POD_NAME ?? `${hostname()}-${process.pid}` },
+        namespace: { type: 'string', default: process.env.POD_NAMESPACE ?? 'portico-system' },
+      },
+    }).values;
+    ports = {
+      http: portArg(values['http-port'], 'http-port'),
+      https: portArg(values['https-port'], 'https-port'),
+      metrics: portArg(values['metrics-port'], 'metrics-port'),
+    };
+    if (!/^[^/]+\/[^/]+$/.test(values['publish-service']))
+      throw new Error('--publish-service: expected NAMESPACE/NAME');
+    if (!/^\d+$/.test(values.workers)) throw new Error(`--workers: not a number: ${values.workers}`);
+    if (!/^\d+$/.test(values['max-body-size'])) throw new Error('--max-body-size: not a number of bytes');
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${usage}`);
+    return 2;
+  }
+
+  const log = createLogger('ingress');
+  const kc = loadKubeConfig(values.kubeconfig ?? process.env.KUBECONFIG);
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const workers = Number(values.workers);
+  const proxy = { maxBodyBytes: Number(values['max-body-size']), httpsPort: ports.https };
+  const defaultCert = selfSignedPair();
+
+  let sink: TableSink;
+  let metricsRegistry: Registry;
+  if (workers === 0) {
+    const metrics = new ProxyMetrics();
+    const server = new IngressServer({
+      host: values['listen-address'],
+      httpPort: ports.http,
+      httpsPort: ports.https,
+      defaultCert,
+      proxy: { ...proxy, metrics, logger: values['access-log'] ? pino({ name: 'access' }) : undefined },
+    });
+    await server.listen();
+    sink = new InProcessSink(server);
+    metricsRegistry = Registry.merge([registry, metrics.registry]);
+  } else {
+    const config = {
+      host: values['listen-address'],
+      httpPort: ports.http,
+      httpsPort: ports.https,
+      defaultCert,
+      accessLog: values['access-log'],
+      proxy,
+    };
+    sink = new WorkerPool(workers, config, undefined, log);
+    metricsRegistry = new ClusterRegistry(registry);
+  }
+
+  const controller = new IngressController({
+    kubeConfig: kc,
+    sink,
+    logger: log,
+    registry,
+    publishService: values['publish-service'],
+    className: values['ingress-class'],
+    controllerName: CONTROLLER_NAME,
+    debounceMs: 10,
+    statusResyncMs: 60_000,
+  });
+  const ops = await startOpsServer({
+    port: ports.metrics,
+    registry: metricsRegistry,
+    ready: () => controller.synced && sink.ready(),
+  });
+  log.info({ http: ports.http, https: ports.https, metrics: ops.port, workers }, 'ingress starting');
+
+  const elector = values['leader-elect']
+    ? new LeaderElector(kc, {
+        namespace: values.namespace,
+        name: 'portico-ingress',
+        identity: values.identity,
+      })
+    : undefined;
+  elector?.on('started', () => controller.setLeading(true));
+  elector?.on('stopped', () => controller.setLeading(false));
+  elector?.on('error', (err: unknown) => log.warn({ err: String(err) }, 'leader election request failed'));
+
+  const done = new Promise<number>((resolve) => {
+    let closing = false;
+    const shutdown = async (code: number) => {
+      if (closing) return;
+      closing = true;
+      await elector?.stop();
+      await controller.stop();
+      await sink.stop();
+      await ops.close();
+      resolve(code);
+    };
+    process.once('SIGINT', () => void shutdown(0));
+    process.once('SIGTERM', () => void shutdown(0));
+  });
+  await controller.start();
+  log.info('caches synced, routing table published');
+  if (elector) elector.start();
+  else controller.setLeading(true);
+  return done;
 }

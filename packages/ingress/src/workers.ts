@@ -1,0 +1,170 @@
+/**
+ * Multi-core: one node:cluster worker per core serves traffic; the primary owns the Kubernetes
+ * watches, compiles, and sends each RouteTable to every worker over IPC (structured clone,
+ * `serialization: 'advanced'`), where it is indexed and swapped in with one reference store.
+ * Compiling once in the primary keeps workers free of Kubernetes clients and keeps every worker on
+ * the same table version. Each worker binds its own SO_REUSEPORT listener, so the kernel spreads
+ * connections and no connection passes through the primary.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import pino from 'pino';
+import { AggregatorRegistry, Registry } from 'prom-client';
+import type { PemPair } from './certs.js';
+import { ProxyMetrics } from './metrics.js';
+import type { ProxyOptions } from './proxy.js';
+import { IngressServer } from './server.js';
+import type { RouteTable } from './table.js';
+
+export interface WorkerConfig {
+  readonly host: string;
+  readonly httpPort: number;
+  readonly httpsPort: number | null;
+  readonly defaultCert: PemPair;
+  readonly accessLog: boolean;
+  readonly proxy: Partial<Omit<ProxyOptions, 'logger' | 'metrics'>>;
+}
+
+type ToWorker =
+  { type: 'init'; config: WorkerConfig } | { type: 'table'; table: RouteTable } | { type: 'stop' };
+type ToPrimary =
+  { type: 'listening' } | { type: 'applied'; version: number } | { type: 'error'; message: string };
+
+/** Where compiled tables go: a set of worker processes, or a server in this process. */
+export interface TableSink {
+  publish(table: RouteTable): void;
+  /** Every serving process has listened and applied a table. */
+  ready(): boolean;
+  stop(): Promise<void>;
+}
+
+export class WorkerPool implements TableSink {
+  private readonly applied = new Map<Worker, number>();
+  private latest: RouteTable | undefined;
+  private stopping = false;
+
+  constructor(
+    private readonly count: number,
+    private readonly config: WorkerConfig,
+    private readonly onApplied: (worker: number, version: number) => void = () => undefined,
+    private readonly log = pino({ name: 'ingress' }),
+  ) {
+    cluster.setupPrimary({ serialization: 'advanced' });
+    for (let i = 0; i < count; i++) this.fork();
+  }
+
+  private fork(): void {
+    const worker = cluster.fork();
+    worker.on('online', () => worker.send({ type: 'init', config: this.config } satisfies ToWorker));
+    worker.on('message', (msg: ToPrimary) => {
+      if (msg.type === 'listening') {
+        this.applied.set(worker, -1);
+        if (this.latest) worker.send({ type: 'table', table: this.latest } satisfies ToWorker);
+      } else if (msg.type === 'applied') {
+        this.applied.set(worker, msg.version);
+        this.onApplied(worker.id, msg.version);
+      } else if (msg.type === 'error')
+        this.log.error({ worker: worker.id, err: msg.message }, 'worker failed');
+    });
+    worker.on('exit', (code, signal) => {
+      this.applied.delete(worker);
+      if (this.stopping) return;
+      this.log.error({ worker: worker.id, code, signal }, 'worker exited; starting a new one');
+      setTimeout(() => this.fork(), 500);
+    });
+  }
+
+  publish(table: RouteTable): void {
+    this.latest = table;
+    for (const worker of this.applied.keys()) worker.send({ type: 'table', table } satisfies ToWorker);
+  }
+
+  ready(): boolean {
+    return this.applied.size === this.count && [...this.applied.values()].every((v) => v >= 0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const exits = Object.values(cluster.workers ?? {}).map(
+      (w) =>
+        new Promise<void>((resolve) =>
+          w!.isDead() ? resolve() : (w!.once('exit', () => resolve()), w!.send({ type: 'stop' })),
+        ),
+    );
+    await Promise.all(exits);
+  }
+}
+
+/** Worker side: waits for its config, listens, then applies every table it is sent. */
+export function runWorker(): Promise<void> {
+  const metrics = new ProxyMetrics();
+  AggregatorRegistry.setRegistries([metrics.registry]);
+  const send = (msg: ToPrimary) => process.send?.(msg);
+  let server: IngressServer | undefined;
+  return new Promise((resolve) => {
+    process.on('message', (msg: ToWorker) => {
+      if (msg.type === 'init') {
+        const c = msg.config;
+        const logger = c.accessLog ? pino({ name: 'access' }) : undefined;
+        server = new IngressServer({
+          host: c.host,
+          httpPort: c.httpPort,
+          httpsPort: c.httpsPort,
+          defaultCert: c.defaultCert,
+          proxy: { ...c.proxy, logger, metrics },
+        });
+        server.listen(true).then(
+          () => send({ type: 'listening' }),
+          (err: Error) => {
+            send({ type: 'error', message: err.message });
+            process.exit(1);
+          },
+        );
+      } else if (msg.type === 'table' && server) {
+        server.setTable(msg.table);
+        send({ type: 'applied', version: msg.table.version });
+      } else if (msg.type === 'stop') {
+        void (server?.close() ?? Promise.resolve()).then(() => {
+          resolve();
+          process.exit(0);
+        });
+      }
+    });
+  });
+}
+
+/** Single-process mode (--workers 0): the server runs next to the controller. */
+export class InProcessSink implements TableSink {
+  private applied = false;
+
+  constructor(readonly server: IngressServer) {}
+
+  publish(table: RouteTable): void {
+    this.server.setTable(table);
+    this.applied = true;
+  }
+
+  ready(): boolean {
+    return this.applied;
+  }
+
+  stop(): Promise<void> {
+    return this.server.close();
+  }
+}
+
+/**
+ * A Registry whose text output is the primary's own metrics followed by the workers' metrics summed
+ * over the cluster (prom-client's AggregatorRegistry asks each worker over IPC).
+ */
+export class ClusterRegistry extends Registry {
+  private readonly workers = new AggregatorRegistry();
+
+  constructor(private readonly own: Registry) {
+    super();
+  }
+
+  override async metrics(): Promise<string> {
+    const [own, workers] = await Promise.all([this.own.metrics(), this.workers.clusterMetrics()]);
+    return `${own}\n${workers}`;
+  }
+}
