@@ -17,7 +17,7 @@ import { LinearAllocator } from './linear.ts';
 const IN_USE = 60_000;
 const PORTICO_OPS = 50_000;
 const LINEAR_MAX_OPS = 5_000;
-const LINEAR_MAX_MS = 3_000;
+const LINEAR_MAX_MS = 1_500;
 
 function poolOf(name: string, text: string): AddressPool {
   const [address, length] = text.split('/');
@@ -123,20 +123,32 @@ const cases: Array<[string, AddressPool, IPFamily]> = [
   ['IPv6 /64 (2001:db8::/64)', poolOf('v6', '2001:db8::/64'), 'IPv6'],
 ];
 
+const ROUNDS = 3;
 const victims = churnVictims(PORTICO_OPS);
 // Warm-up so the first measured case does not pay for JIT compilation.
 runPortico(poolOf('warm', '198.18.0.0/15'), 'IPv4', victims.slice(0, 20_000));
+
 console.log(
-  `node ${process.version}, ${IN_USE.toLocaleString('en-US')} addresses in use, churn = release one + allocate one\n`,
+  `node ${process.version}, ${IN_USE.toLocaleString('en-US')} addresses in use, churn = release one + allocate one, best of ${ROUNDS} rounds\n`,
 );
 console.log('| pool | allocator | allocations | time (ms) | allocations/s | ratio |');
 console.log('|---|---|---:|---:|---:|---:|');
+const best = (runs: Run[]): Run => runs.reduce((a, b) => (rate(b) > rate(a) ? b : a));
 for (const [name, pool, family] of cases) {
-  const portico = runPortico(pool, family, victims);
-  const linear = runLinear(pool, family, victims);
-  for (let i = 0; i < linear.ops; i++) {
-    if (linear.chosen[i] !== portico.chosen[i]) {
-      throw new Error(`allocators disagree at step ${i}: ${portico.chosen[i]} vs ${linear.chosen[i]}`);
+  const porticoRuns: Array<Run & { fillMs: number }> = [];
+  const linearRuns: Run[] = [];
+  // Alternate the two so both see the same background load on a shared machine.
+  for (let round = 0; round < ROUNDS; round++) {
+    porticoRuns.push(runPortico(pool, family, victims));
+    linearRuns.push(runLinear(pool, family, victims));
+  }
+  const portico = best(porticoRuns);
+  const linear = best(linearRuns);
+  for (const run of linearRuns) {
+    for (let i = 0; i < run.ops; i++) {
+      if (run.chosen[i] !== portico.chosen[i]) {
+        throw new Error(`allocators disagree at step ${i}: ${portico.chosen[i]} vs ${run.chosen[i]}`);
+      }
     }
   }
   const ratio = rate(portico) / rate(linear);
@@ -146,5 +158,5 @@ for (const [name, pool, family] of cases) {
   console.log(
     `| ${name} | linear scan | ${fmt(linear.ops)} | ${fmt(linear.ms)} | ${fmt(rate(linear))} | 1× |`,
   );
-  console.log(`<!-- ${name}: portico prefill of ${IN_USE} allocations took ${fmt(portico.fillMs)} ms -->`);
+  console.error(`${name}: portico prefill of ${IN_USE} allocations took ${fmt(portico.fillMs)} ms`);
 }
