@@ -17,3 +17,4 @@ export * from './adj-rib-out.js';
 export * from './transport.js';
 export * from './session.js';
 export * from './speaker.js';
+export { BfdSession, type BfdSessionOptions, type BfdDownEvent } from './bfd/index.js';

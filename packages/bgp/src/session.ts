@@ -37,6 +37,12 @@ export interface BfdOptions {
   detectMultiplier?: number;
 }
 
+/** Starts BFD towards a peer whose BGP session just came up; `onDown` tears BGP down. Returns a stop function. */
+export type BfdStarter = (
+  link: { localAddress: string; peerAddress: string; options: BfdOptions },
+  onDown: () => void,
+) => () => void;
+
 export interface PeerOptions {
   peerAddress: string;
   peerAsn: number;
@@ -87,13 +93,15 @@ export interface SessionContext {
   routes: () => Iterable<CompiledRoute>;
   compile: (route: Route) => CompiledRoute;
   /** Builds a BFD session when the peer asks for BFD; returns a stop function. */
-  startBfd?: (session: Session, onDown: () => void) => () => void;
+  startBfd?: BfdStarter;
 }
 
 export interface SessionEvents {
   state: [SessionState, SessionState];
   established: [Negotiated];
   down: [CloseReason];
+  /** A connection that never reached Established closed (refused OPEN, collision, NOTIFICATION). */
+  closed: [CloseReason];
   update: [UpdateMessage];
   sent: [{ updates: number; announced: number; withdrawn: number }];
   'end-of-rib': [AfiNumber];
@@ -379,7 +387,12 @@ export class Session extends EventEmitter<SessionEvents> {
       this.emit('end-of-rib', afi);
     }
     if (this.options.bfd && this.ctx.startBfd) {
-      this.stopBfd = this.ctx.startBfd(this, () => {
+      const link = {
+        localAddress: conn.localAddress,
+        peerAddress: this.options.peerAddress,
+        options: this.options.bfd,
+      };
+      this.stopBfd = this.ctx.startBfd(link, () => {
         this.log.warn('BFD down: closing the session');
         conn.close(ErrorCode.CEASE, CeaseSubcode.BFD_DOWN, undefined, 'BFD down');
       });
@@ -420,6 +433,8 @@ export class Session extends EventEmitter<SessionEvents> {
       this.ctx.stats.flaps.inc({ peer: this.key });
       this.log.warn({ reason: reason.message }, 'session down');
       this.emit('down', reason);
+    } else {
+      this.emit('closed', reason);
     }
     this.scheduleRetry(reason.message);
   }

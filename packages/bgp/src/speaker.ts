@@ -11,7 +11,14 @@ import type { AfiNumber } from './constants.js';
 import { CeaseSubcode } from './constants.js';
 import { type CloseReason, type Negotiated, unmap } from './connection.js';
 import { type CompiledRoute, compileRoute, type Route } from './route.js';
-import { type PeerOptions, Session, type SessionContext, type SessionState } from './session.js';
+import {
+  type BfdStarter,
+  type PeerOptions,
+  Session,
+  type SessionContext,
+  type SessionState,
+} from './session.js';
+import { BfdSession } from './bfd/index.js';
 import { BgpStats } from './stats.js';
 import { Listener } from './transport.js';
 import type { UpdateMessage } from './update.js';
@@ -24,14 +31,15 @@ export interface SpeakerOptions {
   registry?: Registry;
   /** Accept incoming connections (needed for passive peers). Port default 179. */
   listen?: { address?: string; port?: number };
-  /** Creates a BFD session for a peer that asks for it; returns a stop function. */
-  startBfd?: SessionContext['startBfd'];
+  /** Creates a BFD session for a peer that asks for it (default: RFC 5881 single hop, see bfd/). */
+  startBfd?: BfdStarter;
 }
 
 export interface SpeakerEvents {
   state: [peer: string, state: SessionState, previous: SessionState];
   established: [peer: string, negotiated: Negotiated];
   down: [peer: string, reason: CloseReason];
+  closed: [peer: string, reason: CloseReason];
   update: [peer: string, update: UpdateMessage];
   sent: [peer: string, counts: { updates: number; announced: number; withdrawn: number }];
   'end-of-rib': [peer: string, afi: AfiNumber];
@@ -98,6 +106,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     session.on('state', (state, previous) => this.emit('state', key, state, previous));
     session.on('established', (n) => this.emit('established', key, n));
     session.on('down', (r) => this.emit('down', key, r));
+    session.on('closed', (r) => this.emit('closed', key, r));
     session.on('update', (u) => this.emit('update', key, u));
     session.on('sent', (c) => this.emit('sent', key, c));
     session.on('end-of-rib', (afi) => this.emit('end-of-rib', key, afi));
@@ -173,8 +182,27 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       compile: compileRoute,
     };
     if (this.options.routerId) ctx.routerId = this.options.routerId;
-    if (this.options.startBfd) ctx.startBfd = this.options.startBfd;
+    ctx.startBfd = this.options.startBfd ?? ((link, onDown) => this.startBfd(link, onDown));
     return ctx;
+  }
+
+  /** One BFD session per BGP session (RFC 5882 §4.3): BFD down takes BGP down at once. */
+  private startBfd(link: Parameters<BfdStarter>[0], onDown: () => void): () => void {
+    const bfd = new BfdSession({
+      localAddress: link.localAddress,
+      peerAddress: link.peerAddress,
+      desiredMinTxMs: link.options.desiredMinTxMs ?? 300,
+      requiredMinRxMs: link.options.requiredMinRxMs ?? 300,
+      detectMultiplier: link.options.detectMultiplier ?? 3,
+      registry: this.stats.registry,
+      logger: this.logger.child({ peer: link.peerAddress, protocol: 'bfd' }),
+    });
+    bfd.on('down', (event) => {
+      // RFC 5882 §3.2: the peer taking BFD administratively down is not a path failure.
+      if (!event.remoteAdminDown) onDown();
+    });
+    bfd.start();
+    return () => void bfd.stop();
   }
 
   private onIncoming(socket: Socket): void {
