@@ -154,7 +154,7 @@ export class Announcer extends EventEmitter<{ conflict: [Conflict] }> {
     this.#closed = true;
     clearInterval(this.#rescanTimer);
     for (const ip of [...this.#addresses.keys()]) this.withdraw(ip);
-    for (const name of [...this.#links.keys()]) this.#closeLink(name);
+    for (const name of [...this.#links.keys()]) this.#closeLink(name, 'announcer closed');
   }
 
   /** Picks up interfaces that appeared, changed (index, MAC, link-local address) or went away. */
@@ -172,7 +172,9 @@ export class Announcer extends EventEmitter<{ conflict: [Conflict] }> {
     const wanted = new Map(selectLinks(all, interfaces, excluded).map((l) => [l.name, l]));
     for (const [name, current] of this.#links) {
       const link = wanted.get(name);
-      if (!link || linkKey(link) !== current.key) this.#closeLink(name);
+      if (!link) this.#closeLink(name, 'interface gone or no longer eligible');
+      else if (linkKey(link) !== current.key)
+        this.#closeLink(name, 'interface changed (index, MAC or link-local address)');
     }
     for (const [name, link] of wanted) if (!this.#links.has(name)) this.#openLink(link);
   }
@@ -206,13 +208,13 @@ export class Announcer extends EventEmitter<{ conflict: [Conflict] }> {
     }
   }
 
-  #closeLink(name: string): void {
+  #closeLink(name: string, reason: string): void {
     const responders = this.#links.get(name);
     if (!responders) return;
     this.#links.delete(name);
     responders.arp?.close();
     responders.ndp?.close();
-    this.#logger.info({ interface: name }, 'interface gone or changed');
+    this.#logger.info({ interface: name }, reason);
   }
 
   async #probe(record: AddressRecord): Promise<void> {
