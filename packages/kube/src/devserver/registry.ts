@@ -297,7 +297,8 @@ export class Registry {
         { type: 'FieldValueInvalid', field: 'metadata.name', value: meta.name, detail: 'field is immutable' },
       ]);
     }
-    return { object: this.replace(scope, old, patched), created: false };
+    // Patch results share unpatched parts with the stored object, which must never be mutated.
+    return { object: this.replace(scope, old, clone(patched)), created: false };
   }
 
   delete(scope: Scope, options: unknown): JsonObject {

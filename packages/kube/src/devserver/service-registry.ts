@@ -8,7 +8,7 @@
  */
 import { invalid, type FieldError } from './errors.js';
 import { familyOf, IpAllocator, type IPFamily } from './ip-allocator.js';
-import { isObject, type JsonObject } from './json.js';
+import { isObject, jsonEqual, type JsonObject } from './json.js';
 import { PortAllocator } from './port-allocator.js';
 import type { ResourceInfo } from './resources.js';
 
@@ -76,6 +76,57 @@ function clusterIPsOf(spec: JsonObject): string[] {
   return spec.clusterIPs.filter((ip): ip is string => typeof ip === 'string' && ip !== 'None' && ip !== '');
 }
 
+function externallyAccessible(spec: JsonObject): boolean {
+  return (
+    spec.type === 'LoadBalancer' ||
+    spec.type === 'NodePort' ||
+    (spec.type === 'ClusterIP' && Array.isArray(spec.externalIPs) && spec.externalIPs.length > 0)
+  );
+}
+
+/**
+ * A type change wipes the fields the old type had allocated or defaulted, when the user left them
+ * as they were (the real server's dropTypeDependentFields): cluster IPs and families for
+ * ExternalName, node ports, the health check node port, allocateLoadBalancerNodePorts,
+ * loadBalancerClass, externalTrafficPolicy; and a Service that is no longer a LoadBalancer loses
+ * its load balancer status.
+ */
+function dropTypeDependentFields(service: JsonObject, spec: JsonObject, old: JsonObject): void {
+  if (needsClusterIP(old) && !needsClusterIP(spec)) {
+    if (jsonEqual(spec.clusterIPs, old.clusterIPs) || spec.clusterIP === old.clusterIP) {
+      delete spec.clusterIP;
+      delete spec.clusterIPs;
+    }
+    if (jsonEqual(spec.ipFamilies, old.ipFamilies)) delete spec.ipFamilies;
+    if (spec.ipFamilyPolicy === old.ipFamilyPolicy) delete spec.ipFamilyPolicy;
+  }
+  if (needsNodePorts(old) && !needsNodePorts(spec) && jsonEqual(nodePortsOf(spec), nodePortsOf(old))) {
+    for (const p of ports(spec)) delete p.nodePort;
+  }
+  if (
+    needsHealthCheckNodePort(old) &&
+    !needsHealthCheckNodePort(spec) &&
+    spec.healthCheckNodePort === old.healthCheckNodePort
+  ) {
+    delete spec.healthCheckNodePort;
+  }
+  if (old.type === 'LoadBalancer' && spec.type !== 'LoadBalancer') {
+    if (spec.allocateLoadBalancerNodePorts === old.allocateLoadBalancerNodePorts)
+      delete spec.allocateLoadBalancerNodePorts;
+    if (spec.loadBalancerClass === old.loadBalancerClass) delete spec.loadBalancerClass;
+  }
+  if (
+    externallyAccessible(old) &&
+    !externallyAccessible(spec) &&
+    spec.externalTrafficPolicy === old.externalTrafficPolicy
+  ) {
+    delete spec.externalTrafficPolicy;
+  }
+  if (spec.type !== 'LoadBalancer' && isObject(service.status)) {
+    service.status = { ...service.status, loadBalancer: {} };
+  }
+}
+
 export class ServiceRegistry {
   private readonly allocators = new Map<IPFamily, IpAllocator>();
   private readonly primary: IPFamily;
@@ -136,6 +187,7 @@ export class ServiceRegistry {
     const spec = isObject(service.spec) ? service.spec : (service.spec = {});
     const oldSpec = isObject(old.spec) ? old.spec : {};
     this.carryOverAllocated(spec, oldSpec);
+    dropTypeDependentFields(service, spec, oldSpec);
     const errors = this.defaultAndValidate(spec, oldSpec);
     if (errors.length) this.fail(name, errors, tx);
     this.allocateAddresses(spec, oldSpec, tx, errors);
