@@ -113,7 +113,10 @@ describe('defaulting', () => {
     });
     expect(svc.spec).toMatchObject({ externalTrafficPolicy: 'Cluster', allocateLoadBalancerNodePorts: true });
     const ports = svc.spec.ports.map((p: Json) => p.nodePort);
-    for (const p of ports) (expect(p).toBeGreaterThanOrEqual(30000), expect(p).toBeLessThanOrEqual(32767));
+    for (const p of ports) {
+      expect(p).toBeGreaterThanOrEqual(30000);
+      expect(p).toBeLessThanOrEqual(32767);
+    }
     expect(new Set(ports).size).toBe(2);
     expect(svc.spec.healthCheckNodePort).toBeUndefined();
     const none = await create({
