@@ -57,6 +57,18 @@ describe('allocate: address order', () => {
     expect(run(alloc, requests)).toEqual(want);
   });
 
+  it.each([
+    { addresses: ['192.0.2.10-192.0.2.20'], avoid: false, total: 11n },
+    { addresses: ['192.0.2.250-192.0.3.5'], avoid: false, total: 12n },
+    { addresses: ['192.0.2.250-192.0.3.5'], avoid: true, total: 10n },
+    { addresses: ['192.0.2.0/23'], avoid: true, total: 508n },
+    { addresses: ['192.0.2.255/32'], avoid: true, total: 0n },
+    { addresses: ['192.0.2.0/24', '198.51.100.0/25'], avoid: false, total: 384n },
+  ])('pool size of $addresses (avoid-buggy-ips: $avoid) is $total', ({ addresses, avoid, total }) => {
+    const alloc = new Allocator([pool('p', addresses, { avoidBuggyIPs: avoid })]);
+    expect(alloc.poolStats()).toEqual([{ pool: 'p', family: 'IPv4', total, inUse: 0 }]);
+  });
+
   it('pool stats count totals and addresses in use per pool and family', () => {
     const alloc = new Allocator([
       pool('a', ['192.0.2.0/24', '2001:db8::/64'], { avoidBuggyIPs: true }),
