@@ -3,14 +3,17 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { Bfdd } from './bfdd.js';
+import { Frr } from './frr.js';
 import { SessionProcess } from './session-process.js';
 import {
   NODE,
+  NODE_LINK,
+  NODE_LL,
   NODE_V4,
   NODE_V6,
   ROUTER,
   ROUTER_LINK,
+  ROUTER_LL,
   ROUTER_V4,
   ROUTER_V6,
   createTopology,
@@ -33,12 +36,17 @@ const BFDD_CONFIG = `bfd
   transmit-interval 300
   detect-multiplier 3
  !
+ peer ${NODE_LL} interface ${ROUTER_LINK} local-address ${ROUTER_LL}
+  receive-interval 300
+  transmit-interval 300
+  detect-multiplier 3
+ !
 !
 `;
 const TIMERS = { desiredMinTxMs: 300, requiredMinRxMs: 300, detectMultiplier: 3 };
 const V4 = { localAddress: NODE_V4, peerAddress: ROUTER_V4, ...TIMERS };
 
-let bfdd: Bfdd;
+let frr: Frr;
 const processes: SessionProcess[] = [];
 
 function session(options: Record<string, unknown> = V4): SessionProcess {
@@ -49,7 +57,7 @@ function session(options: Record<string, unknown> = V4): SessionProcess {
 
 async function upWithBfdd(p: SessionProcess, peer = NODE_V4): Promise<void> {
   await p.waitFor('up', (e) => e.event === 'up', 10_000);
-  await bfdd.waitForPeer(peer, (x) => x.status === 'up', 5000);
+  await frr.waitForBfdPeer(peer, (x) => x.status === 'up', 5000);
 }
 
 beforeAll(async () => {
@@ -57,9 +65,11 @@ beforeAll(async () => {
   // The driver runs the compiled library.
   execFileSync('npx', ['tsc', '-b', 'packages/bgp'], { cwd: root, stdio: 'pipe' });
   createTopology();
-  bfdd = new Bfdd(ROUTER, BFDD_CONFIG);
-  bfdd.start();
-  await bfdd.waitForPeer(NODE_V4, (p) => p.status === 'down', 5000);
+  frr = new Frr(ROUTER);
+  // zebra tells bfdd about interfaces; bfdd needs that for interface-bound (link-local) peers.
+  await frr.start('zebra', 'hostname pbfd-r1\n');
+  await frr.start('bfdd', BFDD_CONFIG);
+  await frr.waitForBfdPeer(NODE_V4, (p) => p.status === 'down', 5000);
 });
 
 afterEach(async () => {
@@ -69,8 +79,7 @@ afterEach(async () => {
 
 afterAll(async () => {
   await Promise.all(processes.splice(0).map((p) => p.kill()));
-  await bfdd?.stop('SIGKILL');
-  bfdd?.remove();
+  await frr?.remove();
   destroyTopology();
 });
 
@@ -79,7 +88,7 @@ describe('BFD against FRR bfdd', () => {
     const p = session();
     const started = await p.waitFor('started', (e) => e.event === 'started', 5000);
     await upWithBfdd(p);
-    const peer = bfdd.peer(NODE_V4)!;
+    const peer = frr.bfdPeer(NODE_V4)!;
     expect(peer['remote-id']).toBe(started.discriminator);
     expect(peer['remote-receive-interval']).toBe(300);
     expect(peer['remote-transmit-interval']).toBe(300);
@@ -99,14 +108,19 @@ describe('BFD against FRR bfdd', () => {
   test('IPv6: the session comes Up with bfdd', async () => {
     const p = session({ localAddress: NODE_V6, peerAddress: ROUTER_V6, ...TIMERS });
     await upWithBfdd(p, NODE_V6);
-    expect(bfdd.peer(NODE_V6)!['remote-id']).toBeGreaterThan(0);
+    expect(frr.bfdPeer(NODE_V6)!['remote-id']).toBeGreaterThan(0);
+  });
+
+  test('IPv6 link-local, bound to an interface: the session comes Up with bfdd', async () => {
+    const p = session({ localAddress: NODE_LL, peerAddress: ROUTER_LL, interface: NODE_LINK, ...TIMERS });
+    await upWithBfdd(p, NODE_LL);
   });
 
   test('when we go silent, bfdd declares the session down after its detection time', async () => {
     const p = session();
     await upWithBfdd(p);
     await p.stop(true);
-    const { peer, elapsedMs } = await bfdd.waitForPeer(NODE_V4, (x) => x.status !== 'up', 5000);
+    const { peer, elapsedMs } = await frr.waitForBfdPeer(NODE_V4, (x) => x.status !== 'up', 5000);
     expect(peer.diagnostic).toBe('control detection time expired');
     // 900 ms detection time plus the 50 ms polling of vtysh; generous for a loaded machine.
     expect(elapsedMs).toBeLessThan(2000);
@@ -116,7 +130,7 @@ describe('BFD against FRR bfdd', () => {
     const p = session();
     await upWithBfdd(p);
     await p.stop(false);
-    const { peer } = await bfdd.waitForPeer(NODE_V4, (x) => x.status !== 'up', 3000);
+    const { peer } = await frr.waitForBfdPeer(NODE_V4, (x) => x.status !== 'up', 3000);
     expect(peer['remote-diagnostic']).toBe('administratively down');
   });
 
@@ -141,7 +155,7 @@ describe('BFD against FRR bfdd', () => {
     await upWithBfdd(p);
     const before = p.events.length;
     const killedAt = Date.now();
-    await bfdd.stop('SIGKILL'); // a crash: no AdminDown is sent
+    await frr.stop('bfdd', 'SIGKILL'); // a crash: no AdminDown is sent
     const down = await p.waitFor('down', (e) => e.event === 'down', 5000, before);
     expect(down.diagnostic).toBe(1);
     expect(down.t - killedAt).toBeLessThan(1000);

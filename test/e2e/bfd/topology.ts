@@ -11,6 +11,9 @@ export const ROUTER_V4 = '192.0.2.1';
 export const NODE_V4 = '192.0.2.2';
 export const ROUTER_V6 = '2001:db8::1';
 export const NODE_V6 = '2001:db8::2';
+// Fixed link-local addresses, for sessions bound to an interface.
+export const ROUTER_LL = 'fe80::1';
+export const NODE_LL = 'fe80::2';
 
 export function run(command: string, args: string[]): string {
   return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -58,12 +61,13 @@ export function createTopology(): void {
     'netns',
     NODE,
   ]);
-  for (const [ns, link, v4, v6] of [
-    [ROUTER, ROUTER_LINK, ROUTER_V4, ROUTER_V6],
-    [NODE, NODE_LINK, NODE_V4, NODE_V6],
+  for (const [ns, link, v4, v6, ll] of [
+    [ROUTER, ROUTER_LINK, ROUTER_V4, ROUTER_V6, ROUTER_LL],
+    [NODE, NODE_LINK, NODE_V4, NODE_V6, NODE_LL],
   ] as const) {
     run('ip', ['-n', ns, 'addr', 'add', `${v4}/24`, 'dev', link]);
     run('ip', ['-n', ns, 'addr', 'add', `${v6}/64`, 'dev', link, 'nodad']);
+    run('ip', ['-n', ns, 'addr', 'add', `${ll}/64`, 'dev', link, 'nodad']);
     run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
     run('ip', ['-n', ns, 'link', 'set', link, 'up']);
   }
