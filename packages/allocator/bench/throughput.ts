@@ -133,7 +133,7 @@ console.log(
 );
 console.log('| pool | allocator | allocations | time (ms) | allocations/s | ratio |');
 console.log('|---|---|---:|---:|---:|---:|');
-const best = (runs: Run[]): Run => runs.reduce((a, b) => (rate(b) > rate(a) ? b : a));
+const best = <T extends Run>(runs: T[]): T => runs.reduce((a, b) => (rate(b) > rate(a) ? b : a));
 for (const [name, pool, family] of cases) {
   const porticoRuns: Array<Run & { fillMs: number }> = [];
   const linearRuns: Run[] = [];
