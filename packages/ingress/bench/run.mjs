@@ -1,0 +1,368 @@
+// Benchmark: portico ingress vs nginx (Debian package), same backend, same number of workers, in the
+// same run. Measures (1) throughput and p99 with wrk, (2) with 10,000 Ingress rules, the time from a
+// rule change to the change serving (portico: API write -> watch -> compile -> IPC -> swap; nginx:
+// config write + reload) and failed requests under load during 100 changes.
+// Usage: npm run bench -w @portico/ingress   (needs nginx, wrk; builds the CLI first)
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout } from 'node:timers';
+import { fileURLToPath } from 'node:url';
+import { CoreV1Api, DiscoveryV1Api, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
+import { startDevApiServer } from '@portico/kube';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..', '..');
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 2);
+const DURATION = process.env.BENCH_DURATION ?? '10s';
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
+const RULES = Number(process.env.BENCH_RULES ?? 10_000);
+const CHANGES = Number(process.env.BENCH_CHANGES ?? 100);
+const PORT = {
+  backendA: 18180,
+  backendB: 18190,
+  portico: 18181,
+  porticoTls: 18443,
+  metrics: 18254,
+  nginx: 18182,
+};
+
+for (const cmd of ['nginx', 'wrk']) {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`]);
+  } catch {
+    throw new Error(`the benchmark needs ${cmd} (Debian package ${cmd})`);
+  }
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'portico-ingress-bench-'));
+const children = [];
+const cleanup = () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+};
+process.on('exit', cleanup);
+
+function startNginx(name, body) {
+  const conf = join(dir, `${name}.conf`);
+  writeFileSync(conf, body);
+  const child = spawn('nginx', ['-p', dir, '-c', conf, '-g', 'daemon off;'], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  children.push(child);
+  return { conf, child, reload: () => execFileSync('nginx', ['-p', dir, '-c', conf, '-s', 'reload']) };
+}
+
+const common = (name, workers) => `worker_processes ${workers};
+pid ${dir}/${name}.pid;
+error_log ${dir}/${name}.error.log warn;
+events { worker_connections 4096; }
+`;
+
+// The shared backend: nginx answering a fixed body (fast C backend, so the proxies are measured).
+startNginx(
+  'backend',
+  `${common('backend', 1)}http { access_log off; keepalive_requests 1000000;
+  server { listen 127.0.0.1:${PORT.backendA}; location / { default_type text/plain; return 200 "A\\n"; } }
+  server { listen 127.0.0.1:${PORT.backendB}; location / { default_type text/plain; return 200 "B\\n"; } }
+}
+`,
+);
+
+/** nginx as an ingress proxy: one server per host, one location per rule, keep-alive upstreams. */
+function nginxProxyConf(rules, flipped) {
+  const hosts = new Map();
+  for (const r of rules) {
+    if (!hosts.has(r.host)) hosts.set(r.host, []);
+    hosts.get(r.host).push(`    location ${r.path}/ { proxy_pass http://${flipped.has(r.i) ? 'b' : 'a'}; }`);
+  }
+  const servers = [...hosts].map(
+    ([h, locs]) => `  server { listen 127.0.0.1:${PORT.nginx}; server_name ${h};\n${locs.join('\n')}\n  }`,
+  );
+  return `${common('proxy', WORKERS)}http { access_log off; keepalive_requests 1000000;
+  server_names_hash_max_size 65536; server_names_hash_bucket_size 128;
+  upstream a { server 127.0.0.1:${PORT.backendA}; keepalive 128; }
+  upstream b { server 127.0.0.1:${PORT.backendB}; keepalive 128; }
+  proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_header Host $host;
+  proxy_set_header X-Forwarded-For $remote_addr; proxy_set_header X-Forwarded-Proto $scheme;
+  server { listen 127.0.0.1:${PORT.nginx} default_server; return 404; }
+  server { listen 127.0.0.1:${PORT.nginx}; server_name bench.example.com; location / { proxy_pass http://a; } }
+${servers.join('\n')}
+}
+`;
+}
+
+// The development API server, the objects, and portico ingress with the same number of workers.
+const api = await startDevApiServer({ port: 0 });
+const kcFile = join(dir, 'kubeconfig');
+writeFileSync(kcFile, api.kubeconfig());
+const kc = new KubeConfig();
+kc.loadFromString(api.kubeconfig());
+const core = kc.makeApiClient(CoreV1Api);
+const net = kc.makeApiClient(NetworkingV1Api);
+const disc = kc.makeApiClient(DiscoveryV1Api);
+await core.createNamespace({ body: { metadata: { name: 'default' } } }).catch(() => undefined);
+await net.createIngressClass({
+  body: { metadata: { name: 'portico' }, spec: { controller: 'portico.dev/ingress' } },
+});
+for (const [svc, port] of [
+  ['a', PORT.backendA],
+  ['b', PORT.backendB],
+]) {
+  await core.createNamespacedService({
+    namespace: 'default',
+    body: { metadata: { name: svc }, spec: { ports: [{ name: 'http', port: 80 }] } },
+  });
+  await disc.createNamespacedEndpointSlice({
+    namespace: 'default',
+    body: {
+      metadata: { name: `${svc}-1`, labels: { 'kubernetes.io/service-name': svc } },
+      addressType: 'IPv4',
+      ports: [{ name: 'http', port }],
+      endpoints: [{ addresses: ['127.0.0.1'], conditions: { ready: true } }],
+    },
+  });
+}
+const ingressBody = (name, host, path, svc) => ({
+  metadata: { name, namespace: 'default' },
+  spec: {
+    ingressClassName: 'portico',
+    rules: [
+      {
+        host,
+        http: {
+          paths: [{ path, pathType: 'Prefix', backend: { service: { name: svc, port: { number: 80 } } } }],
+        },
+      },
+    ],
+  },
+});
+await net.createNamespacedIngress({
+  namespace: 'default',
+  body: ingressBody('bench', 'bench.example.com', '/', 'a'),
+});
+
+const portico = spawn(
+  join(root, 'node_modules', '.bin', 'node'),
+  [
+    join(root, 'packages', 'cli', 'bin', 'portico.js'),
+    'ingress',
+    '--kubeconfig',
+    kcFile,
+    '--listen-address',
+    '127.0.0.1',
+    '--http-port',
+    String(PORT.portico),
+    '--https-port',
+    String(PORT.porticoTls),
+    '--metrics-port',
+    String(PORT.metrics),
+    '--workers',
+    String(WORKERS),
+    '--no-access-log',
+    '--no-leader-elect',
+  ],
+  { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, LOG_LEVEL: 'warn' } },
+);
+children.push(portico);
+
+function get(port, host, path) {
+  return new Promise((resolve) => {
+    const req = http.request(
+      { host: '127.0.0.1', port, path, headers: { host, connection: 'close' }, agent: false },
+      (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode, body }));
+      },
+    );
+    req.on('error', (e) => resolve({ status: 0, body: String(e) }));
+    req.end();
+  });
+}
+
+async function until(fn, limitMs, what) {
+  const t0 = performance.now();
+  while (performance.now() - t0 < limitMs) {
+    if (await fn()) return performance.now() - t0;
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  throw new Error(`timed out: ${what}`);
+}
+
+async function ready(port) {
+  await until(
+    async () => (await get(port, 'bench.example.com', '/')).body === 'A\n',
+    30_000,
+    `proxy on ${port}`,
+  );
+}
+
+/** Runs wrk; `stop()` ends a long run early (SIGINT makes wrk print its results). */
+function wrkRun(port, duration) {
+  let child;
+  const result = new Promise((resolve, reject) => {
+    const args = [
+      '-t2',
+      `-c${CONNECTIONS}`,
+      `-d${duration}`,
+      '--latency',
+      '-H',
+      'Host: bench.example.com',
+      `http://127.0.0.1:${port}/`,
+    ];
+    child = spawn('wrk', args);
+    children.push(child);
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('error', reject);
+    child.on('exit', () => {
+      const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+      const p99raw = /99%\s+([\d.]+)(us|ms|s)/.exec(out);
+      const p99 = p99raw ? Number(p99raw[1]) * { us: 0.001, ms: 1, s: 1000 }[p99raw[2]] : NaN;
+      const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+      const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+      const socketErrors = sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0;
+      const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+      resolve({ rps, p99, non2xx, socketErrors, requests, raw: out });
+    });
+  });
+  return { result, stop: () => child.kill('SIGINT') };
+}
+
+const wrk = (port, duration = DURATION) => wrkRun(port, duration).result;
+
+const results = {};
+const nginx = startNginx('proxy', nginxProxyConf([], new Set()));
+await ready(PORT.nginx);
+await ready(PORT.portico);
+
+// (1) Throughput and p99: alternate runs, keep the best of two per proxy.
+for (const [name, port] of [
+  ['nginx', PORT.nginx],
+  ['portico', PORT.portico],
+  ['nginx', PORT.nginx],
+  ['portico', PORT.portico],
+]) {
+  await wrk(port, '2s'); // warm-up
+  const r = await wrk(port);
+  console.error(`${name}: ${r.rps.toFixed(0)} req/s, p99 ${r.p99} ms, errors ${r.non2xx + r.socketErrors}`);
+  if (!results[name] || r.rps > results[name].rps) results[name] = r;
+}
+
+// (2) 10,000 rules. Portico: create the Ingresses through the API; nginx: the same rules as locations.
+const rules = Array.from({ length: RULES }, (_, i) => ({
+  i,
+  host: `h${i % 1000}.example.com`,
+  path: `/p${i}`,
+}));
+const t0 = performance.now();
+for (let i = 0; i < rules.length; i += 100) {
+  await Promise.all(
+    rules.slice(i, i + 100).map((r) =>
+      net.createNamespacedIngress({
+        namespace: 'default',
+        body: ingressBody(`r${r.i}`, r.host, r.path, 'a'),
+      }),
+    ),
+  );
+}
+const last = rules[rules.length - 1];
+await until(
+  async () => (await get(PORT.portico, last.host, `${last.path}/x`)).body === 'A\n',
+  120_000,
+  'portico with all rules',
+);
+console.error(
+  `created ${RULES} Ingresses and served them in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+);
+const flipped = new Set();
+writeFileSync(nginx.conf, nginxProxyConf(rules, flipped));
+nginx.reload();
+await until(
+  async () => (await get(PORT.nginx, last.host, `${last.path}/x`)).body === 'A\n',
+  120_000,
+  'nginx with all rules',
+);
+
+async function changes(name, port, apply) {
+  const load = wrkRun(port, '600s'); // stopped below
+  const times = [];
+  for (let c = 0; c < CHANGES; c++) {
+    const r = rules[(c * 7919) % rules.length];
+    const svc = flipped.has(r.i) ? 'a' : 'b';
+    if (svc === 'b') flipped.add(r.i);
+    else flipped.delete(r.i);
+    const want = `${svc.toUpperCase()}\n`;
+    const start = performance.now();
+    await apply(r, svc);
+    await until(
+      async () => (await get(port, r.host, `${r.path}/x`)).body === want,
+      60_000,
+      `${name} change ${c}`,
+    );
+    times.push(performance.now() - start);
+  }
+  load.stop();
+  const under = await load.result;
+  times.sort((a, b) => a - b);
+  const q = (p) => times[Math.min(times.length - 1, Math.floor(p * times.length))];
+  return {
+    p50: q(0.5),
+    p99: q(0.99),
+    max: times[times.length - 1],
+    requests: under.requests,
+    failed: under.non2xx + under.socketErrors,
+  };
+}
+
+results.porticoChanges = await changes('portico', PORT.portico, async (r, svc) => {
+  const cur = await net.readNamespacedIngress({ namespace: 'default', name: `r${r.i}` });
+  cur.spec.rules[0].http.paths[0].backend.service.name = svc;
+  await net.replaceNamespacedIngress({ namespace: 'default', name: `r${r.i}`, body: cur });
+});
+flipped.clear();
+writeFileSync(nginx.conf, nginxProxyConf(rules, flipped));
+nginx.reload();
+await new Promise((r) => setTimeout(r, 2000));
+results.nginxChanges = await changes('nginx', PORT.nginx, async () => {
+  writeFileSync(nginx.conf, nginxProxyConf(rules, flipped));
+  nginx.reload();
+});
+
+const f = (n, d = 0) => n.toFixed(d);
+const summary = {
+  workers: WORKERS,
+  connections: CONNECTIONS,
+  duration: DURATION,
+  nginxRps: f(results.nginx.rps),
+  porticoRps: f(results.portico.rps),
+  throughputRatio: f(results.portico.rps / results.nginx.rps, 2),
+  nginxP99ms: results.nginx.p99,
+  porticoP99ms: results.portico.p99,
+  p99Ratio: f(results.portico.p99 / results.nginx.p99, 2),
+  rules: RULES,
+  changes: CHANGES,
+  porticoChangeMs: {
+    p50: f(results.porticoChanges.p50, 1),
+    p99: f(results.porticoChanges.p99, 1),
+    max: f(results.porticoChanges.max, 1),
+  },
+  nginxReloadMs: {
+    p50: f(results.nginxChanges.p50, 1),
+    p99: f(results.nginxChanges.p99, 1),
+    max: f(results.nginxChanges.max, 1),
+  },
+  failedDuringChanges: {
+    portico: `${results.porticoChanges.failed}/${results.porticoChanges.requests}`,
+    nginx: `${results.nginxChanges.failed}/${results.nginxChanges.requests}`,
+  },
+};
+console.log(JSON.stringify(summary, null, 2));
+portico.kill('SIGTERM');
+cleanup();
+await api.close();
+rmSync(dir, { recursive: true, force: true });
+process.exit(0);
