@@ -52,7 +52,11 @@ function startNginx(name, body) {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   children.push(child);
-  return { conf, child, reload: () => execFileSync('nginx', ['-p', dir, '-c', conf, '-s', 'reload']) };
+  return {
+    conf,
+    child,
+    reload: () => execFileSync('nginx', ['-p', dir, '-c', conf, '-s', 'reload'], { stdio: 'ignore' }),
+  };
 }
 
 const common = (name, workers) => `worker_processes ${workers};
