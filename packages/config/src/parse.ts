@@ -14,13 +14,13 @@ import { lowestMask, parseAddressEntry } from './addresses.js';
 import { parseCommunity } from './community.js';
 import { decode, isInvalid, setOwn, type DecodeContext, type Shape } from './decode.js';
 import { parseGoDuration, truncateToSeconds } from './duration.js';
-import { canonicalIP, cidrsOverlap } from './ip.js';
+import { DisjointCidrSet } from './cidr-set.js';
+import { canonicalIP } from './ip.js';
 import type {
   AddressEntry,
   AddressPool,
   BfdProfile,
   BgpAdvertisement,
-  Cidr,
   Config,
   LabelSelectorRequirement,
   NodeSelector,
@@ -416,7 +416,7 @@ function parseCommunityAliases(raw: Record<string, string | symbol>, errors: str
 function parsePools(raws: readonly (RawPool | undefined)[], communities: Communities, errors: string[]) {
   const pools: AddressPool[] = [];
   const names = new Set<string>();
-  const accepted: { cidr: Cidr; pool: string }[] = [];
+  const accepted = new DisjointCidrSet<string>();
   raws.forEach((raw = {}, i) => {
     const name = raw.name ?? '';
     if (isInvalid(raw)) {
@@ -464,12 +464,12 @@ function parsePools(raws: readonly (RawPool | undefined)[], communities: Communi
     addresses.forEach((entry, j) => {
       let reported = false;
       for (const cidr of entry?.cidrs ?? []) {
-        const clash = accepted.find((a) => cidrsOverlap(a.cidr, cidr));
-        if (!clash) accepted.push({ cidr, pool: name });
+        const clash = accepted.findOverlap(cidr);
+        if (!clash) accepted.add(cidr, name);
         else if (!reported) {
           reported = true;
           errors.push(
-            `${label}: addresses[${j}]: CIDR "${cidr.text}" in pool "${name}" overlaps with already defined CIDR "${clash.cidr.text}" (pool "${clash.pool}")`,
+            `${label}: addresses[${j}]: CIDR "${cidr.text}" in pool "${name}" overlaps with already defined CIDR "${clash.cidr.text}" (pool "${clash.owner}")`,
           );
         }
       }
