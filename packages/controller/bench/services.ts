@@ -26,7 +26,9 @@ await applyObject(kc, {
   apiVersion: 'v1',
   kind: 'ConfigMap',
   metadata: { name: 'config', namespace: 'portico-system' },
-  data: { config: 'address-pools:\n  - name: bench\n    protocol: bgp\n    addresses: [2001:db8:be::/112]\n' },
+  data: {
+    config: 'address-pools:\n  - name: bench\n    protocol: bgp\n    addresses: [2001:db8:be::/112]\n',
+  },
 });
 const controller = spawn(
   process.execPath,

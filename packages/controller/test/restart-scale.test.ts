@@ -27,7 +27,9 @@ it(`a restart with ${count} assigned Services changes no IP`, { timeout: 180_000
   const snapshot = async () => {
     const list = await cluster.api.listNamespacedService({ namespace: 'default' });
     return new Map(
-      list.items.map((s) => [s.metadata!.name!, (s.status?.loadBalancer?.ingress ?? []).map((i) => i.ip)]),
+      list.items
+        .filter((s) => s.spec?.type === 'LoadBalancer')
+        .map((s) => [s.metadata!.name!, (s.status?.loadBalancer?.ingress ?? []).map((i) => i.ip)]),
     );
   };
   const before = await waitFor(
