@@ -17,7 +17,13 @@ const now = () => performance.timeOrigin + performance.now();
 function stats(samples) {
   const sorted = [...samples].sort((a, b) => a - b);
   const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-  return { runs: sorted.length, min: sorted[0], median: at(0.5), p90: at(0.9), max: sorted[sorted.length - 1] };
+  return {
+    runs: sorted.length,
+    min: sorted[0],
+    median: at(0.5),
+    p90: at(0.9),
+    max: sorted[sorted.length - 1],
+  };
 }
 
 /** Waits for the client entry of `ip` to point at `mac` while `act()` runs; returns ms from the start time act reports. */
@@ -57,7 +63,9 @@ async function porticoCase(ip, options) {
         await measure(ip, macs[to], async () => {
           const sent = now();
           nodes[to].send({ announce: ip });
-          const started = await nodes[to].waitEvent((e) => e.event === 'announcing' && e.ip === ip && e.t >= sent);
+          const started = await nodes[to].waitEvent(
+            (e) => e.event === 'announcing' && e.ip === ip && e.t >= sent,
+          );
           return started.t;
         }),
       );
@@ -78,7 +86,8 @@ function run(args) {
 /** IPv4 the iputils way: the new node sends one gratuitous ARP with `arping -U`. */
 async function arpingCase(ip) {
   const macs = bed.NODES.map((ns) => bed.macOf(ns));
-  for (const ns of bed.NODES) bed.sh(['ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv4.ip_nonlocal_bind=1']);
+  for (const ns of bed.NODES)
+    bed.sh(['ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv4.ip_nonlocal_bind=1']);
   // Someone must answer the client's first resolution: give n1 the address for the priming only.
   bed.sh(['ip', '-n', bed.NODES[0], 'addr', 'add', `${ip}/32`, 'dev', bed.port(bed.NODES[0])]);
   await primeClient(ip, macs[0]);
