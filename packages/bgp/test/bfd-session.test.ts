@@ -477,7 +477,8 @@ describe('BfdSession state machine', () => {
     expect(await value('portico_bfd_control_packets_received_total')).toBeGreaterThan(3);
     expect(await value('portico_bfd_state_transitions_total', { from: 'Init', to: 'Up' })).toBe(1);
     await a.stop({ silent: true });
-    expect(await value('portico_bfd_session_up', { peer: B })).toBe(0);
+    const up = await registry.getSingleMetric('portico_bfd_session_up')!.get();
+    expect(up.values.filter((v) => v.labels.peer === B)).toEqual([]);
   });
 
   test('one receiver refuses a second session to the same peer', () => {

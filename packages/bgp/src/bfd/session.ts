@@ -235,7 +235,8 @@ export class BfdSession extends EventEmitter<BfdSessionEvents> {
     this.transport?.close();
     this.transport = undefined;
     releaseDiscriminator(this.localDiscriminator);
-    this.metrics.sessionUp.set(this.labels, 0);
+    // A stopped session is no longer a series: a stale 0 would read as "down" forever.
+    this.metrics.sessionUp.remove(this.labels);
     this.logger.info({ silent: options.silent === true }, 'BFD session stopped');
   }
 
