@@ -80,6 +80,10 @@ export function decode(ctx: DecodeContext, rawNode: unknown, shape: Shape, path:
       if (!isScalar(node)) return fail(ctx, node, path, `expected a string, got ${describe(node)}`);
       return { value: scalarText(node), ok: true };
     case 'bool':
+      // yaml.v2 also reads y/Y/n/N as booleans, which YAML 1.1 schemas usually leave out.
+      if (isScalar(node) && node.type === 'PLAIN' && /^[yYnN]$/.test(String(node.value))) {
+        return { value: /^[yY]$/.test(String(node.value)), ok: true };
+      }
       if (!isScalar(node) || typeof node.value !== 'boolean') {
         return fail(ctx, node, path, `expected true or false, got ${describe(node)}`);
       }
@@ -109,7 +113,10 @@ export function decode(ctx: DecodeContext, rawNode: unknown, shape: Shape, path:
         const name = shape.named ? entryName(ctx, item) : undefined;
         const decoded = decode(ctx, item, shape.of, `${path}[${i}]${name === undefined ? '' : ` "${name}"`}`);
         ok &&= decoded.ok;
-        return decoded.value;
+        // An entry that is not even a map still holds its place, marked, so it is skipped later.
+        if (!decoded.ok) return decoded.value ?? { [invalid]: true };
+        // A null entry is Go's zero value (`addresses: [~]` is the empty string).
+        return decoded.value ?? zeroValue(shape.of);
       });
       return { value: items, ok };
     }
@@ -152,6 +159,22 @@ export function decode(ctx: DecodeContext, rawNode: unknown, shape: Shape, path:
       // An entry with an error stays in its list (so indexes keep their meaning) but is marked.
       return { value: result, ok };
     }
+  }
+}
+
+function zeroValue(shape: Shape): unknown {
+  switch (shape.kind) {
+    case 'string':
+      return '';
+    case 'bool':
+      return false;
+    case 'int':
+      return 0;
+    case 'list':
+      return [];
+    case 'stringMap':
+    case 'struct':
+      return {};
   }
 }
 

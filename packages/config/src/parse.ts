@@ -16,6 +16,11 @@ import { decode, isInvalid, setOwn, type DecodeContext, type Shape } from './dec
 import { parseGoDuration, truncateToSeconds } from './duration.js';
 import { DisjointCidrSet } from './cidr-set.js';
 import { canonicalIP } from './ip.js';
+
+/** Go's net.ParseIP: like canonicalIP, but surrounding spaces make the text invalid. */
+function strictIP(text: string): string | undefined {
+  return text === text.trim() ? canonicalIP(text) : undefined;
+}
 import type {
   AddressEntry,
   AddressPool,
@@ -294,7 +299,7 @@ function parsePeers(raws: readonly (RawPeer | undefined)[], bfdNames: Set<string
       errors.push(`${label}: ebgp-multihop: invalid ebgp-multihop parameter set for an ibgp peer`);
     }
     const peerAddressText = raw['peer-address'] ?? '';
-    const peerAddress = canonicalIP(peerAddressText);
+    const peerAddress = strictIP(peerAddressText);
     if (peerAddress === undefined)
       errors.push(`${label}: peer-address: invalid peer IP "${peerAddressText}"`);
 
@@ -318,12 +323,12 @@ function parsePeers(raws: readonly (RawPeer | undefined)[], bfdNames: Set<string
       }
     }
     const routerIDText = raw['router-id'] ?? '';
-    const routerID = routerIDText === '' ? undefined : canonicalIP(routerIDText);
+    const routerID = routerIDText === '' ? undefined : strictIP(routerIDText);
     if (routerIDText !== '' && routerID === undefined) {
       errors.push(`${label}: router-id: invalid router ID "${routerIDText}"`);
     }
     const sourceText = raw['source-address'] ?? '';
-    const sourceAddress = sourceText === '' ? undefined : canonicalIP(sourceText);
+    const sourceAddress = sourceText === '' ? undefined : strictIP(sourceText);
     if (sourceText !== '' && sourceAddress === undefined) {
       errors.push(`${label}: source-address: invalid source IP "${sourceText}"`);
     }

@@ -165,6 +165,13 @@ describe('address-pools: keys and defaults', () => {
     expect(config.pools[0]?.autoAssign).toBe(false);
   });
 
+  it('reads y/n as booleans like yaml.v2', () => {
+    const config = valid(
+      'address-pools:\n- name: a\n  protocol: layer2\n  addresses: [192.0.2.0/24]\n  auto-assign: n\n  avoid-buggy-ips: Y\n',
+    );
+    expect(config.pools[0]).toMatchObject({ autoAssign: false, avoidBuggyIPs: true });
+  });
+
   it('reads any scalar as a string like yaml.v2 (name: 123)', () => {
     const config = valid('address-pools:\n- name: 123\n  protocol: layer2\n  addresses: [192.0.2.0/24]\n');
     expect(config.pools[0]?.name).toBe('123');
@@ -409,6 +416,12 @@ const decodingCases: NegativeCase[] = [
     ['match-labels: expected a map'],
   ],
   ['top level not a map', 'just text\n', ['top level: expected a map, got string "just text"']],
+  [
+    'a pool that is not a map',
+    'address-pools: [blue]\n',
+    ['address-pools[0]: expected a map, got string "blue"'],
+  ],
+  ['a peer that is a list', 'peers: [[1, 2]]\n', ['peers[0]: expected a map, got a list']],
 ];
 
 const peerCases: NegativeCase[] = [
@@ -437,6 +450,11 @@ const peerCases: NegativeCase[] = [
     'missing peer-address',
     yaml({ peers: [{ 'my-asn': 1, 'peer-asn': 2 }] }),
     ['peers[0]: peer-address: invalid peer IP ""'],
+  ],
+  [
+    'peer-address with spaces (Go does not trim)',
+    'peers:\n- {my-asn: 1, peer-asn: 2, peer-address: " 192.0.2.1"}\n',
+    ['invalid peer IP " 192.0.2.1"'],
   ],
   [
     'peer-address with a prefix',
@@ -645,6 +663,11 @@ const poolCases: NegativeCase[] = [
     'empty addresses',
     yaml({ 'address-pools': [{ ...l2pool, addresses: [] }] }),
     ['addresses: pool has no prefixes defined'],
+  ],
+  [
+    'a null entry is the empty string',
+    'address-pools:\n- {name: l2, protocol: layer2, addresses: [~]}\n',
+    ['address-pools[0] "l2": addresses[0]: invalid CIDR ""'],
   ],
   [
     'bare IP (no prefix length)',
