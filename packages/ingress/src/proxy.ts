@@ -211,9 +211,10 @@ export class Proxy {
     const m = this.options.metrics;
     const ingress = target?.ingress ?? '';
     const service = target?.backend ?? '';
+    const ms = performance.now() - started;
     if (m) {
-      m.requests.inc({ status: String(status), ingress, service });
-      m.duration.observe({ ingress, service }, (performance.now() - started) / 1000);
+      m.requests.inc(status, ingress, service);
+      m.duration.observe(ingress, service, ms / 1000);
     }
     this.options.logger?.info({
       method: req.method,
@@ -223,7 +224,7 @@ export class Proxy {
       ingress,
       service,
       upstream,
-      ms: Math.round((performance.now() - started) * 100) / 100,
+      ms: Math.round(ms * 100) / 100,
       client: req.socket.remoteAddress,
     });
   }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
 import { Pool, request } from 'undici';
-import { IngressServer } from '@portico/ingress';
+import { IngressServer, ProxyMetrics } from '@portico/ingress';
 import { ingress, rule } from './fixtures.js';
 import { loopbackService, startEcho, stopAll, table, type Echo } from './backends.js';
 
@@ -37,6 +37,7 @@ let server: IngressServer;
 let port = 0;
 let base = '';
 let deadPort = 0;
+const metrics = new ProxyMetrics();
 
 beforeAll(async () => {
   echos = await Promise.all(['a', 'b', ...Array.from({ length: 10 }, (_, i) => `pod${i}`)].map(startEcho));
@@ -53,7 +54,7 @@ beforeAll(async () => {
     requestTimeout: 3_000,
     timeoutCheckInterval: 200,
     maxHeaderSize: 8 * 1024,
-    proxy: { maxBodyBytes: 64 * 1024, upstreamHeadersTimeout: 1_000, httpsPort: 8443 },
+    proxy: { maxBodyBytes: 64 * 1024, upstreamHeadersTimeout: 1_000, httpsPort: 8443, metrics },
   });
   server.setTable(
     table([
@@ -313,5 +314,25 @@ describe('WebSocket upgrade', () => {
     expect(seen.url).toBe('/ws');
     expect(seen.headers.upgrade).toBe('websocket');
     expect(seen.headers['x-forwarded-for']).toBe('127.0.0.1');
+  });
+});
+
+describe('metrics', () => {
+  it('counts requests by status, Ingress and backend, with latency histograms and upstream errors', async () => {
+    await get('/', 'nobody.example.com');
+    const before = await metrics.registry.getSingleMetricAsString('portico_ingress_requests_total');
+    const count = (text: string, labels: string) =>
+      Number(new RegExp(`portico_ingress_requests_total\\{${labels}\\} (\\d+)`).exec(text)?.[1] ?? 0);
+    const okLabels = 'status="200",ingress="default/main",service="default/svc-b:80"';
+    for (let i = 0; i < 3; i++) expect((await get('/b', 'a.example.com')).status).toBe(200);
+    const after = await metrics.registry.metrics();
+    expect(count(after, okLabels) - count(before, okLabels)).toBe(3);
+    expect(count(after, 'status="404",ingress="",service=""')).toBeGreaterThanOrEqual(1);
+    expect(after).toMatch(
+      /portico_ingress_request_duration_seconds_bucket\{ingress="default\/main",service="default\/svc-b:80",le="\+Inf"\} \d+/,
+    );
+    expect(after).toMatch(
+      /portico_ingress_upstream_errors_total\{service="default\/dead:80",reason="connect"\} [1-9]/,
+    );
   });
 });
