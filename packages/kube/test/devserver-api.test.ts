@@ -101,6 +101,29 @@ describe('discovery and health', () => {
   });
 });
 
+describe('server-side printing', () => {
+  it('answers Table requests with kubectl columns, and plain JSON otherwise', async () => {
+    const accept = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json';
+    const response = await fetch(`${server.url}/api/v1/namespaces/default/services`, { headers: { accept } });
+    const table = (await response.json()) as Json;
+    expect(table.kind).toBe('Table');
+    expect(table.columnDefinitions.map((c: Json) => c.name)).toEqual([
+      'Name',
+      'Type',
+      'Cluster-IP',
+      'External-IP',
+      'Port(s)',
+      'Age',
+      'Selector',
+    ]);
+    const row = table.rows.find((r: Json) => r.cells[0] === 'kubernetes');
+    expect(row.cells.slice(1, 5)).toEqual(['ClusterIP', '10.96.0.1', '<none>', '443/TCP']);
+    expect(row.object).toMatchObject({ kind: 'PartialObjectMetadata', metadata: { name: 'kubernetes' } });
+    const plain = (await call('GET', '/api/v1/namespaces/default/services')).body;
+    expect(plain.kind).toBe('ServiceList');
+  });
+});
+
 describe('create, get, update, delete', () => {
   it('fills metadata and answers 409 AlreadyExists for a duplicate', async () => {
     const created = await call('POST', '/api/v1/namespaces/default/configmaps', cm('c1'));

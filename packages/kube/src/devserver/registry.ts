@@ -124,7 +124,8 @@ export class Registry {
     };
   }
 
-  list(scope: Scope, query: ListQuery): JsonObject {
+  /** One page of stored objects (with apiVersion/kind) and the list metadata. */
+  listPage(scope: Scope, query: ListQuery): { items: JsonObject[]; metadata: JsonObject } {
     const filter = this.compileFilter(scope, query);
     const all = this.store.list(this.collection(scope), scope.namespace).filter(filter.matches);
     const page = paginate(all, this.store.resourceVersion, query.limit, query.continue ?? undefined);
@@ -133,12 +134,17 @@ export class Registry {
       metadata.continue = page.continueToken;
       metadata.remainingItemCount = page.remainingItemCount;
     }
+    return { items: page.items, metadata };
+  }
+
+  list(scope: Scope, query: ListQuery): JsonObject {
+    const { items, metadata } = this.listPage(scope, query);
     return {
       kind: `${scope.resource.kind}List`,
       apiVersion: apiVersionOf(scope.resource),
       metadata,
       // Items of a typed list carry no apiVersion/kind on the real server.
-      items: page.items.map(({ apiVersion: _a, kind: _k, ...rest }) => rest),
+      items: items.map(({ apiVersion: _a, kind: _k, ...rest }) => rest),
     };
   }
 

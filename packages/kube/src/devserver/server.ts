@@ -9,12 +9,14 @@ import { pino, type Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
 import { apiGroup, apiGroupList, apiResourceList, coreVersions, versionInfo } from './discovery.js';
 import { ApiError, badRequest, methodNotAllowed, plainNotFound } from './errors.js';
+import type { JsonObject } from './json.js';
 import { devKubeconfig } from './kubeconfig.js';
 import { openApiV3GroupVersion, openApiV3Root } from './openapi.js';
 import { Registry, type PatchType, type Scope } from './registry.js';
 import { route } from './router.js';
 import type { ServiceNetworkOptions } from './service-registry.js';
 import { Store } from './store.js';
+import { includeObjectParam, toTable, wantsTable } from './table.js';
 import { serveWatch } from './watch-stream.js';
 import { WatchHub } from './watch-hub.js';
 
@@ -166,6 +168,17 @@ export async function startDevApiServer(options: DevApiServerOptions = {}): Prom
     switch (method) {
       case 'GET':
       case 'HEAD': {
+        // Server-side printing for kubectl get: the object's Table, one row per object.
+        const table = wantsTable(request.headers.accept);
+        const include = includeObjectParam(params.get('includeObject'));
+        const tableOf = (objects: JsonObject[], withColumns: boolean): JsonObject =>
+          toTable(
+            scope.resource,
+            objects,
+            { resourceVersion: String(store.resourceVersion) },
+            include,
+            withColumns,
+          );
         if (target.legacyWatch || booleanParam(params, 'watch')) {
           const timeoutSeconds = integerParam(params, 'timeoutSeconds');
           serveWatch(
@@ -180,21 +193,25 @@ export async function startDevApiServer(options: DevApiServerOptions = {}): Prom
               ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
             },
             response,
-            watchOptions,
+            table
+              ? { ...watchOptions, render: (object, first) => JSON.stringify(tableOf([object], first)) }
+              : watchOptions,
           );
           return;
         }
-        if (scope.name !== undefined) return sendJson(response, 200, registry.get(scope));
+        if (scope.name !== undefined) {
+          const object = registry.get(scope);
+          return sendJson(response, 200, table ? tableOf([object], true) : object);
+        }
         const limit = integerParam(params, 'limit');
-        return sendJson(
-          response,
-          200,
-          registry.list(scope, {
-            ...selectors,
-            ...(limit !== undefined ? { limit } : {}),
-            continue: params.get('continue'),
-          }),
-        );
+        const query = {
+          ...selectors,
+          ...(limit !== undefined ? { limit } : {}),
+          continue: params.get('continue'),
+        };
+        if (!table) return sendJson(response, 200, registry.list(scope, query));
+        const page = registry.listPage(scope, query);
+        return sendJson(response, 200, toTable(scope.resource, page.items, page.metadata, include));
       }
       case 'POST': {
         if (scope.name !== undefined) throw methodNotAllowed();

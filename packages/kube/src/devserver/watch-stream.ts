@@ -25,6 +25,8 @@ export interface WatchQuery {
 
 export interface WatchOptions {
   bookmarkIntervalMs: number;
+  /** Renders an event's object (for Table watches); `first` is true for the first event sent. */
+  render?: (object: JsonObject, first: boolean) => string;
 }
 
 /** Serialised objects, shared by every watcher of the same event. */
@@ -91,6 +93,12 @@ export function serveWatch(
   const write = (type: string, objectText: string): void => {
     response.write(`{"type":"${type}","object":${objectText}}\n`);
   };
+  let first = true;
+  const render = (object: JsonObject): string => {
+    const text = options.render ? options.render(object, first) : objectJson(object);
+    first = false;
+    return text;
+  };
   const bookmark = (annotations?: Record<string, string>): void => {
     const metadata: JsonObject = { resourceVersion: String(registry.store.resourceVersion) };
     if (annotations) metadata.annotations = annotations;
@@ -106,19 +114,19 @@ export function serveWatch(
   // Replay and subscription happen in the same tick: no event can fall between them.
   if (fromState) {
     for (const object of registry.store.list(collection, filter.namespace)) {
-      if (filter.matches(object)) write('ADDED', objectJson(object));
+      if (filter.matches(object)) write('ADDED', render(object));
     }
     if (query.sendInitialEvents && query.allowWatchBookmarks)
       bookmark({ 'k8s.io/initial-events-end': 'true' });
   } else {
     for (const event of backlog) {
       const type = translate(event, collection, filter);
-      if (type) write(type, objectJson(event.object));
+      if (type) write(type, render(event.object));
     }
   }
   const unsubscribe = hub.subscribe((event) => {
     const type = translate(event, collection, filter);
-    if (type) write(type, objectJson(event.object));
+    if (type) write(type, render(event.object));
   });
 
   const timers: NodeJS.Timeout[] = [];
