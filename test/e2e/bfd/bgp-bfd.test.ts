@@ -81,6 +81,9 @@ describe('BGP with BFD against FRR', () => {
     await new Promise((r) => setTimeout(r, 1500));
     await frr.waitForBfdPeer(NODE_V4, (p) => p.status === 'up', 15_000);
     expect(neighbor().bgpState).toBe('Established');
+    // Started after BGP is Established (as Portico's speaker does), BFD comes Up once, no flap.
+    expect(bfd.events.filter((e) => e.event === 'up')).toHaveLength(1);
+    expect(bfd.events.filter((e) => e.event === 'down')).toEqual([]);
 
     await bfd.stop(true);
     const { neighbor: after, elapsedMs } = await waitForNeighbor(
