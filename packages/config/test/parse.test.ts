@@ -254,6 +254,18 @@ describe('bgp-advertisements and bgp-communities', () => {
     expect(pool.bgpAdvertisements[0]?.communities).toEqual([64500 * 65536 + 100]);
   });
 
+  it('reads unquoted asn:value as written (YAML 1.1 would make 64500:100 a base-60 number)', () => {
+    const config = valid(
+      [
+        'bgp-communities: {mine: 64500:100}',
+        'address-pools:',
+        '- {name: b, protocol: bgp, addresses: [203.0.113.0/24], bgp-advertisements: [{communities: [mine, 1:20]}]}',
+      ].join('\n'),
+    );
+    expect(config.communities).toEqual({ mine: 64500 * 65536 + 100 });
+    expect(config.pools[0]?.bgpAdvertisements[0]?.communities).toEqual([64500 * 65536 + 100, 65536 + 20]);
+  });
+
   it('keeps the alias table in the config', () => {
     const config = valid(yaml(communities));
     expect(config.communities).toEqual({ 'no-advertise': 0xffffff02, mine: 64500 * 65536 + 100 });
