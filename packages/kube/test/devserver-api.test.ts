@@ -145,6 +145,35 @@ describe('create, get, update, delete', () => {
     expect(got.body.metadata.uid).toBe(meta.uid);
   });
 
+  it('answers 415 for protobuf it cannot decode', async () => {
+    const notK8s = await fetch(`${server.url}/api/v1/namespaces/default/configmaps`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/vnd.kubernetes.protobuf' },
+      body: new Uint8Array([1, 2, 3, 4, 5]),
+    });
+    expect(notK8s.status).toBe(415);
+    // "k8s\0" + Unknown{typeMeta{apiVersion "v1", kind "Pod"}, raw ""}: a kind without a protobuf schema here.
+    const typeMeta = Buffer.concat([
+      Buffer.from([0x0a, 2]),
+      Buffer.from('v1'),
+      Buffer.from([0x12, 3]),
+      Buffer.from('Pod'),
+    ]);
+    const envelope = Buffer.concat([
+      Buffer.from('k8s\0'),
+      Buffer.from([0x0a, typeMeta.length]),
+      typeMeta,
+      Buffer.from([0x12, 0]),
+    ]);
+    const pod = await fetch(`${server.url}/api/v1/namespaces/default/pods`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/vnd.kubernetes.protobuf' },
+      body: envelope,
+    });
+    expect(pod.status).toBe(415);
+    expect(((await pod.json()) as Json).message).toContain('v1/Pod');
+  });
+
   it('generates names from generateName', async () => {
     const created = await call('POST', '/api/v1/namespaces/default/configmaps', {
       metadata: { generateName: 'gen-' },

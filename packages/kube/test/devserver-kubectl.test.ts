@@ -86,6 +86,27 @@ describe('kubectl', () => {
     expect(again.stderr).toContain('AlreadyExists');
   });
 
+  it('create generators (sent as protobuf): namespace, configmap, secret, service', async () => {
+    expect(await ok('create', 'namespace', 'gen')).toContain('namespace/gen created');
+    await ok('create', 'configmap', 'gcm', '-n', 'gen', '--from-literal=a=b');
+    await ok('create', 'secret', 'generic', 'gsec', '-n', 'gen', '--from-literal=p=secret');
+    await ok('create', 'service', 'loadbalancer', 'glb', '-n', 'gen', '--tcp=80:8080');
+    await ok('create', 'service', 'nodeport', 'gnp', '-n', 'gen', '--tcp=5678:8080', '--node-port=30080');
+    expect((await getJson('configmap', 'gcm', '-n', 'gen')).data).toEqual({ a: 'b' });
+    const secret = await getJson('secret', 'gsec', '-n', 'gen');
+    expect(secret.type).toBe('Opaque');
+    expect(Buffer.from(secret.data.p, 'base64').toString()).toBe('secret');
+    const lb = await getJson('service', 'glb', '-n', 'gen');
+    expect(lb.metadata.labels).toEqual({ app: 'glb' });
+    expect(lb.spec).toMatchObject({
+      type: 'LoadBalancer',
+      selector: { app: 'glb' },
+      ports: [{ name: '80-8080', port: 80, targetPort: 8080, protocol: 'TCP' }],
+    });
+    expect(lb.spec.ports[0].nodePort).toBeGreaterThanOrEqual(30000);
+    expect((await getJson('service', 'gnp', '-n', 'gen')).spec.ports[0].nodePort).toBe(30080);
+  });
+
   it('apply creates, then updates with a three-way strategic merge', async () => {
     const v1 = [
       'apiVersion: v1',

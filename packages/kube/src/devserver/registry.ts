@@ -174,7 +174,7 @@ export class Registry {
     return this.store.put(this.collection(scope), body);
   }
 
-  /** What the real strategies' PrepareForCreate do to status. */
+  /** What the real strategies' PrepareForCreate (and a few defaulters) do on create. */
   private resetStatusOnCreate(resource: ResourceInfo, body: JsonObject): void {
     switch (resource.kind) {
       case 'Service':
@@ -183,6 +183,10 @@ export class Registry {
         break;
       case 'Pod':
         body.status = { phase: 'Pending' };
+        break;
+      case 'Secret':
+        // SetDefaults_Secret.
+        if (body.type === undefined || body.type === '') body.type = 'Opaque';
         break;
       case 'Namespace': {
         const spec = isObject(body.spec) ? body.spec : (body.spec = {});

@@ -13,6 +13,7 @@ import type { JsonObject } from './json.js';
 import { devKubeconfig } from './kubeconfig.js';
 import { openApiV3GroupVersion, openApiV3Root } from './openapi.js';
 import { Registry, type PatchType, type Scope } from './registry.js';
+import { decodeKubernetesProtobuf } from './protobuf.js';
 import { route } from './router.js';
 import type { ServiceNetworkOptions } from './service-registry.js';
 import { Store } from './store.js';
@@ -53,7 +54,7 @@ const PATCH_TYPES: Record<string, PatchType> = {
   'application/apply-patch+cbor': 'apply',
 };
 
-function readBody(request: IncomingMessage): Promise<string> {
+function readBody(request: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -66,7 +67,7 @@ function readBody(request: IncomingMessage): Promise<string> {
       }
       chunks.push(chunk);
     });
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.on('end', () => resolve(Buffer.concat(chunks)));
     request.on('error', reject);
   });
 }
@@ -75,7 +76,9 @@ function mediaType(request: IncomingMessage): string {
   return (request.headers['content-type'] ?? 'application/json').split(';')[0]!.trim().toLowerCase();
 }
 
-function parseBody(text: string, type: string): unknown {
+function parseBody(body: Buffer, type: string): unknown {
+  if (type === 'application/vnd.kubernetes.protobuf') return decodeKubernetesProtobuf(body);
+  const text = body.toString('utf8');
   if (text.trim() === '') return undefined;
   try {
     if (type === 'application/json' || type.endsWith('+json')) return JSON.parse(text);
