@@ -388,6 +388,10 @@ describe('Announcer', () => {
     a.rescan();
     expect(net.sockets.filter((s) => s.options.ifindex === 2).every((s) => s.closed)).toBe(true);
     expect(net.socket(7, ETHERTYPE_ARP).sent).toHaveLength(2);
+    setLinks([link({ index: 7, mac: Buffer.from('020000005302', 'hex') })]); // new MAC
+    a.rescan();
+    const reopened = net.socket(7, ETHERTYPE_ARP);
+    expect(decodeEthernet(reopened.sent[0]!)!.source.toString('hex')).toBe('020000005302');
     setLinks([]);
     a.rescan();
     expect(a.interfaces).toEqual([]);
