@@ -508,6 +508,25 @@ describe('selectors on list', () => {
     expect(all.body.items[0].apiVersion).toBeUndefined();
   });
 
+  it('Event field selectors on involvedObject, reason and source', async () => {
+    const event = (name: string, object: string, reason: string): Json => ({
+      metadata: { name },
+      involvedObject: { kind: 'Service', namespace: 'sel', name: object },
+      reason,
+      type: 'Normal',
+      source: { component: name === 'e1' ? 'portico-controller' : 'other' },
+    });
+    await call('POST', '/api/v1/namespaces/sel/events', event('e1', 'web', 'IPAllocated'));
+    await call('POST', '/api/v1/namespaces/sel/events', event('e2', 'db', 'IPAllocated'));
+    const list = async (selector: string): Promise<string[]> =>
+      (
+        await call('GET', `/api/v1/namespaces/sel/events?fieldSelector=${encodeURIComponent(selector)}`)
+      ).body.items.map((e: Json) => e.metadata.name);
+    expect(await list('involvedObject.name=web,involvedObject.kind=Service')).toEqual(['e1']);
+    expect(await list('reason=IPAllocated')).toEqual(['e1', 'e2']);
+    expect(await list('source=other')).toEqual(['e2']);
+  });
+
   it('bad selectors are 400 BadRequest', async () => {
     expect((await call('GET', `/api/v1/configmaps?${label('app in web')}`)).status).toBe(400);
     const unsupported = await call('GET', `/api/v1/configmaps?${field('data.x=1')}`);

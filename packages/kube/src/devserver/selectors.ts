@@ -223,9 +223,12 @@ export function fieldValue(object: Record<string, unknown>, path: string): strin
   return String(current);
 }
 
+/** Field labels whose value lives under a different path (core Events: `source` is `source.component`). */
+const FIELD_PATHS: Record<string, string> = { source: 'source.component' };
+
 export function matchesFields(selector: FieldSelector, object: Record<string, unknown>): boolean {
   for (const r of selector) {
-    const actual = fieldValue(object, r.field);
+    const actual = fieldValue(object, FIELD_PATHS[r.field] ?? r.field);
     if ((actual === r.value) !== r.equal) return false;
   }
   return true;
