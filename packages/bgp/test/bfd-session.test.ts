@@ -86,6 +86,11 @@ class FakeNetwork implements BfdNetwork {
     receiver.add(endpoint);
     const mine = receiver;
     let open = true;
+    let attached = true;
+    const detach = () => {
+      if (attached) mine.delete(endpoint);
+      attached = false;
+    };
     return {
       send: (data: Buffer) => {
         if (!open) throw new Error('send after close');
@@ -99,9 +104,10 @@ class FakeNetwork implements BfdNetwork {
             ?.handle({ data, ttl: 255, address: endpoint.localAddress });
         }, 1);
       },
+      detach,
       close: () => {
         open = false;
-        mine.delete(endpoint);
+        detach();
       },
     };
   }
@@ -357,6 +363,18 @@ describe('BfdSession state machine', () => {
     expect(network.from(A).length).toBe(count);
     // B stays Down: it does not restart a handshake with an AdminDown peer (no more packets come).
     expect(b.state).toBe('Down');
+  });
+
+  test('a new session to the same peer can start while the old one still sends its AdminDowns', async () => {
+    const { clock, network, a } = upPair();
+    const stopping = a.stop();
+    const next = makeSession(clock, network, A, B);
+    expect(() => next.start()).not.toThrow();
+    clock.advance(3000);
+    await stopping;
+    clock.advance(5000);
+    expect(next.state).toBe('Up');
+    expect(next.localDiscriminator).not.toBe(a.localDiscriminator);
   });
 
   test('stop({silent}) sends nothing and the peer detects it by timeout', async () => {

@@ -75,6 +75,14 @@ describe('UdpTtlSocket (native)', () => {
     expect(() => first.close()).not.toThrow();
     expect(() => new UdpTtlSocket({ address: 'not-an-ip', port: 0 })).toThrow(/invalid IP/);
   });
+
+  test('a closed receiving socket frees its port at once', () => {
+    const first = open('127.0.0.1', 0, []);
+    const port = first.localPort;
+    first.close();
+    const again = open('127.0.0.1', port, []);
+    expect(again.localPort).toBe(port);
+  });
 });
 
 describe('BFD over loopback UDP', () => {
@@ -100,6 +108,27 @@ describe('BFD over loopback UDP', () => {
     expect(first!.port).toBeLessThanOrEqual(65535);
     const decoded = decodeControlPacket(first!.data);
     expect(decoded.ok && decoded.packet.state).toBe(BfdState.Down);
+  });
+
+  test('a session to the same peer can start while the previous one sends its AdminDowns', async () => {
+    const controlPort = freePort();
+    const network = new UdpBfdNetwork({ controlPort });
+    const options = {
+      localAddress: '127.0.0.1',
+      peerAddress: '127.0.0.2',
+      desiredMinTxMs: 100,
+      requiredMinRxMs: 100,
+      detectMultiplier: 3,
+      network,
+    };
+    const first = new BfdSession(options);
+    cleanup.push(() => first.stop({ silent: true }));
+    first.start();
+    const stopping = first.stop();
+    const second = new BfdSession(options);
+    cleanup.push(() => second.stop({ silent: true }));
+    expect(() => second.start()).not.toThrow();
+    await stopping;
   });
 
   test('two sessions come Up, ignore a TTL 64 packet, and detect a silent peer', async () => {

@@ -40,7 +40,7 @@ typedef struct {
   napi_async_context async;
   int polling;
   int closing;
-  int fd_closed;
+  int handle_closed;
   int finalized;
 } udp_ttl_socket;
 
@@ -53,17 +53,18 @@ static napi_value throw_errno(napi_env env, int err, const char *what) {
 }
 
 static void free_if_done(udp_ttl_socket *s) {
-  if (s->fd_closed && s->finalized) free(s);
+  if (s->handle_closed && s->finalized) free(s);
 }
 
 static void on_poll_closed(uv_handle_t *handle) {
   udp_ttl_socket *s = (udp_ttl_socket *)handle->data;
-  close(s->fd);
-  s->fd_closed = 1;
+  s->handle_closed = 1;
   free_if_done(s);
 }
 
-/* Stops watching, releases the JS callback and closes the fd (after libuv let go of the poll). */
+/* Stops watching, releases the JS callback and closes the fd at once, so the address and port can
+ * be bound again right away (libuv allows closing an fd once its poll handle is stopped); the
+ * handle memory itself is released when libuv is done with it. */
 static void close_socket(napi_env env, udp_ttl_socket *s) {
   if (s->closing) return;
   s->closing = 1;
@@ -72,12 +73,12 @@ static void close_socket(napi_env env, udp_ttl_socket *s) {
     napi_async_destroy(env, s->async);
     s->on_message = NULL;
   }
+  if (s->polling) uv_poll_stop(&s->poll);
+  close(s->fd);
   if (s->polling) {
-    uv_poll_stop(&s->poll);
     uv_close((uv_handle_t *)&s->poll, on_poll_closed);
   } else {
-    close(s->fd);
-    s->fd_closed = 1;
+    s->handle_closed = 1;
   }
 }
 

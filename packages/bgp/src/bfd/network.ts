@@ -53,14 +53,21 @@ export class UdpBfdNetwork implements BfdNetwork {
       this.release(key, endpoint);
       throw error;
     }
+    let detached = false;
+    const detach = (): void => {
+      if (detached) return;
+      detached = true;
+      this.release(key, endpoint);
+    };
     let closed = false;
     return {
       send: (packet) => sender.send(packet, endpoint.peerAddress, this.controlPort),
+      detach,
       close: () => {
         if (closed) return;
         closed = true;
         sender.close();
-        this.release(key, endpoint);
+        detach();
       },
     };
   }

@@ -215,6 +215,8 @@ export class BfdSession extends EventEmitter<BfdSessionEvents> {
     this.cancelDetectTimer();
     this.txTimer?.cancel();
     this.txTimer = undefined;
+    // Stop receiving now, so a new session to the same peer can start during the AdminDown linger.
+    this.transport?.detach();
     if (!options.silent) {
       // The interval the peer currently expects from us, before AdminDown slows it (6.8.3).
       const interval = this.txInterval || this.desiredMinTxInterval;
@@ -234,6 +236,7 @@ export class BfdSession extends EventEmitter<BfdSessionEvents> {
     }
     this.transport?.close();
     this.transport = undefined;
+    // Released only now: the AdminDowns above still carried it.
     releaseDiscriminator(this.localDiscriminator);
     // A stopped session is no longer a series: a stale 0 would read as "down" forever.
     this.metrics.sessionUp.remove(this.labels);

@@ -16,9 +16,16 @@ export interface BfdEndpoint {
   drop(reason: DropReason, detail: string): void;
 }
 
-/** A session's sending side; closing it also stops delivery to the endpoint. */
+/** A session's link to the network. */
 export interface BfdTransport {
   send(packet: Buffer): void;
+  /**
+   * Stops delivering packets to the endpoint and frees its peer address and discriminator on the
+   * shared receiver, while sending still works (a stopping session sends its last AdminDowns while
+   * a new session to the same peer may already start).
+   */
+  detach(): void;
+  /** Detaches and closes the sending socket. */
   close(): void;
 }
 
