@@ -236,6 +236,8 @@ describe('BfdSession state machine', () => {
     expect(() => makeSession(clock, network, A, B, { requiredMinRxMs: 5_000_000 })).toThrow(
       /requiredMinRxMs/,
     );
+    expect(() => makeSession(clock, network, A, '2001:db8::2')).toThrow(/different families/);
+    expect(() => makeSession(clock, network, A, 'router.example')).toThrow();
   });
 
   test('alone, it sends Down packets once a second with jitter and a 1 s DesiredMinTx (6.8.3, 6.8.7)', () => {

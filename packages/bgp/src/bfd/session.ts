@@ -126,6 +126,11 @@ export class BfdSession extends EventEmitter<BfdSessionEvents> {
     super();
     this.localAddress = canonicalAddress(options.localAddress);
     this.peerAddress = canonicalAddress(options.peerAddress);
+    if (this.localAddress.includes(':') !== this.peerAddress.includes(':')) {
+      throw new RangeError(
+        `BFD local ${this.localAddress} and peer ${this.peerAddress} are of different families`,
+      );
+    }
     this.interface = options.interface;
     this.configuredMinTxInterval = checkInterval('desiredMinTxMs', options.desiredMinTxMs);
     this.requiredMinRxInterval = checkInterval('requiredMinRxMs', options.requiredMinRxMs);
