@@ -17,8 +17,10 @@ import { ArpResponder } from './arp-responder.js';
 import {
   openMulticastGroups,
   openPacketSocket,
+  watchLinksWithNetlink,
   type OpenFrameSocket,
   type OpenGroupMembership,
+  type WatchLinks,
 } from './frame-socket.js';
 import { DEFAULT_EXCLUDED_INTERFACES, linkKey, readLinks, selectLinks, type Link } from './interfaces.js';
 import { silentLogger, type Logger } from './logger.js';
@@ -50,7 +52,10 @@ export interface AnnouncerOptions {
    * 0.3 s. false skips it.
    */
   probe?: ProbeOptions | false;
-  /** How often interfaces are rescanned for appearance, change and removal. Default 5 s. */
+  /**
+   * Interfaces are rescanned as soon as the kernel reports a link or address change (rtnetlink),
+   * and also every rescanIntervalMs as a safety net. Default 10 s.
+   */
   rescanIntervalMs?: number;
   registry?: Registry;
   logger?: Logger;
@@ -58,6 +63,8 @@ export interface AnnouncerOptions {
   openSocket?: OpenFrameSocket;
   openGroups?: OpenGroupMembership;
   readLinks?: () => Link[];
+  /** For tests: the source of link change notifications; false for periodic rescans only. */
+  watchLinks?: WatchLinks | false;
 }
 
 interface AddressRecord {
@@ -86,6 +93,8 @@ export class Announcer extends EventEmitter<{ conflict: [Conflict] }> {
   readonly #openSocket: OpenFrameSocket;
   readonly #openGroups: OpenGroupMembership;
   readonly #rescanTimer: NodeJS.Timeout;
+  readonly #linkWatch: { close(): void } | undefined;
+  #pendingRescan: NodeJS.Timeout | undefined;
   #closed = false;
 
   constructor(options: AnnouncerOptions = {}) {
@@ -97,7 +106,25 @@ export class Announcer extends EventEmitter<{ conflict: [Conflict] }> {
     this.#openSocket = options.openSocket ?? openPacketSocket;
     this.#openGroups = options.openGroups ?? openMulticastGroups;
     this.rescan();
-    this.#rescanTimer = setInterval(() => this.rescan(), options.rescanIntervalMs ?? 5000);
+    this.#rescanTimer = setInterval(() => this.rescan(), options.rescanIntervalMs ?? 10_000);
+    const watch = options.watchLinks ?? watchLinksWithNetlink;
+    try {
+      // Changes come in bursts (link, then addresses): one rescan shortly after the first.
+      this.#linkWatch = watch ? watch(() => this.#rescanSoon()) : undefined;
+    } catch (err) {
+      this.#logger.warn(
+        { err: (err as Error).message },
+        'no link change notifications; periodic rescans only',
+      );
+    }
+  }
+
+  #rescanSoon(): void {
+    if (this.#pendingRescan || this.#closed) return;
+    this.#pendingRescan = setTimeout(() => {
+      this.#pendingRescan = undefined;
+      this.rescan();
+    }, 50);
   }
 
   /** Names of the interfaces currently announcing. */
@@ -153,6 +180,8 @@ export class Announcer extends EventEmitter<{ conflict: [Conflict] }> {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#rescanTimer);
+    clearTimeout(this.#pendingRescan);
+    this.#linkWatch?.close();
     for (const ip of [...this.#addresses.keys()]) this.withdraw(ip);
     for (const name of [...this.#links.keys()]) this.#closeLink(name, 'announcer closed');
   }

@@ -1,5 +1,5 @@
 /** The packet socket as the responders see it, so tests can hand them an in-memory one. */
-import { MulticastGroups, PacketSocket, type BpfInstruction } from '@portico/native';
+import { LinkWatcher, MulticastGroups, PacketSocket, type BpfInstruction } from '@portico/native';
 
 export interface FrameSocket {
   send(frame: Buffer): void;
@@ -30,3 +30,8 @@ export interface GroupMembership {
 export type OpenGroupMembership = () => GroupMembership;
 
 export const openMulticastGroups: OpenGroupMembership = () => new MulticastGroups();
+
+/** Calls back on every kernel link/address change (rtnetlink); see LinkWatcher in @portico/native. */
+export type WatchLinks = (onChange: () => void) => { close(): void };
+
+export const watchLinksWithNetlink: WatchLinks = (onChange) => new LinkWatcher(onChange);

@@ -34,6 +34,7 @@ function start(options: Partial<AnnouncerOptions> = {}, links = [link()]) {
     openSocket: net.openSocket,
     openGroups: net.openGroups,
     readLinks: () => current,
+    watchLinks: false,
     ...options,
   });
   return { net, announcer, setLinks: (l: typeof links) => (current = l) };
@@ -398,6 +399,23 @@ describe('Announcer', () => {
     expect(net.sockets.every((s) => s.closed)).toBe(true);
   });
 
+  it('rescans once, shortly, after a burst of link change notifications', async () => {
+    let notify = (): void => {};
+    let watchClosed = false;
+    const watchLinks = (onChange: () => void) => {
+      notify = onChange;
+      return { close: () => (watchClosed = true) };
+    };
+    const { announcer: a, setLinks } = start({ watchLinks }, []);
+    setLinks([link()]);
+    notify();
+    notify();
+    expect(a.interfaces).toEqual([]);
+    await vi.waitFor(() => expect(a.interfaces).toEqual(['eth0']), { timeout: 1000, interval: 10 });
+    a.close();
+    expect(watchClosed).toBe(true);
+  });
+
   it('close() withdraws everything and closes every socket', async () => {
     const { net, announcer: a } = start();
     await a.announce(VIP4);
@@ -412,6 +430,7 @@ describe('Announcer', () => {
   it('shares counters between announcers on one registry', async () => {
     const first = start();
     const second = new Announcer({
+      watchLinks: false,
       registry: first.announcer.registry,
       readLinks: () => [],
       openSocket: first.net.openSocket,

@@ -79,6 +79,7 @@ describe('fuzz', () => {
     burst: { count: 1, intervalMs: 1000 },
     refreshIntervalMs: 0,
     rescanIntervalMs: 60_000,
+    watchLinks: false,
     openSocket: net.openSocket,
     openGroups: net.openGroups,
     readLinks: () => [link({ mac: Buffer.from('02000000000b', 'hex') })],

@@ -13,12 +13,15 @@
  *   packetMembership(handle, mac, add) -> undefined       link-layer multicast (PACKET_MR_MULTICAST)
  *   packetClose(handle)
  *   groupOpen() -> handle; groupMembership(handle, ifindex, group16, add); groupClose(handle)
+ *   linkWatchOpen(onChange()) -> handle, closed with packetClose(handle)
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/filter.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,17 +101,14 @@ static void packet_finalize(napi_env env, void *data, void *hint) {
   if (s->poll_done) free(s);
 }
 
-static void deliver(packet_socket *s, const unsigned char *frame, size_t len, int pkttype) {
+/* Calls the socket's JavaScript callback from a libuv callback (outside any JavaScript frame). */
+static void call_js(packet_socket *s, size_t argc, const napi_value *argv) {
   napi_env env = s->env;
-  napi_handle_scope scope;
-  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_value callback, recv, argv[2], result;
-  void *data;
+  napi_value callback, recv, result;
   /* napi_make_callback wants an object as `this` (undefined would throw a TypeError). */
   if (napi_get_reference_value(env, s->callback, &callback) == napi_ok && callback != NULL &&
-      napi_get_global(env, &recv) == napi_ok && napi_create_buffer_copy(env, len, frame, &data, &argv[0]) == napi_ok &&
-      napi_create_int32(env, pkttype, &argv[1]) == napi_ok) {
-    napi_make_callback(env, s->async, recv, callback, 2, argv, &result);
+      napi_get_global(env, &recv) == napi_ok) {
+    napi_make_callback(env, s->async, recv, callback, argc, argv, &result);
   }
   /* The wrapper catches its own errors; anything that still escapes is an uncaught exception. */
   bool pending = false;
@@ -116,6 +116,18 @@ static void deliver(packet_socket *s, const unsigned char *frame, size_t len, in
   if (napi_is_exception_pending(env, &pending) == napi_ok && pending &&
       napi_get_and_clear_last_exception(env, &error) == napi_ok) {
     napi_fatal_exception(env, error);
+  }
+}
+
+static void deliver(packet_socket *s, const unsigned char *frame, size_t len, int pkttype) {
+  napi_env env = s->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value argv[2];
+  void *data;
+  if (napi_create_buffer_copy(env, len, frame, &data, &argv[0]) == napi_ok &&
+      napi_create_int32(env, pkttype, &argv[1]) == napi_ok) {
+    call_js(s, 2, argv);
   }
   napi_close_handle_scope(env, scope);
 }
@@ -310,6 +322,71 @@ static napi_value packet_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* --- Interface change notifications (rtnetlink) ---
+ * A NETLINK_ROUTE socket subscribed to link and address changes. The messages are not parsed:
+ * any of them (or a lost one, ENOBUFS) means "rescan the interfaces", which JavaScript does from
+ * /sys/class/net. One callback per readable event, however many messages arrived. */
+
+static void on_netlink_readable(uv_poll_t *poll, int status, int events) {
+  packet_socket *s = poll->data;
+  if (status < 0 || !(events & UV_READABLE)) return;
+  int changed = 0;
+  for (int i = 0; i < 256; i++) {
+    ssize_t n = recv(s->fd, s->frame, MAX_FRAME, 0);
+    if (n < 0 && errno == ENOBUFS) changed = 1; /* messages were lost: a rescan covers them */
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      continue;
+    }
+    changed = 1;
+  }
+  if (!changed || s->closed) return;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(s->env, &scope) != napi_ok) return;
+  call_js(s, 0, NULL);
+  napi_close_handle_scope(s->env, scope);
+}
+
+static napi_value link_watch_open(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  napi_valuetype type;
+  if (argc < 1 || napi_typeof(env, argv[0], &type) != napi_ok || type != napi_function) {
+    napi_throw_type_error(env, NULL, "linkWatchOpen(onChange)");
+    return NULL;
+  }
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (fd < 0) return throw_errno(env, "socket(AF_NETLINK)", errno);
+  struct sockaddr_nl addr;
+  memset(&addr, 0, sizeof addr);
+  addr.nl_family = AF_NETLINK;
+  addr.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR;
+  if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, "bind(AF_NETLINK)", err);
+  }
+  packet_socket *s = calloc(1, sizeof *s);
+  uv_loop_t *loop;
+  if (s == NULL || napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init_socket(loop, &s->poll, fd) != 0) {
+    close(fd);
+    free(s);
+    return throw_errno(env, "uv_poll_init", ENOMEM);
+  }
+  s->env = env;
+  s->fd = fd;
+  s->poll.data = s;
+  napi_value resource, name, handle;
+  napi_create_object(env, &resource);
+  napi_create_string_utf8(env, "PorticoLinkWatch", NAPI_AUTO_LENGTH, &name);
+  napi_async_init(env, resource, name, &s->async);
+  napi_create_reference(env, argv[0], 1, &s->callback);
+  uv_poll_start(&s->poll, UV_READABLE, on_netlink_readable);
+  napi_create_external(env, s, packet_finalize, NULL, &handle);
+  return handle;
+}
+
 /* --- IPv6 multicast group membership (MLD) --- */
 
 static void group_finalize(napi_env env, void *data, void *hint) {
@@ -385,6 +462,7 @@ napi_status register_packet(napi_env env, napi_value exports) {
       {"packetSend", NULL, packet_send, NULL, NULL, NULL, napi_enumerable, NULL},
       {"packetMembership", NULL, packet_membership, NULL, NULL, NULL, napi_enumerable, NULL},
       {"packetClose", NULL, packet_close, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"linkWatchOpen", NULL, link_watch_open, NULL, NULL, NULL, napi_enumerable, NULL},
       {"groupOpen", NULL, group_open, NULL, NULL, NULL, napi_enumerable, NULL},
       {"groupMembership", NULL, group_membership, NULL, NULL, NULL, napi_enumerable, NULL},
       {"groupClose", NULL, group_close, NULL, NULL, NULL, napi_enumerable, NULL},

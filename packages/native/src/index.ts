@@ -14,5 +14,12 @@ export function loadNative(): NativeAddon {
   return cached;
 }
 export { UdpTtlSocket, type UdpTtlMessage, type UdpTtlOptions } from './udp-ttl.js';
-export { PacketSocket, MulticastGroups, PacketType, type BpfInstruction, type PacketSocketOptions } from './packet.js';
+export {
+  LinkWatcher,
+  MulticastGroups,
+  PacketSocket,
+  PacketType,
+  type BpfInstruction,
+  type PacketSocketOptions,
+} from './packet.js';
 export { tcpConnect, tcpListen, tcpSetMd5, tcpSetTtl, tcpCloseFd, type TcpConnectOptions } from './tcp-md5.js';

@@ -100,3 +100,22 @@ export class MulticastGroups {
     return this.#handle;
   }
 }
+
+/**
+ * Calls `onChange` whenever the kernel reports a link or address change in this network namespace
+ * (rtnetlink groups RTMGRP_LINK, RTMGRP_IPV4_IFADDR, RTMGRP_IPV6_IFADDR). The messages are not
+ * decoded: the caller rescans what it needs. Keeps the event loop alive until closed.
+ */
+export class LinkWatcher {
+  #handle: Handle | undefined;
+
+  constructor(onChange: () => void) {
+    this.#handle = loadNative().linkWatchOpen(onChange) as Handle;
+  }
+
+  close(): void {
+    if (this.#handle === undefined) return;
+    loadNative().packetClose(this.#handle);
+    this.#handle = undefined;
+  }
+}

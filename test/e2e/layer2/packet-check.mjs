@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MulticastGroups, PacketSocket } from '../../../packages/native/dist/index.js';
+import { LinkWatcher, MulticastGroups, PacketSocket } from '../../../packages/native/dist/index.js';
 
 const ifindex = (name) => Number(readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8'));
 const macOf = (name) =>
@@ -95,7 +95,20 @@ result.groupJoined = maddr('pl2-pb');
 groups.close();
 result.groupClosed = maddr('pl2-pb');
 
-// 4. Lifecycle and errors.
+// 4. Link change notifications: a new link is reported, nothing after close.
+let changes = 0;
+const watcher = new LinkWatcher(() => changes++);
+execFileSync('ip', ['link', 'add', 'pl2-pd', 'type', 'veth', 'peer', 'name', 'pl2-pe']);
+for (let i = 0; i < 50 && changes === 0; i++) await sleep(20);
+result.changesAfterAdd = changes;
+watcher.close();
+watcher.close();
+const before = changes;
+execFileSync('ip', ['link', 'del', 'pl2-pd']);
+await sleep(200);
+result.changesAfterClose = changes - before;
+
+// 5. Lifecycle and errors.
 a.close();
 a.close();
 result.sendAfterClose = errorOf(() => a.send(broadcast));

@@ -70,6 +70,11 @@ describe('native packet sockets', () => {
     expect(result.groupClosed).not.toContain('ff02::1:ff00:60');
   });
 
+  it('reports link changes from rtnetlink until closed', () => {
+    expect(result.changesAfterAdd).toBeGreaterThan(0);
+    expect(result.changesAfterClose).toBe(0);
+  });
+
   it('reports errors instead of crashing', () => {
     expect(result.sendAfterClose).toMatch(/closed/);
     expect(result.badInterface).toMatch(/bind\(AF_PACKET\)/);

@@ -13,7 +13,7 @@ const options = JSON.parse(process.argv[2] ?? '{}');
 
 let announcer;
 try {
-  announcer = new Announcer({ ...options, rescanIntervalMs: options.rescanIntervalMs ?? 500 });
+  announcer = new Announcer(options);
 } catch (err) {
   emit({ event: 'error', message: err.message });
   process.exit(1);
