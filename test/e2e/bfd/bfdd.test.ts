@@ -3,6 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { encodeControlPacket, BfdState } from '../../../packages/bgp/src/bfd/index.js';
 import { Frr } from './frr.js';
 import { SessionProcess } from './session-process.js';
 import {
@@ -153,6 +154,51 @@ describe('BFD against FRR bfdd', () => {
     const beforeUp = p.events.length;
     setLink(ROUTER, ROUTER_LINK, true);
     await p.waitFor('up again', (e) => e.event === 'up', 15_000, beforeUp);
+  });
+
+  test('RFC 5881 section 5: a Down packet from the router with TTL 64 is ignored; with TTL 255 it is obeyed', async () => {
+    const p = session();
+    await upWithBfdd(p);
+    const router = frr.bfdPeer(NODE_V4)!;
+    // What bfdd itself would send to end the session: Down, with both discriminators right.
+    const down = encodeControlPacket({
+      diagnostic: 0,
+      state: BfdState.Down,
+      poll: false,
+      final: false,
+      controlPlaneIndependent: false,
+      demand: false,
+      multipoint: false,
+      detectMultiplier: 3,
+      myDiscriminator: router.id,
+      yourDiscriminator: router['remote-id'],
+      desiredMinTxInterval: 1_000_000,
+      requiredMinRxInterval: 300_000,
+      requiredMinEchoRxInterval: 0,
+    }).toString('hex');
+    // A plain Node dgram socket in the router namespace, bound to the router's address.
+    const sendFromRouter = (ttl: number | null) =>
+      execFileSync('ip', [
+        'netns',
+        'exec',
+        ROUTER,
+        process.execPath,
+        '-e',
+        `const s = require('node:dgram').createSocket('udp4');
+         s.bind(0, '${ROUTER_V4}', () => {
+           ${ttl === null ? '' : `s.setTTL(${ttl});`}
+           s.send(Buffer.from('${down}', 'hex'), 3784, '${NODE_V4}', () => s.close());
+         });`,
+      ]);
+    const before = p.events.length;
+    sendFromRouter(null); // the default TTL, 64
+    await new Promise((r) => setTimeout(r, 500));
+    expect(p.events.slice(before).filter((e) => e.event === 'down')).toEqual([]);
+    expect((await p.status()).state).toBe('Up');
+    // The control: the very same packet with TTL 255 does take the session down.
+    sendFromRouter(255);
+    const taken = await p.waitFor('down', (e) => e.event === 'down', 3000, before);
+    expect(taken.diagnostic).toBe(3); // Neighbor Signaled Session Down
   });
 
   test('when bfdd dies, our session emits down within the detection time', async () => {
