@@ -14,7 +14,9 @@ import { devKubeconfig } from './kubeconfig.js';
 import { openApiV3GroupVersion, openApiV3Root } from './openapi.js';
 import { Registry, type PatchType, type Scope } from './registry.js';
 import { decodeKubernetesProtobuf } from './protobuf.js';
+import { apiVersionOf } from './resources.js';
 import { route } from './router.js';
+import { listJson, objectJson } from './serialize.js';
 import type { ServiceNetworkOptions } from './service-registry.js';
 import { Store } from './store.js';
 import { includeObjectParam, toTable, wantsTable } from './table.js';
@@ -94,7 +96,10 @@ function parseBody(body: Buffer, type: string): unknown {
 }
 
 function sendJson(response: ServerResponse, code: number, body: unknown): void {
-  const text = JSON.stringify(body);
+  sendText(response, code, JSON.stringify(body));
+}
+
+function sendText(response: ServerResponse, code: number, text: string): void {
   response.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
   response.end(text);
 }
@@ -204,7 +209,9 @@ export async function startDevApiServer(options: DevApiServerOptions = {}): Prom
         }
         if (scope.name !== undefined) {
           const object = registry.get(scope);
-          return sendJson(response, 200, table ? tableOf([object], true) : object);
+          return table
+            ? sendJson(response, 200, tableOf([object], true))
+            : sendText(response, 200, objectJson(object));
         }
         const limit = integerParam(params, 'limit');
         const query = {
@@ -212,21 +219,29 @@ export async function startDevApiServer(options: DevApiServerOptions = {}): Prom
           ...(limit !== undefined ? { limit } : {}),
           continue: params.get('continue'),
         };
-        if (!table) return sendJson(response, 200, registry.list(scope, query));
+        if (!table) {
+          const page = registry.listPage(scope, query);
+          const kind = `${scope.resource.kind}List`;
+          return sendText(
+            response,
+            200,
+            listJson(kind, apiVersionOf(scope.resource), page.metadata, page.items),
+          );
+        }
         const page = registry.listPage(scope, query);
         return sendJson(response, 200, toTable(scope.resource, page.items, page.metadata, include));
       }
       case 'POST': {
         if (scope.name !== undefined) throw methodNotAllowed();
         const body = parseBody(await readBody(request), mediaType(request));
-        return sendJson(response, 201, registry.create(scope, body));
+        return sendText(response, 201, objectJson(registry.create(scope, body)));
       }
       case 'PUT': {
         if (scope.name === undefined) throw methodNotAllowed();
         const body = parseBody(await readBody(request), mediaType(request));
         // A PUT that created the object (where the real server allows it) answers 201.
         const { object, created } = registry.update(scope, body);
-        return sendJson(response, created ? 201 : 200, object);
+        return sendText(response, created ? 201 : 200, objectJson(object));
       }
       case 'PATCH': {
         if (scope.name === undefined) throw methodNotAllowed();
@@ -242,14 +257,14 @@ export async function startDevApiServer(options: DevApiServerOptions = {}): Prom
         const patch =
           type === 'apply' ? parseBody(text, 'application/yaml') : parseBody(text, 'application/json');
         const { object, created } = registry.patch(scope, type, patch, booleanParam(params, 'force'));
-        return sendJson(response, created ? 201 : 200, object);
+        return sendText(response, created ? 201 : 200, objectJson(object));
       }
       case 'DELETE': {
         const text = await readBody(request);
         const options = parseBody(text, 'application/json');
         if (scope.name === undefined)
           return sendJson(response, 200, registry.deleteCollection(scope, selectors));
-        return sendJson(response, 200, registry.delete(scope, options));
+        return sendText(response, 200, objectJson(registry.delete(scope, options)));
       }
       default:
         throw methodNotAllowed();

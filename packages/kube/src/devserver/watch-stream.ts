@@ -12,6 +12,7 @@ import { ApiError, badRequest } from './errors.js';
 import type { JsonObject } from './json.js';
 import type { Filter, Registry, Scope } from './registry.js';
 import { apiVersionOf, storageKeyOf } from './resources.js';
+import { objectJson } from './serialize.js';
 import type { StoreEvent, WatchHub } from './watch-hub.js';
 
 export interface WatchQuery {
@@ -27,18 +28,6 @@ export interface WatchOptions {
   bookmarkIntervalMs: number;
   /** Renders an event's object (for Table watches); `first` is true for the first event sent. */
   render?: (object: JsonObject, first: boolean) => string;
-}
-
-/** Serialised objects, shared by every watcher of the same event. */
-const serialized = new WeakMap<JsonObject, string>();
-
-function objectJson(object: JsonObject): string {
-  let json = serialized.get(object);
-  if (json === undefined) {
-    json = JSON.stringify(object);
-    serialized.set(object, json);
-  }
-  return json;
 }
 
 type WatchType = 'ADDED' | 'MODIFIED' | 'DELETED';
