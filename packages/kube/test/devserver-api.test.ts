@@ -534,6 +534,24 @@ describe('selectors on list', () => {
     expect(unsupported.body.message).toContain('field label not supported: data.x');
   });
 
+  it('deletecollection removes only the selected objects', async () => {
+    await call('POST', '/api/v1/namespaces', { metadata: { name: 'dc' } });
+    for (const [name, team] of [
+      ['d1', 'a'],
+      ['d2', 'a'],
+      ['d3', 'b'],
+    ]) {
+      await call('POST', '/api/v1/namespaces/dc/configmaps', cm(name!, { team: team! }));
+    }
+    const deleted = await call('DELETE', `/api/v1/namespaces/dc/configmaps?${label('team=a')}`);
+    expect(deleted.status).toBe(200);
+    expect(deleted.body.items.map((i: Json) => i.metadata.name)).toEqual(['d1', 'd2']);
+    const left = (await call('GET', '/api/v1/namespaces/dc/configmaps')).body.items.map(
+      (i: Json) => i.metadata.name,
+    );
+    expect(left).toEqual(['d3']);
+  });
+
   it('limit and continue page through the list', async () => {
     const first = (await call('GET', '/api/v1/namespaces/sel/configmaps?limit=3')).body;
     expect(first.items).toHaveLength(3);
