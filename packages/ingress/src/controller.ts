@@ -31,6 +31,7 @@ export class IngressController {
   private table: RouteTable | undefined;
   private version = 0;
   private leading = false;
+  private stopping = false;
   private statusBusy = false;
   private statusPending = false;
   private resync: NodeJS.Timeout | undefined;
@@ -70,7 +71,10 @@ export class IngressController {
     this.source = watchCluster(this.options.kubeConfig, {
       debounceMs: this.options.debounceMs,
       onChange: (state) => this.apply(state),
-      onError: (kind, err) => this.options.logger.warn({ kind, err: String(err) }, 'watch failed; retrying'),
+      onError: (kind, err) => {
+        // Stopping aborts the watches; that is not worth a warning.
+        if (!this.stopping) this.options.logger.warn({ kind, err: String(err) }, 'watch failed; retrying');
+      },
     });
     this.resync = setInterval(() => void this.syncStatus(), this.options.statusResyncMs);
     return this.source.synced;
@@ -138,6 +142,7 @@ export class IngressController {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     clearInterval(this.resync);
     await this.source?.stop();
   }

@@ -98,6 +98,8 @@ export class WorkerPool implements TableSink {
 export function runWorker(): Promise<void> {
   const metrics = new ProxyMetrics();
   AggregatorRegistry.setRegistries([metrics.registry]);
+  // Constructing one installs prom-client's IPC responder for the primary's scrape requests.
+  new AggregatorRegistry();
   const send = (msg: ToPrimary) => process.send?.(msg);
   let server: IngressServer | undefined;
   return new Promise((resolve) => {
