@@ -42,6 +42,8 @@ export class Controller {
   private config: Config | undefined;
   private phase: 'syncing' | 'waiting-config' | 'running' = 'syncing';
   private readonly dirty = new Set<string>();
+  /** Status writes in flight, by Service key; a key is not synced again until its write is done. */
+  private readonly writing = new Map<string, Promise<void>>();
   private readonly pending = new Set<string>();
   private configDirty = false;
   private draining: Promise<void> | undefined;
@@ -122,11 +124,17 @@ export class Controller {
         continue;
       }
       if (this.phase !== 'running') return;
-      const key = this.dirty.values().next().value;
-      if (key === undefined) return;
+      const key = [...this.dirty].find((k) => !this.writing.has(k));
+      if (key === undefined) {
+        if (this.writing.size === 0) return;
+        await Promise.race(this.writing.values());
+        continue;
+      }
       this.dirty.delete(key);
-      await this.sync(key, true);
+      this.sync(key, true);
+      if (this.writing.size >= maxConcurrentWrites) await Promise.race(this.writing.values());
     }
+    await Promise.all(this.writing.values());
   }
 
   private async loadConfig(): Promise<void> {
@@ -189,12 +197,14 @@ export class Controller {
       .list()
       .filter((svc) => statusIPs(svc).length > 0)
       .sort((a, b) => created(a) - created(b) || serviceKey(a).localeCompare(serviceKey(b)));
-    for (const svc of holders) await this.sync(serviceKey(svc), false);
+    for (const svc of holders) this.sync(serviceKey(svc), false);
+    await Promise.all(this.writing.values());
     this.phase = 'running';
     this.log.info({ event: 'reclaimed', services: holders.length }, 'assigned addresses re-claimed');
   }
 
-  private async sync(key: string, mayAllocate: boolean): Promise<void> {
+  /** Decides synchronously (the allocator is never shared between two decisions); writes in the background. */
+  private sync(key: string, mayAllocate: boolean): void {
     const [namespace = '', name = ''] = key.split('/');
     const svc = this.services.get(name, namespace);
     const decision = converge(this.allocator, svc, key, mayAllocate);
@@ -204,32 +214,39 @@ export class Controller {
     } else {
       this.pending.delete(key);
     }
-    if (svc) await this.apply(svc, key, decision);
+    if (svc) this.apply(svc, key, decision);
     if (decision.released) for (const waiting of this.pending) this.dirty.add(waiting);
     this.updatePoolMetrics();
   }
 
-  private async apply(svc: V1Service, key: string, decision: Decision): Promise<void> {
+  private apply(svc: V1Service, key: string, decision: Decision): void {
     const svcRef = { ...svc, apiVersion: 'v1', kind: 'Service' };
     for (const e of decision.events) {
       this.log.info({ service: key, event: e.reason, type: e.type }, e.message);
       void this.recorder.record(svcRef, e.type, e.reason, e.message);
     }
-    if (!decision.ips) return;
-    const { namespace = 'default', name = '' } = svc.metadata ?? {};
-    try {
-      const written = await this.statusWriter.setIngress(
-        namespace,
-        name,
-        decision.ips.map((ip) => ({ ip })),
+    const ips = decision.ips;
+    if (!ips) return;
+    const write = this.statusWriter
+      .setIngress(
+        svc,
+        ips.map((ip) => ({ ip })),
+      )
+      .then(
+        (written) => {
+          this.metrics.statusUpdates.inc({ result: 'ok' });
+          if (!written) this.dirty.add(key);
+        },
+        (err: unknown) => {
+          this.metrics.statusUpdates.inc({ result: 'error' });
+          this.log.error({ service: key, err: String(err) }, 'status update failed; will retry');
+          setTimeout(() => this.enqueue(key), 1_000).unref();
+        },
       );
-      this.metrics.statusUpdates.inc({ result: 'ok' });
-      if (!written) this.dirty.add(key);
-    } catch (err) {
-      this.metrics.statusUpdates.inc({ result: 'error' });
-      this.log.error({ service: key, err: String(err) }, 'status update failed; will retry');
-      setTimeout(() => this.enqueue(key), 1_000).unref();
-    }
+    this.writing.set(
+      key,
+      write.finally(() => this.writing.delete(key)),
+    );
   }
 
   private updatePoolMetrics(): void {
@@ -239,6 +256,8 @@ export class Controller {
     }
   }
 }
+
+const maxConcurrentWrites = 32;
 
 function created(svc: V1Service): number {
   const t = svc.metadata?.creationTimestamp;

@@ -16,17 +16,23 @@ interface Recorded {
   at: number;
 }
 
+const maxInflight = 8;
+const maxQueued = 1000;
+
 /**
  * Records core/v1 Events on objects. A repeated event (same object, type, reason and message)
  * updates the count of the existing Event instead of creating another one, so a flapping condition
- * cannot flood the API server.
+ * cannot flood the API server. Events are best effort, as in client-go: when more than `maxQueued`
+ * wait to be written, new ones are dropped (and counted) rather than letting memory grow.
  */
 export class EventRecorder {
   private readonly api: CoreV1Api;
   private readonly recent = new Map<string, Recorded>();
   private readonly host = hostname();
   private readonly windowMs: number;
-  private chain: Promise<void> = Promise.resolve();
+  private readonly queue: Array<() => Promise<void>> = [];
+  private inflight = 0;
+  private dropped = 0;
 
   constructor(
     kc: KubeConfig,
@@ -36,12 +42,43 @@ export class EventRecorder {
     this.windowMs = options.aggregateWindowMs ?? 10 * 60_000;
   }
 
-  /** Queues the event; resolves when it has been written (or failed). */
+  /** Events dropped because the API server could not keep up. */
+  get droppedEvents(): number {
+    return this.dropped;
+  }
+
+  /** Queues the event; resolves when it has been written, has failed, or was dropped. */
   record(obj: KubernetesObject, type: EventType, reason: string, message: string): Promise<void> {
-    this.chain = this.chain
-      .then(() => this.write(obj, type, reason, message))
-      .catch((err) => this.options.onError?.(err));
-    return this.chain;
+    if (this.queue.length >= maxQueued) {
+      this.dropped++;
+      return Promise.resolve();
+    }
+    // Keep only what the Event refers to, not the whole object, while it waits.
+    const { name, namespace, uid, resourceVersion } = obj.metadata ?? {};
+    const target = {
+      apiVersion: obj.apiVersion,
+      kind: obj.kind,
+      metadata: { name, namespace, uid, resourceVersion },
+    };
+    return new Promise((resolve) => {
+      this.queue.push(() =>
+        this.write(target, type, reason, message)
+          .catch((err: unknown) => this.options.onError?.(err))
+          .finally(resolve),
+      );
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.inflight < maxInflight && this.queue.length > 0) {
+      const job = this.queue.shift()!;
+      this.inflight++;
+      void job().finally(() => {
+        this.inflight--;
+        this.pump();
+      });
+    }
   }
 
   private async write(

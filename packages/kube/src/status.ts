@@ -7,9 +7,9 @@ import {
 import { isConflict, isNotFound } from './errors.js';
 
 /**
- * Writes `status.loadBalancer.ingress` of a Service through the status subresource. On a 409
- * (someone else changed the Service since we read it) it re-reads and retries, so the write never
- * clobbers a newer object.
+ * Writes `status.loadBalancer.ingress` of a Service through the status subresource. The first
+ * attempt uses the caller's (cached) copy, which saves a read in the common case; on a 409 someone
+ * changed the Service since, so it re-reads and retries. A write never clobbers a newer object.
  */
 export class ServiceStatusWriter {
   private readonly api: CoreV1Api;
@@ -20,18 +20,21 @@ export class ServiceStatusWriter {
 
   /** Returns the updated Service, or undefined when it no longer exists. */
   async setIngress(
-    namespace: string,
-    name: string,
+    cached: V1Service,
     ingress: V1LoadBalancerIngress[],
     attempts = 5,
   ): Promise<V1Service | undefined> {
+    const namespace = cached.metadata?.namespace ?? 'default';
+    const name = cached.metadata?.name ?? '';
+    let current: V1Service | undefined = cached;
     for (let attempt = 1; ; attempt++) {
-      let current: V1Service;
-      try {
-        current = await this.api.readNamespacedService({ namespace, name });
-      } catch (err) {
-        if (isNotFound(err)) return undefined;
-        throw err;
+      if (!current) {
+        try {
+          current = await this.api.readNamespacedService({ namespace, name });
+        } catch (err) {
+          if (isNotFound(err)) return undefined;
+          throw err;
+        }
       }
       if (sameIngress(current.status?.loadBalancer?.ingress ?? [], ingress)) return current;
       const body: V1Service = {
@@ -43,6 +46,7 @@ export class ServiceStatusWriter {
       } catch (err) {
         if (isNotFound(err)) return undefined;
         if (!isConflict(err) || attempt >= attempts) throw err;
+        current = undefined;
       }
     }
   }

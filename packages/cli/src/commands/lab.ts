@@ -29,7 +29,7 @@ const demoConfig = `address-pools:
     protocol: layer2
     addresses:
       - 203.0.113.16/28
-      - 2001:db8:1::16/124
+      - 2001:db8:1::10/124
 `;
 
 const demoService: V1Service = {
