@@ -102,6 +102,41 @@ describe('layer-2 announcer in network namespaces', () => {
     );
   });
 
+  it("answers the client's unicast reachability probes (DELAY -> PROBE -> REACHABLE)", async () => {
+    // Short neighbour timers on the client so its entries age and get re-probed within seconds.
+    for (const family of ['ipv4', 'ipv6']) {
+      const conf = `net.${family}.neigh.${bed.port(CLIENT)}`;
+      bed.sh(['ip', 'netns', 'exec', CLIENT, 'sysctl', '-qw', `${conf}.base_reachable_time_ms=500`]);
+      bed.sh(['ip', 'netns', 'exec', CLIENT, 'sysctl', '-qw', `${conf}.delay_first_probe_time=1`]);
+    }
+    try {
+      for (const ip of [VIP4, VIP6]) {
+        expect((await clientResolvesTo(ip, mac1))?.lladdr).toBe(mac1);
+        // Once the short reachable time runs out, the kernel re-validates the entry with unicast
+        // requests / solicitations sent to our MAC (DELAY, then PROBE).
+        const probing = await bed.waitFor(
+          () => ['DELAY', 'PROBE'].some((state) => bed.clientNeighbour(ip)?.state.includes(state)),
+          { timeoutMs: 5000, intervalMs: 10 },
+        );
+        expect(probing, `${ip} entry is re-validated`).toBe(true);
+        const confirmed = await bed.waitFor(
+          () => {
+            const entry = bed.clientNeighbour(ip);
+            return entry?.state.includes('REACHABLE') && entry.lladdr === mac1;
+          },
+          { timeoutMs: 5000 },
+        );
+        expect(confirmed, `${ip} confirmed again by our answer to the unicast probe`).toBe(true);
+      }
+    } finally {
+      for (const family of ['ipv4', 'ipv6']) {
+        const conf = `net.${family}.neigh.${bed.port(CLIENT)}`;
+        bed.sh(['ip', 'netns', 'exec', CLIENT, 'sysctl', '-qw', `${conf}.base_reachable_time_ms=30000`]);
+        bed.sh(['ip', 'netns', 'exec', CLIENT, 'sysctl', '-qw', `${conf}.delay_first_probe_time=5`]);
+      }
+    }
+  });
+
   it('a second announcer taking over moves the client entry to its MAC within one second (ARP)', async () => {
     expect(bed.clientNeighbour(VIP4)?.lladdr).toBe(mac1);
     const elapsed = await takeover(n1, n2, VIP4, mac2);
