@@ -15,7 +15,7 @@ export function sh(cmd: string, args: string[], opts: { allowFail?: boolean } = 
   try {
     return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
   } catch (err) {
-    if (opts.allowFail) return '';
+    if (opts.allowFail) return (err as { stdout?: string }).stdout ?? '';
     const e = err as { stderr?: string; message: string };
     throw new Error(`${cmd} ${args.join(' ')} failed: ${e.stderr ?? e.message}`, { cause: err });
   }
