@@ -19,9 +19,12 @@ const commands: Record<string, () => Promise<Command>> = {
 };
 
 function usage(): string {
-  return ['usage: portico <command> [options]', '', 'commands:', ...Object.keys(commands).map((c) => `  ${c}`)].join(
-    '\n',
-  );
+  return [
+    'usage: portico <command> [options]',
+    '',
+    'commands:',
+    ...Object.keys(commands).map((c) => `  ${c}`),
+  ].join('\n');
 }
 
 async function main(argv: string[]): Promise<number> {
