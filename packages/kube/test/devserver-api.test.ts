@@ -198,6 +198,17 @@ describe('create, get, update, delete', () => {
     expect(created.body.details.causes[0].field).toBe('metadata.name');
   });
 
+  it('rejects invalid label keys and values, and dry runs', async () => {
+    for (const labels of [{ 'bad key': 'x' }, { app: 'has space' }, { app: 'x'.repeat(64) }]) {
+      const created = await call('POST', '/api/v1/namespaces/default/configmaps', cm('labelled', labels));
+      expect(created.status).toBe(422);
+      expect(created.body.details.causes[0].field).toBe('metadata.labels');
+    }
+    const dry = await call('POST', '/api/v1/namespaces/default/configmaps?dryRun=All', cm('dry'));
+    expect(dry.status).toBe(400);
+    expect((await call('GET', '/api/v1/namespaces/default/configmaps/dry')).status).toBe(404);
+  });
+
   it('PUT with a stale resourceVersion is a 409 Conflict; without one it is unconditional', async () => {
     const created = (await call('POST', '/api/v1/namespaces/default/configmaps', cm('c2', {}, { v: '1' })))
       .body;

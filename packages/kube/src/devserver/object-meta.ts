@@ -11,6 +11,10 @@ import { apiVersionOf, type ResourceInfo } from './resources.js';
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** Label and annotation keys: an optional DNS subdomain prefix and a name part. */
+const QUALIFIED_NAME =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
 /** Kinds whose names must be DNS-1035/1123 labels rather than subdomains. */
 const LABEL_NAMED = new Set(['Service', 'Namespace']);
 /** Kinds whose spec changes bump metadata.generation. */
@@ -58,12 +62,29 @@ function checkStringMap(meta: JsonObject, field: 'labels' | 'annotations', error
     return;
   }
   for (const [k, v] of Object.entries(map)) {
+    if (!QUALIFIED_NAME.test(k) || k.length > 317 || (k.split('/').pop() ?? '').length > 63) {
+      errors.push({
+        type: 'FieldValueInvalid',
+        field: `metadata.${field}`,
+        value: k,
+        detail:
+          "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character",
+      });
+    }
     if (typeof v !== 'string') {
       errors.push({
         type: 'FieldValueInvalid',
         field: `metadata.${field}.${k}`,
         value: v,
         detail: 'must be a string',
+      });
+    } else if (field === 'labels' && (!LABEL_VALUE.test(v) || v.length > 63)) {
+      errors.push({
+        type: 'FieldValueInvalid',
+        field: 'metadata.labels',
+        value: v,
+        detail:
+          "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character",
       });
     }
   }

@@ -163,6 +163,9 @@ export async function startDevApiServer(options: DevApiServerOptions = {}): Prom
         break;
     }
     if (!readOnly && target.legacyWatch) throw methodNotAllowed();
+    // Refused rather than ignored: a dry run that silently wrote would be worse than an error.
+    if (!readOnly && params.has('dryRun'))
+      throw badRequest('dryRun is not supported by the development API server');
     const scope: Scope = {
       resource: target.resource,
       ...(target.namespace !== undefined ? { namespace: target.namespace } : {}),
