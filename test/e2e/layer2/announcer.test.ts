@@ -96,9 +96,12 @@ describe('layer-2 announcer in network namespaces', () => {
     const entry = await clientResolvesTo(VIP6, mac1);
     expect(entry?.lladdr).toBe(mac1);
     expect(entry?.state).toContain('REACHABLE');
-    // The kernel joined the solicited-node group for us (and so reports it with MLD).
-    expect(bed.sh(['ip', '-n', 'pl2-n1', '-6', 'maddr', 'show', 'dev', 'pl2-n1-eth1'])).toContain(
-      'ff02::1:ff00:60',
+    // The kernel joined the solicited-node group for us and reported it with MLD: the snooping
+    // bridge learned it on n1's port (and forwards the client's solicitations there).
+    const maddr = bed.sh(['ip', '-n', 'pl2-n1', '-6', 'maddr', 'show', 'dev', 'pl2-n1-eth1']);
+    expect(maddr).toContain('ff02::1:ff00:60');
+    expect(bed.switchGroups()).toContainEqual(
+      expect.objectContaining({ port: 'pl2-n1-sw', grp: 'ff02::1:ff00:60' }),
     );
   });
 

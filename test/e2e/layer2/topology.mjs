@@ -49,7 +49,9 @@ export function setup() {
   teardown();
   const ipns = (ns, ...args) => sh(['ip', '-n', ns, ...args]);
   sh(['ip', 'netns', 'add', SWITCH]);
-  ipns(SWITCH, 'link', 'add', 'pl2-br0', 'type', 'bridge');
+  // An MLD-snooping bridge with a querier, like a managed switch: IPv6 multicast (Neighbor
+  // Solicitations to solicited-node groups) only reaches ports that reported the group.
+  ipns(SWITCH, 'link', 'add', 'pl2-br0', 'type', 'bridge', 'mcast_snooping', '1', 'mcast_querier', '1');
   ipns(SWITCH, 'link', 'set', 'pl2-br0', 'up');
   for (const ns of [...NODES, CLIENT]) {
     sh(['ip', 'netns', 'add', ns]);
@@ -62,6 +64,11 @@ export function setup() {
     ipns(ns, 'addr', 'add', `203.0.113.${ADDRESSES[ns]}/24`, 'dev', port(ns));
     ipns(ns, 'addr', 'add', `2001:db8:1::${ADDRESSES[ns].toString(16)}/64`, 'dev', port(ns), 'nodad');
   }
+}
+
+/** The bridge's multicast database: [{ port, grp }] (what MLD snooping learned). */
+export function switchGroups() {
+  return JSON.parse(sh(['bridge', '-n', SWITCH, '-j', 'mdb', 'show']))[0]?.mdb ?? [];
 }
 
 export function macOf(ns) {
