@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { AdjRibOut } from '../src/adj-rib-out.js';
+import { formatPrefix } from '../src/prefix.js';
+import { compileRoute, exportRoute, type Route } from '../src/route.js';
+import { receive } from './helpers.js';
+
+const ebgp = {
+  localAsn: 65001,
+  peerAsn: 65000,
+  localAddress: '192.0.2.2',
+  families: [1, 2] as (1 | 2)[],
+  ipv4OverIpv6NextHop: false,
+};
+const send = { maxLength: 4096, fourOctetAs: true };
+
+function decode(messages: Buffer[]) {
+  return receive(messages).map((m) => {
+    if (m.type !== 'update') throw new Error('not an update');
+    return m.update;
+  });
+}
+
+describe('Adj-RIB-Out', () => {
+  it('sends only what changed, grouping equal attributes', () => {
+    const rib = new AdjRibOut();
+    const routes: Route[] = [
+      { prefix: '198.51.100.1/32', communities: ['65001:1'] },
+      { prefix: '198.51.100.2/32', communities: ['65001:1'] },
+      { prefix: '198.51.100.3/32', communities: ['65001:2'] },
+    ];
+    const first = rib.sync(routes.map(compileRoute), ebgp, send);
+    expect(first.messages).toHaveLength(2); // two attribute sets
+    expect(first.announced).toBe(3);
+    expect(rib.sync(routes.map(compileRoute), ebgp, send).messages).toHaveLength(0);
+    const changed = [routes[0]!, { ...routes[1]!, communities: ['65001:2'] }];
+    const diff = rib.sync(changed.map(compileRoute), ebgp, send);
+    expect([diff.announced, diff.withdrawn]).toEqual([1, 1]);
+    const updates = decode(diff.messages);
+    expect(updates.flatMap((u) => u.withdrawn).map(formatPrefix)).toEqual(['198.51.100.3/32']);
+    expect(updates.flatMap((u) => u.nlri).map(formatPrefix)).toEqual(['198.51.100.2/32']);
+    expect(rib.size).toBe(2);
+  });
+
+  it('skips routes of a family the peer did not negotiate or without a usable next hop', () => {
+    const v6 = compileRoute({ prefix: '2001:db8::1/128' });
+    expect(exportRoute(v6, { ...ebgp, families: [1] })).toBeUndefined();
+    expect(exportRoute(v6, ebgp)).toBeUndefined(); // IPv4 session, no IPv6 next hop configured
+    expect(exportRoute(v6, { ...ebgp, nextHopIPv6: '2001:db8::2' })?.nextHops).toEqual(['2001:db8::2']);
+    const v4 = compileRoute({ prefix: '198.51.100.1/32' });
+    const overV6 = { ...ebgp, localAddress: '2001:db8::2' };
+    expect(exportRoute(v4, overV6)).toBeUndefined();
+    expect(exportRoute(v4, { ...overV6, ipv4OverIpv6NextHop: true })?.nextHops).toEqual(['2001:db8::2']); // RFC 8950
+  });
+
+  it('builds eBGP and iBGP attributes per RFC 4271 §5.1', () => {
+    const r = compileRoute({ prefix: '198.51.100.1/32', localPref: 300, med: 5 });
+    const e = exportRoute(r, ebgp)!;
+    expect(e.attributes.asPath).toEqual([{ type: 2, asns: [65001] }]);
+    expect(e.attributes.localPref).toBeUndefined();
+    const i = exportRoute(r, { ...ebgp, peerAsn: 65001 })!;
+    expect(i.attributes.asPath).toEqual([]);
+    expect(i.attributes.localPref).toBe(300);
+    expect(i.attributes.med).toBe(5);
+  });
+
+  it('rejects invalid routes with a clear message', () => {
+    expect(() => compileRoute({ prefix: '198.51.100.1/33' })).toThrow(/prefix length/);
+    expect(() => compileRoute({ prefix: '198.51.100.1/32', nextHop: 'x' })).toThrow(/next hop/);
+    expect(() => compileRoute({ prefix: '198.51.100.1/32', med: -1 })).toThrow(/med/);
+    expect(() => compileRoute({ prefix: '198.51.100.1/32', communities: ['1:2:3'] })).toThrow(/community/);
+  });
+});
