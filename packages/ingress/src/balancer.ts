@@ -3,7 +3,7 @@
  * reference §0.1.9) that skips endpoints passively ejected after consecutive connection failures.
  * If every endpoint is ejected we still try them: a stale ejection must not turn into a 503.
  */
-import type { Endpoint } from './table.js';
+import type { RoutedEndpoint } from './router.js';
 
 export interface EjectionOptions {
   /** Consecutive failures that eject an endpoint. */
@@ -17,10 +17,6 @@ interface Health {
   ejectedUntil: number;
 }
 
-export function originOf(e: Endpoint): string {
-  return e.address.includes(':') ? `http://[${e.address}]:${e.port}` : `http://${e.address}:${e.port}`;
-}
-
 export class Balancer {
   private readonly cursors = new Map<string, number>();
   private readonly health = new Map<string, Health>();
@@ -31,16 +27,20 @@ export class Balancer {
   ) {}
 
   /** The next endpoint for a backend, skipping `avoid` (a retry) and ejected endpoints when possible. */
-  pick(key: string, endpoints: readonly Endpoint[], avoid?: Endpoint): Endpoint | undefined {
+  pick(
+    key: string,
+    endpoints: readonly RoutedEndpoint[],
+    avoid?: RoutedEndpoint,
+  ): RoutedEndpoint | undefined {
     const n = endpoints.length;
     if (n === 0) return undefined;
     const start = this.cursors.get(key) ?? 0;
     const now = this.now();
-    let fallback: Endpoint | undefined;
+    let fallback: RoutedEndpoint | undefined;
     for (let i = 0; i < n; i++) {
       const e = endpoints[(start + i) % n]!;
       if (e === avoid) continue;
-      const h = this.health.get(originOf(e));
+      const h = this.health.size === 0 ? undefined : this.health.get(e.origin);
       if (h && h.ejectedUntil > now) {
         fallback ??= e;
         continue;

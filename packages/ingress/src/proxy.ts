@@ -13,12 +13,12 @@ import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
-import { Balancer, originOf, type EjectionOptions } from './balancer.js';
+import { Balancer, type EjectionOptions } from './balancer.js';
 import { downstreamHeaders, upstreamHeaders, type ClientHop } from './headers.js';
 import { BodyLimit } from './limits.js';
 import type { ProxyMetrics } from './metrics.js';
-import { normalizeHost, Router, type Backend } from './router.js';
-import { emptyTable, type Endpoint, type RouteTable, type Target } from './table.js';
+import { normalizeHost, originOf, Router, type Backend, type RoutedEndpoint } from './router.js';
+import { emptyTable, type RouteTable, type Target } from './table.js';
 import { Upstreams, type UpstreamOptions } from './upstreams.js';
 
 export interface ProxyOptions {
@@ -167,7 +167,7 @@ export class Proxy {
     });
     up.on('error', () => {
       if (!connected) {
-        this.balancer.failed(originOf(endpoint));
+        this.balancer.failed(endpoint.origin);
         socket.end(
           `HTTP/1.1 502 Bad Gateway\r\nserver: ${this.options.serverName}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`,
         );
@@ -246,7 +246,7 @@ const STATUS_TEXT: Record<number, string> = {
  */
 class Exchange implements Dispatcher.DispatchHandler {
   private controller: Dispatcher.DispatchController | undefined;
-  private endpoint: Endpoint | undefined;
+  private endpoint: RoutedEndpoint | undefined;
   private origin = '';
   private retried = false;
   private done = false;
@@ -269,11 +269,11 @@ class Exchange implements Dispatcher.DispatchHandler {
     });
   }
 
-  start(avoid: Endpoint | undefined): void {
+  start(avoid: RoutedEndpoint | undefined): void {
     const endpoint = this.proxy.balancer.pick(this.backend.key, this.backend.endpoints, avoid);
     if (!endpoint) return this.fail(502);
     this.endpoint = endpoint;
-    this.origin = originOf(endpoint);
+    this.origin = endpoint.origin;
     const opts = this.proxy.options;
     this.proxy.upstreams.get(this.origin).dispatch(
       {

@@ -10,6 +10,10 @@
  */
 import type { Endpoint, HostTable, RouteTable, Target } from './table.js';
 
+export function originOf(e: Endpoint): string {
+  return e.address.includes(':') ? `http://[${e.address}]:${e.port}` : `http://${e.address}:${e.port}`;
+}
+
 export class HostRoutes {
   private readonly exact = new Map<string, Target>();
   private readonly prefix = new Map<string, Target>();
@@ -38,9 +42,14 @@ export class HostRoutes {
   }
 }
 
+/** An endpoint with its upstream origin precomputed (the pool key), once per table. */
+export interface RoutedEndpoint extends Endpoint {
+  readonly origin: string;
+}
+
 export interface Backend {
   readonly key: string;
-  readonly endpoints: readonly Endpoint[];
+  readonly endpoints: readonly RoutedEndpoint[];
 }
 
 export class Router {
@@ -63,7 +72,11 @@ export class Router {
       else this.exactHosts.set(h.host, routes);
     }
     this.hostless = hostless;
-    for (const b of table.backends) this.backends.set(b.key, b);
+    for (const b of table.backends)
+      this.backends.set(b.key, {
+        key: b.key,
+        endpoints: b.endpoints.map((e) => ({ ...e, origin: originOf(e) })),
+      });
     for (const h of table.tlsHosts) {
       if (h.startsWith('*.')) this.tlsWildcard.add(h.slice(2));
       else this.tlsExact.add(h);

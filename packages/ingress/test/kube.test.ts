@@ -15,7 +15,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { request } from 'undici';
 import { IngressController, IngressServer, InProcessSink } from '@portico/ingress';
-import { ServiceStatusWriter, startDevApiServer, type DevApiServer } from '@portico/kube';
+import { startDevApiServer, type DevApiServer } from '@portico/kube';
 import { startEcho, stopAll, type Echo } from './backends.js';
 
 let api: DevApiServer;
@@ -83,7 +83,7 @@ beforeAll(async () => {
   controller = new IngressController({
     kubeConfig: kc,
     sink: new InProcessSink(server),
-    logger: pino({ level: 'silent' }),
+    logger: pino({ level: process.env.TEST_LOG ?? 'silent' }),
     registry: new Registry(),
     publishService: 'portico-system/ingress',
     className: 'portico',
@@ -143,14 +143,16 @@ describe('against the development API server', () => {
   it('writes the publish Service address to served Ingresses only, and removes it when the class changes', async () => {
     const core = kc.makeApiClient(CoreV1Api);
     const net = kc.makeApiClient(NetworkingV1Api);
-    await core.createNamespacedService({
+    const lb = await core.createNamespacedService({
       namespace: 'portico-system',
       body: {
         metadata: { name: 'ingress' },
         spec: { type: 'LoadBalancer', ports: [{ name: 'http', port: 80 }] },
       },
     });
-    await new ServiceStatusWriter(kc).setIngress('portico-system', 'ingress', [{ ip: '192.0.2.10' }]);
+    // What the Portico controller does for our LoadBalancer Service.
+    lb.status = { loadBalancer: { ingress: [{ ip: '192.0.2.10' }] } };
+    await core.replaceNamespacedServiceStatus({ namespace: 'portico-system', name: 'ingress', body: lb });
     await net.createNamespacedIngress({
       namespace: 'default',
       body: ingressObject('foreign', 'other', 'web'),
