@@ -84,16 +84,14 @@ export function loopbackService(
 }
 
 export function table(parts: Partial<ClusterState>[], version = 1): RouteTable {
+  const all = <K extends keyof ClusterState>(k: K): ClusterState[K][number][] =>
+    parts.flatMap((p) => [...((p[k] ?? []) as ClusterState[K][number][])]);
   const state: ClusterState = {
-    ingresses: [],
-    classes: [ingressClass('portico')],
-    services: [],
-    endpointSlices: [],
-    secrets: [],
+    ingresses: all('ingresses'),
+    classes: [ingressClass('portico'), ...all('classes')],
+    services: all('services'),
+    endpointSlices: all('endpointSlices'),
+    secrets: all('secrets'),
   };
-  const merged = { ...state } as { -readonly [K in keyof ClusterState]: ClusterState[K][number][] };
-  for (const p of parts)
-    for (const k of Object.keys(p) as (keyof ClusterState)[])
-      merged[k] = [...merged[k], ...(p[k] as never[])];
-  return compile(merged, { version });
+  return compile(state, { version });
 }

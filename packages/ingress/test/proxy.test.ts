@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
+import { Readable } from 'node:stream';
 import { Pool, request } from 'undici';
 import { IngressServer, ProxyMetrics } from '@portico/ingress';
 import { ingress, rule } from './fixtures.js';
@@ -222,9 +223,11 @@ describe('bodies and limits', () => {
 
   it('rejects a chunked body that grows above the limit with 413', async () => {
     const chunk = Buffer.alloc(16 * 1024, 'y');
-    const body = (async function* () {
-      for (let i = 0; i < 8; i++) yield chunk;
-    })();
+    const body = Readable.from(
+      (async function* () {
+        for (let i = 0; i < 8; i++) yield chunk;
+      })(),
+    );
     const res = await request(`${base}/body`, {
       method: 'POST',
       body,
