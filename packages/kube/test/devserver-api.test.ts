@@ -477,7 +477,31 @@ describe('patch', () => {
       'application/apply-patch+yaml',
     );
     expect(updated.status).toBe(200);
-    expect(updated.body.data).toEqual({ a: '1', b: '2' });
+    // The manager no longer applies `a`: it goes; what it applies now stays.
+    expect(updated.body.data).toEqual({ b: '2' });
+    // A field written by someone else survives the same manager's next apply.
+    await call('PATCH', applyPath, { data: { other: 'x' } }, 'application/merge-patch+json');
+    const again = await call(
+      'PATCH',
+      applyPath,
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'applied', labels: { l: '1' } },
+        data: { b: '3' },
+      },
+      'application/apply-patch+yaml',
+    );
+    expect(again.body.data).toEqual({ b: '3', other: 'x' });
+    expect(again.body.metadata.labels).toEqual({ l: '1' });
+    // Another manager's apply does not remove the first one's fields.
+    const second = await call(
+      'PATCH',
+      '/api/v1/namespaces/default/configmaps/applied?fieldManager=second',
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'applied' }, data: { c: '4' } },
+      'application/apply-patch+yaml',
+    );
+    expect(second.body.data).toEqual({ b: '3', other: 'x', c: '4' });
   });
 });
 

@@ -151,9 +151,9 @@ describe('kubectl', () => {
       'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ssa\ndata:\n  a: "1"\n',
     );
     expect(await ok('apply', '--server-side', '-f', file)).toContain('configmap/ssa serverside-applied');
-    manifest('ssa.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ssa\ndata:\n  a: "2"\n');
+    manifest('ssa.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ssa\ndata:\n  b: "2"\n');
     await ok('apply', '--server-side', '-f', file);
-    expect((await getJson('configmap', 'ssa')).data).toEqual({ a: '2' });
+    expect((await getJson('configmap', 'ssa')).data).toEqual({ b: '2' });
   });
 
   it('patch: merge, strategic, json, and --subresource=status', async () => {

@@ -12,6 +12,7 @@ import { applyMergePatch } from './merge-patch.js';
 import { prepareCreateMeta, prepareUpdateMeta } from './object-meta.js';
 import { apiVersionOf, findResource, RESOURCES, storageKeyOf, type ResourceInfo } from './resources.js';
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors.js';
+import { AppliedConfigurations } from './server-side-apply.js';
 import { ServiceRegistry, type ServiceNetworkOptions } from './service-registry.js';
 import type { Store } from './store.js';
 import { applyStrategicMergePatch } from './strategic-merge.js';
@@ -66,6 +67,7 @@ export interface Filter {
 
 export class Registry {
   readonly services: ServiceRegistry;
+  private readonly applied = new AppliedConfigurations();
 
   constructor(
     readonly store: Store,
@@ -245,14 +247,16 @@ export class Registry {
     return this.store.put(this.collection(scope), next);
   }
 
+  /** `fieldManager` names the applier for server-side apply (`application/apply-patch+yaml`). */
   patch(
     scope: Scope,
     type: PatchType,
     patch: unknown,
-    force = false,
+    fieldManager = 'unknown',
   ): { object: JsonObject; created: boolean } {
     const name = this.requireName(scope);
     const old = this.store.get(this.collection(scope), scope.namespace, name);
+    const objectKey = `${this.collection(scope)}/${scope.namespace ?? ''}/${name}`;
     if (!old) {
       if (type !== 'apply' || scope.subresource) throw notFound(scope.resource, name);
       if (!isObject(patch)) throw badRequest('apply patch must be an object');
@@ -264,7 +268,9 @@ export class Registry {
         );
       }
       meta.name = name;
-      return { object: this.create(scope, body), created: true };
+      const object = this.create(scope, body);
+      this.applied.remember(objectKey, fieldManager, patch);
+      return { object, created: true };
     }
     let patched: unknown;
     switch (type) {
@@ -289,13 +295,10 @@ export class Registry {
         patched = applyStrategicMergePatch(old, patch, scope.resource.kind);
         break;
       case 'apply': {
-        // Server-side apply, best effort: the applied configuration is merged strategically over
-        // the live object. Field ownership (managedFields) is not tracked, so `force` changes nothing.
-        void force;
         if (!isObject(patch)) throw badRequest('apply patch must be an object');
         const applied = clone(patch);
         if (isObject(applied.metadata)) delete applied.metadata.resourceVersion;
-        patched = applyStrategicMergePatch(old, applied, scope.resource.kind);
+        patched = this.applied.apply(objectKey, fieldManager, old, applied, scope.resource.kind);
         break;
       }
     }
@@ -308,7 +311,9 @@ export class Registry {
       ]);
     }
     // Patch results share unpatched parts with the stored object, which must never be mutated.
-    return { object: this.replace(scope, old, clone(patched)), created: false };
+    const object = this.replace(scope, old, clone(patched));
+    if (type === 'apply' && isObject(patch)) this.applied.remember(objectKey, fieldManager, patch);
+    return { object, created: false };
   }
 
   delete(scope: Scope, options: unknown): JsonObject {
@@ -358,6 +363,7 @@ export class Registry {
       }
     }
     const removed = this.store.remove(this.collection(scope), scope.namespace, name)!;
+    this.applied.forget(`${this.collection(scope)}/${scope.namespace ?? ''}/${name}`);
     if (scope.resource.kind === 'Service') this.services.release(removed);
     return removed;
   }

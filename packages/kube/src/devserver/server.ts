@@ -259,7 +259,12 @@ export async function startDevApiServer(options: DevApiServerOptions = {}): Prom
         const text = await readBody(request);
         const patch =
           type === 'apply' ? parseBody(text, 'application/yaml') : parseBody(text, 'application/json');
-        const { object, created } = registry.patch(scope, type, patch, booleanParam(params, 'force'));
+        const { object, created } = registry.patch(
+          scope,
+          type,
+          patch,
+          params.get('fieldManager') ?? undefined,
+        );
         return sendText(response, created ? 201 : 200, objectJson(object));
       }
       case 'DELETE': {

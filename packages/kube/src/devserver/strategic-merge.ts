@@ -11,7 +11,7 @@
 import { badRequest } from './errors.js';
 import { clone, isObject, type JsonObject } from './json.js';
 
-type ListStrategy = { mergeKey: string } | 'primitive-merge' | 'replace';
+export type ListStrategy = { mergeKey: string } | 'primitive-merge' | 'replace';
 
 /** `kind:path` rules (path is the dotted chain of field names, array positions left out). */
 const RULES: [RegExp, ListStrategy][] = [
@@ -29,7 +29,7 @@ const RULES: [RegExp, ListStrategy][] = [
   [/^Node:spec\.podCIDRs$/, 'primitive-merge'],
 ];
 
-function strategyFor(kind: string, path: string): ListStrategy {
+export function strategyFor(kind: string, path: string): ListStrategy {
   const subject = `${kind}:${path}`;
   for (const [pattern, strategy] of RULES) if (pattern.test(subject)) return strategy;
   return 'replace';
