@@ -45,7 +45,7 @@ export function compile(state: ClusterState, options: CompileOptions = {}): Rout
     controller: options.controller ?? CONTROLLER_NAME,
     className: options.className ?? DEFAULT_CLASS_NAME,
   });
-  const ingresses = state.ingresses.filter(ours).sort(oldestFirst);
+  const ingresses = oldestFirst(state.ingresses.filter(ours));
   const services = indexServices(state.services, state.endpointSlices);
   const secrets = new Map<string, V1Secret>();
   for (const s of state.secrets) secrets.set(`${s.metadata?.namespace}/${s.metadata?.name}`, s);
@@ -182,14 +182,15 @@ function creationTime(i: V1Ingress): number {
   return Number.isNaN(ms) ? Number.POSITIVE_INFINITY : ms;
 }
 
-function oldestFirst(a: V1Ingress, b: V1Ingress): number {
-  const ta = creationTime(a);
-  const tb = creationTime(b);
-  if (ta !== tb) return ta < tb ? -1 : 1;
-  return cmp(
-    `${a.metadata?.namespace ?? ''}/${a.metadata?.name ?? ''}`,
-    `${b.metadata?.namespace ?? ''}/${b.metadata?.name ?? ''}`,
-  );
+/** Sorted by creationTimestamp, then namespace/name; sort keys computed once, not per comparison. */
+function oldestFirst(ingresses: V1Ingress[]): V1Ingress[] {
+  const keyed = ingresses.map((ing) => ({
+    ing,
+    time: creationTime(ing),
+    name: `${ing.metadata?.namespace ?? ''}/${ing.metadata?.name ?? ''}`,
+  }));
+  keyed.sort((a, b) => (a.time !== b.time ? (a.time < b.time ? -1 : 1) : cmp(a.name, b.name)));
+  return keyed.map((k) => k.ing);
 }
 
 function cmp(a: string, b: string): number {
