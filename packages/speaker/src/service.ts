@@ -1,0 +1,34 @@
+/**
+ * What the speaker reads from a Service: is it ours, which IPs did the controller give it, which
+ * traffic policy does it use. The controller writes status.loadBalancer.ingress; we only read it.
+ */
+import type { V1Service } from '@kubernetes/client-node';
+import { canonicalIP } from '@portico/config';
+
+export const LOAD_BALANCER_CLASS = 'portico.dev/lb';
+
+export function serviceKey(svc: V1Service): string {
+  return `${svc.metadata?.namespace ?? ''}/${svc.metadata?.name ?? ''}`;
+}
+
+/** type LoadBalancer, and no loadBalancerClass or ours: any other class belongs to someone else. */
+export function isOurs(svc: V1Service): boolean {
+  if (svc.spec?.type !== 'LoadBalancer') return false;
+  const cls = svc.spec.loadBalancerClass;
+  return cls === undefined || cls === null || cls === LOAD_BALANCER_CLASS;
+}
+
+/** The Service's external IPs from its status, canonical, in status order, without duplicates. */
+export function ingressIPs(svc: V1Service): string[] {
+  const out: string[] = [];
+  for (const ingress of svc.status?.loadBalancer?.ingress ?? []) {
+    const ip = ingress.ip === undefined ? undefined : canonicalIP(ingress.ip);
+    if (ip && !out.includes(ip)) out.push(ip);
+  }
+  return out;
+}
+
+/** ETP Local: only nodes with a local endpoint may attract traffic (the client IP is kept). */
+export function isLocalPolicy(svc: V1Service): boolean {
+  return svc.spec?.externalTrafficPolicy === 'Local';
+}
