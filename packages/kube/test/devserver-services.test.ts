@@ -134,6 +134,29 @@ describe('defaulting', () => {
     expect(local.spec.healthCheckNodePort).not.toBe(local.spec.ports[0].nodePort);
   });
 
+  it('ports with the same number and different protocols share one node port', async () => {
+    const dns = await create({
+      type: 'NodePort',
+      ports: [
+        { name: 'dns-tcp', port: 53, protocol: 'TCP' },
+        { name: 'dns-udp', port: 53, protocol: 'UDP' },
+        { name: 'other', port: 54, protocol: 'UDP' },
+      ],
+    });
+    const [tcp, udp, other] = dns.spec.ports.map((p: Json) => p.nodePort);
+    expect(udp).toBe(tcp);
+    expect(other).not.toBe(tcp);
+    const same = await rejected({
+      type: 'NodePort',
+      ports: [
+        { name: 'a', port: 80, nodePort: 31900 },
+        { name: 'b', port: 81, nodePort: 31900 },
+      ],
+    });
+    expect(fields(same)).toEqual(['spec.ports[1].nodePort']);
+    expect(server.registry.services.nodePorts.isAllocated(31900)).toBe(false);
+  });
+
   it('headless and ExternalName Services get no address', async () => {
     const headless = await create({ clusterIP: 'None', selector: { app: 'h' } });
     expect(headless.spec).toMatchObject({

@@ -664,50 +664,52 @@ export class ServiceRegistry {
   ): void {
     const held = new Set(old ? nodePortsOf(old) : []);
     const kept = new Set<number>();
+    // A node port may serve several Service ports of different protocols (DNS on TCP and UDP 53),
+    // and a new port shares the node port already given to the same port number.
+    const protocolsOn = new Map<number, Set<unknown>>();
+    const byServicePort = new Map<unknown, number>();
+    const use = (port: number, p: Port): void => {
+      kept.add(port);
+      byServicePort.set(p.port, port);
+      const protocols = protocolsOn.get(port) ?? new Set();
+      protocols.add(p.protocol);
+      protocolsOn.set(port, protocols);
+    };
     if (needsNodePorts(spec)) {
       ports(spec).forEach((p, i) => {
+        const field = `spec.ports[${i}].nodePort`;
         if (typeof p.nodePort === 'number' && p.nodePort !== 0) {
-          if (held.has(p.nodePort)) {
-            kept.add(p.nodePort);
-            return;
+          const protocols = protocolsOn.get(p.nodePort);
+          if (protocols?.has(p.protocol)) {
+            errors.push({ type: 'FieldValueDuplicate', field, value: p.nodePort, detail: '' });
+          } else if (protocols || held.has(p.nodePort)) {
+            use(p.nodePort, p);
+          } else {
+            const error = this.nodePorts.allocate(p.nodePort);
+            if (error) {
+              errors.push({ type: 'FieldValueInvalid', field, value: p.nodePort, detail: error });
+              return;
+            }
+            const port = p.nodePort;
+            use(port, p);
+            tx.claimed(() => this.nodePorts.release(port));
           }
-          if (kept.has(p.nodePort)) {
-            errors.push({
-              type: 'FieldValueDuplicate',
-              field: `spec.ports[${i}].nodePort`,
-              value: p.nodePort,
-              detail: '',
-            });
-            return;
-          }
-          const error = this.nodePorts.allocate(p.nodePort);
-          if (error) {
-            errors.push({
-              type: 'FieldValueInvalid',
-              field: `spec.ports[${i}].nodePort`,
-              value: p.nodePort,
-              detail: error,
-            });
-            return;
-          }
-          const port = p.nodePort;
-          kept.add(port);
-          tx.claimed(() => this.nodePorts.release(port));
-        } else {
-          const port = this.nodePorts.allocateNext();
-          if (port === undefined) {
-            errors.push({
-              type: 'FieldValueInvalid',
-              field: `spec.ports[${i}].nodePort`,
-              value: 0,
-              detail: 'range is full',
-            });
-            return;
-          }
-          p.nodePort = port;
-          kept.add(port);
-          tx.claimed(() => this.nodePorts.release(port));
+          return;
         }
+        const shared = byServicePort.get(p.port);
+        if (shared !== undefined && !protocolsOn.get(shared)?.has(p.protocol)) {
+          p.nodePort = shared;
+          use(shared, p);
+          return;
+        }
+        const port = this.nodePorts.allocateNext();
+        if (port === undefined) {
+          errors.push({ type: 'FieldValueInvalid', field, value: 0, detail: 'range is full' });
+          return;
+        }
+        p.nodePort = port;
+        use(port, p);
+        tx.claimed(() => this.nodePorts.release(port));
       });
     }
     for (const port of held) if (!kept.has(port)) tx.releaseOnCommit(() => this.nodePorts.release(port));
