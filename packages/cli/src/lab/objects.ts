@@ -1,0 +1,130 @@
+/**
+ * The Kubernetes objects the lab writes: the Nodes (as a kubelet would register them), the
+ * address-pools ConfigMap, the demo Services, and the ingress's Service, IngressClass and Ingress.
+ */
+import type { KubeObject } from './api.js';
+import { NODES, POOLS, poolConfig } from './plan.js';
+
+export const DEMO_HOST = 'demo.lab.example';
+
+export function namespaceObject(name: string): KubeObject {
+  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name } };
+}
+
+export function nodeObjects(): KubeObject[] {
+  return NODES.map((n) => ({
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name: n.name, labels: { 'kubernetes.io/hostname': n.name, 'portico.dev/lab': 'true' } },
+    spec: { podCIDR: n.podCidr, podCIDRs: [n.podCidr] },
+    status: {
+      addresses: [
+        { type: 'InternalIP', address: n.ipv4 },
+        { type: 'InternalIP', address: n.ipv6 },
+        { type: 'Hostname', address: n.name },
+      ],
+      conditions: [
+        {
+          type: 'Ready',
+          status: 'True',
+          reason: 'KubeletReady',
+          lastHeartbeatTime: new Date().toISOString(),
+        },
+      ],
+    },
+  }));
+}
+
+export function poolsConfigMap(): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'config', namespace: 'portico-system' },
+    data: { config: poolConfig() },
+  };
+}
+
+export interface ServiceSpec {
+  namespace: string;
+  name: string;
+  pool: string;
+  selector: Record<string, string>;
+  port: number;
+  targetPort: number;
+  local?: boolean;
+}
+
+export function serviceObject(s: ServiceSpec): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: s.name, namespace: s.namespace, annotations: { 'portico.dev/address-pool': s.pool } },
+    spec: {
+      type: 'LoadBalancer',
+      ipFamilyPolicy: 'PreferDualStack',
+      ipFamilies: ['IPv4', 'IPv6'],
+      externalTrafficPolicy: s.local ? 'Local' : 'Cluster',
+      selector: s.selector,
+      ports: [{ name: 'http', protocol: 'TCP', port: s.port, targetPort: s.targetPort }],
+    },
+  };
+}
+
+/** The demo Services: one per pool, both selecting the demo pods. */
+export const DEMO_SERVICES: ServiceSpec[] = [
+  {
+    namespace: 'default',
+    name: 'demo',
+    pool: POOLS.layer2.name,
+    selector: { app: 'demo' },
+    port: 80,
+    targetPort: 8080,
+  },
+  {
+    namespace: 'default',
+    name: 'demo-bgp',
+    pool: POOLS.bgp.name,
+    selector: { app: 'demo' },
+    port: 80,
+    targetPort: 8080,
+  },
+];
+
+export const INGRESS_SERVICE: ServiceSpec = {
+  namespace: 'portico-system',
+  name: 'ingress',
+  pool: POOLS.layer2.name,
+  selector: { app: 'portico-ingress' },
+  port: 80,
+  targetPort: 8080,
+};
+
+export function ingressClassObject(): KubeObject {
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'IngressClass',
+    metadata: { name: 'portico' },
+    spec: { controller: 'portico.dev/ingress' },
+  };
+}
+
+export function demoIngressObject(): KubeObject {
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    metadata: { name: 'demo', namespace: 'default' },
+    spec: {
+      ingressClassName: 'portico',
+      rules: [
+        {
+          host: DEMO_HOST,
+          http: {
+            paths: [
+              { path: '/', pathType: 'Prefix', backend: { service: { name: 'demo', port: { number: 80 } } } },
+            ],
+          },
+        },
+      ],
+    },
+  };
+}

@@ -1,0 +1,53 @@
+/**
+ * The lab's state file (DIR/state.json): what `lab up` made, so `lab status` can describe it and
+ * `lab down` can remove it. It is written after every step, so a crashed `up` leaves enough behind
+ * for `down` to clean up.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RouterKind } from './router.js';
+
+export const DEFAULT_DIR = '/tmp/portico-lab';
+
+export interface LabPod {
+  namespace: string;
+  name: string;
+  labels: Record<string, string>;
+  node: string;
+  ip: string;
+  port: number;
+  pid: number;
+  /** Set while the pod is shutting down (its endpoint is then `terminating`, not `ready`). */
+  terminating?: boolean;
+}
+
+export interface LabService {
+  namespace: string;
+  name: string;
+  /** The pods' label selector (the lab's endpoints controller matches on it). */
+  selector: Record<string, string>;
+  port: number;
+  targetPort: number;
+}
+
+export interface LabState {
+  dir: string;
+  kubeconfig: string;
+  apiServer?: string;
+  router?: RouterKind;
+  /** Long-running processes by role (apiserver, controller, speaker-plab-n1, proxy-plab-n1, ...). */
+  pids: Record<string, number>;
+  pods: LabPod[];
+  services: LabService[];
+}
+
+export const stateFile = (dir: string) => join(dir, 'state.json');
+
+export function readState(dir: string): LabState | undefined {
+  const file = stateFile(dir);
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as LabState) : undefined;
+}
+
+export function writeState(state: LabState): void {
+  writeFileSync(stateFile(state.dir), `${JSON.stringify(state, null, 2)}\n`);
+}

@@ -1,0 +1,51 @@
+/** `portico lab status`: one object describing the lab, from its state file and the API. */
+import { LabApi } from './api.js';
+import { CLIENT, NODES, ROUTER } from './plan.js';
+import { serviceReports, type ServiceReport } from './services.js';
+import { alive } from './shell.js';
+import type { LabState } from './state.js';
+
+export interface LabStatus {
+  clientNamespace: string;
+  routerNamespace: string | null;
+  router: string | null;
+  nodeNamespaces: string[];
+  kubeconfig: string;
+  apiServer: string | null;
+  processes: Record<string, { pid: number; running: boolean }>;
+  services: ServiceReport[];
+}
+
+export async function labStatus(state: LabState): Promise<LabStatus> {
+  const processes = Object.fromEntries([
+    ...Object.entries(state.pids).map(([k, pid]) => [k, { pid, running: alive(pid) }]),
+    ...state.pods.map((p) => [`pod ${p.namespace}/${p.name}`, { pid: p.pid, running: alive(p.pid) }]),
+  ]) as LabStatus['processes'];
+  const services = await serviceReports(LabApi.fromKubeconfig(state.kubeconfig)).catch(() => []);
+  return {
+    clientNamespace: CLIENT,
+    routerNamespace: ROUTER,
+    router: state.router ?? null,
+    nodeNamespaces: NODES.map((n) => n.name),
+    kubeconfig: state.kubeconfig,
+    apiServer: state.apiServer ?? null,
+    processes,
+    services,
+  };
+}
+
+export function printStatus(s: LabStatus, say: (line: string) => void): void {
+  say(`client namespace:  ${s.clientNamespace}`);
+  say(`router namespace:  ${s.routerNamespace} (${s.router ?? 'no BGP daemon'})`);
+  say(`node namespaces:   ${s.nodeNamespaces.join(', ')}`);
+  say(`kubeconfig:        ${s.kubeconfig}   (export KUBECONFIG=${s.kubeconfig})`);
+  say('services:');
+  for (const svc of s.services) {
+    const how = svc.host ? ` -H 'Host: ${svc.host}'` : '';
+    say(`  ${svc.namespace}/${svc.name} (${svc.pool}): ${svc.ips.join(', ') || '<pending>'}`);
+    for (const url of svc.urls) say(`      ip netns exec ${s.clientNamespace} curl${how} ${url}`);
+  }
+  say('processes:');
+  for (const [name, p] of Object.entries(s.processes))
+    say(`  ${name}: pid ${p.pid} ${p.running ? 'running' : 'STOPPED'}`);
+}
