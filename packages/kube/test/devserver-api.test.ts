@@ -209,6 +209,48 @@ describe('create, get, update, delete', () => {
     expect((await call('GET', '/api/v1/namespaces/default/configmaps/dry')).status).toBe(404);
   });
 
+  it('Secrets: stringData is merged into data, base64 is checked; immutable data stays', async () => {
+    const secret = await call('POST', '/api/v1/namespaces/default/secrets', {
+      metadata: { name: 'sec' },
+      data: { a: Buffer.from('one').toString('base64') },
+      stringData: { b: 'two' },
+    });
+    expect(secret.status).toBe(201);
+    expect(secret.body.type).toBe('Opaque');
+    expect(secret.body.stringData).toBeUndefined();
+    expect(Buffer.from(secret.body.data.b, 'base64').toString()).toBe('two');
+    expect(Buffer.from(secret.body.data.a, 'base64').toString()).toBe('one');
+    const bad = await call('POST', '/api/v1/namespaces/default/secrets', {
+      metadata: { name: 'bad' },
+      data: { a: 'not base64!' },
+    });
+    expect(bad.status).toBe(400);
+    const badKey = await call(
+      'POST',
+      '/api/v1/namespaces/default/configmaps',
+      cm('badkey', {}, { 'a/b': 'x' }),
+    );
+    expect(badKey.status).toBe(422);
+    await call('POST', '/api/v1/namespaces/default/configmaps', {
+      ...cm('frozen', {}, { a: '1' }),
+      immutable: true,
+    });
+    const changed = await call(
+      'PATCH',
+      '/api/v1/namespaces/default/configmaps/frozen',
+      { data: { a: '2' } },
+      'application/merge-patch+json',
+    );
+    expect(changed.status).toBe(422);
+    const relabelled = await call(
+      'PATCH',
+      '/api/v1/namespaces/default/configmaps/frozen',
+      { metadata: { labels: { ok: 'yes' } } },
+      'application/merge-patch+json',
+    );
+    expect(relabelled.status).toBe(200);
+  });
+
   it('PUT with a stale resourceVersion is a 409 Conflict; without one it is unconditional', async () => {
     const created = (await call('POST', '/api/v1/namespaces/default/configmaps', cm('c2', {}, { v: '1' })))
       .body;

@@ -4,6 +4,7 @@
  * metadata.resourceVersion, status subresources, no-op updates that write nothing, namespace
  * existence on create, and the per-kind rules (Service allocation, Namespace contents).
  */
+import { prepareDataObject } from './data-objects.js';
 import { ApiError, alreadyExists, badRequest, conflict, invalid, notFound } from './errors.js';
 import { applyJsonPatch } from './json-patch.js';
 import { clone, isObject, jsonEqual, type JsonObject } from './json.js';
@@ -172,6 +173,7 @@ export class Registry {
     this.requireNamespace(scope);
     if (this.store.get(this.collection(scope), scope.namespace, name)) throw alreadyExists(resource, name);
     this.resetStatusOnCreate(resource, body);
+    prepareDataObject(resource, body);
     if (resource.kind === 'Service') this.services.prepareCreate(body);
     return this.store.put(this.collection(scope), body);
   }
@@ -239,6 +241,7 @@ export class Registry {
         else body.status = old.status;
       }
       if (resource.kind === 'Service') this.services.prepareUpdate(body, old);
+      prepareDataObject(resource, body, old);
       if (resource.kind === 'Namespace') body.status = old.status;
       next = body;
     }
