@@ -199,7 +199,8 @@ describe('create, get, update, delete', () => {
   });
 
   it('rejects invalid label keys and values, and dry runs', async () => {
-    for (const labels of [{ 'bad key': 'x' }, { app: 'has space' }, { app: 'x'.repeat(64) }]) {
+    const bad: Record<string, string>[] = [{ 'bad key': 'x' }, { app: 'has space' }, { app: 'x'.repeat(64) }];
+    for (const labels of bad) {
       const created = await call('POST', '/api/v1/namespaces/default/configmaps', cm('labelled', labels));
       expect(created.status).toBe(422);
       expect(created.body.details.causes[0].field).toBe('metadata.labels');
