@@ -9,8 +9,12 @@ import { fileURLToPath } from 'node:url';
 /** The `portico` entry point, so the lab can start its own components. */
 export const PORTICO = fileURLToPath(new URL('../../bin/portico.js', import.meta.url));
 
-/** A lab-internal program compiled next to this file (dist/lab/NAME.js). */
-export const labProgram = (name: string) => fileURLToPath(new URL(`./${name}.js`, import.meta.url));
+/**
+ * A lab-internal program, compiled to dist/lab/NAME.js (resolved through dist so it also works when
+ * this module is loaded from its TypeScript source, as in the tests).
+ */
+export const labProgram = (name: string) =>
+  fileURLToPath(new URL(`../../dist/lab/${name}.js`, import.meta.url));
 
 /** Runs a command; throws with its stderr unless it succeeds (or `allowFail`). Returns stdout. */
 export function sh(cmd: string, args: string[], opts: { allowFail?: boolean; input?: string } = {}): string {

@@ -1,0 +1,82 @@
+/**
+ * Shared helpers for the lab end-to-end tests: preconditions (root, tools, a fresh build), the
+ * CLI as a user runs it, requests from the client namespace, the router's view of a prefix.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LabApi } from '../../../packages/cli/src/lab/api.js';
+import { CLIENT } from '../../../packages/cli/src/lab/plan.js';
+import { routerNextHops } from '../../../packages/cli/src/lab/router.js';
+import { readState, type LabState } from '../../../packages/cli/src/lab/state.js';
+import type { Lab } from '../../../packages/cli/src/lab/workloads.js';
+
+export const root = fileURLToPath(new URL('../../../', import.meta.url));
+const portico = `${root}packages/cli/bin/portico.js`;
+
+/** Throws (the test fails) unless we are root with the tools the lab needs; builds the CLI. */
+export function requireLabPrerequisites(): void {
+  if (process.getuid?.() !== 0) throw new Error('the lab e2e tests need root (network namespaces)');
+  for (const tool of ['ip', 'curl', 'vtysh', '/usr/lib/frr/bgpd', '/usr/lib/frr/zebra'])
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0)
+      throw new Error(`the lab e2e tests need ${tool} (apt-get install iproute2 curl frr)`);
+  execFileSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-b', 'packages/cli'], {
+    cwd: root,
+  });
+}
+
+export const labDir = () => mkdtempSync(join(tmpdir(), 'portico-lab-e2e-'));
+
+export function cli(args: string[], timeoutMs = 120_000): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [portico, ...args], { encoding: 'utf8', timeout: timeoutMs });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The lab as the tests drive it: its state (re-read from the state file) and the API. */
+export function openLab(dir: string): Lab {
+  const state = readState(dir);
+  if (!state) throw new Error(`no lab state in ${dir}`);
+  return { state, api: LabApi.fromKubeconfig(state.kubeconfig) };
+}
+
+export interface Answer {
+  pod: string;
+  node: string;
+  host: string;
+}
+
+/** One GET from the client namespace; undefined when it fails. */
+export function clientGet(url: string, host?: string, timeoutSeconds = 2): Answer | undefined {
+  const args = ['netns', 'exec', CLIENT, 'curl', '-s', '-f', '-m', String(timeoutSeconds)];
+  if (host) args.push('-H', `Host: ${host}`);
+  const r = spawnSync('ip', [...args, url], { encoding: 'utf8', timeout: (timeoutSeconds + 5) * 1000 });
+  if (r.status !== 0) return undefined;
+  try {
+    return JSON.parse(r.stdout) as Answer;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Polls until `check` returns a value (bounded by `timeoutMs`), or throws naming `what`. */
+export async function eventually<T>(
+  check: () => T | undefined | Promise<T | undefined>,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  while (Date.now() < deadline) {
+    last = await check();
+    if (last !== undefined) return last;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out after ${timeoutMs / 1000}s: ${what}`);
+}
+
+export function nextHops(state: LabState, prefix: string): string[] {
+  if (!state.router) throw new Error('the lab has no router');
+  return routerNextHops(state.router, join(state.dir, 'router'), prefix);
+}

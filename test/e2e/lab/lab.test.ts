@@ -1,0 +1,154 @@
+/**
+ * `portico lab up | status | down` as a user runs them, and what the lab promises: the demo app
+ * reachable from the client by layer 2, by BGP (the router holds every node as a next hop) and
+ * through the ingress by Host; endpoints that follow the pods; a clean `down`. Needs root + FRR.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NODES } from '../../../packages/cli/src/lab/plan.js';
+import { startPod, stopPod } from '../../../packages/cli/src/lab/workloads.js';
+import { clientGet, cli, eventually, labDir, nextHops, openLab, requireLabPrerequisites } from './harness.js';
+
+interface Status {
+  clientNamespace: string;
+  routerNamespace: string;
+  nodeNamespaces: string[];
+  kubeconfig: string;
+  services: Array<{
+    namespace: string;
+    name: string;
+    ips: string[];
+    url: string | null;
+    urls: string[];
+    host?: string;
+  }>;
+}
+
+const dir = labDir();
+let up: ReturnType<typeof cli>;
+let status: Status;
+const svc = (name: string) => status.services.find((s) => s.name === name)!;
+
+beforeAll(() => {
+  requireLabPrerequisites();
+  cli(['lab', 'down', '--dir', dir]); // leftovers of an earlier crashed run
+  up = cli(['lab', 'up', '--dir', dir]);
+  if (up.code !== 0) throw new Error(`lab up failed:\n${up.stdout}\n${up.stderr}`);
+  const s = cli(['lab', 'status', '--dir', dir, '--json']);
+  status = JSON.parse(s.stdout) as Status;
+}, 180_000);
+
+afterAll(() => {
+  cli(['lab', 'down', '--dir', dir]);
+}, 60_000);
+
+describe('portico lab', () => {
+  it('prints its progress, a request from the client, and how to use kubectl', () => {
+    expect(up.stdout).toMatch(/==> creating network namespaces/);
+    expect(up.stdout).toMatch(/==> starting the router in plab-r1/);
+    expect(up.stdout).toMatch(/ip netns exec plab-client curl -H 'Host: demo\.lab\.example'/);
+    expect(up.stdout).toMatch(/"pod":"demo-\d"/);
+    expect(up.stdout).toContain(`export KUBECONFIG=${dir}/kubeconfig`);
+  });
+
+  it('status --json names the namespaces, the kubeconfig and every demo Service with its IPs and URL', () => {
+    expect(status.clientNamespace).toBe('plab-client');
+    expect(status.routerNamespace).toBe('plab-r1');
+    expect(status.nodeNamespaces).toEqual(['plab-n1', 'plab-n2', 'plab-n3']);
+    expect(existsSync(status.kubeconfig)).toBe(true);
+    expect(status.services.map((s) => `${s.namespace}/${s.name}`).sort()).toEqual([
+      'default/demo',
+      'default/demo-bgp',
+      'portico-system/ingress',
+    ]);
+    for (const s of status.services) {
+      expect(s.ips.length).toBe(2); // dual stack
+      expect(s.url).toBe(`http://${s.ips[0]}/`);
+    }
+  });
+
+  it('the layer-2 Service answers the client on IPv4 and IPv6', () => {
+    const demo = svc('demo');
+    expect(demo.ips[0]).toMatch(/^203\.0\.113\./);
+    for (const url of demo.urls) expect(clientGet(url)?.pod).toMatch(/^demo-\d$/);
+  });
+
+  it('the BGP Service is in the router table with every node as a next hop, and answers the client', async () => {
+    const lab = openLab(dir);
+    const [v4] = svc('demo-bgp').ips;
+    expect(v4).toMatch(/^192\.0\.2\./);
+    const hops = await eventually(
+      () => {
+        const h = nextHops(lab.state, `${v4}/32`);
+        return h.length === NODES.length ? h : undefined;
+      },
+      20_000,
+      `three next hops for ${v4}/32`,
+    );
+    expect(hops).toEqual(NODES.map((n) => n.ipv4).sort());
+    // The router's kernel holds the multipath route too (zebra installed it).
+    const kernel = spawnSync('ip', ['-n', 'plab-r1', 'route', 'show', `${v4}/32`], {
+      encoding: 'utf8',
+    }).stdout;
+    for (const n of NODES) expect(kernel).toContain(`via ${n.ipv4}`);
+    expect(clientGet(`http://${v4}/`)?.pod).toMatch(/^demo-\d$/);
+  });
+
+  it('the ingress routes by Host to the demo app', () => {
+    const ingress = svc('ingress');
+    expect(ingress.host).toBe('demo.lab.example');
+    const answer = clientGet(ingress.url!, ingress.host);
+    expect(answer?.pod).toMatch(/^demo-\d$/);
+    expect(answer?.host).toBe('demo.lab.example');
+    // No rule for another host: the ingress answers, but not with the demo app.
+    expect(clientGet(ingress.url!, 'other.example')).toBeUndefined();
+  });
+
+  it('traffic follows the endpoints: a stopped pod gets none, a new pod on another node gets some', async () => {
+    const lab = openLab(dir);
+    const url = svc('demo').url!;
+    await stopPod(lab, 'default', 'demo-2');
+    await stopPod(lab, 'default', 'demo-3');
+    // Cluster policy: the node the IP arrives at forwards to the one ready pod left, wherever it is.
+    await eventually(
+      () => {
+        const pods = new Set(Array.from({ length: 6 }, () => clientGet(url)?.pod));
+        return pods.size === 1 && pods.has('demo-1') ? true : undefined;
+      },
+      15_000,
+      'only demo-1 to answer',
+    );
+    await startPod(lab, {
+      namespace: 'default',
+      name: 'demo-4',
+      labels: { app: 'demo' },
+      node: 'plab-n3',
+      port: 8080,
+    });
+    const seen = await eventually(
+      () => {
+        const pods = new Set(Array.from({ length: 8 }, () => clientGet(url)?.pod));
+        return pods.has('demo-4') ? pods : undefined;
+      },
+      15_000,
+      'demo-4 to get traffic',
+    );
+    expect([...seen].sort()).toEqual(['demo-1', 'demo-4']);
+    const answer = clientGet(url);
+    expect(['plab-n1', 'plab-n3']).toContain(answer?.node);
+  }, 60_000);
+
+  it('down removes every namespace, process and file, and is idempotent', () => {
+    const pids = Object.values(openLab(dir).state.pids);
+    expect(cli(['lab', 'down', '--dir', dir]).code).toBe(0);
+    const left = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
+    expect(left).not.toMatch(/plab-/);
+    expect(spawnSync('ip', ['link', 'show', 'plab-host']).status).not.toBe(0);
+    expect(existsSync(dir)).toBe(false);
+    for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
+    const again = cli(['lab', 'down', '--dir', dir]);
+    expect(again.code).toBe(0);
+    expect(cli(['lab', 'status', '--dir', dir]).code).toBe(1);
+  });
+});
