@@ -86,7 +86,7 @@ describe('kubectl', () => {
     expect(again.stderr).toContain('AlreadyExists');
   });
 
-  it('create generators (sent as protobuf): namespace, configmap, secret, service', async () => {
+  it('create generators (sent as protobuf): namespace, configmap, secret, service, ingress', async () => {
     expect(await ok('create', 'namespace', 'gen')).toContain('namespace/gen created');
     await ok('create', 'configmap', 'gcm', '-n', 'gen', '--from-literal=a=b');
     await ok('create', 'secret', 'generic', 'gsec', '-n', 'gen', '--from-literal=p=secret');
@@ -105,6 +105,34 @@ describe('kubectl', () => {
     });
     expect(lb.spec.ports[0].nodePort).toBeGreaterThanOrEqual(30000);
     expect((await getJson('service', 'gnp', '-n', 'gen')).spec.ports[0].nodePort).toBe(30080);
+    await ok(
+      'create',
+      'ingress',
+      'ging',
+      '-n',
+      'gen',
+      '--class=portico',
+      '--rule=app.example/api*=glb:80,tls=cert',
+    );
+    const ing = await getJson('ingress', 'ging', '-n', 'gen');
+    expect(ing.spec).toEqual({
+      ingressClassName: 'portico',
+      rules: [
+        {
+          host: 'app.example',
+          http: {
+            paths: [
+              {
+                path: '/api',
+                pathType: 'Prefix',
+                backend: { service: { name: 'glb', port: { number: 80 } } },
+              },
+            ],
+          },
+        },
+      ],
+      tls: [{ hosts: ['app.example'], secretName: 'cert' }],
+    });
   });
 
   it('apply creates, then updates with a three-way strategic merge', async () => {

@@ -1,8 +1,8 @@
 /**
  * Decoding of the Kubernetes protobuf encoding (application/vnd.kubernetes.protobuf), which
  * kubectl's typed client uses to send bodies for its generators (`kubectl create namespace`,
- * `create configmap`, `create secret generic`, `create service ...`). The envelope is the magic
- * bytes "k8s\0" followed by a runtime.Unknown message {typeMeta=1, raw=2, contentEncoding=3,
+ * `create configmap`, `create secret generic`, `create service ...`, `create ingress`). The
+ * envelope is the magic bytes "k8s\0" followed by a runtime.Unknown message {typeMeta=1, raw=2, contentEncoding=3,
  * contentType=4}; `raw` holds the typed message, whose field numbers come from k8s.io/api's
  * generated.proto. Only the kinds listed in SCHEMAS are understood; responses are always JSON.
  *
@@ -20,6 +20,8 @@ interface Field {
   repeated?: boolean;
   /** A pointer field in Go: present means set, even when zero. */
   pointer?: boolean;
+  /** An embedded struct whose JSON fields are inlined into the parent (`json:",inline"`). */
+  inline?: boolean;
 }
 
 type Schema = Record<number, Field>;
@@ -75,6 +77,61 @@ const SERVICE_SPEC: Schema = {
   22: { name: 'internalTrafficPolicy', type: 'string', pointer: true },
 };
 
+const INGRESS_BACKEND: Schema = {
+  4: {
+    name: 'service',
+    type: {
+      1: { name: 'name', type: 'string' },
+      2: { name: 'port', type: { 1: { name: 'name', type: 'string' }, 2: { name: 'number', type: 'int' } } },
+    },
+  },
+  3: {
+    name: 'resource',
+    type: {
+      1: { name: 'apiGroup', type: 'string', pointer: true },
+      2: { name: 'kind', type: 'string' },
+      3: { name: 'name', type: 'string' },
+    },
+  },
+};
+
+const INGRESS_SPEC: Schema = {
+  1: { name: 'defaultBackend', type: INGRESS_BACKEND },
+  2: {
+    name: 'tls',
+    repeated: true,
+    type: { 1: { name: 'hosts', type: 'string', repeated: true }, 2: { name: 'secretName', type: 'string' } },
+  },
+  3: {
+    name: 'rules',
+    repeated: true,
+    type: {
+      1: { name: 'host', type: 'string' },
+      2: {
+        name: 'ingressRuleValue',
+        inline: true,
+        type: {
+          1: {
+            name: 'http',
+            type: {
+              1: {
+                name: 'paths',
+                repeated: true,
+                type: {
+                  1: { name: 'path', type: 'string' },
+                  3: { name: 'pathType', type: 'string', pointer: true },
+                  2: { name: 'backend', type: INGRESS_BACKEND },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+  4: { name: 'ingressClassName', type: 'string', pointer: true },
+};
+
 const SCHEMAS: Record<string, Schema> = {
   'v1/Namespace': {
     1: { name: 'metadata', type: OBJECT_META },
@@ -96,6 +153,10 @@ const SCHEMAS: Record<string, Schema> = {
   'v1/Service': {
     1: { name: 'metadata', type: OBJECT_META },
     2: { name: 'spec', type: SERVICE_SPEC },
+  },
+  'networking.k8s.io/v1/Ingress': {
+    1: { name: 'metadata', type: OBJECT_META },
+    2: { name: 'spec', type: INGRESS_SPEC },
   },
 };
 
@@ -232,6 +293,10 @@ function decodeMessage(buf: Buffer, schema: Schema): JsonObject {
       value = decodeMessage(f.value, field.type as Schema);
     }
     if (value === undefined) continue;
+    if (field.inline && value !== null && typeof value === 'object') {
+      Object.assign(out, value);
+      continue;
+    }
     if (field.repeated) ((out[field.name] ??= []) as unknown[]).push(value);
     else out[field.name] = value;
   }
