@@ -9,20 +9,31 @@ import type { Command } from '../command.js';
 import { labDown } from '../lab/down.js';
 import { DEFAULT_DIR, readState } from '../lab/state.js';
 import { labStatus, printStatus } from '../lab/status.js';
-import { checkPrerequisites, labUp } from '../lab/up.js';
+import { checkPrerequisites, labUp, type UpOptions } from '../lab/up.js';
 
-const usage = 'usage: portico lab up | status [--json] | down   [--dir DIR (default /tmp/portico-lab)]';
+const usage = `usage: portico lab up [--router auto|frr|bird|none] | status [--json] | down
+       [--dir DIR]   where the lab keeps its state, logs and kubeconfig (default /tmp/portico-lab)`;
+
+const ROUTERS = ['auto', 'frr', 'bird', 'none'];
 
 function options(args: string[]) {
   return parseArgs({
     args,
-    options: { dir: { type: 'string', default: DEFAULT_DIR }, json: { type: 'boolean', default: false } },
+    options: {
+      dir: { type: 'string', default: DEFAULT_DIR },
+      json: { type: 'boolean', default: false },
+      router: { type: 'string', default: 'auto' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
   }).values;
 }
 
 function parsed(args: string[]): ReturnType<typeof options> | undefined {
   try {
-    return options(args);
+    const o = options(args);
+    if (o.help) throw new Error('');
+    if (!ROUTERS.includes(o.router)) throw new Error(`--router must be one of ${ROUTERS.join(', ')}`);
+    return o;
   } catch (err) {
     console.error(`${(err as Error).message}\n${usage}`);
     return undefined;
@@ -41,7 +52,7 @@ export const up: Command = {
       return 1;
     }
     try {
-      await labUp({ dir: o.dir, say });
+      await labUp({ dir: o.dir, router: o.router as UpOptions['router'], say });
       return 0;
     } catch (err) {
       console.error(`lab up failed: ${(err as Error).message}`);

@@ -25,9 +25,15 @@ export async function allocatedIps(api: LabApi, namespace: string, name: string)
   return ips.sort((a, b) => Number(a.includes(':')) - Number(b.includes(':')));
 }
 
-export async function serviceReports(api: LabApi): Promise<ServiceReport[]> {
+/** Reports for the lab's Services that exist (a lab without a router has no BGP demo). */
+export async function serviceReports(
+  api: LabApi,
+  existing: Array<{ namespace: string; name: string }>,
+): Promise<ServiceReport[]> {
+  const made = (s: { namespace: string; name: string }) =>
+    existing.some((e) => e.namespace === s.namespace && e.name === s.name);
   return Promise.all(
-    [...DEMO_SERVICES, INGRESS_SERVICE].map(async (s) => {
+    [...DEMO_SERVICES, INGRESS_SERVICE].filter(made).map(async (s) => {
       const ips = await allocatedIps(api, s.namespace, s.name).catch(() => []);
       const urls = ips.map((ip) => `http://${bracket(ip)}${s.port === 80 ? '' : `:${s.port}`}/`);
       const report: ServiceReport = {

@@ -21,7 +21,9 @@ export async function labStatus(state: LabState): Promise<LabStatus> {
     ...Object.entries(state.pids).map(([k, pid]) => [k, { pid, running: alive(pid) }]),
     ...state.pods.map((p) => [`pod ${p.namespace}/${p.name}`, { pid: p.pid, running: alive(p.pid) }]),
   ]) as LabStatus['processes'];
-  const services = await serviceReports(LabApi.fromKubeconfig(state.kubeconfig)).catch(() => []);
+  const services = await serviceReports(LabApi.fromKubeconfig(state.kubeconfig), state.services).catch(
+    () => [],
+  );
   return {
     clientNamespace: CLIENT,
     routerNamespace: ROUTER,

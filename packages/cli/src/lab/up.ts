@@ -21,7 +21,7 @@ import {
   type ServiceSpec,
 } from './objects.js';
 import { CLIENT, NODES, POOLS, PORTS, poolConfig, ROUTER, SEGMENT } from './plan.js';
-import { detectRouter, establishedSessions, INSTALL_HINT, startRouter } from './router.js';
+import { detectRouter, establishedSessions, INSTALL_HINT, type RouterKind, startRouter } from './router.js';
 import { allocatedIps, bracket } from './services.js';
 import { background, inNetns, labProgram, nodeInNetns, PORTICO, sh, waitFor } from './shell.js';
 import { readState, writeState, type LabState } from './state.js';
@@ -30,6 +30,8 @@ import { startPod, syncEndpoints, type Lab } from './workloads.js';
 
 export interface UpOptions {
   dir: string;
+  /** Which router to run: the installed one (FRR preferred), a given one, or none (layer 2 only). */
+  router: 'auto' | RouterKind | 'none';
   /** Print progress (the CLI) or stay quiet (tests). */
   say: (line: string) => void;
 }
@@ -76,16 +78,16 @@ export async function labUp(o: UpOptions): Promise<LabState> {
   );
   createTopology();
 
-  const kind = detectRouter();
+  const kind = o.router === 'auto' ? detectRouter() : o.router === 'none' ? undefined : o.router;
   if (kind) {
     step(o, `starting the router in ${ROUTER} (${kind === 'frr' ? 'FRR zebra + bgpd' : 'BIRD 2'})`);
     state.router = kind;
     save();
     await startRouter(kind, join(dir, 'router'));
   } else {
-    o.say(
-      `!!  neither FRR nor BIRD is installed: the BGP part of the lab is skipped (install: ${INSTALL_HINT})`,
-    );
+    const why =
+      o.router === 'none' ? 'no router asked for (--router none)' : 'neither FRR nor BIRD is installed';
+    o.say(`!!  ${why}: the BGP part of the lab is skipped; for it: ${INSTALL_HINT}`);
   }
 
   step(o, `starting the development API server on ${SEGMENT.host4} (reachable from the node namespaces)`);
