@@ -387,6 +387,58 @@ describe('status subresource', () => {
   });
 });
 
+describe('networking validation', () => {
+  const backend = { service: { name: 'web', port: { number: 80 } } };
+  const withPaths = (paths: Json[]): Json => ({ rules: [{ host: 'app.example', http: { paths } }] });
+  it.each([
+    [{}, 'spec'],
+    [withPaths([{ path: '/', backend }]), 'spec.rules[0].http.paths[0].pathType'],
+    [withPaths([{ path: '/', pathType: 'Regex', backend }]), 'spec.rules[0].http.paths[0].pathType'],
+    [withPaths([{ path: 'relative', pathType: 'Prefix', backend }]), 'spec.rules[0].http.paths[0].path'],
+    [
+      withPaths([{ path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: {} } } }]),
+      'spec.rules[0].http.paths[0].backend.service.port',
+    ],
+    [withPaths([{ path: '/', pathType: 'Prefix', backend: {} }]), 'spec.rules[0].http.paths[0].backend'],
+    [
+      { rules: [{ host: '192.0.2.1', http: { paths: [{ path: '/', pathType: 'Exact', backend }] } }] },
+      'spec.rules[0].host',
+    ],
+    [{ defaultBackend: backend, ingressClassName: 'Not_Valid' }, 'spec.ingressClassName'],
+  ])('Ingress spec %j is rejected at %s', async (spec, field) => {
+    const result = await call('POST', '/apis/networking.k8s.io/v1/namespaces/default/ingresses', {
+      metadata: { name: 'bad-ing' },
+      spec,
+    });
+    expect(result.status).toBe(422);
+    expect(result.body.details.causes.map((c: Json) => c.field)).toEqual([field]);
+  });
+
+  it('accepts wildcard hosts, and the IngressClass controller is required and immutable', async () => {
+    const ok = await call('POST', '/apis/networking.k8s.io/v1/namespaces/default/ingresses', {
+      metadata: { name: 'wild' },
+      spec: {
+        rules: [{ host: '*.app.example', http: { paths: [{ path: '/', pathType: 'Prefix', backend }] } }],
+      },
+    });
+    expect(ok.status).toBe(201);
+    const base = '/apis/networking.k8s.io/v1/ingressclasses';
+    expect((await call('POST', base, { metadata: { name: 'nocontroller' }, spec: {} })).status).toBe(422);
+    expect(
+      (await call('POST', base, { metadata: { name: 'ours' }, spec: { controller: 'portico.dev/ingress' } }))
+        .status,
+    ).toBe(201);
+    const changed = await call(
+      'PATCH',
+      `${base}/ours`,
+      { spec: { controller: 'example.com/other' } },
+      'application/merge-patch+json',
+    );
+    expect(changed.status).toBe(422);
+    expect(changed.body.details.causes[0].field).toBe('spec.controller');
+  });
+});
+
 describe('patch', () => {
   const pod = {
     apiVersion: 'v1',

@@ -5,6 +5,7 @@
  * existence on create, and the per-kind rules (Service allocation, Namespace contents).
  */
 import { prepareDataObject } from './data-objects.js';
+import { validateNetworking } from './ingress-validation.js';
 import { ApiError, alreadyExists, badRequest, conflict, invalid, notFound } from './errors.js';
 import { applyJsonPatch } from './json-patch.js';
 import { clone, isObject, jsonEqual, type JsonObject } from './json.js';
@@ -174,6 +175,7 @@ export class Registry {
     if (this.store.get(this.collection(scope), scope.namespace, name)) throw alreadyExists(resource, name);
     this.resetStatusOnCreate(resource, body);
     prepareDataObject(resource, body);
+    validateNetworking(resource, body);
     if (resource.kind === 'Service') this.services.prepareCreate(body);
     return this.store.put(this.collection(scope), body);
   }
@@ -242,6 +244,7 @@ export class Registry {
       }
       if (resource.kind === 'Service') this.services.prepareUpdate(body, old);
       prepareDataObject(resource, body, old);
+      validateNetworking(resource, body, old);
       if (resource.kind === 'Namespace') body.status = old.status;
       next = body;
     }
