@@ -73,17 +73,19 @@ static int get_int(napi_env env, napi_value value, int *out) {
  * once both are done with it. */
 static void on_poll_closed(uv_handle_t *handle) {
   packet_socket *s = handle->data;
+  /* Closed only now that libuv no longer watches it, so the number cannot be reused under it. */
+  close(s->fd);
+  s->fd = -1;
   s->poll_done = 1;
   if (s->finalized) free(s);
 }
 
-/* Stops watching, closes the descriptor and releases the callback. Safe to call twice. */
+/* Stops watching and releases the callback; the descriptor is closed once libuv lets go of it.
+ * Safe to call twice. */
 static void packet_shutdown(packet_socket *s) {
   if (s->closed) return;
   s->closed = 1;
   uv_poll_stop(&s->poll);
-  close(s->fd);
-  s->fd = -1;
   if (s->callback) napi_delete_reference(s->env, s->callback);
   s->callback = NULL;
   if (s->async) napi_async_destroy(s->env, s->async);

@@ -64,7 +64,8 @@ const v6 = new PacketSocket({
     [0x06, 0, 0, 0x40000],
     [0x06, 0, 0, 0],
   ],
-  onFrame: (f) => filtered.push(f[20]),
+  // Only our test frames carry the marker; the kernel's own ICMPv6 (DAD, router solicitations) may pass too.
+  onFrame: (f) => f[54] === 0x7e && filtered.push(f[20]),
 });
 const sender = new PacketSocket({ ifindex: ifindex('pl2-pa'), ethertype: 0x86dd, onFrame: () => {} });
 const ipv6Frame = (nextHeader) => {
@@ -76,6 +77,7 @@ const ipv6Frame = (nextHeader) => {
   frame.writeUInt16BE(8, 18);
   frame[20] = nextHeader;
   frame[21] = 255;
+  frame[54] = 0x7e; // marker
   return frame;
 };
 sender.send(ipv6Frame(17));
