@@ -12,7 +12,9 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout } from 'node:timers';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, DiscoveryV1Api, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
+import { compile, Router } from '@portico/ingress';
 import { startDevApiServer } from '@portico/kube';
+import v8 from 'node:v8';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..', '..');
@@ -37,6 +39,62 @@ for (const cmd of ['nginx', 'wrk']) {
     throw new Error(`the benchmark needs ${cmd} (Debian package ${cmd})`);
   }
 }
+
+// (0) The swap pipeline alone, in this process, at RULES rules: compile (primary), structured-clone
+// serialize + deserialize (the IPC payload), index (worker). Median of 20 after warm-up.
+function pipelineCost() {
+  const ingresses = Array.from({ length: RULES }, (_, i) => ({
+    metadata: { name: `r${i}`, namespace: 'default', creationTimestamp: new Date(1_700_000_000_000 + i) },
+    spec: {
+      ingressClassName: 'portico',
+      rules: [
+        {
+          host: `h${i % 1000}.example.com`,
+          http: {
+            paths: [
+              {
+                path: `/p${i}`,
+                pathType: 'Prefix',
+                backend: { service: { name: 'a', port: { number: 80 } } },
+              },
+            ],
+          },
+        },
+      ],
+    },
+  }));
+  const state = {
+    ingresses,
+    classes: [{ metadata: { name: 'portico' }, spec: { controller: 'portico.dev/ingress' } }],
+    services: [],
+    endpointSlices: [],
+    secrets: [],
+  };
+  const samples = { compile: [], serialize: [], deserialize: [], index: [], total: [] };
+  let bytes = 0;
+  for (let k = 0; k < 25; k++) {
+    const t0 = performance.now();
+    const table = compile(state, { version: k });
+    const t1 = performance.now();
+    const buf = v8.serialize(table);
+    const t2 = performance.now();
+    const copy = v8.deserialize(buf);
+    const t3 = performance.now();
+    new Router(copy);
+    const t4 = performance.now();
+    bytes = buf.length;
+    if (k < 5) continue;
+    samples.compile.push(t1 - t0);
+    samples.serialize.push(t2 - t1);
+    samples.deserialize.push(t3 - t2);
+    samples.index.push(t4 - t3);
+    samples.total.push(t4 - t0);
+  }
+  const med = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)].toFixed(1);
+  return { bytes, ...Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, med(v)])) };
+}
+const pipeline = pipelineCost();
+console.error(`swap pipeline at ${RULES} rules (ms, median): ${JSON.stringify(pipeline)}`);
 
 const dir = mkdtempSync(join(tmpdir(), 'portico-ingress-bench-'));
 const children = [];
@@ -360,6 +418,7 @@ const summary = {
   porticoP99ms: results.portico.p99,
   p99Ratio: f(results.portico.p99 / results.nginx.p99, 2),
   rules: RULES,
+  swapPipelineMs: pipeline,
   changes: CHANGES,
   porticoChangeIdleMs: { p50: f(results.porticoIdle.p50, 1), max: f(results.porticoIdle.max, 1) },
   nginxReloadIdleMs: { p50: f(results.nginxIdle.p50, 1), max: f(results.nginxIdle.max, 1) },

@@ -88,6 +88,7 @@ export class IngressController {
 
   private apply(state: ClusterState): void {
     const t0 = performance.now();
+    this.options.logger.debug('compiling');
     const table = compile(state, {
       version: ++this.version,
       className: this.options.className,

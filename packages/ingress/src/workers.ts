@@ -40,6 +40,7 @@ export interface TableSink {
 export class WorkerPool implements TableSink {
   private readonly applied = new Map<Worker, number>();
   private latest: RouteTable | undefined;
+  private publishedAt = 0;
   private stopping = false;
 
   constructor(
@@ -62,6 +63,11 @@ export class WorkerPool implements TableSink {
       } else if (msg.type === 'applied') {
         this.applied.set(worker, msg.version);
         this.onApplied(worker.id, msg.version);
+        if (msg.version === this.latest?.version)
+          this.log.debug(
+            { worker: worker.id, version: msg.version, ms: performance.now() - this.publishedAt },
+            'table applied',
+          );
       } else if (msg.type === 'error')
         this.log.error({ worker: worker.id, err: msg.message }, 'worker failed');
     });
@@ -75,6 +81,7 @@ export class WorkerPool implements TableSink {
 
   publish(table: RouteTable): void {
     this.latest = table;
+    this.publishedAt = performance.now();
     for (const worker of this.applied.keys()) worker.send({ type: 'table', table } satisfies ToWorker);
   }
 
