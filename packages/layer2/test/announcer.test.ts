@@ -184,6 +184,18 @@ describe('ARP responder', () => {
     expect(probes).toHaveLength(2);
   });
 
+  it('reports another station probing for the same IP while we probe (RFC 5227 §2.1.1)', async () => {
+    const { net, announcer: a } = start({ probe: { count: 1, intervalMs: 20, waitMs: 40 } });
+    const conflicts: Conflict[] = [];
+    a.on('conflict', (c) => conflicts.push(c));
+    const done = a.announce(VIP4);
+    net.socket(2, ETHERTYPE_ARP).receive(arpFrame(ARP_REQUEST, otherMac, '0.0.0.0', VIP4));
+    await done;
+    expect(conflicts.map((c) => [c.phase, c.evidence, c.mac])).toEqual([
+      ['probing', 'simultaneous ARP probe', '02:00:00:00:00:b2'],
+    ]);
+  });
+
   it('does not open ARP on a NOARP interface', () => {
     const { net } = start({ interfaces: ['eth0'] }, [link({ noArp: true })]);
     expect(net.sockets.map((s) => s.options.ethertype)).toEqual([ETHERTYPE_IPV6]);
@@ -332,6 +344,28 @@ describe('NDP responder', () => {
         phase: 'announced',
         evidence: 'Neighbor Advertisement',
       },
+    ]);
+  });
+
+  it('reports another node running DAD for the same address while we probe (RFC 4862 §5.4.3)', async () => {
+    const { net, announcer: a } = start({ probe: { count: 1, intervalMs: 20, waitMs: 40 } });
+    const conflicts: Conflict[] = [];
+    a.on('conflict', (c) => conflicts.push(c));
+    const done = a.announce(VIP6);
+    const socket = net.socket(2, ETHERTYPE_IPV6);
+    socket.receive(
+      ndFrame(
+        { type: 'solicitation', target: v6(VIP6) },
+        '::',
+        'ff02::1:ff00:10',
+        otherMac,
+        solicitedNodeMac,
+      ),
+    );
+    expect(socket.sent).toHaveLength(1); // our probe only: a DAD probe is not answered while probing
+    await done;
+    expect(conflicts.map((c) => [c.protocol, c.phase, c.evidence])).toEqual([
+      ['ndp', 'probing', 'simultaneous DAD probe'],
     ]);
   });
 
