@@ -439,6 +439,49 @@ describe('networking validation', () => {
   });
 });
 
+describe('endpoints', () => {
+  const slices = '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices';
+  it('EndpointSlices: protocol defaults to TCP, addresses match addressType, addressType is immutable', async () => {
+    const created = await call('POST', slices, {
+      metadata: { name: 'web-abc', labels: { 'kubernetes.io/service-name': 'web' } },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: ['192.0.2.20'], conditions: { ready: true } }],
+      ports: [{ name: 'http', port: 8080 }],
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.ports).toEqual([{ name: 'http', port: 8080, protocol: 'TCP' }]);
+    const wrongFamily = await call('POST', slices, {
+      metadata: { name: 'v6' },
+      addressType: 'IPv6',
+      endpoints: [{ addresses: ['192.0.2.1'] }],
+    });
+    expect(wrongFamily.status).toBe(422);
+    expect(wrongFamily.body.details.causes[0].field).toBe('endpoints[0].addresses[0]');
+    expect((await call('POST', slices, { metadata: { name: 'notype' }, endpoints: [] })).status).toBe(422);
+    const retyped = await call(
+      'PATCH',
+      `${slices}/web-abc`,
+      { addressType: 'FQDN' },
+      'application/merge-patch+json',
+    );
+    expect(retyped.status).toBe(422);
+  });
+
+  it('Endpoints: IP addresses only, protocol defaults to TCP', async () => {
+    const base = '/api/v1/namespaces/default/endpoints';
+    const created = await call('POST', base, {
+      metadata: { name: 'ep1' },
+      subsets: [{ addresses: [{ ip: '192.0.2.21' }], ports: [{ port: 80 }] }],
+    });
+    expect(created.body.subsets[0].ports).toEqual([{ port: 80, protocol: 'TCP' }]);
+    const bad = await call('POST', base, {
+      metadata: { name: 'ep2' },
+      subsets: [{ addresses: [{ ip: 'web.example' }] }],
+    });
+    expect(bad.status).toBe(422);
+  });
+});
+
 describe('patch', () => {
   const pod = {
     apiVersion: 'v1',

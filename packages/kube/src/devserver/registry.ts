@@ -5,6 +5,7 @@
  * existence on create, and the per-kind rules (Service allocation, Namespace contents).
  */
 import { prepareDataObject } from './data-objects.js';
+import { prepareEndpoints } from './endpoints-validation.js';
 import { validateNetworking } from './ingress-validation.js';
 import { ApiError, alreadyExists, badRequest, conflict, invalid, notFound } from './errors.js';
 import { applyJsonPatch } from './json-patch.js';
@@ -176,6 +177,7 @@ export class Registry {
     this.resetStatusOnCreate(resource, body);
     prepareDataObject(resource, body);
     validateNetworking(resource, body);
+    prepareEndpoints(resource, body);
     if (resource.kind === 'Service') this.services.prepareCreate(body);
     return this.store.put(this.collection(scope), body);
   }
@@ -245,6 +247,7 @@ export class Registry {
       if (resource.kind === 'Service') this.services.prepareUpdate(body, old);
       prepareDataObject(resource, body, old);
       validateNetworking(resource, body, old);
+      prepareEndpoints(resource, body, old);
       if (resource.kind === 'Namespace') body.status = old.status;
       next = body;
     }
