@@ -198,6 +198,10 @@ export class FailureDetector extends EventEmitter<DetectorEvents> {
     p.heardDigest = hb.digest;
     let changed = false;
     if (!p.alive) {
+      // Whatever it claimed before it went silent is stale (it may have restarted empty).
+      p.claims = empty;
+      p.claimsDigest = undefined;
+      p.pending = undefined;
       p.alive = true;
       changed = true;
       this.emit('alive', hb.name);

@@ -1,0 +1,366 @@
+/**
+ * The speaker app: watches Services, EndpointSlices, Nodes and the ConfigMap, runs the failure
+ * detector with the other speakers, and after every change recomputes what this node announces
+ * (decide.ts) and applies the difference to the layer-2 announcer and the BGP speaker.
+ *
+ * The Kubernetes API is not on the failover path: an API outage freezes the caches (runInformer
+ * keeps them and restarts the watches), the detector keeps running, so nothing announced changes
+ * unless a speaker dies.
+ */
+import type { KubeConfig, V1ConfigMap, V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
+import type { PeerOptions, Route } from '@portico/bgp';
+import { type Config, parseConfig } from '@portico/config';
+import { createInformer, EventRecorder, runInformer, type RunningInformer } from '@portico/kube';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { BgpBackend, Layer2Backend } from './backends.js';
+import { orphanedIPs } from './config-guard.js';
+import { decide, type Decision, type Protocol } from './decide.js';
+import { slicesByService } from './endpoints.js';
+import { type Clock, systemClock } from './membership/clock.js';
+import { FailureDetector } from './membership/detector.js';
+import { membersFromNodes } from './membership/members.js';
+import type { Transport } from './membership/udp-transport.js';
+import { peersForNode, samePeer } from './peers.js';
+import { speakerMetrics, type SpeakerMetrics } from './stats.js';
+
+export interface SpeakerOptions {
+  kubeConfig: KubeConfig;
+  /** This node's name (NODE_NAME from the downward API in a pod, --node-name outside). */
+  nodeName: string;
+  /** Namespace and name of the ConfigMap (portico-system/config). */
+  namespace: string;
+  configMapName: string;
+  logger: Logger;
+  registry: Registry;
+  layer2: Layer2Backend;
+  /** Builds the BGP speaker when the first peer for this node appears. */
+  createBgp: (localAsn: number) => BgpBackend;
+  /** The heartbeat socket (bound to the memberlist address and port). */
+  transport: Transport;
+  /** Port of the other speakers' heartbeat sockets, unless a Node annotation says otherwise. */
+  memberlistPort: number;
+  heartbeatIntervalMs?: number;
+  suspicionMs?: number;
+  secret?: Buffer;
+  clock?: Clock;
+}
+
+export class Speaker {
+  readonly detector: FailureDetector;
+  private readonly log: Logger;
+  private readonly metrics: SpeakerMetrics;
+  private readonly recorder: EventRecorder;
+  private readonly services;
+  private readonly slices;
+  private readonly nodes;
+  private readonly configMaps;
+  private informers: RunningInformer[] = [];
+  private config: Config | undefined;
+  private configText: string | undefined;
+  private synced = false;
+  private stopped = false;
+  private scheduled = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private bgp: BgpBackend | undefined;
+  private readonly peers = new Map<string, PeerOptions>();
+  private routesJson = '[]';
+  /** Layer-2 IPs this node answers for. */
+  private readonly layer2IPs = new Set<string>();
+  /** Protocols each Service was last announced with from this node (for nodeAssigned Events). */
+  private readonly announcedWith = new Map<string, Set<Protocol>>();
+  private lastDecision: Decision | undefined;
+
+  constructor(private readonly options: SpeakerOptions) {
+    this.log = options.logger;
+    this.metrics = speakerMetrics(options.registry);
+    this.recorder = new EventRecorder(options.kubeConfig, {
+      component: 'portico-speaker',
+      onError: (err) => this.log.warn({ err: String(err) }, 'event write failed'),
+    });
+    const kc = options.kubeConfig;
+    this.services = createInformer<V1Service>(kc, 'services');
+    this.slices = createInformer<V1EndpointSlice>(kc, 'endpointslices');
+    this.nodes = createInformer<V1Node>(kc, 'nodes');
+    this.configMaps = createInformer<V1ConfigMap>(kc, 'configmaps', {
+      namespace: options.namespace,
+      fieldSelector: `metadata.name=${options.configMapName}`,
+    });
+    this.detector = new FailureDetector({
+      self: options.nodeName,
+      transport: options.transport,
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.heartbeatIntervalMs ? { intervalMs: options.heartbeatIntervalMs } : {}),
+      ...(options.suspicionMs ? { suspicionMs: options.suspicionMs } : {}),
+      ...(options.secret ? { secret: options.secret } : {}),
+    });
+  }
+
+  /** Caches synced and a configuration loaded. */
+  get ready(): boolean {
+    return this.synced && this.config !== undefined;
+  }
+
+  /** The layer-2 IPs this node currently answers for. */
+  get layer2Addresses(): string[] {
+    return [...this.layer2IPs].sort();
+  }
+
+  get decision(): Decision | undefined {
+    return this.lastDecision;
+  }
+
+  async start(): Promise<void> {
+    const onChange = () => this.schedule();
+    for (const verb of ['add', 'update', 'delete'] as const) {
+      this.services.on(verb, onChange);
+      this.slices.on(verb, onChange);
+      this.nodes.on(verb, () => {
+        this.updateMembers();
+        this.schedule();
+      });
+      this.configMaps.on(verb, () => {
+        this.loadConfig();
+        this.schedule();
+      });
+    }
+    this.detector.on('change', onChange);
+    this.detector.on('dead', (n) =>
+      this.log.warn({ event: 'speakerDead', node: n }, 'speaker stopped answering'),
+    );
+    this.detector.on('alive', (n) =>
+      this.log.info({ event: 'speakerAlive', node: n }, 'speaker is answering'),
+    );
+    const onError = (err: unknown) => this.log.warn({ err: String(err) }, 'watch failed, retrying');
+    this.informers = [
+      runInformer(this.services, onError),
+      runInformer(this.slices, onError),
+      runInformer(this.nodes, onError),
+      runInformer(this.configMaps, onError),
+    ];
+    await Promise.all(this.informers.map((i) => i.synced));
+    this.synced = true;
+    this.updateMembers();
+    this.loadConfig();
+    this.detector.start();
+    this.reconcile();
+  }
+
+  /** Withdraws everything (BGP peers get a Cease; layer-2 IPs just stop being answered). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    this.detector.stop();
+    await Promise.all(this.informers.map((i) => i.stop()));
+    for (const ip of this.layer2IPs) this.options.layer2.withdraw(ip);
+    this.layer2IPs.clear();
+    this.options.layer2.close();
+    await this.bgp?.stop();
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.stopped || !this.synced) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      if (!this.stopped) this.reconcile();
+    });
+  }
+
+  private updateMembers(): void {
+    this.detector.setMembers(membersFromNodes(this.nodes.list(), this.options.memberlistPort));
+  }
+
+  private loadConfig(): void {
+    if (!this.synced) return;
+    const { namespace, configMapName } = this.options;
+    const cm = this.configMaps.get(configMapName, namespace);
+    if (!cm) {
+      if (this.config) {
+        this.metrics.configStale.set(1);
+        this.metrics.configErrors.inc({ reason: 'missing' });
+        this.log.error({ event: 'configMissing' }, 'configuration deleted; the last good one stays in force');
+      } else this.log.warn({ event: 'configMissing' }, `waiting for ConfigMap ${namespace}/${configMapName}`);
+      return;
+    }
+    const text = cm.data?.config ?? '';
+    if (text === this.configText) return;
+    this.configText = text;
+    const ref = { ...cm, apiVersion: 'v1', kind: 'ConfigMap' };
+    const parsed = parseConfig(text);
+    if (!parsed.ok) {
+      this.refuseConfig(
+        ref,
+        'invalid',
+        'InvalidConfig',
+        `configuration refused: ${parsed.errors.join('; ')}`,
+      );
+      return;
+    }
+    const orphans = orphanedIPs(this.config, parsed.config, this.services.list());
+    if (orphans.length > 0) {
+      const message = `configuration refused: it would orphan addresses in use (${orphans.slice(0, 5).join(', ')}${orphans.length > 5 ? ', ...' : ''})`;
+      this.refuseConfig(ref, 'orphans-ips', 'ConfigRejected', message);
+      return;
+    }
+    this.config = parsed.config;
+    this.metrics.configLoaded.set(1);
+    this.metrics.configStale.set(0);
+    this.log.info(
+      { event: 'configLoaded', pools: parsed.config.pools.map((p) => p.name) },
+      'configuration loaded',
+    );
+  }
+
+  private refuseConfig(cm: V1ConfigMap, reason: string, eventReason: string, message: string): void {
+    this.log.error(
+      { event: 'configStale', reason, message },
+      'configuration refused; the previous one stays in force',
+    );
+    this.metrics.configStale.set(1);
+    this.metrics.configErrors.inc({ reason });
+    void this.recorder.record(cm, 'Warning', eventReason, message);
+  }
+
+  /** Recomputes what this node announces and applies the difference. */
+  private reconcile(): void {
+    this.metrics.membersAlive.set(this.detector.alivePeers().length);
+    this.metrics.quorum.set(this.detector.hasQuorum ? 1 : 0);
+    const config = this.config;
+    if (!config) return;
+    const self = this.options.nodeName;
+    const selfNode = this.nodes.get(self);
+    const peers = peersForNode(config, selfNode?.metadata?.labels ?? {});
+    const localAsn = [...peers.values()][0]?.localAsn ?? config.peers[0]?.myASN ?? 0;
+    const decision = decide({
+      node: self,
+      config,
+      services: this.services.list(),
+      slices: slicesByService(this.slices.list()),
+      nodes: this.nodes.list(),
+      alive: (n) => this.detector.isAlive(n),
+      claims: (n, ip) => (n === self ? this.layer2IPs.has(ip) : this.detector.claimsOf(n).has(ip)),
+      localAsn,
+    });
+    this.lastDecision = decision;
+    this.applyLayer2(decision);
+    this.applyBgp(peers, decision.bgp, localAsn);
+    this.recordAssignments(decision);
+  }
+
+  private applyLayer2(decision: Decision): void {
+    const l2 = this.options.layer2;
+    for (const ip of [...this.layer2IPs]) {
+      if (decision.layer2.has(ip)) continue;
+      l2.withdraw(ip);
+      this.layer2IPs.delete(ip);
+      this.log.info({ event: 'layer2Withdrawn', ip }, 'stopped answering for IP');
+    }
+    let deferred = false;
+    for (const [ip, services] of decision.layer2) {
+      if (this.layer2IPs.has(ip)) continue;
+      // Until every live speaker's claims are known, an IP might belong to someone not heard yet.
+      if (!this.detector.settled) {
+        deferred = true;
+        continue;
+      }
+      const previousOwner = this.deadClaimant(ip);
+      this.layer2IPs.add(ip);
+      if (previousOwner) this.metrics.failovers.inc();
+      this.log.info(
+        { event: 'layer2Announced', ip, services, ...(previousOwner ? { takenFrom: previousOwner } : {}) },
+        'answering for IP',
+      );
+      l2.announce(ip).catch((err: unknown) =>
+        this.log.error({ ip, err: String(err) }, 'layer-2 announce failed'),
+      );
+    }
+    this.detector.setClaims(this.layer2IPs);
+    this.metrics.announced.set({ protocol: 'layer2' }, this.layer2IPs.size);
+    if (deferred && !this.retryTimer) {
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined;
+        this.schedule();
+      }, 50);
+    }
+  }
+
+  /** A speaker the detector declared dead that was announcing `ip` (a failover, not a first announce). */
+  private deadClaimant(ip: string): string | undefined {
+    for (const node of this.nodes.list()) {
+      const name = node.metadata?.name ?? '';
+      if (
+        name !== this.options.nodeName &&
+        !this.detector.isAlive(name) &&
+        this.detector.claimsOf(name).has(ip)
+      )
+        return name;
+    }
+    return undefined;
+  }
+
+  private applyBgp(peers: Map<string, PeerOptions>, routes: Route[], localAsn: number): void {
+    if (!this.bgp && peers.size === 0) return;
+    if (!this.bgp) {
+      this.bgp = this.options.createBgp(localAsn);
+      this.bgp
+        .start()
+        .catch((err: unknown) => this.log.error({ err: String(err) }, 'bgp speaker failed to start'));
+    }
+    for (const [address, current] of this.peers) {
+      const wanted = peers.get(address);
+      if (wanted && samePeer(wanted, current)) continue;
+      this.bgp.removePeer(address);
+      this.peers.delete(address);
+      this.log.info({ event: 'peerRemoved', peer: address }, 'bgp peer removed');
+    }
+    for (const [address, wanted] of peers) {
+      if (this.peers.has(address)) continue;
+      this.bgp.addPeer(wanted);
+      this.peers.set(address, wanted);
+      this.log.info({ event: 'peerAdded', peer: address, asn: wanted.peerAsn }, 'bgp peer added');
+    }
+    const json = JSON.stringify(routes);
+    if (json !== this.routesJson) {
+      this.routesJson = json;
+      this.bgp.setRoutes(routes);
+      this.log.info({ event: 'bgpRoutes', prefixes: routes.length }, 'bgp routes updated');
+    }
+    this.metrics.announced.set({ protocol: 'bgp' }, routes.length);
+  }
+
+  /** One nodeAssigned Event per transition to announcing, never one per resync. */
+  private recordAssignments(decision: Decision): void {
+    const self = this.options.nodeName;
+    for (const [key, d] of decision.services) {
+      const before = this.announcedWith.get(key) ?? new Set<Protocol>();
+      const now = new Set<Protocol>(
+        d.protocols.filter((p) => p === 'bgp' || this.layer2Covers(decision, key)),
+      );
+      for (const protocol of now) {
+        if (before.has(protocol)) continue;
+        const [namespace = '', name = ''] = key.split('/');
+        const svc = this.services.get(name, namespace);
+        if (!svc) continue;
+        const message = `announcing from node "${self}" with protocol "${protocol}"`;
+        this.log.info({ service: key, event: 'nodeAssigned', protocol }, message);
+        void this.recorder.record(
+          { ...svc, apiVersion: 'v1', kind: 'Service' },
+          'Normal',
+          'nodeAssigned',
+          message,
+        );
+      }
+      if (now.size > 0) this.announcedWith.set(key, now);
+      else this.announcedWith.delete(key);
+    }
+    for (const key of [...this.announcedWith.keys()])
+      if (!decision.services.has(key)) this.announcedWith.delete(key);
+  }
+
+  /** The Service's layer-2 IPs are really being answered (not deferred until settled). */
+  private layer2Covers(decision: Decision, key: string): boolean {
+    for (const [ip, keys] of decision.layer2) if (keys.includes(key) && this.layer2IPs.has(ip)) return true;
+    return false;
+  }
+}

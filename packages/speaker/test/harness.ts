@@ -1,0 +1,255 @@
+/**
+ * Integration harness: the development API server on loopback, and speakers run in-process with
+ * real informers, real UDP heartbeats on 127.0.0.1 and recording fakes for the layer-2 announcer
+ * and the BGP speaker (the real ones are exercised by the lab's end-to-end tests).
+ */
+import {
+  CoreV1Api,
+  DiscoveryV1Api,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1EndpointSlice,
+} from '@kubernetes/client-node';
+import type { PeerOptions, Route } from '@portico/bgp';
+import { applyObject, startDevApiServer } from '@portico/kube';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import type { BgpBackend, Layer2Backend } from '../src/backends.js';
+import { SPEAKER_ADDRESS_ANNOTATION } from '../src/membership/members.js';
+import { openUdpTransport, type UdpTransport } from '../src/membership/udp-transport.js';
+import { Speaker } from '../src/speaker.js';
+
+export type DevServer = Awaited<ReturnType<typeof startDevApiServer>>;
+
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (let i = 0; ; i++) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline || i > timeoutMs)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+export class FakeLayer2 implements Layer2Backend {
+  readonly ips = new Set<string>();
+  readonly log: string[] = [];
+  closed = false;
+  announce(ip: string): Promise<void> {
+    this.ips.add(ip);
+    this.log.push(`+${ip}`);
+    return Promise.resolve();
+  }
+  withdraw(ip: string): void {
+    if (this.ips.delete(ip)) this.log.push(`-${ip}`);
+  }
+  close(): void {
+    this.closed = true;
+  }
+}
+
+export class FakeBgp implements BgpBackend {
+  readonly peers = new Map<string, PeerOptions>();
+  routes: Route[] = [];
+  started = false;
+  constructor(readonly localAsn: number) {}
+  start(): Promise<void> {
+    this.started = true;
+    return Promise.resolve();
+  }
+  stop(): Promise<void> {
+    this.started = false;
+    return Promise.resolve();
+  }
+  addPeer(options: PeerOptions): void {
+    this.peers.set(options.peerAddress, options);
+  }
+  removePeer(address: string): void {
+    this.peers.delete(address);
+  }
+  setRoutes(routes: Route[]): void {
+    this.routes = routes;
+  }
+}
+
+export interface RunningSpeaker {
+  node: string;
+  speaker: Speaker;
+  layer2: FakeLayer2;
+  bgp(): FakeBgp | undefined;
+  registry: Registry;
+  metric(name: string, labels?: Record<string, string>): Promise<number | undefined>;
+  /** Stops it as a crash would look to the others: heartbeats end. */
+  kill(): Promise<void>;
+}
+
+export class Lab {
+  readonly kc: KubeConfig;
+  readonly core: CoreV1Api;
+  readonly discovery: DiscoveryV1Api;
+  readonly speakers = new Map<string, RunningSpeaker>();
+  /** Each node's heartbeat socket, kept across speaker restarts so its address stays valid. */
+  private readonly ports = new Map<string, number>();
+
+  constructor(readonly server: DevServer) {
+    this.kc = new KubeConfig();
+    this.kc.loadFromString(server.kubeconfig());
+    this.core = this.kc.makeApiClient(CoreV1Api);
+    this.discovery = this.kc.makeApiClient(DiscoveryV1Api);
+  }
+
+  async setConfig(config: string): Promise<void> {
+    await applyObject(this.kc, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'config', namespace: 'portico-system' },
+      data: { config },
+    });
+  }
+
+  /** Creates the Node with a free heartbeat port in its speaker-address annotation. */
+  async addNode(name: string, labels: Record<string, string> = {}): Promise<void> {
+    const probe = await openUdpTransport('127.0.0.1', 0);
+    const port = probe.port;
+    await probe.close();
+    this.ports.set(name, port);
+    await this.core.createNode({
+      body: {
+        metadata: {
+          name,
+          labels: { 'kubernetes.io/hostname': name, ...labels },
+          annotations: { [SPEAKER_ADDRESS_ANNOTATION]: `127.0.0.1:${port}` },
+        },
+      },
+    });
+    await this.setNodeReady(name, 'True');
+  }
+
+  async setNodeReady(name: string, status: 'True' | 'False'): Promise<void> {
+    const node = await this.core.readNode({ name });
+    node.status = {
+      ...node.status,
+      conditions: [{ type: 'Ready', status, reason: status === 'True' ? 'KubeletReady' : 'KubeletNotReady' }],
+      addresses: [{ type: 'InternalIP', address: '127.0.0.1' }],
+    };
+    await this.core.replaceNodeStatus({ name, body: node });
+  }
+
+  async labelNode(name: string, labels: Record<string, string | null>): Promise<void> {
+    // A merge patch: null removes a label.
+    await this.core.patchNode(
+      { name, body: { metadata: { labels } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+  }
+
+  async startSpeaker(node: string): Promise<RunningSpeaker> {
+    const registry = new Registry();
+    const layer2 = new FakeLayer2();
+    let bgp: FakeBgp | undefined;
+    const transport: UdpTransport = await openUdpTransport('127.0.0.1', this.ports.get(node)!);
+    const speaker = new Speaker({
+      kubeConfig: this.kc,
+      nodeName: node,
+      namespace: 'portico-system',
+      configMapName: 'config',
+      logger: pino({ level: process.env.SPEAKER_TEST_LOG ?? 'silent' }),
+      registry,
+      layer2,
+      createBgp: (asn) => (bgp = new FakeBgp(asn)),
+      transport,
+      memberlistPort: 7946,
+    });
+    await speaker.start();
+    const running: RunningSpeaker = {
+      node,
+      speaker,
+      layer2,
+      bgp: () => bgp,
+      registry,
+      async metric(name, labels = {}) {
+        const json = await registry.getSingleMetric(name)?.get();
+        return json?.values.find((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val))
+          ?.value;
+      },
+      kill: async () => {
+        await speaker.stop();
+        await transport.close();
+        this.speakers.delete(node);
+      },
+    };
+    this.speakers.set(node, running);
+    return running;
+  }
+
+  async stopAll(): Promise<void> {
+    for (const s of [...this.speakers.values()]) await s.kill();
+  }
+
+  async createService(name: string, ips: string[], local = false): Promise<void> {
+    await this.core.createNamespacedService({
+      namespace: 'default',
+      body: {
+        metadata: { name, namespace: 'default' },
+        spec: {
+          type: 'LoadBalancer',
+          externalTrafficPolicy: local ? 'Local' : 'Cluster',
+          ports: [{ port: 80, protocol: 'TCP' }],
+          selector: { app: name },
+        },
+      },
+    });
+    // What the controller would write.
+    const svc = await this.core.readNamespacedService({ name, namespace: 'default' });
+    svc.status = { loadBalancer: { ingress: ips.map((ip) => ({ ip })) } };
+    await this.core.replaceNamespacedServiceStatus({ name, namespace: 'default', body: svc });
+  }
+
+  /** Sets the Service's one EndpointSlice to ready endpoints on the given nodes (with repeats). */
+  async setEndpoints(
+    service: string,
+    nodes: Array<string | { node: string; ready?: boolean; terminating?: boolean }>,
+  ) {
+    const name = `${service}-slice`;
+    const body: V1EndpointSlice = {
+      metadata: { name, namespace: 'default', labels: { 'kubernetes.io/service-name': service } },
+      addressType: 'IPv4',
+      endpoints: nodes.map((n, i) => {
+        const e = typeof n === 'string' ? { node: n } : n;
+        return {
+          addresses: [`10.244.0.${i + 1}`],
+          nodeName: e.node,
+          targetRef: { kind: 'Pod', name: `${service}-${i}`, namespace: 'default', uid: `${service}-${i}` },
+          conditions: { ready: e.ready ?? true, ...(e.terminating ? { terminating: true } : {}) },
+        };
+      }),
+      ports: [{ port: 8080, protocol: 'TCP' }],
+    };
+    try {
+      const old = await this.discovery.readNamespacedEndpointSlice({ name, namespace: 'default' });
+      body.metadata!.resourceVersion = old.metadata?.resourceVersion;
+      await this.discovery.replaceNamespacedEndpointSlice({ name, namespace: 'default', body });
+    } catch {
+      await this.discovery.createNamespacedEndpointSlice({ namespace: 'default', body });
+    }
+  }
+
+  /** Nodes whose speaker currently answers for `ip`. */
+  owners(ip: string): string[] {
+    return [...this.speakers.values()]
+      .filter((s) => s.layer2.ips.has(ip))
+      .map((s) => s.node)
+      .sort();
+  }
+
+  async events(name: string, reason: string) {
+    const list = await this.core.listNamespacedEvent({ namespace: 'default' });
+    return list.items.filter((e) => e.involvedObject.name === name && e.reason === reason);
+  }
+}
