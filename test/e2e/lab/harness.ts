@@ -3,7 +3,7 @@
  * CLI as a user runs it, requests from the client namespace, the router's view of a prefix.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,9 +22,32 @@ export function requireLabPrerequisites(): void {
   for (const tool of ['ip', 'curl', 'vtysh', '/usr/lib/frr/bgpd', '/usr/lib/frr/zebra'])
     if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0)
       throw new Error(`the lab e2e tests need ${tool} (apt-get install iproute2 curl frr)`);
-  execFileSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-b', 'packages/cli'], {
-    cwd: root,
-  });
+  buildCli();
+}
+
+/**
+ * Builds the CLI. When another package does not compile at this moment (parallel work), tsc -b
+ * still emits; the tests go on as long as the lab's own files were emitted from current sources.
+ */
+function buildCli(): void {
+  try {
+    execFileSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-b', 'packages/cli'], {
+      cwd: root,
+      encoding: 'utf8',
+    });
+  } catch (err) {
+    const src = `${root}packages/cli/src/`;
+    const sources = ['commands/lab.ts', ...readdirSync(`${src}lab`).map((f) => `lab/${f}`)];
+    const stale = sources.filter((f) => {
+      const out = `${root}packages/cli/dist/${f.replace(/\.ts$/, '.js')}`;
+      return !existsSync(out) || statSync(out).mtimeMs < statSync(src + f).mtimeMs;
+    });
+    if (stale.length > 0)
+      throw new Error(
+        `the CLI does not build (${stale.join(', ')} not emitted): ${(err as { stdout?: string }).stdout ?? ''}`,
+        { cause: err },
+      );
+  }
 }
 
 export const labDir = () => mkdtempSync(join(tmpdir(), 'portico-lab-e2e-'));
