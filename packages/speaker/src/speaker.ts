@@ -17,7 +17,7 @@ import type { BgpBackend, Layer2Backend } from './backends.js';
 import { orphanedIPs } from './config-guard.js';
 import { decide, type Decision, type Protocol } from './decide.js';
 import { slicesByService } from './endpoints.js';
-import { type Clock, systemClock } from './membership/clock.js';
+import type { Clock } from './membership/clock.js';
 import { FailureDetector } from './membership/detector.js';
 import { membersFromNodes } from './membership/members.js';
 import type { Transport } from './membership/udp-transport.js';
