@@ -112,14 +112,8 @@ export class NdpResponder {
   sendUnsolicited(ip: Buffer): void {
     const text = formatIpv6(ip);
     const advertisement = this.#advertisement(ip, false);
-    if (
-      trySend(
-        this.#context,
-        () => this.#send(IPV6_ALL_NODES, advertisement, this.#source(ip)),
-        'unsolicited NA',
-        text,
-      )
-    ) {
+    const send = (): void => this.#send(IPV6_ALL_NODES, advertisement, this.#source(ip));
+    if (trySend(this.#context, send, 'unsolicited NA', text)) {
       this.#context.metrics.gratuitousSent.inc({ ip: text, interface: this.#context.link.name });
     }
   }
@@ -143,7 +137,7 @@ export class NdpResponder {
     };
   }
 
-  /** The source must be an address of the interface (§7.2.2): its link-local one, else the VIP itself. */
+  /** The source must be an address of the interface (§4.4): its link-local one, else the VIP itself. */
   #source(ip: Buffer): Buffer {
     return this.#context.link.linkLocal ?? ip;
   }
