@@ -4,9 +4,6 @@
  * metadata.resourceVersion, status subresources, no-op updates that write nothing, namespace
  * existence on create, and the per-kind rules (Service allocation, Namespace contents).
  */
-import { prepareDataObject } from './data-objects.js';
-import { prepareEndpoints } from './endpoints-validation.js';
-import { validateNetworking } from './ingress-validation.js';
 import { ApiError, alreadyExists, badRequest, conflict, invalid, notFound } from './errors.js';
 import { applyJsonPatch } from './json-patch.js';
 import { clone, isObject, jsonEqual, type JsonObject } from './json.js';
@@ -17,6 +14,7 @@ import { apiVersionOf, findResource, RESOURCES, storageKeyOf, type ResourceInfo 
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors.js';
 import { AppliedConfigurations } from './server-side-apply.js';
 import { ServiceRegistry, type ServiceNetworkOptions } from './service-registry.js';
+import { kindStrategies, type KindStrategy } from './strategies.js';
 import type { Store } from './store.js';
 import { applyStrategicMergePatch } from './strategic-merge.js';
 
@@ -71,12 +69,14 @@ export interface Filter {
 export class Registry {
   readonly services: ServiceRegistry;
   private readonly applied = new AppliedConfigurations();
+  private readonly strategies: Record<string, KindStrategy>;
 
   constructor(
     readonly store: Store,
     network: ServiceNetworkOptions = {},
   ) {
     this.services = new ServiceRegistry(SERVICES, network);
+    this.strategies = kindStrategies(this.services);
   }
 
   /** Creates the namespaces and the `kubernetes` Service a fresh cluster has. */
@@ -174,35 +174,8 @@ export class Registry {
     const name = metaOf(body).name as string;
     this.requireNamespace(scope);
     if (this.store.get(this.collection(scope), scope.namespace, name)) throw alreadyExists(resource, name);
-    this.resetStatusOnCreate(resource, body);
-    prepareDataObject(resource, body);
-    validateNetworking(resource, body);
-    prepareEndpoints(resource, body);
-    if (resource.kind === 'Service') this.services.prepareCreate(body);
+    this.strategies[resource.kind]?.prepareForCreate?.(resource, body);
     return this.store.put(this.collection(scope), body);
-  }
-
-  /** What the real strategies' PrepareForCreate (and a few defaulters) do on create. */
-  private resetStatusOnCreate(resource: ResourceInfo, body: JsonObject): void {
-    switch (resource.kind) {
-      case 'Service':
-      case 'Ingress':
-        body.status = { loadBalancer: {} };
-        break;
-      case 'Pod':
-        body.status = { phase: 'Pending' };
-        break;
-      case 'Secret':
-        // SetDefaults_Secret.
-        if (body.type === undefined || body.type === '') body.type = 'Opaque';
-        break;
-      case 'Namespace': {
-        const spec = isObject(body.spec) ? body.spec : (body.spec = {});
-        spec.finalizers ??= ['kubernetes'];
-        body.status = { phase: 'Active' };
-        break;
-      }
-    }
   }
 
   update(scope: Scope, input: unknown): { object: JsonObject; created: boolean } {
@@ -244,11 +217,7 @@ export class Registry {
         if (old.status === undefined) delete body.status;
         else body.status = old.status;
       }
-      if (resource.kind === 'Service') this.services.prepareUpdate(body, old);
-      prepareDataObject(resource, body, old);
-      validateNetworking(resource, body, old);
-      prepareEndpoints(resource, body, old);
-      if (resource.kind === 'Namespace') body.status = old.status;
+      this.strategies[resource.kind]?.prepareForUpdate?.(resource, body, old);
       next = body;
     }
     metaOf(next).resourceVersion = metaOf(old).resourceVersion;
