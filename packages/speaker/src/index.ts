@@ -15,3 +15,4 @@ export * from './membership/heartbeat.js';
 export * from './membership/detector.js';
 export * from './membership/members.js';
 export * from './membership/udp-transport.js';
+export * from './lazy-layer2.js';

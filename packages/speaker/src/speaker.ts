@@ -131,7 +131,9 @@ export class Speaker {
     this.detector.on('alive', (n) =>
       this.log.info({ event: 'speakerAlive', node: n }, 'speaker is answering'),
     );
-    const onError = (err: unknown) => this.log.warn({ err: String(err) }, 'watch failed, retrying');
+    const onError = (err: unknown) => {
+      if (!this.stopped) this.log.warn({ err: String(err) }, 'watch failed, retrying');
+    };
     this.informers = [
       runInformer(this.services, onError),
       runInformer(this.slices, onError),

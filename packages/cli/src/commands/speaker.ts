@@ -1,5 +1,152 @@
-// Placeholder until this command is implemented.
-export async function run(_args: string[]): Promise<number> {
-  console.error('portico speaker: not implemented yet');
-  return 1;
+/**
+ * `portico speaker`: makes the allocated IPs reachable from this node (see docs/speaker.md).
+ * In a pod it takes NODE_NAME from the downward API and the in-cluster API credentials; outside
+ * a cluster (the lab's node namespaces) pass --kubeconfig and --node-name.
+ */
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { parseArgs } from 'node:util';
+import { Speaker as BgpSpeaker } from '@portico/bgp';
+import { loadKubeConfig, startOpsServer } from '@portico/kube';
+import { Announcer } from '@portico/layer2';
+import { LazyLayer2, openUdpTransport, Speaker } from '@portico/speaker';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { createLogger } from '../logger.js';
+
+const usage = `usage: portico speaker [--kubeconfig FILE] [--node-name NAME] [--namespace NS] [--config-map NAME]
+                       [--bind-address ADDR] [--memberlist-port N] [--interfaces IF1,IF2]
+                       [--metrics-port N] [--metrics-address ADDR]
+                       [--heartbeat-interval MS] [--suspicion-timeout MS] [--memberlist-secret-file FILE]
+
+  --node-name NAME          this node (default: $NODE_NAME)
+  --bind-address ADDR       address of the heartbeat socket (default: all addresses)
+  --memberlist-port N       UDP port of the speakers' heartbeats (default 7946)
+  --interfaces IF1,IF2      answer ARP/NDP only on these interfaces (default: every suitable one)
+  --metrics-port N          /metrics, /healthz, /readyz (default 7473)
+  --metrics-address ADDR    address of that server (default: all addresses)
+  --heartbeat-interval MS   default 100
+  --suspicion-timeout MS    a speaker silent this long is dead (default 500)
+  --memberlist-secret-file FILE  authenticate heartbeats with this shared secret
+                            (default: $PORTICO_MEMBERLIST_SECRET when set)`;
+
+function port(text: string, name: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--${name}: not a port: ${text}`);
+  return n;
+}
+
+function millis(text: string, name: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < 10) throw new Error(`--${name}: want milliseconds >= 10, not ${text}`);
+  return n;
+}
+
+export async function run(args: string[]): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(usage);
+    return 0;
+  }
+  let flags;
+  try {
+    const { values } = parseArgs({
+      args,
+      options: {
+        kubeconfig: { type: 'string' },
+        'node-name': { type: 'string', default: process.env.NODE_NAME ?? '' },
+        namespace: { type: 'string', default: process.env.POD_NAMESPACE ?? 'portico-system' },
+        'config-map': { type: 'string', default: 'config' },
+        'bind-address': { type: 'string', default: '' },
+        'memberlist-port': { type: 'string', default: '7946' },
+        interfaces: { type: 'string', default: '' },
+        'metrics-port': { type: 'string', default: '7473' },
+        'metrics-address': { type: 'string', default: '0.0.0.0' },
+        'heartbeat-interval': { type: 'string', default: '100' },
+        'suspicion-timeout': { type: 'string', default: '500' },
+        'memberlist-secret-file': { type: 'string' },
+      },
+    });
+    if (!values['node-name']) throw new Error('--node-name (or NODE_NAME) is required');
+    const bind = values['bind-address'];
+    if (bind && !isIP(bind)) throw new Error(`--bind-address: not an IP address: ${bind}`);
+    const secretText = values['memberlist-secret-file']
+      ? readFileSync(values['memberlist-secret-file'], 'utf8').trim()
+      : process.env.PORTICO_MEMBERLIST_SECRET;
+    flags = {
+      kubeconfig: values.kubeconfig ?? process.env.KUBECONFIG,
+      nodeName: values['node-name'],
+      namespace: values.namespace,
+      configMap: values['config-map'],
+      bind,
+      memberlistPort: port(values['memberlist-port'], 'memberlist-port'),
+      interfaces: values.interfaces.split(',').filter((s) => s.length > 0),
+      metricsPort: port(values['metrics-port'], 'metrics-port'),
+      metricsAddress: values['metrics-address'],
+      intervalMs: millis(values['heartbeat-interval'], 'heartbeat-interval'),
+      suspicionMs: millis(values['suspicion-timeout'], 'suspicion-timeout'),
+      secret: secretText ? Buffer.from(secretText, 'utf8') : undefined,
+    };
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${usage}`);
+    return 2;
+  }
+
+  const log = createLogger('speaker').child({ node: flags.nodeName });
+  const kc = loadKubeConfig(flags.kubeconfig);
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const transport = await openUdpTransport(flags.bind, flags.memberlistPort);
+  log.info({ address: flags.bind || '::', port: transport.port }, 'heartbeat socket listening');
+
+  const layer2 = new LazyLayer2(
+    () =>
+      new Announcer({
+        ...(flags.interfaces.length > 0 ? { interfaces: flags.interfaces } : {}),
+        registry,
+        logger: log.child({ module: 'layer2' }),
+      }),
+  );
+  const speaker = new Speaker({
+    kubeConfig: kc,
+    nodeName: flags.nodeName,
+    namespace: flags.namespace,
+    configMapName: flags.configMap,
+    logger: log,
+    registry,
+    layer2,
+    createBgp: (localAsn) => new BgpSpeaker({ localAsn, registry, logger: log.child({ module: 'bgp' }) }),
+    transport,
+    memberlistPort: flags.memberlistPort,
+    heartbeatIntervalMs: flags.intervalMs,
+    suspicionMs: flags.suspicionMs,
+    ...(flags.secret ? { secret: flags.secret } : {}),
+  });
+  const ops = await startOpsServer({
+    port: flags.metricsPort,
+    host: flags.metricsAddress,
+    registry,
+    ready: () => speaker.ready,
+  });
+  log.info({ port: ops.port }, 'metrics and health endpoints listening');
+
+  return new Promise<number>((resolve) => {
+    let closing = false;
+    const shutdown = async (code: number) => {
+      if (closing) return;
+      closing = true;
+      log.info('stopping: withdrawing announcements');
+      await speaker.stop();
+      await transport.close();
+      await ops.close();
+      resolve(code);
+    };
+    process.once('SIGINT', () => void shutdown(0));
+    process.once('SIGTERM', () => void shutdown(0));
+    speaker.start().then(
+      () => log.info('caches synced, speaker running'),
+      (err: unknown) => {
+        log.error({ err: String(err) }, 'speaker failed');
+        void shutdown(1);
+      },
+    );
+  });
 }
