@@ -8,9 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LabApi } from '../../../packages/cli/src/lab/api.js';
-import { CLIENT } from '../../../packages/cli/src/lab/plan.js';
+import { startSpeaker } from '../../../packages/cli/src/lab/announcers.js';
+import { CLIENT, NODES, ROUTER } from '../../../packages/cli/src/lab/plan.js';
 import { routerNextHops } from '../../../packages/cli/src/lab/router.js';
-import { readState, type LabState } from '../../../packages/cli/src/lab/state.js';
+import { readState, writeState, type LabState } from '../../../packages/cli/src/lab/state.js';
 import type { Lab } from '../../../packages/cli/src/lab/workloads.js';
 
 export const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -102,4 +103,30 @@ export async function eventually<T>(
 export function nextHops(state: LabState, prefix: string): string[] {
   if (!state.router) throw new Error('the lab has no router');
   return routerNextHops(state.router, join(state.dir, 'router'), prefix);
+}
+
+/** The MAC address of each lab node's segment interface, by node name. */
+export function nodeMacs(): Map<string, string> {
+  const macs = new Map<string, string>();
+  for (const n of NODES) {
+    const out = spawnSync('ip', ['-n', n.name, '-j', 'link', 'show', n.link], { encoding: 'utf8' }).stdout;
+    const [link] = JSON.parse(out) as Array<{ address: string }>;
+    macs.set(link!.address.toLowerCase(), n.name);
+  }
+  return macs;
+}
+
+/** Which node the router sends a layer-2 IP's traffic to (its neighbour entry), if any. */
+export function routerNeighbourNode(ip: string): string | undefined {
+  const out = spawnSync('ip', ['-n', ROUTER, '-j', 'neigh', 'show', ip], { encoding: 'utf8' }).stdout;
+  const [entry] = (JSON.parse(out || '[]') as Array<{ lladdr?: string; state?: string[] }>).filter(
+    (e) => e.lladdr,
+  );
+  return entry ? nodeMacs().get(entry.lladdr!.toLowerCase()) : undefined;
+}
+
+/** Starts (again) the speaker of one node and records its pid in the lab state. */
+export function restartSpeaker(lab: Lab, node: string): void {
+  lab.state.pids[`speaker-${node}`] = startSpeaker(lab.state, node);
+  writeState(lab.state);
 }

@@ -17,8 +17,6 @@ import {
   namespaceObject,
   nodeObjects,
   poolsConfigMap,
-  serviceObject,
-  type ServiceSpec,
 } from './objects.js';
 import { CLIENT, NODES, POOLS, PORTS, poolConfig, ROUTER, SEGMENT } from './plan.js';
 import { detectRouter, establishedSessions, INSTALL_HINT, type RouterKind, startRouter } from './router.js';
@@ -26,7 +24,7 @@ import { allocatedIps, bracket } from './services.js';
 import { background, inNetns, labProgram, nodeInNetns, PORTICO, sh, waitFor } from './shell.js';
 import { readState, writeState, type LabState } from './state.js';
 import { createTopology, existingNamespaces } from './topology.js';
-import { startPod, syncEndpoints, type Lab } from './workloads.js';
+import { addService, startPod, syncEndpoints, type Lab } from './workloads.js';
 
 export interface UpOptions {
   dir: string;
@@ -167,28 +165,17 @@ export async function labUp(o: UpOptions): Promise<LabState> {
       port: PORTS.pod,
     });
 
-  const addService = async (s: ServiceSpec) => {
-    await api.apply(serviceObject(s));
-    state.services.push({
-      namespace: s.namespace,
-      name: s.name,
-      selector: s.selector,
-      port: s.port,
-      targetPort: s.targetPort,
-    });
-    save();
-  };
   const services = kind ? DEMO_SERVICES : DEMO_SERVICES.filter((s) => s.pool !== POOLS.bgp.name);
   for (const s of services) {
     step(o, `creating the LoadBalancer Service ${s.namespace}/${s.name} (pool ${s.pool})`);
-    await addService(s);
+    await addService(lab, s);
   }
 
   step(
     o,
     'starting the ingress (a pod on the first node) with its LoadBalancer Service portico-system/ingress',
   );
-  await addService(INGRESS_SERVICE);
+  await addService(lab, INGRESS_SERVICE);
   await api.apply(ingressClassObject());
   const ingressNode = NODES[0]!;
   await startPod(lab, {

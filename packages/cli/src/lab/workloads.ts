@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import type { LabApi } from './api.js';
+import { serviceObject, type ServiceSpec } from './objects.js';
 import { NODES, podIp } from './plan.js';
 import { labProgram, nodeInNetns, PORTICO, inNetns, stopGroup, waitFor } from './shell.js';
 import { writeState, type LabPod, type LabState } from './state.js';
@@ -144,4 +145,13 @@ export async function syncEndpoints(lab: Lab): Promise<void> {
       })),
     });
   }
+}
+
+/** Creates a LoadBalancer Service and lets the lab's endpoints controller look after it. */
+export async function addService(lab: Lab, s: ServiceSpec): Promise<void> {
+  await lab.api.apply(serviceObject(s));
+  const { namespace, name, selector, port, targetPort } = s;
+  lab.state.services.push({ namespace, name, selector, port, targetPort });
+  writeState(lab.state);
+  await syncEndpoints(lab);
 }
