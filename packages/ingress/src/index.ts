@@ -15,3 +15,4 @@ export * from './status.js';
 export * from './sources.js';
 export * from './workers.js';
 export * from './controller.js';
+export * from './delta.js';

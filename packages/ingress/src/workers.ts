@@ -10,6 +10,7 @@ import cluster, { type Worker } from 'node:cluster';
 import pino from 'pino';
 import { AggregatorRegistry, Registry } from 'prom-client';
 import type { PemPair } from './certs.js';
+import { forWorkers, TableState, type TableDelta } from './delta.js';
 import { ProxyMetrics } from './metrics.js';
 import type { ProxyOptions } from './proxy.js';
 import { IngressServer } from './server.js';
@@ -25,7 +26,10 @@ export interface WorkerConfig {
 }
 
 type ToWorker =
-  { type: 'init'; config: WorkerConfig } | { type: 'table'; table: RouteTable } | { type: 'stop' };
+  | { type: 'init'; config: WorkerConfig }
+  | { type: 'table'; table: RouteTable }
+  | { type: 'delta'; delta: TableDelta }
+  | { type: 'stop' };
 type ToPrimary =
   { type: 'listening' } | { type: 'applied'; version: number } | { type: 'error'; message: string };
 
@@ -40,6 +44,8 @@ export interface TableSink {
 export class WorkerPool implements TableSink {
   private readonly applied = new Map<Worker, number>();
   private latest: RouteTable | undefined;
+  /** What every listening worker holds once it has processed the messages sent so far. */
+  private readonly sent = new TableState();
   private publishedAt = 0;
   private stopping = false;
 
@@ -80,9 +86,11 @@ export class WorkerPool implements TableSink {
   }
 
   publish(table: RouteTable): void {
-    this.latest = table;
+    this.latest = forWorkers(table);
     this.publishedAt = performance.now();
-    for (const worker of this.applied.keys()) worker.send({ type: 'table', table } satisfies ToWorker);
+    // Workers that listen have the previous table (full or patched): send only the difference.
+    const delta = this.sent.advance(table);
+    for (const worker of this.applied.keys()) worker.send({ type: 'delta', delta } satisfies ToWorker);
   }
 
   ready(): boolean {
@@ -109,6 +117,7 @@ export function runWorker(): Promise<void> {
   new AggregatorRegistry();
   const send = (msg: ToPrimary) => process.send?.(msg);
   let server: IngressServer | undefined;
+  const state = new TableState();
   return new Promise((resolve) => {
     process.on('message', (msg: ToWorker) => {
       if (msg.type === 'init') {
@@ -129,8 +138,13 @@ export function runWorker(): Promise<void> {
           },
         );
       } else if (msg.type === 'table' && server) {
+        state.reset(msg.table);
         server.setTable(msg.table);
         send({ type: 'applied', version: msg.table.version });
+      } else if (msg.type === 'delta' && server) {
+        state.apply(msg.delta);
+        server.setTable(state.table());
+        send({ type: 'applied', version: msg.delta.version });
       } else if (msg.type === 'stop') {
         void (server?.close() ?? Promise.resolve()).then(() => {
           resolve();

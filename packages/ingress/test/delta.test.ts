@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { forWorkers, Router, TableState, type RouteTable } from '@portico/ingress';
+import { ingress, rule, svcBackend, tlsSecret } from './fixtures.js';
+import { loopbackService, table } from './backends.js';
+
+/** A table with `n` hosts; `flip` changes the backend of one rule, `drop` removes one Ingress. */
+function build(
+  version: number,
+  opts: { flip?: number; drop?: number; port?: number; cert?: string } = {},
+): RouteTable {
+  const ingresses = Array.from({ length: 50 }, (_, i) => i)
+    .filter((i) => i !== opts.drop)
+    .map((i) =>
+      ingress(`i${i}`, {
+        rules: [rule(`h${i % 10}.example.com`, { path: `/p${i}`, svc: i === opts.flip ? 'b' : 'a' })],
+        tls: i === 0 ? [{ hosts: ['h0.example.com'], secretName: 'tls' }] : undefined,
+      }),
+    );
+  ingresses.push(ingress('catch', { defaultBackend: svcBackend('a') }));
+  return table(
+    [
+      loopbackService('a', [opts.port ?? 1000]),
+      loopbackService('b', [2000]),
+      { ingresses, secrets: [tlsSecret('tls', opts.cert ?? 'CERT', 'KEY', 'default', opts.cert ?? '1')] },
+    ],
+    version,
+  );
+}
+
+/** Order-independent view of what a worker routes with. */
+function canonical(t: RouteTable) {
+  const byKey = <T>(xs: readonly T[], k: (x: T) => string) => [...xs].sort((a, b) => (k(a) < k(b) ? -1 : 1));
+  return {
+    version: t.version,
+    hosts: byKey(t.hosts, (h) => h.host),
+    backends: byKey(t.backends, (b) => b.key),
+    certs: byKey(t.certs, (c) => c.host),
+    catchAll: t.catchAll,
+    tlsHosts: t.tlsHosts,
+  };
+}
+
+describe('table deltas (primary -> worker)', () => {
+  const steps: [string, Parameters<typeof build>[1], number][] = [
+    ['one rule changes backend: one host sent', { flip: 13 }, 1],
+    ['an Ingress is deleted: its host is re-sent', { drop: 27 }, 1],
+    ['endpoints change: only the backend is sent', { port: 1001 }, 0],
+    ['a Secret rotates: only the certificate is sent', { cert: 'CERT2' }, 0],
+  ];
+  it.each(steps)('%s', (_n, change, hostsSent) => {
+    const primary = new TableState();
+    const worker = new TableState();
+    const first = build(1);
+    primary.reset(first);
+    worker.reset(forWorkers(first));
+    const next = build(2, change);
+    const delta = primary.advance(next);
+    expect(delta.hosts.changed.length).toBe(hostsSent);
+    worker.apply(structuredClone(delta));
+    expect(canonical(worker.table())).toEqual(canonical(next));
+    const router = new Router(worker.table());
+    if (change?.flip !== undefined)
+      expect(router.route('h3.example.com', '/p13/x')?.backend).toBe('default/b:80');
+    // The host still exists (other Ingresses), so the deleted path is a 404, not the catch-all.
+    if (change?.drop !== undefined) expect(router.route('h7.example.com', '/p27')).toBeNull();
+  });
+
+  it('an unchanged table yields an empty delta', () => {
+    const primary = new TableState();
+    primary.reset(build(1));
+    const delta = primary.advance(build(2));
+    expect(
+      [delta.hosts, delta.backends, delta.certs].map((c) => c.changed.length + c.removed.length),
+    ).toEqual([0, 0, 0]);
+  });
+
+  it('a host that disappears is removed', () => {
+    const primary = new TableState();
+    const worker = new TableState();
+    const first = table(
+      [
+        loopbackService('a', [1]),
+        { ingresses: [ingress('x', { rules: [rule('gone.example.com', { svc: 'a' })] })] },
+      ],
+      1,
+    );
+    primary.reset(first);
+    worker.reset(first);
+    const delta = primary.advance(table([loopbackService('a', [1])], 2));
+    expect(delta.hosts.removed).toEqual(['gone.example.com']);
+    worker.apply(delta);
+    expect(new Router(worker.table()).route('gone.example.com', '/')).toBeNull();
+  });
+});
