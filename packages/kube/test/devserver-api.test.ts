@@ -496,51 +496,81 @@ describe('patch', () => {
   };
   const path = '/api/v1/namespaces/default/pods/p1';
 
+  const svcPath = '/api/v1/namespaces/default/services/patched';
+  const service = {
+    metadata: { name: 'patched', labels: { app: 'a' } },
+    spec: {
+      ports: [
+        { name: 'http', port: 80 },
+        { name: 'https', port: 443 },
+      ],
+    },
+  };
+
   it('merge patch replaces lists and deletes with null', async () => {
     await call('POST', '/api/v1/namespaces/default/pods', pod);
+    expect((await call('POST', '/api/v1/namespaces/default/services', service)).status).toBe(201);
     const patched = await call(
       'PATCH',
-      path,
-      {
-        metadata: { labels: { app: null, tier: 'web' } },
-        spec: { containers: [{ name: 'only', image: 'x' }] },
-      },
+      svcPath,
+      { metadata: { labels: { app: null, tier: 'web' } }, spec: { ports: [{ name: 'only', port: 8080 }] } },
       'application/merge-patch+json',
     );
     expect(patched.status).toBe(200);
     expect(patched.body.metadata.labels).toEqual({ tier: 'web' });
-    expect(patched.body.spec.containers).toEqual([{ name: 'only', image: 'x' }]);
+    expect(patched.body.spec.ports).toEqual([
+      { name: 'only', port: 8080, protocol: 'TCP', targetPort: 8080 },
+    ]);
   });
 
-  it('strategic merge patch merges containers by name and conditions by type', async () => {
-    await call('PUT', path, { ...pod, metadata: { name: 'p1', labels: { app: 'a' } } });
+  it('strategic merge patch merges Service ports by port and conditions by type', async () => {
+    await call('PUT', svcPath, service);
     const patched = await call(
       'PATCH',
-      path,
+      svcPath,
       {
         spec: {
-          containers: [
-            { name: 'two', image: 'img:3' },
-            { name: 'three', image: 'img:4' },
+          ports: [
+            { port: 443, targetPort: 8443 },
+            { name: 'admin', port: 9000 },
           ],
         },
       },
       'application/strategic-merge-patch+json',
     );
-    expect(patched.body.spec.containers.map((c: Json) => `${c.name}=${c.image}`)).toEqual([
-      'one=img:1',
-      'two=img:3',
-      'three=img:4',
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    expect(patched.body.spec.ports.map((p: Json) => `${p.name}:${p.port}->${p.targetPort}`)).toEqual([
+      'http:80->80',
+      'https:443->8443',
+      'admin:9000->9000',
     ]);
-    expect(patched.body.spec.containers[0].ports).toEqual([{ containerPort: 80 }]);
-
     const deleted = await call(
       'PATCH',
-      path,
-      { spec: { containers: [{ name: 'one', $patch: 'delete' }] } },
+      svcPath,
+      { spec: { ports: [{ port: 80, $patch: 'delete' }] } },
       'application/strategic-merge-patch+json',
     );
-    expect(deleted.body.spec.containers.map((c: Json) => c.name)).toEqual(['two', 'three']);
+    expect(deleted.body.spec.ports.map((p: Json) => p.name)).toEqual(['https', 'admin']);
+
+    // Pod containers are immutable apart from their images, as on the real server.
+    const grown = await call(
+      'PATCH',
+      path,
+      { spec: { containers: [{ name: 'three', image: 'img:4' }] } },
+      'application/strategic-merge-patch+json',
+    );
+    expect(grown.status).toBe(422);
+    const image = await call(
+      'PATCH',
+      path,
+      { spec: { containers: [{ name: 'two', image: 'img:3' }] } },
+      'application/strategic-merge-patch+json',
+    );
+    expect(image.body.spec.containers.map((c: Json) => `${c.name}=${c.image}`)).toEqual([
+      'one=img:1',
+      'two=img:3',
+    ]);
+    expect(image.body.spec.containers[0].ports).toEqual([{ containerPort: 80 }]);
 
     await call(
       'PATCH',
@@ -565,6 +595,23 @@ describe('patch', () => {
       { type: 'Ready', status: 'True' },
       { type: 'Initialized', status: 'True' },
     ]);
+  });
+
+  it('Pods need named containers with images', async () => {
+    const bad = await call('POST', '/api/v1/namespaces/default/pods', {
+      metadata: { name: 'bad-pod' },
+      spec: { containers: [{ name: 'a' }, { name: 'a', image: 'x' }] },
+    });
+    expect(bad.status).toBe(422);
+    expect(bad.body.details.causes.map((c: Json) => c.field)).toEqual([
+      'spec.containers[0].image',
+      'spec.containers[1].name',
+    ]);
+    const empty = await call('POST', '/api/v1/namespaces/default/pods', {
+      metadata: { name: 'empty-pod' },
+      spec: {},
+    });
+    expect(empty.body.details.causes.map((c: Json) => c.field)).toEqual(['spec.containers']);
   });
 
   it('JSON patch applies operations in order and rejects a failed test', async () => {

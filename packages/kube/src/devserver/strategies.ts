@@ -8,6 +8,7 @@ import { prepareDataObject } from './data-objects.js';
 import { prepareEndpoints } from './endpoints-validation.js';
 import { validateNetworking } from './ingress-validation.js';
 import { isObject, type JsonObject } from './json.js';
+import { validatePod } from './pod-validation.js';
 import type { ResourceInfo } from './resources.js';
 import type { ServiceRegistry } from './service-registry.js';
 
@@ -36,9 +37,11 @@ export function kindStrategies(services: ServiceRegistry): Record<string, KindSt
     },
     IngressClass: { prepareForCreate: validateNetworking, prepareForUpdate: validateNetworking },
     Pod: {
-      prepareForCreate: (_r, pod) => {
+      prepareForCreate: (resource, pod) => {
         pod.status = { phase: 'Pending' };
+        validatePod(resource, pod);
       },
+      prepareForUpdate: validatePod,
     },
     Namespace: {
       prepareForCreate: (_r, namespace) => {
