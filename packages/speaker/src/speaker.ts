@@ -70,6 +70,8 @@ export class Speaker {
   /** Protocols each Service was last announced with from this node (for nodeAssigned Events). */
   private readonly announcedWith = new Map<string, Set<Protocol>>();
   private lastDecision: Decision | undefined;
+  /** Members already reported as having no address. */
+  private readonly unreachable = new Set<string>();
 
   constructor(private readonly options: SpeakerOptions) {
     this.log = options.logger;
@@ -170,7 +172,17 @@ export class Speaker {
   }
 
   private updateMembers(): void {
-    this.detector.setMembers(membersFromNodes(this.nodes.list(), this.options.memberlistPort));
+    const members = membersFromNodes(this.nodes.list(), this.options.memberlistPort);
+    for (const m of members) {
+      if (m.address !== undefined || m.name === this.options.nodeName || this.unreachable.has(m.name))
+        continue;
+      this.unreachable.add(m.name);
+      this.log.warn(
+        { event: 'memberWithoutAddress', member: m.name },
+        'node has no InternalIP (nor portico.dev/speaker-address annotation): its speaker cannot be heard',
+      );
+    }
+    this.detector.setMembers(members);
   }
 
   private loadConfig(): void {

@@ -99,7 +99,7 @@ describe('members', () => {
     expect(parseHostPort(text, 7946)).toEqual(expected);
   });
 
-  it('takes the InternalIP, or the annotation; only eligible nodes are expected', () => {
+  it('takes the InternalIP, or the annotation; only eligible nodes are expected, with or without address', () => {
     const annotated = node('b', { address: '198.51.100.2' });
     annotated.metadata!.annotations = { [SPEAKER_ADDRESS_ANNOTATION]: '127.0.0.1:9001' };
     expect(
@@ -116,6 +116,7 @@ describe('members', () => {
       { name: 'a', address: '198.51.100.1', port: 7946, expected: true },
       { name: 'b', address: '127.0.0.1', port: 9001, expected: true },
       { name: 'c', address: '198.51.100.3', port: 7946, expected: false },
+      { name: 'd', expected: true },
     ]);
   });
 });

@@ -22,8 +22,9 @@ import type { Transport } from './udp-transport.js';
 
 export interface Member {
   name: string;
-  address: string;
-  port: number;
+  /** Where its heartbeats go; absent when the API gives no address (it can never be heard). */
+  address?: string;
+  port?: number;
   /** The API expects this member to run a speaker (counted for the quorum even when silent). */
   expected: boolean;
 }
@@ -185,8 +186,10 @@ export class FailureDetector extends EventEmitter<DetectorEvents> {
     const datagrams = withClaims
       ? claimParts(this.claims).map((claims) => encodeHeartbeat({ ...base, claims }, this.options.secret))
       : [encodeHeartbeat(base, this.options.secret)];
-    for (const p of this.peers.values())
-      for (const d of datagrams) this.options.transport.send(d, p.member.address, p.member.port);
+    for (const { member } of this.peers.values()) {
+      if (member.address === undefined || member.port === undefined) continue;
+      for (const d of datagrams) this.options.transport.send(d, member.address, member.port);
+    }
   }
 
   private receive(data: Buffer): void {

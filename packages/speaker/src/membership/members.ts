@@ -14,10 +14,10 @@ export const SPEAKER_ADDRESS_ANNOTATION = 'portico.dev/speaker-address';
 export function membersFromNodes(nodes: Iterable<V1Node>, defaultPort: number): Member[] {
   const out: Member[] = [];
   for (const node of nodes) {
-    const target = speakerAddress(node, defaultPort);
-    if (!target) continue;
     // Only nodes that may announce are expected to answer; the others still get heartbeats so a
-    // recovering node is seen at once.
+    // recovering node is seen at once. A node without a usable address still counts for the
+    // quorum: treating it as absent would let every speaker believe it is alone (split brain).
+    const target = speakerAddress(node, defaultPort);
     out.push({ name: nodeName(node), ...target, expected: nodeIneligibility(node) === undefined });
   }
   return out;
