@@ -17,17 +17,21 @@ const usage = `usage: portico speaker [--kubeconfig FILE] [--node-name NAME] [--
                        [--bind-address ADDR] [--memberlist-port N] [--interfaces IF1,IF2]
                        [--metrics-port N] [--metrics-address ADDR]
                        [--heartbeat-interval MS] [--suspicion-timeout MS] [--memberlist-secret-file FILE]
+                       [--probe-wait MS]
 
   --node-name NAME          this node (default: $NODE_NAME)
   --bind-address ADDR       address of the heartbeat socket (default: all addresses)
   --memberlist-port N       UDP port of the speakers' heartbeats (default 7946)
   --interfaces IF1,IF2      answer ARP/NDP only on these interfaces (default: every suitable one)
-  --metrics-port N          /metrics, /healthz, /readyz (default 7473)
+  --metrics-port N          /metrics, /healthz, /readyz (default 7472)
   --metrics-address ADDR    address of that server (default: all addresses)
   --heartbeat-interval MS   default 100
   --suspicion-timeout MS    a speaker silent this long is dead (default 500)
   --memberlist-secret-file FILE  authenticate heartbeats with this shared secret
-                            (default: $PORTICO_MEMBERLIST_SECRET when set)`;
+                            (default: $PORTICO_MEMBERLIST_SECRET when set)
+  --probe-wait MS           before answering for a layer-2 IP, one ARP/DAD probe and this long
+                            listening for another owner (default 150; 0 skips the probe). It
+                            adds to the failover time, so it is shorter than the library default.`;
 
 function port(text: string, name: string): number {
   const n = Number(text);
@@ -58,11 +62,12 @@ export async function run(args: string[]): Promise<number> {
         'bind-address': { type: 'string', default: '' },
         'memberlist-port': { type: 'string', default: '7946' },
         interfaces: { type: 'string', default: '' },
-        'metrics-port': { type: 'string', default: '7473' },
+        'metrics-port': { type: 'string', default: '7472' },
         'metrics-address': { type: 'string', default: '0.0.0.0' },
         'heartbeat-interval': { type: 'string', default: '100' },
         'suspicion-timeout': { type: 'string', default: '500' },
         'memberlist-secret-file': { type: 'string' },
+        'probe-wait': { type: 'string', default: '150' },
       },
     });
     if (!values['node-name']) throw new Error('--node-name (or NODE_NAME) is required');
@@ -71,7 +76,11 @@ export async function run(args: string[]): Promise<number> {
     const secretText = values['memberlist-secret-file']
       ? readFileSync(values['memberlist-secret-file'], 'utf8').trim()
       : process.env.PORTICO_MEMBERLIST_SECRET;
+    const probeWait = Number(values['probe-wait']);
+    if (!Number.isFinite(probeWait) || probeWait < 0)
+      throw new Error(`--probe-wait: want milliseconds >= 0, not ${values['probe-wait']}`);
     flags = {
+      probeWait,
       kubeconfig: values.kubeconfig ?? process.env.KUBECONFIG,
       nodeName: values['node-name'],
       namespace: values.namespace,
@@ -101,6 +110,7 @@ export async function run(args: string[]): Promise<number> {
     () =>
       new Announcer({
         ...(flags.interfaces.length > 0 ? { interfaces: flags.interfaces } : {}),
+        probe: flags.probeWait > 0 ? { count: 1, intervalMs: 0, waitMs: flags.probeWait } : false,
         registry,
         logger: log.child({ module: 'layer2' }),
       }),
