@@ -23,12 +23,3 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   }
   return false;
 }
-
-/** The object at `object[key]`, created when missing. */
-export function child(object: JsonObject, key: string): JsonObject {
-  const existing = object[key];
-  if (isObject(existing)) return existing;
-  const created: JsonObject = {};
-  object[key] = created;
-  return created;
-}

@@ -142,17 +142,6 @@ export class Registry {
     return { items: page.items, metadata };
   }
 
-  list(scope: Scope, query: ListQuery): JsonObject {
-    const { items, metadata } = this.listPage(scope, query);
-    return {
-      kind: `${scope.resource.kind}List`,
-      apiVersion: apiVersionOf(scope.resource),
-      metadata,
-      // Items of a typed list carry no apiVersion/kind on the real server.
-      items: items.map(({ apiVersion: _a, kind: _k, ...rest }) => rest),
-    };
-  }
-
   private requireNamespace(scope: Scope): void {
     if (!scope.resource.namespaced) return;
     const ns = scope.namespace ?? '';

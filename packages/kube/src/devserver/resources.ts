@@ -17,8 +17,6 @@ export interface ResourceInfo {
   statusSubresource: boolean;
   /** Field selectors the real server accepts beyond metadata.name and metadata.namespace. */
   fieldSelectors: string[];
-  /** Storage shared with another resource (events.k8s.io Events live with core Events in the real server). */
-  storageKey?: string;
 }
 
 const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -206,7 +204,7 @@ export function apiVersionOf(resource: ResourceInfo): string {
 
 /** Where objects of this resource are kept; one key per group+plural. */
 export function storageKeyOf(resource: ResourceInfo): string {
-  return resource.storageKey ?? `${resource.group}/${resource.plural}`;
+  return `${resource.group}/${resource.plural}`;
 }
 
 export function findResource(group: string, version: string, plural: string): ResourceInfo | undefined {
