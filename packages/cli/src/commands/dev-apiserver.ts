@@ -9,8 +9,10 @@ import { writeFileSync } from 'node:fs';
 import { pino, type Level } from 'pino';
 import { startDevApiServer } from '@portico/kube';
 
-const usage =
-  'usage: portico dev apiserver [--port N] [--host ADDR] [--kubeconfig-out FILE] [--history N] [--log-level LEVEL]';
+const usage = [
+  'usage: portico dev apiserver [--port N] [--host ADDR] [--kubeconfig-out FILE] [--history N]',
+  '                             [--service-cidr CIDR[,CIDR]] [--node-port-range FIRST-LAST] [--log-level LEVEL]',
+].join('\n');
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
 
@@ -19,6 +21,8 @@ interface Options {
   host: string;
   kubeconfigOut?: string;
   history?: number;
+  serviceCidrs?: string[];
+  nodePortRange?: [number, number];
   level: Level;
 }
 
@@ -55,6 +59,22 @@ function parse(args: string[]): Options | string {
         options.history = Number(v);
         break;
       }
+      case '--service-cidr': {
+        const v = value();
+        const cidrs = v?.split(',').filter((c) => c !== '') ?? [];
+        if (cidrs.length < 1 || cidrs.length > 2)
+          return '--service-cidr needs one CIDR, or two (IPv4 and IPv6) separated by a comma';
+        options.serviceCidrs = cidrs;
+        break;
+      }
+      case '--node-port-range': {
+        const match = /^(\d+)-(\d+)$/.exec(value() ?? '');
+        const [first, last] = match ? [Number(match[1]), Number(match[2])] : [0, 0];
+        if (!match || first < 1 || last > 65535 || first > last)
+          return '--node-port-range needs FIRST-LAST, for example 30000-32767';
+        options.nodePortRange = [first, last];
+        break;
+      }
       case '--log-level': {
         const v = value();
         if (v === undefined || !LEVELS.includes(v)) return `--log-level must be one of ${LEVELS.join(', ')}`;
@@ -86,6 +106,8 @@ export async function run(args: string[]): Promise<number> {
       host: options.host,
       logger,
       ...(options.history !== undefined ? { historyLimit: options.history } : {}),
+      ...(options.serviceCidrs ? { serviceCidrs: options.serviceCidrs } : {}),
+      ...(options.nodePortRange ? { nodePortRange: options.nodePortRange } : {}),
     });
   } catch (error) {
     console.error(`portico dev apiserver: cannot start: ${(error as Error).message}`);

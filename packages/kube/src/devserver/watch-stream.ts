@@ -32,6 +32,8 @@ export interface WatchOptions {
 
 type WatchType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
+const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
+
 /** How an event looks to a watcher with this filter, if at all. */
 function translate(event: StoreEvent, collection: string, filter: Filter): WatchType | undefined {
   if (event.collection !== collection) return undefined;
@@ -80,7 +82,11 @@ export function serveWatch(
   response.flushHeaders();
 
   const write = (type: string, objectText: string): void => {
+    if (response.writableEnded) return;
     response.write(`{"type":"${type}","object":${objectText}}\n`);
+    // A watcher that does not read is cut off, as the real server drops watchers whose buffer
+    // fills up; the client re-watches from the last resourceVersion it saw.
+    if (response.writableLength > MAX_BUFFERED_BYTES) response.end();
   };
   let first = true;
   const render = (object: JsonObject): string => {
