@@ -30,16 +30,24 @@ export class AdjRibOut {
     return this.advertised.has(prefix);
   }
 
-  /** Computes and records the UPDATEs that make the peer's view equal to `routes`. */
-  sync(routes: Iterable<CompiledRoute>, ctx: ExportContext, send: SendContext): RibDiff {
+  /**
+   * Computes and records the UPDATEs that make the peer's view equal to `routes`. With `changed`,
+   * only those prefix keys are looked at (the rest is known to be in sync): that keeps steady
+   * churn proportional to the changes, not to the table size.
+   */
+  sync(
+    routes: Iterable<CompiledRoute> | Map<string, CompiledRoute>,
+    ctx: ExportContext,
+    send: SendContext,
+    changed?: Iterable<string>,
+  ): RibDiff {
     const groups = new Map<string, Announcement>();
-    const wanted = new Set<string>();
+    const gone: Record<AfiNumber, Prefix[]> = { [Afi.IPV4]: [], [Afi.IPV6]: [] };
     let announced = 0;
-    for (const r of routes) {
+    const consider = (r: CompiledRoute): boolean => {
       const out = exportRoute(r, ctx);
-      if (!out) continue;
-      wanted.add(r.key);
-      if (this.advertised.get(r.key)?.groupKey === out.groupKey) continue;
+      if (!out) return false;
+      if (this.advertised.get(r.key)?.groupKey === out.groupKey) return true;
       this.advertised.set(r.key, { prefix: r.prefix, groupKey: out.groupKey });
       let group = groups.get(out.groupKey);
       if (!group) {
@@ -48,12 +56,23 @@ export class AdjRibOut {
       }
       group.prefixes.push(r.prefix);
       announced++;
-    }
-    const gone: Record<AfiNumber, Prefix[]> = { [Afi.IPV4]: [], [Afi.IPV6]: [] };
-    for (const [key, { prefix }] of this.advertised) {
-      if (wanted.has(key)) continue;
+      return true;
+    };
+    const drop = (key: string) => {
+      const had = this.advertised.get(key);
+      if (!had) return;
       this.advertised.delete(key);
-      gone[prefix.afi].push(prefix);
+      gone[had.prefix.afi].push(had.prefix);
+    };
+    if (changed && routes instanceof Map) {
+      for (const key of changed) {
+        const r = routes.get(key);
+        if (!r || !consider(r)) drop(key);
+      }
+    } else {
+      const wanted = new Set<string>();
+      for (const r of routes instanceof Map ? routes.values() : routes) if (consider(r)) wanted.add(r.key);
+      for (const key of [...this.advertised.keys()]) if (!wanted.has(key)) drop(key);
     }
     const messages: Buffer[] = [];
     for (const afi of [Afi.IPV4, Afi.IPV6] as const) {

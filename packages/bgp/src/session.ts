@@ -15,7 +15,7 @@ import type { Capabilities } from './capabilities.js';
 import { Afi, type AfiNumber, BGP_PORT, CeaseSubcode, ErrorCode, Safi } from './constants.js';
 import { type CloseReason, Connection, type Negotiated, unmap } from './connection.js';
 import { describeNotification, encodeRouteRefresh } from './message.js';
-import type { CompiledRoute, Route } from './route.js';
+import type { CompiledRoute, ExportContext, Route } from './route.js';
 import { encodeEndOfRib } from './sender.js';
 import type { BgpStats } from './stats.js';
 import { connectTcp, setSocketTtl } from './transport.js';
@@ -91,6 +91,7 @@ export interface SessionContext {
   /** True on the first sessions after the speaker started: sets the Restart State bit (RFC 4724 §3). */
   restarting: boolean;
   routes: () => Iterable<CompiledRoute>;
+  routeMap: () => Map<string, CompiledRoute>;
   compile: (route: Route) => CompiledRoute;
   /** Builds a BFD session when the peer asks for BFD; returns a stop function. */
   startBfd?: BfdStarter;
@@ -112,7 +113,9 @@ export class Session extends EventEmitter<SessionEvents> {
   readonly key: string;
   private readonly connections = new Set<Connection>();
   private established: Connection | undefined;
-  private readonly rib = new AdjRibOut();
+  private rib = new AdjRibOut();
+  /** The initial table, packed while in OpenConfirm so it leaves the moment we are Established. */
+  private prepared: { conn: Connection; rib: AdjRibOut; messages: Buffer[]; announced: number } | undefined;
   private readonly backoff: Backoff;
   private retryTimer: NodeJS.Timeout | undefined;
   private connecting = false;
@@ -193,37 +196,53 @@ export class Session extends EventEmitter<SessionEvents> {
     if (this.negotiated?.routeRefresh) this.established?.write(encodeRouteRefresh(afi, Safi.UNICAST));
   }
 
-  /** Sends the UPDATEs that bring the peer to the current route set. */
-  sync(): void {
+  /** Sends the UPDATEs that bring the peer to the current route set (only `changed` keys if given). */
+  sync(changed?: Set<string>): void {
     const conn = this.established;
     const n = this.negotiated;
     if (!conn || !n) return;
-    const exportCtx = {
+    const exportCtx = this.exportContext(conn, n);
+    const send = { maxLength: n.maxLength, fourOctetAs: n.fourOctetAs };
+    // An export policy may change any route, so it always gets the full walk.
+    const diff =
+      changed && !this.options.exportPolicy
+        ? this.rib.sync(this.ctx.routeMap(), exportCtx, send, changed)
+        : this.rib.sync(this.exported(), exportCtx, send);
+    this.send(conn, diff.messages, diff.announced, diff.withdrawn);
+  }
+
+  private send(conn: Connection, messages: Buffer[], announced: number, withdrawn: number): void {
+    if (messages.length === 0) return;
+    conn.writeAll(messages);
+    this.ctx.stats.updatesSent.inc({ peer: this.key }, messages.length);
+    this.ctx.stats.prefixesAdvertised.set({ peer: this.key }, this.rib.size);
+    this.log.debug({ updates: messages.length, announced, withdrawn }, 'sent');
+    this.emit('sent', { updates: messages.length, announced, withdrawn });
+  }
+
+  private exportContext(conn: Connection, n: Negotiated): ExportContext {
+    const ctx: ExportContext = {
       localAsn: this.localAsn,
       peerAsn: this.options.peerAsn,
       localAddress: this.options.localAddress ?? conn.localAddress,
       families: n.families,
       ipv4OverIpv6NextHop: n.ipv4OverIpv6NextHop,
-      ...(this.options.nextHopIPv4 ? { nextHopIPv4: this.options.nextHopIPv4 } : {}),
-      ...(this.options.nextHopIPv6 ? { nextHopIPv6: this.options.nextHopIPv6 } : {}),
     };
-    const diff = this.rib.sync(this.exported(), exportCtx, {
+    if (this.options.nextHopIPv4) ctx.nextHopIPv4 = this.options.nextHopIPv4;
+    if (this.options.nextHopIPv6) ctx.nextHopIPv6 = this.options.nextHopIPv6;
+    return ctx;
+  }
+
+  /** Packs the full table for `conn` while waiting for the peer's KEEPALIVE (OpenConfirm). */
+  private prepare(conn: Connection): void {
+    const n = conn.negotiated;
+    if (!n) return;
+    const rib = new AdjRibOut();
+    const diff = rib.sync(this.exported(), this.exportContext(conn, n), {
       maxLength: n.maxLength,
       fourOctetAs: n.fourOctetAs,
     });
-    if (diff.messages.length === 0) return;
-    conn.writeAll(diff.messages);
-    this.ctx.stats.updatesSent.inc({ peer: this.key }, diff.messages.length);
-    this.ctx.stats.prefixesAdvertised.set({ peer: this.key }, this.rib.size);
-    this.log.debug(
-      { updates: diff.messages.length, announced: diff.announced, withdrawn: diff.withdrawn },
-      'sent',
-    );
-    this.emit('sent', {
-      updates: diff.messages.length,
-      announced: diff.announced,
-      withdrawn: diff.withdrawn,
-    });
+    this.prepared = { conn, rib, messages: diff.messages, announced: diff.announced };
   }
 
   private *exported(): Iterable<CompiledRoute> {
@@ -379,7 +398,15 @@ export class Session extends EventEmitter<SessionEvents> {
     );
     this.setState('Established');
     this.emit('established', n);
-    this.rib.clear();
+    const prepared = this.prepared;
+    this.prepared = undefined;
+    if (prepared?.conn === conn) {
+      this.rib = prepared.rib;
+      this.send(conn, prepared.messages, prepared.announced, 0);
+    } else {
+      this.rib.clear();
+    }
+    // Catches up with route changes made since the table was packed (usually nothing to send).
     this.sync();
     // RFC 4724 §4: End-of-RIB after the initial table, for every negotiated family.
     for (const afi of n.families) {

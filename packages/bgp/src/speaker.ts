@@ -52,6 +52,8 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   private readonly logger: Logger;
   private listener: Listener | undefined;
   private scheduled = false;
+  /** Prefix keys changed since the last flush; undefined means everything (setRoutes). */
+  private changed: Set<string> | undefined = new Set();
   private started = false;
   /** RFC 4724 §3: the Restart State bit is set in the OPENs sent soon after we start. */
   private restarting = true;
@@ -136,6 +138,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     const compiled = routes.map(compileRoute);
     this.routes.clear();
     for (const r of compiled) this.routes.set(r.key, r);
+    this.changed = undefined;
     this.schedule();
   }
 
@@ -143,12 +146,15 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   announce(route: Route): void {
     const r = compileRoute(route);
     this.routes.set(r.key, r);
+    this.changed?.add(r.key);
     this.schedule();
   }
 
   withdraw(prefix: string): void {
     const key = compileRoute({ prefix }).key;
-    if (this.routes.delete(key)) this.schedule();
+    if (!this.routes.delete(key)) return;
+    this.changed?.add(key);
+    this.schedule();
   }
 
   get routeCount(): number {
@@ -158,7 +164,9 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   /** Sends what changed now rather than at the end of the tick. */
   flush(): void {
     this.scheduled = false;
-    for (const s of this.sessions.values()) s.sync();
+    const changed = this.changed;
+    this.changed = new Set();
+    for (const s of this.sessions.values()) s.sync(changed);
   }
 
   private schedule(): void {
@@ -179,6 +187,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
         return isRestarting();
       },
       routes: () => this.routes.values(),
+      routeMap: () => this.routes,
       compile: compileRoute,
     };
     if (this.options.routerId) ctx.routerId = this.options.routerId;

@@ -1,0 +1,410 @@
+// Full-table transfer and churn benchmark: our speaker against GoBGP, towards FRR bgpd and BIRD 2,
+// in network namespaces (prefix pbgpb). See docs/benchmarks.md "## BGP" for the method.
+// Run: npm run bench -w @portico/bgp   (root, needs frr, bird2, gobgpd; builds dist first)
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath, URL } from 'node:url';
+
+const COUNT = Number(process.env.BENCH_ROUTES ?? 10_000);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const HERE = fileURLToPath(new URL('.', import.meta.url));
+const R = 'pbgpb-r';
+const S = 'pbgpb-s';
+const dir = mkdtempSync(join(tmpdir(), 'pbgpb-'));
+
+function sh(cmd, args, allowFail = false) {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
+  } catch (err) {
+    if (allowFail) return err.stdout ?? '';
+    throw new Error(`${cmd} ${args.join(' ')}: ${err.stderr ?? err.message}`, { cause: err });
+  }
+}
+
+function teardown() {
+  for (const ns of [R, S]) {
+    for (const pid of sh('ip', ['netns', 'pids', ns], true).split('\n').filter(Boolean))
+      sh('kill', ['-9', pid], true);
+    sh('ip', ['netns', 'del', ns], true);
+  }
+}
+
+function topology() {
+  teardown();
+  sh('ip', ['netns', 'add', R]);
+  sh('ip', ['netns', 'add', S]);
+  sh('ip', ['link', 'add', 'pbgpbr0', 'netns', R, 'type', 'veth', 'peer', 'name', 'pbgpbs0', 'netns', S]);
+  for (const [ns, dev, v4, v6] of [
+    [R, 'pbgpbr0', '192.0.2.1/24', '2001:db8::1/64'],
+    [S, 'pbgpbs0', '192.0.2.2/24', '2001:db8::2/64'],
+  ]) {
+    sh('ip', ['-n', ns, 'addr', 'add', v4, 'dev', dev]);
+    sh('ip', ['-n', ns, 'addr', 'add', v6, 'dev', dev, 'nodad']);
+    sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+    sh('ip', ['-n', ns, 'link', 'set', dev, 'up']);
+  }
+}
+
+const waitUntil = async (what, probe, ms = 60_000, every = 50) => {
+  const end = Date.now() + ms;
+  for (let i = 0; i < ms / every + 1 && Date.now() < end; i++) {
+    const v = probe();
+    if (v) return v;
+    await sleep(every);
+  }
+  throw new Error(`timed out: ${what}`);
+};
+
+// ---- routers: state + received prefix count in one query ----
+const routers = {
+  frr: {
+    start() {
+      const conf = [
+        'frr defaults traditional',
+        'router bgp 65000',
+        ' bgp router-id 192.0.2.1',
+        ' no bgp ebgp-requires-policy',
+        ' no bgp default ipv4-unicast',
+        ' neighbor 192.0.2.2 remote-as 65001',
+        ' neighbor 192.0.2.2 timers connect 1',
+        ' neighbor 2001:db8::2 remote-as 65001',
+        ' neighbor 2001:db8::2 timers connect 1',
+        ' address-family ipv4 unicast',
+        '  neighbor 192.0.2.2 activate',
+        ' exit-address-family',
+        ' address-family ipv6 unicast',
+        '  neighbor 2001:db8::2 activate',
+        ' exit-address-family',
+      ].join('\n');
+      writeFileSync(join(dir, 'bgpd.conf'), conf + '\n');
+      spawn(
+        'ip',
+        [
+          'netns',
+          'exec',
+          R,
+          '/usr/lib/frr/bgpd',
+          '-Z',
+          '-n',
+          '-S',
+          '-P',
+          '0',
+          '-f',
+          join(dir, 'bgpd.conf'),
+          '-i',
+          join(dir, 'bgpd.pid'),
+          '--vty_socket',
+          dir,
+        ],
+        { stdio: 'ignore', detached: true },
+      ).unref();
+      sh('sh', ['-c', `for i in $(seq 50); do [ -S ${dir}/bgpd.vty ] && exit 0; sleep 0.1; done; exit 1`]);
+    },
+    /** [established, prefixes received, updates received] */
+    poll(family) {
+      const peer = family === 'ipv4' ? '192.0.2.2' : '2001:db8::2';
+      const j = JSON.parse(
+        sh('vtysh', ['--vty_socket', dir, '-c', `show bgp ${family} unicast summary json`], true) || '{}',
+      );
+      const p = (j.peers ?? {})[peer] ?? {};
+      return [p.state === 'Established', p.pfxRcd ?? 0];
+    },
+    updates(family) {
+      const peer = family === 'ipv4' ? '192.0.2.2' : '2001:db8::2';
+      const j = JSON.parse(
+        sh('vtysh', ['--vty_socket', dir, '-c', `show bgp neighbors ${peer} json`], true) || '{}',
+      );
+      return j[peer]?.messageStats?.updatesRecv ?? 0;
+    },
+  },
+  bird: {
+    start() {
+      const conf = `router id 192.0.2.1;
+protocol device { scan time 10; }
+protocol bgp ipv4 { local 192.0.2.1 as 65000; neighbor 192.0.2.2 as 65001; connect retry time 1; ipv4 { import all; export none; }; }
+protocol bgp ipv6 { local 2001:db8::1 as 65000; neighbor 2001:db8::2 as 65001; connect retry time 1; ipv6 { import all; export none; }; }
+`;
+      writeFileSync(join(dir, 'bird.conf'), conf);
+      spawn(
+        'ip',
+        [
+          'netns',
+          'exec',
+          R,
+          '/usr/sbin/bird',
+          '-f',
+          '-c',
+          join(dir, 'bird.conf'),
+          '-s',
+          join(dir, 'bird.ctl'),
+          '-P',
+          join(dir, 'bird.pid'),
+        ],
+        { stdio: 'ignore', detached: true },
+      ).unref();
+      sh('sh', ['-c', `for i in $(seq 50); do [ -S ${dir}/bird.ctl ] && exit 0; sleep 0.1; done; exit 1`]);
+    },
+    poll(family) {
+      const out = sh('birdc', ['-s', join(dir, 'bird.ctl'), 'show', 'protocols', 'all', `"${family}"`], true);
+      const m = /Routes:\s+(\d+) imported/.exec(out);
+      return [/BGP state:\s+Established/.test(out), m ? Number(m[1]) : 0];
+    },
+    updates() {
+      return undefined;
+    },
+  },
+};
+
+function kill(pidFile) {
+  sh('sh', ['-c', `kill -9 $(cat ${pidFile}) 2>/dev/null; true`], true);
+}
+
+/**
+ * Polls the router as fast as it answers. Returns [lower, upper] bounds in ms of the time from the
+ * router's Established to all prefixes in its RIB: lower from the first poll that saw Established,
+ * upper from the start of the last poll that did not (one poll takes tens of ms).
+ */
+async function measureTransfer(router, family) {
+  let tEst;
+  let lastDown;
+  for (let i = 0; i < 20_000; i++) {
+    const started = performance.now();
+    const [est, count] = router.poll(family);
+    const now = performance.now();
+    if (!est) lastDown = started;
+    if (est && tEst === undefined) tEst = now;
+    if (tEst !== undefined && count >= COUNT) {
+      if (lastDown === undefined) throw new Error('session was up before the run started');
+      return [now - tEst, now - lastDown];
+    }
+    if (tEst === undefined) await sleep(2);
+  }
+  throw new Error('transfer did not complete');
+}
+
+function startOurs(family, extra = {}) {
+  const peer = family === 'ipv4' ? '192.0.2.1' : '2001:db8::1';
+  const local = family === 'ipv4' ? '192.0.2.2' : '2001:db8::2';
+  const config = {
+    localAsn: 65001,
+    routerId: '192.0.2.2',
+    family,
+    count: COUNT,
+    nextHop: local,
+    peer: {
+      peerAddress: peer,
+      peerAsn: 65000,
+      localAddress: local,
+      families: [family],
+      connectRetryTime: 1,
+      ...extra,
+    },
+  };
+  const child = spawn(
+    'ip',
+    ['netns', 'exec', S, process.execPath, join(HERE, 'speaker.mjs'), JSON.stringify(config)],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  const events = [];
+  createInterface({ input: child.stdout }).on('line', (l) => events.push(JSON.parse(l)));
+  return {
+    events,
+    send: (cmd) => child.stdin.write(JSON.stringify(cmd) + '\n'),
+    async stop() {
+      child.stdin.write(JSON.stringify({ op: 'stop' }) + '\n');
+      await Promise.race([new Promise((r) => child.once('exit', r)), sleep(3000)]);
+      child.kill('SIGKILL');
+    },
+  };
+}
+
+// GoBGP as the speaker: it learns the routes beforehand from a feeder (our speaker on loopback,
+// eBGP AS 65100), then its session to the router is enabled and the transfer is timed the same way.
+function startGobgp() {
+  const conf = `[global.config]
+  as = 65001
+  router-id = "192.0.2.2"
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "127.0.0.1"
+    peer-as = 65100
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv4-unicast"
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv6-unicast"
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "192.0.2.1"
+    peer-as = 65000
+    admin-down = true
+  [neighbors.timers.config]
+    connect-retry = 1
+    idle-hold-time-after-reset = 1
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv4-unicast"
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "2001:db8::1"
+    peer-as = 65000
+    admin-down = true
+  [neighbors.timers.config]
+    connect-retry = 1
+    idle-hold-time-after-reset = 1
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv6-unicast"
+`;
+  writeFileSync(join(dir, 'gobgpd.toml'), conf);
+  const child = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      S,
+      'gobgpd',
+      '-f',
+      join(dir, 'gobgpd.toml'),
+      '--api-hosts',
+      '127.0.0.1:50051',
+      '-p',
+      '--pprof-disable',
+    ],
+    { stdio: 'ignore' },
+  );
+  sh('sh', [
+    '-c',
+    `for i in $(seq 50); do ip netns exec ${S} gobgp global >/dev/null 2>&1 && exit 0; sleep 0.1; done; exit 1`,
+  ]);
+  return child;
+}
+
+function gobgp(...args) {
+  return sh('ip', ['netns', 'exec', S, 'gobgp', ...args], true);
+}
+
+async function feedGobgp(family) {
+  const config = {
+    localAsn: 65100,
+    routerId: '192.0.2.99',
+    family,
+    count: COUNT,
+    nextHop: family === 'ipv4' ? '192.0.2.2' : '2001:db8::2',
+    peer: {
+      peerAddress: '127.0.0.1',
+      peerAsn: 65001,
+      families: ['ipv4', 'ipv6'],
+      connectRetryTime: 1,
+      nextHopIPv6: '2001:db8::2',
+    },
+  };
+  const child = spawn(
+    'ip',
+    ['netns', 'exec', S, process.execPath, join(HERE, 'speaker.mjs'), JSON.stringify(config)],
+    { stdio: ['pipe', 'ignore', 'inherit'] },
+  );
+  await waitUntil(`GoBGP holds ${COUNT} ${family} routes`, () => {
+    const m = /Destination:\s*(\d+)/.exec(gobgp('global', 'rib', 'summary', '-a', family));
+    return m && Number(m[1]) >= COUNT;
+  });
+  return child;
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const bounds = (runs) => [median(runs.map((r) => r[0])), median(runs.map((r) => r[1]))];
+const results = [];
+
+async function benchRouter(name) {
+  const router = routers[name];
+  router.start();
+  const gobgpd = startGobgp();
+  for (const family of ['ipv4', 'ipv6']) {
+    // Ours: a fresh speaker process per run; the router sees a new session with the full table.
+    const ours = [];
+    let ourUpdates;
+    for (let run = 0; run < RUNS; run++) {
+      const before = router.updates(family);
+      const s = startOurs(family, process.env.BENCH_NO_EXTENDED ? { extendedMessage: false } : {});
+      ours.push(await measureTransfer(router, family));
+      const after = router.updates(family);
+      if (before !== undefined && after !== undefined) ourUpdates = after - before;
+      await s.stop();
+      await waitUntil('router cleared', () => router.poll(family)[1] === 0);
+    }
+    // GoBGP: routes injected beforehand via the feeder; neighbour enabled to start the transfer.
+    const feeder = await feedGobgp(family);
+    const peer = family === 'ipv4' ? '192.0.2.1' : '2001:db8::1';
+    const theirs = [];
+    let theirUpdates;
+    for (let run = 0; run < RUNS; run++) {
+      const before = router.updates(family);
+      gobgp('neighbor', peer, 'enable');
+      theirs.push(await measureTransfer(router, family));
+      const after = router.updates(family);
+      if (before !== undefined && after !== undefined) theirUpdates = after - before;
+      gobgp('neighbor', peer, 'disable');
+      await waitUntil('router cleared', () => router.poll(family)[1] === 0);
+    }
+    feeder.kill('SIGKILL');
+    const row = { router: name, family, ours: bounds(ours), gobgp: bounds(theirs), ourUpdates, theirUpdates };
+    results.push(row);
+    console.log(JSON.stringify(row));
+  }
+  gobgpd.kill('SIGKILL');
+  // Churn: 1,000 changes per second (500 adds + 500 withdrawals) for 5 s, on the IPv4 table.
+  const s = startOurs('ipv4');
+  await measureTransfer(router, 'ipv4');
+  const beforeUpdates = router.updates('ipv4');
+  s.send({ op: 'churn', perTick: 5, ticks: 500 });
+  const done = await waitUntil('churn done', () => s.events.find((e) => e.event === 'churn-done'), 30_000);
+  // The router has caught up when it holds the table again and the last new prefix is there.
+  const t0 = performance.now();
+  await waitUntil('router caught up', () => router.poll('ipv4')[1] === COUNT, 30_000, 10);
+  const lagMs = performance.now() - t0;
+  const afterUpdates = router.updates('ipv4');
+  const churn = {
+    router: name,
+    churnOps: done.ops,
+    seconds: 5,
+    speakerCpuMs: Math.round(done.cpuMs),
+    catchUpMs: Math.round(lagMs),
+    updates: beforeUpdates === undefined ? undefined : afterUpdates - beforeUpdates,
+  };
+  results.push(churn);
+  console.log(JSON.stringify(churn));
+  await s.stop();
+  kill(join(dir, name === 'frr' ? 'bgpd.pid' : 'bird.pid'));
+  await sleep(300);
+}
+
+try {
+  execFileSync('npx', ['tsc', '-b', '.'], { cwd: join(HERE, '..'), stdio: 'inherit' });
+  topology();
+  for (const name of (process.env.BENCH_ROUTERS ?? 'frr,bird').split(',')) await benchRouter(name);
+  console.log(
+    '\n| router | family | ours, ms (lower-upper bound, median) | GoBGP, ms (lower-upper) | GoBGP / ours (upper bounds) | UPDATEs ours / GoBGP |',
+  );
+  console.log('|---|---|---|---|---|---|');
+  for (const r of results.filter((x) => x.family)) {
+    const u = r.ourUpdates === undefined ? 'n/a' : `${r.ourUpdates} / ${r.theirUpdates}`;
+    const f = ([lo, hi]) => `${lo.toFixed(0)}-${hi.toFixed(0)}`;
+    console.log(
+      `| ${r.router} | ${r.family} | ${f(r.ours)} | ${f(r.gobgp)} | ${(r.gobgp[1] / r.ours[1]).toFixed(1)}x | ${u} |`,
+    );
+  }
+  for (const r of results.filter((x) => x.churnOps)) {
+    console.log(
+      `churn ${r.router}: ${r.churnOps} changes in ${r.seconds} s, speaker CPU ${r.speakerCpuMs} ms, router caught up ${r.catchUpMs} ms after the last change, UPDATEs ${r.updates ?? 'n/a'}`,
+    );
+  }
+} finally {
+  teardown();
+  rmSync(dir, { recursive: true, force: true });
+}
