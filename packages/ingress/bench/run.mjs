@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout } from 'node:timers';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, DiscoveryV1Api, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
-import { compile, Router } from '@portico/ingress';
+import { compile, Router, TableState } from '@portico/ingress';
 import { startDevApiServer } from '@portico/kube';
 import v8 from 'node:v8';
 
@@ -40,8 +40,7 @@ for (const cmd of ['nginx', 'wrk']) {
   }
 }
 
-// (0) The swap pipeline alone, in this process, at RULES rules: compile (primary), structured-clone
-// serialize + deserialize (the IPC payload), index (worker). Median of 20 after warm-up.
+// (0) The swap pipeline alone, in this process, at RULES rules. Median of 20 after warm-up.
 function pipelineCost() {
   const ingresses = Array.from({ length: RULES }, (_, i) => ({
     metadata: { name: `r${i}`, namespace: 'default', creationTimestamp: new Date(1_700_000_000_000 + i) },
@@ -70,24 +69,35 @@ function pipelineCost() {
     endpointSlices: [],
     secrets: [],
   };
-  const samples = { compile: [], serialize: [], deserialize: [], index: [], total: [] };
+  // As the cluster primary and a worker do it: compile, diff against what workers hold, clone the
+  // delta (IPC), patch and index. One rule changes backend per round.
+  const samples = { compile: [], delta: [], clone: [], apply: [], total: [] };
+  const primary = new TableState();
+  const worker = new TableState();
+  const first = compile(state, { version: 0 });
+  primary.reset(first);
+  worker.reset(first);
   let bytes = 0;
-  for (let k = 0; k < 25; k++) {
+  for (let k = 1; k <= 25; k++) {
+    const rule = ingresses[(k * 7919) % RULES].spec.rules[0].http.paths[0].backend.service;
+    rule.name = rule.name === 'a' ? 'b' : 'a';
     const t0 = performance.now();
     const table = compile(state, { version: k });
     const t1 = performance.now();
-    const buf = v8.serialize(table);
+    const delta = primary.advance(table);
     const t2 = performance.now();
+    const buf = v8.serialize(delta);
     const copy = v8.deserialize(buf);
     const t3 = performance.now();
-    new Router(copy);
+    worker.apply(copy);
+    new Router(worker.table());
     const t4 = performance.now();
     bytes = buf.length;
-    if (k < 5) continue;
+    if (k <= 5) continue;
     samples.compile.push(t1 - t0);
-    samples.serialize.push(t2 - t1);
-    samples.deserialize.push(t3 - t2);
-    samples.index.push(t4 - t3);
+    samples.delta.push(t2 - t1);
+    samples.clone.push(t3 - t2);
+    samples.apply.push(t4 - t3);
     samples.total.push(t4 - t0);
   }
   const med = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)].toFixed(1);
