@@ -381,6 +381,16 @@ describe('status subresource', () => {
     expect(statusPatch.body.status.loadBalancer.ingress).toEqual([{ hostname: 'lb.example' }]);
     expect(statusPatch.body.spec.defaultBackend.service.name).toBe('web');
 
+    for (const bad of [{ ip: 'lb.example' }, { hostname: '192.0.2.1' }, { hostname: 'x', ipMode: 'VIP' }]) {
+      const rejected = await call(
+        'PATCH',
+        `${base}/ing1/status`,
+        { status: { loadBalancer: { ingress: [bad] } } },
+        'application/merge-patch+json',
+      );
+      expect(rejected.status).toBe(422);
+      expect(rejected.body.details.causes[0].field).toMatch(/^status\.loadBalancer\.ingress\[0\]\./);
+    }
     const stale = await call('PUT', `${base}/ing1/status`, created);
     expect(stale.status).toBe(409);
     expect((await call('GET', '/api/v1/namespaces/default/configmaps/c1/status')).status).toBe(404);

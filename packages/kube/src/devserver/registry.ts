@@ -200,6 +200,7 @@ export class Registry {
       }
       next = { ...old, status: body.status };
       if (body.status === undefined) delete next.status;
+      this.strategies[resource.kind]?.validateStatus?.(resource, next);
     } else {
       prepareUpdateMeta(resource, body, old);
       if (resource.statusSubresource) {

@@ -11,12 +11,15 @@ import { isObject, type JsonObject } from './json.js';
 import { validatePod } from './pod-validation.js';
 import type { ResourceInfo } from './resources.js';
 import type { ServiceRegistry } from './service-registry.js';
+import { validateLoadBalancerStatus } from './status-validation.js';
 
 export interface KindStrategy {
   /** Defaults and validates a new object (mutating it); throws ApiError to refuse it. */
   prepareForCreate?(resource: ResourceInfo, object: JsonObject): void;
   /** The same for the replacement of `old` through the main resource. */
   prepareForUpdate?(resource: ResourceInfo, object: JsonObject, old: JsonObject): void;
+  /** Validates a write through the `/status` subresource (`object` holds the new status). */
+  validateStatus?(resource: ResourceInfo, object: JsonObject): void;
 }
 
 export function kindStrategies(services: ServiceRegistry): Record<string, KindStrategy> {
@@ -27,6 +30,7 @@ export function kindStrategies(services: ServiceRegistry): Record<string, KindSt
         services.prepareCreate(service);
       },
       prepareForUpdate: (_r, service, old) => services.prepareUpdate(service, old),
+      validateStatus: validateLoadBalancerStatus,
     },
     Ingress: {
       prepareForCreate: (resource, ingress) => {
@@ -34,6 +38,7 @@ export function kindStrategies(services: ServiceRegistry): Record<string, KindSt
         validateNetworking(resource, ingress);
       },
       prepareForUpdate: validateNetworking,
+      validateStatus: validateLoadBalancerStatus,
     },
     IngressClass: { prepareForCreate: validateNetworking, prepareForUpdate: validateNetworking },
     Pod: {
