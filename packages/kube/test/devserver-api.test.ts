@@ -864,6 +864,20 @@ describe('watch', () => {
     expect(ok.map((e) => `${e.type} ${e.object.metadata.name}`)).toEqual(['ADDED fresh']);
   });
 
+  it('a resourceVersion from the future is refused with ResourceVersionTooLarge', async () => {
+    const events = await watchEvents(
+      '/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=999999999',
+      1,
+    );
+    expect(events).toHaveLength(1);
+    expect(events[0]!.type).toBe('ERROR');
+    expect(events[0]!.object).toMatchObject({
+      code: 504,
+      reason: 'Timeout',
+      details: { causes: [{ reason: 'ResourceVersionTooLarge' }] },
+    });
+  });
+
   it('label selectors turn objects leaving or entering the selection into DELETED and ADDED', async () => {
     await call('POST', '/api/v1/namespaces', { metadata: { name: 'w3' } });
     const start = (await call('GET', '/api/v1/namespaces/w3/configmaps')).body.metadata.resourceVersion;

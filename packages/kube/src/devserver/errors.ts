@@ -16,6 +16,7 @@ export type StatusReason =
   | 'UnsupportedMediaType'
   | 'NotAcceptable'
   | 'Forbidden'
+  | 'Timeout'
   | 'InternalError';
 
 export interface StatusCause {
@@ -162,6 +163,13 @@ export function methodNotAllowed(
 /** The watch/list answer for a resourceVersion that fell out of the retained history. */
 export function expired(requested: number, oldest: number): ApiError {
   return new ApiError(410, 'Expired', `too old resource version: ${requested} (${oldest})`);
+}
+
+/** A watch from a resourceVersion the server has not reached yet. */
+export function tooLargeResourceVersion(requested: number, current: number): ApiError {
+  return new ApiError(504, 'Timeout', `Too large resource version: ${requested}, current: ${current}`, {
+    causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+  });
 }
 
 export function plainNotFound(): ApiError {

@@ -8,7 +8,7 @@
  * 410 Expired Status, then the stream ends.
  */
 import type { ServerResponse } from 'node:http';
-import { ApiError, badRequest } from './errors.js';
+import { ApiError, badRequest, tooLargeResourceVersion } from './errors.js';
 import type { JsonObject } from './json.js';
 import type { Filter, Registry, Scope } from './registry.js';
 import { apiVersionOf, storageKeyOf } from './resources.js';
@@ -64,13 +64,16 @@ export function serveWatch(
   const fromState = requested === '' || requested === '0' || query.sendInitialEvents === true;
 
   let backlog: StoreEvent[] = [];
-  let expiredError: ApiError | undefined;
-  if (!fromState) {
+  let startError: ApiError | undefined;
+  if (!fromState && Number(requested) > registry.store.resourceVersion) {
+    // The real watch cache waits a few seconds for a future resourceVersion, then gives up so.
+    startError = tooLargeResourceVersion(Number(requested), registry.store.resourceVersion);
+  } else if (!fromState) {
     try {
       backlog = hub.since(Number(requested));
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
-      expiredError = error;
+      startError = error;
     }
   }
 
@@ -100,8 +103,8 @@ export function serveWatch(
     write('BOOKMARK', JSON.stringify({ ...bookmarkKind, metadata }));
   };
 
-  if (expiredError) {
-    write('ERROR', JSON.stringify(expiredError.toStatus()));
+  if (startError) {
+    write('ERROR', JSON.stringify(startError.toStatus()));
     response.end();
     return;
   }
