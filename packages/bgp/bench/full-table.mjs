@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, URL } from 'node:url';
@@ -53,12 +54,54 @@ function topology() {
 const waitUntil = async (what, probe, ms = 60_000, every = 50) => {
   const end = Date.now() + ms;
   for (let i = 0; i < ms / every + 1 && Date.now() < end; i++) {
-    const v = probe();
+    const v = await probe();
     if (v) return v;
     await sleep(every);
   }
   throw new Error(`timed out: ${what}`);
 };
+
+/**
+ * A persistent connection to a router's control socket, so a poll costs well under a millisecond
+ * instead of a process start: FRR's vty socket (command + NUL; reply ends with 3 NULs and a
+ * status byte) or BIRD's control socket (command + newline; reply ends with a "NNNN " line).
+ */
+function controlClient(path, kind) {
+  const socket = connect(path);
+  let buf = '';
+  let waiting;
+  socket.setEncoding('latin1');
+  socket.on('data', (d) => {
+    buf += d;
+    if (!waiting) return;
+    let end = -1;
+    if (kind === 'frr') {
+      const i = buf.indexOf('\0\0\0');
+      if (i >= 0 && buf.length >= i + 4) end = i + 4;
+    } else {
+      const m = /(^|\n)\d{4} [^\n]*\n/.exec(buf);
+      if (m) end = m.index + m[0].length;
+    }
+    if (end < 0) return;
+    const reply = buf.slice(0, end);
+    buf = buf.slice(end);
+    const w = waiting;
+    waiting = undefined;
+    w(reply);
+  });
+  const ready = new Promise((resolve) => socket.once('connect', resolve));
+  return {
+    async query(cmd) {
+      await ready;
+      if (kind === 'bird' && buf === '') await new Promise((r) => setTimeout(r, 50));
+      if (kind === 'bird') buf = ''; // drop the greeting
+      const reply = new Promise((resolve) => (waiting = resolve));
+      socket.write(kind === 'frr' ? `${cmd}\0` : `${cmd}\n`);
+      return reply;
+    },
+    close: () => socket.destroy(),
+  };
+}
 
 // ---- routers: state + received prefix count in one query ----
 const routers = {
@@ -105,14 +148,18 @@ const routers = {
       ).unref();
       sh('sh', ['-c', `for i in $(seq 50); do [ -S ${dir}/bgpd.vty ] && exit 0; sleep 0.1; done; exit 1`]);
     },
-    /** [established, prefixes received, updates received] */
-    poll(family) {
+    /** [established, prefixes received] */
+    async poll(family) {
+      this.vty ??= controlClient(join(dir, 'bgpd.vty'), 'frr');
       const peer = family === 'ipv4' ? '192.0.2.2' : '2001:db8::2';
-      const j = JSON.parse(
-        sh('vtysh', ['--vty_socket', dir, '-c', `show bgp ${family} unicast summary json`], true) || '{}',
-      );
+      const text = await this.vty.query(`show bgp ${family} unicast summary json`);
+      const j = JSON.parse(text.slice(0, text.indexOf('\0')) || '{}');
       const p = (j.peers ?? {})[peer] ?? {};
       return [p.state === 'Established', p.pfxRcd ?? 0];
+    },
+    close() {
+      this.vty?.close();
+      this.vty = undefined;
     },
     updates(family) {
       const peer = family === 'ipv4' ? '192.0.2.2' : '2001:db8::2';
@@ -149,13 +196,18 @@ protocol bgp ipv6 { local 2001:db8::1 as 65000; neighbor 2001:db8::2 as 65001; c
       ).unref();
       sh('sh', ['-c', `for i in $(seq 50); do [ -S ${dir}/bird.ctl ] && exit 0; sleep 0.1; done; exit 1`]);
     },
-    poll(family) {
-      const out = sh('birdc', ['-s', join(dir, 'bird.ctl'), 'show', 'protocols', 'all', `"${family}"`], true);
+    async poll(family) {
+      this.ctl ??= controlClient(join(dir, 'bird.ctl'), 'bird');
+      const out = await this.ctl.query(`show protocols all "${family}"`);
       const m = /Routes:\s+(\d+) imported/.exec(out);
       return [/BGP state:\s+Established/.test(out), m ? Number(m[1]) : 0];
     },
     updates() {
       return undefined;
+    },
+    close() {
+      this.ctl?.close();
+      this.ctl = undefined;
     },
   },
 };
@@ -174,7 +226,7 @@ async function measureTransfer(router, family) {
   let lastDown;
   for (let i = 0; i < 20_000; i++) {
     const started = performance.now();
-    const [est, count] = router.poll(family);
+    const [est, count] = await router.poll(family);
     const now = performance.now();
     if (!est) lastDown = started;
     if (est && tEst === undefined) tEst = now;
@@ -182,7 +234,7 @@ async function measureTransfer(router, family) {
       if (lastDown === undefined) throw new Error('session was up before the run started');
       return [now - tEst, now - lastDown];
     }
-    if (tEst === undefined) await sleep(2);
+    if (tEst === undefined) await sleep(1);
   }
   throw new Error('transfer did not complete');
 }
@@ -336,7 +388,7 @@ async function benchRouter(name) {
       const after = router.updates(family);
       if (before !== undefined && after !== undefined) ourUpdates = after - before;
       await s.stop();
-      await waitUntil('router cleared', () => router.poll(family)[1] === 0);
+      await waitUntil('router cleared', async () => (await router.poll(family))[1] === 0);
     }
     // GoBGP: routes injected beforehand via the feeder; neighbour enabled to start the transfer.
     const feeder = await feedGobgp(family);
@@ -350,7 +402,7 @@ async function benchRouter(name) {
       const after = router.updates(family);
       if (before !== undefined && after !== undefined) theirUpdates = after - before;
       gobgp('neighbor', peer, 'disable');
-      await waitUntil('router cleared', () => router.poll(family)[1] === 0);
+      await waitUntil('router cleared', async () => (await router.poll(family))[1] === 0);
     }
     feeder.kill('SIGKILL');
     const row = { router: name, family, ours: bounds(ours), gobgp: bounds(theirs), ourUpdates, theirUpdates };
@@ -366,7 +418,7 @@ async function benchRouter(name) {
   const done = await waitUntil('churn done', () => s.events.find((e) => e.event === 'churn-done'), 30_000);
   // The router has caught up when it holds the table again and the last new prefix is there.
   const t0 = performance.now();
-  await waitUntil('router caught up', () => router.poll('ipv4')[1] === COUNT, 30_000, 10);
+  await waitUntil('router caught up', async () => (await router.poll('ipv4'))[1] === COUNT, 30_000, 10);
   const lagMs = performance.now() - t0;
   const afterUpdates = router.updates('ipv4');
   const churn = {
@@ -380,6 +432,7 @@ async function benchRouter(name) {
   results.push(churn);
   console.log(JSON.stringify(churn));
   await s.stop();
+  router.close();
   kill(join(dir, name === 'frr' ? 'bgpd.pid' : 'bird.pid'));
   await sleep(300);
 }

@@ -235,13 +235,15 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     };
     this.receiver.maxLength = n.maxLength;
     this.state = 'OpenConfirm';
+    // The session checks for a collision (§6.8) here and may close this connection; it also packs
+    // the initial table now, before our KEEPALIVE lets the peer go Established.
+    this.emit('open', open);
+    if (this.state !== 'OpenConfirm') return;
     this.write(encodeKeepalive());
     this.armHold(n.holdTime * 1000);
     if (n.keepaliveTime > 0) {
       this.keepaliveTimer = setInterval(() => this.write(encodeKeepalive()), n.keepaliveTime * 1000);
     }
-    // The session checks for a collision (§6.8) here and may close this connection.
-    this.emit('open', open);
   }
 
   private negotiate(open: OpenMessage): Negotiated {
