@@ -755,6 +755,13 @@ describe('selectors on list', () => {
     expect(await list('involvedObject.name=web,involvedObject.kind=Service')).toEqual(['e1']);
     expect(await list('reason=IPAllocated')).toEqual(['e1', 'e2']);
     expect(await list('source=other')).toEqual(['e2']);
+    const elsewhere = await call(
+      'POST',
+      '/api/v1/namespaces/default/events',
+      event('e3', 'web', 'IPAllocated'),
+    );
+    expect(elsewhere.status).toBe(422);
+    expect(elsewhere.body.details.causes[0].field).toBe('involvedObject.namespace');
   });
 
   it('bad selectors are 400 BadRequest', async () => {

@@ -6,6 +6,7 @@
  */
 import { prepareDataObject } from './data-objects.js';
 import { prepareEndpoints } from './endpoints-validation.js';
+import { validateEvent } from './event-validation.js';
 import { validateNetworking } from './ingress-validation.js';
 import { isObject, type JsonObject } from './json.js';
 import { validatePod } from './pod-validation.js';
@@ -65,6 +66,7 @@ export function kindStrategies(services: ServiceRegistry): Record<string, KindSt
       prepareForUpdate: prepareDataObject,
     },
     Endpoints: { prepareForCreate: prepareEndpoints, prepareForUpdate: prepareEndpoints },
+    Event: { prepareForCreate: validateEvent, prepareForUpdate: validateEvent },
     EndpointSlice: { prepareForCreate: prepareEndpoints, prepareForUpdate: prepareEndpoints },
   };
 }
