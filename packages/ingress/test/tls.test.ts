@@ -241,3 +241,40 @@ describe('HTTPS proxying with curl', () => {
     expect(r.err).toBe('');
   });
 });
+
+describe('WebSocket over TLS', () => {
+  it('upgrades an HTTP/1.1 (ALPN) connection and pipes it to the pod', async () => {
+    const got = await new Promise<string>((resolve, reject) => {
+      const s = connect(
+        {
+          port: httpsPort,
+          host: '127.0.0.1',
+          servername: 'a.example.com',
+          ca: readFileSync(join(dir, 'ca.crt')),
+          ALPNProtocols: ['http/1.1'],
+        },
+        () =>
+          s.write(
+            'GET /wss HTTP/1.1\r\nHost: a.example.com\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n',
+          ),
+      );
+      let out = '';
+      const timer = setTimeout(() => {
+        s.destroy();
+        reject(new Error(`no echo; got ${JSON.stringify(out)}`));
+      }, 5_000);
+      s.on('data', (d) => {
+        out += d.toString();
+        if (out.startsWith('HTTP/1.1 101') && out.endsWith('\r\n\r\n')) s.write('over-tls');
+        if (out.endsWith('over-tls')) {
+          clearTimeout(timer);
+          s.destroy();
+          resolve(out);
+        }
+      });
+      s.on('error', reject);
+    });
+    expect(got).toMatch(/^HTTP\/1.1 101/);
+    expect(echo.seen.at(-1)!.headers['x-forwarded-proto']).toBe('https');
+  });
+});
