@@ -29,9 +29,9 @@ const usage = `usage: portico speaker [--kubeconfig FILE] [--node-name NAME] [--
   --suspicion-timeout MS    a speaker silent this long is dead (default 500)
   --memberlist-secret-file FILE  authenticate heartbeats with this shared secret
                             (default: $PORTICO_MEMBERLIST_SECRET when set)
-  --probe-wait MS           before answering for a layer-2 IP, one ARP/DAD probe and this long
-                            listening for another owner (default 150; 0 skips the probe). It
-                            adds to the failover time, so it is shorter than the library default.`;
+  --probe-wait MS           before answering for a layer-2 IP, send one ARP/DAD probe and listen
+                            this long for another owner (default 0: no probe; conflicts are
+                            still detected and logged while answering). It adds to failover time.`;
 
 function port(text: string, name: string): number {
   const n = Number(text);
@@ -67,7 +67,7 @@ export async function run(args: string[]): Promise<number> {
         'heartbeat-interval': { type: 'string', default: '100' },
         'suspicion-timeout': { type: 'string', default: '500' },
         'memberlist-secret-file': { type: 'string' },
-        'probe-wait': { type: 'string', default: '150' },
+        'probe-wait': { type: 'string', default: '0' },
       },
     });
     if (!values['node-name']) throw new Error('--node-name (or NODE_NAME) is required');
