@@ -195,10 +195,14 @@ describe('kubectl', () => {
       '-p',
       '[{"op":"add","path":"/metadata/annotations/j","value":"son"}]',
     );
+    await ok('label', 'service', 'web', 'labelled=yes');
+    await ok('annotate', 'service', 'web', 'note=hello');
     const svc = await getJson('service', 'web');
     expect(svc.metadata.labels.patched).toBe('merge');
     expect(svc.spec.ports.map((p: Json) => p.port)).toEqual([80, 8443, 9000]);
     expect(svc.metadata.annotations.j).toBe('son');
+    expect(svc.metadata.labels.labelled).toBe('yes');
+    expect(svc.metadata.annotations.note).toBe('hello');
 
     // status through the main resource is ignored; through /status it sticks and spec does not change.
     await ok(
