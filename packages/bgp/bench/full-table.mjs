@@ -93,7 +93,7 @@ function controlClient(path, kind) {
   return {
     async query(cmd) {
       await ready;
-      if (kind === 'bird' && buf === '') await new Promise((r) => setTimeout(r, 50));
+      if (kind === 'bird' && buf === '') await sleep(50);
       if (kind === 'bird') buf = ''; // drop the greeting
       const reply = new Promise((resolve) => (waiting = resolve));
       socket.write(kind === 'frr' ? `${cmd}\0` : `${cmd}\n`);
