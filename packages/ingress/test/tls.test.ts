@@ -278,3 +278,55 @@ describe('WebSocket over TLS', () => {
     expect(echo.seen.at(-1)!.headers['x-forwarded-proto']).toBe('https');
   });
 });
+
+describe('limits on the HTTPS listener (HTTP/1.1 by ALPN)', () => {
+  /** Opens a TLS connection, writes `parts` `gapMs` apart, returns what came back until close. */
+  function tlsExchange(port: number, parts: string[], gapMs: number): Promise<string> {
+    return new Promise((resolve) => {
+      let out = '';
+      const s = connect(
+        { port, host: '127.0.0.1', servername: 'x', rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] },
+        () => {
+          let i = 0;
+          const next = () => {
+            if (i >= parts.length || s.destroyed) return;
+            s.write(parts[i++]!);
+            setTimeout(next, gapMs);
+          };
+          next();
+        },
+      );
+      const timer = setTimeout(() => s.destroy(), 8_000);
+      s.on('data', (d) => (out += d.toString()));
+      s.on('close', () => {
+        clearTimeout(timer);
+        resolve(out);
+      });
+      s.on('error', () => undefined);
+    });
+  }
+
+  it('answers 408 to slow headers and 431 to oversized headers', async () => {
+    const limited = new IngressServer({
+      host: '127.0.0.1',
+      httpPort: 0,
+      httpsPort: 0,
+      headersTimeout: 1_000,
+      timeoutCheckInterval: 200,
+      maxHeaderSize: 8 * 1024,
+    });
+    try {
+      const { httpsPort: port } = (await limited.listen()) as { httpsPort: number };
+      const slow = await tlsExchange(port, 'GET / HTTP/1.1\r\nHost: a\r\nX-Slow: 1\r\n'.split(''), 150);
+      expect(slow).toMatch(/^HTTP\/1.1 408/);
+      const big = await tlsExchange(
+        port,
+        [`GET / HTTP/1.1\r\nHost: a\r\nX-Big: ${'z'.repeat(20_000)}\r\n\r\n`],
+        0,
+      );
+      expect(big).toMatch(/^HTTP\/1.1 431/);
+    } finally {
+      await limited.close();
+    }
+  });
+});
