@@ -17,7 +17,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import type { BgpBackend, Layer2Backend } from '../src/backends.js';
 import { SPEAKER_ADDRESS_ANNOTATION } from '../src/membership/members.js';
-import { openUdpTransport, type UdpTransport } from '../src/membership/udp-transport.js';
+import { openUdpTransport, type Transport, type UdpTransport } from '../src/membership/udp-transport.js';
 import { Speaker } from '../src/speaker.js';
 
 export type DevServer = Awaited<ReturnType<typeof startDevApiServer>>;
@@ -87,6 +87,8 @@ export interface RunningSpeaker {
   metric(name: string, labels?: Record<string, string>): Promise<number | undefined>;
   /** Stops it as a crash would look to the others: heartbeats end. */
   kill(): Promise<void>;
+  /** Drops its heartbeats both ways (on: its link is down, or the port is filtered). */
+  cutLink(on: boolean): void;
 }
 
 export class Lab {
@@ -154,6 +156,17 @@ export class Lab {
     const layer2 = new FakeLayer2();
     let bgp: FakeBgp | undefined;
     const transport: UdpTransport = await openUdpTransport('127.0.0.1', this.ports.get(node)!);
+    let cut = false;
+    const link: Transport = {
+      send: (data, address, port) => {
+        if (!cut) transport.send(data, address, port);
+      },
+      onMessage: (handler) =>
+        transport.onMessage((data) => {
+          if (!cut) handler(data);
+        }),
+      close: () => transport.close(),
+    };
     const speaker = new Speaker({
       kubeConfig: this.kc,
       nodeName: node,
@@ -163,7 +176,7 @@ export class Lab {
       registry,
       layer2,
       createBgp: (asn) => (bgp = new FakeBgp(asn)),
-      transport,
+      transport: link,
       memberlistPort: 7946,
     });
     await speaker.start();
@@ -178,6 +191,7 @@ export class Lab {
         return json?.values.find((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val))
           ?.value;
       },
+      cutLink: (on) => (cut = on),
       kill: async () => {
         await speaker.stop();
         await transport.close();

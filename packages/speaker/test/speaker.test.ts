@@ -131,6 +131,27 @@ describe('layer2', () => {
     expect(back.layer2.log).toEqual([]);
   });
 
+  it('an owner that loses its link goes quiet and another takes over: never two owners for long', async () => {
+    await startAll();
+    await lab.createService('web', [IP]);
+    await lab.setEndpoints('web', NODES);
+    const first = await oneOwner(IP);
+    await new Promise((r) => setTimeout(r, 300));
+    const cutAt = performance.now();
+    lab.speakers.get(first)!.cutLink(true);
+    const second = await oneOwner(IP, first);
+    expect(performance.now() - cutAt).toBeLessThan(1500);
+    expect(await lab.speakers.get(first)!.metric('portico_speaker_quorum_bool')).toBe(0);
+    // The link comes back: the IP stays where it went.
+    lab.speakers.get(first)!.cutLink(false);
+    await waitFor(
+      'quorum back',
+      async () => (await lab.speakers.get(first)!.metric('portico_speaker_quorum_bool')) === 1,
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    expect(lab.owners(IP)).toEqual([second]);
+  });
+
   it('Local policy follows the endpoints', async () => {
     await startAll();
     await lab.createService('local', [IP], true);
