@@ -33,6 +33,9 @@ function frrBgpdConf(): string {
     // Without this FRR drops eBGP routes that no policy accepted (testbed.md §1.3).
     ' no bgp ebgp-requires-policy',
     ' no bgp default ipv4-unicast',
+    // No graceful-restart helper: a speaker that dies is withdrawn at once instead of its routes
+    // being kept as stale for the restart time (see docs/lab.md, "Decisions").
+    ' bgp graceful-restart-disable',
     ' neighbor nodes4 peer-group',
     ` neighbor nodes4 remote-as ${NODE_ASN}`,
     ' neighbor nodes4 timers 3 9',
@@ -61,9 +64,9 @@ function birdConf(): string {
   const sessions = NODES.map(
     (n, i) =>
       `protocol bgp node${i + 1}v4 { local ${SEGMENT.router4} as ${ROUTER_ASN}; neighbor ${n.ipv4} as ${NODE_ASN};\n` +
-      `  connect retry time 1; hold time 9; ipv4 { import all; export none; }; }\n` +
+      `  connect retry time 1; hold time 9; graceful restart off; ipv4 { import all; export none; }; }\n` +
       `protocol bgp node${i + 1}v6 { local ${SEGMENT.router6} as ${ROUTER_ASN}; neighbor ${n.ipv6} as ${NODE_ASN};\n` +
-      `  connect retry time 1; hold time 9; ipv6 { import all; export none; }; }\n`,
+      `  connect retry time 1; hold time 9; graceful restart off; ipv6 { import all; export none; }; }\n`,
   ).join('');
   return `router id ${SEGMENT.router4};
 protocol device { scan time 10; }

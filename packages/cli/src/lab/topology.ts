@@ -72,20 +72,32 @@ export function createTopology(): void {
       // The kube-proxy stand-in binds Service IPs routed to `lo` (see node-proxy.ts).
       'net.ipv4.ip_nonlocal_bind=1',
       'net.ipv6.ip_nonlocal_bind=1',
+      // Like a server's configured address: it survives the link going down and up.
+      'net.ipv6.conf.all.keep_addr_on_down=1',
     );
     nsIp(node.name, 'addr', 'add', `${node.ipv4}/24`, 'dev', node.link);
     nsIp(node.name, 'addr', 'add', `${node.ipv6}/64`, 'dev', node.link, 'nodad');
     nsIp(node.name, 'link', 'set', node.link, 'up');
-    nsIp(node.name, 'route', 'add', 'default', 'via', SEGMENT.router4);
-    nsIp(node.name, '-6', 'route', 'add', 'default', 'via', SEGMENT.router6);
-    for (const other of NODES)
-      if (other !== node) nsIp(node.name, 'route', 'add', other.podCidr, 'via', other.ipv4);
+    addNodeRoutes(node.name);
   }
 
   // The host's leg into the segment, for the API server.
   plugIntoSwitch(undefined, HOST_LINK);
   ip('addr', 'add', `${SEGMENT.host4}/24`, 'dev', HOST_LINK);
   ip('link', 'set', HOST_LINK, 'up');
+}
+
+/**
+ * A node's routes: default via the router, the other nodes' pod ranges via their addresses. The
+ * kernel drops them when the node's link goes down; call this again after bringing it back up.
+ */
+export function addNodeRoutes(nodeName: string): void {
+  const node = NODES.find((n) => n.name === nodeName);
+  if (!node) throw new Error(`no lab node ${nodeName}`);
+  nsIp(node.name, 'route', 'replace', 'default', 'via', SEGMENT.router4);
+  nsIp(node.name, '-6', 'route', 'replace', 'default', 'via', SEGMENT.router6);
+  for (const other of NODES)
+    if (other !== node) nsIp(node.name, 'route', 'replace', other.podCidr, 'via', other.ipv4);
 }
 
 /** Removes everything createTopology made; safe to run when some or all of it is missing. */
