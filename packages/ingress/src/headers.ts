@@ -49,13 +49,15 @@ export interface ClientHop {
 /**
  * The upstream request headers as a flat [name, value, ...] list built from rawHeaders, so names,
  * order and duplicates survive. HTTP/2 pseudo-headers are dropped and :authority becomes Host.
- * With `keepUpgrade` the Connection/Upgrade pair is kept (WebSocket handshakes).
+ * With `keepUpgrade` the Connection/Upgrade pair is kept (WebSocket handshakes). With `replaceHost`
+ * the Host header becomes hop.host (absolute-form targets, RFC 9112 §3.2.2).
  */
 export function upstreamHeaders(
   raw: readonly string[],
   parsed: IncomingHttpHeaders,
   hop: ClientHop,
   keepUpgrade = false,
+  replaceHost = false,
 ): string[] {
   const listed = connectionTokens(parsed.connection);
   const out: string[] = [];
@@ -69,7 +71,10 @@ export function upstreamHeaders(
       continue;
     }
     if (HOP_BY_HOP.has(lower) || FORWARDED.has(lower) || listed?.has(lower)) continue;
-    if (lower === 'host') sawHost = true;
+    if (lower === 'host') {
+      if (replaceHost) continue;
+      sawHost = true;
+    }
     out.push(name, raw[i + 1]!);
   }
   if (!sawHost && hop.host) out.push('host', hop.host);

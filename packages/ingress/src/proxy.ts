@@ -82,7 +82,8 @@ export class Proxy {
     const router = this.router;
     let url = req.url ?? '/';
     let rawHost = req.headers.host ?? (req.headers[':authority'] as string | undefined) ?? '';
-    if (url.charCodeAt(0) !== 0x2f) {
+    const absolute = url.charCodeAt(0) !== 0x2f;
+    if (absolute) {
       // absolute-form (RFC 9112 §3.2.2): route on its authority, forward origin-form.
       const abs = parseAbsoluteForm(url);
       if (!abs) return this.local(req, res, 400, undefined, undefined, true);
@@ -125,7 +126,7 @@ export class Proxy {
       port: req.socket.localPort ?? 0,
       host: rawHost,
     };
-    const headers = upstreamHeaders(req.rawHeaders, req.headers, hop);
+    const headers = upstreamHeaders(req.rawHeaders, req.headers, hop, false, absolute);
     new Exchange(this, req, res, url, headers, body, limit, target, backend).start(undefined);
   }
 

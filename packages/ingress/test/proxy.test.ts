@@ -157,6 +157,9 @@ describe('routing and pass-through', () => {
     expect(out).toMatch(/^HTTP\/1.1 200/);
     expect(out).toContain('"name":"b"');
     expect(out).toContain('"url":"/b/x?y=1"');
+    // The authority of the target replaces the Host header on the way to the pod.
+    expect(out).toContain('"host":"a.example.com"');
+    expect(out).not.toContain('ignored.example.com"');
   });
 
   it('answers 404 with no matching rule, 503 with no ready endpoint, 502 when the pod refuses, 504 on timeout', async () => {
