@@ -140,7 +140,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
     singular: 'event',
     kind: 'Event',
     namespaced: true,
-    shortNames: ['ev'],
+    // No `ev` short name here: kubectl 1.32 warns on every `kubectl get ev` when two resources share it.
     statusSubresource: false,
     fieldSelectors: [
       'reason',
