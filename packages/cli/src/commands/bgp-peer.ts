@@ -6,7 +6,15 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
-import { type CloseReason, describeNotification, type PeerOptions, type Route, Speaker } from '@portico/bgp';
+import {
+  type CloseReason,
+  describeNotification,
+  parseCommunity,
+  parseLargeCommunity,
+  type PeerOptions,
+  type Route,
+  Speaker,
+} from '@portico/bgp';
 
 const usage = `usage: portico bgp peer --local-asn N --peer ADDR --peer-asn N [--router-id A] [--port N]
        [--source-address A] [--password S] [--hold-time SECONDS] [--passive] [--bfd]
@@ -97,6 +105,9 @@ export async function run(args: string[]): Promise<number> {
     }
     const communities = list(values.community);
     const largeCommunities = list(values['large-community']);
+    // Checked here too, so a typo is reported even when nothing is announced.
+    communities.forEach(parseCommunity);
+    largeCommunities.forEach(parseLargeCommunity);
     const routes: Route[] = prefixes.map((prefix) => {
       const r: Route = { prefix };
       if (nextHop && isIP(nextHop) === (prefix.includes(':') ? 6 : 4)) r.nextHop = nextHop;
