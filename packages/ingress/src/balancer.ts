@@ -67,6 +67,12 @@ export class Balancer {
     if (this.health.size !== 0) this.health.delete(origin);
   }
 
+  /** Forgets backends and origins that are gone, so long-running churn does not grow the maps. */
+  prune(keys: ReadonlySet<string>, origins: ReadonlySet<string>): void {
+    for (const k of this.cursors.keys()) if (!keys.has(k)) this.cursors.delete(k);
+    for (const o of this.health.keys()) if (!origins.has(o)) this.health.delete(o);
+  }
+
   isEjected(origin: string): boolean {
     return (this.health.get(origin)?.ejectedUntil ?? 0) > this.now();
   }

@@ -72,8 +72,13 @@ export class Proxy {
     const router = new Router(table);
     this.router = router;
     const live = new Set<string>();
-    for (const b of table.backends) for (const e of b.endpoints) live.add(originOf(e));
+    const keys = new Set<string>();
+    for (const b of table.backends) {
+      keys.add(b.key);
+      for (const e of b.endpoints) live.add(originOf(e));
+    }
     this.upstreams.retain(live);
+    this.balancer.prune(keys, live);
     this.options.metrics?.tableVersion.set(table.version);
     this.options.metrics?.swaps.inc();
   }

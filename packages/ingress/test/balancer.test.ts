@@ -49,4 +49,15 @@ describe('Balancer', () => {
     expect(b.pick('k', [eps[0]!], eps[0])).toBeUndefined();
     expect(b.pick('k', [])).toBeUndefined();
   });
+
+  it('prune forgets ejections of origins that are gone and cursors of removed backends', () => {
+    const { b } = clockedBalancer();
+    for (let i = 0; i < 2; i++) b.failed(eps[0]!.origin);
+    b.pick('k', eps);
+    b.prune(new Set(['k']), new Set([eps[1]!.origin]));
+    expect(b.isEjected(eps[0]!.origin)).toBe(false);
+    expect(b.pick('k', eps)!.address).toBe('192.0.2.3'); // cursor kept (the first pick skipped .1 and took .2)
+    b.prune(new Set(), new Set());
+    expect(b.pick('k', eps)!.address).toBe('192.0.2.1'); // cursor forgotten
+  });
 });
