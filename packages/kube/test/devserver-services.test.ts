@@ -285,6 +285,21 @@ describe('updates', () => {
     expect(bare.body.spec.ports[0].nodePort).toBe(svc.spec.ports[0].nodePort);
   });
 
+  it('a replacement without a type makes a ClusterIP Service', async () => {
+    const svc = await create({ type: 'LoadBalancer', ports: [{ name: 'web', port: 80 }] });
+    const name = svc.metadata.name;
+    const replaced = await call(
+      'PUT',
+      `${SVC}/${name}`,
+      service({ ports: [{ name: 'web', port: 80 }] }, name),
+    );
+    expect(replaced.status, JSON.stringify(replaced.body)).toBe(200);
+    expect(replaced.body.spec.type).toBe('ClusterIP');
+    expect(replaced.body.spec.clusterIP).toBe(svc.spec.clusterIP);
+    expect(replaced.body.spec.ports[0].nodePort).toBeUndefined();
+    expect(server.registry.services.nodePorts.isAllocated(svc.spec.ports[0].nodePort)).toBe(false);
+  });
+
   it('upgrades to dual-stack and downgrades, releasing the secondary address', async () => {
     const svc = await create({ ports: [{ port: 80 }] });
     const name = svc.metadata.name;

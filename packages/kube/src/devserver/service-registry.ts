@@ -186,6 +186,8 @@ export class ServiceRegistry {
     const name = String((service.metadata as JsonObject | undefined)?.name ?? '');
     const spec = isObject(service.spec) ? service.spec : (service.spec = {});
     const oldSpec = isObject(old.spec) ? old.spec : {};
+    // A replacement without a type is a ClusterIP Service, whatever the old one was.
+    spec.type ??= 'ClusterIP';
     this.carryOverAllocated(spec, oldSpec);
     dropTypeDependentFields(service, spec, oldSpec);
     const errors = this.defaultAndValidate(spec, oldSpec);
@@ -210,7 +212,6 @@ export class ServiceRegistry {
    * name, health check node port.
    */
   private carryOverAllocated(spec: JsonObject, old: JsonObject): void {
-    if (spec.type === undefined && old.type !== undefined) spec.type = old.type;
     if (needsClusterIP(old) && needsClusterIP(spec)) {
       if (spec.clusterIP === undefined || spec.clusterIP === '') {
         if (old.clusterIP !== undefined) spec.clusterIP = old.clusterIP;
