@@ -285,6 +285,17 @@ describe('updates', () => {
     expect(bare.body.spec.ports[0].nodePort).toBe(svc.spec.ports[0].nodePort);
   });
 
+  it('a replacement of a dual-stack Service without families keeps both addresses', async () => {
+    const svc = await create({ ipFamilyPolicy: 'PreferDualStack', ports: [{ port: 80 }] });
+    const name = svc.metadata.name;
+    const replaced = await call('PUT', `${SVC}/${name}`, service({ ports: [{ port: 80 }] }, name));
+    expect(replaced.status, JSON.stringify(replaced.body)).toBe(200);
+    expect(replaced.body.spec.clusterIPs).toEqual(svc.spec.clusterIPs);
+    expect(replaced.body.spec.ipFamilies).toEqual(['IPv4', 'IPv6']);
+    // Two cluster IPs and no policy: inferred as on create.
+    expect(replaced.body.spec.ipFamilyPolicy).toBe('RequireDualStack');
+  });
+
   it('a replacement without a type makes a ClusterIP Service', async () => {
     const svc = await create({ type: 'LoadBalancer', ports: [{ name: 'web', port: 80 }] });
     const name = svc.metadata.name;

@@ -208,8 +208,8 @@ export class ServiceRegistry {
 
   /**
    * An update that leaves allocated fields empty keeps the old values (so `kubectl replace` of a
-   * manifest without clusterIP works): cluster IPs, IP families and policy, node ports by port
-   * name, health check node port.
+   * manifest without clusterIP works): cluster IPs (families and policy are then inferred from
+   * them, as on create), node ports by port name, health check node port.
    */
   private carryOverAllocated(spec: JsonObject, old: JsonObject): void {
     if (needsClusterIP(old) && needsClusterIP(spec)) {
@@ -220,25 +220,12 @@ export class ServiceRegistry {
         if (Array.isArray(old.clusterIPs) && spec.clusterIP === old.clusterIP)
           spec.clusterIPs = [...old.clusterIPs];
       }
-      if (spec.ipFamilyPolicy === undefined && old.ipFamilyPolicy !== undefined)
-        spec.ipFamilyPolicy = old.ipFamilyPolicy;
       // A downgrade to SingleStack keeps the primary family and address and drops the secondary ones.
       if (spec.ipFamilyPolicy === 'SingleStack' && clusterIPsOf(old).length === 2) {
         if (Array.isArray(spec.clusterIPs) && spec.clusterIPs.length === 2)
           spec.clusterIPs = spec.clusterIPs.slice(0, 1);
         if (Array.isArray(spec.ipFamilies) && spec.ipFamilies.length === 2)
           spec.ipFamilies = spec.ipFamilies.slice(0, 1);
-      }
-      if (
-        (!Array.isArray(spec.ipFamilies) || spec.ipFamilies.length === 0) &&
-        Array.isArray(old.ipFamilies)
-      ) {
-        // Keep the families unless the policy now asks for a different count (upgrade or downgrade).
-        const families = [...old.ipFamilies];
-        spec.ipFamilies = spec.ipFamilyPolicy === 'SingleStack' ? families.slice(0, 1) : families;
-        if (spec.ipFamilyPolicy === 'SingleStack' && Array.isArray(spec.clusterIPs)) {
-          spec.clusterIPs = spec.clusterIPs.slice(0, 1);
-        }
       }
     }
     if (needsNodePorts(old) && needsNodePorts(spec)) {
