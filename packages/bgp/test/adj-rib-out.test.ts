@@ -41,6 +41,23 @@ describe('Adj-RIB-Out', () => {
     expect(rib.size).toBe(2);
   });
 
+  it('with changed keys looks only at those prefixes', () => {
+    const rib = new AdjRibOut();
+    const table = new Map(
+      ['198.51.100.1/32', '198.51.100.2/32', '198.51.100.3/32'].map((p) => [p, compileRoute({ prefix: p })]),
+    );
+    expect(rib.sync(table, ebgp, send).announced).toBe(3);
+    table.delete('198.51.100.1/32');
+    table.set('198.51.100.4/32', compileRoute({ prefix: '198.51.100.4/32' }));
+    table.set('198.51.100.2/32', compileRoute({ prefix: '198.51.100.2/32', med: 7 }));
+    // Only .1 and .4 are named: the MED change on .2 is not looked at.
+    const diff = rib.sync(table, ebgp, send, ['198.51.100.1/32', '198.51.100.4/32']);
+    expect([diff.announced, diff.withdrawn]).toEqual([1, 1]);
+    expect(rib.has('198.51.100.1/32')).toBe(false);
+    expect(rib.has('198.51.100.4/32')).toBe(true);
+    expect(rib.sync(table, ebgp, send, ['198.51.100.2/32']).announced).toBe(1);
+  });
+
   it('skips routes of a family the peer did not negotiate or without a usable next hop', () => {
     const v6 = compileRoute({ prefix: '2001:db8::1/128' });
     expect(exportRoute(v6, { ...ebgp, families: [1] })).toBeUndefined();
