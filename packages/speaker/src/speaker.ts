@@ -154,10 +154,11 @@ export class Speaker {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retryTimer);
-    this.detector.stop();
-    await Promise.all(this.informers.map((i) => i.stop()));
+    // Stop answering first, then tell the others: a short gap rather than two answering nodes.
     for (const ip of this.layer2IPs) this.options.layer2.withdraw(ip);
     this.layer2IPs.clear();
+    this.detector.leave();
+    await Promise.all(this.informers.map((i) => i.stop()));
     this.options.layer2.close();
     await this.bgp?.stop();
   }

@@ -89,6 +89,17 @@ describe('FailureDetector', () => {
     expect(c.get('a').hasQuorum).toBe(true);
   });
 
+  it('a member that leaves is dead for the others at once', async () => {
+    const c = cluster(['a', 'b', 'c']);
+    for (const d of c.detectors.values()) d.start();
+    await c.world.advance(200);
+    c.get('c').leave();
+    await c.world.advance(10);
+    expect(c.get('a').isAlive('c')).toBe(false);
+    expect(c.get('b').isAlive('c')).toBe(false);
+    expect(c.get('a').hasQuorum).toBe(true);
+  });
+
   it('a member that is cut off loses its quorum; the others keep theirs', async () => {
     const c = cluster(['a', 'b', 'c', 'd', 'e']);
     for (const d of c.detectors.values()) d.start();

@@ -87,6 +87,8 @@ export interface RunningSpeaker {
   metric(name: string, labels?: Record<string, string>): Promise<number | undefined>;
   /** Stops it as a crash would look to the others: heartbeats end. */
   kill(): Promise<void>;
+  /** A planned stop (SIGTERM): withdraws and tells the others. */
+  stop(): Promise<void>;
   /** Drops its heartbeats both ways (on: its link is down, or the port is filtered). */
   cutLink(on: boolean): void;
 }
@@ -192,7 +194,14 @@ export class Lab {
           ?.value;
       },
       cutLink: (on) => (cut = on),
+      stop: async () => {
+        await speaker.stop();
+        await transport.close();
+        this.speakers.delete(node);
+      },
       kill: async () => {
+        // A crash: nothing more goes out, not even the leave notice of a planned stop.
+        cut = true;
         await speaker.stop();
         await transport.close();
         this.speakers.delete(node);

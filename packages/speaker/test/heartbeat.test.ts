@@ -20,6 +20,7 @@ describe('heartbeat codec', () => {
       },
     ],
     ['an empty claim list', { name: 'n', seq: 1, digest: 2, claims: { index: 0, count: 1, ips: [] } }],
+    ['a leave notice', { name: 'n', seq: 3, digest: 4, leaving: true }],
   ])('round-trips %s', (_name, hb) => {
     expect(decodeHeartbeat(encodeHeartbeat(hb))).toEqual(hb);
   });

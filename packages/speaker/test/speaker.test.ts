@@ -152,6 +152,21 @@ describe('layer2', () => {
     expect(lab.owners(IP)).toEqual([second]);
   });
 
+  it('a planned stop hands the IP over at once', async () => {
+    await startAll();
+    await lab.createService('web', [IP]);
+    await lab.setEndpoints('web', NODES);
+    const first = await oneOwner(IP);
+    await new Promise((r) => setTimeout(r, 300));
+    const stoppedAt = performance.now();
+    const stopping = lab.speakers.get(first)!.stop();
+    await oneOwner(IP, first);
+    const handoverMs = performance.now() - stoppedAt;
+    await stopping;
+    // Well under the 500 ms suspicion time: the others did not wait for silence.
+    expect(handoverMs).toBeLessThan(400);
+  });
+
   it('Local policy follows the endpoints', async () => {
     await startAll();
     await lab.createService('local', [IP], true);

@@ -110,6 +110,19 @@ export class FailureDetector extends EventEmitter<DetectorEvents> {
     this.stopTimer = undefined;
   }
 
+  /** A planned stop: tells every member at once, so they fail over without waiting for silence. */
+  leave(): void {
+    if (this.startedAt === undefined) return;
+    const data = encodeHeartbeat(
+      { name: this.options.self, seq: ++this.seq, digest: claimsDigest([]), leaving: true },
+      this.options.secret,
+    );
+    for (const { member } of this.peers.values())
+      if (member.address !== undefined && member.port !== undefined)
+        this.options.transport.send(data, member.address, member.port);
+    this.stop();
+  }
+
   /** Replaces the membership (from the API). Members not listed are forgotten. */
   setMembers(members: Iterable<Member>): void {
     const seen = new Set<string>();
@@ -209,6 +222,16 @@ export class FailureDetector extends EventEmitter<DetectorEvents> {
     if (!hb) return;
     const p = this.peers.get(hb.name);
     if (!p) return; // not a member (yet): the API has not told us about it
+    if (hb.leaving) {
+      p.lastHeard = undefined;
+      if (p.alive) {
+        p.alive = false;
+        this.emit('dead', hb.name);
+        this.updateQuorum(false);
+        this.emit('change');
+      }
+      return;
+    }
     p.lastHeard = this.clock.now();
     p.heardDigest = hb.digest;
     let changed = false;

@@ -5,7 +5,7 @@
  * owns what without asking the API server (this is what keeps ownership sticky).
  *
  * Layout (network byte order):
- *   magic "PS" | version u8 (1) | flags u8 (bit 0: claims part present)
+ *   magic "PS" | version u8 (1) | flags u8 (bit 0: claims part present; bit 1: leaving)
  *   seq u32 | digest u32 | name length u8 | name (UTF-8)
  *   [claims part: index u16 | count u16 | entries u16 | entries × (length u8 (4|16), address bytes)]
  *   [tag: 16 bytes of HMAC-SHA256 over everything before it, when a shared secret is set]
@@ -30,6 +30,8 @@ export interface Heartbeat {
   seq: number;
   digest: number;
   claims?: ClaimsPart;
+  /** The sender is shutting down: mark it dead now rather than after the suspicion time. */
+  leaving?: boolean;
 }
 
 /** A 32-bit digest of a set of canonical IPs (order-insensitive). */
@@ -54,7 +56,7 @@ export function encodeHeartbeat(hb: Heartbeat, secret?: Buffer): Buffer {
   const head = Buffer.alloc(13 + name.length);
   head.writeUInt16BE(MAGIC, 0);
   head.writeUInt8(VERSION, 2);
-  head.writeUInt8(hb.claims ? 1 : 0, 3);
+  head.writeUInt8((hb.claims ? 1 : 0) | (hb.leaving ? 2 : 0), 3);
   head.writeUInt32BE(hb.seq >>> 0, 4);
   head.writeUInt32BE(hb.digest >>> 0, 8);
   head.writeUInt8(name.length, 12);
@@ -93,6 +95,7 @@ export function decodeHeartbeat(data: Buffer, secret?: Buffer): Heartbeat | unde
     digest: body.readUInt32BE(8),
     name: body.toString('utf8', 13, 13 + nameLength),
   };
+  if (flags & 2) hb.leaving = true;
   let off = 13 + nameLength;
   if (flags & 1) {
     if (body.length < off + 6) return undefined;

@@ -21,6 +21,7 @@ export async function openUdpTransport(address: string, port: number): Promise<U
   const v6 = address === '' || address === '::' || isIP(address) === 6;
   const socket: Socket = createSocket({ type: v6 ? 'udp6' : 'udp4', reuseAddr: false });
   const handlers: Array<(data: Buffer) => void> = [];
+  let pending = 0;
   socket.on('message', (data) => {
     for (const h of handlers) h(data);
   });
@@ -37,9 +38,14 @@ export async function openUdpTransport(address: string, port: number): Promise<U
     send: (data, to, toPort) => {
       // A dual-stack socket reaches IPv4 peers through IPv4-mapped addresses.
       const target = v6 && isIP(to) === 4 ? `::ffff:${to}` : to;
-      socket.send(data, toPort, target, () => undefined);
+      pending++;
+      socket.send(data, toPort, target, () => pending--);
     },
     onMessage: (handler) => handlers.push(handler),
-    close: () => new Promise((resolve) => socket.close(() => resolve())),
+    close: async () => {
+      // Sends complete asynchronously: let the last ones (a leave notice) out first, briefly.
+      for (let i = 0; i < 20 && pending > 0; i++) await new Promise((r) => setTimeout(r, 5));
+      await new Promise<void>((resolve) => socket.close(() => resolve()));
+    },
   };
 }
