@@ -7,7 +7,7 @@
  * connections and no connection passes through the primary.
  */
 import cluster, { type Worker } from 'node:cluster';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { AggregatorRegistry, Registry } from 'prom-client';
 import type { PemPair } from './certs.js';
 import { forWorkers, TableState, type TableDelta } from './delta.js';
@@ -41,6 +41,15 @@ export interface TableSink {
   stop(): Promise<void>;
 }
 
+export interface WorkerPoolOptions {
+  readonly count: number;
+  readonly config: WorkerConfig;
+  readonly logger?: Logger;
+  /** Worker entry script (default: the primary's own entry point); it must call runWorker(). */
+  readonly exec?: string;
+  readonly execArgv?: string[];
+}
+
 export class WorkerPool implements TableSink {
   private readonly applied = new Map<Worker, number>();
   private latest: RouteTable | undefined;
@@ -49,14 +58,21 @@ export class WorkerPool implements TableSink {
   private publishedAt = 0;
   private stopping = false;
 
-  constructor(
-    private readonly count: number,
-    private readonly config: WorkerConfig,
-    private readonly onApplied: (worker: number, version: number) => void = () => undefined,
-    private readonly log = pino({ name: 'ingress' }),
-  ) {
-    cluster.setupPrimary({ serialization: 'advanced' });
-    for (let i = 0; i < count; i++) this.fork();
+  private readonly count: number;
+  private readonly config: WorkerConfig;
+  private readonly log: Logger;
+
+  constructor(options: WorkerPoolOptions) {
+    this.count = options.count;
+    this.config = options.config;
+    this.log = options.logger ?? pino({ name: 'ingress' });
+    // By default workers run this process's entry point again (the CLI sees cluster.isWorker).
+    cluster.setupPrimary({
+      serialization: 'advanced',
+      ...(options.exec ? { exec: options.exec } : {}),
+      ...(options.execArgv ? { execArgv: options.execArgv } : {}),
+    });
+    for (let i = 0; i < this.count; i++) this.fork();
   }
 
   private fork(): void {
@@ -68,7 +84,6 @@ export class WorkerPool implements TableSink {
         if (this.latest) worker.send({ type: 'table', table: this.latest } satisfies ToWorker);
       } else if (msg.type === 'applied') {
         this.applied.set(worker, msg.version);
-        this.onApplied(worker.id, msg.version);
         if (msg.version === this.latest?.version)
           this.log.debug(
             { worker: worker.id, version: msg.version, ms: performance.now() - this.publishedAt },

@@ -107,7 +107,7 @@ export async function run(args: string[]): Promise<number> {
       accessLog: values['access-log'],
       proxy,
     };
-    sink = new WorkerPool(workers, config, undefined, log);
+    sink = new WorkerPool({ count: workers, config, logger: log });
     metricsRegistry = new ClusterRegistry(registry);
   }
 
