@@ -15,8 +15,8 @@ export function orphanedIPs(
   services: Iterable<V1Service>,
 ): string[] {
   if (!previous) return [];
-  const before = new PoolIndex(previous);
-  const after = new PoolIndex(next);
+  const before = PoolIndex.of(previous);
+  const after = PoolIndex.of(next);
   const out: string[] = [];
   for (const svc of services) {
     if (!isOurs(svc)) continue;

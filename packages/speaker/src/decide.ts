@@ -52,7 +52,7 @@ export interface Decision {
 }
 
 export function decide(input: DecisionInput): Decision {
-  const pools = new PoolIndex(input.config);
+  const pools = PoolIndex.of(input.config);
   const eligible = new Set<string>();
   for (const n of input.nodes) if (nodeIneligibility(n) === undefined) eligible.add(nodeName(n));
   const selfEligible = eligible.has(input.node);
@@ -65,7 +65,7 @@ export function decide(input: DecisionInput): Decision {
   // Services sharing an anchor IP must elect together: collect first, elect per anchor.
   const groups = new Map<
     string,
-    { candidates: Set<string>; members: Array<{ key: string; ips: string[] }> }
+    { candidates: readonly string[]; members: Array<{ key: string; ips: string[] }> }
   >();
 
   for (const svc of input.services) {
@@ -103,12 +103,12 @@ export function decide(input: DecisionInput): Decision {
     // MetalLB's rule: the Service's first IP is the election key, so sharing Services agree.
     const anchor = l2IPs[0]!;
     const group = groups.get(anchor);
-    if (!group) groups.set(anchor, { candidates: new Set(candidates), members: [{ key, ips: l2IPs }] });
+    if (!group) groups.set(anchor, { candidates, members: [{ key, ips: l2IPs }] });
     else {
       // Sharing Services (same selector, by the allocator's rules) have the same candidates;
       // if they differ, only nodes good for all of them qualify, unless none is.
-      const both = [...group.candidates].filter((n) => candidates.includes(n));
-      group.candidates = new Set(both.length > 0 ? both : [...group.candidates, ...candidates]);
+      const both = group.candidates.filter((n) => candidates.includes(n));
+      group.candidates = both.length > 0 ? both : [...new Set([...group.candidates, ...candidates])];
       group.members.push({ key, ips: l2IPs });
     }
   }
@@ -122,8 +122,14 @@ export function decide(input: DecisionInput): Decision {
       if (owner === input.node) d.protocols.push('layer2');
     }
     if (owner !== input.node) continue;
-    for (const { key, ips } of group.members)
-      for (const ip of ips) layer2.set(ip, [...(layer2.get(ip) ?? []), key].sort());
+    for (const { key, ips } of group.members) {
+      for (const ip of ips) {
+        const keys = layer2.get(ip);
+        if (keys) keys.push(key);
+        else layer2.set(ip, [key]);
+      }
+    }
   }
+  for (const keys of layer2.values()) if (keys.length > 1) keys.sort();
   return { layer2, bgp: mergeRoutes(routes), services };
 }

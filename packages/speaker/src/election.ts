@@ -13,8 +13,19 @@
  */
 import { createHash } from 'node:crypto';
 
+/** Hashes are recomputed on every decision for every Service: keep them (bounded). */
+const hashCache = new Map<string, Buffer>();
+const HASH_CACHE_LIMIT = 200_000;
+
 export function electionHash(node: string, ip: string): Buffer {
-  return createHash('sha256').update(`${node}#${ip}`).digest();
+  const key = `${node}#${ip}`;
+  let hash = hashCache.get(key);
+  if (!hash) {
+    if (hashCache.size >= HASH_CACHE_LIMIT) hashCache.clear();
+    hash = createHash('sha256').update(key).digest();
+    hashCache.set(key, hash);
+  }
+  return hash;
 }
 
 /** Candidates in election order for `ip` (best first). */

@@ -7,8 +7,21 @@ interface Block {
   pool: AddressPool;
 }
 
+const indexes = new WeakMap<Config, PoolIndex>();
+
 export class PoolIndex {
   private readonly blocks: Block[] = [];
+  private readonly memo = new Map<string, AddressPool | undefined>();
+
+  /** The index of a configuration, built once per Config object. */
+  static of(config: Config): PoolIndex {
+    let index = indexes.get(config);
+    if (!index) {
+      index = new PoolIndex(config);
+      indexes.set(config, index);
+    }
+    return index;
+  }
 
   constructor(config: Config) {
     for (const pool of config.pools)
@@ -18,6 +31,15 @@ export class PoolIndex {
 
   /** The pool holding `ip`, or undefined when no pool does (or `ip` is not an address). */
   poolOf(ip: string): AddressPool | undefined {
+    if (this.memo.has(ip)) return this.memo.get(ip);
+    const pool = this.lookup(ip);
+    // Bounded: a pool can be a /64; only the IPs Services hold are ever asked for.
+    if (this.memo.size >= 100_000) this.memo.clear();
+    this.memo.set(ip, pool);
+    return pool;
+  }
+
+  private lookup(ip: string): AddressPool | undefined {
     const parsed = parseIP(ip);
     if (!parsed) return undefined;
     // Linear: configurations hold tens of blocks; a Service has one or two IPs.

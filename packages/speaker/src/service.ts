@@ -18,11 +18,23 @@ export function isOurs(svc: V1Service): boolean {
   return cls === undefined || cls === null || cls === LOAD_BALANCER_CLASS;
 }
 
+/** Canonical forms, cached: status IPs are re-read on every decision (bounded). */
+const canonical = new Map<string, string | undefined>();
+const CANONICAL_CACHE_LIMIT = 100_000;
+
+function canonicalCached(text: string): string | undefined {
+  if (canonical.has(text)) return canonical.get(text);
+  if (canonical.size >= CANONICAL_CACHE_LIMIT) canonical.clear();
+  const ip = canonicalIP(text);
+  canonical.set(text, ip);
+  return ip;
+}
+
 /** The Service's external IPs from its status, canonical, in status order, without duplicates. */
 export function ingressIPs(svc: V1Service): string[] {
   const out: string[] = [];
   for (const ingress of svc.status?.loadBalancer?.ingress ?? []) {
-    const ip = ingress.ip === undefined ? undefined : canonicalIP(ingress.ip);
+    const ip = ingress.ip === undefined ? undefined : canonicalCached(ingress.ip);
     if (ip && !out.includes(ip)) out.push(ip);
   }
   return out;

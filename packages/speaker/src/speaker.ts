@@ -61,6 +61,7 @@ export class Speaker {
   private synced = false;
   private stopped = false;
   private scheduled = false;
+  private lastReconcile = -Infinity;
   private retryTimer: NodeJS.Timeout | undefined;
   private bgp: BgpBackend | undefined;
   private readonly peers = new Map<string, PeerOptions>();
@@ -163,13 +164,19 @@ export class Speaker {
     await this.bgp?.stop();
   }
 
+  /**
+   * Coalesces changes: one decision for a burst of events, and at most one per
+   * `minReconcileIntervalMs` (a decision over 10,000 Services takes tens of milliseconds, and the
+   * heartbeats share this thread).
+   */
   private schedule(): void {
     if (this.scheduled || this.stopped || !this.synced) return;
     this.scheduled = true;
-    setImmediate(() => {
+    const wait = Math.max(0, this.lastReconcile + minReconcileIntervalMs - performance.now());
+    setTimeout(() => {
       this.scheduled = false;
       if (!this.stopped) this.reconcile();
-    });
+    }, wait);
   }
 
   private updateMembers(): void {
@@ -239,6 +246,7 @@ export class Speaker {
 
   /** Recomputes what this node announces and applies the difference. */
   private reconcile(): void {
+    this.lastReconcile = performance.now();
     this.metrics.membersAlive.set(this.detector.alivePeers().length);
     this.metrics.quorum.set(this.detector.hasQuorum ? 1 : 0);
     const config = this.config;
@@ -379,3 +387,5 @@ export class Speaker {
     return false;
   }
 }
+
+const minReconcileIntervalMs = 20;
