@@ -9,6 +9,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { CertStore, selfSignedPair, TLS_MIN_VERSION, type PemPair } from './certs.js';
 import { defaultProxyOptions, Proxy, type ProxyOptions } from './proxy.js';
 import type { RouteTable } from './table.js';
@@ -51,6 +52,8 @@ export class IngressServer {
   readonly http: http.Server;
   readonly https: http2.Http2SecureServer | undefined;
   private readonly options: ServerOptions;
+  private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private readonly tlsSockets = new Set<TLSSocket>();
 
   constructor(options: Partial<ServerOptions> = {}) {
     this.options = { ...defaultServerOptions, ...options };
@@ -85,6 +88,15 @@ export class IngressServer {
         this.proxy.upgrade(req, socket, head, 'https'),
       );
       this.https.on('tlsClientError', () => undefined);
+      // Tracked so close() can end them: Http2SecureServer has no closeAllConnections().
+      this.https.on('session', (session: http2.ServerHttp2Session) => {
+        this.sessions.add(session);
+        session.once('close', () => this.sessions.delete(session));
+      });
+      this.https.on('secureConnection', (socket: TLSSocket) => {
+        this.tlsSockets.add(socket);
+        socket.once('close', () => this.tlsSockets.delete(socket));
+      });
     }
   }
 
@@ -103,12 +115,22 @@ export class IngressServer {
     return { httpPort, httpsPort };
   }
 
-  async close(): Promise<void> {
+  /**
+   * Stops accepting, lets requests in flight finish for up to `graceMs` (idle keep-alive
+   * connections are closed at once, HTTP/2 sessions get a GOAWAY), then closes what is left.
+   */
+  async close(graceMs = 0): Promise<void> {
     const closing = [this.http, this.https]
       .filter((s) => s !== undefined)
       .map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+    this.http.closeIdleConnections();
+    for (const session of this.sessions) session.close();
+    const all = Promise.all(closing);
+    if (graceMs > 0) await Promise.race([all, new Promise((r) => setTimeout(r, graceMs).unref())]);
     this.http.closeAllConnections();
-    await Promise.all([...closing, this.proxy.upstreams.close()]);
+    for (const session of this.sessions) session.destroy();
+    for (const socket of this.tlsSockets) socket.destroy();
+    await Promise.all([all, this.proxy.upstreams.close()]);
   }
 }
 

@@ -29,7 +29,7 @@ type ToWorker =
   | { type: 'init'; config: WorkerConfig }
   | { type: 'table'; table: RouteTable }
   | { type: 'delta'; delta: TableDelta }
-  | { type: 'stop' };
+  | { type: 'stop'; graceMs: number };
 type ToPrimary =
   { type: 'listening' } | { type: 'applied'; version: number } | { type: 'error'; message: string };
 
@@ -38,7 +38,8 @@ export interface TableSink {
   publish(table: RouteTable): void;
   /** Every serving process has listened and applied a table. */
   ready(): boolean;
-  stop(): Promise<void>;
+  /** Stops serving; requests in flight get up to `graceMs` to finish. */
+  stop(graceMs?: number): Promise<void>;
 }
 
 export interface WorkerPoolOptions {
@@ -112,12 +113,13 @@ export class WorkerPool implements TableSink {
     return this.applied.size === this.count && [...this.applied.values()].every((v) => v >= 0);
   }
 
-  async stop(): Promise<void> {
+  /** Stops every worker, giving requests in flight up to `graceMs` to finish. */
+  async stop(graceMs = 0): Promise<void> {
     this.stopping = true;
     const exits = Object.values(cluster.workers ?? {}).map(
       (w) =>
         new Promise<void>((resolve) =>
-          w!.isDead() ? resolve() : (w!.once('exit', () => resolve()), w!.send({ type: 'stop' })),
+          w!.isDead() ? resolve() : (w!.once('exit', () => resolve()), w!.send({ type: 'stop', graceMs })),
         ),
     );
     await Promise.all(exits);
@@ -133,6 +135,11 @@ export function runWorker(): Promise<void> {
   const send = (msg: ToPrimary) => process.send?.(msg);
   let server: IngressServer | undefined;
   const state = new TableState();
+  // The primary orchestrates shutdown (readiness first, then a graceful stop); a Ctrl-C reaching
+  // the whole process group must not kill workers under it. If the primary dies, so do we.
+  process.on('SIGINT', () => undefined);
+  process.on('SIGTERM', () => undefined);
+  process.once('disconnect', () => process.exit(0));
   return new Promise((resolve) => {
     process.on('message', (msg: ToWorker) => {
       if (msg.type === 'init') {
@@ -161,7 +168,7 @@ export function runWorker(): Promise<void> {
         server.setTable(state.table());
         send({ type: 'applied', version: msg.delta.version });
       } else if (msg.type === 'stop') {
-        void (server?.close() ?? Promise.resolve()).then(() => {
+        void (server?.close(msg.graceMs) ?? Promise.resolve()).then(() => {
           resolve();
           process.exit(0);
         });
@@ -185,8 +192,8 @@ export class InProcessSink implements TableSink {
     return this.applied;
   }
 
-  stop(): Promise<void> {
-    return this.server.close();
+  stop(graceMs = 0): Promise<void> {
+    return this.server.close(graceMs);
   }
 }
 

@@ -27,7 +27,7 @@ import { createLogger } from '../logger.js';
 const usage = `usage: portico ingress [--kubeconfig FILE] [--http-port 80] [--https-port 443] [--metrics-port 10254]
                        [--listen-address 0.0.0.0] [--publish-service NS/NAME] [--workers N]
                        [--ingress-class portico] [--max-body-size BYTES] [--no-access-log]
-                       [--no-leader-elect] [--identity ID]`;
+                       [--no-leader-elect] [--identity ID] [--shutdown-delay 5] [--shutdown-grace 20]`;
 
 function portArg(value: string, name: string): number {
   const n = Number(value);
@@ -60,6 +60,8 @@ export async function run(args: string[]): Promise<number> {
         'leader-elect': { type: 'boolean', default: true },
         identity: { type: 'string', default: process.env.POD_NAME ?? `${hostname()}-${process.pid}` },
         namespace: { type: 'string', default: process.env.POD_NAMESPACE ?? 'portico-system' },
+        'shutdown-delay': { type: 'string', default: '5' },
+        'shutdown-grace': { type: 'string', default: '20' },
       },
     }).values;
     ports = {
@@ -71,6 +73,8 @@ export async function run(args: string[]): Promise<number> {
       throw new Error('--publish-service: expected NAMESPACE/NAME');
     if (!/^\d+$/.test(values.workers)) throw new Error(`--workers: not a number: ${values.workers}`);
     if (!/^\d+$/.test(values['max-body-size'])) throw new Error('--max-body-size: not a number of bytes');
+    for (const f of ['shutdown-delay', 'shutdown-grace'] as const)
+      if (!/^\d+(\.\d+)?$/.test(values[f])) throw new Error(`--${f}: not a number of seconds`);
   } catch (err) {
     console.error(`${(err as Error).message}\n${usage}`);
     return 2;
@@ -111,6 +115,7 @@ export async function run(args: string[]): Promise<number> {
     metricsRegistry = new ClusterRegistry(registry);
   }
 
+  let shuttingDown = false;
   const controller = new IngressController({
     kubeConfig: kc,
     sink,
@@ -125,7 +130,7 @@ export async function run(args: string[]): Promise<number> {
   const ops = await startOpsServer({
     port: ports.metrics,
     registry: metricsRegistry,
-    ready: () => controller.synced && sink.ready(),
+    ready: () => !shuttingDown && controller.synced && sink.ready(),
   });
   log.info({ http: ports.http, https: ports.https, metrics: ops.port, workers }, 'ingress starting');
 
@@ -145,9 +150,14 @@ export async function run(args: string[]): Promise<number> {
     const shutdown = async (code: number) => {
       if (closing) return;
       closing = true;
+      // Fail readiness first and keep serving while the pod leaves the Service's endpoints,
+      // then stop accepting and give requests in flight time to finish.
+      shuttingDown = true;
+      log.info('shutting down: not ready, draining');
+      await new Promise((r) => setTimeout(r, Number(values['shutdown-delay']) * 1000));
       await elector?.stop();
       await controller.stop();
-      await sink.stop();
+      await sink.stop(Number(values['shutdown-grace']) * 1000);
       await ops.close();
       resolve(code);
     };
