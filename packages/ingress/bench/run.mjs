@@ -235,6 +235,8 @@ const portico = spawn(
     String(WORKERS),
     '--no-access-log',
     '--no-leader-elect',
+    '--shutdown-delay',
+    '0',
   ],
   { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, LOG_LEVEL: 'warn' } },
 );
