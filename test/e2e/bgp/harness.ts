@@ -144,6 +144,10 @@ export class Driver {
       }
     });
   }
+  /** The speaker process (ip netns exec replaces itself with node, so this is node's pid). */
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
   send(cmd: unknown): void {
     this.child.stdin!.write(JSON.stringify(cmd) + '\n');
   }
