@@ -207,7 +207,10 @@ protocol bgp v6 { local 2001:db8::1 as 65000; neighbor 2001:db8::2 as 65001; con
         ],
         { stdio: 'ignore', detached: true },
       ).unref();
-      sh('sh', ['-c', `for i in $(seq 50); do birdc -s ${dir}/bird.ctl show status >/dev/null 2>&1 && exit 0; sleep 0.1; done; exit 1`]);
+      sh('sh', [
+        '-c',
+        `for i in $(seq 50); do birdc -s ${dir}/bird.ctl show status >/dev/null 2>&1 && exit 0; sleep 0.1; done; exit 1`,
+      ]);
     },
     async poll(family) {
       this.ctl ??= controlClient(join(dir, 'bird.ctl'), 'bird');
