@@ -394,7 +394,7 @@ async function benchRouter(name) {
   const router = routers[name];
   router.start();
   const gobgpd = startGobgp();
-  for (const family of ['ipv4', 'ipv6']) {
+  for (const family of (process.env.BENCH_FAMILIES ?? 'ipv4,ipv6').split(',')) {
     // Ours: a fresh speaker process per run; the router sees a new session with the full table.
     const ours = [];
     let ourUpdates;
@@ -402,6 +402,7 @@ async function benchRouter(name) {
       const before = router.updates(family);
       const s = startOurs(family, process.env.BENCH_NO_EXTENDED ? { extendedMessage: false } : {});
       ours.push(await measureTransfer(router, family));
+      if (process.env.BENCH_VERBOSE) console.log('ours', family, ours.at(-1));
       const after = router.updates(family);
       if (before !== undefined && after !== undefined) ourUpdates = after - before;
       await s.stop();
@@ -416,6 +417,7 @@ async function benchRouter(name) {
       const before = router.updates(family);
       gobgp('neighbor', peer, 'enable');
       theirs.push(await measureTransfer(router, family));
+      if (process.env.BENCH_VERBOSE) console.log('gobgp', family, theirs.at(-1));
       const after = router.updates(family);
       if (before !== undefined && after !== undefined) theirUpdates = after - before;
       gobgp('neighbor', peer, 'disable');
