@@ -1,7 +1,12 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { emptyCapabilities } from '../src/capabilities.js';
-import { encodeKeepalive, encodeMessage, type NotificationMessage } from '../src/message.js';
+import {
+  encodeKeepalive,
+  encodeMessage,
+  encodeRouteRefresh,
+  type NotificationMessage,
+} from '../src/message.js';
 import { encodeOpenBody } from '../src/open.js';
 import { Receiver } from '../src/receiver.js';
 import { Speaker } from '../src/speaker.js';
@@ -108,6 +113,28 @@ describe('session', () => {
     await speaker.stop();
     const n = await waitFor('NOTIFICATION', () => peer.notifications[0]);
     expect([n.code, n.subcode]).toEqual([6, 2]);
+  });
+});
+
+describe('route refresh (RFC 2918)', () => {
+  it('answers a ROUTE-REFRESH with the full table again', async () => {
+    let updates = 0;
+    let refreshed = false;
+    const peer = await fakePeer((socket) => {
+      const r = new Receiver();
+      socket.on('data', (chunk) => {
+        for (const m of r.push(chunk)) if (m.type === 'update' && m.update.nlri.length > 0) updates++;
+      });
+      setTimeout(() => {
+        refreshed = true;
+        socket.write(encodeRouteRefresh(1, 1));
+      }, 300);
+    });
+    const speaker = speakerTo(peer.port, 30);
+    speaker.setRoutes([{ prefix: '198.51.100.10/32' }]);
+    await speaker.start();
+    await waitFor('table sent twice', () => refreshed && updates === 2);
+    expect(speaker.peer('127.0.0.1')?.prefixesAdvertised).toBe(1);
   });
 });
 
