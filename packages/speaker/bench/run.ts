@@ -279,7 +279,7 @@ async function failover(): Promise<string> {
     const killedAt = Date.now();
     victim.child.kill('SIGKILL');
     await until('a GARP from the new owner', () => garps.some((t) => t > killedAt), 10_000, 5);
-    times.push(garps.find((t) => t > killedAt)! - killedAt);
+    times.push(Math.round(garps.find((t) => t > killedAt)! - killedAt));
     const index = nodes.indexOf(victim.node);
     Object.assign(victim, startSpeaker(victim.node, index, apiPort));
     await until(
