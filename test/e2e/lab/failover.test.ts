@@ -1,11 +1,10 @@
 /**
  * The lab with real speakers: announcements move when a speaker dies or loses its link, follow
  * the endpoints of a Local-policy workload, and survive a 60-second Kubernetes API outage.
- * Needs root, FRR and a build whose `portico speaker` is implemented.
+ * Needs root and FRR.
  */
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { speakerAvailable } from '../../../packages/cli/src/lab/announcers.js';
 import { NODES, POOLS } from '../../../packages/cli/src/lab/plan.js';
 import { sleep } from '../../../packages/cli/src/lab/shell.js';
 import { addNodeRoutes } from '../../../packages/cli/src/lab/topology.js';
@@ -29,7 +28,6 @@ const nodeIp = (name: string) => NODES.find((n) => n.name === name)!.ipv4;
 
 beforeAll(() => {
   requireLabPrerequisites();
-  if (!speakerAvailable()) throw new Error('`portico speaker` is not implemented in this build');
   cli(['lab', 'down', '--dir', dir]);
   const up = cli(['lab', 'up', '--dir', dir]);
   if (up.code !== 0) throw new Error(`lab up failed:\n${up.stdout}\n${up.stderr}`);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LabApi } from '../../../packages/cli/src/lab/api.js';
-import { startSpeaker } from '../../../packages/cli/src/lab/announcers.js';
+import { startSpeaker } from '../../../packages/cli/src/lab/speaker.js';
 import { CLIENT, NODES, ROUTER } from '../../../packages/cli/src/lab/plan.js';
 import { routerNextHops } from '../../../packages/cli/src/lab/router.js';
 import { readState, writeState, type LabState } from '../../../packages/cli/src/lab/state.js';

@@ -3,12 +3,21 @@
  * reachable from the client by layer 2, by BGP (the router holds every node as a next hop) and
  * through the ingress by Host; endpoints that follow the pods; a clean `down`. Needs root + FRR.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NODES } from '../../../packages/cli/src/lab/plan.js';
 import { startPod, stopPod } from '../../../packages/cli/src/lab/workloads.js';
-import { clientGet, cli, eventually, labDir, nextHops, openLab, requireLabPrerequisites } from './harness.js';
+import {
+  clientGet,
+  cli,
+  eventually,
+  labDir,
+  nextHops,
+  openLab,
+  requireLabPrerequisites,
+  root,
+} from './harness.js';
 
 interface Status {
   clientNamespace: string;
@@ -150,5 +159,48 @@ describe('portico lab', () => {
     const again = cli(['lab', 'down', '--dir', dir]);
     expect(again.code).toBe(0);
     expect(cli(['lab', 'status', '--dir', dir]).code).toBe(1);
+  });
+
+  it('down cleans up after a crashed up that left namespaces and processes but no state', async () => {
+    const other = labDir();
+    spawnSync('ip', ['netns', 'add', 'plab-n2']);
+    spawnSync('ip', ['netns', 'add', 'plab-sw']);
+    const orphan = spawn('ip', ['netns', 'exec', 'plab-n2', 'sleep', '300'], { stdio: 'ignore' });
+    await eventually(
+      () =>
+        spawnSync('ip', ['netns', 'pids', 'plab-n2'], { encoding: 'utf8' }).stdout.trim() ? true : undefined,
+      5_000,
+      'the orphan to run',
+    );
+    const down = cli(['lab', 'down', '--dir', other]);
+    expect(down.code).toBe(0);
+    expect(down.stdout).toMatch(/removed network namespaces plab-sw, plab-n2/);
+    expect(spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout).not.toMatch(/plab-/);
+    await eventually(
+      () => (orphan.exitCode !== null || orphan.signalCode !== null ? true : undefined),
+      5_000,
+      'the orphan to be killed',
+    );
+  });
+
+  it('up refuses to run without root, saying why', () => {
+    const r = spawnSync(
+      'setpriv',
+      [
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        process.execPath,
+        `${root}packages/cli/bin/portico.js`,
+        'lab',
+        'up',
+        '--dir',
+        '/tmp/plab-never-made',
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/needs root/);
+    expect(existsSync('/tmp/plab-never-made')).toBe(false);
   });
 });

@@ -2,7 +2,7 @@
  * `portico lab up | status | down [--dir DIR] [--json]`: the whole system on one Linux host, in
  * network namespaces (see docs/lab.md). The work is in ../lab/: plan (names and addresses),
  * topology, router, workloads (pods and EndpointSlices), node-proxy (kube-proxy stand-in),
- * announcers (speakers), up, status, down.
+ * speaker, up, status, down.
  */
 import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';

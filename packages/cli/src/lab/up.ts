@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { startSpeaker, speakerAvailable, startStandIns } from './announcers.js';
+import { startSpeaker } from './speaker.js';
 import { LabApi } from './api.js';
 import {
   DEMO_HOST,
@@ -136,15 +136,8 @@ export async function labUp(o: UpOptions): Promise<LabState> {
   await api.apply(poolsConfigMap());
   o.say(poolConfig().replace(/^/gm, '    ').trimEnd());
 
-  const speakers = speakerAvailable();
-  if (speakers) {
-    step(o, 'starting a speaker in every node namespace');
-    for (const node of NODES) state.pids[`speaker-${node.name}`] = startSpeaker(state, node.name);
-  } else {
-    o.say(
-      '!!  `portico speaker` is not implemented in this build: using interim stand-ins (l2 announce, bgp peer)',
-    );
-  }
+  step(o, 'starting a speaker in every node namespace');
+  for (const node of NODES) state.pids[`speaker-${node.name}`] = startSpeaker(state, node.name);
   step(o, 'starting the kube-proxy stand-in in every node namespace');
   for (const node of NODES)
     state.pids[`proxy-${node.name}`] = nodeInNetns(
@@ -216,18 +209,6 @@ export async function labUp(o: UpOptions): Promise<LabState> {
     step(o, `${s.namespace}/${s.name} got ${allocated[`${s.namespace}/${s.name}`]!.join(' and ')}`);
   }
 
-  if (!speakers) {
-    const byPool = (pool: string) =>
-      [...services, INGRESS_SERVICE]
-        .filter((s) => s.pool === pool)
-        .flatMap((s) => allocated[`${s.namespace}/${s.name}`]!);
-    Object.assign(
-      state.pids,
-      startStandIns(state, byPool(POOLS.layer2.name), kind ? byPool(POOLS.bgp.name) : []),
-    );
-    save();
-  }
-
   if (kind) {
     step(o, 'waiting for the BGP sessions with the router');
     await waitFor(
@@ -241,7 +222,6 @@ export async function labUp(o: UpOptions): Promise<LabState> {
   step(o, `requesting the demo app from the client (${CLIENT})`);
   for (const s of services)
     for (const ip of allocated[`${s.namespace}/${s.name}`]!) {
-      if (!speakers && s.pool === POOLS.bgp.name && ip.includes(':')) continue; // stand-ins: IPv4 BGP only
       const url = `http://${bracket(ip)}/`;
       o.say(`    ip netns exec ${CLIENT} curl ${url}`);
       o.say(`    ${await clientRequest(url)}`);

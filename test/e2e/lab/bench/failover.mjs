@@ -3,6 +3,9 @@
 //            neighbour entry for the IP points at another node (the gratuitous ARP arrived).
 //   link     take the owner's link down; time until the client's first successful request
 //            through the IP, and until the router's neighbour entry moved.
+// and on BGP:
+//   bgp-kill SIGKILL one speaker; time until the router's kernel route for default/demo-bgp's
+//            IPv4 address no longer has that node as a next hop.
 // Needs root, a built CLI (npx tsc -b packages/cli) and FRR. Prints a JSON summary.
 //   node test/e2e/lab/bench/failover.mjs [RUNS]
 import { spawn, spawnSync } from 'node:child_process';
@@ -12,7 +15,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, URL } from 'node:url';
-import { startSpeaker } from '../../../../packages/cli/dist/lab/announcers.js';
+import { startSpeaker } from '../../../../packages/cli/dist/lab/speaker.js';
 import { CLIENT, NODES, ROUTER } from '../../../../packages/cli/dist/lab/plan.js';
 import { readState, writeState } from '../../../../packages/cli/dist/lab/state.js';
 import { addNodeRoutes } from '../../../../packages/cli/dist/lab/topology.js';
@@ -83,7 +86,7 @@ const stats = (xs) => {
 cli('lab', 'down', '--dir', dir);
 const up = cli('lab', 'up', '--dir', dir);
 if (up.status !== 0) throw new Error(`lab up failed:\n${up.stdout}\n${up.stderr}`);
-const results = { kill: [], linkRequest: [], linkNeighbour: [] };
+const results = { kill: [], linkRequest: [], linkNeighbour: [], bgpKill: [] };
 let probe;
 try {
   const status = JSON.parse(cli('lab', 'status', '--json', '--dir', dir).stdout);
@@ -111,8 +114,9 @@ try {
   for (let i = 0; i < runs; i++) {
     const was = await until(() => owner(ip), 5_000, 'an owner');
     const link = NODES.find((n) => n.name === was).link;
-    const t0 = Date.now();
     spawnSync('ip', ['-n', was, 'link', 'set', link, 'down']);
+    // From the moment the link is down (requests sent before then may still succeed through it).
+    const t0 = Date.now();
     const [moved, answered] = await Promise.all([
       until(
         () => (owner(ip) && owner(ip) !== was ? Date.now() : undefined),
@@ -131,6 +135,21 @@ try {
     addNodeRoutes(was);
     await sleep(2_500); // the node's speaker is heard again before the next run
   }
+
+  const bgpIp = status.services.find((s) => s.name === 'demo-bgp').ips[0];
+  const hops = () => spawnSync('ip', ['-n', ROUTER, 'route', 'show', bgpIp], { encoding: 'utf8' }).stdout;
+  for (let i = 0; i < runs; i++) {
+    const node = NODES[i % NODES.length];
+    const via = `via ${node.ipv4} `;
+    await until(() => NODES.every((n) => hops().includes(`via ${n.ipv4} `)), 30_000, 'every next hop');
+    const state = readState(dir);
+    const t0 = Date.now();
+    process.kill(state.pids[`speaker-${node.name}`], 'SIGKILL');
+    await until(() => !hops().includes(via), 15_000, `${node.name} to leave the route`);
+    results.bgpKill.push(Date.now() - t0);
+    state.pids[`speaker-${node.name}`] = startSpeaker(state, node.name);
+    writeState(state);
+  }
 } finally {
   probe?.child.kill();
   cli('lab', 'down', '--dir', dir);
@@ -144,6 +163,7 @@ console.log(
         linkDown_firstClientAnswer: stats(results.linkRequest),
         linkDown_neighbourUpdated: stats(results.linkNeighbour),
       },
+      bgp: { speakerKilled_routerRouteWithdrawn: stats(results.bgpKill) },
       raw: results,
     },
     null,

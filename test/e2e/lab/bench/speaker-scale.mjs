@@ -89,6 +89,7 @@ try {
     speakerCpuPercent: round(mean(speakers.map((p, i) => ((cpuSeconds(p) - idle[i]) / 10) * 100)), 2),
   };
 
+  console.error(JSON.stringify({ baseline: results.baseline }));
   let created = 0;
   for (const target of steps) {
     const names = Array.from({ length: target - created }, (_, i) => `bulk-${created + i}`);
@@ -101,6 +102,8 @@ try {
         metadata: { name, namespace: 'default', annotations: { 'portico.dev/address-pool': 'bulk' } },
         spec: {
           type: 'LoadBalancer',
+          // 10,000 Services do not fit in the node-port range (30000-32767).
+          allocateLoadBalancerNodePorts: false,
           ipFamilyPolicy: 'SingleStack',
           selector: { app: 'demo' },
           ports: [{ name: 'http', port: 80, targetPort: 8080 }],
