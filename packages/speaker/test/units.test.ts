@@ -99,6 +99,17 @@ describe('members', () => {
     expect(parseHostPort(text, 7946)).toEqual(expected);
   });
 
+  it('prefers an IPv4 InternalIP on a dual-stack node, whatever the order', () => {
+    const n = node('a');
+    n.status!.addresses = [
+      { type: 'InternalIP', address: '2001:db8::a' },
+      { type: 'InternalIP', address: '198.51.100.1' },
+    ];
+    expect(membersFromNodes([n], 7946)).toEqual([
+      { name: 'a', address: '198.51.100.1', port: 7946, expected: true },
+    ]);
+  });
+
   it('takes the InternalIP, or the annotation; only eligible nodes are expected, with or without address', () => {
     const annotated = node('b', { address: '198.51.100.2' });
     annotated.metadata!.annotations = { [SPEAKER_ADDRESS_ANNOTATION]: '127.0.0.1:9001' };

@@ -1,6 +1,6 @@
 /**
  * Who the speakers are and where their heartbeats go, from the Nodes in the API: the node's
- * InternalIP (ExternalIP if it has none) and the memberlist port all speakers share. A Node may
+ * InternalIP (ExternalIP if it has none; IPv4 preferred) and the memberlist port all speakers share. A Node may
  * override that with the annotation `portico.dev/speaker-address: HOST[:PORT]` (several speakers
  * on one host in tests, or a dedicated heartbeat network).
  */
@@ -26,10 +26,13 @@ export function membersFromNodes(nodes: Iterable<V1Node>, defaultPort: number): 
 function speakerAddress(node: V1Node, defaultPort: number): { address: string; port: number } | undefined {
   const annotated = node.metadata?.annotations?.[SPEAKER_ADDRESS_ANNOTATION];
   if (annotated) return parseHostPort(annotated, defaultPort);
-  const addresses = node.status?.addresses ?? [];
-  const address =
-    addresses.find((a) => a.type === 'InternalIP')?.address ??
-    addresses.find((a) => a.type === 'ExternalIP')?.address;
+  // IPv4 first whatever the list order, so every speaker picks the same family for a dual-stack
+  // node (an IPv4-bound heartbeat socket cannot reach an IPv6 address).
+  const candidates = [
+    ...(node.status?.addresses ?? []).filter((a) => a.type === 'InternalIP'),
+    ...(node.status?.addresses ?? []).filter((a) => a.type === 'ExternalIP'),
+  ].map((a) => a.address);
+  const address = candidates.find((a) => isIP(a) === 4) ?? candidates.find((a) => isIP(a) === 6);
   return address && isIP(address) ? { address, port: defaultPort } : undefined;
 }
 
