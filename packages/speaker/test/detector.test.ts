@@ -89,6 +89,19 @@ describe('FailureDetector', () => {
     expect(c.get('a').hasQuorum).toBe(true);
   });
 
+  it('a stalled process does not declare everyone dead before reading their heartbeats', async () => {
+    const c = cluster(['a', 'b', 'c']);
+    for (const d of c.detectors.values()) d.start();
+    await c.world.advance(200);
+    const dead: string[] = [];
+    c.get('a').on('dead', (n) => dead.push(n));
+    // 'a' is frozen for 800 ms: its timers fire late, all at once, while b and c kept beating.
+    await c.world.advance(800, 800);
+    await c.world.advance(100);
+    expect(dead).toEqual([]);
+    expect(c.get('a').hasQuorum).toBe(true);
+  });
+
   it('a member that leaves is dead for the others at once', async () => {
     const c = cluster(['a', 'b', 'c']);
     for (const d of c.detectors.values()) d.start();

@@ -79,6 +79,8 @@ export class FailureDetector extends EventEmitter<DetectorEvents> {
   private startedAt: number | undefined;
   private stopTimer: (() => void) | undefined;
   private quorum = false;
+  private lastSweep = -Infinity;
+  private stalled = false;
 
   constructor(private readonly options: DetectorOptions) {
     super();
@@ -93,6 +95,7 @@ export class FailureDetector extends EventEmitter<DetectorEvents> {
   start(): void {
     if (this.startedAt !== undefined) return;
     this.startedAt = this.clock.now();
+    this.lastSweep = this.startedAt;
     this.quorum = this.computeQuorum();
     const stopBeats = this.clock.every(this.intervalMs, () => this.tick());
     // Silence is checked four times per interval, so a death is noticed within a quarter
@@ -193,6 +196,16 @@ export class FailureDetector extends EventEmitter<DetectorEvents> {
   /** Declares dead every member silent for longer than the suspicion time. */
   private sweep(): void {
     const now = this.clock.now();
+    const sinceLast = now - this.lastSweep;
+    this.lastSweep = now;
+    // This process was stalled (GC, CPU starvation): the heartbeats that arrived meanwhile are
+    // still queued behind this and the other late timers. Judge nobody until they have been read
+    // (setImmediate runs after the event loop's I/O phase).
+    if (sinceLast > this.suspicionMs / 2 && !this.stalled) {
+      this.stalled = true;
+      setImmediate(() => (this.stalled = false));
+    }
+    if (this.stalled) return;
     let changed = false;
     for (const p of this.peers.values()) {
       if (p.alive && (p.lastHeard === undefined || now - p.lastHeard > this.suspicionMs)) {
