@@ -71,7 +71,9 @@ export class Speaker {
   /** Protocols each Service was last announced with from this node (for nodeAssigned Events). */
   private readonly announcedWith = new Map<string, Set<Protocol>>();
   private lastDecision: Decision | undefined;
-  /** Members already reported as having no address. */
+  /** Why each Service is not announced from here, to log changes only. */
+  private readonly reasons = new Map<string, string>();
+  /** Members already reported as having no address (and this node, if it has no Node object). */
   private readonly unreachable = new Set<string>();
 
   constructor(private readonly options: SpeakerOptions) {
@@ -253,6 +255,13 @@ export class Speaker {
     if (!config) return;
     const self = this.options.nodeName;
     const selfNode = this.nodes.get(self);
+    if (!selfNode && !this.unreachable.has(self)) {
+      this.unreachable.add(self);
+      this.log.warn(
+        { event: 'nodeNotFound' },
+        `no Node named "${self}" in the API: this speaker announces nothing (check --node-name / NODE_NAME)`,
+      );
+    } else if (selfNode) this.unreachable.delete(self);
     const peers = peersForNode(config, selfNode?.metadata?.labels ?? {});
     const localAsn = [...peers.values()][0]?.localAsn ?? config.peers[0]?.myASN ?? 0;
     const decision = decide({
@@ -356,6 +365,14 @@ export class Speaker {
   private recordAssignments(decision: Decision): void {
     const self = this.options.nodeName;
     for (const [key, d] of decision.services) {
+      if (d.reason !== this.reasons.get(key)) {
+        if (d.reason) this.reasons.set(key, d.reason);
+        else this.reasons.delete(key);
+        this.log.debug(
+          { service: key, reason: d.reason ?? 'announcing', layer2Owner: d.layer2Owner },
+          'decision',
+        );
+      }
       const before = this.announcedWith.get(key) ?? new Set<Protocol>();
       const now = new Set<Protocol>(
         d.protocols.filter((p) => p === 'bgp' || this.layer2Covers(decision, key)),
@@ -379,6 +396,7 @@ export class Speaker {
     }
     for (const key of [...this.announcedWith.keys()])
       if (!decision.services.has(key)) this.announcedWith.delete(key);
+    for (const key of [...this.reasons.keys()]) if (!decision.services.has(key)) this.reasons.delete(key);
   }
 
   /** The Service's layer-2 IPs are really being answered (not deferred until settled). */
