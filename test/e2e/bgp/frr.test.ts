@@ -1,7 +1,8 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { requireTools, sh, type Topology } from './harness.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildLibrary, Driver, requireTools, sh, Topology, waitFor } from './harness.js';
 import { PASSWORD, type RouteView, routerScenario, type RouterAdapter } from './scenario.js';
 
 requireTools(['/usr/lib/frr/bgpd', '/usr/bin/vtysh']);
@@ -35,9 +36,10 @@ function config(): string {
 
 class Frr implements RouterAdapter {
   private dir = '';
+  constructor(private readonly text: string = config()) {}
   start(topo: Topology): void {
     this.dir = topo.dir;
-    writeFileSync(join(this.dir, 'bgpd.conf'), config());
+    writeFileSync(join(this.dir, 'bgpd.conf'), this.text);
     const args = [
       'netns',
       'exec',
@@ -113,3 +115,55 @@ interface FrrPath {
 }
 
 routerScenario('FRR bgpd', 'pbgp-frr', new Frr());
+
+// RFC 8950: IPv4 routes over an IPv6-only session carry our IPv6 address as next hop.
+describe('IPv4 routes with an IPv6 next hop (RFC 8950) against FRR', () => {
+  const topo = new Topology('pbgp-enh');
+  const frr = new Frr(
+    [
+      'frr defaults traditional',
+      'router bgp 65000',
+      ' bgp router-id 192.0.2.1',
+      ' no bgp ebgp-requires-policy',
+      ' no bgp default ipv4-unicast',
+      ' neighbor 2001:db8::2 remote-as 65001',
+      ' neighbor 2001:db8::2 timers connect 1',
+      ' neighbor 2001:db8::2 capability extended-nexthop',
+      ' address-family ipv4 unicast',
+      '  neighbor 2001:db8::2 activate',
+      ' exit-address-family',
+      '',
+    ].join('\n'),
+  );
+  let driver: Driver;
+  beforeAll(() => {
+    buildLibrary();
+    topo.create(['2001:db8::1/64'], ['2001:db8::2/64']);
+    frr.start(topo);
+    driver = new Driver(topo.speaker, {
+      localAsn: 65001,
+      routerId: '192.0.2.2',
+      routes: [{ prefix: '198.51.100.20/32' }],
+      peers: [
+        {
+          peerAddress: '2001:db8::1',
+          peerAsn: 65000,
+          localAddress: '2001:db8::2',
+          families: ['ipv4'],
+          connectRetryTime: 1,
+        },
+      ],
+    });
+  });
+  afterAll(async () => {
+    await driver?.stop();
+    frr.stop();
+    topo.cleanup();
+  });
+  it('delivers 198.51.100.20/32 via 2001:db8::2', async () => {
+    const r = await waitFor('IPv4 route over the IPv6 session', () =>
+      frr.route('198.51.100.20/32', '2001:db8::2'),
+    );
+    expect(r.nextHop).toBe('2001:db8::2');
+  });
+});
