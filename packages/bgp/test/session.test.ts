@@ -194,6 +194,34 @@ describe('speaker to speaker on loopback', () => {
     expect(b.peer('127.0.0.1')?.prefixesAdvertised).toBe(990);
   });
 
+  it('applies the per-peer export policy and exposes session metrics', async () => {
+    const { a, b } = pair(true);
+    a.addPeer({ peerAddress: '127.0.0.1', peerAsn: 65001, passive: true, families: ['ipv4'] });
+    await a.start();
+    const got = new Map<string, number[] | undefined>();
+    a.on('update', (_p, u) => u.nlri.forEach((p) => got.set(formatPrefix(p), u.attributes.communities)));
+    b.setRoutes([{ prefix: '198.51.100.1/32' }, { prefix: '198.51.100.2/32' }]);
+    b.addPeer({
+      peerAddress: '127.0.0.1',
+      peerPort: a.listenPort,
+      peerAsn: 65000,
+      families: ['ipv4'],
+      nextHopIPv4: '192.0.2.2',
+      exportPolicy: (r) => (r.prefix.endsWith('.2/32') ? null : { ...r, communities: ['65001:7'] }),
+    });
+    await b.start();
+    await waitFor('policy applied', () => got.has('198.51.100.1/32'));
+    await new Promise((r) => setTimeout(r, 100));
+    expect([...got.keys()]).toEqual(['198.51.100.1/32']);
+    expect(got.get('198.51.100.1/32')).toEqual([((65001 << 16) | 7) >>> 0]);
+    const metrics = await b.stats.registry.getMetricsAsJSON();
+    const value = (name: string) => metrics.find((m) => m.name === name)?.values[0]?.value;
+    expect(value('portico_bgp_session_up')).toBe(1);
+    expect(value('portico_bgp_session_state')).toBe(6);
+    expect(value('portico_bgp_prefixes_advertised')).toBe(1);
+    expect(value('portico_bgp_updates_sent_total')).toBeGreaterThanOrEqual(1);
+  });
+
   it('resolves a connection collision and ends with one Established session each (RFC 4271 §6.8)', async () => {
     const { a, b } = pair(false);
     await a.start();
