@@ -58,6 +58,8 @@ export class Speaker {
   private informers: RunningInformer[] = [];
   private config: Config | undefined;
   private configText: string | undefined;
+  /** The newest configuration, refused because Services still hold addresses it drops. */
+  private held: Config | undefined;
   private synced = false;
   private stopped = false;
   private scheduled = false;
@@ -109,6 +111,11 @@ export class Speaker {
   /** The layer-2 IPs this node currently answers for. */
   get layer2Addresses(): string[] {
     return [...this.layer2IPs].sort();
+  }
+
+  /** The configuration in force. */
+  get configuration(): Config | undefined {
+    return this.config;
   }
 
   get decision(): Decision | undefined {
@@ -200,6 +207,8 @@ export class Speaker {
     const { namespace, configMapName } = this.options;
     const cm = this.configMaps.get(configMapName, namespace);
     if (!cm) {
+      this.configText = undefined;
+      this.held = undefined;
       if (this.config) {
         this.metrics.configStale.set(1);
         this.metrics.configErrors.inc({ reason: 'missing' });
@@ -210,6 +219,7 @@ export class Speaker {
     const text = cm.data?.config ?? '';
     if (text === this.configText) return;
     this.configText = text;
+    this.held = undefined;
     const ref = { ...cm, apiVersion: 'v1', kind: 'ConfigMap' };
     const parsed = parseConfig(text);
     if (!parsed.ok) {
@@ -225,15 +235,19 @@ export class Speaker {
     if (orphans.length > 0) {
       const message = `configuration refused: it would orphan addresses in use (${orphans.slice(0, 5).join(', ')}${orphans.length > 5 ? ', ...' : ''})`;
       this.refuseConfig(ref, 'orphans-ips', 'ConfigRejected', message);
+      // Taken once the Services holding those addresses are gone (see reconcile).
+      this.held = parsed.config;
       return;
     }
-    this.config = parsed.config;
+    this.accept(parsed.config);
+  }
+
+  private accept(config: Config): void {
+    this.held = undefined;
+    this.config = config;
     this.metrics.configLoaded.set(1);
     this.metrics.configStale.set(0);
-    this.log.info(
-      { event: 'configLoaded', pools: parsed.config.pools.map((p) => p.name) },
-      'configuration loaded',
-    );
+    this.log.info({ event: 'configLoaded', pools: config.pools.map((p) => p.name) }, 'configuration loaded');
   }
 
   private refuseConfig(cm: V1ConfigMap, reason: string, eventReason: string, message: string): void {
@@ -251,6 +265,8 @@ export class Speaker {
     this.lastReconcile = performance.now();
     this.metrics.membersAlive.set(this.detector.alivePeers().length);
     this.metrics.quorum.set(this.detector.hasQuorum ? 1 : 0);
+    if (this.held && orphanedIPs(this.config, this.held, this.services.list()).length === 0)
+      this.accept(this.held);
     const config = this.config;
     if (!config) return;
     const self = this.options.nodeName;

@@ -267,9 +267,12 @@ describe('configuration', () => {
       async () => (await a.metric('portico_config_errors_total', { reason: 'orphans-ips' })) === 1,
     );
     expect(lab.owners(IP)).toEqual([owner]);
+    // Once the Service holding the address is gone, the held configuration is taken.
+    await lab.core.deleteNamespacedService({ name: 'web', namespace: 'default' });
+    await waitFor('held config taken', async () => (await a.metric('portico_config_stale_bool')) === 0);
+    expect(a.speaker.configuration?.pools.map((p) => p.name)).toEqual(['other']);
     await lab.setConfig(CONFIG);
-    await waitFor('fresh', async () => (await a.metric('portico_config_stale_bool')) === 0);
-    expect(lab.owners(IP)).toEqual([owner]);
+    await waitFor('config back', () => a.speaker.configuration?.pools.length === 2);
     expect(a.speaker.ready).toBe(true);
   });
 });
