@@ -35,7 +35,12 @@ async function validate(obj: Obj): Promise<void> {
   new Model(obj).validate();
 }
 
-const kustomizations = ['manifests/base', ...readdirSync('manifests').filter((d) => d !== 'base').map((d) => `manifests/${d}`)].filter(
+// Every directory under manifests/ (at any depth, e.g. manifests/overlays/bgp) with a kustomization.yaml.
+const subdirs = (dir: string): string[] =>
+  readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .flatMap((e) => [`${dir}/${e.name}`, ...subdirs(`${dir}/${e.name}`)]);
+const kustomizations = ['manifests/base', ...subdirs('manifests').filter((d) => d !== 'manifests/base')].filter(
   (d) => existsSync(`${d}/kustomization.yaml`),
 );
 
