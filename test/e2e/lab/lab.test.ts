@@ -203,4 +203,12 @@ describe('portico lab', () => {
     expect(r.stderr).toMatch(/needs root/);
     expect(existsSync('/tmp/plab-never-made')).toBe(false);
   });
+
+  it('usage: --help exits 0, bad options exit 2 with the usage text', () => {
+    expect(cli(['lab', 'status', '--help']).code).toBe(0);
+    const bad = cli(['lab', 'up', '--router', 'quagga', '--dir', '/tmp/plab-never-made']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--router must be one of auto, frr, bird, none\nusage: portico lab up/);
+    expect(cli(['lab', 'down', '--bogus']).code).toBe(2);
+  });
 });

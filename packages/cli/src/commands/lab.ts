@@ -28,15 +28,19 @@ function options(args: string[]) {
   }).values;
 }
 
-function parsed(args: string[]): ReturnType<typeof options> | undefined {
+/** The options, or the exit code when there is nothing to run (usage error 2, --help 0). */
+function parsed(args: string[]): ReturnType<typeof options> | number {
   try {
     const o = options(args);
-    if (o.help) throw new Error('');
+    if (o.help) {
+      console.log(usage);
+      return 0;
+    }
     if (!ROUTERS.includes(o.router)) throw new Error(`--router must be one of ${ROUTERS.join(', ')}`);
     return o;
   } catch (err) {
     console.error(`${(err as Error).message}\n${usage}`);
-    return undefined;
+    return 2;
   }
 }
 
@@ -45,7 +49,7 @@ const say = (line: string) => console.log(line);
 export const up: Command = {
   async run(args) {
     const o = parsed(args);
-    if (!o) return 2;
+    if (typeof o === 'number') return o;
     const problem = checkPrerequisites(o.dir);
     if (problem) {
       console.error(problem);
@@ -65,7 +69,7 @@ export const up: Command = {
 export const status: Command = {
   async run(args) {
     const o = parsed(args);
-    if (!o) return 2;
+    if (typeof o === 'number') return o;
     const state = readState(o.dir);
     if (!state) {
       console.error(`no lab is up (no state in ${o.dir}); start one with \`portico lab up\``);
@@ -81,7 +85,7 @@ export const status: Command = {
 export const down: Command = {
   async run(args) {
     const o = parsed(args);
-    if (!o) return 2;
+    if (typeof o === 'number') return o;
     if (process.getuid?.() !== 0) {
       console.error('portico lab down needs root: it removes network namespaces');
       return 1;

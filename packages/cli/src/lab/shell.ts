@@ -29,9 +29,6 @@ export function sh(cmd: string, args: string[], opts: { allowFail?: boolean; inp
 export const inNetns = (ns: string, cmd: string, args: string[], opts?: { allowFail?: boolean }) =>
   sh('ip', ['netns', 'exec', ns, cmd, ...args], opts);
 
-export const onPath = (cmd: string) =>
-  sh('sh', ['-c', `command -v ${cmd}`], { allowFail: true }).trim() !== '';
-
 /**
  * Starts a detached process (its own process group, so stopping it also stops what it started),
  * with stdout and stderr appended to LOG. Returns its pid.
