@@ -298,22 +298,26 @@ export class Speaker {
 
   private applyLayer2(decision: Decision): void {
     const l2 = this.options.layer2;
+    let changed = false;
     for (const ip of [...this.layer2IPs]) {
       if (decision.layer2.has(ip)) continue;
       l2.withdraw(ip);
       this.layer2IPs.delete(ip);
+      changed = true;
       this.log.info({ event: 'layer2Withdrawn', ip }, 'stopped answering for IP');
     }
     let deferred = false;
+    // Until every live speaker's claims are known, an IP might belong to someone not heard yet.
+    const settled = this.detector.settled;
     for (const [ip, services] of decision.layer2) {
       if (this.layer2IPs.has(ip)) continue;
-      // Until every live speaker's claims are known, an IP might belong to someone not heard yet.
-      if (!this.detector.settled) {
+      if (!settled) {
         deferred = true;
         continue;
       }
       const previousOwner = this.deadClaimant(ip);
       this.layer2IPs.add(ip);
+      changed = true;
       if (previousOwner) this.metrics.failovers.inc();
       this.log.info(
         { event: 'layer2Announced', ip, services, ...(previousOwner ? { takenFrom: previousOwner } : {}) },
@@ -323,7 +327,7 @@ export class Speaker {
         this.log.error({ ip, err: String(err) }, 'layer-2 announce failed'),
       );
     }
-    this.detector.setClaims(this.layer2IPs);
+    if (changed) this.detector.setClaims(this.layer2IPs);
     this.metrics.announced.set({ protocol: 'layer2' }, this.layer2IPs.size);
     if (deferred && !this.retryTimer) {
       this.retryTimer = setTimeout(() => {
