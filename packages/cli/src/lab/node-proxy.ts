@@ -15,26 +15,12 @@
  */
 import { spawnSync } from 'node:child_process';
 import { connect, createServer, type Server } from 'node:net';
+import { forwardingRules, type EndpointSlice, type Rules, type Service } from './proxy-rules.js';
 
 const [apiServer, nodeName] = process.argv.slice(2);
 if (!apiServer || !nodeName) {
   console.error('usage: node-proxy.js API_SERVER_URL NODE_NAME');
   process.exit(2);
-}
-
-interface Service {
-  metadata: { namespace: string; name: string };
-  spec: {
-    type?: string;
-    externalTrafficPolicy?: string;
-    ports?: Array<{ name?: string; port: number; protocol?: string }>;
-  };
-  status?: { loadBalancer?: { ingress?: Array<{ ip?: string }> } };
-}
-interface EndpointSlice {
-  metadata: { namespace: string; labels?: Record<string, string> };
-  ports?: Array<{ name?: string; port?: number }>;
-  endpoints?: Array<{ addresses: string[]; nodeName?: string; conditions?: { ready?: boolean } }>;
 }
 
 interface Listener {
@@ -50,8 +36,6 @@ let apiDown = false;
 const log = (msg: string, extra: Record<string, unknown> = {}) =>
   console.log(JSON.stringify({ time: new Date().toISOString(), node: nodeName, msg, ...extra }));
 
-const key = (ip: string, port: number) => `${ip.includes(':') ? `[${ip}]` : ip}:${port}`;
-
 function route(action: 'replace' | 'del', ip: string): void {
   const family = ip.includes(':') ? '-6' : '-4';
   const len = ip.includes(':') ? 128 : 32;
@@ -64,39 +48,6 @@ async function list<T>(path: string): Promise<T[]> {
   const res = await fetch(apiServer + path, { signal: AbortSignal.timeout(3_000) });
   if (!res.ok) throw new Error(`GET ${path}: HTTP ${res.status}`);
   return ((await res.json()) as { items: T[] }).items;
-}
-
-/** IP:port -> endpoint addresses this node forwards to. */
-function desired(
-  services: Service[],
-  slices: EndpointSlice[],
-): Map<string, { ip: string; port: number; targets: string[] }> {
-  const out = new Map<string, { ip: string; port: number; targets: string[] }>();
-  for (const svc of services) {
-    if (svc.spec.type !== 'LoadBalancer') continue;
-    const ips = (svc.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip ? [i.ip] : []));
-    const local = svc.spec.externalTrafficPolicy === 'Local';
-    const mine = slices.filter(
-      (s) =>
-        s.metadata.namespace === svc.metadata.namespace &&
-        s.metadata.labels?.['kubernetes.io/service-name'] === svc.metadata.name,
-    );
-    for (const port of svc.spec.ports ?? []) {
-      if ((port.protocol ?? 'TCP') !== 'TCP') continue;
-      const targets: string[] = [];
-      for (const slice of mine) {
-        const target = (slice.ports ?? []).find((p) => (p.name ?? '') === (port.name ?? ''))?.port;
-        if (target === undefined) continue;
-        for (const ep of slice.endpoints ?? []) {
-          if (ep.conditions?.ready === false) continue;
-          if (local && ep.nodeName !== nodeName) continue;
-          for (const a of ep.addresses) targets.push(key(a, target));
-        }
-      }
-      for (const ip of ips) out.set(key(ip, port.port), { ip, port: port.port, targets: targets.sort() });
-    }
-  }
-  return out;
 }
 
 function forward(listener: Listener, socket: import('node:net').Socket): void {
@@ -115,7 +66,7 @@ function forward(listener: Listener, socket: import('node:net').Socket): void {
   socket.on('error', () => upstream.destroy());
 }
 
-function reconcile(want: ReturnType<typeof desired>): void {
+function reconcile(want: Rules): void {
   const wantIps = new Set([...want.values()].map((w) => w.ip));
   for (const ip of wantIps)
     if (!localIps.has(ip)) {
@@ -160,7 +111,7 @@ async function tick(): Promise<void> {
     ]);
     if (apiDown) log('API reachable again');
     apiDown = false;
-    reconcile(desired(services, slices));
+    reconcile(forwardingRules(services, slices, nodeName!));
   } catch (err) {
     // Keep forwarding with what we know, as kube-proxy does when the API is away.
     if (!apiDown) log('API unreachable; keeping the current rules', { error: (err as Error).message });
