@@ -140,8 +140,13 @@ describe('layer2', () => {
     const cutAt = performance.now();
     lab.speakers.get(first)!.cutLink(true);
     const second = await oneOwner(IP, first);
-    expect(performance.now() - cutAt).toBeLessThan(1500);
-    expect(await lab.speakers.get(first)!.metric('portico_speaker_quorum_bool')).toBe(0);
+    // Detection is 500 ms on both sides; generous bound for a loaded machine.
+    expect(performance.now() - cutAt).toBeLessThan(3000);
+    expect(lab.speakers.get(first)!.layer2.ips.size).toBe(0);
+    await waitFor(
+      'quorum lost',
+      async () => (await lab.speakers.get(first)!.metric('portico_speaker_quorum_bool')) === 0,
+    );
     // The link comes back: the IP stays where it went.
     lab.speakers.get(first)!.cutLink(false);
     await waitFor(
