@@ -44,6 +44,8 @@ export class Controller {
   private readonly dirty = new Set<string>();
   /** Status writes in flight, by Service key; a key is not synced again until its write is done. */
   private readonly writing = new Map<string, Promise<void>>();
+  /** Consecutive failed status writes per Service key, for back-off. */
+  private readonly writeFailures = new Map<string, number>();
   private readonly pending = new Set<string>();
   private configDirty = false;
   private draining: Promise<void> | undefined;
@@ -215,6 +217,7 @@ export class Controller {
       this.pending.delete(key);
     }
     if (svc) this.apply(svc, key, decision);
+    else this.writeFailures.delete(key);
     if (decision.released) for (const waiting of this.pending) this.dirty.add(waiting);
     this.updatePoolMetrics();
   }
@@ -235,12 +238,20 @@ export class Controller {
       .then(
         (written) => {
           this.metrics.statusUpdates.inc({ result: 'ok' });
+          this.writeFailures.delete(key);
           if (!written) this.dirty.add(key);
         },
         (err: unknown) => {
           this.metrics.statusUpdates.inc({ result: 'error' });
-          this.log.error({ service: key, err: String(err) }, 'status update failed; will retry');
-          setTimeout(() => this.enqueue(key), 1_000).unref();
+          // Back off per Service, so an unreachable API server does not turn into a retry storm.
+          const failures = (this.writeFailures.get(key) ?? 0) + 1;
+          this.writeFailures.set(key, failures);
+          const delayMs = Math.min(500 * 2 ** failures, 60_000);
+          this.log.error(
+            { service: key, err: String(err), retryInMs: delayMs },
+            'status update failed; will retry',
+          );
+          setTimeout(() => this.enqueue(key), delayMs).unref();
         },
       );
     this.writing.set(
