@@ -22,4 +22,11 @@ export {
   type BpfInstruction,
   type PacketSocketOptions,
 } from './packet.js';
-export { tcpConnect, tcpListen, tcpSetMd5, tcpSetTtl, tcpCloseFd, type TcpConnectOptions } from './tcp-md5.js';
+export {
+  tcpConnect,
+  tcpListen,
+  tcpSetMd5,
+  tcpSetTtl,
+  tcpCloseFd,
+  type TcpConnectOptions,
+} from './tcp-md5.js';
