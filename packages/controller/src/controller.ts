@@ -48,6 +48,8 @@ export class Controller {
   private readonly writeFailures = new Map<string, number>();
   private readonly pending = new Set<string>();
   private configDirty = false;
+  /** The newest configuration was refused only because it would take addresses away. */
+  private refusedForOrphans = false;
   private draining: Promise<void> | undefined;
   private stopped = false;
 
@@ -126,7 +128,12 @@ export class Controller {
         continue;
       }
       if (this.phase !== 'running') return;
-      const key = [...this.dirty].find((k) => !this.writing.has(k));
+      let key: string | undefined;
+      for (const k of this.dirty) {
+        if (this.writing.has(k)) continue;
+        key = k;
+        break;
+      }
       if (key === undefined) {
         if (this.writing.size === 0) return;
         await Promise.race(this.writing.values());
@@ -158,6 +165,7 @@ export class Controller {
     const cmRef = { ...cm, apiVersion: 'v1', kind: 'ConfigMap' };
     const parsed = parseConfig(cm.data?.config ?? '');
     if (!parsed.ok) {
+      this.refusedForOrphans = false;
       this.refuseConfig(
         cmRef,
         'invalid',
@@ -169,9 +177,11 @@ export class Controller {
     const pools = this.allocator.setPools(parsed.config.pools);
     if (!pools.ok) {
       this.refuseConfig(cmRef, 'orphans-ips', 'ConfigRejected', `configuration refused: ${pools.error}`);
+      this.refusedForOrphans = true;
       return;
     }
     this.config = parsed.config;
+    this.refusedForOrphans = false;
     this.metrics.configLoaded.set(1);
     this.metrics.configStale.set(0);
     this.log.info(
@@ -218,7 +228,11 @@ export class Controller {
     }
     if (svc) this.apply(svc, key, decision);
     else this.writeFailures.delete(key);
-    if (decision.released) for (const waiting of this.pending) this.dirty.add(waiting);
+    if (decision.released) {
+      for (const waiting of this.pending) this.dirty.add(waiting);
+      // A configuration refused because it would orphan an address may fit now.
+      if (this.refusedForOrphans) this.configDirty = true;
+    }
     this.updatePoolMetrics();
   }
 

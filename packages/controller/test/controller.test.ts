@@ -161,6 +161,21 @@ describe('configuration', () => {
     );
   });
 
+  it('takes a configuration refused for orphaning once no Service holds the address any more', async () => {
+    await cluster.createService('web', {}, { 'portico.dev/address-pool': 'reserved' });
+    expect(await cluster.waitForIPs('web')).toEqual(['198.51.100.10']);
+    await cluster.setConfig(
+      'address-pools:\n  - name: main\n    protocol: layer2\n    addresses: [192.0.2.0/30]\n',
+    );
+    await cluster.waitForEvent('ConfigMap', 'config', 'ConfigRejected', 'portico-system');
+    await cluster.api.deleteNamespacedService({ name: 'web', namespace: 'default' });
+    await waitFor(
+      'the refused configuration to load',
+      async () => (await running!.metric('portico_config_stale_bool')) === 0,
+    );
+    expect(running!.controller.configuration?.pools.map((p) => p.name)).toEqual(['main']);
+  });
+
   it('keeps the last configuration when the ConfigMap is deleted', async () => {
     await cluster.api.deleteNamespacedConfigMap({ name: 'config', namespace: 'portico-system' });
     await waitFor('stale flag', async () => (await running!.metric('portico_config_stale_bool')) === 1);
