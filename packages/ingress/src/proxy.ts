@@ -17,7 +17,7 @@ import { Balancer, type EjectionOptions } from './balancer.js';
 import { downstreamHeaders, upstreamHeaders, type ClientHop } from './headers.js';
 import { BodyLimit } from './limits.js';
 import type { ProxyMetrics } from './metrics.js';
-import { normalizeHost, originOf, Router, type Backend, type RoutedEndpoint } from './router.js';
+import { normalizeHost, Router, type Backend, type RoutedEndpoint } from './router.js';
 import { emptyTable, type RouteTable, type Target } from './table.js';
 import { Upstreams, type UpstreamOptions } from './upstreams.js';
 
@@ -73,9 +73,10 @@ export class Proxy {
     this.router = router;
     const live = new Set<string>();
     const keys = new Set<string>();
-    for (const b of table.backends) {
+    // The Router has already computed every endpoint's origin.
+    for (const b of router.allBackends()) {
       keys.add(b.key);
-      for (const e of b.endpoints) live.add(originOf(e));
+      for (const e of b.endpoints) live.add(e.origin);
     }
     this.upstreams.retain(live);
     this.balancer.prune(keys, live);

@@ -98,6 +98,11 @@ export class Router {
     return this.backends.get(key);
   }
 
+  /** Every backend of the table, endpoints with their origins. */
+  allBackends(): IterableIterator<Backend> {
+    return this.backends.values();
+  }
+
   /** Whether plain HTTP for this host must be redirected to HTTPS (host listed under spec.tls). */
   isTlsHost(host: string): boolean {
     return this.tlsExact.has(host) || this.tlsWildcard.has(parentDomain(host));
