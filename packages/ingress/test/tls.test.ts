@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
-import { IngressServer, type RouteTable } from '@portico/ingress';
+import { IngressServer, selfSignedPair, type RouteTable } from '@portico/ingress';
 import { ingress, rule, tlsSecret } from './fixtures.js';
 import { loopbackService, startEcho, stopAll, table, type Echo } from './backends.js';
 
@@ -116,27 +116,10 @@ beforeAll(async () => {
   need('openssl');
   need('curl');
   dir = mkdtempSync(join(tmpdir(), 'portico-tls-test-'));
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      '/CN=Portico Test CA',
-      '-keyout',
-      join(dir, 'ca.key'),
-      '-out',
-      join(dir, 'ca.crt'),
-    ],
-    { stdio: 'pipe' },
-  );
+  // The test CA: a self-signed certificate made the way the default certificate is.
+  const ca = selfSignedPair('test-ca.portico.invalid');
+  writeFileSync(join(dir, 'ca.crt'), ca.cert);
+  writeFileSync(join(dir, 'ca.key'), ca.key);
   const a = leaf('a', ['a.example.com']);
   const w = leaf('w', ['*.wild.example.com']);
   echo = await startEcho('echo');
