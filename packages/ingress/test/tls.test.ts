@@ -177,15 +177,12 @@ describe('HTTPS proxying with curl', () => {
     '--cacert',
     join(dir, 'ca.crt'),
   ];
+  /** GET https://host/path; the output ends with a line holding the HTTP version curl used. */
+  const curlVersion = (version: '--http2' | '--http1.1', host: string, path: string) =>
+    curl([...resolve(host), version, '-w', '\\n%{http_version}', `https://${host}:${httpsPort}${path}`]);
 
   it('HTTP/2 by ALPN, verified against the CA, HTTP/1.1 to the pod', async () => {
-    const r = await curl([
-      ...resolve('a.example.com'),
-      '--http2',
-      '-w',
-      '\\n%{http_version}',
-      `https://a.example.com:${httpsPort}/h2?x=1`,
-    ]);
+    const r = await curlVersion('--http2', 'a.example.com', '/h2?x=1');
     expect(r.err).toBe('');
     const [body, version] = r.out.split('\n');
     expect(version).toBe('2');
@@ -196,13 +193,7 @@ describe('HTTPS proxying with curl', () => {
   });
 
   it('HTTP/1.1 over TLS on the same port, wildcard certificate verified', async () => {
-    const r = await curl([
-      ...resolve('x.wild.example.com'),
-      '--http1.1',
-      '-w',
-      '\\n%{http_version}',
-      `https://x.wild.example.com:${httpsPort}/h1`,
-    ]);
+    const r = await curlVersion('--http1.1', 'x.wild.example.com', '/h1');
     expect(r.err).toBe('');
     expect(r.out.split('\n')[1]).toBe('1.1');
   });
