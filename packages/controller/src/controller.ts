@@ -2,6 +2,7 @@ import type { KubeConfig, V1ConfigMap, V1Service } from '@kubernetes/client-node
 import { Allocator } from '@portico/allocator';
 import { type Config, parseConfig } from '@portico/config';
 import {
+  ConfigStatus,
   createInformer,
   EventRecorder,
   runInformer,
@@ -36,6 +37,7 @@ export class Controller {
   private readonly metrics: ControllerMetrics;
   private readonly statusWriter: ServiceStatusWriter;
   private readonly recorder: EventRecorder;
+  private readonly configStatus: ConfigStatus;
   private readonly services;
   private readonly configMaps;
   private informers: RunningInformer[] = [];
@@ -50,6 +52,8 @@ export class Controller {
   private configDirty = false;
   /** The newest configuration was refused only because it would take addresses away. */
   private refusedForOrphans = false;
+  /** The ConfigMap text last looked at. */
+  private configText: string | undefined;
   private draining: Promise<void> | undefined;
   private stopped = false;
 
@@ -62,6 +66,7 @@ export class Controller {
       onError: (err) => this.log.warn({ err }, 'event write failed'),
     });
     this.services = createInformer<V1Service>(options.kubeConfig, 'services');
+    this.configStatus = new ConfigStatus(options.registry, this.recorder, this.log);
     this.configMaps = createInformer<V1ConfigMap>(options.kubeConfig, 'configmaps', {
       namespace: options.namespace,
       fieldSelector: `metadata.name=${options.configMapName}`,
@@ -150,24 +155,20 @@ export class Controller {
     const { namespace, configMapName } = this.options;
     const cm = this.configMaps.get(configMapName, namespace);
     if (!cm) {
-      if (this.config) {
-        this.log.error(
-          { event: 'configMissing' },
-          'configuration deleted; the last good configuration stays in force',
-        );
-        this.metrics.configStale.set(1);
-        this.metrics.configErrors.inc({ reason: 'missing' });
-      } else {
-        this.log.warn({ event: 'configMissing' }, `waiting for ConfigMap ${namespace}/${configMapName}`);
-      }
+      this.configText = undefined;
+      this.configStatus.missing(this.config !== undefined, namespace, configMapName);
       return;
     }
-    const cmRef = { ...cm, apiVersion: 'v1', kind: 'ConfigMap' };
-    const parsed = parseConfig(cm.data?.config ?? '');
+    const text = cm.data?.config ?? '';
+    // Only a new text is worth parsing; the same text again is retried only when it was refused
+    // for orphaning addresses (it may fit once addresses were released).
+    if (text === this.configText && !this.refusedForOrphans) return;
+    this.configText = text;
+    this.refusedForOrphans = false;
+    const parsed = parseConfig(text);
     if (!parsed.ok) {
-      this.refusedForOrphans = false;
-      this.refuseConfig(
-        cmRef,
+      this.configStatus.refused(
+        cm,
         'invalid',
         'InvalidConfig',
         `configuration refused: ${parsed.errors.join('; ')}`,
@@ -176,31 +177,15 @@ export class Controller {
     }
     const pools = this.allocator.setPools(parsed.config.pools);
     if (!pools.ok) {
-      this.refuseConfig(cmRef, 'orphans-ips', 'ConfigRejected', `configuration refused: ${pools.error}`);
+      this.configStatus.refused(cm, 'orphans-ips', 'ConfigRejected', `configuration refused: ${pools.error}`);
       this.refusedForOrphans = true;
       return;
     }
     this.config = parsed.config;
-    this.refusedForOrphans = false;
-    this.metrics.configLoaded.set(1);
-    this.metrics.configStale.set(0);
-    this.log.info(
-      { event: 'configLoaded', pools: parsed.config.pools.map((p) => p.name) },
-      'configuration loaded',
-    );
+    this.configStatus.loaded(parsed.config.pools.map((p) => p.name));
     if (this.phase === 'waiting-config') await this.reclaimAll();
     for (const svc of this.services.list()) this.dirty.add(serviceKey(svc));
     this.updatePoolMetrics();
-  }
-
-  private refuseConfig(cm: V1ConfigMap, reason: string, eventReason: string, message: string): void {
-    this.log.error(
-      { event: 'configStale', reason, message },
-      'configuration refused; the previous one stays in force',
-    );
-    this.metrics.configStale.set(1);
-    this.metrics.configErrors.inc({ reason });
-    void this.recorder.record(cm, 'Warning', eventReason, message);
   }
 
   /** Start-up: every address already in a status is claimed before anything new is handed out. */

@@ -1,6 +1,9 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 
-/** The controller's Prometheus metrics (names follow MetalLB's, under the portico_ prefix). */
+/**
+ * The controller's Prometheus metrics (names follow MetalLB's, under the portico_ prefix); the
+ * configuration metrics come from ConfigStatus in @portico/kube.
+ */
 export function controllerMetrics(registry: Registry) {
   const registers = [registry];
   return {
@@ -14,22 +17,6 @@ export function controllerMetrics(registry: Registry) {
       name: 'portico_allocator_addresses_in_use_total',
       help: 'Number of addresses of a pool assigned to Services, per family',
       labelNames: ['pool', 'family'],
-      registers,
-    }),
-    configLoaded: new Gauge({
-      name: 'portico_config_loaded_bool',
-      help: '1 once a valid configuration has been loaded',
-      registers,
-    }),
-    configStale: new Gauge({
-      name: 'portico_config_stale_bool',
-      help: '1 when the newest configuration was refused and an older one stays in force',
-      registers,
-    }),
-    configErrors: new Counter({
-      name: 'portico_config_errors_total',
-      help: 'Configurations refused, by reason (invalid, orphans-ips, missing)',
-      labelNames: ['reason'],
       registers,
     }),
     allocationErrors: new Counter({

@@ -7,3 +7,4 @@ export * from './leader.js';
 export * from './ops-server.js';
 export * from './apply.js';
 export * from './devserver/index.js';
+export * from './config-status.js';

@@ -10,7 +10,13 @@
 import type { KubeConfig, V1ConfigMap, V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
 import type { PeerOptions, Route } from '@portico/bgp';
 import { type Config, parseConfig } from '@portico/config';
-import { createInformer, EventRecorder, runInformer, type RunningInformer } from '@portico/kube';
+import {
+  ConfigStatus,
+  createInformer,
+  EventRecorder,
+  runInformer,
+  type RunningInformer,
+} from '@portico/kube';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { BgpBackend, Layer2Backend } from './backends.js';
@@ -51,6 +57,7 @@ export class Speaker {
   private readonly log: Logger;
   private readonly metrics: SpeakerMetrics;
   private readonly recorder: EventRecorder;
+  private readonly configStatus: ConfigStatus;
   private readonly services;
   private readonly slices;
   private readonly nodes;
@@ -85,6 +92,7 @@ export class Speaker {
       component: 'portico-speaker',
       onError: (err) => this.log.warn({ err: String(err) }, 'event write failed'),
     });
+    this.configStatus = new ConfigStatus(options.registry, this.recorder, this.log);
     const kc = options.kubeConfig;
     this.services = createInformer<V1Service>(kc, 'services');
     this.slices = createInformer<V1EndpointSlice>(kc, 'endpointslices');
@@ -209,22 +217,17 @@ export class Speaker {
     if (!cm) {
       this.configText = undefined;
       this.held = undefined;
-      if (this.config) {
-        this.metrics.configStale.set(1);
-        this.metrics.configErrors.inc({ reason: 'missing' });
-        this.log.error({ event: 'configMissing' }, 'configuration deleted; the last good one stays in force');
-      } else this.log.warn({ event: 'configMissing' }, `waiting for ConfigMap ${namespace}/${configMapName}`);
+      this.configStatus.missing(this.config !== undefined, namespace, configMapName);
       return;
     }
     const text = cm.data?.config ?? '';
     if (text === this.configText) return;
     this.configText = text;
     this.held = undefined;
-    const ref = { ...cm, apiVersion: 'v1', kind: 'ConfigMap' };
     const parsed = parseConfig(text);
     if (!parsed.ok) {
-      this.refuseConfig(
-        ref,
+      this.configStatus.refused(
+        cm,
         'invalid',
         'InvalidConfig',
         `configuration refused: ${parsed.errors.join('; ')}`,
@@ -234,7 +237,7 @@ export class Speaker {
     const orphans = orphanedIPs(this.config, parsed.config, this.services.list());
     if (orphans.length > 0) {
       const message = `configuration refused: it would orphan addresses in use (${orphans.slice(0, 5).join(', ')}${orphans.length > 5 ? ', ...' : ''})`;
-      this.refuseConfig(ref, 'orphans-ips', 'ConfigRejected', message);
+      this.configStatus.refused(cm, 'orphans-ips', 'ConfigRejected', message);
       // Taken once the Services holding those addresses are gone (see reconcile).
       this.held = parsed.config;
       return;
@@ -245,19 +248,7 @@ export class Speaker {
   private accept(config: Config): void {
     this.held = undefined;
     this.config = config;
-    this.metrics.configLoaded.set(1);
-    this.metrics.configStale.set(0);
-    this.log.info({ event: 'configLoaded', pools: config.pools.map((p) => p.name) }, 'configuration loaded');
-  }
-
-  private refuseConfig(cm: V1ConfigMap, reason: string, eventReason: string, message: string): void {
-    this.log.error(
-      { event: 'configStale', reason, message },
-      'configuration refused; the previous one stays in force',
-    );
-    this.metrics.configStale.set(1);
-    this.metrics.configErrors.inc({ reason });
-    void this.recorder.record(cm, 'Warning', eventReason, message);
+    this.configStatus.loaded(config.pools.map((p) => p.name));
   }
 
   /** Recomputes what this node announces and applies the difference. */

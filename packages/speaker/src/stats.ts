@@ -1,6 +1,9 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 
-/** The speaker's own Prometheus metrics (the bgp and layer2 libraries register theirs). */
+/**
+ * The speaker's own Prometheus metrics (the bgp and layer2 libraries register theirs, the
+ * configuration metrics come from ConfigStatus in @portico/kube).
+ */
 export function speakerMetrics(registry: Registry) {
   const registers = [registry];
   return {
@@ -23,22 +26,6 @@ export function speakerMetrics(registry: Registry) {
     quorum: new Gauge({
       name: 'portico_speaker_quorum_bool',
       help: '1 while this node hears from a majority of the speakers (it may answer for layer-2 IPs)',
-      registers,
-    }),
-    configLoaded: new Gauge({
-      name: 'portico_config_loaded_bool',
-      help: '1 once a valid configuration has been loaded',
-      registers,
-    }),
-    configStale: new Gauge({
-      name: 'portico_config_stale_bool',
-      help: '1 when the newest configuration was refused and an older one stays in force',
-      registers,
-    }),
-    configErrors: new Counter({
-      name: 'portico_config_errors_total',
-      help: 'Configurations refused, by reason (invalid, orphans-ips, missing)',
-      labelNames: ['reason'],
       registers,
     }),
   };
