@@ -17,6 +17,11 @@ function state(partial: Partial<ClusterState>): ClusterState {
   return { ingresses: [], classes: [ourClass], services: [], endpointSlices: [], secrets: [], ...partial };
 }
 
+/** The Router for a cluster state (defaults as in state()). */
+function routerFor(partial: Partial<ClusterState>): Router {
+  return new Router(compile(state(partial)));
+}
+
 /** Routes `host path` and returns the backend's Service name, or 404. */
 function routeTo(router: Router, host: string, path: string): string {
   const t = router.route(normalizeHost(host), path);
@@ -60,9 +65,7 @@ describe('path matching: the Kubernetes docs examples (reference §1.3)', () => 
       type: kind as PathSpec['type'],
       svc: `s${i}`,
     }));
-    const router = new Router(
-      compile(state({ ingresses: [ingress('a', { rules: [rule('foo.com', ...specs)] })] })),
-    );
+    const router = routerFor({ ingresses: [ingress('a', { rules: [rule('foo.com', ...specs)] })] });
     expect(routeTo(router, 'foo.com', req)).toBe(want === null ? '404' : `s${want}`);
   });
 
@@ -134,26 +137,20 @@ describe('path matching: the Kubernetes docs examples (reference §1.3)', () => 
     ['a rule without path is Prefix /', [{ type: 'ImplementationSpecific', svc: 'root' }], '/x/y', 'root'],
   ];
   it.each(mixed)('%s', (_name, specs, req, want) => {
-    const router = new Router(
-      compile(state({ ingresses: [ingress('a', { rules: [rule('foo.com', ...specs)] })] })),
-    );
+    const router = routerFor({ ingresses: [ingress('a', { rules: [rule('foo.com', ...specs)] })] });
     expect(routeTo(router, 'foo.com', req)).toBe(want);
   });
 });
 
 describe('host matching (reference §1.2)', () => {
-  const router = new Router(
-    compile(
-      state({
-        ingresses: [
-          ingress('exact', { rules: [rule('bar.foo.com', { path: '/', svc: 'exact' })] }),
-          ingress('wild', { rules: [rule('*.foo.com', { path: '/', svc: 'wild' })] }),
-          ingress('pathonly', { rules: [rule('only.example.com', { path: '/api', svc: 'api' })] }),
-          ingress('none', { rules: [rule(undefined, { path: '/', svc: 'hostless' })] }),
-        ],
-      }),
-    ),
-  );
+  const router = routerFor({
+    ingresses: [
+      ingress('exact', { rules: [rule('bar.foo.com', { path: '/', svc: 'exact' })] }),
+      ingress('wild', { rules: [rule('*.foo.com', { path: '/', svc: 'wild' })] }),
+      ingress('pathonly', { rules: [rule('only.example.com', { path: '/api', svc: 'api' })] }),
+      ingress('none', { rules: [rule(undefined, { path: '/', svc: 'hostless' })] }),
+    ],
+  });
   const cases: [string, string, string][] = [
     ['bar.foo.com', '/', 'exact'],
     ['BAR.Foo.com', '/', 'exact'],
@@ -176,17 +173,13 @@ describe('host matching (reference §1.2)', () => {
 
 describe('default backends (reference §1.4)', () => {
   it('the oldest rule-less Ingress with a defaultBackend is the catch-all', () => {
-    const router = new Router(
-      compile(
-        state({
-          ingresses: [
-            ingress('newer', { defaultBackend: svcBackend('newer') }, { created: '2024-02-01T00:00:00Z' }),
-            ingress('older', { defaultBackend: svcBackend('older') }, { created: '2024-01-01T00:00:00Z' }),
-            ingress('r', { rules: [rule('a.com', { path: '/a', svc: 'a' })] }),
-          ],
-        }),
-      ),
-    );
+    const router = routerFor({
+      ingresses: [
+        ingress('newer', { defaultBackend: svcBackend('newer') }, { created: '2024-02-01T00:00:00Z' }),
+        ingress('older', { defaultBackend: svcBackend('older') }, { created: '2024-01-01T00:00:00Z' }),
+        ingress('r', { rules: [rule('a.com', { path: '/a', svc: 'a' })] }),
+      ],
+    });
     expect(routeTo(router, 'unknown.com', '/x')).toBe('older');
     expect(routeTo(router, 'a.com', '/a')).toBe('a');
     // Known host, no path: the host's own fallback; a.com has none -> 404, not the catch-all.
@@ -194,38 +187,32 @@ describe('default backends (reference §1.4)', () => {
   });
 
   it('an Ingress defaultBackend with rules is the fallback for its own hosts only', () => {
-    const router = new Router(
-      compile(
-        state({
-          ingresses: [
-            ingress('own', {
-              defaultBackend: svcBackend('own-def'),
-              rules: [rule('a.com', { path: '/a', svc: 'a' })],
-            }),
-            ingress('other', { rules: [rule('b.com', { path: '/b', svc: 'b' })] }),
-          ],
+    const router = routerFor({
+      ingresses: [
+        ingress('own', {
+          defaultBackend: svcBackend('own-def'),
+          rules: [rule('a.com', { path: '/a', svc: 'a' })],
         }),
-      ),
-    );
+        ingress('other', { rules: [rule('b.com', { path: '/b', svc: 'b' })] }),
+      ],
+    });
     expect(routeTo(router, 'a.com', '/zzz')).toBe('own-def');
     expect(routeTo(router, 'b.com', '/zzz')).toBe('404');
     expect(routeTo(router, 'c.com', '/zzz')).toBe('404');
   });
 
   it('404 when nothing matches and there is no catch-all', () => {
-    const router = new Router(
-      compile(state({ ingresses: [ingress('a', { rules: [rule('a.com', { path: '/a', svc: 'a' })] })] })),
-    );
+    const router = routerFor({
+      ingresses: [ingress('a', { rules: [rule('a.com', { path: '/a', svc: 'a' })] })],
+    });
     expect(router.route('b.com', '/a')).toBeNull();
-    expect(new Router(compile(state({}))).route('', '/')).toBeNull();
+    expect(routerFor({}).route('', '/')).toBeNull();
   });
 
   it('a resource backend routes to a null backend (served as 503)', () => {
-    const router = new Router(
-      compile(
-        state({ ingresses: [ingress('r', { defaultBackend: { resource: { kind: 'Bucket', name: 'b' } } })] }),
-      ),
-    );
+    const router = routerFor({
+      ingresses: [ingress('r', { defaultBackend: { resource: { kind: 'Bucket', name: 'b' } } })],
+    });
     expect(router.route('x', '/')).toEqual({ ingress: 'default/r', backend: null });
   });
 });
@@ -275,16 +262,12 @@ describe('conflicts are won by the oldest Ingress', () => {
   });
 
   it('different paths of the same host from several Ingresses are merged', () => {
-    const router = new Router(
-      compile(
-        state({
-          ingresses: [
-            ingress('one', { rules: [rule('h.com', { path: '/one', svc: 'one' })] }),
-            ingress('two', { rules: [rule('h.com', { path: '/two', svc: 'two' })] }),
-          ],
-        }),
-      ),
-    );
+    const router = routerFor({
+      ingresses: [
+        ingress('one', { rules: [rule('h.com', { path: '/one', svc: 'one' })] }),
+        ingress('two', { rules: [rule('h.com', { path: '/two', svc: 'two' })] }),
+      ],
+    });
     expect(routeTo(router, 'h.com', '/one')).toBe('one');
     expect(routeTo(router, 'h.com', '/two/x')).toBe('two');
   });
