@@ -7,7 +7,7 @@
 import type { BackendEntry, CertEntry, HostTable, PathEntry, RouteTable, Target } from './table.js';
 
 export interface Changes<T> {
-  readonly changed: T[];
+  readonly changed: readonly T[];
   readonly removed: string[];
 }
 
@@ -20,6 +20,11 @@ export interface TableDelta {
   readonly tlsHosts: readonly string[];
 }
 
+/** The keys of the three patched collections (diff and patch must agree on them). */
+const hostKey = (h: HostTable) => h.host;
+const backendKey = (b: BackendEntry) => b.key;
+const certKey = (c: CertEntry) => c.host;
+
 /** The parts of a table a worker keeps, keyed for patching. */
 export class TableState {
   readonly hosts = new Map<string, HostTable>();
@@ -31,26 +36,26 @@ export class TableState {
 
   /** Replaces everything with `table`. */
   reset(table: RouteTable): void {
-    fill(this.hosts, table.hosts, (h) => h.host);
-    fill(this.backends, table.backends, (b) => b.key);
-    fill(this.certs, table.certs, (c) => c.host);
-    this.catchAll = table.catchAll;
-    this.tlsHosts = table.tlsHosts;
-    this.version = table.version;
+    this.hosts.clear();
+    this.backends.clear();
+    this.certs.clear();
+    this.apply({
+      version: table.version,
+      hosts: { changed: table.hosts, removed: [] },
+      backends: { changed: table.backends, removed: [] },
+      certs: { changed: table.certs, removed: [] },
+      catchAll: table.catchAll,
+      tlsHosts: table.tlsHosts,
+    });
   }
 
   /** Computes what changed from this state to `next`, and moves this state to `next`. */
   advance(next: RouteTable): TableDelta {
     const delta: TableDelta = {
       version: next.version,
-      hosts: diff(this.hosts, next.hosts, (h) => h.host, sameHost),
-      backends: diff(this.backends, next.backends, (b) => b.key, sameBackend),
-      certs: diff(
-        this.certs,
-        next.certs,
-        (c) => c.host,
-        (a, b) => a.id === b.id,
-      ),
+      hosts: diff(this.hosts, next.hosts, hostKey, sameHost),
+      backends: diff(this.backends, next.backends, backendKey, sameBackend),
+      certs: diff(this.certs, next.certs, certKey, (a, b) => a.id === b.id),
       catchAll: next.catchAll,
       tlsHosts: next.tlsHosts,
     };
@@ -59,9 +64,9 @@ export class TableState {
   }
 
   apply(delta: TableDelta): void {
-    patch(this.hosts, delta.hosts, (h) => h.host);
-    patch(this.backends, delta.backends, (b) => b.key);
-    patch(this.certs, delta.certs, (c) => c.host);
+    patch(this.hosts, delta.hosts, hostKey);
+    patch(this.backends, delta.backends, backendKey);
+    patch(this.certs, delta.certs, certKey);
     this.catchAll = delta.catchAll;
     this.tlsHosts = delta.tlsHosts;
     this.version = delta.version;
@@ -85,11 +90,6 @@ export class TableState {
 /** A table without the parts only the primary needs (smaller IPC payload). */
 export function forWorkers(table: RouteTable): RouteTable {
   return { ...table, served: [], problems: [] };
-}
-
-function fill<T>(map: Map<string, T>, items: readonly T[], key: (t: T) => string): void {
-  map.clear();
-  for (const item of items) map.set(key(item), item);
 }
 
 function diff<T>(
