@@ -7,12 +7,13 @@ import {
   EventRecorder,
   runInformer,
   type RunningInformer,
+  serviceKey,
   ServiceStatusWriter,
 } from '@portico/kube';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { converge, type Decision } from './converge.js';
-import { serviceKey, statusIPs } from './service-request.js';
+import { statusIPs } from './service-request.js';
 import { controllerMetrics, type ControllerMetrics } from './stats.js';
 
 export interface ControllerOptions {

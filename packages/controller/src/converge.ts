@@ -1,7 +1,8 @@
 import type { V1Service } from '@kubernetes/client-node';
 import type { Allocator, ServiceRequest } from '@portico/allocator';
 import { canonicalIP } from '@portico/config';
-import { isOurs, serviceKey, serviceRequest, statusIPs } from './service-request.js';
+import { isOurs, serviceKey } from '@portico/kube';
+import { serviceRequest, statusIPs } from './service-request.js';
 
 export interface ServiceEvent {
   type: 'Normal' | 'Warning';

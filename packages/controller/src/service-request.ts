@@ -1,20 +1,7 @@
 import type { V1Service } from '@kubernetes/client-node';
 import { ANNOTATIONS, readAnnotation, type ServiceRequest, splitIPList } from '@portico/allocator';
 import { parseIP, type IPFamily } from '@portico/config';
-
-/** The load-balancer class this controller serves; Services without a class are ours too. */
-export const loadBalancerClass = 'portico.dev/lb';
-
-export function serviceKey(svc: V1Service): string {
-  return `${svc.metadata?.namespace ?? 'default'}/${svc.metadata?.name ?? ''}`;
-}
-
-/** Whether Portico hands this Service an address at all. */
-export function isOurs(svc: V1Service): boolean {
-  if (svc.spec?.type !== 'LoadBalancer') return false;
-  const cls = svc.spec.loadBalancerClass;
-  return cls === undefined || cls === null || cls === '' || cls === loadBalancerClass;
-}
+import { serviceKey } from '@portico/kube';
 
 /** The IPs currently in the Service's status (hostname-only entries are not ours and ignored). */
 export function statusIPs(svc: V1Service): string[] {

@@ -8,3 +8,4 @@ export * from './ops-server.js';
 export * from './apply.js';
 export * from './devserver/index.js';
 export * from './config-status.js';
+export * from './load-balancer.js';

@@ -6,7 +6,8 @@
 import type { V1Service } from '@kubernetes/client-node';
 import type { Config } from '@portico/config';
 import { PoolIndex } from './pools.js';
-import { ingressIPs, isOurs, serviceKey } from './service.js';
+import { isOurs, serviceKey } from '@portico/kube';
+import { ingressIPs } from './service.js';
 
 /** `namespace/name ip` of every held IP the old config covers and the new one does not. */
 export function orphanedIPs(

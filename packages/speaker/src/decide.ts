@@ -10,7 +10,8 @@ import { electOwner } from './election.js';
 import { readyEndpointsByNode } from './endpoints.js';
 import { nodeIneligibility, nodeName } from './nodes.js';
 import { PoolIndex } from './pools.js';
-import { ingressIPs, isLocalPolicy, isOurs, serviceKey } from './service.js';
+import { isOurs, serviceKey } from '@portico/kube';
+import { ingressIPs, isLocalPolicy } from './service.js';
 
 export type Protocol = 'layer2' | 'bgp';
 

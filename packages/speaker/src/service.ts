@@ -5,19 +5,6 @@
 import type { V1Service } from '@kubernetes/client-node';
 import { canonicalIP } from '@portico/config';
 
-export const LOAD_BALANCER_CLASS = 'portico.dev/lb';
-
-export function serviceKey(svc: V1Service): string {
-  return `${svc.metadata?.namespace ?? ''}/${svc.metadata?.name ?? ''}`;
-}
-
-/** type LoadBalancer, and no loadBalancerClass or ours: any other class belongs to someone else. */
-export function isOurs(svc: V1Service): boolean {
-  if (svc.spec?.type !== 'LoadBalancer') return false;
-  const cls = svc.spec.loadBalancerClass;
-  return cls === undefined || cls === null || cls === LOAD_BALANCER_CLASS;
-}
-
 /** Canonical forms, cached: status IPs are re-read on every decision (bounded). */
 const canonical = new Map<string, string | undefined>();
 const CANONICAL_CACHE_LIMIT = 100_000;
