@@ -17,24 +17,24 @@ function fold(sum: number): number {
   return sum;
 }
 
-/** The value to store in the checksum field of `message` (whose checksum bytes must be zero). */
-export function icmpv6Checksum(source: Buffer, destination: Buffer, message: Buffer): number {
+/** The folded sum of the pseudo-header and `message`. */
+function sumWithPseudoHeader(source: Buffer, destination: Buffer, message: Buffer): number {
   const pseudo = Buffer.alloc(40);
   source.copy(pseudo, 0, 0, 16);
   destination.copy(pseudo, 16, 0, 16);
   pseudo.writeUInt32BE(message.length, 32);
   pseudo[39] = NEXT_HEADER_ICMPV6;
-  const result = ~fold(sum16(message, sum16(pseudo, 0))) & 0xffff;
+  return fold(sum16(message, sum16(pseudo, 0)));
+}
+
+/** The value to store in the checksum field of `message` (whose checksum bytes must be zero). */
+export function icmpv6Checksum(source: Buffer, destination: Buffer, message: Buffer): number {
+  const result = ~sumWithPseudoHeader(source, destination, message) & 0xffff;
   // RFC 768 convention, kept by ICMPv6 implementations: a computed zero is sent as all ones.
   return result === 0 ? 0xffff : result;
 }
 
 /** True when a received message (checksum field included) sums to all ones. */
 export function verifyIcmpv6Checksum(source: Buffer, destination: Buffer, message: Buffer): boolean {
-  const pseudo = Buffer.alloc(40);
-  source.copy(pseudo, 0, 0, 16);
-  destination.copy(pseudo, 16, 0, 16);
-  pseudo.writeUInt32BE(message.length, 32);
-  pseudo[39] = NEXT_HEADER_ICMPV6;
-  return fold(sum16(message, sum16(pseudo, 0))) === 0xffff;
+  return sumWithPseudoHeader(source, destination, message) === 0xffff;
 }
