@@ -23,7 +23,6 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <netinet/in.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -31,12 +30,14 @@
 #include <uv.h>
 
 #include "addon.h"
+#include "napi_util.h"
 
 /* Frames read per readable event before yielding back to the event loop, so a flood on one
  * interface cannot starve everything else; uv_poll calls us again while data remains. */
 #define MAX_FRAMES_PER_EVENT 64
 #define MAX_FRAME 9216 /* jumbo frames; anything longer is truncated and dropped below */
 #define MAX_FILTER 256
+#define PACKET_ERROR "ERR_PORTICO_PACKET" /* `code` of every system call error thrown here */
 
 typedef struct {
   napi_env env;
@@ -54,13 +55,6 @@ typedef struct {
 typedef struct {
   int fd;
 } group_socket;
-
-static napi_value throw_errno(napi_env env, const char *what, int err) {
-  char message[256];
-  snprintf(message, sizeof message, "%s: %s", what, strerror(err));
-  napi_throw_error(env, "ERR_PORTICO_PACKET", message);
-  return NULL;
-}
 
 static int get_int(napi_env env, napi_value value, int *out) {
   int32_t v;
@@ -177,7 +171,7 @@ static int attach_filter(napi_env env, int fd, napi_value program) {
   }
   struct sock_fprog prog = {.len = (unsigned short)count, .filter = code};
   if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0) {
-    throw_errno(env, "setsockopt(SO_ATTACH_FILTER)", errno);
+    throw_errno(env, PACKET_ERROR, "setsockopt(SO_ATTACH_FILTER)", errno);
     return 0;
   }
   return 1;
@@ -211,7 +205,7 @@ static napi_value packet_open(napi_env env, napi_callback_info info) {
   /* Filter first, then bind: binding starts delivery, so no unfiltered frame can slip in. The
    * socket is opened with protocol 0 (receives nothing) until bind sets the real ethertype. */
   int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return throw_errno(env, "socket(AF_PACKET)", errno);
+  if (fd < 0) return throw_errno(env, PACKET_ERROR, "socket(AF_PACKET)", errno);
   if (filter_type == napi_object && !attach_filter(env, fd, argv[2])) {
     close(fd);
     return NULL;
@@ -224,13 +218,13 @@ static napi_value packet_open(napi_env env, napi_callback_info info) {
   if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
     int err = errno;
     close(fd);
-    return throw_errno(env, "bind(AF_PACKET)", err);
+    return throw_errno(env, PACKET_ERROR, "bind(AF_PACKET)", err);
   }
 
   packet_socket *s = calloc(1, sizeof *s);
   if (s == NULL) {
     close(fd);
-    return throw_errno(env, "calloc", ENOMEM);
+    return throw_errno(env, PACKET_ERROR, "calloc", ENOMEM);
   }
   s->env = env;
   s->fd = fd;
@@ -240,7 +234,7 @@ static napi_value packet_open(napi_env env, napi_callback_info info) {
   if (napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init_socket(loop, &s->poll, fd) != 0) {
     close(fd);
     free(s);
-    return throw_errno(env, "uv_poll_init", EINVAL);
+    return throw_errno(env, PACKET_ERROR, "uv_poll_init", EINVAL);
   }
   s->poll.data = s;
   napi_create_object(env, &resource);
@@ -274,7 +268,7 @@ static napi_value packet_send(napi_env env, napi_callback_info info) {
   to.sll_family = AF_PACKET;
   to.sll_ifindex = s->ifindex;
   ssize_t n = sendto(s->fd, data, len, 0, (struct sockaddr *)&to, sizeof to);
-  if (n < 0) return throw_errno(env, "sendto(AF_PACKET)", errno);
+  if (n < 0) return throw_errno(env, PACKET_ERROR, "sendto(AF_PACKET)", errno);
   napi_value result;
   napi_create_int64(env, n, &result);
   return result;
@@ -306,7 +300,7 @@ static napi_value packet_membership(napi_env env, napi_callback_info info) {
   memcpy(mreq.mr_address, mac, 6);
   int option = add ? PACKET_ADD_MEMBERSHIP : PACKET_DROP_MEMBERSHIP;
   if (setsockopt(s->fd, SOL_PACKET, option, &mreq, sizeof mreq) < 0) {
-    return throw_errno(env, add ? "PACKET_ADD_MEMBERSHIP" : "PACKET_DROP_MEMBERSHIP", errno);
+    return throw_errno(env, PACKET_ERROR, add ? "PACKET_ADD_MEMBERSHIP" : "PACKET_DROP_MEMBERSHIP", errno);
   }
   return NULL;
 }
@@ -359,7 +353,7 @@ static napi_value link_watch_open(napi_env env, napi_callback_info info) {
     return NULL;
   }
   int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
-  if (fd < 0) return throw_errno(env, "socket(AF_NETLINK)", errno);
+  if (fd < 0) return throw_errno(env, PACKET_ERROR, "socket(AF_NETLINK)", errno);
   struct sockaddr_nl addr;
   memset(&addr, 0, sizeof addr);
   addr.nl_family = AF_NETLINK;
@@ -367,14 +361,14 @@ static napi_value link_watch_open(napi_env env, napi_callback_info info) {
   if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
     int err = errno;
     close(fd);
-    return throw_errno(env, "bind(AF_NETLINK)", err);
+    return throw_errno(env, PACKET_ERROR, "bind(AF_NETLINK)", err);
   }
   packet_socket *s = calloc(1, sizeof *s);
   uv_loop_t *loop;
   if (s == NULL || napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init_socket(loop, &s->poll, fd) != 0) {
     close(fd);
     free(s);
-    return throw_errno(env, "uv_poll_init", ENOMEM);
+    return throw_errno(env, PACKET_ERROR, "uv_poll_init", ENOMEM);
   }
   s->env = env;
   s->fd = fd;
@@ -402,11 +396,11 @@ static void group_finalize(napi_env env, void *data, void *hint) {
 static napi_value group_open(napi_env env, napi_callback_info info) {
   (void)info;
   int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return throw_errno(env, "socket(AF_INET6)", errno);
+  if (fd < 0) return throw_errno(env, PACKET_ERROR, "socket(AF_INET6)", errno);
   group_socket *g = malloc(sizeof *g);
   if (g == NULL) {
     close(fd);
-    return throw_errno(env, "malloc", ENOMEM);
+    return throw_errno(env, PACKET_ERROR, "malloc", ENOMEM);
   }
   g->fd = fd;
   napi_value handle;
@@ -438,7 +432,7 @@ static napi_value group_membership(napi_env env, napi_callback_info info) {
   mreq.ipv6mr_interface = (unsigned)ifindex;
   int option = add ? IPV6_JOIN_GROUP : IPV6_LEAVE_GROUP;
   if (setsockopt(g->fd, IPPROTO_IPV6, option, &mreq, sizeof mreq) < 0) {
-    return throw_errno(env, add ? "IPV6_JOIN_GROUP" : "IPV6_LEAVE_GROUP", errno);
+    return throw_errno(env, PACKET_ERROR, add ? "IPV6_JOIN_GROUP" : "IPV6_LEAVE_GROUP", errno);
   }
   return NULL;
 }

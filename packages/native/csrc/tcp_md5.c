@@ -14,6 +14,7 @@
  * Errors carry `code` = the errno name (ECONNREFUSED, ETIMEDOUT, ...). */
 #define _GNU_SOURCE
 #include "addon.h"
+#include "napi_util.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,14 +27,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-static napi_value throw_errno(napi_env env, int err, const char *what) {
-  char message[256];
-  const char *name = strerrorname_np(err);
-  snprintf(message, sizeof message, "%s: %s", what, strerror(err));
-  napi_throw_error(env, name ? name : "EIO", message);
-  return NULL;
-}
 
 static int parse_address(const char *text, int port, struct sockaddr_storage *ss, socklen_t *len) {
   memset(ss, 0, sizeof *ss);
@@ -168,12 +161,11 @@ static void connect_complete(napi_env env, napi_status status, void *data) {
     napi_resolve_deferred(env, job->deferred, fd);
   } else {
     char message[256];
-    const char *name = strerrorname_np(job->err);
     snprintf(message, sizeof message, "%s %s port %d: %s", job->step ? job->step : "connect", job->peer, job->port,
              strerror(job->err));
     napi_value msg, code, error;
     napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg);
-    napi_create_string_utf8(env, name ? name : "EIO", NAPI_AUTO_LENGTH, &code);
+    napi_create_string_utf8(env, errno_code(job->err), NAPI_AUTO_LENGTH, &code);
     napi_create_error(env, code, msg, &error);
     napi_reject_deferred(env, job->deferred, error);
   }
@@ -199,7 +191,7 @@ static napi_value tcp_connect(napi_env env, napi_callback_info info) {
     return NULL;
   }
   connect_job *job = calloc(1, sizeof *job);
-  if (!job) return throw_errno(env, ENOMEM, "tcpConnect");
+  if (!job) return throw_errno(env, NULL, "tcpConnect", ENOMEM);
   if (!get_string(env, argv[0], job->peer, sizeof job->peer)) {
     free(job);
     napi_throw_type_error(env, NULL, "peer must be a string");
@@ -233,9 +225,9 @@ static napi_value tcp_listen(napi_env env, napi_callback_info info) {
   napi_get_value_int32(env, argv[2], &backlog);
   struct sockaddr_storage ss;
   socklen_t len;
-  if (parse_address(address, port, &ss, &len) != 0) return throw_errno(env, EINVAL, "listen address");
+  if (parse_address(address, port, &ss, &len) != 0) return throw_errno(env, NULL, "listen address", EINVAL);
   int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
-  if (fd < 0) return throw_errno(env, errno, "socket");
+  if (fd < 0) return throw_errno(env, NULL, "socket", errno);
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (ss.ss_family == AF_INET6) {
@@ -246,7 +238,7 @@ static napi_value tcp_listen(napi_env env, napi_callback_info info) {
   if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, backlog) != 0) {
     int err = errno;
     close(fd);
-    return throw_errno(env, err, "bind/listen");
+    return throw_errno(env, NULL, "bind/listen", err);
   }
   napi_value result;
   napi_create_int32(env, fd, &result);
@@ -266,7 +258,7 @@ static napi_value tcp_set_md5(napi_env env, napi_callback_info info) {
   }
   struct sockaddr_storage ss;
   socklen_t len;
-  if (parse_address(peer, 0, &ss, &len) != 0) return throw_errno(env, EINVAL, "peer address");
+  if (parse_address(peer, 0, &ss, &len) != 0) return throw_errno(env, NULL, "peer address", EINVAL);
   /* A listening socket bound to "::" sees IPv4 peers as v4-mapped IPv6 addresses. */
   struct sockaddr_storage own;
   socklen_t own_len = sizeof own;
@@ -279,7 +271,7 @@ static napi_value tcp_set_md5(napi_env env, napi_callback_info info) {
     v6->sin6_addr.s6_addr[11] = 0xff;
     memcpy(&v6->sin6_addr.s6_addr[12], &v4.sin_addr, 4);
   }
-  if (set_md5(fd, &ss, key) != 0) return throw_errno(env, errno, "setsockopt(TCP_MD5SIG)");
+  if (set_md5(fd, &ss, key) != 0) return throw_errno(env, NULL, "setsockopt(TCP_MD5SIG)", errno);
   return NULL;
 }
 
@@ -293,7 +285,7 @@ static napi_value tcp_set_ttl(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "tcpSetTtl(fd, ttl)");
     return NULL;
   }
-  if (set_ttl(fd, ttl) != 0) return throw_errno(env, errno, "setsockopt(TTL)");
+  if (set_ttl(fd, ttl) != 0) return throw_errno(env, NULL, "setsockopt(TTL)", errno);
   return NULL;
 }
 

@@ -15,6 +15,7 @@
  * Errors are thrown with `code` set to the errno name (EADDRINUSE, ...). */
 #define _GNU_SOURCE
 #include "addon.h"
+#include "napi_util.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -43,14 +44,6 @@ typedef struct {
   int handle_closed;
   int finalized;
 } udp_ttl_socket;
-
-static napi_value throw_errno(napi_env env, int err, const char *what) {
-  char message[256];
-  const char *name = strerrorname_np(err);
-  snprintf(message, sizeof message, "%s: %s", what, strerror(err));
-  napi_throw_error(env, name ? name : "EIO", message);
-  return NULL;
-}
 
 static void free_if_done(udp_ttl_socket *s) {
   if (s->handle_closed && s->finalized) free(s);
@@ -213,7 +206,7 @@ static napi_value udp_ttl_open(napi_env env, napi_callback_info info) {
   int family = strchr(address, ':') ? AF_INET6 : AF_INET;
   unsigned int ifindex = 0;
   if (ifname[0] && (ifindex = if_nametoindex(ifname)) == 0)
-    return throw_errno(env, errno, "if_nametoindex");
+    return throw_errno(env, NULL, "if_nametoindex", errno);
 
   struct sockaddr_storage local;
   socklen_t local_len;
@@ -223,7 +216,7 @@ static napi_value udp_ttl_open(napi_env env, napi_callback_info info) {
   }
 
   int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return throw_errno(env, errno, "socket");
+  if (fd < 0) return throw_errno(env, NULL, "socket", errno);
   int ok;
   if (family == AF_INET6) {
     ok = set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1) == 0 &&
@@ -240,13 +233,13 @@ static napi_value udp_ttl_open(napi_env env, napi_callback_info info) {
   if (!ok || bind(fd, (struct sockaddr *)&local, local_len) != 0) {
     int err = errno;
     close(fd);
-    return throw_errno(env, err, ok ? "bind" : "setsockopt");
+    return throw_errno(env, NULL, ok ? "bind" : "setsockopt", err);
   }
 
   udp_ttl_socket *s = calloc(1, sizeof *s);
   if (!s) {
     close(fd);
-    return throw_errno(env, ENOMEM, "udpTtlOpen");
+    return throw_errno(env, NULL, "udpTtlOpen", ENOMEM);
   }
   s->env = env;
   s->fd = fd;
@@ -262,7 +255,7 @@ static napi_value udp_ttl_open(napi_env env, napi_callback_info info) {
     if (uv_poll_init(loop, &s->poll, fd) != 0) {
       close(fd);
       free(s);
-      return throw_errno(env, EIO, "uv_poll_init");
+      return throw_errno(env, NULL, "uv_poll_init", EIO);
     }
     napi_create_reference(env, argv[3], 1, &s->on_message);
     napi_async_init(env, NULL, name, &s->async);
@@ -317,7 +310,7 @@ static napi_value udp_ttl_send(napi_env env, napi_callback_info info) {
   /* A full send buffer drops the datagram, as the network could: BFD tolerates loss by design. */
   if (sendto(s->fd, data, len, MSG_DONTWAIT, (struct sockaddr *)&to, to_len) < 0 &&
       errno != EAGAIN && errno != EWOULDBLOCK)
-    return throw_errno(env, errno, "sendto");
+    return throw_errno(env, NULL, "sendto", errno);
   return NULL;
 }
 
@@ -330,7 +323,7 @@ static napi_value udp_ttl_local_port(napi_env env, napi_callback_info info) {
   struct sockaddr_storage local;
   socklen_t len = sizeof local;
   if (getsockname(s->fd, (struct sockaddr *)&local, &len) != 0)
-    return throw_errno(env, errno, "getsockname");
+    return throw_errno(env, NULL, "getsockname", errno);
   int port = local.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&local)->sin6_port)
                                          : ntohs(((struct sockaddr_in *)&local)->sin_port);
   napi_create_int32(env, port, &result);
