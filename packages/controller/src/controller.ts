@@ -60,7 +60,7 @@ export class Controller {
 
   constructor(private readonly options: ControllerOptions) {
     this.log = options.logger;
-    this.metrics = controllerMetrics(options.registry);
+    this.metrics = controllerMetrics(options.registry, () => this.allocator.poolStats());
     this.statusWriter = new ServiceStatusWriter(options.kubeConfig);
     this.recorder = new EventRecorder(options.kubeConfig, {
       component: 'portico-controller',
@@ -186,7 +186,6 @@ export class Controller {
     this.configStatus.loaded(parsed.config.pools.map((p) => p.name));
     if (this.phase === 'waiting-config') await this.reclaimAll();
     for (const svc of this.services.list()) this.dirty.add(serviceKey(svc));
-    this.updatePoolMetrics();
   }
 
   /** Start-up: every address already in a status is claimed before anything new is handed out. */
@@ -219,7 +218,6 @@ export class Controller {
       // A configuration refused because it would orphan an address may fit now.
       if (this.refusedForOrphans) this.configDirty = true;
     }
-    this.updatePoolMetrics();
   }
 
   private apply(svc: V1Service, key: string, decision: Decision): void {
@@ -258,13 +256,6 @@ export class Controller {
       key,
       write.finally(() => this.writing.delete(key)),
     );
-  }
-
-  private updatePoolMetrics(): void {
-    for (const s of this.allocator.poolStats()) {
-      this.metrics.addressesTotal.set({ pool: s.pool, family: s.family }, Number(s.total));
-      this.metrics.addressesInUse.set({ pool: s.pool, family: s.family }, s.inUse);
-    }
   }
 }
 

@@ -1,23 +1,36 @@
+import type { PoolStat } from '@portico/allocator';
 import { Counter, Gauge, type Registry } from 'prom-client';
 
 /**
  * The controller's Prometheus metrics (names follow MetalLB's, under the portico_ prefix); the
  * configuration metrics come from ConfigStatus in @portico/kube.
  */
-export function controllerMetrics(registry: Registry) {
+export function controllerMetrics(registry: Registry, poolStats: () => readonly PoolStat[]) {
   const registers = [registry];
+  // Pool figures are read from the allocator when scraped, not after every allocation; reset
+  // first so a pool that left the configuration leaves the metrics too.
+  const perPool = (gauge: Gauge<'pool' | 'family'>, value: (s: PoolStat) => number) => {
+    gauge.reset();
+    for (const s of poolStats()) gauge.set({ pool: s.pool, family: s.family }, value(s));
+  };
   return {
     addressesTotal: new Gauge({
       name: 'portico_allocator_addresses_total',
       help: 'Number of usable addresses in a pool, per family',
       labelNames: ['pool', 'family'],
       registers,
+      collect() {
+        perPool(this, (s) => Number(s.total));
+      },
     }),
     addressesInUse: new Gauge({
       name: 'portico_allocator_addresses_in_use_total',
       help: 'Number of addresses of a pool assigned to Services, per family',
       labelNames: ['pool', 'family'],
       registers,
+      collect() {
+        perPool(this, (s) => s.inUse);
+      },
     }),
     allocationErrors: new Counter({
       name: 'portico_allocation_errors_total',
