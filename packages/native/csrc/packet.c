@@ -190,6 +190,36 @@ static packet_socket *unwrap_packet(napi_env env, napi_value value) {
   return s;
 }
 
+/* Wraps a bound, non-blocking socket in a packet_socket that libuv watches for readability, calling
+ * `callback` through on_ready; returns the JavaScript handle. Takes ownership of fd: on failure it
+ * is closed and an error thrown. Shared by packet sockets and the rtnetlink link watcher. */
+static napi_value watch_socket(napi_env env, int fd, int ifindex, napi_value callback, const char *resource_name,
+                               uv_poll_cb on_ready) {
+  packet_socket *s = calloc(1, sizeof *s);
+  if (s == NULL) {
+    close(fd);
+    return throw_errno(env, PACKET_ERROR, "calloc", ENOMEM);
+  }
+  s->env = env;
+  s->fd = fd;
+  s->ifindex = ifindex;
+  uv_loop_t *loop;
+  napi_value resource, name, handle;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init_socket(loop, &s->poll, fd) != 0) {
+    close(fd);
+    free(s);
+    return throw_errno(env, PACKET_ERROR, "uv_poll_init", EINVAL);
+  }
+  s->poll.data = s;
+  napi_create_object(env, &resource);
+  napi_create_string_utf8(env, resource_name, NAPI_AUTO_LENGTH, &name);
+  napi_async_init(env, resource, name, &s->async);
+  napi_create_reference(env, callback, 1, &s->callback);
+  uv_poll_start(&s->poll, UV_READABLE, on_ready);
+  napi_create_external(env, s, packet_finalize, NULL, &handle);
+  return handle;
+}
+
 static napi_value packet_open(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
@@ -220,30 +250,7 @@ static napi_value packet_open(napi_env env, napi_callback_info info) {
     close(fd);
     return throw_errno(env, PACKET_ERROR, "bind(AF_PACKET)", err);
   }
-
-  packet_socket *s = calloc(1, sizeof *s);
-  if (s == NULL) {
-    close(fd);
-    return throw_errno(env, PACKET_ERROR, "calloc", ENOMEM);
-  }
-  s->env = env;
-  s->fd = fd;
-  s->ifindex = ifindex;
-  uv_loop_t *loop;
-  napi_value resource, name, handle;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init_socket(loop, &s->poll, fd) != 0) {
-    close(fd);
-    free(s);
-    return throw_errno(env, PACKET_ERROR, "uv_poll_init", EINVAL);
-  }
-  s->poll.data = s;
-  napi_create_object(env, &resource);
-  napi_create_string_utf8(env, "PorticoPacketSocket", NAPI_AUTO_LENGTH, &name);
-  napi_async_init(env, resource, name, &s->async);
-  napi_create_reference(env, argv[3], 1, &s->callback);
-  uv_poll_start(&s->poll, UV_READABLE, on_readable);
-  napi_create_external(env, s, packet_finalize, NULL, &handle);
-  return handle;
+  return watch_socket(env, fd, ifindex, argv[3], "PorticoPacketSocket", on_readable);
 }
 
 static napi_value packet_send(napi_env env, napi_callback_info info) {
@@ -363,24 +370,7 @@ static napi_value link_watch_open(napi_env env, napi_callback_info info) {
     close(fd);
     return throw_errno(env, PACKET_ERROR, "bind(AF_NETLINK)", err);
   }
-  packet_socket *s = calloc(1, sizeof *s);
-  uv_loop_t *loop;
-  if (s == NULL || napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init_socket(loop, &s->poll, fd) != 0) {
-    close(fd);
-    free(s);
-    return throw_errno(env, PACKET_ERROR, "uv_poll_init", ENOMEM);
-  }
-  s->env = env;
-  s->fd = fd;
-  s->poll.data = s;
-  napi_value resource, name, handle;
-  napi_create_object(env, &resource);
-  napi_create_string_utf8(env, "PorticoLinkWatch", NAPI_AUTO_LENGTH, &name);
-  napi_async_init(env, resource, name, &s->async);
-  napi_create_reference(env, argv[0], 1, &s->callback);
-  uv_poll_start(&s->poll, UV_READABLE, on_netlink_readable);
-  napi_create_external(env, s, packet_finalize, NULL, &handle);
-  return handle;
+  return watch_socket(env, fd, 0, argv[0], "PorticoLinkWatch", on_netlink_readable);
 }
 
 /* --- IPv6 multicast group membership (MLD) --- */
