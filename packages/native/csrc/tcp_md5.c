@@ -62,12 +62,17 @@ static int set_md5(int fd, const struct sockaddr_storage *peer, const char *key)
   return setsockopt(fd, IPPROTO_TCP, TCP_MD5SIG, &sig, sizeof sig);
 }
 
+/* IP TTL or IPv6 hop limit of the packets sent, whichever the socket's family uses. */
+static int set_family_ttl(int fd, int family, int ttl) {
+  if (family == AF_INET6) return setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &ttl, sizeof ttl);
+  return setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof ttl);
+}
+
 static int set_ttl(int fd, int ttl) {
   struct sockaddr_storage ss;
   socklen_t len = sizeof ss;
   if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0) return -1;
-  if (ss.ss_family == AF_INET6) return setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &ttl, sizeof ttl);
-  return setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof ttl);
+  return set_family_ttl(fd, ss.ss_family, ttl);
 }
 
 typedef struct {
@@ -116,12 +121,7 @@ static void connect_execute(napi_env env, void *data) {
       job->step = "bind";
     }
   }
-  if (!job->step && job->ttl > 0) {
-    int ttl = job->ttl;
-    int rc = peer.ss_family == AF_INET6 ? setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &ttl, sizeof ttl)
-                                        : setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof ttl);
-    if (rc != 0) job->step = "setsockopt(TTL)";
-  }
+  if (!job->step && job->ttl > 0 && set_family_ttl(fd, peer.ss_family, job->ttl) != 0) job->step = "setsockopt(TTL)";
   if (!job->step && connect(fd, (struct sockaddr *)&peer, peer_len) != 0 && errno != EINPROGRESS) {
     job->step = "connect";
   }
