@@ -85,6 +85,8 @@ export class Controller {
 
   /** Starts watching; resolves once the caches are synced. */
   async start(): Promise<void> {
+    // Only the leader starts a Controller (the standby waits on the Lease), so running = leading.
+    this.metrics.leader.set(1);
     for (const verb of ['add', 'update', 'delete'] as const) {
       this.services.on(verb, (svc) => this.enqueue(serviceKey(svc)));
       this.configMaps.on(verb, () => {
@@ -104,6 +106,7 @@ export class Controller {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.metrics.leader.set(0);
     await Promise.all(this.informers.map((i) => i.stop()));
     await this.draining;
   }

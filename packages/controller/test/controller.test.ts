@@ -44,6 +44,7 @@ describe('allocation', () => {
     const event = await cluster.waitForEvent('Service', 'web', 'IPAllocated');
     expect(event.type).toBe('Normal');
     expect(event.message).toBe('Assigned IP ["192.0.2.0"]');
+    expect(await running!.metric('portico_controller_leader_bool')).toBe(1);
     await cluster.createService('api');
     expect(await cluster.waitForIPs('api')).toEqual(['192.0.2.1']);
   });
