@@ -40,6 +40,8 @@ export interface CompiledRoute {
   communities: number[];
   largeCommunities: LargeCommunity[];
   extendedCommunities: ExtendedCommunity[];
+  /** The three community lists as text, the route-invariant tail of the export group key. */
+  communitiesKey: string;
 }
 
 const ORIGINS = { igp: Origin.IGP, egp: Origin.EGP, incomplete: Origin.INCOMPLETE } as const;
@@ -56,14 +58,19 @@ export function compileRoute(route: Route): CompiledRoute {
     if (v !== undefined && !(Number.isInteger(v) && v >= 0 && v <= 0xffffffff))
       throw new TypeError(`bad ${name} ${v}`);
   }
+  const communities = [...new Set((route.communities ?? []).map(parseCommunity))].sort((a, b) => a - b);
+  const largeCommunities = (route.largeCommunities ?? []).map(parseLargeCommunity);
+  const extendedCommunities = (route.extendedCommunities ?? []).map(parseExtendedCommunity);
   return {
     key: formatPrefix(prefix),
     prefix,
     route,
     origin: ORIGINS[route.origin ?? 'igp'],
-    communities: [...new Set((route.communities ?? []).map(parseCommunity))].sort((a, b) => a - b),
-    largeCommunities: (route.largeCommunities ?? []).map(parseLargeCommunity),
-    extendedCommunities: (route.extendedCommunities ?? []).map(parseExtendedCommunity),
+    communities,
+    largeCommunities,
+    extendedCommunities,
+    // Computed once here rather than on every export, which runs per route per peer on each sync.
+    communitiesKey: `${communities.join(',')}|${largeCommunities.map((c) => c.join(':')).join(',')}|${extendedCommunities.map((c) => Buffer.from(c).toString('hex')).join(',')}`,
   };
 }
 
@@ -124,6 +131,6 @@ export function exportRoute(r: CompiledRoute, ctx: ExportContext): ExportedRoute
     // RFC 6793 §4.2.2: for an old BGP speaker the path carries AS_TRANS and AS4_PATH the real AS.
     attributes.as4Path = attributes.asPath;
   }
-  const groupKey = `${afi}|${nextHop}|${r.origin}|${r.route.med ?? ''}|${attributes.localPref ?? ''}|${r.communities.join(',')}|${r.largeCommunities.map((c) => c.join(':')).join(',')}|${r.extendedCommunities.map((c) => Buffer.from(c).toString('hex')).join(',')}`;
+  const groupKey = `${afi}|${nextHop}|${r.origin}|${r.route.med ?? ''}|${attributes.localPref ?? ''}|${r.communitiesKey}`;
   return { afi, nextHops: [nextHop], attributes, groupKey };
 }
