@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { requireTools, sh, type Topology } from './harness.js';
+import { requireTools, sh, type Topology, waitForShell } from './harness.js';
 import { PASSWORD, type RouteView, routerScenario, type RouterAdapter } from './scenario.js';
 
 requireTools(['/usr/sbin/bird', '/usr/sbin/birdc']);
@@ -37,7 +37,7 @@ class Bird implements RouterAdapter {
     const args = ['netns', 'exec', topo.router, '/usr/sbin/bird', '-f', '-c', join(this.dir, 'bird.conf')];
     args.push('-s', this.sock(), '-P', join(this.dir, 'bird.pid'));
     spawn('ip', args, { stdio: 'ignore', detached: true }).unref();
-    sh('sh', ['-c', `for i in $(seq 50); do [ -S ${this.sock()} ] && exit 0; sleep 0.1; done; exit 1`]);
+    waitForShell(`[ -S ${this.sock()} ]`);
   }
   private sock(): string {
     return join(this.dir, 'bird.ctl');

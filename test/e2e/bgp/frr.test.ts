@@ -1,8 +1,8 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildLibrary, Driver, requireTools, sh, Topology, waitFor } from './harness.js';
+import { buildLibrary, Driver, requireTools, sh, Topology, waitFor, waitForShell } from './harness.js';
 import { PASSWORD, type RouteView, routerScenario, type RouterAdapter } from './scenario.js';
 
 requireTools(['/usr/lib/frr/bgpd', '/usr/bin/vtysh']);
@@ -62,10 +62,7 @@ class Frr implements RouterAdapter {
       `file:${join(this.dir, 'bgpd.log')}`,
     );
     spawn('ip', args, { stdio: 'ignore', detached: true }).unref();
-    execFileSync('sh', [
-      '-c',
-      `for i in $(seq 50); do [ -S ${this.dir}/bgpd.vty ] && exit 0; sleep 0.1; done; exit 1`,
-    ]);
+    waitForShell(`[ -S ${this.dir}/bgpd.vty ]`);
   }
   stop(): void {
     try {

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatCommunity } from '../../../packages/bgp/src/communities.js';
-import { requireTools, sh, type Topology } from './harness.js';
+import { requireTools, sh, type Topology, waitForShell } from './harness.js';
 import { PASSWORD, type RouteView, routerScenario, type RouterAdapter } from './scenario.js';
 
 requireTools(['/usr/bin/gobgpd', '/usr/bin/gobgp']);
@@ -78,10 +78,7 @@ class Gobgp implements RouterAdapter {
         stdio: 'ignore',
       },
     );
-    sh('sh', [
-      '-c',
-      `for i in $(seq 50); do ip netns exec ${topo.router} gobgp global >/dev/null 2>&1 && exit 0; sleep 0.1; done; exit 1`,
-    ]);
+    waitForShell(`ip netns exec ${topo.router} gobgp global >/dev/null 2>&1`);
   }
   stop(): void {
     this.child?.kill('SIGKILL');

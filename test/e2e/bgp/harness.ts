@@ -29,6 +29,11 @@ export function requireTools(tools: string[]): void {
   }
 }
 
+/** Runs the shell test `condition` every 100 ms, at most 50 times: throws if it never holds (a daemon that did not start). */
+export function waitForShell(condition: string): void {
+  sh('sh', ['-c', `for i in $(seq 50); do ${condition} && exit 0; sleep 0.1; done; exit 1`]);
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `probe` every `intervalMs` until it returns a value, at most `timeoutMs` (bounded). */
