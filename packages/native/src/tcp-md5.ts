@@ -17,7 +17,8 @@ export interface TcpConnectOptions {
 }
 
 /** Connects on the libuv threadpool; resolves to the connected fd for `new net.Socket({ fd })`. */
-export function tcpConnect(o: TcpConnectOptions): Promise<number> {
+export async function tcpConnect(o: TcpConnectOptions): Promise<number> {
+  if (o.md5Key) checkMd5Key(o.md5Key);
   return loadNative().tcpConnect(
     o.peerAddress,
     o.peerPort,
@@ -36,6 +37,7 @@ export function tcpListen(address: string, port: number, backlog = 64): number {
 
 /** Adds (or with "" removes) the MD5 key for one peer on a socket, typically a listening one. */
 export function tcpSetMd5(fd: number, peerAddress: string, key: string): void {
+  checkMd5Key(key);
   loadNative().tcpSetMd5(fd, peerAddress, key);
 }
 
@@ -45,4 +47,16 @@ export function tcpSetTtl(fd: number, ttl: number): void {
 
 export function tcpCloseFd(fd: number): void {
   loadNative().tcpCloseFd(fd);
+}
+
+/** The kernel holds at most 80 octets of key (TCP_MD5SIG_MAXKEYLEN); a longer one must not be cut short silently. */
+const maxMd5KeyOctets = 80;
+
+function checkMd5Key(key: string): void {
+  const octets = Buffer.byteLength(key);
+  if (octets > maxMd5KeyOctets) {
+    throw new RangeError(
+      `TCP-MD5 password is ${octets} octets long; RFC 2385 keys are limited to ${maxMd5KeyOctets}`,
+    );
+  }
 }
