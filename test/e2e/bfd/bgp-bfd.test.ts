@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { Frr } from './frr.js';
+import { Frr, pollUntil } from './frr.js';
 import { FRR_BFDD_CONFIG, FRR_BGPD_CONFIG } from './router-config.js';
 import { Gobgp } from './gobgp.js';
 import { SessionProcess } from './session-process.js';
@@ -37,14 +37,13 @@ function neighbor(): BgpNeighbor {
 }
 
 async function waitForNeighbor(what: string, predicate: (n: BgpNeighbor) => boolean, timeoutMs: number) {
-  const start = Date.now();
-  let last: BgpNeighbor | undefined;
-  for (let i = 0; i < timeoutMs / 50 + 1 && Date.now() - start <= timeoutMs; i++) {
-    last = neighbor();
-    if (predicate(last)) return { neighbor: last, elapsedMs: Date.now() - start };
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`BGP neighbor not ${what} after ${timeoutMs} ms: ${JSON.stringify(last)}`);
+  const { value, elapsedMs } = await pollUntil(
+    neighbor,
+    predicate,
+    timeoutMs,
+    (last) => `BGP neighbor not ${what} after ${timeoutMs} ms: ${JSON.stringify(last)}`,
+  );
+  return { neighbor: value, elapsedMs };
 }
 
 beforeAll(async () => {

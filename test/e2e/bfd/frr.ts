@@ -28,6 +28,27 @@ async function sleep(ms: number): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/**
+ * Reads `read()` every 50 ms until `predicate` holds, for at most `timeoutMs` (the elapsed time is
+ * what the timing assertions measure); otherwise throws with `failure(last value read)`.
+ */
+export async function pollUntil<T>(
+  read: () => T,
+  predicate: (value: T) => boolean,
+  timeoutMs: number,
+  failure: (last: T | undefined) => string,
+): Promise<{ value: T; elapsedMs: number }> {
+  const start = Date.now();
+  let last: T | undefined;
+  for (let i = 0; i < timeoutMs / 50 + 1 && Date.now() - start <= timeoutMs; i++) {
+    const value = read();
+    last = value;
+    if (predicate(value)) return { value, elapsedMs: Date.now() - start };
+    await sleep(50);
+  }
+  throw new Error(failure(last));
+}
+
 export class Frr {
   readonly dir = mkdtempSync(join(tmpdir(), 'pbfd-frr-'));
   private readonly uid = Number(run('id', ['-u', 'frr']).trim());
@@ -107,14 +128,13 @@ export class Frr {
     predicate: (peer: BfddPeer) => boolean,
     timeoutMs: number,
   ): Promise<{ peer: BfddPeer; elapsedMs: number }> {
-    const start = Date.now();
-    let last: BfddPeer | undefined;
-    for (let i = 0; i < timeoutMs / 50 + 1 && Date.now() - start <= timeoutMs; i++) {
-      last = this.bfdPeer(address);
-      if (last && predicate(last)) return { peer: last, elapsedMs: Date.now() - start };
-      await sleep(50);
-    }
-    throw new Error(`bfdd peer ${address} not as expected after ${timeoutMs} ms: ${JSON.stringify(last)}`);
+    const { value, elapsedMs } = await pollUntil(
+      () => this.bfdPeer(address),
+      (peer) => peer !== undefined && predicate(peer),
+      timeoutMs,
+      (last) => `bfdd peer ${address} not as expected after ${timeoutMs} ms: ${JSON.stringify(last)}`,
+    );
+    return { peer: value!, elapsedMs };
   }
 
   log(daemon: FrrDaemon): string {
