@@ -738,6 +738,25 @@ describe('selectors on list', () => {
     expect(all.body.items[0].apiVersion).toBeUndefined();
   });
 
+  it('field selectors that name one object', async () => {
+    const itemNames = (r: { body: Json }): string[] => r.body.items.map((i: Json) => i.metadata.name);
+    const across = await call(
+      'GET',
+      `/api/v1/configmaps?${field('metadata.namespace=sel,metadata.name=s2')}`,
+    );
+    expect(itemNames(across)).toEqual(['s2']);
+    expect(await names(field('metadata.name=missing'))).toEqual([]);
+    expect(await names(field('metadata.name=s2,metadata.name=s3'))).toEqual([]);
+    expect(await names(`${field('metadata.name=s2')}&${label('app=db')}`)).toEqual([]);
+    const other = await call(
+      'GET',
+      `/api/v1/namespaces/default/configmaps?${field('metadata.namespace=sel,metadata.name=s2')}`,
+    );
+    expect(itemNames(other)).toEqual([]);
+    const namespace = await call('GET', `/api/v1/namespaces?${field('metadata.name=sel')}`);
+    expect(itemNames(namespace)).toEqual(['sel']);
+  });
+
   it('Event field selectors on involvedObject, reason and source', async () => {
     const event = (name: string, object: string, reason: string): Json => ({
       metadata: { name },

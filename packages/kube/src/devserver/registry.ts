@@ -62,7 +62,10 @@ function withoutVersion(object: JsonObject): JsonObject {
 
 /** A compiled filter for list and watch. */
 export interface Filter {
+  /** The namespace of every match, when the scope or an equality field selector fixes it. */
   namespace?: string;
+  /** The name of every match, likewise. */
+  name?: string;
   matches(object: JsonObject): boolean;
 }
 
@@ -115,8 +118,15 @@ export class Registry {
     const labels = parseLabelSelector(query.labelSelector);
     const fields = parseFieldSelector(query.fieldSelector, scope.resource.fieldSelectors);
     const name = scope.name;
+    // `metadata.name=x` / `metadata.namespace=y` (what informers on one object send) narrow the
+    // lookup below; `matches` still checks every requirement.
+    const pinned = (field: string) => fields.find((r) => r.field === field && r.equal)?.value;
+    const namespace =
+      scope.namespace ?? (scope.resource.namespaced ? pinned('metadata.namespace') : undefined);
+    const pinnedName = name ?? pinned('metadata.name');
     return {
-      ...(scope.namespace !== undefined ? { namespace: scope.namespace } : {}),
+      ...(namespace !== undefined ? { namespace } : {}),
+      ...(pinnedName !== undefined ? { name: pinnedName } : {}),
       matches: (object) => {
         const meta = metaOf(object);
         if (name !== undefined && meta.name !== name) return false;
@@ -129,10 +139,22 @@ export class Registry {
     };
   }
 
+  /**
+   * The stored objects FILTER matches, sorted like the store: a single lookup when the filter
+   * fixes the name (and the namespace, for a namespaced resource), else a scan of the collection.
+   */
+  select(scope: Scope, filter: Filter): JsonObject[] {
+    const collection = this.collection(scope);
+    if (filter.name !== undefined && (filter.namespace !== undefined || !scope.resource.namespaced)) {
+      const object = this.store.get(collection, filter.namespace, filter.name);
+      return object && filter.matches(object) ? [object] : [];
+    }
+    return this.store.list(collection, filter.namespace).filter(filter.matches);
+  }
+
   /** One page of stored objects (with apiVersion/kind) and the list metadata. */
   listPage(scope: Scope, query: ListQuery): { items: JsonObject[]; metadata: JsonObject } {
-    const filter = this.compileFilter(scope, query);
-    const all = this.store.list(this.collection(scope), scope.namespace).filter(filter.matches);
+    const all = this.select(scope, this.compileFilter(scope, query));
     const page = paginate(all, this.store.resourceVersion, query.limit, query.continue ?? undefined);
     const metadata: JsonObject = { resourceVersion: String(page.resourceVersion) };
     if (page.continueToken) {
@@ -337,8 +359,7 @@ export class Registry {
   }
 
   deleteCollection(scope: Scope, query: ListQuery): JsonObject {
-    const filter = this.compileFilter(scope, query);
-    const victims = this.store.list(this.collection(scope), scope.namespace).filter(filter.matches);
+    const victims = this.select(scope, this.compileFilter(scope, query));
     const items = victims.map((o) => {
       const meta = metaOf(o);
       return this.delete(

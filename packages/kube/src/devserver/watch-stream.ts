@@ -111,9 +111,7 @@ export function serveWatch(
 
   // Replay and subscription happen in the same tick: no event can fall between them.
   if (fromState) {
-    for (const object of registry.store.list(collection, filter.namespace)) {
-      if (filter.matches(object)) write('ADDED', render(object));
-    }
+    for (const object of registry.select(scope, filter)) write('ADDED', render(object));
     if (query.sendInitialEvents && query.allowWatchBookmarks)
       bookmark({ 'k8s.io/initial-events-end': 'true' });
   } else {
