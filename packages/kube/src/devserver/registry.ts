@@ -4,7 +4,15 @@
  * metadata.resourceVersion, status subresources, no-op updates that write nothing, namespace
  * existence on create, and the per-kind rules (Service allocation, Namespace contents).
  */
-import { ApiError, alreadyExists, badRequest, conflict, invalid, notFound } from './errors.js';
+import {
+  ApiError,
+  alreadyExists,
+  badRequest,
+  conflict,
+  invalid,
+  methodNotAllowed,
+  notFound,
+} from './errors.js';
 import { applyJsonPatch } from './json-patch.js';
 import { clone, isObject, jsonEqual, type JsonObject } from './json.js';
 import { paginate } from './list-paging.js';
@@ -174,13 +182,7 @@ export class Registry {
     if (!isObject(input)) throw badRequest('the request body must be a JSON object');
     const body = clone(input);
     const { resource } = scope;
-    if (resource.namespaced && scope.namespace === undefined) {
-      throw new ApiError(
-        405,
-        'MethodNotAllowed',
-        'the server does not allow this method on the requested resource',
-      );
-    }
+    if (resource.namespaced && scope.namespace === undefined) throw methodNotAllowed();
     prepareCreateMeta(resource, body, scope.namespace);
     const name = metaOf(body).name as string;
     this.requireNamespace(scope);

@@ -98,8 +98,8 @@ export async function handleResource(
         ...(limit !== undefined ? { limit } : {}),
         continue: params.get('continue'),
       };
+      const page = registry.listPage(scope, query);
       if (!table) {
-        const page = registry.listPage(scope, query);
         const kind = `${scope.resource.kind}List`;
         return sendText(
           response,
@@ -107,7 +107,6 @@ export async function handleResource(
           listJson(kind, apiVersionOf(scope.resource), page.metadata, page.items),
         );
       }
-      const page = registry.listPage(scope, query);
       return sendJson(response, 200, toTable(scope.resource, page.items, page.metadata, include));
     }
     case 'POST': {
