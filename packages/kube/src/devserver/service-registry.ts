@@ -169,27 +169,25 @@ export class ServiceRegistry {
 
   /** Defaults, validates and allocates for a new Service (mutates `service`). */
   prepareCreate(service: JsonObject): void {
-    const tx = new Transaction();
-    const name = String((service.metadata as JsonObject | undefined)?.name ?? '');
     const spec = isObject(service.spec) ? service.spec : (service.spec = {});
-    const errors = this.defaultAndValidate(spec, undefined);
-    if (errors.length) this.fail(name, errors, tx);
-    this.allocateAddresses(spec, undefined, tx, errors);
-    this.allocatePorts(spec, undefined, tx, errors);
-    if (errors.length) this.fail(name, errors, tx);
-    tx.commit();
+    this.validateAndAllocate(service, spec, undefined);
   }
 
   /** Same for an update; `old` is the stored Service. */
   prepareUpdate(service: JsonObject, old: JsonObject): void {
-    const tx = new Transaction();
-    const name = String((service.metadata as JsonObject | undefined)?.name ?? '');
     const spec = isObject(service.spec) ? service.spec : (service.spec = {});
     const oldSpec = isObject(old.spec) ? old.spec : {};
     // A replacement without a type is a ClusterIP Service, whatever the old one was.
     spec.type ??= 'ClusterIP';
     this.carryOverAllocated(spec, oldSpec);
     dropTypeDependentFields(service, spec, oldSpec);
+    this.validateAndAllocate(service, spec, oldSpec);
+  }
+
+  /** Defaults and validates SPEC, then allocates its addresses and ports, all or nothing. */
+  private validateAndAllocate(service: JsonObject, spec: JsonObject, oldSpec: JsonObject | undefined): void {
+    const tx = new Transaction();
+    const name = String((service.metadata as JsonObject | undefined)?.name ?? '');
     const errors = this.defaultAndValidate(spec, oldSpec);
     if (errors.length) this.fail(name, errors, tx);
     this.allocateAddresses(spec, oldSpec, tx, errors);
