@@ -15,3 +15,72 @@ napi_value throw_errno(napi_env env, const char *code, const char *what, int err
   napi_throw_error(env, code ? code : errno_code(err), message);
   return NULL;
 }
+
+static const char *type_name(napi_env env, napi_value value) {
+  napi_valuetype t;
+  if (napi_typeof(env, value, &t) != napi_ok) return "unknown";
+  switch (t) {
+  case napi_undefined: return "undefined";
+  case napi_null: return "null";
+  case napi_boolean: return "boolean";
+  case napi_number: return "number";
+  case napi_string: return "string";
+  case napi_symbol: return "symbol";
+  case napi_object: return "object";
+  case napi_function: return "function";
+  case napi_external: return "external";
+  case napi_bigint: return "bigint";
+  }
+  return "unknown";
+}
+
+napi_value throw_arg_type(napi_env env, const char *fn, const char *name, const char *expected, napi_value value) {
+  char message[256];
+  snprintf(message, sizeof message, "%s: %s must be %s, got %s", fn, name, expected, type_name(env, value));
+  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", message);
+  return NULL;
+}
+
+int get_int32_arg(napi_env env, napi_value value, const char *fn, const char *name, int32_t *out) {
+  napi_valuetype t;
+  double d;
+  if (napi_typeof(env, value, &t) != napi_ok || t != napi_number) {
+    throw_arg_type(env, fn, name, "a number", value);
+    return 0;
+  }
+  napi_get_value_double(env, value, &d);
+  /* NaN fails every comparison, so it lands here too. */
+  if (!(d >= INT32_MIN && d <= INT32_MAX) || (double)(int32_t)d != d) {
+    char message[256];
+    snprintf(message, sizeof message, "%s: %s must be an integer within 32 bits, got %g", fn, name, d);
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", message);
+    return 0;
+  }
+  *out = (int32_t)d;
+  return 1;
+}
+
+int get_string_arg(napi_env env, napi_value value, const char *fn, const char *name, int optional, char *out,
+                   size_t size, int *present) {
+  napi_valuetype t;
+  size_t length;
+  out[0] = '\0';
+  if (present) *present = 0;
+  if (napi_typeof(env, value, &t) != napi_ok) t = napi_undefined;
+  if (optional && (t == napi_null || t == napi_undefined)) return 1;
+  if (t != napi_string) {
+    throw_arg_type(env, fn, name, optional ? "a string or null" : "a string", value);
+    return 0;
+  }
+  /* Ask for the length first: napi_get_value_string_utf8 would otherwise cut a long value short. */
+  napi_get_value_string_utf8(env, value, NULL, 0, &length);
+  if (length >= size) {
+    char message[256];
+    snprintf(message, sizeof message, "%s: %s is %zu bytes long, at most %zu fit", fn, name, length, size - 1);
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", message);
+    return 0;
+  }
+  napi_get_value_string_utf8(env, value, out, size, &length);
+  if (present) *present = 1;
+  return 1;
+}

@@ -11,7 +11,8 @@
  *   tcpSetMd5(fd, peer, key)        key "" removes the key for that peer
  *   tcpSetTtl(fd, ttl)
  *   tcpCloseFd(fd)
- * Errors carry `code` = the errno name (ECONNREFUSED, ETIMEDOUT, ...). */
+ * Errors carry `code` = the errno name (ECONNREFUSED, ETIMEDOUT, ...). Arguments of the wrong type
+ * throw a TypeError naming the argument; ranges (port, TTL, timeout) are checked by the TS wrapper. */
 #define _GNU_SOURCE
 #include "addon.h"
 #include "napi_util.h"
@@ -173,16 +174,10 @@ static void connect_complete(napi_env env, napi_status status, void *data) {
   free(job);
 }
 
-static int get_string(napi_env env, napi_value v, char *out, size_t size) {
-  napi_valuetype t;
-  napi_typeof(env, v, &t);
-  if (t != napi_string) return 0;
-  size_t n;
-  napi_get_value_string_utf8(env, v, out, size, &n);
-  return 1;
-}
-
+/* Every argument is checked here, not only in the TS wrapper: a wrong type must throw, naming the
+ * argument, instead of leaving a default (port 0, the system TTL, an immediate timeout) in place. */
 static napi_value tcp_connect(napi_env env, napi_callback_info info) {
+  static const char fn[] = "tcpConnect";
   size_t argc = 7;
   napi_value argv[7];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
@@ -191,18 +186,21 @@ static napi_value tcp_connect(napi_env env, napi_callback_info info) {
     return NULL;
   }
   connect_job *job = calloc(1, sizeof *job);
-  if (!job) return throw_errno(env, NULL, "tcpConnect", ENOMEM);
-  if (!get_string(env, argv[0], job->peer, sizeof job->peer)) {
+  if (!job) return throw_errno(env, NULL, fn, ENOMEM);
+  int32_t port, local_port, ttl, timeout_ms;
+  if (!get_string_arg(env, argv[0], fn, "peer", 0, job->peer, sizeof job->peer, NULL) ||
+      !get_int32_arg(env, argv[1], fn, "port", &port) ||
+      !get_string_arg(env, argv[2], fn, "local", 1, job->local, sizeof job->local, &job->has_local) ||
+      !get_int32_arg(env, argv[3], fn, "localPort", &local_port) ||
+      !get_string_arg(env, argv[4], fn, "key", 1, job->key, sizeof job->key, &job->has_key) ||
+      !get_int32_arg(env, argv[5], fn, "ttl", &ttl) || !get_int32_arg(env, argv[6], fn, "timeoutMs", &timeout_ms)) {
     free(job);
-    napi_throw_type_error(env, NULL, "peer must be a string");
     return NULL;
   }
-  napi_get_value_int32(env, argv[1], &job->port);
-  job->has_local = get_string(env, argv[2], job->local, sizeof job->local);
-  napi_get_value_int32(env, argv[3], &job->local_port);
-  job->has_key = get_string(env, argv[4], job->key, sizeof job->key);
-  napi_get_value_int32(env, argv[5], &job->ttl);
-  napi_get_value_int32(env, argv[6], &job->timeout_ms);
+  job->port = port;
+  job->local_port = local_port;
+  job->ttl = ttl;
+  job->timeout_ms = timeout_ms;
   napi_value promise, name;
   napi_create_promise(env, &job->deferred, &promise);
   napi_create_string_utf8(env, "portico:tcpConnect", NAPI_AUTO_LENGTH, &name);
@@ -216,13 +214,16 @@ static napi_value tcp_listen(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   char address[64];
-  int port = 0, backlog = 64;
-  if (argc < 3 || !get_string(env, argv[0], address, sizeof address)) {
+  int32_t port, backlog;
+  if (argc < 3) {
     napi_throw_type_error(env, NULL, "tcpListen(address, port, backlog)");
     return NULL;
   }
-  napi_get_value_int32(env, argv[1], &port);
-  napi_get_value_int32(env, argv[2], &backlog);
+  if (!get_string_arg(env, argv[0], "tcpListen", "address", 0, address, sizeof address, NULL) ||
+      !get_int32_arg(env, argv[1], "tcpListen", "port", &port) ||
+      !get_int32_arg(env, argv[2], "tcpListen", "backlog", &backlog)) {
+    return NULL;
+  }
   struct sockaddr_storage ss;
   socklen_t len;
   if (parse_address(address, port, &ss, &len) != 0) return throw_errno(env, NULL, "listen address", EINVAL);
@@ -251,9 +252,13 @@ static napi_value tcp_set_md5(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   int fd = -1;
   char peer[64], key[TCP_MD5SIG_MAXKEYLEN + 1];
-  if (argc < 3 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || !get_string(env, argv[1], peer, sizeof peer) ||
-      !get_string(env, argv[2], key, sizeof key)) {
+  if (argc < 3) {
     napi_throw_type_error(env, NULL, "tcpSetMd5(fd, peer, key)");
+    return NULL;
+  }
+  if (!get_int32_arg(env, argv[0], "tcpSetMd5", "fd", &fd) ||
+      !get_string_arg(env, argv[1], "tcpSetMd5", "peer", 0, peer, sizeof peer, NULL) ||
+      !get_string_arg(env, argv[2], "tcpSetMd5", "key", 0, key, sizeof key, NULL)) {
     return NULL;
   }
   struct sockaddr_storage ss;
