@@ -5,17 +5,22 @@
  * (same host + path, same TLS host, several catch-all default backends) is won by the oldest Ingress,
  * which is what ingress-nginx users rely on (reference §1.4).
  */
+import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import type {
   V1EndpointSlice,
   V1Ingress,
   V1IngressBackend,
+  V1IngressServiceBackend,
   V1IngressClass,
   V1Secret,
   V1Service,
 } from '@kubernetes/client-node';
 import { backendKey, indexServices, resolveBackend, type ServiceIndex } from './backends.js';
 import { classFilter, CONTROLLER_NAME, DEFAULT_CLASS_NAME } from './classes.js';
+import { formatProblem, type IngressProblem, type ProblemReason } from './problems.js';
 import type { BackendEntry, CertEntry, Endpoint, HostTable, PathEntry, RouteTable, Target } from './table.js';
+
+export * from './problems.js';
 
 export interface ClusterState {
   readonly ingresses: readonly V1Ingress[];
@@ -40,7 +45,17 @@ interface HostBuilder {
 
 const TLS_SECRET_TYPE = 'kubernetes.io/tls';
 
+/** A compiled table and the structured problems its `problems` strings were made from. */
+export interface Compiled {
+  readonly table: RouteTable;
+  readonly problems: readonly IngressProblem[];
+}
+
 export function compile(state: ClusterState, options: CompileOptions = {}): RouteTable {
+  return compileWithProblems(state, options).table;
+}
+
+export function compileWithProblems(state: ClusterState, options: CompileOptions = {}): Compiled {
   const ours = classFilter(state.classes, {
     controller: options.controller ?? CONTROLLER_NAME,
     className: options.className ?? DEFAULT_CLASS_NAME,
@@ -50,72 +65,150 @@ export function compile(state: ClusterState, options: CompileOptions = {}): Rout
   const secrets = new Map<string, V1Secret>();
   for (const s of state.secrets) secrets.set(`${s.metadata?.namespace}/${s.metadata?.name}`, s);
 
-  const problems: string[] = [];
-  const backends = new Map<string, readonly Endpoint[]>();
+  const problems: IngressProblem[] = [];
+  /** Resolution per backend key, computed once but reported for every reference. */
+  const resolved = new Map<string, readonly Endpoint[] | string>();
   const hosts = new Map<string, HostBuilder>();
+  /** Who defined each host + path, to name the winner in a conflict. */
+  const pathOwners = new Map<string, Owner>();
   const certs = new Map<string, CertEntry>();
+  const certOwners = new Map<string, Owner & { secret: string }>();
   const tlsHosts = new Set<string>();
   let catchAll: Target | null = null;
-
-  const targetOf = (ns: string, ingress: string, backend: V1IngressBackend): Target => {
-    if (!backend.service) {
-      problems.push(`${ingress}: resource backends are not supported`);
-      return { ingress, backend: null };
-    }
-    const key = backendKey(ns, backend.service);
-    if (!backends.has(key)) backends.set(key, resolveOrReport(services, ns, backend, ingress, problems));
-    return { ingress, backend: key };
-  };
+  let catchAllOwner: Owner | undefined;
 
   for (const ing of ingresses) {
     const ns = ing.metadata?.namespace ?? 'default';
-    const id = `${ns}/${ing.metadata?.name}`;
-    const spec = ing.spec ?? {};
-    const fallback = spec.defaultBackend ? targetOf(ns, id, spec.defaultBackend) : null;
-    const rules = spec.rules ?? [];
-    if (rules.length === 0 && fallback && !catchAll) catchAll = fallback;
+    const ref: IngressRef = {
+      namespace: ns,
+      name: ing.metadata?.name ?? '',
+      uid: ing.metadata?.uid,
+      id: `${ns}/${ing.metadata?.name}`,
+    };
+    const id = ref.id;
+    const report = (reason: ProblemReason, field: string, what: string) =>
+      problems.push(problem(ref, reason, field, what));
+    const targetOf = (backend: V1IngressBackend, field: string): Target => {
+      if (!backend.service) {
+        const r = backend.resource;
+        if (!r) report('UnsupportedBackend', field, 'names neither a service nor a resource');
+        else
+          report(
+            'UnsupportedBackend',
+            `${field}.resource`,
+            `resource backend (kind ${quote(r.kind)}, name ${quote(r.name)}) is not supported; use a service backend`,
+          );
+        return { ingress: id, backend: null };
+      }
+      const key = backendKey(ns, backend.service);
+      let r = resolved.get(key);
+      if (r === undefined) resolved.set(key, (r = resolveBackend(services, ns, backend.service)));
+      if (typeof r === 'string') report(...backendProblem(services, ns, backend.service, `${field}.service`));
+      return { ingress: id, backend: key };
+    };
 
-    for (const rule of rules) {
+    const spec = ing.spec ?? {};
+    const fallback = spec.defaultBackend ? targetOf(spec.defaultBackend, 'spec.defaultBackend') : null;
+    const rules = spec.rules ?? [];
+    if (rules.length === 0 && fallback) {
+      if (!catchAllOwner) {
+        catchAll = fallback;
+        catchAllOwner = { ref, field: 'spec.defaultBackend' };
+      } else
+        report(
+          'RuleConflict',
+          'spec.defaultBackend',
+          `the cluster-wide default backend is already defined ${definedBy(catchAllOwner, ref)}`,
+        );
+    }
+
+    rules.forEach((rule, r) => {
       const host = (rule.host ?? '').toLowerCase();
       let hb = hosts.get(host);
       if (!hb) hosts.set(host, (hb = { exact: new Map(), prefix: new Map(), fallback: null }));
       if (fallback && !hb.fallback) hb.fallback = fallback;
-      for (const p of rule.http?.paths ?? []) {
+      (rule.http?.paths ?? []).forEach((p, i) => {
+        const field = `spec.rules[${r}].http.paths[${i}].path`;
         const path = p.path || '/';
-        const target = targetOf(ns, id, p.backend);
-        if (p.pathType === 'Exact') {
-          const old = hb.exact.get(path);
-          if (old) problems.push(`${id}: Exact ${host}${path} already defined by ${old.target.ingress}`);
-          else hb.exact.set(path, { path, target });
-          continue;
+        const target = targetOf(p.backend, `spec.rules[${r}].http.paths[${i}].backend`);
+        const me: Owner = { ref, field, path };
+        const exact = p.pathType === 'Exact';
+        const what = `path ${quote(path)} (${exact ? 'Exact' : 'Prefix'}) of host ${quote(host || '*')}`;
+        if (exact) {
+          const owner = pathOwners.get(`${host} Exact ${path}`);
+          if (owner) report('RuleConflict', field, `${what} is already defined ${definedBy(owner, ref)}`);
+          else {
+            pathOwners.set(`${host} Exact ${path}`, me);
+            hb.exact.set(path, { path, target });
+          }
+          return;
         }
-        // Prefix, and ImplementationSpecific which we define as Prefix.
+        // Prefix, and ImplementationSpecific which we define as Prefix. `/foo` and `/foo/` match the
+        // same requests: the longer spelling wins, even over an older Ingress, and shadows the other.
         const norm = stripTrailingSlashes(path);
+        const key = `${host} Prefix ${norm}`;
         const old = hb.prefix.get(norm);
-        if (!old || path.length > old.raw)
-          hb.prefix.set(norm, { raw: path.length, entry: { path: norm, target } });
-        else if (path.length === old.raw)
-          problems.push(`${id}: Prefix ${host}${path} already defined by ${old.entry.target.ingress}`);
-      }
-    }
+        const owner = pathOwners.get(key);
+        if (old && owner && path.length <= old.raw) {
+          report('RuleConflict', field, `${what} is already defined ${definedBy(owner, ref)}`);
+          return;
+        }
+        if (owner) {
+          const by = owner.ref.id === id ? 'at ' + field : `by newer Ingress ${quote(id)} (${field})`;
+          const shadowed = `path ${quote(owner.path ?? '')} (Prefix) of host ${quote(host || '*')}`;
+          problems.push(
+            problem(
+              owner.ref,
+              'RuleConflict',
+              owner.field,
+              `${shadowed} is overridden ${by} as ${quote(path)}`,
+            ),
+          );
+        }
+        pathOwners.set(key, me);
+        hb.prefix.set(norm, { raw: path.length, entry: { path: norm, target } });
+      });
+    });
 
-    for (const tls of spec.tls ?? []) {
+    (spec.tls ?? []).forEach((tls, t) => {
       // No hosts: the certificate covers this Ingress's own rule hosts.
-      const tlsList = tls.hosts?.length
-        ? tls.hosts
-        : rules.map((r) => r.host).filter((h): h is string => !!h);
-      for (const h of tlsList) tlsHosts.add(h.toLowerCase());
-      if (!tls.secretName) continue;
-      const pair = tlsPair(secrets.get(`${ns}/${tls.secretName}`));
+      const tlsList: [string, string][] = tls.hosts?.length
+        ? tls.hosts.map((h, k) => [h, `spec.tls[${t}].hosts[${k}]`])
+        : rules.flatMap((rule, k): [string, string][] =>
+            rule.host ? [[rule.host, `spec.rules[${k}].host`]] : [],
+          );
+      for (const [h] of tlsList) tlsHosts.add(h.toLowerCase());
+      if (!tls.secretName) return;
+      const field = `spec.tls[${t}].secretName`;
+      const secretName = `${ns}/${tls.secretName}`;
+      const secret = secrets.get(secretName);
+      if (!secret) {
+        report('SecretNotFound', field, `secret ${quote(secretName)} not found`);
+        return;
+      }
+      const pair = tlsPair(secret);
       if (typeof pair === 'string') {
-        problems.push(`${id}: secret ${ns}/${tls.secretName}: ${pair}`);
-        continue;
+        report('InvalidCertificate', field, `secret ${quote(secretName)} ${pair}`);
+        return;
       }
-      for (const h of tlsList) {
+      // A pair that does not parse is still published, as before (handshakes for its hosts then get
+      // the default certificate); the report is what tells the user.
+      const unusable = pairProblem(secret, pair);
+      if (unusable) report('InvalidCertificate', field, `secret ${quote(secretName)}: ${unusable}`);
+      for (const [h, hostField] of tlsList) {
         const host = h.toLowerCase();
-        if (!certs.has(host)) certs.set(host, { host, ...pair });
+        const owner = certOwners.get(host);
+        if (!owner) {
+          certs.set(host, { host, ...pair });
+          certOwners.set(host, { ref, field, secret: secretName });
+        } else if (owner.secret !== secretName)
+          report(
+            'RuleConflict',
+            hostField,
+            `TLS host ${quote(host)} already has the certificate of secret ${quote(owner.secret)} ${definedBy(owner, ref)}`,
+          );
       }
-    }
+    });
   }
 
   const hostTables: HostTable[] = [...hosts].sort(byKey).map(([host, hb]) => ({
@@ -124,10 +217,10 @@ export function compile(state: ClusterState, options: CompileOptions = {}): Rout
     prefix: [...hb.prefix.values()].map((v) => v.entry),
     fallback: hb.fallback,
   }));
-  const backendList: BackendEntry[] = [...backends]
+  const backendList: BackendEntry[] = [...resolved]
     .sort(byKey)
-    .map(([key, endpoints]) => ({ key, endpoints }));
-  return {
+    .map(([key, r]) => ({ key, endpoints: typeof r === 'string' ? [] : r }));
+  const table: RouteTable = {
     version: options.version ?? 0,
     hosts: hostTables,
     catchAll,
@@ -135,38 +228,117 @@ export function compile(state: ClusterState, options: CompileOptions = {}): Rout
     certs: [...certs.values()].sort((a, b) => cmp(a.host, b.host)),
     tlsHosts: [...tlsHosts].sort(),
     served: ingresses.map((i) => `${i.metadata?.namespace ?? 'default'}/${i.metadata?.name}`),
-    problems,
+    problems: problems.map(formatProblem),
+  };
+  return { table, problems };
+}
+
+interface IngressRef {
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string | undefined;
+  /** `namespace/name`. */
+  readonly id: string;
+}
+
+/** Where a host, path or default backend was first defined. */
+interface Owner {
+  readonly ref: IngressRef;
+  readonly field: string;
+  /** The path as written, for paths. */
+  readonly path?: string;
+}
+
+function problem(ref: IngressRef, reason: ProblemReason, field: string, what: string): IngressProblem {
+  return {
+    namespace: ref.namespace,
+    name: ref.name,
+    ...(ref.uid ? { uid: ref.uid } : {}),
+    reason,
+    field,
+    message: `${field}: ${what}`,
   };
 }
 
-function resolveOrReport(
-  services: ServiceIndex,
-  ns: string,
-  backend: V1IngressBackend,
-  ingress: string,
-  problems: string[],
-): readonly Endpoint[] {
-  const r = resolveBackend(services, ns, backend.service!);
-  if (typeof r === 'string') {
-    problems.push(`${ingress}: ${r}`);
-    return [];
-  }
-  return r;
+function definedBy(owner: Owner, ref: IngressRef): string {
+  return owner.ref.id === ref.id
+    ? `at ${owner.field}`
+    : `by older Ingress ${quote(owner.ref.id)} (${owner.field})`;
 }
 
-function tlsPair(secret: V1Secret | undefined): { id: string; cert: string; key: string } | string {
-  if (!secret) return 'not found';
+/** Tells a missing Service from a missing port; `field` is the backend's `service` field. */
+function backendProblem(
+  index: ServiceIndex,
+  ns: string,
+  backend: V1IngressServiceBackend,
+  field: string,
+): [ProblemReason, string, string] {
+  const svc = `${ns}/${backend.name}`;
+  if (!index.services.has(svc))
+    return ['BackendServiceNotFound', `${field}.name`, `service ${quote(svc)} not found`];
+  const port = backend.port;
+  if (port?.name)
+    return [
+      'BackendPortNotFound',
+      `${field}.port.name`,
+      `service ${quote(svc)} has no port named ${quote(port.name)}`,
+    ];
+  return [
+    'BackendPortNotFound',
+    `${field}.port.number`,
+    `service ${quote(svc)} has no port ${port?.number ?? '(none given)'}`,
+  ];
+}
+
+function tlsPair(secret: V1Secret): { id: string; cert: string; key: string } | string {
   if (secret.type !== undefined && secret.type !== TLS_SECRET_TYPE)
-    return `type is ${secret.type}, not ${TLS_SECRET_TYPE}`;
+    return `has type ${quote(secret.type)}, not ${quote(TLS_SECRET_TYPE)}`;
   const crt = secret.data?.['tls.crt'];
   const key = secret.data?.['tls.key'];
-  if (!crt || !key) return 'missing tls.crt or tls.key';
+  if (!crt && !key) return 'has neither tls.crt nor tls.key';
+  if (!crt) return 'has no tls.crt';
+  if (!key) return 'has no tls.key';
   const m = secret.metadata;
   return {
     id: `${m?.namespace}/${m?.name}@${m?.resourceVersion ?? ''}`,
     cert: Buffer.from(crt, 'base64').toString('utf8'),
     key: Buffer.from(key, 'base64').toString('utf8'),
   };
+}
+
+/**
+ * Why a Secret's PEM pair cannot be served, or null when it can. Parsed once per Secret object: the
+ * informer hands the same object to every compile until the Secret changes.
+ */
+const checkedPairs = new WeakMap<V1Secret, string | null>();
+
+function pairProblem(secret: V1Secret, pair: { cert: string; key: string }): string | null {
+  let verdict = checkedPairs.get(secret);
+  if (verdict === undefined) {
+    verdict = checkPair(pair.cert, pair.key);
+    checkedPairs.set(secret, verdict);
+  }
+  return verdict;
+}
+
+function checkPair(certPem: string, keyPem: string): string | null {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(certPem);
+  } catch (err) {
+    return `tls.crt is not a PEM certificate (${(err as Error).message})`;
+  }
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(keyPem);
+  } catch (err) {
+    return `tls.key is not a PEM private key (${(err as Error).message})`;
+  }
+  return cert.checkPrivateKey(key) ? null : 'tls.key does not belong to the certificate in tls.crt';
+}
+
+function quote(value: string | undefined): string {
+  return JSON.stringify(value ?? '');
 }
 
 function stripTrailingSlashes(path: string): string {
