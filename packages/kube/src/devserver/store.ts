@@ -1,10 +1,18 @@
 /**
  * The in-memory object store: one map per resource, keyed by namespace/name, and the single
  * global resourceVersion counter (like etcd's revision) that every write advances. Stored objects
- * are never mutated after they are stored, so readers and watch events can share them.
+ * are never mutated after they are stored, so readers and watch events can share them. Each
+ * collection also keeps its keys sorted as they come and go, so lists come out in key order (as
+ * from etcd, and as kubectl shows them) without a sort per list.
  */
 import type { JsonObject } from './json.js';
+import { SortedKeys } from './sorted-keys.js';
 import type { WatchHub } from './watch-hub.js';
+
+interface Collection {
+  objects: Map<string, JsonObject>;
+  order: SortedKeys;
+}
 
 function keyOf(namespace: string | undefined, name: string): string {
   return namespace ? `${namespace}/${name}` : name;
@@ -16,7 +24,7 @@ function metadataOf(object: JsonObject): JsonObject {
 
 export class Store {
   private revision = 0;
-  private readonly collections = new Map<string, Map<string, JsonObject>>();
+  private readonly collections = new Map<string, Collection>();
 
   constructor(private readonly hub: WatchHub) {}
 
@@ -24,40 +32,41 @@ export class Store {
     return this.revision;
   }
 
-  private collection(name: string): Map<string, JsonObject> {
+  private collection(name: string): Collection {
     let c = this.collections.get(name);
     if (!c) {
-      c = new Map();
+      c = { objects: new Map(), order: new SortedKeys() };
       this.collections.set(name, c);
     }
     return c;
   }
 
   get(collection: string, namespace: string | undefined, name: string): JsonObject | undefined {
-    return this.collections.get(collection)?.get(keyOf(namespace, name));
+    return this.collections.get(collection)?.objects.get(keyOf(namespace, name));
   }
 
-  /** Objects of a collection (one namespace or all), sorted by namespace then name like etcd keys. */
+  /**
+   * Objects of a collection (one namespace or all) in key order, namespace/name like etcd keys.
+   * A new array: callers may change the store while walking it (deleting a namespace's objects).
+   */
   list(collection: string, namespace?: string): JsonObject[] {
-    const all = this.collections.get(collection);
-    if (!all) return [];
-    const items: [string, JsonObject][] = [];
-    for (const [key, object] of all) {
-      if (namespace === undefined || metadataOf(object).namespace === namespace) items.push([key, object]);
-    }
-    items.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    return items.map(([, o]) => o);
+    const c = this.collections.get(collection);
+    if (!c) return [];
+    // Names never contain '/', so "namespace/" prefixes exactly that namespace's keys.
+    const keys = c.order.list(namespace === undefined ? undefined : `${namespace}/`);
+    return keys.map((key) => c.objects.get(key)!);
   }
 
   /** Stores a new or changed object, stamping the next resourceVersion; returns the stored object. */
   put(collection: string, object: JsonObject): JsonObject {
     const meta = metadataOf(object);
     const key = keyOf(meta.namespace as string | undefined, meta.name as string);
-    const objects = this.collection(collection);
+    const { objects, order } = this.collection(collection);
     const previous = objects.get(key);
     this.revision++;
     const stored: JsonObject = { ...object, metadata: { ...meta, resourceVersion: String(this.revision) } };
     objects.set(key, stored);
+    if (!previous) order.add(key);
     this.hub.publish({
       resourceVersion: this.revision,
       type: previous ? 'MODIFIED' : 'ADDED',
@@ -70,11 +79,12 @@ export class Store {
 
   /** Removes an object; the DELETED event carries it with a fresh resourceVersion, as the real server. */
   remove(collection: string, namespace: string | undefined, name: string): JsonObject | undefined {
-    const objects = this.collections.get(collection);
+    const c = this.collections.get(collection);
     const key = keyOf(namespace, name);
-    const previous = objects?.get(key);
-    if (!objects || !previous) return undefined;
-    objects.delete(key);
+    const previous = c?.objects.get(key);
+    if (!c || !previous) return undefined;
+    c.objects.delete(key);
+    c.order.delete(key);
     this.revision++;
     const removed: JsonObject = {
       ...previous,
