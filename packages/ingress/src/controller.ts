@@ -1,16 +1,22 @@
 /**
  * The control side of `portico ingress` (the cluster primary): Kubernetes state in, one compiled
- * RouteTable out to the serving processes, and Ingress status written back. Status is written only
- * while this replica holds the leader Lease, so several replicas never fight over it.
+ * RouteTable out to the serving processes, and Ingress status and Events written back. Status and
+ * Events are written only while this replica holds the leader Lease, so several replicas never
+ * fight over status or repeat each other's Events.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
+import { EventRecorder } from '@portico/kube';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { compile, type ClusterState } from './compile.js';
+import { compileWithProblems, type ClusterState } from './compile.js';
+import { ingressRef, ProblemReporter, type EventSink } from './problem-report.js';
 import { watchCluster, type ClusterSource } from './sources.js';
-import { IngressStatusWriter, publishAddresses, statusChanges } from './status.js';
+import { IngressStatusWriter, publishAddresses, statusChanges, type StatusChange } from './status.js';
 import type { RouteTable } from './table.js';
 import type { TableSink } from './workers.js';
+
+// The package index lists this file; the reporter is part of the controller's surface.
+export * from './problem-report.js';
 
 export interface ControllerOptions {
   readonly kubeConfig: KubeConfig;
@@ -24,6 +30,8 @@ export interface ControllerOptions {
   readonly debounceMs: number;
   /** How often status is re-checked even without events, ms. */
   readonly statusResyncMs: number;
+  /** Where Events go; by default an EventRecorder of component `portico-ingress`. */
+  readonly events?: EventSink;
 }
 
 export class IngressController {
@@ -35,14 +43,26 @@ export class IngressController {
   private statusBusy = false;
   private statusPending = false;
   private resync: NodeJS.Timeout | undefined;
-  private reported = new Set<string>();
   private readonly writer: IngressStatusWriter;
+  private readonly events: EventSink;
+  private readonly problems: ProblemReporter;
   private readonly compileSeconds: Histogram;
   private readonly statusWrites: Counter<'result'>;
   private readonly servedIngresses: Gauge;
 
   constructor(private readonly options: ControllerOptions) {
     this.writer = new IngressStatusWriter(options.kubeConfig);
+    this.events =
+      options.events ??
+      new EventRecorder(options.kubeConfig, {
+        component: 'portico-ingress',
+        onError: (err) => options.logger.warn({ err: String(err) }, 'event write failed'),
+      });
+    this.problems = new ProblemReporter({
+      registry: options.registry,
+      logger: options.logger,
+      events: this.events,
+    });
     const registers = [options.registry];
     this.compileSeconds = new Histogram({
       name: 'portico_ingress_compile_seconds',
@@ -83,13 +103,14 @@ export class IngressController {
   /** Called by the leader elector. */
   setLeading(leading: boolean): void {
     this.leading = leading;
+    this.problems.setLeading(leading);
     if (leading) void this.syncStatus();
   }
 
   private apply(state: ClusterState): void {
     const t0 = performance.now();
     this.options.logger.debug('compiling');
-    const table = compile(state, {
+    const { table, problems } = compileWithProblems(state, {
       version: ++this.version,
       className: this.options.className,
       controller: this.options.controllerName,
@@ -98,10 +119,7 @@ export class IngressController {
     this.table = table;
     this.servedIngresses.set(table.served.length);
     this.options.sink.publish(table);
-    const problems = new Set(table.problems);
-    for (const p of problems)
-      if (!this.reported.has(p)) this.options.logger.warn({ problem: p }, 'ingress problem');
-    this.reported = problems;
+    this.problems.update(problems);
     this.options.logger.debug(
       { version: table.version, ms: performance.now() - t0 },
       'routing table published',
@@ -124,6 +142,9 @@ export class IngressController {
         try {
           await this.writer.apply(change);
           this.statusWrites.inc({ result: 'ok' });
+          // The first address (or a new one) is when users can start sending traffic.
+          if (change.ingress.length > 0)
+            void this.events.record(ingressRef(change), 'Normal', 'Serving', serving(change));
         } catch (err) {
           // 409 or transient: the watch brings the new object and the next pass retries.
           this.statusWrites.inc({ result: 'error' });
@@ -147,4 +168,9 @@ export class IngressController {
     clearInterval(this.resync);
     await this.source?.stop();
   }
+}
+
+function serving(change: StatusChange): string {
+  const at = change.ingress.map((i) => i.ip ?? i.hostname).join(', ');
+  return `serving at ${at}`;
 }

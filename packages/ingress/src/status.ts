@@ -27,6 +27,8 @@ export function publishAddresses(services: readonly V1Service[], publish: string
 export interface StatusChange {
   readonly namespace: string;
   readonly name: string;
+  /** For Events about the change. */
+  readonly uid?: string;
   readonly ingress: V1LoadBalancerIngress[];
 }
 
@@ -40,15 +42,16 @@ export function statusChanges(
   for (const ing of ingresses) {
     const namespace = ing.metadata?.namespace ?? 'default';
     const name = ing.metadata?.name ?? '';
+    const uid = ing.metadata?.uid;
     const current = (ing.status?.loadBalancer?.ingress ?? []).map((i) => ({
       ip: i.ip,
       hostname: i.hostname,
     }));
     if (served.has(`${namespace}/${name}`)) {
       if (addresses.length > 0 && !same(current, addresses))
-        changes.push({ namespace, name, ingress: [...addresses] });
+        changes.push({ namespace, name, uid, ingress: [...addresses] });
     } else if (addresses.length > 0 && current.length > 0 && same(current, addresses)) {
-      changes.push({ namespace, name, ingress: [] });
+      changes.push({ namespace, name, uid, ingress: [] });
     }
   }
   return changes;
