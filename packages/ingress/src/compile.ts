@@ -4,6 +4,9 @@
  * Ingresses are processed oldest first (creationTimestamp, then namespace/name), so every conflict
  * (same host + path, same TLS host, several catch-all default backends) is won by the oldest Ingress,
  * which is what ingress-nginx users rely on (reference §1.4).
+ *
+ * What cannot be honoured (a missing Service or Secret, a lost conflict…) is returned as structured
+ * problems (problems.ts) naming the field and the value; everything else is still served.
  */
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import type {
@@ -41,6 +44,8 @@ interface HostBuilder {
   /** Keyed by the normalised prefix; `raw` keeps the rule path length for the tie-break. */
   prefix: Map<string, { raw: number; entry: PathEntry }>;
   fallback: Target | null;
+  /** Which Ingress's defaultBackend `fallback` is. */
+  fallbackOwner?: Owner;
 }
 
 const TLS_SECRET_TYPE = 'kubernetes.io/tls';
@@ -86,8 +91,9 @@ export function compileWithProblems(state: ClusterState, options: CompileOptions
       id: `${ns}/${ing.metadata?.name}`,
     };
     const id = ref.id;
-    const report = (reason: ProblemReason, field: string, what: string) =>
+    const report = (reason: ProblemReason, field: string, what: string): void => {
       problems.push(problem(ref, reason, field, what));
+    };
     const targetOf = (backend: V1IngressBackend, field: string): Target => {
       if (!backend.service) {
         const r = backend.resource;
@@ -122,25 +128,36 @@ export function compileWithProblems(state: ClusterState, options: CompileOptions
         );
     }
 
+    /** Hosts whose default backend this Ingress lost, reported once each. */
+    const conflictingHosts = new Set<string>();
     rules.forEach((rule, r) => {
       const host = (rule.host ?? '').toLowerCase();
       let hb = hosts.get(host);
       if (!hb) hosts.set(host, (hb = { exact: new Map(), prefix: new Map(), fallback: null }));
-      if (fallback && !hb.fallback) hb.fallback = fallback;
+      if (fallback && !hb.fallbackOwner) {
+        hb.fallback = fallback;
+        hb.fallbackOwner = { ref, field: 'spec.defaultBackend' };
+      } else if (fallback && hb.fallbackOwner?.ref.id !== id && !conflictingHosts.has(host)) {
+        conflictingHosts.add(host);
+        const what = `the default backend of host ${quote(host || '*')} is already defined`;
+        report('RuleConflict', 'spec.defaultBackend', `${what} ${definedBy(hb.fallbackOwner!, ref)}`);
+      }
       (rule.http?.paths ?? []).forEach((p, i) => {
         const field = `spec.rules[${r}].http.paths[${i}].path`;
         const path = p.path || '/';
         const target = targetOf(p.backend, `spec.rules[${r}].http.paths[${i}].backend`);
-        const me: Owner = { ref, field, path };
-        const exact = p.pathType === 'Exact';
-        const what = `path ${quote(path)} (${exact ? 'Exact' : 'Prefix'}) of host ${quote(host || '*')}`;
-        if (exact) {
-          const owner = pathOwners.get(`${host} Exact ${path}`);
-          if (owner) report('RuleConflict', field, `${what} is already defined ${definedBy(owner, ref)}`);
-          else {
-            pathOwners.set(`${host} Exact ${path}`, me);
-            hb.exact.set(path, { path, target });
-          }
+        const conflict = (owner: Owner, kind: string) =>
+          report(
+            'RuleConflict',
+            field,
+            `${pathOf(path, kind, host)} is already defined ${definedBy(owner, ref)}`,
+          );
+        if (p.pathType === 'Exact') {
+          const key = `${host} Exact ${path}`;
+          const owner = pathOwners.get(key);
+          if (owner) return conflict(owner, 'Exact');
+          pathOwners.set(key, { ref, field, path });
+          hb.exact.set(path, { path, target });
           return;
         }
         // Prefix, and ImplementationSpecific which we define as Prefix. `/foo` and `/foo/` match the
@@ -149,23 +166,13 @@ export function compileWithProblems(state: ClusterState, options: CompileOptions
         const key = `${host} Prefix ${norm}`;
         const old = hb.prefix.get(norm);
         const owner = pathOwners.get(key);
-        if (old && owner && path.length <= old.raw) {
-          report('RuleConflict', field, `${what} is already defined ${definedBy(owner, ref)}`);
-          return;
+        if (old && owner) {
+          if (path.length <= old.raw) return conflict(owner, 'Prefix');
+          const by = owner.ref.id === id ? `at ${field}` : `by newer Ingress ${quote(id)} (${field})`;
+          const what = `${pathOf(owner.path ?? '', 'Prefix', host)} is overridden ${by} as ${quote(path)}`;
+          problems.push(problem(owner.ref, 'RuleConflict', owner.field, what));
         }
-        if (owner) {
-          const by = owner.ref.id === id ? 'at ' + field : `by newer Ingress ${quote(id)} (${field})`;
-          const shadowed = `path ${quote(owner.path ?? '')} (Prefix) of host ${quote(host || '*')}`;
-          problems.push(
-            problem(
-              owner.ref,
-              'RuleConflict',
-              owner.field,
-              `${shadowed} is overridden ${by} as ${quote(path)}`,
-            ),
-          );
-        }
-        pathOwners.set(key, me);
+        pathOwners.set(key, { ref, field, path });
         hb.prefix.set(norm, { raw: path.length, entry: { path: norm, target } });
       });
     });
@@ -258,6 +265,10 @@ function problem(ref: IngressRef, reason: ProblemReason, field: string, what: st
     field,
     message: `${field}: ${what}`,
   };
+}
+
+function pathOf(path: string, kind: string, host: string): string {
+  return `path ${quote(path)} (${kind}) of host ${quote(host || '*')}`;
 }
 
 function definedBy(owner: Owner, ref: IngressRef): string {

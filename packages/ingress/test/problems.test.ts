@@ -223,6 +223,35 @@ describe('problems name the Ingress, the reason, the field and the value', () =>
       ],
     ],
     [
+      'a host whose default backend an older Ingress already defines',
+      {
+        ingresses: [
+          ingress('old', {
+            defaultBackend: svcBackend('web', 'http'),
+            rules: [rule('s.com', { svc: 'web', port: 'http' })],
+          }),
+          ingress(
+            'new',
+            {
+              defaultBackend: svcBackend('api', 8080),
+              rules: [
+                rule('s.com', { path: '/a', svc: 'api', port: 8080 }),
+                rule('s.com', { path: '/b', svc: 'api', port: 8080 }),
+              ],
+            },
+            { created: '2024-02-01T00:00:00Z' },
+          ),
+        ],
+      },
+      [
+        [
+          'default/new',
+          'RuleConflict',
+          'spec.defaultBackend: the default backend of host "s.com" is already defined by older Ingress "default/old" (spec.defaultBackend)',
+        ],
+      ],
+    ],
+    [
       'a TLS host whose certificate comes from another Secret in an older Ingress',
       {
         ingresses: [
