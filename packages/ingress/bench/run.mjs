@@ -332,6 +332,23 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 for (const name of ['nginx', 'portico'])
   results[name] = { rps: median(runs[name].map((r) => r.rps)), p99: median(runs[name].map((r) => r.p99)) };
 
+if (process.env.BENCH_ONLY === 'throughput') {
+  console.log(
+    JSON.stringify({
+      nginxRps: results.nginx.rps,
+      porticoRps: results.portico.rps,
+      ratio: results.portico.rps / results.nginx.rps,
+      nginxP99: results.nginx.p99,
+      porticoP99: results.portico.p99,
+    }),
+  );
+  portico.kill('SIGTERM');
+  cleanup();
+  await api.close();
+  rmSync(dir, { recursive: true, force: true });
+  process.exit(0);
+}
+
 // (2) 10,000 rules. Portico: create the Ingresses through the API; nginx: the same rules as locations.
 const rules = Array.from({ length: RULES }, (_, i) => ({
   i,

@@ -19,6 +19,7 @@ import { BodyLimit } from './limits.js';
 import type { ProxyMetrics } from './metrics.js';
 import { normalizeHost, Router, type Backend, type RoutedEndpoint } from './router.js';
 import { emptyTable, type RouteTable, type Target } from './table.js';
+import { UpstreamPool } from './http1/upstream-pool.js';
 import { Upstreams, type UpstreamOptions } from './upstreams.js';
 
 export interface ProxyOptions {
@@ -60,11 +61,19 @@ const TIMEOUT_ERRORS = new Set([
 export class Proxy {
   router: Router = new Router(emptyTable);
   readonly balancer: Balancer;
+  /** undici pools for what Node's servers handle (HTTPS, HTTP/2, handed-over connections). */
   readonly upstreams: Upstreams;
+  /** Keep-alive connections of the plain-HTTP fast path. */
+  readonly pool: UpstreamPool;
 
   constructor(readonly options: ProxyOptions = defaultProxyOptions) {
     this.balancer = new Balancer(options.ejection);
     this.upstreams = new Upstreams(options.upstream);
+    this.pool = new UpstreamPool({
+      keepAliveTimeout: options.upstream.keepAliveTimeout,
+      connectTimeout: options.upstream.connectTimeout,
+      serverName: options.serverName,
+    });
   }
 
   /** Atomically replaces the routing table. Pools of endpoints that disappeared drain and close. */
@@ -79,13 +88,34 @@ export class Proxy {
       for (const e of b.endpoints) live.add(e.origin);
     }
     this.upstreams.retain(live);
+    this.pool.retain(live);
     this.balancer.prune(keys, live);
     this.options.metrics?.tableVersion.set(table.version);
     this.options.metrics?.swaps.inc();
   }
 
-  handle(req: IncomingMessage, res: ServerResponse, proto: 'http' | 'https'): void {
+  /**
+   * Where a request goes, shared by both data planes: a response of our own (308 to HTTPS, 404,
+   * 503, 413) or a backend with at least one endpoint. `path` is the origin-form target.
+   */
+  decide(rawHost: string, path: string, proto: 'http' | 'https', contentLength: number): Decision {
     const router = this.router;
+    const host = normalizeHost(rawHost);
+    if (proto === 'http' && router.isTlsHost(host)) {
+      const port = this.options.httpsPort === 443 ? '' : `:${this.options.httpsPort}`;
+      const bracketed = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+      return { status: 308, location: `https://${bracketed}${port}${path}` };
+    }
+    const q = path.indexOf('?');
+    const target = router.route(host, q < 0 ? path : path.slice(0, q));
+    if (!target) return { status: 404 };
+    const backend = target.backend === null ? undefined : router.backend(target.backend);
+    if (!backend || backend.endpoints.length === 0) return { status: 503, target };
+    if (contentLength > this.options.maxBodyBytes) return { status: 413, target };
+    return { status: 0, target, backend };
+  }
+
+  handle(req: IncomingMessage, res: ServerResponse, proto: 'http' | 'https'): void {
     let url = req.url ?? '/';
     let rawHost = req.headers.host ?? (req.headers[':authority'] as string | undefined) ?? '';
     const absolute = url.charCodeAt(0) !== 0x2f;
@@ -96,21 +126,13 @@ export class Proxy {
       url = abs.path;
       rawHost = abs.authority;
     }
-    const host = normalizeHost(rawHost);
-    if (proto === 'http' && router.isTlsHost(host)) {
-      const port = this.options.httpsPort === 443 ? '' : `:${this.options.httpsPort}`;
-      const bracketed = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-      return this.local(req, res, 308, undefined, { location: `https://${bracketed}${port}${url}` });
-    }
-    const q = url.indexOf('?');
-    const target = router.route(host, q < 0 ? url : url.slice(0, q));
-    if (!target) return this.local(req, res, 404);
-    const backend = target.backend === null ? undefined : router.backend(target.backend);
-    if (!backend || backend.endpoints.length === 0) return this.local(req, res, 503, target);
-
     const length = req.headers['content-length'];
-    if (length !== undefined && Number(length) > this.options.maxBodyBytes)
-      return this.local(req, res, 413, target, undefined, true);
+    const decision = this.decide(rawHost, url, proto, length === undefined ? -1 : Number(length));
+    if (decision.status !== 0) {
+      const extra = decision.location ? { location: decision.location } : undefined;
+      return this.local(req, res, decision.status, decision.target, extra, decision.status === 413);
+    }
+    const { target, backend } = decision;
     const chunked = req.headers['transfer-encoding'] !== undefined;
     const h2 = req.httpVersionMajor === 2;
     const hasBody =
@@ -205,11 +227,12 @@ export class Proxy {
     if (close && req.httpVersionMajor === 1) headers.connection = 'close';
     res.writeHead(status, headers);
     res.end(req.method === 'HEAD' ? undefined : body);
-    this.record(req, status, target, undefined, performance.now());
+    this.record(accessOf(req), status, target, undefined, performance.now());
   }
 
+  /** Counts a finished request and writes its access-log line (both data planes). */
   record(
-    req: IncomingMessage,
+    req: AccessInfo,
     status: number,
     target: Target | undefined,
     upstream: string | undefined,
@@ -225,22 +248,44 @@ export class Proxy {
     }
     this.options.logger?.info({
       method: req.method,
-      host: req.headers.host ?? req.headers[':authority'],
-      path: req.url,
+      host: req.host,
+      path: req.path,
       status,
       ingress,
       service,
       upstream,
       ms: Math.round(ms * 100) / 100,
-      client: req.socket.remoteAddress,
+      client: req.client,
     });
   }
 }
 
-const STATUS_TEXT: Record<number, string> = {
+/** What an access-log line says about the request. */
+export interface AccessInfo {
+  readonly method: string | undefined;
+  readonly host: string | undefined;
+  readonly path: string | undefined;
+  readonly client: string | undefined;
+}
+
+function accessOf(req: IncomingMessage): AccessInfo {
+  return {
+    method: req.method,
+    host: req.headers.host ?? (req.headers[':authority'] as string | undefined),
+    path: req.url,
+    client: req.socket.remoteAddress,
+  };
+}
+
+export type Decision =
+  | { readonly status: 0; readonly target: Target; readonly backend: Backend; readonly location?: undefined }
+  | { readonly status: 308 | 404 | 413 | 503; readonly target?: Target; readonly location?: string };
+
+export const STATUS_TEXT: Record<number, string> = {
   308: 'Permanent Redirect',
   400: 'Bad Request',
   404: 'Not Found',
+  408: 'Request Timeout',
   413: 'Content Too Large',
   502: 'Bad Gateway',
   503: 'Service Unavailable',
@@ -319,7 +364,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   onResponseEnd(): void {
     this.done = true;
     this.res.end();
-    this.proxy.record(this.req, this.res.statusCode, this.target, this.origin, this.started);
+    this.proxy.record(accessOf(this.req), this.res.statusCode, this.target, this.origin, this.started);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
@@ -329,7 +374,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (this.limit?.tripped) return this.fail(413, true);
     if (this.res.destroyed || this.req.destroyed) {
       this.done = true;
-      this.proxy.record(this.req, 499, this.target, this.origin, this.started);
+      this.proxy.record(accessOf(this.req), 499, this.target, this.origin, this.started);
       return;
     }
     const connectFailed = CONNECT_ERRORS.has(code);
@@ -342,7 +387,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (this.res.headersSent) {
       this.done = true;
       this.res.destroy(err);
-      this.proxy.record(this.req, this.res.statusCode, this.target, this.origin, this.started);
+      this.proxy.record(accessOf(this.req), this.res.statusCode, this.target, this.origin, this.started);
       return;
     }
     const idempotent =

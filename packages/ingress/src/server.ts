@@ -1,16 +1,19 @@
 /**
- * The listeners of one proxy process: plain HTTP/1.1, and HTTPS with HTTP/2 by ALPN
- * (http2.createSecureServer with allowHTTP1). Limits are enforced by Node's parser and timers:
- * maxHeaderSize (431), headersTimeout and requestTimeout (408 for slow clients), and llhttp's strict
- * framing (400 for Content-Length with Transfer-Encoding or conflicting Content-Lengths,
- * RFC 9112 §6.3) so requests cannot be smuggled past us. Node's own clientError handling answers
- * those with 400/408/431 and closes the connection.
+ * The listeners of one proxy process: plain HTTP/1.1 on the fast path (http1/listener.ts), and
+ * HTTPS with HTTP/2 by ALPN (http2.createSecureServer with allowHTTP1).
+ *
+ * Node's HTTP server stays the judge of everything unusual: the fast path hands it any connection
+ * whose next head it does not take. Its limits then apply: maxHeaderSize (431), headersTimeout and
+ * requestTimeout (408 for slow clients), and llhttp's strict framing (400 for Content-Length with
+ * Transfer-Encoding or conflicting Content-Lengths, RFC 9112 §6.3), so requests cannot be smuggled
+ * past us. The fast path enforces the same size limit and timeouts for the heads it takes.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { CertStore, selfSignedPair, TLS_MIN_VERSION, type PemPair } from './certs.js';
+import { Http1Listener } from './http1/listener.js';
 import { defaultProxyOptions, Proxy, type ProxyOptions } from './proxy.js';
 import type { RouteTable } from './table.js';
 
@@ -49,7 +52,9 @@ export const defaultServerOptions: ServerOptions = {
 export class IngressServer {
   readonly proxy: Proxy;
   readonly certs: CertStore | undefined;
+  /** Serves what the plain-HTTP fast path hands over; it does not listen itself. */
   readonly http: http.Server;
+  readonly http1: Http1Listener;
   readonly https: http2.Http2SecureServer | undefined;
   private readonly options: ServerOptions;
   private readonly sessions = new Set<http2.ServerHttp2Session>();
@@ -69,6 +74,11 @@ export class IngressServer {
     this.http = http.createServer(limits, (req, res) => this.proxy.handle(req, res, 'http'));
     this.http.on('upgrade', (req: IncomingMessage, socket, head: Buffer) =>
       this.proxy.upgrade(req, socket, head, 'http'),
+    );
+    this.http1 = new Http1Listener(
+      this.proxy,
+      { ...limits, timeoutCheckInterval: o.timeoutCheckInterval },
+      this.http,
     );
     if (o.httpsPort !== null) {
       const certs = new CertStore(o.defaultCert ?? selfSignedPair());
@@ -109,7 +119,7 @@ export class IngressServer {
   /** `reusePort`: one SO_REUSEPORT listener per worker process (kernel load-balancing). */
   async listen(reusePort = false): Promise<{ httpPort: number; httpsPort: number | null }> {
     const o = this.options;
-    const httpPort = await listenOn(this.http, o.host, o.httpPort, reusePort);
+    const httpPort = await this.http1.listen(o.host, o.httpPort, reusePort);
     const httpsPort =
       this.https && o.httpsPort !== null ? await listenOn(this.https, o.host, o.httpsPort, reusePort) : null;
     return { httpPort, httpsPort };
@@ -120,22 +130,23 @@ export class IngressServer {
    * connections are closed at once, HTTP/2 sessions get a GOAWAY), then closes what is left.
    */
   async close(graceMs = 0): Promise<void> {
-    const closing = [this.http, this.https]
-      .filter((s) => s !== undefined)
-      .map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+    const closing = [this.http1.stop()];
+    if (this.https) closing.push(new Promise<void>((resolve) => this.https!.close(() => resolve())));
     this.http.closeIdleConnections();
     for (const session of this.sessions) session.close();
     const all = Promise.all(closing);
     if (graceMs > 0) await Promise.race([all, new Promise((r) => setTimeout(r, graceMs).unref())]);
     this.http.closeAllConnections();
+    this.http1.destroy();
     for (const session of this.sessions) session.destroy();
     for (const socket of this.tlsSockets) socket.destroy();
+    this.proxy.pool.close();
     await Promise.all([all, this.proxy.upstreams.close()]);
   }
 }
 
 function listenOn(
-  server: http.Server | http2.Http2SecureServer,
+  server: http2.Http2SecureServer,
   host: string,
   port: number,
   reusePort: boolean,

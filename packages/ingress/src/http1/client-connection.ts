@@ -1,0 +1,240 @@
+/**
+ * One client connection on the fast path: reads request heads, routes them, and runs one exchange
+ * at a time (a pipelined request waits in the buffer until the one before it is answered). A head
+ * the strict parser does not take (chunked upload, Upgrade, Expect, HTTP/1.0, anything malformed
+ * or over the size limit) hands the whole connection, bytes read so far included, to Node's HTTP
+ * server, which serves or rejects it exactly as it would have from the first byte.
+ */
+import type { Socket } from 'node:net';
+import { upstreamHeaders } from '../headers.js';
+import { STATUS_TEXT, type Proxy } from '../proxy.js';
+import type { Target } from '../table.js';
+import { Exchange, type ClientSide } from './exchange.js';
+import { parseRequestHead, type RequestHead } from './request-head.js';
+import type { UpstreamPool } from './upstream-pool.js';
+
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+
+export interface ClientLimits {
+  readonly maxHeaderSize: number;
+  /** The whole head must arrive within this, ms (408). */
+  readonly headersTimeout: number;
+  /** The whole request, body included, must arrive within this, ms (408). */
+  readonly requestTimeout: number;
+  /** Idle time between keep-alive requests, ms. */
+  readonly keepAliveTimeout: number;
+}
+
+/** What a connection needs from its listener. */
+export interface ListenerContext {
+  readonly proxy: Proxy;
+  readonly pool: UpstreamPool;
+  readonly limits: ClientLimits;
+  /** Gives the socket, and the bytes already read from it, to Node's HTTP server. */
+  handover(socket: Socket, buffered: Buffer | undefined): void;
+  closed(conn: ClientConnection): void;
+}
+
+export class ClientConnection implements ClientSide {
+  readonly address: string;
+  private readonly port: number;
+  private buf: Buffer | undefined;
+  private exchange: Exchange | undefined;
+  /** Request body bytes still to come from the client for the current exchange. */
+  private bodyRemaining = 0;
+  /** performance.now() when the current incomplete head began; 0 when there is none. */
+  private headSince = 0;
+  private requestSince = 0;
+  private idleSince = performance.now();
+  private parsing = false;
+  private ending = false;
+  private draining = false;
+  private readonly onData = (d: Buffer): void => this.receive(d);
+  private readonly onClose = (): void => {
+    this.exchange?.abort();
+    this.ctx.closed(this);
+  };
+
+  constructor(
+    readonly socket: Socket,
+    private readonly ctx: ListenerContext,
+  ) {
+    this.address = socket.remoteAddress ?? '';
+    this.port = socket.localPort ?? 0;
+    socket.setNoDelay(true);
+    socket.on('data', this.onData);
+    socket.on('error', () => socket.destroy());
+    socket.on('close', this.onClose);
+  }
+
+  /** True between requests: nothing in flight, nothing buffered. */
+  get idle(): boolean {
+    return this.exchange === undefined && this.buf === undefined;
+  }
+
+  private receive(d: Buffer): void {
+    if (this.bodyRemaining > 0) {
+      const take = Math.min(this.bodyRemaining, d.length);
+      this.bodyRemaining -= take;
+      const body = take === d.length ? d : d.subarray(0, take);
+      if (this.exchange && !this.exchange.sendBody(body)) this.socket.pause();
+      if (take === d.length) return;
+      d = d.subarray(take);
+    }
+    this.buf = this.buf ? Buffer.concat([this.buf, d]) : d;
+    if (this.exchange) {
+      // Pipelined: held until the exchange in flight is answered; stop reading if it piles up.
+      if (this.buf.length > this.ctx.limits.maxHeaderSize) this.socket.pause();
+      return;
+    }
+    this.parse();
+  }
+
+  private parse(): void {
+    if (this.parsing) return; // an exchange finished synchronously inside dispatch: the loop goes on
+    this.parsing = true;
+    const max = this.ctx.limits.maxHeaderSize;
+    while (this.buf !== undefined && this.exchange === undefined && !this.ending) {
+      const buf = this.buf;
+      const end = buf.indexOf(CRLFCRLF);
+      if (end < 0 && buf.length <= max) {
+        if (this.headSince === 0) this.headSince = performance.now();
+        break;
+      }
+      const head = end < 0 || end > max ? undefined : parseRequestHead(buf.toString('latin1', 0, end));
+      if (!head) {
+        this.handover();
+        break;
+      }
+      this.buf = end + 4 === buf.length ? undefined : buf.subarray(end + 4);
+      this.headSince = 0;
+      this.dispatch(head);
+    }
+    this.parsing = false;
+  }
+
+  private dispatch(head: RequestHead): void {
+    const proxy = this.ctx.proxy;
+    this.requestSince = performance.now();
+    const decision = proxy.decide(head.host, head.target, 'http', head.contentLength);
+    if (decision.status !== 0) {
+      // We do not read a body we will not forward: close instead of parsing it as a request.
+      const close = head.close || head.contentLength > 0;
+      this.local(decision.status, head.method, decision.target, close, decision.location);
+      proxy.record(
+        { method: head.method, host: head.host, path: head.target, client: this.address },
+        decision.status,
+        decision.target,
+        undefined,
+        this.requestSince,
+      );
+      if (close) this.end();
+      return;
+    }
+    const fields = upstreamHeaders(
+      head.fields,
+      { connection: head.connection },
+      {
+        address: this.address,
+        proto: 'http',
+        port: this.port,
+        host: head.host,
+      },
+    );
+    let text = `${head.method} ${head.target} HTTP/1.1\r\n`;
+    for (let i = 0; i < fields.length; i += 2) text += `${fields[i]}: ${fields[i + 1]}\r\n`;
+    const exchange = new Exchange(
+      proxy,
+      this.ctx.pool,
+      this,
+      head,
+      text + '\r\n',
+      decision.target,
+      decision.backend,
+    );
+    this.exchange = exchange;
+    let body: Buffer | undefined;
+    if (head.contentLength > 0) {
+      const buf = this.buf;
+      const have = buf ? Math.min(buf.length, head.contentLength) : 0;
+      if (have > 0) {
+        body = buf!.subarray(0, have);
+        this.buf = have === buf!.length ? undefined : buf!.subarray(have);
+      }
+      this.bodyRemaining = head.contentLength - have;
+    }
+    exchange.start(body);
+  }
+
+  local(
+    status: number,
+    method: string,
+    _target: Target | undefined,
+    close: boolean,
+    location?: string,
+  ): void {
+    const reason = STATUS_TEXT[status] ?? '';
+    const body = `${status} ${reason}\n`;
+    let text =
+      `HTTP/1.1 ${status} ${reason}\r\nserver: ${this.ctx.proxy.options.serverName}\r\n` +
+      `content-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\n`;
+    if (location !== undefined) text += `location: ${location}\r\n`;
+    if (close) text += 'connection: close\r\n';
+    this.socket.write(`${text}\r\n${method === 'HEAD' ? '' : body}`, 'latin1');
+  }
+
+  exchangeDone(close: boolean): void {
+    this.exchange = undefined;
+    this.requestSince = 0;
+    // A body the pod did not wait for is still on its way: the connection cannot be reused.
+    if (close || this.draining || this.bodyRemaining > 0) return this.end();
+    this.idleSince = performance.now();
+    if (this.socket.isPaused()) this.socket.resume();
+    if (this.buf !== undefined) this.parse();
+  }
+
+  /** Timeouts, checked by the listener every few hundred ms rather than with a timer per request. */
+  sweep(now: number): void {
+    const limits = this.ctx.limits;
+    const exchange = this.exchange;
+    if (exchange) {
+      if (this.bodyRemaining > 0 && now - this.requestSince > limits.requestTimeout) {
+        // The client is too slow with its body: same answer as Node's requestTimeout.
+        exchange.abort();
+        this.exchange = undefined;
+        this.local(408, 'GET', undefined, true);
+        return this.end();
+      }
+      if (now > exchange.deadline) exchange.timedOut();
+    } else if (this.headSince !== 0 && now - this.headSince > limits.headersTimeout) {
+      this.local(408, 'GET', undefined, true);
+      this.end();
+    } else if (this.buf === undefined && now - this.idleSince > limits.keepAliveTimeout) {
+      this.socket.destroy();
+    }
+  }
+
+  /** Graceful stop: an idle connection closes now, a busy one after its exchange. */
+  close(): void {
+    if (this.idle) this.socket.destroy();
+    else this.draining = true;
+  }
+
+  private end(): void {
+    this.ending = true;
+    this.buf = undefined;
+    this.socket.end(() => this.socket.destroy());
+  }
+
+  private handover(): void {
+    const buffered = this.buf;
+    this.buf = undefined;
+    this.ending = true;
+    this.socket.off('data', this.onData);
+    this.socket.off('close', this.onClose);
+    this.socket.removeAllListeners('error');
+    this.socket.pause();
+    this.ctx.closed(this);
+    this.ctx.handover(this.socket, buffered);
+  }
+}

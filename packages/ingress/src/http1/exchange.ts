@@ -1,0 +1,193 @@
+/**
+ * One request's trip to a pod on the fast path: picks an endpoint, sends the head (and the body as
+ * it arrives), relays the response with back-pressure both ways, and reports the outcome. At most
+ * one retry, only for a bodiless idempotent request that got no response byte: on another endpoint
+ * when the connection failed, or on a fresh connection when a reused keep-alive one was stale.
+ */
+import type { Socket } from 'node:net';
+import type { Proxy } from '../proxy.js';
+import type { Backend, RoutedEndpoint } from '../router.js';
+import type { Target } from '../table.js';
+import type { RequestHead } from './request-head.js';
+import type { ResponseHead } from './response-head.js';
+import type { ResponseHandler, UpstreamConnection } from './upstream-connection.js';
+import type { UpstreamPool } from './upstream-pool.js';
+
+/** Bodies up to this size go out in the same write as the head: one syscall. */
+const COALESCE = 16 * 1024;
+const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** The client connection, as an exchange sees it. */
+export interface ClientSide {
+  readonly socket: Socket;
+  readonly address: string;
+  /** Answers with a response of our own (nothing of the pod's response was sent). */
+  local(status: number, method: string, target: Target | undefined, close: boolean): void;
+  /** The exchange is over; `close`: the connection must not carry another request. */
+  exchangeDone(close: boolean): void;
+}
+
+export class Exchange implements ResponseHandler {
+  /** performance.now() after which the wait on the pod has timed out (the listener sweeps). */
+  deadline = 0;
+  private upstream: UpstreamConnection | undefined;
+  private endpoint: RoutedEndpoint | undefined;
+  private status = 0;
+  private pendingHead: string | undefined;
+  private closeAfter: boolean;
+  private retried = false;
+  private over = false;
+  private readonly started = performance.now();
+  private readonly resumeUpstream = (): void => {
+    this.upstream?.socket.resume();
+  };
+
+  constructor(
+    private readonly proxy: Proxy,
+    private readonly pool: UpstreamPool,
+    private readonly client: ClientSide,
+    private readonly request: RequestHead,
+    /** The head for the pod, blank line included. */
+    private readonly upstreamHead: string,
+    private readonly target: Target,
+    private readonly backend: Backend,
+  ) {
+    this.closeAfter = request.close;
+  }
+
+  /** Sends the request; `body` holds the body bytes that arrived with the head. */
+  start(body: Buffer | undefined, avoid?: RoutedEndpoint): boolean {
+    const endpoint = this.proxy.balancer.pick(this.backend.key, this.backend.endpoints, avoid);
+    if (!endpoint) {
+      this.finish(502);
+      return true;
+    }
+    this.endpoint = endpoint;
+    const upstream = this.pool.acquire(endpoint);
+    this.upstream = upstream;
+    this.deadline = performance.now() + this.proxy.options.upstreamHeadersTimeout;
+    return upstream.send(this, this.request.method, this.upstreamHead, body);
+  }
+
+  /** More request body from the client; false when the client should pause until `drain`. */
+  sendBody(chunk: Buffer): boolean {
+    const upstream = this.upstream;
+    if (!upstream || this.over) return true;
+    if (upstream.write(chunk)) return true;
+    upstream.socket.once('drain', () => this.client.socket.resume());
+    return false;
+  }
+
+  onHead(head: ResponseHead): void {
+    this.status = head.status;
+    this.proxy.balancer.succeeded(this.endpoint!.origin);
+    this.deadline = performance.now() + this.proxy.options.upstreamBodyTimeout;
+    let text = head.forClient;
+    if (head.framing === 'close' || this.closeAfter) {
+      this.closeAfter = true;
+      text += 'connection: close\r\n';
+    }
+    this.pendingHead = text + '\r\n';
+  }
+
+  onBody(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.deadline = performance.now() + this.proxy.options.upstreamBodyTimeout;
+    const socket = this.client.socket;
+    let ok: boolean;
+    const head = this.pendingHead;
+    if (head === undefined) ok = socket.write(chunk);
+    else {
+      this.pendingHead = undefined;
+      if (chunk.length <= COALESCE) ok = socket.write(head + chunk.toString('latin1'), 'latin1');
+      else {
+        socket.cork();
+        socket.write(head, 'latin1');
+        ok = socket.write(chunk);
+        socket.uncork();
+      }
+    }
+    if (!ok && this.upstream) {
+      // Back-pressure: stop reading the pod until the client has taken what we gave it.
+      this.upstream.socket.pause();
+      socket.once('drain', this.resumeUpstream);
+    }
+  }
+
+  onEnd(): void {
+    if (this.pendingHead !== undefined) this.client.socket.write(this.pendingHead, 'latin1');
+    this.pendingHead = undefined;
+    this.finish(this.status, this.closeAfter);
+  }
+
+  onError(err: Error, responded: boolean): void {
+    if (this.over) return;
+    const code = (err as { code?: string }).code ?? '';
+    const connectFailed = CONNECT_ERRORS.has(code);
+    const stale = !connectFailed && !responded && this.upstream !== undefined && this.upstream.served > 0;
+    const origin = this.endpoint!.origin;
+    if (!stale) this.proxy.balancer.failed(origin);
+    this.proxy.options.metrics?.upstreamErrors.inc({
+      service: this.backend.key,
+      reason: code === 'UND_ERR_CONNECT_TIMEOUT' ? 'timeout' : connectFailed ? 'connect' : 'reset',
+    });
+    if (responded && this.status !== 0) {
+      // Part of the response is on its way: all we can do is cut the client off.
+      this.client.socket.destroy();
+      return this.finish(this.status, true);
+    }
+    const retryable = !this.retried && this.request.contentLength <= 0 && IDEMPOTENT.has(this.request.method);
+    if (retryable && (stale || (connectFailed && this.backend.endpoints.length > 1))) {
+      this.retried = true;
+      this.start(undefined, stale ? undefined : this.endpoint);
+      return;
+    }
+    this.failLocally(err.message.includes('malformed') || !responded ? 502 : 502);
+  }
+
+  /** The pod did not answer in time (headers) or went silent (body). */
+  timedOut(): void {
+    if (this.over) return;
+    this.proxy.options.metrics?.upstreamErrors.inc({ service: this.backend.key, reason: 'timeout' });
+    this.upstream?.abandon();
+    if (this.status !== 0) {
+      this.client.socket.destroy();
+      return this.finish(this.status, true);
+    }
+    this.failLocally(504);
+  }
+
+  /** The client went away: stop the pod's side too (the connection cannot be reused). */
+  abort(): void {
+    if (this.over) return;
+    this.upstream?.abandon();
+    this.finish(499, true, false);
+  }
+
+  private failLocally(status: number): void {
+    this.over = true;
+    this.upstream?.abandon();
+    this.client.local(status, this.request.method, this.target, this.request.contentLength > 0);
+    this.record(status);
+    this.client.exchangeDone(this.closeAfter || this.request.contentLength > 0);
+  }
+
+  private finish(status: number, close = false, tellClient = true): void {
+    if (this.over) return;
+    this.over = true;
+    this.record(status);
+    if (tellClient) this.client.exchangeDone(close);
+  }
+
+  private record(status: number): void {
+    const r = this.request;
+    this.proxy.record(
+      { method: r.method, host: r.host, path: r.target, client: this.client.address },
+      status,
+      this.target,
+      this.endpoint?.origin,
+      this.started,
+    );
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * A strict parser for the request heads the fast path serves itself: HTTP/1.1, origin-form target,
+ * one Host, at most one Content-Length, no Transfer-Encoding, Upgrade or Expect. Anything else, from
+ * a chunked upload to a malformed head, returns undefined and the connection is handed to Node's
+ * HTTP server, whose llhttp parser answers or rejects it (400/431 and the smuggling rules of
+ * RFC 9112 §6.3). So this parser only has to recognise the common case exactly, never to judge the
+ * rest: when in doubt it bails.
+ */
+
+/**
+ * The whole head, validated in one linear pass: request-line (RFC 9112 §3), then field lines with
+ * a token name directly followed by ':' (§5.1: no whitespace before the colon) and a value of
+ * visible characters, SP, HTAB or obs-text (RFC 9110 §5.5): no CR, LF, NUL or other controls, so
+ * no bare-LF line ends and no obs-fold continuation lines.
+ */
+const HEAD = /^[A-Z]{1,20} \/[!-~]* HTTP\/1\.1(?:\r\n[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t -~\x80-\xff]*)*$/;
+const DIGITS = /^\d{1,15}$/;
+
+export interface RequestHead {
+  readonly method: string;
+  /** origin-form request-target, as sent. */
+  readonly target: string;
+  /** Field lines as [name, value, name, value, ...], names as sent, values without OWS. */
+  readonly fields: string[];
+  readonly host: string;
+  /** -1 when there is no Content-Length (and so no body). */
+  readonly contentLength: number;
+  /** The Connection field value(s), joined with ','. */
+  readonly connection: string | undefined;
+  /** The client asked to close after this exchange (Connection: close). */
+  readonly close: boolean;
+}
+
+/** `head` is the latin1 text before the blank line that ends the head. */
+export function parseRequestHead(head: string): RequestHead | undefined {
+  if (!HEAD.test(head)) return undefined;
+  const sp1 = head.indexOf(' ');
+  const sp2 = head.indexOf(' ', sp1 + 1);
+  let lineEnd = head.indexOf('\r\n', sp2);
+  const fields: string[] = [];
+  let host: string | undefined;
+  let contentLength = -1;
+  let connection: string | undefined;
+  while (lineEnd >= 0) {
+    const start = lineEnd + 2;
+    lineEnd = head.indexOf('\r\n', start);
+    const end = lineEnd < 0 ? head.length : lineEnd;
+    const colon = head.indexOf(':', start);
+    const name = head.slice(start, colon);
+    const value = trimOws(head, colon + 1, end);
+    switch (name.toLowerCase()) {
+      case 'host':
+        if (host !== undefined) return undefined;
+        host = value;
+        break;
+      case 'content-length':
+        if (contentLength >= 0 || !DIGITS.test(value)) return undefined;
+        contentLength = Number(value);
+        break;
+      case 'transfer-encoding':
+      case 'upgrade':
+      case 'expect':
+        return undefined;
+      case 'connection':
+        connection = connection === undefined ? value : `${connection},${value}`;
+        break;
+    }
+    fields.push(name, value);
+  }
+  if (host === undefined) return undefined; // RFC 9112 §3.2: Node answers 400.
+  return {
+    method: head.slice(0, sp1),
+    target: head.slice(sp1 + 1, sp2),
+    fields,
+    host,
+    contentLength,
+    connection,
+    close: connection !== undefined && hasToken(connection, 'close'),
+  };
+}
+
+/** Optional whitespace is SP and HTAB only (RFC 9110 §5.6.3); String#trim would also eat NBSP. */
+function trimOws(s: string, start: number, end: number): string {
+  while (start < end && (s.charCodeAt(start) === 0x20 || s.charCodeAt(start) === 0x09)) start++;
+  while (end > start && (s.charCodeAt(end - 1) === 0x20 || s.charCodeAt(end - 1) === 0x09)) end--;
+  return s.slice(start, end);
+}
+
+/** Whether a comma-separated list (Connection) holds `token`, case-insensitively. */
+export function hasToken(list: string, token: string): boolean {
+  for (const t of list.split(',')) if (t.trim().toLowerCase() === token) return true;
+  return false;
+}

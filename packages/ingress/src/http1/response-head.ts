@@ -1,0 +1,117 @@
+/**
+ * The response head from a pod, parsed and rewritten for the client in one pass: hop-by-hop fields
+ * dropped (RFC 9110 §7.6.1, including those the Connection field names), a Server field added when
+ * the pod sent none, and the body's framing decided as RFC 9112 §6.3 says. Anything malformed or
+ * ambiguous is refused (the caller answers 502): a proxy must not guess where a response ends.
+ */
+import { hasToken } from './request-head.js';
+
+const HEAD =
+  /^HTTP\/1\.[01] [1-9]\d\d(?: [\t -~\x80-\xff]*)?(?:\r\n[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t -~\x80-\xff]*)*$/;
+const DIGITS = /^\d{1,15}$/;
+
+/** Never forwarded; framing fields are re-added by us when the body is relayed as received. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+]);
+
+export type Framing =
+  /** No body: HEAD, 1xx, 204, 304 (§6.3 rule 1–2). */
+  | 'none'
+  | 'length'
+  | 'chunked'
+  /** Read until the pod closes (§6.3 rule 8); the client connection closes after it. */
+  | 'close';
+
+export interface ResponseHead {
+  readonly status: number;
+  readonly framing: Framing;
+  /** Body length for 'length'. */
+  readonly length: number;
+  /** The connection may carry another request afterwards. */
+  readonly reusable: boolean;
+  /** Status line and fields for the client, without the final blank line and without framing. */
+  readonly forClient: string;
+}
+
+/** `head` is the latin1 text before the blank line. Returns a reason string when refused. */
+export function parseResponseHead(
+  head: string,
+  requestMethod: string,
+  serverName: string,
+): ResponseHead | string {
+  if (!HEAD.test(head)) return 'malformed response head';
+  const http10 = head.charCodeAt(7) === 0x30;
+  const status = Number(head.slice(9, 12));
+  let lineEnd = head.indexOf('\r\n');
+  let out = `HTTP/1.1${head.slice(8, lineEnd < 0 ? head.length : lineEnd)}\r\n`;
+  let length = -1;
+  let transferEncoding: string | undefined;
+  let connection: string | undefined;
+  let server = false;
+  while (lineEnd >= 0) {
+    const start = lineEnd + 2;
+    lineEnd = head.indexOf('\r\n', start);
+    const end = lineEnd < 0 ? head.length : lineEnd;
+    const colon = head.indexOf(':', start);
+    const name = head.slice(start, colon).toLowerCase();
+    if (HOP_BY_HOP.has(name)) {
+      const value = head.slice(colon + 1, end).trim();
+      if (name === 'connection') connection = connection === undefined ? value : `${connection},${value}`;
+      else if (name === 'transfer-encoding')
+        transferEncoding = transferEncoding === undefined ? value : `${transferEncoding},${value}`;
+      continue;
+    }
+    if (name === 'content-length') {
+      const value = head.slice(colon + 1, end).trim();
+      // Repeated identical values are one length (§6.3 rule 5); anything else is an error.
+      if (!DIGITS.test(value) || (length >= 0 && Number(value) !== length)) return 'invalid Content-Length';
+      if (length >= 0) continue;
+      length = Number(value);
+    } else if (name === 'server') server = true;
+    out += head.slice(start, end) + '\r\n';
+  }
+  if (!server) out += `server: ${serverName}\r\n`;
+  if (connection !== undefined) out = dropListed(out, connection);
+  const closeAsked = connection !== undefined && hasToken(connection, 'close');
+  let framing: Framing;
+  if (requestMethod === 'HEAD' || status < 200 || status === 204 || status === 304) framing = 'none';
+  else if (transferEncoding !== undefined) {
+    // §6.3 rule 3: both is a smuggling signature; a coding list not ending in chunked is read
+    // until close, which we do not relay.
+    if (length >= 0) return 'both Content-Length and Transfer-Encoding';
+    if (transferEncoding.trim().toLowerCase() !== 'chunked')
+      return `unsupported Transfer-Encoding ${transferEncoding}`;
+    framing = 'chunked';
+    out += 'transfer-encoding: chunked\r\n';
+  } else if (length >= 0) framing = 'length';
+  else framing = 'close';
+  return {
+    status,
+    framing,
+    length,
+    reusable: !http10 && !closeAsked && framing !== 'close',
+    forClient: out,
+  };
+}
+
+/** Removes the fields a Connection header names (rare, so done as a second pass). */
+function dropListed(block: string, connection: string): string {
+  const names = new Set<string>();
+  for (const t of connection.split(',')) {
+    const token = t.trim().toLowerCase();
+    if (token && token !== 'close' && token !== 'keep-alive') names.add(token);
+  }
+  if (names.size === 0) return block;
+  return block
+    .split('\r\n')
+    .filter((line, i) => i === 0 || !names.has(line.slice(0, line.indexOf(':')).toLowerCase()))
+    .join('\r\n');
+}

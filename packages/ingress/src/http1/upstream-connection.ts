@@ -1,0 +1,212 @@
+/**
+ * One keep-alive connection to a pod: writes a request, reads the response head, then relays the
+ * body exactly as framed until the message ends, and goes back to its pool when it can carry
+ * another request. The response is parsed only as far as framing needs (RFC 9112 §6.3).
+ */
+import { connect, type Socket } from 'node:net';
+import { ChunkedScanner } from './chunked.js';
+import { parseResponseHead, type ResponseHead } from './response-head.js';
+
+/** A pod's response head larger than this is refused (502), like a client head over the limit. */
+const MAX_RESPONSE_HEAD = 64 * 1024;
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+
+/** What a connection tells the exchange it is serving. Body chunks are only valid during the call. */
+export interface ResponseHandler {
+  onHead(head: ResponseHead): void;
+  onBody(chunk: Buffer): void;
+  onEnd(): void;
+  /** `responded`: whether any part of the response reached us (then the request cannot be retried). */
+  onError(err: Error, responded: boolean): void;
+}
+
+export interface UpstreamEndpoint {
+  readonly address: string;
+  readonly port: number;
+  readonly origin: string;
+}
+
+const enum Phase {
+  Idle,
+  Head,
+  Length,
+  Chunked,
+  UntilClose,
+  Closed,
+}
+
+export class UpstreamConnection {
+  readonly socket: Socket;
+  /** Requests this connection carried before the current one (a reused one may have gone stale). */
+  served = 0;
+  /** When it went idle, for the pool's keep-alive sweep. */
+  idleSince = 0;
+  /** Set by the pool when the origin left the routing table: finish, then close. */
+  retired = false;
+  private handler: ResponseHandler | undefined;
+  private method = 'GET';
+  private phase = Phase.Idle;
+  private pending: Buffer | undefined;
+  private remaining = 0;
+  private scanner: ChunkedScanner | undefined;
+  private reusable = false;
+
+  constructor(
+    readonly endpoint: UpstreamEndpoint,
+    private readonly serverName: string,
+    connectTimeout: number,
+    private readonly release: (conn: UpstreamConnection, reusable: boolean) => void,
+  ) {
+    this.socket = connect({ host: endpoint.address, port: endpoint.port, noDelay: true });
+    this.socket.setTimeout(connectTimeout, () => {
+      const err = Object.assign(new Error('upstream connect timeout'), { code: 'UND_ERR_CONNECT_TIMEOUT' });
+      this.socket.destroy(err);
+    });
+    this.socket.once('connect', () => this.socket.setTimeout(0));
+    this.socket.on('data', (d: Buffer) => this.onData(d));
+    this.socket.on('error', (err) => this.fail(err));
+    this.socket.on('close', () => this.onClose());
+  }
+
+  get connecting(): boolean {
+    return this.socket.connecting;
+  }
+
+  /** Sends a request head (and the body bytes already at hand); the response goes to `handler`. */
+  send(handler: ResponseHandler, method: string, head: string, body?: Buffer): boolean {
+    this.handler = handler;
+    this.method = method;
+    this.phase = Phase.Head;
+    this.reusable = false;
+    if (body && body.length > 0) {
+      this.socket.write(head, 'latin1');
+      return this.socket.write(body);
+    }
+    return this.socket.write(head, 'latin1');
+  }
+
+  /** More request body. Returns false when the caller should wait for 'drain'. */
+  write(chunk: Buffer): boolean {
+    return this.socket.write(chunk);
+  }
+
+  /** Gives up on the current exchange (client gone, timeout): the connection cannot be reused. */
+  abandon(): void {
+    this.handler = undefined;
+    this.socket.destroy();
+  }
+
+  private onData(d: Buffer): void {
+    switch (this.phase) {
+      case Phase.Head:
+        return this.onHeadBytes(d);
+      case Phase.Length:
+      case Phase.Chunked:
+      case Phase.UntilClose:
+        return this.onBodyBytes(d, 0);
+      default:
+        // Bytes from an idle connection: the pod does not speak HTTP/1.1 keep-alive properly.
+        this.socket.destroy();
+    }
+  }
+
+  private onHeadBytes(d: Buffer): void {
+    let buf = this.pending ? Buffer.concat([this.pending, d]) : d;
+    this.pending = undefined;
+    for (;;) {
+      const end = buf.indexOf(CRLFCRLF);
+      if (end < 0) {
+        if (buf.length > MAX_RESPONSE_HEAD) return this.fail(new Error('response head too large'));
+        this.pending = buf;
+        return;
+      }
+      const head = parseResponseHead(buf.toString('latin1', 0, end), this.method, this.serverName);
+      if (typeof head === 'string') return this.fail(new Error(head));
+      buf = buf.subarray(end + 4);
+      if (head.status < 200) {
+        // 100 and 103 are interim: the final response follows. We never ask for 101.
+        if (head.status === 101) return this.fail(new Error('unexpected 101 Switching Protocols'));
+        continue;
+      }
+      this.reusable = head.reusable;
+      const handler = this.handler;
+      handler?.onHead(head);
+      if (this.handler !== handler || this.phase === Phase.Closed) return; // abandoned in onHead
+      switch (head.framing) {
+        case 'none':
+          return this.finish(buf, 0);
+        case 'length':
+          this.phase = Phase.Length;
+          this.remaining = head.length;
+          if (head.length === 0) return this.finish(buf, 0);
+          break;
+        case 'chunked':
+          this.phase = Phase.Chunked;
+          this.scanner = new ChunkedScanner();
+          break;
+        case 'close':
+          this.phase = Phase.UntilClose;
+          break;
+      }
+      if (buf.length > 0) this.onBodyBytes(buf, 0);
+      return;
+    }
+  }
+
+  private onBodyBytes(buf: Buffer, start: number): void {
+    const handler = this.handler;
+    if (this.phase === Phase.Length) {
+      const take = Math.min(this.remaining, buf.length - start);
+      this.remaining -= take;
+      handler?.onBody(start === 0 && take === buf.length ? buf : buf.subarray(start, start + take));
+      if (this.remaining === 0) this.finish(buf, start + take);
+    } else if (this.phase === Phase.Chunked) {
+      let end: number;
+      try {
+        end = this.scanner!.scan(buf, start);
+      } catch (err) {
+        return this.fail(err as Error);
+      }
+      if (end < 0) handler?.onBody(start === 0 ? buf : buf.subarray(start));
+      else {
+        handler?.onBody(buf.subarray(start, end));
+        this.finish(buf, end);
+      }
+    } else handler?.onBody(start === 0 ? buf : buf.subarray(start));
+  }
+
+  /** The response is complete at `used`; bytes after it mean the pod broke framing. */
+  private finish(buf: Buffer, used: number): void {
+    const handler = this.handler;
+    this.handler = undefined;
+    this.scanner = undefined;
+    this.phase = Phase.Idle;
+    this.served++;
+    const reusable = this.reusable && !this.retired && used === buf.length;
+    if (reusable) this.release(this, true);
+    else this.socket.destroy();
+    handler?.onEnd();
+  }
+
+  private fail(err: Error): void {
+    const handler = this.handler;
+    const responded = this.phase !== Phase.Head || this.pending !== undefined;
+    this.handler = undefined;
+    this.phase = Phase.Closed;
+    this.socket.destroy();
+    handler?.onError(err, responded);
+  }
+
+  private onClose(): void {
+    this.release(this, false);
+    const handler = this.handler;
+    const phase = this.phase;
+    const responded = phase !== Phase.Head || this.pending !== undefined;
+    this.handler = undefined;
+    this.phase = Phase.Closed;
+    if (!handler) return;
+    if (phase === Phase.UntilClose) return handler.onEnd();
+    const err = Object.assign(new Error('upstream closed the connection'), { code: 'ECONNRESET' });
+    handler.onError(err, responded);
+  }
+}
