@@ -1,0 +1,283 @@
+/**
+ * The plain-HTTP fast path against a scripted pod (exact bytes on the wire: chunked, read-until-close,
+ * interim responses, broken framing, stale keep-alive connections) and against the echo pods for
+ * bodies, pipelining and hand-over to Node's HTTP server in the middle of a connection.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { request } from 'undici';
+import { IngressServer } from '@portico/ingress';
+import { ingress, rule } from './fixtures.js';
+import { loopbackService, startEcho, stopAll, table, type Echo } from './backends.js';
+
+/** A pod that answers each request by path with exact bytes. Counts connections and closes. */
+function startScripted(): Promise<{ server: Server; port: number; accepted: number; closed: number }> {
+  const state = { server: undefined as unknown as Server, port: 0, accepted: 0, closed: 0 };
+  const answer = (sock: Socket, method: string, path: string, served: number): void => {
+    switch (path) {
+      case '/chunked':
+        sock.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n');
+        setTimeout(() => sock.write('6;x=y\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n'), 20);
+        return;
+      case '/close':
+        sock.end('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil close');
+        return;
+      case '/early':
+        sock.write(
+          'HTTP/1.1 103 Early Hints\r\nLink: </s>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok',
+        );
+        return;
+      case '/len':
+        sock.write(`HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n${method === 'HEAD' ? '' : 'fives'}`);
+        return;
+      case '/bad':
+        sock.write('HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n');
+        return;
+      case '/stale':
+        // Second request on a connection: the pod had already given up on it.
+        if (served > 0) return void sock.destroy();
+        sock.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh');
+        return;
+      case '/drip':
+        sock.write('HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\nfirst');
+        return; // never finishes: the client gives up
+      default:
+        sock.write('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n');
+    }
+  };
+  state.server = createServer((sock) => {
+    state.accepted++;
+    sock.on('close', () => state.closed++);
+    sock.on('error', () => undefined);
+    let buf = '';
+    let served = 0;
+    sock.on('data', (d) => {
+      buf += d.toString('latin1');
+      let end: number;
+      while ((end = buf.indexOf('\r\n\r\n')) >= 0) {
+        const [method, path] = buf.slice(0, buf.indexOf('\r\n')).split(' ');
+        buf = buf.slice(end + 4);
+        answer(sock, method!, path!, served++);
+      }
+    });
+  });
+  return new Promise((resolve) =>
+    state.server.listen(0, '127.0.0.1', () => {
+      state.port = (state.server.address() as AddressInfo).port;
+      resolve(state);
+    }),
+  );
+}
+
+/** Writes `data`, collects the answer until `until(text)` holds or the proxy closes. */
+function exchange(
+  port: number,
+  data: string | Buffer,
+  until: (text: string) => boolean = () => false,
+  limitMs = 5_000,
+): Promise<{ text: string; closed: boolean }> {
+  return new Promise((resolve) => {
+    const sock = connect(port, '127.0.0.1');
+    let text = '';
+    const done = (closed: boolean) => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve({ text, closed });
+    };
+    const timer = setTimeout(() => done(false), limitMs);
+    sock.on('data', (d) => {
+      text += d.toString('latin1');
+      if (until(text)) done(false);
+    });
+    sock.on('close', () => done(true));
+    sock.on('error', () => undefined);
+    sock.write(data);
+  });
+}
+
+const responses = (text: string) => text.match(/HTTP\/1\.1 \d\d\d/g) ?? [];
+
+let scripted: Awaited<ReturnType<typeof startScripted>>;
+let echo: Echo;
+let server: IngressServer;
+let port = 0;
+
+beforeAll(async () => {
+  scripted = await startScripted();
+  echo = await startEcho('echo');
+  server = new IngressServer({
+    host: '127.0.0.1',
+    httpPort: 0,
+    httpsPort: null,
+    headersTimeout: 1_000,
+    requestTimeout: 1_000,
+    keepAliveTimeout: 600,
+    timeoutCheckInterval: 100,
+    proxy: { maxBodyBytes: 16 * 1024 * 1024 },
+  });
+  server.setTable(
+    table([
+      loopbackService('scripted', [scripted.port]),
+      loopbackService('echo', [echo.port]),
+      {
+        ingresses: [
+          ingress('fast', {
+            rules: [
+              rule('s.example.com', { path: '/', svc: 'scripted' }),
+              rule('e.example.com', { path: '/', svc: 'echo' }),
+            ],
+          }),
+        ],
+      },
+    ]),
+  );
+  ({ httpPort: port } = await server.listen());
+});
+
+afterAll(async () => {
+  await server?.close();
+  scripted?.server.close();
+  await stopAll(echo ? [echo] : []);
+});
+
+const get = (path: string, host = 's.example.com', method = 'GET') =>
+  `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`;
+
+describe('response framing relayed from the pod', () => {
+  it('relays a chunked body unchanged, trailer included, and keeps the connection for the next request', async () => {
+    const { text } = await exchange(port, get('/chunked') + get('/len'), (t) => t.endsWith('fives'));
+    const [first, second] = text.split(/(?=HTTP\/1\.1 )/);
+    expect(first).toMatch(/^HTTP\/1\.1 200 OK\r\n/i);
+    expect(first).toContain('transfer-encoding: chunked\r\n');
+    expect(first).toContain('server: portico\r\n');
+    expect(first!.slice(first!.indexOf('\r\n\r\n') + 4)).toBe(
+      '5\r\nhello\r\n6;x=y\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n',
+    );
+    expect(second).toMatch(/^HTTP\/1\.1 200 OK\r\nContent-Length: 5\r\n/);
+  });
+
+  it('reads a body without length until the pod closes, then closes the client connection', async () => {
+    const { text, closed } = await exchange(port, get('/close'));
+    expect(closed).toBe(true);
+    expect(text).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(text).toContain('connection: close\r\n');
+    expect(text.endsWith('\r\n\r\nuntil close')).toBe(true);
+  });
+
+  it('skips interim 1xx responses', async () => {
+    const { text } = await exchange(port, get('/early'), (t) => t.endsWith('ok'));
+    expect(responses(text)).toEqual(['HTTP/1.1 200']);
+  });
+
+  it('sends no body for HEAD even when the pod declares a length', async () => {
+    const { text } = await exchange(port, get('/len', 's.example.com', 'HEAD') + get('/len'), (t) =>
+      t.endsWith('fives'),
+    );
+    expect(responses(text)).toEqual(['HTTP/1.1 200', 'HTTP/1.1 200']);
+    expect(text.match(/fives/g)).toHaveLength(1);
+  });
+
+  it('answers 502 when the pod breaks framing (Content-Length with Transfer-Encoding)', async () => {
+    const { text } = await exchange(port, get('/bad'), (t) => t.includes('\r\n\r\n'));
+    expect(text).toMatch(/^HTTP\/1\.1 502 /);
+  });
+
+  it('retries a request whose reused keep-alive connection the pod had closed, on a fresh one', async () => {
+    const first = await exchange(port, get('/stale'), (t) => t.endsWith('fresh'));
+    expect(first.text).toMatch(/^HTTP\/1\.1 200/);
+    const accepted = scripted.accepted;
+    const second = await exchange(port, get('/stale'), (t) => t.endsWith('fresh'));
+    expect(second.text).toMatch(/^HTTP\/1\.1 200/);
+    expect(scripted.accepted).toBe(accepted + 1);
+  });
+
+  it('closes the pod connection when the client goes away mid-response', async () => {
+    const closed = scripted.closed;
+    await exchange(port, get('/drip'), (t) => t.endsWith('first'));
+    const t0 = Date.now();
+    while (scripted.closed === closed && Date.now() - t0 < 3_000) await new Promise((r) => setTimeout(r, 20));
+    expect(scripted.closed).toBeGreaterThan(closed);
+  });
+});
+
+describe('client connections', () => {
+  it('answers pipelined requests in order', async () => {
+    const { text } = await exchange(
+      port,
+      get('/a', 'e.example.com') + get('/b', 'e.example.com') + get('/c', 'e.example.com'),
+      (t) => t.includes('"url":"/c"'),
+    );
+    expect([...text.matchAll(/"url":"(\/\w)"/g)].map((m) => m[1])).toEqual(['/a', '/b', '/c']);
+  });
+
+  it('hands a connection to Node mid-way (a chunked upload after a plain GET) and serves both', async () => {
+    const upload =
+      'POST /body HTTP/1.1\r\nHost: e.example.com\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n';
+    const { text } = await exchange(port, get('/first', 'e.example.com') + upload, (t) =>
+      t.includes('abcde'),
+    );
+    expect(responses(text)).toEqual(['HTTP/1.1 200', 'HTTP/1.1 200']);
+    expect(echo.seen.at(-1)).toMatchObject({ method: 'POST', url: '/body' });
+    expect(echo.seen.at(-1)!.headers['x-forwarded-for']).toBe('127.0.0.1');
+  });
+
+  it('streams a 4 MiB body both ways intact', async () => {
+    const body = Buffer.alloc(4 * 1024 * 1024);
+    for (let i = 0; i < body.length; i++) body[i] = (i * 7919) & 0xff;
+    // The echo pod answers chunked (no length): undici decodes what the proxy relayed.
+    const res = await request(`http://127.0.0.1:${port}/body`, {
+      method: 'POST',
+      headers: { host: 'e.example.com', 'content-length': String(body.length) },
+      body,
+    });
+    const got = Buffer.from(await res.body.arrayBuffer());
+    expect(res.statusCode).toBe(200);
+    const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+    expect(got.length).toBe(body.length);
+    expect(sha(got)).toBe(sha(body));
+  });
+
+  it('closes a keep-alive connection left idle past the timeout', async () => {
+    const t0 = Date.now();
+    const { closed } = await exchange(port, get('/len'), () => false, 5_000);
+    expect(closed).toBe(true);
+    expect(Date.now() - t0).toBeLessThan(4_000);
+  });
+
+  it('answers 408 to a client that stops sending its declared body', async () => {
+    const { text, closed } = await exchange(
+      port,
+      'POST /body HTTP/1.1\r\nHost: e.example.com\r\nContent-Length: 10\r\n\r\nabc',
+      () => false,
+      5_000,
+    );
+    expect(closed).toBe(true);
+    expect(text).toMatch(/HTTP\/1\.1 408 /);
+  });
+
+  it('upgrades a connection that already served a request', async () => {
+    const up = 'GET /ws HTTP/1.1\r\nHost: e.example.com\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n';
+    const sock = connect(port, '127.0.0.1');
+    let text = '';
+    const done = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timeout: ${text}`)), 5_000);
+      sock.on('data', (d) => {
+        text += d.toString('latin1');
+        if (text.includes('HTTP/1.1 101') && text.endsWith('\r\n\r\n') && !text.includes('echoed'))
+          sock.write('echoed');
+        if (text.endsWith('echoed')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    sock.write(get('/first', 'e.example.com') + up);
+    try {
+      await done;
+    } finally {
+      sock.destroy();
+    }
+    expect(responses(text)).toEqual(['HTTP/1.1 200', 'HTTP/1.1 101']);
+  });
+});

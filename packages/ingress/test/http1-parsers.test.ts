@@ -1,0 +1,206 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { ChunkedScanner } from '../src/http1/chunked.js';
+import { parseRequestHead } from '../src/http1/request-head.js';
+import { parseResponseHead } from '../src/http1/response-head.js';
+
+const req = (lines: string[]) => parseRequestHead(lines.join('\r\n'));
+
+describe('request heads the fast path takes', () => {
+  it('parses method, target, Host, Content-Length and Connection, values without OWS', () => {
+    const h = req([
+      'POST /a/b?c=d HTTP/1.1',
+      'Host:  a.example.com ',
+      'Content-Length: 12',
+      'Connection: keep-alive, Close',
+      'X-Obs: caf\xe9',
+    ]);
+    expect(h).toEqual({
+      method: 'POST',
+      target: '/a/b?c=d',
+      fields: [
+        'Host',
+        'a.example.com',
+        'Content-Length',
+        '12',
+        'Connection',
+        'keep-alive, Close',
+        'X-Obs',
+        'caf\xe9',
+      ],
+      host: 'a.example.com',
+      contentLength: 12,
+      connection: 'keep-alive, Close',
+      close: true,
+    });
+  });
+
+  it('keeps a no-break space in a value (only SP and HTAB are whitespace)', () => {
+    expect(req(['GET / HTTP/1.1', 'Host: a', 'X: \xa0v\xa0'])?.fields[3]).toBe('\xa0v\xa0');
+  });
+
+  const bail: [string, string[]][] = [
+    ['HTTP/1.0', ['GET / HTTP/1.0', 'Host: a']],
+    ['absolute-form', ['GET http://a/ HTTP/1.1', 'Host: a']],
+    ['asterisk-form', ['OPTIONS * HTTP/1.1', 'Host: a']],
+    ['lower-case method', ['get / HTTP/1.1', 'Host: a']],
+    ['no Host', ['GET / HTTP/1.1', 'X: y']],
+    ['two Hosts', ['GET / HTTP/1.1', 'Host: a', 'Host: b']],
+    ['Transfer-Encoding', ['POST / HTTP/1.1', 'Host: a', 'Transfer-Encoding: chunked']],
+    ['two Content-Lengths', ['POST / HTTP/1.1', 'Host: a', 'Content-Length: 1', 'Content-Length: 1']],
+    ['signed Content-Length', ['POST / HTTP/1.1', 'Host: a', 'Content-Length: +1']],
+    ['Content-Length list', ['POST / HTTP/1.1', 'Host: a', 'Content-Length: 1, 1']],
+    ['Upgrade', ['GET / HTTP/1.1', 'Host: a', 'Upgrade: websocket', 'Connection: upgrade']],
+    ['Expect', ['PUT / HTTP/1.1', 'Host: a', 'Expect: 100-continue', 'Content-Length: 1']],
+    ['space before colon', ['GET / HTTP/1.1', 'Host: a', 'Transfer-Encoding : chunked']],
+    ['obs-fold', ['GET / HTTP/1.1', 'Host: a', 'X: a', ' b']],
+    ['bare LF in a value', ['GET / HTTP/1.1', 'Host: a', 'X: a\nTransfer-Encoding: chunked']],
+    ['NUL in a value', ['GET / HTTP/1.1', 'Host: a', 'X: a\0']],
+    ['space in the target', ['GET /a b HTTP/1.1', 'Host: a']],
+    ['non-token name', ['GET / HTTP/1.1', 'Host: a', 'X(y): 1']],
+  ];
+  it.each(bail)('hands over: %s', (_name, lines) => {
+    expect(req(lines)).toBeUndefined();
+  });
+
+  it('never throws on arbitrary latin1 input', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: fc.integer({ min: 0, max: 255 }).map((c) => String.fromCharCode(c)) }),
+        (s) => {
+          const h = parseRequestHead(s);
+          if (h) expect(h.fields.length % 2).toBe(0);
+        },
+      ),
+      { numRuns: 20_000 },
+    );
+  });
+
+  it('round-trips any valid field list', () => {
+    const token = fc
+      .stringMatching(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,20}$/)
+      .filter(
+        (n) =>
+          !['host', 'content-length', 'transfer-encoding', 'upgrade', 'expect', 'connection'].includes(
+            n.toLowerCase(),
+          ),
+      );
+    const value = fc.stringMatching(/^[!-~\x80-\xff]([ !-~\x80-\xff]{0,30}[!-~\x80-\xff])?$/);
+    fc.assert(
+      fc.property(fc.array(fc.tuple(token, value), { maxLength: 20 }), (fields) => {
+        const h = req(['GET /x HTTP/1.1', 'Host: h', ...fields.map(([n, v]) => `${n}: ${v}`)]);
+        expect(h?.fields).toEqual(['Host', 'h', ...fields.flat()]);
+      }),
+    );
+  });
+});
+
+describe('response heads', () => {
+  const res = (lines: string[], method = 'GET') => parseResponseHead(lines.join('\r\n'), method, 'portico');
+
+  it('drops hop-by-hop fields and those Connection names, adds Server, keeps Content-Length', () => {
+    const h = res([
+      'HTTP/1.1 200 OK',
+      'Content-Length: 5',
+      'Connection: keep-alive, X-Hop',
+      'X-Hop: secret',
+      'Keep-Alive: timeout=5',
+      'X-Kept: yes',
+    ]);
+    expect(h).toEqual({
+      status: 200,
+      framing: 'length',
+      length: 5,
+      reusable: true,
+      forClient: 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Kept: yes\r\nserver: portico\r\n',
+    });
+  });
+
+  it("keeps the pod's own Server and relays chunked bodies as chunked", () => {
+    const h = res(['HTTP/1.1 200 OK', 'Server: pod', 'Transfer-Encoding: chunked']);
+    expect(h).toMatchObject({ framing: 'chunked', reusable: true });
+    expect((h as { forClient: string }).forClient).toBe(
+      'HTTP/1.1 200 OK\r\nServer: pod\r\ntransfer-encoding: chunked\r\n',
+    );
+  });
+
+  it('applies RFC 9112 §6.3 framing', () => {
+    expect(res(['HTTP/1.1 200 OK', 'Content-Length: 5'], 'HEAD')).toMatchObject({ framing: 'none' });
+    expect(res(['HTTP/1.1 204 No Content'])).toMatchObject({ framing: 'none', reusable: true });
+    expect(res(['HTTP/1.1 304 Not Modified', 'Content-Length: 9'])).toMatchObject({ framing: 'none' });
+    expect(res(['HTTP/1.1 103 Early Hints', 'Link: </a>'])).toMatchObject({ status: 103, framing: 'none' });
+    expect(res(['HTTP/1.1 200 OK'])).toMatchObject({ framing: 'close', reusable: false });
+    expect(res(['HTTP/1.0 200 OK', 'Content-Length: 1'])).toMatchObject({
+      framing: 'length',
+      reusable: false,
+    });
+    expect(res(['HTTP/1.1 200 OK', 'Content-Length: 1', 'Connection: close'])).toMatchObject({
+      reusable: false,
+    });
+    expect(res(['HTTP/1.1 200 OK', 'Content-Length: 3', 'Content-Length: 3'])).toMatchObject({ length: 3 });
+    expect(res(['HTTP/1.1 200'])).toMatchObject({ status: 200 });
+  });
+
+  it.each([
+    ['two different lengths', ['HTTP/1.1 200 OK', 'Content-Length: 3', 'Content-Length: 4']],
+    ['length and chunked', ['HTTP/1.1 200 OK', 'Content-Length: 3', 'Transfer-Encoding: chunked']],
+    ['coding not ending in chunked', ['HTTP/1.1 200 OK', 'Transfer-Encoding: gzip']],
+    ['bad status line', ['HTTP/1.1 2000 OK']],
+    ['bare LF', ['HTTP/1.1 200 OK\nContent-Length: 0']],
+    ['HTTP/2 status line', ['HTTP/2 200']],
+  ])('refuses %s', (_n, lines) => {
+    expect(typeof res(lines)).toBe('string');
+  });
+});
+
+describe('chunked body end', () => {
+  const encode = (chunks: Buffer[], trailer = '') =>
+    Buffer.concat([
+      ...chunks.flatMap((c) => [Buffer.from(`${c.length.toString(16)};ext=1\r\n`), c, Buffer.from('\r\n')]),
+      Buffer.from(`0\r\n${trailer}\r\n`),
+    ]);
+
+  it('finds the end wherever the stream is split, and not a byte earlier', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ minLength: 1, maxLength: 300 }), { maxLength: 8 }),
+        fc.boolean(),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        (chunks, withTrailer, cuts) => {
+          const body = encode(
+            chunks.map((c) => Buffer.from(c)),
+            withTrailer ? 'X-T: 1\r\n' : '',
+          );
+          const tail = Buffer.from('GET / HTTP/1.1\r\n');
+          const all = Buffer.concat([body, tail]);
+          const points = [...new Set(cuts.map((c) => c % all.length))].sort((a, b) => a - b);
+          const scanner = new ChunkedScanner();
+          let at = 0;
+          let found = -1;
+          for (const end of [...points, all.length]) {
+            const piece = all.subarray(at, end);
+            const r = scanner.scan(piece);
+            if (r >= 0) {
+              found = at + r;
+              break;
+            }
+            at = end;
+          }
+          expect(found).toBe(body.length);
+          expect(scanner.done).toBe(true);
+        },
+      ),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it.each([
+    ['no size', ';x\r\n'],
+    ['bare LF after the size', '5\nhello\r\n0\r\n\r\n'],
+    ['data longer than its size', '2\r\nabc\r\n'],
+    ['size overflow', 'fffffffffffff\r\n'],
+    ['junk in the size', '5x\r\n'],
+  ])('throws on %s', (_n, text) => {
+    expect(() => new ChunkedScanner().scan(Buffer.from(text))).toThrow();
+  });
+});
