@@ -5,7 +5,7 @@
  */
 import { Afi, type AfiNumber } from './constants.js';
 import type { Prefix } from './prefix.js';
-import { type CompiledRoute, type ExportContext, exportRoute } from './route.js';
+import { type CompiledRoute, type ExportContext, type ExportedRoute, exportRoute } from './route.js';
 import { type Announcement, packAnnouncement, packWithdrawal, type SendContext } from './sender.js';
 
 export interface RibDiff {
@@ -44,8 +44,15 @@ export class AdjRibOut {
     const groups = new Map<string, Announcement>();
     const gone: Record<AfiNumber, Prefix[]> = { [Afi.IPV4]: [], [Afi.IPV6]: [] };
     let announced = 0;
+    // Routes with equal export keys export identically (route.ts): one export per key, and one
+    // shared group key string per group, which also makes the comparison below cheap.
+    const exports = new Map<string, ExportedRoute | null>();
     const consider = (r: CompiledRoute): boolean => {
-      const out = exportRoute(r, ctx);
+      let out = exports.get(r.exportKey);
+      if (out === undefined) {
+        out = exportRoute(r, ctx) ?? null;
+        exports.set(r.exportKey, out);
+      }
       if (!out) return false;
       if (this.advertised.get(r.key)?.groupKey === out.groupKey) return true;
       this.advertised.set(r.key, { prefix: r.prefix, groupKey: out.groupKey });
@@ -69,6 +76,9 @@ export class AdjRibOut {
         const r = routes.get(key);
         if (!r || !consider(r)) drop(key);
       }
+    } else if (this.advertised.size === 0) {
+      // A fresh peer (the initial table): nothing to withdraw, so no set of wanted keys to build.
+      for (const r of routes instanceof Map ? routes.values() : routes) consider(r);
     } else {
       const wanted = new Set<string>();
       for (const r of routes instanceof Map ? routes.values() : routes) if (consider(r)) wanted.add(r.key);

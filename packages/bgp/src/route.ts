@@ -42,6 +42,12 @@ export interface CompiledRoute {
   extendedCommunities: ExtendedCommunity[];
   /** The three community lists as text, the route-invariant tail of the export group key. */
   communitiesKey: string;
+  /**
+   * Everything exportRoute reads from the route (family, next hop, origin, MED, LOCAL_PREF,
+   * communities): routes with equal keys export identically to a peer, so a sync exports each
+   * distinct key once instead of once per route.
+   */
+  exportKey: string;
 }
 
 const ORIGINS = { igp: Origin.IGP, egp: Origin.EGP, incomplete: Origin.INCOMPLETE } as const;
@@ -61,16 +67,19 @@ export function compileRoute(route: Route): CompiledRoute {
   const communities = [...new Set((route.communities ?? []).map(parseCommunity))].sort((a, b) => a - b);
   const largeCommunities = (route.largeCommunities ?? []).map(parseLargeCommunity);
   const extendedCommunities = (route.extendedCommunities ?? []).map(parseExtendedCommunity);
+  const origin = ORIGINS[route.origin ?? 'igp'];
+  // Computed once here rather than on every export, which runs per route per peer on each sync.
+  const communitiesKey = `${communities.join(',')}|${largeCommunities.map((c) => c.join(':')).join(',')}|${extendedCommunities.map((c) => Buffer.from(c).toString('hex')).join(',')}`;
   return {
     key: formatPrefix(prefix),
     prefix,
     route,
-    origin: ORIGINS[route.origin ?? 'igp'],
+    origin,
     communities,
     largeCommunities,
     extendedCommunities,
-    // Computed once here rather than on every export, which runs per route per peer on each sync.
-    communitiesKey: `${communities.join(',')}|${largeCommunities.map((c) => c.join(':')).join(',')}|${extendedCommunities.map((c) => Buffer.from(c).toString('hex')).join(',')}`,
+    communitiesKey,
+    exportKey: `${prefix.afi}|${route.nextHop ?? ''}|${origin}|${route.med ?? ''}|${route.localPref ?? ''}|${communitiesKey}`,
   };
 }
 

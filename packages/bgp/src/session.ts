@@ -114,8 +114,19 @@ export class Session extends EventEmitter<SessionEvents> {
   private readonly connections = new Set<Connection>();
   private established: Connection | undefined;
   private rib = new AdjRibOut();
-  /** The initial table, packed while in OpenConfirm so it leaves the moment we are Established. */
-  private prepared: { conn: Connection; rib: AdjRibOut; messages: Buffer[]; announced: number } | undefined;
+  /**
+   * The initial table, packed while in OpenConfirm so it leaves the moment we are Established, and
+   * the route keys changed since it was packed ('all' after a setRoutes), sent right after it.
+   */
+  private prepared:
+    | {
+        conn: Connection;
+        rib: AdjRibOut;
+        messages: Buffer[];
+        announced: number;
+        catchUp: Set<string> | 'all';
+      }
+    | undefined;
   private readonly backoff: Backoff;
   private retryTimer: NodeJS.Timeout | undefined;
   private connecting = false;
@@ -200,7 +211,10 @@ export class Session extends EventEmitter<SessionEvents> {
   sync(changed?: Set<string>): void {
     const conn = this.established;
     const n = this.negotiated;
-    if (!conn || !n) return;
+    if (!conn || !n) {
+      this.noteForPrepared(changed);
+      return;
+    }
     const exportCtx = this.exportContext(conn, n);
     const send = { maxLength: n.maxLength, fourOctetAs: n.fourOctetAs };
     // An export policy may change any route, so it always gets the full walk.
@@ -209,6 +223,14 @@ export class Session extends EventEmitter<SessionEvents> {
         ? this.rib.sync(this.ctx.routeMap(), exportCtx, send, changed)
         : this.rib.sync(this.exported(), exportCtx, send);
     this.send(conn, diff.messages, diff.announced, diff.withdrawn);
+  }
+
+  /** Remembers changes the packed initial table does not have yet (see onEstablished). */
+  private noteForPrepared(changed: Set<string> | undefined): void {
+    const p = this.prepared;
+    if (!p || p.catchUp === 'all') return;
+    if (!changed) p.catchUp = 'all';
+    else for (const key of changed) p.catchUp.add(key);
   }
 
   private send(conn: Connection, messages: Buffer[], announced: number, withdrawn: number): void {
@@ -242,7 +264,7 @@ export class Session extends EventEmitter<SessionEvents> {
       maxLength: n.maxLength,
       fourOctetAs: n.fourOctetAs,
     });
-    this.prepared = { conn, rib, messages: diff.messages, announced: diff.announced };
+    this.prepared = { conn, rib, messages: diff.messages, announced: diff.announced, catchUp: new Set() };
   }
 
   private *exported(): Iterable<CompiledRoute> {
@@ -385,6 +407,9 @@ export class Session extends EventEmitter<SessionEvents> {
       );
       if (loser === conn) return;
     }
+    // The peer's KEEPALIVE is usually on its way already: pack the table now, before we confirm
+    // the OPEN with ours, so none of the packing happens after the peer sees us Established.
+    this.prepare(conn);
   }
 
   private onEstablished(conn: Connection, n: Negotiated): void {
@@ -398,16 +423,18 @@ export class Session extends EventEmitter<SessionEvents> {
     );
     this.setState('Established');
     this.emit('established', n);
-    const prepared = this.prepared;
+    const prepared = this.prepared?.conn === conn ? this.prepared : undefined;
     this.prepared = undefined;
-    if (prepared?.conn === conn) {
+    if (prepared) {
       this.rib = prepared.rib;
       this.send(conn, prepared.messages, prepared.announced, 0);
+      // Only the routes changed since the table was packed (usually none): no walk over the table.
+      if (prepared.catchUp === 'all') this.sync();
+      else if (prepared.catchUp.size > 0) this.sync(prepared.catchUp);
     } else {
       this.rib.clear();
+      this.sync();
     }
-    // Catches up with route changes made since the table was packed (usually nothing to send).
-    this.sync();
     // RFC 4724 §4: End-of-RIB after the initial table, for every negotiated family.
     for (const afi of n.families) {
       conn.write(encodeEndOfRib(afi));
@@ -436,6 +463,7 @@ export class Session extends EventEmitter<SessionEvents> {
 
   private onClosed(conn: Connection, reason: CloseReason): void {
     this.connections.delete(conn);
+    if (this.prepared?.conn === conn) this.prepared = undefined;
     if (reason.sent) {
       const { code, subcode } = reason.sent;
       this.ctx.stats.notificationsSent.inc({ peer: this.key, code, subcode });
