@@ -57,17 +57,17 @@ export class Exchange implements ResponseHandler {
   }
 
   /** Sends the request; `body` holds the body bytes that arrived with the head. */
-  start(body: Buffer | undefined, avoid?: RoutedEndpoint): boolean {
+  start(body: Buffer | undefined, avoid?: RoutedEndpoint): void {
     const endpoint = this.proxy.balancer.pick(this.backend.key, this.backend.endpoints, avoid);
     if (!endpoint) {
-      this.finish(502);
-      return true;
+      this.failLocally(502);
+      return;
     }
     this.endpoint = endpoint;
     const upstream = this.pool.acquire(endpoint);
     this.upstream = upstream;
     this.deadline = performance.now() + this.proxy.options.upstreamHeadersTimeout;
-    return upstream.send(this, this.request.method, this.upstreamHead, body);
+    upstream.send(this, this.request.method, this.upstreamHead, body);
   }
 
   /** More request body from the client; false when the client should pause until `drain`. */
@@ -108,7 +108,7 @@ export class Exchange implements ResponseHandler {
         socket.uncork();
       }
     }
-    if (!ok && this.upstream) {
+    if (!ok && this.upstream && !this.upstream.socket.isPaused()) {
       // Back-pressure: stop reading the pod until the client has taken what we gave it.
       this.upstream.socket.pause();
       socket.once('drain', this.resumeUpstream);
@@ -127,11 +127,14 @@ export class Exchange implements ResponseHandler {
     const connectFailed = CONNECT_ERRORS.has(code);
     const stale = !connectFailed && !responded && this.upstream !== undefined && this.upstream.served > 0;
     const origin = this.endpoint!.origin;
-    if (!stale) this.proxy.balancer.failed(origin);
-    this.proxy.options.metrics?.upstreamErrors.inc({
-      service: this.backend.key,
-      reason: code === 'UND_ERR_CONNECT_TIMEOUT' ? 'timeout' : connectFailed ? 'connect' : 'reset',
-    });
+    // A keep-alive connection the pod closed while idle is not the pod failing.
+    if (!stale) {
+      this.proxy.balancer.failed(origin);
+      this.proxy.options.metrics?.upstreamErrors.inc({
+        service: this.backend.key,
+        reason: code === 'UND_ERR_CONNECT_TIMEOUT' ? 'timeout' : connectFailed ? 'connect' : 'reset',
+      });
+    }
     if (responded && this.status !== 0) {
       // Part of the response is on its way: all we can do is cut the client off.
       this.client.socket.destroy();
@@ -143,7 +146,7 @@ export class Exchange implements ResponseHandler {
       this.start(undefined, stale ? undefined : this.endpoint);
       return;
     }
-    this.failLocally(err.message.includes('malformed') || !responded ? 502 : 502);
+    this.failLocally(502);
   }
 
   /** The pod did not answer in time (headers) or went silent (body). */

@@ -73,16 +73,13 @@ export class UpstreamConnection {
   }
 
   /** Sends a request head (and the body bytes already at hand); the response goes to `handler`. */
-  send(handler: ResponseHandler, method: string, head: string, body?: Buffer): boolean {
+  send(handler: ResponseHandler, method: string, head: string, body?: Buffer): void {
     this.handler = handler;
     this.method = method;
     this.phase = Phase.Head;
     this.reusable = false;
-    if (body && body.length > 0) {
-      this.socket.write(head, 'latin1');
-      return this.socket.write(body);
-    }
-    return this.socket.write(head, 'latin1');
+    this.socket.write(head, 'latin1');
+    if (body) this.socket.write(body);
   }
 
   /** More request body. Returns false when the caller should wait for 'drain'. */
