@@ -35,7 +35,11 @@ export type Rules = Map<string, Rule>;
 
 export const hostPort = (ip: string, port: number) => `${ip.includes(':') ? `[${ip}]` : ip}:${port}`;
 
-export function forwardingRules(services: Service[], slices: EndpointSlice[], nodeName: string): Rules {
+export function forwardingRules(
+  services: readonly Service[],
+  slices: readonly EndpointSlice[],
+  nodeName: string,
+): Rules {
   const out: Rules = new Map();
   for (const svc of services) {
     if (svc.spec.type !== 'LoadBalancer') continue;

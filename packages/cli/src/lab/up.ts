@@ -143,7 +143,7 @@ export async function labUp(o: UpOptions): Promise<LabState> {
     state.pids[`proxy-${node.name}`] = nodeInNetns(
       node.name,
       labProgram('node-proxy'),
-      [state.apiServer, node.name],
+      [state.kubeconfig, node.name],
       join(dir, `proxy-${node.name}.log`),
     );
   save();
