@@ -42,8 +42,11 @@ export class ClientConnection implements ClientSide {
   private exchange: Exchange | undefined;
   /** Request body bytes still to come from the client for the current exchange. */
   private bodyRemaining = 0;
-  /** performance.now() when the current incomplete head began; 0 when there is none. */
-  private headSince = 0;
+  /**
+   * performance.now() when the current incomplete head began; 0 when there is none. A new
+   * connection starts waiting for its first head at once, so a silent one gets the headers timeout.
+   */
+  private headSince = performance.now();
   private requestSince = 0;
   private idleSince = performance.now();
   private parsing = false;

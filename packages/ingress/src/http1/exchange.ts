@@ -29,7 +29,11 @@ export interface ClientSide {
 }
 
 export class Exchange implements ResponseHandler {
-  /** performance.now() after which the wait on the pod has timed out (the listener sweeps). */
+  /**
+   * performance.now() after which the exchange has stalled (the listener sweeps): the pod's
+   * headers are late, the pod went silent mid-body, or the client stopped taking the response
+   * (nginx's send_timeout). Either way both connections are closed.
+   */
   deadline = 0;
   private upstream: UpstreamConnection | undefined;
   private endpoint: RoutedEndpoint | undefined;
@@ -39,7 +43,9 @@ export class Exchange implements ResponseHandler {
   private retried = false;
   private over = false;
   private readonly started = performance.now();
+  /** The client took what we wrote: read the pod again (the same timeout applies to both waits). */
   private readonly resumeUpstream = (): void => {
+    this.deadline = performance.now() + this.proxy.options.upstreamBodyTimeout;
     this.upstream?.socket.resume();
   };
 

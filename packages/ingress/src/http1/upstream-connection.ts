@@ -68,10 +68,6 @@ export class UpstreamConnection {
     this.socket.on('close', () => this.onClose());
   }
 
-  get connecting(): boolean {
-    return this.socket.connecting;
-  }
-
   /** Sends a request head (and the body bytes already at hand); the response goes to `handler`. */
   send(handler: ResponseHandler, method: string, head: string, body?: Buffer): void {
     this.handler = handler;
