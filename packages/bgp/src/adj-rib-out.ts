@@ -4,7 +4,7 @@
  * attributes share UPDATEs, withdrawals are packed too.
  */
 import { Afi, type AfiNumber } from './constants.js';
-import type { Prefix } from './prefix.js';
+import { parsePrefix, type Prefix } from './prefix.js';
 import { type CompiledRoute, type ExportContext, type ExportedRoute, exportRoute } from './route.js';
 import { type Announcement, packAnnouncement, packWithdrawal, type SendContext } from './sender.js';
 
@@ -15,8 +15,11 @@ export interface RibDiff {
 }
 
 export class AdjRibOut {
-  /** Prefix key -> group key of what the peer has from us. */
-  private readonly advertised = new Map<string, { prefix: Prefix; groupKey: string }>();
+  /**
+   * Prefix key -> group key of what the peer has from us. Group key strings are shared by all the
+   * routes of a group, so a full table costs no object per route; a withdrawal re-parses its key.
+   */
+  private readonly advertised = new Map<string, string>();
 
   get size(): number {
     return this.advertised.size;
@@ -54,8 +57,8 @@ export class AdjRibOut {
         exports.set(r.exportKey, out);
       }
       if (!out) return false;
-      if (this.advertised.get(r.key)?.groupKey === out.groupKey) return true;
-      this.advertised.set(r.key, { prefix: r.prefix, groupKey: out.groupKey });
+      if (this.advertised.get(r.key) === out.groupKey) return true;
+      this.advertised.set(r.key, out.groupKey);
       let group = groups.get(out.groupKey);
       if (!group) {
         group = { afi: out.afi, attributes: out.attributes, nextHops: out.nextHops, prefixes: [] };
@@ -66,10 +69,9 @@ export class AdjRibOut {
       return true;
     };
     const drop = (key: string) => {
-      const had = this.advertised.get(key);
-      if (!had) return;
-      this.advertised.delete(key);
-      gone[had.prefix.afi].push(had.prefix);
+      if (!this.advertised.delete(key)) return;
+      const prefix = parsePrefix(key);
+      gone[prefix.afi].push(prefix);
     };
     if (changed && routes instanceof Map) {
       for (const key of changed) {
