@@ -43,10 +43,16 @@ export class Receiver {
   private pending: Buffer = Buffer.alloc(0);
   private failed = false;
 
-  /** Feeds bytes; returns every complete message (and at most one error, always last). */
+  /**
+   * Feeds bytes; returns every complete message (and at most one error, always last). The chunk is
+   * read in place, not copied (socket chunks are never reused): do not modify it afterwards.
+   */
   push(chunk: Uint8Array): ReceiveResult[] {
     if (this.failed) return [];
-    this.pending = this.pending.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.pending, chunk]);
+    const view = Buffer.isBuffer(chunk)
+      ? chunk
+      : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    this.pending = this.pending.length === 0 ? view : Buffer.concat([this.pending, view]);
     const out: ReceiveResult[] = [];
     let at = 0;
     while (this.pending.length - at >= HEADER_LENGTH) {
