@@ -4,7 +4,8 @@
  * The two per-request series (request count, latency histogram) are plain Maps keyed by their
  * label values and turned into Prometheus samples only when scraped: prom-client's labelled
  * inc()/observe() hash a label object on every call, which cost a third of the proxy's throughput
- * in profiles. The rare events use ordinary prom-client metrics.
+ * in profiles. A request finds its series through its route's Target object (observe()), so it
+ * builds and hashes no label strings either. The rare events use ordinary prom-client metrics.
  */
 import { Counter, Gauge, Registry, type Metric } from 'prom-client';
 
@@ -43,11 +44,15 @@ class RequestCounter extends ScrapedMetric {
   readonly type = 'counter';
   private readonly series = new Map<string, Sample>();
 
-  inc(status: number, ingress: string, service: string): void {
+  /** The series for these labels; callers may keep it and increment `value` directly. */
+  sample(status: number, ingress: string, service: string): Sample {
     const key = `${status}\0${ingress}\0${service}`;
-    const s = this.series.get(key);
-    if (s) s.value++;
-    else this.series.set(key, { labels: { status: String(status), ingress, service }, value: 1 });
+    let s = this.series.get(key);
+    if (!s) {
+      s = { labels: { status: String(status), ingress, service }, value: 0 };
+      this.series.set(key, s);
+    }
+    return s;
   }
 
   protected samples(): Sample[] {
@@ -55,12 +60,24 @@ class RequestCounter extends ScrapedMetric {
   }
 }
 
+interface HistogramSeries {
+  labels: Labels;
+  counts: Float64Array;
+  sum: number;
+  count: number;
+}
+
+/** One route's series, found by the route's object identity: no label strings built or hashed. */
+interface RouteSeries {
+  readonly ingress: string;
+  readonly service: string;
+  readonly byStatus: Map<number, Sample>;
+  readonly latency: HistogramSeries;
+}
+
 class LatencyHistogram extends ScrapedMetric {
   readonly type = 'histogram';
-  private readonly series = new Map<
-    string,
-    { labels: Labels; counts: Float64Array; sum: number; count: number }
-  >();
+  private readonly series = new Map<string, HistogramSeries>();
 
   constructor(
     name: string,
@@ -71,13 +88,18 @@ class LatencyHistogram extends ScrapedMetric {
     super(name, help, registry);
   }
 
-  observe(ingress: string, service: string, seconds: number): void {
+  /** The series for these labels; callers may keep it and pass it to add(). */
+  seriesFor(ingress: string, service: string): HistogramSeries {
     const key = `${ingress}\0${service}`;
     let s = this.series.get(key);
     if (!s) {
       s = { labels: { ingress, service }, counts: new Float64Array(this.buckets.length), sum: 0, count: 0 };
       this.series.set(key, s);
     }
+    return s;
+  }
+
+  add(s: HistogramSeries, seconds: number): void {
     s.sum += seconds;
     s.count++;
     for (let i = 0; i < this.buckets.length; i++) {
@@ -110,6 +132,9 @@ class LatencyHistogram extends ScrapedMetric {
 
 export class ProxyMetrics {
   readonly registry: Registry;
+  /** Keyed by the routing table's Target objects (they live as long as their table). */
+  private readonly routes = new WeakMap<object, RouteSeries>();
+  private unrouted: RouteSeries | undefined;
   readonly requests: RequestCounter;
   readonly duration: LatencyHistogram;
   readonly upstreamErrors: Counter<'service' | 'reason'>;
@@ -146,5 +171,28 @@ export class ProxyMetrics {
       help: 'Routing tables swapped in',
       registers: [registry],
     });
+  }
+
+  /** Counts one finished request of `route` (undefined: no rule matched) and its duration. */
+  observe(
+    route: { readonly ingress: string; readonly backend: string | null } | undefined,
+    status: number,
+    seconds: number,
+  ): void {
+    let r = route ? this.routes.get(route) : this.unrouted;
+    if (!r) {
+      const ingress = route?.ingress ?? '';
+      const service = route?.backend ?? '';
+      r = { ingress, service, byStatus: new Map(), latency: this.duration.seriesFor(ingress, service) };
+      if (route) this.routes.set(route, r);
+      else this.unrouted = r;
+    }
+    let sample = r.byStatus.get(status);
+    if (!sample) {
+      sample = this.requests.sample(status, r.ingress, r.service);
+      r.byStatus.set(status, sample);
+    }
+    sample.value++;
+    this.duration.add(r.latency, seconds);
   }
 }

@@ -238,21 +238,15 @@ export class Proxy {
     upstream: string | undefined,
     started: number,
   ): void {
-    const m = this.options.metrics;
-    const ingress = target?.ingress ?? '';
-    const service = target?.backend ?? '';
     const ms = performance.now() - started;
-    if (m) {
-      m.requests.inc(status, ingress, service);
-      m.duration.observe(ingress, service, ms / 1000);
-    }
+    this.options.metrics?.observe(target, status, ms / 1000);
     this.options.logger?.info({
       method: req.method,
       host: req.host,
       path: req.path,
       status,
-      ingress,
-      service,
+      ingress: target?.ingress ?? '',
+      service: target?.backend ?? '',
       upstream,
       ms: Math.round(ms * 100) / 100,
       client: req.client,

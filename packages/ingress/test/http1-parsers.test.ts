@@ -141,6 +141,35 @@ describe('response heads', () => {
     expect(res(['HTTP/1.1 200'])).toMatchObject({ status: 200 });
   });
 
+  it('keeps every end-to-end line in order and drops every hop-by-hop one (against a naive filter)', () => {
+    const hop = ['Connection', 'KEEP-ALIVE', 'te', 'Trailer', 'Upgrade', 'Proxy-Connection'];
+    const name = fc.oneof(
+      fc.constantFrom(...hop),
+      fc.stringMatching(/^X-[A-Za-z0-9-]{1,12}$/),
+      fc.constantFrom('Date', 'Content-Type', 'Server', 'Vary'),
+    );
+    const value = fc.stringMatching(/^[a-z0-9=]{1,10}$/);
+    fc.assert(
+      fc.property(fc.array(fc.tuple(name, value), { maxLength: 12 }), fc.boolean(), (fields, http10) => {
+        const lines = fields.map(([n, v]) => `${n}: ${v}`);
+        const h = res([`HTTP/1.${http10 ? 0 : 1} 200 OK`, 'Content-Length: 0', ...lines]);
+        if (typeof h === 'string') throw new Error(h);
+        const kept = fields.filter(([n]) => !hop.map((x) => x.toLowerCase()).includes(n.toLowerCase()));
+        const server = fields.some(([n]) => n === 'Server') ? '' : 'server: portico\r\n';
+        const connectionNames = fields
+          .filter(([n]) => n === 'Connection')
+          .map(([, v]) => v.toLowerCase())
+          .filter((v) => v !== 'keep-alive' && v !== 'close');
+        const expected = kept
+          .filter(([n]) => !connectionNames.includes(n.toLowerCase()))
+          .map(([n, v]) => `${n}: ${v}\r\n`)
+          .join('');
+        expect(h.forClient).toBe(`HTTP/1.1 200 OK\r\nContent-Length: 0\r\n${expected}${server}`);
+      }),
+      { numRuns: 3_000 },
+    );
+  });
+
   it.each([
     ['two different lengths', ['HTTP/1.1 200 OK', 'Content-Length: 3', 'Content-Length: 4']],
     ['length and chunked', ['HTTP/1.1 200 OK', 'Content-Length: 3', 'Transfer-Encoding: chunked']],

@@ -103,14 +103,15 @@ export class Exchange implements ResponseHandler {
     const socket = this.client.socket;
     let ok: boolean;
     const head = this.pendingHead;
-    if (head === undefined) ok = socket.write(chunk);
+    // The chunk is the pod connection's shared read buffer: what we write is always a copy.
+    if (head === undefined) ok = socket.write(Buffer.from(chunk));
     else {
       this.pendingHead = undefined;
       if (chunk.length <= COALESCE) ok = socket.write(head + chunk.toString('latin1'), 'latin1');
       else {
         socket.cork();
         socket.write(head, 'latin1');
-        ok = socket.write(chunk);
+        ok = socket.write(Buffer.from(chunk));
         socket.uncork();
       }
     }

@@ -11,16 +11,24 @@ const HEAD =
 const DIGITS = /^\d{1,15}$/;
 
 /** Never forwarded; framing fields are re-added by us when the body is relayed as received. */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'http2-settings',
-]);
+function isHopByHop(lowerName: string): boolean {
+  switch (lowerName) {
+    case 'connection':
+    case 'keep-alive':
+    case 'proxy-connection':
+    case 'te':
+    case 'trailer':
+    case 'transfer-encoding':
+    case 'upgrade':
+    case 'http2-settings':
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** A Connection value naming no field (the usual `keep-alive` or `close`). */
+const ONLY_FRAMING = /^\s*(?:keep-alive|close)\s*$/i;
 
 export type Framing =
   /** No body: HEAD, 1xx, 204, 304 (§6.3 rule 1–2). */
@@ -50,8 +58,10 @@ export function parseResponseHead(
   if (!HEAD.test(head)) return 'malformed response head';
   const http10 = head.charCodeAt(7) === 0x30;
   const status = Number(head.slice(9, 12));
+  // The output is the input minus dropped lines: copied in spans, so a typical head is 2 slices.
+  let out = http10 ? 'HTTP/1.1' : '';
+  let keptFrom = http10 ? 8 : 0;
   let lineEnd = head.indexOf('\r\n');
-  let out = `HTTP/1.1${head.slice(8, lineEnd < 0 ? head.length : lineEnd)}\r\n`;
   let length = -1;
   let transferEncoding: string | undefined;
   let connection: string | undefined;
@@ -62,24 +72,27 @@ export function parseResponseHead(
     const end = lineEnd < 0 ? head.length : lineEnd;
     const colon = head.indexOf(':', start);
     const name = head.slice(start, colon).toLowerCase();
-    if (HOP_BY_HOP.has(name)) {
+    let drop = isHopByHop(name);
+    if (drop) {
       const value = head.slice(colon + 1, end).trim();
       if (name === 'connection') connection = connection === undefined ? value : `${connection},${value}`;
       else if (name === 'transfer-encoding')
         transferEncoding = transferEncoding === undefined ? value : `${transferEncoding},${value}`;
-      continue;
-    }
-    if (name === 'content-length') {
+    } else if (name === 'content-length') {
       const value = head.slice(colon + 1, end).trim();
       // Repeated identical values are one length (§6.3 rule 5); anything else is an error.
       if (!DIGITS.test(value) || (length >= 0 && Number(value) !== length)) return 'invalid Content-Length';
-      if (length >= 0) continue;
+      drop = length >= 0;
       length = Number(value);
     } else if (name === 'server') server = true;
-    out += head.slice(start, end) + '\r\n';
+    if (drop) {
+      out += head.slice(keptFrom, start);
+      keptFrom = end + 2;
+    }
   }
+  if (keptFrom < head.length) out += head.slice(keptFrom) + '\r\n';
   if (!server) out += `server: ${serverName}\r\n`;
-  if (connection !== undefined) out = dropListed(out, connection);
+  if (connection !== undefined && !ONLY_FRAMING.test(connection)) out = dropListed(out, connection);
   const closeAsked = connection !== undefined && hasToken(connection, 'close');
   let framing: Framing;
   if (requestMethod === 'HEAD' || status < 200 || status === 204 || status === 304) framing = 'none';

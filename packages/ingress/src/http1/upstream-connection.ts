@@ -10,6 +10,11 @@ import { parseResponseHead, type ResponseHead } from './response-head.js';
 /** A pod's response head larger than this is refused (502), like a client head over the limit. */
 const MAX_RESPONSE_HEAD = 64 * 1024;
 const CRLFCRLF = Buffer.from('\r\n\r\n');
+/**
+ * Every upstream connection reads into this one buffer (net's `onread`): no allocation per read.
+ * So a chunk is valid only until the handler returns; whatever outlives the call is copied.
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
 /** What a connection tells the exchange it is serving. Body chunks are only valid during the call. */
 export interface ResponseHandler {
@@ -57,13 +62,23 @@ export class UpstreamConnection {
     connectTimeout: number,
     private readonly release: (conn: UpstreamConnection, reusable: boolean) => void,
   ) {
-    this.socket = connect({ host: endpoint.address, port: endpoint.port, noDelay: true });
+    this.socket = connect({
+      host: endpoint.address,
+      port: endpoint.port,
+      noDelay: true,
+      onread: {
+        buffer: READ_BUFFER,
+        callback: (n: number) => {
+          this.onData(READ_BUFFER.subarray(0, n));
+          return true; // back-pressure pauses the socket explicitly, not through this
+        },
+      },
+    });
     this.socket.setTimeout(connectTimeout, () => {
       const err = Object.assign(new Error('upstream connect timeout'), { code: 'UND_ERR_CONNECT_TIMEOUT' });
       this.socket.destroy(err);
     });
     this.socket.once('connect', () => this.socket.setTimeout(0));
-    this.socket.on('data', (d: Buffer) => this.onData(d));
     this.socket.on('error', (err) => this.fail(err));
     this.socket.on('close', () => this.onClose());
   }
@@ -110,7 +125,7 @@ export class UpstreamConnection {
       const end = buf.indexOf(CRLFCRLF);
       if (end < 0) {
         if (buf.length > MAX_RESPONSE_HEAD) return this.fail(new Error('response head too large'));
-        this.pending = buf;
+        this.pending = Buffer.from(buf);
         return;
       }
       const head = parseResponseHead(buf.toString('latin1', 0, end), this.method, this.serverName);
