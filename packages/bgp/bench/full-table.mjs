@@ -1,8 +1,9 @@
 // Full-table transfer and churn benchmark: our speaker against GoBGP, towards FRR bgpd and BIRD 2,
 // in network namespaces (prefix pbgpb). See docs/benchmarks.md "## BGP" for the method.
-// Run: npm run bench -w @portico/bgp   (root, needs frr, bird2, gobgpd; builds dist first)
+// Run: npm exec -w @portico/bgp -- node bench/full-table.mjs   (root; needs frr, bird2, gobgpd, tcpdump;
+// builds dist first). `npm run bench -w @portico/bgp` runs it and then bench/churn.mjs.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -249,11 +250,96 @@ async function measureTransfer(router, family) {
     if (est && tEst === undefined) tEst = now;
     if (tEst !== undefined && count >= COUNT) {
       if (lastDown === undefined) throw new Error('session was up before the run started');
-      return [now - tEst, now - lastDown];
+      return { bounds: [now - tEst, now - lastDown], doneAt: performance.timeOrigin + now };
     }
     if (tEst === undefined) await sleep(1);
   }
   throw new Error('transfer did not complete');
+}
+
+/**
+ * A packet capture on the router's veth for one run, so the session bring-up can be timed from
+ * the wire too: the Established-based figure leaves out what a speaker does before it confirms
+ * the OPEN (we pack the table there); this one starts at the speaker's OPEN.
+ */
+async function startCapture() {
+  const file = join(dir, 'run.pcap');
+  const child = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      R,
+      'tcpdump',
+      '--immediate-mode',
+      '-U',
+      '-n',
+      '-s',
+      '0',
+      '-i',
+      'pbgpbr0',
+      '-w',
+      file,
+      'tcp port 179',
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.once('error', (e) => (err += `${e.message} (is tcpdump installed?)`));
+  await waitUntil(
+    'tcpdump listening',
+    () => err.includes('listening on') || child.exitCode !== null,
+    5_000,
+    20,
+  );
+  if (!err.includes('listening on')) throw new Error(`tcpdump did not start: ${err}`);
+  return {
+    async stop() {
+      child.kill('SIGINT');
+      await Promise.race([exited, sleep(3000)]);
+      child.kill('SIGKILL');
+      return openToLastUpdate(readFileSync(file));
+    },
+  };
+}
+
+/**
+ * From a pcap (Ethernet, TCP port 179, captured on the router's side), for the connection that
+ * carried the routes: epoch ms (kernel timestamps) of the speaker's first data segment (its OPEN:
+ * the speaker has taken up the session there, whoever opened the TCP connection and whenever) and
+ * of its last one (the table and End-of-RIB; nothing else is due before the run ends).
+ */
+function openToLastUpdate(pcap) {
+  const nano = pcap.readUInt32LE(0) === 0xa1b23c4d;
+  const conns = new Map();
+  for (let off = 24; off + 16 <= pcap.length;) {
+    const ms = pcap.readUInt32LE(off) * 1000 + pcap.readUInt32LE(off + 4) / (nano ? 1e6 : 1e3);
+    const len = pcap.readUInt32LE(off + 8);
+    const p = pcap.subarray(off + 16, off + 16 + len);
+    off += 16 + len;
+    if (p.length < 14) continue;
+    const v6 = p.readUInt16BE(12) === 0x86dd;
+    const l4 = v6 ? 54 : 14 + (p[14] & 15) * 4;
+    if (p.length < l4 + 20) continue;
+    const data = p.length - l4 - (p[l4 + 12] >> 4) * 4;
+    if (data <= 0) continue;
+    const key = [p.readUInt16BE(l4), p.readUInt16BE(l4 + 2)].sort().join('-');
+    const c = conns.get(key) ?? { open: undefined, last: undefined, octets: 0 };
+    conns.set(key, c);
+    // The speaker is 192.0.2.2 / 2001:db8::2, the router .1 / ::1 (see topology()).
+    if ((v6 ? p[37] : p[29]) === 2) {
+      c.open ??= ms;
+      c.last = ms;
+      c.octets += data;
+    }
+  }
+  const best = [...conns.values()].sort((a, b) => b.octets - a.octets)[0];
+  if (!best?.last) throw new Error('no data from the speaker in the capture');
+  return { open: best.open, lastUpdate: best.last };
 }
 
 function startOurs(family, extra = {}) {
@@ -387,7 +473,20 @@ async function feedGobgp(family) {
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const bounds = (runs) => [median(runs.map((r) => r[0])), median(runs.map((r) => r[1]))];
+const bounds = (runs) => [median(runs.map((r) => r.bounds[0])), median(runs.map((r) => r.bounds[1]))];
+/**
+ * One run: `begin` starts the session (the capture is already listening). Established-based
+ * bounds, plus from the speaker's OPEN on the wire: its last UPDATE on the wire and the router done.
+ */
+async function timedRun(router, family, begin) {
+  const capture = await startCapture();
+  begin();
+  const t = await measureTransfer(router, family);
+  const wire = await capture.stop();
+  return { bounds: t.bounds, wire: wire.lastUpdate - wire.open, fromOpen: t.doneAt - wire.open };
+}
+const fmt = (r) =>
+  `${r.bounds.map((x) => x.toFixed(1)).join('-')} (from its OPEN: last UPDATE ${r.wire.toFixed(1)}, router done ${r.fromOpen.toFixed(1)})`;
 const results = [];
 
 async function benchRouter(name) {
@@ -400,9 +499,10 @@ async function benchRouter(name) {
     let ourUpdates;
     for (let run = 0; run < RUNS; run++) {
       const before = router.updates(family);
-      const s = startOurs(family, process.env.BENCH_NO_EXTENDED ? { extendedMessage: false } : {});
-      ours.push(await measureTransfer(router, family));
-      if (process.env.BENCH_VERBOSE) console.log('ours', family, ours.at(-1));
+      let s;
+      const extra = process.env.BENCH_NO_EXTENDED ? { extendedMessage: false } : {};
+      ours.push(await timedRun(router, family, () => (s = startOurs(family, extra))));
+      if (process.env.BENCH_VERBOSE) console.log('ours ', family, fmt(ours.at(-1)));
       const after = router.updates(family);
       if (before !== undefined && after !== undefined) ourUpdates = after - before;
       await s.stop();
@@ -415,16 +515,26 @@ async function benchRouter(name) {
     let theirUpdates;
     for (let run = 0; run < RUNS; run++) {
       const before = router.updates(family);
-      gobgp('neighbor', peer, 'enable');
-      theirs.push(await measureTransfer(router, family));
-      if (process.env.BENCH_VERBOSE) console.log('gobgp', family, theirs.at(-1));
+      theirs.push(await timedRun(router, family, () => gobgp('neighbor', peer, 'enable')));
+      if (process.env.BENCH_VERBOSE) console.log('gobgp', family, fmt(theirs.at(-1)));
       const after = router.updates(family);
       if (before !== undefined && after !== undefined) theirUpdates = after - before;
       gobgp('neighbor', peer, 'disable');
       await waitUntil('router cleared', async () => (await router.poll(family))[1] === 0);
     }
     feeder.kill('SIGKILL');
-    const row = { router: name, family, ours: bounds(ours), gobgp: bounds(theirs), ourUpdates, theirUpdates };
+    const row = {
+      router: name,
+      family,
+      ours: bounds(ours),
+      gobgp: bounds(theirs),
+      oursFromOpen: median(ours.map((r) => r.fromOpen)),
+      gobgpFromOpen: median(theirs.map((r) => r.fromOpen)),
+      oursWire: median(ours.map((r) => r.wire)),
+      gobgpWire: median(theirs.map((r) => r.wire)),
+      ourUpdates,
+      theirUpdates,
+    };
     results.push(row);
     console.log(JSON.stringify(row));
   }
@@ -461,14 +571,14 @@ try {
   topology();
   for (const name of (process.env.BENCH_ROUTERS ?? 'frr,bird').split(',')) await benchRouter(name);
   console.log(
-    '\n| router | family | ours, ms (lower-upper bound, median) | GoBGP, ms (lower-upper) | GoBGP / ours (upper bounds) | UPDATEs ours / GoBGP |',
+    '\n| router | family | ours, ms (lower-upper bound, median) | GoBGP, ms (lower-upper) | GoBGP / ours (upper bounds) | from speaker OPEN to router done, ours / GoBGP | from speaker OPEN to its last UPDATE on the wire, ours / GoBGP | UPDATEs ours / GoBGP |',
   );
-  console.log('|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|');
   for (const r of results.filter((x) => x.family)) {
     const u = r.ourUpdates === undefined ? 'n/a' : `${r.ourUpdates} / ${r.theirUpdates}`;
     const f = ([lo, hi]) => `${lo.toFixed(0)}-${hi.toFixed(0)}`;
     console.log(
-      `| ${r.router} | ${r.family} | ${f(r.ours)} | ${f(r.gobgp)} | ${(r.gobgp[1] / r.ours[1]).toFixed(1)}x | ${u} |`,
+      `| ${r.router} | ${r.family} | ${f(r.ours)} | ${f(r.gobgp)} | ${(r.gobgp[1] / r.ours[1]).toFixed(1)}x | ${r.oursFromOpen.toFixed(0)} / ${r.gobgpFromOpen.toFixed(0)} | ${r.oursWire.toFixed(0)} / ${r.gobgpWire.toFixed(0)} | ${u} |`,
     );
   }
   for (const r of results.filter((x) => x.churnOps)) {
