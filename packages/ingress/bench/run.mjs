@@ -325,7 +325,11 @@ function treeCpuMs(root) {
   const want = new Set([root]);
   for (let grew = true; grew;) {
     grew = false;
-    for (const [pid, p] of parent) if (!want.has(pid) && want.has(p.ppid)) (want.add(pid), (grew = true));
+    for (const [pid, p] of parent) {
+      if (want.has(pid) || !want.has(p.ppid)) continue;
+      want.add(pid);
+      grew = true;
+    }
   }
   for (const pid of want) ticks += parent.get(pid)?.ticks ?? 0;
   return ticks * 10;
