@@ -11,7 +11,6 @@ import { STATUS_TEXT, type Proxy } from '../proxy.js';
 import type { Target } from '../table.js';
 import { Exchange, type ClientSide } from './exchange.js';
 import { parseRequestHead, type RequestHead } from './request-head.js';
-import type { UpstreamPool } from './upstream-pool.js';
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 
@@ -28,7 +27,6 @@ export interface ClientLimits {
 /** What a connection needs from its listener. */
 export interface ListenerContext {
   readonly proxy: Proxy;
-  readonly pool: UpstreamPool;
   readonly limits: ClientLimits;
   /** Gives the socket, and the bytes already read from it, to Node's HTTP server. */
   handover(socket: Socket, buffered: Buffer | undefined): void;
@@ -146,15 +144,7 @@ export class ClientConnection implements ClientSide {
     );
     let text = `${head.method} ${head.target} HTTP/1.1\r\n`;
     for (let i = 0; i < fields.length; i += 2) text += `${fields[i]}: ${fields[i + 1]}\r\n`;
-    const exchange = new Exchange(
-      proxy,
-      this.ctx.pool,
-      this,
-      head,
-      text + '\r\n',
-      decision.target,
-      decision.backend,
-    );
+    const exchange = new Exchange(proxy, this, head, text + '\r\n', decision.target, decision.backend);
     this.exchange = exchange;
     let body: Buffer | undefined;
     if (head.contentLength > 0) {

@@ -11,7 +11,6 @@ import type { Target } from '../table.js';
 import type { RequestHead } from './request-head.js';
 import type { ResponseHead } from './response-head.js';
 import type { ResponseHandler, UpstreamConnection } from './upstream-connection.js';
-import type { UpstreamPool } from './upstream-pool.js';
 
 /** Bodies up to this size go out in the same write as the head: one syscall. */
 const COALESCE = 16 * 1024;
@@ -51,7 +50,6 @@ export class Exchange implements ResponseHandler {
 
   constructor(
     private readonly proxy: Proxy,
-    private readonly pool: UpstreamPool,
     private readonly client: ClientSide,
     private readonly request: RequestHead,
     /** The head for the pod, blank line included. */
@@ -70,7 +68,7 @@ export class Exchange implements ResponseHandler {
       return;
     }
     this.endpoint = endpoint;
-    const upstream = this.pool.acquire(endpoint);
+    const upstream = this.proxy.pool.acquire(endpoint);
     this.upstream = upstream;
     this.deadline = performance.now() + this.proxy.options.upstreamHeadersTimeout;
     upstream.send(this, this.request.method, this.upstreamHead, body);

@@ -11,7 +11,6 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { duplexPair } from 'node:stream';
 import type { Proxy } from '../proxy.js';
 import { ClientConnection, type ClientLimits, type ListenerContext } from './client-connection.js';
-import type { UpstreamPool } from './upstream-pool.js';
 
 export interface Http1ListenerOptions extends ClientLimits {
   /** How often timeouts are checked, ms. */
@@ -45,10 +44,6 @@ export class Http1Listener implements ListenerContext {
         resolve((this.server.address() as AddressInfo).port);
       });
     });
-  }
-
-  get pool(): UpstreamPool {
-    return this.proxy.pool;
   }
 
   closed(conn: ClientConnection): void {
@@ -90,7 +85,7 @@ export class Http1Listener implements ListenerContext {
   private sweep(): void {
     const now = performance.now();
     for (const conn of this.connections) conn.sweep(now);
-    this.pool.sweep(Date.now());
+    this.proxy.pool.sweep(Date.now());
   }
 
   /** Stops accepting; idle connections close now, busy ones after their exchange. */
