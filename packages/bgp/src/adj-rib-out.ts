@@ -50,12 +50,17 @@ export class AdjRibOut {
     // Routes with equal export keys export identically (route.ts): one export per key, and one
     // shared group key string per group, which also makes the comparison below cheap.
     const exports = new Map<string, ExportedRoute | null>();
+    // Neighbouring routes usually share their attributes: check the last key before the map.
+    let lastKey: string | undefined;
+    let last: ExportedRoute | null = null;
     const consider = (r: CompiledRoute): boolean => {
-      let out = exports.get(r.exportKey);
+      let out = r.exportKey === lastKey ? last : exports.get(r.exportKey);
       if (out === undefined) {
         out = exportRoute(r, ctx) ?? null;
         exports.set(r.exportKey, out);
       }
+      lastKey = r.exportKey;
+      last = out;
       if (!out) return false;
       if (this.advertised.get(r.key) === out.groupKey) return true;
       this.advertised.set(r.key, out.groupKey);

@@ -127,12 +127,13 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     return this.socket.write(data);
   }
 
-  /** Writes several messages in one go (one syscall where the kernel allows). */
+  /**
+   * Writes several messages as one buffer: one syscall, made now. (Corking until the next tick
+   * held the whole table back behind whatever ran first, a garbage collection included.)
+   */
   writeAll(messages: Uint8Array[]): void {
     if (messages.length === 0) return;
-    this.socket.cork();
-    for (const m of messages) this.write(m);
-    process.nextTick(() => this.socket.uncork());
+    this.write(messages.length === 1 ? (messages[0] as Uint8Array) : Buffer.concat(messages));
   }
 
   /** Closes with a NOTIFICATION (§6: every close we start on an error or by choice says why). */

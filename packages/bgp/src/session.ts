@@ -236,10 +236,14 @@ export class Session extends EventEmitter<SessionEvents> {
   private send(conn: Connection, messages: Buffer[], announced: number, withdrawn: number): void {
     if (messages.length === 0) return;
     conn.writeAll(messages);
-    this.ctx.stats.updatesSent.inc({ peer: this.key }, messages.length);
+    this.reportSent(messages.length, announced, withdrawn);
+  }
+
+  private reportSent(updates: number, announced: number, withdrawn: number): void {
+    this.ctx.stats.updatesSent.inc({ peer: this.key }, updates);
     this.ctx.stats.prefixesAdvertised.set({ peer: this.key }, this.rib.size);
-    this.log.debug({ updates: messages.length, announced, withdrawn }, 'sent');
-    this.emit('sent', { updates: messages.length, announced, withdrawn });
+    this.log.debug({ updates, announced, withdrawn }, 'sent');
+    this.emit('sent', { updates, announced, withdrawn });
   }
 
   private exportContext(conn: Connection, n: Negotiated): ExportContext {
@@ -415,6 +419,13 @@ export class Session extends EventEmitter<SessionEvents> {
   private onEstablished(conn: Connection, n: Negotiated): void {
     this.established = conn;
     this.negotiated = n;
+    // The table packed in OpenConfirm leaves first, before any bookkeeping or listener runs.
+    const prepared = this.prepared?.conn === conn ? this.prepared : undefined;
+    this.prepared = undefined;
+    if (prepared) {
+      this.rib = prepared.rib;
+      conn.writeAll(prepared.messages);
+    }
     this.backoff.established();
     this.ctx.stats.sessionUp.set({ peer: this.key }, 1);
     this.log.info(
@@ -423,11 +434,8 @@ export class Session extends EventEmitter<SessionEvents> {
     );
     this.setState('Established');
     this.emit('established', n);
-    const prepared = this.prepared?.conn === conn ? this.prepared : undefined;
-    this.prepared = undefined;
     if (prepared) {
-      this.rib = prepared.rib;
-      this.send(conn, prepared.messages, prepared.announced, 0);
+      if (prepared.messages.length > 0) this.reportSent(prepared.messages.length, prepared.announced, 0);
       // Only the routes changed since the table was packed (usually none): no walk over the table.
       if (prepared.catchUp === 'all') this.sync();
       else if (prepared.catchUp.size > 0) this.sync(prepared.catchUp);
