@@ -325,7 +325,9 @@ function openToLastUpdate(pcap) {
     const v6 = p.readUInt16BE(12) === 0x86dd;
     const l4 = v6 ? 54 : 14 + (p[14] & 15) * 4;
     if (p.length < l4 + 20) continue;
-    const data = p.length - l4 - (p[l4 + 12] >> 4) * 4;
+    // Payload octets from the IP length fields (a frame may carry padding after the packet).
+    const ipEnd = v6 ? 54 + p.readUInt16BE(18) : 14 + p.readUInt16BE(16);
+    const data = ipEnd - l4 - (p[l4 + 12] >> 4) * 4;
     if (data <= 0) continue;
     const key = [p.readUInt16BE(l4), p.readUInt16BE(l4 + 2)].sort().join('-');
     const c = conns.get(key) ?? { open: undefined, last: undefined, octets: 0 };
