@@ -40,9 +40,9 @@ export interface CompileOptions {
 }
 
 interface HostBuilder {
-  exact: Map<string, PathEntry>;
+  exact: Map<string, { entry: PathEntry; owner: PathOwner }>;
   /** Keyed by the normalised prefix; `raw` keeps the rule path length for the tie-break. */
-  prefix: Map<string, { raw: number; entry: PathEntry }>;
+  prefix: Map<string, { raw: number; entry: PathEntry; owner: PathOwner }>;
   fallback: Target | null;
   /** Which Ingress's defaultBackend `fallback` is. */
   fallbackOwner?: Owner;
@@ -74,8 +74,6 @@ export function compileWithProblems(state: ClusterState, options: CompileOptions
   /** Resolution per backend key, computed once but reported for every reference. */
   const resolved = new Map<string, readonly Endpoint[] | string>();
   const hosts = new Map<string, HostBuilder>();
-  /** Who defined each host + path, to name the winner in a conflict. */
-  const pathOwners = new Map<string, Owner>();
   const certs = new Map<string, CertEntry>();
   const certOwners = new Map<string, Owner & { secret: string }>();
   const tlsHosts = new Set<string>();
@@ -94,14 +92,17 @@ export function compileWithProblems(state: ClusterState, options: CompileOptions
     const report = (reason: ProblemReason, field: string, what: string): void => {
       problems.push(problem(ref, reason, field, what));
     };
-    const targetOf = (backend: V1IngressBackend, field: string): Target => {
+    /** `path`: [rule, path] indexes; none for spec.defaultBackend. The field is built only to report. */
+    const targetOf = (backend: V1IngressBackend, path?: [number, number]): Target => {
+      const field = (): string =>
+        path ? `spec.rules[${path[0]}].http.paths[${path[1]}].backend` : 'spec.defaultBackend';
       if (!backend.service) {
         const r = backend.resource;
-        if (!r) report('UnsupportedBackend', field, 'names neither a service nor a resource');
+        if (!r) report('UnsupportedBackend', field(), 'names neither a service nor a resource');
         else
           report(
             'UnsupportedBackend',
-            `${field}.resource`,
+            `${field()}.resource`,
             `resource backend (kind ${quote(r.kind)}, name ${quote(r.name)}) is not supported; use a service backend`,
           );
         return { ingress: id, backend: null };
@@ -109,12 +110,13 @@ export function compileWithProblems(state: ClusterState, options: CompileOptions
       const key = backendKey(ns, backend.service);
       let r = resolved.get(key);
       if (r === undefined) resolved.set(key, (r = resolveBackend(services, ns, backend.service)));
-      if (typeof r === 'string') report(...backendProblem(services, ns, backend.service, `${field}.service`));
+      if (typeof r === 'string')
+        report(...backendProblem(services, ns, backend.service, `${field()}.service`));
       return { ingress: id, backend: key };
     };
 
     const spec = ing.spec ?? {};
-    const fallback = spec.defaultBackend ? targetOf(spec.defaultBackend, 'spec.defaultBackend') : null;
+    const fallback = spec.defaultBackend ? targetOf(spec.defaultBackend) : null;
     const rules = spec.rules ?? [];
     if (rules.length === 0 && fallback) {
       if (!catchAllOwner) {
@@ -143,37 +145,33 @@ export function compileWithProblems(state: ClusterState, options: CompileOptions
         report('RuleConflict', 'spec.defaultBackend', `${what} ${definedBy(hb.fallbackOwner!, ref)}`);
       }
       (rule.http?.paths ?? []).forEach((p, i) => {
-        const field = `spec.rules[${r}].http.paths[${i}].path`;
         const path = p.path || '/';
-        const target = targetOf(p.backend, `spec.rules[${r}].http.paths[${i}].backend`);
-        const conflict = (owner: Owner, kind: string) =>
+        const target = targetOf(p.backend, [r, i]);
+        const owner: PathOwner = { ref, rule: r, index: i, path };
+        const conflict = (old: PathOwner, kind: string): void =>
           report(
             'RuleConflict',
-            field,
-            `${pathOf(path, kind, host)} is already defined ${definedBy(owner, ref)}`,
+            fieldOf(owner),
+            `${pathOf(path, kind, host)} is already defined ${definedBy(old, ref)}`,
           );
         if (p.pathType === 'Exact') {
-          const key = `${host} Exact ${path}`;
-          const owner = pathOwners.get(key);
-          if (owner) return conflict(owner, 'Exact');
-          pathOwners.set(key, { ref, field, path });
-          hb.exact.set(path, { path, target });
+          const old = hb.exact.get(path);
+          if (old) return conflict(old.owner, 'Exact');
+          hb.exact.set(path, { entry: { path, target }, owner });
           return;
         }
         // Prefix, and ImplementationSpecific which we define as Prefix. `/foo` and `/foo/` match the
         // same requests: the longer spelling wins, even over an older Ingress, and shadows the other.
         const norm = stripTrailingSlashes(path);
-        const key = `${host} Prefix ${norm}`;
         const old = hb.prefix.get(norm);
-        const owner = pathOwners.get(key);
-        if (old && owner) {
-          if (path.length <= old.raw) return conflict(owner, 'Prefix');
-          const by = owner.ref.id === id ? `at ${field}` : `by newer Ingress ${quote(id)} (${field})`;
-          const what = `${pathOf(owner.path ?? '', 'Prefix', host)} is overridden ${by} as ${quote(path)}`;
-          problems.push(problem(owner.ref, 'RuleConflict', owner.field, what));
+        if (old) {
+          if (path.length <= old.raw) return conflict(old.owner, 'Prefix');
+          const field = fieldOf(owner);
+          const by = old.owner.ref.id === id ? `at ${field}` : `by newer Ingress ${quote(id)} (${field})`;
+          const what = `${pathOf(old.owner.path, 'Prefix', host)} is overridden ${by} as ${quote(path)}`;
+          problems.push(problem(old.owner.ref, 'RuleConflict', fieldOf(old.owner), what));
         }
-        pathOwners.set(key, { ref, field, path });
-        hb.prefix.set(norm, { raw: path.length, entry: { path: norm, target } });
+        hb.prefix.set(norm, { raw: path.length, entry: { path: norm, target }, owner });
       });
     });
 
@@ -220,7 +218,7 @@ export function compileWithProblems(state: ClusterState, options: CompileOptions
 
   const hostTables: HostTable[] = [...hosts].sort(byKey).map(([host, hb]) => ({
     host,
-    exact: [...hb.exact.values()],
+    exact: [...hb.exact.values()].map((v) => v.entry),
     prefix: [...hb.prefix.values()].map((v) => v.entry),
     fallback: hb.fallback,
   }));
@@ -248,12 +246,23 @@ interface IngressRef {
   readonly id: string;
 }
 
-/** Where a host, path or default backend was first defined. */
+/** Where a host's default backend or a TLS host was first defined. */
 interface Owner {
   readonly ref: IngressRef;
   readonly field: string;
-  /** The path as written, for paths. */
-  readonly path?: string;
+}
+
+/** Where a path was first defined: indexes, so the field is spelled out only for a report. */
+interface PathOwner {
+  readonly ref: IngressRef;
+  readonly rule: number;
+  readonly index: number;
+  /** The path as written. */
+  readonly path: string;
+}
+
+function fieldOf(owner: Owner | PathOwner): string {
+  return 'field' in owner ? owner.field : `spec.rules[${owner.rule}].http.paths[${owner.index}].path`;
 }
 
 function problem(ref: IngressRef, reason: ProblemReason, field: string, what: string): IngressProblem {
@@ -271,10 +280,10 @@ function pathOf(path: string, kind: string, host: string): string {
   return `path ${quote(path)} (${kind}) of host ${quote(host || '*')}`;
 }
 
-function definedBy(owner: Owner, ref: IngressRef): string {
+function definedBy(owner: Owner | PathOwner, ref: IngressRef): string {
   return owner.ref.id === ref.id
-    ? `at ${owner.field}`
-    : `by older Ingress ${quote(owner.ref.id)} (${owner.field})`;
+    ? `at ${fieldOf(owner)}`
+    : `by older Ingress ${quote(owner.ref.id)} (${fieldOf(owner)})`;
 }
 
 /** Tells a missing Service from a missing port; `field` is the backend's `service` field. */
