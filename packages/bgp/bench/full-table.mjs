@@ -1,4 +1,4 @@
-// Full-table transfer and churn benchmark: our speaker against GoBGP, towards FRR bgpd and BIRD 2,
+// Full-table transfer benchmark: our speaker against GoBGP, towards FRR bgpd and BIRD 2,
 // in network namespaces (prefix pbgpb). See docs/benchmarks.md "## BGP" for the method.
 // Run: npm exec -w @portico/bgp -- node bench/full-table.mjs   (root; needs frr, bird2, gobgpd, tcpdump;
 // builds dist first). `npm run bench -w @portico/bgp` runs it and then bench/churn.mjs.
@@ -541,28 +541,6 @@ async function benchRouter(name) {
     console.log(JSON.stringify(row));
   }
   gobgpd.kill('SIGKILL');
-  // Churn: 1,000 changes per second (500 adds + 500 withdrawals) for 5 s, on the IPv4 table.
-  const s = startOurs('ipv4');
-  await measureTransfer(router, 'ipv4');
-  const beforeUpdates = router.updates('ipv4');
-  s.send({ op: 'churn', perTick: 5, ticks: 500 });
-  const done = await waitUntil('churn done', () => s.events.find((e) => e.event === 'churn-done'), 30_000);
-  // The router has caught up when it holds the table again and the last new prefix is there.
-  const t0 = performance.now();
-  await waitUntil('router caught up', async () => (await router.poll('ipv4'))[1] === COUNT, 30_000, 10);
-  const lagMs = performance.now() - t0;
-  const afterUpdates = router.updates('ipv4');
-  const churn = {
-    router: name,
-    churnOps: done.ops,
-    seconds: 5,
-    speakerCpuMs: Math.round(done.cpuMs),
-    catchUpMs: Math.round(lagMs),
-    updates: beforeUpdates === undefined ? undefined : afterUpdates - beforeUpdates,
-  };
-  results.push(churn);
-  console.log(JSON.stringify(churn));
-  await s.stop();
   router.close();
   kill(join(dir, name === 'frr' ? 'bgpd.pid' : 'bird.pid'));
   await sleep(300);
@@ -576,16 +554,11 @@ try {
     '\n| router | family | ours, ms (lower-upper bound, median) | GoBGP, ms (lower-upper) | GoBGP / ours (upper bounds) | from speaker OPEN to router done, ours / GoBGP | from speaker OPEN to its last UPDATE on the wire, ours / GoBGP | UPDATEs ours / GoBGP |',
   );
   console.log('|---|---|---|---|---|---|---|---|');
-  for (const r of results.filter((x) => x.family)) {
+  for (const r of results) {
     const u = r.ourUpdates === undefined ? 'n/a' : `${r.ourUpdates} / ${r.theirUpdates}`;
     const f = ([lo, hi]) => `${lo.toFixed(0)}-${hi.toFixed(0)}`;
     console.log(
       `| ${r.router} | ${r.family} | ${f(r.ours)} | ${f(r.gobgp)} | ${(r.gobgp[1] / r.ours[1]).toFixed(1)}x | ${r.oursFromOpen.toFixed(0)} / ${r.gobgpFromOpen.toFixed(0)} | ${r.oursWire.toFixed(0)} / ${r.gobgpWire.toFixed(0)} | ${u} |`,
-    );
-  }
-  for (const r of results.filter((x) => x.churnOps)) {
-    console.log(
-      `churn ${r.router}: ${r.churnOps} changes in ${r.seconds} s, speaker CPU ${r.speakerCpuMs} ms, router caught up ${r.catchUpMs} ms after the last change, UPDATEs ${r.updates ?? 'n/a'}`,
     );
   }
 } finally {

@@ -1,8 +1,8 @@
 // Benchmark speaker process: runs inside the speaker namespace, announces COUNT generated routes
-// of one family to one peer, and reports events as JSON lines. Commands on stdin: churn, stop.
+// of one family to one peer, and reports events as JSON lines. Command on stdin: stop.
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
-import { setInterval, clearInterval, setTimeout } from 'node:timers';
+import { setTimeout } from 'node:timers';
 import { Speaker } from '../dist/index.js';
 
 const config = JSON.parse(process.argv[2]);
@@ -26,29 +26,5 @@ await speaker.start();
 
 createInterface({ input: process.stdin }).on('line', (line) => {
   const cmd = JSON.parse(line);
-  if (cmd.op === 'churn') {
-    // Every 10 ms: announce `perTick` new prefixes and withdraw the `perTick` oldest ones.
-    let next = config.count;
-    let oldest = 0;
-    let ticks = 0;
-    const startCpu = process.cpuUsage();
-    const timer = setInterval(() => {
-      for (let i = 0; i < cmd.perTick; i++) {
-        speaker.announce({ prefix: route(config.family, next++), ...base });
-        speaker.withdraw(route(config.family, oldest++));
-      }
-      if (++ticks === cmd.ticks) {
-        clearInterval(timer);
-        const cpu = process.cpuUsage(startCpu);
-        emit({
-          event: 'churn-done',
-          ops: ticks * cmd.perTick * 2,
-          cpuMs: (cpu.user + cpu.system) / 1000,
-          oldest,
-          next,
-        });
-      }
-    }, 10);
-  }
   if (cmd.op === 'stop') void speaker.stop().then(() => setTimeout(() => process.exit(0), 50));
 });
