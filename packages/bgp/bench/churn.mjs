@@ -14,6 +14,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, URL } from 'node:url';
 import { intendedSet, prefixOf, wallNow } from './churn-plan.mjs';
 import { bird, frr } from './churn-routers.mjs';
+import { killPidFile, sh, teardown, topology } from './netns.mjs';
+import { waitUntil } from './router-control.mjs';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const RATE = Number(process.env.BENCH_CHURN_RATE ?? 1000); // changes per second
@@ -38,15 +40,6 @@ const SPEAKER_NS = 'pbch-s';
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
 const dir = mkdtempSync(join(tmpdir(), 'pbch-'));
 
-function sh(cmd, args, allowFail = false) {
-  try {
-    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
-  } catch (err) {
-    if (allowFail) return '';
-    throw new Error(`${cmd} ${args.join(' ')}: ${err.stderr ?? err.message}`, { cause: err });
-  }
-}
-
 function requireTools() {
   const missing = [
     ['/usr/lib/frr/bgpd', 'frr'],
@@ -55,53 +48,6 @@ function requireTools() {
     ['/usr/share/gocode/src/github.com/osrg/gobgp/api/gobgp.proto', 'golang-github-osrg-gobgp-dev'],
   ].filter(([file]) => !sh('sh', ['-c', `test -e ${file} && echo yes`], true));
   if (missing.length) throw new Error(`missing Debian packages: ${missing.map((m) => m[1]).join(' ')}`);
-}
-
-function teardown() {
-  for (const ns of [ROUTER_NS, SPEAKER_NS]) {
-    for (const pid of sh('ip', ['netns', 'pids', ns], true).split('\n').filter(Boolean))
-      sh('kill', ['-9', pid], true);
-    sh('ip', ['netns', 'del', ns], true);
-  }
-}
-
-function topology() {
-  teardown();
-  sh('ip', ['netns', 'add', ROUTER_NS]);
-  sh('ip', ['netns', 'add', SPEAKER_NS]);
-  sh('ip', [
-    'link',
-    'add',
-    'pbchr0',
-    'netns',
-    ROUTER_NS,
-    'type',
-    'veth',
-    'peer',
-    'name',
-    'pbchs0',
-    'netns',
-    SPEAKER_NS,
-  ]);
-  for (const [ns, dev, address] of [
-    [ROUTER_NS, 'pbchr0', '192.0.2.1/24'],
-    [SPEAKER_NS, 'pbchs0', '192.0.2.2/24'],
-  ]) {
-    sh('ip', ['-n', ns, 'addr', 'add', address, 'dev', dev]);
-    sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-    sh('ip', ['-n', ns, 'link', 'set', dev, 'up']);
-  }
-}
-
-/** Polls `probe` every `everyMs` until it returns a truthy value; bounded in time and count. */
-async function waitUntil(what, probe, timeoutMs, everyMs = 10) {
-  const deadline = Date.now() + timeoutMs;
-  for (let i = 0; i <= timeoutMs / everyMs && Date.now() < deadline; i++) {
-    const value = await probe();
-    if (value) return value;
-    await sleep(everyMs);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms: ${what}`);
 }
 
 /** CPU time (user + system) of a process so far, in ms, from /proc/PID/stat (fields 14 and 15). */
@@ -315,7 +261,7 @@ async function measure(router, speakerName) {
 // An interrupted run still removes its namespaces and daemons.
 for (const signal of ['SIGINT', 'SIGTERM'])
   process.once(signal, () => {
-    teardown();
+    teardown(ROUTER_NS, SPEAKER_NS);
     rmSync(dir, { recursive: true, force: true });
     process.exit(130);
   });
@@ -324,7 +270,7 @@ const results = [];
 try {
   requireTools();
   execFileSync('npx', ['tsc', '-b', '.'], { cwd: join(HERE, '..'), stdio: 'inherit' });
-  topology();
+  topology({ router: ROUTER_NS, speaker: SPEAKER_NS, routerLink: 'pbchr0', speakerLink: 'pbchs0' });
   console.log(
     `churn: ${RATE} changes/s (${plan.perTick} adds + ${plan.perTick} withdrawals every ${TICK_MS} ms) for ${SECONDS} s over a ${BASE}-route base table, ${RUNS} run(s)`,
   );
@@ -343,14 +289,14 @@ try {
         }
       } finally {
         router.close();
-        sh('sh', ['-c', `kill -9 $(cat ${router.pidFile}) 2>/dev/null; true`], true);
+        killPidFile(router.pidFile);
         await sleep(300);
       }
     }
   }
   report();
 } finally {
-  teardown();
+  teardown(ROUTER_NS, SPEAKER_NS);
   rmSync(dir, { recursive: true, force: true });
 }
 

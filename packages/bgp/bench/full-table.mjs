@@ -7,10 +7,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, URL } from 'node:url';
+import { killPidFile, sh, teardown, topology } from './netns.mjs';
+import { controlClient, waitUntil } from './router-control.mjs';
 
 const COUNT = Number(process.env.BENCH_ROUTES ?? 10_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -18,104 +19,6 @@ const HERE = fileURLToPath(new URL('.', import.meta.url));
 const R = 'pbgpb-r';
 const S = 'pbgpb-s';
 const dir = mkdtempSync(join(tmpdir(), 'pbgpb-'));
-
-function sh(cmd, args, allowFail = false) {
-  try {
-    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
-  } catch (err) {
-    if (allowFail) return err.stdout ?? '';
-    throw new Error(`${cmd} ${args.join(' ')}: ${err.stderr ?? err.message}`, { cause: err });
-  }
-}
-
-function teardown() {
-  for (const ns of [R, S]) {
-    for (const pid of sh('ip', ['netns', 'pids', ns], true).split('\n').filter(Boolean))
-      sh('kill', ['-9', pid], true);
-    sh('ip', ['netns', 'del', ns], true);
-  }
-}
-
-function topology() {
-  teardown();
-  sh('ip', ['netns', 'add', R]);
-  sh('ip', ['netns', 'add', S]);
-  sh('ip', ['link', 'add', 'pbgpbr0', 'netns', R, 'type', 'veth', 'peer', 'name', 'pbgpbs0', 'netns', S]);
-  for (const [ns, dev, v4, v6] of [
-    [R, 'pbgpbr0', '192.0.2.1/24', '2001:db8::1/64'],
-    [S, 'pbgpbs0', '192.0.2.2/24', '2001:db8::2/64'],
-  ]) {
-    sh('ip', ['-n', ns, 'addr', 'add', v4, 'dev', dev]);
-    sh('ip', ['-n', ns, 'addr', 'add', v6, 'dev', dev, 'nodad']);
-    sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-    sh('ip', ['-n', ns, 'link', 'set', dev, 'up']);
-  }
-}
-
-const waitUntil = async (what, probe, ms = 60_000, every = 50) => {
-  const end = Date.now() + ms;
-  for (let i = 0; i < ms / every + 1 && Date.now() < end; i++) {
-    const v = await probe();
-    if (v) return v;
-    await sleep(every);
-  }
-  throw new Error(`timed out: ${what}`);
-};
-
-/**
- * A persistent connection to a router's control socket, so a poll costs well under a millisecond
- * instead of a process start: FRR's vty socket (command + NUL; reply ends with 3 NULs and a
- * status byte) or BIRD's control socket (command + newline; reply ends with a "NNNN " line).
- */
-function controlClient(path, kind) {
-  const socket = connect(path);
-  let buf = '';
-  let waiting;
-  socket.setEncoding('latin1');
-  let greeted = kind === 'frr';
-  let onGreeting;
-  const greeting = new Promise((resolve) => (onGreeting = resolve));
-  socket.on('data', (d) => {
-    buf += d;
-    if (!greeted) {
-      // BIRD says "0001 BIRD x.y.z ready." first.
-      const nl = buf.indexOf('\n');
-      if (nl < 0) return;
-      buf = buf.slice(nl + 1);
-      greeted = true;
-      onGreeting();
-    }
-    if (!waiting) return;
-    let end = -1;
-    if (kind === 'frr') {
-      const i = buf.indexOf('\0\0\0');
-      if (i >= 0 && buf.length >= i + 4) end = i + 4;
-    } else {
-      const m = /(^|\n)\d{4} [^\n]*\n/.exec(buf);
-      if (m) end = m.index + m[0].length;
-    }
-    if (end < 0) return;
-    const reply = buf.slice(0, end);
-    buf = buf.slice(end);
-    const w = waiting;
-    waiting = undefined;
-    w(reply);
-  });
-  const ready = new Promise((resolve, reject) => {
-    socket.once('connect', resolve);
-    socket.once('error', reject);
-  });
-  return {
-    async query(cmd) {
-      await ready;
-      if (kind === 'bird') await greeting;
-      const reply = new Promise((resolve) => (waiting = resolve));
-      socket.write(kind === 'frr' ? `${cmd}\0` : `${cmd}\n`);
-      return reply;
-    },
-    close: () => socket.destroy(),
-  };
-}
 
 // ---- routers: state + received prefix count in one query ----
 const routers = {
@@ -228,10 +131,6 @@ protocol bgp v6 { local 2001:db8::1 as 65000; neighbor 2001:db8::2 as 65001; con
     },
   },
 };
-
-function kill(pidFile) {
-  sh('sh', ['-c', `kill -9 $(cat ${pidFile}) 2>/dev/null; true`], true);
-}
 
 /**
  * Polls the router as fast as it answers. Returns [lower, upper] bounds in ms of the time from the
@@ -542,13 +441,13 @@ async function benchRouter(name) {
   }
   gobgpd.kill('SIGKILL');
   router.close();
-  kill(join(dir, name === 'frr' ? 'bgpd.pid' : 'bird.pid'));
+  killPidFile(join(dir, name === 'frr' ? 'bgpd.pid' : 'bird.pid'));
   await sleep(300);
 }
 
 try {
   execFileSync('npx', ['tsc', '-b', '.'], { cwd: join(HERE, '..'), stdio: 'inherit' });
-  topology();
+  topology({ router: R, speaker: S, routerLink: 'pbgpbr0', speakerLink: 'pbgpbs0' });
   for (const name of (process.env.BENCH_ROUTERS ?? 'frr,bird').split(',')) await benchRouter(name);
   console.log(
     '\n| router | family | ours, ms (lower-upper bound, median) | GoBGP, ms (lower-upper) | GoBGP / ours (upper bounds) | from speaker OPEN to router done, ours / GoBGP | from speaker OPEN to its last UPDATE on the wire, ours / GoBGP | UPDATEs ours / GoBGP |',
@@ -562,6 +461,6 @@ try {
     );
   }
 } finally {
-  teardown();
+  teardown(R, S);
   rmSync(dir, { recursive: true, force: true });
 }
