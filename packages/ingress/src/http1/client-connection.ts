@@ -8,7 +8,6 @@
 import type { Socket } from 'node:net';
 import { upstreamHeaders } from '../headers.js';
 import { STATUS_TEXT, type Proxy } from '../proxy.js';
-import type { Target } from '../table.js';
 import { Exchange, type ClientSide } from './exchange.js';
 import { parseRequestHead, type RequestHead } from './request-head.js';
 
@@ -121,7 +120,7 @@ export class ClientConnection implements ClientSide {
     if (decision.status !== 0) {
       // We do not read a body we will not forward: close instead of parsing it as a request.
       const close = head.close || head.contentLength > 0;
-      this.local(decision.status, head.method, decision.target, close, decision.location);
+      this.local(decision.status, head.method, close, decision.location);
       proxy.record(
         { method: head.method, host: head.host, path: head.target, client: this.address },
         decision.status,
@@ -159,13 +158,7 @@ export class ClientConnection implements ClientSide {
     exchange.start(body);
   }
 
-  local(
-    status: number,
-    method: string,
-    _target: Target | undefined,
-    close: boolean,
-    location?: string,
-  ): void {
+  local(status: number, method: string, close: boolean, location?: string): void {
     const reason = STATUS_TEXT[status] ?? '';
     const body = `${status} ${reason}\n`;
     let text =
@@ -195,12 +188,12 @@ export class ClientConnection implements ClientSide {
         // The client is too slow with its body: same answer as Node's requestTimeout.
         exchange.abort();
         this.exchange = undefined;
-        this.local(408, 'GET', undefined, true);
+        this.local(408, 'GET', true);
         return this.end();
       }
       if (now > exchange.deadline) exchange.timedOut();
     } else if (this.headSince !== 0 && now - this.headSince > limits.headersTimeout) {
-      this.local(408, 'GET', undefined, true);
+      this.local(408, 'GET', true);
       this.end();
     } else if (this.buf === undefined && now - this.idleSince > limits.keepAliveTimeout) {
       this.socket.destroy();

@@ -22,7 +22,7 @@ export interface ClientSide {
   readonly socket: Socket;
   readonly address: string;
   /** Answers with a response of our own (nothing of the pod's response was sent). */
-  local(status: number, method: string, target: Target | undefined, close: boolean): void;
+  local(status: number, method: string, close: boolean): void;
   /** The exchange is over; `close`: the connection must not carry another request. */
   exchangeDone(close: boolean): void;
 }
@@ -176,9 +176,11 @@ export class Exchange implements ResponseHandler {
   private failLocally(status: number): void {
     this.over = true;
     this.upstream?.abandon();
-    this.client.local(status, this.request.method, this.target, this.request.contentLength > 0);
+    // A body we may not have read in full: the connection cannot carry another request.
+    const close = this.closeAfter || this.request.contentLength > 0;
+    this.client.local(status, this.request.method, close);
     this.record(status);
-    this.client.exchangeDone(this.closeAfter || this.request.contentLength > 0);
+    this.client.exchangeDone(close);
   }
 
   private finish(status: number, close = false, tellClient = true): void {
