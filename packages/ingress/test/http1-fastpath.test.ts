@@ -15,6 +15,12 @@ import { loopbackService, startEcho, stopAll, table, type Echo } from './backend
 function startScripted(): Promise<{ server: Server; port: number; accepted: number; closed: number }> {
   const state = { server: undefined as unknown as Server, port: 0, accepted: 0, closed: 0 };
   const answer = (sock: Socket, method: string, path: string, served: number): void => {
+    const mutant = /^\/mutant\?seed=(\d+)$/.exec(path);
+    if (mutant) {
+      // A broken pod: a valid response with a few bytes changed, then the connection closes.
+      sock.end(mutateResponse(Number(mutant[1])));
+      return;
+    }
     switch (path) {
       case '/chunked':
         sock.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n');
@@ -68,6 +74,33 @@ function startScripted(): Promise<{ server: Server; port: number; accepted: numb
       resolve(state);
     }),
   );
+}
+
+/** Deterministic small generator for the mutation tests (xorshift). */
+function generator(seed: number): (n: number) => number {
+  let x = (seed * 2654435761) >>> 0 || 1;
+  return (n) => {
+    x = (x ^ (x << 13)) >>> 0;
+    x = (x ^ (x >>> 17)) >>> 0;
+    x = (x ^ (x << 5)) >>> 0;
+    return x % n;
+  };
+}
+
+function mutateResponse(seed: number): Buffer {
+  const rnd = generator(seed);
+  const bases = [
+    'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello',
+    'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n',
+    'HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n',
+  ];
+  const bytes = [...Buffer.from(bases[rnd(bases.length)]!, 'latin1')];
+  for (let i = 0, edits = 1 + rnd(3); i < edits; i++) {
+    const at = rnd(bytes.length);
+    if (rnd(2) === 0) bytes[at] = [0x0d, 0x0a, 0x00, 0x3a, 0x20, 0x30, 0x66, rnd(256)][rnd(8)]!;
+    else bytes.splice(at, 1);
+  }
+  return Buffer.from(bytes);
 }
 
 /** Writes `data`, collects the answer until `until(text)` holds or the proxy closes. */
@@ -285,13 +318,7 @@ describe('client connections', () => {
 describe('hostile input', () => {
   /** Mutations of valid requests: byte flips, truncation, duplication, CR/LF/NUL insertion. */
   function mutate(seed: number): Buffer {
-    let x = seed * 2654435761;
-    const rnd = (n: number) => {
-      x = (x ^ (x << 13)) >>> 0;
-      x = (x ^ (x >>> 17)) >>> 0;
-      x = (x ^ (x << 5)) >>> 0;
-      return x % n;
-    };
+    const rnd = generator(seed);
     const bases = [
       get('/len'),
       get('/chunked', 'e.example.com'),
@@ -338,6 +365,26 @@ describe('hostile input', () => {
       });
     }
     expect(answered).toBeGreaterThan(100);
+    const { text } = await exchange(port, get('/len'), (t) => t.endsWith('fives'));
+    expect(text).toMatch(/^HTTP\/1\.1 200 /);
+  }, 60_000);
+
+  it('answers 502 or relays the response for 200 mutated pod responses, never crashing', async () => {
+    const statuses = new Map<string, number>();
+    for (let first = 1; first <= 200; first += 20) {
+      const seeds = Array.from({ length: 20 }, (_, i) => first + i);
+      const answers = await Promise.all(
+        seeds.map((seed) => exchange(port, get(`/mutant?seed=${seed}`), () => false, 1_000)),
+      );
+      answers.forEach(({ text }, i) => {
+        // Cut off mid-body is allowed (the pod broke framing after the head went out).
+        const status = /^HTTP\/1\.1 (\d\d\d) /.exec(text)?.[1] ?? (text === '' ? 'none' : 'garbage');
+        expect(status, `seed ${seeds[i]}: ${JSON.stringify(text)}`).not.toBe('garbage');
+        statuses.set(status, (statuses.get(status) ?? 0) + 1);
+      });
+    }
+    expect(statuses.get('502') ?? 0).toBeGreaterThan(10);
+    expect((statuses.get('200') ?? 0) + (statuses.get('204') ?? 0)).toBeGreaterThan(10);
     const { text } = await exchange(port, get('/len'), (t) => t.endsWith('fives'));
     expect(text).toMatch(/^HTTP\/1\.1 200 /);
   }, 60_000);
