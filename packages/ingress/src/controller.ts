@@ -2,9 +2,10 @@
  * The control side of `portico ingress` (the cluster primary): Kubernetes state in, one compiled
  * RouteTable out to the serving processes, and Ingress status and Events written back. Status and
  * Events are written only while this replica holds the leader Lease, so several replicas never
- * fight over status or repeat each other's Events.
+ * fight over status or repeat each other's Events. A new leader first lists the Events this
+ * component already wrote on Ingresses and continues them instead of writing duplicates.
  */
-import type { KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, type CoreV1Event, type KubeConfig } from '@kubernetes/client-node';
 import { EventRecorder } from '@portico/kube';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
@@ -30,15 +31,27 @@ export interface ControllerOptions {
   readonly debounceMs: number;
   /** How often status is re-checked even without events, ms. */
   readonly statusResyncMs: number;
-  /** Where Events go; by default an EventRecorder of component `portico-ingress`. */
+  /** Where Events go; by default an EventRecorder of component `portico-ingress` (eventSource). */
   readonly events?: EventSink;
 }
+
+/** The `source.component` of our Events. */
+export const eventSource = 'portico-ingress';
+
+/** Events listed per request when a new leader looks for the ones already written. */
+const eventPageSize = 500;
 
 export class IngressController {
   private source: ClusterSource | undefined;
   private table: RouteTable | undefined;
   private version = 0;
+  /** What the leader elector last said. */
+  private elected = false;
+  /** Elected and done taking over existing Events: status and Events are written only then. */
   private leading = false;
+  /** Bumped on every leadership change, so a late Event listing of an earlier term is ignored. */
+  private term = 0;
+  private takeover: Promise<void> = Promise.resolve();
   private stopping = false;
   private statusBusy = false;
   private statusPending = false;
@@ -55,7 +68,7 @@ export class IngressController {
     this.events =
       options.events ??
       new EventRecorder(options.kubeConfig, {
-        component: 'portico-ingress',
+        component: eventSource,
         onError: (err) => options.logger.warn({ err: String(err) }, 'event write failed'),
       });
     this.problems = new ProblemReporter({
@@ -102,9 +115,41 @@ export class IngressController {
 
   /** Called by the leader elector. */
   setLeading(leading: boolean): void {
-    this.leading = leading;
-    this.problems.setLeading(leading);
-    if (leading) void this.syncStatus();
+    if (leading === this.elected) return;
+    this.elected = leading;
+    const term = ++this.term;
+    if (!leading) {
+      this.leading = false;
+      this.problems.setLeading(false);
+      return;
+    }
+    this.takeover = this.takeOverEvents(term);
+  }
+
+  /** Resolves once the latest leadership gain has taken over existing Events and reported problems. */
+  leadershipSettled(): Promise<void> {
+    return this.takeover;
+  }
+
+  /**
+   * Lists, once per leadership gain, the Events our component wrote on Ingresses (one paged,
+   * cluster-wide list that the API server filters by field selector), lets the recorder continue
+   * them and the reporter skip problems already reported. If the list fails, problems are reported
+   * anyway: a duplicate Event is better than a missing one.
+   */
+  private async takeOverEvents(term: number): Promise<void> {
+    let existing: CoreV1Event[] = [];
+    try {
+      existing = await listEvents(this.options.kubeConfig);
+    } catch (err) {
+      this.options.logger.warn({ err: String(err) }, 'listing existing events failed; reporting anew');
+    }
+    if (term !== this.term) return; // leadership changed meanwhile; that term takes over itself
+    for (const event of existing) this.events.remember?.(event);
+    this.leading = true;
+    this.problems.setLeading(true, existing);
+    this.options.logger.debug({ events: existing.length }, 'took over existing events');
+    void this.syncStatus();
   }
 
   private apply(state: ClusterState): void {
@@ -168,6 +213,22 @@ export class IngressController {
     clearInterval(this.resync);
     await this.source?.stop();
   }
+}
+
+async function listEvents(kc: KubeConfig): Promise<CoreV1Event[]> {
+  const api = kc.makeApiClient(CoreV1Api);
+  const events: CoreV1Event[] = [];
+  let token: string | undefined;
+  do {
+    const page = await api.listEventForAllNamespaces({
+      fieldSelector: `involvedObject.kind=Ingress,source=${eventSource}`,
+      limit: eventPageSize,
+      _continue: token,
+    });
+    events.push(...page.items);
+    token = page.metadata?._continue || undefined;
+  } while (token);
+  return events;
 }
 
 function serving(change: StatusChange): string {

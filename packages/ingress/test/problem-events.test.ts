@@ -2,7 +2,8 @@
  * Problems in Ingresses become Kubernetes Events and metrics, against the development API server:
  * a Warning Event per new problem from the leader only (none from a follower), no new Events when
  * the same problems are found by later compiles, the gauge back to zero once the problems are
- * fixed, and a Normal Event when the Ingress gets its address.
+ * fixed, a Normal Event when the Ingress gets its address, and no duplicate Event objects when
+ * another replica (or a restarted process) takes over as leader.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -44,6 +45,9 @@ class CountingEvents implements EventSink {
     this.calls.push({ reason, type });
     return this.inner.record(obj, type, reason, message);
   }
+  remember(event: CoreV1Event): void {
+    this.inner.remember?.(event);
+  }
 }
 
 interface Replica {
@@ -57,6 +61,7 @@ let api: DevApiServer;
 let kc: KubeConfig;
 let leader: Replica;
 let follower: Replica;
+let restarted: Replica | undefined;
 
 async function eventually<T>(fn: () => Promise<T | undefined | false>, what: string): Promise<T> {
   const deadline = Date.now() + 10_000;
@@ -149,11 +154,13 @@ beforeAll(async () => {
   await Promise.all([leader.controller.start(), follower.controller.start()]);
   leader.controller.setLeading(true);
   follower.controller.setLeading(false);
+  await leader.controller.leadershipSettled();
 });
 
 afterAll(async () => {
   await leader?.controller.stop();
   await follower?.controller.stop();
+  await restarted?.controller.stop();
   await api?.close();
 });
 
@@ -300,12 +307,56 @@ describe('Ingress problems as Events and metrics (development API server)', () =
     expect((await gauge(leader, 'portico_ingress_config_problems')).BackendServiceNotFound).toBe(1);
   });
 
-  it('a follower that becomes leader reports the problems present now, once', async () => {
-    const before = follower.events.calls.length;
+  it('a follower that becomes leader continues the Events already written, without duplicates', async () => {
+    const before = { leader: leader.events.calls.length, follower: follower.events.calls.length };
+    const [existing] = (await eventsOf('shop')).filter((e) => e.reason === 'BackendServiceNotFound');
+    expect(existing?.count).toBe(2);
+    leader.controller.setLeading(false);
     follower.controller.setLeading(true);
     follower.controller.setLeading(true);
-    expect(follower.events.calls.slice(before)).toEqual([
+    await follower.controller.leadershipSettled();
+    // The problem is merely still there: its Event is left alone (same object, same count).
+    expect(follower.events.calls.slice(before.follower)).toEqual([]);
+    const after = await eventsOf('shop');
+    expect(after.map((e) => [e.metadata!.name, e.reason, e.count])).toEqual([
+      [existing!.metadata!.name, 'BackendServiceNotFound', 2],
+      [expect.any(String), 'SecretNotFound', 1],
+      [expect.any(String), 'Serving', 1],
+    ]);
+
+    // Fixed and broken again under the new leader: the old leader's Event is bumped, not repeated.
+    const core = kc.makeApiClient(CoreV1Api);
+    await core.createNamespacedService({
+      namespace: 'default',
+      body: { metadata: { name: 'shop' }, spec: { ports: [{ name: 'http', port: 80 }] } },
+    });
+    await eventually(
+      async () => (await gauge(follower, 'portico_ingress_config_problems')).BackendServiceNotFound === 0,
+      'the new leader to see the Service',
+    );
+    await core.deleteNamespacedService({ namespace: 'default', name: 'shop' });
+    await eventually(
+      async () =>
+        (await eventsOf('shop')).some((e) => e.reason === 'BackendServiceNotFound' && e.count === 3),
+      'the BackendServiceNotFound Event counted three times',
+    );
+    const bumped = (await eventsOf('shop')).filter((e) => e.reason === 'BackendServiceNotFound');
+    expect(bumped.map((e) => [e.metadata!.name, e.count])).toEqual([[existing!.metadata!.name, 3]]);
+    expect(follower.events.calls.slice(before.follower)).toEqual([
       { reason: 'BackendServiceNotFound', type: 'Warning' },
     ]);
+    expect(leader.events.calls.length).toBe(before.leader);
+  });
+
+  it('a restarted process that becomes leader writes no Event for a problem still present', async () => {
+    const objects = (await eventsOf('shop')).map((e) => [e.metadata!.name, e.reason, e.count]);
+    restarted = replica();
+    await restarted.controller.start();
+    follower.controller.setLeading(false);
+    restarted.controller.setLeading(true);
+    await restarted.controller.leadershipSettled();
+    expect(restarted.sink.tables.at(-1)!.problems).toHaveLength(1);
+    expect(restarted.events.calls).toEqual([]);
+    expect((await eventsOf('shop')).map((e) => [e.metadata!.name, e.reason, e.count])).toEqual(objects);
   });
 });

@@ -1,5 +1,5 @@
 /** ProblemReporter on its own: which compiles produce Events, log lines and metric changes. */
-import type { KubernetesObject } from '@kubernetes/client-node';
+import type { CoreV1Event, KubernetesObject } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
@@ -18,6 +18,19 @@ function problem(name: string, reason: IngressProblem['reason'], message: string
 
 const missing = problem('a', 'BackendServiceNotFound', 'service "default/s" not found');
 const secret = problem('b', 'SecretNotFound', 'secret "default/t" not found');
+
+/** An Event as a previous leader left it in the API. */
+function existing(p: IngressProblem, uid: string | undefined = p.uid, type = 'Warning'): CoreV1Event {
+  return {
+    metadata: { name: `${p.name}.1`, namespace: p.namespace },
+    involvedObject: { kind: 'Ingress', namespace: p.namespace, name: p.name, uid },
+    type,
+    reason: p.reason,
+    message: p.message,
+    count: 3,
+    source: { component: 'portico-ingress' },
+  };
+}
 
 function setup() {
   const written: [string | undefined, string | undefined, string, string, string][] = [];
@@ -94,5 +107,33 @@ describe('ProblemReporter', () => {
       SecretNotFound: 1,
       InvalidCertificate: 0,
     });
+  });
+
+  it('a new leader writes no Event for a problem whose Event already exists, and reports it once it comes back', () => {
+    const { reporter, written } = setup();
+    const other = problem('c', 'RuleConflict', 'host "x" already defined');
+    reporter.update([missing, secret, other]);
+    reporter.setLeading(true, [
+      existing(missing),
+      existing(secret, 'uid-of-an-older-b'), // the Ingress was re-created since: a new object
+      existing(other, undefined, 'Normal'),
+    ]);
+    expect(written.map((w) => w[3])).toEqual(['SecretNotFound', 'RuleConflict']);
+    reporter.update([missing, secret, other]);
+    reporter.update([secret, other]);
+    reporter.update([missing, secret, other]);
+    expect(written.map((w) => w[3])).toEqual(['SecretNotFound', 'RuleConflict', 'BackendServiceNotFound']);
+  });
+
+  it('a leader elected before its first compile matches that compile against the existing Events', () => {
+    const { reporter, written } = setup();
+    reporter.setLeading(true, [existing(missing)]);
+    expect(written).toEqual([]);
+    reporter.update([missing, secret]);
+    expect(written.map((w) => w[3])).toEqual(['SecretNotFound']);
+    // Matched once: a later fix and relapse is a new occurrence.
+    reporter.update([secret]);
+    reporter.update([missing, secret]);
+    expect(written.map((w) => w[3])).toEqual(['SecretNotFound', 'BackendServiceNotFound']);
   });
 });

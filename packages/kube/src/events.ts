@@ -89,7 +89,7 @@ export class EventRecorder {
   ): Promise<void> {
     const meta = obj.metadata ?? {};
     const namespace = meta.namespace ?? 'default';
-    const key = `${meta.uid ?? `${namespace}/${meta.name}`}|${type}|${reason}|${message}`;
+    const key = eventKey(meta.uid, namespace, meta.name, type, reason, message);
     const now = new Date();
     const previous = this.recent.get(key);
     if (previous && now.getTime() - previous.at < this.windowMs && previous.event.metadata?.name) {
@@ -138,10 +138,49 @@ export class EventRecorder {
     this.forgetOld(now.getTime());
   }
 
+  /**
+   * Continues an Event this component wrote in another process (a previous leader, or this one
+   * before a restart), as found in the API: a repeat within the window of its lastTimestamp bumps
+   * its count instead of creating a duplicate. Events of other components, and ones already too old
+   * to be bumped, are ignored.
+   */
+  remember(event: CoreV1Event): void {
+    if (event.source?.component !== this.options.component || !event.metadata?.name) return;
+    const at = new Date(event.lastTimestamp ?? event.eventTime ?? event.firstTimestamp ?? 0).getTime();
+    if (!(Date.now() - at < this.windowMs)) return;
+    const ref = event.involvedObject;
+    const namespace = ref.namespace ?? 'default';
+    const key = eventKey(
+      ref.uid,
+      namespace,
+      ref.name,
+      event.type ?? '',
+      event.reason ?? '',
+      event.message ?? '',
+    );
+    // What this process wrote itself is at least as fresh as what it lists.
+    const known = this.recent.get(key);
+    if (known && known.at >= at) return;
+    this.recent.set(key, { event, at });
+    this.forgetOld(Date.now());
+  }
+
   private forgetOld(now: number): void {
     if (this.recent.size < 4096) return;
     for (const [key, r] of this.recent) if (now - r.at >= this.windowMs) this.recent.delete(key);
   }
+}
+
+/** Same object (by uid, else namespace/name), type, reason and message: the same Event. */
+function eventKey(
+  uid: string | undefined,
+  namespace: string,
+  name: string | undefined,
+  type: string,
+  reason: string,
+  message: string,
+): string {
+  return `${uid ?? `${namespace}/${name}`}|${type}|${reason}|${message}`;
 }
 
 function randomSuffix(): string {
