@@ -161,7 +161,8 @@ export class EventRecorder {
     // What this process wrote itself is at least as fresh as what it lists.
     const known = this.recent.get(key);
     if (known && known.at >= at) return;
-    this.recent.set(key, { event, at });
+    // Items of a list carry no apiVersion/kind; the update that bumps the count sends them.
+    this.recent.set(key, { event: { ...event, apiVersion: 'v1', kind: 'Event' }, at });
     this.forgetOld(Date.now());
   }
 
