@@ -1,12 +1,12 @@
 /**
  * What we advertised to one peer (RFC 4271 §3.2 Adj-RIB-Out) and the smallest set of UPDATEs that
  * turns it into the desired set: only changed prefixes are sent, prefixes with identical
- * attributes share UPDATEs, withdrawals are packed too.
+ * attributes share UPDATEs, withdrawals are packed too and ride with announcements when they fit.
  */
 import { Afi, type AfiNumber } from './constants.js';
 import { parsePrefix, type Prefix } from './prefix.js';
 import { type CompiledRoute, type ExportContext, type ExportedRoute, exportRoute } from './route.js';
-import { type Announcement, packAnnouncement, packWithdrawal, type SendContext } from './sender.js';
+import { type Announcement, packChanges, type SendContext } from './sender.js';
 
 export interface RibDiff {
   messages: Buffer[];
@@ -91,11 +91,9 @@ export class AdjRibOut {
       for (const r of routes instanceof Map ? routes.values() : routes) if (consider(r)) wanted.add(r.key);
       for (const key of [...this.advertised.keys()]) if (!wanted.has(key)) drop(key);
     }
-    const messages: Buffer[] = [];
-    for (const afi of [Afi.IPV4, Afi.IPV6] as const) {
-      if (gone[afi].length > 0) messages.push(...packWithdrawal(afi, gone[afi], send));
-    }
-    for (const group of groups.values()) messages.push(...packAnnouncement(group, send));
+    // Each key ends this sync either in `gone` or in one group, never both, as packChanges needs
+    // (RFC 4271 §4.3, RFC 4760 §3: no prefix both withdrawn and announced in one UPDATE).
+    const messages = packChanges(gone, groups.values(), send);
     return { messages, announced, withdrawn: gone[Afi.IPV4].length + gone[Afi.IPV6].length };
   }
 }

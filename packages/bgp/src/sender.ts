@@ -40,15 +40,19 @@ function updateBody(withdrawn: Uint8Array, attributes: Uint8Array, nlri: Uint8Ar
   return encodeMessage(MessageType.UPDATE, body);
 }
 
-/** Splits prefixes into runs whose encoded size fits in `budget` octets each, and encodes each run. */
-function* chunks(prefixes: Prefix[], budget: number): Generator<Uint8Array> {
+/**
+ * Splits prefixes into runs whose encoded size fits in `budget` octets each (`firstBudget` for
+ * the first run), and encodes each run.
+ */
+function* chunks(prefixes: Prefix[], budget: number, firstBudget = budget): Generator<Uint8Array> {
   let start = 0;
+  let limit = firstBudget;
   while (start < prefixes.length) {
     let size = 0;
     let end = start;
     while (end < prefixes.length) {
       const n = encodedPrefixLength(prefixes[end] as Prefix);
-      if (size + n > budget) break;
+      if (size + n > limit) break;
       size += n;
       end++;
     }
@@ -58,31 +62,82 @@ function* chunks(prefixes: Prefix[], budget: number): Generator<Uint8Array> {
     for (let i = start; i < end; i++) at = writePrefix(out, at, prefixes[i] as Prefix);
     yield out;
     start = end;
+    limit = budget;
   }
+}
+
+function encodePrefixes(prefixes: Prefix[]): Uint8Array {
+  const out = new Uint8Array(prefixes.reduce((n, p) => n + encodedPrefixLength(p), 0));
+  let at = 0;
+  for (const p of prefixes) at = writePrefix(out, at, p);
+  return out;
 }
 
 const EMPTY = new Uint8Array(0);
 /** Header octets of an attribute sent with the extended length flag. */
 const EXT_ATTR_HEADER = 4;
 
+/**
+ * Withdrawals carried by an UPDATE that also announces: the classic Withdrawn Routes field
+ * (IPv4, RFC 4271 §4.3) and/or a whole MP_UNREACH_NLRI attribute (RFC 4760 §4).
+ */
+interface Riders {
+  withdrawn: Uint8Array;
+  mpUnreach: Uint8Array;
+}
+const NO_RIDERS: Riders = { withdrawn: EMPTY, mpUnreach: EMPTY };
+
 /** UPDATEs announcing `a.prefixes`, as few as the size limit allows. */
 export function packAnnouncement(a: Announcement, ctx: SendContext): Buffer[] {
+  return packAnnouncementWith(a, ctx, NO_RIDERS);
+}
+
+/** True when `a` goes out as classic IPv4 NLRI with a NEXT_HOP attribute (not MP_REACH_NLRI). */
+function isClassic(a: Announcement): boolean {
+  return a.afi === Afi.IPV4 && a.nextHops.length === 1 && !a.nextHops[0]!.includes(':');
+}
+
+/** Like packAnnouncement, with `riders` added to the first UPDATE (the caller made sure they fit). */
+function packAnnouncementWith(a: Announcement, ctx: SendContext, riders: Riders): Buffer[] {
   const out: Buffer[] = [];
   const room = ctx.maxLength - HEADER_LENGTH - 4;
-  const classic = a.afi === Afi.IPV4 && a.nextHops.length === 1 && !a.nextHops[0]!.includes(':');
-  if (classic) {
+  const ridden = riders.withdrawn.length + riders.mpUnreach.length;
+  let first = true;
+  const take = (): Riders => {
+    const r = first ? riders : NO_RIDERS;
+    first = false;
+    return r;
+  };
+  // RFC 7606 §5.1: the MP_* attributes go first so a receiver can find the NLRI even if later
+  // attributes are bad (and then treat them as withdrawn, RFC 7606 §2); MP_REACH_NLRI (14) comes
+  // before MP_UNREACH_NLRI (15), the ascending order RFC 4271 §5 asks for.
+  if (isClassic(a)) {
     const attrs = encodeAttributes({ ...a.attributes, nextHop: a.nextHops[0] as string }, ctx.fourOctetAs);
-    for (const nlri of chunks(a.prefixes, room - attrs.length)) out.push(updateBody(EMPTY, attrs, nlri));
+    const budget = room - attrs.length;
+    for (const nlri of chunks(a.prefixes, budget, budget - ridden)) {
+      const r = take();
+      out.push(updateBody(r.withdrawn, concat([r.mpUnreach, attrs]), nlri));
+    }
     return out;
   }
-  // RFC 7606 §5.1: MP_REACH_NLRI goes first so a receiver can find the NLRI even if later attributes are bad.
   const rest = encodeAttributes(a.attributes, ctx.fourOctetAs);
   const header = encodeMpReachHeader(a.afi, Safi.UNICAST, a.nextHops);
-  for (const nlri of chunks(a.prefixes, room - rest.length - EXT_ATTR_HEADER - header.length)) {
+  const budget = room - rest.length - EXT_ATTR_HEADER - header.length;
+  for (const nlri of chunks(a.prefixes, budget, budget - ridden)) {
     const mp = extendedAttribute(AttrType.MP_REACH_NLRI, concat([header, nlri]));
-    out.push(updateBody(EMPTY, concat([mp, rest]), EMPTY));
+    const r = take();
+    out.push(updateBody(r.withdrawn, concat([mp, r.mpUnreach, rest]), EMPTY));
   }
   return out;
+}
+
+/** Octets of the first UPDATE of `a` without any NLRI: what riders and NLRI share the rest of. */
+function announcementOverhead(a: Announcement, ctx: SendContext): number {
+  if (isClassic(a)) {
+    return encodeAttributes({ ...a.attributes, nextHop: a.nextHops[0] as string }, ctx.fourOctetAs).length;
+  }
+  const header = encodeMpReachHeader(a.afi, Safi.UNICAST, a.nextHops);
+  return encodeAttributes(a.attributes, ctx.fourOctetAs).length + EXT_ATTR_HEADER + header.length;
 }
 
 /** UPDATEs withdrawing `prefixes` of one family. */
@@ -95,8 +150,68 @@ export function packWithdrawal(afi: AfiNumber, prefixes: Prefix[], ctx: SendCont
   }
   const header = Uint8Array.of(afi >> 8, afi & 0xff, Safi.UNICAST);
   for (const w of chunks(prefixes, room - EXT_ATTR_HEADER - header.length)) {
-    out.push(updateBody(EMPTY, extendedAttribute(AttrType.MP_UNREACH_NLRI, concat([header, w])), EMPTY));
+    out.push(updateBody(EMPTY, mpUnreachAttribute(afi, w), EMPTY));
   }
+  return out;
+}
+
+function mpUnreachAttribute(afi: AfiNumber, withdrawn: Uint8Array): Uint8Array {
+  const header = Uint8Array.of(afi >> 8, afi & 0xff, Safi.UNICAST);
+  return extendedAttribute(AttrType.MP_UNREACH_NLRI, concat([header, withdrawn]));
+}
+
+/**
+ * All the UPDATEs of one sync: withdrawals and announcements, as few as possible.
+ *
+ * The withdrawals of a family ride in the first UPDATE that announces routes of the same family
+ * when they all fit there next to at least one announced prefix. RFC 4271 §4.3 lets one UPDATE
+ * carry Withdrawn Routes and NLRI; RFC 4760 §3-4 lets MP_REACH_NLRI and MP_UNREACH_NLRI share
+ * one (RFC 7606 §3(g) only forbids either appearing twice). RFC 7606 §5.3 asks that the NLRI
+ * fields and both MP attributes parse in full before treat-as-withdraw can apply: ours are well
+ * formed, and treat-as-withdraw of a combined UPDATE leaves its withdrawals withdrawn. A steady
+ * churn tick is then one UPDATE instead of two. Withdrawals that do not fit (large syncs) go out
+ * alone, before the announcements, in as many UPDATEs as the size limit needs, as before.
+ *
+ * The caller must not name a prefix both in `withdrawals` and in `announcements`: an UPDATE
+ * SHOULD NOT carry one prefix in more than one of Withdrawn Routes, NLRI, MP_REACH_NLRI and
+ * MP_UNREACH_NLRI (RFC 4271 §4.3 has the receiver ignore such a withdrawal, RFC 4760 §3 calls
+ * the outcome undefined). A sync of the Adj-RIB-Out ends each prefix either withdrawn or
+ * announced, never both.
+ */
+export function packChanges(
+  withdrawals: Record<AfiNumber, Prefix[]>,
+  announcements: Iterable<Announcement>,
+  ctx: SendContext,
+): Buffer[] {
+  const room = ctx.maxLength - HEADER_LENGTH - 4;
+  const groups = [...announcements];
+  const riders = new Map<Announcement, Riders>();
+  const alone: Buffer[] = [];
+  for (const afi of [Afi.IPV4, Afi.IPV6] as const) {
+    const gone = withdrawals[afi];
+    if (gone.length === 0) continue;
+    // Hosts differ per family, so each carries one kind of rider.
+    const host = groups.find((g) => g.afi === afi && g.prefixes.length > 0);
+    if (host) {
+      const field = gone.reduce((n, p) => n + encodedPrefixLength(p), 0);
+      // IPv4 uses the Withdrawn Routes field; IPv6 an MP_UNREACH_NLRI with AFI and SAFI (3 octets).
+      const size = afi === Afi.IPV4 ? field : EXT_ATTR_HEADER + 3 + field;
+      const first = encodedPrefixLength(host.prefixes[0] as Prefix);
+      if (announcementOverhead(host, ctx) + size + first <= room) {
+        const encoded = encodePrefixes(gone);
+        riders.set(
+          host,
+          afi === Afi.IPV4
+            ? { ...NO_RIDERS, withdrawn: encoded }
+            : { ...NO_RIDERS, mpUnreach: mpUnreachAttribute(afi, encoded) },
+        );
+        continue;
+      }
+    }
+    alone.push(...packWithdrawal(afi, gone, ctx));
+  }
+  const out = alone;
+  for (const g of groups) out.push(...packAnnouncementWith(g, ctx, riders.get(g) ?? NO_RIDERS));
   return out;
 }
 

@@ -80,6 +80,47 @@ describe('Adj-RIB-Out', () => {
     expect(i.attributes.med).toBe(5);
   });
 
+  it('sends a churn tick as one UPDATE: withdrawals ride with the announcements, no prefix in both', () => {
+    const rib = new AdjRibOut();
+    const key = (i: number) => `198.18.${i >> 8}.${i & 0xff}/32`;
+    const table = new Map(Array.from({ length: 1000 }, (_, i) => [key(i), compileRoute({ prefix: key(i) })]));
+    rib.sync(table, ebgp, send);
+    const changed: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      table.delete(key(i));
+      table.set(key(1000 + i), compileRoute({ prefix: key(1000 + i) }));
+      changed.push(key(i), key(1000 + i));
+    }
+    // An attribute change is an announcement (implicit withdraw, RFC 4271 §3.1), never both.
+    table.set(key(500), compileRoute({ prefix: key(500), med: 1 }));
+    changed.push(key(500));
+    const diff = rib.sync(table, ebgp, send, changed);
+    expect([diff.announced, diff.withdrawn]).toEqual([6, 5]);
+    const updates = decode(diff.messages);
+    expect(updates).toHaveLength(2); // two attribute sets; the withdrawals ride in the first
+    expect(updates[0]!.withdrawn.map(formatPrefix)).toEqual([0, 1, 2, 3, 4].map(key));
+    expect(updates[0]!.nlri.map(formatPrefix)).toEqual([1000, 1001, 1002, 1003, 1004].map(key));
+    expect(updates[1]!.withdrawn).toEqual([]);
+    expect(updates[1]!.nlri.map(formatPrefix)).toEqual([key(500)]);
+    expect(updates[1]!.attributes.med).toBe(1);
+  });
+
+  it('sends an IPv6 churn tick as one UPDATE with MP_UNREACH_NLRI and MP_REACH_NLRI', () => {
+    const rib = new AdjRibOut();
+    const v6 = { ...ebgp, nextHopIPv6: '2001:db8::2' };
+    const key = (i: number) => `2001:db8:5::${(i + 1).toString(16)}/128`;
+    const table = new Map(Array.from({ length: 20 }, (_, i) => [key(i), compileRoute({ prefix: key(i) })]));
+    rib.sync(table, v6, send);
+    table.delete(key(0));
+    table.set(key(20), compileRoute({ prefix: key(20) }));
+    const diff = rib.sync(table, v6, send, [key(0), key(20)]);
+    const updates = decode(diff.messages);
+    expect(updates).toHaveLength(1);
+    expect(updates[0]!.attributes.mpUnreach!.withdrawn.map(formatPrefix)).toEqual([key(0)]);
+    expect(updates[0]!.attributes.mpReach!.nlri.map(formatPrefix)).toEqual([key(20)]);
+    expect(updates[0]!.endOfRib).toBeUndefined();
+  });
+
   it('rejects invalid routes with a clear message', () => {
     expect(() => compileRoute({ prefix: '198.51.100.1/33' })).toThrow(/prefix length/);
     expect(() => compileRoute({ prefix: '198.51.100.1/32', nextHop: 'x' })).toThrow(/next hop/);

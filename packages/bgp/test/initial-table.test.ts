@@ -23,7 +23,10 @@ async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 
   throw new Error(`timed out waiting for ${what}`);
 }
 
-/** What the peer saw, one line per UPDATE: "+prefix,..." announced, "-prefix,..." withdrawn, "EoR". */
+/**
+ * What the peer saw, one line per UPDATE: "-prefix,..." withdrawn, "+prefix,..." announced (both,
+ * space-separated, when one UPDATE carries both), "EoR".
+ */
 type Seen = string[];
 
 /**
@@ -54,9 +57,14 @@ async function slowConfirmingPeer() {
         if (m.type === 'keepalive') ourKeepalive = true;
         if (m.type !== 'update') continue;
         const u = m.update;
-        if (u.endOfRib) seen.push('EoR');
-        else if (u.nlri.length > 0) seen.push('+' + u.nlri.map(formatPrefix).join(','));
-        else seen.push('-' + u.withdrawn.map(formatPrefix).join(','));
+        if (u.endOfRib) {
+          seen.push('EoR');
+          continue;
+        }
+        const parts: string[] = [];
+        if (u.withdrawn.length > 0) parts.push('-' + u.withdrawn.map(formatPrefix).join(','));
+        if (u.nlri.length > 0) parts.push('+' + u.nlri.map(formatPrefix).join(','));
+        seen.push(parts.join(' '));
       }
     });
   });
@@ -109,8 +117,8 @@ describe('initial table (packed in OpenConfirm, sent on Established)', () => {
     // Had the table been packed after Established, it would be one UPDATE with .2, .3 and .4.
     expect(peer.seen).toEqual([
       '+198.51.100.1/32,198.51.100.2/32,198.51.100.3/32',
-      '-198.51.100.1/32',
-      '+198.51.100.4/32',
+      // The withdrawal rides in the UPDATE that announces (RFC 4271 §4.3).
+      '-198.51.100.1/32 +198.51.100.4/32',
       'EoR',
     ]);
     expect(speaker.peer('127.0.0.1')?.prefixesAdvertised).toBe(3);
@@ -124,8 +132,7 @@ describe('initial table (packed in OpenConfirm, sent on Established)', () => {
     await waitFor('End-of-RIB', () => peer.seen.includes('EoR'));
     expect(peer.seen).toEqual([
       '+198.51.100.1/32,198.51.100.2/32,198.51.100.3/32',
-      '-198.51.100.1/32,198.51.100.3/32',
-      '+203.0.113.9/32',
+      '-198.51.100.1/32,198.51.100.3/32 +203.0.113.9/32',
       'EoR',
     ]);
     expect(speaker.peer('127.0.0.1')?.prefixesAdvertised).toBe(2);

@@ -181,6 +181,34 @@ export function routerScenario(name: string, prefix: string, router: RouterAdapt
       expect(router.route('198.51.100.10/32', EBGP)).toBeDefined();
     });
 
+    it('accepts withdrawals and announcements in one UPDATE (IPv4 and MP_REACH + MP_UNREACH)', async () => {
+      // Each sync below withdraws and announces in one family: the speaker packs both into one
+      // UPDATE (RFC 4271 §4.3, RFC 4760 §3-4); the router must apply both and keep the session.
+      const downs = () => driver.events.filter((e) => e.event === 'down').length;
+      const before = downs();
+      const base = routes.filter((r) => r.prefix === '198.51.100.10/32');
+      const swapped = [...base, { prefix: '198.51.100.12/32' }, { prefix: '2001:db8:100::11/128' }];
+      driver.send({ op: 'routes', routes: swapped });
+      await waitFor('2001:db8:100::10/128 replaced by ::11', () => {
+        const gone = router.route('2001:db8:100::10/128', EBGP) === undefined;
+        return (gone && router.route('2001:db8:100::11/128', EBGP)) || undefined;
+      });
+      driver.send({ op: 'routes', routes });
+      for (const from of [EBGP, V6]) {
+        await waitFor(`::11 replaced by ::10 from ${from}`, () => {
+          const gone = router.route('2001:db8:100::11/128', from) === undefined;
+          return (gone && router.route('2001:db8:100::10/128', from)) || undefined;
+        });
+      }
+      await waitFor('198.51.100.12/32 replaced by .11', () => {
+        const gone = router.route('198.51.100.12/32', EBGP) === undefined;
+        return (gone && router.route('198.51.100.11/32', EBGP)) || undefined;
+      });
+      expect(router.route('198.51.100.10/32', EBGP)?.communities).toEqual(['65001:100']);
+      expect(router.established(EBGP)).toBe(true);
+      expect(downs()).toBe(before);
+    });
+
     it('keeps our routes at the router across a graceful restart', async () => {
       await driver.stop(true);
       await sleep(1500);
