@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSecureContext, type SecureContext } from 'node:tls';
+import { createSecureContext, type SecureContext, type SecureVersion } from 'node:tls';
 import { parentDomain } from './router.js';
 import type { CertEntry, RouteTable } from './table.js';
 
@@ -17,7 +17,7 @@ export interface PemPair {
   readonly key: string;
 }
 
-export const TLS_MIN_VERSION = 'TLSv1.2';
+export const TLS_MIN_VERSION: SecureVersion = 'TLSv1.2';
 
 export class CertStore {
   private byHost = new Map<string, CertEntry>();

@@ -10,8 +10,7 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import type { SecureContext, TLSSocket } from 'node:tls';
 import { CertStore, selfSignedPair, TLS_MIN_VERSION, type PemPair } from './certs.js';
 import { Http1Listener } from './http1/listener.js';
 import { defaultProxyOptions, Proxy, type ProxyOptions } from './proxy.js';
@@ -55,7 +54,9 @@ export class IngressServer {
   /** Serves what the plain-HTTP fast path hands over; it does not listen itself. */
   readonly http: http.Server;
   readonly http1: Http1Listener;
+  /** Serves HTTP/2, and what the TLS fast path hands over; it does not listen itself. */
   readonly https: http2.Http2SecureServer | undefined;
+  readonly tls1: Http1Listener | undefined;
   private readonly options: ServerOptions;
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   private readonly tlsSockets = new Set<TLSSocket>();
@@ -75,22 +76,31 @@ export class IngressServer {
     this.http.on('upgrade', (req: IncomingMessage, socket, head: Buffer) =>
       this.proxy.upgrade(req, socket, head, 'http'),
     );
-    this.http1 = new Http1Listener(
-      this.proxy,
-      { ...limits, timeoutCheckInterval: o.timeoutCheckInterval },
-      this.http,
-    );
+    const http1Limits = { ...limits, timeoutCheckInterval: o.timeoutCheckInterval };
+    this.http1 = new Http1Listener(this.proxy, http1Limits, (socket) => this.http.emit('connection', socket));
     if (o.httpsPort !== null) {
       const certs = new CertStore(o.defaultCert ?? selfSignedPair());
       this.certs = certs;
-      this.https = http2.createSecureServer({
+      const tlsOptions = {
         ...certs.defaultPair,
-        allowHTTP1: true,
         minVersion: TLS_MIN_VERSION,
+        SNICallback: (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void) =>
+          cb(null, certs.contextFor(servername)),
+      };
+      // Does the TLS handshakes of nothing: the TLS listener below hands it HTTP/2 connections
+      // after the handshake, and the HTTP/1.1 ones the fast path does not take.
+      const https = http2.createSecureServer({
+        ...tlsOptions,
+        allowHTTP1: true,
         maxSessionMemory: 64,
-        SNICallback: (servername, cb) => cb(null, certs.contextFor(servername)),
         ...limits,
       } as http2.SecureServerOptions);
+      this.https = https;
+      this.tls1 = new Http1Listener(
+        this.proxy,
+        { ...http1Limits, tls: { ...tlsOptions, ALPNProtocols: ['h2', 'http/1.1'] } },
+        (socket) => https.emit('secureConnection', socket),
+      );
       this.https.on('request', (req, res) =>
         this.proxy.handle(req as unknown as IncomingMessage, res as unknown as ServerResponse, 'https'),
       );
@@ -121,7 +131,7 @@ export class IngressServer {
     const o = this.options;
     const httpPort = await this.http1.listen(o.host, o.httpPort, reusePort);
     const httpsPort =
-      this.https && o.httpsPort !== null ? await listenOn(this.https, o.host, o.httpsPort, reusePort) : null;
+      this.tls1 && o.httpsPort !== null ? await this.tls1.listen(o.host, o.httpsPort, reusePort) : null;
     return { httpPort, httpsPort };
   }
 
@@ -131,32 +141,17 @@ export class IngressServer {
    */
   async close(graceMs = 0): Promise<void> {
     const closing = [this.http1.stop()];
-    if (this.https) closing.push(new Promise<void>((resolve) => this.https!.close(() => resolve())));
+    if (this.tls1) closing.push(this.tls1.stop());
     this.http.closeIdleConnections();
     for (const session of this.sessions) session.close();
     const all = Promise.all(closing);
     if (graceMs > 0) await Promise.race([all, new Promise((r) => setTimeout(r, graceMs).unref())]);
     this.http.closeAllConnections();
     this.http1.destroy();
+    this.tls1?.destroy();
     for (const session of this.sessions) session.destroy();
     for (const socket of this.tlsSockets) socket.destroy();
     this.proxy.pool.close();
     await Promise.all([all, this.proxy.upstreams.close()]);
   }
-}
-
-function listenOn(
-  server: http2.Http2SecureServer,
-  host: string,
-  port: number,
-  reusePort: boolean,
-): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    // exclusive: a cluster worker binds its own socket instead of sharing the primary's.
-    server.listen({ host, port, exclusive: true, reusePort }, () => {
-      server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
 }

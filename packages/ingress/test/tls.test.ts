@@ -192,10 +192,29 @@ describe('HTTPS proxying with curl', () => {
     expect(seen.headers['x-forwarded-proto']).toBe('https');
   });
 
-  it('HTTP/1.1 over TLS on the same port, wildcard certificate verified', async () => {
+  it('HTTP/1.1 over TLS on the same port (the fast path), wildcard certificate verified', async () => {
     const r = await curlVersion('--http1.1', 'x.wild.example.com', '/h1');
     expect(r.err).toBe('');
-    expect(r.out.split('\n')[1]).toBe('1.1');
+    const [body, version] = r.out.split('\n');
+    expect(version).toBe('1.1');
+    const seen = JSON.parse(body!);
+    expect(seen).toMatchObject({ url: '/h1' });
+    expect(seen.headers['x-forwarded-proto']).toBe('https');
+    expect(seen.headers['x-forwarded-port']).toBe(String(httpsPort));
+  });
+
+  it("a chunked upload over TLS is handed to Node's server and still reaches the pod", async () => {
+    const r = await curl([
+      ...resolve('a.example.com'),
+      '--http1.1',
+      '-H',
+      'Transfer-Encoding: chunked',
+      '--data-binary',
+      'tls-chunked-body',
+      `https://a.example.com:${httpsPort}/body`,
+    ]);
+    expect(r.err).toBe('');
+    expect(r.out).toBe('tls-chunked-body');
   });
 
   it('serves a changed Secret without a restart', async () => {

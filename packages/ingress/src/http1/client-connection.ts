@@ -27,6 +27,8 @@ export interface ClientLimits {
 export interface ListenerContext {
   readonly proxy: Proxy;
   readonly limits: ClientLimits;
+  /** What X-Forwarded-Proto says, and whether TLS hosts get redirected (only over plain HTTP). */
+  readonly proto: 'http' | 'https';
   /** Gives the socket, and the bytes already read from it, to Node's HTTP server. */
   handover(socket: Socket, buffered: Buffer | undefined): void;
   closed(conn: ClientConnection): void;
@@ -116,7 +118,7 @@ export class ClientConnection implements ClientSide {
   private dispatch(head: RequestHead): void {
     const proxy = this.ctx.proxy;
     this.requestSince = performance.now();
-    const decision = proxy.decide(head.host, head.target, 'http', head.contentLength);
+    const decision = proxy.decide(head.host, head.target, this.ctx.proto, head.contentLength);
     if (decision.status !== 0) {
       // We do not read a body we will not forward: close instead of parsing it as a request.
       const close = head.close || head.contentLength > 0;
@@ -136,7 +138,7 @@ export class ClientConnection implements ClientSide {
       { connection: head.connection },
       {
         address: this.address,
-        proto: 'http',
+        proto: this.ctx.proto,
         port: this.port,
         host: head.host,
       },

@@ -1,21 +1,28 @@
 /**
- * The plain-HTTP listener: a net.Server whose connections are served by the fast path, with Node's
- * HTTP server (never listening itself) as the fallback for whatever the fast path hands over.
+ * A listener whose HTTP/1.1 connections are served by the fast path: plain (a net.Server) or TLS (a
+ * tls.Server whose HTTP/1.1 connections, by ALPN or without it, get the same fast path after the
+ * handshake). Node's servers, never listening themselves, take whatever the fast path hands over,
+ * and every HTTP/2 connection.
  *
  * Why not node:http for everything: per request it builds IncomingMessage and ServerResponse
  * streams and header objects we immediately take apart again; relaying bytes between two sockets
  * with one strict head parser per side costs a fraction of that (docs/benchmarks.md).
  */
-import type http from 'node:http';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { duplexPair } from 'node:stream';
+import { type Duplex, duplexPair } from 'node:stream';
+import { createServer as createTlsServer, type TlsOptions, type TLSSocket } from 'node:tls';
 import type { Proxy } from '../proxy.js';
 import { ClientConnection, type ClientLimits, type ListenerContext } from './client-connection.js';
 
 export interface Http1ListenerOptions extends ClientLimits {
   /** How often timeouts are checked, ms. */
   readonly timeoutCheckInterval: number;
+  /** Present: a TLS listener (ALPN should offer h2 and http/1.1). */
+  readonly tls?: TlsOptions | undefined;
 }
+
+/** Gives a connection (a socket, or the in-process stand-in of a handed-over one) to Node's server. */
+export type Fallback = (socket: Duplex) => void;
 
 export class Http1Listener implements ListenerContext {
   readonly server: Server;
@@ -23,15 +30,23 @@ export class Http1Listener implements ListenerContext {
   private readonly handedOver = new Set<Socket>();
   private readonly timer: NodeJS.Timeout;
 
+  readonly proto: 'http' | 'https';
+
   constructor(
     readonly proxy: Proxy,
     readonly limits: Http1ListenerOptions,
-    /** Serves what the fast path hands over; it does not listen itself. */
-    private readonly fallback: http.Server,
+    private readonly fallback: Fallback,
   ) {
-    this.server = createServer({ noDelay: true }, (socket) => {
+    const accept = (socket: Socket): void => {
       this.connections.add(new ClientConnection(socket, this));
-    });
+    };
+    this.proto = limits.tls ? 'https' : 'http';
+    if (limits.tls) {
+      this.server = createTlsServer(limits.tls, (socket: TLSSocket) =>
+        socket.alpnProtocol === 'h2' ? fallback(socket) : accept(socket),
+      );
+      this.server.on('tlsClientError', () => undefined);
+    } else this.server = createServer({ noDelay: true }, accept);
     this.timer = setInterval(() => this.sweep(), limits.timeoutCheckInterval).unref();
   }
 
@@ -58,6 +73,8 @@ export class Http1Listener implements ListenerContext {
     const [inner, outer] = duplexPair();
     // What the HTTP server and the proxy read from req.socket.
     Object.assign(inner, {
+      alpnProtocol: (socket as Partial<TLSSocket>).alpnProtocol ?? false,
+      encrypted: this.proto === 'https' || undefined,
       remoteAddress: socket.remoteAddress,
       remotePort: socket.remotePort,
       remoteFamily: socket.remoteFamily,
@@ -79,7 +96,7 @@ export class Http1Listener implements ListenerContext {
     outer.on('error', () => socket.destroy());
     outer.on('close', () => socket.destroy());
     socket.resume();
-    this.fallback.emit('connection', inner);
+    this.fallback(inner);
   }
 
   private sweep(): void {
