@@ -23,11 +23,14 @@ const DURATION = process.env.BENCH_DURATION ?? '10s';
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const RULES = Number(process.env.BENCH_RULES ?? 10_000);
 const CHANGES = Number(process.env.BENCH_CHANGES ?? 100);
+// BENCH_TLS=1: the throughput rounds over HTTPS (HTTP/1.1, keep-alive) instead of plain HTTP.
+const TLS = process.env.BENCH_TLS === '1';
 const PORT = {
   backendA: 18180,
   backendB: 18190,
   portico: 18181,
   porticoTls: 18443,
+  nginxTls: 18444,
   metrics: 18254,
   nginx: 18182,
 };
@@ -107,6 +110,22 @@ const pipeline = pipelineCost();
 console.error(`swap pipeline at ${RULES} rules (ms, median): ${JSON.stringify(pipeline)}`);
 
 const dir = mkdtempSync(join(tmpdir(), 'portico-ingress-bench-'));
+// nginx's certificate for BENCH_TLS, of the kind portico generates for itself (P-256, self-signed).
+execFileSync(
+  'openssl',
+  [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-days',
+    '1',
+  ].concat(['-subj', '/CN=bench.example.com', '-keyout', join(dir, 'tls.key'), '-out', join(dir, 'tls.crt')]),
+  { stdio: 'ignore' },
+);
 const children = [];
 const cleanup = () => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
@@ -161,6 +180,9 @@ function nginxProxyConf(rules, flipped) {
   proxy_set_header X-Forwarded-For $remote_addr; proxy_set_header X-Forwarded-Proto $scheme;
   server { listen 127.0.0.1:${PORT.nginx} default_server; return 404; }
   server { listen 127.0.0.1:${PORT.nginx}; server_name bench.example.com; location / { proxy_pass http://a; } }
+  server { listen 127.0.0.1:${PORT.nginxTls} ssl; server_name bench.example.com;
+    ssl_certificate ${dir}/tls.crt; ssl_certificate_key ${dir}/tls.key; ssl_protocols TLSv1.2 TLSv1.3;
+    location / { proxy_pass http://a; } }
 ${servers.join('\n')}
 }
 `;
@@ -275,7 +297,7 @@ async function ready(port) {
 }
 
 /** Runs wrk; `stop()` ends a long run early (SIGINT makes wrk print its results). */
-function wrkRun(port, duration) {
+function wrkRun(port, duration, scheme = 'http') {
   let child;
   const result = new Promise((resolve, reject) => {
     const args = [
@@ -285,7 +307,7 @@ function wrkRun(port, duration) {
       '--latency',
       '-H',
       'Host: bench.example.com',
-      `http://127.0.0.1:${port}/`,
+      `${scheme}://127.0.0.1:${port}/`,
     ];
     child = spawn('wrk', args);
     children.push(child);
@@ -306,7 +328,7 @@ function wrkRun(port, duration) {
   return { result, stop: () => child.kill('SIGINT') };
 }
 
-const wrk = (port, duration = DURATION) => wrkRun(port, duration).result;
+const wrk = (port, duration = DURATION, scheme = 'http') => wrkRun(port, duration, scheme).result;
 
 /** CPU time (ms) used so far by a process and all its descendants, from /proc (clock ticks of 10 ms). */
 function treeCpuMs(root) {
@@ -346,13 +368,14 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const runs = { nginx: [], portico: [] };
 for (let round = 0; round < ROUNDS; round++) {
   for (const [name, port] of [
-    ['nginx', PORT.nginx],
-    ['portico', PORT.portico],
+    ['nginx', TLS ? PORT.nginxTls : PORT.nginx],
+    ['portico', TLS ? PORT.porticoTls : PORT.portico],
   ]) {
-    await wrk(port, '2s'); // warm-up
+    const scheme = TLS ? 'https' : 'http';
+    await wrk(port, '2s', scheme); // warm-up
     const pid = name === 'nginx' ? nginx.child.pid : portico.pid;
     const cpu0 = treeCpuMs(pid);
-    const r = await wrk(port);
+    const r = await wrk(port, DURATION, scheme);
     // CPU per request: what the proxy itself costs, less sensitive than req/s to other load.
     r.cpuUs = ((treeCpuMs(pid) - cpu0) * 1000) / r.requests;
     console.error(
