@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout } from 'node:timers';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, DiscoveryV1Api, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
-import { compile, Router, TableState } from '@portico/ingress';
+import { compile, Router, selfSignedPair, TableState } from '@portico/ingress';
 import { startDevApiServer } from '@portico/kube';
 import v8 from 'node:v8';
 
@@ -110,22 +110,10 @@ const pipeline = pipelineCost();
 console.error(`swap pipeline at ${RULES} rules (ms, median): ${JSON.stringify(pipeline)}`);
 
 const dir = mkdtempSync(join(tmpdir(), 'portico-ingress-bench-'));
-// nginx's certificate for BENCH_TLS, of the kind portico generates for itself (P-256, self-signed).
-execFileSync(
-  'openssl',
-  [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-days',
-    '1',
-  ].concat(['-subj', '/CN=bench.example.com', '-keyout', join(dir, 'tls.key'), '-out', join(dir, 'tls.crt')]),
-  { stdio: 'ignore' },
-);
+// nginx's certificate for BENCH_TLS: the kind portico makes for itself (P-256, self-signed).
+const benchCert = selfSignedPair('bench.example.com');
+writeFileSync(join(dir, 'tls.crt'), benchCert.cert);
+writeFileSync(join(dir, 'tls.key'), benchCert.key);
 const children = [];
 const cleanup = () => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
