@@ -17,6 +17,7 @@ import { request } from 'undici';
 import { IngressController, IngressServer, InProcessSink } from '@portico/ingress';
 import { startDevApiServer, type DevApiServer } from '@portico/kube';
 import { startEcho, stopAll, type Echo } from './backends.js';
+import { eventually } from './eventually.js';
 
 let api: DevApiServer;
 let kc: KubeConfig;
@@ -24,22 +25,6 @@ let echos: Echo[] = [];
 let server: IngressServer;
 let controller: IngressController;
 let base = '';
-
-/** Polls `fn` until it returns a truthy value (bounded: 10 s, every 50 ms). */
-async function eventually<T>(fn: () => Promise<T | undefined | false>, what: string): Promise<T> {
-  const deadline = Date.now() + 10_000;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
 
 async function get(host: string, path = '/'): Promise<{ status: number; name?: string }> {
   const res = await request(`${base}${path}`, { headers: { host } });

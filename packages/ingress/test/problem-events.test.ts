@@ -24,6 +24,7 @@ import {
   type TableSink,
 } from '@portico/ingress';
 import { EventRecorder, startDevApiServer, type DevApiServer, type EventType } from '@portico/kube';
+import { eventually } from './eventually.js';
 
 /** Keeps the tables it is given; nothing is served. */
 class RecordingSink implements TableSink {
@@ -62,21 +63,6 @@ let kc: KubeConfig;
 let leader: Replica;
 let follower: Replica;
 let restarted: Replica | undefined;
-
-async function eventually<T>(fn: () => Promise<T | undefined | false>, what: string): Promise<T> {
-  const deadline = Date.now() + 10_000;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
 
 function replica(): Replica {
   const registry = new Registry();
