@@ -4,7 +4,7 @@
  * to a hundred per endpoint), ports within 1-65535; Endpoints addresses must be IPs.
  */
 import { isIPv4, isIPv6 } from 'node:net';
-import { invalid, type FieldError } from './errors.js';
+import { invalid, notSupported, type FieldError } from './errors.js';
 import { isObject, type JsonObject } from './json.js';
 import type { ResourceInfo } from './resources.js';
 
@@ -43,12 +43,7 @@ function endpointSliceErrors(slice: JsonObject, old?: JsonObject): FieldError[] 
   if (type === undefined) {
     errors.push({ type: 'FieldValueRequired', field: 'addressType', detail: '' });
   } else if (!ADDRESS_TYPES.includes(type as string)) {
-    errors.push({
-      type: 'FieldValueNotSupported',
-      field: 'addressType',
-      value: type,
-      detail: 'supported values: "FQDN", "IPv4", "IPv6"',
-    });
+    errors.push(notSupported('addressType', type, ['FQDN', 'IPv4', 'IPv6']));
   } else if (old && old.addressType !== type) {
     errors.push({
       type: 'FieldValueInvalid',

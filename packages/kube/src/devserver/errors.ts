@@ -122,6 +122,16 @@ export interface FieldError {
   value?: unknown;
 }
 
+/** A FieldValueNotSupported error that lists the values FIELD takes, in the order given. */
+export function notSupported(field: string, value: unknown, supported: readonly string[]): FieldError {
+  return {
+    type: 'FieldValueNotSupported',
+    field,
+    value,
+    detail: `supported values: "${supported.join('", "')}"`,
+  };
+}
+
 function fieldErrorMessage(error: FieldError): string {
   switch (error.type) {
     case 'FieldValueRequired':

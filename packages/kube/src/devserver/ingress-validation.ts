@@ -4,7 +4,7 @@
  * path, absolute paths for Exact and Prefix, one backend kind, one port form, valid hosts, and an
  * immutable IngressClass controller.
  */
-import { invalid, type FieldError } from './errors.js';
+import { invalid, notSupported, type FieldError } from './errors.js';
 import { isIPv4, isIPv6 } from 'node:net';
 import { isObject, type JsonObject } from './json.js';
 import type { ResourceInfo } from './resources.js';
@@ -127,12 +127,9 @@ function ingressErrors(ingress: JsonObject): FieldError[] {
           detail: 'pathType must be specified',
         });
       } else if (!PATH_TYPES.includes(path.pathType as string)) {
-        errors.push({
-          type: 'FieldValueNotSupported',
-          field: `${pathField}.pathType`,
-          value: path.pathType,
-          detail: 'supported values: "Exact", "ImplementationSpecific", "Prefix"',
-        });
+        errors.push(
+          notSupported(`${pathField}.pathType`, path.pathType, ['Exact', 'ImplementationSpecific', 'Prefix']),
+        );
       } else if (
         path.pathType !== 'ImplementationSpecific' &&
         (typeof path.path !== 'string' || !path.path.startsWith('/'))

@@ -6,7 +6,7 @@
  * and validation answered with 422 Invalid naming the field. Allocations are transactional: a
  * rejected request leaves every allocator as it was.
  */
-import { invalid, type FieldError } from './errors.js';
+import { invalid, notSupported, type FieldError } from './errors.js';
 import { familyOf, IpAllocator, type IPFamily } from './ip-allocator.js';
 import { isObject, jsonEqual, type JsonObject } from './json.js';
 import { PortAllocator } from './port-allocator.js';
@@ -245,22 +245,12 @@ export class ServiceRegistry {
     const errors: FieldError[] = [];
     spec.type ??= 'ClusterIP';
     if (!TYPES.includes(spec.type as string)) {
-      errors.push({
-        type: 'FieldValueNotSupported',
-        field: 'spec.type',
-        value: spec.type,
-        detail: `supported values: "${TYPES.join('", "')}"`,
-      });
+      errors.push(notSupported('spec.type', spec.type, TYPES));
       return errors;
     }
     spec.sessionAffinity ??= 'None';
     if (spec.sessionAffinity !== 'None' && spec.sessionAffinity !== 'ClientIP') {
-      errors.push({
-        type: 'FieldValueNotSupported',
-        field: 'spec.sessionAffinity',
-        value: spec.sessionAffinity,
-        detail: 'supported values: "ClientIP", "None"',
-      });
+      errors.push(notSupported('spec.sessionAffinity', spec.sessionAffinity, ['ClientIP', 'None']));
     }
     const list = ports(spec);
     if (Array.isArray(spec.ports) && list.length !== spec.ports.length) {
@@ -276,12 +266,7 @@ export class ServiceRegistry {
       const field = `spec.ports[${i}]`;
       p.protocol ??= 'TCP';
       if (!PROTOCOLS.includes(p.protocol as string)) {
-        errors.push({
-          type: 'FieldValueNotSupported',
-          field: `${field}.protocol`,
-          value: p.protocol,
-          detail: 'supported values: "SCTP", "TCP", "UDP"',
-        });
+        errors.push(notSupported(`${field}.protocol`, p.protocol, ['SCTP', 'TCP', 'UDP']));
       }
       if (typeof p.port !== 'number' || !Number.isInteger(p.port) || p.port < 1 || p.port > 65535) {
         errors.push({
@@ -358,12 +343,7 @@ export class ServiceRegistry {
     }
     for (const f of ['externalTrafficPolicy', 'internalTrafficPolicy'] as const) {
       if (spec[f] !== undefined && spec[f] !== 'Cluster' && spec[f] !== 'Local') {
-        errors.push({
-          type: 'FieldValueNotSupported',
-          field: `spec.${f}`,
-          value: spec[f],
-          detail: 'supported values: "Cluster", "Local"',
-        });
+        errors.push(notSupported(`spec.${f}`, spec[f], ['Cluster', 'Local']));
       }
     }
     if (spec.type === 'LoadBalancer') spec.allocateLoadBalancerNodePorts ??= true;
@@ -451,12 +431,7 @@ export class ServiceRegistry {
       else spec.ipFamilyPolicy = 'SingleStack';
     }
     if (!POLICIES.includes(spec.ipFamilyPolicy as string)) {
-      errors.push({
-        type: 'FieldValueNotSupported',
-        field: 'spec.ipFamilyPolicy',
-        value: spec.ipFamilyPolicy,
-        detail: `supported values: "${POLICIES.join('", "')}"`,
-      });
+      errors.push(notSupported('spec.ipFamilyPolicy', spec.ipFamilyPolicy, POLICIES));
       return;
     }
     if (spec.ipFamilyPolicy === 'RequireDualStack' && !this.dualStack) {
@@ -501,12 +476,7 @@ export class ServiceRegistry {
     }
     families.forEach((f, i) => {
       if (f !== 'IPv4' && f !== 'IPv6') {
-        errors.push({
-          type: 'FieldValueNotSupported',
-          field: `spec.ipFamilies[${i}]`,
-          value: f,
-          detail: 'supported values: "IPv4", "IPv6"',
-        });
+        errors.push(notSupported(`spec.ipFamilies[${i}]`, f, ['IPv4', 'IPv6']));
       } else if (!this.allocators.has(f)) {
         errors.push({
           type: 'FieldValueInvalid',

@@ -5,7 +5,7 @@
  * an `ip`. A controller that writes a malformed address is told so, as it would be in a cluster.
  */
 import { isIPv4, isIPv6 } from 'node:net';
-import { invalid, type FieldError } from './errors.js';
+import { invalid, notSupported, type FieldError } from './errors.js';
 import { isObject, type JsonObject } from './json.js';
 import type { ResourceInfo } from './resources.js';
 
@@ -48,12 +48,7 @@ export function validateLoadBalancerStatus(resource: ResourceInfo, object: JsonO
     }
     if (e.ipMode !== undefined) {
       if (e.ipMode !== 'VIP' && e.ipMode !== 'Proxy') {
-        errors.push({
-          type: 'FieldValueNotSupported',
-          field: `${field}.ipMode`,
-          value: e.ipMode,
-          detail: 'supported values: "Proxy", "VIP"',
-        });
+        errors.push(notSupported(`${field}.ipMode`, e.ipMode, ['Proxy', 'VIP']));
       } else if (e.ip === undefined || e.ip === '') {
         errors.push({
           type: 'FieldValueRequired',
