@@ -20,6 +20,14 @@ import type { ProxyMetrics } from './metrics.js';
 import { normalizeHost, Router, type Backend, type RoutedEndpoint } from './router.js';
 import { emptyTable, type RouteTable, type Target } from './table.js';
 import { UpstreamPool } from './http1/upstream-pool.js';
+import {
+  errorCode,
+  errorReason,
+  isConnectError,
+  isIdempotentRetry,
+  isResetError,
+  isTimeoutError,
+} from './upstream-errors.js';
 import { Upstreams, type UpstreamOptions } from './upstreams.js';
 
 export interface ProxyOptions {
@@ -48,15 +56,6 @@ export const defaultProxyOptions: ProxyOptions = {
   upstream: { connections: 256, keepAliveTimeout: 4_000, connectTimeout: 5_000 },
   ejection: { failures: 3, ejectMs: 10_000 },
 };
-
-/** Errors meaning "the request never reached the pod": safe to retry elsewhere when bodiless. */
-const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
-const RESET_ERRORS = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE', 'UND_ERR_CLOSED']);
-const TIMEOUT_ERRORS = new Set([
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
 
 export class Proxy {
   router: Router = new Router(emptyTable);
@@ -363,7 +362,7 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
     if (this.done) return;
-    const code = (err as { code?: string }).code ?? '';
+    const code = errorCode(err);
     const metrics = this.proxy.options.metrics;
     if (this.limit?.tripped) return this.fail(413, true);
     if (this.res.destroyed || this.req.destroyed) {
@@ -371,25 +370,20 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.proxy.record(accessOf(this.req), 499, this.target, this.origin, this.started);
       return;
     }
-    const connectFailed = CONNECT_ERRORS.has(code);
-    const reset = RESET_ERRORS.has(code);
+    const connectFailed = isConnectError(code);
+    const reset = isResetError(code);
     if (connectFailed || reset) this.proxy.balancer.failed(this.origin);
-    metrics?.upstreamErrors.inc({
-      service: this.backend.key,
-      reason: TIMEOUT_ERRORS.has(code) ? 'timeout' : connectFailed ? 'connect' : reset ? 'reset' : 'other',
-    });
+    metrics?.upstreamErrors.inc({ service: this.backend.key, reason: errorReason(code, 'other') });
     if (this.res.headersSent) {
       this.done = true;
       this.res.destroy(err);
       this.proxy.record(accessOf(this.req), this.res.statusCode, this.target, this.origin, this.started);
       return;
     }
-    const idempotent =
-      this.req.method === 'GET' || this.req.method === 'HEAD' || this.req.method === 'OPTIONS';
     if (
       (connectFailed || reset) &&
       !this.body &&
-      idempotent &&
+      isIdempotentRetry(this.req.method) &&
       !this.retried &&
       this.backend.endpoints.length > 1
     ) {
@@ -397,7 +391,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.controller = undefined;
       return this.start(this.endpoint);
     }
-    this.fail(TIMEOUT_ERRORS.has(code) ? 504 : 502);
+    this.fail(isTimeoutError(code) ? 504 : 502);
   }
 
   private fail(status: number, close = false): void {

@@ -8,14 +8,13 @@ import type { Socket } from 'node:net';
 import type { Proxy } from '../proxy.js';
 import type { Backend, RoutedEndpoint } from '../router.js';
 import type { Target } from '../table.js';
+import { errorCode, errorReason, isConnectError, isIdempotentRetry } from '../upstream-errors.js';
 import type { RequestHead } from './request-head.js';
 import type { ResponseHead } from './response-head.js';
 import type { ResponseHandler, UpstreamConnection } from './upstream-connection.js';
 
 /** Bodies up to this size go out in the same write as the head: one syscall. */
 const COALESCE = 16 * 1024;
-const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** The client connection, as an exchange sees it. */
 export interface ClientSide {
@@ -128,16 +127,17 @@ export class Exchange implements ResponseHandler {
 
   onError(err: Error, responded: boolean): void {
     if (this.over) return;
-    const code = (err as { code?: string }).code ?? '';
-    const connectFailed = CONNECT_ERRORS.has(code);
+    const code = errorCode(err);
+    const connectFailed = isConnectError(code);
     const stale = !connectFailed && !responded && this.upstream !== undefined && this.upstream.served > 0;
     const origin = this.endpoint!.origin;
     // A keep-alive connection the pod closed while idle is not the pod failing.
     if (!stale) {
       this.proxy.balancer.failed(origin);
+      // Errors of our own making (a malformed response) count as resets, as the connection dies.
       this.proxy.options.metrics?.upstreamErrors.inc({
         service: this.backend.key,
-        reason: code === 'UND_ERR_CONNECT_TIMEOUT' ? 'timeout' : connectFailed ? 'connect' : 'reset',
+        reason: errorReason(code, 'reset'),
       });
     }
     if (responded && this.status !== 0) {
@@ -145,7 +145,8 @@ export class Exchange implements ResponseHandler {
       this.client.socket.destroy();
       return this.finish(this.status, true);
     }
-    const retryable = !this.retried && this.request.contentLength <= 0 && IDEMPOTENT.has(this.request.method);
+    const retryable =
+      !this.retried && this.request.contentLength <= 0 && isIdempotentRetry(this.request.method);
     if (retryable && (stale || (connectFailed && this.backend.endpoints.length > 1))) {
       this.retried = true;
       this.start(undefined, stale ? undefined : this.endpoint);
