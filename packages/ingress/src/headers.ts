@@ -5,18 +5,31 @@
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 
-/** Always hop-by-hop, plus whatever the Connection header lists. `expect` is answered by us. */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'http2-settings',
-  'expect',
-]);
+/**
+ * Always hop-by-hop (RFC 9110 §7.6.1), plus whatever the Connection header lists. A switch, not a
+ * Set: no hash of a fresh string per field on the hot path.
+ */
+export function isHopByHop(lowerName: string): boolean {
+  switch (lowerName) {
+    case 'connection':
+    case 'keep-alive':
+    case 'proxy-connection':
+    case 'te':
+    case 'trailer':
+    case 'transfer-encoding':
+    case 'upgrade':
+    case 'http2-settings':
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** Node's server answers `Expect` itself, so it never travels on (nor comes back). */
+const dropped = (lowerName: string): boolean => isHopByHop(lowerName) || lowerName === 'expect';
+
+/** A Connection value naming no field: the usual `keep-alive` or `close`. */
+const ONLY_FRAMING = /^\s*(?:keep-alive|close)\s*$/i;
 
 /** Headers we set ourselves: any client-supplied value is dropped, not trusted. */
 const FORWARDED = new Set([
@@ -27,9 +40,11 @@ const FORWARDED = new Set([
   'x-real-ip',
 ]);
 
-function connectionTokens(value: string | string[] | undefined): Set<string> | null {
+/** The field names a Connection value lists (lower-case), or null when it lists none. */
+export function connectionTokens(value: string | string[] | undefined): Set<string> | null {
   if (!value) return null;
   const joined = Array.isArray(value) ? value.join(',') : value;
+  if (ONLY_FRAMING.test(joined)) return null;
   const tokens = new Set<string>();
   for (const t of joined.split(',')) {
     const token = t.trim().toLowerCase();
@@ -70,7 +85,7 @@ export function upstreamHeaders(
       out.push(name, raw[i + 1]!);
       continue;
     }
-    if (HOP_BY_HOP.has(lower) || FORWARDED.has(lower) || listed?.has(lower)) continue;
+    if (dropped(lower) || FORWARDED.has(lower) || listed?.has(lower)) continue;
     if (lower === 'host') {
       if (replaceHost) continue;
       sawHost = true;
@@ -98,7 +113,7 @@ export function downstreamHeaders(headers: IncomingHttpHeaders, serverName: stri
   const listed = connectionTokens(headers.connection);
   const out: OutgoingHttpHeaders = {};
   for (const name in headers) {
-    if (HOP_BY_HOP.has(name) || listed?.has(name)) continue;
+    if (dropped(name) || listed?.has(name)) continue;
     out[name] = headers[name];
   }
   if (out.server === undefined) out.server = serverName;

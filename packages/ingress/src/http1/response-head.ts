@@ -4,31 +4,12 @@
  * the pod sent none, and the body's framing decided as RFC 9112 §6.3 says. Anything malformed or
  * ambiguous is refused (the caller answers 502): a proxy must not guess where a response ends.
  */
+import { connectionTokens, isHopByHop } from '../headers.js';
 import { hasToken } from './request-head.js';
 
 const HEAD =
   /^HTTP\/1\.[01] [1-9]\d\d(?: [\t -~\x80-\xff]*)?(?:\r\n[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t -~\x80-\xff]*)*$/;
 const DIGITS = /^\d{1,15}$/;
-
-/** Never forwarded; framing fields are re-added by us when the body is relayed as received. */
-function isHopByHop(lowerName: string): boolean {
-  switch (lowerName) {
-    case 'connection':
-    case 'keep-alive':
-    case 'proxy-connection':
-    case 'te':
-    case 'trailer':
-    case 'transfer-encoding':
-    case 'upgrade':
-    case 'http2-settings':
-      return true;
-    default:
-      return false;
-  }
-}
-
-/** A Connection value naming no field (the usual `keep-alive` or `close`). */
-const ONLY_FRAMING = /^\s*(?:keep-alive|close)\s*$/i;
 
 export type Framing =
   /** No body: HEAD, 1xx, 204, 304 (§6.3 rule 1–2). */
@@ -92,7 +73,8 @@ export function parseResponseHead(
   }
   if (keptFrom < head.length) out += head.slice(keptFrom) + '\r\n';
   if (!server) out += `server: ${serverName}\r\n`;
-  if (connection !== undefined && !ONLY_FRAMING.test(connection)) out = dropListed(out, connection);
+  const listed = connectionTokens(connection);
+  if (listed) out = dropListed(out, listed);
   const closeAsked = connection !== undefined && hasToken(connection, 'close');
   let framing: Framing;
   if (requestMethod === 'HEAD' || status < 200 || status === 204 || status === 304) framing = 'none';
@@ -116,13 +98,7 @@ export function parseResponseHead(
 }
 
 /** Removes the fields a Connection header names (rare, so done as a second pass). */
-function dropListed(block: string, connection: string): string {
-  const names = new Set<string>();
-  for (const t of connection.split(',')) {
-    const token = t.trim().toLowerCase();
-    if (token && token !== 'close' && token !== 'keep-alive') names.add(token);
-  }
-  if (names.size === 0) return block;
+function dropListed(block: string, names: ReadonlySet<string>): string {
   return block
     .split('\r\n')
     .filter((line, i) => i === 0 || !names.has(line.slice(0, line.indexOf(':')).toLowerCase()))
