@@ -171,17 +171,12 @@ export class Controller {
     this.refusedForOrphans = false;
     const parsed = parseConfig(text);
     if (!parsed.ok) {
-      this.configStatus.refused(
-        cm,
-        'invalid',
-        'InvalidConfig',
-        `configuration refused: ${parsed.errors.join('; ')}`,
-      );
+      this.configStatus.invalid(cm, parsed.errors);
       return;
     }
     const pools = this.allocator.setPools(parsed.config.pools);
     if (!pools.ok) {
-      this.configStatus.refused(cm, 'orphans-ips', 'ConfigRejected', `configuration refused: ${pools.error}`);
+      this.configStatus.wouldOrphan(cm, pools.error);
       this.refusedForOrphans = true;
       return;
     }

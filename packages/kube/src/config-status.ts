@@ -45,7 +45,17 @@ export class ConfigStatus {
     this.log.info({ event: 'configLoaded', pools }, 'configuration loaded');
   }
 
-  refused(cm: V1ConfigMap, reason: ConfigRefusal, eventReason: string, message: string): void {
+  /** The ConfigMap's text does not parse; ERRORS are the parser's. */
+  invalid(cm: V1ConfigMap, errors: readonly string[]): void {
+    this.refused(cm, 'invalid', 'InvalidConfig', `configuration refused: ${errors.join('; ')}`);
+  }
+
+  /** The new configuration would take addresses from the Services holding them; WHY says which. */
+  wouldOrphan(cm: V1ConfigMap, why: string): void {
+    this.refused(cm, 'orphans-ips', 'ConfigRejected', `configuration refused: ${why}`);
+  }
+
+  private refused(cm: V1ConfigMap, reason: ConfigRefusal, eventReason: string, message: string): void {
     this.log.error(
       { event: 'configStale', reason, message },
       'configuration refused; the previous one stays in force',

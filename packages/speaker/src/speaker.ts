@@ -226,18 +226,13 @@ export class Speaker {
     this.held = undefined;
     const parsed = parseConfig(text);
     if (!parsed.ok) {
-      this.configStatus.refused(
-        cm,
-        'invalid',
-        'InvalidConfig',
-        `configuration refused: ${parsed.errors.join('; ')}`,
-      );
+      this.configStatus.invalid(cm, parsed.errors);
       return;
     }
     const orphans = orphanedIPs(this.config, parsed.config, this.services.list());
     if (orphans.length > 0) {
-      const message = `configuration refused: it would orphan addresses in use (${orphans.slice(0, 5).join(', ')}${orphans.length > 5 ? ', ...' : ''})`;
-      this.configStatus.refused(cm, 'orphans-ips', 'ConfigRejected', message);
+      const shown = `${orphans.slice(0, 5).join(', ')}${orphans.length > 5 ? ', ...' : ''}`;
+      this.configStatus.wouldOrphan(cm, `it would orphan addresses in use (${shown})`);
       // Taken once the Services holding those addresses are gone (see reconcile).
       this.held = parsed.config;
       return;
