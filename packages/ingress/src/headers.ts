@@ -108,6 +108,13 @@ export function upstreamHeaders(
   return out;
 }
 
+/** An HTTP/1.1 request head for the pod, blank line included, from a flat [name, value, ...] list. */
+export function requestHead(method: string, target: string, fields: readonly string[]): string {
+  let text = `${method} ${target} HTTP/1.1\r\n`;
+  for (let i = 0; i < fields.length; i += 2) text += `${fields[i]}: ${fields[i + 1]}\r\n`;
+  return text + '\r\n';
+}
+
 /** Response headers for the client: hop-by-hop removed, `Server` added when the pod sent none. */
 export function downstreamHeaders(headers: IncomingHttpHeaders, serverName: string): OutgoingHttpHeaders {
   const listed = connectionTokens(headers.connection);

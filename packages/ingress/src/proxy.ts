@@ -14,7 +14,7 @@ import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import { Balancer, type EjectionOptions } from './balancer.js';
-import { downstreamHeaders, upstreamHeaders, type ClientHop } from './headers.js';
+import { downstreamHeaders, requestHead, upstreamHeaders, type ClientHop } from './headers.js';
 import { BodyLimit } from './limits.js';
 import type { ProxyMetrics } from './metrics.js';
 import { normalizeHost, Router, type Backend, type RoutedEndpoint } from './router.js';
@@ -147,12 +147,7 @@ export class Proxy {
         body = req.pipe(limit);
       } else body = req;
     }
-    const hop: ClientHop = {
-      address: req.socket.remoteAddress ?? '',
-      proto,
-      port: req.socket.localPort ?? 0,
-      host: rawHost,
-    };
+    const hop = hopOf(req, proto, rawHost);
     const headers = upstreamHeaders(req.rawHeaders, req.headers, hop, false, absolute);
     new Exchange(this, req, res, url, headers, body, limit, target, backend).start(undefined);
   }
@@ -174,21 +169,15 @@ export class Proxy {
       );
       return;
     }
-    const hop: ClientHop = {
-      address: req.socket.remoteAddress ?? '',
-      proto,
-      port: req.socket.localPort ?? 0,
-      host: rawHost,
-    };
+    const hop = hopOf(req, proto, rawHost);
     const headers = upstreamHeaders(req.rawHeaders, req.headers, hop, true);
-    let lines = `${req.method} ${url} HTTP/1.1\r\n`;
-    for (let i = 0; i < headers.length; i += 2) lines += `${headers[i]}: ${headers[i + 1]}\r\n`;
+    const lines = requestHead(req.method ?? 'GET', url, headers);
     const up: Socket = connect({ host: endpoint.address, port: endpoint.port });
     let connected = false;
     up.once('connect', () => {
       connected = true;
       up.setNoDelay(true);
-      up.write(lines + '\r\n');
+      up.write(lines);
       if (head.length) up.write(head);
       up.pipe(socket);
       socket.pipe(up);
@@ -259,6 +248,11 @@ export interface AccessInfo {
   readonly host: string | undefined;
   readonly path: string | undefined;
   readonly client: string | undefined;
+}
+
+/** The client hop of a request served by Node's servers (X-Forwarded-*). */
+function hopOf(req: IncomingMessage, proto: 'http' | 'https', host: string): ClientHop {
+  return { address: req.socket.remoteAddress ?? '', proto, port: req.socket.localPort ?? 0, host };
 }
 
 function accessOf(req: IncomingMessage): AccessInfo {

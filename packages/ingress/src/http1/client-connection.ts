@@ -6,7 +6,7 @@
  * server, which serves or rejects it exactly as it would have from the first byte.
  */
 import type { Socket } from 'node:net';
-import { upstreamHeaders } from '../headers.js';
+import { requestHead, upstreamHeaders } from '../headers.js';
 import { STATUS_TEXT, type Proxy } from '../proxy.js';
 import { Exchange, type ClientSide } from './exchange.js';
 import { parseRequestHead, type RequestHead } from './request-head.js';
@@ -143,9 +143,8 @@ export class ClientConnection implements ClientSide {
         host: head.host,
       },
     );
-    let text = `${head.method} ${head.target} HTTP/1.1\r\n`;
-    for (let i = 0; i < fields.length; i += 2) text += `${fields[i]}: ${fields[i + 1]}\r\n`;
-    const exchange = new Exchange(proxy, this, head, text + '\r\n', decision.target, decision.backend);
+    const upstreamHead = requestHead(head.method, head.target, fields);
+    const exchange = new Exchange(proxy, this, head, upstreamHead, decision.target, decision.backend);
     this.exchange = exchange;
     let body: Buffer | undefined;
     if (head.contentLength > 0) {
