@@ -1,7 +1,11 @@
 import { type KubeConfig, type KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
 import { isNotFound } from './errors.js';
 
-/** Creates the object, or replaces it when it exists: a small `kubectl apply` for tools and the lab. */
+/**
+ * Creates the object, or replaces it when it exists: a small `kubectl apply` for tests and tools.
+ * (The lab keeps its own fetch-based apply: it also writes the status subresource, which
+ * KubernetesObjectApi has no call for, and retries on conflicts with the controllers.)
+ */
 export async function applyObject<T extends KubernetesObject>(kc: KubeConfig, obj: T): Promise<T> {
   const api = KubernetesObjectApi.makeApiClient(kc);
   try {
