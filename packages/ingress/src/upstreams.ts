@@ -1,12 +1,16 @@
 /**
- * One undici Pool per endpoint origin: keep-alive connections reused across requests. When a
+ * One undici Pool per endpoint origin, for the requests Node's servers handle (HTTP/2 and what the
+ * fast path hands over; the fast path has its own pool, http1/upstream-pool.ts): keep-alive connections reused across requests. When a
  * routing table no longer lists an origin its pool is closed gracefully: requests running on it
  * finish (that is how terminating pods are drained), new ones go elsewhere.
  */
 import { Pool } from 'undici';
 
 export interface UpstreamOptions {
-  /** Max connections per origin. */
+  /**
+   * Max connections per origin for the requests Node's servers handle (HTTP/2, handed-over ones).
+   * The plain-HTTP fast path opens one per concurrent request, like nginx without `max_conns`.
+   */
   readonly connections: number;
   /** Idle keep-alive lifetime, ms; below typical pod idle timeouts (Node: 5 s). */
   readonly keepAliveTimeout: number;
