@@ -1,8 +1,9 @@
 /**
- * One undici Pool per endpoint origin, for the requests Node's servers handle (HTTP/2 and what the
- * fast path hands over; the fast path has its own pool, http1/upstream-pool.ts): keep-alive connections reused across requests. When a
- * routing table no longer lists an origin its pool is closed gracefully: requests running on it
- * finish (that is how terminating pods are drained), new ones go elsewhere.
+ * One undici Pool per endpoint origin, for the requests Node's servers handle (HTTP/2, and what the
+ * fast path hands over; the fast path has its own pool in http1/upstream-pool.ts). Keep-alive
+ * connections are reused across requests. When a routing table no longer lists an origin its pool
+ * is closed gracefully: requests running on it finish (that is how terminating pods are drained),
+ * new ones go elsewhere.
  */
 import { Pool } from 'undici';
 
