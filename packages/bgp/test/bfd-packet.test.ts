@@ -7,24 +7,17 @@ import {
   encodeControlPacket,
   type ControlPacket,
 } from '../src/bfd/index.js';
+import { controlPacket } from './bfd-fixtures.js';
 
 function packet(overrides: Partial<ControlPacket> = {}): ControlPacket {
-  return {
-    diagnostic: BfdDiagnostic.None,
+  return controlPacket({
     state: BfdState.Up,
-    poll: false,
-    final: false,
-    controlPlaneIndependent: false,
-    demand: false,
-    multipoint: false,
-    detectMultiplier: 3,
     myDiscriminator: 0x11223344,
     yourDiscriminator: 0x55667788,
     desiredMinTxInterval: 300_000,
     requiredMinRxInterval: 250_000,
-    requiredMinEchoRxInterval: 0,
     ...overrides,
-  };
+  });
 }
 
 // RFC 5880 section 4.1 layout, written out by hand: version 1, diag 3, state Up, P set, mult 3.

@@ -14,6 +14,7 @@ import {
   type ControlPacket,
 } from '../src/bfd/index.js';
 import { BfdReceiver } from '../src/bfd/receiver.js';
+import { controlPacket } from './bfd-fixtures.js';
 import { detectionTime, jitteredInterval, transmitInterval } from '../src/bfd/timing.js';
 
 /** Virtual time: timers run only when the test advances the clock. */
@@ -183,22 +184,7 @@ function upPair(overrides: Parameters<typeof makeSession>[4] = {}) {
 }
 
 function remotePacket(overrides: Partial<ControlPacket>): ControlPacket {
-  return {
-    diagnostic: 0,
-    state: BfdState.Down,
-    poll: false,
-    final: false,
-    controlPlaneIndependent: false,
-    demand: false,
-    multipoint: false,
-    detectMultiplier: 3,
-    myDiscriminator: 0xbeef,
-    yourDiscriminator: 0,
-    desiredMinTxInterval: 1_000_000,
-    requiredMinRxInterval: 300_000,
-    requiredMinEchoRxInterval: 0,
-    ...overrides,
-  };
+  return controlPacket({ myDiscriminator: 0xbeef, requiredMinRxInterval: 300_000, ...overrides });
 }
 
 afterEach(async () => {

@@ -5,11 +5,13 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, test } from 'vitest';
 import {
   BfdSession,
+  type BfdSessionOptions,
   BfdState,
   UdpBfdNetwork,
   decodeControlPacket,
   encodeControlPacket,
 } from '../src/bfd/index.js';
+import { controlPacket } from './bfd-fixtures.js';
 
 const cleanup: (() => unknown)[] = [];
 afterEach(async () => {
@@ -85,20 +87,24 @@ describe('UdpTtlSocket (native)', () => {
   });
 });
 
+/** 127.0.0.1 to 127.0.0.2 at 100 ms, multiplier 3. */
+function towardsPeer(network: UdpBfdNetwork): BfdSessionOptions {
+  return {
+    localAddress: '127.0.0.1',
+    peerAddress: '127.0.0.2',
+    desiredMinTxMs: 100,
+    requiredMinRxMs: 100,
+    detectMultiplier: 3,
+    network,
+  };
+}
+
 describe('BFD over loopback UDP', () => {
   test('a session sends to the control port from 49152-65535 with TTL 255 (RFC 5881 sections 4, 5)', async () => {
     const controlPort = freePort();
     const inbox: UdpTtlMessage[] = [];
     open('127.0.0.2', controlPort, inbox);
-    const network = new UdpBfdNetwork({ controlPort });
-    const session = new BfdSession({
-      localAddress: '127.0.0.1',
-      peerAddress: '127.0.0.2',
-      desiredMinTxMs: 100,
-      requiredMinRxMs: 100,
-      detectMultiplier: 3,
-      network,
-    });
+    const session = new BfdSession(towardsPeer(new UdpBfdNetwork({ controlPort })));
     cleanup.push(() => session.stop({ silent: true }));
     session.start();
     await waitFor('the first packet', () => inbox.length >= 1, 2000);
@@ -112,15 +118,7 @@ describe('BFD over loopback UDP', () => {
 
   test('a session to the same peer can start while the previous one sends its AdminDowns', async () => {
     const controlPort = freePort();
-    const network = new UdpBfdNetwork({ controlPort });
-    const options = {
-      localAddress: '127.0.0.1',
-      peerAddress: '127.0.0.2',
-      desiredMinTxMs: 100,
-      requiredMinRxMs: 100,
-      detectMultiplier: 3,
-      network,
-    };
+    const options = towardsPeer(new UdpBfdNetwork({ controlPort }));
     const first = new BfdSession(options);
     cleanup.push(() => first.stop({ silent: true }));
     first.start();
@@ -153,21 +151,9 @@ describe('BFD over loopback UDP', () => {
     const spoof = dgram.createSocket('udp4');
     cleanup.push(() => spoof.close());
     await new Promise<void>((resolve) => spoof.bind(0, '127.0.0.2', resolve));
-    const down = encodeControlPacket({
-      diagnostic: 0,
-      state: BfdState.Down,
-      poll: false,
-      final: false,
-      controlPlaneIndependent: false,
-      demand: false,
-      multipoint: false,
-      detectMultiplier: 3,
-      myDiscriminator: b.localDiscriminator,
-      yourDiscriminator: a.localDiscriminator,
-      desiredMinTxInterval: 1_000_000,
-      requiredMinRxInterval: 1_000_000,
-      requiredMinEchoRxInterval: 0,
-    });
+    const down = encodeControlPacket(
+      controlPacket({ myDiscriminator: b.localDiscriminator, yourDiscriminator: a.localDiscriminator }),
+    );
     await new Promise<void>((resolve, reject) =>
       spoof.send(down, controlPort, '127.0.0.1', (e) => (e ? reject(e) : resolve())),
     );
