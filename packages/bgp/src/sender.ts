@@ -57,19 +57,17 @@ function* chunks(prefixes: Prefix[], budget: number, firstBudget = budget): Gene
       end++;
     }
     if (end === start) throw new Error('UPDATE size limit too small for one prefix');
-    const out = new Uint8Array(size);
-    let at = 0;
-    for (let i = start; i < end; i++) at = writePrefix(out, at, prefixes[i] as Prefix);
-    yield out;
+    yield encodeRun(prefixes, start, end, size);
     start = end;
     limit = budget;
   }
 }
 
-function encodePrefixes(prefixes: Prefix[]): Uint8Array {
-  const out = new Uint8Array(prefixes.reduce((n, p) => n + encodedPrefixLength(p), 0));
+/** Encodes `prefixes[start..end)`, `size` octets in all, as a Withdrawn Routes or NLRI field. */
+function encodeRun(prefixes: Prefix[], start: number, end: number, size: number): Uint8Array {
+  const out = new Uint8Array(size);
   let at = 0;
-  for (const p of prefixes) at = writePrefix(out, at, p);
+  for (let i = start; i < end; i++) at = writePrefix(out, at, prefixes[i] as Prefix);
   return out;
 }
 
@@ -97,47 +95,51 @@ function isClassic(a: Announcement): boolean {
   return a.afi === Afi.IPV4 && a.nextHops.length === 1 && !a.nextHops[0]!.includes(':');
 }
 
-/** Like packAnnouncement, with `riders` added to the first UPDATE (the caller made sure they fit). */
-function packAnnouncementWith(a: Announcement, ctx: SendContext, riders: Riders): Buffer[] {
-  const out: Buffer[] = [];
-  const room = ctx.maxLength - HEADER_LENGTH - 4;
-  const ridden = riders.withdrawn.length + riders.mpUnreach.length;
-  let first = true;
-  const take = (): Riders => {
-    const r = first ? riders : NO_RIDERS;
-    first = false;
-    return r;
-  };
+/** The UPDATEs of one announcement, its attributes encoded once. */
+interface Layout {
+  /** Octets every UPDATE of the announcement carries besides its NLRI and riders. */
+  overhead: number;
+  /** One UPDATE with `nlri` (encoded prefixes) and `riders`. */
+  update(nlri: Uint8Array, riders: Riders): Buffer;
+}
+
+function layout(a: Announcement, ctx: SendContext): Layout {
   // RFC 7606 §5.1: the MP_* attributes go first so a receiver can find the NLRI even if later
   // attributes are bad (and then treat them as withdrawn, RFC 7606 §2); MP_REACH_NLRI (14) comes
   // before MP_UNREACH_NLRI (15), the ascending order RFC 4271 §5 asks for.
   if (isClassic(a)) {
     const attrs = encodeAttributes({ ...a.attributes, nextHop: a.nextHops[0] as string }, ctx.fourOctetAs);
-    const budget = room - attrs.length;
-    for (const nlri of chunks(a.prefixes, budget, budget - ridden)) {
-      const r = take();
-      out.push(updateBody(r.withdrawn, concat([r.mpUnreach, attrs]), nlri));
-    }
-    return out;
+    return {
+      overhead: attrs.length,
+      update: (nlri, r) => updateBody(r.withdrawn, concat([r.mpUnreach, attrs]), nlri),
+    };
   }
   const rest = encodeAttributes(a.attributes, ctx.fourOctetAs);
   const header = encodeMpReachHeader(a.afi, Safi.UNICAST, a.nextHops);
-  const budget = room - rest.length - EXT_ATTR_HEADER - header.length;
-  for (const nlri of chunks(a.prefixes, budget, budget - ridden)) {
-    const mp = extendedAttribute(AttrType.MP_REACH_NLRI, concat([header, nlri]));
-    const r = take();
-    out.push(updateBody(r.withdrawn, concat([mp, r.mpUnreach, rest]), EMPTY));
-  }
-  return out;
+  return {
+    overhead: rest.length + EXT_ATTR_HEADER + header.length,
+    update: (nlri, r) => {
+      const mp = extendedAttribute(AttrType.MP_REACH_NLRI, concat([header, nlri]));
+      return updateBody(r.withdrawn, concat([mp, r.mpUnreach, rest]), EMPTY);
+    },
+  };
 }
 
-/** Octets of the first UPDATE of `a` without any NLRI: what riders and NLRI share the rest of. */
-function announcementOverhead(a: Announcement, ctx: SendContext): number {
-  if (isClassic(a)) {
-    return encodeAttributes({ ...a.attributes, nextHop: a.nextHops[0] as string }, ctx.fourOctetAs).length;
+/** Like packAnnouncement, with `riders` added to the first UPDATE (the caller made sure they fit). */
+function packAnnouncementWith(
+  a: Announcement,
+  ctx: SendContext,
+  riders: Riders,
+  l = layout(a, ctx),
+): Buffer[] {
+  const out: Buffer[] = [];
+  const budget = ctx.maxLength - HEADER_LENGTH - 4 - l.overhead;
+  let r = riders;
+  for (const nlri of chunks(a.prefixes, budget, budget - r.withdrawn.length - r.mpUnreach.length)) {
+    out.push(l.update(nlri, r));
+    r = NO_RIDERS;
   }
-  const header = encodeMpReachHeader(a.afi, Safi.UNICAST, a.nextHops);
-  return encodeAttributes(a.attributes, ctx.fourOctetAs).length + EXT_ATTR_HEADER + header.length;
+  return out;
 }
 
 /** UPDATEs withdrawing `prefixes` of one family. */
@@ -148,12 +150,14 @@ export function packWithdrawal(afi: AfiNumber, prefixes: Prefix[], ctx: SendCont
     for (const w of chunks(prefixes, room)) out.push(updateBody(w, EMPTY, EMPTY));
     return out;
   }
-  const header = Uint8Array.of(afi >> 8, afi & 0xff, Safi.UNICAST);
-  for (const w of chunks(prefixes, room - EXT_ATTR_HEADER - header.length)) {
+  for (const w of chunks(prefixes, room - EXT_ATTR_HEADER - MP_UNREACH_HEADER)) {
     out.push(updateBody(EMPTY, mpUnreachAttribute(afi, w), EMPTY));
   }
   return out;
 }
+
+/** AFI and SAFI in front of the withdrawn prefixes of an MP_UNREACH_NLRI (RFC 4760 §4). */
+const MP_UNREACH_HEADER = 3;
 
 function mpUnreachAttribute(afi: AfiNumber, withdrawn: Uint8Array): Uint8Array {
   const header = Uint8Array.of(afi >> 8, afi & 0xff, Safi.UNICAST);
@@ -185,7 +189,7 @@ export function packChanges(
 ): Buffer[] {
   const room = ctx.maxLength - HEADER_LENGTH - 4;
   const groups = [...announcements];
-  const riders = new Map<Announcement, Riders>();
+  const riders = new Map<Announcement, { riders: Riders; layout: Layout }>();
   const alone: Buffer[] = [];
   for (const afi of [Afi.IPV4, Afi.IPV6] as const) {
     const gone = withdrawals[afi];
@@ -194,24 +198,29 @@ export function packChanges(
     const host = groups.find((g) => g.afi === afi && g.prefixes.length > 0);
     if (host) {
       const field = gone.reduce((n, p) => n + encodedPrefixLength(p), 0);
-      // IPv4 uses the Withdrawn Routes field; IPv6 an MP_UNREACH_NLRI with AFI and SAFI (3 octets).
-      const size = afi === Afi.IPV4 ? field : EXT_ATTR_HEADER + 3 + field;
+      // IPv4 uses the Withdrawn Routes field; IPv6 an MP_UNREACH_NLRI.
+      const size = afi === Afi.IPV4 ? field : EXT_ATTR_HEADER + MP_UNREACH_HEADER + field;
       const first = encodedPrefixLength(host.prefixes[0] as Prefix);
-      if (announcementOverhead(host, ctx) + size + first <= room) {
-        const encoded = encodePrefixes(gone);
-        riders.set(
-          host,
-          afi === Afi.IPV4
-            ? { ...NO_RIDERS, withdrawn: encoded }
-            : { ...NO_RIDERS, mpUnreach: mpUnreachAttribute(afi, encoded) },
-        );
+      const hostLayout = layout(host, ctx);
+      if (hostLayout.overhead + size + first <= room) {
+        const encoded = encodeRun(gone, 0, gone.length, field);
+        riders.set(host, {
+          layout: hostLayout,
+          riders:
+            afi === Afi.IPV4
+              ? { ...NO_RIDERS, withdrawn: encoded }
+              : { ...NO_RIDERS, mpUnreach: mpUnreachAttribute(afi, encoded) },
+        });
         continue;
       }
     }
     alone.push(...packWithdrawal(afi, gone, ctx));
   }
   const out = alone;
-  for (const g of groups) out.push(...packAnnouncementWith(g, ctx, riders.get(g) ?? NO_RIDERS));
+  for (const g of groups) {
+    const ridden = riders.get(g);
+    out.push(...packAnnouncementWith(g, ctx, ridden?.riders ?? NO_RIDERS, ridden?.layout));
+  }
   return out;
 }
 
