@@ -57,8 +57,9 @@ describe('portico bgp peer', () => {
     expect(code).toBe(0);
     expect(lines.some((l) => l.includes('OpenConfirm -> Established'))).toBe(true);
     expect(lines.some((l) => l.includes('families ipv4-unicast ipv6-unicast'))).toBe(true);
+    // Two routes in two families: one UPDATE each.
     const deadline = Date.now() + 3000;
-    while (r.received.length < 1 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+    while (r.received.length < 2 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
     // The IPv4 route uses the session address as next hop; the IPv6 one needs --next-hop (given).
     expect(r.received.sort()).toEqual(['198.51.100.10/32', '2001:db8:100::10/128']);
     expect(r.communities[0]).toEqual([((65001 << 16) | 100) >>> 0]);
