@@ -84,3 +84,59 @@ int get_string_arg(napi_env env, napi_value value, const char *fn, const char *n
   if (present) *present = 1;
   return 1;
 }
+
+int get_args(napi_env env, napi_callback_info info, size_t count, napi_value *argv, const char *usage) {
+  size_t argc = count;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < count) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", usage);
+    return 0;
+  }
+  return 1;
+}
+
+int get_bool_arg(napi_env env, napi_value value, const char *fn, const char *name, bool *out) {
+  if (napi_get_value_bool(env, value, out) != napi_ok) {
+    throw_arg_type(env, fn, name, "a boolean", value);
+    return 0;
+  }
+  return 1;
+}
+
+int get_buffer_arg(napi_env env, napi_value value, const char *fn, const char *name, size_t want, void **data,
+                   size_t *len) {
+  if (napi_get_buffer_info(env, value, data, len) != napi_ok) {
+    throw_arg_type(env, fn, name, "a Buffer", value);
+    return 0;
+  }
+  if (want != 0 && *len != want) {
+    char message[256];
+    snprintf(message, sizeof message, "%s: %s must be %zu bytes long, got %zu", fn, name, want, *len);
+    napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE", message);
+    return 0;
+  }
+  return 1;
+}
+
+int check_function_arg(napi_env env, napi_value value, const char *fn, const char *name, int optional, int *present) {
+  napi_valuetype t;
+  if (present) *present = 0;
+  if (napi_typeof(env, value, &t) != napi_ok) t = napi_undefined;
+  if (optional && (t == napi_null || t == napi_undefined)) return 1;
+  if (t != napi_function) {
+    throw_arg_type(env, fn, name, optional ? "a function or null" : "a function", value);
+    return 0;
+  }
+  if (present) *present = 1;
+  return 1;
+}
+
+void *get_external_arg(napi_env env, napi_value value, const char *fn, const char *name, const char *what) {
+  void *data = NULL;
+  napi_valuetype t;
+  if (napi_typeof(env, value, &t) != napi_ok || t != napi_external ||
+      napi_get_value_external(env, value, &data) != napi_ok || data == NULL) {
+    throw_arg_type(env, fn, name, what, value);
+    return NULL;
+  }
+  return data;
+}

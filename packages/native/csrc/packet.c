@@ -56,13 +56,6 @@ typedef struct {
   int fd;
 } group_socket;
 
-static int get_int(napi_env env, napi_value value, int *out) {
-  int32_t v;
-  if (napi_get_value_int32(env, value, &v) != napi_ok) return 0;
-  *out = v;
-  return 1;
-}
-
 /* The struct is shared by libuv (the poll handle) and JavaScript (the external): it is freed
  * once both are done with it. */
 static void on_poll_closed(uv_handle_t *handle) {
@@ -177,12 +170,10 @@ static int attach_filter(napi_env env, int fd, napi_value program) {
   return 1;
 }
 
-static packet_socket *unwrap_packet(napi_env env, napi_value value) {
-  packet_socket *s = NULL;
-  if (napi_get_value_external(env, value, (void **)&s) != napi_ok || s == NULL) {
-    napi_throw_type_error(env, NULL, "not a packet socket handle");
-    return NULL;
-  }
+/* The open packet socket behind argument `handle` of `fn`; NULL after throwing. */
+static packet_socket *unwrap_packet(napi_env env, napi_value value, const char *fn) {
+  packet_socket *s = get_external_arg(env, value, fn, "handle", "a packet socket handle");
+  if (s == NULL) return NULL;
   if (s->closed) {
     napi_throw_error(env, "ERR_PORTICO_PACKET_CLOSED", "packet socket is closed");
     return NULL;
@@ -221,17 +212,17 @@ static napi_value watch_socket(napi_env env, int fd, int ifindex, napi_value cal
 }
 
 static napi_value packet_open(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
+  static const char fn[] = "packetOpen";
   napi_value argv[4];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  int ifindex, ethertype;
-  napi_valuetype filter_type, callback_type;
-  if (argc < 4 || !get_int(env, argv[0], &ifindex) || !get_int(env, argv[1], &ethertype) ||
-      napi_typeof(env, argv[2], &filter_type) != napi_ok || napi_typeof(env, argv[3], &callback_type) != napi_ok ||
-      callback_type != napi_function) {
-    napi_throw_type_error(env, NULL, "packetOpen(ifindex, ethertype, filter|null, onFrame)");
+  int32_t ifindex, ethertype;
+  napi_valuetype filter_type;
+  if (!get_args(env, info, 4, argv, "packetOpen(ifindex, ethertype, filter|null, onFrame)") ||
+      !get_int32_arg(env, argv[0], fn, "ifindex", &ifindex) ||
+      !get_int32_arg(env, argv[1], fn, "ethertype", &ethertype) ||
+      !check_function_arg(env, argv[3], fn, "onFrame", 0, NULL)) {
     return NULL;
   }
+  if (napi_typeof(env, argv[2], &filter_type) != napi_ok) filter_type = napi_undefined;
   /* Filter first, then bind: binding starts delivery, so no unfiltered frame can slip in. The
    * socket is opened with protocol 0 (receives nothing) until bind sets the real ethertype. */
   int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -254,19 +245,13 @@ static napi_value packet_open(napi_env env, napi_callback_info info) {
 }
 
 static napi_value packet_send(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2) {
-    napi_throw_type_error(env, NULL, "packetSend(handle, frame)");
-    return NULL;
-  }
-  packet_socket *s = unwrap_packet(env, argv[0]);
-  if (s == NULL) return NULL;
+  packet_socket *s;
   void *data;
   size_t len;
-  if (napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok) {
-    napi_throw_type_error(env, NULL, "frame must be a Buffer");
+  if (!get_args(env, info, 2, argv, "packetSend(handle, frame)") ||
+      (s = unwrap_packet(env, argv[0], "packetSend")) == NULL ||
+      !get_buffer_arg(env, argv[1], "packetSend", "frame", 0, &data, &len)) {
     return NULL;
   }
   /* The frame carries its own Ethernet header; the bound ifindex picks the interface. */
@@ -282,21 +267,15 @@ static napi_value packet_send(napi_env env, napi_callback_info info) {
 }
 
 static napi_value packet_membership(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
+  static const char fn[] = "packetMembership";
   napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 3) {
-    napi_throw_type_error(env, NULL, "packetMembership(handle, mac, add)");
-    return NULL;
-  }
-  packet_socket *s = unwrap_packet(env, argv[0]);
-  if (s == NULL) return NULL;
+  packet_socket *s;
   void *mac;
   size_t len;
   bool add;
-  if (napi_get_buffer_info(env, argv[1], &mac, &len) != napi_ok || len != 6 ||
-      napi_get_value_bool(env, argv[2], &add) != napi_ok) {
-    napi_throw_type_error(env, NULL, "mac must be a 6-byte Buffer and add a boolean");
+  if (!get_args(env, info, 3, argv, "packetMembership(handle, mac, add)") ||
+      (s = unwrap_packet(env, argv[0], fn)) == NULL || !get_buffer_arg(env, argv[1], fn, "mac", 6, &mac, &len) ||
+      !get_bool_arg(env, argv[2], fn, "add", &add)) {
     return NULL;
   }
   struct packet_mreq mreq;
@@ -313,12 +292,10 @@ static napi_value packet_membership(napi_env env, napi_callback_info info) {
 }
 
 static napi_value packet_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  packet_socket *s = NULL;
-  if (argc < 1 || napi_get_value_external(env, argv[0], (void **)&s) != napi_ok || s == NULL) {
-    napi_throw_type_error(env, NULL, "packetClose(handle)");
+  packet_socket *s;
+  if (!get_args(env, info, 1, argv, "packetClose(handle)") ||
+      (s = get_external_arg(env, argv[0], "packetClose", "handle", "a packet socket handle")) == NULL) {
     return NULL;
   }
   packet_shutdown(s);
@@ -351,12 +328,9 @@ static void on_netlink_readable(uv_poll_t *poll, int status, int events) {
 }
 
 static napi_value link_watch_open(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  napi_valuetype type;
-  if (argc < 1 || napi_typeof(env, argv[0], &type) != napi_ok || type != napi_function) {
-    napi_throw_type_error(env, NULL, "linkWatchOpen(onChange)");
+  if (!get_args(env, info, 1, argv, "linkWatchOpen(onChange)") ||
+      !check_function_arg(env, argv[0], "linkWatchOpen", "onChange", 0, NULL)) {
     return NULL;
   }
   int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
@@ -399,18 +373,17 @@ static napi_value group_open(napi_env env, napi_callback_info info) {
 }
 
 static napi_value group_membership(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
+  static const char fn[] = "groupMembership";
   napi_value argv[4];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  group_socket *g = NULL;
-  int ifindex;
+  group_socket *g;
+  int32_t ifindex;
   void *group;
   size_t len;
   bool add;
-  if (argc < 4 || napi_get_value_external(env, argv[0], (void **)&g) != napi_ok || g == NULL ||
-      !get_int(env, argv[1], &ifindex) || napi_get_buffer_info(env, argv[2], &group, &len) != napi_ok ||
-      len != 16 || napi_get_value_bool(env, argv[3], &add) != napi_ok) {
-    napi_throw_type_error(env, NULL, "groupMembership(handle, ifindex, group: 16-byte Buffer, add)");
+  if (!get_args(env, info, 4, argv, "groupMembership(handle, ifindex, group: 16-byte Buffer, add)") ||
+      (g = get_external_arg(env, argv[0], fn, "handle", "a group socket handle")) == NULL ||
+      !get_int32_arg(env, argv[1], fn, "ifindex", &ifindex) ||
+      !get_buffer_arg(env, argv[2], fn, "group", 16, &group, &len) || !get_bool_arg(env, argv[3], fn, "add", &add)) {
     return NULL;
   }
   if (g->fd < 0) {
@@ -428,12 +401,10 @@ static napi_value group_membership(napi_env env, napi_callback_info info) {
 }
 
 static napi_value group_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  group_socket *g = NULL;
-  if (argc < 1 || napi_get_value_external(env, argv[0], (void **)&g) != napi_ok || g == NULL) {
-    napi_throw_type_error(env, NULL, "groupClose(handle)");
+  group_socket *g;
+  if (!get_args(env, info, 1, argv, "groupClose(handle)") ||
+      (g = get_external_arg(env, argv[0], "groupClose", "handle", "a group socket handle")) == NULL) {
     return NULL;
   }
   /* Closing the socket leaves every group it joined (the kernel sends MLD Done as needed). */

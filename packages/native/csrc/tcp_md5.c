@@ -178,13 +178,8 @@ static void connect_complete(napi_env env, napi_status status, void *data) {
  * argument, instead of leaving a default (port 0, the system TTL, an immediate timeout) in place. */
 static napi_value tcp_connect(napi_env env, napi_callback_info info) {
   static const char fn[] = "tcpConnect";
-  size_t argc = 7;
   napi_value argv[7];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 7) {
-    napi_throw_type_error(env, NULL, "tcpConnect(peer, port, local, localPort, key, ttl, timeoutMs)");
-    return NULL;
-  }
+  if (!get_args(env, info, 7, argv, "tcpConnect(peer, port, local, localPort, key, ttl, timeoutMs)")) return NULL;
   connect_job *job = calloc(1, sizeof *job);
   if (!job) return throw_errno(env, NULL, fn, ENOMEM);
   int32_t port, local_port, ttl, timeout_ms;
@@ -210,16 +205,11 @@ static napi_value tcp_connect(napi_env env, napi_callback_info info) {
 }
 
 static napi_value tcp_listen(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   char address[64];
   int32_t port, backlog;
-  if (argc < 3) {
-    napi_throw_type_error(env, NULL, "tcpListen(address, port, backlog)");
-    return NULL;
-  }
-  if (!get_string_arg(env, argv[0], "tcpListen", "address", 0, address, sizeof address, NULL) ||
+  if (!get_args(env, info, 3, argv, "tcpListen(address, port, backlog)") ||
+      !get_string_arg(env, argv[0], "tcpListen", "address", 0, address, sizeof address, NULL) ||
       !get_int32_arg(env, argv[1], "tcpListen", "port", &port) ||
       !get_int32_arg(env, argv[2], "tcpListen", "backlog", &backlog)) {
     return NULL;
@@ -247,16 +237,11 @@ static napi_value tcp_listen(napi_env env, napi_callback_info info) {
 }
 
 static napi_value tcp_set_md5(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  int fd = -1;
+  int32_t fd;
   char peer[64], key[TCP_MD5SIG_MAXKEYLEN + 1];
-  if (argc < 3) {
-    napi_throw_type_error(env, NULL, "tcpSetMd5(fd, peer, key)");
-    return NULL;
-  }
-  if (!get_int32_arg(env, argv[0], "tcpSetMd5", "fd", &fd) ||
+  if (!get_args(env, info, 3, argv, "tcpSetMd5(fd, peer, key)") ||
+      !get_int32_arg(env, argv[0], "tcpSetMd5", "fd", &fd) ||
       !get_string_arg(env, argv[1], "tcpSetMd5", "peer", 0, peer, sizeof peer, NULL) ||
       !get_string_arg(env, argv[2], "tcpSetMd5", "key", 0, key, sizeof key, NULL)) {
     return NULL;
@@ -281,13 +266,10 @@ static napi_value tcp_set_md5(napi_env env, napi_callback_info info) {
 }
 
 static napi_value tcp_set_ttl(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  int fd = -1, ttl = 0;
-  if (argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok ||
-      napi_get_value_int32(env, argv[1], &ttl) != napi_ok) {
-    napi_throw_type_error(env, NULL, "tcpSetTtl(fd, ttl)");
+  int32_t fd, ttl;
+  if (!get_args(env, info, 2, argv, "tcpSetTtl(fd, ttl)") || !get_int32_arg(env, argv[0], "tcpSetTtl", "fd", &fd) ||
+      !get_int32_arg(env, argv[1], "tcpSetTtl", "ttl", &ttl)) {
     return NULL;
   }
   if (set_ttl(fd, ttl) != 0) return throw_errno(env, NULL, "setsockopt(TTL)", errno);
@@ -295,12 +277,9 @@ static napi_value tcp_set_ttl(napi_env env, napi_callback_info info) {
 }
 
 static napi_value tcp_close_fd(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  int fd = -1;
-  if (argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok) {
-    napi_throw_type_error(env, NULL, "tcpCloseFd(fd)");
+  int32_t fd;
+  if (!get_args(env, info, 1, argv, "tcpCloseFd(fd)") || !get_int32_arg(env, argv[0], "tcpCloseFd", "fd", &fd)) {
     return NULL;
   }
   close(fd);

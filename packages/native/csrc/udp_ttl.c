@@ -152,11 +152,6 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   }
 }
 
-static int get_string(napi_env env, napi_value value, char *out, size_t size) {
-  size_t len;
-  return napi_get_value_string_utf8(env, value, out, size, &len) == napi_ok && len < size - 1;
-}
-
 /* Parses address + port into a sockaddr of the socket's family; 0 on success. */
 static int make_sockaddr(int family, const char *address, int port, unsigned int scope,
                          struct sockaddr_storage *out, socklen_t *len) {
@@ -183,23 +178,20 @@ static int set_int(int fd, int level, int name, int value) {
 }
 
 static napi_value udp_ttl_open(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
+  static const char fn[] = "udpTtlOpen";
   napi_value argv[4];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  char address[INET6_ADDRSTRLEN + 1], ifname[IF_NAMESIZE + 1] = "";
+  char address[INET6_ADDRSTRLEN], ifname[IF_NAMESIZE];
   int32_t port;
-  napi_valuetype iftype, cbtype;
-  if (argc < 4 || !get_string(env, argv[0], address, sizeof address) ||
-      napi_get_value_int32(env, argv[1], &port) != napi_ok || port < 0 || port > 65535) {
-    napi_throw_type_error(env, NULL, "udpTtlOpen(address, port, ifname, onMessage)");
+  int receives;
+  if (!get_args(env, info, 4, argv, "udpTtlOpen(address, port, ifname, onMessage)") ||
+      !get_string_arg(env, argv[0], fn, "address", 0, address, sizeof address, NULL) ||
+      !get_int32_arg(env, argv[1], fn, "port", &port) ||
+      !get_string_arg(env, argv[2], fn, "ifname", 1, ifname, sizeof ifname, NULL) ||
+      !check_function_arg(env, argv[3], fn, "onMessage", 1, &receives)) {
     return NULL;
   }
-  napi_typeof(env, argv[2], &iftype);
-  napi_typeof(env, argv[3], &cbtype);
-  if ((iftype != napi_null && iftype != napi_undefined &&
-       !get_string(env, argv[2], ifname, sizeof ifname)) ||
-      (cbtype != napi_null && cbtype != napi_undefined && cbtype != napi_function)) {
-    napi_throw_type_error(env, NULL, "udpTtlOpen: bad interface name or callback");
+  if (port < 0 || port > 65535) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "udpTtlOpen: port must be 0..65535");
     return NULL;
   }
 
@@ -247,7 +239,7 @@ static napi_value udp_ttl_open(napi_env env, napi_callback_info info) {
   s->ifindex = ifindex;
   s->poll.data = s;
 
-  if (cbtype == napi_function) {
+  if (receives) {
     uv_loop_t *loop;
     napi_value name;
     napi_get_uv_event_loop(env, &loop);
@@ -268,15 +260,10 @@ static napi_value udp_ttl_open(napi_env env, napi_callback_info info) {
   return handle;
 }
 
-static udp_ttl_socket *get_socket(napi_env env, napi_value value) {
-  void *data = NULL;
-  napi_valuetype type;
-  napi_typeof(env, value, &type);
-  if (type != napi_external || napi_get_value_external(env, value, &data) != napi_ok || !data) {
-    napi_throw_type_error(env, NULL, "not a udpTtl handle");
-    return NULL;
-  }
-  udp_ttl_socket *s = (udp_ttl_socket *)data;
+/* The open socket behind argument `handle` of `fn`; NULL after throwing. */
+static udp_ttl_socket *get_socket(napi_env env, napi_value value, const char *fn) {
+  udp_ttl_socket *s = get_external_arg(env, value, fn, "handle", "a udpTtl handle");
+  if (!s) return NULL;
   if (s->closing) {
     napi_throw_error(env, "EBADF", "udpTtl socket is closed");
     return NULL;
@@ -285,26 +272,23 @@ static udp_ttl_socket *get_socket(napi_env env, napi_value value) {
 }
 
 static napi_value udp_ttl_send(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
+  static const char fn[] = "udpTtlSend";
   napi_value argv[4];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 4) {
-    napi_throw_type_error(env, NULL, "udpTtlSend(handle, data, address, port)");
-    return NULL;
-  }
-  udp_ttl_socket *s = get_socket(env, argv[0]);
-  if (!s) return NULL;
+  udp_ttl_socket *s;
   void *data;
   size_t len;
-  char address[INET6_ADDRSTRLEN + 1];
+  char address[INET6_ADDRSTRLEN];
   int32_t port;
   struct sockaddr_storage to;
   socklen_t to_len;
-  if (napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok ||
-      !get_string(env, argv[2], address, sizeof address) ||
-      napi_get_value_int32(env, argv[3], &port) != napi_ok || port <= 0 || port > 65535 ||
-      make_sockaddr(s->family, address, port, s->ifindex, &to, &to_len) != 0) {
-    napi_throw_type_error(env, NULL, "udpTtlSend: bad buffer, address or port");
+  if (!get_args(env, info, 4, argv, "udpTtlSend(handle, data, address, port)") ||
+      (s = get_socket(env, argv[0], fn)) == NULL || !get_buffer_arg(env, argv[1], fn, "data", 0, &data, &len) ||
+      !get_string_arg(env, argv[2], fn, "address", 0, address, sizeof address, NULL) ||
+      !get_int32_arg(env, argv[3], fn, "port", &port)) {
+    return NULL;
+  }
+  if (port <= 0 || port > 65535 || make_sockaddr(s->family, address, port, s->ifindex, &to, &to_len) != 0) {
+    napi_throw_type_error(env, NULL, "udpTtlSend: bad address or port");
     return NULL;
   }
   /* A full send buffer drops the datagram, as the network could: BFD tolerates loss by design. */
@@ -315,11 +299,11 @@ static napi_value udp_ttl_send(napi_env env, napi_callback_info info) {
 }
 
 static napi_value udp_ttl_local_port(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1], result;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  udp_ttl_socket *s = argc < 1 ? NULL : get_socket(env, argv[0]);
-  if (!s) return NULL;
+  udp_ttl_socket *s;
+  if (!get_args(env, info, 1, argv, "udpTtlLocalPort(handle)") ||
+      (s = get_socket(env, argv[0], "udpTtlLocalPort")) == NULL)
+    return NULL;
   struct sockaddr_storage local;
   socklen_t len = sizeof local;
   if (getsockname(s->fd, (struct sockaddr *)&local, &len) != 0)
@@ -331,15 +315,12 @@ static napi_value udp_ttl_local_port(napi_env env, napi_callback_info info) {
 }
 
 static napi_value udp_ttl_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  void *data = NULL;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1 || napi_get_value_external(env, argv[0], &data) != napi_ok || !data) {
-    napi_throw_type_error(env, NULL, "udpTtlClose(handle)");
+  udp_ttl_socket *s;
+  if (!get_args(env, info, 1, argv, "udpTtlClose(handle)") ||
+      (s = get_external_arg(env, argv[0], "udpTtlClose", "handle", "a udpTtl handle")) == NULL)
     return NULL;
-  }
-  close_socket(env, (udp_ttl_socket *)data); /* idempotent */
+  close_socket(env, s); /* idempotent */
   return NULL;
 }
 
