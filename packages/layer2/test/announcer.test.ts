@@ -4,9 +4,10 @@ import { BROADCAST_MAC, formatIpv6, parseIp } from '../src/address.js';
 import { ARP_REPLY, ARP_REQUEST, decodeArp, encodeArp } from '../src/arp.js';
 import { ETHERTYPE_ARP, ETHERTYPE_IPV6, decodeEthernet, encodeEthernet } from '../src/ethernet.js';
 import { decodeIpv6, encodeIpv6 } from '../src/ipv6.js';
-import { decodeNeighborMessage, encodeNeighborMessage, type NeighborMessage } from '../src/ndp.js';
+import { decodeNeighborMessage, type NeighborMessage } from '../src/ndp.js';
 import type { Conflict } from '../src/responder.js';
 import { fakeNetwork, link } from './fakes.js';
+import { ndPacket } from './nd-packet.js';
 
 const VIP4 = '198.51.100.10';
 const VIP6 = '2001:db8:5::10';
@@ -65,15 +66,7 @@ function ndFrame(
   dstMac: Buffer,
   hopLimit = 255,
 ) {
-  const payload = encodeIpv6({
-    trafficClass: 0,
-    flowLabel: 0,
-    nextHeader: 58,
-    hopLimit,
-    source: v6(source),
-    destination: v6(destination),
-    payload: encodeNeighborMessage(message, v6(source), v6(destination)),
-  });
+  const payload = encodeIpv6(ndPacket(message, source, destination, hopLimit));
   return encodeEthernet({ destination: dstMac, source: srcMac, ethertype: ETHERTYPE_IPV6, payload });
 }
 
@@ -205,6 +198,15 @@ describe('ARP responder', () => {
 describe('NDP responder', () => {
   const solicitedNodeMac = Buffer.from('3333ff000010', 'hex');
 
+  /** An announcer with VIP6 announced, and its IPv6 socket with the announcement's frames cleared. */
+  async function announcedV6() {
+    const { net, announcer: a } = start();
+    await a.announce(VIP6);
+    const socket = net.socket(2, ETHERTYPE_IPV6);
+    socket.sent.length = 0;
+    return { announcer: a, socket };
+  }
+
   it('joins the solicited-node group in the kernel (MLD) and on the socket; leaves on withdraw', async () => {
     const { net, announcer: a } = start();
     await a.announce(VIP6);
@@ -246,10 +248,7 @@ describe('NDP responder', () => {
   });
 
   it('answers a multicast NS with a solicited NA to the asker', async () => {
-    const { net, announcer: a } = start();
-    await a.announce(VIP6);
-    const socket = net.socket(2, ETHERTYPE_IPV6);
-    socket.sent.length = 0;
+    const { announcer: a, socket } = await announcedV6();
     socket.receive(
       ndFrame(
         { type: 'solicitation', target: v6(VIP6), sourceMac: clientMac },
@@ -275,10 +274,7 @@ describe('NDP responder', () => {
   });
 
   it('answers a unicast reachability probe without a source link-layer option (§7.2.4)', async () => {
-    const { net, announcer: a } = start();
-    await a.announce(VIP6);
-    const socket = net.socket(2, ETHERTYPE_IPV6);
-    socket.sent.length = 0;
+    const { socket } = await announcedV6();
     socket.receive(
       ndFrame({ type: 'solicitation', target: v6(VIP6) }, '2001:db8:5::99', VIP6, clientMac, ourMac),
     );
@@ -288,10 +284,7 @@ describe('NDP responder', () => {
   });
 
   it('answers a DAD probe for our address to all nodes, unsolicited (§7.2.4)', async () => {
-    const { net, announcer: a } = start();
-    await a.announce(VIP6);
-    const socket = net.socket(2, ETHERTYPE_IPV6);
-    socket.sent.length = 0;
+    const { socket } = await announcedV6();
     socket.receive(
       ndFrame(
         { type: 'solicitation', target: v6(VIP6) },
@@ -307,10 +300,7 @@ describe('NDP responder', () => {
   });
 
   it('ignores an NS with hop limit below 255, and anything after withdraw', async () => {
-    const { net, announcer: a } = start();
-    await a.announce(VIP6);
-    const socket = net.socket(2, ETHERTYPE_IPV6);
-    socket.sent.length = 0;
+    const { announcer: a, socket } = await announcedV6();
     const ns: NeighborMessage = { type: 'solicitation', target: v6(VIP6), sourceMac: clientMac };
     socket.receive(ndFrame(ns, '2001:db8:5::99', 'ff02::1:ff00:10', clientMac, solicitedNodeMac, 254));
     expect(socket.sent).toHaveLength(0);

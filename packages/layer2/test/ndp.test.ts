@@ -6,22 +6,10 @@ import { ETHERTYPE_IPV6, decodeEthernet, encodeEthernet } from '../src/ethernet.
 import { decodeIpv6, encodeIpv6, type Ipv6Packet } from '../src/ipv6.js';
 import { decodeNeighborMessage, encodeNeighborMessage, type NeighborMessage } from '../src/ndp.js';
 import { kernelNeighborAdvertisement, kernelNeighborSolicitation, macA, macB } from './frames.js';
+import { ndPacket } from './nd-packet.js';
 
 const v6 = (text: string): Buffer => parseIp(text)!.bytes;
 const ipOf = (frame: Buffer): Ipv6Packet => decodeIpv6(decodeEthernet(frame)!.payload)!;
-
-/** Builds an IPv6 packet around an ND message, with a correct checksum unless told otherwise. */
-function ndPacket(message: NeighborMessage, source: string, destination: string, hopLimit = 255): Ipv6Packet {
-  return {
-    trafficClass: 0,
-    flowLabel: 0,
-    nextHeader: 58,
-    hopLimit,
-    source: v6(source),
-    destination: v6(destination),
-    payload: encodeNeighborMessage(message, v6(source), v6(destination)),
-  };
-}
 
 describe('IPv6 header (RFC 8200 §3)', () => {
   it('decodes the kernel NS and re-encodes it byte for byte', () => {

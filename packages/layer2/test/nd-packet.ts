@@ -1,0 +1,23 @@
+import { parseIp } from '../src/address.js';
+import type { Ipv6Packet } from '../src/ipv6.js';
+import { encodeNeighborMessage, type NeighborMessage } from '../src/ndp.js';
+
+/** Builds an IPv6 packet around an ND message (ICMPv6, next header 58), with a correct checksum. */
+export function ndPacket(
+  message: NeighborMessage,
+  source: string,
+  destination: string,
+  hopLimit = 255,
+): Ipv6Packet {
+  const src = parseIp(source)!.bytes;
+  const dst = parseIp(destination)!.bytes;
+  return {
+    trafficClass: 0,
+    flowLabel: 0,
+    nextHeader: 58,
+    hopLimit,
+    source: src,
+    destination: dst,
+    payload: encodeNeighborMessage(message, src, dst),
+  };
+}
