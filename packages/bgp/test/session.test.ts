@@ -78,7 +78,11 @@ describe('session', () => {
     expect([n.code, n.subcode]).toEqual([4, 0]);
     expect(Date.now() - started).toBeGreaterThan(1500);
     expect(downs).toHaveLength(1);
-    expect(speaker.stats.registry.getSingleMetric('portico_bgp_session_flaps_total')).toBeDefined();
+    const flaps = speaker.stats.registry.getSingleMetric('portico_bgp_session_flaps_total');
+    expect(flaps).toBeDefined();
+    // The metric exists from the start; the hold-timer reset must also have counted as a flap.
+    const counted = (await flaps!.get()).values.find((v) => v.labels.peer === '127.0.0.1')?.value;
+    expect(counted).toBe(1);
   }, 15_000);
 
   it('answers a malformed message with Message Header Error / Connection Not Synchronized', async () => {
