@@ -16,6 +16,7 @@
 #define _GNU_SOURCE
 #include "addon.h"
 #include "napi_util.h"
+#include "sockaddr.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,25 +29,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-static int parse_address(const char *text, int port, struct sockaddr_storage *ss, socklen_t *len) {
-  memset(ss, 0, sizeof *ss);
-  struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
-  struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-  if (inet_pton(AF_INET, text, &in4->sin_addr) == 1) {
-    in4->sin_family = AF_INET;
-    in4->sin_port = htons(port);
-    *len = sizeof *in4;
-    return 0;
-  }
-  if (inet_pton(AF_INET6, text, &in6->sin6_addr) == 1) {
-    in6->sin6_family = AF_INET6;
-    in6->sin6_port = htons(port);
-    *len = sizeof *in6;
-    return 0;
-  }
-  return -1;
-}
 
 /* RFC 2385 via Linux: one key per peer address on the socket; keylen 0 deletes it. */
 static int set_md5(int fd, const struct sockaddr_storage *peer, const char *key) {
@@ -99,7 +81,7 @@ static void connect_execute(napi_env env, void *data) {
   struct sockaddr_storage peer, local;
   socklen_t peer_len, local_len;
   job->fd = -1;
-  if (parse_address(job->peer, job->port, &peer, &peer_len) != 0) {
+  if (sockaddr_parse(job->peer, AF_UNSPEC, job->port, 0, &peer, &peer_len) != 0) {
     job->err = EINVAL;
     job->step = "peer address";
     return;
@@ -115,7 +97,7 @@ static void connect_execute(napi_env env, void *data) {
   if (!job->step && job->has_local) {
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (parse_address(job->local, job->local_port, &local, &local_len) != 0) {
+    if (sockaddr_parse(job->local, AF_UNSPEC, job->local_port, 0, &local, &local_len) != 0) {
       errno = EINVAL;
       job->step = "local address";
     } else if (bind(fd, (struct sockaddr *)&local, local_len) != 0) {
@@ -216,7 +198,7 @@ static napi_value tcp_listen(napi_env env, napi_callback_info info) {
   }
   struct sockaddr_storage ss;
   socklen_t len;
-  if (parse_address(address, port, &ss, &len) != 0) return throw_errno(env, NULL, "listen address", EINVAL);
+  if (sockaddr_parse(address, AF_UNSPEC, port, 0, &ss, &len) != 0) return throw_errno(env, NULL, "listen address", EINVAL);
   int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
   if (fd < 0) return throw_errno(env, NULL, "socket", errno);
   int one = 1;
@@ -248,7 +230,7 @@ static napi_value tcp_set_md5(napi_env env, napi_callback_info info) {
   }
   struct sockaddr_storage ss;
   socklen_t len;
-  if (parse_address(peer, 0, &ss, &len) != 0) return throw_errno(env, NULL, "peer address", EINVAL);
+  if (sockaddr_parse(peer, AF_UNSPEC, 0, 0, &ss, &len) != 0) return throw_errno(env, NULL, "peer address", EINVAL);
   /* A listening socket bound to "::" sees IPv4 peers as v4-mapped IPv6 addresses. */
   struct sockaddr_storage own;
   socklen_t own_len = sizeof own;

@@ -16,6 +16,7 @@
 #define _GNU_SOURCE
 #include "addon.h"
 #include "napi_util.h"
+#include "sockaddr.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -100,16 +101,7 @@ static void deliver(udp_ttl_socket *s, const char *data, size_t len, int ttl,
                     const struct sockaddr_storage *from) {
   napi_env env = s->env;
   char address[INET6_ADDRSTRLEN] = "";
-  int port;
-  if (from->ss_family == AF_INET6) {
-    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)from;
-    inet_ntop(AF_INET6, &a->sin6_addr, address, sizeof address);
-    port = ntohs(a->sin6_port);
-  } else {
-    const struct sockaddr_in *a = (const struct sockaddr_in *)from;
-    inet_ntop(AF_INET, &a->sin_addr, address, sizeof address);
-    port = ntohs(a->sin_port);
-  }
+  int port = sockaddr_port(from, address, sizeof address);
 
   napi_handle_scope scope;
   napi_open_handle_scope(env, &scope);
@@ -152,27 +144,6 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   }
 }
 
-/* Parses address + port into a sockaddr of the socket's family; 0 on success. */
-static int make_sockaddr(int family, const char *address, int port, unsigned int scope,
-                         struct sockaddr_storage *out, socklen_t *len) {
-  memset(out, 0, sizeof *out);
-  if (family == AF_INET6) {
-    struct sockaddr_in6 *a = (struct sockaddr_in6 *)out;
-    a->sin6_family = AF_INET6;
-    a->sin6_port = htons((uint16_t)port);
-    if (inet_pton(AF_INET6, address, &a->sin6_addr) != 1) return -1;
-    if (IN6_IS_ADDR_LINKLOCAL(&a->sin6_addr)) a->sin6_scope_id = scope;
-    *len = sizeof *a;
-  } else {
-    struct sockaddr_in *a = (struct sockaddr_in *)out;
-    a->sin_family = AF_INET;
-    a->sin_port = htons((uint16_t)port);
-    if (inet_pton(AF_INET, address, &a->sin_addr) != 1) return -1;
-    *len = sizeof *a;
-  }
-  return 0;
-}
-
 static int set_int(int fd, int level, int name, int value) {
   return setsockopt(fd, level, name, &value, sizeof value);
 }
@@ -195,17 +166,18 @@ static napi_value udp_ttl_open(napi_env env, napi_callback_info info) {
     return NULL;
   }
 
-  int family = strchr(address, ':') ? AF_INET6 : AF_INET;
   unsigned int ifindex = 0;
   if (ifname[0] && (ifindex = if_nametoindex(ifname)) == 0)
     return throw_errno(env, NULL, "if_nametoindex", errno);
 
+  /* The local address chooses the socket's family. */
   struct sockaddr_storage local;
   socklen_t local_len;
-  if (make_sockaddr(family, address, port, ifindex, &local, &local_len) != 0) {
+  if (sockaddr_parse(address, AF_UNSPEC, port, ifindex, &local, &local_len) != 0) {
     napi_throw_type_error(env, NULL, "udpTtlOpen: invalid IP address");
     return NULL;
   }
+  int family = local.ss_family;
 
   int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return throw_errno(env, NULL, "socket", errno);
@@ -287,7 +259,7 @@ static napi_value udp_ttl_send(napi_env env, napi_callback_info info) {
       !get_int32_arg(env, argv[3], fn, "port", &port)) {
     return NULL;
   }
-  if (port <= 0 || port > 65535 || make_sockaddr(s->family, address, port, s->ifindex, &to, &to_len) != 0) {
+  if (port <= 0 || port > 65535 || sockaddr_parse(address, s->family, port, s->ifindex, &to, &to_len) != 0) {
     napi_throw_type_error(env, NULL, "udpTtlSend: bad address or port");
     return NULL;
   }
@@ -308,9 +280,7 @@ static napi_value udp_ttl_local_port(napi_env env, napi_callback_info info) {
   socklen_t len = sizeof local;
   if (getsockname(s->fd, (struct sockaddr *)&local, &len) != 0)
     return throw_errno(env, NULL, "getsockname", errno);
-  int port = local.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&local)->sin6_port)
-                                         : ntohs(((struct sockaddr_in *)&local)->sin_port);
-  napi_create_int32(env, port, &result);
+  napi_create_int32(env, sockaddr_port(&local, NULL, 0), &result);
   return result;
 }
 
