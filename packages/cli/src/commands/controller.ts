@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { Controller } from '@portico/controller';
 import { LeaderElector, loadKubeConfig, startOpsServer } from '@portico/kube';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { portArg, secondsArg } from '../args.js';
 import { createLogger } from '../logger.js';
 
 const usage = `usage: portico controller [--kubeconfig FILE] [--namespace NS] [--config-map NAME]
@@ -10,6 +11,8 @@ const usage = `usage: portico controller [--kubeconfig FILE] [--namespace NS] [-
 
 export async function run(args: string[]): Promise<number> {
   let values;
+  let metricsPort;
+  let leaseDurationMs;
   try {
     values = parseArgs({
       args,
@@ -23,6 +26,8 @@ export async function run(args: string[]): Promise<number> {
         'lease-duration': { type: 'string', default: '4' },
       },
     }).values;
+    metricsPort = portArg(values['metrics-port'], 'metrics-port');
+    leaseDurationMs = secondsArg(values['lease-duration'], 'lease-duration');
   } catch (err) {
     console.error(`${(err as Error).message}\n${usage}`);
     return 2;
@@ -41,7 +46,7 @@ export async function run(args: string[]): Promise<number> {
   });
   let leading = values['no-leader-elect'];
   const ops = await startOpsServer({
-    port: Number(values['metrics-port']),
+    port: metricsPort,
     registry,
     ready: () => !leading || controller.ready,
   });
@@ -53,7 +58,7 @@ export async function run(args: string[]): Promise<number> {
         namespace: values.namespace,
         name: 'portico-controller',
         identity: values.identity,
-        leaseDurationMs: Number(values['lease-duration']) * 1000,
+        leaseDurationMs,
       });
 
   const done = new Promise<number>((resolve) => {

@@ -22,18 +22,13 @@ import {
 import { LeaderElector, loadKubeConfig, startOpsServer } from '@portico/kube';
 import pino from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { portArg, secondsArg } from '../args.js';
 import { createLogger } from '../logger.js';
 
 const usage = `usage: portico ingress [--kubeconfig FILE] [--http-port 80] [--https-port 443] [--metrics-port 10254]
                        [--listen-address 0.0.0.0] [--publish-service NS/NAME] [--workers N]
                        [--ingress-class portico] [--max-body-size BYTES] [--no-access-log]
                        [--no-leader-elect] [--identity ID] [--shutdown-delay 5] [--shutdown-grace 20]`;
-
-function portArg(value: string, name: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--${name}: not a port: ${value}`);
-  return n;
-}
 
 export async function run(args: string[]): Promise<number> {
   if (cluster.isWorker) {
@@ -73,8 +68,7 @@ export async function run(args: string[]): Promise<number> {
       throw new Error('--publish-service: expected NAMESPACE/NAME');
     if (!/^\d+$/.test(values.workers)) throw new Error(`--workers: not a number: ${values.workers}`);
     if (!/^\d+$/.test(values['max-body-size'])) throw new Error('--max-body-size: not a number of bytes');
-    for (const f of ['shutdown-delay', 'shutdown-grace'] as const)
-      if (!/^\d+(\.\d+)?$/.test(values[f])) throw new Error(`--${f}: not a number of seconds`);
+    for (const f of ['shutdown-delay', 'shutdown-grace'] as const) secondsArg(values[f], f);
   } catch (err) {
     console.error(`${(err as Error).message}\n${usage}`);
     return 2;

@@ -11,6 +11,7 @@ import { loadKubeConfig, startOpsServer } from '@portico/kube';
 import { Announcer } from '@portico/layer2';
 import { LazyLayer2, openUdpTransport, Speaker } from '@portico/speaker';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { portArg } from '../args.js';
 import { createLogger } from '../logger.js';
 
 const usage = `usage: portico speaker [--kubeconfig FILE] [--node-name NAME] [--namespace NS] [--config-map NAME]
@@ -32,12 +33,6 @@ const usage = `usage: portico speaker [--kubeconfig FILE] [--node-name NAME] [--
   --probe-wait MS           before answering for a layer-2 IP, send one ARP/DAD probe and listen
                             this long for another owner (default 0: no probe; conflicts are
                             still detected and logged while answering). It adds to failover time.`;
-
-function port(text: string, name: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--${name}: not a port: ${text}`);
-  return n;
-}
 
 function millis(text: string, name: string): number {
   const n = Number(text);
@@ -86,9 +81,9 @@ export async function run(args: string[]): Promise<number> {
       namespace: values.namespace,
       configMap: values['config-map'],
       bind,
-      memberlistPort: port(values['memberlist-port'], 'memberlist-port'),
+      memberlistPort: portArg(values['memberlist-port'], 'memberlist-port'),
       interfaces: values.interfaces.split(',').filter((s) => s.length > 0),
-      metricsPort: port(values['metrics-port'], 'metrics-port'),
+      metricsPort: portArg(values['metrics-port'], 'metrics-port'),
       metricsAddress: values['metrics-address'],
       intervalMs: millis(values['heartbeat-interval'], 'heartbeat-interval'),
       suspicionMs: millis(values['suspicion-timeout'], 'suspicion-timeout'),

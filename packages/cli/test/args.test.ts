@@ -1,0 +1,33 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { portArg, secondsArg } from '../src/args.js';
+import { run as controller } from '../src/commands/controller.js';
+
+describe('flag values', () => {
+  it('portArg takes 0 to 65535 and names the flag otherwise', () => {
+    expect(portArg('0', 'metrics-port')).toBe(0);
+    expect(portArg('7472', 'metrics-port')).toBe(7472);
+    expect(portArg('65535', 'metrics-port')).toBe(65535);
+    for (const bad of ['65536', '-1', '1.5', 'abc'])
+      expect(() => portArg(bad, 'metrics-port')).toThrow(`--metrics-port: not a port: ${bad}`);
+  });
+
+  it('secondsArg gives milliseconds for a non-negative decimal', () => {
+    expect(secondsArg('4', 'lease-duration')).toBe(4000);
+    expect(secondsArg('0.5', 'lease-duration')).toBe(500);
+    for (const bad of ['-1', 'abc', '', '1e3'])
+      expect(() => secondsArg(bad, 'lease-duration')).toThrow('--lease-duration: not a number of seconds');
+  });
+});
+
+describe('portico controller', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('refuses a bad --metrics-port or --lease-duration as a usage error, before connecting', async () => {
+    const errors: string[] = [];
+    vi.spyOn(console, 'error').mockImplementation((m: string) => void errors.push(m));
+    expect(await controller(['--metrics-port', 'abc'])).toBe(2);
+    expect(await controller(['--lease-duration', 'soon'])).toBe(2);
+    expect(errors[0]).toMatch(/^--metrics-port: not a port: abc\nusage: portico controller/);
+    expect(errors[1]).toMatch(/^--lease-duration: not a number of seconds: soon\n/);
+  });
+});
