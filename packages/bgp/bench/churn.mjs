@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, URL } from 'node:url';
 import { intendedSet, prefixOf, wallNow } from './churn-plan.mjs';
 import { bird, frr } from './churn-routers.mjs';
-import { killPidFile, sh, teardown, topology } from './netns.mjs';
+import { killPidFile, sh, startGobgpd, teardown, topology } from './netns.mjs';
 import { waitUntil } from './router-control.mjs';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -106,7 +106,7 @@ function startOurs() {
   return { speakerPid: d.pid, driver: d, stop: () => d.stop() };
 }
 
-async function startGobgp() {
+function startGobgp() {
   const toml = `[global.config]
   as = 65001
   router-id = "192.0.2.2"
@@ -121,29 +121,7 @@ async function startGobgp() {
     [neighbors.afi-safis.config]
       afi-safi-name = "ipv4-unicast"
 `;
-  execFileSync('sh', ['-c', `cat > ${join(dir, 'gobgpd.toml')}`], { input: toml });
-  const gobgpd = spawn(
-    'ip',
-    [
-      'netns',
-      'exec',
-      SPEAKER_NS,
-      'gobgpd',
-      '-f',
-      join(dir, 'gobgpd.toml'),
-      '--api-hosts',
-      '127.0.0.1:50051',
-      '-p',
-      '--pprof-disable',
-    ],
-    { stdio: 'ignore' },
-  );
-  await waitUntil(
-    'gobgpd API',
-    () => sh('ip', ['netns', 'exec', SPEAKER_NS, 'gobgp', 'global'], true).includes('AS'),
-    10_000,
-    100,
-  );
+  const gobgpd = startGobgpd(SPEAKER_NS, join(dir, 'gobgpd.toml'), toml);
   const d = driver('gobgp-injector.mjs', { plan, api: '127.0.0.1:50051', nextHop: '192.0.2.2' });
   return {
     speakerPid: gobgpd.pid,
@@ -180,7 +158,7 @@ async function trackMark(router, mark) {
 
 /** One speaker against one router: base table in, churn, wait for the router to converge. */
 async function measure(router, speakerName) {
-  const s = speakerName === 'ours' ? startOurs() : await startGobgp();
+  const s = speakerName === 'ours' ? startOurs() : startGobgp();
   try {
     await s.driver.next('ready', 30_000);
     await waitUntil(

@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, URL } from 'node:url';
-import { killPidFile, sh, teardown, topology } from './netns.mjs';
+import { killPidFile, sh, startGobgpd, teardown, topology } from './netns.mjs';
 import { controlClient, waitUntil } from './router-control.mjs';
 
 const COUNT = Number(process.env.BENCH_ROUTES ?? 10_000);
@@ -318,28 +318,7 @@ function startGobgp() {
     [neighbors.afi-safis.config]
       afi-safi-name = "ipv6-unicast"
 `;
-  writeFileSync(join(dir, 'gobgpd.toml'), conf);
-  const child = spawn(
-    'ip',
-    [
-      'netns',
-      'exec',
-      S,
-      'gobgpd',
-      '-f',
-      join(dir, 'gobgpd.toml'),
-      '--api-hosts',
-      '127.0.0.1:50051',
-      '-p',
-      '--pprof-disable',
-    ],
-    { stdio: 'ignore' },
-  );
-  sh('sh', [
-    '-c',
-    `for i in $(seq 50); do ip netns exec ${S} gobgp global >/dev/null 2>&1 && exit 0; sleep 0.1; done; exit 1`,
-  ]);
-  return child;
+  return startGobgpd(S, join(dir, 'gobgpd.toml'), conf);
 }
 
 function gobgp(...args) {

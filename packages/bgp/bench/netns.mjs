@@ -1,6 +1,8 @@
-// The shell plumbing the BGP benchmarks share: running a command, and a two-namespace topology
-// (a router and a speaker joined by one veth pair) that a benchmark names with its own prefix.
-import { execFileSync } from 'node:child_process';
+// The shell plumbing the BGP benchmarks share: running a command, a two-namespace topology
+// (a router and a speaker joined by one veth pair) that a benchmark names with its own prefix,
+// and GoBGP's daemon started in one of them.
+import { execFileSync, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 
 /** Runs a command and returns its stdout; with `allowFail`, a failure returns what it printed. */
 export function sh(cmd, args, allowFail = false) {
@@ -58,4 +60,19 @@ export function topology({ router, speaker, routerLink, speakerLink }) {
 /** Kills the process whose pid a daemon wrote to `pidFile`, if there is one. */
 export function killPidFile(pidFile) {
   sh('sh', ['-c', `kill -9 $(cat ${pidFile}) 2>/dev/null; true`], true);
+}
+
+/**
+ * Starts gobgpd in namespace `ns` with `toml` as its config (written to `configFile`) and its API
+ * on 127.0.0.1:50051 there; returns the child once `gobgp global` answers (at most ~10 s).
+ */
+export function startGobgpd(ns, configFile, toml) {
+  writeFileSync(configFile, toml);
+  const args = ['-f', configFile, '--api-hosts', '127.0.0.1:50051', '-p', '--pprof-disable'];
+  const child = spawn('ip', ['netns', 'exec', ns, 'gobgpd', ...args], { stdio: 'ignore' });
+  sh('sh', [
+    '-c',
+    `for i in $(seq 100); do ip netns exec ${ns} gobgp global >/dev/null 2>&1 && exit 0; sleep 0.1; done; exit 1`,
+  ]);
+  return child;
 }
