@@ -31,6 +31,7 @@
 
 #include "addon.h"
 #include "napi_util.h"
+#include "poll_callback.h"
 
 /* Frames read per readable event before yielding back to the event loop, so a flood on one
  * interface cannot starve everything else; uv_poll calls us again while data remains. */
@@ -43,9 +44,7 @@ typedef struct {
   napi_env env;
   int fd;
   int ifindex;
-  uv_poll_t poll;
-  napi_ref callback;
-  napi_async_context async;
+  poll_callback watch;
   int closed;    /* packetClose or the finalizer started shutting down */
   int poll_done; /* libuv has finished with the poll handle */
   int finalized; /* the JavaScript handle was collected */
@@ -72,12 +71,7 @@ static void on_poll_closed(uv_handle_t *handle) {
 static void packet_shutdown(packet_socket *s) {
   if (s->closed) return;
   s->closed = 1;
-  uv_poll_stop(&s->poll);
-  if (s->callback) napi_delete_reference(s->env, s->callback);
-  s->callback = NULL;
-  if (s->async) napi_async_destroy(s->env, s->async);
-  s->async = NULL;
-  uv_close((uv_handle_t *)&s->poll, on_poll_closed);
+  poll_callback_stop(s->env, &s->watch, on_poll_closed);
 }
 
 /* Called when the JavaScript handle is garbage collected: a socket nobody can reach is closed. */
@@ -90,24 +84,6 @@ static void packet_finalize(napi_env env, void *data, void *hint) {
   if (s->poll_done) free(s);
 }
 
-/* Calls the socket's JavaScript callback from a libuv callback (outside any JavaScript frame). */
-static void call_js(packet_socket *s, size_t argc, const napi_value *argv) {
-  napi_env env = s->env;
-  napi_value callback, recv, result;
-  /* napi_make_callback wants an object as `this` (undefined would throw a TypeError). */
-  if (napi_get_reference_value(env, s->callback, &callback) == napi_ok && callback != NULL &&
-      napi_get_global(env, &recv) == napi_ok) {
-    napi_make_callback(env, s->async, recv, callback, argc, argv, &result);
-  }
-  /* The wrapper catches its own errors; anything that still escapes is an uncaught exception. */
-  bool pending = false;
-  napi_value error;
-  if (napi_is_exception_pending(env, &pending) == napi_ok && pending &&
-      napi_get_and_clear_last_exception(env, &error) == napi_ok) {
-    napi_fatal_exception(env, error);
-  }
-}
-
 static void deliver(packet_socket *s, const unsigned char *frame, size_t len, int pkttype) {
   napi_env env = s->env;
   napi_handle_scope scope;
@@ -116,7 +92,7 @@ static void deliver(packet_socket *s, const unsigned char *frame, size_t len, in
   void *data;
   if (napi_create_buffer_copy(env, len, frame, &data, &argv[0]) == napi_ok &&
       napi_create_int32(env, pkttype, &argv[1]) == napi_ok) {
-    call_js(s, 2, argv);
+    poll_callback_call(env, &s->watch, 2, argv);
   }
   napi_close_handle_scope(env, scope);
 }
@@ -194,19 +170,12 @@ static napi_value watch_socket(napi_env env, int fd, int ifindex, napi_value cal
   s->env = env;
   s->fd = fd;
   s->ifindex = ifindex;
-  uv_loop_t *loop;
-  napi_value resource, name, handle;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init_socket(loop, &s->poll, fd) != 0) {
+  if (!poll_callback_start(env, &s->watch, fd, s, callback, resource_name, on_ready)) {
     close(fd);
     free(s);
     return throw_errno(env, PACKET_ERROR, "uv_poll_init", EINVAL);
   }
-  s->poll.data = s;
-  napi_create_object(env, &resource);
-  napi_create_string_utf8(env, resource_name, NAPI_AUTO_LENGTH, &name);
-  napi_async_init(env, resource, name, &s->async);
-  napi_create_reference(env, callback, 1, &s->callback);
-  uv_poll_start(&s->poll, UV_READABLE, on_ready);
+  napi_value handle;
   napi_create_external(env, s, packet_finalize, NULL, &handle);
   return handle;
 }
@@ -323,7 +292,7 @@ static void on_netlink_readable(uv_poll_t *poll, int status, int events) {
   if (!changed || s->closed) return;
   napi_handle_scope scope;
   if (napi_open_handle_scope(s->env, &scope) != napi_ok) return;
-  call_js(s, 0, NULL);
+  poll_callback_call(s->env, &s->watch, 0, NULL);
   napi_close_handle_scope(s->env, scope);
 }
 

@@ -16,6 +16,7 @@
 #define _GNU_SOURCE
 #include "addon.h"
 #include "napi_util.h"
+#include "poll_callback.h"
 #include "sockaddr.h"
 
 #include <arpa/inet.h>
@@ -33,13 +34,11 @@
 #define MAX_READS_PER_EVENT 64
 
 typedef struct {
-  uv_poll_t poll;
+  poll_callback watch; /* set up only for sockets that receive */
   napi_env env;
   int fd;
   int family;
   unsigned int ifindex; /* scope id for IPv6 link-local destinations, 0 if unbound */
-  napi_ref on_message;  /* NULL for send-only sockets */
-  napi_async_context async;
   int polling;
   int closing;
   int handle_closed;
@@ -62,18 +61,12 @@ static void on_poll_closed(uv_handle_t *handle) {
 static void close_socket(napi_env env, udp_ttl_socket *s) {
   if (s->closing) return;
   s->closing = 1;
-  if (s->on_message) {
-    napi_delete_reference(env, s->on_message);
-    napi_async_destroy(env, s->async);
-    s->on_message = NULL;
-  }
-  if (s->polling) uv_poll_stop(&s->poll);
-  close(s->fd);
   if (s->polling) {
-    uv_close((uv_handle_t *)&s->poll, on_poll_closed);
+    poll_callback_stop(env, &s->watch, on_poll_closed);
   } else {
     s->handle_closed = 1;
   }
+  close(s->fd);
 }
 
 static void finalize_socket(napi_env env, void *data, void *hint) {
@@ -104,21 +97,13 @@ static void deliver(udp_ttl_socket *s, const char *data, size_t len, int ttl,
   int port = sockaddr_port(from, address, sizeof address);
 
   napi_handle_scope scope;
-  napi_open_handle_scope(env, &scope);
-  napi_value callback, resource, argv[4], result;
-  napi_get_reference_value(env, s->on_message, &callback);
-  napi_create_object(env, &resource);
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value argv[4];
   napi_create_buffer_copy(env, len, data, NULL, &argv[0]);
   napi_create_int32(env, ttl, &argv[1]);
   napi_create_string_utf8(env, address, NAPI_AUTO_LENGTH, &argv[2]);
   napi_create_int32(env, port, &argv[3]);
-  /* napi_make_callback runs the microtask queue afterwards, as for any libuv-driven callback. */
-  if (napi_make_callback(env, s->async, resource, callback, 4, argv, &result) ==
-      napi_pending_exception) {
-    napi_value error;
-    napi_get_and_clear_last_exception(env, &error);
-    napi_fatal_exception(env, error);
-  }
+  poll_callback_call(env, &s->watch, 4, argv);
   napi_close_handle_scope(env, scope);
 }
 
@@ -209,21 +194,13 @@ static napi_value udp_ttl_open(napi_env env, napi_callback_info info) {
   s->fd = fd;
   s->family = family;
   s->ifindex = ifindex;
-  s->poll.data = s;
 
   if (receives) {
-    uv_loop_t *loop;
-    napi_value name;
-    napi_get_uv_event_loop(env, &loop);
-    napi_create_string_utf8(env, "portico:udpTtl", NAPI_AUTO_LENGTH, &name);
-    if (uv_poll_init(loop, &s->poll, fd) != 0) {
+    if (!poll_callback_start(env, &s->watch, fd, s, argv[3], "portico:udpTtl", on_readable)) {
       close(fd);
       free(s);
       return throw_errno(env, NULL, "uv_poll_init", EIO);
     }
-    napi_create_reference(env, argv[3], 1, &s->on_message);
-    napi_async_init(env, NULL, name, &s->async);
-    uv_poll_start(&s->poll, UV_READABLE, on_readable);
     s->polling = 1;
   }
 
