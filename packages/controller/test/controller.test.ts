@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startDevApiServer } from '@portico/kube';
+import { startDevApiServer } from '@portico/dev-apiserver';
 import {
   Cluster,
   type DevServer,

@@ -4,7 +4,8 @@
  */
 import { CoreV1Api, KubeConfig, type V1Service } from '@kubernetes/client-node';
 import { Controller } from '@portico/controller';
-import { applyObject, startDevApiServer } from '@portico/kube';
+import { applyObject } from '@portico/kube';
+import { startDevApiServer } from '@portico/dev-apiserver';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoordinationV1Api } from '@kubernetes/client-node';
-import { startDevApiServer } from '@portico/kube';
+import { startDevApiServer } from '@portico/dev-apiserver';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Cluster, type DevServer, kubeConfigFor, waitFor } from './harness.js';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startDevApiServer } from '@portico/kube';
+import { startDevApiServer } from '@portico/dev-apiserver';
 import { Cluster, type DevServer, kubeConfigFor, runController, waitFor } from './harness.js';
 
 const count = 1000;

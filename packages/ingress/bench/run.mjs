@@ -13,7 +13,7 @@ import { setTimeout } from 'node:timers';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, DiscoveryV1Api, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
 import { compile, Router, selfSignedPair, TableState } from '@portico/ingress';
-import { startDevApiServer } from '@portico/kube';
+import { startDevApiServer } from '@portico/dev-apiserver';
 import v8 from 'node:v8';
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -15,7 +15,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { request } from 'undici';
 import { IngressController, IngressServer, InProcessSink } from '@portico/ingress';
-import { startDevApiServer, type DevApiServer } from '@portico/kube';
+import { startDevApiServer, type DevApiServer } from '@portico/dev-apiserver';
 import { startEcho, stopAll, type Echo } from './backends.js';
 import { eventually } from './eventually.js';
 

@@ -23,7 +23,8 @@ import {
   type RouteTable,
   type TableSink,
 } from '@portico/ingress';
-import { EventRecorder, startDevApiServer, type DevApiServer, type EventType } from '@portico/kube';
+import { EventRecorder, type EventType } from '@portico/kube';
+import { startDevApiServer, type DevApiServer } from '@portico/dev-apiserver';
 import { eventually } from './eventually.js';
 
 /** Keeps the tables it is given; nothing is served. */

@@ -6,6 +6,5 @@ export * from './events.js';
 export * from './leader.js';
 export * from './ops-server.js';
 export * from './apply.js';
-export * from './devserver/index.js';
 export * from './config-status.js';
 export * from './load-balancer.js';

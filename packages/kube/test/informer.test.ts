@@ -6,7 +6,8 @@
 import { createServer, type Server, type Socket, connect } from 'node:net';
 import { CoreV1Api, KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
 import { afterEach, expect, it } from 'vitest';
-import { createInformer, runInformer, startDevApiServer } from '../src/index.js';
+import { createInformer, runInformer } from '../src/index.js';
+import { startDevApiServer } from '@portico/dev-apiserver';
 
 type Dev = Awaited<ReturnType<typeof startDevApiServer>>;
 let dev: Dev | undefined;

@@ -1,6 +1,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, expect, it } from 'vitest';
-import { LeaderElector, startDevApiServer } from '../src/index.js';
+import { LeaderElector } from '../src/index.js';
+import { startDevApiServer } from '@portico/dev-apiserver';
 
 type Dev = Awaited<ReturnType<typeof startDevApiServer>>;
 let dev: Dev | undefined;

@@ -12,7 +12,8 @@ import {
   type V1EndpointSlice,
 } from '@kubernetes/client-node';
 import type { PeerOptions, Route } from '@portico/bgp';
-import { applyObject, startDevApiServer } from '@portico/kube';
+import { applyObject } from '@portico/kube';
+import { startDevApiServer } from '@portico/dev-apiserver';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import type { BgpBackend, Layer2Backend } from '../src/backends.js';

@@ -3,7 +3,7 @@
  * UDP heartbeats on loopback, production timing) with recording layer-2 and BGP fakes.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startDevApiServer } from '@portico/kube';
+import { startDevApiServer } from '@portico/dev-apiserver';
 import { rankNodes } from '../src/election.js';
 import { EXCLUDE_LABEL } from '../src/nodes.js';
 import { type DevServer, Lab, waitFor } from './harness.js';

@@ -7,7 +7,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { pino, type Level } from 'pino';
-import { startDevApiServer } from '@portico/kube';
+import { startDevApiServer } from '@portico/dev-apiserver';
 
 const usage = [
   'usage: portico dev apiserver [--port N] [--host ADDR] [--kubeconfig-out FILE] [--history N]',

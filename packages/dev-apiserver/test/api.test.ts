@@ -1,7 +1,7 @@
 // The development API server over plain HTTP: verbs, conflicts, status subresource, patches,
 // selectors and watch semantics, checked against what the real kube-apiserver answers.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDevApiServer, type DevApiServer } from '@portico/kube';
+import { startDevApiServer, type DevApiServer } from '@portico/dev-apiserver';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 

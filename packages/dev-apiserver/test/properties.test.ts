@@ -1,12 +1,12 @@
 // Property-based tests (fast-check) of the development API server's building blocks.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { IpAllocator } from '../src/devserver/ip-allocator.js';
-import { applyJsonPatch } from '../src/devserver/json-patch.js';
-import { applyMergePatch } from '../src/devserver/merge-patch.js';
-import { matchesLabels, parseLabelSelector } from '../src/devserver/selectors.js';
-import { applyStrategicMergePatch } from '../src/devserver/strategic-merge.js';
-import { WatchHub } from '../src/devserver/watch-hub.js';
+import { IpAllocator } from '../src/ip-allocator.js';
+import { applyJsonPatch } from '../src/json-patch.js';
+import { applyMergePatch } from '../src/merge-patch.js';
+import { matchesLabels, parseLabelSelector } from '../src/selectors.js';
+import { applyStrategicMergePatch } from '../src/strategic-merge.js';
+import { WatchHub } from '../src/watch-hub.js';
 
 const key = fc.stringMatching(/^[a-z][a-z0-9]{0,5}$/);
 const jsonValue = fc.jsonValue({ maxDepth: 3 });

@@ -2,7 +2,7 @@
 // typed API calls, error codes, and informers (ListWatch) that follow changes and survive 410 Gone.
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDevApiServer, type DevApiServer } from '@portico/kube';
+import { startDevApiServer, type DevApiServer } from '@portico/dev-apiserver';
 
 let server: DevApiServer;
 let kc: k8s.KubeConfig;

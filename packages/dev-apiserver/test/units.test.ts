@@ -1,13 +1,13 @@
 // Unit tests of the development API server's building blocks: strategic merge directives, JSON
 // Patch and JSON Pointer corner cases, selector parsing, address allocation and the watch history.
 import { describe, expect, it } from 'vitest';
-import { IpAllocator, bigIntToIp, ipToBigInt } from '../src/devserver/ip-allocator.js';
-import { applyJsonPatch } from '../src/devserver/json-patch.js';
-import { applyMergePatch } from '../src/devserver/merge-patch.js';
-import { PortAllocator } from '../src/devserver/port-allocator.js';
-import { matchesLabels, parseFieldSelector, parseLabelSelector } from '../src/devserver/selectors.js';
-import { applyStrategicMergePatch } from '../src/devserver/strategic-merge.js';
-import { WatchHub, type StoreEvent } from '../src/devserver/watch-hub.js';
+import { IpAllocator, bigIntToIp, ipToBigInt } from '../src/ip-allocator.js';
+import { applyJsonPatch } from '../src/json-patch.js';
+import { applyMergePatch } from '../src/merge-patch.js';
+import { PortAllocator } from '../src/port-allocator.js';
+import { matchesLabels, parseFieldSelector, parseLabelSelector } from '../src/selectors.js';
+import { applyStrategicMergePatch } from '../src/strategic-merge.js';
+import { WatchHub, type StoreEvent } from '../src/watch-hub.js';
 
 describe('strategic merge patch', () => {
   const pod = {

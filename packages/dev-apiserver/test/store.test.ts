@@ -1,10 +1,10 @@
 // The development API server's store keeps every collection in key order (namespace/name, as etcd
 // and kubectl list them) through inserts, updates and deletes, without sorting per list.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { SortedKeys } from '../src/devserver/sorted-keys.js';
-import { Store } from '../src/devserver/store.js';
-import { WatchHub } from '../src/devserver/watch-hub.js';
-import type { JsonObject } from '../src/devserver/json.js';
+import { SortedKeys } from '../src/sorted-keys.js';
+import { Store } from '../src/store.js';
+import { WatchHub } from '../src/watch-hub.js';
+import type { JsonObject } from '../src/json.js';
 
 /** A small deterministic generator (LCG; its high bits, the low ones cycle) so a failure can be replayed. */
 function random(seed: number): (below: number) => number {

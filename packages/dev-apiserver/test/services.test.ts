@@ -1,7 +1,7 @@
 // Service defaulting, allocation and validation in the development API server, compared with
 // what the real kube-apiserver does (cluster IPs per ipFamilies, node ports, immutability).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDevApiServer, type DevApiServer } from '@portico/kube';
+import { startDevApiServer, type DevApiServer } from '@portico/dev-apiserver';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 

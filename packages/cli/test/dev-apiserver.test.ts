@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { run } from '../../cli/src/commands/dev-apiserver.js';
+import { run } from '../src/commands/dev-apiserver.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'portico-devcli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,0 +1,44 @@
+/**
+ * Package boundaries that the design promises: production packages never import the development
+ * tools (the development API server, the real kube-apiserver runner), so a controller, speaker or
+ * ingress process never loads them.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const root = new URL('../packages/', import.meta.url).pathname;
+const production = [
+  'allocator',
+  'bgp',
+  'config',
+  'controller',
+  'ingress',
+  'kube',
+  'layer2',
+  'native',
+  'speaker',
+];
+const devTools = ['@portico/dev-apiserver', '@portico/dev-kube-apiserver'];
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return sources(path);
+    return /\.(ts|mts|js|mjs)$/.test(name) ? [path] : [];
+  });
+}
+
+describe('production packages do not depend on the development tools', () => {
+  it.each(production)('%s', (pkg) => {
+    const manifest = JSON.parse(readFileSync(join(root, pkg, 'package.json'), 'utf8')) as {
+      dependencies?: Record<string, string>;
+    };
+    const offending = devTools.filter((tool) => tool in (manifest.dependencies ?? {}));
+    for (const file of sources(join(root, pkg, 'src'))) {
+      const text = readFileSync(file, 'utf8');
+      for (const tool of devTools) if (text.includes(`'${tool}'`)) offending.push(`${file} imports ${tool}`);
+    }
+    expect(offending).toEqual([]);
+  });
+});
