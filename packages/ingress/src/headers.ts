@@ -40,7 +40,20 @@ const FORWARDED = new Set([
   'x-real-ip',
 ]);
 
-/** The field names a Connection value lists (lower-case), or null when it lists none. */
+/**
+ * Fields a Connection header can never remove, whatever it lists: the message's framing and the Host
+ * it was routed on. Dropping them would let the client (or a pod) change where a message ends for
+ * the next hop (request smuggling, response splitting). nginx 1.22 ignores every Connection token;
+ * we still honour the others (RFC 9110 §7.6.1), only never these.
+ */
+export function isProtectedField(lowerName: string): boolean {
+  return lowerName === 'content-length' || lowerName === 'transfer-encoding' || lowerName === 'host';
+}
+
+/**
+ * The field names a Connection value lists (lower-case), or null when it lists none. `close`,
+ * `keep-alive` and the protected fields (isProtectedField) are not listed.
+ */
 export function connectionTokens(value: string | string[] | undefined): Set<string> | null {
   if (!value) return null;
   const joined = Array.isArray(value) ? value.join(',') : value;
@@ -48,7 +61,7 @@ export function connectionTokens(value: string | string[] | undefined): Set<stri
   const tokens = new Set<string>();
   for (const t of joined.split(',')) {
     const token = t.trim().toLowerCase();
-    if (token && token !== 'close' && token !== 'keep-alive') tokens.add(token);
+    if (token && token !== 'close' && token !== 'keep-alive' && !isProtectedField(token)) tokens.add(token);
   }
   return tokens.size ? tokens : null;
 }
