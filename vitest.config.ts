@@ -9,6 +9,8 @@ export default defineConfig({
     alias: [{ find: /^@portico\/([a-z0-9-]+)$/, replacement: `${packages}$1/src/index.ts` }],
   },
   test: {
+    // Builds the real kube-apiserver the integration tests use (cached after the first run).
+    globalSetup: ['test/global-setup.ts'],
     include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -13,6 +13,7 @@ const commands: Record<string, () => Promise<Command>> = {
   'bgp peer': () => import('./commands/bgp-peer.js'),
   'l2 announce': () => import('./commands/l2-announce.js'),
   'dev apiserver': () => import('./commands/dev-apiserver.js'),
+  'dev kube-apiserver': () => import('./commands/dev-kube-apiserver.js'),
   'lab up': () => import('./commands/lab.js').then((m) => m.up),
   'lab status': () => import('./commands/lab.js').then((m) => m.status),
   'lab down': () => import('./commands/lab.js').then((m) => m.down),

@@ -1,0 +1,15 @@
+export {
+  ensureBinaries,
+  pinnedKubernetesVersion,
+  findGo,
+  type Binaries,
+  type BuildOptions,
+} from './build.js';
+export { startKubeApiServer, type KubeApiServer, type KubeApiServerOptions } from './control-plane.js';
+export { kubeconfigYaml } from './kubeconfig.js';
+export {
+  API_SERVERS,
+  startTestApiServer,
+  type ApiServerKind,
+  type TestApiServer,
+} from './test-api-servers.js';
