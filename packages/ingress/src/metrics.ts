@@ -138,6 +138,7 @@ export class ProxyMetrics {
   readonly requests: RequestCounter;
   readonly duration: LatencyHistogram;
   readonly upstreamErrors: Counter<'service' | 'reason'>;
+  readonly connectionErrors: Counter<'plane' | 'reason'>;
   readonly tableVersion: Gauge;
   readonly swaps: Counter;
 
@@ -158,6 +159,14 @@ export class ProxyMetrics {
       name: 'portico_ingress_upstream_errors_total',
       help: 'Failed upstream exchanges by backend and reason (connect, reset, timeout)',
       labelNames: ['service', 'reason'],
+      registers: [registry],
+    });
+    this.connectionErrors = new Counter({
+      name: 'portico_ingress_connection_errors_total',
+      help:
+        'Client connections or HTTP/2 streams closed by the proxy for what the client sent, by data plane ' +
+        '(fast, node) and reason (exception, version, malformed, path, timeout, slow_body, upgrade)',
+      labelNames: ['plane', 'reason'],
       registers: [registry],
     });
     this.tableVersion = new Gauge({

@@ -9,6 +9,7 @@
  * 504 upstream timeout, 413 body too large, 308 to HTTPS for TLS hosts.
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
@@ -115,6 +116,12 @@ export class Proxy {
   }
 
   handle(req: IncomingMessage, res: ServerResponse, proto: 'http' | 'https'): void {
+    const h2 = isHttp2(req);
+    // llhttp parses `HTTP/2.0` and `HTTP/0.9` request lines as requests: only 1.0 and 1.1 are HTTP/1.
+    if (!h2 && req.httpVersion !== '1.1' && req.httpVersion !== '1.0') {
+      this.countConnectionError('node', 'version');
+      return this.local(req, res, 505, undefined, undefined, true);
+    }
     let url = req.url ?? '/';
     let rawHost = req.headers.host ?? (req.headers[':authority'] as string | undefined) ?? '';
     const absolute = url.charCodeAt(0) !== 0x2f;
@@ -133,11 +140,10 @@ export class Proxy {
     }
     const { target, backend } = decision;
     const chunked = req.headers['transfer-encoding'] !== undefined;
-    const h2 = req.httpVersionMajor === 2;
     const hasBody =
       chunked ||
       (length !== undefined && length !== '0') ||
-      (h2 && !(req as unknown as { stream: { endAfterHeaders: boolean } }).stream.endAfterHeaders);
+      (h2 && !(req as unknown as Http2ServerRequest).stream.endAfterHeaders);
     let body: IncomingMessage | BodyLimit | null = null;
     let limit: BodyLimit | undefined;
     if (hasBody) {
@@ -154,6 +160,11 @@ export class Proxy {
 
   /** WebSocket and other Upgrade requests: the handshake is forwarded, then bytes are piped raw. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, proto: 'http' | 'https'): void {
+    if (req.httpVersion !== '1.1' && req.httpVersion !== '1.0') {
+      this.countConnectionError('node', 'version');
+      socket.end(rawResponse(505, this.options.serverName));
+      return;
+    }
     const router = this.router;
     const url = req.url ?? '/';
     const rawHost = req.headers.host ?? '';
@@ -212,10 +223,48 @@ export class Proxy {
       ...extra,
     };
     // We did not read the request body: do not let Node keep the connection and parse it as a request.
-    if (close && req.httpVersionMajor === 1) headers.connection = 'close';
+    if (close && !isHttp2(req)) headers.connection = 'close';
     res.writeHead(status, headers);
     res.end(req.method === 'HEAD' ? undefined : body);
     this.record(accessOf(req), status, target, undefined, performance.now());
+  }
+
+  /**
+   * What Node's HTTP/1 parser refused (its 'clientError'): answered as Node would (400, 431 for a
+   * head over the limit, 408 for a slow one, 413 for oversized chunk extensions), except that an
+   * HTTP version llhttp does not take (`HTTP/1.2`, `HTTP/3.0`) gets 505, like one it takes but we
+   * do not serve. The connection is closed either way.
+   */
+  clientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    const code = err.code ?? '';
+    const status =
+      code === 'HPE_INVALID_VERSION' || code === 'HPE_PAUSED_H2_UPGRADE'
+        ? 505
+        : code === 'HPE_HEADER_OVERFLOW'
+          ? 431
+          : code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW'
+            ? 413
+            : code === 'ERR_HTTP_REQUEST_TIMEOUT'
+              ? 408
+              : 400;
+    const quiet = code === 'ECONNRESET' || code === 'EPIPE';
+    if (!quiet)
+      this.countConnectionError(
+        'node',
+        status === 505 ? 'version' : status === 408 ? 'timeout' : 'malformed',
+      );
+    const message = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (quiet || !socket.writable || message?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    socket.once('finish', () => socket.destroy());
+    socket.end(rawResponse(status, this.options.serverName));
+  }
+
+  /** Counts a client connection (or HTTP/2 stream) we closed for what the client sent. */
+  countConnectionError(plane: 'fast' | 'node', reason: ConnectionErrorReason): void {
+    this.options.metrics?.connectionErrors.inc({ plane, reason });
   }
 
   /** Counts a finished request and writes its access-log line (both data planes). */
@@ -264,6 +313,24 @@ function accessOf(req: IncomingMessage): AccessInfo {
   };
 }
 
+/** Why a client connection or stream was closed by us (the reason label of connection_errors_total). */
+export type ConnectionErrorReason =
+  'exception' | 'version' | 'malformed' | 'path' | 'timeout' | 'slow_body' | 'upgrade';
+
+/** An HTTP/2 stream (Node's compatibility API), as opposed to an HTTP/1 request of any version. */
+function isHttp2(req: IncomingMessage): boolean {
+  return (req as unknown as Partial<Http2ServerRequest>).stream !== undefined;
+}
+
+/** A whole response of our own for a raw socket, closing the connection. */
+export function rawResponse(status: number, serverName: string): string {
+  const body = `${status} ${STATUS_TEXT[status] ?? ''}\n`;
+  return (
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? ''}\r\nserver: ${serverName}\r\n` +
+    `content-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`
+  );
+}
+
 export type Decision =
   | { readonly status: 0; readonly target: Target; readonly backend: Backend; readonly location?: undefined }
   | { readonly status: 308 | 404 | 413 | 503; readonly target?: Target; readonly location?: string };
@@ -277,6 +344,7 @@ export const STATUS_TEXT: Record<number, string> = {
   502: 'Bad Gateway',
   503: 'Service Unavailable',
   504: 'Gateway Timeout',
+  505: 'HTTP Version Not Supported',
 };
 
 /**

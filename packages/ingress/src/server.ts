@@ -10,6 +10,7 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import http2 from 'node:http2';
+import type { Duplex } from 'node:stream';
 import type { SecureContext, TLSSocket } from 'node:tls';
 import { CertStore, selfSignedPair, TLS_MIN_VERSION, type PemPair } from './certs.js';
 import { Http1Listener } from './http1/listener.js';
@@ -76,6 +77,9 @@ export class IngressServer {
     this.http.on('upgrade', (req: IncomingMessage, socket, head: Buffer) =>
       this.proxy.upgrade(req, socket, head, 'http'),
     );
+    this.http.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
+      this.proxy.clientError(err, socket),
+    );
     const http1Limits = { ...limits, timeoutCheckInterval: o.timeoutCheckInterval };
     this.http1 = new Http1Listener(this.proxy, http1Limits, (socket) => this.http.emit('connection', socket));
     if (o.httpsPort !== null) {
@@ -108,6 +112,9 @@ export class IngressServer {
         this.proxy.upgrade(req, socket, head, 'https'),
       );
       this.https.on('tlsClientError', () => undefined);
+      this.https.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
+        this.proxy.clientError(err, socket),
+      );
       // Tracked so close() can end them: Http2SecureServer has no closeAllConnections().
       this.https.on('session', (session: http2.ServerHttp2Session) => {
         this.sessions.add(session);

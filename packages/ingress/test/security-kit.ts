@@ -355,6 +355,22 @@ export async function send(
   }
 }
 
+/** Sends `data` on a new connection of `plane` and reads until the proxy closes it (or `limitMs`). */
+export async function sendUntilClose(
+  h: Harness,
+  plane: Plane,
+  data: string,
+  limitMs = 3_000,
+): Promise<RawResult> {
+  const c = new RawClient(h, plane);
+  try {
+    await c.write(data);
+    return await c.until(() => false, limitMs);
+  } finally {
+    c.destroy();
+  }
+}
+
 /** The status codes of the responses in `text`, in order. */
 export function statuses(text: string): number[] {
   const out: number[] = [];
