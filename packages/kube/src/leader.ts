@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { CoordinationV1Api, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import { CoordinationV1Api, type KubeConfig, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
 import { isNotFound } from './errors.js';
 
 export interface LeaderElectionOptions {
@@ -130,8 +130,10 @@ export class LeaderElector extends EventEmitter {
     return {
       holderIdentity: identity,
       leaseDurationSeconds: Math.ceil(this.leaseDurationMs / 1000),
-      acquireTime,
-      renewTime,
+      // MicroTime fields: kube-apiserver accepts exactly six fractional digits and refuses a
+      // plain Date's millisecond JSON (400 BadRequest); V1MicroTime serializes with six.
+      acquireTime: new V1MicroTime(acquireTime),
+      renewTime: new V1MicroTime(renewTime),
       leaseTransitions,
     };
   }
