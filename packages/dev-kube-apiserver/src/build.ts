@@ -59,8 +59,10 @@ const targets = [
 ] as const;
 
 /** The go command: on PATH, or where the Go distribution installs itself. */
-export async function findGo(): Promise<{ go: string; version: string }> {
-  for (const go of ['go', '/usr/local/go/bin/go']) {
+export async function findGo(
+  candidates = ['go', '/usr/local/go/bin/go'],
+): Promise<{ go: string; version: string }> {
+  for (const go of candidates) {
     try {
       const { stdout } = await promisify(execFile)(go, ['env', 'GOVERSION']);
       return { go, version: stdout.trim() };

@@ -4,7 +4,7 @@
  * signer and an admin identity of its own. There is no kube-controller-manager: nothing creates
  * EndpointSlices, deletes namespaces or collects garbage (tests create what they need).
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,8 +52,10 @@ export interface KubeApiServer {
 export async function startKubeApiServer(options: KubeApiServerOptions = {}): Promise<KubeApiServer> {
   const binaries = await ensureBinaries(options);
   const ownDir = options.dataDir === undefined;
-  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'portico-kube-'));
+  if (ownDir) removeAbandonedDataDirs();
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), TEMP_PREFIX));
   mkdirSync(dataDir, { recursive: true });
+  writeFileSync(join(dataDir, 'owner.pid'), String(process.pid));
   const port = options.port || (await freePort());
   if (options.port) await assertPortFree(options.port);
   const [etcdClient, etcdPeer] = [await freePort(), await freePort()];
@@ -121,6 +123,36 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
   } catch (err) {
     await cleanUp();
     throw err;
+  }
+}
+
+const TEMP_PREFIX = 'portico-kube-';
+
+/**
+ * A process killed outright (SIGKILL, OOM) cannot remove its temporary data directory; its
+ * etcd and kube-apiserver die with it (pdeathsig). The next start removes such leftovers: a
+ * temporary directory of ours whose owner process is gone.
+ */
+function removeAbandonedDataDirs(): void {
+  for (const name of readdirSync(tmpdir())) {
+    if (!name.startsWith(TEMP_PREFIX)) continue;
+    const dir = join(tmpdir(), name);
+    let owner: number;
+    try {
+      owner = Number(readFileSync(join(dir, 'owner.pid'), 'utf8'));
+    } catch {
+      continue; // not fully created yet, or not ours to judge
+    }
+    if (!processAlive(owner)) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
