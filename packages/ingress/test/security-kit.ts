@@ -40,9 +40,10 @@ const ok = (pod: RecordingPod, req: PodRequest, sock: Socket): void => {
 /**
  * A pod on 127.0.0.1 that records every byte and every request it parsed. By default it answers
  * each request, after its body, with 200 and `<pod> <method> <target> <body length>`. Special
- * targets: `/early` answers right after the head (then still reads the declared body, as a real
- * server does), `/ws` answers 101 and echoes raw bytes, `/ws-200` answers a plain 200 to an
- * upgrade, `/ws-other` answers 101 for another protocol than the one asked, `/hang` never answers.
+ * last path segments: `/early` answers right after the head (then still reads the declared body, as
+ * a real server does), `/ws` answers 101 and echoes raw bytes, `/ws-other` answers 101 for another
+ * protocol than the one asked, `/hang` never answers; anything else (an Upgrade request included)
+ * gets the plain 200.
  */
 export class RecordingPod {
   readonly server: Server;
@@ -70,9 +71,14 @@ export class RecordingPod {
     return this.conns.map((c) => c.bytes).join('');
   }
 
+  /** Forgets the requests seen so far (connections stay listed: the proxy may reuse them). */
   reset(): void {
-    this.conns.length = 0;
     this.requests.length = 0;
+  }
+
+  /** The connection that carried `req`. */
+  connOf(req: PodRequest): { id: number; bytes: string; closed: boolean } {
+    return this.conns[req.conn - 1]!;
   }
 
   private accept(sock: Socket): void {
@@ -125,14 +131,15 @@ export class RecordingPod {
         const cl = field(fields, 'content-length');
         const remaining = te !== undefined ? -1 : cl !== undefined ? Number(cl) : 0;
         const path = target.split('?')[0]!;
-        if (path === '/ws' || path === '/ws-other') {
+        const last = path.slice(path.lastIndexOf('/'));
+        if (last === '/ws' || last === '/ws-other') {
           const asked = field(fields, 'upgrade') ?? '';
-          const proto = path === '/ws' ? asked : asked === 'h2c' ? 'websocket' : 'h2c';
+          const proto = last === '/ws' ? asked : asked === 'h2c' ? 'websocket' : 'h2c';
           sock.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${proto}\r\nConnection: Upgrade\r\n\r\n`);
           tunnel = true;
           continue;
         }
-        const early = path === '/early';
+        const early = last === '/early';
         if (early) this.answer(req, sock);
         if (remaining !== 0) {
           pending = { req, remaining, answered: early };
@@ -150,7 +157,7 @@ export class RecordingPod {
   }
 
   private answer(req: PodRequest, sock: Socket): void {
-    if (req.target.startsWith('/hang')) return;
+    if (req.target.split('?')[0]!.endsWith('/hang')) return;
     if (this.responder) this.responder(req, sock, this);
     else ok(this, req, sock);
   }
@@ -541,14 +548,17 @@ export class H2Raw {
     );
   }
 
-  /** Sends a request on a new stream; returns its id. `body` undefined: END_STREAM on HEADERS. */
-  async request(fields: readonly [string, string][], body?: string): Promise<number> {
+  /**
+   * Sends a request on a new stream; returns its id. `body` undefined: END_STREAM on HEADERS;
+   * `open`: the body is sent without END_STREAM (the request stays unfinished).
+   */
+  async request(fields: readonly [string, string][], body?: string, open = false): Promise<number> {
     await this.ready;
     const id = this.next;
     this.next += 2;
     const end = body === undefined ? 1 : 0;
     const frames = [frame(H2.HEADERS, 0x4 | end, id, hpack(fields))];
-    if (body !== undefined) frames.push(frame(H2.DATA, 1, id, Buffer.from(body, 'latin1')));
+    if (body !== undefined) frames.push(frame(H2.DATA, open ? 0 : 1, id, Buffer.from(body, 'latin1')));
     this.socket.write(Buffer.concat(frames));
     return id;
   }

@@ -70,7 +70,13 @@ export class Exchange implements ResponseHandler {
     const upstream = this.proxy.pool.acquire(endpoint);
     this.upstream = upstream;
     this.deadline = performance.now() + this.proxy.options.upstreamHeadersTimeout;
-    upstream.send(this, this.request.method, this.upstreamHead, body);
+    upstream.send(
+      this,
+      this.request.method,
+      this.upstreamHead,
+      Math.max(this.request.contentLength, 0),
+      body,
+    );
   }
 
   /** More request body from the client; false when the client should pause until `drain`. */

@@ -55,6 +55,12 @@ export class UpstreamConnection {
   private remaining = 0;
   private scanner: ChunkedScanner | undefined;
   private reusable = false;
+  /**
+   * Request body bytes not yet written. A pod may answer before it has read the whole body (an
+   * early 401 or 413); the connection then carries an unfinished request and must never go back to
+   * the pool, or the next request written to it would be read as the rest of this body.
+   */
+  private requestRemaining = 0;
 
   constructor(
     readonly endpoint: UpstreamEndpoint,
@@ -83,18 +89,23 @@ export class UpstreamConnection {
     this.socket.on('close', () => this.onClose());
   }
 
-  /** Sends a request head (and the body bytes already at hand); the response goes to `handler`. */
-  send(handler: ResponseHandler, method: string, head: string, body?: Buffer): void {
+  /**
+   * Sends a request head (and the body bytes already at hand) for a body of `bodyLength` bytes in
+   * all; the response goes to `handler`.
+   */
+  send(handler: ResponseHandler, method: string, head: string, bodyLength: number, body?: Buffer): void {
     this.handler = handler;
     this.method = method;
     this.phase = Phase.Head;
     this.reusable = false;
+    this.requestRemaining = bodyLength - (body?.length ?? 0);
     this.socket.write(head, 'latin1');
     if (body) this.socket.write(body);
   }
 
   /** More request body. Returns false when the caller should wait for 'drain'. */
   write(chunk: Buffer): boolean {
+    this.requestRemaining -= chunk.length;
     return this.socket.write(chunk);
   }
 
@@ -190,7 +201,7 @@ export class UpstreamConnection {
     this.scanner = undefined;
     this.phase = Phase.Idle;
     this.served++;
-    const reusable = this.reusable && !this.retired && used === buf.length;
+    const reusable = this.reusable && !this.retired && used === buf.length && this.requestRemaining === 0;
     if (reusable) this.release(this, true);
     else this.socket.destroy();
     handler?.onEnd();
