@@ -1,5 +1,6 @@
 /**
- * Problems in Ingresses become Kubernetes Events and metrics, against the development API server:
+ * Problems in Ingresses become Kubernetes Events and metrics, against both API servers (the
+ * development one and a real kube-apiserver):
  * a Warning Event per new problem from the leader only (none from a follower), no new Events when
  * the same problems are found by later compiles, the gauge back to zero once the problems are
  * fixed, a Normal Event when the Ingress gets its address, and no duplicate Event objects when
@@ -24,7 +25,7 @@ import {
   type TableSink,
 } from '@portico/ingress';
 import { EventRecorder, type EventType } from '@portico/kube';
-import { startDevApiServer, type DevApiServer } from '@portico/dev-apiserver';
+import { API_SERVERS, startTestApiServer, type TestApiServer } from '@portico/dev-kube-apiserver';
 import { eventually } from './eventually.js';
 
 /** Keeps the tables it is given; nothing is served. */
@@ -59,11 +60,7 @@ interface Replica {
   registry: Registry;
 }
 
-let api: DevApiServer;
 let kc: KubeConfig;
-let leader: Replica;
-let follower: Replica;
-let restarted: Replica | undefined;
 
 function replica(): Replica {
   const registry = new Registry();
@@ -126,32 +123,37 @@ const broken: V1Ingress = {
   },
 };
 
-beforeAll(async () => {
-  api = await startDevApiServer({ port: 0 });
-  kc = new KubeConfig();
-  kc.loadFromString(api.kubeconfig());
-  const core = kc.makeApiClient(CoreV1Api);
-  for (const ns of ['default', 'portico-system'])
-    await core.createNamespace({ body: { metadata: { name: ns } } }).catch(() => undefined);
-  await kc.makeApiClient(NetworkingV1Api).createIngressClass({
-    body: { metadata: { name: 'portico' }, spec: { controller: 'portico.dev/ingress' } },
+describe.each(API_SERVERS)('Ingress problems as Events and metrics (%s API server)', (kind) => {
+  let api: TestApiServer;
+  let leader: Replica;
+  let follower: Replica;
+  let restarted: Replica | undefined;
+
+  beforeAll(async () => {
+    api = await startTestApiServer(kind);
+    kc = new KubeConfig();
+    kc.loadFromString(api.kubeconfig());
+    const core = kc.makeApiClient(CoreV1Api);
+    for (const ns of ['default', 'portico-system'])
+      await core.createNamespace({ body: { metadata: { name: ns } } }).catch(() => undefined);
+    await kc.makeApiClient(NetworkingV1Api).createIngressClass({
+      body: { metadata: { name: 'portico' }, spec: { controller: 'portico.dev/ingress' } },
+    });
+    leader = replica();
+    follower = replica();
+    await Promise.all([leader.controller.start(), follower.controller.start()]);
+    leader.controller.setLeading(true);
+    follower.controller.setLeading(false);
+    await leader.controller.leadershipSettled();
   });
-  leader = replica();
-  follower = replica();
-  await Promise.all([leader.controller.start(), follower.controller.start()]);
-  leader.controller.setLeading(true);
-  follower.controller.setLeading(false);
-  await leader.controller.leadershipSettled();
-});
 
-afterAll(async () => {
-  await leader?.controller.stop();
-  await follower?.controller.stop();
-  await restarted?.controller.stop();
-  await api?.close();
-});
+  afterAll(async () => {
+    await leader?.controller.stop();
+    await follower?.controller.stop();
+    await restarted?.controller.stop();
+    await api?.close();
+  });
 
-describe('Ingress problems as Events and metrics (development API server)', () => {
   let uid = '';
 
   it('writes one Warning Event per problem on the Ingress, from the leader only', async () => {

@@ -1,7 +1,8 @@
 /**
- * Integration harness: the development API server on loopback, and speakers run in-process with
- * real informers, real UDP heartbeats on 127.0.0.1 and recording fakes for the layer-2 announcer
- * and the BGP speaker (the real ones are exercised by the lab's end-to-end tests).
+ * Integration harness: an API server on loopback (the development one or a real kube-apiserver),
+ * and speakers run in-process with real informers, real UDP heartbeats on 127.0.0.1 and recording
+ * fakes for the layer-2 announcer and the BGP speaker (the real ones are exercised by the lab's
+ * end-to-end tests).
  */
 import {
   CoreV1Api,
@@ -13,7 +14,6 @@ import {
 } from '@kubernetes/client-node';
 import type { PeerOptions, Route } from '@portico/bgp';
 import { applyObject } from '@portico/kube';
-import { startDevApiServer } from '@portico/dev-apiserver';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import type { BgpBackend, Layer2Backend } from '../src/backends.js';
@@ -21,7 +21,10 @@ import { SPEAKER_ADDRESS_ANNOTATION } from '../src/membership/members.js';
 import { openUdpTransport, type Transport, type UdpTransport } from '../src/membership/udp-transport.js';
 import { Speaker } from '../src/speaker.js';
 
-export type DevServer = Awaited<ReturnType<typeof startDevApiServer>>;
+/** What the harness needs of an API server: either kind's kubeconfig. */
+export interface ApiServer {
+  kubeconfig(): string;
+}
 
 export async function waitFor<T>(
   what: string,
@@ -58,6 +61,8 @@ export class FakeLayer2 implements Layer2Backend {
 export class FakeBgp implements BgpBackend {
   readonly peers = new Map<string, PeerOptions>();
   routes: Route[] = [];
+  /** Every route set it was given, as sorted prefixes: a withdrawal and re-announcement shows here. */
+  readonly history: string[][] = [];
   started = false;
   constructor(readonly localAsn: number) {}
   start(): Promise<void> {
@@ -76,6 +81,7 @@ export class FakeBgp implements BgpBackend {
   }
   setRoutes(routes: Route[]): void {
     this.routes = routes;
+    this.history.push(routes.map((r) => r.prefix).sort());
   }
 }
 
@@ -102,11 +108,44 @@ export class Lab {
   /** Each node's heartbeat socket, kept across speaker restarts so its address stays valid. */
   private readonly ports = new Map<string, number>();
 
-  constructor(readonly server: DevServer) {
+  /** Nodes this lab created (cluster-scoped, so removed again by clear()). */
+  private readonly nodes = new Set<string>();
+
+  /**
+   * `namespace` holds the test's Services, EndpointSlices and their Events. A real kube-apiserver
+   * cannot delete a namespace (no controller finalizes it), so each test takes a fresh one.
+   */
+  constructor(
+    readonly server: ApiServer,
+    readonly namespace = 'default',
+  ) {
     this.kc = new KubeConfig();
     this.kc.loadFromString(server.kubeconfig());
     this.core = this.kc.makeApiClient(CoreV1Api);
     this.discovery = this.kc.makeApiClient(DiscoveryV1Api);
+  }
+
+  /** A lab whose namespace, and portico-system for the ConfigMap, exist (a real server requires it). */
+  static async create(server: ApiServer, namespace: string): Promise<Lab> {
+    const lab = new Lab(server, namespace);
+    for (const name of [namespace, 'portico-system'])
+      await applyObject(lab.kc, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+    return lab;
+  }
+
+  /**
+   * Stops the speakers and removes what the next test's speakers must not see on a shared server:
+   * this lab's Services and EndpointSlices (announced IPs) and Nodes (names are reused).
+   */
+  async clear(): Promise<void> {
+    await this.stopAll();
+    const namespace = this.namespace;
+    for (const svc of (await this.core.listNamespacedService({ namespace })).items)
+      if (svc.spec?.type === 'LoadBalancer')
+        await this.core.deleteNamespacedService({ name: svc.metadata!.name!, namespace });
+    await this.discovery.deleteCollectionNamespacedEndpointSlice({ namespace });
+    for (const name of this.nodes) await this.core.deleteNode({ name });
+    this.nodes.clear();
   }
 
   async setConfig(config: string): Promise<void> {
@@ -124,6 +163,7 @@ export class Lab {
     const port = probe.port;
     await probe.close();
     this.ports.set(name, port);
+    this.nodes.add(name);
     await this.core.createNode({
       body: {
         metadata: {
@@ -217,10 +257,11 @@ export class Lab {
   }
 
   async createService(name: string, ips: string[], local = false): Promise<void> {
+    const namespace = this.namespace;
     await this.core.createNamespacedService({
-      namespace: 'default',
+      namespace,
       body: {
-        metadata: { name, namespace: 'default' },
+        metadata: { name, namespace },
         spec: {
           type: 'LoadBalancer',
           externalTrafficPolicy: local ? 'Local' : 'Cluster',
@@ -230,9 +271,9 @@ export class Lab {
       },
     });
     // What the controller would write.
-    const svc = await this.core.readNamespacedService({ name, namespace: 'default' });
+    const svc = await this.core.readNamespacedService({ name, namespace });
     svc.status = { loadBalancer: { ingress: ips.map((ip) => ({ ip })) } };
-    await this.core.replaceNamespacedServiceStatus({ name, namespace: 'default', body: svc });
+    await this.core.replaceNamespacedServiceStatus({ name, namespace, body: svc });
   }
 
   /** Sets the Service's one EndpointSlice to ready endpoints on the given nodes (with repeats). */
@@ -241,26 +282,27 @@ export class Lab {
     nodes: Array<string | { node: string; ready?: boolean; terminating?: boolean }>,
   ) {
     const name = `${service}-slice`;
+    const namespace = this.namespace;
     const body: V1EndpointSlice = {
-      metadata: { name, namespace: 'default', labels: { 'kubernetes.io/service-name': service } },
+      metadata: { name, namespace, labels: { 'kubernetes.io/service-name': service } },
       addressType: 'IPv4',
       endpoints: nodes.map((n, i) => {
         const e = typeof n === 'string' ? { node: n } : n;
         return {
           addresses: [`10.244.0.${i + 1}`],
           nodeName: e.node,
-          targetRef: { kind: 'Pod', name: `${service}-${i}`, namespace: 'default', uid: `${service}-${i}` },
+          targetRef: { kind: 'Pod', name: `${service}-${i}`, namespace, uid: `${service}-${i}` },
           conditions: { ready: e.ready ?? true, ...(e.terminating ? { terminating: true } : {}) },
         };
       }),
       ports: [{ port: 8080, protocol: 'TCP' }],
     };
     try {
-      const old = await this.discovery.readNamespacedEndpointSlice({ name, namespace: 'default' });
+      const old = await this.discovery.readNamespacedEndpointSlice({ name, namespace });
       body.metadata!.resourceVersion = old.metadata?.resourceVersion;
-      await this.discovery.replaceNamespacedEndpointSlice({ name, namespace: 'default', body });
+      await this.discovery.replaceNamespacedEndpointSlice({ name, namespace, body });
     } catch {
-      await this.discovery.createNamespacedEndpointSlice({ namespace: 'default', body });
+      await this.discovery.createNamespacedEndpointSlice({ namespace, body });
     }
   }
 
@@ -273,7 +315,7 @@ export class Lab {
   }
 
   async events(name: string, reason: string) {
-    const list = await this.core.listNamespacedEvent({ namespace: 'default' });
+    const list = await this.core.listNamespacedEvent({ namespace: this.namespace });
     return list.items.filter((e) => e.involvedObject.name === name && e.reason === reason);
   }
 }
