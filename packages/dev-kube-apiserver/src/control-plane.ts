@@ -38,6 +38,8 @@ export interface KubeApiServer {
   readonly adminToken: string;
   /** PEM of the CA to trust (the self-signed serving certificate). */
   readonly caCert: string;
+  /** An admin client certificate and key (user `portico-admin-cert`, group system:masters). */
+  readonly adminClientCert: { readonly cert: string; readonly key: string };
   /** An admin kubeconfig (YAML), context `portico-kube`. */
   kubeconfig(): string;
   /** A kubeconfig that authenticates with a bearer token instead (e.g. a ServiceAccount's). */
@@ -111,6 +113,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
       binaries,
       adminToken: credentials.adminToken,
       caCert: credentials.servingCert,
+      adminClientCert: credentials.adminClientCert,
       kubeconfig: () => kubeconfigForToken(credentials.adminToken),
       kubeconfigForToken,
       compact: () => compactEtcd(etcdUrl),
@@ -173,6 +176,7 @@ function apiserverArgs(
     `--tls-private-key-file=${c.files.servingKey}`,
     '--authorization-mode=RBAC',
     `--token-auth-file=${c.files.tokens}`,
+    `--client-ca-file=${c.files.clientCa}`,
     '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
     `--service-account-key-file=${c.files.serviceAccountPublic}`,
     `--service-account-signing-key-file=${c.files.serviceAccountPrivate}`,

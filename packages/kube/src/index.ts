@@ -8,3 +8,4 @@ export * from './ops-server.js';
 export * from './apply.js';
 export * from './config-status.js';
 export * from './load-balancer.js';
+export * from './client/index.js';
