@@ -10,7 +10,6 @@
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
-import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
@@ -29,6 +28,7 @@ import {
   isResetError,
   isTimeoutError,
 } from './upstream-errors.js';
+import { Tunnel, upgradeProtocols } from './tunnel.js';
 import { Upstreams, type UpstreamOptions } from './upstreams.js';
 
 export interface ProxyOptions {
@@ -165,45 +165,51 @@ export class Proxy {
       socket.end(rawResponse(505, this.options.serverName));
       return;
     }
-    const router = this.router;
-    const url = req.url ?? '/';
-    const rawHost = req.headers.host ?? '';
-    const q = url.indexOf('?');
-    const target = router.route(normalizeHost(rawHost), q < 0 ? url : url.slice(0, q));
-    const backend = target?.backend ? router.backend(target.backend) : undefined;
-    const endpoint = backend ? this.balancer.pick(backend.key, backend.endpoints) : undefined;
-    if (!endpoint) {
-      const status = target ? 503 : 404;
-      socket.end(
-        `HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : 'Service Unavailable'}\r\n` +
-          `server: ${this.options.serverName}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`,
-      );
-      return;
+    const started = performance.now();
+    const serverName = this.options.serverName;
+    socket.on('error', () => socket.destroy());
+    const refuse = (status: number, target?: Target, location?: string): void => {
+      socket.end(rawResponse(status, serverName, location));
+      this.record(accessOf(req), status, target, undefined, started);
+    };
+    // A body on a handshake has no place to go before the 101: refused rather than guessed at.
+    const length = req.headers['content-length'];
+    if ((length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined)
+      return refuse(400);
+    let url = req.url ?? '/';
+    let rawHost = req.headers.host ?? '';
+    const absolute = url.charCodeAt(0) !== 0x2f;
+    if (absolute) {
+      const abs = parseAbsoluteForm(url);
+      if (!abs) return refuse(400);
+      url = abs.path;
+      rawHost = abs.authority;
     }
+    const decision = this.decide(rawHost, url, proto, -1);
+    if (decision.status !== 0) return refuse(decision.status, decision.target, decision.location);
+    const { target, backend } = decision;
+    const endpoint = this.balancer.pick(backend.key, backend.endpoints);
+    if (!endpoint) return refuse(502, target);
+    // h2c is never tunnelled (server.ts normally serves it as an ordinary request; Node's HTTPS
+    // server has no such choice): forwarded without its Upgrade, answered, then closed.
+    const asked = upgradeProtocols(req.headers.upgrade).filter((p) => p !== 'h2c');
     const hop = hopOf(req, proto, rawHost);
-    const headers = upstreamHeaders(req.rawHeaders, req.headers, hop, true);
+    const headers = upstreamHeaders(req.rawHeaders, req.headers, hop, asked.length > 0, absolute);
     const lines = requestHead(req.method ?? 'GET', url, headers);
-    const up: Socket = connect({ host: endpoint.address, port: endpoint.port });
-    let connected = false;
-    up.once('connect', () => {
-      connected = true;
-      up.setNoDelay(true);
-      up.write(lines);
-      if (head.length) up.write(head);
-      up.pipe(socket);
-      socket.pipe(up);
+    new Tunnel(socket, head, endpoint, lines, asked, {
+      serverName,
+      headersTimeout: this.options.upstreamHeadersTimeout,
+      done: (status, connectFailed) => {
+        if (connectFailed) this.balancer.failed(endpoint.origin);
+        else if (status !== 499) this.balancer.succeeded(endpoint.origin);
+        if (status === 502 || status === 504)
+          this.options.metrics?.upstreamErrors.inc({
+            service: backend.key,
+            reason: status === 504 ? 'timeout' : connectFailed ? 'connect' : 'other',
+          });
+        this.record(accessOf(req), status, target, endpoint.origin, started);
+      },
     });
-    up.on('error', () => {
-      if (!connected) {
-        this.balancer.failed(endpoint.origin);
-        socket.end(
-          `HTTP/1.1 502 Bad Gateway\r\nserver: ${this.options.serverName}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`,
-        );
-      } else socket.destroy();
-    });
-    socket.on('error', () => up.destroy());
-    socket.on('close', () => up.destroy());
-    up.on('close', () => socket.destroy());
   }
 
   /** A response of our own (no upstream involved). */
@@ -323,10 +329,11 @@ function isHttp2(req: IncomingMessage): boolean {
 }
 
 /** A whole response of our own for a raw socket, closing the connection. */
-export function rawResponse(status: number, serverName: string): string {
+export function rawResponse(status: number, serverName: string, location?: string): string {
   const body = `${status} ${STATUS_TEXT[status] ?? ''}\n`;
   return (
     `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? ''}\r\nserver: ${serverName}\r\n` +
+    (location === undefined ? '' : `location: ${location}\r\n`) +
     `content-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`
   );
 }

@@ -16,6 +16,7 @@ import { CertStore, selfSignedPair, TLS_MIN_VERSION, type PemPair } from './cert
 import { Http1Listener } from './http1/listener.js';
 import { defaultProxyOptions, Proxy, type ProxyOptions } from './proxy.js';
 import type { RouteTable } from './table.js';
+import { upgradeProtocols } from './tunnel.js';
 
 export interface ServerOptions {
   readonly host: string;
@@ -49,6 +50,16 @@ export const defaultServerOptions: ServerOptions = {
   proxy: {},
 };
 
+/**
+ * Which Upgrade requests Node hands to Proxy.upgrade (a tunnel if the pod answers 101). h2c is
+ * served as an ordinary request, its Upgrade and HTTP2-Settings dropped as hop-by-hop: an h2c
+ * tunnel would carry HTTP/2 requests to the pod past routing.
+ */
+function tunnels(req: IncomingMessage): boolean {
+  const protocols = upgradeProtocols(req.headers.upgrade);
+  return protocols.length > 0 && !protocols.includes('h2c');
+}
+
 export class IngressServer {
   readonly proxy: Proxy;
   readonly certs: CertStore | undefined;
@@ -72,6 +83,7 @@ export class IngressServer {
       requestTimeout: o.requestTimeout,
       keepAliveTimeout: o.keepAliveTimeout,
       connectionsCheckingInterval: o.timeoutCheckInterval,
+      shouldUpgradeCallback: tunnels,
     };
     this.http = http.createServer(limits, (req, res) => this.proxy.handle(req, res, 'http'));
     this.http.on('upgrade', (req: IncomingMessage, socket, head: Buffer) =>

@@ -41,8 +41,8 @@ const ok = (pod: RecordingPod, req: PodRequest, sock: Socket): void => {
  * A pod on 127.0.0.1 that records every byte and every request it parsed. By default it answers
  * each request, after its body, with 200 and `<pod> <method> <target> <body length>`. Special
  * last path segments: `/early` answers right after the head (then still reads the declared body, as
- * a real server does), `/ws` answers 101 and echoes raw bytes, `/ws-other` answers 101 for another
- * protocol than the one asked, `/hang` never answers; anything else (an Upgrade request included)
+ * a real server does), `/ws` answers an Upgrade request with 101 and echoes raw bytes, `/ws-other`
+ * answers it with 101 for another protocol than the one asked, `/hang` never answers; anything else (an Upgrade request included)
  * gets the plain 200.
  */
 export class RecordingPod {
@@ -66,14 +66,13 @@ export class RecordingPod {
     return new Promise((r) => this.server.close(() => r()));
   }
 
-  /** Everything received on all connections, in acceptance order. */
-  get bytes(): string {
-    return this.conns.map((c) => c.bytes).join('');
-  }
+  /** Everything received since the last reset(), on all connections, in arrival order. */
+  bytes = '';
 
-  /** Forgets the requests seen so far (connections stay listed: the proxy may reuse them). */
+  /** Forgets the requests and bytes seen so far (connections stay listed: the proxy may reuse them). */
   reset(): void {
     this.requests.length = 0;
+    this.bytes = '';
   }
 
   /** The connection that carried `req`. */
@@ -132,8 +131,8 @@ export class RecordingPod {
         const remaining = te !== undefined ? -1 : cl !== undefined ? Number(cl) : 0;
         const path = target.split('?')[0]!;
         const last = path.slice(path.lastIndexOf('/'));
-        if (last === '/ws' || last === '/ws-other') {
-          const asked = field(fields, 'upgrade') ?? '';
+        const asked = field(fields, 'upgrade');
+        if ((last === '/ws' || last === '/ws-other') && asked !== undefined) {
           const proto = last === '/ws' ? asked : asked === 'h2c' ? 'websocket' : 'h2c';
           sock.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${proto}\r\nConnection: Upgrade\r\n\r\n`);
           tunnel = true;
@@ -151,6 +150,7 @@ export class RecordingPod {
     sock.on('data', (d: Buffer) => {
       const text = d.toString('latin1');
       conn.bytes += text;
+      this.bytes += text;
       buf += text;
       step();
     });
