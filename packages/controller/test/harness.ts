@@ -1,17 +1,15 @@
 /**
- * Test harness: a real development API server on loopback, a client for it, and controllers run
+ * Test harness: an API server on loopback (the development one or a real kube-apiserver, see
+ * @portico/dev-kube-apiserver's startTestApiServer), a client for it, and controllers run
  * in-process (or as real `portico controller` processes for leader election).
  */
 import { CoreV1Api, KubeConfig, type V1Service } from '@kubernetes/client-node';
 import { Controller } from '@portico/controller';
 import { applyObject } from '@portico/kube';
-import { startDevApiServer } from '@portico/dev-apiserver';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 
-export type DevServer = Awaited<ReturnType<typeof startDevApiServer>>;
-
-export function kubeConfigFor(server: DevServer): KubeConfig {
+export function kubeConfigFor(server: { kubeconfig(): string }): KubeConfig {
   const kc = new KubeConfig();
   kc.loadFromString(server.kubeconfig());
   return kc;
@@ -31,17 +29,41 @@ export async function waitFor<T>(
   }
 }
 
+/**
+ * The objects of one test. NAMESPACE holds its Services and, when the controller is run with it,
+ * its ConfigMap too, so tests can share one API server (a kube-apiserver costs seconds to start
+ * and, without its controllers, cannot delete a namespace: each test creates a fresh one).
+ */
 export class Cluster {
   readonly api: CoreV1Api;
-  constructor(readonly kc: KubeConfig) {
+  constructor(
+    readonly kc: KubeConfig,
+    readonly namespace = 'default',
+    /** Where the controller reads its ConfigMap. */
+    readonly configNamespace = 'portico-system',
+  ) {
     this.api = kc.makeApiClient(CoreV1Api);
+  }
+
+  /** Creates the test's namespace (unless it is one every API server starts with). */
+  async createNamespace(): Promise<void> {
+    await applyObject(this.kc, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: this.namespace } });
+  }
+
+  /** Deletes every Service of the namespace, so no later controller on this server sees them. */
+  async deleteServices(): Promise<void> {
+    const list = await this.api.listNamespacedService({ namespace: this.namespace });
+    for (const svc of list.items) {
+      if (svc.metadata?.name === 'kubernetes') continue;
+      await this.api.deleteNamespacedService({ name: svc.metadata!.name!, namespace: this.namespace });
+    }
   }
 
   async setConfig(config: string): Promise<void> {
     await applyObject(this.kc, {
       apiVersion: 'v1',
       kind: 'ConfigMap',
-      metadata: { name: 'config', namespace: 'portico-system' },
+      metadata: { name: 'config', namespace: this.configNamespace },
       data: { config },
     });
   }
@@ -50,7 +72,7 @@ export class Cluster {
     name: string,
     spec: Partial<V1Service['spec']> = {},
     annotations: Record<string, string> = {},
-    namespace = 'default',
+    namespace = this.namespace,
   ) {
     return this.api.createNamespacedService({
       namespace,
@@ -66,12 +88,17 @@ export class Cluster {
     });
   }
 
-  async ips(name: string, namespace = 'default'): Promise<string[]> {
+  async ips(name: string, namespace = this.namespace): Promise<string[]> {
     const svc = await this.api.readNamespacedService({ name, namespace });
     return (svc.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip ? [i.ip] : []));
   }
 
-  async waitForIPs(name: string, count = 1, namespace = 'default', timeoutMs?: number): Promise<string[]> {
+  async waitForIPs(
+    name: string,
+    count = 1,
+    namespace = this.namespace,
+    timeoutMs?: number,
+  ): Promise<string[]> {
     return waitFor(
       `${count} IP(s) on ${namespace}/${name}`,
       async () => {
@@ -82,12 +109,12 @@ export class Cluster {
     );
   }
 
-  async events(kind: string, name: string, namespace = 'default') {
+  async events(kind: string, name: string, namespace = this.namespace) {
     const list = await this.api.listNamespacedEvent({ namespace });
     return list.items.filter((e) => e.involvedObject.kind === kind && e.involvedObject.name === name);
   }
 
-  async waitForEvent(kind: string, name: string, reason: string, namespace = 'default') {
+  async waitForEvent(kind: string, name: string, reason: string, namespace = this.namespace) {
     return waitFor(`event ${reason} on ${kind} ${namespace}/${name}`, async () =>
       (await this.events(kind, name, namespace)).find((e) => e.reason === reason),
     );
@@ -101,11 +128,14 @@ export interface RunningController {
   stop(): Promise<void>;
 }
 
-export async function runController(kc: KubeConfig): Promise<RunningController> {
+export async function runController(
+  kc: KubeConfig,
+  configNamespace = 'portico-system',
+): Promise<RunningController> {
   const registry = new Registry();
   const controller = new Controller({
     kubeConfig: kc,
-    namespace: 'portico-system',
+    namespace: configNamespace,
     configMapName: 'config',
     logger: pino({ level: 'silent' }),
     registry,

@@ -1,81 +1,84 @@
 /**
- * Two real `portico controller` processes against the development API server: one leads, the
- * other stands by and takes over within seconds of the leader being killed.
+ * Two real `portico controller` processes against each API server: one leads, the other stands
+ * by and takes over within seconds of the leader being killed.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoordinationV1Api } from '@kubernetes/client-node';
-import { startDevApiServer } from '@portico/dev-apiserver';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Cluster, type DevServer, kubeConfigFor, waitFor } from './harness.js';
+import { API_SERVERS, startTestApiServer, type TestApiServer } from '@portico/dev-kube-apiserver';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Cluster, kubeConfigFor, waitFor } from './harness.js';
 
 const cli = join(import.meta.dirname, '../../cli/bin/portico.js');
 const dist = join(import.meta.dirname, '../../cli/dist/main.js');
-let server: DevServer;
-let cluster: Cluster;
-let dir: string;
-const children: ChildProcess[] = [];
 
-beforeAll(async () => {
-  if (!existsSync(dist)) throw new Error(`${dist} is missing: run \`npx tsc -b\` first (npm test does)`);
-  server = await startDevApiServer({ port: 0 });
-  cluster = new Cluster(kubeConfigFor(server));
-  dir = mkdtempSync(join(tmpdir(), 'portico-leader-'));
-  writeFileSync(join(dir, 'kubeconfig'), server.kubeconfig());
-  await cluster.setConfig(
-    'address-pools:\n  - name: main\n    protocol: layer2\n    addresses: [192.0.2.0/28]\n',
-  );
-});
+describe.each(API_SERVERS)('%s', (kind) => {
+  let server: TestApiServer;
+  let cluster: Cluster;
+  let dir: string;
+  const children: ChildProcess[] = [];
 
-afterAll(async () => {
-  for (const c of children) c.kill('SIGKILL');
-  await server?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+  beforeAll(async () => {
+    if (!existsSync(dist)) throw new Error(`${dist} is missing: run \`npx tsc -b\` first (npm test does)`);
+    server = await startTestApiServer(kind);
+    cluster = new Cluster(kubeConfigFor(server));
+    dir = mkdtempSync(join(tmpdir(), 'portico-leader-'));
+    writeFileSync(join(dir, 'kubeconfig'), server.kubeconfig());
+    await cluster.setConfig(
+      'address-pools:\n  - name: main\n    protocol: layer2\n    addresses: [192.0.2.0/28]\n',
+    );
+  });
 
-function controller(identity: string): ChildProcess {
-  const child = spawn(
-    process.execPath,
-    [
-      cli,
-      'controller',
-      '--kubeconfig',
-      join(dir, 'kubeconfig'),
-      '--identity',
-      identity,
-      '--metrics-port',
-      '0',
-    ],
-    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, LOG_LEVEL: 'warn' } },
-  );
-  children.push(child);
-  return child;
-}
+  afterAll(async () => {
+    for (const c of children.splice(0)) c.kill('SIGKILL');
+    await server?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
-async function holder(): Promise<string | undefined> {
-  const api = cluster.kc.makeApiClient(CoordinationV1Api);
-  const lease = await api
-    .readNamespacedLease({ name: 'portico-controller', namespace: 'portico-system' })
-    .catch(() => undefined);
-  return lease?.spec?.holderIdentity || undefined;
-}
+  function controller(identity: string): ChildProcess {
+    const child = spawn(
+      process.execPath,
+      [
+        cli,
+        'controller',
+        '--kubeconfig',
+        join(dir, 'kubeconfig'),
+        '--identity',
+        identity,
+        '--metrics-port',
+        '0',
+      ],
+      { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, LOG_LEVEL: 'warn' } },
+    );
+    children.push(child);
+    return child;
+  }
 
-it('the standby takes over within a few seconds of the leader dying', { timeout: 60_000 }, async () => {
-  const replicas = { a: controller('replica-a'), b: controller('replica-b') };
-  const leader = (await waitFor('a leader', holder)) as 'replica-a' | 'replica-b';
-  await cluster.createService('before');
-  expect(await cluster.waitForIPs('before')).toEqual(['192.0.2.0']);
+  async function holder(): Promise<string | undefined> {
+    const api = cluster.kc.makeApiClient(CoordinationV1Api);
+    const lease = await api
+      .readNamespacedLease({ name: 'portico-controller', namespace: 'portico-system' })
+      .catch(() => undefined);
+    return lease?.spec?.holderIdentity || undefined;
+  }
 
-  const killedAt = Date.now();
-  replicas[leader === 'replica-a' ? 'a' : 'b'].kill('SIGKILL');
-  await cluster.createService('after');
-  expect(await cluster.waitForIPs('after', 1, 'default', 20_000)).toEqual(['192.0.2.1']);
-  const takeoverMs = Date.now() - killedAt;
-  expect(await holder()).toBe(leader === 'replica-a' ? 'replica-b' : 'replica-a');
-  // Lease duration 4 s, renewed every second: the standby must win well within 10 s.
-  expect(takeoverMs).toBeLessThan(10_000);
-  console.log(`leader failover: new Service served ${takeoverMs} ms after the leader was killed`);
-  expect(await cluster.ips('before')).toEqual(['192.0.2.0']);
+  it('the standby takes over within a few seconds of the leader dying', { timeout: 60_000 }, async () => {
+    const replicas = { a: controller('replica-a'), b: controller('replica-b') };
+    const leader = (await waitFor('a leader', holder)) as 'replica-a' | 'replica-b';
+    await cluster.createService('before');
+    expect(await cluster.waitForIPs('before')).toEqual(['192.0.2.0']);
+
+    const killedAt = Date.now();
+    replicas[leader === 'replica-a' ? 'a' : 'b'].kill('SIGKILL');
+    await cluster.createService('after');
+    expect(await cluster.waitForIPs('after', 1, 'default', 20_000)).toEqual(['192.0.2.1']);
+    const takeoverMs = Date.now() - killedAt;
+    expect(await holder()).toBe(leader === 'replica-a' ? 'replica-b' : 'replica-a');
+    // Lease duration 4 s, renewed every second: the standby must win well within 10 s.
+    expect(takeoverMs).toBeLessThan(10_000);
+    console.log(`${kind}: leader failover: new Service served ${takeoverMs} ms after the leader was killed`);
+    expect(await cluster.ips('before')).toEqual(['192.0.2.0']);
+  });
 });
