@@ -1,7 +1,8 @@
 /**
  * Service annotation names. Portico reads its own `portico.dev/` names first and accepts MetalLB's
- * `metallb.universe.tf/` names as aliases, so Services written for MetalLB migrate unchanged.
- * See docs/annotations.md.
+ * as aliases, so Services written for MetalLB migrate unchanged: the current `metallb.io/` names
+ * (MetalLB 0.14.9 and later), then the deprecated `metallb.universe.tf/` ones, in MetalLB's own
+ * order of preference. See docs/annotations.md.
  */
 
 /** The annotations the allocator's inputs come from, by their Portico names. */
@@ -14,7 +15,14 @@ export const ANNOTATIONS = {
   allowSharedIP: 'portico.dev/allow-shared-ip',
 } as const;
 
-/** MetalLB's names for the same annotations, accepted as aliases. */
+/** MetalLB's current names for the same annotations, accepted as aliases. */
+export const METALLB_IO_ANNOTATIONS = {
+  addressPool: 'metallb.io/address-pool',
+  loadBalancerIPs: 'metallb.io/loadBalancerIPs',
+  allowSharedIP: 'metallb.io/allow-shared-ip',
+} as const satisfies Record<keyof typeof ANNOTATIONS, string>;
+
+/** MetalLB's deprecated names (before 0.14.9), still accepted as aliases. */
 export const METALLB_ANNOTATIONS = {
   addressPool: 'metallb.universe.tf/address-pool',
   loadBalancerIPs: 'metallb.universe.tf/loadBalancerIPs',
@@ -30,15 +38,15 @@ export interface AnnotationValue {
 }
 
 /**
- * Reads an annotation, preferring the `portico.dev/` name and falling back to the MetalLB alias.
- * A present but empty value counts as present (it is not replaced by the alias).
+ * Reads an annotation, preferring the `portico.dev/` name, then `metallb.io/`, then
+ * `metallb.universe.tf/`. A present but empty value counts as present (no alias replaces it).
  */
 export function readAnnotationWithKey(
   annotations: Readonly<Record<string, string>> | undefined,
   name: AnnotationName,
 ): AnnotationValue | undefined {
   if (!annotations) return undefined;
-  for (const key of [ANNOTATIONS[name], METALLB_ANNOTATIONS[name]]) {
+  for (const key of [ANNOTATIONS[name], METALLB_IO_ANNOTATIONS[name], METALLB_ANNOTATIONS[name]]) {
     if (Object.hasOwn(annotations, key)) {
       const value = annotations[key];
       if (typeof value === 'string') return { value, key };
@@ -47,7 +55,7 @@ export function readAnnotationWithKey(
   return undefined;
 }
 
-/** The value of an annotation, `portico.dev/` name first, then the MetalLB alias. */
+/** The value of an annotation, `portico.dev/` name first, then MetalLB's current and deprecated aliases. */
 export function readAnnotation(
   annotations: Readonly<Record<string, string>> | undefined,
   name: AnnotationName,

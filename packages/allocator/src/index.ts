@@ -2,6 +2,7 @@ export { Allocator, familiesMatch, familyPlan, type PoolStat } from './allocator
 export {
   ANNOTATIONS,
   METALLB_ANNOTATIONS,
+  METALLB_IO_ANNOTATIONS,
   readAnnotation,
   readAnnotationWithKey,
   splitIPList,
