@@ -117,9 +117,23 @@ export async function ensureBinaries(options: BuildOptions = {}): Promise<Binari
         `building ${target.name} (${target.pkg}) for Kubernetes ${version} with ${goVersion}; a cold build takes minutes`,
       );
       const partial = join(dir, `${target.name}.partial`);
-      await goBuild(go, join(goDir, target.module), target.pkg, partial, ldflags(version), (n, seconds) =>
-        progress(`building ${target.name}: ${n} packages compiled, ${seconds} s`),
-      );
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await goBuild(go, join(goDir, target.module), target.pkg, partial, ldflags(version), (n, seconds) =>
+            progress(`building ${target.name}: ${n} packages compiled, ${seconds} s`),
+          );
+          break;
+        } catch (err) {
+          // The module proxy can be briefly unreachable; what was downloaded stays in Go's cache.
+          if (
+            attempt === 3 ||
+            !/dial tcp|i\/o timeout|connection (reset|refused)|TLS handshake/.test(String(err))
+          )
+            throw err;
+          progress(`the Go module proxy did not answer (attempt ${attempt} of 3); retrying in 30 s`);
+          await new Promise((r) => setTimeout(r, 30_000));
+        }
+      }
       renameSync(partial, join(dir, target.name));
       progress(`built ${join(dir, target.name)}`);
     }
