@@ -256,7 +256,7 @@ export class Lab {
     for (const s of [...this.speakers.values()]) await s.kill();
   }
 
-  async createService(name: string, ips: string[], local = false): Promise<void> {
+  async createService(name: string, ips: string[], local = false, loadBalancerClass?: string): Promise<void> {
     const namespace = this.namespace;
     await this.core.createNamespacedService({
       namespace,
@@ -264,6 +264,7 @@ export class Lab {
         metadata: { name, namespace },
         spec: {
           type: 'LoadBalancer',
+          ...(loadBalancerClass ? { loadBalancerClass } : {}),
           externalTrafficPolicy: local ? 'Local' : 'Cluster',
           ports: [{ port: 80, protocol: 'TCP' }],
           selector: { app: name },

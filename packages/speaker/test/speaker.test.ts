@@ -9,6 +9,7 @@ import {
   API_SERVERS,
   startKubeApiServer,
   startTestApiServer,
+  type ApiServerKind,
   type KubeApiServer,
   type TestApiServer,
 } from '@portico/dev-kube-apiserver';
@@ -213,6 +214,43 @@ describe.each(API_SERVERS)('speakers against the %s API server', (kind) => {
     });
   });
 
+  describe('withdrawal', () => {
+    it('withdraws everywhere when the last ready endpoint goes, the EndpointSlice goes or the Service goes', async () => {
+      await startAll();
+      await lab.createService('web', [IP]);
+      await lab.createService('api', ['203.0.113.3']);
+      await lab.setEndpoints('web', NODES);
+      await lab.setEndpoints('api', NODES);
+      const routed = () => NODES.filter((n) => (lab.speakers.get(n)!.bgp()?.routes.length ?? 0) > 0);
+      await oneOwner(IP);
+      await waitFor('bgp routes on every node', () => routed().length === 3);
+
+      await lab.setEndpoints('web', [{ node: 'pspk-a', ready: false }]);
+      await lab.setEndpoints('api', [{ node: 'pspk-a', ready: false }]);
+      await waitFor('nothing announced', () => lab.owners(IP).length === 0 && routed().length === 0);
+
+      await lab.setEndpoints('web', NODES);
+      await lab.setEndpoints('api', NODES);
+      await oneOwner(IP);
+      await waitFor('bgp routes back', () => routed().length === 3);
+      await lab.discovery.deleteNamespacedEndpointSlice({ name: 'api-slice', namespace: lab.namespace });
+      await lab.core.deleteNamespacedService({ name: 'web', namespace: lab.namespace });
+      await waitFor('nothing announced again', () => lab.owners(IP).length === 0 && routed().length === 0);
+    });
+
+    it('leaves a Service of another load-balancer class alone and announces one of ours', async () => {
+      await startAll();
+      await lab.createService('theirs', ['198.51.100.6'], false, 'example.com/other');
+      await lab.createService('ours', [IP], false, 'portico.dev/lb');
+      await lab.setEndpoints('theirs', NODES);
+      await lab.setEndpoints('ours', NODES);
+      await oneOwner(IP);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(lab.owners('198.51.100.6')).toEqual([]);
+      expect(await lab.events('theirs', 'nodeAssigned')).toEqual([]);
+    });
+  });
+
   describe('bgp', () => {
     it('every node advertises with the pool attributes to the peers that select it; Local follows endpoints', async () => {
       await startAll();
@@ -277,6 +315,16 @@ describe.each(API_SERVERS)('speakers against the %s API server', (kind) => {
   });
 });
 
+/**
+ * A server for a test that stops it. kube-apiserver ends its watches one second into a stop, as in
+ * a rolling restart; without the flag it holds them until its SIGKILL 10 s later (the same scenario,
+ * ten seconds slower).
+ */
+async function stoppableServer(kind: ApiServerKind): Promise<TestApiServer | KubeApiServer> {
+  if (kind === 'development') return startTestApiServer(kind);
+  return startKubeApiServer({ extraArgs: ['--shutdown-watch-termination-grace-period=1s'] });
+}
+
 describe.each(API_SERVERS)('Kubernetes API outage and restart (%s API server)', (kind) => {
   // These tests stop their server, so each starts its own.
   let close: (() => Promise<void>) | undefined;
@@ -287,7 +335,7 @@ describe.each(API_SERVERS)('Kubernetes API outage and restart (%s API server)', 
   });
 
   it('an outage changes nothing announced, and failover still works without the API', async () => {
-    const server = await startTestApiServer(kind);
+    const server = await stoppableServer(kind);
     close = () => server.close();
     await newLab(server);
     await startAll();
@@ -317,11 +365,7 @@ describe.each(API_SERVERS)('Kubernetes API outage and restart (%s API server)', 
   it.skipIf(kind === 'development')(
     'a kube-apiserver restart changes no announcement, and later changes are still followed',
     async () => {
-      // As in a rolling upgrade, the stopping server ends its watches after a grace second; without
-      // the flag it holds them until SIGKILL 10 s later (a slower test, the same scenario).
-      const kube: KubeApiServer = await startKubeApiServer({
-        extraArgs: ['--shutdown-watch-termination-grace-period=1s'],
-      });
+      const kube = (await stoppableServer(kind)) as KubeApiServer;
       close = () => kube.close();
       await newLab(kube);
       await startAll();
