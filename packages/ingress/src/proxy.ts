@@ -17,6 +17,7 @@ import { Balancer, type EjectionOptions } from './balancer.js';
 import { downstreamHeaders, requestHead, upstreamHeaders, type ClientHop } from './headers.js';
 import { BodyLimit } from './limits.js';
 import type { ProxyMetrics } from './metrics.js';
+import { normalizeTarget } from './paths.js';
 import { normalizeHost, Router, type Backend, type RoutedEndpoint } from './router.js';
 import { emptyTable, type RouteTable, type Target } from './table.js';
 import { UpstreamPool } from './http1/upstream-pool.js';
@@ -95,11 +96,23 @@ export class Proxy {
   }
 
   /**
-   * Where a request goes, shared by both data planes: a response of our own (308 to HTTPS, 404,
-   * 503, 413) or a backend with at least one endpoint. `path` is the origin-form target.
+   * Where a request goes, shared by both data planes: a response of our own (400 for a target
+   * paths.ts refuses, 308 to HTTPS, 404, 503, 413) or a backend with at least one endpoint and the
+   * normalised target to forward (`path`). `target` is the origin-form request-target as sent.
    */
-  decide(rawHost: string, path: string, proto: 'http' | 'https', contentLength: number): Decision {
+  decide(
+    rawHost: string,
+    target: string,
+    proto: 'http' | 'https',
+    contentLength: number,
+    plane: 'fast' | 'node',
+  ): Decision {
     const router = this.router;
+    const path = normalizeTarget(target);
+    if (path === undefined) {
+      this.countConnectionError(plane, 'path');
+      return { status: 400 };
+    }
     const host = normalizeHost(rawHost);
     if (proto === 'http' && router.isTlsHost(host)) {
       const port = this.options.httpsPort === 443 ? '' : `:${this.options.httpsPort}`;
@@ -107,12 +120,12 @@ export class Proxy {
       return { status: 308, location: `https://${bracketed}${port}${path}` };
     }
     const q = path.indexOf('?');
-    const target = router.route(host, q < 0 ? path : path.slice(0, q));
-    if (!target) return { status: 404 };
-    const backend = target.backend === null ? undefined : router.backend(target.backend);
-    if (!backend || backend.endpoints.length === 0) return { status: 503, target };
-    if (contentLength > this.options.maxBodyBytes) return { status: 413, target };
-    return { status: 0, target, backend };
+    const route = router.route(host, q < 0 ? path : path.slice(0, q));
+    if (!route) return { status: 404 };
+    const backend = route.backend === null ? undefined : router.backend(route.backend);
+    if (!backend || backend.endpoints.length === 0) return { status: 503, target: route };
+    if (contentLength > this.options.maxBodyBytes) return { status: 413, target: route };
+    return { status: 0, target: route, backend, path };
   }
 
   handle(req: IncomingMessage, res: ServerResponse, proto: 'http' | 'https'): void {
@@ -125,6 +138,8 @@ export class Proxy {
     let url = req.url ?? '/';
     let rawHost = req.headers.host ?? (req.headers[':authority'] as string | undefined) ?? '';
     const absolute = url.charCodeAt(0) !== 0x2f;
+    // An HTTP/2 :path is origin-form (RFC 9113 §8.3.1); :authority says where it goes.
+    if (absolute && h2) return this.local(req, res, 400);
     if (absolute) {
       // absolute-form (RFC 9112 §3.2.2): route on its authority, forward origin-form.
       const abs = parseAbsoluteForm(url);
@@ -132,13 +147,20 @@ export class Proxy {
       url = abs.path;
       rawHost = abs.authority;
     }
+    // Two Host fields: we would route on one and the pod might read the other (nginx: 400 too).
+    if (!h2 && hostCount(req.rawHeaders) > 1) {
+      this.countConnectionError('node', 'malformed');
+      return this.local(req, res, 400, undefined, undefined, true);
+    }
     const length = req.headers['content-length'];
-    const decision = this.decide(rawHost, url, proto, length === undefined ? -1 : Number(length));
+    const decision = this.decide(rawHost, url, proto, length === undefined ? -1 : Number(length), 'node');
     if (decision.status !== 0) {
       const extra = decision.location ? { location: decision.location } : undefined;
-      return this.local(req, res, decision.status, decision.target, extra, decision.status === 413);
+      const close = decision.status === 413 || decision.status === 400;
+      return this.local(req, res, decision.status, decision.target, extra, close);
     }
     const { target, backend } = decision;
+    url = decision.path;
     const chunked = req.headers['transfer-encoding'] !== undefined;
     const hasBody =
       chunked ||
@@ -185,9 +207,11 @@ export class Proxy {
       url = abs.path;
       rawHost = abs.authority;
     }
-    const decision = this.decide(rawHost, url, proto, -1);
+    if (hostCount(req.rawHeaders) > 1) return refuse(400);
+    const decision = this.decide(rawHost, url, proto, -1, 'node');
     if (decision.status !== 0) return refuse(decision.status, decision.target, decision.location);
     const { target, backend } = decision;
+    url = decision.path;
     const endpoint = this.balancer.pick(backend.key, backend.endpoints);
     if (!endpoint) return refuse(502, target);
     // h2c is never tunnelled (server.ts normally serves it as an ordinary request; Node's HTTPS
@@ -339,8 +363,22 @@ export function rawResponse(status: number, serverName: string, location?: strin
 }
 
 export type Decision =
-  | { readonly status: 0; readonly target: Target; readonly backend: Backend; readonly location?: undefined }
-  | { readonly status: 308 | 404 | 413 | 503; readonly target?: Target; readonly location?: string };
+  | {
+      readonly status: 0;
+      readonly target: Target;
+      readonly backend: Backend;
+      /** The normalised origin-form target: what the rules matched, and what the pod is sent. */
+      readonly path: string;
+      readonly location?: undefined;
+    }
+  | { readonly status: 308 | 400 | 404 | 413 | 503; readonly target?: Target; readonly location?: string };
+
+/** How many Host fields a request has (rawHeaders keeps duplicates, headers.host does not). */
+function hostCount(raw: readonly string[]): number {
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') n++;
+  return n;
+}
 
 export const STATUS_TEXT: Record<number, string> = {
   308: 'Permanent Redirect',

@@ -118,10 +118,10 @@ export class ClientConnection implements ClientSide {
   private dispatch(head: RequestHead): void {
     const proxy = this.ctx.proxy;
     this.requestSince = performance.now();
-    const decision = proxy.decide(head.host, head.target, this.ctx.proto, head.contentLength);
+    const decision = proxy.decide(head.host, head.target, this.ctx.proto, head.contentLength, 'fast');
     if (decision.status !== 0) {
       // We do not read a body we will not forward: close instead of parsing it as a request.
-      const close = head.close || head.contentLength > 0;
+      const close = head.close || head.contentLength > 0 || decision.status === 400;
       this.local(decision.status, head.method, close, decision.location);
       proxy.record(
         { method: head.method, host: head.host, path: head.target, client: this.address },
@@ -143,7 +143,7 @@ export class ClientConnection implements ClientSide {
         host: head.host,
       },
     );
-    const upstreamHead = requestHead(head.method, head.target, fields);
+    const upstreamHead = requestHead(head.method, decision.path, fields);
     const exchange = new Exchange(proxy, this, head, upstreamHead, decision.target, decision.backend);
     this.exchange = exchange;
     let body: Buffer | undefined;
