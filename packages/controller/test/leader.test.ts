@@ -1,8 +1,10 @@
 /**
- * Two real `portico controller` processes against each API server: one leads, the other stands
- * by and takes over within seconds of the leader being killed.
+ * Two real `portico controller` processes against each API server: exactly one leads (its
+ * metrics say so, the standby's say it does not), the other stands by and takes over within
+ * seconds of the leader being killed.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,7 +39,13 @@ describe.each(API_SERVERS)('%s', (kind) => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function controller(identity: string): ChildProcess {
+  interface Replica {
+    process: ChildProcess;
+    /** Where its metrics are served (it picks a free port and logs it). */
+    metricsPort: Promise<number>;
+  }
+
+  function controller(identity: string): Replica {
     const child = spawn(
       process.execPath,
       [
@@ -50,10 +58,28 @@ describe.each(API_SERVERS)('%s', (kind) => {
         '--metrics-port',
         '0',
       ],
-      { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, LOG_LEVEL: 'warn' } },
+      { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'info' } },
     );
     children.push(child);
-    return child;
+    const metricsPort = new Promise<number>((resolve, reject) => {
+      child.once('exit', () => reject(new Error(`${identity} exited before serving metrics`)));
+      // Its JSON log on stdout; warnings and errors are echoed so a failing test shows them.
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        const entry = JSON.parse(line) as { msg?: string; port?: number; level?: number };
+        if (entry.msg === 'metrics and health endpoints listening') resolve(entry.port!);
+        if ((entry.level ?? 0) >= 40) console.error(`${identity}: ${line}`);
+      });
+    });
+    metricsPort.catch(() => undefined);
+    return { process: child, metricsPort };
+  }
+
+  /** The replica's own word on whether it leads (portico_controller_leader_bool). */
+  async function leads(replica: Replica): Promise<boolean> {
+    const res = await fetch(`http://127.0.0.1:${await replica.metricsPort}/metrics`);
+    const value = /^portico_controller_leader_bool (\d+)$/m.exec(await res.text())?.[1];
+    if (value === undefined) throw new Error('no portico_controller_leader_bool in its metrics');
+    return value === '1';
   }
 
   async function holder(): Promise<string | undefined> {
@@ -69,9 +95,11 @@ describe.each(API_SERVERS)('%s', (kind) => {
     const leader = (await waitFor('a leader', holder)) as 'replica-a' | 'replica-b';
     await cluster.createService('before');
     expect(await cluster.waitForIPs('before')).toEqual(['192.0.2.0']);
+    const [leading, standby] = leader === 'replica-a' ? [replicas.a, replicas.b] : [replicas.b, replicas.a];
+    expect([await leads(leading), await leads(standby)]).toEqual([true, false]);
 
     const killedAt = Date.now();
-    replicas[leader === 'replica-a' ? 'a' : 'b'].kill('SIGKILL');
+    leading.process.kill('SIGKILL');
     await cluster.createService('after');
     expect(await cluster.waitForIPs('after', 1, 'default', 20_000)).toEqual(['192.0.2.1']);
     const takeoverMs = Date.now() - killedAt;
@@ -80,5 +108,6 @@ describe.each(API_SERVERS)('%s', (kind) => {
     expect(takeoverMs).toBeLessThan(10_000);
     console.log(`${kind}: leader failover: new Service served ${takeoverMs} ms after the leader was killed`);
     expect(await cluster.ips('before')).toEqual(['192.0.2.0']);
+    expect(await leads(standby)).toBe(true);
   });
 });
