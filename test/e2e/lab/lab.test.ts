@@ -24,6 +24,7 @@ interface Status {
   routerNamespace: string;
   nodeNamespaces: string[];
   kubeconfig: string;
+  apiServer: { kind: string; version: string; url: string } | null;
   services: Array<{
     namespace: string;
     name: string;
@@ -66,6 +67,12 @@ describe('portico lab', () => {
     expect(status.routerNamespace).toBe('plab-r1');
     expect(status.nodeNamespaces).toEqual(['plab-n1', 'plab-n2', 'plab-n3']);
     expect(existsSync(status.kubeconfig)).toBe(true);
+    // The default API server: the embedded development one, on the segment, plain HTTP.
+    expect(status.apiServer).toEqual({
+      kind: 'dev',
+      version: expect.stringMatching(/^v\d+\.\d+\.\d+-portico-dev$/) as string,
+      url: expect.stringMatching(/^http:\/\/203\.0\.113\.254:\d+$/) as string,
+    });
     expect(status.services.map((s) => `${s.namespace}/${s.name}`).sort()).toEqual([
       'default/demo',
       'default/demo-bgp',
@@ -210,5 +217,8 @@ describe('portico lab', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--router must be one of auto, frr, bird, none\nusage: portico lab up/);
     expect(cli(['lab', 'down', '--bogus']).code).toBe(2);
+    const kind = cli(['lab', 'up', '--apiserver', 'kind', '--dir', '/tmp/plab-never-made']);
+    expect(kind.code).toBe(2);
+    expect(kind.stderr).toMatch(/--apiserver must be one of dev, kube\nusage: portico lab up/);
   });
 });

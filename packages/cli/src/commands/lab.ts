@@ -1,18 +1,22 @@
 /**
  * `portico lab up | status | down [--dir DIR] [--json]`: the whole system on one Linux host, in
  * network namespaces (see docs/lab.md). The work is in ../lab/: plan (names and addresses),
- * topology, router, workloads (pods and EndpointSlices), node-proxy (kube-proxy stand-in),
- * speaker, up, status, down.
+ * topology, router, apiserver (the development API server or a real kube-apiserver), workloads
+ * (pods and EndpointSlices), node-proxy (kube-proxy stand-in), speaker, up, status, down.
  */
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
+import { API_SERVER_KINDS } from '../lab/apiserver.js';
 import { labDown } from '../lab/down.js';
 import { DEFAULT_DIR, readState } from '../lab/state.js';
 import { labStatus, printStatus } from '../lab/status.js';
 import { checkPrerequisites, labUp, type UpOptions } from '../lab/up.js';
 
-const usage = `usage: portico lab up [--router auto|frr|bird|none] | status [--json] | down
-       [--dir DIR]   where the lab keeps its state, logs and kubeconfig (default /tmp/portico-lab)`;
+const usage = `usage: portico lab up [--router auto|frr|bird|none] [--apiserver dev|kube] | status [--json] | down
+       [--dir DIR]   where the lab keeps its state, logs and kubeconfig (default /tmp/portico-lab)
+       --apiserver   dev: the embedded development API server (default); kube: a real
+                     kube-apiserver and etcd, built with Go from the pinned modules on first use`;
 
 const ROUTERS = ['auto', 'frr', 'bird', 'none'];
 
@@ -23,6 +27,7 @@ function options(args: string[]) {
       dir: { type: 'string', default: DEFAULT_DIR },
       json: { type: 'boolean', default: false },
       router: { type: 'string', default: 'auto' },
+      apiserver: { type: 'string', default: 'dev' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   }).values;
@@ -37,7 +42,10 @@ function parsed(args: string[]): ReturnType<typeof options> | number {
       return 0;
     }
     if (!ROUTERS.includes(o.router)) throw new Error(`--router must be one of ${ROUTERS.join(', ')}`);
-    return o;
+    if (!(API_SERVER_KINDS as readonly string[]).includes(o.apiserver))
+      throw new Error(`--apiserver must be one of ${API_SERVER_KINDS.join(', ')}`);
+    // Absolute: the lab's processes get paths inside it, and `down` finds them by these paths.
+    return { ...o, dir: resolve(o.dir) };
   } catch (err) {
     console.error(`${(err as Error).message}\n${usage}`);
     return 2;
@@ -50,13 +58,14 @@ export const up: Command = {
   async run(args) {
     const o = parsed(args);
     if (typeof o === 'number') return o;
-    const problem = checkPrerequisites(o.dir);
+    const apiServer = o.apiserver as UpOptions['apiServer'];
+    const problem = checkPrerequisites(o.dir, apiServer);
     if (problem) {
       console.error(problem);
       return 1;
     }
     try {
-      await labUp({ dir: o.dir, router: o.router as UpOptions['router'], say });
+      await labUp({ dir: o.dir, router: o.router as UpOptions['router'], apiServer, say });
       return 0;
     } catch (err) {
       console.error(`lab up failed: ${(err as Error).message}`);

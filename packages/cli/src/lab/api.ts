@@ -1,8 +1,13 @@
 /**
  * A minimal Kubernetes REST client for the lab's own bookkeeping (the parts a kubelet and the
  * endpoints controller would write): create-or-replace including the status subresource, list,
- * delete. The development API server needs no credentials, so plain fetch is enough.
+ * delete. It speaks to both of the lab's API servers: the development one (plain HTTP, no
+ * credentials) and a real kube-apiserver (HTTPS with the kubeconfig's CA and server name, and the
+ * admin bearer token).
  */
+import { readFileSync } from 'node:fs';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { loadKubeConfig } from '@portico/kube';
 
 export interface KubeObject {
@@ -23,13 +28,48 @@ const PLURALS: Record<string, string> = {
   IngressClass: 'ingressclasses',
 };
 
+/** How to reach an HTTPS API server: whom to trust, which name to check, which token to send. */
+export interface LabApiAuth {
+  /** PEM of the CA that signed the serving certificate. */
+  ca?: string;
+  /** The name the serving certificate is checked against (kubeconfig `tls-server-name`). */
+  serverName?: string;
+  /** Bearer token. */
+  token?: string;
+}
+
 export class LabApi {
-  constructor(readonly server: string) {}
+  private readonly agent: HttpAgent;
+
+  constructor(
+    readonly server: string,
+    private readonly auth: LabApiAuth = {},
+  ) {
+    // Keep-alive sockets are unref'd while idle, so they never hold a finished command open.
+    this.agent = server.startsWith('https:')
+      ? new HttpsAgent({
+          keepAlive: true,
+          ...(auth.ca ? { ca: auth.ca } : {}),
+          ...(auth.serverName ? { servername: auth.serverName } : {}),
+        })
+      : new HttpAgent({ keepAlive: true });
+  }
 
   static fromKubeconfig(file: string): LabApi {
-    const server = loadKubeConfig(file).getCurrentCluster()?.server;
-    if (!server) throw new Error(`${file}: no cluster server`);
-    return new LabApi(server.replace(/\/$/, ''));
+    const kc = loadKubeConfig(file);
+    const cluster = kc.getCurrentCluster();
+    if (!cluster?.server) throw new Error(`${file}: no cluster server`);
+    const user = kc.getCurrentUser();
+    const ca = cluster.caData
+      ? Buffer.from(cluster.caData, 'base64').toString('utf8')
+      : cluster.caFile
+        ? readFileSync(cluster.caFile, 'utf8')
+        : undefined;
+    return new LabApi(cluster.server.replace(/\/$/, ''), {
+      ...(ca ? { ca } : {}),
+      ...(cluster.tlsServerName ? { serverName: cluster.tlsServerName } : {}),
+      ...(user?.token ? { token: user.token } : {}),
+    });
   }
 
   path(apiVersion: string, kind: string, namespace?: string, name?: string): string {
@@ -38,21 +78,59 @@ export class LabApi {
     return `${group}${ns}/${PLURALS[kind] ?? `${kind.toLowerCase()}s`}${name ? `/${name}` : ''}`;
   }
 
-  async request(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-    const res = await fetch(this.server + path, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(5_000),
+  /** One request; `json` is the parsed body when the server sent JSON, `text` the body as sent. */
+  request(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; json: unknown; text: string }> {
+    const url = new URL(this.server + path);
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (payload !== undefined) headers['content-type'] = 'application/json';
+    if (this.auth.token) headers.authorization = `Bearer ${this.auth.token}`;
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    return new Promise((resolve, reject) => {
+      const req = send(url, { method, headers, agent: this.agent, timeout: 5_000 }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('error', reject);
+        res.on('end', () => {
+          const isJson = /json/.test(res.headers['content-type'] ?? '') && text !== '';
+          try {
+            resolve({
+              status: res.statusCode ?? 0,
+              json: isJson ? (JSON.parse(text) as unknown) : undefined,
+              text,
+            });
+          } catch (err) {
+            reject(new Error(`${method} ${path}: unparsable JSON answer: ${(err as Error).message}`));
+          }
+        });
+      });
+      req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer within 5 s`)));
+      req.on('error', reject);
+      req.end(payload);
     });
-    const text = await res.text();
-    return { status: res.status, json: text ? (JSON.parse(text) as unknown) : undefined };
+  }
+
+  /** True when the server answers /readyz with 200 (a real kube-apiserver: all its checks pass). */
+  async ready(): Promise<boolean> {
+    return (await this.request('GET', '/readyz')).status === 200;
+  }
+
+  /** The server's `/version` gitVersion, e.g. `v1.36.3`. */
+  async version(): Promise<string> {
+    const v = await this.get<{ gitVersion?: string }>('/version');
+    if (!v?.gitVersion) throw new Error('GET /version: no gitVersion');
+    return v.gitVersion;
   }
 
   async get<T>(path: string): Promise<T | undefined> {
     const r = await this.request('GET', path);
     if (r.status === 404) return undefined;
-    if (r.status >= 300) throw new Error(`GET ${path}: HTTP ${r.status}`);
+    if (r.status >= 300) throw new Error(`GET ${path}: HTTP ${r.status} ${describe(r)}`);
     return r.json as T;
   }
 
@@ -75,19 +153,32 @@ export class LabApi {
         ? await this.request('PUT', one, body)
         : await this.request('POST', this.path(obj.apiVersion, obj.kind, namespace), obj);
       if (r.status === 409) continue;
-      if (r.status >= 300) throw new Error(`${obj.kind} ${name}: HTTP ${r.status} ${JSON.stringify(r.json)}`);
+      if (r.status >= 300) throw new Error(`${obj.kind} ${name}: HTTP ${r.status} ${describe(r)}`);
       if (obj.status === undefined) return;
+      // A real API server drops the status of a create (a Pod starts Pending): write it after.
       const written = r.json as KubeObject;
       const s = await this.request('PUT', `${one}/status`, { ...written, status: obj.status });
       if (s.status === 409) continue;
-      if (s.status >= 300) throw new Error(`${obj.kind} ${name} status: HTTP ${s.status}`);
+      if (s.status >= 300) throw new Error(`${obj.kind} ${name} status: HTTP ${s.status} ${describe(s)}`);
       return;
     }
     throw new Error(`${obj.kind} ${name}: kept conflicting`);
   }
 
+  /**
+   * Deletes an object at once. A Pod gets `gracePeriodSeconds=0`, as the kubelet's last delete
+   * does: otherwise a real API server only marks it terminating and waits for a kubelet.
+   */
   async delete(apiVersion: string, kind: string, namespace: string | undefined, name: string): Promise<void> {
-    const r = await this.request('DELETE', this.path(apiVersion, kind, namespace, name));
-    if (r.status >= 300 && r.status !== 404) throw new Error(`delete ${kind} ${name}: HTTP ${r.status}`);
+    const query = kind === 'Pod' ? '?gracePeriodSeconds=0' : '';
+    const r = await this.request('DELETE', this.path(apiVersion, kind, namespace, name) + query);
+    if (r.status >= 300 && r.status !== 404)
+      throw new Error(`delete ${kind} ${name}: HTTP ${r.status} ${describe(r)}`);
   }
+}
+
+/** A failed answer in a few words: a Status object's message, else the start of the body. */
+function describe(r: { json: unknown; text: string }): string {
+  const message = (r.json as { message?: unknown } | undefined)?.message;
+  return typeof message === 'string' ? message : r.text.slice(0, 300);
 }

@@ -30,12 +30,27 @@ export interface LabService {
   targetPort: number;
 }
 
+/** Which API server the lab runs: the embedded development one, or a real kube-apiserver. */
+export type ApiServerKind = 'dev' | 'kube';
+
+export interface LabApiServer {
+  kind: ApiServerKind;
+  /** Where the lab's components reach it (on the segment, 203.0.113.254). */
+  url: string;
+  /** What its /version answered (gitVersion), e.g. `v1.36.3`. */
+  version: string;
+}
+
 export interface LabState {
   dir: string;
   kubeconfig: string;
-  apiServer?: string;
+  /** Set once the API server answers; until then only its pid (`pids.apiserver`) is known. */
+  apiServer?: LabApiServer;
   router?: RouterKind;
-  /** Long-running processes by role (apiserver, controller, speaker-plab-n1, proxy-plab-n1, ...). */
+  /**
+   * Long-running processes by role (apiserver: the development API server, or the process that
+   * runs kube-apiserver and etcd; controller, speaker-plab-n1, proxy-plab-n1, ...).
+   */
   pids: Record<string, number>;
   pods: LabPod[];
   services: LabService[];

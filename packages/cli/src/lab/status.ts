@@ -3,7 +3,7 @@ import { LabApi } from './api.js';
 import { CLIENT, NODES, ROUTER } from './plan.js';
 import { serviceReports, type ServiceReport } from './services.js';
 import { alive } from './shell.js';
-import type { LabState } from './state.js';
+import type { LabApiServer, LabState } from './state.js';
 
 export interface LabStatus {
   clientNamespace: string;
@@ -11,7 +11,12 @@ export interface LabStatus {
   router: string | null;
   nodeNamespaces: string[];
   kubeconfig: string;
-  apiServer: string | null;
+  /**
+   * Which API server runs: `kind` `dev` (the embedded development API server) or `kube` (a real
+   * kube-apiserver with etcd), the `version` its /version answered, and its `url`. Null while
+   * (or when) it never answered.
+   */
+  apiServer: LabApiServer | null;
   processes: Record<string, { pid: number; running: boolean }>;
   services: ServiceReport[];
 }
@@ -21,9 +26,9 @@ export async function labStatus(state: LabState): Promise<LabStatus> {
     ...Object.entries(state.pids).map(([k, pid]) => [k, { pid, running: alive(pid) }]),
     ...state.pods.map((p) => [`pod ${p.namespace}/${p.name}`, { pid: p.pid, running: alive(p.pid) }]),
   ]) as LabStatus['processes'];
-  const services = await serviceReports(LabApi.fromKubeconfig(state.kubeconfig), state.services).catch(
-    () => [],
-  );
+  const services = await Promise.resolve()
+    .then(() => serviceReports(LabApi.fromKubeconfig(state.kubeconfig), state.services))
+    .catch(() => []);
   return {
     clientNamespace: CLIENT,
     routerNamespace: ROUTER,
@@ -36,10 +41,16 @@ export async function labStatus(state: LabState): Promise<LabStatus> {
   };
 }
 
+const API_SERVER_NAMES = { dev: 'development API server', kube: 'kube-apiserver (with etcd)' };
+
 export function printStatus(s: LabStatus, say: (line: string) => void): void {
   say(`client namespace:  ${s.clientNamespace}`);
   say(`router namespace:  ${s.routerNamespace} (${s.router ?? 'no BGP daemon'})`);
   say(`node namespaces:   ${s.nodeNamespaces.join(', ')}`);
+  const api = s.apiServer;
+  say(
+    `API server:        ${api ? `${API_SERVER_NAMES[api.kind]} ${api.version} at ${api.url}` : '<not answering yet>'}`,
+  );
   say(`kubeconfig:        ${s.kubeconfig}   (export KUBECONFIG=${s.kubeconfig})`);
   say('services:');
   for (const svc of s.services) {

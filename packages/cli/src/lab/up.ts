@@ -4,10 +4,9 @@
  * Every step records what it made in the state file first, so `lab down` can undo a partial run.
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { startSpeaker } from './speaker.js';
-import { LabApi } from './api.js';
+import { freePort, kubeDataDir, prepareKubeApiServer, startApiServer } from './apiserver.js';
 import {
   DEMO_HOST,
   DEMO_SERVICES,
@@ -22,7 +21,7 @@ import { CLIENT, NODES, POOLS, PORTS, poolConfig, ROUTER, SEGMENT } from './plan
 import { detectRouter, establishedSessions, INSTALL_HINT, type RouterKind, startRouter } from './router.js';
 import { allocatedIps, bracket } from './services.js';
 import { background, inNetns, labProgram, nodeInNetns, PORTICO, sh, waitFor } from './shell.js';
-import { readState, writeState, type LabState } from './state.js';
+import { readState, writeState, type ApiServerKind, type LabState } from './state.js';
 import { createTopology, existingNamespaces } from './topology.js';
 import { addService, startPod, syncEndpoints, type Lab } from './workloads.js';
 
@@ -30,6 +29,8 @@ export interface UpOptions {
   dir: string;
   /** Which router to run: the installed one (FRR preferred), a given one, or none (layer 2 only). */
   router: 'auto' | RouterKind | 'none';
+  /** Which API server to run: the embedded development one (default) or a real kube-apiserver. */
+  apiServer: ApiServerKind;
   /** Print progress (the CLI) or stay quiet (tests). */
   say: (line: string) => void;
 }
@@ -37,12 +38,18 @@ export interface UpOptions {
 const step = (o: UpOptions, text: string) => o.say(`==> ${text}`);
 
 /** Preconditions with a message a user can act on, or undefined when all is well. */
-export function checkPrerequisites(dir: string): string | undefined {
+export function checkPrerequisites(dir: string, apiServer: ApiServerKind = 'dev'): string | undefined {
   if (process.getuid?.() !== 0)
     return 'portico lab up needs root: it creates network namespaces (try `sudo npx portico lab up`)';
-  for (const tool of ['ip', 'curl'])
+  const tools: Array<[string, string]> = [
+    ['ip', 'iproute2'],
+    ['curl', 'curl'],
+    // The real control plane makes its serving certificate with openssl.
+    ...(apiServer === 'kube' ? [['openssl', 'openssl'] as [string, string]] : []),
+  ];
+  for (const [tool, pkg] of tools)
     if (sh('sh', ['-c', `command -v ${tool}`], { allowFail: true }).trim() === '')
-      return `portico lab up needs \`${tool}\` (apt-get install iproute2 curl)`;
+      return `portico lab up${apiServer === 'kube' ? ' --apiserver kube' : ''} needs \`${tool}\` (apt-get install ${pkg})`;
   if (existsSync(join(dir, 'state.json')))
     return `a lab is already up (state in ${dir}); run \`portico lab down\` first`;
   const left = existingNamespaces();
@@ -51,20 +58,16 @@ export function checkPrerequisites(dir: string): string | undefined {
   return undefined;
 }
 
-async function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, host, () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /** Builds the lab. Throws on failure (the state file then tells `down` what to remove). */
 export async function labUp(o: UpOptions): Promise<LabState> {
   const { dir } = o;
+  // Before anything is made: a missing Go (or a failing build) stops `up` with nothing to undo.
+  let kube: { version: string; kubectl: string } | undefined;
+  if (o.apiServer === 'kube') {
+    step(o, 'finding the pinned kube-apiserver, etcd and kubectl (built with Go on first use)');
+    kube = await prepareKubeApiServer(o.say);
+  }
+
   mkdirSync(dir, { recursive: true });
   const state: LabState = { dir, kubeconfig: join(dir, 'kubeconfig'), pids: {}, pods: [], services: [] };
   writeState(state);
@@ -88,32 +91,20 @@ export async function labUp(o: UpOptions): Promise<LabState> {
     o.say(`!!  ${why}: the BGP part of the lab is skipped; for it: ${INSTALL_HINT}`);
   }
 
-  step(o, `starting the development API server on ${SEGMENT.host4} (reachable from the node namespaces)`);
-  const apiPort = await freePort(SEGMENT.host4);
-  state.apiServer = `http://${SEGMENT.host4}:${apiPort}`;
-  state.pids.apiserver = background(
-    process.execPath,
-    [
-      PORTICO,
-      'dev',
-      'apiserver',
-      '--host',
-      SEGMENT.host4,
-      '--port',
-      String(apiPort),
-      '--kubeconfig-out',
-      state.kubeconfig,
-    ],
-    join(dir, 'apiserver.log'),
-  );
-  save();
-  await waitFor(
-    async () => existsSync(state.kubeconfig) && (await fetch(`${state.apiServer}/readyz`)).ok,
-    20_000,
-    'the API server',
-  );
-  const api = LabApi.fromKubeconfig(state.kubeconfig);
+  if (o.apiServer === 'dev')
+    step(o, `starting the development API server on ${SEGMENT.host4} (reachable from the node namespaces)`);
+  else
+    step(
+      o,
+      `starting kube-apiserver ${kube!.version} and etcd (data in ${kubeDataDir(dir)}), relayed on ${SEGMENT.host4}`,
+    );
+  const api = await startApiServer(o.apiServer, state, save);
   const lab: Lab = { state, api };
+  o.say(`    ${state.apiServer!.url} answers, version ${state.apiServer!.version}`);
+
+  // A real API server refuses objects (and the controller's Lease) in a namespace that does not exist.
+  step(o, 'creating the namespaces default and portico-system');
+  for (const ns of ['default', 'portico-system']) await api.apply(namespaceObject(ns));
 
   step(o, 'starting the controller');
   state.pids.controller = background(
@@ -131,7 +122,6 @@ export async function labUp(o: UpOptions): Promise<LabState> {
   save();
 
   step(o, `registering the nodes ${NODES.map((n) => n.name).join(', ')} and writing the address pools`);
-  for (const ns of ['default', 'portico-system']) await api.apply(namespaceObject(ns));
   for (const node of nodeObjects()) await api.apply(node);
   await api.apply(poolsConfigMap());
   o.say(poolConfig().replace(/^/gm, '    ').trimEnd());
@@ -232,8 +222,10 @@ export async function labUp(o: UpOptions): Promise<LabState> {
   o.say(`    ip netns exec ${CLIENT} curl -H 'Host: ${DEMO_HOST}' ${viaIngress}`);
   o.say(`    ${await clientRequest(viaIngress, DEMO_HOST)}`);
 
+  // The kube-apiserver build comes with its kubectl: no other install needed to look around.
+  const kubectl = kube ? kube.kubectl : 'kubectl';
   o.say(
-    `\nThe lab is up. Point kubectl at it:\n    export KUBECONFIG=${state.kubeconfig}\n    kubectl get services -A`,
+    `\nThe lab is up. Point kubectl at it:\n    export KUBECONFIG=${state.kubeconfig}\n    ${kubectl} get services -A`,
   );
   o.say(`Logs are in ${dir}. \`portico lab status\` describes the lab, \`portico lab down\` removes it.`);
   return state;

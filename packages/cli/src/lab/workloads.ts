@@ -82,6 +82,9 @@ function probe(node: string, ip: string, port: number): boolean {
 }
 
 async function writePod(lab: Lab, pod: LabPod): Promise<void> {
+  const node = NODES.find((n) => n.name === pod.node)!;
+  const ready = !pod.terminating;
+  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   await lab.api.apply({
     apiVersion: 'v1',
     kind: 'Pod',
@@ -90,11 +93,26 @@ async function writePod(lab: Lab, pod: LabPod): Promise<void> {
       nodeName: pod.node,
       containers: [{ name: 'app', image: 'lab', ports: [{ containerPort: pod.port }] }],
     },
+    // What a kubelet reports for a running container (kubectl's READY column reads containerStatuses).
     status: {
       phase: 'Running',
+      hostIP: node.ipv4,
+      hostIPs: [{ ip: node.ipv4 }],
       podIP: pod.ip,
       podIPs: [{ ip: pod.ip }],
-      conditions: [{ type: 'Ready', status: pod.terminating ? 'False' : 'True' }],
+      startTime: now,
+      conditions: ['Ready', 'ContainersReady'].map((type) => ({ type, status: ready ? 'True' : 'False' })),
+      containerStatuses: [
+        {
+          name: 'app',
+          image: 'lab',
+          imageID: '',
+          ready,
+          started: true,
+          restartCount: 0,
+          state: { running: { startedAt: now } },
+        },
+      ],
     },
   });
 }
