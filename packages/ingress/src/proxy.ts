@@ -6,7 +6,7 @@
  * swap is atomic: a request sees the old table or the new one, never a mix, and nothing is closed.
  *
  * Status codes of our own: 404 no rule, 503 no ready endpoint, 502 upstream connection failure,
- * 504 upstream timeout, 413 body too large, 308 to HTTPS for TLS hosts.
+ * 504 upstream timeout, 413 body too large, 408 body too slow, 308 to HTTPS for TLS hosts.
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
@@ -15,7 +15,7 @@ import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import { Balancer, type EjectionOptions } from './balancer.js';
 import { downstreamHeaders, requestHead, upstreamHeaders, type ClientHop } from './headers.js';
-import { BodyLimit } from './limits.js';
+import { BodyLimit, BodyWatch } from './limits.js';
 import type { ProxyMetrics } from './metrics.js';
 import { normalizeTarget } from './paths.js';
 import { normalizeHost, Router, type Backend, type RoutedEndpoint } from './router.js';
@@ -66,6 +66,8 @@ export class Proxy {
   readonly upstreams: Upstreams;
   /** Keep-alive connections of the plain-HTTP fast path. */
   readonly pool: UpstreamPool;
+  /** Request bodies in flight on the Node path, held to their deadlines (server.ts sets the limits). */
+  readonly bodies = new BodyWatch((reason) => this.countConnectionError('node', reason));
 
   constructor(readonly options: ProxyOptions = defaultProxyOptions) {
     this.balancer = new Balancer(options.ejection);
@@ -166,15 +168,15 @@ export class Proxy {
       chunked ||
       (length !== undefined && length !== '0') ||
       (h2 && !(req as unknown as Http2ServerRequest).stream.endAfterHeaders);
-    let body: IncomingMessage | BodyLimit | null = null;
+    // Every body goes through a BodyLimit: size (chunked), and time (requestTimeout, minimum rate).
     let limit: BodyLimit | undefined;
     if (hasBody) {
-      if (length === undefined) {
-        limit = new BodyLimit(this.options.maxBodyBytes);
-        req.on('error', (e) => limit!.destroy(e));
-        body = req.pipe(limit);
-      } else body = req;
+      limit = new BodyLimit(this.options.maxBodyBytes);
+      req.on('error', (e) => limit!.destroy(e));
+      req.pipe(limit);
+      this.bodies.add(limit);
     }
+    const body = limit ?? null;
     const hop = hopOf(req, proto, rawHost);
     const headers = upstreamHeaders(req.rawHeaders, req.headers, hop, false, absolute);
     new Exchange(this, req, res, url, headers, body, limit, target, backend).start(undefined);
@@ -410,7 +412,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     private readonly res: ServerResponse,
     private readonly url: string,
     private readonly headers: string[],
-    private readonly body: IncomingMessage | BodyLimit | null,
+    private readonly body: BodyLimit | null,
     private readonly limit: BodyLimit | undefined,
     private readonly target: Target,
     private readonly backend: Backend,
@@ -472,6 +474,12 @@ class Exchange implements Dispatcher.DispatchHandler {
     const code = errorCode(err);
     const metrics = this.proxy.options.metrics;
     if (this.limit?.tripped) return this.fail(413, true);
+    if (this.limit?.expired) {
+      if (!this.res.headersSent) return this.fail(408, true);
+      this.done = true;
+      this.res.destroy();
+      return this.proxy.record(accessOf(this.req), 408, this.target, this.origin, this.started);
+    }
     if (this.res.destroyed || this.req.destroyed) {
       this.done = true;
       this.proxy.record(accessOf(this.req), 499, this.target, this.origin, this.started);

@@ -29,6 +29,13 @@ export interface ServerOptions {
   readonly headersTimeout: number;
   /** Whole request (head and body) must arrive within this, ms (408). */
   readonly requestTimeout: number;
+  /**
+   * A request body may take this long, ms, plus one second for every `minBodyRate` bytes it
+   * delivered (408 after; Apache's RequestReadTimeout body=…,MinRate=…).
+   */
+  readonly bodyTimeout: number;
+  /** Bytes a second a body must keep up after `bodyTimeout`; 0 disables the rate check. */
+  readonly minBodyRate: number;
   /** Idle time between keep-alive requests, ms. */
   readonly keepAliveTimeout: number;
   /** How often Node checks the two timers above, ms. */
@@ -45,6 +52,8 @@ export const defaultServerOptions: ServerOptions = {
   maxHeaderSize: 16 * 1024,
   headersTimeout: 20_000,
   requestTimeout: 60_000,
+  bodyTimeout: 10_000,
+  minBodyRate: 1024,
   keepAliveTimeout: 75_000,
   timeoutCheckInterval: 1_000,
   proxy: {},
@@ -92,7 +101,18 @@ export class IngressServer {
     this.http.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
       this.proxy.clientError(err, socket),
     );
-    const http1Limits = { ...limits, timeoutCheckInterval: o.timeoutCheckInterval };
+    const bodyTimeouts = {
+      requestTimeout: o.requestTimeout,
+      bodyTimeout: o.bodyTimeout,
+      minBodyRate: o.minBodyRate,
+    };
+    this.proxy.bodies.limits = bodyTimeouts;
+    this.proxy.bodies.interval = o.timeoutCheckInterval;
+    // Node's servers check headersTimeout and requestTimeout only once they emitted 'listening'
+    // (that starts their connection tracking). They never listen here: the fast path hands them
+    // their connections. Without this, a handed-over connection had no header or request timeout.
+    this.http.emit('listening');
+    const http1Limits = { ...limits, ...bodyTimeouts, timeoutCheckInterval: o.timeoutCheckInterval };
     this.http1 = new Http1Listener(this.proxy, http1Limits, (socket) => this.http.emit('connection', socket));
     if (o.httpsPort !== null) {
       const certs = new CertStore(o.defaultCert ?? selfSignedPair());
@@ -112,6 +132,11 @@ export class IngressServer {
         ...limits,
       } as http2.SecureServerOptions);
       this.https = https;
+      // Set after construction: Http2SecureServer replaces the option with its own default.
+      (
+        https as unknown as { shouldUpgradeCallback: (req: IncomingMessage) => boolean }
+      ).shouldUpgradeCallback = tunnels;
+      https.emit('listening');
       this.tls1 = new Http1Listener(
         this.proxy,
         { ...http1Limits, tls: { ...tlsOptions, ALPNProtocols: ['h2', 'http/1.1'] } },
@@ -166,6 +191,10 @@ export class IngressServer {
     const all = Promise.all(closing);
     if (graceMs > 0) await Promise.race([all, new Promise((r) => setTimeout(r, graceMs).unref())]);
     this.http.closeAllConnections();
+    // Stops their connection-tracking timers (see the constructor); they were never listening.
+    this.http.close(() => undefined);
+    this.https?.close(() => undefined);
+    this.proxy.bodies.close();
     this.http1.destroy();
     this.tls1?.destroy();
     for (const session of this.sessions) session.destroy();

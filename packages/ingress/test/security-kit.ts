@@ -563,6 +563,11 @@ export class H2Raw {
     return id;
   }
 
+  /** More DATA on an open stream. */
+  data(stream: number, body: string, end = false): void {
+    this.socket.write(frame(H2.DATA, end ? 1 : 0, stream, Buffer.from(body, 'latin1')));
+  }
+
   /** The response status of `stream`, 'reset' for RST_STREAM, 'goaway', or 'none' after `limitMs`. */
   async status(stream: number, limitMs = 3_000): Promise<number | 'reset' | 'goaway' | 'none'> {
     const deadline = Date.now() + limitMs;

@@ -7,18 +7,17 @@
  */
 import type { Socket } from 'node:net';
 import { requestHead, upstreamHeaders } from '../headers.js';
+import { bodyExpired, type BodyTimeouts } from '../limits.js';
 import { STATUS_TEXT, type Proxy } from '../proxy.js';
 import { Exchange, type ClientSide } from './exchange.js';
 import { parseRequestHead, type RequestHead } from './request-head.js';
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 
-export interface ClientLimits {
+export interface ClientLimits extends BodyTimeouts {
   readonly maxHeaderSize: number;
   /** The whole head must arrive within this, ms (408). */
   readonly headersTimeout: number;
-  /** The whole request, body included, must arrive within this, ms (408). */
-  readonly requestTimeout: number;
   /** Idle time between keep-alive requests, ms. */
   readonly keepAliveTimeout: number;
 }
@@ -41,6 +40,8 @@ export class ClientConnection implements ClientSide {
   private exchange: Exchange | undefined;
   /** Request body bytes still to come from the client for the current exchange. */
   private bodyRemaining = 0;
+  /** The current request's Content-Length. */
+  private bodyLength = 0;
   /**
    * performance.now() when the current incomplete head began; 0 when there is none. A new
    * connection starts waiting for its first head at once, so a silent one gets the headers timeout.
@@ -155,6 +156,7 @@ export class ClientConnection implements ClientSide {
         this.buf = have === buf!.length ? undefined : buf!.subarray(have);
       }
       this.bodyRemaining = head.contentLength - have;
+      this.bodyLength = head.contentLength;
     }
     exchange.start(body);
   }
@@ -185,8 +187,14 @@ export class ClientConnection implements ClientSide {
     const limits = this.ctx.limits;
     const exchange = this.exchange;
     if (exchange) {
-      if (this.bodyRemaining > 0 && now - this.requestSince > limits.requestTimeout) {
-        // The client is too slow with its body: same answer as Node's requestTimeout.
+      const expired =
+        this.bodyRemaining > 0
+          ? bodyExpired(limits, this.requestSince, this.bodyLength - this.bodyRemaining, now)
+          : undefined;
+      if (expired) {
+        // The client is too slow with its body: same answer as the Node path. The pod connection,
+        // with its unfinished request, is closed (abort), never reused.
+        this.ctx.proxy.countConnectionError('fast', expired);
         exchange.abort();
         this.exchange = undefined;
         this.local(408, 'GET', true);

@@ -82,8 +82,24 @@ export class Http1Listener implements ListenerContext {
       localPort: socket.localPort,
       setNoDelay: () => inner,
       setKeepAlive: () => inner,
-      setTimeout: () => inner,
+      setTimeout: (ms: number, cb?: () => void) => {
+        idleMs = ms;
+        if (cb) inner.once('timeout', cb);
+        arm();
+        return inner;
+      },
     });
+    // socket.setTimeout for Node's server (its keep-alive timeout): 'timeout' after `idleMs` without
+    // a byte either way, as on a real socket.
+    let idleMs = 0;
+    let idle: NodeJS.Timeout | undefined;
+    const arm = (): void => {
+      clearTimeout(idle);
+      idle = idleMs > 0 ? setTimeout(() => inner.emit('timeout'), idleMs).unref() : undefined;
+    };
+    socket.on('data', arm);
+    outer.on('data', arm);
+    inner.once('close', () => clearTimeout(idle));
     this.handedOver.add(socket);
     if (buffered) outer.write(buffered);
     socket.pipe(outer);
