@@ -61,6 +61,11 @@ export class LeaderElector extends EventEmitter {
     clearTimeout(this.timer);
     if (!this.leading) return;
     this.setLeading(false);
+    await this.release();
+  }
+
+  /** Gives the lease up if we hold it. Best effort: otherwise it expires on its own. */
+  private async release(): Promise<void> {
     try {
       const lease = await this.read();
       if (lease?.spec?.holderIdentity === this.options.identity) {
@@ -72,7 +77,7 @@ export class LeaderElector extends EventEmitter {
         });
       }
     } catch {
-      // Best effort: the lease expires on its own.
+      // The lease expires on its own.
     }
   }
 
@@ -80,6 +85,8 @@ export class LeaderElector extends EventEmitter {
     try {
       const ok = await this.tryAcquireOrRenew();
       if (ok) this.lastRenew = Date.now();
+      // stop() ran while this acquisition was in flight: hand back what we just took.
+      if (ok && !this.running) await this.release();
     } catch (err) {
       this.emit('error', err);
     }
@@ -159,6 +166,8 @@ export class LeaderElector extends EventEmitter {
 
   private setLeading(leading: boolean): void {
     if (this.leading === leading) return;
+    // After stop(), never lead again: a renewal in flight would restart what stop() shut down.
+    if (leading && !this.running) return;
     this.leading = leading;
     this.emit(leading ? 'started' : 'stopped');
   }
