@@ -185,7 +185,8 @@ export class IngressController {
       const addresses = publishAddresses(state.services, this.options.publishService);
       for (const change of statusChanges(state.ingresses, new Set(this.table.served), addresses)) {
         try {
-          await this.writer.apply(change);
+          // Already current (a stale cache asked again): no write, and no second Serving Event.
+          if (!(await this.writer.apply(change))) continue;
           this.statusWrites.inc({ result: 'ok' });
           // The first address (or a new one) is when users can start sending traffic.
           if (change.ingress.length > 0)

@@ -74,13 +74,21 @@ export class IngressStatusWriter {
   /**
    * Applies one change: re-reads the Ingress and replaces its status, carrying its resourceVersion,
    * so a concurrent change yields a 409 (left for the next sync) instead of a lost update.
+   * Returns false, writing nothing, when the re-read Ingress already has that status: the change
+   * came from a cache the watch had not yet brought up to date (often with our own last write).
    */
-  async apply(change: StatusChange): Promise<void> {
+  async apply(change: StatusChange): Promise<boolean> {
     const current = await this.api.readNamespacedIngress({ namespace: change.namespace, name: change.name });
+    const now = (current.status?.loadBalancer?.ingress ?? []).map((i) => ({
+      ip: i.ip,
+      hostname: i.hostname,
+    }));
+    if (same(now, change.ingress)) return false;
     const body: V1Ingress = {
       ...current,
       status: { loadBalancer: change.ingress.length ? { ingress: change.ingress } : {} },
     };
     await this.api.replaceNamespacedIngressStatus({ namespace: change.namespace, name: change.name, body });
+    return true;
   }
 }
