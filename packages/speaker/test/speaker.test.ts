@@ -31,7 +31,7 @@ peers:
 address-pools:
   - name: l2
     protocol: layer2
-    addresses: [198.51.100.0/28]
+    addresses: [198.51.100.0/28, '2001:db8::/124']
   - name: bgp
     protocol: bgp
     addresses: [203.0.113.0/28]
@@ -43,6 +43,7 @@ address-pools:
 
 const NODES = ['pspk-a', 'pspk-b', 'pspk-c'];
 const IP = '198.51.100.5';
+const IP6 = '2001:db8::5';
 
 let lab: Lab;
 let labs = 0;
@@ -190,6 +191,15 @@ describe.each(API_SERVERS)('speakers against the %s API server', (kind) => {
       await stopping;
       // Well under the 500 ms suspicion time: the others did not wait for silence.
       expect(handoverMs).toBeLessThan(400);
+    });
+
+    it('a dual-stack Service is answered for both families by the node elected for its first IP', async () => {
+      await startAll();
+      await lab.createService('dual', [IP, IP6]);
+      await lab.setEndpoints('dual', NODES);
+      const owner = await oneOwner(IP);
+      expect(owner).toBe(rankNodes(IP, NODES)[0]);
+      expect(await oneOwner(IP6)).toBe(owner);
     });
 
     it('Local policy follows the endpoints', async () => {
