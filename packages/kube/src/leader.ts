@@ -88,7 +88,8 @@ export class LeaderElector extends EventEmitter {
       // stop() ran while this acquisition was in flight: hand back what we just took.
       if (ok && !this.running) await this.release();
     } catch (err) {
-      this.emit('error', err);
+      // An EventEmitter throws an 'error' nobody listens to, which would end the campaign for good.
+      if (this.listenerCount('error') > 0) this.emit('error', err);
     }
     if (this.leading && Date.now() - this.lastRenew > this.renewDeadlineMs) this.setLeading(false);
     if (this.running) this.timer = setTimeout(() => void this.tick(), this.retryPeriodMs);
