@@ -403,7 +403,7 @@ describe.each(API_SERVERS)('Kubernetes API outage and restart (%s API server)', 
         return events.length === 5 && events;
       });
       const logs = speakers.map((s) => s.layer2.log.length);
-      const before = speakers.map((s) => ({ routes: routes(s), calls: s.bgp()!.history.length }));
+      const calls = speakers.map((s) => s.bgp()!.history.length);
 
       await kube.restart();
 
@@ -418,9 +418,10 @@ describe.each(API_SERVERS)('Kubernetes API outage and restart (%s API server)', 
       await new Promise((r) => setTimeout(r, 1500));
       // Nothing flapped across the restart: layer 2 never withdrew, each node's BGP routes changed only
       // for the endpoint move (once on pspk-b and pspk-c), and no Event was written twice.
+      expect(speakers.map((s) => s.speaker.ready)).toEqual([true, true, true]);
       expect(lab.owners(IP)).toEqual([owner]);
       expect(speakers.map((s, i) => s.layer2.log.slice(logs[i]))).toEqual([[], [], []]);
-      expect(speakers.map((s, i) => s.bgp()!.history.slice(before[i]!.calls))).toEqual([
+      expect(speakers.map((s, i) => s.bgp()!.history.slice(calls[i]))).toEqual([
         [],
         [['203.0.113.3/32']],
         [['203.0.113.3/32', '203.0.113.4/32']],
