@@ -16,7 +16,14 @@ import { startNginx, startPods, startPortico, type PodSet, type Proxy } from './
 import { compare, describeOutcome, runCase } from './runner.js';
 
 /** Cases that still fail against the current proxy (see FINDINGS.md). */
-export const KNOWN_OPEN: readonly string[] = [];
+export const KNOWN_OPEN: readonly string[] = [
+  'versions: CONNECT with an origin-form target, then other clients',
+  'http2: field name with a space',
+  'http2: field name with a colon',
+  'http2: field value with CRLF and a smuggled field',
+  'http2: field value with CRLF and a smuggled request',
+  'http2: field value with a NUL',
+];
 
 /**
  * Cases run in lanes: each lane is a Portico and an nginx with pods of their own, so cases of
@@ -70,22 +77,26 @@ describe('adversarial cases, Portico against nginx', () => {
     for (const name of KNOWN_OPEN) expect(ALL_CASES.map((c) => c.name)).toContain(name);
   });
 
-  it.concurrent.each(selected.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
-    const lane = await acquire();
-    let ours, ref;
-    try {
-      [ours, ref] = await Promise.all([runCase(lane.portico, c), runCase(lane.nginx, c)]);
-    } finally {
-      release(lane);
-    }
-    const problems = compare(c, ours, ref);
-    const report = `${problems.map((p) => `- ${p}`).join('\n')}\n${describeOutcome(ours)}\n${describeOutcome(ref)}`;
-    if (process.env.ADVERSARIAL_VERBOSE) console.log(`${c.name}\n${report}`);
-    if (KNOWN_OPEN.includes(c.name))
-      expect(
-        problems,
-        `${c.name} is in KNOWN_OPEN but passes now: remove it from the list\n${report}`,
-      ).not.toEqual([]);
-    else expect(problems, report).toEqual([]);
-  });
+  it.concurrent.each(selected.map((c) => [c.name, c] as const))(
+    '%s',
+    { timeout: 90_000 },
+    async (_name, c) => {
+      const lane = await acquire();
+      let ours, ref;
+      try {
+        [ours, ref] = await Promise.all([runCase(lane.portico, c), runCase(lane.nginx, c)]);
+      } finally {
+        release(lane);
+      }
+      const problems = compare(c, ours, ref);
+      const report = `${problems.map((p) => `- ${p}`).join('\n')}\n${describeOutcome(ours)}\n${describeOutcome(ref)}`;
+      if (process.env.ADVERSARIAL_VERBOSE) console.log(`${c.name}\n${report}`);
+      if (KNOWN_OPEN.includes(c.name))
+        expect(
+          problems,
+          `${c.name} is in KNOWN_OPEN but passes now: remove it from the list\n${report}`,
+        ).not.toEqual([]);
+      else expect(problems, report).toEqual([]);
+    },
+  );
 });

@@ -214,7 +214,7 @@ export function parseResponses(buf: Buffer, methods: string[], closed: boolean):
     const get = (n: string) => fields.filter(([k]) => k.toLowerCase() === n).map(([, v]) => v);
     let j = end + 4;
     const method = methods[m] ?? 'GET';
-    let body = Buffer.alloc(0);
+    let body: Buffer = Buffer.alloc(0);
     if (status === 101) {
       responses.push({ status, version: sl[1]!, fields, body: buf.subarray(j) });
       return { responses, rest: Buffer.alloc(0) };

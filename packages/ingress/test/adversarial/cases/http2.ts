@@ -16,15 +16,24 @@ const freshH2 = (o: Outcome): string[] => {
     : [`a new HTTP/2 client afterwards got ${JSON.stringify(last.slice(0, 200))}`];
 };
 
+/** Until the pods have been quiet for 300 ms (what a flood set in motion has drained), at most `maxMs`. */
+async function drained(ctx: RunContext, maxMs: number): Promise<void> {
+  const t0 = Date.now();
+  const pods = Object.values(ctx.proxy.pods);
+  while (Date.now() - t0 < maxMs && Date.now() - Math.max(...pods.map((p) => p.lastActivity)) < 300)
+    await new Promise((r) => setTimeout(r, 50));
+}
+
 const h2case = (
   name: string,
   frames: (ctx: RunContext) => (Buffer | number)[],
-  extra: Partial<Case> & { opts?: { quietMs?: number; maxMs?: number } } = {},
+  extra: Partial<Case> & { opts?: { quietMs?: number; maxMs?: number }; drainMs?: number } = {},
 ): Case => ({
   name: `http2: ${name}`,
   run: async (ctx): Promise<ClientResult[]> => {
     const ep = ctx.endpoint(true);
     const r = await rawH2(ep, frames(ctx), extra.opts);
+    if (extra.drainMs) await drained(ctx, extra.drainMs);
     return [r, await nodeH2(ep, '/public/h2-fresh')];
   },
   ...extra,
@@ -216,6 +225,8 @@ export const HTTP2: Case[] = [
     {
       why: 'how many reset streams reach a pod before the reset is seen depends on timing; bounded below instead',
       opts: { maxMs: 6_000 },
+      // Whatever the reset streams set in motion must not spill into the next cases.
+      drainMs: 15_000,
       check: (o) => {
         const reached = o.requests.filter((r) => r.target.startsWith('/public/rst-')).length;
         return reached > 200 ? `${reached} of 1000 reset streams reached the pods` : [];

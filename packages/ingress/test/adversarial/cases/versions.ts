@@ -1,5 +1,6 @@
 /** Versions: HTTP/0.9, 1.0, 2.0 on an HTTP/1 connection, 1.2, garbage; and odd request lines. */
 import { finals, req, type Case, type Outcome } from '../case.js';
+import { ok } from '../pods.js';
 
 const line = (name: string, requestLine: string, extra: Partial<Case> = {}): Case => ({
   name: `versions: ${name}`,
@@ -62,6 +63,25 @@ export const VERSIONS: Case[] = [
     why: 'TRACE is forwarded like any method (nginx refuses it with 405): the proxy adds nothing a pod could reflect that the client may not see (no credentials, only X-Forwarded-*), and the framing is the same as a GET',
   }),
   line('space in the target', 'GET /public/x /../../api/x HTTP/1.1'),
+  {
+    // A pod on llhttp (Node) reads everything after a CONNECT head as tunnel data: a pod connection
+    // that carried a CONNECT must never carry another request.
+    name: 'versions: CONNECT with an origin-form target, then other clients',
+    pod: (r) =>
+      r.method === 'CONNECT'
+        ? { write: ['HTTP/1.1 200 Connection Established\r\nContent-Length: 0\r\n\r\n'], then: 'tunnel' }
+        : ok(r),
+    clients: [
+      {
+        steps: [
+          req(['CONNECT /public/x HTTP/1.1', 'Host: app.example']),
+          200,
+          req(['GET /public/same HTTP/1.1', 'Host: app.example']),
+        ],
+      },
+      { steps: [req(['GET /public/next HTTP/1.1', 'Host: app.example'])] },
+    ],
+  },
   { name: 'versions: HTTP/2 preface on the HTTP/1 port', send: 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n' },
   {
     name: 'versions: binary garbage',
