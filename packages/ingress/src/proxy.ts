@@ -66,6 +66,8 @@ export class Proxy {
   readonly upstreams: Upstreams;
   /** Keep-alive connections of the plain-HTTP fast path. */
   readonly pool: UpstreamPool;
+  /** HTTP/1 connections of the Node path answered with Connection: close (see local()). */
+  private readonly closing = new WeakSet<object>();
   /** Request bodies in flight on the Node path, held to their deadlines (server.ts sets the limits). */
   readonly bodies = new BodyWatch((reason) => this.countConnectionError('node', reason));
 
@@ -76,6 +78,7 @@ export class Proxy {
       keepAliveTimeout: options.upstream.keepAliveTimeout,
       connectTimeout: options.upstream.connectTimeout,
       serverName: options.serverName,
+      onException: (err, close) => this.connectionException('fast', err, close),
     });
   }
 
@@ -115,6 +118,11 @@ export class Proxy {
       this.countConnectionError(plane, 'path');
       return { status: 400 };
     }
+    // A Host that is no authority (`a:80:80`, spaces, `@`) would reach the pod as sent (nginx: 400).
+    if (!VALID_HOST.test(rawHost)) {
+      this.countConnectionError(plane, 'malformed');
+      return { status: 400 };
+    }
     const host = normalizeHost(rawHost);
     if (proto === 'http' && router.isTlsHost(host)) {
       const port = this.options.httpsPort === 443 ? '' : `:${this.options.httpsPort}`;
@@ -130,6 +138,50 @@ export class Proxy {
     return { status: 0, target: route, backend, path };
   }
 
+  /**
+   * The Node path's entry point for a request: handle(), guarded. An exception closes that
+   * request's connection (HTTP/1) or stream (HTTP/2), is counted and logged, and goes no further.
+   */
+  serve(req: IncomingMessage, res: ServerResponse, proto: 'http' | 'https'): void {
+    // 'aborted' and similar after the client left: nothing to do, and without a listener the
+    // emitter would throw it out of the process.
+    req.on('error', ignore);
+    try {
+      this.handle(req, res, proto);
+    } catch (err) {
+      this.connectionException('node', err, () => {
+        const stream = (req as unknown as Partial<Http2ServerRequest>).stream;
+        if (stream) stream.destroy();
+        else req.socket.destroy();
+      });
+    }
+  }
+
+  /** The Node path's entry point for an Upgrade request: upgrade(), guarded as serve() is. */
+  serveUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, proto: 'http' | 'https'): void {
+    req.on('error', ignore);
+    try {
+      this.upgrade(req, socket, head, proto);
+    } catch (err) {
+      this.connectionException('node', err, () => socket.destroy());
+    }
+  }
+
+  /**
+   * An exception while serving one connection (a bug reached by some input): the connection is
+   * closed by `close`, the exception counted (connection_errors_total{reason="exception"}) and
+   * logged. It never reaches the process, so no worker dies from what a client sends.
+   */
+  connectionException(plane: 'fast' | 'node', err: unknown, close: () => void): void {
+    this.countConnectionError(plane, 'exception');
+    this.options.logger?.error({ err, plane }, 'exception while serving a connection; connection closed');
+    try {
+      close();
+    } catch {
+      // Closing failed too: the connection is as closed as it will get.
+    }
+  }
+
   handle(req: IncomingMessage, res: ServerResponse, proto: 'http' | 'https'): void {
     const h2 = isHttp2(req);
     // llhttp parses `HTTP/2.0` and `HTTP/0.9` request lines as requests: only 1.0 and 1.1 are HTTP/1.
@@ -137,8 +189,32 @@ export class Proxy {
       this.countConnectionError('node', 'version');
       return this.local(req, res, 505, undefined, undefined, true);
     }
+    if (h2) {
+      // A stream the client already reset (rapid reset): nothing to forward.
+      const stream = (req as unknown as Http2ServerRequest).stream;
+      if (stream.destroyed || stream.closed) return;
+    }
+    // Pipelined behind a request we answered with Connection: close: not served.
+    if (!h2 && this.closing.has(req.socket)) return;
     let url = req.url ?? '/';
-    let rawHost = req.headers.host ?? (req.headers[':authority'] as string | undefined) ?? '';
+    const authority = req.headers[':authority'] as string | undefined;
+    let rawHost = h2 ? (authority ?? req.headers.host ?? '') : (req.headers.host ?? '');
+    // HTTP/2: a host field that differs from :authority makes the request malformed (RFC 9113
+    // §8.3.1); we route on :authority and the pod must not read another host.
+    if (h2 && authority !== undefined && req.headers.host !== undefined && req.headers.host !== authority) {
+      this.countConnectionError('node', 'malformed');
+      return this.local(req, res, 400);
+    }
+    const te = req.headers['transfer-encoding'];
+    if (!h2 && te !== undefined) {
+      // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 is faulty framing (400); a coding other than
+      // chunked alone is one we cannot pass on (the pod would get the coded bytes as plain: 501).
+      const http10 = req.httpVersion === '1.0';
+      if (http10 || te.trim().toLowerCase() !== 'chunked') {
+        this.countConnectionError('node', 'malformed');
+        return this.local(req, res, http10 ? 400 : 501, undefined, undefined, true);
+      }
+    }
     const absolute = url.charCodeAt(0) !== 0x2f;
     // An HTTP/2 :path is origin-form (RFC 9113 §8.3.1); :authority says where it goes.
     if (absolute && h2) return this.local(req, res, 400);
@@ -176,10 +252,40 @@ export class Proxy {
       req.pipe(limit);
       this.bodies.add(limit);
     }
-    const body = limit ?? null;
     const hop = hopOf(req, proto, rawHost);
     const headers = upstreamHeaders(req.rawHeaders, req.headers, hop, false, absolute);
-    new Exchange(this, req, res, url, headers, body, limit, target, backend).start(undefined);
+    if (h2 && limit && length !== undefined && Number(length) <= H2_BUFFERED_BODY) {
+      // An HTTP/2 body whose content-length the DATA frames may contradict (RFC 9113 §8.1.1):
+      // nghttp2 finds out only at the end of the stream, so a small one is read whole first and
+      // forwarded only once it is known to be valid; a malformed one never reaches a pod.
+      const chunks: Buffer[] = [];
+      const body = limit;
+      body.on('data', (c: Buffer) => chunks.push(c));
+      body.once('end', () => {
+        // A stream nghttp2 reset for its framing ends too: then there is nothing to forward.
+        const stream = (req as unknown as Http2ServerRequest).stream;
+        if (req.aborted || stream.destroyed || (stream.rstCode ?? 0) !== 0) return;
+        const exchange = new Exchange(
+          this,
+          req,
+          res,
+          url,
+          headers,
+          Buffer.concat(chunks),
+          body,
+          target,
+          backend,
+        );
+        exchange.start(undefined);
+      });
+      body.once('error', () => {
+        if (res.headersSent || res.destroyed) return;
+        if (body.expired) this.local(req, res, 408, target);
+        else if (body.tripped) this.local(req, res, 413, target);
+      });
+      return;
+    }
+    new Exchange(this, req, res, url, headers, limit ?? null, limit, target, backend).start(undefined);
   }
 
   /** WebSocket and other Upgrade requests: the handshake is forwarded, then bytes are piped raw. */
@@ -254,8 +360,12 @@ export class Proxy {
       'content-length': Buffer.byteLength(body),
       ...extra,
     };
-    // We did not read the request body: do not let Node keep the connection and parse it as a request.
-    if (close && !isHttp2(req)) headers.connection = 'close';
+    // We did not read the request body: do not let Node keep the connection and parse it as a
+    // request, nor serve what it already parsed after this one (pipelined behind a body we refused).
+    if (close && !isHttp2(req)) {
+      headers.connection = 'close';
+      this.closing.add(req.socket);
+    }
     res.writeHead(status, headers);
     res.end(req.method === 'HEAD' ? undefined : body);
     this.record(accessOf(req), status, target, undefined, performance.now());
@@ -349,6 +459,14 @@ function accessOf(req: IncomingMessage): AccessInfo {
 export type ConnectionErrorReason =
   'exception' | 'version' | 'malformed' | 'path' | 'timeout' | 'slow_body' | 'upgrade';
 
+const ignore = (): void => undefined;
+
+/** HTTP/2 bodies up to this declared length are read whole before they are forwarded. */
+const H2_BUFFERED_BODY = 64 * 1024;
+
+/** uri-host [":" port] (RFC 9110 §7.2): an IP literal or a reg-name, at most one port. Empty is allowed. */
+const VALID_HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(?::\d{0,5})?$/;
+
 /** An HTTP/2 stream (Node's compatibility API), as opposed to an HTTP/1 request of any version. */
 function isHttp2(req: IncomingMessage): boolean {
   return (req as unknown as Partial<Http2ServerRequest>).stream !== undefined;
@@ -391,6 +509,7 @@ export const STATUS_TEXT: Record<number, string> = {
   502: 'Bad Gateway',
   503: 'Service Unavailable',
   504: 'Gateway Timeout',
+  501: 'Not Implemented',
   505: 'HTTP Version Not Supported',
 };
 
@@ -404,6 +523,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   private origin = '';
   private retried = false;
   private done = false;
+  private clientGone = false;
   private readonly started = performance.now();
 
   constructor(
@@ -412,14 +532,17 @@ class Exchange implements Dispatcher.DispatchHandler {
     private readonly res: ServerResponse,
     private readonly url: string,
     private readonly headers: string[],
-    private readonly body: BodyLimit | null,
+    private readonly body: BodyLimit | Buffer | null,
     private readonly limit: BodyLimit | undefined,
     private readonly target: Target,
     private readonly backend: Backend,
   ) {
     res.on('close', () => {
-      // The client went away before we finished: stop the upstream exchange too.
-      if (!this.done) this.controller?.abort(new Error('client closed the connection'));
+      // The client went away before we finished (an HTTP/2 stream reset, too): stop the upstream
+      // exchange, or cancel it before it is sent if it is still queued for a connection.
+      if (this.done) return;
+      this.clientGone = true;
+      this.controller?.abort(new Error('client closed the connection'));
     });
   }
 
@@ -444,6 +567,7 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
+    if (this.clientGone) controller.abort(new Error('client closed the connection'));
   }
 
   onResponseStart(

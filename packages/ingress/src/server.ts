@@ -94,9 +94,9 @@ export class IngressServer {
       connectionsCheckingInterval: o.timeoutCheckInterval,
       shouldUpgradeCallback: tunnels,
     };
-    this.http = http.createServer(limits, (req, res) => this.proxy.handle(req, res, 'http'));
+    this.http = http.createServer(limits, (req, res) => this.proxy.serve(req, res, 'http'));
     this.http.on('upgrade', (req: IncomingMessage, socket, head: Buffer) =>
-      this.proxy.upgrade(req, socket, head, 'http'),
+      this.proxy.serveUpgrade(req, socket, head, 'http'),
     );
     this.http.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
       this.proxy.clientError(err, socket),
@@ -143,10 +143,10 @@ export class IngressServer {
         (socket) => https.emit('secureConnection', socket),
       );
       this.https.on('request', (req, res) =>
-        this.proxy.handle(req as unknown as IncomingMessage, res as unknown as ServerResponse, 'https'),
+        this.proxy.serve(req as unknown as IncomingMessage, res as unknown as ServerResponse, 'https'),
       );
       this.https.on('upgrade', (req: IncomingMessage, socket, head: Buffer) =>
-        this.proxy.upgrade(req, socket, head, 'https'),
+        this.proxy.serveUpgrade(req, socket, head, 'https'),
       );
       this.https.on('tlsClientError', () => undefined);
       this.https.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>

@@ -88,11 +88,12 @@ describe.each(PLANES)('%s', (plane) => {
 });
 
 describe('HTTP/2', () => {
+  // Above 64 KiB: smaller HTTP/2 bodies are read whole before they are forwarded at all.
   it('a stream answered before its body ended closes its pod connection', async () => {
     const c = new H2Raw(h);
     try {
       const id = await c.request(
-        [...h2Get('/public/early', 'POST'), ['content-length', '100']],
+        [...h2Get('/public/early', 'POST'), ['content-length', '100000']],
         '0123456789',
         true,
       );

@@ -563,6 +563,21 @@ export class H2Raw {
     return id;
   }
 
+  /** `n` streams, each HEADERS (END_STREAM) then RST_STREAM CANCEL, in one write. */
+  async burst(n: number): Promise<void> {
+    await this.ready;
+    const frames: Buffer[] = [];
+    const cancel = Buffer.alloc(4);
+    cancel.writeUInt32BE(8);
+    for (let i = 0; i < n; i++) {
+      const id = this.next;
+      this.next += 2;
+      frames.push(frame(H2.HEADERS, 0x5, id, hpack(h2Get(`/public/rst-${i}`))));
+      frames.push(frame(H2.RST_STREAM, 0, id, cancel));
+    }
+    this.socket.write(Buffer.concat(frames));
+  }
+
   /** More DATA on an open stream. */
   data(stream: number, body: string, end = false): void {
     this.socket.write(frame(H2.DATA, end ? 1 : 0, stream, Buffer.from(body, 'latin1')));

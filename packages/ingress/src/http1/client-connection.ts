@@ -52,7 +52,13 @@ export class ClientConnection implements ClientSide {
   private parsing = false;
   private ending = false;
   private draining = false;
-  private readonly onData = (d: Buffer): void => this.receive(d);
+  private readonly onData = (d: Buffer): void => {
+    try {
+      this.receive(d);
+    } catch (err) {
+      this.crashed(err);
+    }
+  };
   private readonly onClose = (): void => {
     this.exchange?.abort();
     this.ctx.closed(this);
@@ -207,6 +213,14 @@ export class ClientConnection implements ClientSide {
     } else if (this.buf === undefined && now - this.idleSince > limits.keepAliveTimeout) {
       this.socket.destroy();
     }
+  }
+
+  /** An exception while serving this connection: it is closed (with its exchange), counted, logged. */
+  crashed(err: unknown): void {
+    this.ctx.proxy.connectionException('fast', err, () => {
+      this.exchange?.abort();
+      this.socket.destroy();
+    });
   }
 
   /** Graceful stop: an idle connection closes now, a busy one after its exchange. */

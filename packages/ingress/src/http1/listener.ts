@@ -38,7 +38,11 @@ export class Http1Listener implements ListenerContext {
     private readonly fallback: Fallback,
   ) {
     const accept = (socket: Socket): void => {
-      this.connections.add(new ClientConnection(socket, this));
+      try {
+        this.connections.add(new ClientConnection(socket, this));
+      } catch (err) {
+        proxy.connectionException('fast', err, () => socket.destroy());
+      }
     };
     this.proto = limits.tls ? 'https' : 'http';
     if (limits.tls) {
@@ -117,7 +121,13 @@ export class Http1Listener implements ListenerContext {
 
   private sweep(): void {
     const now = performance.now();
-    for (const conn of this.connections) conn.sweep(now);
+    for (const conn of this.connections) {
+      try {
+        conn.sweep(now);
+      } catch (err) {
+        conn.crashed(err);
+      }
+    }
     this.proxy.pool.sweep(Date.now());
   }
 

@@ -67,6 +67,7 @@ export class UpstreamConnection {
     private readonly serverName: string,
     connectTimeout: number,
     private readonly release: (conn: UpstreamConnection, reusable: boolean) => void,
+    onException: (err: unknown, close: () => void) => void,
   ) {
     this.socket = connect({
       host: endpoint.address,
@@ -75,7 +76,19 @@ export class UpstreamConnection {
       onread: {
         buffer: READ_BUFFER,
         callback: (n: number) => {
-          this.onData(READ_BUFFER.subarray(0, n));
+          try {
+            this.onData(READ_BUFFER.subarray(0, n));
+          } catch (err) {
+            // Our bug, reached by what the pod sent: the exchange fails (its client gets a 502 or
+            // is cut off), and if even that throws, both connections close.
+            onException(err, () => {
+              try {
+                this.fail(err as Error);
+              } catch {
+                this.socket.destroy();
+              }
+            });
+          }
           return true; // back-pressure pauses the socket explicitly, not through this
         },
       },

@@ -13,6 +13,8 @@ export interface UpstreamPoolOptions {
   readonly connectTimeout: number;
   /** Server field added to responses that carry none. */
   readonly serverName: string;
+  /** An exception while handling a pod's bytes: count it and run `close` (see Proxy.connectionException). */
+  readonly onException: (err: unknown, close: () => void) => void;
 }
 
 export class UpstreamPool {
@@ -38,7 +40,13 @@ export class UpstreamPool {
     const reused = this.idle.get(endpoint.origin)?.pop();
     if (reused) return reused;
     const o = this.options;
-    const conn = new UpstreamConnection(endpoint, o.serverName, o.connectTimeout, this.release);
+    const conn = new UpstreamConnection(
+      endpoint,
+      o.serverName,
+      o.connectTimeout,
+      this.release,
+      o.onException,
+    );
     this.open.add(conn);
     return conn;
   }
