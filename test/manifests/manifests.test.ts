@@ -53,7 +53,7 @@ describe.each(kustomizations)('%s', (dir) => {
   });
 
   it('puts every namespaced object in portico-system', () => {
-    const clusterScoped = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'IngressClass']);
+    const clusterScoped = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'IngressClass', 'CustomResourceDefinition']);
     for (const obj of objects.filter((o) => !clusterScoped.has(o.kind))) expect(obj.metadata.namespace, obj.kind).toBe('portico-system');
   });
 
