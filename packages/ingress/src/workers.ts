@@ -58,6 +58,8 @@ export class WorkerPool implements TableSink {
   private readonly sent = new TableState();
   private publishedAt = 0;
   private stopping = false;
+  /** Workers that exited unasked and were started again (a crash, in practice). */
+  restarts = 0;
 
   private readonly count: number;
   private readonly config: WorkerConfig;
@@ -96,6 +98,7 @@ export class WorkerPool implements TableSink {
     worker.on('exit', (code, signal) => {
       this.applied.delete(worker);
       if (this.stopping) return;
+      this.restarts++;
       this.log.error({ worker: worker.id, code, signal }, 'worker exited; starting a new one');
       setTimeout(() => this.fork(), 500);
     });
