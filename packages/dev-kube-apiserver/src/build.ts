@@ -143,7 +143,7 @@ export async function ensureBinaries(options: BuildOptions = {}): Promise<Binari
   return binaries;
 }
 
-function goBuild(
+export function goBuild(
   go: string,
   cwd: string,
   pkg: string,
@@ -186,7 +186,7 @@ function goBuild(
 }
 
 /** A lock directory with the holder's pid; a lock whose holder is gone is taken over. */
-async function lock(path: string, progress: (line: string) => void): Promise<() => void> {
+export async function lock(path: string, progress: (line: string) => void): Promise<() => void> {
   let told = false;
   for (;;) {
     try {

@@ -69,7 +69,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     if (ownDir) rmSync(dataDir, { recursive: true, force: true });
   };
   try {
-    const credentials = writeCredentials(dataDir);
+    const credentials = await writeCredentials(dataDir);
     const etcdUrl = `http://127.0.0.1:${etcdClient}`;
     etcd = new ControlPlaneProcess(
       'etcd',

@@ -5,9 +5,10 @@
  * a static token file with one admin in `system:masters`, and a client CA with one admin client
  * certificate (so clients that authenticate with certificates can be tested too).
  */
-import { execFileSync } from 'node:child_process';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { generateKeyPair as generateKeyPairCallback, randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 
 export interface Credentials {
@@ -27,7 +28,24 @@ export interface Credentials {
   readonly adminToken: string;
 }
 
-export function writeCredentials(dir: string): Credentials {
+/** Runs openssl asynchronously, so a test that starts a server never stalls its own event loop. */
+async function openssl(args: string[]): Promise<void> {
+  try {
+    await run('openssl', args);
+  } catch (err) {
+    throw new Error(
+      `making the test API server's certificates needs the openssl command (Debian: openssl): ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+}
+
+const run = promisify(execFile);
+const generateKeyPair = promisify(generateKeyPairCallback);
+
+const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+
+export async function writeCredentials(dir: string): Promise<Credentials> {
   const files = {
     servingCert: join(dir, 'serving.crt'),
     servingKey: join(dir, 'serving.key'),
@@ -36,101 +54,79 @@ export function writeCredentials(dir: string): Credentials {
     tokens: join(dir, 'tokens.csv'),
     clientCa: join(dir, 'client-ca.crt'),
   };
-  const openssl = (args: string[]) => {
-    try {
-      execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    } catch (err) {
-      throw new Error(
-        `making the test API server's certificates needs the openssl command (Debian: openssl): ${(err as Error).message}`,
-        { cause: err },
-      );
-    }
+  const client = {
+    key: join(dir, 'admin-client.key'),
+    csr: join(dir, 'admin-client.csr'),
+    cert: join(dir, 'admin-client.crt'),
   };
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  openssl([
+  const clientCaKey = join(dir, 'client-ca.key');
+  // Self-signed, so the serving certificate is also the CA a kubeconfig trusts.
+  await openssl([
     'req',
     '-x509',
-    ...ec,
+    ...EC_KEY,
+    '-days',
+    '365',
+    '-subj',
+    '/CN=kube-apiserver.portico.invalid',
+    '-addext',
+    'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc',
+    '-keyout',
+    files.servingKey,
+    '-out',
+    files.servingCert,
+  ]);
+  await openssl([
+    'req',
+    '-x509',
+    ...EC_KEY,
     '-days',
     '365',
     '-subj',
     '/CN=client-ca.portico.invalid',
     '-keyout',
-    join(dir, 'client-ca.key'),
+    clientCaKey,
     '-out',
     files.clientCa,
   ]);
-  const clientKey = join(dir, 'admin-client.key');
-  const clientCsr = join(dir, 'admin-client.csr');
-  const clientCert = join(dir, 'admin-client.crt');
-  openssl([
+  await openssl([
     'req',
-    ...ec,
+    ...EC_KEY,
     '-subj',
     '/O=system:masters/CN=portico-admin-cert',
     '-keyout',
-    clientKey,
+    client.key,
     '-out',
-    clientCsr,
+    client.csr,
   ]);
-  openssl([
+  await openssl([
     'x509',
     '-req',
     '-in',
-    clientCsr,
+    client.csr,
     '-CA',
     files.clientCa,
     '-CAkey',
-    join(dir, 'client-ca.key'),
+    clientCaKey,
     '-CAcreateserial',
     '-days',
     '365',
     '-out',
-    clientCert,
+    client.cert,
   ]);
-  try {
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '365',
-        '-subj',
-        '/CN=kube-apiserver.portico.invalid',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc',
-        '-keyout',
-        files.servingKey,
-        '-out',
-        files.servingCert,
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-  } catch (err) {
-    throw new Error(
-      `making the test API server's certificate needs the openssl command (Debian: openssl): ${(err as Error).message}`,
-      { cause: err },
-    );
-  }
-  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  writeFileSync(files.serviceAccountPublic, publicKey.export({ type: 'spki', format: 'pem' }));
-  writeFileSync(files.serviceAccountPrivate, privateKey.export({ type: 'pkcs8', format: 'pem' }), {
+  const { publicKey, privateKey } = await generateKeyPair('rsa', { modulusLength: 2048 });
+  await writeFile(files.serviceAccountPublic, publicKey.export({ type: 'spki', format: 'pem' }));
+  await writeFile(files.serviceAccountPrivate, privateKey.export({ type: 'pkcs8', format: 'pem' }), {
     mode: 0o600,
   });
   const adminToken = randomBytes(24).toString('hex');
-  writeFileSync(files.tokens, `${adminToken},portico-admin,portico-admin,"system:masters"\n`, {
+  await writeFile(files.tokens, `${adminToken},portico-admin,portico-admin,"system:masters"\n`, {
     mode: 0o600,
   });
   return {
-    servingCert: readFileSync(files.servingCert, 'utf8'),
+    servingCert: await readFile(files.servingCert, 'utf8'),
     files,
     adminToken,
-    adminClientCert: { cert: readFileSync(clientCert, 'utf8'), key: readFileSync(clientKey, 'utf8') },
+    adminClientCert: { cert: await readFile(client.cert, 'utf8'), key: await readFile(client.key, 'utf8') },
   };
 }

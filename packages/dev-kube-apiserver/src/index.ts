@@ -13,3 +13,4 @@ export {
   type ApiServerKind,
   type TestApiServer,
 } from './test-api-servers.js';
+export { ensureMetallbBinaries, pinnedMetallbVersion, type MetallbBinaries } from './metallb.js';
