@@ -239,7 +239,7 @@ export function nodeH2(
         ms: Date.now() - t0,
       });
     };
-    const timer = setTimeout(() => finish(false), 3_000);
+    const timer = setTimeout(() => finish(false), 5_000);
     session.on('error', (e) => {
       lines.push(`session error ${e.message}`);
       finish(true);

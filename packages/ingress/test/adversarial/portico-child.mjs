@@ -17,8 +17,12 @@ registerHooks({
   },
 });
 
-const { IngressServer } = await import('../../src/server.ts');
-const { compile } = await import('../../src/compile.ts');
+// ADVERSARIAL_SRC: another copy of packages/ingress/src (say, an older commit's) to run the suite against.
+const src = process.env.ADVERSARIAL_SRC
+  ? new URL(`file://${process.env.ADVERSARIAL_SRC.replace(/\/?$/, '/')}`)
+  : new URL('../../src/', import.meta.url);
+const { IngressServer } = await import(new URL('server.ts', src).href);
+const { compile } = await import(new URL('compile.ts', src).href);
 const { routeState } = await import('./routes.ts');
 
 const config = JSON.parse(process.argv[2]);
