@@ -15,3 +15,12 @@ export { parseAddressEntry, lowestMask } from './addresses.js';
 export { parseCommunity, communityToString } from './community.js';
 export { parseGoDuration } from './duration.js';
 export { nodeSelectorsMatch, nodeSelectorMatches } from './selector.js';
+export {
+  convertConfig,
+  k8sName,
+  resourcesToYAML,
+  defaultConvertNamespace,
+  type ConvertOptions,
+  type ConvertResult,
+  type MetalLBResource,
+} from './convert.js';
