@@ -4,6 +4,7 @@
 // argv[2]: JSON { public, api, other } pod ports and the TLS certificate. Prints the listening
 // ports as one JSON line on stdout.
 import { registerHooks } from 'node:module';
+import { pathToFileURL } from 'node:url';
 
 registerHooks({
   resolve(specifier, context, next) {
@@ -19,10 +20,10 @@ registerHooks({
 
 // ADVERSARIAL_SRC: another copy of packages/ingress/src (say, an older commit's) to run the suite against.
 const src = process.env.ADVERSARIAL_SRC
-  ? new URL(`file://${process.env.ADVERSARIAL_SRC.replace(/\/?$/, '/')}`)
-  : new URL('../../src/', import.meta.url);
-const { IngressServer } = await import(new URL('server.ts', src).href);
-const { compile } = await import(new URL('compile.ts', src).href);
+  ? pathToFileURL(process.env.ADVERSARIAL_SRC.replace(/\/?$/, '/')).href
+  : import.meta.resolve('../../src/');
+const { IngressServer } = await import(`${src}server.ts`);
+const { compile } = await import(`${src}compile.ts`);
 const { routeState } = await import('./routes.ts');
 
 const config = JSON.parse(process.argv[2]);
