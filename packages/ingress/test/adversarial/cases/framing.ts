@@ -142,7 +142,7 @@ const chunks: [string, string][] = [
   ['chunk size with hex letters', `A\r\nhellohello\r\n0\r\n\r\n`],
 ];
 
-export const FRAMING: Case[] = [
+const PLAIN: Case[] = [
   { name: 'framing: plain GET', send: get('/public/x') },
   ...contentLengths.map(([n, lines, body, why]) => framed(n, lines, body, why ? { why } : {})),
   ...transferEncodings.map(([n, lines, body, why]) => framed(n, lines, body, why ? { why } : {})),
@@ -169,4 +169,27 @@ export const FRAMING: Case[] = [
     ],
     options: { maxMs: 4_000 },
   }),
+];
+
+/** The same over TLS (ALPN http/1.1), for the variants that reach Node's parser through the handover. */
+const OVER_TLS = [
+  'duplicate Content-Length, 0 then length',
+  'Content-Length list, 0 and length',
+  'space before the colon of Content-Length',
+  'chunked then smuggled bytes',
+  'Transfer-Encoding: chunked, identity',
+  'Transfer-Encoding obs-folded',
+  'CL.TE: Content-Length then chunked',
+  'TE.CL: chunked then Content-Length',
+  'bare LF after the chunk data',
+  'chunk size overflowing 64 bits',
+];
+
+export const FRAMING: Case[] = [
+  ...PLAIN,
+  ...PLAIN.filter((c) => OVER_TLS.includes(c.name.slice('framing: '.length))).map((c) => ({
+    ...c,
+    name: `${c.name} (TLS)`,
+    tls: true,
+  })),
 ];
