@@ -224,7 +224,11 @@ describe('portico dev kube-apiserver', () => {
     const kubeconfigFile = join(dir, 'kubeconfig');
     const cli = start(['--kubeconfig-out', kubeconfigFile]);
     try {
-      await waitUntil('the URL on stdout', () => /https:\/\/127\.0\.0\.1:\d+/.test(cli.out()), 60_000);
+      await waitUntil(
+        'the URL on stdout and the start-up log line on stderr',
+        () => /https:\/\/127\.0\.0\.1:\d+/.test(cli.out()) && cli.err().includes('"dataDir"'),
+        60_000,
+      );
       const config = JSON.parse(readFileSync(kubeconfigFile, 'utf8')) as {
         clusters: Array<{ cluster: { server: string } }>;
       };
@@ -255,7 +259,11 @@ describe('portico dev kube-apiserver', () => {
 
   it('killed outright, takes etcd and kube-apiserver with it; the next start removes its abandoned data', async () => {
     const cli = start([]);
-    await waitUntil('the URL on stdout', () => /https:\/\/127\.0\.0\.1:\d+/.test(cli.out()), 60_000);
+    await waitUntil(
+      'the URL on stdout and the start-up log line on stderr',
+      () => /https:\/\/127\.0\.0\.1:\d+/.test(cli.out()) && cli.err().includes('"dataDir"'),
+      60_000,
+    );
     const dataDir = /"dataDir":"([^"]+)"/.exec(cli.err())![1]!;
     const pids = childrenOf(cli.child.pid!);
     expect(pids.length).toBe(2);
