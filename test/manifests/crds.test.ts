@@ -9,12 +9,14 @@
  *    skips the CEL rules of an object that already fails its OpenAPI schema;
  * 4. v1beta1 BGPPeers are still served, the status subresource works, and the one transition rule
  *    (enableGracefulRestart is fixed) holds;
- * 5. the development API server: what it does with the CRDs today.
+ * 5. `portico config convert` output for the ConfigMaps of the config tests is accepted as is;
+ * 6. the development API server: what it does with the CRDs today.
  */
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBinaries, startKubeApiServer, type KubeApiServer } from '@portico/dev-kube-apiserver';
 import { startDevApiServer, type DevApiServer } from '@portico/dev-apiserver';
@@ -30,10 +32,16 @@ interface Result {
   stderr: string;
 }
 
-/** Runs kubectl asynchronously (the development API server shares this process's event loop). */
+/** Runs a kubectl binary against one kubeconfig. */
 function kubectlWith(binary: string, kubeconfig: string, args: string[], input?: string): Promise<Result> {
+  return runProcess(binary, ['--kubeconfig', kubeconfig, ...args], input);
+}
+
+/** Runs a program from the repository root, asynchronously: the development API server shares
+ * this process's event loop, so a synchronous child would stall it. */
+function runProcess(program: string, args: string[], input?: string): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(binary, ['--kubeconfig', kubeconfig, ...args], { cwd: root });
+    const child = spawn(program, args, { cwd: root });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -43,6 +51,10 @@ function kubectlWith(binary: string, kubeconfig: string, args: string[], input?:
     child.stdin.end(input ?? '');
   });
 }
+
+/** The built CLI, run by the repository's Node. */
+const portico = (args: string[]) =>
+  runProcess(join(root, 'node_modules/.bin/node'), [join(root, 'node_modules/.bin/portico'), ...args]);
 
 const v1beta1 = 'metallb.io/v1beta1';
 const v1beta2 = 'metallb.io/v1beta2';
@@ -455,6 +467,109 @@ describe('manifests/crds on the real kube-apiserver', () => {
     const got = await kubectl(['get', 'ipaddresspools', '-n', namespace, 'expensive']);
     expect(got.stdout.split('\n')[0]?.split(/\s{2,}/)).toEqual(['NAME', 'AUTO ASSIGN', 'AVOID BUGGY IPS', 'ADDRESSES']);
     expect(got.stdout).toMatch(/expensive\s+false\s+true\s+\["42\.176\.25\.64\/30"\]/);
+  });
+
+  // portico config convert, end to end: the ConfigMaps the config tests use (every example of
+  // docs/configuration.md, the base and BGP overlay ConfigMaps) and one using every v0.12 key,
+  // converted by the real CLI and applied with kubectl: every resource must be accepted as written.
+  describe('portico config convert output', () => {
+    const read = (path: string) => readFileSync(join(root, path), 'utf8');
+    const everyKey = `peers:
+- {my-asn: 64500, peer-asn: 64501, peer-address: 192.0.2.1, peer-port: 1179, source-address: 192.0.2.10,
+   hold-time: 1m30s, keepalive-time: 30s, router-id: 10.0.0.1, password: sekrit, bfd-profile: Fast_BFD,
+   ebgp-multihop: true, node-selectors: [{match-labels: {rack: r1},
+   match-expressions: [{key: kubernetes.io/hostname, operator: In, values: [node-a]}, {key: spot, operator: DoesNotExist}]}]}
+- {my-asn: 64500, peer-asn: 64500, peer-address: '2001:db8::1', hold-time: 0s}
+bfd-profiles:
+- {name: Fast_BFD, receive-interval: 380, transmit-interval: 270, detect-multiplier: 37, echo-interval: 62,
+   echo-mode: true, passive-mode: true, minimum-ttl: 254}
+- {name: slow}
+bgp-communities: {no-advertise: '65535:65282', tagged: '64500:7'}
+address-pools:
+- {name: Public_IPs, protocol: bgp, addresses: [203.0.113.0/24, '2001:db8:1::/64'], avoid-buggy-ips: true,
+   bgp-advertisements: [{aggregation-length: 24, aggregation-length-v6: 64, localpref: 100,
+   communities: [no-advertise, '64500:8']}, {communities: [tagged]}]}
+- {name: lan, protocol: layer2, addresses: [10.0.0.10-10.0.0.20, 'fd00::10-fd00::20'], auto-assign: false}
+`;
+    const inputs: Array<[string, string]> = [
+      ...[...read('docs/configuration.md').matchAll(/```yaml\n([\s\S]*?)```/g)].map(
+        (m, i): [string, string] => [`docs/configuration.md YAML block ${i}`, m[1] as string],
+      ),
+      ['manifests/base/config.yaml', read('manifests/base/config.yaml')],
+      ['manifests/overlays/bgp/config.yaml', read('manifests/overlays/bgp/config.yaml')],
+      ['a configuration using every key', everyKey],
+    ];
+    let dir: string;
+
+    beforeAll(async () => {
+      // The command runs from the built CLI, as users run it.
+      const build = await runProcess('npx', ['tsc', '-b', 'packages/cli']);
+      if (build.code !== 0) throw new Error(`npx tsc -b packages/cli failed:\n${build.stdout}${build.stderr}`);
+      dir = mkdtempSync(join(tmpdir(), 'portico-convert-'));
+      expect((await kubectl(['apply', '--server-side', '-k', 'manifests/crds'])).code).toBe(0);
+    }, 300_000);
+    afterAll(() => {
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('has inputs from the config tests', () => {
+      expect(inputs.length).toBeGreaterThanOrEqual(9);
+    });
+
+    it.each(inputs.map(([what, text], i): [string, string, number] => [what, text, i]))(
+      'converts %s and the API server accepts every resource',
+      async (_what, text, i) => {
+        const ns = `convert-${i}`;
+        expect((await kubectl(['create', 'namespace', ns])).code).toBe(0);
+        const file = join(dir, `input-${i}.yaml`);
+        writeFileSync(file, text);
+        const converted = await portico(['config', 'convert', file, '--namespace', ns]);
+        expect(converted.code, converted.stderr).toBe(0);
+        const resources = parseAllDocuments(converted.stdout).map((d) => d.toJS() as Obj);
+        expect(resources.length).toBeGreaterThan(0);
+        const applied = await kubectl(['apply', '--server-side', '-f', '-'], converted.stdout);
+        expect(applied.stderr).toBe('');
+        expect(applied.code).toBe(0);
+        expect(applied.stdout.trim().split('\n')).toHaveLength(resources.length);
+        // Read back: every field as converted (the API server may only add defaults).
+        for (const r of resources) {
+          const got = await kubectl(['get', '-o', 'json', '-f', '-'], JSON.stringify(r));
+          expect(got.code, got.stderr).toBe(0);
+          // kubectl get -f answers with a List, even for one object.
+          const [stored] = (JSON.parse(got.stdout) as { items: Obj[] }).items;
+          expect(stored?.spec).toMatchObject(r.spec as Obj);
+        }
+      },
+    );
+
+    it('says on stderr which names it changed', async () => {
+      const file = join(dir, 'every-key.yaml');
+      writeFileSync(file, everyKey);
+      const converted = await portico(['config', 'convert', file]);
+      expect(converted.code).toBe(0);
+      expect(converted.stderr).toContain('BFDProfile name changed from "Fast_BFD" to "fast-bfd"');
+      expect(converted.stderr).toContain('IPAddressPool name changed from "Public_IPs" to "public-ips"');
+      expect(converted.stdout).toContain('namespace: portico-system');
+    });
+
+    it.each<[string, string[], string | undefined, number, string]>([
+      ['an invalid configuration', ['config', 'convert'], 'address-pools:\n- name: x\n  addresses: [10.0.0.1]\n', 1, 'address pool'],
+      ['a name it cannot convert', ['config', 'convert'], 'address-pools:\n- {name: "2024", protocol: layer2, addresses: [10.0.0.0/24]}\n', 1, 'address pool "2024"'],
+      ['no FILE', ['config', 'convert'], undefined, 2, 'missing FILE'],
+      ['a bad namespace', ['config', 'convert', '--namespace', 'Bad_NS'], '{}', 2, '--namespace: "Bad_NS" is not a namespace name'],
+      ['an unknown option', ['config', 'convert', '--yaml'], '{}', 2, 'unknown option --yaml'],
+    ])('exits like config check on %s', async (_what, args, text, code, message) => {
+      const extra: string[] = [];
+      if (text !== undefined) {
+        const file = join(dir, `bad-${code}-${args.length}.yaml`);
+        writeFileSync(file, text);
+        extra.push(file);
+      }
+      const result = await portico([...args, ...extra]);
+      expect(result.code).toBe(code);
+      expect(result.stderr).toContain(message);
+      expect(result.stdout).toBe('');
+    });
   });
 });
 

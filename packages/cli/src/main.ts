@@ -10,6 +10,7 @@ const commands: Record<string, () => Promise<Command>> = {
   speaker: () => import('./commands/speaker.js'),
   ingress: () => import('./commands/ingress.js'),
   'config check': () => import('./commands/config-check.js'),
+  'config convert': () => import('./commands/config-convert.js'),
   'bgp peer': () => import('./commands/bgp-peer.js'),
   'l2 announce': () => import('./commands/l2-announce.js'),
   'dev apiserver': () => import('./commands/dev-apiserver.js'),
