@@ -417,6 +417,17 @@ describe('manifests/crds on the real kube-apiserver', () => {
     expect(errors, created.stderr).toHaveLength(1);
   });
 
+  it('accepts the examples of docs/configuration.md (its `yaml metallb` blocks)', async () => {
+    const blocks = [...readFileSync(join(root, 'docs/configuration.md'), 'utf8').matchAll(/```yaml metallb\n([\s\S]*?)```/g)];
+    expect(blocks.length).toBeGreaterThan(0);
+    await kubectl(['create', 'namespace', 'portico-system']);
+    for (const [, block] of blocks) {
+      const applied = await kubectl(['apply', '--server-side', '-f', '-'], block);
+      expect(applied.stderr).toBe('');
+      expect(applied.code).toBe(0);
+    }
+  });
+
   it('never echoes a BGP password in an error', async () => {
     const object = peer('p', { ...basePeer, password: 'do-not-print-me', passwordSecret: { name: 'bgp-pass' } });
     const created = await kubectl(['create', '--dry-run=server', '-f', '-'], json(object));

@@ -51,6 +51,9 @@ export class BodyLimit extends Transform {
 
   constructor(private readonly max: number) {
     super();
+    // The watch may expire a body whose exchange is over (pod answered, client gone, stream
+    // reset) and whose consumer stopped listening: that error must not reach the process.
+    this.on('error', () => undefined);
   }
 
   get received(): number {

@@ -404,6 +404,18 @@ export class Proxy {
     socket.end(rawResponse(status, this.options.serverName));
   }
 
+  /**
+   * CONNECT (HTTP/1): not served. A pod would read whatever follows the head as tunnel data, so a
+   * pod connection that carried one would be a tunnel past routing (nginx answers 405 too).
+   */
+  refuseConnect(req: IncomingMessage, socket: Duplex | ServerResponse): void {
+    this.countConnectionError('node', 'malformed');
+    // HTTP/2 (Node's compatibility API) hands over a response for the stream, HTTP/1 the socket.
+    if ('writeHead' in socket) return this.local(req, socket, 405);
+    socket.on('error', () => socket.destroy());
+    socket.end(rawResponse(405, this.options.serverName));
+  }
+
   /** Counts a client connection (or HTTP/2 stream) we closed for what the client sent. */
   countConnectionError(plane: 'fast' | 'node', reason: ConnectionErrorReason): void {
     this.options.metrics?.connectionErrors.inc({ plane, reason });
@@ -504,6 +516,7 @@ export const STATUS_TEXT: Record<number, string> = {
   308: 'Permanent Redirect',
   400: 'Bad Request',
   404: 'Not Found',
+  405: 'Method Not Allowed',
   408: 'Request Timeout',
   413: 'Content Too Large',
   502: 'Bad Gateway',

@@ -98,6 +98,7 @@ export class IngressServer {
     this.http.on('upgrade', (req: IncomingMessage, socket, head: Buffer) =>
       this.proxy.serveUpgrade(req, socket, head, 'http'),
     );
+    this.http.on('connect', (req: IncomingMessage, socket: Duplex) => this.proxy.refuseConnect(req, socket));
     this.http.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
       this.proxy.clientError(err, socket),
     );
@@ -149,6 +150,9 @@ export class IngressServer {
         this.proxy.serveUpgrade(req, socket, head, 'https'),
       );
       this.https.on('tlsClientError', () => undefined);
+      this.https.on('connect', (req: IncomingMessage, socket: Duplex | ServerResponse) =>
+        this.proxy.refuseConnect(req, socket),
+      );
       this.https.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
         this.proxy.clientError(err, socket),
       );

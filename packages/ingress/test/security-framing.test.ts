@@ -5,7 +5,16 @@
  * a Host that is no authority. None reaches a pod now; the connection is closed.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { HOST, PLANES, send, sendUntilClose, startHarness, statuses, type Harness } from './security-kit.js';
+import {
+  H2Raw,
+  HOST,
+  PLANES,
+  send,
+  sendUntilClose,
+  startHarness,
+  statuses,
+  type Harness,
+} from './security-kit.js';
 
 let h: Harness;
 
@@ -66,5 +75,33 @@ describe.each(PLANES)('%s', (plane) => {
   it('Host with a port and in upper case still routes', async () => {
     const { text } = await send(h, plane, `GET /public/x HTTP/1.1\r\nHost: S.TEST:8080\r\n\r\n`);
     expect(statuses(text)).toEqual([200]);
+  });
+
+  it('CONNECT: 405, closed, nothing forwarded', async () => {
+    const { text, closed } = await sendUntilClose(
+      h,
+      plane,
+      `CONNECT /public/x HTTP/1.1\r\nHost: ${HOST}\r\n\r\nGET /public/same HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`,
+    );
+    expect(statuses(text)).toEqual([405]);
+    expect(closed).toBe(true);
+    expect(forwarded()).toEqual([]);
+  });
+});
+
+describe('HTTP/2', () => {
+  it('CONNECT: refused, nothing forwarded', async () => {
+    const c = new H2Raw(h);
+    try {
+      const id = await c.request([
+        [':method', 'CONNECT'],
+        [':authority', HOST],
+      ]);
+      const status = await c.status(id);
+      expect(status === 405 || status === 'reset' || status === 'goaway').toBe(true);
+    } finally {
+      c.close();
+    }
+    expect(forwarded()).toEqual([]);
   });
 });

@@ -68,8 +68,11 @@ export function parseRequestHead(head: string): RequestHead | undefined {
     fields.push(name, value);
   }
   if (host === undefined) return undefined; // RFC 9112 §3.2: Node answers 400.
+  const method = head.slice(0, sp1);
+  // A pod reads everything after a CONNECT head as tunnel data: Node's server refuses it (405).
+  if (method === 'CONNECT') return undefined;
   return {
-    method: head.slice(0, sp1),
+    method,
     target: head.slice(sp1 + 1, sp2),
     fields,
     host,

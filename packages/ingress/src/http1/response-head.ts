@@ -76,14 +76,17 @@ export function parseResponseHead(
   const listed = connectionTokens(connection);
   if (listed) out = dropListed(out, listed);
   const closeAsked = connection !== undefined && hasToken(connection, 'close');
-  let framing: Framing;
-  if (requestMethod === 'HEAD' || status < 200 || status === 204 || status === 304) framing = 'none';
-  else if (transferEncoding !== undefined) {
-    // §6.3 rule 3: both is a smuggling signature; a coding list not ending in chunked is read
-    // until close, which we do not relay.
+  // §6.3 rule 3: both is a smuggling signature; a coding list not ending in chunked is read until
+  // close, which we do not relay. Refused whatever the method or status: a pod that sends either
+  // is broken or hostile even where the response has no body (HEAD, 204, 304), as llhttp judges.
+  if (transferEncoding !== undefined) {
     if (length >= 0) return 'both Content-Length and Transfer-Encoding';
     if (transferEncoding.trim().toLowerCase() !== 'chunked')
       return `unsupported Transfer-Encoding ${transferEncoding}`;
+  }
+  let framing: Framing;
+  if (requestMethod === 'HEAD' || status < 200 || status === 204 || status === 304) framing = 'none';
+  else if (transferEncoding !== undefined) {
     framing = 'chunked';
     out += 'transfer-encoding: chunked\r\n';
   } else if (length >= 0) framing = 'length';
