@@ -39,10 +39,7 @@ const tick = () => new Promise((r) => setImmediate(r));
  * and each asserted by an example below to still disagree (so a fix makes that example fail and
  * the entry must leave this list).
  */
-export const KNOWN_OPEN_REQUESTS: Record<string, (head: { method: string }) => boolean> = {
-  // llhttp reads everything after a CONNECT head as tunnel data; the fast path as the next request.
-  'CONNECT with an origin-form target': (h) => h.method === 'CONNECT',
-};
+export const KNOWN_OPEN_REQUESTS: Record<string, (head: { method: string }) => boolean> = {};
 export interface ResponseView {
   head: string;
   method: string;
@@ -53,27 +50,7 @@ export interface ResponseView {
   /** Its chunk-size lines. */
   chunkLines: string[];
 }
-export const KNOWN_OPEN_RESPONSES: Record<string, (r: ResponseView) => boolean> = {
-  // A bodiless response (HEAD, 204, 304) with Transfer-Encoding next to Content-Length, or with a
-  // coding other than chunked: llhttp refuses it, the fast path does not look and relays it.
-  'bodiless response with conflicting framing fields': (r) => {
-    if (r.framing !== 'none') return false;
-    const lines = r.head.split('\r\n').slice(1);
-    const te = lines.filter((l) => /^transfer-encoding:/i.test(l));
-    const cl = lines.some((l) => /^content-length:/i.test(l));
-    return (
-      te.length > 0 &&
-      (cl || te.length > 1 || te.some((l) => !/^transfer-encoding:[ \t]*chunked[ \t]*$/i.test(l)))
-    );
-  },
-  // A chunk-size line is only checked up to the size: whitespace (RFC 9112's BWS, which llhttp
-  // refuses) and extensions that are no `;name[=value]` (a bare `;`) are relayed to the client as
-  // they came, where its parser may read them otherwise.
-  'chunk-size line not in strict syntax': (r) => r.chunkLines.some((l) => !CHUNK_LINE.test(l)),
-  // Trailer lines are only checked for their CRLF: an obs-fold, a line without a colon or with
-  // controls in the trailer section is relayed; llhttp refuses it.
-  'malformed trailer line relayed': (r) => r.trailers.some((t) => !FIELD_LINE.test(t)),
-};
+export const KNOWN_OPEN_RESPONSES: Record<string, (r: ResponseView) => boolean> = {};
 
 /**
  * Differences where ours is the safer reading, each with why: skipped by the property for good.
@@ -92,10 +69,6 @@ export const ALLOWED_RESPONSES: Record<string, (r: ResponseView) => boolean> = {
     );
   },
 };
-
-const TOKEN = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]+";
-const CHUNK_LINE = new RegExp(`^[0-9a-fA-F]+(?:;${TOKEN}(?:=(?:${TOKEN}|"[^"\\\\]*"))?)*$`);
-const FIELD_LINE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t -~\x80-\xff]*$/;
 
 /** The chunk-size lines and trailer lines of a chunked body in strict syntax (as ChunkedScanner accepted it). */
 function chunkedLines(
@@ -678,47 +651,72 @@ describe('differential: fast-path response framing against llhttp', () => {
   }, 120_000);
 });
 
-describe('differential: known open disagreements (FINDINGS.md) still disagree', () => {
-  const requestExamples: Record<keyof typeof KNOWN_OPEN_REQUESTS, string> = {
-    'CONNECT with an origin-form target': 'CONNECT / HTTP/1.1\r\nHost: a\r\n\r\n',
-  };
-  it.each(Object.keys(KNOWN_OPEN_REQUESTS))('request: %s', async (name) => {
-    const text = requestExamples[name]!;
-    const ours = parseRequestHead(text.slice(0, -4));
-    const ll = await llhttpRequests(Buffer.from(text + SENTINEL, 'latin1'));
-    const differs = ours !== undefined && (ll.error !== undefined || ll.requests.length !== 2);
-    expect(differs, `fixed? then remove "${name}" from KNOWN_OPEN_REQUESTS and FINDINGS.md`).toBe(true);
-  });
+/**
+ * Every disagreement the fuzzers found, as an example: one still in KNOWN_OPEN_* must still
+ * disagree (so its fix shows), every other one must agree from now on (a regression test).
+ */
+const FOUND: { name: string; kind: 'request' | 'response'; method: string; bytes: string }[] = [
+  {
+    name: 'CONNECT with an origin-form target',
+    kind: 'request',
+    method: 'CONNECT',
+    bytes: 'CONNECT / HTTP/1.1\r\nHost: a\r\n\r\n',
+  },
+  {
+    name: 'bodiless response with conflicting framing fields',
+    kind: 'response',
+    method: 'HEAD',
+    bytes: 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\nTransfer-Encoding: chunked\r\n\r\n',
+  },
+  {
+    name: 'malformed trailer line relayed',
+    kind: 'response',
+    method: 'GET',
+    bytes: 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: a\r\n b\r\n\r\n',
+  },
+  {
+    name: 'chunk-size line not in strict syntax',
+    kind: 'response',
+    method: 'GET',
+    bytes: 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;\r\nd\r\n0\r\n\r\n',
+  },
+  {
+    name: 'whitespace after a chunk size',
+    kind: 'response',
+    method: 'GET',
+    bytes: 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5 ;a\r\nhello\r\n0\r\n\r\n',
+  },
+];
 
-  const responseExamples: Record<string, [method: string, bytes: string]> = {
-    'bodiless response with conflicting framing fields': [
-      'HEAD',
-      'HTTP/1.1 200 OK\r\nContent-Length: 0\r\nTransfer-Encoding: chunked\r\n\r\n',
-    ],
-    'malformed trailer line relayed': [
-      'GET',
-      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: a\r\n b\r\n\r\n',
-    ],
-    'chunk-size line not in strict syntax': [
-      'GET',
-      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;\r\nd\r\n0\r\n\r\n',
-    ],
-  };
-  it.each(Object.keys(KNOWN_OPEN_RESPONSES))('response: %s', async (name) => {
-    const [method, text] = responseExamples[name]!;
-    const head = text.slice(0, text.indexOf('\r\n\r\n'));
-    const bytes = Buffer.from(text, 'latin1');
-    const ours = parseResponseHead(head, method, 'portico');
-    let oursAccepts = typeof ours !== 'string';
-    if (typeof ours !== 'string' && ours.framing === 'chunked') {
-      try {
-        oursAccepts = new ChunkedScanner().scan(bytes, head.length + 4) === bytes.length;
-      } catch {
-        oursAccepts = false;
-      }
+async function requestDisagrees(text: string): Promise<boolean> {
+  const ours = parseRequestHead(text.slice(0, -4));
+  if (!ours) return false; // handed to llhttp itself
+  const ll = await llhttpRequests(Buffer.from(text + SENTINEL, 'latin1'));
+  return ll.error !== undefined || ll.requests.length !== 2;
+}
+
+async function responseDisagrees(method: string, text: string): Promise<boolean> {
+  const head = text.slice(0, text.indexOf('\r\n\r\n'));
+  const bytes = Buffer.from(text, 'latin1');
+  const ours = parseResponseHead(head, method, 'portico');
+  if (typeof ours === 'string') return false; // refused: 502
+  if (ours.framing === 'chunked') {
+    try {
+      if (new ChunkedScanner().scan(bytes, head.length + 4) !== bytes.length) return true;
+    } catch {
+      return false; // refused mid-body
     }
-    const ll = await llhttpResponse(method, bytes);
-    const differs = oursAccepts && !ll.completeBeforeEof;
-    expect(differs, `fixed? then remove "${name}" from KNOWN_OPEN_RESPONSES and FINDINGS.md`).toBe(true);
+  }
+  return !(await llhttpResponse(method, bytes)).completeBeforeEof;
+}
+
+describe('differential: every disagreement found so far', () => {
+  const open = new Set([...Object.keys(KNOWN_OPEN_REQUESTS), ...Object.keys(KNOWN_OPEN_RESPONSES)]);
+  it.each(FOUND.map((f) => [f.name, f] as const))('%s', async (name, f) => {
+    const differs =
+      f.kind === 'request' ? await requestDisagrees(f.bytes) : await responseDisagrees(f.method, f.bytes);
+    if (open.has(name))
+      expect(differs, `fixed? then remove "${name}" from KNOWN_OPEN_* and FINDINGS.md`).toBe(true);
+    else expect(differs, `${JSON.stringify(f.bytes)}: the fast path and llhttp disagree again`).toBe(false);
   });
 });

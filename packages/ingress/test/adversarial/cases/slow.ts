@@ -31,6 +31,34 @@ const leaves = (name: string, head: string[], leaveMs: number): Case => ({
 });
 
 export const SLOW: Case[] = [
+  {
+    // The pod has answered; the body's deadline still runs out later, with the exchange over.
+    name: 'slow: early answer to a chunked upload that then stalls past the deadline',
+    answerOnHead: true,
+    send: [
+      req(
+        ['POST /public/upload HTTP/1.1', 'Host: app.example', 'Transfer-Encoding: chunked'],
+        '5\r\nhello\r\n',
+      ),
+      3_000,
+    ],
+    options: { maxMs: 3_000, quietMs: 3_000 },
+    check: podReleased,
+  },
+  {
+    name: 'slow: early answer to a chunked upload that then stalls past the deadline (TLS)',
+    tls: true,
+    answerOnHead: true,
+    send: [
+      req(
+        ['POST /public/upload HTTP/1.1', 'Host: app.example', 'Transfer-Encoding: chunked'],
+        '5\r\nhello\r\n',
+      ),
+      3_000,
+    ],
+    options: { maxMs: 3_000, quietMs: 3_000 },
+    check: podReleased,
+  },
   leaves(
     'HTTP/1.0 body stalls',
     ['POST /public/upload HTTP/1.0', 'Host: app.example', 'Content-Length: 100'],
