@@ -500,7 +500,8 @@ address-pools:
 - {name: Public_IPs, protocol: bgp, addresses: [203.0.113.0/24, '2001:db8:1::/64'], avoid-buggy-ips: true,
    bgp-advertisements: [{aggregation-length: 24, aggregation-length-v6: 64, localpref: 100,
    communities: [no-advertise, '64500:8']}, {communities: [tagged]}]}
-- {name: lan, protocol: layer2, addresses: [10.0.0.10-10.0.0.20, 'fd00::10-fd00::20'], auto-assign: false}
+- {name: lan, protocol: layer2, addresses: [10.0.0.10-10.0.0.20, 'fd00::10-fd00::20', '::ffff:10.0.0.30-::ffff:10.0.0.40', '::fffe:0:0/96'],
+   auto-assign: false}
 `;
     const inputs: Array<[string, string]> = [
       ...[...read('docs/configuration.md').matchAll(/```yaml\n([\s\S]*?)```/g)].map(

@@ -15,7 +15,7 @@
  */
 import { stringify } from 'yaml';
 import { communityToString } from './community.js';
-import type { BfdProfile, BgpAdvertisement, Config, NodeSelector, Peer } from './model.js';
+import type { BfdProfile, BgpAdvertisement, Cidr, Config, NodeSelector, Peer } from './model.js';
 
 export const metallbV1beta1 = 'metallb.io/v1beta1';
 export const metallbV1beta2 = 'metallb.io/v1beta2';
@@ -118,6 +118,18 @@ export function convertConfig(config: Config, options: ConvertOptions = {}): Con
     }
   }
 
+  // The API server's CIDR check (and so the CRDs) refuses IPv4-mapped IPv6 prefixes, which the
+  // v0.12 format takes as IPv6. Rewriting one as IPv4 would change its family: refuse instead.
+  for (const pool of config.pools) {
+    for (const entry of pool.addresses) {
+      if (entry.cidrs.some(isIPv4MappedPrefix)) {
+        errors.push(
+          `address pool "${pool.name}": addresses: "${entry.text}" is an IPv4-mapped IPv6 prefix, which IPAddressPool refuses: write it as IPv4 or as plain IPv6`,
+        );
+      }
+    }
+  }
+
   const pools = config.pools.map((pool) =>
     resource(metallbV1beta1, 'IPAddressPool', poolName(pool.name), {
       addresses: pool.addresses.map((a) => a.text),
@@ -168,6 +180,11 @@ export function convertConfig(config: Config, options: ConvertOptions = {}): Con
     ],
     notices,
   };
+}
+
+/** Inside ::ffff:0:0/96 (an IPv4 address written as IPv6). */
+function isIPv4MappedPrefix(cidr: Cidr): boolean {
+  return cidr.family === 'IPv6' && cidr.prefixLength >= 96 && cidr.base >> 32n === 0xffffn;
 }
 
 function peerSpec(peer: Peer, bfdName: (name: string) => string): Record<string, unknown> {

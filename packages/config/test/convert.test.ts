@@ -72,6 +72,18 @@ describe('convertConfig: one feature at a time', () => {
       ],
     ],
     [
+      'an IPv4-mapped range is IPv4 (as Go reads it); a prefix just outside ::ffff:0:0/96 is plain IPv6',
+      {
+        'address-pools': [
+          { name: 'p', protocol: 'layer2', addresses: ['::ffff:1.2.3.4-::ffff:1.2.3.9', '::fffe:0:0/96'] },
+        ],
+      },
+      [
+        cr(v1, 'IPAddressPool', 'p', { addresses: ['1.2.3.4-1.2.3.9', '::fffe:0:0/96'] }),
+        cr(v1, 'L2Advertisement', 'l2advertisement1', { ipAddressPools: ['p'] }),
+      ],
+    ],
+    [
       'auto-assign false and avoid-buggy-ips true; their defaults are left out',
       {
         'address-pools': [
@@ -339,6 +351,15 @@ describe('names', () => {
         ],
       },
       'address pool "edge": becomes "edge", the same IPAddressPool name as "Edge"',
+    ],
+    [
+      'an IPv4-mapped IPv6 prefix (the API server refuses it)',
+      {
+        'address-pools': [
+          { name: 'm', protocol: 'layer2', addresses: ['10.0.0.0/24', '::ffff:1.2.3.0/120'] },
+        ],
+      },
+      'address pool "m": addresses: "::ffff:102:300/120" is an IPv4-mapped IPv6 prefix, which IPAddressPool refuses: write it as IPv4 or as plain IPv6',
     ],
     [
       'a BFD profile name ending in "-"',
