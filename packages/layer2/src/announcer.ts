@@ -57,6 +57,8 @@ export interface AnnouncerOptions {
    * and also every rescanIntervalMs as a safety net. Default 10 s.
    */
   rescanIntervalMs?: number;
+  /** See Announcer.mayAnswer. */
+  mayAnswer?: (ip: string) => boolean;
   registry?: Registry;
   logger?: Logger;
   /** For tests: where frames go instead of AF_PACKET sockets. */
@@ -96,10 +98,18 @@ export class Announcer extends EventEmitter<{ conflict: [Conflict] }> {
   readonly #linkWatch: { close(): void } | undefined;
   #pendingRescan: NodeJS.Timeout | undefined;
   #closed = false;
+  /**
+   * Asked right before every answer and every gratuitous packet for an announced IP (canonical
+   * text): false keeps the announcer silent for that IP at that moment. The speaker passes its
+   * lease check, so a process that was stalled (GC, CPU starvation) past its lease sends nothing
+   * on waking, even before its timers have run. Unset: always true.
+   */
+  mayAnswer: ((ip: string) => boolean) | undefined;
 
   constructor(options: AnnouncerOptions = {}) {
     super();
     this.#options = options;
+    this.mayAnswer = options.mayAnswer;
     this.#logger = options.logger ?? silentLogger;
     this.registry = options.registry ?? new Registry();
     this.metrics = createMetrics(this.registry);
@@ -211,7 +221,7 @@ export class Announcer extends EventEmitter<{ conflict: [Conflict] }> {
   #openLink(link: Link): void {
     const context: ResponderContext = {
       link,
-      stateOf: (ip) => this.#addresses.get(ip)?.state,
+      stateOf: (ip) => this.#answerState(ip),
       metrics: this.metrics,
       logger: this.#logger,
       onConflict: (conflict) => this.#onConflict(conflict),
@@ -270,7 +280,15 @@ export class Announcer extends EventEmitter<{ conflict: [Conflict] }> {
     record.timer = setTimeout(() => this.#gratuitous(record, left), delay);
   }
 
+  /** The state responders act on: an announced IP the gate holds back is not ours right now. */
+  #answerState(ip: string): AddressState | undefined {
+    const state = this.#addresses.get(ip)?.state;
+    if (state === 'announced' && this.mayAnswer && !this.mayAnswer(ip)) return undefined;
+    return state;
+  }
+
   #sendGratuitous(responders: LinkResponders, record: AddressRecord): void {
+    if (this.mayAnswer && !this.mayAnswer(record.ip.text)) return;
     if (record.ip.family === 4) responders.arp?.sendGratuitous(record.ip.bytes);
     else responders.ndp?.sendUnsolicited(record.ip.bytes);
   }

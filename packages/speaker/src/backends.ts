@@ -3,6 +3,10 @@
  * @portico/bgp's Speaker; tests substitute recording fakes.
  */
 import type { PeerOptions, Route } from '@portico/bgp';
+import type { Conflict } from '@portico/layer2';
+
+/** Another station answering ARP/NDP for an IP this node announces (from the announcer). */
+export type Layer2Conflict = Conflict;
 
 export interface Layer2Backend {
   /** Starts answering ARP/NDP for `ip` (resolves once the first gratuitous packets are out). */
@@ -10,6 +14,13 @@ export interface Layer2Backend {
   /** Stops answering at once. */
   withdraw(ip: string): void;
   close(): void;
+  /** Reports conflicting ARP/NDP answers seen on the wire (optional: fakes may omit it). */
+  onConflict?(listener: (conflict: Layer2Conflict) => void): void;
+  /**
+   * A check made right before every packet for an announced IP; false keeps it silent at that
+   * moment (the speaker's lease check, see membership/). Optional: fakes may omit it.
+   */
+  setGate?(mayAnswer: (ip: string) => boolean): void;
 }
 
 export interface BgpBackend {

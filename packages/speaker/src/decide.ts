@@ -6,7 +6,7 @@ import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node
 import type { Route } from '@portico/bgp';
 import type { Config } from '@portico/config';
 import { bgpRoutesFor, mergeRoutes } from './bgp-routes.js';
-import { electOwner } from './election.js';
+import { type Claim, electOwner } from './election.js';
 import { readyEndpointsByNode } from './endpoints.js';
 import { nodeIneligibility, nodeName } from './nodes.js';
 import { PoolIndex } from './pools.js';
@@ -24,12 +24,15 @@ export interface DecisionInput {
   slices: ReadonlyMap<string, readonly V1EndpointSlice[]>;
   nodes: Iterable<V1Node>;
   /**
-   * Whether a node's speaker is alive per the failure detector. For this node: whether it may
-   * answer for layer-2 IPs at all (false when it is cut off from most of its peers).
+   * Whether a node's speaker is alive per the failure detector (for this node: whether it is a
+   * candidate at all; the grants of a majority decide whether it may answer).
    */
   alive: (node: string) => boolean;
-  /** Whether a node currently announces a layer-2 IP (its gossip; for this node, its own state). */
-  claims: (node: string, ip: string) => boolean;
+  /**
+   * A node's claim on a layer-2 IP (its gossip; for this node, its own state): true or `held`
+   * when it answers for it, `pending` while it waits for grants.
+   */
+  claims: (node: string, ip: string) => Claim;
   /** Our AS number, for the link-bandwidth community. */
   localAsn: number;
 }

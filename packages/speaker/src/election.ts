@@ -3,13 +3,20 @@
  *
  * Every speaker computes the same answer from the same inputs, without talking to the API:
  * - the candidates (live eligible nodes, computed by the caller),
- * - the claims: which candidates already announce the IP (each speaker gossips its own set in
- *   its heartbeats, see membership/heartbeat.ts).
+ * - the claims: which candidates already claim the IP, and whether they answer for it (`held`)
+ *   or still wait for a majority of grants (`pending`); each speaker gossips its own in its
+ *   heartbeats (see membership/).
  *
- * Rule: if some candidates claim the IP, the best-ranked claimant keeps it (sticky: a node that
- * recovers, or a new endpoint elsewhere, never pulls an IP away from a live eligible owner; two
- * claimants after a partition heals resolve to one). Otherwise the best-ranked candidate takes it.
- * Rank is MetalLB's: SHA-256 of `<node>#<canonical IP>`, compared bytewise, lowest first.
+ * Rule: the best-ranked candidate that answers for the IP keeps it; failing that, the
+ * best-ranked one waiting for it; failing that, the best-ranked candidate takes it. This is
+ * stickiness: a node that recovers, or a new endpoint elsewhere, never pulls an IP away from a
+ * live eligible owner, and a node that comes back from a partition with a stale claim gives way
+ * to the one that answered meanwhile. Rank is MetalLB's: SHA-256 of `<node>#<canonical IP>`,
+ * compared bytewise, lowest first.
+ *
+ * The election only says who should try: the grants of a majority (membership/grants.ts) decide
+ * who may answer, so nodes that disagree for a moment (different views during a partition)
+ * never both answer.
  */
 import { createHash } from 'node:crypto';
 
@@ -35,12 +42,19 @@ export function rankNodes(ip: string, candidates: Iterable<string>): string[] {
   return keyed.map((k) => k.node);
 }
 
-/** The node that announces `ip`, or undefined when there is no candidate. */
+/** A candidate's claim on an IP: true is the same as `held`. */
+export type Claim = boolean | 'held' | 'pending' | undefined;
+
+/** The node that should announce `ip`, or undefined when there is no candidate. */
 export function electOwner(
   ip: string,
   candidates: Iterable<string>,
-  claims: (node: string) => boolean,
+  claims: (node: string) => Claim,
 ): string | undefined {
   const ranked = rankNodes(ip, candidates);
-  return ranked.find(claims) ?? ranked[0];
+  const state = ranked.map((node) => claims(node));
+  const held = ranked.findIndex((_, i) => state[i] === true || state[i] === 'held');
+  if (held >= 0) return ranked[held];
+  const pending = state.indexOf('pending');
+  return pending >= 0 ? ranked[pending] : ranked[0];
 }

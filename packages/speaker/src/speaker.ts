@@ -19,13 +19,14 @@ import {
 } from '@portico/kube';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { BgpBackend, Layer2Backend } from './backends.js';
+import type { BgpBackend, Layer2Backend, Layer2Conflict } from './backends.js';
 import { orphanedIPs } from './config-guard.js';
 import { decide, type Decision, type Protocol } from './decide.js';
 import { slicesByService } from './endpoints.js';
 import type { Clock } from './membership/clock.js';
-import { FailureDetector } from './membership/detector.js';
+import { FailureDetector, type StepDownReason } from './membership/detector.js';
 import { membersFromNodes } from './membership/members.js';
+import { Layer2Ownership } from './membership/ownership.js';
 import type { Transport } from './membership/udp-transport.js';
 import { peersForNode, samePeer } from './peers.js';
 import { speakerMetrics, type SpeakerMetrics } from './stats.js';
@@ -47,13 +48,17 @@ export interface SpeakerOptions {
   /** Port of the other speakers' heartbeat sockets, unless a Node annotation says otherwise. */
   memberlistPort: number;
   heartbeatIntervalMs?: number;
+  /** Take-over time (see membership/detector.ts). */
   suspicionMs?: number;
+  /** Step-down time; shorter than suspicionMs (default: derived from it). */
+  leaseMs?: number;
   secret?: Buffer;
   clock?: Clock;
 }
 
 export class Speaker {
   readonly detector: FailureDetector;
+  private readonly ownership: Layer2Ownership;
   private readonly log: Logger;
   private readonly metrics: SpeakerMetrics;
   private readonly recorder: EventRecorder;
@@ -75,15 +80,16 @@ export class Speaker {
   private bgp: BgpBackend | undefined;
   private readonly peers = new Map<string, PeerOptions>();
   private routesJson = '[]';
-  /** Layer-2 IPs this node answers for. */
-  private readonly layer2IPs = new Set<string>();
   /** Protocols each Service was last announced with from this node (for nodeAssigned Events). */
   private readonly announcedWith = new Map<string, Set<Protocol>>();
   private lastDecision: Decision | undefined;
+  private assignmentsQueued = false;
   /** Why each Service is not announced from here, to log changes only. */
   private readonly reasons = new Map<string, string>();
   /** Members already reported as having no address (and this node, if it has no Node object). */
   private readonly unreachable = new Set<string>();
+  /** When a conflict Event was last recorded for each IP (at most one a minute per IP). */
+  private readonly conflictEventAt = new Map<string, number>();
 
   constructor(private readonly options: SpeakerOptions) {
     this.log = options.logger;
@@ -107,8 +113,16 @@ export class Speaker {
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.heartbeatIntervalMs ? { intervalMs: options.heartbeatIntervalMs } : {}),
       ...(options.suspicionMs ? { suspicionMs: options.suspicionMs } : {}),
+      ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
       ...(options.secret ? { secret: options.secret } : {}),
     });
+    this.ownership = new Layer2Ownership(this.detector, options.nodeName, {
+      announce: (ip, services, takenFrom) => this.announce(ip, services, takenFrom),
+      withdraw: (ip, reason, services) => this.withdraw(ip, reason, services),
+      retry: () => this.retryLater(),
+    });
+    // The last line of defence: every ARP/NDP answer checks the lease at the moment it is sent.
+    options.layer2.setGate?.((ip) => this.detector.mayAnswer(ip));
   }
 
   /** Caches synced and a configuration loaded. */
@@ -118,7 +132,7 @@ export class Speaker {
 
   /** The layer-2 IPs this node currently answers for. */
   get layer2Addresses(): string[] {
-    return [...this.layer2IPs].sort();
+    return [...this.ownership.answering].sort();
   }
 
   /** The configuration in force. */
@@ -151,6 +165,8 @@ export class Speaker {
     this.detector.on('alive', (n) =>
       this.log.info({ event: 'speakerAlive', node: n }, 'speaker is answering'),
     );
+    this.detector.on('quorum', (has) => this.quorumChanged(has));
+    this.options.layer2.onConflict?.((c) => this.conflict(c));
     const onError = (err: unknown) => {
       if (!this.stopped) this.log.warn({ err: String(err) }, 'watch failed, retrying');
     };
@@ -173,8 +189,7 @@ export class Speaker {
     this.stopped = true;
     clearTimeout(this.retryTimer);
     // Stop answering first, then tell the others: a short gap rather than two answering nodes.
-    for (const ip of this.layer2IPs) this.options.layer2.withdraw(ip);
-    this.layer2IPs.clear();
+    this.ownership.stop();
     this.detector.leave();
     await Promise.all(this.informers.map((i) => i.stop()));
     this.options.layer2.close();
@@ -272,8 +287,10 @@ export class Speaker {
       services: this.services.list(),
       slices: slicesByService(this.slices.list()),
       nodes: this.nodes.list(),
-      alive: (n) => this.detector.isAlive(n),
-      claims: (n, ip) => (n === self ? this.layer2IPs.has(ip) : this.detector.claimsOf(n).has(ip)),
+      // This node stays a candidate without quorum: it keeps its claims (not answering) through a
+      // partition with no majority anywhere, so the IPs come back to it, not elsewhere, after.
+      alive: (n) => n === self || this.detector.isAlive(n),
+      claims: (n, ip) => this.detector.claimOf(n, ip),
       localAsn,
     });
     this.lastDecision = decision;
@@ -283,58 +300,119 @@ export class Speaker {
   }
 
   private applyLayer2(decision: Decision): void {
-    const l2 = this.options.layer2;
-    let changed = false;
-    for (const ip of [...this.layer2IPs]) {
-      if (decision.layer2.has(ip)) continue;
-      l2.withdraw(ip);
-      this.layer2IPs.delete(ip);
-      changed = true;
-      this.log.info({ event: 'layer2Withdrawn', ip }, 'stopped answering for IP');
-    }
-    let deferred = false;
-    // Until every live speaker's claims are known, an IP might belong to someone not heard yet.
-    const settled = this.detector.settled;
-    for (const [ip, services] of decision.layer2) {
-      if (this.layer2IPs.has(ip)) continue;
-      if (!settled) {
-        deferred = true;
-        continue;
-      }
-      const previousOwner = this.deadClaimant(ip);
-      this.layer2IPs.add(ip);
-      changed = true;
-      if (previousOwner) this.metrics.failovers.inc();
-      this.log.info(
-        { event: 'layer2Announced', ip, services, ...(previousOwner ? { takenFrom: previousOwner } : {}) },
-        'answering for IP',
+    this.ownership.apply(decision.layer2);
+    this.metrics.announced.set({ protocol: 'layer2' }, this.ownership.answering.size);
+  }
+
+  private retryLater(): void {
+    if (this.retryTimer || this.stopped) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.schedule();
+    }, 50);
+  }
+
+  /** A majority granted `ip`: answer for it. */
+  private announce(ip: string, services: readonly string[], takenFrom: string | undefined): void {
+    this.metrics.takeovers.inc();
+    if (takenFrom) this.metrics.failovers.inc();
+    this.metrics.announced.set({ protocol: 'layer2' }, this.ownership.answering.size);
+    this.log.info(
+      { event: 'layer2Announced', ip, services, ...(takenFrom ? { takenFrom } : {}) },
+      'answering for IP',
+    );
+    if (takenFrom)
+      this.recordServices(
+        services,
+        'Normal',
+        'Layer2TakeOver',
+        `node "${this.options.nodeName}" took ${ip} over from "${takenFrom}" (its speaker went silent)`,
       );
-      l2.announce(ip).catch((err: unknown) =>
-        this.log.error({ ip, err: String(err) }, 'layer-2 announce failed'),
-      );
-    }
-    if (changed) this.detector.setClaims(this.layer2IPs);
-    this.metrics.announced.set({ protocol: 'layer2' }, this.layer2IPs.size);
-    if (deferred && !this.retryTimer) {
-      this.retryTimer = setTimeout(() => {
-        this.retryTimer = undefined;
-        this.schedule();
-      }, 50);
+    this.options.layer2
+      .announce(ip)
+      .catch((err: unknown) => this.log.error({ ip, err: String(err) }, 'layer-2 announce failed'));
+    // nodeAssigned, also when the grant arrives between two decisions (once per batch).
+    if (!this.assignmentsQueued) {
+      this.assignmentsQueued = true;
+      queueMicrotask(() => {
+        this.assignmentsQueued = false;
+        if (this.lastDecision && !this.stopped) this.recordAssignments(this.lastDecision);
+      });
     }
   }
 
-  /** A speaker the detector declared dead that was announcing `ip` (a failover, not a first announce). */
-  private deadClaimant(ip: string): string | undefined {
-    for (const node of this.nodes.list()) {
-      const name = node.metadata?.name ?? '';
-      if (
-        name !== this.options.nodeName &&
-        !this.detector.isAlive(name) &&
-        this.detector.claimsOf(name).has(ip)
-      )
-        return name;
+  /** Stops answering now (called synchronously when a lease runs out, or on a release). */
+  private withdraw(ip: string, reason: StepDownReason, services: readonly string[]): void {
+    this.options.layer2.withdraw(ip);
+    this.metrics.stepDowns.inc({ reason });
+    this.metrics.announced.set({ protocol: 'layer2' }, this.ownership.answering.size);
+    if (reason !== 'lease') {
+      this.log.info({ event: 'layer2Withdrawn', ip, reason }, 'stopped answering for IP');
+      return;
     }
-    return undefined;
+    this.log.warn(
+      { event: 'layer2Withdrawn', ip, reason },
+      'stepped down: the grants of a majority of the speakers ran out (partition, or this speaker was stalled)',
+    );
+    this.recordServices(
+      services,
+      'Warning',
+      'Layer2StepDown',
+      `node "${this.options.nodeName}" stopped answering for ${ip}: it lost the grants of a majority of the speakers (partition, or the speaker was stalled); another node takes over if a majority can`,
+    );
+  }
+
+  private quorumChanged(has: boolean): void {
+    this.metrics.quorum.set(has ? 1 : 0);
+    this.metrics.quorumChanges.inc({ state: has ? 'regained' : 'lost' });
+    const alive = this.detector.alivePeers().length;
+    const message = has
+      ? `speaker on node "${this.options.nodeName}" regained quorum: a majority of the speakers acknowledge its heartbeats`
+      : `speaker on node "${this.options.nodeName}" lost quorum: fewer than a majority of the speakers acknowledge its heartbeats (${alive} other speakers alive); it answers for no layer-2 IP until it is back`;
+    this.log[has ? 'info' : 'warn']({ event: has ? 'quorumRegained' : 'quorumLost', alive }, message);
+    const node = this.nodes.get(this.options.nodeName);
+    if (node && this.synced)
+      void this.recorder.record(
+        { ...node, apiVersion: 'v1', kind: 'Node' },
+        has ? 'Normal' : 'Warning',
+        has ? 'QuorumRegained' : 'QuorumLost',
+        message,
+      );
+  }
+
+  /** Another station answers for an IP we answer for: the alert-worthy symptom of split brain. */
+  private conflict(c: Layer2Conflict): void {
+    this.metrics.conflicts.inc({ protocol: c.protocol });
+    const last = this.conflictEventAt.get(c.ip) ?? -Infinity;
+    const now = performance.now();
+    if (now - last < conflictEventIntervalMs) return;
+    this.conflictEventAt.set(c.ip, now);
+    if (this.conflictEventAt.size > 10_000) this.conflictEventAt.clear();
+    this.log.warn(
+      { event: 'layer2Conflict', ...c },
+      'another station answers for an IP this node answers for',
+    );
+    this.recordServices(
+      this.lastDecision?.layer2.get(c.ip) ?? [],
+      'Warning',
+      'Layer2Conflict',
+      `another station (${c.mac}) answers ${c.protocol === 'arp' ? 'ARP' : 'NDP'} for ${c.ip} on ${c.interface} while node "${this.options.nodeName}" does (${c.evidence}); two answering nodes split the traffic`,
+    );
+  }
+
+  /** One Event per Service behind an IP (bounded: the node's log has them all). */
+  private recordServices(
+    keys: readonly string[],
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+  ): void {
+    for (const key of keys.slice(0, 10)) {
+      const [namespace = '', name = ''] = key.split('/');
+      const svc = this.services.get(name, namespace);
+      if (svc)
+        void this.recorder.record({ ...svc, apiVersion: 'v1', kind: 'Service' }, type, reason, message);
+    }
   }
 
   private applyBgp(peers: Map<string, PeerOptions>, routes: Route[], localAsn: number): void {
@@ -412,9 +490,10 @@ export class Speaker {
   private layer2Answered(decision: Decision): Set<string> {
     const keys = new Set<string>();
     for (const [ip, services] of decision.layer2)
-      if (this.layer2IPs.has(ip)) for (const key of services) keys.add(key);
+      if (this.ownership.answering.has(ip)) for (const key of services) keys.add(key);
     return keys;
   }
 }
 
 const minReconcileIntervalMs = 20;
+const conflictEventIntervalMs = 60_000;

@@ -18,6 +18,29 @@ export function speakerMetrics(registry: Registry) {
       help: 'Layer-2 IPs this node took over from a speaker that died',
       registers,
     }),
+    takeovers: new Counter({
+      name: 'portico_speaker_layer2_takeovers_total',
+      help: 'Layer-2 IPs this node started answering for once a majority of the speakers granted them',
+      registers,
+    }),
+    stepDowns: new Counter({
+      name: 'portico_speaker_layer2_stepdowns_total',
+      help: 'Layer-2 IPs this node stopped answering for, by reason: lease (the grants of a majority ran out: partition or quorum lost), released (the election moved it), stopped (shutdown)',
+      labelNames: ['reason'],
+      registers,
+    }),
+    quorumChanges: new Counter({
+      name: 'portico_speaker_quorum_changes_total',
+      help: 'Times this node lost or regained quorum (a majority of the speakers acknowledging its heartbeats)',
+      labelNames: ['state'],
+      registers,
+    }),
+    conflicts: new Counter({
+      name: 'portico_speaker_layer2_conflicts_total',
+      help: 'ARP/NDP answers from another station for an IP this node answers for (two answering nodes: alert on any increase)',
+      labelNames: ['protocol'],
+      registers,
+    }),
     membersAlive: new Gauge({
       name: 'portico_speaker_members_alive',
       help: 'Other speakers this node hears from',
@@ -25,7 +48,7 @@ export function speakerMetrics(registry: Registry) {
     }),
     quorum: new Gauge({
       name: 'portico_speaker_quorum_bool',
-      help: '1 while this node hears from a majority of the speakers (it may answer for layer-2 IPs)',
+      help: "1 while a majority of the speakers acknowledge this node's heartbeats (it may be granted layer-2 IPs)",
       registers,
     }),
   };

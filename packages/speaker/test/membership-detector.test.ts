@@ -1,140 +1,110 @@
+/**
+ * The failure detector with a simulated clock and network (membership-sim.ts): liveness,
+ * acknowledgements and quorum, one-way links, stalls, restarts, claims gossip, membership
+ * changes, older speakers. Ownership end to end (grants, leases, step-down) is in
+ * membership-ownership.test.ts and the model check.
+ */
 import { describe, expect, it } from 'vitest';
-import type { Clock } from '../src/membership/clock.js';
 import { FailureDetector, type Member } from '../src/membership/detector.js';
-import type { Transport } from '../src/membership/udp-transport.js';
+import { SimWorld } from './membership-sim.js';
 
-/** A fake clock all detectors share, and an in-memory network between them. */
-class FakeWorld {
-  time = 0;
-  private timers: Array<{ every: number; next: number; fn: () => void; live: boolean }> = [];
-  private inboxes = new Map<string, (d: Buffer) => void>();
-  /** Nodes whose traffic (both ways) is dropped. */
-  readonly cut = new Set<string>();
-  sent = 0;
-
-  clock: Clock = {
-    now: () => this.time,
-    every: (ms, fn) => {
-      const t = { every: ms, next: this.time + ms, fn, live: true };
-      this.timers.push(t);
-      return () => (t.live = false);
+function cluster(names: string[], opts: { seed?: number; members?: Member[] } = {}) {
+  const world = new SimWorld({ seed: opts.seed ?? 1 });
+  const members = opts.members ?? names.map((name) => ({ name, address: name, port: 7946, expected: true }));
+  const detectors = new Map<string, FailureDetector>();
+  const make = (name: string) => {
+    world.crash(name); // a fresh process
+    const d = new FailureDetector({
+      self: name,
+      transport: world.transport(name),
+      clock: world.clock(name),
+      incarnation: 1e12 + world.time,
+    });
+    d.setMembers(members);
+    detectors.set(name, d);
+    return d;
+  };
+  for (const n of names) make(n);
+  return {
+    world,
+    detectors,
+    get: (n: string) => detectors.get(n)!,
+    startAll: () => {
+      for (const d of detectors.values()) d.start();
+    },
+    restart: (n: string) => {
+      detectors.get(n)!.stop();
+      const d = make(n);
+      d.start();
+      return d;
+    },
+    run: (ms: number) => world.run(world.time + ms),
+    /** Cuts a node off both ways (its heartbeats filtered, or its link down). */
+    isolate: (n: string, on = true) => {
+      for (const m of names) if (m !== n) world.setLinks(n, m, !on);
     },
   };
-
-  transport(name: string): Transport {
-    return {
-      send: (data, address) => {
-        this.sent++;
-        if (this.cut.has(name) || this.cut.has(address)) return;
-        const deliver = this.inboxes.get(address);
-        if (deliver) queueMicrotask(() => deliver(data));
-      },
-      onMessage: (h) => this.inboxes.set(name, h),
-      close: async () => void this.inboxes.delete(name),
-    };
-  }
-
-  async advance(ms: number, step = 10): Promise<void> {
-    for (let t = 0; t < ms; t += step) {
-      this.time += step;
-      for (const timer of this.timers.filter((x) => x.live && x.next <= this.time)) {
-        timer.next += timer.every;
-        timer.fn();
-      }
-      await new Promise((r) => setImmediate(r));
-    }
-  }
 }
 
-function cluster(names: string[], world = new FakeWorld()) {
-  const members: Member[] = names.map((name) => ({ name, address: name, port: 7946, expected: true }));
-  const detectors = new Map(
-    names.map((name) => {
-      const d = new FailureDetector({ self: name, transport: world.transport(name), clock: world.clock });
-      d.setMembers(members);
-      return [name, d] as const;
-    }),
-  );
-  return { world, detectors, get: (n: string) => detectors.get(n)! };
-}
-
-describe('FailureDetector', () => {
-  it('sees every member alive after the first heartbeats, and is settled after a suspicion period', async () => {
+describe('FailureDetector: liveness and quorum', () => {
+  it('sees every member alive once heartbeats went both ways, and is settled after a suspicion period', () => {
     const c = cluster(['a', 'b', 'c']);
-    for (const d of c.detectors.values()) d.start();
+    c.startAll();
     expect(c.get('a').settled).toBe(false);
-    await c.world.advance(50);
+    c.run(150);
     for (const [name, d] of c.detectors) {
       expect(d.alivePeers().sort()).toEqual(['a', 'b', 'c'].filter((n) => n !== name));
       expect(d.hasQuorum).toBe(true);
     }
-    await c.world.advance(600);
+    expect(c.get('a').settled).toBe(false);
+    c.run(500);
     expect(c.get('a').settled).toBe(true);
   });
 
-  it('declares a silent member dead after the suspicion time, not before', async () => {
+  it('declares a crashed member dead a suspicion period after its last acknowledged heartbeat, not before', () => {
     const c = cluster(['a', 'b', 'c']);
-    for (const d of c.detectors.values()) d.start();
-    await c.world.advance(200);
+    c.startAll();
+    c.run(300);
     const dead: string[] = [];
     c.get('a').on('dead', (n) => dead.push(n));
     c.get('c').stop();
-    await c.world.advance(400);
+    c.world.crash('c');
+    c.run(400);
     expect(c.get('a').isAlive('c')).toBe(true);
-    await c.world.advance(300);
+    c.run(250);
     expect(c.get('a').isAlive('c')).toBe(false);
     expect(c.get('b').isAlive('c')).toBe(false);
     expect(dead).toEqual(['c']);
-    // Two of three alive: the majority keeps its quorum.
+    // Two of three acknowledge each other: the majority keeps its quorum.
     expect(c.get('a').hasQuorum).toBe(true);
   });
 
-  it('a stalled process does not declare everyone dead before reading their heartbeats', async () => {
-    const c = cluster(['a', 'b', 'c']);
-    for (const d of c.detectors.values()) d.start();
-    await c.world.advance(200);
-    const dead: string[] = [];
-    c.get('a').on('dead', (n) => dead.push(n));
-    // 'a' is frozen for 800 ms: its timers fire late, all at once, while b and c kept beating.
-    await c.world.advance(800, 800);
-    await c.world.advance(100);
-    expect(dead).toEqual([]);
-    expect(c.get('a').hasQuorum).toBe(true);
-  });
-
-  it('a member that leaves is dead for the others at once', async () => {
-    const c = cluster(['a', 'b', 'c']);
-    for (const d of c.detectors.values()) d.start();
-    await c.world.advance(200);
-    c.get('c').leave();
-    await c.world.advance(10);
-    expect(c.get('a').isAlive('c')).toBe(false);
-    expect(c.get('b').isAlive('c')).toBe(false);
-    expect(c.get('a').hasQuorum).toBe(true);
-  });
-
-  it('a member that is cut off loses its quorum; the others keep theirs', async () => {
+  it('a cut-off member loses its quorum within the lease time; the others keep theirs; it comes back', () => {
     const c = cluster(['a', 'b', 'c', 'd', 'e']);
-    for (const d of c.detectors.values()) d.start();
-    await c.world.advance(200);
-    c.world.cut.add('e');
-    await c.world.advance(700);
+    c.startAll();
+    c.run(300);
+    const quorum: boolean[] = [];
+    c.get('e').on('quorum', (q) => quorum.push(q));
+    c.isolate('e');
+    c.run(c.get('e').leaseMs + 10);
     expect(c.get('e').hasQuorum).toBe(false);
     expect(c.get('e').isAlive('e')).toBe(false);
     for (const n of ['a', 'b', 'c', 'd']) expect(c.get(n).hasQuorum).toBe(true);
-    c.world.cut.delete('e');
-    await c.world.advance(200);
+    c.run(300);
+    expect(c.get('a').isAlive('e')).toBe(false);
+    c.isolate('e', false);
+    c.run(250);
     expect(c.get('e').hasQuorum).toBe(true);
     expect(c.get('a').isAlive('e')).toBe(true);
+    expect(quorum).toEqual([false, true]);
   });
 
-  it('a minority side of a partition goes quiet', async () => {
+  it('a minority side of a partition goes quiet, the majority side keeps its quorum', () => {
     const c = cluster(['a', 'b', 'c', 'd', 'e']);
-    for (const d of c.detectors.values()) d.start();
-    await c.world.advance(200);
-    c.world.cut.add('d');
-    c.world.cut.add('e');
-    await c.world.advance(700);
+    c.startAll();
+    c.run(300);
+    for (const x of ['d', 'e']) for (const y of ['a', 'b', 'c']) c.world.setLinks(x, y, false);
+    c.run(700);
     expect(['a', 'b', 'c', 'd', 'e'].map((n) => c.get(n).hasQuorum)).toEqual([
       true,
       true,
@@ -144,67 +114,220 @@ describe('FailureDetector', () => {
     ]);
   });
 
-  it('without hearing the expected members a new speaker has no quorum', async () => {
+  it('a member that can send but not receive is released too (its echoes go stale)', () => {
+    const c = cluster(['a', 'b', 'c']);
+    c.startAll();
+    c.run(300);
+    // Everything to c is dropped; c's own heartbeats still arrive.
+    c.world.setLink('a', 'c', false);
+    c.world.setLink('b', 'c', false);
+    c.run(c.get('c').leaseMs + 10);
+    expect(c.get('c').hasQuorum).toBe(false);
+    expect(c.get('a').isAlive('c')).toBe(true); // still heard...
+    c.run(c.get('a').hearMs + c.get('a').suspicionMs);
+    expect(c.get('a').isAlive('c')).toBe(false); // ...but released: it does not hear us
+    expect(c.get('b').isAlive('c')).toBe(false);
+  });
+
+  it('a stalled process steps down at once but releases nobody before reading the queued heartbeats', () => {
+    const c = cluster(['a', 'b', 'c']);
+    c.startAll();
+    c.run(300);
+    const dead: string[] = [];
+    c.get('a').on('dead', (n) => dead.push(n));
+    c.world.stall('a', 800);
+    c.run(800);
+    expect(c.get('a').hasQuorum).toBe(false); // its lease ran out while it could not run
+    c.run(300);
+    expect(dead).toEqual([]);
+    expect(c.get('a').hasQuorum).toBe(true);
+  });
+
+  it('without hearing the expected members a new speaker has no quorum', () => {
     const c = cluster(['a', 'b', 'c']);
     c.get('a').start();
-    await c.world.advance(1000);
+    c.run(1000);
     expect(c.get('a').hasQuorum).toBe(false);
   });
 
-  it('a single-node or two-node cluster keeps its quorum alone (documented trade-off)', async () => {
+  it('a single-node or two-node cluster keeps its quorum alone (documented trade-off)', () => {
     const one = cluster(['solo']);
     one.get('solo').start();
     expect(one.get('solo').hasQuorum).toBe(true);
     const two = cluster(['a', 'b']);
     two.get('a').start();
-    await two.world.advance(1000);
+    two.run(1000);
     expect(two.get('a').hasQuorum).toBe(true);
   });
 
-  it('gossips claims, including changes, and reports unsettled while a list is incomplete', async () => {
+  it('members the API does not expect (not eligible) neither vote nor count', () => {
+    const members = ['a', 'b', 'c', 'x', 'y'].map((name) => ({
+      name,
+      address: name,
+      port: 7946,
+      expected: !['x', 'y'].includes(name),
+    }));
+    const c = cluster(['a', 'b', 'c', 'x', 'y'], { members });
+    c.startAll();
+    c.run(300);
+    // a, b, c are the voters: cut c off, and a and b still make a majority of three.
+    c.isolate('c');
+    c.run(700);
+    expect(c.get('a').hasQuorum).toBe(true);
+    expect(c.get('c').hasQuorum).toBe(false);
+    // x is heard by everyone, but it does not vote: a alone (with x) has no quorum.
+    c.isolate('b');
+    c.run(700);
+    expect(c.get('a').alivePeers()).toContain('x');
+    expect(c.get('a').hasQuorum).toBe(false);
+  });
+});
+
+describe('FailureDetector: processes come and go', () => {
+  it('a member that leaves is dead for the others at once', () => {
     const c = cluster(['a', 'b', 'c']);
-    for (const d of c.detectors.values()) d.start();
-    await c.world.advance(700);
+    c.startAll();
+    c.run(300);
+    c.get('c').leave();
+    c.run(10);
+    expect(c.get('a').isAlive('c')).toBe(false);
+    expect(c.get('b').isAlive('c')).toBe(false);
+    expect(c.get('a').hasQuorum).toBe(true);
+  });
+
+  it('a restarted member is a new process: a late leave notice of the old one does not bury it', () => {
+    const c = cluster(['a', 'b', 'c']);
+    c.startAll();
+    c.run(300);
+    c.world.delay = [20, 20]; // the leave notice arrives after the new process's first heartbeats
+    c.get('c').leave();
+    c.world.delay = [0.05, 1];
+    const fresh = c.restart('c');
+    c.run(300);
+    expect(c.get('a').isAlive('c')).toBe(true);
+    expect(fresh.hasQuorum).toBe(true);
+  });
+
+  it('a restarted speaker claims and grants nothing for a suspicion period (its old grants may still bind)', () => {
+    const c = cluster(['a', 'b', 'c']);
+    c.startAll();
+    c.run(1000);
+    const fresh = c.restart('c');
+    c.run(150);
+    fresh.setClaims(['198.51.100.1']);
+    expect(fresh.claimed()).toEqual([]);
+    c.get('a').setClaims(['198.51.100.1']);
+    c.run(100);
+    // a asked for it; c (restarted 250 ms ago) does not grant yet, b does: a majority of two.
+    expect(c.get('a').answering()).toEqual(['198.51.100.1']);
+    c.run(400);
+    fresh.setClaims(['198.51.100.2']);
+    expect(fresh.claimed()).toEqual(['198.51.100.2']);
+  });
+
+  it('ignores heartbeats from non-members; a removed member keeps its grants until it is released', () => {
+    const c = cluster(['a', 'b', 'c']);
+    c.startAll();
+    c.run(700);
+    c.get('b').setClaims(['198.51.100.1']);
+    c.run(50);
+    expect(c.get('b').answering()).toEqual(['198.51.100.1']);
+    // The API drops b from a's membership: a keeps its promise to b (b may still answer)...
+    c.get('a').setMembers([{ name: 'c', address: 'c', port: 7946, expected: true }]);
+    expect(c.get('a').alivePeers()).toEqual(['c']);
+    c.get('a').setClaims(['198.51.100.1']);
+    expect(c.get('a').claimed()).toEqual([]);
+    // ...until b is released, a suspicion period after the last heartbeat it acknowledged.
+    c.run(600);
+    c.get('a').setClaims(['198.51.100.1']);
+    expect(c.get('a').claimed()).toEqual(['198.51.100.1']);
+  });
+
+  it('an older speaker (version 1) counts as alive with its claims held, and never votes', () => {
+    const world = new SimWorld({ seed: 3 });
+    const members = ['new1', 'new2', 'old'].map((name) => ({
+      name,
+      address: name,
+      port: 7946,
+      expected: true,
+    }));
+    const d = new FailureDetector({
+      self: 'new1',
+      transport: world.transport('new1'),
+      clock: world.clock('new1'),
+    });
+    d.setMembers(members);
+    d.start();
+    const v1 = Buffer.from(
+      '5053' +
+        '01' +
+        '01' +
+        '00000005' +
+        '00000000' +
+        '03' +
+        Buffer.from('old').toString('hex') +
+        '000000010001' +
+        '04c6336401',
+      'hex',
+    );
+    const oldSocket = world.transport('old');
+    oldSocket.send(v1, 'new1', 7946);
+    world.run(world.time + 10);
+    expect(d.isAlive('old')).toBe(true);
+    expect(d.claimOf('old', '198.51.100.1')).toBe('held');
+    expect(d.hasQuorum).toBe(false); // new2 is silent, old does not vote
+    world.run(world.time + 700);
+    expect(d.isAlive('old')).toBe(false);
+  });
+});
+
+describe('FailureDetector: claims gossip', () => {
+  it('gossips claims, including changes and whether they are answered yet', () => {
+    const c = cluster(['a', 'b', 'c']);
+    c.startAll();
+    c.run(700);
     let changes = 0;
     c.get('b').on('change', () => changes++);
     c.get('a').setClaims(['198.51.100.1', '2001:db8::5']);
-    await c.world.advance(20);
+    c.run(20);
     expect([...c.get('b').claimsOf('a')].sort()).toEqual(['198.51.100.1', '2001:db8::5']);
     expect([...c.get('c').claimsOf('a')].sort()).toEqual(['198.51.100.1', '2001:db8::5']);
+    expect(c.get('b').claimOf('a', '198.51.100.1')).toBe('held');
     expect(changes).toBeGreaterThan(0);
     c.get('a').setClaims([]);
-    await c.world.advance(20);
+    c.run(20);
     expect(c.get('b').claimsOf('a').size).toBe(0);
     expect(c.get('b').settled).toBe(true);
   });
 
-  it('large claim sets travel as digests between periodic full lists, and a new member learns them', async () => {
-    const world = new FakeWorld();
-    const c = cluster(['a', 'b'], world);
+  it('large claim sets travel as digests between periodic full lists, and a new member learns them', () => {
+    const world = new SimWorld({ seed: 2 });
+    const members = ['a', 'b'].map((name) => ({ name, address: name, port: 7946, expected: true }));
+    const make = (n: string) => {
+      const d = new FailureDetector({ self: n, transport: world.transport(n), clock: world.clock(n) });
+      d.setMembers(members);
+      return d;
+    };
+    const run = (ms: number) => world.run(world.time + ms);
+    const a = make('a');
+    const b = make('b');
     const ips = Array.from({ length: 4500 }, (_, i) => `198.18.${i >> 8}.${i & 255}`);
-    c.get('a').start();
-    c.get('a').setClaims(ips);
-    await world.advance(500);
-    const before = world.sent;
-    await world.advance(1000);
-    // 10 heartbeats to b in a second; only about one in ten carries the 3 parts of the list.
-    expect(world.sent - before).toBeLessThan(10 + 3 * 3);
-    c.get('b').start();
-    await world.advance(10);
-    expect(c.get('b').isAlive('a')).toBe(true);
-    expect(c.get('b').settled).toBe(false);
-    await world.advance(1200);
-    expect(c.get('b').claimsOf('a').size).toBe(4500);
-    expect(c.get('b').settled).toBe(true);
-  });
-
-  it('ignores heartbeats from non-members and forgets members the API removed', async () => {
-    const c = cluster(['a', 'b', 'c']);
-    for (const d of c.detectors.values()) d.start();
-    await c.world.advance(100);
-    c.get('a').setMembers([{ name: 'b', address: 'b', port: 1, expected: true }]);
-    await c.world.advance(100);
-    expect(c.get('a').alivePeers()).toEqual(['b']);
-    expect(c.get('a').isAlive('c')).toBe(false);
+    a.start();
+    run(600);
+    a.setClaims(ips);
+    expect(a.answering().length).toBe(ips.length); // two voters: its own grant is a majority
+    run(1100);
+    const before = world.delivered + world.dropped;
+    run(2100);
+    // 20 heartbeats to b in two seconds (plus a few urgent ones); about one in ten carries the
+    // 3 parts of the list.
+    expect(world.delivered + world.dropped - before).toBeLessThan(25 + 2 * 3);
+    b.start();
+    run(150);
+    expect(b.isAlive('a')).toBe(true);
+    expect(b.settled).toBe(false);
+    run(1200);
+    expect(b.claimsOf('a').size).toBe(4500);
+    expect(b.settled).toBe(true);
   });
 });

@@ -1,0 +1,227 @@
+/**
+ * Layer-2 ownership end to end on the simulated cluster (membership-sim.ts: the real detector,
+ * decision and ownership code, production timing, clocks drifting by 1 % and timers up to 20 ms
+ * late): the three failures of issue 17, one-way and non-transitive partitions, restarts and
+ * planned stops. Each test checks, after every simulated event, that at most one node answers.
+ */
+import { describe, expect, it } from 'vitest';
+import { rankNodes } from '../src/election.js';
+import { SimRun, speakerProcess } from './membership-sim.js';
+
+const IP = '198.51.100.1';
+const NAMES = ['n1', 'n2', 'n3'];
+
+function started(names = NAMES, seed = 7, ips = [IP]) {
+  const run = new SimRun(names, ips, speakerProcess(), { seed, drift: 0.01, lateness: 20 });
+  for (const n of names) run.start(n);
+  run.run(2000);
+  return run;
+}
+
+function owner(run: SimRun, ip = IP): string {
+  const owners = run.owners(ip);
+  expect(owners).toHaveLength(1);
+  return owners[0]!;
+}
+
+/** When each node started and stopped answering since `from`. */
+function changes(run: SimRun, from: number, ip = IP) {
+  return run.history
+    .get(ip)!
+    .filter((h) => h.time >= from)
+    .map((h) => ({ ms: Math.round(h.time - from), owner: h.owner }));
+}
+
+const cutBothWays = (run: SimRun, node: string, on = true) => {
+  for (const m of run.names) if (m !== node) run.world.setLinks(node, m, !on);
+};
+
+describe('layer-2 ownership: the failures of issue 17', () => {
+  it('an elected owner answers, alone, within a suspicion period of start', () => {
+    const run = started();
+    expect(owner(run)).toBe(rankNodes(IP, NAMES)[0]);
+    expect(run.violations).toEqual([]);
+  });
+
+  it('1. owner cut off: it stops answering strictly before the new owner starts, within a second', () => {
+    const run = started();
+    const first = owner(run);
+    const t0 = run.world.time;
+    cutBothWays(run, first);
+    run.run(2000);
+    const second = owner(run);
+    expect(second).not.toBe(first);
+    const timeline = changes(run, t0);
+    // [old owner stops] then [new owner starts], with a gap, and nothing else.
+    expect(timeline.map((c) => c.owner)).toEqual([undefined, second]);
+    expect(timeline[0]!.ms).toBeLessThan(timeline[1]!.ms);
+    expect(timeline[1]!.ms).toBeLessThan(1000);
+    expect(run.violations).toEqual([]);
+  });
+
+  it("2. a non-owner cut off never claims the live owner's IP, whichever peer it hears last", () => {
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const run = started(NAMES, seed);
+      const first = owner(run);
+      const other = NAMES.find((n) => n !== first)!;
+      // The cut-off node still hears one peer for a while (one-by-one expiry was the bug).
+      run.world.setLink(first, other, false);
+      run.world.setLink(other, first, false);
+      run.run(150);
+      for (const m of NAMES) if (m !== other) run.world.setLinks(other, m, false);
+      run.run(3000);
+      expect(owner(run)).toBe(first);
+      expect(run.violations).toEqual([]);
+    }
+  });
+
+  it('3. healing: the returning node takes nothing, and the IP stays with the live owner', () => {
+    const run = started();
+    const first = owner(run);
+    cutBothWays(run, first);
+    run.run(2000);
+    const second = owner(run);
+    const t0 = run.world.time;
+    cutBothWays(run, first, false);
+    run.run(3000);
+    expect(changes(run, t0)).toEqual([]);
+    expect(owner(run)).toBe(second);
+    expect(run.violations).toEqual([]);
+  });
+
+  it('3b. healing after a partition with no majority anywhere: the IP comes back to its owner', () => {
+    const run = started(['n1', 'n2', 'n3', 'n4']);
+    const first = owner(run);
+    const rest = run.names.filter((n) => n !== first);
+    run.partition([
+      [first, rest[0]!],
+      [rest[1]!, rest[2]!],
+    ]);
+    run.run(2000);
+    expect(run.owners(IP)).toEqual([]); // 2 of 4 is no majority
+    run.partition([run.names]);
+    run.run(2000);
+    expect(owner(run)).toBe(first);
+    expect(run.violations).toEqual([]);
+  });
+});
+
+describe('layer-2 ownership: harder partitions', () => {
+  it('one-way: an owner that can send but no longer receive steps down, and another takes over', () => {
+    const run = started();
+    const first = owner(run);
+    const t0 = run.world.time;
+    for (const m of NAMES) if (m !== first) run.world.setLink(m, first, false);
+    run.run(2000);
+    const second = owner(run);
+    expect(second).not.toBe(first);
+    const timeline = changes(run, t0);
+    expect(timeline.map((c) => c.owner)).toEqual([undefined, second]);
+    // Slower than a clean cut: the others first notice that it no longer hears them.
+    expect(timeline[1]!.ms).toBeLessThan(1200);
+    expect(run.violations).toEqual([]);
+  });
+
+  it('one-way: an owner that can receive but no longer send is failed over like a dead one', () => {
+    const run = started();
+    const first = owner(run);
+    const t0 = run.world.time;
+    for (const m of NAMES) if (m !== first) run.world.setLink(first, m, false);
+    run.run(2000);
+    expect(owner(run)).not.toBe(first);
+    expect(changes(run, t0)[1]!.ms).toBeLessThan(1000);
+    expect(run.violations).toEqual([]);
+  });
+
+  it('non-transitive: owner and a third node lose each other but both hear the middle one: nothing moves', () => {
+    const run = started();
+    const first = owner(run);
+    const [a, b] = NAMES.filter((n) => n !== first);
+    run.world.setLink(first, a!, false);
+    run.world.setLink(a!, first, false);
+    run.run(3000);
+    // The middle node b still vouches for the owner: a cannot get a majority for the IP.
+    expect(owner(run)).toBe(first);
+    expect(b).toBeDefined();
+    expect(run.violations).toEqual([]);
+  });
+
+  it('flapping heartbeats of the owner (cut 300 ms, restored 300 ms, ten times): never two owners', () => {
+    for (const seed of [11, 12, 13]) {
+      const run = started(NAMES, seed);
+      const first = owner(run);
+      for (let i = 0; i < 10; i++) {
+        cutBothWays(run, first);
+        run.run(300);
+        cutBothWays(run, first, false);
+        run.run(300);
+      }
+      run.run(2000);
+      expect(run.owners(IP)).toHaveLength(1);
+      expect(run.violations).toEqual([]);
+    }
+  });
+
+  it('two nodes of five cut off together (the owner among them): the three take over', () => {
+    const names = ['n1', 'n2', 'n3', 'n4', 'n5'];
+    const run = started(names);
+    const first = owner(run);
+    const other = names.find((n) => n !== first)!;
+    run.partition([[first, other], names.filter((n) => n !== first && n !== other)]);
+    run.run(2000);
+    expect([first, other]).not.toContain(owner(run));
+    expect(run.violations).toEqual([]);
+  });
+});
+
+describe('layer-2 ownership: processes', () => {
+  it('owner killed: another answers within a second; the restarted node does not take it back', () => {
+    const run = started();
+    const first = owner(run);
+    const t0 = run.world.time;
+    run.crash(first);
+    run.run(1000);
+    const second = owner(run);
+    expect(changes(run, t0).at(-1)!.ms).toBeLessThan(1000);
+    run.start(first);
+    run.run(3000);
+    expect(owner(run)).toBe(second);
+    expect(run.violations).toEqual([]);
+  });
+
+  it('a planned stop hands over at once', () => {
+    const run = started();
+    const first = owner(run);
+    const t0 = run.world.time;
+    run.leave(first);
+    run.run(200);
+    expect(owner(run)).not.toBe(first);
+    expect(changes(run, t0).at(-1)!.ms).toBeLessThan(50);
+    expect(run.violations).toEqual([]);
+  });
+
+  it('a stalled owner (a 2 s pause) answers nothing on waking: its lease ran out, and another took over', () => {
+    const run = started();
+    const first = owner(run);
+    run.world.stall(first, 2000);
+    run.strict = false; // a stalled process cannot run its step-down timer; the gate holds
+    run.run(2000);
+    // Its announcer still holds the IP for an instant, but the gate lets nothing out.
+    expect(run.owners(IP)).not.toContain(first);
+    run.run(1000);
+    expect(owner(run)).not.toBe(first);
+    expect(run.violations).toEqual([]);
+  });
+
+  it('many IPs spread over the nodes move together and stay single-owned', () => {
+    const ips = Array.from({ length: 12 }, (_, i) => `198.51.100.${i + 1}`);
+    const run = started(['n1', 'n2', 'n3', 'n4', 'n5'], 21, ips);
+    const owners = new Set(ips.map((ip) => owner(run, ip)));
+    expect(owners.size).toBeGreaterThan(1);
+    const victim = owner(run, ips[0]);
+    cutBothWays(run, victim);
+    run.run(2000);
+    for (const ip of ips) expect(owner(run, ip)).not.toBe(victim);
+    expect(run.violations).toEqual([]);
+  });
+});
