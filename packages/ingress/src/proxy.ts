@@ -379,6 +379,11 @@ export class Proxy {
    */
   clientError(err: NodeJS.ErrnoException, socket: Duplex): void {
     const code = err.code ?? '';
+    if (this.closing.has(socket)) {
+      // Its request was answered already: closing is all that is left to do.
+      socket.destroy();
+      return;
+    }
     const status =
       code === 'HPE_INVALID_VERSION' || code === 'HPE_PAUSED_H2_UPGRADE'
         ? 505
@@ -414,6 +419,11 @@ export class Proxy {
     if ('writeHead' in socket) return this.local(req, socket, 405);
     socket.on('error', () => socket.destroy());
     socket.end(rawResponse(405, this.options.serverName));
+  }
+
+  /** `req` (HTTP/1) has its answer: its connection carries nothing more (see local()). */
+  answered(req: IncomingMessage): void {
+    this.closing.add(req.socket);
   }
 
   /** Counts a client connection (or HTTP/2 stream) we closed for what the client sent. */
@@ -590,7 +600,14 @@ class Exchange implements Dispatcher.DispatchHandler {
   ): void {
     if (statusCode < 200) return; // 1xx: Node answers Expect itself; nothing to relay.
     this.proxy.balancer.succeeded(this.origin);
-    this.res.writeHead(statusCode, downstreamHeaders(headers, this.proxy.options.serverName));
+    const out = downstreamHeaders(headers, this.proxy.options.serverName);
+    // An answer before the request body is in (the pod answered early): the connection closes
+    // after it, and a deadline that passes meanwhile only closes it, never adds a second response.
+    if (!this.req.complete && !isHttp2(this.req)) {
+      out.connection = 'close';
+      this.proxy.answered(this.req);
+    }
+    this.res.writeHead(statusCode, out);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {

@@ -124,6 +124,34 @@ describe.each(PLANES)('%s', (plane) => {
   });
 });
 
+describe.each(PLANES)('%s, early answer', (plane) => {
+  // Node's own request timeout is what used to add a 408 after the pod's answer: no rate check here.
+  let h2: Harness;
+  beforeAll(async () => {
+    h2 = await startHarness({
+      headersTimeout: 1_000,
+      requestTimeout: 1_500,
+      bodyTimeout: 10_000,
+      minBodyRate: 0,
+    });
+  });
+  afterAll(async () => {
+    await h2?.close();
+  });
+
+  it('a pod that answers a chunked upload early, then the upload stalls: one response, then close', async () => {
+    const c = new RawClient(h2, plane);
+    await c.write(
+      `POST /public/early HTTP/1.1\r\nHost: ${HOST}\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n`,
+    );
+    const { text, closed } = await c.until(() => false, 4_000);
+    c.destroy();
+    expect(statuses(text)).toEqual([200]);
+    expect(text).not.toContain('408');
+    expect(closed).toBe(true);
+  });
+});
+
 describe('Node path after a hand-over', () => {
   it.each(['node-http', 'node-https'] as const)(
     '%s: an idle keep-alive connection is closed',
