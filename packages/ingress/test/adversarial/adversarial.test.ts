@@ -22,8 +22,6 @@ export const KNOWN_OPEN: readonly string[] = [
   'http2: field value with CRLF and a smuggled field',
   'http2: field value with CRLF and a smuggled request',
   'http2: field value with a NUL',
-  'slow: early answer to a chunked upload that then stalls past the deadline',
-  'slow: early answer to a chunked upload that then stalls past the deadline (TLS)',
 ];
 
 /**

@@ -53,6 +53,27 @@ const syntax: [string, string[], string?][] = [
     '1000 fields',
     ['GET /public/x HTTP/1.1', 'Host: app.example', ...Array.from({ length: 1000 }, (_, i) => `X-${i}: v`)],
   ],
+  [
+    'Transfer-Encoding as the 2001st field (past Node maxHeadersCount)',
+    [
+      'POST /public/x HTTP/1.1',
+      'Host: app.example',
+      ...Array.from({ length: 1999 }, () => 'a: b'),
+      'Transfer-Encoding: chunked',
+    ],
+    `${SMUGGLED.length.toString(16)}\r\n${SMUGGLED}\r\n0\r\n\r\n`,
+  ],
+  [
+    'Content-Length as the 2001st field behind Expect (past Node maxHeadersCount)',
+    [
+      'POST /public/x HTTP/1.1',
+      'Host: app.example',
+      'Expect: 100-continue',
+      ...Array.from({ length: 1998 }, () => 'a: b'),
+      `Content-Length: ${L}`,
+    ],
+    SMUGGLED,
+  ],
   ['head over 16 KiB', ['GET /public/x HTTP/1.1', 'Host: app.example', `X-Big: ${'a'.repeat(20_000)}`]],
   [
     'head over 64 KiB',

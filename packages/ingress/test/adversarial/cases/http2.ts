@@ -252,6 +252,24 @@ export const HTTP2: Case[] = [
     200,
     frame(FRAME.DATA, 0, 1, SMUGGLED),
   ]),
+  h2case(
+    'CONNECT to another host (open proxy?)',
+    one([
+      [':method', 'CONNECT'],
+      [':authority', '127.0.0.1:22'],
+    ]),
+  ),
+  h2case(
+    'CONNECT to a routed host',
+    one([
+      [':method', 'CONNECT'],
+      [':authority', 'app.example:443'],
+    ]),
+  ),
+  h2case(
+    'extended CONNECT for websocket (RFC 8441)',
+    one([...request('/public/ws', [], 'CONNECT'), [':protocol', 'websocket']]),
+  ),
   h2case('HEADERS on stream 0', () => [
     frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, 0, hpack(request('/public/x'))),
   ]),

@@ -51,6 +51,12 @@ export const PIPELINING: Case[] = [
     options: { maxMs: 5_000 },
   },
   {
+    name: 'pipelining: 500 requests in one write (past the head buffer)',
+    send: Array.from({ length: 500 }, (_, i) => get(`/public/${i}`)).join(''),
+    options: { maxMs: 8_000, quietMs: 2_000 },
+    check: (o) => (finals(o).length === 500 ? [] : [`${finals(o).length} of 500 answered`]),
+  },
+  {
     name: 'pipelining: request after Connection: close',
     send: req(['GET /public/a HTTP/1.1', 'Host: app.example', 'Connection: close']) + get('/api/after'),
   },

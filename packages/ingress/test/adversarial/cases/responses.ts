@@ -198,6 +198,60 @@ export const RESPONSES: Case[] = [
       ],
     },
   ),
+  respond(
+    'chunked answer to an HTTP/1.0 client',
+    `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n0\r\n\r\n`,
+    {
+      clients: [
+        { steps: [req(['GET /public/r HTTP/1.0', 'Host: app.example'])] },
+        { steps: [get('/public/next')] },
+      ],
+      // An HTTP/1.0 client cannot read chunked: it must get the body as it is, ended by close.
+      check: (o) => {
+        const text = o.clients[0]!.received.toString('latin1');
+        return /transfer-encoding/i.test(text) || !text.endsWith('\r\n\r\nfirst')
+          ? [`the HTTP/1.0 client got ${JSON.stringify(text)}`]
+          : [];
+      },
+    },
+  ),
+  respond(
+    'Content-Length answer to an HTTP/1.0 keep-alive client',
+    `HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst`,
+    {
+      clients: [
+        {
+          steps: [
+            req(['GET /public/r HTTP/1.0', 'Host: app.example', 'Connection: keep-alive']) +
+              req(['GET /public/r2 HTTP/1.0', 'Host: app.example']),
+          ],
+        },
+        { steps: [get('/public/next')] },
+      ],
+    },
+  ),
+  respond(
+    '417 to Expect: 100-continue',
+    'HTTP/1.1 417 Expectation Failed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n',
+    {
+      answerOnHead: true,
+      clients: [
+        {
+          steps: [
+            req([
+              'POST /public/r HTTP/1.1',
+              'Host: app.example',
+              'Expect: 100-continue',
+              `Content-Length: ${SECOND.length}`,
+            ]),
+            200,
+            SECOND,
+          ],
+        },
+        { steps: [get('/public/next')] },
+      ],
+    },
+  ),
   {
     name: 'responses: second response queued for the next client on a reused connection',
     pod: (r) =>
