@@ -18,7 +18,12 @@ registerHooks({
   },
 });
 
-// ADVERSARIAL_SRC: another copy of packages/ingress/src (say, an older commit's) to run the suite against.
+// ADVERSARIAL_SRC: another copy of packages/ingress/src (say, an older commit's) to run the suite
+// against; its tree must resolve packages the same way (symlink node_modules next to the copy's
+// root and packages/ingress/node_modules: the ingress package has its own undici). E.g.
+//   git archive <commit> packages/ingress/src | tar -x -C /tmp/old
+//   ln -s $PWD/node_modules /tmp/old/node_modules
+//   ln -s $PWD/packages/ingress/node_modules /tmp/old/packages/ingress/node_modules
 const src = process.env.ADVERSARIAL_SRC
   ? pathToFileURL(process.env.ADVERSARIAL_SRC.replace(/\/?$/, '/')).href
   : import.meta.resolve('../../src/');

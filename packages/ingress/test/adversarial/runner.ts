@@ -178,6 +178,26 @@ export function compare(c: Case, ours: Outcome, nginx: Outcome): string[] {
     if (got > Math.max(sentRequests, 1) && !c.why)
       problems.push(`client ${i} sent ${sentRequests} requests and got ${got} responses`);
   });
+  // No client may get a pod's answer to a request it did not send (someone else's, or one the
+  // proxy made up): every answer names its request, compared by normalised path.
+  const foreign = (o: Outcome, i: number): string[] => {
+    const client = o.clients[i];
+    if (!client?.sent) return [];
+    const own = new Set(
+      client.sent
+        .split(/[\s]+/)
+        .filter((t) => t.startsWith('/') || /^https?:/i.test(t))
+        .map(normalizePath),
+    );
+    return [...client.received.toString('latin1').matchAll(/<<\w+ \S+ (\S+)>>/g)]
+      .map((m) => m[1]!)
+      .filter((t) => !own.has(normalizePath(t)));
+  };
+  ours.clients.forEach((_c, i) => {
+    const got = foreign(ours, i);
+    if (got.length && foreign(nginx, i).length === 0 && !c.why)
+      problems.push(`client ${i} got answers to requests it did not send: ${got.join(', ')}`);
+  });
   if (c.check) {
     const r = c.check(ours, nginx);
     if (typeof r === 'string') problems.push(r);
