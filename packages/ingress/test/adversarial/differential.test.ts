@@ -402,6 +402,60 @@ describe('differential: the fast-path request parser against llhttp', () => {
     expect(taken).toBeGreaterThan(RUNS / 10);
   }, 120_000);
 
+  it(`agrees on byte-level mutations of valid requests (${RUNS} runs, seed ${SEED})`, async () => {
+    const bases = [
+      'GET /public/x HTTP/1.1\r\nHost: app.example\r\nUser-Agent: t\r\n\r\n',
+      'POST /public/x HTTP/1.1\r\nHost: app.example\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\nhello',
+      'PUT /api/y?z=1 HTTP/1.1\r\nContent-Length: 12\r\nHost: app.example\r\nX-A: \x80v\r\n\r\nhello world!',
+    ];
+    const edit = fc.tuple(
+      fc.nat(),
+      fc.integer({ min: 0, max: 3 }),
+      fc.constantFrom(0x0d, 0x0a, 0x00, 0x20, 0x09, 0x3a, 0x30, 0x2c, 0x7f, 0x80, 0x0b),
+    );
+    let taken = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.nat({ max: bases.length - 1 }),
+        fc.array(edit, { minLength: 1, maxLength: 3 }),
+        async (b, edits) => {
+          const bytes = [...Buffer.from(bases[b]!, 'latin1')];
+          for (const [at, op, byte] of edits) {
+            const i = at % bytes.length;
+            if (op === 0) bytes[i] = byte;
+            else if (op === 1) bytes.splice(i, 0, byte);
+            else if (op === 2) bytes.splice(i, 1);
+            else bytes.splice(i, 0, ...bytes.slice(i, i + 4));
+          }
+          const text = Buffer.from(bytes).toString('latin1');
+          const end = text.indexOf('\r\n\r\n');
+          if (end < 0) return;
+          const ours = parseRequestHead(text.slice(0, end));
+          if (!ours || !http.METHODS.includes(ours.method)) return;
+          taken++;
+          const length = Math.max(ours.contentLength, 0);
+          if (length > 4096) return;
+          const body = Buffer.alloc(length, 'b');
+          Buffer.from(text.slice(end + 4), 'latin1').copy(body);
+          const sentinel = ours.close ? '' : SENTINEL;
+          const ll = await llhttpRequests(
+            Buffer.concat([Buffer.from(text.slice(0, end + 4), 'latin1'), body, Buffer.from(sentinel)]),
+          );
+          const show = JSON.stringify(text.slice(0, end + 4));
+          expect(ll.error, `llhttp rejects what the fast path takes: ${show}`).toBeUndefined();
+          expect(
+            ll.requests.map((r) => r.url),
+            show,
+          ).toEqual(sentinel ? [ours.target, '/__sentinel'] : [ours.target]);
+          expect(ll.requests[0]!.body.length, show).toBe(length);
+          expect(ll.requests[0]!.rawHeaders, show).toEqual(ours.fields);
+        },
+      ),
+      { numRuns: RUNS, seed: SEED },
+    );
+    expect(taken).toBeGreaterThan(RUNS / 20);
+  }, 120_000);
+
   it('agrees on a table of known smuggling heads', async () => {
     const heads = [
       'GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n',
