@@ -1,5 +1,13 @@
 import { hostname } from 'node:os';
-import { type CoreV1Event, CoreV1Api, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import {
+  type CoreV1Event,
+  CoreV1Api,
+  type KubeConfig,
+  type KubernetesObject,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
+import { Counter, Gauge, type Registry } from 'prom-client';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -9,30 +17,100 @@ export interface EventRecorderOptions {
   onError?: (err: unknown) => void;
   /** Repeats of the same event within this window bump `count` instead of creating a new object. */
   aggregateWindowMs?: number;
+  /** Where the recorder's counters (portico_events_*) are registered, labelled by component. */
+  registry?: Registry;
 }
 
-interface Recorded {
-  event: CoreV1Event;
+/** What the recorder has done so far, and what it holds now. */
+export interface EventRecorderStats {
+  /** Calls to record(). */
+  recorded: number;
+  /** Records folded into an identical event that was still waiting to be written. */
+  merged: number;
+  /** Events written: Events created, plus counts bumped on existing ones. */
+  written: number;
+  /** Writes the API server refused or that did not reach it (reported to onError). */
+  failed: number;
+  /** Records refused because `maxPendingEvents` distinct events were already waiting. */
+  dropped: number;
+  /** Distinct events waiting to be written now (at most `maxPendingEvents`). */
+  pending: number;
+  /** Events remembered for aggregation now (at most `maxCachedEvents`). */
+  cached: number;
+}
+
+/** One distinct event waiting to be written; identical records merge into it. */
+interface Pending {
+  readonly namespace: string;
+  readonly target: Target;
+  readonly type: EventType;
+  readonly reason: string;
+  readonly message: string;
+  /** Records merged into this write: the count it adds. */
+  repeats: number;
+  readonly firstAt: number;
+  lastAt: number;
+  readonly done: Array<() => void>;
+}
+
+interface Target {
+  apiVersion?: string;
+  kind?: string;
+  name?: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+}
+
+/** What aggregating a repeat needs: which Event, its count, and when it last happened. */
+interface Cached {
+  readonly name: string;
+  count: number;
+  resourceVersion?: string;
   at: number;
 }
 
+/**
+ * Distinct events that may wait to be written. A burst of 10,000 Services records one IPAllocated
+ * Event each at once; twice that leaves room for the other reasons. A waiting event is a few
+ * hundred bytes (the reference, reason and message), so the queue stays within a few MiB.
+ */
+export const maxPendingEvents = 20_000;
+/** Events remembered for aggregation, least recently used forgotten first (client-go keeps 4,096). */
+export const maxCachedEvents = 4096;
+/** Writes in flight at once: the queue drains as fast as the API server answers, no faster. */
 const maxInflight = 8;
-const maxQueued = 1000;
 
 /**
- * Records core/v1 Events on objects. A repeated event (same object, type, reason and message)
- * updates the count of the existing Event instead of creating another one, so a flapping condition
- * cannot flood the API server. Events are best effort, as in client-go: when more than `maxQueued`
- * wait to be written, new ones are dropped (and counted) rather than letting memory grow.
+ * Records core/v1 Events on objects, aggregating as Kubernetes does: a repeated event (same
+ * object, type, reason and message) bumps the count and lastTimestamp of the existing Event
+ * instead of creating another, so a flapping condition cannot flood the API server.
+ *
+ * Writes go through a coalescing queue: identical events waiting to be written merge into one
+ * write (their count adds up) instead of being dropped, and distinct ones wait their turn, so a
+ * burst is written in full at the rate the API server takes it. Only more than `maxPendingEvents`
+ * distinct events waiting at once are dropped (and counted). The recorder keeps no Event objects:
+ * per remembered event only its name, count and resourceVersion, for at most `maxCachedEvents`.
  */
 export class EventRecorder {
   private readonly api: CoreV1Api;
-  private readonly recent = new Map<string, Recorded>();
   private readonly host = hostname();
   private readonly windowMs: number;
-  private readonly queue: Array<() => Promise<void>> = [];
-  private inflight = 0;
-  private dropped = 0;
+  /** Keyed by eventKey, in the order they were first recorded (a Map keeps insertion order). */
+  private readonly pending = new Map<string, Pending>();
+  /** Keys being written now: a repeat recorded meanwhile waits for that write, then bumps it. */
+  private readonly writing = new Set<string>();
+  /** Keyed by eventKey, least recently used first. */
+  private readonly recent = new Map<string, Cached>();
+  private readonly counts = { recorded: 0, merged: 0, written: 0, failed: 0, dropped: 0 };
+  private pumpScheduled = false;
+  private readonly metrics?: {
+    recorded: Counter<'component'>;
+    merged: Counter<'component'>;
+    written: Counter<'component'>;
+    failed: Counter<'component'>;
+    dropped: Counter<'component'>;
+  };
 
   constructor(
     kc: KubeConfig,
@@ -40,102 +118,148 @@ export class EventRecorder {
   ) {
     this.api = kc.makeApiClient(CoreV1Api);
     this.windowMs = options.aggregateWindowMs ?? 10 * 60_000;
+    if (options.registry)
+      this.metrics = registerMetrics(options.registry, options.component, () => this.pending.size);
   }
 
-  /** Events dropped because the API server could not keep up. */
+  /** Events dropped because more than `maxPendingEvents` waited to be written. */
   get droppedEvents(): number {
-    return this.dropped;
+    return this.counts.dropped;
+  }
+
+  get stats(): EventRecorderStats {
+    return { ...this.counts, pending: this.pending.size, cached: this.recent.size };
   }
 
   /** Queues the event; resolves when it has been written, has failed, or was dropped. */
   record(obj: KubernetesObject, type: EventType, reason: string, message: string): Promise<void> {
-    if (this.queue.length >= maxQueued) {
-      this.dropped++;
+    this.count('recorded');
+    const meta = obj.metadata ?? {};
+    const namespace = meta.namespace ?? 'default';
+    const key = eventKey(meta.uid, namespace, meta.name, type, reason, message);
+    const now = Date.now();
+    const waiting = this.pending.get(key);
+    if (waiting) {
+      waiting.repeats++;
+      waiting.lastAt = now;
+      this.count('merged');
+      return new Promise((resolve) => waiting.done.push(resolve));
+    }
+    if (this.pending.size >= maxPendingEvents) {
+      this.count('dropped');
       return Promise.resolve();
     }
     // Keep only what the Event refers to, not the whole object, while it waits.
-    const { name, namespace, uid, resourceVersion } = obj.metadata ?? {};
+    const { name, uid, resourceVersion } = meta;
     const target = {
       apiVersion: obj.apiVersion,
       kind: obj.kind,
-      metadata: { name, namespace, uid, resourceVersion },
+      name,
+      namespace: meta.namespace,
+      uid,
+      resourceVersion,
     };
     return new Promise((resolve) => {
-      this.queue.push(() =>
-        this.write(target, type, reason, message)
-          .catch((err: unknown) => this.options.onError?.(err))
-          .finally(resolve),
-      );
-      this.pump();
+      this.pending.set(key, {
+        namespace,
+        target,
+        type,
+        reason,
+        message,
+        repeats: 1,
+        firstAt: now,
+        lastAt: now,
+        done: [resolve],
+      });
+      // Start writing after the current task, so identical events recorded together merge.
+      if (!this.pumpScheduled) {
+        this.pumpScheduled = true;
+        queueMicrotask(() => {
+          this.pumpScheduled = false;
+          this.pump();
+        });
+      }
     });
   }
 
   private pump(): void {
-    while (this.inflight < maxInflight && this.queue.length > 0) {
-      const job = this.queue.shift()!;
-      this.inflight++;
-      void job().finally(() => {
-        this.inflight--;
-        this.pump();
-      });
+    if (this.writing.size >= maxInflight) return;
+    for (const [key, event] of this.pending) {
+      // At most maxInflight keys are being written, so this skips at most that many entries.
+      if (this.writing.has(key)) continue;
+      this.pending.delete(key);
+      this.writing.add(key);
+      void this.write(key, event)
+        .then(
+          () => this.count('written'),
+          (err: unknown) => {
+            this.count('failed');
+            this.options.onError?.(err);
+          },
+        )
+        .finally(() => {
+          this.writing.delete(key);
+          for (const resolve of event.done) resolve();
+          this.pump();
+        });
+      if (this.writing.size >= maxInflight) return;
     }
   }
 
-  private async write(
-    obj: KubernetesObject,
-    type: EventType,
-    reason: string,
-    message: string,
-  ): Promise<void> {
-    const meta = obj.metadata ?? {};
-    const namespace = meta.namespace ?? 'default';
-    const key = eventKey(meta.uid, namespace, meta.name, type, reason, message);
-    const now = new Date();
+  private async write(key: string, event: Pending): Promise<void> {
+    const { namespace } = event;
     const previous = this.recent.get(key);
-    if (previous && now.getTime() - previous.at < this.windowMs && previous.event.metadata?.name) {
-      const body: CoreV1Event = {
-        ...previous.event,
-        count: (previous.event.count ?? 1) + 1,
-        lastTimestamp: now,
-      };
+    if (previous && event.lastAt - previous.at < this.windowMs) {
+      const count = previous.count + event.repeats;
       try {
-        const updated = await this.api.replaceNamespacedEvent({
-          namespace,
-          name: previous.event.metadata.name,
-          body,
+        // A merge patch of the two fields that change: no need to keep, or send, the whole Event.
+        const updated = await this.api.patchNamespacedEvent(
+          { namespace, name: previous.name, body: { count, lastTimestamp: timestamp(event.lastAt) } },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        );
+        this.remember1(key, {
+          name: previous.name,
+          count,
+          resourceVersion: updated.metadata?.resourceVersion,
+          at: event.lastAt,
         });
-        this.recent.set(key, { event: updated, at: now.getTime() });
         return;
       } catch {
-        // The old Event expired or changed: fall through and create a fresh one.
+        // The old Event expired or was deleted: fall through and create a fresh one.
+        this.recent.delete(key);
       }
     }
+    const t = event.target;
     const body: CoreV1Event = {
       metadata: {
-        name: `${meta.name ?? 'object'}.${now.getTime().toString(16)}${randomSuffix()}`,
+        name: `${t.name ?? 'object'}.${event.firstAt.toString(16)}${randomSuffix()}`,
         namespace,
       },
       involvedObject: {
-        apiVersion: obj.apiVersion,
-        kind: obj.kind,
-        name: meta.name,
-        namespace: meta.namespace,
-        uid: meta.uid,
-        resourceVersion: meta.resourceVersion,
+        apiVersion: t.apiVersion,
+        kind: t.kind,
+        name: t.name,
+        namespace: t.namespace,
+        uid: t.uid,
+        resourceVersion: t.resourceVersion,
       },
-      type,
-      reason,
-      message,
-      count: 1,
-      firstTimestamp: now,
-      lastTimestamp: now,
+      type: event.type,
+      reason: event.reason,
+      message: event.message,
+      count: event.repeats,
+      firstTimestamp: new Date(event.firstAt),
+      lastTimestamp: new Date(event.lastAt),
       source: { component: this.options.component, host: this.host },
       reportingComponent: this.options.component,
       reportingInstance: this.host,
     };
     const created = await this.api.createNamespacedEvent({ namespace, body });
-    this.recent.set(key, { event: created, at: now.getTime() });
-    this.forgetOld(now.getTime());
+    this.remember1(key, {
+      name: created.metadata?.name ?? body.metadata.name!,
+      count: event.repeats,
+      resourceVersion: created.metadata?.resourceVersion,
+      at: event.lastAt,
+    });
   }
 
   /**
@@ -161,15 +285,64 @@ export class EventRecorder {
     // What this process wrote itself is at least as fresh as what it lists.
     const known = this.recent.get(key);
     if (known && known.at >= at) return;
-    // Items of a list carry no apiVersion/kind; the update that bumps the count sends them.
-    this.recent.set(key, { event: { ...event, apiVersion: 'v1', kind: 'Event' }, at });
-    this.forgetOld(Date.now());
+    this.remember1(key, {
+      name: event.metadata.name,
+      count: event.count ?? 1,
+      resourceVersion: event.metadata.resourceVersion,
+      at,
+    });
   }
 
-  private forgetOld(now: number): void {
-    if (this.recent.size < 4096) return;
-    for (const [key, r] of this.recent) if (now - r.at >= this.windowMs) this.recent.delete(key);
+  /** Caches one entry as the most recently used, forgetting the least recently used beyond the bound. */
+  private remember1(key: string, entry: Cached): void {
+    this.recent.delete(key);
+    this.recent.set(key, entry);
+    while (this.recent.size > maxCachedEvents) this.recent.delete(this.recent.keys().next().value!);
   }
+
+  private count(what: keyof EventRecorder['counts']): void {
+    this.counts[what]++;
+    this.metrics?.[what].inc({ component: this.options.component });
+  }
+}
+
+/** The counters, shared by every recorder on one registry (a second one finds them registered). */
+function registerMetrics(registry: Registry, component: string, pending: () => number) {
+  const counter = (what: string, help: string) => {
+    const metric =
+      (registry.getSingleMetric(`portico_events_${what}_total`) as Counter<'component'> | undefined) ??
+      new Counter({
+        name: `portico_events_${what}_total`,
+        help,
+        labelNames: ['component'],
+        registers: [registry],
+      });
+    // Shown as 0 from the start: "no Event dropped" is then a reading, not a missing series.
+    metric.inc({ component }, 0);
+    return metric;
+  };
+  if (!registry.getSingleMetric('portico_events_pending')) {
+    new Gauge({
+      name: 'portico_events_pending',
+      help: 'Distinct Events waiting to be written',
+      registers: [registry],
+      collect() {
+        this.set(pending());
+      },
+    });
+  }
+  return {
+    recorded: counter('recorded', 'Events recorded (calls, before merging)'),
+    merged: counter('merged', 'Events merged into an identical one still waiting to be written'),
+    written: counter('written', 'Events created or count-bumped on the API server'),
+    failed: counter('failed', 'Event writes that failed'),
+    dropped: counter('dropped', 'Events dropped because too many distinct ones were waiting'),
+  };
+}
+
+/** RFC 3339 in whole seconds, as metav1.Time is serialized. */
+function timestamp(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 /** Same object (by uid, else namespace/name), type, reason and message: the same Event. */
