@@ -1,0 +1,234 @@
+/**
+ * What the memory benchmarks (controller/bench/memory.ts, speaker/bench/memory.ts) share: a small
+ * HTTPS client of the real kube-apiserver, and readings of a process from /proc, its metrics
+ * endpoint, and its heap after a forced collection.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { Agent, request } from 'node:https';
+import { join } from 'node:path';
+import type { KubeApiServer } from '@portico/dev-kube-apiserver';
+
+export const progress = (line: string) => console.error(`[bench] ${line}`);
+export const round = (n: number) => Math.round(n * 10) / 10;
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Kept-alive HTTPS to the API server as its admin; JSON in, JSON out. */
+export class Client {
+  private readonly agent: Agent;
+  private readonly server: KubeApiServer;
+  readonly concurrency: number;
+
+  // No parameter properties: Node runs this file by stripping types, which cannot rewrite them.
+  constructor(server: KubeApiServer, concurrency = 64) {
+    this.server = server;
+    this.concurrency = concurrency;
+    this.agent = new Agent({ keepAlive: true, maxSockets: concurrency, ca: server.caCert });
+  }
+
+  req(method: string, path: string, body?: unknown): Promise<unknown> {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      const req = request(
+        `${this.server.url}${path}`,
+        {
+          method,
+          agent: this.agent,
+          headers: {
+            authorization: `Bearer ${this.server.adminToken}`,
+            accept: 'application/json',
+            ...(payload ? { 'content-type': 'application/json' } : {}),
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            if ((res.statusCode ?? 0) >= 300)
+              reject(new Error(`${method} ${path}: ${res.statusCode} ${text}`));
+            else resolve(JSON.parse(text));
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
+  /** Runs `job(i)` for i in [0, n) on `concurrency` lanes, as fast as the API server answers. */
+  async lanes(n: number, job: (i: number) => Promise<unknown>): Promise<void> {
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: this.concurrency }, async () => {
+        while (next < n) await job(next++);
+      }),
+    );
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+export async function until(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  stepMs = 200,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(stepMs);
+  }
+}
+
+/** MetalLB's CRDs from its module source, applied server-side (they exceed the annotation limit). */
+export function installMetallbCrds(server: KubeApiServer, kubeconfig: string, sourceDir: string): void {
+  const kubectl = (...args: string[]) =>
+    execFileSync(server.binaries.kubectl, ['--kubeconfig', kubeconfig, ...args], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+  kubectl('apply', '--server-side', '-f', join(sourceDir, 'config/crd/bases'));
+  kubectl('wait', '--for=condition=Established', '--all', 'crd', '--timeout=60s');
+}
+
+// ---------------------------------------------------------------- a process
+
+export interface Launched {
+  child: ChildProcess;
+  /** The last 20 kB of its output. */
+  stderr(): string;
+  /** SIGTERM, and wait for the exit. */
+  stop(): Promise<void>;
+}
+
+const launched: ChildProcess[] = [];
+
+export function launch(args: string[], env: Record<string, string>): Launched {
+  const child = spawn(args[0]!, args.slice(1), {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  launched.push(child);
+  let tail = '';
+  let stopping = false;
+  // MetalLB logs on stdout, Node's inspector announces itself on stderr: keep the tail of both.
+  for (const stream of [child.stdout!, child.stderr!])
+    stream.setEncoding('utf8').on('data', (chunk: string) => (tail = (tail + chunk).slice(-20_000)));
+  child.on('exit', (code, signal) => {
+    // MetalLB exits 1 on SIGTERM; only an exit the benchmark did not ask for is news.
+    if (!stopping) progress(`${args[0]} exited (${signal ?? code}):\n${tail}`);
+  });
+  return {
+    child,
+    stderr: () => tail,
+    stop: async () => {
+      stopping = true;
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
+
+/** For a finally block: whatever is still running is killed. */
+export function killAll(): void {
+  for (const child of launched) if (child.exitCode === null) child.kill('SIGKILL');
+}
+
+export function rssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+/** Established TCP connections of `pid` whose remote end is `port` (the API server's). */
+export function apiSockets(pid: number, port: number): number {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]!);
+    } catch {
+      // closed between readdir and readlink
+    }
+  }
+  let n = 0;
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10 || f[3] !== '01') continue;
+      if (parseInt(f[2]!.split(':')[1]!, 16) === port && inodes.has(f[9]!)) n++;
+    }
+  }
+  return n;
+}
+
+/** Samples RSS and API connections every 100 ms until stopped; keeps the maxima. */
+export function sampler(pid: number, apiPort: number) {
+  const peak = { rssMiB: 0, sockets: 0 };
+  const timer = setInterval(() => {
+    try {
+      peak.rssMiB = Math.max(peak.rssMiB, rssMiB(pid));
+      peak.sockets = Math.max(peak.sockets, apiSockets(pid, apiPort));
+    } catch {
+      // the process is gone; its exit is reported by launch()
+    }
+  }, 100);
+  return { peak, stop: () => clearInterval(timer) };
+}
+
+export async function metrics(port: number): Promise<string> {
+  return (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+}
+
+/** The value of an unlabelled series, or of the one line that starts with `name` as given. */
+export function gauge(text: string, name: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(name.includes('{') ? name : `${name} `));
+  return line === undefined ? undefined : Number(line.split(' ').pop());
+}
+
+// ---------------------------------------------------------------- live heap after a collection
+
+/** Node: open the inspector (SIGUSR1; start node with --inspect-port=127.0.0.1:0), collect, read. */
+export async function nodeLiveHeapMiB(p: Launched): Promise<number> {
+  p.child.kill('SIGUSR1');
+  let url: string | undefined;
+  await until('the inspector', () => (url = /ws:\/\/\S+/.exec(p.stderr())?.[0]) !== undefined, 10_000, 50);
+  const ws = new WebSocket(url!);
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = reject;
+  });
+  let id = 0;
+  const call = (method: string) =>
+    new Promise<Record<string, number>>((resolve) => {
+      const mine = ++id;
+      ws.onmessage = (m) => {
+        const reply = JSON.parse(String(m.data)) as { id?: number; result: Record<string, number> };
+        if (reply.id === mine) resolve(reply.result);
+      };
+      ws.send(JSON.stringify({ id: mine, method }));
+    });
+  await call('HeapProfiler.collectGarbage');
+  const { usedSize } = await call('Runtime.getHeapUsage');
+  ws.close();
+  return usedSize! / 2 ** 20;
+}
+
+/**
+ * Go (started with --enable-pprof): pprof's heap?gc=1 collects first; the gauge then reads live
+ * bytes. The least of three readings, so a burst of work between collection and scrape (informer
+ * resyncs, the scrape itself) does not count as live.
+ */
+export async function goLiveHeapMiB(metricsPort: number): Promise<number> {
+  let least = Infinity;
+  for (let i = 0; i < 3; i++) {
+    await (await fetch(`http://127.0.0.1:${metricsPort}/debug/pprof/heap?gc=1`)).arrayBuffer();
+    least = Math.min(least, gauge(await metrics(metricsPort), 'go_memstats_heap_alloc_bytes')!);
+  }
+  return least / 2 ** 20;
+}
