@@ -22,6 +22,7 @@ export const KNOWN_OPEN: readonly string[] = [
   'http2: field value with CRLF and a smuggled field',
   'http2: field value with CRLF and a smuggled request',
   'http2: field value with a NUL',
+  'http2: 100 KiB of header fields',
 ];
 
 /**

@@ -270,6 +270,38 @@ export const HTTP2: Case[] = [
     'extended CONNECT for websocket (RFC 8441)',
     one([...request('/public/ws', [], 'CONNECT'), [':protocol', 'websocket']]),
   ),
+  h2case('100 KiB of header fields', () => {
+    const block = hpack(
+      request(
+        '/public/x',
+        Array.from({ length: 100 }, (_, i): [string, string] => [`x-big-${i}`, 'v'.repeat(1000)]),
+      ),
+    );
+    const frames: Buffer[] = [];
+    for (let at = 0; at < block.length; at += 16_000) {
+      const last = at + 16_000 >= block.length;
+      const piece = block.subarray(at, at + 16_000);
+      frames.push(
+        at === 0
+          ? frame(FRAME.HEADERS, FLAG.END_STREAM | (last ? FLAG.END_HEADERS : 0), 1, piece)
+          : frame(FRAME.CONTINUATION, last ? FLAG.END_HEADERS : 0, 1, piece),
+      );
+    }
+    return frames;
+  }),
+  {
+    name: 'http2: POST body above the limit, no content-length',
+    run: async (ctx) => [
+      await nodeH2(ctx.endpoint(true), '/public/big', { ':method': 'POST' }, 'x'.repeat(2 * 1024 * 1024)),
+      await nodeH2(ctx.endpoint(true), '/public/h2-fresh'),
+    ],
+    check: (o) => [
+      ...freshH2(o),
+      ...(o.requests.some((r) => r.body.length > 1024 * 1024)
+        ? ['a body above the limit reached the pod whole']
+        : []),
+    ],
+  },
   h2case('HEADERS on stream 0', () => [
     frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, 0, hpack(request('/public/x'))),
   ]),
