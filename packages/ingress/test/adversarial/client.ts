@@ -43,7 +43,7 @@ export function openSocket(ep: Endpoint): Socket {
 }
 
 export function runClient(ep: Endpoint, steps: Step[], opts: ClientOptions = {}): Promise<ClientResult> {
-  const quietMs = opts.quietMs ?? 500;
+  const quietMs = opts.quietMs ?? 800;
   const maxMs = opts.maxMs ?? 3_000;
   const t0 = Date.now();
   return new Promise((resolve) => {

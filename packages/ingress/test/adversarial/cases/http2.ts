@@ -302,6 +302,22 @@ export const HTTP2: Case[] = [
         : []),
     ],
   },
+  h2case(
+    '300 concurrent streams on one connection',
+    () =>
+      Array.from({ length: 300 }, (_, i) =>
+        frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, 2 * i + 1, hpack(request(`/public/c-${i}`))),
+      ),
+    {
+      why: 'how many streams a server takes at once is its SETTINGS_MAX_CONCURRENT_STREAMS (nginx 128, Portico bounded by its pod pool, 256): per-client limits are issue 12; here no stream may be forwarded twice and a new client must still be served',
+      opts: { maxMs: 6_000 },
+      drainMs: 8_000,
+      check: (o) => {
+        const n = o.requests.filter((r) => r.target.startsWith('/public/c-')).length;
+        return n > 300 ? `${n} requests reached the pods for 300 streams` : [];
+      },
+    },
+  ),
   h2case('HEADERS on stream 0', () => [
     frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, 0, hpack(request('/public/x'))),
   ]),
