@@ -19,7 +19,7 @@ import { Registry } from 'prom-client';
 import type { BgpBackend, Layer2Backend } from '../src/backends.js';
 import { SPEAKER_ADDRESS_ANNOTATION } from '../src/membership/members.js';
 import { openUdpTransport, type Transport, type UdpTransport } from '../src/membership/udp-transport.js';
-import { Speaker } from '../src/speaker.js';
+import { Speaker, type SpeakerOptions } from '../src/speaker.js';
 
 /** What the harness needs of an API server: either kind's kubeconfig. */
 export interface ApiServer {
@@ -194,7 +194,11 @@ export class Lab {
     );
   }
 
-  async startSpeaker(node: string): Promise<RunningSpeaker> {
+  /** `timing` overrides the production membership timing (suspicionMs, leaseMs) for one test. */
+  async startSpeaker(
+    node: string,
+    timing: Pick<SpeakerOptions, 'suspicionMs' | 'leaseMs'> = {},
+  ): Promise<RunningSpeaker> {
     const registry = new Registry();
     const layer2 = new FakeLayer2();
     let bgp: FakeBgp | undefined;
@@ -221,6 +225,7 @@ export class Lab {
       createBgp: (asn) => (bgp = new FakeBgp(asn)),
       transport: link,
       memberlistPort: 7946,
+      ...timing,
     });
     await speaker.start();
     const running: RunningSpeaker = {

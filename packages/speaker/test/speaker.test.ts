@@ -58,8 +58,8 @@ async function newLab(server: { kubeconfig(): string }): Promise<Lab> {
   return lab;
 }
 
-async function startAll(nodes = NODES) {
-  for (const n of nodes) await lab.startSpeaker(n);
+async function startAll(nodes = NODES, timing: Parameters<Lab['startSpeaker']>[1] = {}) {
+  for (const n of nodes) await lab.startSpeaker(n, timing);
 }
 
 async function oneOwner(ip: string, not?: string): Promise<string> {
@@ -378,7 +378,12 @@ describe.each(API_SERVERS)('Kubernetes API outage and restart (%s API server)', 
       const kube = (await stoppableServer(kind)) as KubeApiServer;
       close = () => kube.close();
       await newLab(kube);
-      await startAll();
+      // The three speakers share this test's process, which kube-apiserver starves for up to about
+      // a second while it restarts. A speaker that cannot run for longer than its lease must step
+      // down (docs/speaker.md), so here they get a lease longer than any such stall: this test is
+      // about the API server going away, not about membership (membership-model.test.ts and
+      // test/e2e/layer2/partition.test.ts test that with production timing).
+      await startAll(NODES, { suspicionMs: 5_000 });
       await lab.createService('web', [IP]);
       await lab.createService('api', ['203.0.113.3']);
       await lab.createService('local', ['203.0.113.4'], true);
