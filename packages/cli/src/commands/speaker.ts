@@ -27,7 +27,9 @@ const usage = `usage: portico speaker [--kubeconfig FILE] [--node-name NAME] [--
   --metrics-port N          /metrics, /healthz, /readyz (default 7472)
   --metrics-address ADDR    address of that server (default: all addresses)
   --heartbeat-interval MS   default 100
-  --suspicion-timeout MS    a speaker silent this long is dead (default 500)
+  --suspicion-timeout MS    a voter grants an IP to a new owner only after hearing nothing from the
+                            old one for this long; the owner's own lease (when it stops answering)
+                            is shorter: timeout − max(interval, timeout/5) (default 500, at least 300)
   --memberlist-secret-file FILE  authenticate heartbeats with this shared secret
                             (default: $PORTICO_MEMBERLIST_SECRET when set)
   --probe-wait MS           before answering for a layer-2 IP, send one ARP/DAD probe and listen
