@@ -1,12 +1,5 @@
 import { hostname } from 'node:os';
-import {
-  type CoreV1Event,
-  CoreV1Api,
-  type KubeConfig,
-  type KubernetesObject,
-  PatchStrategy,
-  setHeaderOptions,
-} from '@kubernetes/client-node';
+import { type CoreV1Event, CoreV1Api, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { Counter, Gauge, type Registry } from 'prom-client';
 
 export type EventType = 'Normal' | 'Warning';
@@ -42,10 +35,7 @@ export interface EventRecorderStats {
 /** One distinct event waiting to be written; identical records merge into it. */
 interface Pending {
   readonly namespace: string;
-  readonly target: Target;
-  readonly type: EventType;
-  readonly reason: string;
-  readonly message: string;
+  readonly about: About;
   /** Records merged into this write: the count it adds. */
   repeats: number;
   readonly firstAt: number;
@@ -62,9 +52,23 @@ interface Target {
   resourceVersion?: string;
 }
 
-/** What aggregating a repeat needs: which Event, its count, and when it last happened. */
+/** What an Event is about; shared by reference between a waiting event and its cache entry. */
+interface About {
+  readonly target: Target;
+  readonly type: string;
+  readonly reason: string;
+  readonly message: string;
+}
+
+/**
+ * What aggregating a repeat needs: which Event, its count, its resourceVersion, and enough to
+ * write it whole again. The bump is an update (PUT) rather than a patch because update is the
+ * verb the manifests' RBAC grants on events.
+ */
 interface Cached {
   readonly name: string;
+  readonly about: About;
+  readonly firstAt: number;
   count: number;
   resourceVersion?: string;
   at: number;
@@ -89,8 +93,10 @@ const maxInflight = 8;
  * Writes go through a coalescing queue: identical events waiting to be written merge into one
  * write (their count adds up) instead of being dropped, and distinct ones wait their turn, so a
  * burst is written in full at the rate the API server takes it. Only more than `maxPendingEvents`
- * distinct events waiting at once are dropped (and counted). The recorder keeps no Event objects:
- * per remembered event only its name, count and resourceVersion, for at most `maxCachedEvents`.
+ * distinct events waiting at once are dropped (and counted). The recorder keeps no Event objects
+ * from the API (with their managed fields): per remembered event its name, count, resourceVersion
+ * and first time, and the reference, reason and message it already held while the event waited;
+ * at most `maxCachedEvents` of them.
  */
 export class EventRecorder {
   private readonly api: CoreV1Api;
@@ -162,10 +168,7 @@ export class EventRecorder {
     return new Promise((resolve) => {
       this.pending.set(key, {
         namespace,
-        target,
-        type,
-        reason,
-        message,
+        about: { target, type, reason, message },
         repeats: 1,
         firstAt: now,
         lastAt: now,
@@ -212,29 +215,54 @@ export class EventRecorder {
     if (previous && event.lastAt - previous.at < this.windowMs) {
       const count = previous.count + event.repeats;
       try {
-        // A merge patch of the two fields that change: no need to keep, or send, the whole Event.
-        const updated = await this.api.patchNamespacedEvent(
-          { namespace, name: previous.name, body: { count, lastTimestamp: timestamp(event.lastAt) } },
-          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-        );
-        this.remember1(key, {
+        const updated = await this.api.replaceNamespacedEvent({
+          namespace,
           name: previous.name,
+          body: this.body(namespace, previous.name, previous.about, count, previous.firstAt, event.lastAt, {
+            resourceVersion: previous.resourceVersion,
+          }),
+        });
+        this.remember1(key, {
+          ...previous,
           count,
           resourceVersion: updated.metadata?.resourceVersion,
           at: event.lastAt,
         });
         return;
       } catch {
-        // The old Event expired or was deleted: fall through and create a fresh one.
+        // The old Event expired, was deleted or changed meanwhile: create a fresh one instead.
         this.recent.delete(key);
       }
     }
-    const t = event.target;
-    const body: CoreV1Event = {
-      metadata: {
-        name: `${t.name ?? 'object'}.${event.firstAt.toString(16)}${randomSuffix()}`,
-        namespace,
-      },
+    const name = `${event.about.target.name ?? 'object'}.${event.firstAt.toString(16)}${randomSuffix()}`;
+    const created = await this.api.createNamespacedEvent({
+      namespace,
+      body: this.body(namespace, name, event.about, event.repeats, event.firstAt, event.lastAt),
+    });
+    this.remember1(key, {
+      name,
+      about: event.about,
+      firstAt: event.firstAt,
+      count: event.repeats,
+      resourceVersion: created.metadata?.resourceVersion,
+      at: event.lastAt,
+    });
+  }
+
+  private body(
+    namespace: string,
+    name: string,
+    about: About,
+    count: number,
+    firstAt: number,
+    lastAt: number,
+    meta: { resourceVersion?: string } = {},
+  ): CoreV1Event {
+    const t = about.target;
+    return {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name, namespace, ...meta },
       involvedObject: {
         apiVersion: t.apiVersion,
         kind: t.kind,
@@ -243,23 +271,16 @@ export class EventRecorder {
         uid: t.uid,
         resourceVersion: t.resourceVersion,
       },
-      type: event.type,
-      reason: event.reason,
-      message: event.message,
-      count: event.repeats,
-      firstTimestamp: new Date(event.firstAt),
-      lastTimestamp: new Date(event.lastAt),
+      type: about.type,
+      reason: about.reason,
+      message: about.message,
+      count,
+      firstTimestamp: new Date(firstAt),
+      lastTimestamp: new Date(lastAt),
       source: { component: this.options.component, host: this.host },
       reportingComponent: this.options.component,
       reportingInstance: this.host,
     };
-    const created = await this.api.createNamespacedEvent({ namespace, body });
-    this.remember1(key, {
-      name: created.metadata?.name ?? body.metadata.name!,
-      count: event.repeats,
-      resourceVersion: created.metadata?.resourceVersion,
-      at: event.lastAt,
-    });
   }
 
   /**
@@ -287,6 +308,20 @@ export class EventRecorder {
     if (known && known.at >= at) return;
     this.remember1(key, {
       name: event.metadata.name,
+      about: {
+        target: {
+          apiVersion: ref.apiVersion,
+          kind: ref.kind,
+          name: ref.name,
+          namespace: ref.namespace,
+          uid: ref.uid,
+          resourceVersion: ref.resourceVersion,
+        },
+        type: event.type ?? '',
+        reason: event.reason ?? '',
+        message: event.message ?? '',
+      },
+      firstAt: new Date(event.firstTimestamp ?? at).getTime(),
       count: event.count ?? 1,
       resourceVersion: event.metadata.resourceVersion,
       at,
@@ -338,11 +373,6 @@ function registerMetrics(registry: Registry, component: string, pending: () => n
     failed: counter('failed', 'Event writes that failed'),
     dropped: counter('dropped', 'Events dropped because too many distinct ones were waiting'),
   };
-}
-
-/** RFC 3339 in whole seconds, as metav1.Time is serialized. */
-function timestamp(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 /** Same object (by uid, else namespace/name), type, reason and message: the same Event. */
