@@ -64,6 +64,7 @@ export class Controller {
     this.statusWriter = new ServiceStatusWriter(options.kubeConfig);
     this.recorder = new EventRecorder(options.kubeConfig, {
       component: 'portico-controller',
+      registry: options.registry,
       onError: (err) => this.log.warn({ err }, 'event write failed'),
     });
     this.services = createInformer<V1Service>(options.kubeConfig, 'services');

@@ -69,6 +69,7 @@ export class IngressController {
       options.events ??
       new EventRecorder(options.kubeConfig, {
         component: eventSource,
+        registry: options.registry,
         onError: (err) => options.logger.warn({ err: String(err) }, 'event write failed'),
       });
     this.problems = new ProblemReporter({

@@ -96,6 +96,7 @@ export class Speaker {
     this.metrics = speakerMetrics(options.registry);
     this.recorder = new EventRecorder(options.kubeConfig, {
       component: 'portico-speaker',
+      registry: options.registry,
       onError: (err) => this.log.warn({ err: String(err) }, 'event write failed'),
     });
     this.configStatus = new ConfigStatus(options.registry, this.recorder, this.log);
