@@ -9,12 +9,13 @@ import { apiVersionOf, groupVersions, RESOURCES, verbsOf } from './resources.js'
 export function versionInfo(): Record<string, string> {
   return {
     major: '1',
-    minor: '32',
-    gitVersion: 'v1.32.0-portico-dev',
+    // The Kubernetes version whose behaviour the differential suite measures it against.
+    minor: '36',
+    gitVersion: 'v1.36.3-portico-dev',
     gitCommit: '0000000000000000000000000000000000000000',
     gitTreeState: 'clean',
     buildDate: '2026-01-01T00:00:00Z',
-    goVersion: 'go1.23.0',
+    goVersion: 'go1.26.0',
     compiler: 'gc',
     platform: 'linux/amd64',
   };

@@ -20,7 +20,7 @@ export type StatusReason =
   | 'InternalError';
 
 export interface StatusCause {
-  reason: string;
+  reason?: string;
   message: string;
   field?: string;
 }
@@ -35,18 +35,21 @@ export interface StatusDetails {
 export interface Status {
   kind: 'Status';
   apiVersion: 'v1';
-  metadata: Record<string, never>;
+  metadata: Record<string, string>;
   status: 'Failure' | 'Success';
-  message: string;
+  message?: string;
   reason?: StatusReason;
   details?: StatusDetails;
   code: number;
 }
 
 export class ApiError extends Error {
+  /** The Status's list metadata (an expired continue token's replacement). */
+  listMeta?: Record<string, string>;
+
   constructor(
     readonly code: number,
-    readonly reason: StatusReason,
+    readonly reason: StatusReason | undefined,
     message: string,
     readonly details?: StatusDetails,
   ) {
@@ -58,10 +61,10 @@ export class ApiError extends Error {
     const status: Status = {
       kind: 'Status',
       apiVersion: 'v1',
-      metadata: {},
+      metadata: { ...this.listMeta },
       status: 'Failure',
       message: this.message,
-      reason: this.reason,
+      ...(this.reason ? { reason: this.reason } : {}),
       code: this.code,
     };
     if (this.details) status.details = this.details;
@@ -109,6 +112,23 @@ export function conflict(resource: ResourceInfo, name: string, why?: string): Ap
   );
 }
 
+/** A conflict that names the kind (`Ingress.networking.k8s.io "x"`) instead of the resource. */
+export function kindConflict(resource: ResourceInfo, name: string, why: string): ApiError {
+  const kind = resource.group ? `${resource.kind}.${resource.group}` : resource.kind;
+  const details: StatusDetails = { name, kind: resource.kind };
+  if (resource.group) details.group = resource.group;
+  return new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${kind} "${name}": ${why}`, details);
+}
+
+/** What deleting an object answers for kinds that do not return it: a Status of Success. */
+export function deletedStatus(resource: ResourceInfo, name: string, uid: unknown): Record<string, unknown> {
+  const details: Record<string, unknown> = { name };
+  if (resource.group) details.group = resource.group;
+  details.kind = resource.plural;
+  if (typeof uid === 'string') details.uid = uid;
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details };
+}
+
 /** One field error, worded like k8s.io/apimachinery/pkg/util/validation/field. */
 export interface FieldError {
   type:
@@ -116,7 +136,9 @@ export interface FieldError {
     | 'FieldValueInvalid'
     | 'FieldValueNotSupported'
     | 'FieldValueForbidden'
-    | 'FieldValueDuplicate';
+    | 'FieldValueDuplicate'
+    | 'FieldValueTooLong'
+    | 'FieldValueTooMany';
   field: string;
   detail: string;
   value?: unknown;
@@ -142,20 +164,48 @@ function fieldErrorMessage(error: FieldError): string {
       return `Unsupported value: ${JSON.stringify(error.value ?? null)}${error.detail ? `: ${error.detail}` : ''}`;
     case 'FieldValueForbidden':
       return `Forbidden: ${error.detail}`;
+    case 'FieldValueTooLong':
+      return `Too long: ${error.detail}`;
+    case 'FieldValueTooMany':
+      return `Too many: ${JSON.stringify(error.value ?? null)}: ${error.detail}`;
     case 'FieldValueDuplicate':
       return `Duplicate value: ${JSON.stringify(error.value ?? null)}`;
   }
 }
 
 export function invalid(resource: ResourceInfo, name: string, errors: FieldError[]): ApiError {
-  const causes = errors.map((e) => ({ reason: e.type, message: fieldErrorMessage(e), field: e.field }));
-  const summary = causes.map((c) => `${c.field}: ${c.message}`).join(', ');
-  const details: StatusDetails = { name, kind: resource.kind, causes };
+  return invalidFromCauses(
+    resource,
+    name,
+    errors.map((e) => ({ reason: e.type, message: fieldErrorMessage(e), field: e.field })),
+  );
+}
+
+/** ERRORS first, then the causes of the 422 AFTER: one Invalid error, as one validation pass gives. */
+export function combineInvalid(
+  resource: ResourceInfo,
+  name: string,
+  errors: FieldError[],
+  after: ApiError,
+): ApiError {
+  if (after.code !== 422 || !after.details?.causes) return after;
+  return invalidFromCauses(resource, name, [
+    ...errors.map((e) => ({ reason: e.type, message: fieldErrorMessage(e), field: e.field })),
+    ...after.details.causes,
+  ]);
+}
+
+/** NewInvalid: the message names the group kind and lists each distinct error once. */
+function invalidFromCauses(resource: ResourceInfo, name: string, causes: StatusCause[]): ApiError {
+  const distinct = [...new Set(causes.map((c) => `${c.field}: ${c.message}`))];
+  const summary = distinct.join(', ');
+  const kind = resource.group ? `${resource.kind}.${resource.group}` : resource.kind;
+  const details: StatusDetails = { ...(name ? { name } : {}), kind: resource.kind, causes };
   if (resource.group) details.group = resource.group;
   return new ApiError(
     422,
     'Invalid',
-    `${resource.kind} "${name}" is invalid: ${errors.length > 1 ? `[${summary}]` : summary}`,
+    `${kind} "${name}" is invalid: ${distinct.length > 1 ? `[${summary}]` : summary}`,
     details,
   );
 }
@@ -182,6 +232,35 @@ export function tooLargeResourceVersion(requested: number, current: number): Api
   });
 }
 
+/** A 422 about the list options (ListOptions.meta.k8s.io). */
+export function listOptionsInvalid(field: string, reason: string, message: string): ApiError {
+  const body = reason === 'FieldValueForbidden' ? `Forbidden: ${message}` : message;
+  return new ApiError(422, 'Invalid', `ListOptions.meta.k8s.io "" is invalid: ${field}: ${body}`, {
+    group: 'meta.k8s.io',
+    kind: 'ListOptions',
+    causes: [{ reason, message: body, field }],
+  });
+}
+
+/** NewInternalError: a 500 with the cause as its only detail. */
+export function internalError(message: string): ApiError {
+  return new ApiError(500, 'InternalError', `Internal error occurred: ${message}`, {
+    causes: [{ message } as StatusCause],
+  });
+}
+
 export function plainNotFound(): ApiError {
-  return new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+  return new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
+}
+
+/**
+ * A resourceVersion that is not a number: the real server's storage fails to parse it and
+ * answers 500 with the parser's words and no reason.
+ */
+export function invalidResourceVersion(value: string): ApiError {
+  return new ApiError(
+    500,
+    undefined,
+    `resourceVersion: Invalid value: ${JSON.stringify(value)}: strconv.ParseUint: parsing ${JSON.stringify(value)}: invalid syntax`,
+  );
 }

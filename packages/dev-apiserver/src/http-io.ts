@@ -49,12 +49,23 @@ export function parseBody(body: Buffer, type: string): unknown {
   );
 }
 
-export function sendJson(response: ServerResponse, code: number, body: unknown): void {
-  sendText(response, code, JSON.stringify(body));
+export function sendJson(response: ServerResponse, code: number, body: unknown, warnings?: string[]): void {
+  sendText(response, code, JSON.stringify(body), warnings);
 }
 
-export function sendText(response: ServerResponse, code: number, text: string): void {
-  response.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+/** A JSON response; each warning becomes a `Warning: 299 - "..."` header, as the real server sends them. */
+export function sendText(
+  response: ServerResponse,
+  code: number,
+  text: string,
+  warnings: string[] = [],
+): void {
+  const headers: Record<string, string | number | string[]> = {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+  };
+  if (warnings.length) headers.Warning = warnings.map((w) => `299 - ${JSON.stringify(w)}`);
+  response.writeHead(code, headers);
   response.end(text);
 }
 

@@ -3,7 +3,10 @@
  * ipallocator: the network address (and for IPv4 the broadcast address) is never handed out, a
  * requested address must lie in the range and be free, and addresses come back on release.
  * Addresses are handed out in increasing order from a moving cursor, so a released address is not
- * reused at once (the real server picks at random; sequential keeps tests readable).
+ * reused at once (the real server picks at random; sequential keeps tests readable). Like the real
+ * allocator (KEP-3070), dynamic allocation starts above the static band (the first
+ * min(max(16, size/16), 256) addresses) and uses the band only when the rest is full, so that
+ * addresses requested by name from the band rarely collide with allocated ones.
  */
 import { isIPv4, isIPv6 } from 'node:net';
 
@@ -54,7 +57,9 @@ export class IpAllocator {
   private readonly base: bigint;
   private readonly size: number;
   private readonly used = new Set<number>();
-  private cursor = 1;
+  /** Size of the static band at the start of the range. */
+  private readonly band: number;
+  private cursor: number;
 
   constructor(readonly cidr: string) {
     const [address, prefixText] = cidr.split('/');
@@ -68,6 +73,9 @@ export class IpAllocator {
     const hostBits = BigInt(bits - prefix);
     this.base = (ipToBigInt(address!) >> hostBits) << hostBits;
     this.size = Number(1n << hostBits);
+    // calculateRangeOffset: no static band in ranges smaller than 16.
+    this.band = this.size < 16 ? 1 : Math.min(Math.max(16, Math.floor(this.size / 16)), 256);
+    this.cursor = this.band;
   }
 
   private offsetOf(address: string): number | undefined {
@@ -78,7 +86,7 @@ export class IpAllocator {
   }
 
   private usable(offset: number): boolean {
-    return offset > 0 && !(this.family === 'IPv4' && offset === this.size - 1);
+    return offset > 0 && offset < this.size && !(this.family === 'IPv4' && offset === this.size - 1);
   }
 
   contains(address: string): boolean {
@@ -91,29 +99,54 @@ export class IpAllocator {
     return offset !== undefined && this.used.has(offset);
   }
 
-  /** Claims a specific address; returns an error text when out of range or taken. */
+  /** Claims a specific address; returns the real allocator's reason when out of range or taken. */
   allocate(address: string): string | undefined {
     const offset = this.offsetOf(address);
-    if (offset === undefined || !this.usable(offset)) {
-      return `failed to allocate IP ${address}: the provided IP (${address}) is not in the valid range. The range of valid IPs is ${this.cidr}`;
-    }
-    if (this.used.has(offset))
-      return 'failed to allocate IP ' + address + ': provided IP is already allocated';
+    if (offset === undefined || !this.usable(offset))
+      return 'the provided network does not match the current range';
+    if (this.used.has(offset)) return 'provided IP is already allocated';
     this.used.add(offset);
     return undefined;
   }
 
-  /** The next free address after the cursor, or undefined when the range is full. */
+  /**
+   * The dry-run check: whether the address lies in the range. Like the real allocator in dry-run
+   * mode, whether it is free is not checked.
+   */
+  check(address: string): string | undefined {
+    const offset = this.offsetOf(address);
+    if (offset === undefined || !this.usable(offset))
+      return 'the provided network does not match the current range';
+    return undefined;
+  }
+
+  /** The network address, what the real allocator hands out to a dry-run allocation. */
+  get network(): string {
+    return bigIntToIp(this.base, this.family);
+  }
+
+  /** The next free address after the cursor above the static band, else in the band; undefined when full. */
   allocateNext(): string | undefined {
-    for (let tried = 0; tried < this.size; tried++) {
+    const dynamic = this.size - this.band;
+    for (let tried = 0; tried < dynamic; tried++) {
       const offset = this.cursor;
-      this.cursor = this.cursor + 1 >= this.size ? 1 : this.cursor + 1;
-      if (this.usable(offset) && !this.used.has(offset)) {
-        this.used.add(offset);
-        return bigIntToIp(this.base + BigInt(offset), this.family);
-      }
+      this.cursor = this.cursor + 1 >= this.size ? this.band : this.cursor + 1;
+      if (this.usable(offset) && !this.used.has(offset)) return this.take(offset);
+    }
+    for (let offset = 1; offset < this.band; offset++) {
+      if (this.usable(offset) && !this.used.has(offset)) return this.take(offset);
     }
     return undefined;
+  }
+
+  /** The first address of the range (the `kubernetes` Service's, in the static band). */
+  allocateFirst(): string | undefined {
+    return this.used.has(1) ? undefined : this.take(1);
+  }
+
+  private take(offset: number): string {
+    this.used.add(offset);
+    return bigIntToIp(this.base + BigInt(offset), this.family);
   }
 
   release(address: string): void {

@@ -16,6 +16,10 @@ function keyOf(object: JsonObject): string {
   return meta.namespace ? `${String(meta.namespace)}/${String(meta.name)}` : String(meta.name);
 }
 
+export function encodeContinue(token: ContinueToken): string {
+  return Buffer.from(JSON.stringify(token)).toString('base64url');
+}
+
 export function decodeContinue(token: string): ContinueToken {
   try {
     const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as ContinueToken;
@@ -46,7 +50,8 @@ export function paginate(
   let rv = currentRv;
   if (continueToken) {
     const token = decodeContinue(continueToken);
-    rv = token.rv;
+    // -1: continue in the current state (the token an expired one is traded for).
+    if (token.rv !== -1) rv = token.rv;
     rest = items.filter((o) => keyOf(o) > token.start);
   }
   if (limit === undefined || limit <= 0 || rest.length <= limit) return { items: rest, resourceVersion: rv };
@@ -55,7 +60,7 @@ export function paginate(
   return {
     items: page,
     resourceVersion: rv,
-    continueToken: Buffer.from(JSON.stringify(next)).toString('base64url'),
+    continueToken: encodeContinue(next),
     remainingItemCount: rest.length - limit,
   };
 }

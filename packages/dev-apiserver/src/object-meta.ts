@@ -8,17 +8,30 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { badRequest, invalid, type FieldError } from './errors.js';
 import { isObject, jsonEqual, type JsonObject } from './json.js';
 import { apiVersionOf, type ResourceInfo } from './resources.js';
+import { isDNS1123Label, isDNS1123Subdomain, isLabelKey, isLabelValue } from './validation.js';
 
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-/** Label and annotation keys: an optional DNS subdomain prefix and a name part. */
-const QUALIFIED_NAME =
-  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
-const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
-/** Kinds whose names must be DNS-1035/1123 labels rather than subdomains. */
-const LABEL_NAMED = new Set(['Service', 'Namespace']);
-/** Kinds whose spec changes bump metadata.generation. */
-const GENERATION_KINDS = new Set(['Service', 'Ingress', 'Pod', 'IngressClass']);
+/** The name rule of each kind: Services and Namespaces are DNS-1123 labels, the rest subdomains. */
+const NAME_RULES: Record<string, (name: string) => string[]> = {
+  Service: isDNS1123Label,
+  Namespace: isDNS1123Label,
+};
+/**
+ * Kinds that keep metadata.generation (1 on create) and what advances it: a change of the spec,
+ * or for EndpointSlices of anything but the metadata, labels included.
+ */
+const GENERATION: Record<string, (next: JsonObject, old: JsonObject) => boolean> = {
+  Ingress: (next, old) => !jsonEqual(next.spec, old.spec),
+  IngressClass: (next, old) => !jsonEqual(next.spec, old.spec),
+  Pod: (next, old) => !jsonEqual(next.spec, old.spec),
+  EndpointSlice: (next, old) => {
+    const { metadata: newMeta, ...newRest } = next;
+    const { metadata: oldMeta, ...oldRest } = old;
+    return (
+      !jsonEqual(newRest, oldRest) ||
+      !jsonEqual((newMeta as JsonObject).labels, (oldMeta as JsonObject).labels)
+    );
+  },
+};
 /** The alphabet of names.SimpleNameGenerator: no vowels, no confusable characters. */
 const SUFFIX_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 
@@ -34,64 +47,83 @@ function generatedName(prefix: string): string {
   return `${prefix.slice(0, 58)}${suffix}`;
 }
 
-function nameErrors(resource: ResourceInfo, name: string): FieldError[] {
-  const asLabel = LABEL_NAMED.has(resource.kind);
-  const ok = asLabel
-    ? DNS_LABEL.test(name) && name.length <= 63
-    : DNS_SUBDOMAIN.test(name) && name.length <= 253;
-  if (ok) return [];
-  const detail = asLabel
-    ? "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character"
-    : "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character";
-  return [{ type: 'FieldValueInvalid', field: 'metadata.name', value: name, detail }];
+/** path.IsValidPathSegmentName: all a core Event's name must be. */
+function pathSegmentMessages(name: string): string[] {
+  if (name === '.' || name === '..') return [`may not be '${name}'`];
+  return ['/', '%'].filter((c) => name.includes(c)).map((c) => `may not contain '${c}'`);
 }
 
-function checkStringMap(meta: JsonObject, field: 'labels' | 'annotations', errors: FieldError[]): void {
-  const map = meta[field];
-  if (map === undefined || map === null) {
-    delete meta[field];
-    return;
+/** Core v1 Events skip ValidateObjectMeta; only the generic path-segment check applies. */
+function isCoreEvent(resource: ResourceInfo): boolean {
+  return resource.kind === 'Event' && resource.group === '';
+}
+
+/** NameIsDNSSubdomain and its kin: a generateName prefix may end in a dash. */
+function nameMessages(resource: ResourceInfo, name: string, prefix: boolean): string[] {
+  if (isCoreEvent(resource)) return prefix ? [] : pathSegmentMessages(name);
+  const rule = NAME_RULES[resource.kind] ?? isDNS1123Subdomain;
+  const masked = prefix && name.length > 1 && name.endsWith('-') ? `${name.slice(0, -2)}a` : name;
+  return rule(masked);
+}
+
+const invalidAt =
+  (field: string, value: unknown) =>
+  (detail: string): FieldError => ({
+    type: 'FieldValueInvalid',
+    field,
+    value,
+    detail,
+  });
+
+/** ValidateLabels and ValidateAnnotations. Labels and annotations that are not maps of strings are 400s at decoding. */
+function labelErrors(meta: JsonObject): FieldError[] {
+  const errors: FieldError[] = [];
+  const labels = isObject(meta.labels) ? meta.labels : {};
+  for (const [k, v] of Object.entries(labels)) {
+    errors.push(...isLabelKey(k).map(invalidAt('metadata.labels', k)));
+    errors.push(...isLabelValue(String(v)).map(invalidAt('metadata.labels', v)));
   }
-  if (!isObject(map)) {
+  const annotations = isObject(meta.annotations) ? meta.annotations : {};
+  let size = 0;
+  for (const [k, v] of Object.entries(annotations)) {
+    errors.push(...isLabelKey(k.toLowerCase()).map(invalidAt('metadata.annotations', k)));
+    size += k.length + String(v).length;
+  }
+  if (size > 262144) {
     errors.push({
-      type: 'FieldValueInvalid',
-      field: `metadata.${field}`,
-      value: map,
-      detail: 'must be a map of strings',
+      type: 'FieldValueTooLong',
+      field: 'metadata.annotations',
+      detail: 'may not be more than 262144 bytes',
     });
-    return;
   }
-  for (const [k, v] of Object.entries(map)) {
-    if (!QUALIFIED_NAME.test(k) || k.length > 317 || (k.split('/').pop() ?? '').length > 63) {
-      errors.push({
-        type: 'FieldValueInvalid',
-        field: `metadata.${field}`,
-        value: k,
-        detail:
-          "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character",
-      });
-    }
-    if (typeof v !== 'string') {
-      errors.push({
-        type: 'FieldValueInvalid',
-        field: `metadata.${field}.${k}`,
-        value: v,
-        detail: 'must be a string',
-      });
-    } else if (field === 'labels' && (!LABEL_VALUE.test(v) || v.length > 63)) {
-      errors.push({
-        type: 'FieldValueInvalid',
-        field: 'metadata.labels',
-        value: v,
-        detail:
-          "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character",
-      });
-    }
+  return errors;
+}
+
+/** ValidateObjectMeta on create: generateName, name, labels, annotations. */
+export function createMetaErrors(resource: ResourceInfo, meta: JsonObject): FieldError[] {
+  const errors: FieldError[] = [];
+  if (typeof meta.generateName === 'string' && meta.generateName !== '') {
+    errors.push(
+      ...nameMessages(resource, meta.generateName, true).map(
+        invalidAt('metadata.generateName', meta.generateName),
+      ),
+    );
   }
+  if (typeof meta.name !== 'string' || meta.name === '') {
+    errors.push({
+      type: 'FieldValueRequired',
+      field: 'metadata.name',
+      detail: 'name or generateName is required',
+    });
+  } else {
+    errors.push(...nameMessages(resource, meta.name, false).map(invalidAt('metadata.name', meta.name)));
+  }
+  errors.push(...labelErrors(meta));
+  return errors;
 }
 
 /** Checks apiVersion/kind of a request body against the URL's resource and fills them in. */
-function checkTypeMeta(resource: ResourceInfo, body: JsonObject): void {
+export function checkTypeMeta(resource: ResourceInfo, body: JsonObject): void {
   const apiVersion = apiVersionOf(resource);
   if (body.kind !== undefined && body.kind !== resource.kind) {
     throw badRequest(
@@ -118,16 +150,17 @@ function checkNamespace(resource: ResourceInfo, meta: JsonObject, namespace: str
   meta.namespace = namespace;
 }
 
-/** Prepares a POSTed object (mutates it); `namespace` is the one from the URL. */
+/**
+ * Prepares a POSTed object (mutates it): the namespace from the URL, a name from generateName,
+ * the system fields. Validation is createMetaErrors'.
+ */
 export function prepareCreateMeta(
   resource: ResourceInfo,
   body: JsonObject,
   namespace: string | undefined,
 ): void {
-  checkTypeMeta(resource, body);
   const meta = isObject(body.metadata) ? body.metadata : (body.metadata = {});
   checkNamespace(resource, meta, namespace);
-  const errors: FieldError[] = [];
   if (
     (meta.name === undefined || meta.name === '') &&
     typeof meta.generateName === 'string' &&
@@ -135,67 +168,40 @@ export function prepareCreateMeta(
   ) {
     meta.name = generatedName(meta.generateName);
   }
-  if (typeof meta.name !== 'string' || meta.name === '') {
-    errors.push({
-      type: 'FieldValueRequired',
-      field: 'metadata.name',
-      detail: 'name or generateName is required',
-    });
-  } else {
-    errors.push(...nameErrors(resource, meta.name));
-  }
-  checkStringMap(meta, 'labels', errors);
-  checkStringMap(meta, 'annotations', errors);
-  if (errors.length) throw invalid(resource, typeof meta.name === 'string' ? meta.name : '', errors);
-  for (const f of [
-    'resourceVersion',
-    'deletionTimestamp',
-    'deletionGracePeriodSeconds',
-    'selfLink',
-    'managedFields',
-  ]) {
+  for (const f of ['resourceVersion', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'selfLink'])
     delete meta[f];
-  }
   meta.uid = randomUUID();
   meta.creationTimestamp = timestamp();
-  if (GENERATION_KINDS.has(resource.kind)) meta.generation = 1;
-}
-
-/** The part of an object whose change bumps generation: everything but metadata and status. */
-function specPart(object: JsonObject): JsonObject {
-  const { metadata: _m, status: _s, apiVersion: _a, kind: _k, ...rest } = object;
-  return rest;
+  if (GENERATION[resource.kind]) meta.generation = 1;
+  else delete meta.generation;
 }
 
 /**
- * Prepares a replacement of `old` by `body` (mutates `body`): name and namespace must match,
- * server-owned fields are carried over, generation advances when the spec changed.
+ * Prepares a replacement of `old` by `body` (mutates `body`): the namespace must match, the
+ * system fields are carried over.
  */
 export function prepareUpdateMeta(resource: ResourceInfo, body: JsonObject, old: JsonObject): void {
-  checkTypeMeta(resource, body);
   const meta = isObject(body.metadata) ? body.metadata : (body.metadata = {});
   const oldMeta = old.metadata as JsonObject;
   checkNamespace(resource, meta, oldMeta.namespace as string | undefined);
-  if (meta.name !== undefined && meta.name !== oldMeta.name) {
-    throw badRequest(
-      `the name of the object (${String(meta.name)}) does not match the name on the URL (${String(oldMeta.name)})`,
-    );
-  }
   meta.name = oldMeta.name;
-  const errors: FieldError[] = [];
-  checkStringMap(meta, 'labels', errors);
-  checkStringMap(meta, 'annotations', errors);
+  const errors = labelErrors(meta);
   if (errors.length) throw invalid(resource, String(oldMeta.name), errors);
   for (const f of ['uid', 'creationTimestamp', 'generateName']) {
     if (oldMeta[f] !== undefined) meta[f] = oldMeta[f];
     else delete meta[f];
   }
-  delete meta.managedFields;
   delete meta.selfLink;
-  if (oldMeta.generation !== undefined) {
-    const changed = !jsonEqual(specPart(body), specPart(old));
-    meta.generation = (oldMeta.generation as number) + (changed ? 1 : 0);
-  } else {
-    delete meta.generation;
-  }
+}
+
+/** The generation of NEXT replacing OLD (both as stored): advanced when the kind says so. */
+export function nextGeneration(
+  resource: ResourceInfo,
+  next: JsonObject,
+  old: JsonObject,
+): number | undefined {
+  const changed = GENERATION[resource.kind];
+  const generation = (old.metadata as JsonObject).generation;
+  if (!changed || typeof generation !== 'number') return undefined;
+  return changed(next, old) ? generation + 1 : generation;
 }

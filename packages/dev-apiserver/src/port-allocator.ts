@@ -1,16 +1,23 @@
 /**
  * Node port allocation from the service node port range (30000-32767 by default, as the real
- * server's --service-node-port-range), in increasing order from a moving cursor.
+ * server's --service-node-port-range), in increasing order from a moving cursor. As the real
+ * allocator (KEP-3668), dynamic allocation starts above the static band (the first
+ * min(max(16, size/32), 128) ports) and takes from the band only when the rest is full.
  */
 export class PortAllocator {
   private readonly used = new Set<number>();
+  /** First port above the static band. */
+  private readonly dynamicFirst: number;
   private cursor: number;
 
   constructor(
     readonly first = 30000,
     readonly last = 32767,
   ) {
-    this.cursor = first;
+    const size = last - first + 1;
+    // calculateRangeOffset: no static band in ranges smaller than 16.
+    this.dynamicFirst = size < 16 ? first : first + Math.min(Math.max(16, Math.floor(size / 32)), 128);
+    this.cursor = this.dynamicFirst;
   }
 
   get range(): string {
@@ -34,10 +41,15 @@ export class PortAllocator {
   }
 
   allocateNext(): number | undefined {
-    const size = this.last - this.first + 1;
-    for (let tried = 0; tried < size; tried++) {
+    for (let tried = 0; tried <= this.last - this.dynamicFirst; tried++) {
       const port = this.cursor;
-      this.cursor = port >= this.last ? this.first : port + 1;
+      this.cursor = port >= this.last ? this.dynamicFirst : port + 1;
+      if (!this.used.has(port)) {
+        this.used.add(port);
+        return port;
+      }
+    }
+    for (let port = this.first; port < this.dynamicFirst; port++) {
       if (!this.used.has(port)) {
         this.used.add(port);
         return port;

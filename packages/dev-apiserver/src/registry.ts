@@ -8,23 +8,38 @@ import {
   ApiError,
   alreadyExists,
   badRequest,
+  combineInvalid,
   conflict,
+  invalidResourceVersion,
+  listOptionsInvalid,
+  tooLargeResourceVersion,
   invalid,
+  kindConflict,
   methodNotAllowed,
   notFound,
 } from './errors.js';
+import { applyDefaults } from './defaults.js';
+import { FieldSet } from './field-set.js';
 import { applyJsonPatch } from './json-patch.js';
 import { clone, isObject, jsonEqual, type JsonObject } from './json.js';
-import { paginate } from './list-paging.js';
+import { decodeContinue, encodeContinue, paginate } from './list-paging.js';
+import { applyConfiguration, updateManagedFields, type FieldManagerContext } from './managed-fields.js';
 import { applyMergePatch } from './merge-patch.js';
-import { prepareCreateMeta, prepareUpdateMeta } from './object-meta.js';
+import {
+  checkTypeMeta,
+  createMetaErrors,
+  nextGeneration,
+  prepareCreateMeta,
+  prepareUpdateMeta,
+} from './object-meta.js';
 import { apiVersionOf, findResource, RESOURCES, storageKeyOf, type ResourceInfo } from './resources.js';
+import { rootType } from './schema.js';
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors.js';
-import { AppliedConfigurations } from './server-side-apply.js';
 import { ServiceRegistry, type ServiceNetworkOptions } from './service-registry.js';
 import { kindStrategies, type KindStrategy } from './strategies.js';
 import type { Store } from './store.js';
 import { applyStrategicMergePatch } from './strategic-merge.js';
+import { decode, encode } from './typed.js';
 
 export interface Scope {
   resource: ResourceInfo;
@@ -38,9 +53,69 @@ export interface ListQuery {
   fieldSelector?: string | null;
   limit?: number;
   continue?: string | null;
+  resourceVersion?: string | null;
+  resourceVersionMatch?: string | null;
 }
 
 export type PatchType = 'json' | 'merge' | 'strategic' | 'apply';
+
+/** What a write request says besides its body. */
+export interface WriteOptions {
+  /** The fieldManager parameter (required by server-side apply). */
+  fieldManager?: string;
+  /** The request's User-Agent: up to its first `/`, the field manager when there is no parameter. */
+  userAgent?: string;
+  /** What to do with unknown fields: drop them silently, with a warning (the default), or refuse. */
+  fieldValidation?: 'Ignore' | 'Warn' | 'Strict';
+  /** Server-side apply takes fields other managers own. */
+  force?: boolean;
+  /** Collects the warnings of the request (Warning headers). */
+  warnings?: string[];
+  /** dryRun=All: everything but the write (and the allocations). */
+  dryRun?: boolean;
+}
+
+/** managerOrUserAgent: the parameter, else the printable User-Agent before its first `/` (128 at most). */
+function managerOf(options: WriteOptions): string {
+  if (options.fieldManager) return options.fieldManager;
+  const agent = (options.userAgent ?? '').split('/')[0]!;
+  return [...agent]
+    .filter((c) => !/\p{C}/u.test(c))
+    .join('')
+    .slice(0, 128);
+}
+
+function gvkOf(resource: ResourceInfo): string {
+  return `${apiVersionOf(resource)}/${resource.kind}`;
+}
+
+/** The 400 of a body Go cannot decode into the kind's struct. */
+function cannotHandle(resource: ResourceInfo, why: string): ApiError {
+  return badRequest(
+    `${resource.kind} in version "${resource.version}" cannot be handled as a ${resource.kind}: ${why}`,
+  );
+}
+
+/** Unknown fields: a warning each, or with fieldValidation=Strict a 400 naming them all. */
+function reportUnknownFields(resource: ResourceInfo, unknown: string[], options: WriteOptions): void {
+  if (unknown.length === 0 || options.fieldValidation === 'Ignore') return;
+  const each = unknown.map((f) => `unknown field "${f}"`);
+  if (options.fieldValidation === 'Strict')
+    throw cannotHandle(resource, `strict decoding error: ${each.join(', ')}`);
+  options.warnings?.push(...each);
+}
+
+/** An apply configuration must name the URL's kind and apiVersion (versionCheckManager). */
+function checkApplyTypeMeta(resource: ResourceInfo, config: JsonObject): void {
+  const apiVersion = typeof config.apiVersion === 'string' ? config.apiVersion : '';
+  const kind = typeof config.kind === 'string' ? config.kind : '';
+  if (apiVersion !== apiVersionOf(resource) || kind !== resource.kind) {
+    const slash = apiVersion.indexOf('/');
+    const [group, version] =
+      slash >= 0 ? [apiVersion.slice(0, slash), apiVersion.slice(slash + 1)] : ['', apiVersion];
+    throw badRequest(`invalid object type: ${group}/${version}, Kind=${kind}`);
+  }
+}
 
 /** Namespaces that exist from the start and may not be deleted, as in a fresh cluster. */
 export const INITIAL_NAMESPACES = [
@@ -53,19 +128,14 @@ export const INITIAL_NAMESPACES = [
 const UNDELETABLE_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
 
 /** Resources whose PUT creates a missing object (AllowCreateOnUpdate in the real strategies). */
-const CREATE_ON_UPDATE = new Set(['Endpoints', 'Event', 'Lease', 'EndpointSlice']);
+const CREATE_ON_UPDATE = new Set(['Endpoints', 'Event', 'Lease']);
 
 const NAMESPACES = findResource('', 'v1', 'namespaces')!;
 const SERVICES = findResource('', 'v1', 'services')!;
+const INGRESS_CLASSES = findResource('networking.k8s.io', 'v1', 'ingressclasses')!;
 
 function metaOf(object: JsonObject): JsonObject {
   return object.metadata as JsonObject;
-}
-
-/** An object without its resourceVersion, to detect updates that change nothing. */
-function withoutVersion(object: JsonObject): JsonObject {
-  const { resourceVersion: _rv, ...meta } = metaOf(object);
-  return { ...object, metadata: meta };
 }
 
 /** A compiled filter for list and watch. */
@@ -79,7 +149,6 @@ export interface Filter {
 
 export class Registry {
   readonly services: ServiceRegistry;
-  private readonly applied = new AppliedConfigurations();
   private readonly strategies: Record<string, KindStrategy>;
 
   constructor(
@@ -92,8 +161,9 @@ export class Registry {
 
   /** Creates the namespaces and the `kubernetes` Service a fresh cluster has. */
   bootstrap(): void {
+    const asServer = { fieldManager: 'kube-apiserver' };
     for (const name of INITIAL_NAMESPACES) {
-      this.create({ resource: NAMESPACES }, { metadata: { name } });
+      this.create({ resource: NAMESPACES }, { metadata: { name } }, asServer);
     }
     const ip = this.services.reserveFirstAddress();
     this.services.release({ spec: { clusterIPs: [ip] } });
@@ -103,6 +173,7 @@ export class Registry {
         metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } },
         spec: { clusterIP: ip, ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }] },
       },
+      asServer,
     );
   }
 
@@ -160,10 +231,67 @@ export class Registry {
     return this.store.list(collection, filter.namespace).filter(filter.matches);
   }
 
-  /** One page of stored objects (with apiVersion/kind) and the list metadata. */
+  /**
+   * One page of stored objects and the list metadata. The state is the current one, or with
+   * `resourceVersion` and `resourceVersionMatch=Exact` (and on the pages after the first, whose
+   * continue token holds the first page's revision) the state at that revision, rebuilt from the
+   * change history: 410 Expired once the history no longer reaches back there.
+   */
   listPage(scope: Scope, query: ListQuery): { items: JsonObject[]; metadata: JsonObject } {
-    const all = this.select(scope, this.compileFilter(scope, query));
-    const page = paginate(all, this.store.resourceVersion, query.limit, query.continue ?? undefined);
+    const filter = this.compileFilter(scope, query);
+    const current = this.store.resourceVersion;
+    const token = query.continue ? decodeContinue(query.continue) : undefined;
+    const requested = query.resourceVersion ?? '';
+    const match = query.resourceVersionMatch ?? '';
+    if (match && requested === '') {
+      throw listOptionsInvalid(
+        'resourceVersionMatch',
+        'FieldValueForbidden',
+        'resourceVersionMatch is forbidden unless resourceVersion is provided',
+      );
+    }
+    if (match && match !== 'Exact' && match !== 'NotOlderThan') {
+      throw listOptionsInvalid(
+        'resourceVersionMatch',
+        'FieldValueNotSupported',
+        `Unsupported value: "${match}": supported values: "Exact", "NotOlderThan"`,
+      );
+    }
+    if (requested !== '' && !/^\d+$/.test(requested)) {
+      throw badRequest(`invalid resource version: ${invalidResourceVersion(requested).message}`);
+    }
+    if (requested !== '' && requested !== '0' && Number(requested) > current) {
+      throw tooLargeResourceVersion(Number(requested), current);
+    }
+    let revision = current;
+    let objects: JsonObject[];
+    const at = token
+      ? token.rv === -1
+        ? undefined
+        : token.rv
+      : match === 'Exact' && requested !== '0'
+        ? Number(requested)
+        : undefined;
+    if (at !== undefined && at !== current) {
+      const snapshot = this.store.snapshot(this.collection(scope), at);
+      if (!snapshot && token) {
+        // The real server trades the token for one that continues in the current state.
+        const error = new ApiError(
+          410,
+          'Expired',
+          'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.',
+        );
+        error.listMeta = { continue: encodeContinue({ rv: -1, start: token.start }) };
+        throw error;
+      }
+      if (!snapshot)
+        throw new ApiError(410, 'Expired', 'The resourceVersion for the provided list is too old.');
+      revision = at;
+      objects = snapshot.filter(filter.matches);
+    } else {
+      objects = this.select(scope, filter);
+    }
+    const page = paginate(objects, revision, query.limit, query.continue ?? undefined);
     const metadata: JsonObject = { resourceVersion: String(page.resourceVersion) };
     if (page.continueToken) {
       metadata.continue = page.continueToken;
@@ -178,103 +306,210 @@ export class Registry {
     if (!this.store.get(storageKeyOf(NAMESPACES), undefined, ns)) throw notFound(NAMESPACES, ns);
   }
 
-  create(scope: Scope, input: unknown): JsonObject {
+  /**
+   * A request body as the real server decodes it: apiVersion and kind checked against the URL,
+   * unknown fields dropped (warned about, or refused with fieldValidation=Strict), nulls gone,
+   * then the kind's defaulting.
+   */
+  private decodeBody(resource: ResourceInfo, input: unknown, options: WriteOptions): JsonObject {
     if (!isObject(input)) throw badRequest('the request body must be a JSON object');
-    const body = clone(input);
-    const { resource } = scope;
-    if (resource.namespaced && scope.namespace === undefined) throw methodNotAllowed();
-    prepareCreateMeta(resource, body, scope.namespace);
-    const name = metaOf(body).name as string;
-    this.requireNamespace(scope);
-    if (this.store.get(this.collection(scope), scope.namespace, name)) throw alreadyExists(resource, name);
-    this.strategies[resource.kind]?.prepareForCreate?.(resource, body);
-    return this.store.put(this.collection(scope), body);
+    checkTypeMeta(resource, input);
+    const { value, unknown, error } = decode(input, rootType(resource));
+    if (error) throw cannotHandle(resource, error);
+    reportUnknownFields(resource, unknown, options);
+    value.apiVersion = apiVersionOf(resource);
+    value.kind = resource.kind;
+    applyDefaults(gvkOf(resource), value);
+    return value;
   }
 
-  update(scope: Scope, input: unknown): { object: JsonObject; created: boolean } {
-    if (!isObject(input)) throw badRequest('the request body must be a JSON object');
+  /** The strategies reset status through the main resource and spec through /status. */
+  private fieldManagerContext(scope: Scope): FieldManagerContext {
+    const subresource = scope.subresource;
+    const reset = subresource === 'status' ? 'spec' : scope.resource.statusSubresource ? 'status' : undefined;
+    return {
+      type: rootType(scope.resource),
+      apiVersion: apiVersionOf(scope.resource),
+      ...(subresource ? { subresource } : {}),
+      ...(reset ? { reset: FieldSet.of([`f:${reset}`]) } : {}),
+    };
+  }
+
+  create(scope: Scope, input: unknown, options: WriteOptions = {}): JsonObject {
+    const { resource } = scope;
+    if (resource.namespaced && scope.namespace === undefined) throw methodNotAllowed();
+    const body = this.decodeBody(resource, input, options);
+    updateManagedFields({}, body, managerOf(options), this.fieldManagerContext(scope));
+    return this.createDecoded(scope, body, options);
+  }
+
+  /**
+   * The admission plugins a bare kube-apiserver runs on creation that change objects:
+   * DefaultIngressClass (an Ingress without a class gets the newest default IngressClass) and
+   * TaintNodesByCondition (a new Node is tainted not-ready). They run after the field manager,
+   * so nobody owns what they add.
+   */
+  private admit(resource: ResourceInfo, body: JsonObject): void {
+    if (resource.kind === 'Ingress') {
+      const spec = isObject(body.spec) ? body.spec : (body.spec = {});
+      const annotations = metaOf(body).annotations;
+      if (spec.ingressClassName !== undefined) return;
+      if (isObject(annotations) && annotations['kubernetes.io/ingress.class'] !== undefined) return;
+      const defaults = this.store
+        .list(storageKeyOf(INGRESS_CLASSES))
+        .filter(
+          (c) =>
+            (metaOf(c).annotations as JsonObject | undefined)?.[
+              'ingressclass.kubernetes.io/is-default-class'
+            ] === 'true',
+        )
+        .sort((a, b) => {
+          const ta = String(metaOf(a).creationTimestamp);
+          const tb = String(metaOf(b).creationTimestamp);
+          return ta === tb
+            ? (metaOf(a).name as string).localeCompare(metaOf(b).name as string)
+            : ta < tb
+              ? 1
+              : -1;
+        });
+      if (defaults[0]) spec.ingressClassName = metaOf(defaults[0]).name;
+    } else if (resource.kind === 'Node') {
+      const spec = isObject(body.spec) ? body.spec : (body.spec = {});
+      const taints = Array.isArray(spec.taints) ? spec.taints : (spec.taints = []);
+      const notReady = (t: unknown) =>
+        isObject(t) && t.key === 'node.kubernetes.io/not-ready' && t.effect === 'NoSchedule';
+      if (!taints.some(notReady)) taints.push({ key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' });
+    }
+  }
+
+  /** Stores a new object that went through decoding and the field manager. */
+  private createDecoded(scope: Scope, body: JsonObject, options: WriteOptions): JsonObject {
+    const { resource } = scope;
+    this.requireNamespace(scope);
+    this.admit(resource, body);
+    prepareCreateMeta(resource, body, scope.namespace);
+    const name = typeof metaOf(body).name === 'string' ? (metaOf(body).name as string) : '';
+    // The metadata errors come first in the same 422 as the kind's own (ValidateObjectMeta
+    // opens every kind's validation).
+    const metaErrors = createMetaErrors(resource, metaOf(body));
+    try {
+      this.strategies[resource.kind]?.prepareForCreate?.(resource, body, { dryRun: options.dryRun === true });
+    } catch (error) {
+      if (metaErrors.length && error instanceof ApiError)
+        throw combineInvalid(resource, name, metaErrors, error);
+      throw error;
+    }
+    const undoAllocations = () => {
+      if (resource.kind === 'Service' && !options.dryRun) this.services.release(body);
+    };
+    if (metaErrors.length) {
+      undoAllocations();
+      throw invalid(resource, name, metaErrors);
+    }
+    if (this.store.get(this.collection(scope), scope.namespace, name)) {
+      undoAllocations();
+      throw alreadyExists(resource, name);
+    }
+    options.warnings?.push(...(this.strategies[resource.kind]?.warnings?.(body) ?? []));
+    if (options.dryRun) {
+      // What would have been stored, without a resourceVersion (it was never written).
+      const encoded = encode(body, rootType(resource)) as JsonObject;
+      delete metaOf(encoded).resourceVersion;
+      return encoded;
+    }
+    return this.store.put(this.collection(scope), encode(body, rootType(resource)) as JsonObject);
+  }
+
+  update(scope: Scope, input: unknown, options: WriteOptions = {}): { object: JsonObject; created: boolean } {
     const name = this.requireName(scope);
+    const body = this.decodeBody(scope.resource, input, options);
+    const meta = metaOf(body);
+    if (meta.name !== undefined && meta.name !== '' && meta.name !== name) {
+      throw badRequest(
+        `the name of the object (${String(meta.name)}) does not match the name on the URL (${name})`,
+      );
+    }
     const old = this.store.get(this.collection(scope), scope.namespace, name);
     if (!old) {
       if (CREATE_ON_UPDATE.has(scope.resource.kind) && !scope.subresource) {
-        const body = clone(input);
-        if (isObject(body.metadata)) delete body.metadata.resourceVersion;
-        return { object: this.create(scope, body), created: true };
+        delete meta.resourceVersion;
+        meta.name = name;
+        updateManagedFields({}, body, managerOf(options), this.fieldManagerContext(scope));
+        return { object: this.createDecoded(scope, body, options), created: true };
       }
       throw notFound(scope.resource, name);
     }
-    return { object: this.replace(scope, old, clone(input)), created: false };
+    return { object: this.replace(scope, old, body, managerOf(options), options), created: false };
   }
 
-  /** The common path of PUT and PATCH once the new object is known. */
-  private replace(scope: Scope, old: JsonObject, body: JsonObject): JsonObject {
+  /**
+   * The common path of PUT and PATCH once the new object is decoded: the resourceVersion
+   * precondition, the field manager (unless an apply already did its part: MANAGER undefined),
+   * the strategy (status kept by the main resource, spec by /status), then the write, skipped
+   * when nothing changed.
+   */
+  private replace(
+    scope: Scope,
+    old: JsonObject,
+    body: JsonObject,
+    manager: string | undefined,
+    options: WriteOptions,
+  ): JsonObject {
     const { resource } = scope;
     const name = metaOf(old).name as string;
-    const requested = isObject(body.metadata) ? body.metadata.resourceVersion : undefined;
+    const requested = metaOf(body).resourceVersion;
     if (requested !== undefined && requested !== '' && requested !== metaOf(old).resourceVersion) {
       throw conflict(resource, name);
     }
-    let next: JsonObject;
+    if (manager !== undefined) updateManagedFields(old, body, manager, this.fieldManagerContext(scope));
+    prepareUpdateMeta(resource, body, old);
+    const strategy = this.strategies[resource.kind];
     if (scope.subresource === 'status') {
-      // /status changes status only; everything else comes from the stored object.
-      if (isObject(body.metadata) && body.metadata.name !== undefined && body.metadata.name !== name) {
-        throw badRequest(
-          `the name of the object (${String(body.metadata.name)}) does not match the name on the URL (${name})`,
-        );
-      }
-      next = { ...old, status: body.status };
-      if (body.status === undefined) delete next.status;
-      this.strategies[resource.kind]?.validateStatus?.(resource, next);
+      // A status write keeps the spec; its metadata changes stay, as on the real server.
+      if (old.spec === undefined) delete body.spec;
+      else body.spec = old.spec;
+      strategy?.validateStatus?.(resource, body, old);
     } else {
-      prepareUpdateMeta(resource, body, old);
       if (resource.statusSubresource) {
         if (old.status === undefined) delete body.status;
         else body.status = old.status;
       }
-      this.strategies[resource.kind]?.prepareForUpdate?.(resource, body, old);
-      next = body;
+      strategy?.prepareForUpdate?.(resource, body, old, { dryRun: options.dryRun === true });
+      options.warnings?.push(...(strategy?.warnings?.(body, old) ?? []));
     }
+    const next = encode(body, rootType(resource)) as JsonObject;
+    metaOf(next).generation = nextGeneration(resource, next, old);
+    if (metaOf(next).generation === undefined) delete metaOf(next).generation;
     metaOf(next).resourceVersion = metaOf(old).resourceVersion;
-    if (jsonEqual(withoutVersion(next), withoutVersion(old))) return old;
+    if (jsonEqual(next, old)) return old;
+    // A dry run answers what would have been written, at the old resourceVersion.
+    if (options.dryRun) return next;
     return this.store.put(this.collection(scope), next);
   }
 
-  /** `fieldManager` names the applier for server-side apply (`application/apply-patch+yaml`). */
   patch(
     scope: Scope,
     type: PatchType,
     patch: unknown,
-    fieldManager = 'unknown',
+    options: WriteOptions = {},
   ): { object: JsonObject; created: boolean } {
     const name = this.requireName(scope);
     const old = this.store.get(this.collection(scope), scope.namespace, name);
-    const objectKey = `${this.collection(scope)}/${scope.namespace ?? ''}/${name}`;
-    if (!old) {
-      if (type !== 'apply' || scope.subresource) throw notFound(scope.resource, name);
-      if (!isObject(patch)) throw badRequest('apply patch must be an object');
-      const body = clone(patch);
-      const meta = isObject(body.metadata) ? body.metadata : (body.metadata = {});
-      if (meta.name !== undefined && meta.name !== name) {
-        throw badRequest(
-          `the name of the object (${String(meta.name)}) does not match the name on the URL (${name})`,
-        );
-      }
-      meta.name = name;
-      const object = this.create(scope, body);
-      this.applied.remember(objectKey, fieldManager, patch);
-      return { object, created: true };
-    }
+    if (type === 'apply') return this.apply(scope, name, old, patch, options);
+    if (!old) throw notFound(scope.resource, name);
     let patched: unknown;
     switch (type) {
       case 'json':
         try {
           patched = applyJsonPatch(old, patch);
         } catch (error) {
+          // Like the real server (NewGenericServerResponse), the reason itself is not given.
           if (error instanceof ApiError) {
             throw new ApiError(
               422,
               'Invalid',
-              `the server rejected our request due to an error in our request: ${error.message}`,
+              'the server rejected our request due to an error in our request',
+              {},
             );
           }
           throw error;
@@ -284,42 +519,90 @@ export class Registry {
         patched = applyMergePatch(old, patch);
         break;
       case 'strategic':
-        patched = applyStrategicMergePatch(old, patch, scope.resource.kind);
+        patched = applyStrategicMergePatch(old, patch, rootType(scope.resource));
         break;
-      case 'apply': {
-        if (!isObject(patch)) throw badRequest('apply patch must be an object');
-        const applied = clone(patch);
-        if (isObject(applied.metadata)) delete applied.metadata.resourceVersion;
-        patched = this.applied.apply(objectKey, fieldManager, old, applied, scope.resource.kind);
-        break;
-      }
     }
     if (!isObject(patched)) throw badRequest('the patch produced a document that is not an object');
-    // A patch may not rename or move the object.
-    const meta = isObject(patched.metadata) ? patched.metadata : (patched.metadata = {});
-    if (meta.name !== name) {
+    const body = this.decodeBody(scope.resource, patched, options);
+    // A patch may not rename the object.
+    if (metaOf(body).name !== name) {
       throw invalid(scope.resource, name, [
-        { type: 'FieldValueInvalid', field: 'metadata.name', value: meta.name, detail: 'field is immutable' },
+        {
+          type: 'FieldValueInvalid',
+          field: 'metadata.name',
+          value: metaOf(body).name,
+          detail: 'field is immutable',
+        },
       ]);
     }
-    // Patch results share unpatched parts with the stored object, which must never be mutated.
-    const object = this.replace(scope, old, clone(patched));
-    if (type === 'apply' && isObject(patch)) this.applied.remember(objectKey, fieldManager, patch);
-    return { object, created: false };
+    return { object: this.replace(scope, old, body, managerOf(options), options), created: false };
   }
 
-  delete(scope: Scope, options: unknown): JsonObject {
+  /** Server-side apply: the field manager merges and owns; a missing object is created. */
+  private apply(
+    scope: Scope,
+    name: string,
+    old: JsonObject | undefined,
+    patch: unknown,
+    options: WriteOptions,
+  ): { object: JsonObject; created: boolean } {
+    if (!isObject(patch)) throw badRequest('apply patch must be an object');
+    if (!old && scope.subresource) throw notFound(scope.resource, name);
+    if (!options.fieldManager) {
+      throw new ApiError(
+        422,
+        'Invalid',
+        'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
+        {
+          group: 'meta.k8s.io',
+          kind: 'PatchOptions',
+          causes: [
+            {
+              reason: 'FieldValueRequired',
+              message: 'Required value: is required for apply patch',
+              field: 'fieldManager',
+            },
+          ],
+        },
+      );
+    }
+    const config = clone(patch);
+    checkApplyTypeMeta(scope.resource, config);
+    const meta = isObject(config.metadata) ? config.metadata : undefined;
+    if (meta && meta.managedFields !== undefined && meta.managedFields !== null) {
+      throw badRequest('metadata.managedFields must be nil');
+    }
+    if (meta?.name !== undefined && meta.name !== name) {
+      throw badRequest(
+        `the name of the object (${String(meta.name)}) does not match the name on the URL (${name})`,
+      );
+    }
+    const { unknown } = decode(config, rootType(scope.resource));
+    reportUnknownFields(scope.resource, unknown, options);
+    const ctx = this.fieldManagerContext(scope);
+    const result = applyConfiguration(old ?? {}, config, options.fieldManager, options.force === true, ctx);
+    const { value: body } = decode(result.object, rootType(scope.resource));
+    applyDefaults(gvkOf(scope.resource), body);
+    if (!old) {
+      metaOf(body).name = name;
+      return { object: this.createDecoded(scope, body, options), created: true };
+    }
+    return { object: this.replace(scope, old, body, undefined, options), created: false };
+  }
+
+  delete(scope: Scope, options: unknown, dryRun = false): JsonObject {
     const name = this.requireName(scope);
     const old = this.store.get(this.collection(scope), scope.namespace, name);
     if (!old) throw notFound(scope.resource, name);
     if (isObject(options) && isObject(options.preconditions)) {
       const { uid, resourceVersion } = options.preconditions;
       const meta = metaOf(old);
+      // rest.BeforeDelete names the kind, not the resource, in these conflicts.
       if (uid !== undefined && uid !== null && uid !== meta.uid) {
-        throw conflict(
+        throw kindConflict(
           scope.resource,
           name,
-          `Precondition failed: UID in precondition: ${String(uid)}, UID in object meta: ${String(meta.uid)}`,
+          `the UID in the precondition (${String(uid)}) does not match the UID in record (${String(meta.uid)}). The object might have been deleted and then recreated`,
         );
       }
       if (
@@ -327,10 +610,10 @@ export class Registry {
         resourceVersion !== null &&
         resourceVersion !== meta.resourceVersion
       ) {
-        throw conflict(
+        throw kindConflict(
           scope.resource,
           name,
-          `Precondition failed: ResourceVersion in precondition: ${String(resourceVersion)}, ResourceVersion in object meta: ${String(meta.resourceVersion)}`,
+          `the ResourceVersion in the precondition (${String(resourceVersion)}) does not match the ResourceVersion in record (${String(meta.resourceVersion)}). The object might have been modified`,
         );
       }
     }
@@ -346,6 +629,7 @@ export class Registry {
           },
         );
       }
+      if (dryRun) return old;
       // The real server empties a terminating namespace in the background; here it is immediate.
       for (const resource of RESOURCES) {
         if (!resource.namespaced) continue;
@@ -354,26 +638,29 @@ export class Registry {
         }
       }
     }
+    if (dryRun) return old;
     const removed = this.store.remove(this.collection(scope), scope.namespace, name)!;
-    this.applied.forget(`${this.collection(scope)}/${scope.namespace ?? ''}/${name}`);
     if (scope.resource.kind === 'Service') this.services.release(removed);
     return removed;
   }
 
-  deleteCollection(scope: Scope, query: ListQuery): JsonObject {
+  /** Deletes what the selectors match; the answer lists the objects as they were listed. */
+  deleteCollection(scope: Scope, query: ListQuery, dryRun = false): JsonObject {
     const victims = this.select(scope, this.compileFilter(scope, query));
-    const items = victims.map((o) => {
+    const listedAt = String(this.store.resourceVersion);
+    for (const o of victims) {
       const meta = metaOf(o);
-      return this.delete(
+      this.delete(
         { ...scope, namespace: meta.namespace as string | undefined, name: meta.name as string },
         undefined,
+        dryRun,
       );
-    });
+    }
     return {
       kind: `${scope.resource.kind}List`,
       apiVersion: apiVersionOf(scope.resource),
-      metadata: { resourceVersion: String(this.store.resourceVersion) },
-      items: items.map(({ apiVersion: _a, kind: _k, ...rest }) => rest),
+      metadata: { resourceVersion: listedAt },
+      items: victims.map(({ apiVersion: _a, kind: _k, ...rest }) => rest),
     };
   }
 }

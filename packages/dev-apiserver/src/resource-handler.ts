@@ -4,10 +4,10 @@
  * Table for kubectl) and the status code (201 for creations).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ApiError, badRequest, methodNotAllowed } from './errors.js';
+import { ApiError, deletedStatus, methodNotAllowed } from './errors.js';
 import { booleanParam, integerParam, mediaType, parseBody, readBody, sendJson, sendText } from './http-io.js';
 import type { JsonObject } from './json.js';
-import type { PatchType, Registry, Scope } from './registry.js';
+import type { PatchType, Registry, Scope, WriteOptions } from './registry.js';
 import { apiVersionOf } from './resources.js';
 import type { Route } from './router.js';
 import { listJson, objectJson } from './serialize.js';
@@ -15,12 +15,34 @@ import { includeObjectParam, toTable, wantsTable } from './table.js';
 import { serveWatch, type WatchOptions } from './watch-stream.js';
 import type { WatchHub } from './watch-hub.js';
 
+const RETURNS_DELETED = new Set(['Namespace', 'Pod', 'Service']);
+
 const PATCH_TYPES: Record<string, PatchType> = {
   'application/json-patch+json': 'json',
   'application/merge-patch+json': 'merge',
   'application/strategic-merge-patch+json': 'strategic',
   'application/apply-patch+yaml': 'apply',
 };
+
+const OPTIONS_KIND: Record<string, string> = {
+  POST: 'CreateOptions',
+  PUT: 'UpdateOptions',
+  PATCH: 'PatchOptions',
+  DELETE: 'DeleteOptions',
+};
+
+/** `dryRun` takes `All` only (422 otherwise, naming the verb's options kind). */
+function checkDryRun(values: string[], method: string): boolean {
+  const wrong = values.filter((v) => v !== 'All');
+  if (wrong.length === 0) return true;
+  const kind = OPTIONS_KIND[method] ?? 'CreateOptions';
+  const message = `Unsupported value: ${JSON.stringify(values)}: supported values: "All"`;
+  throw new ApiError(422, 'Invalid', `${kind}.meta.k8s.io "" is invalid: dryRun: ${message}`, {
+    group: 'meta.k8s.io',
+    kind,
+    causes: [{ reason: 'FieldValueNotSupported', message, field: 'dryRun' }],
+  });
+}
 
 export interface ResourceContext {
   registry: Registry;
@@ -39,9 +61,7 @@ export async function handleResource(
   const method = request.method ?? 'GET';
   const readOnly = method === 'GET' || method === 'HEAD';
   if (!readOnly && target.legacyWatch) throw methodNotAllowed();
-  // Refused rather than ignored: a dry run that silently wrote would be worse than an error.
-  if (!readOnly && params.has('dryRun'))
-    throw badRequest('dryRun is not supported by the development API server');
+  const dryRun = !readOnly && params.has('dryRun') && checkDryRun(params.getAll('dryRun'), method);
   const scope: Scope = {
     resource: target.resource,
     ...(target.namespace !== undefined ? { namespace: target.namespace } : {}),
@@ -51,6 +71,16 @@ export async function handleResource(
   const selectors = {
     labelSelector: params.get('labelSelector'),
     fieldSelector: params.get('fieldSelector'),
+  };
+  const warnings: string[] = [];
+  const validation = params.get('fieldValidation');
+  const write: WriteOptions = {
+    ...(params.get('fieldManager') ? { fieldManager: params.get('fieldManager')! } : {}),
+    ...(request.headers['user-agent'] ? { userAgent: request.headers['user-agent'] } : {}),
+    ...(validation === 'Ignore' || validation === 'Strict' ? { fieldValidation: validation } : {}),
+    force: booleanParam(params, 'force'),
+    warnings,
+    dryRun,
   };
   switch (method) {
     case 'GET':
@@ -66,7 +96,9 @@ export async function handleResource(
           include,
           withColumns,
         );
-      if (target.legacyWatch || booleanParam(params, 'watch')) {
+      // `?watch=true` on a named object is a plain GET on the real server; only the legacy
+      // /watch/ path watches one object.
+      if (target.legacyWatch || (booleanParam(params, 'watch') && scope.name === undefined)) {
         const timeoutSeconds = integerParam(params, 'timeoutSeconds');
         serveWatch(
           registry,
@@ -97,6 +129,8 @@ export async function handleResource(
         ...selectors,
         ...(limit !== undefined ? { limit } : {}),
         continue: params.get('continue'),
+        resourceVersion: params.get('resourceVersion'),
+        resourceVersionMatch: params.get('resourceVersionMatch'),
       };
       const page = registry.listPage(scope, query);
       if (!table) {
@@ -112,14 +146,15 @@ export async function handleResource(
     case 'POST': {
       if (scope.name !== undefined) throw methodNotAllowed();
       const body = parseBody(await readBody(request), mediaType(request));
-      return sendText(response, 201, objectJson(registry.create(scope, body)));
+      const created = registry.create(scope, body, write);
+      return sendText(response, 201, objectJson(created), warnings);
     }
     case 'PUT': {
       if (scope.name === undefined) throw methodNotAllowed();
       const body = parseBody(await readBody(request), mediaType(request));
       // A PUT that created the object (where the real server allows it) answers 201.
-      const { object, created } = registry.update(scope, body);
-      return sendText(response, created ? 201 : 200, objectJson(object));
+      const { object, created } = registry.update(scope, body, write);
+      return sendText(response, created ? 201 : 200, objectJson(object), warnings);
     }
     case 'PATCH': {
       if (scope.name === undefined) throw methodNotAllowed();
@@ -134,15 +169,19 @@ export async function handleResource(
       const text = await readBody(request);
       const patch =
         type === 'apply' ? parseBody(text, 'application/yaml') : parseBody(text, 'application/json');
-      const { object, created } = registry.patch(scope, type, patch, params.get('fieldManager') ?? undefined);
-      return sendText(response, created ? 201 : 200, objectJson(object));
+      const { object, created } = registry.patch(scope, type, patch, write);
+      return sendText(response, created ? 201 : 200, objectJson(object), warnings);
     }
     case 'DELETE': {
       const text = await readBody(request);
       const options = parseBody(text, 'application/json');
       if (scope.name === undefined)
-        return sendJson(response, 200, registry.deleteCollection(scope, selectors));
-      return sendText(response, 200, objectJson(registry.delete(scope, options)));
+        return sendJson(response, 200, registry.deleteCollection(scope, selectors, dryRun));
+      const deleted = registry.delete(scope, options, dryRun);
+      // Namespaces, Pods and Services answer with the deleted object, the others with a Status.
+      if (RETURNS_DELETED.has(scope.resource.kind)) return sendText(response, 200, objectJson(deleted));
+      const meta = deleted.metadata as JsonObject;
+      return sendJson(response, 200, deletedStatus(scope.resource, String(meta.name), meta.uid));
     }
     default:
       throw methodNotAllowed();

@@ -15,8 +15,12 @@ export interface ResourceInfo {
   categories?: string[];
   /** Has a /status subresource: the main resource ignores status, /status ignores everything else. */
   statusSubresource: boolean;
-  /** Field selectors the real server accepts beyond metadata.name and metadata.namespace. */
-  fieldSelectors: string[];
+  /**
+   * The field selector labels of a kind with its own field label conversion (every accepted
+   * label, `field label not supported: x` for others); absent for the default conversion, which
+   * accepts metadata.name and metadata.namespace only.
+   */
+  fieldSelectors?: string[];
 }
 
 const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -32,7 +36,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
     namespaced: false,
     shortNames: ['ns'],
     statusSubresource: true,
-    fieldSelectors: ['status.phase'],
+    fieldSelectors: ['status.phase', 'metadata.name'],
   },
   {
     group: '',
@@ -44,7 +48,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
     shortNames: ['svc'],
     categories: ['all'],
     statusSubresource: true,
-    fieldSelectors: ['spec.clusterIP', 'spec.type'],
+    fieldSelectors: ['metadata.namespace', 'metadata.name', 'spec.clusterIP', 'spec.type'],
   },
   {
     group: '',
@@ -55,7 +59,6 @@ export const RESOURCES: readonly ResourceInfo[] = [
     namespaced: true,
     shortNames: ['ep'],
     statusSubresource: false,
-    fieldSelectors: [],
   },
   {
     group: '',
@@ -66,7 +69,6 @@ export const RESOURCES: readonly ResourceInfo[] = [
     namespaced: true,
     shortNames: ['cm'],
     statusSubresource: false,
-    fieldSelectors: [],
   },
   {
     group: '',
@@ -76,7 +78,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
     kind: 'Secret',
     namespaced: true,
     statusSubresource: false,
-    fieldSelectors: ['type'],
+    fieldSelectors: ['type', 'metadata.namespace', 'metadata.name'],
   },
   {
     group: '',
@@ -87,7 +89,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
     namespaced: false,
     shortNames: ['no'],
     statusSubresource: true,
-    fieldSelectors: ['spec.unschedulable'],
+    fieldSelectors: ['metadata.name', 'spec.unschedulable'],
   },
   {
     group: '',
@@ -100,6 +102,8 @@ export const RESOURCES: readonly ResourceInfo[] = [
     categories: ['all'],
     statusSubresource: true,
     fieldSelectors: [
+      'metadata.name',
+      'metadata.namespace',
       'spec.nodeName',
       'spec.restartPolicy',
       'spec.schedulerName',
@@ -107,6 +111,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
       'spec.hostNetwork',
       'status.phase',
       'status.podIP',
+      'status.podIPs',
       'status.nominatedNodeName',
     ],
   },
@@ -131,6 +136,8 @@ export const RESOURCES: readonly ResourceInfo[] = [
       'reportingComponent',
       'source',
       'type',
+      'metadata.namespace',
+      'metadata.name',
     ],
   },
   {
@@ -144,11 +151,17 @@ export const RESOURCES: readonly ResourceInfo[] = [
     statusSubresource: false,
     fieldSelectors: [
       'reason',
-      'type',
-      'reportingController',
       'regarding.kind',
-      'regarding.name',
       'regarding.namespace',
+      'regarding.name',
+      'regarding.uid',
+      'regarding.apiVersion',
+      'regarding.resourceVersion',
+      'regarding.fieldPath',
+      'reportingController',
+      'type',
+      'metadata.namespace',
+      'metadata.name',
     ],
   },
   {
@@ -159,7 +172,6 @@ export const RESOURCES: readonly ResourceInfo[] = [
     kind: 'EndpointSlice',
     namespaced: true,
     statusSubresource: false,
-    fieldSelectors: ['addressType'],
   },
   {
     group: 'networking.k8s.io',
@@ -170,7 +182,6 @@ export const RESOURCES: readonly ResourceInfo[] = [
     namespaced: true,
     shortNames: ['ing'],
     statusSubresource: true,
-    fieldSelectors: [],
   },
   {
     group: 'networking.k8s.io',
@@ -180,7 +191,6 @@ export const RESOURCES: readonly ResourceInfo[] = [
     kind: 'IngressClass',
     namespaced: false,
     statusSubresource: false,
-    fieldSelectors: [],
   },
   {
     group: 'coordination.k8s.io',
@@ -190,7 +200,6 @@ export const RESOURCES: readonly ResourceInfo[] = [
     kind: 'Lease',
     namespaced: true,
     statusSubresource: false,
-    fieldSelectors: [],
   },
 ];
 

@@ -1,29 +1,36 @@
 /**
- * What the real kube-apiserver does to a Service on create and update beyond storing it:
- * defaulting (type, protocol, targetPort, sessionAffinity, traffic policies, IP families),
- * cluster IP allocation per family, node port and health check node port allocation, the
- * carry-over of allocated values when an update leaves them empty, immutability of cluster IPs,
- * and validation answered with 422 Invalid naming the field. Allocations are transactional: a
- * rejected request leaves every allocator as it was.
+ * What the real kube-apiserver does to a Service on create and update beyond storing it, ported
+ * from its Service registry (pkg/registry/core/service: storage.go, alloc.go, strategy.go):
+ * IP family fields (initIPFamilyFields), cluster IPs per family and node ports allocated from
+ * their ranges, allocated values carried over when an update leaves them empty
+ * (patchAllocatedValues, normalizeClusterIPs), single/dual-stack upgrades and downgrades, the
+ * fields a type change drops (dropTypeDependentFields), then the Service validation
+ * (service-validation.ts), all answered with the real server's 422 messages. Allocations are
+ * transactional: a rejected request leaves every allocator as it was. (Defaulting runs at
+ * decoding, defaults.ts.)
  */
-import { invalid, notSupported, type FieldError } from './errors.js';
+import { internalError, invalid, type FieldError } from './errors.js';
 import { familyOf, IpAllocator, type IPFamily } from './ip-allocator.js';
 import { isObject, jsonEqual, type JsonObject } from './json.js';
 import { PortAllocator } from './port-allocator.js';
 import type { ResourceInfo } from './resources.js';
+import {
+  clusterIPsOf,
+  clusterIPsRelatedErrors,
+  externallyAccessible,
+  familiesOf,
+  needsHealthCheck,
+  portsOf,
+  specOf,
+  validateServiceCreate,
+  validateServiceUpdate,
+} from './service-validation.js';
 
 export interface ServiceNetworkOptions {
   /** Service CIDRs; the first one's family is the primary family. Two CIDRs make the cluster dual-stack. */
   serviceCidrs?: string[];
   nodePortRange?: [number, number];
 }
-
-const TYPES = ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'];
-const PROTOCOLS = ['TCP', 'UDP', 'SCTP'];
-const POLICIES = ['SingleStack', 'PreferDualStack', 'RequireDualStack'];
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-
-type Port = JsonObject & { port?: unknown; nodePort?: unknown; name?: unknown; protocol?: unknown };
 
 /** Claims made while processing one request: committed when it succeeds, undone when it fails. */
 class Transaction {
@@ -43,75 +50,99 @@ class Transaction {
   }
 }
 
-function needsClusterIP(spec: JsonObject): boolean {
-  return spec.type !== 'ExternalName';
+class ServiceError extends Error {
+  constructor(readonly errors: FieldError[]) {
+    super('invalid service');
+  }
 }
 
-function isHeadless(spec: JsonObject): boolean {
-  return spec.clusterIP === 'None' || (Array.isArray(spec.clusterIPs) && spec.clusterIPs[0] === 'None');
-}
-
-function needsNodePorts(spec: JsonObject): boolean {
-  return (
-    spec.type === 'NodePort' || (spec.type === 'LoadBalancer' && spec.allocateLoadBalancerNodePorts !== false)
-  );
-}
-
-function needsHealthCheckNodePort(spec: JsonObject): boolean {
-  return spec.type === 'LoadBalancer' && spec.externalTrafficPolicy === 'Local';
-}
-
-function ports(spec: JsonObject): Port[] {
-  return Array.isArray(spec.ports) ? (spec.ports.filter(isObject) as Port[]) : [];
-}
+const needsClusterIP = (spec: JsonObject) => spec.type !== 'ExternalName';
+const needsNodePort = (spec: JsonObject) => spec.type === 'NodePort' || spec.type === 'LoadBalancer';
+const shouldAllocateNodePorts = (spec: JsonObject) =>
+  spec.type === 'NodePort' || (spec.type === 'LoadBalancer' && spec.allocateLoadBalancerNodePorts !== false);
+const sameList = (a: unknown[], b: unknown[]) => jsonEqual(a, b);
+const invalidAt = (field: string, value: unknown, detail: string): FieldError => ({
+  type: 'FieldValueInvalid',
+  field,
+  value,
+  detail,
+});
 
 function nodePortsOf(spec: JsonObject): number[] {
-  return ports(spec)
+  return portsOf(spec)
     .map((p) => p.nodePort)
     .filter((n): n is number => typeof n === 'number' && n !== 0);
 }
 
-function clusterIPsOf(spec: JsonObject): string[] {
-  if (!Array.isArray(spec.clusterIPs)) return [];
-  return spec.clusterIPs.filter((ip): ip is string => typeof ip === 'string' && ip !== 'None' && ip !== '');
+/** normalizeClusterIPs: clusterIP and clusterIPs made consistent before anything else. */
+function normalizeClusterIPs(spec: JsonObject, old: JsonObject | undefined): void {
+  const clusterIP = typeof spec.clusterIP === 'string' ? spec.clusterIP : '';
+  if (!old) {
+    if (clusterIP && clusterIPsOf(spec).length === 0) spec.clusterIPs = [clusterIP];
+    return;
+  }
+  const oldIPs = clusterIPsOf(old);
+  if (oldIPs.length > 0 && clusterIPsOf(spec).length === 0 && old.clusterIP === spec.clusterIP) {
+    spec.clusterIPs = [...oldIPs];
+  }
+  if (old.clusterIP !== spec.clusterIP) {
+    const same = sameList(oldIPs, clusterIPsOf(spec));
+    if (old.clusterIP && !clusterIP) {
+      if (same) delete spec.clusterIPs;
+    } else if (same) {
+      spec.clusterIPs = [clusterIP];
+    }
+  }
 }
 
-function externallyAccessible(spec: JsonObject): boolean {
-  return (
-    spec.type === 'LoadBalancer' ||
-    spec.type === 'NodePort' ||
-    (spec.type === 'ClusterIP' && Array.isArray(spec.externalIPs) && spec.externalIPs.length > 0)
-  );
+/** patchAllocatedValues: an update that leaves allocated values empty keeps the old ones. */
+function patchAllocatedValues(spec: JsonObject, old: JsonObject): void {
+  if (needsClusterIP(old) && needsClusterIP(spec)) {
+    if (!spec.clusterIP && old.clusterIP !== undefined) spec.clusterIP = old.clusterIP;
+    if (clusterIPsOf(spec).length === 0 && clusterIPsOf(old).length > 0)
+      spec.clusterIPs = [...clusterIPsOf(old)];
+  }
+  if (needsNodePort(old) && needsNodePort(spec)) {
+    const newPorts = new Set(nodePortsOf(spec));
+    const used = new Set(nodePortsOf(old).filter((p) => newPorts.has(p)));
+    const byName = new Map(portsOf(old).map((p) => [String(p.name ?? ''), p.nodePort]));
+    for (const p of portsOf(spec)) {
+      if (!p.nodePort) {
+        const previous = byName.get(String(p.name ?? ''));
+        if (typeof previous === 'number' && previous !== 0 && !used.has(previous)) p.nodePort = previous;
+      }
+    }
+  }
+  if (needsHealthCheck(old) && needsHealthCheck(spec) && !spec.healthCheckNodePort) {
+    spec.healthCheckNodePort = old.healthCheckNodePort;
+  }
 }
 
-/**
- * A type change wipes the fields the old type had allocated or defaulted, when the user left them
- * as they were (the real server's dropTypeDependentFields): cluster IPs and families for
- * ExternalName, node ports, the health check node port, allocateLoadBalancerNodePorts,
- * loadBalancerClass, externalTrafficPolicy; and a Service that is no longer a LoadBalancer loses
- * its load balancer status.
- */
+/** dropTypeDependentFields (PrepareForUpdate): what the old type set and the new one cannot have. */
 function dropTypeDependentFields(service: JsonObject, spec: JsonObject, old: JsonObject): void {
   if (needsClusterIP(old) && !needsClusterIP(spec)) {
-    if (jsonEqual(spec.clusterIPs, old.clusterIPs) || spec.clusterIP === old.clusterIP) {
+    if (sameList(clusterIPsOf(old), clusterIPsOf(spec))) {
       delete spec.clusterIP;
       delete spec.clusterIPs;
     }
-    if (jsonEqual(spec.ipFamilies, old.ipFamilies)) delete spec.ipFamilies;
+    if (sameList(familiesOf(old), familiesOf(spec))) delete spec.ipFamilies;
     if (spec.ipFamilyPolicy === old.ipFamilyPolicy) delete spec.ipFamilyPolicy;
   }
-  if (needsNodePorts(old) && !needsNodePorts(spec) && jsonEqual(nodePortsOf(spec), nodePortsOf(old))) {
-    for (const p of ports(spec)) delete p.nodePort;
+  if (needsNodePort(old) && !needsNodePort(spec) && sameList(nodePortsOf(old), nodePortsOf(spec))) {
+    for (const p of portsOf(spec)) delete p.nodePort;
   }
   if (
-    needsHealthCheckNodePort(old) &&
-    !needsHealthCheckNodePort(spec) &&
+    needsHealthCheck(old) &&
+    !needsHealthCheck(spec) &&
     spec.healthCheckNodePort === old.healthCheckNodePort
   ) {
     delete spec.healthCheckNodePort;
   }
   if (old.type === 'LoadBalancer' && spec.type !== 'LoadBalancer') {
-    if (spec.allocateLoadBalancerNodePorts === old.allocateLoadBalancerNodePorts)
+    if (
+      spec.allocateLoadBalancerNodePorts !== undefined &&
+      spec.allocateLoadBalancerNodePorts === old.allocateLoadBalancerNodePorts
+    )
       delete spec.allocateLoadBalancerNodePorts;
     if (spec.loadBalancerClass === old.loadBalancerClass) delete spec.loadBalancerClass;
   }
@@ -122,15 +153,37 @@ function dropTypeDependentFields(service: JsonObject, spec: JsonObject, old: Jso
   ) {
     delete spec.externalTrafficPolicy;
   }
-  if (spec.type !== 'LoadBalancer' && isObject(service.status)) {
+  if (spec.type !== 'LoadBalancer' && isObject(service.status))
     service.status = { ...service.status, loadBalancer: {} };
-  }
+}
+
+/**
+ * An ExternalName Service shows no internalTrafficPolicy (the real server drops it when reading,
+ * defaultOnReadInternalTrafficPolicy; here it is not stored).
+ */
+function dropExternalNameTrafficPolicy(spec: JsonObject): void {
+  if (spec.type === 'ExternalName') delete spec.internalTrafficPolicy;
+}
+
+/** isMatchingPreferDualStackClusterIPFields: a PreferDualStack update that changes nothing of it. */
+function unchangedPreferDualStack(spec: JsonObject, old: JsonObject | undefined): boolean {
+  if (!old || spec.ipFamilyPolicy === undefined || old.type !== spec.type) return false;
+  if (!['ClusterIP', 'NodePort', 'LoadBalancer'].includes(spec.type as string)) return false;
+  if (spec.ipFamilyPolicy !== 'PreferDualStack') return false;
+  if (old.ipFamilyPolicy !== undefined && old.ipFamilyPolicy !== 'PreferDualStack') return false;
+  return sameList(clusterIPsOf(old), clusterIPsOf(spec)) && sameList(familiesOf(old), familiesOf(spec));
 }
 
 export class ServiceRegistry {
   private readonly allocators = new Map<IPFamily, IpAllocator>();
   private readonly primary: IPFamily;
   readonly nodePorts: PortAllocator;
+  /**
+   * Node ports a dry run handed out, when one is going on: like the real dry-run allocators,
+   * a dry run checks requested values but takes nothing, and answers placeholder values (the
+   * network address for a cluster IP, 32769 and up for node ports).
+   */
+  private dryRunPorts: number[] | undefined;
 
   constructor(
     private readonly resource: ResourceInfo,
@@ -159,547 +212,361 @@ export class ServiceRegistry {
 
   /** The `kubernetes` Service's address: the first one of the primary range, as the real server. */
   reserveFirstAddress(): string {
-    return this.allocators.get(this.primary)!.allocateNext()!;
+    return this.allocators.get(this.primary)!.allocateFirst()!;
   }
 
-  private fail(name: string, errors: FieldError[], tx: Transaction): never {
-    tx.rollback();
-    throw invalid(this.resource, name, errors);
-  }
-
-  /** Defaults, validates and allocates for a new Service (mutates `service`). */
-  prepareCreate(service: JsonObject): void {
+  /** Allocates and validates a new Service (beginCreate, then its validation), all or nothing. */
+  prepareCreate(service: JsonObject, dryRun = false): void {
     const spec = isObject(service.spec) ? service.spec : (service.spec = {});
-    this.validateAndAllocate(service, spec, undefined);
+    normalizeClusterIPs(spec, undefined);
+    this.transaction(service, dryRun, (tx) => {
+      this.initIPFamilyFields(spec, undefined);
+      this.allocClusterIPs(service, spec, tx);
+      this.allocNodePorts(service, spec, tx);
+      const errors = validateServiceCreate(service);
+      dropExternalNameTrafficPolicy(spec);
+      return errors;
+    });
   }
 
-  /** Same for an update; `old` is the stored Service. */
-  prepareUpdate(service: JsonObject, old: JsonObject): void {
+  /** The same for an update of `old` (beginUpdate, PrepareForUpdate, ValidateServiceUpdate). */
+  prepareUpdate(service: JsonObject, old: JsonObject, dryRun = false): void {
     const spec = isObject(service.spec) ? service.spec : (service.spec = {});
-    const oldSpec = isObject(old.spec) ? old.spec : {};
-    // A replacement without a type is a ClusterIP Service, whatever the old one was.
-    spec.type ??= 'ClusterIP';
-    this.carryOverAllocated(spec, oldSpec);
-    dropTypeDependentFields(service, spec, oldSpec);
-    this.validateAndAllocate(service, spec, oldSpec);
+    const oldSpec = specOf(old);
+    patchAllocatedValues(spec, oldSpec);
+    normalizeClusterIPs(spec, oldSpec);
+    this.transaction(service, dryRun, (tx) => {
+      this.initIPFamilyFields(spec, oldSpec);
+      this.updateClusterIPs(service, spec, oldSpec, tx);
+      this.updateNodePorts(service, spec, oldSpec, tx);
+      dropTypeDependentFields(service, spec, oldSpec);
+      const errors = validateServiceUpdate(service, old);
+      dropExternalNameTrafficPolicy(spec);
+      return errors;
+    });
   }
 
-  /** Defaults and validates SPEC, then allocates its addresses and ports, all or nothing. */
-  private validateAndAllocate(service: JsonObject, spec: JsonObject, oldSpec: JsonObject | undefined): void {
+  private transaction(service: JsonObject, dryRun: boolean, work: (tx: Transaction) => FieldError[]): void {
     const tx = new Transaction();
     const name = String((service.metadata as JsonObject | undefined)?.name ?? '');
-    const errors = this.defaultAndValidate(spec, oldSpec);
-    if (errors.length) this.fail(name, errors, tx);
-    this.allocateAddresses(spec, oldSpec, tx, errors);
-    this.allocatePorts(spec, oldSpec, tx, errors);
-    if (errors.length) this.fail(name, errors, tx);
-    tx.commit();
+    this.dryRunPorts = dryRun ? [] : undefined;
+    try {
+      const errors = work(tx);
+      if (errors.length) throw new ServiceError(errors);
+      if (!dryRun) tx.commit();
+    } catch (error) {
+      tx.rollback();
+      if (error instanceof ServiceError) throw invalid(this.resource, name, error.errors);
+      throw error;
+    } finally {
+      this.dryRunPorts = undefined;
+    }
   }
 
   /** Gives back everything a deleted Service held. */
   release(service: JsonObject): void {
-    const spec = isObject(service.spec) ? service.spec : {};
-    for (const ip of clusterIPsOf(spec)) this.allocators.get(familyOf(ip)!)?.release(ip);
+    const spec = specOf(service);
+    for (const ip of clusterIPsOf(spec)) if (ip !== 'None') this.allocators.get(familyOf(ip)!)?.release(ip);
     for (const port of nodePortsOf(spec)) this.nodePorts.release(port);
     if (typeof spec.healthCheckNodePort === 'number') this.nodePorts.release(spec.healthCheckNodePort);
   }
 
-  /**
-   * An update that leaves allocated fields empty keeps the old values (so `kubectl replace` of a
-   * manifest without clusterIP works): cluster IPs (families and policy are then inferred from
-   * them, as on create), node ports by port name, health check node port.
-   */
-  private carryOverAllocated(spec: JsonObject, old: JsonObject): void {
-    if (needsClusterIP(old) && needsClusterIP(spec)) {
-      if (spec.clusterIP === undefined || spec.clusterIP === '') {
-        if (old.clusterIP !== undefined) spec.clusterIP = old.clusterIP;
-      }
-      if (!Array.isArray(spec.clusterIPs) || spec.clusterIPs.length === 0) {
-        if (Array.isArray(old.clusterIPs) && spec.clusterIP === old.clusterIP)
-          spec.clusterIPs = [...old.clusterIPs];
-      }
-      // A downgrade to SingleStack keeps the primary family and address and drops the secondary ones.
-      if (spec.ipFamilyPolicy === 'SingleStack' && clusterIPsOf(old).length === 2) {
-        if (Array.isArray(spec.clusterIPs) && spec.clusterIPs.length === 2)
-          spec.clusterIPs = spec.clusterIPs.slice(0, 1);
-        if (Array.isArray(spec.ipFamilies) && spec.ipFamilies.length === 2)
-          spec.ipFamilies = spec.ipFamilies.slice(0, 1);
-      }
-    }
-    if (needsNodePorts(old) && needsNodePorts(spec)) {
-      const byName = new Map(ports(old).map((p) => [p.name ?? '', p.nodePort]));
-      const used = new Set(nodePortsOf(spec));
-      for (const p of ports(spec)) {
-        if (p.nodePort === undefined || p.nodePort === 0) {
-          const previous = byName.get(p.name ?? '');
-          if (typeof previous === 'number' && !used.has(previous)) p.nodePort = previous;
-        }
-      }
-    }
-    if (needsHealthCheckNodePort(old) && needsHealthCheckNodePort(spec) && !spec.healthCheckNodePort) {
-      spec.healthCheckNodePort = old.healthCheckNodePort;
-    }
-  }
-
-  private defaultAndValidate(spec: JsonObject, old: JsonObject | undefined): FieldError[] {
-    const errors: FieldError[] = [];
-    spec.type ??= 'ClusterIP';
-    if (!TYPES.includes(spec.type as string)) {
-      errors.push(notSupported('spec.type', spec.type, TYPES));
-      return errors;
-    }
-    spec.sessionAffinity ??= 'None';
-    if (spec.sessionAffinity !== 'None' && spec.sessionAffinity !== 'ClientIP') {
-      errors.push(notSupported('spec.sessionAffinity', spec.sessionAffinity, ['ClientIP', 'None']));
-    }
-    const list = ports(spec);
-    if (Array.isArray(spec.ports) && list.length !== spec.ports.length) {
-      errors.push({
-        type: 'FieldValueInvalid',
-        field: 'spec.ports',
-        value: spec.ports,
-        detail: 'must be a list of objects',
-      });
-    }
-    const names = new Set<string>();
-    list.forEach((p, i) => {
-      const field = `spec.ports[${i}]`;
-      p.protocol ??= 'TCP';
-      if (!PROTOCOLS.includes(p.protocol as string)) {
-        errors.push(notSupported(`${field}.protocol`, p.protocol, ['SCTP', 'TCP', 'UDP']));
-      }
-      if (typeof p.port !== 'number' || !Number.isInteger(p.port) || p.port < 1 || p.port > 65535) {
-        errors.push({
-          type: 'FieldValueInvalid',
-          field: `${field}.port`,
-          value: p.port,
-          detail: 'must be between 1 and 65535, inclusive',
-        });
-      }
-      if (spec.type !== 'ExternalName') p.targetPort ??= p.port;
-      const portName = p.name ?? '';
-      if (list.length > 1 && portName === '')
-        errors.push({ type: 'FieldValueRequired', field: `${field}.name`, detail: '' });
-      if (portName !== '') {
-        if (typeof portName !== 'string' || !DNS_LABEL.test(portName) || portName.length > 15) {
-          errors.push({
-            type: 'FieldValueInvalid',
-            field: `${field}.name`,
-            value: portName,
-            detail: 'must be a DNS label of at most 15 characters',
-          });
-        } else if (names.has(portName)) {
-          errors.push({ type: 'FieldValueDuplicate', field: `${field}.name`, value: portName, detail: '' });
-        }
-        names.add(portName as string);
-      }
-      if (
-        p.nodePort !== undefined &&
-        p.nodePort !== 0 &&
-        spec.type !== 'NodePort' &&
-        spec.type !== 'LoadBalancer'
-      ) {
-        errors.push({
-          type: 'FieldValueForbidden',
-          field: `${field}.nodePort`,
-          detail: `may not be used when \`type\` is '${spec.type}'`,
-        });
-      }
-    });
-    if (spec.type === 'ExternalName') {
-      if (typeof spec.externalName !== 'string' || spec.externalName === '') {
-        errors.push({ type: 'FieldValueRequired', field: 'spec.externalName', detail: '' });
-      }
-      for (const f of ['clusterIP', 'clusterIPs', 'ipFamilies', 'ipFamilyPolicy'] as const) {
-        const v = spec[f];
-        if (v !== undefined && v !== '' && !(Array.isArray(v) && v.length === 0) && !old) {
-          errors.push({
-            type: 'FieldValueForbidden',
-            field: `spec.${f}`,
-            detail: 'may not be set for ExternalName services',
-          });
-        }
-        // An update to ExternalName drops what the ClusterIP Service had.
-        delete spec[f];
-      }
-      delete spec.internalTrafficPolicy;
-      return errors;
-    }
-    if (list.length === 0 && !isHeadless(spec))
-      errors.push({ type: 'FieldValueRequired', field: 'spec.ports', detail: '' });
-    spec.internalTrafficPolicy ??= 'Cluster';
-    if (spec.type === 'NodePort' || spec.type === 'LoadBalancer') {
-      spec.externalTrafficPolicy ??= 'Cluster';
-    } else if (
-      spec.externalTrafficPolicy !== undefined &&
-      spec.externalTrafficPolicy !== '' &&
-      !Array.isArray(spec.externalIPs)
-    ) {
-      errors.push({
-        type: 'FieldValueForbidden',
-        field: 'spec.externalTrafficPolicy',
-        detail: "may only be set when `type` is 'NodePort' or 'LoadBalancer'",
-      });
-    }
-    for (const f of ['externalTrafficPolicy', 'internalTrafficPolicy'] as const) {
-      if (spec[f] !== undefined && spec[f] !== 'Cluster' && spec[f] !== 'Local') {
-        errors.push(notSupported(`spec.${f}`, spec[f], ['Cluster', 'Local']));
-      }
-    }
-    if (spec.type === 'LoadBalancer') spec.allocateLoadBalancerNodePorts ??= true;
-    else if (spec.allocateLoadBalancerNodePorts !== undefined) {
-      errors.push({
-        type: 'FieldValueForbidden',
-        field: 'spec.allocateLoadBalancerNodePorts',
-        detail: "may only be used when `type` is 'LoadBalancer'",
-      });
-    }
-    if (spec.loadBalancerClass !== undefined && spec.type !== 'LoadBalancer') {
-      errors.push({
-        type: 'FieldValueForbidden',
-        field: 'spec.loadBalancerClass',
-        detail: "may only be used when `type` is 'LoadBalancer'",
-      });
-    }
-    if (
-      old &&
-      old.type === 'LoadBalancer' &&
-      spec.type === 'LoadBalancer' &&
-      old.loadBalancerClass !== spec.loadBalancerClass
-    ) {
-      errors.push({
-        type: 'FieldValueInvalid',
-        field: 'spec.loadBalancerClass',
-        value: spec.loadBalancerClass ?? null,
-        detail: 'may not change once set',
-      });
-    }
-    if (
-      spec.healthCheckNodePort !== undefined &&
-      spec.healthCheckNodePort !== 0 &&
-      !needsHealthCheckNodePort(spec)
-    ) {
-      if (old && needsHealthCheckNodePort(old) && spec.healthCheckNodePort === old.healthCheckNodePort)
-        delete spec.healthCheckNodePort;
-      else
-        errors.push({
-          type: 'FieldValueForbidden',
-          field: 'spec.healthCheckNodePort',
-          detail: "may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'",
-        });
-    }
-    this.defaultFamilies(spec, old, errors);
-    return errors;
-  }
-
-  /** ipFamilyPolicy / ipFamilies / clusterIP(s) defaulting, as the real server's initIPFamilyFields. */
-  private defaultFamilies(spec: JsonObject, old: JsonObject | undefined, errors: FieldError[]): void {
-    if (
-      typeof spec.clusterIP === 'string' &&
-      spec.clusterIP !== '' &&
-      (!Array.isArray(spec.clusterIPs) || spec.clusterIPs.length === 0)
-    ) {
-      spec.clusterIPs = [spec.clusterIP];
-    }
-    if (
-      (spec.clusterIP === undefined || spec.clusterIP === '') &&
-      Array.isArray(spec.clusterIPs) &&
-      typeof spec.clusterIPs[0] === 'string'
-    ) {
-      spec.clusterIP = spec.clusterIPs[0];
-    }
-    if (
-      Array.isArray(spec.clusterIPs) &&
-      spec.clusterIPs.length > 0 &&
-      spec.clusterIPs[0] !== spec.clusterIP
-    ) {
-      errors.push({
-        type: 'FieldValueInvalid',
-        field: 'spec.clusterIPs',
-        value: spec.clusterIPs,
-        detail: 'first value must match `clusterIP`',
-      });
-      return;
-    }
-    const headless = isHeadless(spec);
-    const requested = Array.isArray(spec.clusterIPs) ? (spec.clusterIPs as unknown[]) : [];
-    const families = Array.isArray(spec.ipFamilies) ? (spec.ipFamilies as unknown[]) : [];
-    if (spec.ipFamilyPolicy === undefined || spec.ipFamilyPolicy === null) {
-      if (families.length === 2 || (!headless && requested.length === 2))
+  /** initIPFamilyFields: ipFamilyPolicy and ipFamilies from what was asked and what the cluster has. */
+  private initIPFamilyFields(spec: JsonObject, old: JsonObject | undefined): void {
+    if (spec.type === 'ExternalName' || unchangedPreferDualStack(spec, old)) return;
+    if (spec.ipFamilyPolicy === undefined) {
+      if (old && old.ipFamilyPolicy !== undefined) spec.ipFamilyPolicy = old.ipFamilyPolicy;
+      else if (
+        spec.clusterIP === 'None' &&
+        !(isObject(spec.selector) && Object.keys(spec.selector).length > 0)
+      )
         spec.ipFamilyPolicy = 'RequireDualStack';
-      else if (headless && !isObject(spec.selector)) spec.ipFamilyPolicy = 'RequireDualStack';
       else spec.ipFamilyPolicy = 'SingleStack';
     }
-    if (!POLICIES.includes(spec.ipFamilyPolicy as string)) {
-      errors.push(notSupported('spec.ipFamilyPolicy', spec.ipFamilyPolicy, POLICIES));
-      return;
-    }
-    if (spec.ipFamilyPolicy === 'RequireDualStack' && !this.dualStack) {
-      errors.push({
-        type: 'FieldValueInvalid',
-        field: 'spec.ipFamilyPolicy',
-        value: spec.ipFamilyPolicy,
-        detail: 'this cluster is not configured for dual-stack services',
-      });
-      return;
-    }
-    if (requested.length > 2) {
-      errors.push({
-        type: 'FieldValueInvalid',
-        field: 'spec.clusterIPs',
-        value: requested,
-        detail: 'may only hold up to 2 values',
-      });
-      return;
-    }
-    if (!headless) {
-      requested.forEach((ip, i) => {
-        const family = typeof ip === 'string' ? familyOf(ip) : undefined;
-        if (!family) {
-          errors.push({
-            type: 'FieldValueInvalid',
-            field: `spec.clusterIPs[${i}]`,
-            value: ip,
-            detail: 'must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)',
-          });
-        } else if (families[i] !== undefined && families[i] !== family) {
-          errors.push({
-            type: 'FieldValueInvalid',
-            field: `spec.clusterIPs[${i}]`,
-            value: ip,
-            detail: `expected an IP of family ${String(families[i])}`,
-          });
-        } else {
-          families[i] = family;
-        }
-      });
-    }
-    families.forEach((f, i) => {
-      if (f !== 'IPv4' && f !== 'IPv6') {
-        errors.push(notSupported(`spec.ipFamilies[${i}]`, f, ['IPv4', 'IPv6']));
-      } else if (!this.allocators.has(f)) {
-        errors.push({
-          type: 'FieldValueInvalid',
-          field: `spec.ipFamilies[${i}]`,
-          value: f,
-          detail: 'not configured on this cluster',
-        });
+    const related = clusterIPsRelatedErrors(spec, old);
+    if (related.length) throw new ServiceError(related);
+    const errors: FieldError[] = [];
+    if (old) {
+      if (spec.ipFamilyPolicy === 'SingleStack') {
+        if (sameList(clusterIPsOf(old), clusterIPsOf(spec)) && clusterIPsOf(spec).length > 1)
+          spec.clusterIPs = clusterIPsOf(spec).slice(0, 1);
+        if (sameList(familiesOf(old), familiesOf(spec)) && familiesOf(spec).length > 1)
+          spec.ipFamilies = familiesOf(spec).slice(0, 1);
+      } else {
+        const ips = clusterIPsOf(spec);
+        if (ips.length > 0 && ips.length < clusterIPsOf(old).length)
+          errors.push(
+            invalidAt(
+              'spec.ipFamilyPolicy',
+              spec.ipFamilyPolicy,
+              "must be 'SingleStack' to release the secondary cluster IP",
+            ),
+          );
+        const families = familiesOf(spec);
+        if (families.length > 0 && families.length < familiesOf(old).length)
+          errors.push(
+            invalidAt(
+              'spec.ipFamilyPolicy',
+              spec.ipFamilyPolicy,
+              "must be 'SingleStack' to release the secondary IP family",
+            ),
+          );
       }
-    });
-    if (families.length === 2 && families[0] === families[1]) {
-      errors.push({
-        type: 'FieldValueDuplicate',
-        field: 'spec.ipFamilies[1]',
-        value: families[1],
-        detail: '',
-      });
     }
-    if (errors.length) return;
-    if (families.length === 0) families.push(this.primary);
-    if (spec.ipFamilyPolicy !== 'SingleStack' && families.length === 1 && this.dualStack) {
-      families.push(families[0] === 'IPv4' ? 'IPv6' : 'IPv4');
+    if (spec.ipFamilyPolicy === 'SingleStack') {
+      if (clusterIPsOf(spec).length === 2)
+        errors.push(
+          invalidAt(
+            'spec.ipFamilyPolicy',
+            spec.ipFamilyPolicy,
+            "must be 'RequireDualStack' or 'PreferDualStack' when multiple cluster IPs are specified",
+          ),
+        );
+      if (familiesOf(spec).length === 2)
+        errors.push(
+          invalidAt(
+            'spec.ipFamilyPolicy',
+            spec.ipFamilyPolicy,
+            "must be 'RequireDualStack' or 'PreferDualStack' when multiple IP families are specified",
+          ),
+        );
     }
-    if (spec.ipFamilyPolicy === 'SingleStack' && families.length > 1) {
-      errors.push({
-        type: 'FieldValueInvalid',
-        field: 'spec.ipFamilies',
-        value: families,
-        detail: 'when spec.ipFamilyPolicy is SingleStack only one family may be specified',
-      });
+    const ips = clusterIPsOf(spec);
+    for (let i = 0; i < ips.length && ips[i] !== 'None'; i++) {
+      const family = familyOf(ips[i]!) ?? 'unknown';
+      if (i >= familiesOf(spec).length) {
+        if (!this.allocators.has(family as IPFamily))
+          errors.push(invalidAt(`spec.clusterIPs[${i}]`, ips, `${family} is not configured on this cluster`));
+        else spec.ipFamilies = [...familiesOf(spec), family];
+      }
+    }
+    if (errors.length) throw new ServiceError(errors);
+    const other = (f: string) => (f === 'IPv4' ? 'IPv6' : 'IPv4');
+    if (spec.clusterIP === 'None' && !(isObject(spec.selector) && Object.keys(spec.selector).length > 0)) {
+      if (familiesOf(spec).length === 0) spec.ipFamilies = [this.primary];
+      if (familiesOf(spec).length < 2 && spec.ipFamilyPolicy !== 'SingleStack') {
+        spec.ipFamilies = [...familiesOf(spec), other(familiesOf(spec)[0]!)];
+      }
       return;
     }
-    if (
-      old &&
-      Array.isArray(old.ipFamilies) &&
-      old.ipFamilies[0] !== undefined &&
-      old.ipFamilies[0] !== families[0] &&
-      needsClusterIP(old)
-    ) {
-      errors.push({
-        type: 'FieldValueInvalid',
-        field: 'spec.ipFamilies[0]',
-        value: families[0],
-        detail: 'may not change once set',
-      });
+    if (spec.ipFamilyPolicy === 'RequireDualStack' && !this.dualStack)
+      errors.push(
+        invalidAt(
+          'spec.ipFamilyPolicy',
+          spec.ipFamilyPolicy,
+          'this cluster is not configured for dual-stack services',
+        ),
+      );
+    familiesOf(spec).forEach((family, i) => {
+      if (!this.allocators.has(family as IPFamily))
+        errors.push(invalidAt(`spec.ipFamilies[${i}]`, family, 'not configured on this cluster'));
+    });
+    if (errors.length) throw new ServiceError(errors);
+    if (familiesOf(spec).length === 0) spec.ipFamilies = [this.primary];
+    if (spec.ipFamilyPolicy !== 'SingleStack' && familiesOf(spec).length === 1 && this.dualStack) {
+      spec.ipFamilies = [...familiesOf(spec), other(familiesOf(spec)[0]!)];
     }
-    spec.ipFamilies = families;
   }
 
-  private allocateAddresses(
+  /** allocIPs: the requested or the next free address of each family in TO_ALLOCATE. */
+  private allocIPs(
+    service: JsonObject,
     spec: JsonObject,
-    old: JsonObject | undefined,
+    toAllocate: Map<IPFamily, string>,
     tx: Transaction,
-    errors: FieldError[],
-  ): void {
-    const oldIPs = old && needsClusterIP(old) ? clusterIPsOf(old) : [];
-    if (!needsClusterIP(spec) || isHeadless(spec)) {
-      if (isHeadless(spec)) {
-        if (oldIPs.length > 0) {
-          errors.push({
-            type: 'FieldValueInvalid',
-            field: 'spec.clusterIPs[0]',
-            value: 'None',
-            detail: 'may not change once set',
-          });
-          return;
-        }
-        spec.clusterIP = 'None';
-        spec.clusterIPs = ['None'];
-      }
-      for (const ip of oldIPs) tx.releaseOnCommit(() => this.allocators.get(familyOf(ip)!)?.release(ip));
-      return;
-    }
-    if (old && needsClusterIP(old) && isHeadless(old)) {
-      errors.push({
-        type: 'FieldValueInvalid',
-        field: 'spec.clusterIPs[0]',
-        value: spec.clusterIP ?? '',
-        detail: 'may not change once set',
-      });
-      return;
-    }
-    const families = spec.ipFamilies as IPFamily[];
-    const requested = Array.isArray(spec.clusterIPs) ? (spec.clusterIPs as string[]) : [];
-    const result: string[] = [];
-    families.forEach((family, i) => {
+  ): Map<IPFamily, string> {
+    const allocated = new Map<IPFamily, string>();
+    for (const [family, want] of toAllocate) {
       const allocator = this.allocators.get(family)!;
-      const want = requested[i];
-      if (oldIPs[i] !== undefined) {
-        if (want !== undefined && want !== oldIPs[i]) {
-          errors.push({
-            type: 'FieldValueInvalid',
-            field: i === 0 ? 'spec.clusterIPs[0]' : `spec.clusterIPs[${i}]`,
-            value: want,
-            detail: 'may not change once set',
-          });
-        }
-        result.push(oldIPs[i]!);
-        return;
-      }
-      if (want !== undefined) {
-        const error = allocator.allocate(want);
+      if (this.dryRunPorts) {
+        const error = want === '' ? undefined : allocator.check(want);
         if (error) {
-          errors.push({
-            type: 'FieldValueInvalid',
-            field: `spec.clusterIPs`,
-            value: requested,
-            detail: error,
-          });
-          return;
+          throw new ServiceError([
+            invalidAt('spec.clusterIPs', clusterIPsOf(spec), `failed to allocate IP ${want}: ${error}`),
+          ]);
         }
-        tx.claimed(() => allocator.release(want));
-        result.push(want);
-      } else {
+        allocated.set(family, want === '' ? allocator.network : want);
+        continue;
+      }
+      if (want === '') {
         const ip = allocator.allocateNext();
         if (!ip) {
-          errors.push({
-            type: 'FieldValueInvalid',
-            field: 'spec.clusterIPs',
-            value: requested,
-            detail: `failed to allocate IP: range is full (${allocator.cidr})`,
-          });
-          return;
+          throw internalError(
+            `failed to allocate a serviceIP for Service ${JSON.stringify(String((service.metadata as JsonObject).name))}: range is full`,
+          );
         }
         tx.claimed(() => allocator.release(ip));
-        result.push(ip);
+        allocated.set(family, ip);
+      } else {
+        const error = allocator.allocate(want);
+        if (error) {
+          throw new ServiceError([
+            invalidAt('spec.clusterIPs', clusterIPsOf(spec), `failed to allocate IP ${want}: ${error}`),
+          ]);
+        }
+        tx.claimed(() => allocator.release(want));
+        allocated.set(family, want);
       }
-    });
-    // A downgrade from dual-stack frees the secondary address.
-    for (const ip of oldIPs.slice(families.length))
-      tx.releaseOnCommit(() => this.allocators.get(familyOf(ip)!)?.release(ip));
-    if (errors.length) return;
-    spec.clusterIPs = result;
-    spec.clusterIP = result[0];
+    }
+    return allocated;
   }
 
-  private allocatePorts(
-    spec: JsonObject,
-    old: JsonObject | undefined,
-    tx: Transaction,
-    errors: FieldError[],
-  ): void {
-    const held = new Set(old ? nodePortsOf(old) : []);
-    const kept = new Set<number>();
-    // A node port may serve several Service ports of different protocols (DNS on TCP and UDP 53),
-    // and a new port shares the node port already given to the same port number.
-    const protocolsOn = new Map<number, Set<unknown>>();
-    const byServicePort = new Map<unknown, number>();
-    const use = (port: number, p: Port): void => {
-      kept.add(port);
-      byServicePort.set(p.port, port);
-      const protocols = protocolsOn.get(port) ?? new Set();
-      protocols.add(p.protocol);
-      protocolsOn.set(port, protocols);
-    };
-    if (needsNodePorts(spec)) {
-      ports(spec).forEach((p, i) => {
-        const field = `spec.ports[${i}].nodePort`;
-        if (typeof p.nodePort === 'number' && p.nodePort !== 0) {
-          const protocols = protocolsOn.get(p.nodePort);
-          if (protocols?.has(p.protocol)) {
-            errors.push({ type: 'FieldValueDuplicate', field, value: p.nodePort, detail: '' });
-          } else if (protocols || held.has(p.nodePort)) {
-            use(p.nodePort, p);
+  /** allocClusterIPs: one address per family in order of spec.ipFamilies. */
+  private allocClusterIPs(service: JsonObject, spec: JsonObject, tx: Transaction): void {
+    if (spec.type === 'ExternalName') return;
+    const ips = clusterIPsOf(spec);
+    if (ips[0] === 'None') return;
+    const families = familiesOf(spec) as IPFamily[];
+    const toAllocate = new Map<IPFamily, string>();
+    families.forEach((family, i) => {
+      if (i > ips.length - 1) ips.push('');
+      toAllocate.set(family, ips[i]!);
+    });
+    spec.clusterIPs = ips;
+    const allocated = this.allocIPs(service, spec, toAllocate, tx);
+    families.forEach((family, i) => {
+      const ip = allocated.get(family);
+      if (ip === undefined) return;
+      ips[i] = ip;
+      if (i === 0) spec.clusterIP = ip;
+    });
+  }
+
+  /** updateClusterIPs: allocate on leaving ExternalName or upgrading, release on the opposite. */
+  private updateClusterIPs(service: JsonObject, spec: JsonObject, old: JsonObject, tx: Transaction): void {
+    if (unchangedPreferDualStack(spec, old)) return;
+    const release = (family: string, ip: string) =>
+      tx.releaseOnCommit(() => this.allocators.get(family as IPFamily)?.release(ip));
+    if (old.type === 'ExternalName' && spec.type !== 'ExternalName') {
+      this.allocClusterIPs(service, spec, tx);
+      return;
+    }
+    const oldIPs = clusterIPsOf(old);
+    if (oldIPs[0] === 'None') return;
+    if (old.type !== 'ExternalName' && spec.type === 'ExternalName') {
+      familiesOf(old).forEach((family, i) => release(family, oldIPs[i]!));
+      return;
+    }
+    const oldFamilies = familiesOf(old);
+    const families = familiesOf(spec) as IPFamily[];
+    if (oldFamilies.length === 1 && families.length === 2) {
+      const ips = clusterIPsOf(spec);
+      if (ips.length < 2) ips.push('');
+      spec.clusterIPs = ips;
+      const allocated = this.allocIPs(service, spec, new Map([[families[1]!, ips[1]!]]), tx);
+      ips[1] = allocated.get(families[1]!)!;
+    } else if (oldFamilies.length === 2 && families.length === 1) {
+      release(oldFamilies[1]!, oldIPs[1]!);
+    }
+  }
+
+  /** Claims a requested node port; a 422 naming the port's field when it is taken or out of range. */
+  private claimNodePort(port: number, field: string, tx: Transaction): void {
+    if (this.dryRunPorts) {
+      // A dry run only checks that nobody holds it (not even its range).
+      if (this.nodePorts.isAllocated(port) || this.dryRunPorts.includes(port)) {
+        throw new ServiceError([invalidAt(field, port, 'provided port is already allocated')]);
+      }
+      this.dryRunPorts.push(port);
+      return;
+    }
+    const error = this.nodePorts.allocate(port);
+    if (error) throw new ServiceError([invalidAt(field, port, error)]);
+    tx.claimed(() => this.nodePorts.release(port));
+  }
+
+  private nextNodePort(tx: Transaction, what = 'a nodePort'): number {
+    if (this.dryRunPorts) {
+      const port = Math.max(32768, ...this.dryRunPorts) + 1;
+      this.dryRunPorts.push(port);
+      return port;
+    }
+    const port = this.nodePorts.allocateNext();
+    if (port === undefined) throw internalError(`failed to allocate ${what}: range is full`);
+    tx.claimed(() => this.nodePorts.release(port));
+    return port;
+  }
+
+  /** txnAllocNodePorts (initNodePorts and the health check node port) for a new Service. */
+  private allocNodePorts(service: JsonObject, spec: JsonObject, tx: Transaction): void {
+    if (needsNodePort(spec)) {
+      const byServicePort = new Map<unknown, number>();
+      const ports = portsOf(spec);
+      ports.forEach((p, i) => {
+        if (!p.nodePort && !shouldAllocateNodePorts(spec)) return;
+        const given = byServicePort.get(p.port);
+        if (given === undefined) {
+          const requested = ports.find((q) => q.port === p.port && q.nodePort)?.nodePort;
+          if (typeof requested === 'number') {
+            this.claimNodePort(requested, `spec.ports[${i}].nodePort`, tx);
+            p.nodePort = requested;
+            byServicePort.set(p.port, requested);
           } else {
-            const error = this.nodePorts.allocate(p.nodePort);
-            if (error) {
-              errors.push({ type: 'FieldValueInvalid', field, value: p.nodePort, detail: error });
-              return;
-            }
-            const port = p.nodePort;
-            use(port, p);
-            tx.claimed(() => this.nodePorts.release(port));
+            const port = this.nextNodePort(tx);
+            p.nodePort = port;
+            byServicePort.set(p.port, port);
           }
-          return;
+        } else if (p.nodePort !== given) {
+          if (!p.nodePort) p.nodePort = given;
+          else this.claimNodePort(p.nodePort as number, `spec.ports[${i}].nodePort`, tx);
         }
-        const shared = byServicePort.get(p.port);
-        if (shared !== undefined && !protocolsOn.get(shared)?.has(p.protocol)) {
-          p.nodePort = shared;
-          use(shared, p);
-          return;
-        }
-        const port = this.nodePorts.allocateNext();
-        if (port === undefined) {
-          errors.push({ type: 'FieldValueInvalid', field, value: 0, detail: 'range is full' });
-          return;
-        }
-        p.nodePort = port;
-        use(port, p);
-        tx.claimed(() => this.nodePorts.release(port));
       });
     }
-    for (const port of held) if (!kept.has(port)) tx.releaseOnCommit(() => this.nodePorts.release(port));
-    const oldHealth =
-      old && typeof old.healthCheckNodePort === 'number' ? old.healthCheckNodePort : undefined;
-    if (needsHealthCheckNodePort(spec)) {
-      const want = spec.healthCheckNodePort;
-      if (typeof want === 'number' && want !== 0 && want !== oldHealth) {
-        const error = this.nodePorts.allocate(want);
-        if (error)
-          errors.push({
-            type: 'FieldValueInvalid',
-            field: 'spec.healthCheckNodePort',
-            value: want,
-            detail: error,
-          });
-        else tx.claimed(() => this.nodePorts.release(want));
-      } else if (want === undefined || want === 0) {
-        const port = oldHealth ?? this.nodePorts.allocateNext();
-        if (port === undefined) {
-          errors.push({
-            type: 'FieldValueInvalid',
-            field: 'spec.healthCheckNodePort',
-            value: 0,
-            detail: 'range is full',
-          });
-        } else {
-          spec.healthCheckNodePort = port;
-          if (port !== oldHealth) tx.claimed(() => this.nodePorts.release(port));
-        }
+    if (needsHealthCheck(spec)) this.allocHealthCheckNodePort(spec, tx);
+  }
+
+  private allocHealthCheckNodePort(spec: JsonObject, tx: Transaction): void {
+    const wanted = typeof spec.healthCheckNodePort === 'number' ? spec.healthCheckNodePort : 0;
+    if (wanted !== 0 && this.dryRunPorts) {
+      if (this.nodePorts.isAllocated(wanted) || this.dryRunPorts.includes(wanted)) {
+        throw internalError(
+          `failed to allocate requested HealthCheck NodePort ${wanted}: provided port is already allocated`,
+        );
       }
+      this.dryRunPorts.push(wanted);
+    } else if (wanted !== 0) {
+      const error = this.nodePorts.allocate(wanted);
+      if (error) throw internalError(`failed to allocate requested HealthCheck NodePort ${wanted}: ${error}`);
+      tx.claimed(() => this.nodePorts.release(wanted));
+    } else {
+      spec.healthCheckNodePort = this.nextNodePort(tx, 'a HealthCheck NodePort 0');
     }
-    if (oldHealth !== undefined && spec.healthCheckNodePort !== oldHealth) {
-      tx.releaseOnCommit(() => this.nodePorts.release(oldHealth));
+  }
+
+  /** txnUpdateNodePorts: node ports and the health check node port of an updated Service. */
+  private updateNodePorts(service: JsonObject, spec: JsonObject, old: JsonObject, tx: Transaction): void {
+    const oldPorts = nodePortsOf(old);
+    const release = (port: number) => tx.releaseOnCommit(() => this.nodePorts.release(port));
+    if (needsNodePort(old) && (spec.type === 'ExternalName' || spec.type === 'ClusterIP')) {
+      for (const port of oldPorts) release(port);
+    }
+    if (needsNodePort(spec)) {
+      const claimed = new Set<number>();
+      const seen = new Set<string>();
+      portsOf(spec).forEach((p, i) => {
+        if (!p.nodePort && !shouldAllocateNodePorts(spec)) return;
+        if (p.nodePort) {
+          const port = p.nodePort as number;
+          if (!oldPorts.includes(port) && !claimed.has(port)) {
+            this.claimNodePort(port, `spec.ports[${i}].nodePort`, tx);
+            claimed.add(port);
+          }
+        } else {
+          p.nodePort = this.nextNodePort(tx);
+        }
+        const key = `${String(p.protocol)}/${String(p.nodePort)}`;
+        if (seen.has(key))
+          throw internalError(`duplicate nodePort: {${String(p.protocol)} ${String(p.nodePort)}}`);
+        seen.add(key);
+      });
+      const now = new Set(nodePortsOf(spec));
+      for (const port of oldPorts) if (!now.has(port)) release(port);
+    }
+    const oldHealth = typeof old.healthCheckNodePort === 'number' ? old.healthCheckNodePort : 0;
+    if (!needsHealthCheck(old) && needsHealthCheck(spec)) {
+      this.allocHealthCheckNodePort(spec, tx);
+    } else if (needsHealthCheck(old) && !needsHealthCheck(spec) && oldHealth) {
+      release(oldHealth);
     }
   }
 }

@@ -1,62 +1,83 @@
 /**
  * Validation of load balancer status, which the real server applies to writes of Service and
- * Ingress `/status`: every `status.loadBalancer.ingress[]` entry has a valid IP in `ip` (not a
- * name) or a DNS name in `hostname` (not an IP), and `ipMode` (VIP or Proxy) only together with
- * an `ip`. A controller that writes a malformed address is told so, as it would be in a cluster.
+ * Ingress `/status` (ValidateLoadBalancerStatus, ValidateIngressLoadBalancerStatus), with its
+ * messages: every `status.loadBalancer.ingress[]` entry has a valid IP in `ip` or a DNS name (not
+ * an IP) in `hostname`; a Service's entries need an `ipMode` (VIP or Proxy) exactly when they
+ * have an `ip`, and only a LoadBalancer Service has any. IPs the old status already had pass.
  */
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIP } from 'node:net';
 import { invalid, notSupported, type FieldError } from './errors.js';
 import { isObject, type JsonObject } from './json.js';
 import type { ResourceInfo } from './resources.js';
+import { isDNS1123Subdomain } from './validation.js';
 
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const IP_EXAMPLE = 'must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)';
 
-export function validateLoadBalancerStatus(resource: ResourceInfo, object: JsonObject): void {
-  const status = isObject(object.status) ? object.status : {};
+function ingressOf(object: JsonObject | undefined): unknown[] {
+  const status = object && isObject(object.status) ? object.status : {};
   const loadBalancer = isObject(status.loadBalancer) ? status.loadBalancer : {};
-  const ingress = Array.isArray(loadBalancer.ingress) ? loadBalancer.ingress : [];
+  return Array.isArray(loadBalancer.ingress) ? loadBalancer.ingress : [];
+}
+
+export function validateLoadBalancerStatus(
+  resource: ResourceInfo,
+  object: JsonObject,
+  old?: JsonObject,
+): void {
+  const isService = resource.kind === 'Service';
+  const ingress = ingressOf(object);
   const errors: FieldError[] = [];
-  ingress.forEach((entry, i) => {
-    const field = `status.loadBalancer.ingress[${i}]`;
-    const e = isObject(entry) ? entry : {};
-    if (e.ip !== undefined && e.ip !== '') {
-      if (typeof e.ip !== 'string' || !(isIPv4(e.ip) || isIPv6(e.ip))) {
-        errors.push({
-          type: 'FieldValueInvalid',
-          field: `${field}.ip`,
-          value: e.ip,
-          detail: 'must be a valid IP address',
-        });
+  const spec = isObject(object.spec) ? object.spec : {};
+  if (isService && spec.type !== 'LoadBalancer' && ingress.length > 0) {
+    errors.push({
+      type: 'FieldValueForbidden',
+      field: 'status.loadBalancer.ingress',
+      detail: "may only be used when `spec.type` is 'LoadBalancer'",
+    });
+  } else {
+    const existing = ingressOf(old)
+      .map((e) => (isObject(e) ? e.ip : undefined))
+      .filter((ip) => typeof ip === 'string' && ip !== '');
+    ingress.forEach((entry, i) => {
+      const field = `status.loadBalancer.ingress[${i}]`;
+      const e = isObject(entry) ? entry : {};
+      const ip = typeof e.ip === 'string' ? e.ip : '';
+      if (ip && !existing.includes(ip) && !isIP(ip)) {
+        errors.push({ type: 'FieldValueInvalid', field: `${field}.ip`, value: ip, detail: IP_EXAMPLE });
       }
-    }
-    if (e.hostname !== undefined && e.hostname !== '') {
-      if (typeof e.hostname !== 'string' || isIPv4(e.hostname) || isIPv6(e.hostname)) {
-        errors.push({
-          type: 'FieldValueInvalid',
-          field: `${field}.hostname`,
-          value: e.hostname,
-          detail: 'must be a DNS name, not an IP address',
-        });
-      } else if (!DNS_SUBDOMAIN.test(e.hostname)) {
-        errors.push({
-          type: 'FieldValueInvalid',
-          field: `${field}.hostname`,
-          value: e.hostname,
-          detail: 'must be a lowercase RFC 1123 subdomain',
-        });
+      if (isService) {
+        if (e.ipMode === undefined || e.ipMode === null) {
+          if (ip)
+            errors.push({
+              type: 'FieldValueRequired',
+              field: `${field}.ipMode`,
+              detail: 'must be specified when `ip` is set',
+            });
+        } else if (!ip) {
+          errors.push({
+            type: 'FieldValueForbidden',
+            field: `${field}.ipMode`,
+            detail: 'may not be specified when `ip` is not set',
+          });
+        } else if (e.ipMode !== 'VIP' && e.ipMode !== 'Proxy') {
+          errors.push(notSupported(`${field}.ipMode`, e.ipMode, ['Proxy', 'VIP']));
+        }
       }
-    }
-    if (e.ipMode !== undefined) {
-      if (e.ipMode !== 'VIP' && e.ipMode !== 'Proxy') {
-        errors.push(notSupported(`${field}.ipMode`, e.ipMode, ['Proxy', 'VIP']));
-      } else if (e.ip === undefined || e.ip === '') {
-        errors.push({
-          type: 'FieldValueRequired',
-          field: `${field}.ipMode`,
-          detail: 'must be specified when `ip` is set',
-        });
+      const hostname = typeof e.hostname === 'string' ? e.hostname : '';
+      if (hostname) {
+        for (const detail of isDNS1123Subdomain(hostname)) {
+          errors.push({ type: 'FieldValueInvalid', field: `${field}.hostname`, value: hostname, detail });
+        }
+        if (isIP(hostname)) {
+          errors.push({
+            type: 'FieldValueInvalid',
+            field: `${field}.hostname`,
+            value: hostname,
+            detail: 'must be a DNS name, not an IP address',
+          });
+        }
       }
-    }
-  });
+    });
+  }
   if (errors.length) throw invalid(resource, String((object.metadata as JsonObject).name), errors);
 }

@@ -90,7 +90,38 @@ export class Store {
       ...previous,
       metadata: { ...metadataOf(previous), resourceVersion: String(this.revision) },
     };
-    this.hub.publish({ resourceVersion: this.revision, type: 'DELETED', collection, object: removed });
+    this.hub.publish({
+      resourceVersion: this.revision,
+      type: 'DELETED',
+      collection,
+      object: removed,
+      previous,
+    });
     return removed;
+  }
+
+  /**
+   * The objects of a collection as they were at REVISION, in key order: the current ones with
+   * the history's later changes undone. Undefined when the history no longer reaches back there.
+   */
+  snapshot(collection: string, revision: number): JsonObject[] | undefined {
+    let events;
+    try {
+      events = this.hub.since(revision);
+    } catch {
+      return undefined;
+    }
+    const state = new Map<string, JsonObject>();
+    const c = this.collections.get(collection);
+    if (c) for (const [key, object] of c.objects) state.set(key, object);
+    for (let i = events.length - 1; i >= 0; i--) {
+      const event = events[i]!;
+      if (event.collection !== collection) continue;
+      const meta = metadataOf(event.object);
+      const key = keyOf(meta.namespace as string | undefined, meta.name as string);
+      if (event.type === 'ADDED') state.delete(key);
+      else state.set(key, event.previous!);
+    }
+    return [...state.keys()].sort().map((key) => state.get(key)!);
   }
 }

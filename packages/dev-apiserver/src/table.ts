@@ -89,6 +89,122 @@ function nodeReady(o: JsonObject): string {
   return get(o, 'spec.unschedulable') ? `${status},SchedulingDisabled` : status;
 }
 
+/** The column descriptions of the real server's printers (from its Table answers). */
+const NAME_DOC =
+  'Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names';
+const AGE_DOC =
+  'CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata';
+const COLUMN_DOCS: Record<string, Record<string, string>> = {
+  Namespace: {
+    Name: NAME_DOC,
+    Status: 'The status of the namespace',
+    Age: AGE_DOC,
+  },
+  Service: {
+    Name: NAME_DOC,
+    Type: 'type determines how the Service is exposed. Defaults to ClusterIP. Valid options are ExternalName, ClusterIP, NodePort, and LoadBalancer. "ClusterIP" allocates a cluster-internal IP address for load-balancing to endpoints. Endpoints are determined by the selector or if that is not specified, by manual construction of an Endpoints object or EndpointSlice objects. If clusterIP is "None", no virtual IP is allocated and the endpoints are published as a set of endpoints rather than a virtual IP. "NodePort" builds on ClusterIP and allocates a port on every node which routes to the same endpoints as the clusterIP. "LoadBalancer" builds on NodePort and creates an external load-balancer (if supported in the current cloud) which routes to the same endpoints as the clusterIP. "ExternalName" aliases this service to the specified externalName. Several other fields do not apply to ExternalName services. More info: https://kubernetes.io/docs/concepts/services-networking/service/#publishing-services-service-types',
+    'Cluster-IP':
+      'clusterIP is the IP address of the service and is usually assigned randomly. If an address is specified manually, is in-range (as per system configuration), and is not in use, it will be allocated to the service; otherwise creation of the service will fail. This field may not be changed through updates unless the type field is also being changed to ExternalName (which requires this field to be blank) or the type field is being changed from ExternalName (in which case this field may optionally be specified, as describe above).  Valid values are "None", empty string (""), or a valid IP address. Setting this to "None" makes a "headless service" (no virtual IP), which is useful when direct endpoint connections are preferred and proxying is not required.  Only applies to types ClusterIP, NodePort, and LoadBalancer. If this field is specified when creating a Service of type ExternalName, creation will fail. This field will be wiped when updating a Service to type ExternalName. More info: https://kubernetes.io/docs/concepts/services-networking/service/#virtual-ips-and-service-proxies',
+    'External-IP':
+      'externalIPs is a list of IP addresses for which nodes in the cluster will also accept traffic for this service.  These IPs are not managed by Kubernetes.  The user is responsible for ensuring that traffic arrives at a node with this IP.  A common example is external load-balancers that are not part of the Kubernetes system.',
+    'Port(s)':
+      'The list of ports that are exposed by this service. More info: https://kubernetes.io/docs/concepts/services-networking/service/#virtual-ips-and-service-proxies',
+    Age: AGE_DOC,
+    Selector:
+      'Route service traffic to pods with label keys and values matching this selector. If empty or not present, the service is assumed to have an external process managing its endpoints, which Kubernetes will not modify. Only applies to types ClusterIP, NodePort, and LoadBalancer. Ignored if type is ExternalName. More info: https://kubernetes.io/docs/concepts/services-networking/service/',
+  },
+  Endpoints: {
+    Name: NAME_DOC,
+    Endpoints:
+      'The set of all endpoints is the union of all subsets. Addresses are placed into subsets according to the IPs they share. A single address with multiple ports, some of which are ready and some of which are not (because they come from different containers) will result in the address being displayed in different subsets for the different ports. No address will appear in both Addresses and NotReadyAddresses in the same subset. Sets of addresses and ports that comprise a service.',
+    Age: AGE_DOC,
+  },
+  ConfigMap: {
+    Name: NAME_DOC,
+    Data: "Data contains the configuration data. Each key must consist of alphanumeric characters, '-', '_' or '.'. Values with non-UTF-8 byte sequences must use the BinaryData field. The keys stored in Data must not overlap with the keys in the BinaryData field, this is enforced during validation process.",
+    Age: AGE_DOC,
+  },
+  Secret: {
+    Name: NAME_DOC,
+    Type: 'Used to facilitate programmatic handling of secret data. More info: https://kubernetes.io/docs/concepts/configuration/secret/#secret-types',
+    Data: "Data contains the secret data. Each key must consist of alphanumeric characters, '-', '_' or '.'. The serialized form of the secret data is a base64 encoded string, representing the arbitrary (possibly non-string) data value here. Described in https://tools.ietf.org/html/rfc4648#section-4",
+    Age: AGE_DOC,
+  },
+  Node: {
+    Name: NAME_DOC,
+    Status: 'The status of the node',
+    Roles: 'The roles of the node',
+    Age: AGE_DOC,
+    Version: 'Kubelet Version reported by the node.',
+    'Internal-IP':
+      "List of addresses reachable to the node. Queried from cloud provider, if available. More info: https://kubernetes.io/docs/reference/node/node-status/#addresses Note: This field is declared as mergeable, but the merge key is not sufficiently unique, which can cause data corruption when it is merged. Callers should instead use a full-replacement patch. See https://pr.k8s.io/79391 for an example. Consumers should assume that addresses can change during the lifetime of a Node. However, there are some exceptions where this may not be possible, such as Pods that inherit a Node's address in its own status or consumers of the downward API (status.hostIP).",
+    'External-IP':
+      "List of addresses reachable to the node. Queried from cloud provider, if available. More info: https://kubernetes.io/docs/reference/node/node-status/#addresses Note: This field is declared as mergeable, but the merge key is not sufficiently unique, which can cause data corruption when it is merged. Callers should instead use a full-replacement patch. See https://pr.k8s.io/79391 for an example. Consumers should assume that addresses can change during the lifetime of a Node. However, there are some exceptions where this may not be possible, such as Pods that inherit a Node's address in its own status or consumers of the downward API (status.hostIP).",
+    'OS-Image': 'OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy)).',
+    'Kernel-Version': "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64).",
+    'Container-Runtime':
+      'ContainerRuntime Version reported by the node through runtime remote API (e.g. containerd://1.4.2).',
+  },
+  Pod: {
+    Name: NAME_DOC,
+    Ready: 'The aggregate readiness state of this pod for accepting traffic.',
+    Status: 'The aggregate status of the containers in this pod.',
+    Restarts:
+      'The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.',
+    Age: AGE_DOC,
+    IP: 'podIP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated.',
+    Node: 'NodeName indicates in which node this pod is scheduled. If empty, this pod is a candidate for scheduling by the scheduler defined in schedulerName. Once this field is set, the kubelet for this node becomes responsible for the lifecycle of this pod. This field should not be used to express a desire for the pod to be scheduled on a specific node. https://kubernetes.io/docs/concepts/scheduling-eviction/assign-pod-node/#nodename',
+    'Nominated Node':
+      'nominatedNodeName is set only when this pod preempts other pods on the node, but it cannot be scheduled right away as preemption victims receive their graceful termination periods. This field does not guarantee that the pod will be scheduled on this node. Scheduler may decide to place the pod elsewhere if other nodes become available sooner. Scheduler may also decide to give the resources on this node to a higher priority pod that is created after preemption. As a result, this field may be different than PodSpec.nodeName when the pod is scheduled.',
+    'Readiness Gates':
+      'If specified, all readiness gates will be evaluated for pod readiness. A pod is ready when all its containers are ready AND all conditions specified in the readiness gates have status equal to "True" More info: https://git.k8s.io/enhancements/keps/sig-network/580-pod-readiness-gates',
+  },
+  Event: {
+    'Last Seen': 'The time at which the most recent occurrence of this event was recorded.',
+    Type: 'Type of this event (Normal, Warning), new types could be added in the future',
+    Reason:
+      "This should be a short, machine understandable string that gives the reason for the transition into the object's current status.",
+    Object: 'The object that this event is about.',
+    Subobject:
+      'If referring to a piece of an object instead of an entire object, this string should contain a valid JSON/Go field access statement, such as desiredState.manifest.containers[2]. For example, if the object reference is to a container within a pod, this would take on a value like: "spec.containers{name}" (where "name" refers to the name of the container that triggered the event) or if no container name is specified "spec.containers[2]" (container with index 2 in this pod). This syntax is chosen only to have some well-defined way of referencing a part of an object.',
+    Source: 'The component reporting this event. Should be a short machine understandable string.',
+    Message: 'A human-readable description of the status of this operation.',
+    'First Seen': 'The time at which the event was first recorded. (Time of server receipt is in TypeMeta.)',
+    Count: 'The number of times this event has occurred.',
+    Name: NAME_DOC,
+  },
+  EndpointSlice: {
+    Name: NAME_DOC,
+    AddressType:
+      'addressType specifies the type of address carried by this EndpointSlice. All addresses in this slice must be the same type. This field is immutable after creation. The following address types are currently supported: * IPv4: Represents an IPv4 Address. * IPv6: Represents an IPv6 Address. * FQDN: Represents a Fully Qualified Domain Name. (Deprecated) The EndpointSlice controller only generates, and kube-proxy only processes, slices of addressType "IPv4" and "IPv6". No semantics are defined for the "FQDN" type.',
+    Ports:
+      'ports specifies the list of network ports exposed by each endpoint in this slice. Each port must have a unique name. Each slice may include a maximum of 100 ports. Services always have at least 1 port, so EndpointSlices generated by the EndpointSlice controller will likewise always have at least 1 port. EndpointSlices used for other purposes may have an empty ports list.',
+    Endpoints:
+      'endpoints is a list of unique endpoints in this slice. Each slice may include a maximum of 1000 endpoints.',
+    Age: AGE_DOC,
+  },
+  Ingress: {
+    Name: NAME_DOC,
+    Class: 'The name of the IngressClass resource that should be used for additional configuration',
+    Hosts: 'Hosts that incoming requests are matched against before the ingress rule',
+    Address: 'Address is a list containing ingress points for the load-balancer',
+    Ports: 'Ports of TLS configurations that open',
+    Age: AGE_DOC,
+  },
+  IngressClass: {
+    Name: NAME_DOC,
+    Controller: 'Controller that is responsible for handling this class',
+    Parameters: 'A reference to a resource with additional parameters',
+    Age: AGE_DOC,
+  },
+  Lease: {
+    Name: NAME_DOC,
+    Holder:
+      'holderIdentity contains the identity of the holder of a current lease. If Coordinated Leader Election is used, the holder identity must be equal to the elected LeaseCandidate.metadata.name field.',
+    Age: AGE_DOC,
+  },
+};
+
 const COLUMNS: Record<string, Column[]> = {
   Service: [
     name,
@@ -111,11 +227,11 @@ const COLUMNS: Record<string, Column[]> = {
       },
     },
   ],
-  ConfigMap: [name, { name: 'Data', type: 'integer', cell: (o) => count(o.data) + count(o.binaryData) }, age],
+  ConfigMap: [name, { name: 'Data', type: 'string', cell: (o) => count(o.data) + count(o.binaryData) }, age],
   Secret: [
     name,
     { name: 'Type', type: 'string', cell: (o) => str(o.type, 'Opaque') },
-    { name: 'Data', type: 'integer', cell: (o) => count(o.data) },
+    { name: 'Data', type: 'string', cell: (o) => count(o.data) },
     age,
   ],
   Namespace: [
@@ -141,6 +257,29 @@ const COLUMNS: Record<string, Column[]> = {
     },
     age,
     { name: 'Version', type: 'string', cell: (o) => str(get(o, 'status.nodeInfo.kubeletVersion'), '') },
+    { name: 'Internal-IP', type: 'string', priority: 1, cell: (o) => nodeAddress(o, 'InternalIP') },
+    { name: 'External-IP', type: 'string', priority: 1, cell: (o) => nodeAddress(o, 'ExternalIP') },
+    {
+      name: 'OS-Image',
+      type: 'string',
+      priority: 1,
+      cell: (o) => str(get(o, 'status.nodeInfo.osImage'), '<unknown>'),
+    },
+    {
+      name: 'Kernel-Version',
+      type: 'string',
+      priority: 1,
+      cell: (o) => {
+        const arch = str(get(o, 'status.nodeInfo.architecture'), '');
+        return `${str(get(o, 'status.nodeInfo.kernelVersion'), '<unknown>')}${arch ? ` (${arch})` : ''}`;
+      },
+    },
+    {
+      name: 'Container-Runtime',
+      type: 'string',
+      priority: 1,
+      cell: (o) => str(get(o, 'status.nodeInfo.containerRuntimeVersion'), '<unknown>'),
+    },
   ],
   Pod: [
     name,
@@ -232,34 +371,94 @@ const COLUMNS: Record<string, Column[]> = {
     age,
   ],
   IngressClass: [
-    name,
-    { name: 'Controller', type: 'string', cell: (o) => str(get(o, 'spec.controller')) },
-    { name: 'Parameters', type: 'string', cell: (o) => str(get(o, 'spec.parameters.name')) },
+    {
+      ...name,
+      cell: (o) => {
+        const annotations = get(o, 'metadata.annotations');
+        const isDefault =
+          isObject(annotations) && annotations['ingressclass.kubernetes.io/is-default-class'] === 'true';
+        return `${str(get(o, 'metadata.name'))}${isDefault ? ' (default)' : ''}`;
+      },
+    },
+    { name: 'Controller', type: 'string', cell: (o) => str(get(o, 'spec.controller'), '') },
+    {
+      name: 'Parameters',
+      type: 'string',
+      cell: (o) => {
+        const p = get(o, 'spec.parameters');
+        if (!isObject(p)) return '<none>';
+        return `${String(p.kind ?? '')}${typeof p.apiGroup === 'string' ? `.${p.apiGroup}` : ''}/${String(p.name ?? '')}`;
+      },
+    },
     age,
   ],
   Lease: [name, { name: 'Holder', type: 'string', cell: (o) => str(get(o, 'spec.holderIdentity'), '') }, age],
   Event: [
-    {
-      name: 'Last Seen',
-      type: 'string',
-      cell: (o) => {
-        const t = Date.parse(str(o.lastTimestamp ?? o.eventTime ?? get(o, 'metadata.creationTimestamp'), ''));
-        return Number.isNaN(t) ? '<unknown>' : humanDuration(Date.now() - t);
-      },
-    },
-    { name: 'Type', type: 'string', cell: (o) => str(o.type) },
-    { name: 'Reason', type: 'string', cell: (o) => str(o.reason) },
+    { name: 'Last Seen', type: 'string', cell: (o) => eventTimes(o).last },
+    { name: 'Type', type: 'string', cell: (o) => str(o.type, '') },
+    { name: 'Reason', type: 'string', cell: (o) => str(o.reason, '') },
     {
       name: 'Object',
       type: 'string',
       cell: (o) => {
-        const ref = (o.involvedObject ?? o.regarding) as JsonObject | undefined;
-        return ref ? `${String(ref.kind).toLowerCase()}/${String(ref.name)}` : '<none>';
+        const ref = (isObject(o.involvedObject) ? o.involvedObject : o.regarding) as JsonObject | undefined;
+        const kind = String(ref?.kind ?? '').toLowerCase();
+        return ref?.name ? `${kind}/${String(ref.name)}` : kind;
       },
     },
-    { name: 'Message', type: 'string', cell: (o) => str(o.message ?? o.note, '') },
+    {
+      name: 'Subobject',
+      type: 'string',
+      priority: 1,
+      cell: (o) => str(get(o, 'involvedObject.fieldPath') ?? get(o, 'regarding.fieldPath'), ''),
+    },
+    {
+      name: 'Source',
+      type: 'string',
+      priority: 1,
+      cell: (o) => {
+        const component =
+          str(get(o, 'source.component'), '') || str(o.reportingComponent ?? o.reportingController, '');
+        const instance = str(get(o, 'source.host'), '') || str(o.reportingInstance, '');
+        return instance ? `${component}, ${instance}` : component;
+      },
+    },
+    { name: 'Message', type: 'string', cell: (o) => str(o.message ?? o.note, '').trim() },
+    { name: 'First Seen', type: 'string', priority: 1, cell: (o) => eventTimes(o).first },
+    {
+      name: 'Count',
+      type: 'string',
+      priority: 1,
+      cell: (o) => {
+        const series = o.series;
+        if (isObject(series)) return Number(series.count ?? 0);
+        const count = Number(o.count ?? o.deprecatedCount ?? 0);
+        return count === 0 ? 1 : count;
+      },
+    },
+    { ...name, priority: 1 },
   ],
 };
+
+/** printEvent's times: first seen (firstTimestamp, else eventTime) and last seen. */
+function eventTimes(o: JsonObject): { first: string; last: string } {
+  const since = (value: unknown) => {
+    const t = typeof value === 'string' ? Date.parse(value) : NaN;
+    return Number.isNaN(t) ? '<unknown>' : humanDuration(Date.now() - t);
+  };
+  const firstStamp = o.firstTimestamp ?? o.deprecatedFirstTimestamp;
+  const first = firstStamp ? since(firstStamp) : since(o.eventTime);
+  const lastStamp = o.lastTimestamp ?? o.deprecatedLastTimestamp;
+  let last = lastStamp ? since(lastStamp) : first;
+  if (isObject(o.series)) last = since(o.series.lastObservedTime);
+  return { first, last };
+}
+
+function nodeAddress(o: JsonObject, type: string): string {
+  const found = list(get(o, 'status.addresses')).find((a) => isObject(a) && a.type === type) as
+    JsonObject | undefined;
+  return found ? String(found.address) : '<none>';
+}
 
 function columnsFor(resource: ResourceInfo): Column[] {
   return COLUMNS[resource.kind] ?? [name, age];
@@ -293,7 +492,7 @@ export function toTable(
           name: c.name,
           type: c.type,
           format: c.format ?? '',
-          description: c.name,
+          description: COLUMN_DOCS[resource.kind]?.[c.name] ?? c.name,
           priority: c.priority ?? 0,
         }))
       : [],

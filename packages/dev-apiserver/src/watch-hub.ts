@@ -15,7 +15,7 @@ export interface StoreEvent {
   /** Storage key of the resource (see resources.ts). */
   collection: string;
   object: JsonObject;
-  /** The object before the change (MODIFIED only): selectors decide membership on both sides. */
+  /** The object before the change (MODIFIED and DELETED): selectors decide membership on both sides. */
   previous?: JsonObject;
 }
 

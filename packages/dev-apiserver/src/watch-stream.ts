@@ -8,7 +8,7 @@
  * 410 Expired Status, then the stream ends.
  */
 import type { ServerResponse } from 'node:http';
-import { ApiError, badRequest, tooLargeResourceVersion } from './errors.js';
+import { ApiError, invalidResourceVersion, tooLargeResourceVersion } from './errors.js';
 import type { JsonObject } from './json.js';
 import type { Filter, Registry, Scope } from './registry.js';
 import { apiVersionOf, storageKeyOf } from './resources.js';
@@ -34,16 +34,25 @@ type WatchType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
 const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
 
-/** How an event looks to a watcher with this filter, if at all. */
-function translate(event: StoreEvent, collection: string, filter: Filter): WatchType | undefined {
+/**
+ * How an event looks to a watcher with this filter, if at all: an object that stops matching is
+ * DELETED, and like the real server's watch the event then carries the object as it was before
+ * the change, with the change's resourceVersion.
+ */
+function translate(
+  event: StoreEvent,
+  collection: string,
+  filter: Filter,
+): { type: WatchType; object: JsonObject } | undefined {
   if (event.collection !== collection) return undefined;
   const now = filter.matches(event.object);
-  if (event.type !== 'MODIFIED') return now ? event.type : undefined;
+  if (event.type !== 'MODIFIED') return now ? { type: event.type, object: event.object } : undefined;
   const before = event.previous !== undefined && filter.matches(event.previous);
-  if (now && before) return 'MODIFIED';
-  if (now) return 'ADDED';
-  if (before) return 'DELETED';
-  return undefined;
+  if (now) return { type: before ? 'MODIFIED' : 'ADDED', object: event.object };
+  if (!before) return undefined;
+  const previous = event.previous!;
+  const metadata = { ...(previous.metadata as JsonObject), resourceVersion: String(event.resourceVersion) };
+  return { type: 'DELETED', object: { ...previous, metadata } };
 }
 
 export function serveWatch(
@@ -59,8 +68,7 @@ export function serveWatch(
   const bookmarkKind = { kind: scope.resource.kind, apiVersion: apiVersionOf(scope.resource) };
 
   const requested = query.resourceVersion ?? '';
-  if (requested !== '' && !/^\d+$/.test(requested))
-    throw badRequest(`invalid resource version: ${requested}`);
+  if (requested !== '' && !/^\d+$/.test(requested)) throw invalidResourceVersion(requested);
   const fromState = requested === '' || requested === '0' || query.sendInitialEvents === true;
 
   let backlog: StoreEvent[] = [];
@@ -116,13 +124,13 @@ export function serveWatch(
       bookmark({ 'k8s.io/initial-events-end': 'true' });
   } else {
     for (const event of backlog) {
-      const type = translate(event, collection, filter);
-      if (type) write(type, render(event.object));
+      const seen = translate(event, collection, filter);
+      if (seen) write(seen.type, render(seen.object));
     }
   }
   const unsubscribe = hub.subscribe((event) => {
-    const type = translate(event, collection, filter);
-    if (type) write(type, render(event.object));
+    const seen = translate(event, collection, filter);
+    if (seen) write(seen.type, render(seen.object));
   });
 
   const timers: NodeJS.Timeout[] = [];

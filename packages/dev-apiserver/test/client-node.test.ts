@@ -62,10 +62,11 @@ describe('CoreV1Api', () => {
     const created = await core.createNamespacedService({ namespace: 'cn', body: lb('s2') });
     created.status = { loadBalancer: { ingress: [{ ip: '192.0.2.10' }] } };
     const written = await core.replaceNamespacedServiceStatus({ namespace: 'cn', name: 's2', body: created });
-    expect(written.status?.loadBalancer?.ingress).toEqual([{ ip: '192.0.2.10' }]);
+    // A LoadBalancer Service's ingress IPs get ipMode VIP by default, as on the real server.
+    expect(written.status?.loadBalancer?.ingress).toEqual([{ ip: '192.0.2.10', ipMode: 'VIP' }]);
     written.status = { loadBalancer: {} };
     const main = await core.replaceNamespacedService({ namespace: 'cn', name: 's2', body: written });
-    expect(main.status?.loadBalancer?.ingress).toEqual([{ ip: '192.0.2.10' }]);
+    expect(main.status?.loadBalancer?.ingress).toEqual([{ ip: '192.0.2.10', ipMode: 'VIP' }]);
   });
 });
 

@@ -199,7 +199,8 @@ describe('kubectl', () => {
     await ok('annotate', 'service', 'web', 'note=hello');
     const svc = await getJson('service', 'web');
     expect(svc.metadata.labels.patched).toBe('merge');
-    expect(svc.spec.ports.map((p: Json) => p.port)).toEqual([80, 8443, 9000]);
+    // The new port first: the order the real server's strategic merge gives.
+    expect(svc.spec.ports.map((p: Json) => p.port)).toEqual([9000, 80, 8443]);
     expect(svc.metadata.annotations.j).toBe('son');
     expect(svc.metadata.labels.labelled).toBe('yes');
     expect(svc.metadata.annotations.note).toBe('hello');
@@ -224,7 +225,7 @@ describe('kubectl', () => {
       '{"spec":{"selector":{"app":"other"}},"status":{"loadBalancer":{"ingress":[{"ip":"192.0.2.7"}]}}}',
     );
     const withStatus = await getJson('service', 'web');
-    expect(withStatus.status.loadBalancer.ingress).toEqual([{ ip: '192.0.2.7' }]);
+    expect(withStatus.status.loadBalancer.ingress).toEqual([{ ip: '192.0.2.7', ipMode: 'VIP' }]);
     expect(withStatus.spec.selector).toEqual({ app: 'web' });
     const table = await ok('get', 'service', 'web');
     expect(table).toMatch(/^web\s+LoadBalancer\s+10\.96\.\d+\.\d+\s+192\.0\.2\.7\s+/m);

@@ -6,8 +6,13 @@ import { applyJsonPatch } from '../src/json-patch.js';
 import { applyMergePatch } from '../src/merge-patch.js';
 import { PortAllocator } from '../src/port-allocator.js';
 import { matchesLabels, parseFieldSelector, parseLabelSelector } from '../src/selectors.js';
+import { findResource } from '../src/resources.js';
+import { rootType } from '../src/schema.js';
 import { applyStrategicMergePatch } from '../src/strategic-merge.js';
 import { WatchHub, type StoreEvent } from '../src/watch-hub.js';
+
+const POD = rootType(findResource('', 'v1', 'pods')!);
+const SERVICE = rootType(findResource('', 'v1', 'services')!);
 
 describe('strategic merge patch', () => {
   const pod = {
@@ -30,11 +35,12 @@ describe('strategic merge patch', () => {
           tolerations: [{ key: 't2' }],
         },
       },
-      'Pod',
+      POD,
     ) as typeof pod;
+    // As the real server orders them: the patch's new elements before those only the object had.
     expect(out.spec.containers[0]!.env).toEqual([
-      { name: 'A', value: '1' },
       { name: 'B', value: '2' },
+      { name: 'A', value: '1' },
     ]);
     expect(out.spec.containers[0]!.image).toBe('i1');
     expect(out.spec.tolerations).toEqual([{ key: 't2' }]);
@@ -45,7 +51,7 @@ describe('strategic merge patch', () => {
     const out = applyStrategicMergePatch(
       pod,
       { metadata: { finalizers: ['b', 'c'], '$deleteFromPrimitiveList/finalizers': ['a'] } },
-      'Pod',
+      POD,
     ) as typeof pod;
     expect(out.metadata.finalizers).toEqual(['b', 'c']);
   });
@@ -54,31 +60,32 @@ describe('strategic merge patch', () => {
     const replaced = applyStrategicMergePatch(
       pod,
       { metadata: { labels: { $patch: 'replace', y: '2' } } },
-      'Pod',
+      POD,
     ) as typeof pod;
     expect(replaced.metadata.labels).toEqual({ y: '2' });
     const deleted = applyStrategicMergePatch(
       pod,
       { metadata: { labels: { $patch: 'delete' } } },
-      'Pod',
+      POD,
     ) as typeof pod;
-    expect(deleted.metadata.labels).toBeUndefined();
+    // `$patch: delete` on a map leaves it empty (what the real server then stores as no labels).
+    expect(deleted.metadata.labels).toEqual({});
     const listReplaced = applyStrategicMergePatch(
       pod,
       { spec: { containers: [{ $patch: 'replace' }, { name: 'new' }] } },
-      'Pod',
+      POD,
     ) as typeof pod;
     expect(listReplaced.spec.containers).toEqual([{ name: 'new' }]);
     const retained = applyStrategicMergePatch(
       pod,
       { spec: { $retainKeys: ['containers'], containers: [] } },
-      'Pod',
+      POD,
     ) as typeof pod;
     expect(Object.keys(retained.spec)).toEqual(['containers']);
     const ordered = applyStrategicMergePatch(
       pod,
       { spec: { '$setElementOrder/containers': [{ name: 'two' }, { name: 'one' }] } },
-      'Pod',
+      POD,
     ) as typeof pod;
     expect(ordered.spec.containers.map((c) => c.name)).toEqual(['two', 'one']);
   });
@@ -94,7 +101,7 @@ describe('strategic merge patch', () => {
         spec: { ports: [{ port: 80, targetPort: 8080 }] },
         status: { loadBalancer: { ingress: [{ ip: '192.0.2.2' }] } },
       },
-      'Service',
+      SERVICE,
     ) as typeof svc;
     expect(out.spec.ports).toEqual([{ port: 80, name: 'a', targetPort: 8080 }]);
     expect(out.status.loadBalancer.ingress).toEqual([{ ip: '192.0.2.2' }]);
@@ -154,11 +161,16 @@ describe('selectors', () => {
   });
 
   it('field selectors unescape values and check the field', () => {
-    expect(parseFieldSelector('metadata.name=a\\,b', [])).toEqual([
+    expect(parseFieldSelector('metadata.name=a\\,b')).toEqual([
       { field: 'metadata.name', equal: true, value: 'a,b' },
     ]);
-    expect(() => parseFieldSelector('spec.x=1', [])).toThrow(/field label not supported/);
-    expect(() => parseFieldSelector('nonsense', [])).toThrow();
+    // A kind with its own field labels, and one with the default (metadata.name and namespace).
+    expect(() => parseFieldSelector('spec.x=1', ['metadata.name'])).toThrow(
+      /field label not supported: spec.x/,
+    );
+    expect(() => parseFieldSelector('spec.x=1')).toThrow(/"spec.x" is not a known field selector/);
+    expect(() => parseFieldSelector('nonsense')).toThrow(/can't understand 'nonsense'/);
+    expect(() => parseFieldSelector('metadata.name=a=b')).toThrow(/unescaped character in value: 61/);
   });
 });
 
@@ -176,7 +188,7 @@ describe('allocators', () => {
       '192.0.2.2',
       undefined,
     ]);
-    expect(v4.allocate('192.0.2.3')).toMatch(/not in the valid range/);
+    expect(v4.allocate('192.0.2.3')).toMatch(/does not match the current range/);
     v4.release('192.0.2.1');
     expect(v4.allocateNext()).toBe('192.0.2.1');
     const v6 = new IpAllocator('2001:db8::/126');
@@ -186,6 +198,15 @@ describe('allocators', () => {
       '2001:db8::3',
       undefined,
     ]);
+  });
+
+  it('allocates dynamically above the static band first (KEP-3070, KEP-3668)', () => {
+    const v4 = new IpAllocator('10.96.0.0/16');
+    expect(v4.allocateNext()).toBe('10.96.1.0');
+    expect(v4.allocate('10.96.0.10')).toBeUndefined();
+    const ports = new PortAllocator(30000, 32767);
+    expect(ports.allocateNext()).toBe(30086);
+    expect(ports.allocate(30000)).toBeUndefined();
   });
 
   it('node ports: range, duplicates, release', () => {
