@@ -2,13 +2,13 @@
  * The real control plane for tests and the lab: what `startKubeApiServer` and
  * `portico dev kube-apiserver` promise (issue 10, item 1, and its failure cases).
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { findGo, pinnedKubernetesVersion, startKubeApiServer, type KubeApiServer } from '../src/index.js';
 
 const run = promisify(execFile);
@@ -207,10 +207,17 @@ describe('startKubeApiServer failures and clean-up', () => {
 describe('portico dev kube-apiserver', () => {
   const portico = join(root, 'packages/cli/bin/portico.js');
 
+  // Whatever a failed test leaves running is killed (its etcd and kube-apiserver die with it).
+  const spawned: ChildProcess[] = [];
+  afterEach(() => {
+    for (const child of spawned.splice(0)) child.kill('SIGKILL');
+  });
+
   function start(args: string[]) {
     const child = spawn(process.execPath, [portico, 'dev', 'kube-apiserver', ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    spawned.push(child);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
