@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { loadKubeConfig } from '@portico/kube';
@@ -20,10 +20,19 @@ import { eventually } from './harness.js';
 
 const serviceIp = '127.0.0.2';
 
+/**
+ * Where the backends ("pods") listen: an address of one of this host's real interfaces. The API
+ * servers refuse loopback and link-local addresses in an EndpointSlice, as Kubernetes does.
+ */
+const podIp = Object.values(networkInterfaces())
+  .flat()
+  .find((a) => a && a.family === 'IPv4' && !a.internal && !a.address.startsWith('169.254.'))?.address;
+if (!podIp) throw new Error('this test needs an IPv4 address on a non-loopback interface for its backends');
+
 /** A backend that answers every connection with its name and closes. */
 async function backend(name: string): Promise<Server> {
   const server = createServer((socket) => socket.end(name));
-  server.listen(0, '127.0.0.1');
+  server.listen(0, podIp);
   await once(server, 'listening');
   return server;
 }
@@ -58,7 +67,7 @@ const slice = (targetPort: number) => ({
   metadata: { namespace: 'default', name: 'web-1', labels: { 'kubernetes.io/service-name': 'web' } },
   addressType: 'IPv4',
   ports: [{ name: 'http', port: targetPort, protocol: 'TCP' }],
-  endpoints: [{ addresses: ['127.0.0.1'], nodeName: 'pfix-n1', conditions: { ready: true } }],
+  endpoints: [{ addresses: [podIp!], nodeName: 'pfix-n1', conditions: { ready: true } }],
 });
 
 describe('kube-proxy stand-in', () => {
