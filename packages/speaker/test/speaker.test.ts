@@ -305,8 +305,12 @@ describe.each(API_SERVERS)('speakers against the %s API server', (kind) => {
       const owner = await oneOwner(IP);
       await lab.setConfig('address-pools: [{name: broken, protocol: nonsense}]');
       await waitFor('stale', async () => (await a.metric('portico_config_stale_bool')) === 1);
-      const list = await lab.core.listNamespacedEvent({ namespace: 'portico-system' });
-      expect(list.items.some((e) => e.reason === 'InvalidConfig' && e.type === 'Warning')).toBe(true);
+      // The recorder writes Events in the background, so the Event may follow the metric.
+      await waitFor('the InvalidConfig Warning Event', async () =>
+        (await lab.core.listNamespacedEvent({ namespace: 'portico-system' })).items.some(
+          (e) => e.reason === 'InvalidConfig' && e.type === 'Warning',
+        ),
+      );
       // A config dropping the pool that holds a Service's IP is refused too.
       await lab.setConfig('address-pools: [{name: other, protocol: layer2, addresses: [192.0.2.0/28]}]');
       await waitFor(
