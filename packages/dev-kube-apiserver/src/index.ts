@@ -14,3 +14,4 @@ export {
   type TestApiServer,
 } from './test-api-servers.js';
 export { ensureMetallbBinaries, pinnedMetallbVersion, type MetallbBinaries } from './metallb.js';
+export { hostEndpointAddress } from './endpoint-address.js';

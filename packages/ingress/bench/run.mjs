@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { CoreV1Api, DiscoveryV1Api, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
 import { compile, Router, selfSignedPair, TableState } from '@portico/ingress';
 import { startDevApiServer } from '@portico/dev-apiserver';
+import { hostEndpointAddress } from '@portico/dev-kube-apiserver';
 import v8 from 'node:v8';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -25,6 +26,9 @@ const RULES = Number(process.env.BENCH_RULES ?? 10_000);
 const CHANGES = Number(process.env.BENCH_CHANGES ?? 100);
 // BENCH_TLS=1: the throughput rounds over HTTPS (HTTP/1.1, keep-alive) instead of plain HTTP.
 const TLS = process.env.BENCH_TLS === '1';
+// The backend listens on the host's own interface address: the API servers refuse loopback
+// EndpointSlice addresses, and both proxies reach the backend the same way.
+const BACKEND = hostEndpointAddress();
 const PORT = {
   backendA: 18180,
   backendB: 18190,
@@ -144,8 +148,8 @@ events { worker_connections 4096; }
 startNginx(
   'backend',
   `${common('backend', 1)}http { access_log off; keepalive_requests 1000000;
-  server { listen 127.0.0.1:${PORT.backendA}; location / { default_type text/plain; return 200 "A\\n"; } }
-  server { listen 127.0.0.1:${PORT.backendB}; location / { default_type text/plain; return 200 "B\\n"; } }
+  server { listen ${BACKEND}:${PORT.backendA}; location / { default_type text/plain; return 200 "A\\n"; } }
+  server { listen ${BACKEND}:${PORT.backendB}; location / { default_type text/plain; return 200 "B\\n"; } }
 }
 `,
 );
@@ -162,8 +166,8 @@ function nginxProxyConf(rules, flipped) {
   );
   return `${common('proxy', WORKERS)}http { access_log off; keepalive_requests 1000000;
   server_names_hash_max_size 65536; server_names_hash_bucket_size 128;
-  upstream a { server 127.0.0.1:${PORT.backendA}; keepalive 128; }
-  upstream b { server 127.0.0.1:${PORT.backendB}; keepalive 128; }
+  upstream a { server ${BACKEND}:${PORT.backendA}; keepalive 128; }
+  upstream b { server ${BACKEND}:${PORT.backendB}; keepalive 128; }
   proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_header Host $host;
   proxy_set_header X-Forwarded-For $remote_addr; proxy_set_header X-Forwarded-Proto $scheme;
   server { listen 127.0.0.1:${PORT.nginx} default_server; return 404; }
@@ -203,7 +207,7 @@ for (const [svc, port] of [
       metadata: { name: `${svc}-1`, labels: { 'kubernetes.io/service-name': svc } },
       addressType: 'IPv4',
       ports: [{ name: 'http', port }],
-      endpoints: [{ addresses: ['127.0.0.1'], conditions: { ready: true } }],
+      endpoints: [{ addresses: [BACKEND], conditions: { ready: true } }],
     },
   });
 }
