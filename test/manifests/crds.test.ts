@@ -77,11 +77,35 @@ const basePeer = { myASN: 64500, peerASN: 64501, peerAddress: '172.30.0.3' };
 const selector = { matchLabels: { 'kubernetes.io/hostname': 'node-a' } };
 const expression = { matchExpressions: [{ key: 'rack', operator: 'In', values: ['r1', 'r2'] }] };
 
+/** A BGPPeer spec with every field set: accepted as written, nothing defaulted. */
+const everyPeerField = {
+  myASN: 64500,
+  peerASN: 4200000000,
+  localASN: 64600,
+  peerAddress: '2001:db8::1',
+  sourceAddress: '2001:db8::2',
+  peerPort: 1179,
+  holdTime: '1m30s',
+  keepaliveTime: '30s',
+  connectTime: '10s',
+  routerID: '10.10.10.10',
+  nodeSelectors: [selector, expression],
+  password: 'sekrit',
+  bfdProfile: 'full',
+  enableGracefulRestart: true,
+  ebgpMultiHop: true,
+  vrf: 'red',
+  disableMP: true,
+  dualStackAddressFamily: true,
+};
+
 /** [what, resource, its spec as the API server returns it (undefined: no spec)]. */
 const validCases: Array<[string, Obj, Obj | undefined]> = [
   [
     'IPAddressPool: CIDRs and ranges of both families, defaults',
-    pool('first-pool', { addresses: ['192.168.10.0/24', '192.168.9.1-192.168.9.5', 'fc00:f853:0ccd:e799::/124'] }),
+    pool('first-pool', {
+      addresses: ['192.168.10.0/24', '192.168.9.1-192.168.9.5', 'fc00:f853:0ccd:e799::/124'],
+    }),
     {
       addresses: ['192.168.10.0/24', '192.168.9.1-192.168.9.5', 'fc00:f853:0ccd:e799::/124'],
       autoAssign: true,
@@ -90,7 +114,9 @@ const validCases: Array<[string, Obj, Obj | undefined]> = [
   ],
   [
     'IPAddressPool: host bits, spaces around the dash, an IPv6 range, a one-address range',
-    pool('odd-pool', { addresses: ['10.20.30.40/24', '10.0.1.5 - 10.0.1.9', '2001:db8::10-2001:db8::20', '10.0.2.7-10.0.2.7'] }),
+    pool('odd-pool', {
+      addresses: ['10.20.30.40/24', '10.0.1.5 - 10.0.1.9', '2001:db8::10-2001:db8::20', '10.0.2.7-10.0.2.7'],
+    }),
     {
       addresses: ['10.20.30.40/24', '10.0.1.5 - 10.0.1.9', '2001:db8::10-2001:db8::20', '10.0.2.7-10.0.2.7'],
       autoAssign: true,
@@ -110,7 +136,9 @@ const validCases: Array<[string, Obj, Obj | undefined]> = [
         priority: 50,
         namespaces: ['namespace-a', 'namespace-b'],
         namespaceSelectors: [{ matchLabels: { foo: 'bar' } }],
-        serviceSelectors: [{ matchExpressions: [{ key: 'serviceKey', operator: 'In', values: ['serviceValue'] }] }],
+        serviceSelectors: [
+          { matchExpressions: [{ key: 'serviceKey', operator: 'In', values: ['serviceValue'] }] },
+        ],
       },
     }),
     {
@@ -121,7 +149,9 @@ const validCases: Array<[string, Obj, Obj | undefined]> = [
         priority: 50,
         namespaces: ['namespace-a', 'namespace-b'],
         namespaceSelectors: [{ matchLabels: { foo: 'bar' } }],
-        serviceSelectors: [{ matchExpressions: [{ key: 'serviceKey', operator: 'In', values: ['serviceValue'] }] }],
+        serviceSelectors: [
+          { matchExpressions: [{ key: 'serviceKey', operator: 'In', values: ['serviceValue'] }] },
+        ],
       },
     },
   ],
@@ -216,49 +246,7 @@ const validCases: Array<[string, Obj, Obj | undefined]> = [
   ],
   ['BFDProfile: no timers (the BFD defaults apply)', bfd('defaults', {}), {}],
   ['BGPPeer: the minimal peer, defaults', peer('peer1', basePeer), { ...basePeer, ...peerDefaults }],
-  [
-    'BGPPeer: every field',
-    peer('peer-all', {
-      myASN: 64500,
-      peerASN: 4200000000,
-      localASN: 64600,
-      peerAddress: '2001:db8::1',
-      sourceAddress: '2001:db8::2',
-      peerPort: 1179,
-      holdTime: '1m30s',
-      keepaliveTime: '30s',
-      connectTime: '10s',
-      routerID: '10.10.10.10',
-      nodeSelectors: [selector, expression],
-      password: 'sekrit',
-      bfdProfile: 'full',
-      enableGracefulRestart: true,
-      ebgpMultiHop: true,
-      vrf: 'red',
-      disableMP: true,
-      dualStackAddressFamily: true,
-    }),
-    {
-      myASN: 64500,
-      peerASN: 4200000000,
-      localASN: 64600,
-      peerAddress: '2001:db8::1',
-      sourceAddress: '2001:db8::2',
-      peerPort: 1179,
-      holdTime: '1m30s',
-      keepaliveTime: '30s',
-      connectTime: '10s',
-      routerID: '10.10.10.10',
-      nodeSelectors: [selector, expression],
-      password: 'sekrit',
-      bfdProfile: 'full',
-      enableGracefulRestart: true,
-      ebgpMultiHop: true,
-      vrf: 'red',
-      disableMP: true,
-      dualStackAddressFamily: true,
-    },
-  ],
+  ['BGPPeer: every field', peer('peer-all', everyPeerField), everyPeerField],
   [
     'BGPPeer: dynamicASN over an unnumbered interface',
     peer('unnumbered', { myASN: 64500, dynamicASN: 'external', interface: 'eth1' }),
@@ -279,13 +267,38 @@ const validCases: Array<[string, Obj, Obj | undefined]> = [
 /** [what, resource, the field path in the error, the value the error names]. */
 const invalidCases: Array<[string, Obj, string, string]> = [
   ['a bare address is not a CIDR', pool('p', { addresses: ['10.0.0.1'] }), 'spec.addresses[0]', '"10.0.0.1"'],
-  ['prefix length 33', pool('p', { addresses: ['10.0.0.0/24', '10.0.0.0/33'] }), 'spec.addresses[1]', '"10.0.0.0/33"'],
+  [
+    'prefix length 33',
+    pool('p', { addresses: ['10.0.0.0/24', '10.0.0.0/33'] }),
+    'spec.addresses[1]',
+    '"10.0.0.0/33"',
+  ],
   ['not an address at all', pool('p', { addresses: ['pool-a'] }), 'spec.addresses[0]', '"pool-a"'],
   ['a range without its end', pool('p', { addresses: ['10.0.0.1-'] }), 'spec.addresses[0]', '"10.0.0.1-"'],
-  ['a range with a CIDR end', pool('p', { addresses: ['10.0.0.1-10.0.0.0/24'] }), 'spec.addresses[0]', '"10.0.0.1-10.0.0.0/24"'],
-  ['an inverted IPv4 range', pool('p', { addresses: ['10.0.0.9-10.0.0.5'] }), 'spec.addresses[0]', 'starts after it ends'],
-  ['a range across families', pool('p', { addresses: ['10.0.0.1-fd00::1'] }), 'spec.addresses[0]', '"10.0.0.1-fd00::1"'],
-  ['a pool without addresses', pool('p', { addresses: [] }), 'spec.addresses', 'should have at least 1 items'],
+  [
+    'a range with a CIDR end',
+    pool('p', { addresses: ['10.0.0.1-10.0.0.0/24'] }),
+    'spec.addresses[0]',
+    '"10.0.0.1-10.0.0.0/24"',
+  ],
+  [
+    'an inverted IPv4 range',
+    pool('p', { addresses: ['10.0.0.9-10.0.0.5'] }),
+    'spec.addresses[0]',
+    'starts after it ends',
+  ],
+  [
+    'a range across families',
+    pool('p', { addresses: ['10.0.0.1-fd00::1'] }),
+    'spec.addresses[0]',
+    '"10.0.0.1-fd00::1"',
+  ],
+  [
+    'a pool without addresses',
+    pool('p', { addresses: [] }),
+    'spec.addresses',
+    'should have at least 1 items',
+  ],
   ['a pool without the addresses field', pool('p', { autoAssign: true }), 'spec.addresses', 'Required value'],
   [
     'a namespace listed twice',
@@ -295,36 +308,89 @@ const invalidCases: Array<[string, Obj, string, string]> = [
   ],
   [
     'an unknown selector operator',
-    pool('p', { addresses: ['10.0.0.0/24'], serviceAllocation: { serviceSelectors: [{ matchExpressions: [{ key: 'k', operator: 'Equals' }] }] } }),
+    pool('p', {
+      addresses: ['10.0.0.0/24'],
+      serviceAllocation: { serviceSelectors: [{ matchExpressions: [{ key: 'k', operator: 'Equals' }] }] },
+    }),
     'spec.serviceAllocation.serviceSelectors[0].matchExpressions[0].operator',
     '"Equals"',
   ],
-  ['preferred node weight 0', l2('l', { preferredNodeSelectors: [{ weight: 0, preference: {} }] }), 'spec.preferredNodeSelectors[0].weight', '0'],
-  ['preferred node weight 101', l2('l', { preferredNodeSelectors: [{ weight: 101, preference: {} }] }), 'spec.preferredNodeSelectors[0].weight', '101'],
+  [
+    'preferred node weight 0',
+    l2('l', { preferredNodeSelectors: [{ weight: 0, preference: {} }] }),
+    'spec.preferredNodeSelectors[0].weight',
+    '0',
+  ],
+  [
+    'preferred node weight 101',
+    l2('l', { preferredNodeSelectors: [{ weight: 101, preference: {} }] }),
+    'spec.preferredNodeSelectors[0].weight',
+    '101',
+  ],
   ['aggregationLength 33', bgpAdv('a', { aggregationLength: 33 }), 'spec.aggregationLength', '33'],
   ['aggregationLength 0', bgpAdv('a', { aggregationLength: 0 }), 'spec.aggregationLength', '0'],
   ['aggregationLengthV6 129', bgpAdv('a', { aggregationLengthV6: 129 }), 'spec.aggregationLengthV6', '129'],
   ['negative localPref', bgpAdv('a', { localPref: -1 }), 'spec.localPref', '-1'],
   ['localPref above 2^32-1', bgpAdv('a', { localPref: 4294967296 }), 'spec.localPref', '4294967296'],
-  ['a community part above 65535', bgpAdv('a', { communities: ['65536:1'] }), 'spec.communities[0]', '"65536:1"'],
-  ['a community that is not numbers', bgpAdv('a', { communities: ['no:export'] }), 'spec.communities[0]', '"no:export"'],
-  ['a large community without its marker', bgpAdv('a', { communities: ['big:1:2:3'] }), 'spec.communities[0]', '"big:1:2:3"'],
-  ['a large community part above 2^32-1', bgpAdv('a', { communities: ['large:1:2:4294967296'] }), 'spec.communities[0]', '"large:1:2:4294967296"'],
+  [
+    'a community part above 65535',
+    bgpAdv('a', { communities: ['65536:1'] }),
+    'spec.communities[0]',
+    '"65536:1"',
+  ],
+  [
+    'a community that is not numbers',
+    bgpAdv('a', { communities: ['no:export'] }),
+    'spec.communities[0]',
+    '"no:export"',
+  ],
+  [
+    'a large community without its marker',
+    bgpAdv('a', { communities: ['big:1:2:3'] }),
+    'spec.communities[0]',
+    '"big:1:2:3"',
+  ],
+  [
+    'a large community part above 2^32-1',
+    bgpAdv('a', { communities: ['large:1:2:4294967296'] }),
+    'spec.communities[0]',
+    '"large:1:2:4294967296"',
+  ],
   [
     'serviceSelectors with aggregation',
     bgpAdv('a', { serviceSelectors: [{ matchLabels: { app: 'web' } }], aggregationLengthV6: 64 }),
     'spec.serviceSelectors',
     'aggregationLengthV6 64',
   ],
-  ['a Community value of three parts', community('c', { communities: [{ name: 'x', value: '1:2:3' }] }), 'spec.communities[0].value', '"1:2:3"'],
-  ['a Community value above 65535', community('c', { communities: [{ name: 'x', value: '1:65536' }] }), 'spec.communities[0].value', '"1:65536"'],
+  [
+    'a Community value of three parts',
+    community('c', { communities: [{ name: 'x', value: '1:2:3' }] }),
+    'spec.communities[0].value',
+    '"1:2:3"',
+  ],
+  [
+    'a Community value above 65535',
+    community('c', { communities: [{ name: 'x', value: '1:65536' }] }),
+    'spec.communities[0].value',
+    '"1:65536"',
+  ],
   [
     'a Community alias defined twice',
-    community('c', { communities: [{ name: 'x', value: '1:2' }, { name: 'x', value: '3:4' }] }),
+    community('c', {
+      communities: [
+        { name: 'x', value: '1:2' },
+        { name: 'x', value: '3:4' },
+      ],
+    }),
     'spec.communities[1]',
     'Duplicate value: {"name":"x"}',
   ],
-  ['a Community alias without a value', community('c', { communities: [{ name: 'x' }] }), 'spec.communities[0].value', 'Required value'],
+  [
+    'a Community alias without a value',
+    community('c', { communities: [{ name: 'x' }] }),
+    'spec.communities[0].value',
+    'Required value',
+  ],
   ['BFD receiveInterval 9', bfd('b', { receiveInterval: 9 }), 'spec.receiveInterval', '9'],
   ['BFD transmitInterval 60001', bfd('b', { transmitInterval: 60001 }), 'spec.transmitInterval', '60001'],
   ['BFD echoInterval 5', bfd('b', { echoInterval: 5 }), 'spec.echoInterval', '5'],
@@ -335,35 +401,106 @@ const invalidCases: Array<[string, Obj, string, string]> = [
   ['myASN above 2^32-1', peer('p', { ...basePeer, myASN: 4294967296 }), 'spec.myASN', '4294967296'],
   ['peerASN above 2^32-1', peer('p', { ...basePeer, peerASN: 4294967296 }), 'spec.peerASN', '4294967296'],
   ['localASN 0', peer('p', { ...basePeer, localASN: 0 }), 'spec.localASN', '0'],
-  ['peerASN and dynamicASN', peer('p', { ...basePeer, dynamicASN: 'external' }), 'spec.peerASN', 'peerASN 64501 and dynamicASN external'],
-  ['neither peerASN nor dynamicASN', peer('p', { myASN: 64500, peerAddress: '172.30.0.3' }), 'spec.peerASN', 'one of peerASN and dynamicASN'],
-  ['dynamicASN "both"', peer('p', { myASN: 64500, dynamicASN: 'both', peerAddress: '172.30.0.3' }), 'spec.dynamicASN', '"both"'],
-  ['peerAddress and interface', peer('p', { ...basePeer, interface: 'eth0' }), 'spec.peerAddress', 'peerAddress 172.30.0.3 and interface eth0'],
-  ['neither peerAddress nor interface', peer('p', { myASN: 64500, peerASN: 64501 }), 'spec.peerAddress', 'one of peerAddress and interface'],
-  ['peerAddress 10.0.0.300', peer('p', { ...basePeer, peerAddress: '10.0.0.300' }), 'spec.peerAddress', '"10.0.0.300"'],
-  ['sourceAddress a name', peer('p', { ...basePeer, sourceAddress: 'node-a' }), 'spec.sourceAddress', '"node-a"'],
+  [
+    'peerASN and dynamicASN',
+    peer('p', { ...basePeer, dynamicASN: 'external' }),
+    'spec.peerASN',
+    'peerASN 64501 and dynamicASN external',
+  ],
+  [
+    'neither peerASN nor dynamicASN',
+    peer('p', { myASN: 64500, peerAddress: '172.30.0.3' }),
+    'spec.peerASN',
+    'one of peerASN and dynamicASN',
+  ],
+  [
+    'dynamicASN "both"',
+    peer('p', { myASN: 64500, dynamicASN: 'both', peerAddress: '172.30.0.3' }),
+    'spec.dynamicASN',
+    '"both"',
+  ],
+  [
+    'peerAddress and interface',
+    peer('p', { ...basePeer, interface: 'eth0' }),
+    'spec.peerAddress',
+    'peerAddress 172.30.0.3 and interface eth0',
+  ],
+  [
+    'neither peerAddress nor interface',
+    peer('p', { myASN: 64500, peerASN: 64501 }),
+    'spec.peerAddress',
+    'one of peerAddress and interface',
+  ],
+  [
+    'peerAddress 10.0.0.300',
+    peer('p', { ...basePeer, peerAddress: '10.0.0.300' }),
+    'spec.peerAddress',
+    '"10.0.0.300"',
+  ],
+  [
+    'sourceAddress a name',
+    peer('p', { ...basePeer, sourceAddress: 'node-a' }),
+    'spec.sourceAddress',
+    '"node-a"',
+  ],
   ['routerID a number', peer('p', { ...basePeer, routerID: '12345' }), 'spec.routerID', '"12345"'],
   ['peerPort 0', peer('p', { ...basePeer, peerPort: 0 }), 'spec.peerPort', '0'],
   ['peerPort 16385', peer('p', { ...basePeer, peerPort: 16385 }), 'spec.peerPort', '16385'],
   ['holdTime 2s', peer('p', { ...basePeer, holdTime: '2s' }), 'spec.holdTime', '"2s"'],
-  ['holdTime 2999ms (2s once truncated)', peer('p', { ...basePeer, holdTime: '2999ms' }), 'spec.holdTime', '"2999ms"'],
+  [
+    'holdTime 2999ms (2s once truncated)',
+    peer('p', { ...basePeer, holdTime: '2999ms' }),
+    'spec.holdTime',
+    '"2999ms"',
+  ],
   ['holdTime without a unit', peer('p', { ...basePeer, holdTime: '90' }), 'spec.holdTime', '"90"'],
-  ['keepaliveTime longer than holdTime', peer('p', { ...basePeer, holdTime: '9s', keepaliveTime: '10s' }), 'spec.keepaliveTime', 'keepaliveTime 10s is longer than holdTime 9s'],
-  ['keepaliveTime alone making hold shorter than 3s', peer('p', { ...basePeer, keepaliveTime: '900ms' }), 'spec.keepaliveTime', 'keepaliveTime 900ms'],
-  ['keepaliveTime not a duration', peer('p', { ...basePeer, keepaliveTime: 'soon' }), 'spec.keepaliveTime', '"soon"'],
+  [
+    'keepaliveTime longer than holdTime',
+    peer('p', { ...basePeer, holdTime: '9s', keepaliveTime: '10s' }),
+    'spec.keepaliveTime',
+    'keepaliveTime 10s is longer than holdTime 9s',
+  ],
+  [
+    'keepaliveTime alone making hold shorter than 3s',
+    peer('p', { ...basePeer, keepaliveTime: '900ms' }),
+    'spec.keepaliveTime',
+    'keepaliveTime 900ms',
+  ],
+  [
+    'keepaliveTime not a duration',
+    peer('p', { ...basePeer, keepaliveTime: 'soon' }),
+    'spec.keepaliveTime',
+    '"soon"',
+  ],
   ['connectTime 0s', peer('p', { ...basePeer, connectTime: '0s' }), 'spec.connectTime', '"0s"'],
   ['connectTime 65536s', peer('p', { ...basePeer, connectTime: '65536s' }), 'spec.connectTime', '"65536s"'],
   ['connectTime 1500ms', peer('p', { ...basePeer, connectTime: '1500ms' }), 'spec.connectTime', '"1500ms"'],
-  ['password and passwordSecret', peer('p', { ...basePeer, password: 'sekrit', passwordSecret: { name: 'bgp-pass' } }), 'spec.passwordSecret', 'passwordSecret (bgp-pass)'],
-  ['ebgpMultiHop on an iBGP peer', peer('p', { ...basePeer, peerASN: 64500, ebgpMultiHop: true }), 'spec.ebgpMultiHop', 'peerASN 64500 equals myASN 64500'],
-  ['v1beta1 without peerAddress', peerV1('p', { myASN: 64500, peerASN: 64501 }), 'spec.peerAddress', 'Required value'],
+  [
+    'password and passwordSecret',
+    peer('p', { ...basePeer, password: 'sekrit', passwordSecret: { name: 'bgp-pass' } }),
+    'spec.passwordSecret',
+    'passwordSecret (bgp-pass)',
+  ],
+  [
+    'ebgpMultiHop on an iBGP peer',
+    peer('p', { ...basePeer, peerASN: 64500, ebgpMultiHop: true }),
+    'spec.ebgpMultiHop',
+    'peerASN 64500 equals myASN 64500',
+  ],
+  [
+    'v1beta1 without peerAddress',
+    peerV1('p', { myASN: 64500, peerASN: 64501 }),
+    'spec.peerAddress',
+    'Required value',
+  ],
   ['v1beta1 holdTime 1s', peerV1('p', { ...basePeer, holdTime: '1s' }), 'spec.holdTime', '"1s"'],
 ];
 
 describe('manifests/crds on the real kube-apiserver', () => {
   let server: KubeApiServer;
   let kubeconfig: string;
-  const kubectl = (args: string[], input?: string) => kubectlWith(server.binaries.kubectl, kubeconfig, args, input);
+  const kubectl = (args: string[], input?: string) =>
+    kubectlWith(server.binaries.kubectl, kubeconfig, args, input);
   const json = (o: Obj) => JSON.stringify(o);
 
   beforeAll(async () => {
@@ -381,8 +518,20 @@ describe('manifests/crds on the real kube-apiserver', () => {
     expect(applied.stderr).toBe('');
     expect(applied.code).toBe(0);
     expect(applied.stdout.trim().split('\n')).toHaveLength(6);
-    const crds = ['ipaddresspools', 'l2advertisements', 'bgpadvertisements', 'communities', 'bfdprofiles', 'bgppeers'];
-    const waited = await kubectl(['wait', '--for=condition=Established', '--timeout=30s', ...crds.map((c) => `crd/${c}.metallb.io`)]);
+    const crds = [
+      'ipaddresspools',
+      'l2advertisements',
+      'bgpadvertisements',
+      'communities',
+      'bfdprofiles',
+      'bgppeers',
+    ];
+    const waited = await kubectl([
+      'wait',
+      '--for=condition=Established',
+      '--timeout=30s',
+      ...crds.map((c) => `crd/${c}.metallb.io`),
+    ]);
     expect(waited.code, waited.stderr).toBe(0);
     const resources = await kubectl(['api-resources', '--api-group=metallb.io', '-o', 'name']);
     expect(resources.stdout.trim().split('\n').sort()).toEqual([
@@ -405,7 +554,9 @@ describe('manifests/crds on the real kube-apiserver', () => {
   it.each(invalidCases)('refuses %s', async (_what, object, field, value) => {
     const created = await kubectl(['create', '--dry-run=server', '-f', '-'], json(object));
     expect(created.code).toBe(1);
-    expect(created.stderr).toContain(`${String(object.kind)} "${(object.metadata as Obj).name as string}" is invalid`);
+    expect(created.stderr).toContain(
+      `${String(object.kind)} "${(object.metadata as Obj).name as string}" is invalid`,
+    );
     expect(created.stderr).toContain(`${field}: `);
     expect(created.stderr).toContain(value);
     // One rule broken, one error reported (a second would mean the case is not isolated). When
@@ -418,7 +569,11 @@ describe('manifests/crds on the real kube-apiserver', () => {
   });
 
   it('accepts the examples of docs/configuration.md (its `yaml metallb` blocks)', async () => {
-    const blocks = [...readFileSync(join(root, 'docs/configuration.md'), 'utf8').matchAll(/```yaml metallb\n([\s\S]*?)```/g)];
+    const blocks = [
+      ...readFileSync(join(root, 'docs/configuration.md'), 'utf8').matchAll(
+        /```yaml metallb\n([\s\S]*?)```/g,
+      ),
+    ];
     expect(blocks.length).toBeGreaterThan(0);
     await kubectl(['create', 'namespace', 'portico-system']);
     for (const [, block] of blocks) {
@@ -429,31 +584,72 @@ describe('manifests/crds on the real kube-apiserver', () => {
   });
 
   it('never echoes a BGP password in an error', async () => {
-    const object = peer('p', { ...basePeer, password: 'do-not-print-me', passwordSecret: { name: 'bgp-pass' } });
+    const object = peer('p', {
+      ...basePeer,
+      password: 'do-not-print-me',
+      passwordSecret: { name: 'bgp-pass' },
+    });
     const created = await kubectl(['create', '--dry-run=server', '-f', '-'], json(object));
     expect(created.code).toBe(1);
     expect(created.stderr).not.toContain('do-not-print-me');
   });
 
   it('serves v1beta1 BGPPeers (deprecated) and reads them back as v1beta2 with v1beta2 defaults', async () => {
-    const object = peerV1('old-peer', { ...basePeer, holdTime: '90s', ebgpMultiHop: true, nodeSelectors: [expression] });
+    const object = peerV1('old-peer', {
+      ...basePeer,
+      holdTime: '90s',
+      ebgpMultiHop: true,
+      nodeSelectors: [expression],
+    });
     const created = await kubectl(['create', '-f', '-'], json(object));
     expect(created.code, created.stderr).toBe(0);
     expect(created.stderr).toContain('metallb.io/v1beta1 BGPPeer is deprecated, use metallb.io/v1beta2');
-    const read = await kubectl(['get', 'bgppeers.v1beta2.metallb.io', 'old-peer', '-n', namespace, '-o', 'json']);
+    const read = await kubectl([
+      'get',
+      'bgppeers.v1beta2.metallb.io',
+      'old-peer',
+      '-n',
+      namespace,
+      '-o',
+      'json',
+    ]);
     const stored = JSON.parse(read.stdout) as Obj;
     expect(stored.apiVersion).toBe(v1beta2);
-    expect(stored.spec).toEqual({ ...basePeer, holdTime: '90s', ebgpMultiHop: true, nodeSelectors: [expression], ...peerDefaults });
+    expect(stored.spec).toEqual({
+      ...basePeer,
+      holdTime: '90s',
+      ebgpMultiHop: true,
+      nodeSelectors: [expression],
+      ...peerDefaults,
+    });
   });
 
   it('refuses to change enableGracefulRestart once the peer exists', async () => {
     const object = peer('graceful', { ...basePeer, enableGracefulRestart: true });
     expect((await kubectl(['create', '-f', '-'], json(object))).code).toBe(0);
-    const patched = await kubectl(['patch', 'bgppeer', 'graceful', '-n', namespace, '--type=merge', '-p', json({ spec: { enableGracefulRestart: false } })]);
+    const patched = await kubectl([
+      'patch',
+      'bgppeer',
+      'graceful',
+      '-n',
+      namespace,
+      '--type=merge',
+      '-p',
+      json({ spec: { enableGracefulRestart: false } }),
+    ]);
     expect(patched.code).toBe(1);
     expect(patched.stderr).toContain('spec.enableGracefulRestart');
     expect(patched.stderr).toContain('enableGracefulRestart cannot be changed after creation');
-    const other = await kubectl(['patch', 'bgppeer', 'graceful', '-n', namespace, '--type=merge', '-p', json({ spec: { holdTime: '30s' } })]);
+    const other = await kubectl([
+      'patch',
+      'bgppeer',
+      'graceful',
+      '-n',
+      namespace,
+      '--type=merge',
+      '-p',
+      json({ spec: { holdTime: '30s' } }),
+    ]);
     expect(other.code, other.stderr).toBe(0);
   });
 
@@ -461,22 +657,58 @@ describe('manifests/crds on the real kube-apiserver', () => {
     const object = pool('status-pool', { addresses: ['192.0.2.0/30', 'fd00::/126'] });
     expect((await kubectl(['create', '-f', '-'], json(object))).code).toBe(0);
     const status = { assignedIPv4: 1, assignedIPv6: 0, availableIPv4: 3, availableIPv6: 4 };
-    const written = await kubectl(['patch', 'ipaddresspool', 'status-pool', '-n', namespace, '--subresource=status', '--type=merge', '-p', json({ status })]);
+    const written = await kubectl([
+      'patch',
+      'ipaddresspool',
+      'status-pool',
+      '-n',
+      namespace,
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      json({ status }),
+    ]);
     expect(written.code, written.stderr).toBe(0);
     // A write to the main resource does not touch status, and a status write does not touch spec.
-    const specWrite = await kubectl(['patch', 'ipaddresspool', 'status-pool', '-n', namespace, '--type=merge', '-p', json({ spec: { autoAssign: false }, status: { assignedIPv4: 99 } })]);
+    const specWrite = await kubectl([
+      'patch',
+      'ipaddresspool',
+      'status-pool',
+      '-n',
+      namespace,
+      '--type=merge',
+      '-p',
+      json({ spec: { autoAssign: false }, status: { assignedIPv4: 99 } }),
+    ]);
     expect(specWrite.code, specWrite.stderr).toBe(0);
-    const read = JSON.parse((await kubectl(['get', 'ipaddresspool', 'status-pool', '-n', namespace, '-o', 'json'])).stdout) as Obj;
+    const read = JSON.parse(
+      (await kubectl(['get', 'ipaddresspool', 'status-pool', '-n', namespace, '-o', 'json'])).stdout,
+    ) as Obj;
     expect(read.status).toEqual(status);
     expect((read.spec as Obj).autoAssign).toBe(false);
-    const bad = await kubectl(['patch', 'ipaddresspool', 'status-pool', '-n', namespace, '--subresource=status', '--type=merge', '-p', json({ status: { availableIPv4: 'many' } })]);
+    const bad = await kubectl([
+      'patch',
+      'ipaddresspool',
+      'status-pool',
+      '-n',
+      namespace,
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      json({ status: { availableIPv4: 'many' } }),
+    ]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('status.availableIPv4');
   });
 
-  it('prints MetalLB\'s columns in kubectl get', async () => {
+  it("prints MetalLB's columns in kubectl get", async () => {
     const got = await kubectl(['get', 'ipaddresspools', '-n', namespace, 'expensive']);
-    expect(got.stdout.split('\n')[0]?.split(/\s{2,}/)).toEqual(['NAME', 'AUTO ASSIGN', 'AVOID BUGGY IPS', 'ADDRESSES']);
+    expect(got.stdout.split('\n')[0]?.split(/\s{2,}/)).toEqual([
+      'NAME',
+      'AUTO ASSIGN',
+      'AVOID BUGGY IPS',
+      'ADDRESSES',
+    ]);
     expect(got.stdout).toMatch(/expensive\s+false\s+true\s+\["42\.176\.25\.64\/30"\]/);
   });
 
@@ -516,7 +748,8 @@ address-pools:
     beforeAll(async () => {
       // The command runs from the built CLI, as users run it.
       const build = await runProcess('npx', ['tsc', '-b', 'packages/cli']);
-      if (build.code !== 0) throw new Error(`npx tsc -b packages/cli failed:\n${build.stdout}${build.stderr}`);
+      if (build.code !== 0)
+        throw new Error(`npx tsc -b packages/cli failed:\n${build.stdout}${build.stderr}`);
       dir = mkdtempSync(join(tmpdir(), 'portico-convert-'));
       expect((await kubectl(['apply', '--server-side', '-k', 'manifests/crds'])).code).toBe(0);
     }, 300_000);
@@ -565,10 +798,28 @@ address-pools:
     });
 
     it.each<[string, string[], string | undefined, number, string]>([
-      ['an invalid configuration', ['config', 'convert'], 'address-pools:\n- name: x\n  addresses: [10.0.0.1]\n', 1, 'address pool'],
-      ['a name it cannot convert', ['config', 'convert'], 'address-pools:\n- {name: "2024", protocol: layer2, addresses: [10.0.0.0/24]}\n', 1, 'address pool "2024"'],
+      [
+        'an invalid configuration',
+        ['config', 'convert'],
+        'address-pools:\n- name: x\n  addresses: [10.0.0.1]\n',
+        1,
+        'address pool',
+      ],
+      [
+        'a name it cannot convert',
+        ['config', 'convert'],
+        'address-pools:\n- {name: "2024", protocol: layer2, addresses: [10.0.0.0/24]}\n',
+        1,
+        'address pool "2024"',
+      ],
       ['no FILE', ['config', 'convert'], undefined, 2, 'missing FILE'],
-      ['a bad namespace', ['config', 'convert', '--namespace', 'Bad_NS'], '{}', 2, '--namespace: "Bad_NS" is not a namespace name'],
+      [
+        'a bad namespace',
+        ['config', 'convert', '--namespace', 'Bad_NS'],
+        '{}',
+        2,
+        '--namespace: "Bad_NS" is not a namespace name',
+      ],
       ['an unknown option', ['config', 'convert', '--yaml'], '{}', 2, 'unknown option --yaml'],
     ])('exits like config check on %s', async (_what, args, text, code, message) => {
       const extra: string[] = [];
@@ -608,8 +859,16 @@ describe('manifests/crds on the development API server', () => {
     const groups = await kubectlWith(kubectlBinary, kubeconfig, ['api-versions']);
     expect(groups.code, groups.stderr).toBe(0);
     expect(groups.stdout.split('\n')).not.toContain('apiextensions.k8s.io/v1');
-    const applied = await kubectlWith(kubectlBinary, kubeconfig, ['apply', '--server-side', '--validate=false', '-k', 'manifests/crds']);
+    const applied = await kubectlWith(kubectlBinary, kubeconfig, [
+      'apply',
+      '--server-side',
+      '--validate=false',
+      '-k',
+      'manifests/crds',
+    ]);
     expect(applied.code).toBe(1);
-    expect(applied.stderr).toMatch(/no matches for kind "CustomResourceDefinition"|could not find the requested resource/);
+    expect(applied.stderr).toMatch(
+      /no matches for kind "CustomResourceDefinition"|could not find the requested resource/,
+    );
   });
 });

@@ -25,14 +25,14 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { createServer as createHttpServer, get as httpGet, type Server } from 'node:http';
 import { Agent, get as httpsGet, request as httpsRequest } from 'node:https';
 import { createServer as createNetServer } from 'node:net';
-import { networkInterfaces, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { Writable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { type CoreV1Event, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { startKubeApiServer, type KubeApiServer } from '@portico/dev-kube-apiserver';
+import { hostEndpointAddress, startKubeApiServer, type KubeApiServer } from '@portico/dev-kube-apiserver';
 import { selfSignedPair } from '@portico/ingress';
 import {
   type BgpBackend,
@@ -1008,10 +1008,14 @@ describe('each component does its whole job with exactly the manifests’ RBAC',
   /** A veth pair: the speaker answers ARP on the host end, a client namespace asks on the other. */
   const veth = { host: 'prbac-h', peer: 'prbac-c', netns: 'prbac-client' };
   const sh = promisify(execFile);
-  const canUseVeth = (() => {
-    if (process.getuid?.() !== 0) return false;
-    return ['ip', 'arping'].every(onPath);
-  })();
+  /** The ARP check needs root, ip and arping: without them the test fails saying so, never skips. */
+  function requireVeth(): void {
+    if (process.getuid?.() !== 0)
+      throw new Error('the speaker test needs root (a veth and a network namespace)');
+    const missing = ['ip', 'arping'].filter((cmd) => !onPath(cmd));
+    if (missing.length)
+      throw new Error(`the speaker test needs ${missing.join(' and ')} (iproute2, iputils-arping)`);
+  }
 
   async function setUpVeth(): Promise<void> {
     await tearDownVeth();
@@ -1040,16 +1044,17 @@ describe('each component does its whole job with exactly the manifests’ RBAC',
   }
 
   afterAll(async () => {
-    if (canUseVeth) await tearDownVeth();
+    await tearDownVeth();
   });
 
   it(
-    `speaker (process): reads its Node, Services, EndpointSlices and the ConfigMap, ${canUseVeth ? 'answers ARP on a veth' : 'decides to answer ARP (no veth: not root, or no ip/arping)'} and writes nodeAssigned`,
+    'speaker (process): reads its Node, Services, EndpointSlices and the ConfigMap, answers ARP on a veth and writes nodeAssigned',
     { timeout: 60_000 },
     async () => {
       await ensureNode();
       const ip = await serviceOnNode('l2-web', 'l2', '10.244.0.10');
-      if (canUseVeth) await setUpVeth();
+      requireVeth();
+      await setUpVeth();
       const speaker = run('speaker', [
         'speaker',
         '--kubeconfig',
@@ -1065,7 +1070,7 @@ describe('each component does its whole job with exactly the manifests’ RBAC',
         '--metrics-address',
         '127.0.0.1',
         '--interfaces',
-        canUseVeth ? veth.host : 'prbac-none',
+        veth.host,
       ]);
       try {
         const assigned = await waitFor('Event nodeAssigned on default/l2-web', async () =>
@@ -1075,27 +1080,25 @@ describe('each component does its whole job with exactly the manifests’ RBAC',
         expect(assigned.message).toBe(`announcing from node "${NODE}" with protocol "layer2"`);
         expect(speaker.log()).toContain('"event":"configLoaded"');
         expect(speaker.log()).toContain(`"event":"layer2Announced","ip":"${ip}"`);
-        if (canUseVeth) {
-          const { stdout: link } = await sh('ip', ['-j', 'link', 'show', veth.host]);
-          const mac = (JSON.parse(link) as Array<{ address: string }>)[0]!.address;
-          const reply = await waitFor(`an ARP reply for ${ip} in ${veth.netns}`, async () => {
-            const r = await sh('ip', [
-              'netns',
-              'exec',
-              veth.netns,
-              'arping',
-              '-c',
-              '1',
-              '-w',
-              '1',
-              '-I',
-              veth.peer,
-              ip,
-            ]).catch(() => undefined);
-            return r?.stdout;
-          });
-          expect(reply.toLowerCase()).toContain(mac.toLowerCase());
-        }
+        const { stdout: link } = await sh('ip', ['-j', 'link', 'show', veth.host]);
+        const mac = (JSON.parse(link) as Array<{ address: string }>)[0]!.address;
+        const reply = await waitFor(`an ARP reply for ${ip} in ${veth.netns}`, async () => {
+          const r = await sh('ip', [
+            'netns',
+            'exec',
+            veth.netns,
+            'arping',
+            '-c',
+            '1',
+            '-w',
+            '1',
+            '-I',
+            veth.peer,
+            ip,
+          ]).catch(() => undefined);
+          return r?.stdout;
+        });
+        expect(reply.toLowerCase()).toContain(mac.toLowerCase());
         // The speaker writes Events and nothing else: Service status is the controller's.
         expect(await serviceIPs('default', 'l2-web')).toEqual([ip]);
       } finally {
@@ -1174,10 +1177,7 @@ describe('each component does its whole job with exactly the manifests’ RBAC',
     { timeout: 90_000 },
     async () => {
       // A backend on a routable address of this host (kube-apiserver refuses loopback endpoints).
-      const hostIP = Object.values(networkInterfaces())
-        .flat()
-        .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
-      expect(hostIP, 'a non-loopback IPv4 address for the backend').toBeDefined();
+      const hostIP = hostEndpointAddress();
       const backend: Server = createHttpServer((req, res) => res.end(`backend saw ${req.headers.host}`));
       await new Promise<void>((r) => backend.listen(0, '0.0.0.0', r));
       const backendPort = (backend.address() as { port: number }).port;
@@ -1199,7 +1199,7 @@ describe('each component does its whole job with exactly the manifests’ RBAC',
             spec: { ports: [{ name: 'http', port: 80, targetPort: 'http' as never }] },
           },
         });
-        await createEndpointSlice('echo', [{ address: hostIP! }], backendPort);
+        await createEndpointSlice('echo', [{ address: hostIP }], backendPort);
         const ingress = (name: string, host: string, service: string, tls?: string) => ({
           apiVersion: 'networking.k8s.io/v1',
           kind: 'Ingress',

@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writ
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { processAlive } from './process-alive.js';
 
 const goDir = new URL('../go/', import.meta.url).pathname;
 
@@ -207,13 +208,12 @@ export async function lock(path: string, progress: (line: string) => void): Prom
 }
 
 function holderAlive(path: string): boolean {
+  let pid: number;
   try {
-    process.kill(Number(readFileSync(join(path, 'pid'), 'utf8')), 0);
-    return true;
-  } catch (err) {
-    // EPERM: alive but not ours. A missing pid file: the holder is between mkdir and write,
-    // unless that was long ago and it died there.
-    const code = (err as NodeJS.ErrnoException).code;
-    return code === 'EPERM' || (code === 'ENOENT' && Date.now() - statSync(path).mtimeMs < 10_000);
+    pid = Number(readFileSync(join(path, 'pid'), 'utf8'));
+  } catch {
+    // No pid file yet: the holder is between mkdir and write, unless that was long ago and it died there.
+    return Date.now() - statSync(path).mtimeMs < 10_000;
   }
+  return processAlive(pid);
 }

@@ -8,10 +8,11 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Agent, request } from 'node:https';
+import { request } from 'node:https';
 import { ensureBinaries, type Binaries, type BuildOptions } from './build.js';
 import { ControlPlaneProcess } from './child.js';
 import { writeCredentials, type Credentials } from './credentials.js';
+import { processAlive } from './process-alive.js';
 import { kubeconfigYaml } from './kubeconfig.js';
 
 export interface KubeApiServerOptions extends BuildOptions {
@@ -150,15 +151,6 @@ function removeAbandonedDataDirs(): void {
   }
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 function apiserverArgs(
   port: number,
   etcdUrl: string,
@@ -204,7 +196,7 @@ function readyz(port: number, c: Credentials): Promise<boolean> {
         port,
         path: '/readyz',
         ca: c.servingCert,
-        agent: new Agent({ keepAlive: false }),
+        agent: false, // a one-off probe: no pooled connection
         headers: { authorization: `Bearer ${c.adminToken}` },
         timeout: 2000,
       },

@@ -6,50 +6,20 @@
  * following the publish Service.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CoreV1Api,
-  KubeConfig,
-  NetworkingV1Api,
-  type CoreV1Event,
-  type KubernetesObject,
-} from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { IngressController, type EventSink, type RouteTable, type TableSink } from '@portico/ingress';
-import { EventRecorder, LeaderElector, type EventType } from '@portico/kube';
+import { IngressController } from '@portico/ingress';
+import { EventRecorder, LeaderElector } from '@portico/kube';
 import { API_SERVERS, startTestApiServer, type TestApiServer } from '@portico/dev-kube-apiserver';
+import { CountingEvents, RecordingSink } from './controller-fixtures.js';
 import { eventually } from './eventually.js';
-
-/** Keeps the tables it is given; nothing is served (status and Events are what is tested). */
-class RecordingSink implements TableSink {
-  tables: RouteTable[] = [];
-  publish(table: RouteTable): void {
-    this.tables.push(table);
-  }
-  ready(): boolean {
-    return this.tables.length > 0;
-  }
-  async stop(): Promise<void> {}
-}
-
-/** Records what the controller asks to record, and passes it on to a real EventRecorder. */
-class CountingEvents implements EventSink {
-  calls: { reason: string; message: string }[] = [];
-  constructor(private readonly inner: EventSink) {}
-  record(obj: KubernetesObject, type: EventType, reason: string, message: string): Promise<void> {
-    this.calls.push({ reason, message });
-    return this.inner.record(obj, type, reason, message);
-  }
-  remember(event: CoreV1Event): void {
-    this.inner.remember?.(event);
-  }
-}
 
 interface Replica {
   name: string;
   controller: IngressController;
   elector: LeaderElector;
-  events: CountingEvents;
+  events: CountingEvents<{ reason: string; message: string }>;
 }
 
 describe.each(API_SERVERS)('ingress replicas failing over (%s API server)', (kind) => {
@@ -64,6 +34,7 @@ describe.each(API_SERVERS)('ingress replicas failing over (%s API server)', (kin
         component: 'portico-ingress',
         onError: (err) => logger.warn({ err }, 'event'),
       }),
+      (_type, reason, message) => ({ reason, message }),
     );
     const controller = new IngressController({
       kubeConfig: kc,

@@ -6,43 +6,14 @@
  * production resync (and every compile) can land in that window; a 1 ms resync makes it certain.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CoreV1Api,
-  KubeConfig,
-  NetworkingV1Api,
-  type CoreV1Event,
-  type KubernetesObject,
-} from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { IngressController, type EventSink, type RouteTable, type TableSink } from '@portico/ingress';
-import { EventRecorder, type EventType } from '@portico/kube';
+import { IngressController } from '@portico/ingress';
+import { EventRecorder } from '@portico/kube';
 import { API_SERVERS, startTestApiServer, type TestApiServer } from '@portico/dev-kube-apiserver';
+import { CountingEvents, RecordingSink } from './controller-fixtures.js';
 import { eventually } from './eventually.js';
-
-class RecordingSink implements TableSink {
-  tables: RouteTable[] = [];
-  publish(table: RouteTable): void {
-    this.tables.push(table);
-  }
-  ready(): boolean {
-    return this.tables.length > 0;
-  }
-  async stop(): Promise<void> {}
-}
-
-/** Records what the controller asks to record, and passes it on to a real EventRecorder. */
-class CountingEvents implements EventSink {
-  calls: string[] = [];
-  constructor(private readonly inner: EventSink) {}
-  record(obj: KubernetesObject, type: EventType, reason: string, message: string): Promise<void> {
-    this.calls.push(`${reason}: ${message}`);
-    return this.inner.record(obj, type, reason, message);
-  }
-  remember(event: CoreV1Event): void {
-    this.inner.remember?.(event);
-  }
-}
 
 const INGRESSES = ['a', 'b', 'c', 'd', 'e'];
 const ADDRESSES = ['192.0.2.10', '192.0.2.11', '192.0.2.12'];
@@ -51,7 +22,7 @@ describe.each(API_SERVERS)('Ingress status with syncs faster than the watch (%s 
   let api: TestApiServer;
   let kc: KubeConfig;
   let controller: IngressController;
-  let events: CountingEvents;
+  let events: CountingEvents<string>;
   let registry: Registry;
 
   beforeAll(async () => {
@@ -104,6 +75,7 @@ describe.each(API_SERVERS)('Ingress status with syncs faster than the watch (%s 
         component: 'portico-ingress',
         onError: (err) => logger.warn({ err }, 'event'),
       }),
+      (_type, reason, message) => `${reason}: ${message}`,
     );
     registry = new Registry();
     controller = new IngressController({

@@ -6,7 +6,6 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CoreV1Api,
@@ -19,17 +18,13 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { request } from 'undici';
 import { IngressController, IngressServer, InProcessSink } from '@portico/ingress';
-import { API_SERVERS, startTestApiServer, type TestApiServer } from '@portico/dev-kube-apiserver';
+import {
+  API_SERVERS,
+  hostEndpointAddress,
+  startTestApiServer,
+  type TestApiServer,
+} from '@portico/dev-kube-apiserver';
 import { eventually } from './eventually.js';
-
-/**
- * This host's own network address, for the "pods" to listen on. A real kube-apiserver refuses
- * loopback and link-local addresses in an EndpointSlice, so the loopback echo backends of the
- * other tests cannot be endpoints there; an address of a real interface can, on both servers.
- */
-const hostAddress = Object.values(networkInterfaces())
-  .flat()
-  .find((a) => a && a.family === 'IPv4' && !a.internal && !a.address.startsWith('169.254.'))?.address;
 
 interface Pod {
   port: number;
@@ -80,7 +75,8 @@ describe.each(API_SERVERS)('the ingress against the %s API server', (kind) => {
   let server: IngressServer;
   let controller: IngressController;
   let base = '';
-  const podAddress = hostAddress ?? (kind === 'development' ? '127.0.0.1' : undefined);
+  // Both API servers refuse loopback endpoint addresses: the "pods" listen on this host's own address.
+  const podAddress = hostEndpointAddress();
 
   async function get(host: string, path = '/'): Promise<{ status: number; name?: string }> {
     const res = await request(`${base}${path}`, { headers: { host } });
@@ -95,7 +91,7 @@ describe.each(API_SERVERS)('the ingress against the %s API server', (kind) => {
     api = await startTestApiServer(kind);
     kc = new KubeConfig();
     kc.loadFromString(api.kubeconfig());
-    if (podAddress) pods = await Promise.all(['one', 'two'].map((name) => startPod(name, podAddress)));
+    pods = await Promise.all(['one', 'two'].map((name) => startPod(name, podAddress)));
     const core = kc.makeApiClient(CoreV1Api);
     for (const ns of ['default', 'portico-system'])
       await core.createNamespace({ body: { metadata: { name: ns } } }).catch(() => undefined);
@@ -141,34 +137,29 @@ describe.each(API_SERVERS)('the ingress against the %s API server', (kind) => {
   });
 
   describe('objects through the API', () => {
-    // A real kube-apiserver needs an address of a real interface for the pods (see hostAddress); a
-    // host with loopback alone has none, and then this test can run on the development server only.
-    it.skipIf(!podAddress)(
-      'routes traffic from Ingress, Service and EndpointSlice objects and follows endpoint changes',
-      async () => {
-        const disc = kc.makeApiClient(DiscoveryV1Api);
-        const slice = (port: number) => ({
-          metadata: { name: 'web-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web' } },
-          addressType: 'IPv4',
-          ports: [{ name: 'http', port }],
-          endpoints: [{ addresses: [podAddress!], conditions: { ready: true } }],
-        });
-        await disc.createNamespacedEndpointSlice({ namespace: 'default', body: slice(pods[0]!.port) });
+    it('routes traffic from Ingress, Service and EndpointSlice objects and follows endpoint changes', async () => {
+      const disc = kc.makeApiClient(DiscoveryV1Api);
+      const slice = (port: number) => ({
+        metadata: { name: 'web-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web' } },
+        addressType: 'IPv4',
+        ports: [{ name: 'http', port }],
+        endpoints: [{ addresses: [podAddress], conditions: { ready: true } }],
+      });
+      await disc.createNamespacedEndpointSlice({ namespace: 'default', body: slice(pods[0]!.port) });
 
-        await eventually(
-          async () => (await get('app.example.com')).name === 'one',
-          'traffic routed to pod one',
-        );
+      await eventually(
+        async () => (await get('app.example.com')).name === 'one',
+        'traffic routed to pod one',
+      );
 
-        const current = await disc.readNamespacedEndpointSlice({ namespace: 'default', name: 'web-1' });
-        current.ports = [{ name: 'http', port: pods[1]!.port }];
-        await disc.replaceNamespacedEndpointSlice({ namespace: 'default', name: 'web-1', body: current });
-        await eventually(
-          async () => (await get('app.example.com')).name === 'two',
-          'traffic following the new endpoint',
-        );
-      },
-    );
+      const current = await disc.readNamespacedEndpointSlice({ namespace: 'default', name: 'web-1' });
+      current.ports = [{ name: 'http', port: pods[1]!.port }];
+      await disc.replaceNamespacedEndpointSlice({ namespace: 'default', name: 'web-1', body: current });
+      await eventually(
+        async () => (await get('app.example.com')).name === 'two',
+        'traffic following the new endpoint',
+      );
+    });
 
     it('writes the publish Service address to served Ingresses only, and removes it when the class changes', async () => {
       const core = kc.makeApiClient(CoreV1Api);

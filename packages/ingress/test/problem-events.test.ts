@@ -12,51 +12,20 @@ import {
   KubeConfig,
   NetworkingV1Api,
   type CoreV1Event,
-  type KubernetesObject,
   type V1Ingress,
 } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import {
-  IngressController,
-  selfSignedPair,
-  type EventSink,
-  type RouteTable,
-  type TableSink,
-} from '@portico/ingress';
+import { IngressController, selfSignedPair } from '@portico/ingress';
 import { EventRecorder, type EventType } from '@portico/kube';
 import { API_SERVERS, startTestApiServer, type TestApiServer } from '@portico/dev-kube-apiserver';
+import { CountingEvents, RecordingSink } from './controller-fixtures.js';
 import { eventually } from './eventually.js';
-
-/** Keeps the tables it is given; nothing is served. */
-class RecordingSink implements TableSink {
-  tables: RouteTable[] = [];
-  publish(table: RouteTable): void {
-    this.tables.push(table);
-  }
-  ready(): boolean {
-    return this.tables.length > 0;
-  }
-  async stop(): Promise<void> {}
-}
-
-/** Counts what the controller asks to record, and passes it on to a real EventRecorder. */
-class CountingEvents implements EventSink {
-  calls: { reason: string; type: EventType }[] = [];
-  constructor(private readonly inner: EventSink) {}
-  record(obj: KubernetesObject, type: EventType, reason: string, message: string): Promise<void> {
-    this.calls.push({ reason, type });
-    return this.inner.record(obj, type, reason, message);
-  }
-  remember(event: CoreV1Event): void {
-    this.inner.remember?.(event);
-  }
-}
 
 interface Replica {
   controller: IngressController;
   sink: RecordingSink;
-  events: CountingEvents;
+  events: CountingEvents<{ reason: string; type: EventType }>;
   registry: Registry;
 }
 
@@ -68,6 +37,7 @@ function replica(): Replica {
   const logger = pino({ level: process.env.TEST_LOG ?? 'silent' });
   const events = new CountingEvents(
     new EventRecorder(kc, { component: 'portico-ingress', onError: (err) => logger.warn({ err }, 'event') }),
+    (type, reason) => ({ reason, type }),
   );
   const controller = new IngressController({
     kubeConfig: kc,

@@ -7,11 +7,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Server } from 'node:net';
-import { networkInterfaces, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { loadKubeConfig } from '@portico/kube';
 import { startDevApiServer, type DevApiServer } from '@portico/dev-apiserver';
+import { hostEndpointAddress } from '@portico/dev-kube-apiserver';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LabApi } from '../../../packages/cli/src/lab/api.js';
@@ -20,14 +21,8 @@ import { eventually } from './harness.js';
 
 const serviceIp = '127.0.0.2';
 
-/**
- * Where the backends ("pods") listen: an address of one of this host's real interfaces. The API
- * servers refuse loopback and link-local addresses in an EndpointSlice, as Kubernetes does.
- */
-const podIp = Object.values(networkInterfaces())
-  .flat()
-  .find((a) => a && a.family === 'IPv4' && !a.internal && !a.address.startsWith('169.254.'))?.address;
-if (!podIp) throw new Error('this test needs an IPv4 address on a non-loopback interface for its backends');
+/** Where the backends ("pods") listen: the API servers refuse loopback EndpointSlice addresses. */
+const podIp = hostEndpointAddress();
 
 /** A backend that answers every connection with its name and closes. */
 async function backend(name: string): Promise<Server> {
@@ -67,7 +62,7 @@ const slice = (targetPort: number) => ({
   metadata: { namespace: 'default', name: 'web-1', labels: { 'kubernetes.io/service-name': 'web' } },
   addressType: 'IPv4',
   ports: [{ name: 'http', port: targetPort, protocol: 'TCP' }],
-  endpoints: [{ addresses: [podIp!], nodeName: 'pfix-n1', conditions: { ready: true } }],
+  endpoints: [{ addresses: [podIp], nodeName: 'pfix-n1', conditions: { ready: true } }],
 });
 
 describe('kube-proxy stand-in', () => {

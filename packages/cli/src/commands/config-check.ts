@@ -3,7 +3,7 @@
  * given as a ConfigMap manifest or as the bare value of its `config` key.
  * Exit 0 valid, 1 invalid, 2 usage error (bad arguments, unreadable file).
  */
-import { readFileSync } from 'node:fs';
+import { readFileArgument } from '../args.js';
 import {
   cidrSize,
   configToJSON,
@@ -30,18 +30,8 @@ export async function run(args: string[]): Promise<number> {
       return 2;
     } else files.push(arg);
   }
-  if (files.length !== 1) {
-    console.error(`portico config check: ${files.length === 0 ? 'missing FILE' : 'only one FILE'}\n${usage}`);
-    return 2;
-  }
-  const file = files[0] as string;
-  let text: string;
-  try {
-    text = readFileSync(file === '-' ? 0 : file, 'utf8');
-  } catch (err) {
-    console.error(`portico config check: cannot read ${file}: ${(err as Error).message}`);
-    return 2;
-  }
+  const text = readFileArgument('config check', files, usage);
+  if (text === undefined) return 2;
 
   const result = check(text);
   if (json) {

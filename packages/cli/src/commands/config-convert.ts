@@ -5,7 +5,7 @@
  * stderr. Exit 0 converted, 1 invalid configuration or a name that cannot be converted, 2 usage
  * error (bad arguments, unreadable file).
  */
-import { readFileSync } from 'node:fs';
+import { readFileArgument } from '../args.js';
 import { convertConfig, defaultConvertNamespace, readConfigFile, resourcesToYAML } from '@portico/config';
 
 const usage = 'usage: portico config convert FILE [--namespace NS]';
@@ -37,20 +37,8 @@ export async function run(args: string[]): Promise<number> {
       return 2;
     } else files.push(arg);
   }
-  if (files.length !== 1) {
-    console.error(
-      `portico config convert: ${files.length === 0 ? 'missing FILE' : 'only one FILE'}\n${usage}`,
-    );
-    return 2;
-  }
-  const file = files[0] as string;
-  let text: string;
-  try {
-    text = readFileSync(file === '-' ? 0 : file, 'utf8');
-  } catch (err) {
-    console.error(`portico config convert: cannot read ${file}: ${(err as Error).message}`);
-    return 2;
-  }
+  const text = readFileArgument('config convert', files, usage);
+  if (text === undefined) return 2;
 
   const parsed = readConfigFile(text);
   if (!parsed.ok) {
@@ -64,7 +52,7 @@ export async function run(args: string[]): Promise<number> {
   }
   for (const notice of result.notices) console.error(notice);
   process.stdout.write(
-    `# metallb.io resources converted by portico config convert from ${file === '-' ? 'stdin' : file}\n` +
+    `# metallb.io resources converted by portico config convert from ${files[0] === '-' ? 'stdin' : files[0]}\n` +
       resourcesToYAML(result.resources),
   );
   return 0;
