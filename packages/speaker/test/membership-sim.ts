@@ -107,6 +107,8 @@ export class SimWorld {
   private readonly generation = new Map<string, number>();
   /** Per node: the end of a stall (GC pause, CPU starvation) during which it runs nothing. */
   private readonly stalledUntil = new Map<string, number>();
+  /** Per node: what came due while it was stalled (timers, then datagrams), run when it wakes. */
+  private readonly queuedWork = new Map<string, { timers: Array<() => void>; io: Array<() => void> }>();
   delivered = 0;
   dropped = 0;
 
@@ -203,12 +205,32 @@ export class SimWorld {
 
   /**
    * Runs `fn` for a node now, or when its stall ends: then, as in Node's event loop, the timers
-   * that came due run first and the datagrams queued meanwhile after them.
+   * that came due run first and the datagrams queued meanwhile after them. The work waits in a
+   * queue of the node (not at the stall's end time), so a stall that is extended keeps it waiting
+   * and a stall that ends early (endStalls) releases it at once: a process either runs everything
+   * or nothing, never its datagrams without its timers.
    */
   private onNode(node: string, io: boolean, fn: () => void): void {
-    const until = this.stalledUntil.get(node) ?? -Infinity;
-    if (this.time < until) this.at(until + (io ? 1e-6 : 0), fn);
-    else fn();
+    if (!this.isStalled(node)) return fn();
+    let queued = this.queuedWork.get(node);
+    if (!queued) {
+      this.queuedWork.set(node, (queued = { timers: [], io: [] }));
+      this.at(this.stalledUntil.get(node)!, () => this.wake(node));
+    }
+    (io ? queued.io : queued.timers).push(fn);
+  }
+
+  /** The end of a stall: the work queued meanwhile runs, timers first. */
+  private wake(node: string): void {
+    const queued = this.queuedWork.get(node);
+    if (!queued) return;
+    if (this.isStalled(node)) {
+      this.at(this.stalledUntil.get(node)!, () => this.wake(node)); // extended meanwhile
+      return;
+    }
+    this.queuedWork.delete(node);
+    for (const fn of queued.timers) fn();
+    for (const fn of queued.io) fn();
   }
 
   /** The process on `node` runs nothing for `ms` (a GC pause, CPU starvation). */
@@ -216,9 +238,12 @@ export class SimWorld {
     this.stalledUntil.set(node, Math.max(this.stalledUntil.get(node) ?? -Infinity, this.time + ms));
   }
 
-  /** Every stall ends now (the queued work runs as it would). */
+  /** Every stall ends now (the queued work runs as it would on waking). */
   endStalls(): void {
-    for (const node of this.stalledUntil.keys()) this.stalledUntil.set(node, this.time);
+    for (const node of this.stalledUntil.keys()) {
+      this.stalledUntil.set(node, this.time);
+      this.at(this.time, () => this.wake(node));
+    }
   }
 
   isStalled(node: string): boolean {
