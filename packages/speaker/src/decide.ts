@@ -30,7 +30,8 @@ export interface DecisionInput {
   alive: (node: string) => boolean;
   /**
    * A node's claim on a layer-2 IP (its gossip; for this node, its own state): true or `held`
-   * when it answers for it, `pending` while it waits for grants.
+   * when it answers for it, `lapsed` when it answered and its grants ran out, `pending` while
+   * it waits for its first grants.
    */
   claims: (node: string, ip: string) => Claim;
   /** Our AS number, for the link-bandwidth community. */

@@ -3,15 +3,18 @@
  *
  * Every speaker computes the same answer from the same inputs, without talking to the API:
  * - the candidates (live eligible nodes, computed by the caller),
- * - the claims: which candidates already claim the IP, and whether they answer for it (`held`)
- *   or still wait for a majority of grants (`pending`); each speaker gossips its own in its
- *   heartbeats (see membership/).
+ * - the claims: which candidates already claim the IP, and whether they answer for it (`held`),
+ *   answered for it until their grants ran out and still claim it (`lapsed`: cut off or starved
+ *   for a moment), or wait for their first grants (`pending`); each speaker gossips its own in
+ *   its heartbeats (see membership/).
  *
  * Rule: the best-ranked candidate that answers for the IP keeps it; failing that, the
- * best-ranked one waiting for it; failing that, the best-ranked candidate takes it. This is
- * stickiness: a node that recovers, or a new endpoint elsewhere, never pulls an IP away from a
- * live eligible owner, and a node that comes back from a partition with a stale claim gives way
- * to the one that answered meanwhile. Rank is MetalLB's: SHA-256 of `<node>#<canonical IP>`,
+ * best-ranked one whose claim lapsed; failing that, the best-ranked one waiting for it; failing
+ * that, the best-ranked candidate takes it. This is stickiness: a node that recovers, or a new
+ * endpoint elsewhere, never pulls an IP away from a live eligible owner; an owner that wakes from
+ * a stall gets its IP back rather than handing it to a better-ranked node that claimed it
+ * meanwhile but was not granted it yet; and a node that comes back from a partition with a stale
+ * claim gives way to the one that answered meanwhile. Rank is MetalLB's: SHA-256 of `<node>#<canonical IP>`,
  * compared bytewise, lowest first.
  *
  * The election only says who should try: the grants of a majority (membership/grants.ts) decide
@@ -43,7 +46,7 @@ export function rankNodes(ip: string, candidates: Iterable<string>): string[] {
 }
 
 /** A candidate's claim on an IP: true is the same as `held`. */
-export type Claim = boolean | 'held' | 'pending' | undefined;
+export type Claim = boolean | 'held' | 'lapsed' | 'pending' | undefined;
 
 /** The node that should announce `ip`, or undefined when there is no candidate. */
 export function electOwner(
@@ -55,6 +58,8 @@ export function electOwner(
   const state = ranked.map((node) => claims(node));
   const held = ranked.findIndex((_, i) => state[i] === true || state[i] === 'held');
   if (held >= 0) return ranked[held];
+  const lapsed = state.indexOf('lapsed');
+  if (lapsed >= 0) return ranked[lapsed];
   const pending = state.indexOf('pending');
   return pending >= 0 ? ranked[pending] : ranked[0];
 }

@@ -8,6 +8,7 @@ import {
   type Heartbeat,
   MAX_ENTRIES_PER_PART,
   MAX_REFUSED,
+  pendingDigestOf,
 } from '../src/membership/heartbeat.js';
 
 const base = { incarnation: 1_790_000_000_123.25, digest: 0xdeadbeef, pendingDigest: EMPTY_DIGEST };
@@ -26,6 +27,21 @@ describe('heartbeat codec (version 2)', () => {
           count: 1,
           ips: ['198.51.100.1', '2001:db8::1', '2001:db8:0:1::', '::'],
           pending: ['2001:db8::1'],
+        },
+      },
+    ],
+    [
+      'claims pending and lapsed',
+      {
+        ...base,
+        name: 'n',
+        seq: 2,
+        claims: {
+          index: 0,
+          count: 1,
+          ips: ['198.51.100.1', '198.51.100.2', '2001:db8::1'],
+          pending: ['198.51.100.2', '2001:db8::1'],
+          lapsed: ['2001:db8::1'],
         },
       },
     ],
@@ -146,6 +162,32 @@ describe('heartbeat codec (version 2)', () => {
         return b;
       })(),
     ],
+    [
+      'a lapsed claim that is not pending (lapsed is a kind of pending)',
+      (() => {
+        const b = encodeHeartbeat({
+          ...base,
+          name: 'n',
+          seq: 1,
+          claims: { index: 0, count: 1, ips: ['198.51.100.1'] },
+        });
+        b[b.length - 5]! |= 0x40;
+        return b;
+      })(),
+    ],
+    [
+      'a lapsed refusal',
+      (() => {
+        const b = encodeHeartbeat({
+          ...base,
+          name: 'n',
+          seq: 1,
+          ack: { incarnation: 1, seq: 1, lease: true, grants: true, refused: ['198.51.100.1'] },
+        });
+        b[b.length - 5]! |= 0x40;
+        return b;
+      })(),
+    ],
   ])('rejects %s', (_name, data) => {
     expect(decodeHeartbeat(data)).toBeUndefined();
   });
@@ -167,6 +209,13 @@ describe('heartbeat codec (version 2)', () => {
     }
     expect(parts.flatMap((p) => p.ips)).toEqual(ips);
     expect(parts.flatMap((p) => p.pending ?? [])).toEqual([ips[0], ips[4999]]);
+  });
+
+  it('the pending digest changes when a pending claim lapses', () => {
+    const pending = ['198.51.100.1', '198.51.100.2'];
+    expect(pendingDigestOf(pending, new Set())).toBe(claimsDigest(pending));
+    expect(pendingDigestOf(pending, new Set(['198.51.100.2']))).not.toBe(claimsDigest(pending));
+    expect(pendingDigestOf([], new Set())).toBe(EMPTY_DIGEST);
   });
 
   it('digests sets, not lists', () => {

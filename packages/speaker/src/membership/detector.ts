@@ -45,6 +45,7 @@ import {
   encodeHeartbeat,
   type Heartbeat,
   MAX_REFUSED,
+  pendingDigestOf,
 } from './heartbeat.js';
 import { LeaseBook } from './leases.js';
 import type { Transport } from './udp-transport.js';
@@ -113,8 +114,12 @@ export interface DetectorEvents {
   stepDown: [ips: string[], reason: StepDownReason];
 }
 
-/** What this node knows of a member's claim on an IP. */
-export type ClaimState = 'held' | 'pending';
+/**
+ * What this node knows of a member's claim on an IP: `held` (it answers), `lapsed` (it answered,
+ * its grants ran out, it still claims the IP: cut off or starved for a moment) or `pending` (it
+ * waits for its first grants).
+ */
+export type ClaimState = 'held' | 'lapsed' | 'pending';
 
 interface PeerState {
   member: Member;
@@ -134,6 +139,8 @@ interface PeerState {
   claims: ReadonlySet<string>;
   claimsDigest?: number;
   pending: ReadonlySet<string>;
+  /** Of the pending ones, those it answered before (lapsed). */
+  lapsed: ReadonlySet<string>;
   pendingOf?: number;
   partial?: { digest: number; pendingDigest: number; parts: Map<number, ClaimsPart> };
   /** Our send time of the heartbeat of ours it last echoed. */
@@ -343,19 +350,21 @@ export class FailureDetector extends EventEmitter<DetectorEvents> {
   }
 
   /**
-   * A member's claim on an IP as this node knows it: `held` (answering), `pending` (waiting for
-   * grants) or undefined (no claim, or the member is not alive here).
+   * A member's claim on an IP as this node knows it (ClaimState), or undefined (no claim, or the
+   * member is not alive here).
    */
   claimOf(name: string, ip: string): ClaimState | undefined {
     if (name === this.options.self) {
       if (this.leases.answering.has(ip)) return 'held';
-      return this.leases.claims.has(ip) ? 'pending' : undefined;
+      if (!this.leases.claims.has(ip)) return undefined;
+      return this.leases.lapsed(ip) ? 'lapsed' : 'pending';
     }
     const p = this.peers.get(name);
     if (!p || !p.alive || p.removed || !p.claims.has(ip)) return undefined;
     // Until its pending list is known, count a claim as held: that keeps an IP where it is.
     if (p.legacy || p.pendingOf !== p.pendingDigest) return 'held';
-    return p.pending.has(ip) ? 'pending' : 'held';
+    if (!p.pending.has(ip)) return 'held';
+    return p.lapsed.has(ip) ? 'lapsed' : 'pending';
   }
 
   /** A member declared dead whose last claim list named `ip` (a take-over, not a first answer). */
@@ -406,11 +415,12 @@ export class FailureDetector extends EventEmitter<DetectorEvents> {
     this.claimList = [...this.leases.claims.keys()].sort();
     const digest = claimsDigest(this.claimList);
     const pending = this.claimList.filter((ip) => !this.leases.answering.has(ip));
-    const pendingDigest = claimsDigest(pending);
+    const lapsed = new Set(pending.filter((ip) => this.leases.lapsed(ip)));
+    const pendingDigest = pendingDigestOf(pending, lapsed);
     if (digest === this.digest && pendingDigest === this.pendingDigest && this.encodedParts) return;
     this.digest = digest;
     this.pendingDigest = pendingDigest;
-    this.encodedParts = claimParts(this.claimList, new Set(pending)).map(encodeClaimsPart);
+    this.encodedParts = claimParts(this.claimList, new Set(pending), lapsed).map(encodeClaimsPart);
     this.claimsChangedAtSeq = this.seq;
   }
 
@@ -661,6 +671,7 @@ export class FailureDetector extends EventEmitter<DetectorEvents> {
     p.claims = new Set(parts.flatMap((x) => x.ips));
     p.claimsDigest = hb.digest;
     p.pending = new Set(parts.flatMap((x) => x.pending ?? []));
+    p.lapsed = new Set(parts.flatMap((x) => x.lapsed ?? []));
     p.pendingOf = hb.pendingDigest;
     if (ipsChanged && p.alive) this.grantEpoch++;
     return true;
@@ -736,6 +747,7 @@ function newPeer(member: Member): PeerState {
     pendingDigest: EMPTY_DIGEST,
     claims: empty,
     pending: empty,
+    lapsed: empty,
     alive: false,
   };
 }

@@ -13,11 +13,14 @@
  *   incarnation f64 | seq u32 | digest u32 | pending digest u32 | name length u8 | name (UTF-8)
  *   [ack: incarnation f64 | seq u32 | refused u16 | refused × (length u8 (4|16), address bytes)]
  *   [claims part: index u16 | count u16 | entries u16 |
- *                 entries × (length u8 (4|16, +0x80 when pending), address bytes)]
+ *                 entries × (length u8 (4|16, +0x80 when pending, +0x40 more when lapsed),
+ *                            address bytes)]
  *   [tag: 16 bytes of HMAC-SHA256 over everything before it, when a shared secret is set]
  *
  * `digest` covers the set of claimed IPs, `pending digest` the subset claimed but not answered
- * yet (waiting for grants). Version 1 datagrams (speakers before the grant protocol) decode as
+ * (waiting for grants), each marked lapsed or not: a *lapsed* claim was answered and its grants
+ * ran out (the owner was cut off or starved) while it still claims the IP; a plain pending one
+ * has not been answered yet. The election tells them apart (election.ts). Version 1 datagrams (speakers before the grant protocol) decode as
  * `legacy` heartbeats: liveness and claims, no incarnation, no acks.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
@@ -29,6 +32,8 @@ const TAG_BYTES = 16;
 /** Fixed part of the version 2 header, before the name. */
 const HEAD = 25;
 const PENDING_BIT = 0x80;
+/** With PENDING_BIT: the claim was answered, and its grants ran out. */
+const LAPSED_BIT = 0x40;
 /** Keeps every datagram well under the 65,507-byte UDP limit (2,000 × 17 bytes max). */
 export const MAX_ENTRIES_PER_PART = 2000;
 /** More refusals than this are sent as "no grants" (the claimant learns nothing it could use). */
@@ -38,8 +43,10 @@ export interface ClaimsPart {
   index: number;
   count: number;
   ips: string[];
-  /** The IPs of this part that are claimed but not answered yet. */
+  /** The IPs of this part that are claimed but not answered (now). */
   pending?: string[];
+  /** Of those, the ones that were answered before their grants ran out (lapsed). */
+  lapsed?: string[];
 }
 
 export interface Ack {
@@ -87,14 +94,25 @@ export function claimsDigest(ips: Iterable<string>): number {
 
 export const EMPTY_DIGEST = claimsDigest([]);
 
+/** The pending digest: the pending IPs, the lapsed ones marked (see above). */
+export function pendingDigestOf(pending: Iterable<string>, lapsed: ReadonlySet<string>): number {
+  return claimsDigest([...pending].map((ip) => (lapsed.has(ip) ? `${ip}!lapsed` : ip)));
+}
+
 /** Splits a claim set into parts of at most MAX_ENTRIES_PER_PART addresses. */
-export function claimParts(ips: readonly string[], pending?: ReadonlySet<string>): ClaimsPart[] {
+export function claimParts(
+  ips: readonly string[],
+  pending?: ReadonlySet<string>,
+  lapsed?: ReadonlySet<string>,
+): ClaimsPart[] {
   const count = Math.max(1, Math.ceil(ips.length / MAX_ENTRIES_PER_PART));
   return Array.from({ length: count }, (_, index) => {
     const slice = ips.slice(index * MAX_ENTRIES_PER_PART, (index + 1) * MAX_ENTRIES_PER_PART);
     const part: ClaimsPart = { index, count, ips: slice };
     const p = pending ? slice.filter((ip) => pending.has(ip)) : [];
     if (p.length > 0) part.pending = p;
+    const l = lapsed ? p.filter((ip) => lapsed.has(ip)) : [];
+    if (l.length > 0) part.lapsed = l;
     return part;
   });
 }
@@ -106,10 +124,12 @@ export function encodeClaimsPart(part: ClaimsPart): Buffer {
   meta.writeUInt16BE(part.count, 2);
   meta.writeUInt16BE(part.ips.length, 4);
   const pending = new Set(part.pending ?? []);
+  const lapsed = new Set(part.lapsed ?? []);
   const chunks: Buffer[] = [meta];
   for (const ip of part.ips) {
     const bytes = addressBytes(ip);
-    chunks.push(Buffer.from([bytes.length | (pending.has(ip) ? PENDING_BIT : 0)]), bytes);
+    const flags = pending.has(ip) ? PENDING_BIT | (lapsed.has(ip) ? LAPSED_BIT : 0) : 0;
+    chunks.push(Buffer.from([bytes.length | flags]), bytes);
   }
   return Buffer.concat(chunks);
 }
@@ -195,7 +215,7 @@ export function decodeHeartbeat(data: Buffer, secret?: Buffer): Heartbeat | unde
     off += 14;
     for (let i = 0; i < refused; i++) {
       const entry = readAddress(body, off);
-      if (!entry || entry.pending) return undefined;
+      if (!entry || entry.pending || entry.lapsed) return undefined;
       ack.refused.push(entry.ip);
       off = entry.next;
     }
@@ -248,24 +268,33 @@ function readPart(
   let off = start + 6;
   const ips: string[] = [];
   const pending: string[] = [];
+  const lapsed: string[] = [];
   for (let i = 0; i < entries; i++) {
     const entry = readAddress(body, off);
     if (!entry || (entry.pending && !flagged)) return undefined;
     ips.push(entry.ip);
     if (entry.pending) pending.push(entry.ip);
+    if (entry.lapsed) lapsed.push(entry.ip);
     off = entry.next;
   }
   const part: ClaimsPart = { index, count, ips };
   if (pending.length > 0) part.pending = pending;
+  if (lapsed.length > 0) part.lapsed = lapsed;
   return { part, next: off };
 }
 
-function readAddress(body: Buffer, off: number): { ip: string; pending: boolean; next: number } | undefined {
+function readAddress(
+  body: Buffer,
+  off: number,
+): { ip: string; pending: boolean; lapsed: boolean; next: number } | undefined {
   if (body.length < off + 1) return undefined;
   const pending = (body[off]! & PENDING_BIT) !== 0;
-  const length = body[off]! & ~PENDING_BIT;
+  const lapsed = (body[off]! & LAPSED_BIT) !== 0;
+  const length = body[off]! & ~(PENDING_BIT | LAPSED_BIT);
   if ((length !== 4 && length !== 16) || body.length < off + 1 + length) return undefined;
-  return { ip: formatAddress(body.subarray(off + 1, off + 1 + length)), pending, next: off + 1 + length };
+  if (lapsed && !pending) return undefined; // lapsed is a kind of pending
+  const ip = formatAddress(body.subarray(off + 1, off + 1 + length));
+  return { ip, pending, lapsed, next: off + 1 + length };
 }
 
 function tag(secret: Buffer, body: Buffer): Buffer {

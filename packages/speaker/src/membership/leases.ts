@@ -14,6 +14,10 @@
  * An IP's grants count only from acknowledgements of heartbeats sent since the IP was claimed
  * (its claim sequence number): a grant for an earlier claim of the same IP, released in between,
  * is worth nothing.
+ *
+ * A claim that was answered and whose grants ran out while it is still claimed is *lapsed*, not
+ * merely pending: the election lets its holder have the IP back before anyone who never answered
+ * for it (a starved owner that wakes keeps its IP; see docs/speaker.md).
  */
 
 export interface Vote {
@@ -47,6 +51,8 @@ export class LeaseBook {
   private selfVotes = false;
   /** IP → lease expiry, for the IPs this node may answer now. */
   private leased = new Map<string, number>();
+  /** Claimed IPs that had a lease at some point during the current claim. */
+  private readonly answered = new Set<string>();
 
   /** The voting members (eligible nodes, this one included when eligible). */
   setVoters(voters: Iterable<string>, self: string): void {
@@ -81,6 +87,12 @@ export class LeaseBook {
     group.delete(ip);
     if (group.size === 0) this.groups.delete(seq);
     this.leased.delete(ip);
+    this.answered.delete(ip);
+  }
+
+  /** Claimed, answered during this claim, and not answerable now: its grants ran out. */
+  lapsed(ip: string): boolean {
+    return this.answered.has(ip) && !this.leased.has(ip);
   }
 
   /** Records a voter's acknowledgement; false when it is older than one already recorded. */
@@ -165,7 +177,10 @@ export class LeaseBook {
     }
     const gained: string[] = [];
     const lost: string[] = [];
-    for (const ip of next.keys()) if (!this.leased.has(ip)) gained.push(ip);
+    for (const ip of next.keys()) {
+      if (!this.leased.has(ip)) gained.push(ip);
+      this.answered.add(ip);
+    }
     for (const ip of this.leased.keys()) if (!next.has(ip)) lost.push(ip);
     this.leased = next;
     return { gained, lost };
