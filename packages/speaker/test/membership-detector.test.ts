@@ -282,6 +282,34 @@ describe('FailureDetector: processes come and go', () => {
 });
 
 describe('FailureDetector: claims gossip', () => {
+  it('gossips a claim whose grants ran out as lapsed, and one never granted as pending', () => {
+    const c = cluster(['a', 'b', 'c']);
+    c.startAll();
+    c.run(700);
+    const [ip, ip2] = ['198.51.100.1', '198.51.100.2'];
+    c.get('a').setClaims([ip]);
+    c.run(50);
+    expect(c.get('a').claimOf('a', ip)).toBe('held');
+    expect(c.get('b').claimOf('a', ip)).toBe('held');
+    // a stops receiving: its grants no longer arrive, while its heartbeats still do.
+    c.world.setLink('b', 'a', false);
+    c.world.setLink('c', 'a', false);
+    c.run(10);
+    c.get('a').setClaims([ip, ip2]);
+    c.run(540); // its lease ran out (400 ms); the others still count it alive (500 ms suspicion)
+    expect(c.get('a').claimOf('a', ip)).toBe('lapsed');
+    expect(c.get('a').claimOf('a', ip2)).toBe('pending');
+    expect(c.get('b').claimOf('a', ip)).toBe('lapsed');
+    expect(c.get('b').claimOf('a', ip2)).toBe('pending');
+    c.world.setLink('b', 'a', true);
+    c.world.setLink('c', 'a', true);
+    c.run(300); // heard both ways again, vouched for and granted
+    expect(c.get('b').claimOf('a', ip)).toBe('held');
+    c.get('a').setClaims([]);
+    c.get('a').setClaims([ip]); // claimed anew: no longer the claim that lapsed
+    expect(c.get('a').claimOf('a', ip)).toBe('pending');
+  });
+
   it('gossips claims, including changes and whether they are answered yet', () => {
     const c = cluster(['a', 'b', 'c']);
     c.startAll();

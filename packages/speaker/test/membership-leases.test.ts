@@ -30,6 +30,23 @@ describe('LeaseBook (the claimant)', () => {
     expect(b.recompute(300).lost).toEqual(['ip1']);
   });
 
+  it('a claim that was answered and whose grants ran out is lapsed until it is released', () => {
+    const b = book(['a', 'b', 'c']);
+    b.claim('ip1', 10);
+    expect(b.lapsed('ip1')).toBe(false); // never answered: pending
+    b.vote('b', 1, grant(1, 10, 400));
+    expect(b.recompute(0).gained).toEqual(['ip1']);
+    expect(b.lapsed('ip1')).toBe(false); // answering
+    expect(b.recompute(400).lost).toEqual(['ip1']);
+    expect(b.lapsed('ip1')).toBe(true);
+    b.vote('b', 1, grant(2, 11, 900));
+    expect(b.recompute(500).gained).toEqual(['ip1']);
+    expect(b.lapsed('ip1')).toBe(false);
+    b.release('ip1');
+    b.claim('ip1', 20);
+    expect(b.lapsed('ip1')).toBe(false); // a new claim starts pending
+  });
+
   it('counts only grants of heartbeats sent since the IP was claimed', () => {
     const b = book(['a', 'b', 'c']);
     b.vote('b', 1, grant(1, 9, 400));
