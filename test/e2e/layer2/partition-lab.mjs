@@ -12,6 +12,7 @@
 // majority, ...) and `timings` per family (ms); the test asserts on them, the benchmark counts.
 // Needs root, iproute2, nftables, kubectl and a build (tsc -b packages/cli, done by start()).
 import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -211,6 +212,11 @@ ${NODES.map((ns, i) => `  - { addresses: ["10.244.0.${i + 1}"], nodeName: ${ns},
     this.speakers.set(ns, this.spawn(ns, args, `speaker-${ns}.log`));
   }
 
+  /** Stops (SIGSTOP) or resumes (SIGCONT) a speaker's process: CPU starvation, a long GC pause. */
+  pauseSpeaker(ns, paused) {
+    this.speakers.get(ns)?.kill(paused ? 'SIGSTOP' : 'SIGCONT');
+  }
+
   /** Kills a speaker as a crash would (SIGKILL) and waits until it is gone. */
   async killSpeaker(ns) {
     const child = this.speakers.get(ns);
@@ -263,6 +269,7 @@ ${NODES.map((ns, i) => `  - { addresses: ["10.244.0.${i + 1}"], nodeName: ${ns},
         this.setLink(ns, true);
       const speaker = this.speakers.get(ns);
       if (speaker && (speaker.exitCode !== null || speaker.signalCode !== null)) this.startSpeaker(ns);
+      else speaker?.kill('SIGCONT'); // a paused speaker (the starved-owner scenario) runs again
     }
   }
 
@@ -347,6 +354,12 @@ export function teardown() {
   const existing = sh('ip', 'netns', 'list');
   for (const ns of [CLIENT, ...NODES, SWITCH])
     if (new RegExp(`^${ns}( |$)`, 'm').test(existing)) sh('ip', 'netns', 'del', ns);
+}
+
+/** The nodes in election order for `ip`, best first (MetalLB's rank: SHA-256 of "node#ip", bytewise). */
+export function ranked(ip, nodes = NODES) {
+  const hash = (n) => createHash('sha256').update(`${n}#${ip}`).digest();
+  return [...nodes].sort((a, b) => Buffer.compare(hash(a), hash(b)));
 }
 
 /** A new owner (not `old`) answering IPv4 now. */
@@ -465,6 +478,48 @@ export const SCENARIOS = [
       lab.setLink(owner, true);
       await sleep(2500);
       return { twoAnswering: lab.judge(t0 - 500, Date.now()), failures: [], timings };
+    },
+  },
+  {
+    // Issue 17's starved owner: its process stops for 700 ms (past the 500 ms suspicion time), and
+    // the third node is stopped for 400 ms meanwhile, so it holds its releases after waking and
+    // still refuses the better-ranked node that claimed the IP. The owner must get its IP back
+    // (its claim lapsed; the other was never granted), not hand it to the better-ranked node.
+    name: 'owner starved',
+    timed: 'owner resumes → an owner answers',
+    async run(lab) {
+      const failures = [];
+      const best = ranked(VIP4)[0];
+      let owner = await lab.waitFor('an owner', () => lab.currentOwner());
+      const t0 = Date.now();
+      if (owner === best) {
+        // The best-ranked node owns the IP: move it, so that a better-ranked node than the owner
+        // is there to claim it while the owner is starved.
+        lab.cutHeartbeats(owner, true);
+        owner = await lab.waitFor('a new owner', newOwner(lab, owner), 5000);
+        await sleep(500);
+        lab.cutHeartbeats(best, false);
+        await sleep(2000);
+        if (lab.currentOwner(300) !== owner) throw new Error(`set-up: the IP did not stay with ${owner}`);
+      }
+      const third = NODES.find((n) => n !== owner && n !== best);
+      lab.pauseSpeaker(owner, true);
+      await sleep(250);
+      lab.pauseSpeaker(third, true);
+      await sleep(400);
+      lab.pauseSpeaker(third, false);
+      await sleep(50);
+      lab.pauseSpeaker(owner, false);
+      const resumed = Date.now();
+      const timings = await lab.answersAfter(
+        resumed,
+        undefined,
+        'an owner on IPv4 and IPv6 after the resume',
+      );
+      await sleep(2000);
+      const after = lab.currentOwner(300);
+      if (after !== owner) failures.push(`the IP moved from the starved owner ${owner} to ${after}`);
+      return { twoAnswering: lab.judge(t0 - 500, Date.now()), failures, timings };
     },
   },
   {

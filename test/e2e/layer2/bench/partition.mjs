@@ -9,15 +9,23 @@
 //   npm run bench:partition -w @portico/speaker            (RUNS=20 by default)
 //   RUNS=2 npm run bench:partition -w @portico/speaker     (a quick check)
 //   node test/e2e/layer2/bench/partition.mjs 20            (the same, from the repository root)
+//   SCENARIOS="owner cut,owner starved" ...                 (only those scenarios)
 //
 // Needs root, iproute2, nftables and kubectl; uses the namespaces p17-* of the end-to-end test, so
 // the two cannot run at the same time.
 import process from 'node:process';
-import { PartitionLab, FAMILIES, SCENARIOS } from '../partition-lab.mjs';
+import { PartitionLab, FAMILIES, SCENARIOS as ALL } from '../partition-lab.mjs';
 
 const RUNS = Number(process.argv[2] ?? process.env.RUNS ?? 20);
 const BUDGET_MS = 1000;
 if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error(`RUNS must be a positive integer, got "${RUNS}"`);
+/** SCENARIOS="owner cut,owner killed" runs only those (default: all). */
+const only = process.env.SCENARIOS?.split(',').map((s) => s.trim());
+const SCENARIOS = only ? ALL.filter((s) => only.includes(s.name)) : ALL;
+if (SCENARIOS.length === 0 || (only && SCENARIOS.length !== only.length))
+  throw new Error(
+    `SCENARIOS="${process.env.SCENARIOS}": known scenarios are ${ALL.map((s) => s.name).join(', ')}`,
+  );
 
 /** Nearest-rank percentile of sorted values. */
 const percentile = (sorted, p) => sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)];
