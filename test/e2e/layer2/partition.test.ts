@@ -6,8 +6,9 @@
  *
  * Scenarios: the owner's heartbeats cut (it steps down, another answers, nothing moves when they
  * come back), a non-owner's cut (nothing moves), two nodes cut (no majority: silence, then the
- * same owner after the heal), the owner's heartbeats flapping, the owner's link down, the owner's
- * speaker killed (another answers, the restarted one takes nothing back). The judge is the wire:
+ * same owner after the heal), the owner's heartbeats flapping, the owner's link down, the owner
+ * starved (its speaker stopped past the suspicion time while the third node is stopped too: it
+ * keeps its IP), the owner's speaker killed (another answers, the restarted one takes nothing back). The judge is the wire:
  * no request answered by two MACs, no answers interleaving within 20 ms. P17_RUNS repeats them
  * (default 2); the benchmark (bench/partition.mjs) runs the same scenarios 20 times each and
  * prints percentiles. Needs root, iproute2, nftables, kubectl and a build (done here).
