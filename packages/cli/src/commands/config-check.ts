@@ -7,6 +7,7 @@ import { readFileArgument } from '../args.js';
 import {
   cidrSize,
   configToJSON,
+  poolProtocols,
   readConfigFile,
   validateForNativeSpeaker,
   type Config,
@@ -73,7 +74,8 @@ function summary(config: Config): string {
       pool.autoAssign ? 'auto-assign' : 'no auto-assign',
       ...(pool.avoidBuggyIPs ? ['avoid-buggy-ips'] : []),
     ];
-    lines.push(`pool "${pool.name}" (${pool.protocol}, ${flags.join(', ')}): ${counts.join(' + ')}`);
+    const protocols = poolProtocols(pool).join('+') || 'not announced';
+    lines.push(`pool "${pool.name}" (${protocols}, ${flags.join(', ')}): ${counts.join(' + ')}`);
     for (const entry of pool.addresses) {
       const count = entry.cidrs.reduce((s, c) => s + cidrSize(c), 0n);
       lines.push(`  ${entry.text} (${plural(count, 'address', 'addresses')})`);
