@@ -3,7 +3,7 @@
  * plain JSON values only (no bigint), addresses as normalised text, communities as `asn:value`,
  * durations in seconds, and null for optional peer fields that are not set.
  */
-import { communityToString } from './community.js';
+import { communityToString, largeCommunityToString } from './community.js';
 import {
   poolProtocols,
   type AddressPool,
@@ -76,7 +76,7 @@ export interface ResourcesConfigJSON extends ConfigJSON {
     }[];
     bgpAdvertisements: (BgpAdvertisementJSON & {
       name: string | null;
-      /** `global:local1:local2`. */
+      /** `large:global:local1:local2`. */
       largeCommunities: string[];
       peers: string[];
       nodeSelectors: NodeSelectorJSON[];
@@ -146,7 +146,7 @@ export function configToJSON(config: Config, options?: { resources: true }): Con
           return {
             name: ad.name ?? null,
             ...adJSON,
-            largeCommunities: ad.largeCommunities.map((c) => c.join(':')),
+            largeCommunities: ad.largeCommunities.map(largeCommunityToString),
             peers: [...ad.peers],
             nodeSelectors: ad.nodeSelectors.map(selectorToJSON),
             serviceSelectors: ad.serviceSelectors.map(selectorToJSON),
