@@ -34,3 +34,4 @@ export {
 export { poolsForService, serviceAllocationMatches, type ServiceIdentity } from './pool-order.js';
 export { parseAnyCommunity, largeCommunityToString, type AnyCommunity } from './community.js';
 export { type ResourcesConfigJSON } from './json.js';
+export { checkSources, type CheckResult, type CheckSource } from './check.js';
