@@ -158,10 +158,12 @@ export async function handleResource(
         const kind = `${scope.resource.kind}List`;
         // Custom resources are listed as unstructured objects: each item keeps apiVersion and kind.
         const json = scope.resource.custom ? customListJson : listJson;
+        // An unstructured list's metadata always has `continue` (empty on the last page).
+        const metadata = scope.resource.custom ? { continue: '', ...page.metadata } : page.metadata;
         return sendText(
           response,
           200,
-          json(kind, apiVersionOf(scope.resource), page.metadata, page.items.map(shown)),
+          json(kind, apiVersionOf(scope.resource), metadata, page.items.map(shown)),
           warnings,
         );
       }
@@ -203,9 +205,9 @@ export async function handleResource(
         return sendJson(response, 200, registry.deleteCollection(scope, selectors, dryRun));
       const deleted = registry.delete(scope, options, dryRun);
       // Namespaces, Pods and Services answer with the deleted object, the others with a Status.
-      // Custom resources, too (their storage returns the deleted object).
-      if (RETURNS_DELETED.has(scope.resource.kind) || scope.resource.custom)
-        return sendText(response, 200, objectJson(shown(deleted)));
+      // Custom resources answer with a Status, whatever their kind is called.
+      if (RETURNS_DELETED.has(scope.resource.kind) && !scope.resource.custom)
+        return sendText(response, 200, objectJson(deleted));
       const meta = deleted.metadata as JsonObject;
       return sendJson(response, 200, deletedStatus(scope.resource, String(meta.name), meta.uid));
     }

@@ -276,6 +276,7 @@ describe('CustomResourceDefinitions', () => {
     expect(asV1.warnings).toBe('');
     const list = await call('GET', widgetsPath.replace('/v1/', '/v1beta1/'));
     expect(list.body.kind).toBe('WidgetList');
+    expect(list.body.metadata.continue).toBe('');
     expect(list.body.items.map((i: Json) => [i.metadata.name, i.apiVersion, i.kind])).toEqual([
       ['a', 'example.com/v1beta1', 'Widget'],
       ['b', 'example.com/v1beta1', 'Widget'],
@@ -384,6 +385,13 @@ describe('CustomResourceDefinitions', () => {
   });
 
   it('deleting the CRD deletes its objects and stops serving its resources', async () => {
+    // An object's delete answers with a Status, as the real server's custom resource storage does.
+    const gone = await call('DELETE', '/apis/example.com/v1/gizmos/g');
+    expect(gone.body).toMatchObject({
+      kind: 'Status',
+      status: 'Success',
+      details: { name: 'g', group: 'example.com', kind: 'gizmos' },
+    });
     const deleted = await call('DELETE', `${crdPath}/widgets.example.com`);
     expect(deleted.status).toBe(200);
     expect((await call('GET', widgetsPath)).status).toBe(404);
