@@ -51,7 +51,6 @@ export interface PoolOptions {
 export function pool(name: string, addresses: string[], options: PoolOptions = {}): AddressPool {
   return {
     name,
-    protocol: 'layer2',
     addresses: addresses.map((text) => {
       if (text.includes('-')) {
         const [first, last] = text.split('-');
@@ -61,6 +60,9 @@ export function pool(name: string, addresses: string[], options: PoolOptions = {
     }),
     autoAssign: options.autoAssign ?? true,
     avoidBuggyIPs: options.avoidBuggyIPs ?? false,
+    l2Advertisements: [
+      { nodeSelectors: [], interfaces: [], serviceSelectors: [], preferredNodeSelectors: [] },
+    ],
     bgpAdvertisements: [],
   };
 }

@@ -28,3 +28,54 @@ function parseUint16(text: string): number | string {
   if (value > 65535) return `strconv.ParseUint: parsing "${text}": value out of range`;
   return value;
 }
+
+/**
+ * A community as MetalLB's CRs write it: `asn:value` (RFC 1997) or `large:global:local1:local2`
+ * (RFC 8092, three decimal 32-bit parts). `format` errors mean the text is neither shape (so it may
+ * be an alias name); `value` errors mean it has a shape but a part is out of range.
+ */
+export type AnyCommunity =
+  | { kind: 'legacy'; value: number }
+  | { kind: 'large'; value: readonly [number, number, number] }
+  | { kind: 'error'; format: boolean; message: string };
+
+export function parseAnyCommunity(text: string): AnyCommunity {
+  const parts = text.split(':');
+  if (parts.length === 2) {
+    const value = parseCommunity(text);
+    return typeof value === 'string'
+      ? { kind: 'error', format: false, message: value }
+      : { kind: 'legacy', value };
+  }
+  if (parts.length === 4) {
+    if (parts[0] !== 'large') {
+      return {
+        kind: 'error',
+        format: false,
+        message: `invalid marker for large community "${text}": expected large:<uint32>:<uint32>:<uint32>`,
+      };
+    }
+    const values: number[] = [];
+    for (const part of parts.slice(1)) {
+      if (!/^[0-9]+$/.test(part) || Number(part) > 4294967295) {
+        return {
+          kind: 'error',
+          format: false,
+          message: `invalid section "${part}" of large community "${text}": expected a number in 0-4294967295`,
+        };
+      }
+      values.push(Number(part));
+    }
+    return { kind: 'large', value: values as unknown as readonly [number, number, number] };
+  }
+  return {
+    kind: 'error',
+    format: true,
+    message: `"${text}" is neither asn:value nor large:global:local1:local2`,
+  };
+}
+
+/** `large:global:local1:local2` text of a large community. */
+export function largeCommunityToString(value: readonly [number, number, number]): string {
+  return `large:${value.join(':')}`;
+}

@@ -139,14 +139,14 @@ export function convertConfig(config: Config, options: ConvertOptions = {}): Con
   );
 
   const bgpAdvertisements = config.pools
-    .filter((pool) => pool.protocol === 'bgp')
+    .filter((pool) => pool.bgpAdvertisements.length > 0)
     .flatMap((pool) =>
       pool.bgpAdvertisements.map((ad) => advertisementSpec(ad, poolName(pool.name), communityText)),
     )
     .map((spec, i) => resource(metallbV1beta1, 'BGPAdvertisement', `bgpadvertisement${i + 1}`, spec));
 
   const l2Advertisements = config.pools
-    .filter((pool) => pool.protocol === 'layer2')
+    .filter((pool) => pool.l2Advertisements.length > 0)
     .map((pool, i) =>
       resource(metallbV1beta1, 'L2Advertisement', `l2advertisement${i + 1}`, {
         ipAddressPools: [poolName(pool.name)],

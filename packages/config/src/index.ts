@@ -24,3 +24,14 @@ export {
   type ConvertResult,
   type MetalLBResource,
 } from './convert.js';
+export {
+  decodeResources,
+  parseResourceDocuments,
+  type DecodeResourcesOptions,
+  type NodeInfo,
+  type ResourcesResult,
+} from './resources.js';
+export { poolsForService, serviceAllocationMatches, type ServiceIdentity } from './pool-order.js';
+export { parseAnyCommunity, largeCommunityToString, type AnyCommunity } from './community.js';
+export { type ResourcesConfigJSON } from './json.js';
+export { checkSources, type CheckResult, type CheckSource } from './check.js';

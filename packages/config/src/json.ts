@@ -3,8 +3,15 @@
  * plain JSON values only (no bigint), addresses as normalised text, communities as `asn:value`,
  * durations in seconds, and null for optional peer fields that are not set.
  */
-import { communityToString } from './community.js';
-import type { Config, NodeSelector } from './model.js';
+import { communityToString, largeCommunityToString } from './community.js';
+import {
+  poolProtocols,
+  type AddressPool,
+  type BgpAdvertisement,
+  type Config,
+  type NodeSelector,
+  type Peer,
+} from './model.js';
 
 export interface BgpAdvertisementJSON {
   aggregationLength: number;
@@ -15,7 +22,8 @@ export interface BgpAdvertisementJSON {
 
 export interface PoolJSON {
   name: string;
-  protocol: 'layer2' | 'bgp';
+  /** From custom resources a pool can be announced by both or by neither. */
+  protocol: 'layer2' | 'bgp' | 'layer2+bgp' | 'none';
   addresses: string[];
   autoAssign: boolean;
   avoidBuggyIPs: boolean;
@@ -50,6 +58,41 @@ export interface ConfigJSON {
   peers: PeerJSON[];
 }
 
+/** `portico config check --json` of custom resources: the v0.12 shape plus what only CRs set. */
+export interface ResourcesConfigJSON extends ConfigJSON {
+  pools: (PoolJSON & {
+    serviceAllocation: {
+      priority: number;
+      namespaces: string[];
+      namespaceSelectors: NodeSelectorJSON[];
+      serviceSelectors: NodeSelectorJSON[];
+    } | null;
+    l2Advertisements: {
+      name: string | null;
+      nodeSelectors: NodeSelectorJSON[];
+      interfaces: string[];
+      serviceSelectors: NodeSelectorJSON[];
+      preferredNodeSelectors: { weight: number; preference: NodeSelectorJSON }[];
+    }[];
+    bgpAdvertisements: (BgpAdvertisementJSON & {
+      name: string | null;
+      /** `large:global:local1:local2`. */
+      largeCommunities: string[];
+      peers: string[];
+      nodeSelectors: NodeSelectorJSON[];
+      serviceSelectors: NodeSelectorJSON[];
+    })[];
+  })[];
+  peers: (PeerJSON & {
+    name: string | null;
+    dynamicASN: 'internal' | 'external' | null;
+    connectTime: number | null;
+    enableGracefulRestart: boolean;
+    disableMP: boolean;
+    dualStackAddressFamily: boolean;
+  })[];
+}
+
 function selectorToJSON(selector: NodeSelector): NodeSelectorJSON {
   return {
     matchLabels: { ...selector.matchLabels },
@@ -61,11 +104,77 @@ function selectorToJSON(selector: NodeSelector): NodeSelectorJSON {
   };
 }
 
-export function configToJSON(config: Config): ConfigJSON {
+function protocolText(pool: AddressPool): PoolJSON['protocol'] {
+  const protocols = poolProtocols(pool);
+  return protocols.length === 0 ? 'none' : (protocols.join('+') as PoolJSON['protocol']);
+}
+
+/**
+ * The JSON of a config. With `resources`, for a config read from custom resources, every field
+ * they can set is added (see ResourcesConfigJSON); without, the v0.12 shape, unchanged.
+ */
+export function configToJSON(config: Config): ConfigJSON;
+export function configToJSON(config: Config, options: { resources: true }): ResourcesConfigJSON;
+export function configToJSON(config: Config, options?: { resources: true }): ConfigJSON {
+  const base = baseJSON(config);
+  if (!options?.resources) return base;
+  const extended: ResourcesConfigJSON = {
+    pools: base.pools.map((json, i) => {
+      const pool = config.pools[i] as AddressPool;
+      return {
+        ...json,
+        serviceAllocation: pool.serviceAllocation
+          ? {
+              priority: pool.serviceAllocation.priority,
+              namespaces: [...pool.serviceAllocation.namespaces],
+              namespaceSelectors: pool.serviceAllocation.namespaceSelectors.map(selectorToJSON),
+              serviceSelectors: pool.serviceAllocation.serviceSelectors.map(selectorToJSON),
+            }
+          : null,
+        l2Advertisements: pool.l2Advertisements.map((ad) => ({
+          name: ad.name ?? null,
+          nodeSelectors: ad.nodeSelectors.map(selectorToJSON),
+          interfaces: [...ad.interfaces],
+          serviceSelectors: ad.serviceSelectors.map(selectorToJSON),
+          preferredNodeSelectors: ad.preferredNodeSelectors.map((p) => ({
+            weight: p.weight,
+            preference: selectorToJSON(p.preference),
+          })),
+        })),
+        bgpAdvertisements: json.bgpAdvertisements.map((adJSON, j) => {
+          const ad = pool.bgpAdvertisements[j] as BgpAdvertisement;
+          return {
+            name: ad.name ?? null,
+            ...adJSON,
+            largeCommunities: ad.largeCommunities.map(largeCommunityToString),
+            peers: [...ad.peers],
+            nodeSelectors: ad.nodeSelectors.map(selectorToJSON),
+            serviceSelectors: ad.serviceSelectors.map(selectorToJSON),
+          };
+        }),
+      };
+    }),
+    peers: base.peers.map((json, i) => {
+      const peer = config.peers[i] as Peer;
+      return {
+        name: peer.name ?? null,
+        ...json,
+        dynamicASN: peer.dynamicASN ?? null,
+        connectTime: peer.connectTime ?? null,
+        enableGracefulRestart: peer.enableGracefulRestart,
+        disableMP: peer.disableMP,
+        dualStackAddressFamily: peer.dualStackAddressFamily,
+      };
+    }),
+  };
+  return extended;
+}
+
+function baseJSON(config: Config): ConfigJSON {
   return {
     pools: config.pools.map((pool) => ({
       name: pool.name,
-      protocol: pool.protocol,
+      protocol: protocolText(pool),
       addresses: pool.addresses.map((a) => a.text),
       autoAssign: pool.autoAssign,
       avoidBuggyIPs: pool.avoidBuggyIPs,

@@ -27,6 +27,7 @@ import type {
   BfdProfile,
   BgpAdvertisement,
   Config,
+  L2Advertisement,
   LabelSelectorRequirement,
   NodeSelector,
   Peer,
@@ -212,7 +213,13 @@ export function parseConfig(text: string): ParseResult {
   if (errors.length > 0) return { ok: false, errors };
   return {
     ok: true,
-    config: { pools, peers, bfdProfiles: bfdProfiles.profiles, communities: communities.values },
+    config: {
+      pools,
+      peers,
+      bfdProfiles: bfdProfiles.profiles,
+      communities: communities.values,
+      largeCommunities: {},
+    },
   };
 }
 
@@ -353,6 +360,9 @@ function parsePeers(raws: readonly (RawPeer | undefined)[], bfdNames: Set<string
       ...(raw.password ? { password: raw.password } : {}),
       ...(bfdProfile !== undefined && { bfdProfile }),
       ebgpMultiHop,
+      enableGracefulRestart: false,
+      disableMP: false,
+      dualStackAddressFamily: false,
       nodeSelectors,
     };
     // MetalLB rejects only a peer identical in every field (reflect.DeepEqual of the parsed peer).
@@ -483,21 +493,33 @@ function parsePools(raws: readonly (RawPool | undefined)[], communities: Communi
     if (errors.length !== before) return;
     pools.push({
       name,
-      protocol: raw.protocol as AddressPool['protocol'],
       addresses: addresses as AddressEntry[],
       autoAssign: raw['auto-assign'] ?? true,
       avoidBuggyIPs: raw['avoid-buggy-ips'] ?? false,
+      l2Advertisements: raw.protocol === 'layer2' ? [everywhereL2] : [],
       bgpAdvertisements,
     });
   });
   return pools;
 }
 
+/** `protocol: layer2`: every node, every interface, every Service. */
+const everywhereL2: L2Advertisement = {
+  nodeSelectors: [],
+  interfaces: [],
+  serviceSelectors: [],
+  preferredNodeSelectors: [],
+};
+
+/** What the CRs have and the ConfigMap has not: every peer, node and Service. */
+const unrestricted = { largeCommunities: [], peers: [], nodeSelectors: [], serviceSelectors: [] };
+
 const defaultAdvertisement: BgpAdvertisement = {
   aggregationLength: 32,
   aggregationLengthV6: 128,
   localPref: 0,
   communities: [],
+  ...unrestricted,
 };
 
 function parseAdvertisements(
@@ -570,6 +592,7 @@ function parseAdvertisements(
       aggregationLengthV6: raw['aggregation-length-v6'] ?? 128,
       localPref: raw.localpref ?? 0,
       communities: values,
+      ...unrestricted,
     });
   });
   return result;

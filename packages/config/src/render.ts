@@ -1,7 +1,8 @@
 /**
  * Renders a parsed config back into the MetalLB v0.12 ConfigMap format, with every default
  * written out and communities as literals. parseConfig(renderConfig(c)) gives c back, which the
- * tests check; it is also how a normalised config can be shown to a user.
+ * tests check; it is also how a normalised config can be shown to a user. Only what the ConfigMap
+ * can say is rendered: a pool with L2Advertisements is a layer2 pool, any other a bgp pool.
  */
 import { stringify } from 'yaml';
 import { communityToString } from './community.js';
@@ -42,11 +43,11 @@ export function renderConfig(config: Config): string {
   if (config.pools.length > 0) {
     document['address-pools'] = config.pools.map((pool) => ({
       name: pool.name,
-      protocol: pool.protocol,
+      protocol: pool.l2Advertisements.length > 0 ? 'layer2' : 'bgp',
       addresses: pool.addresses.map((a) => a.text),
       'auto-assign': pool.autoAssign,
       'avoid-buggy-ips': pool.avoidBuggyIPs,
-      ...(pool.protocol === 'bgp' && {
+      ...(pool.l2Advertisements.length === 0 && {
         'bgp-advertisements': pool.bgpAdvertisements.map((ad) => ({
           'aggregation-length': ad.aggregationLength,
           'aggregation-length-v6': ad.aggregationLengthV6,

@@ -238,7 +238,10 @@ describe('readConfigFile', () => {
     const result = readConfigFile(
       'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: config}\ndata: {other: x}\n',
     );
-    expect(result).toEqual({ ok: true, config: { pools: [], peers: [], bfdProfiles: [], communities: {} } });
+    expect(result).toEqual({
+      ok: true,
+      config: { pools: [], peers: [], bfdProfiles: [], communities: {}, largeCommunities: {} },
+    });
     expect(readConfigFile('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: config}\n').ok).toBe(true);
   });
 

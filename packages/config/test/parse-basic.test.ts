@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig, type Config } from '@portico/config';
+import { parseConfig, poolProtocols, type Config } from '@portico/config';
 
 function valid(text: string): Config {
   const result = parseConfig(text);
@@ -29,12 +29,15 @@ address-pools:
         peerPort: 179,
         holdTime: 90,
         ebgpMultiHop: false,
+        enableGracefulRestart: false,
+        disableMP: false,
+        dualStackAddressFamily: false,
         nodeSelectors: [],
       },
     ]);
     const pool = config.pools[0];
     expect(pool?.name).toBe('default');
-    expect(pool?.protocol).toBe('layer2');
+    expect(pool && poolProtocols(pool)).toEqual(['layer2']);
     expect(pool?.autoAssign).toBe(true);
     expect(pool?.avoidBuggyIPs).toBe(false);
     expect(pool?.addresses.map((a) => a.text)).toEqual(['198.51.100.0/24', '203.0.113.10-203.0.113.20']);
@@ -47,6 +50,12 @@ address-pools:
   });
 
   it('an empty document is an empty, valid config', () => {
-    expect(valid('')).toEqual({ pools: [], peers: [], bfdProfiles: [], communities: {} });
+    expect(valid('')).toEqual({
+      pools: [],
+      peers: [],
+      bfdProfiles: [],
+      communities: {},
+      largeCommunities: {},
+    });
   });
 });

@@ -49,6 +49,9 @@ describe('peers: keys and defaults', () => {
       peerPort: 179,
       holdTime: 90,
       ebgpMultiHop: false,
+      enableGracefulRestart: false,
+      disableMP: false,
+      dualStackAddressFamily: false,
       nodeSelectors: [],
     });
   });
@@ -137,17 +140,31 @@ describe('address-pools: keys and defaults', () => {
     const config = valid(yaml({ 'address-pools': [l2pool] }));
     expect(config.pools[0]).toMatchObject({
       name: 'l2',
-      protocol: 'layer2',
       autoAssign: true,
       avoidBuggyIPs: false,
+      // protocol: layer2 is one L2 advertisement with no restrictions, and no BGP.
+      l2Advertisements: [
+        { nodeSelectors: [], interfaces: [], serviceSelectors: [], preferredNodeSelectors: [] },
+      ],
       bgpAdvertisements: [],
     });
+    expect(config.pools[0]?.serviceAllocation).toBeUndefined();
   });
 
   it('gives a bgp pool without advertisements one default advertisement', () => {
     expect(onePool({}).bgpAdvertisements).toEqual([
-      { aggregationLength: 32, aggregationLengthV6: 128, localPref: 0, communities: [] },
+      {
+        aggregationLength: 32,
+        aggregationLengthV6: 128,
+        localPref: 0,
+        communities: [],
+        largeCommunities: [],
+        peers: [],
+        nodeSelectors: [],
+        serviceSelectors: [],
+      },
     ]);
+    expect(onePool({}).l2Advertisements).toEqual([]);
     expect(onePool({ 'bgp-advertisements': [] }).bgpAdvertisements).toHaveLength(1);
   });
 
@@ -245,6 +262,10 @@ describe('bgp-advertisements and bgp-communities', () => {
         aggregationLengthV6: 64,
         localPref: 100,
         communities: [0xffffff02, 64500 * 65536 + 7],
+        largeCommunities: [],
+        peers: [],
+        nodeSelectors: [],
+        serviceSelectors: [],
       },
     ]);
   });

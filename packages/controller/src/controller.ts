@@ -5,6 +5,7 @@ import {
   ConfigStatus,
   createInformer,
   EventRecorder,
+  poolAnnotation,
   runInformer,
   type RunningInformer,
   serviceKey,
@@ -225,12 +226,18 @@ export class Controller {
       this.log.info({ service: key, event: e.reason, type: e.type }, e.message);
       void this.recorder.record(svcRef, e.type, e.reason, e.message);
     }
-    const ips = decision.ips;
+    // Unchanged addresses are still written when the pool annotation is missing or stale.
+    const ips =
+      decision.ips ??
+      (decision.pool !== undefined && svc.metadata?.annotations?.[poolAnnotation] !== decision.pool
+        ? statusIPs(svc)
+        : undefined);
     if (!ips) return;
     const write = this.statusWriter
       .setIngress(
         svc,
         ips.map((ip) => ({ ip })),
+        decision.pool === undefined ? {} : { pool: decision.pool },
       )
       .then(
         (written) => {

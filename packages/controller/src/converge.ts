@@ -1,7 +1,7 @@
 import type { V1Service } from '@kubernetes/client-node';
 import type { Allocator, ServiceRequest } from '@portico/allocator';
 import { canonicalIP } from '@portico/config';
-import { isOurs, serviceKey } from '@portico/kube';
+import { isOurs, poolAnnotation, serviceKey } from '@portico/kube';
 import { serviceRequest, statusIPs } from './service-request.js';
 
 export interface ServiceEvent {
@@ -14,6 +14,8 @@ export interface ServiceEvent {
 export interface Decision {
   /** The IPs its status must show; undefined leaves the status untouched. */
   ips?: readonly string[];
+  /** The pool the Service's addresses come from, when it holds some (metallb.io/ip-allocated-from-pool). */
+  pool?: string;
   events: ServiceEvent[];
   /** No address could be found: retry when addresses are released or the config changes. */
   pending: boolean;
@@ -47,9 +49,13 @@ export function converge(
 
   if (!svc || !isOurs(svc)) {
     release();
-    // A Service that stopped being a LoadBalancer loses the address we gave it; a Service of
-    // another load-balancer class keeps whatever its own controller wrote.
-    if (svc && svc.spec?.type !== 'LoadBalancer' && statusIPs(svc).length > 0) decision.ips = [];
+    // A Service that stopped being a LoadBalancer loses the address we gave it and the pool
+    // annotation (the API server may have cleared the status itself); a Service of another
+    // load-balancer class keeps whatever its own controller wrote.
+    const annotated = svc?.metadata?.annotations?.[poolAnnotation] !== undefined;
+    if (svc && svc.spec?.type !== 'LoadBalancer' && (statusIPs(svc).length > 0 || annotated)) {
+      decision.ips = [];
+    }
     return decision;
   }
 
@@ -70,7 +76,10 @@ export function converge(
 
   if (current.length > 0) {
     const claim = differsFromRequest(request, current) ?? allocator.assign(request, current);
-    if (claim.ok) return decision;
+    if (claim.ok) {
+      decision.pool = claim.pool;
+      return decision;
+    }
     decision.events.push(clearAssignment(svc, claim.error));
     release();
     decision.ips = [];
@@ -88,6 +97,7 @@ export function converge(
     return decision;
   }
   decision.ips = result.ips;
+  decision.pool = result.pool;
   if (before?.ips.join() !== result.ips.join()) {
     decision.events.push({
       type: 'Normal',

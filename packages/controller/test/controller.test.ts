@@ -61,6 +61,11 @@ describe.each(API_SERVERS)('%s', (kind) => {
       expect(await cluster.waitForIPs('a')).toEqual(['198.51.100.10']);
       expect(await cluster.waitForIPs('b')).toEqual(['198.51.100.11']);
       expect(await cluster.waitForIPs('c')).toEqual(['198.51.100.12']);
+      // Each Service says which pool its address comes from, as MetalLB writes it.
+      for (const name of ['a', 'b', 'c']) {
+        const svc = await cluster.api.readNamespacedService({ name, namespace: cluster.namespace });
+        expect(svc.metadata?.annotations?.['metallb.io/ip-allocated-from-pool']).toBe('reserved');
+      }
     });
 
     it('leaves Services of another load-balancer class and other types alone', async () => {
@@ -132,6 +137,11 @@ describe.each(API_SERVERS)('%s', (kind) => {
       await cluster.api.replaceNamespacedService({ name: 's1', namespace: cluster.namespace, body: svc });
       expect(await cluster.waitForIPs('late')).toEqual([freed]);
       await waitFor('s1 status cleared', async () => (await cluster.ips('s1')).length === 0);
+      // The pool annotation goes with the address, as MetalLB removes it.
+      const cleared = await cluster.api.readNamespacedService({ name: 's1', namespace: cluster.namespace });
+      expect(cleared.metadata?.annotations?.['metallb.io/ip-allocated-from-pool']).toBeUndefined();
+      const late = await cluster.api.readNamespacedService({ name: 'late', namespace: cluster.namespace });
+      expect(late.metadata?.annotations?.['metallb.io/ip-allocated-from-pool']).toBe('main');
     });
   });
 

@@ -109,8 +109,12 @@ describe('converge on a fresh Service', () => {
     { name: 'ClusterIP Services are ignored', shape: { type: 'ClusterIP' } },
   ];
   it.each(cases)('$name', ({ shape, ips, event, pending = false }) => {
-    const d = converge(allocator(), svc(shape), key(shape), true);
+    const alloc = allocator();
+    const d = converge(alloc, svc(shape), key(shape), true);
     expect(d.ips).toEqual(ips);
+    // The pool of the new addresses, as the allocator holds it; none when nothing was allocated.
+    expect(d.pool).toBe(ips ? alloc.assignment(key(shape))?.pool : undefined);
+    if (ips) expect(d.pool).toMatch(/^[ab]$/);
     expect(d.events.map((e) => e.reason)).toEqual(event ? [event] : ips ? ['IPAllocated'] : []);
     expect(d.pending).toBe(pending);
   });
@@ -119,7 +123,8 @@ describe('converge on a fresh Service', () => {
 describe('converge on a Service that already has an IP', () => {
   it('re-claims it without writing or announcing anything', () => {
     const d = converge(allocator(), svc({ ips: ['192.0.2.1'] }), key(), false);
-    expect(d).toEqual({ events: [], pending: false, released: false });
+    // The pool is named (for metallb.io/ip-allocated-from-pool); the addresses are not rewritten.
+    expect(d).toEqual({ events: [], pending: false, released: false, pool: 'a' });
   });
 
   it('does not allocate before the start-up re-claim is done', () => {

@@ -4,7 +4,7 @@
  * format is served; clients that ask for aggregated discovery (apidiscovery.k8s.io/v2) fall back
  * to it when the response's Content-Type is plain application/json.
  */
-import { apiVersionOf, groupVersions, RESOURCES, verbsOf } from './resources.js';
+import { apiVersionOf, verbsOf, type ResourceCatalog } from './resources.js';
 
 export function versionInfo(): Record<string, string> {
   return {
@@ -29,25 +29,34 @@ export function coreVersions(serverAddress: string): Record<string, unknown> {
   };
 }
 
-function groupDocument(group: string): Record<string, unknown> {
-  const versions = groupVersions()
+function groupDocument(catalog: ResourceCatalog, group: string): Record<string, unknown> {
+  const versions = catalog
+    .groupVersions()
     .filter((gv) => gv.group === group)
     .map((gv) => ({ groupVersion: `${group}/${gv.version}`, version: gv.version }));
   return { name: group, versions, preferredVersion: versions[0] };
 }
 
-export function apiGroupList(): Record<string, unknown> {
-  const groups = [...new Set(groupVersions().map((gv) => gv.group))].filter((g) => g !== '');
-  return { kind: 'APIGroupList', apiVersion: 'v1', groups: groups.map(groupDocument) };
+export function apiGroupList(catalog: ResourceCatalog): Record<string, unknown> {
+  const groups = [...new Set(catalog.groupVersions().map((gv) => gv.group))].filter((g) => g !== '');
+  return {
+    kind: 'APIGroupList',
+    apiVersion: 'v1',
+    groups: groups.map((g) => groupDocument(catalog, g)),
+  };
 }
 
-export function apiGroup(group: string): Record<string, unknown> | undefined {
-  if (!groupVersions().some((gv) => gv.group === group && group !== '')) return undefined;
-  return { kind: 'APIGroup', apiVersion: 'v1', ...groupDocument(group) };
+export function apiGroup(catalog: ResourceCatalog, group: string): Record<string, unknown> | undefined {
+  if (!catalog.groupVersions().some((gv) => gv.group === group && group !== '')) return undefined;
+  return { kind: 'APIGroup', apiVersion: 'v1', ...groupDocument(catalog, group) };
 }
 
-export function apiResourceList(group: string, version: string): Record<string, unknown> | undefined {
-  const resources = RESOURCES.filter((r) => r.group === group && r.version === version);
+export function apiResourceList(
+  catalog: ResourceCatalog,
+  group: string,
+  version: string,
+): Record<string, unknown> | undefined {
+  const resources = catalog.all().filter((r) => r.group === group && r.version === version);
   if (resources.length === 0) return undefined;
   const entries: Record<string, unknown>[] = [];
   for (const r of resources) {

@@ -23,6 +23,7 @@ const GENERATION: Record<string, (next: JsonObject, old: JsonObject) => boolean>
   Ingress: (next, old) => !jsonEqual(next.spec, old.spec),
   IngressClass: (next, old) => !jsonEqual(next.spec, old.spec),
   Pod: (next, old) => !jsonEqual(next.spec, old.spec),
+  CustomResourceDefinition: (next, old) => !jsonEqual(next.spec, old.spec),
   EndpointSlice: (next, old) => {
     const { metadata: newMeta, ...newRest } = next;
     const { metadata: oldMeta, ...oldRest } = old;
@@ -32,6 +33,23 @@ const GENERATION: Record<string, (next: JsonObject, old: JsonObject) => boolean>
     );
   },
 };
+/**
+ * Custom resources always keep a generation; it advances when anything but the metadata changes
+ * (and the status, when it is a subresource).
+ */
+function generationRule(
+  resource: ResourceInfo,
+): ((next: JsonObject, old: JsonObject) => boolean) | undefined {
+  if (!resource.custom) return GENERATION[resource.kind];
+  return (next, old) => {
+    const strip = ({ metadata: _m, ...rest }: JsonObject): JsonObject => {
+      if (resource.statusSubresource) delete rest.status;
+      return rest;
+    };
+    return !jsonEqual(strip(next), strip(old));
+  };
+}
+
 /** The alphabet of names.SimpleNameGenerator: no vowels, no confusable characters. */
 const SUFFIX_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 
@@ -172,7 +190,7 @@ export function prepareCreateMeta(
     delete meta[f];
   meta.uid = randomUUID();
   meta.creationTimestamp = timestamp();
-  if (GENERATION[resource.kind]) meta.generation = 1;
+  if (generationRule(resource)) meta.generation = 1;
   else delete meta.generation;
 }
 
@@ -200,7 +218,7 @@ export function nextGeneration(
   next: JsonObject,
   old: JsonObject,
 ): number | undefined {
-  const changed = GENERATION[resource.kind];
+  const changed = generationRule(resource);
   const generation = (old.metadata as JsonObject).generation;
   if (!changed || typeof generation !== 'number') return undefined;
   return changed(next, old) ? generation + 1 : generation;

@@ -7,15 +7,15 @@
  * strategic merge patches from its compiled-in types, exactly as it does for a server without
  * OpenAPI. There is no /openapi/v2.
  */
-import { apiVersionOf, groupVersions, RESOURCES } from './resources.js';
+import { apiVersionOf, type ResourceCatalog } from './resources.js';
 
 function gvPath(group: string, version: string): string {
   return group ? `apis/${group}/${version}` : `api/${version}`;
 }
 
-export function openApiV3Root(): Record<string, unknown> {
+export function openApiV3Root(catalog: ResourceCatalog): Record<string, unknown> {
   const paths: Record<string, unknown> = {};
-  for (const { group, version } of groupVersions()) {
+  for (const { group, version } of catalog.groupVersions()) {
     const path = gvPath(group, version);
     paths[path] = { serverRelativeURL: `/openapi/v3/${path}?hash=portico-dev` };
   }
@@ -24,11 +24,15 @@ export function openApiV3Root(): Record<string, unknown> {
 
 const QUERY_PARAMETERS = ['dryRun', 'fieldManager', 'fieldValidation', 'force', 'pretty'];
 
-export function openApiV3GroupVersion(pathAfterV3: string): Record<string, unknown> | undefined {
-  const gv = groupVersions().find(({ group, version }) => gvPath(group, version) === pathAfterV3);
+export function openApiV3GroupVersion(
+  catalog: ResourceCatalog,
+  pathAfterV3: string,
+): Record<string, unknown> | undefined {
+  const gv = catalog.groupVersions().find(({ group, version }) => gvPath(group, version) === pathAfterV3);
   if (!gv) return undefined;
+  const resources = catalog.all();
   const paths: Record<string, unknown> = {};
-  for (const r of RESOURCES) {
+  for (const r of resources) {
     if (r.group !== gv.group || r.version !== gv.version) continue;
     const prefix = `/${gvPath(r.group, r.version)}${r.namespaced ? '/namespaces/{namespace}' : ''}`;
     paths[`${prefix}/${r.plural}/{name}`] = {
@@ -49,7 +53,7 @@ export function openApiV3GroupVersion(pathAfterV3: string): Record<string, unkno
     openapi: '3.0.0',
     info: {
       title: 'Kubernetes (portico development API server)',
-      version: apiVersionOf(RESOURCES.find((r) => r.group === gv.group)!),
+      version: apiVersionOf(resources.find((r) => r.group === gv.group)!),
     },
     paths,
     components: { schemas: {} },

@@ -32,7 +32,9 @@ import {
   prepareCreateMeta,
   prepareUpdateMeta,
 } from './object-meta.js';
-import { apiVersionOf, findResource, RESOURCES, storageKeyOf, type ResourceInfo } from './resources.js';
+import { countRules, applySchemaDefaults, validateAgainstSchema } from './crd-schema.js';
+import { prepareCrd, servedResources } from './crd.js';
+import { apiVersionOf, findResource, ResourceCatalog, storageKeyOf, type ResourceInfo } from './resources.js';
 import { rootType } from './schema.js';
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors.js';
 import { ServiceRegistry, type ServiceNetworkOptions } from './service-registry.js';
@@ -133,9 +135,53 @@ const CREATE_ON_UPDATE = new Set(['Endpoints', 'Event', 'Lease']);
 const NAMESPACES = findResource('', 'v1', 'namespaces')!;
 const SERVICES = findResource('', 'v1', 'services')!;
 const INGRESS_CLASSES = findResource('networking.k8s.io', 'v1', 'ingressclasses')!;
+const CRDS = findResource('apiextensions.k8s.io', 'v1', 'customresourcedefinitions')!;
+
+/** Validates a custom resource against its version's schema (crd-schema.ts). */
+function validateCustom(resource: ResourceInfo, object: JsonObject): void {
+  const errors = validateAgainstSchema(object, resource.custom?.schema);
+  if (errors.length > 0) throw invalid(resource, String(metaOf(object).name ?? ''), errors);
+}
+
+/** The rules the real server checks with CEL and this one does not: said in a warning. */
+function celWarnings(resource: ResourceInfo): string[] {
+  const rules = countRules(resource.custom?.schema);
+  return rules === 0
+    ? []
+    : [
+        `the development API server does not evaluate x-kubernetes-validations (CEL): ${rules} rule(s) of ${resource.custom?.crd ?? resource.plural} were not checked`,
+      ];
+}
+
+/** Custom resources: schema validation; the CRD's own rules for CustomResourceDefinitions. */
+const CUSTOM_STRATEGY: KindStrategy = {
+  prepareForCreate: (resource, object) => validateCustom(resource, object),
+  prepareForUpdate: (resource, object) => validateCustom(resource, object),
+  validateStatus: (resource, object) => validateCustom(resource, object),
+  warnings: () => [],
+};
+const CRD_STRATEGY: KindStrategy = {
+  prepareForCreate: (resource, crd) => prepareCrd(resource, crd),
+  prepareForUpdate: (resource, crd, old) => prepareCrd(resource, crd, old),
+};
 
 function metaOf(object: JsonObject): JsonObject {
   return object.metadata as JsonObject;
+}
+
+/**
+ * A custom resource's defaults: those of the request's version, then those of the storage version
+ * (which the real server applies when it reads the object back; here once, when it is written).
+ */
+function defaultCustom(resource: ResourceInfo, object: JsonObject): void {
+  applySchemaDefaults(object, resource.custom?.schema);
+  if (resource.custom?.storageVersion !== resource.version)
+    applySchemaDefaults(object, resource.custom?.storageSchema);
+}
+
+/** The apiVersion objects are stored with: a custom resource's storage version. */
+function storedApiVersion(resource: ResourceInfo): string {
+  return resource.custom ? `${resource.group}/${resource.custom.storageVersion}` : apiVersionOf(resource);
 }
 
 /** A compiled filter for list and watch. */
@@ -149,6 +195,8 @@ export interface Filter {
 
 export class Registry {
   readonly services: ServiceRegistry;
+  /** What this server serves: the built-in resources and those of its CRDs. */
+  readonly catalog = new ResourceCatalog();
   private readonly strategies: Record<string, KindStrategy>;
 
   constructor(
@@ -175,6 +223,18 @@ export class Registry {
       },
       asServer,
     );
+  }
+
+  /** The per-kind rules of a resource; a CRD's kinds never take a built-in kind's. */
+  private strategyFor(resource: ResourceInfo): KindStrategy | undefined {
+    if (resource.custom) return CUSTOM_STRATEGY;
+    if (resource === CRDS) return CRD_STRATEGY;
+    return this.strategies[resource.kind];
+  }
+
+  /** After a CRD is written: its served versions as the catalog holds them. */
+  private defineCrd(crd: JsonObject): void {
+    this.catalog.define(metaOf(crd).name as string, servedResources(crd));
   }
 
   private collection(scope: Scope): string {
@@ -317,9 +377,10 @@ export class Registry {
     const { value, unknown, error } = decode(input, rootType(resource));
     if (error) throw cannotHandle(resource, error);
     reportUnknownFields(resource, unknown, options);
-    value.apiVersion = apiVersionOf(resource);
+    value.apiVersion = storedApiVersion(resource);
     value.kind = resource.kind;
-    applyDefaults(gvkOf(resource), value);
+    if (resource.custom) defaultCustom(resource, value);
+    else applyDefaults(gvkOf(resource), value);
     return value;
   }
 
@@ -350,6 +411,7 @@ export class Registry {
    * so nobody owns what they add.
    */
   private admit(resource: ResourceInfo, body: JsonObject): void {
+    if (resource.custom) return;
     if (resource.kind === 'Ingress') {
       const spec = isObject(body.spec) ? body.spec : (body.spec = {});
       const annotations = metaOf(body).annotations;
@@ -393,7 +455,7 @@ export class Registry {
     // opens every kind's validation).
     const metaErrors = createMetaErrors(resource, metaOf(body));
     try {
-      this.strategies[resource.kind]?.prepareForCreate?.(resource, body, { dryRun: options.dryRun === true });
+      this.strategyFor(resource)?.prepareForCreate?.(resource, body, { dryRun: options.dryRun === true });
     } catch (error) {
       if (metaErrors.length && error instanceof ApiError)
         throw combineInvalid(resource, name, metaErrors, error);
@@ -410,14 +472,17 @@ export class Registry {
       undoAllocations();
       throw alreadyExists(resource, name);
     }
-    options.warnings?.push(...(this.strategies[resource.kind]?.warnings?.(body) ?? []));
+    options.warnings?.push(...(this.strategyFor(resource)?.warnings?.(body) ?? []));
+    if (resource.custom) options.warnings?.push(...celWarnings(resource));
     if (options.dryRun) {
       // What would have been stored, without a resourceVersion (it was never written).
       const encoded = encode(body, rootType(resource)) as JsonObject;
       delete metaOf(encoded).resourceVersion;
       return encoded;
     }
-    return this.store.put(this.collection(scope), encode(body, rootType(resource)) as JsonObject);
+    const stored = this.store.put(this.collection(scope), encode(body, rootType(resource)) as JsonObject);
+    if (resource === CRDS) this.defineCrd(stored);
+    return stored;
   }
 
   update(scope: Scope, input: unknown, options: WriteOptions = {}): { object: JsonObject; created: boolean } {
@@ -431,7 +496,7 @@ export class Registry {
     }
     const old = this.store.get(this.collection(scope), scope.namespace, name);
     if (!old) {
-      if (CREATE_ON_UPDATE.has(scope.resource.kind) && !scope.subresource) {
+      if (CREATE_ON_UPDATE.has(scope.resource.kind) && !scope.resource.custom && !scope.subresource) {
         delete meta.resourceVersion;
         meta.name = name;
         updateManagedFields({}, body, managerOf(options), this.fieldManagerContext(scope));
@@ -463,7 +528,7 @@ export class Registry {
     }
     if (manager !== undefined) updateManagedFields(old, body, manager, this.fieldManagerContext(scope));
     prepareUpdateMeta(resource, body, old);
-    const strategy = this.strategies[resource.kind];
+    const strategy = this.strategyFor(resource);
     if (scope.subresource === 'status') {
       // A status write keeps the spec; its metadata changes stay, as on the real server.
       if (old.spec === undefined) delete body.spec;
@@ -476,6 +541,7 @@ export class Registry {
       }
       strategy?.prepareForUpdate?.(resource, body, old, { dryRun: options.dryRun === true });
       options.warnings?.push(...(strategy?.warnings?.(body, old) ?? []));
+      if (resource.custom) options.warnings?.push(...celWarnings(resource));
     }
     const next = encode(body, rootType(resource)) as JsonObject;
     metaOf(next).generation = nextGeneration(resource, next, old);
@@ -484,7 +550,9 @@ export class Registry {
     if (jsonEqual(next, old)) return old;
     // A dry run answers what would have been written, at the old resourceVersion.
     if (options.dryRun) return next;
-    return this.store.put(this.collection(scope), next);
+    const stored = this.store.put(this.collection(scope), next);
+    if (resource === CRDS) this.defineCrd(stored);
+    return stored;
   }
 
   patch(
@@ -519,6 +587,14 @@ export class Registry {
         patched = applyMergePatch(old, patch);
         break;
       case 'strategic':
+        if (scope.resource.custom) {
+          // As on the real server: custom resources have no patch strategies to merge by.
+          throw new ApiError(
+            415,
+            'UnsupportedMediaType',
+            'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml',
+          );
+        }
         patched = applyStrategicMergePatch(old, patch, rootType(scope.resource));
         break;
     }
@@ -582,7 +658,10 @@ export class Registry {
     const ctx = this.fieldManagerContext(scope);
     const result = applyConfiguration(old ?? {}, config, options.fieldManager, options.force === true, ctx);
     const { value: body } = decode(result.object, rootType(scope.resource));
-    applyDefaults(gvkOf(scope.resource), body);
+    if (scope.resource.custom) {
+      body.apiVersion = storedApiVersion(scope.resource);
+      defaultCustom(scope.resource, body);
+    } else applyDefaults(gvkOf(scope.resource), body);
     if (!old) {
       metaOf(body).name = name;
       return { object: this.createDecoded(scope, body, options), created: true };
@@ -631,7 +710,7 @@ export class Registry {
       }
       if (dryRun) return old;
       // The real server empties a terminating namespace in the background; here it is immediate.
-      for (const resource of RESOURCES) {
+      for (const resource of this.catalog.all()) {
         if (!resource.namespaced) continue;
         for (const object of this.store.list(storageKeyOf(resource), name)) {
           this.delete({ resource, namespace: name, name: metaOf(object).name as string }, undefined);
@@ -640,8 +719,26 @@ export class Registry {
     }
     if (dryRun) return old;
     const removed = this.store.remove(this.collection(scope), scope.namespace, name)!;
-    if (scope.resource.kind === 'Service') this.services.release(removed);
+    if (scope.resource.kind === 'Service' && !scope.resource.custom) this.services.release(removed);
+    if (scope.resource === CRDS) this.removeCrd(removed);
     return removed;
+  }
+
+  /**
+   * A deleted CRD: its objects go (the real server deletes them before the CRD disappears; here at
+   * once), then its resources stop being served.
+   */
+  private removeCrd(crd: JsonObject): void {
+    const name = metaOf(crd).name as string;
+    const served = this.catalog.definedBy(name);
+    const resource = served[0];
+    if (resource) {
+      for (const object of this.store.list(storageKeyOf(resource))) {
+        const meta = metaOf(object);
+        this.store.remove(storageKeyOf(resource), meta.namespace as string | undefined, meta.name as string);
+      }
+    }
+    this.catalog.define(name, []);
   }
 
   /** Deletes what the selectors match; the answer lists the objects as they were listed. */

@@ -8,14 +8,30 @@ import { ApiError, deletedStatus, methodNotAllowed } from './errors.js';
 import { booleanParam, integerParam, mediaType, parseBody, readBody, sendJson, sendText } from './http-io.js';
 import type { JsonObject } from './json.js';
 import type { PatchType, Registry, Scope, WriteOptions } from './registry.js';
-import { apiVersionOf } from './resources.js';
+import { apiVersionOf, type ResourceInfo } from './resources.js';
 import type { Route } from './router.js';
-import { listJson, objectJson } from './serialize.js';
+import { customListJson, listJson, objectJson } from './serialize.js';
 import { includeObjectParam, toTable, wantsTable } from './table.js';
 import { serveWatch, type WatchOptions } from './watch-stream.js';
 import type { WatchHub } from './watch-hub.js';
 
 const RETURNS_DELETED = new Set(['Namespace', 'Pod', 'Service']);
+
+/**
+ * A stored custom resource as the requested version shows it: conversion strategy None only
+ * rewrites apiVersion (copies are kept per stored object, which never changes).
+ */
+const presented = new WeakMap<JsonObject, Map<string, JsonObject>>();
+function present(resource: ResourceInfo, object: JsonObject): JsonObject {
+  if (!resource.custom) return object;
+  const apiVersion = apiVersionOf(resource);
+  if (object.apiVersion === apiVersion) return object;
+  let versions = presented.get(object);
+  if (!versions) presented.set(object, (versions = new Map()));
+  let copy = versions.get(apiVersion);
+  if (!copy) versions.set(apiVersion, (copy = { ...object, apiVersion }));
+  return copy;
+}
 
 const PATCH_TYPES: Record<string, PatchType> = {
   'application/json-patch+json': 'json',
@@ -58,6 +74,7 @@ export async function handleResource(
   { registry, hub, watchOptions }: ResourceContext,
 ): Promise<void> {
   const store = registry.store;
+  const shown = (object: JsonObject) => present(target.resource, object);
   const method = request.method ?? 'GET';
   const readOnly = method === 'GET' || method === 'HEAD';
   if (!readOnly && target.legacyWatch) throw methodNotAllowed();
@@ -73,6 +90,8 @@ export async function handleResource(
     fieldSelector: params.get('fieldSelector'),
   };
   const warnings: string[] = [];
+  const deprecation = target.resource.custom?.deprecationWarning;
+  if (deprecation !== undefined) warnings.push(deprecation);
   const validation = params.get('fieldValidation');
   const write: WriteOptions = {
     ...(params.get('fieldManager') ? { fieldManager: params.get('fieldManager')! } : {}),
@@ -91,7 +110,7 @@ export async function handleResource(
       const tableOf = (objects: JsonObject[], withColumns: boolean): JsonObject =>
         toTable(
           scope.resource,
-          objects,
+          objects.map(shown),
           { resourceVersion: String(store.resourceVersion) },
           include,
           withColumns,
@@ -114,7 +133,9 @@ export async function handleResource(
           response,
           table
             ? { ...watchOptions, render: (object, first) => JSON.stringify(tableOf([object], first)) }
-            : watchOptions,
+            : scope.resource.custom
+              ? { ...watchOptions, render: (object) => objectJson(shown(object)) }
+              : watchOptions,
         );
         return;
       }
@@ -122,7 +143,7 @@ export async function handleResource(
         const object = registry.get(scope);
         return table
           ? sendJson(response, 200, tableOf([object], true))
-          : sendText(response, 200, objectJson(object));
+          : sendText(response, 200, objectJson(shown(object)), warnings);
       }
       const limit = integerParam(params, 'limit');
       const query = {
@@ -135,26 +156,31 @@ export async function handleResource(
       const page = registry.listPage(scope, query);
       if (!table) {
         const kind = `${scope.resource.kind}List`;
+        // Custom resources are listed as unstructured objects: each item keeps apiVersion and kind.
+        const json = scope.resource.custom ? customListJson : listJson;
+        // An unstructured list's metadata always has `continue` (empty on the last page).
+        const metadata = scope.resource.custom ? { continue: '', ...page.metadata } : page.metadata;
         return sendText(
           response,
           200,
-          listJson(kind, apiVersionOf(scope.resource), page.metadata, page.items),
+          json(kind, apiVersionOf(scope.resource), metadata, page.items.map(shown)),
+          warnings,
         );
       }
-      return sendJson(response, 200, toTable(scope.resource, page.items, page.metadata, include));
+      return sendJson(response, 200, toTable(scope.resource, page.items.map(shown), page.metadata, include));
     }
     case 'POST': {
       if (scope.name !== undefined) throw methodNotAllowed();
       const body = parseBody(await readBody(request), mediaType(request));
       const created = registry.create(scope, body, write);
-      return sendText(response, 201, objectJson(created), warnings);
+      return sendText(response, 201, objectJson(shown(created)), warnings);
     }
     case 'PUT': {
       if (scope.name === undefined) throw methodNotAllowed();
       const body = parseBody(await readBody(request), mediaType(request));
       // A PUT that created the object (where the real server allows it) answers 201.
       const { object, created } = registry.update(scope, body, write);
-      return sendText(response, created ? 201 : 200, objectJson(object), warnings);
+      return sendText(response, created ? 201 : 200, objectJson(shown(object)), warnings);
     }
     case 'PATCH': {
       if (scope.name === undefined) throw methodNotAllowed();
@@ -170,7 +196,7 @@ export async function handleResource(
       const patch =
         type === 'apply' ? parseBody(text, 'application/yaml') : parseBody(text, 'application/json');
       const { object, created } = registry.patch(scope, type, patch, write);
-      return sendText(response, created ? 201 : 200, objectJson(object), warnings);
+      return sendText(response, created ? 201 : 200, objectJson(shown(object)), warnings);
     }
     case 'DELETE': {
       const text = await readBody(request);
@@ -179,7 +205,9 @@ export async function handleResource(
         return sendJson(response, 200, registry.deleteCollection(scope, selectors, dryRun));
       const deleted = registry.delete(scope, options, dryRun);
       // Namespaces, Pods and Services answer with the deleted object, the others with a Status.
-      if (RETURNS_DELETED.has(scope.resource.kind)) return sendText(response, 200, objectJson(deleted));
+      // Custom resources answer with a Status, whatever their kind is called.
+      if (RETURNS_DELETED.has(scope.resource.kind) && !scope.resource.custom)
+        return sendText(response, 200, objectJson(deleted));
       const meta = deleted.metadata as JsonObject;
       return sendJson(response, 200, deletedStatus(scope.resource, String(meta.name), meta.uid));
     }

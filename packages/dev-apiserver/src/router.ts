@@ -4,7 +4,7 @@
  * `watch/` prefix, a name and the `status` subresource).
  */
 import { plainNotFound } from './errors.js';
-import { findResource, type ResourceInfo } from './resources.js';
+import type { ResourceCatalog, ResourceInfo } from './resources.js';
 
 export type Route =
   | { kind: 'health'; check: string }
@@ -23,7 +23,7 @@ export type Route =
       legacyWatch: boolean;
     };
 
-export function route(pathname: string): Route {
+export function route(pathname: string, catalog: ResourceCatalog): Route {
   const segments = pathname
     .split('/')
     .filter((s) => s !== '')
@@ -66,7 +66,7 @@ export function route(pathname: string): Route {
     rest = rest.slice(2);
   }
   const [plural, name, subresource, ...extra] = rest;
-  const resource = plural ? findResource(group, version, plural) : undefined;
+  const resource = plural ? catalog.find(group, version, plural) : undefined;
   if (!resource || extra.length > 0) throw plainNotFound();
   if (namespace !== undefined && !resource.namespaced) throw plainNotFound();
   if (subresource !== undefined && (subresource !== 'status' || !resource.statusSubresource))

@@ -51,6 +51,13 @@ export interface FieldDef {
 export interface StructDef {
   fields: Record<string, FieldDef>;
   atomic?: boolean;
+  /**
+   * A custom resource's object (crd-schema.ts): written back as given, keys sorted, zero values
+   * and empty lists kept (the real server stores custom resources as JSON, not as Go structs).
+   */
+  unstructured?: boolean;
+  /** x-kubernetes-preserve-unknown-fields: fields the schema does not name are kept, not pruned. */
+  preserveUnknown?: boolean;
 }
 
 export interface SchemaData {
@@ -101,8 +108,27 @@ export function memberType(atom: Atom, key: string): TypeRef | undefined {
   return undefined;
 }
 
+const customTypes = new WeakMap<ResourceInfo, TypeRef>();
+let customTypeOf: ((resource: ResourceInfo) => TypeRef) | undefined;
+
+/** Registers how custom resources get their type (crd-schema.ts; set by crd.ts). */
+export function setCustomTypes(typeOf: (resource: ResourceInfo) => TypeRef): void {
+  customTypeOf = typeOf;
+}
+
+function customRootType(resource: ResourceInfo): TypeRef {
+  let type = customTypes.get(resource);
+  if (!type) {
+    if (!customTypeOf) throw new Error('schema: custom resource types are not set up');
+    type = customTypeOf(resource);
+    customTypes.set(resource, type);
+  }
+  return type;
+}
+
 /** The root type of a resource's objects. */
 export function rootType(resource: ResourceInfo): TypeRef {
+  if (resource.custom) return customRootType(resource);
   const gv = resource.group ? `${resource.group}/${resource.version}` : resource.version;
   const name = SCHEMA.kinds[`${gv}/${resource.kind}`];
   if (!name) throw new Error(`schema: no type for ${gv} ${resource.kind}`);

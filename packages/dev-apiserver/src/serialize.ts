@@ -39,3 +39,14 @@ export function listJson(
   const head = JSON.stringify({ kind, apiVersion, metadata });
   return `${head.slice(0, -1)},"items":[${items.map(listItemJson).join(',')}]}`;
 }
+
+/** A list of custom resources: items are unstructured objects, each with apiVersion and kind. */
+export function customListJson(
+  kind: string,
+  apiVersion: string,
+  metadata: JsonObject,
+  items: JsonObject[],
+): string {
+  const head = JSON.stringify({ apiVersion, items: [], kind, metadata });
+  return head.replace('"items":[]', `"items":[${items.map(objectJson).join(',')}]`);
+}

@@ -55,7 +55,7 @@ export async function startDevApiServer(options: DevApiServerOptions = {}): Prom
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://localhost');
     const params = url.searchParams;
-    const target = route(url.pathname);
+    const target = route(url.pathname, registry.catalog);
     switch (target.kind) {
       case 'health':
         response.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
@@ -66,20 +66,23 @@ export async function startDevApiServer(options: DevApiServerOptions = {}): Prom
       case 'coreVersions':
         return sendJson(response, 200, coreVersions(address));
       case 'groupList':
-        return sendJson(response, 200, apiGroupList());
+        return sendJson(response, 200, apiGroupList(registry.catalog));
       case 'group': {
-        const doc = apiGroup(target.group);
+        const doc = apiGroup(registry.catalog, target.group);
         if (!doc) throw plainNotFound();
         return sendJson(response, 200, doc);
       }
       case 'resourceList': {
-        const doc = apiResourceList(target.group, target.version);
+        const doc = apiResourceList(registry.catalog, target.group, target.version);
         if (!doc) throw plainNotFound();
         return sendJson(response, 200, doc);
       }
       case 'openapi': {
         if (target.version !== 'v3') throw plainNotFound();
-        const doc = target.path === '' ? openApiV3Root() : openApiV3GroupVersion(target.path);
+        const doc =
+          target.path === ''
+            ? openApiV3Root(registry.catalog)
+            : openApiV3GroupVersion(registry.catalog, target.path);
         if (!doc) throw plainNotFound();
         return sendJson(response, 200, doc);
       }

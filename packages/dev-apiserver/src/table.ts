@@ -461,7 +461,50 @@ function nodeAddress(o: JsonObject, type: string): string {
 }
 
 function columnsFor(resource: ResourceInfo): Column[] {
+  if (resource.custom) return customColumns(resource);
   return COLUMNS[resource.kind] ?? [name, age];
+}
+
+/**
+ * A CRD's additionalPrinterColumns (Age when it has none), after Name. A column's jsonPath is
+ * read as a simple path (`.spec.a.b`, `.spec.list[0].x`); a date column shows an age.
+ */
+function customColumns(resource: ResourceInfo): Column[] {
+  const columns = resource.custom?.printerColumns ?? [];
+  if (columns.length === 0) return [name, age];
+  return [
+    name,
+    ...columns.map((c): Column => {
+      const steps = c.jsonPath
+        .replace(/\[(\d+)\]/g, '.$1')
+        .split('.')
+        .filter((p) => p !== '');
+      const read = (o: JsonObject): unknown =>
+        steps.reduce<unknown>(
+          (v, step) => (v !== null && typeof v === 'object' ? (v as JsonObject)[step] : undefined),
+          o,
+        );
+      return {
+        name: c.name,
+        type: c.type === 'integer' ? 'integer' : c.type === 'date' ? 'date' : 'string',
+        ...(c.format ? { format: c.format } : {}),
+        ...(c.priority ? { priority: c.priority } : {}),
+        cell: (o) => {
+          const value = read(o);
+          if (c.type === 'date' && typeof value === 'string') {
+            const at = Date.parse(value);
+            return Number.isNaN(at) ? value : humanDuration(Date.now() - at);
+          }
+          if (value === undefined || value === null) return '';
+          return typeof value === 'number' && c.type === 'integer'
+            ? value
+            : typeof value === 'object'
+              ? JSON.stringify(value)
+              : String(value);
+        },
+      };
+    }),
+  ];
 }
 
 function rowObject(object: JsonObject, include: IncludeObject): JsonObject | undefined {

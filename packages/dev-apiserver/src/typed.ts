@@ -83,7 +83,8 @@ export function decode(value: JsonObject, type: TypeRef): Decoded {
           const childPath = path ? `${path}.${key}` : key;
           const field = atom.def.fields[key];
           if (!field) {
-            unknown.push(childPath);
+            if (atom.def.preserveUnknown) out[key] = child;
+            else unknown.push(childPath);
             continue;
           }
           const decoded = walk(child, field.type, childPath);
@@ -173,6 +174,16 @@ export function encode(value: unknown, type: TypeRef): unknown {
     case 'struct': {
       if (!isObject(value)) return value;
       const out: JsonObject = {};
+      if (atom.def.unstructured) {
+        // As Go's encoding/json writes a map: what is there, keys sorted.
+        for (const key of Object.keys(value).sort()) {
+          const field = atom.def.fields[key];
+          const child = value[key];
+          if (child === undefined) continue;
+          out[key] = field ? (encode(child, field.type) ?? null) : child;
+        }
+        return out;
+      }
       for (const [name, field] of Object.entries(atom.def.fields)) {
         const child = value[name];
         // Stored as protobuf, an empty list or map comes back nil: written as null, or left out.

@@ -6,10 +6,16 @@ import {
 } from '@kubernetes/client-node';
 import { isConflict, isNotFound } from './errors.js';
 
+/** MetalLB's annotation naming the pool a Service's addresses come from (written, never read). */
+export const poolAnnotation = 'metallb.io/ip-allocated-from-pool';
+
 /**
- * Writes `status.loadBalancer.ingress` of a Service through the status subresource. The first
- * attempt uses the caller's (cached) copy, which saves a read in the common case; on a 409 someone
- * changed the Service since, so it re-reads and retries. A write never clobbers a newer object.
+ * Writes `status.loadBalancer.ingress` of a Service through the status subresource, and with it
+ * the annotation `metallb.io/ip-allocated-from-pool` as MetalLB writes it: the pool while the
+ * Service has addresses, none when it has none (a Service's status write keeps metadata changes).
+ * The first attempt uses the caller's (cached) copy, which saves a read in the common case; on a
+ * 409 someone changed the Service since, so it re-reads and retries. A write never clobbers a
+ * newer object.
  */
 export class ServiceStatusWriter {
   private readonly api: CoreV1Api;
@@ -22,8 +28,9 @@ export class ServiceStatusWriter {
   async setIngress(
     cached: V1Service,
     ingress: V1LoadBalancerIngress[],
-    attempts = 5,
+    { pool, attempts = 5 }: { pool?: string; attempts?: number } = {},
   ): Promise<V1Service | undefined> {
+    const wantedPool = ingress.length > 0 ? pool : undefined;
     const namespace = cached.metadata?.namespace ?? 'default';
     const name = cached.metadata?.name ?? '';
     let current: V1Service | undefined = cached;
@@ -36,9 +43,18 @@ export class ServiceStatusWriter {
           throw err;
         }
       }
-      if (sameIngress(current.status?.loadBalancer?.ingress ?? [], ingress)) return current;
+      const annotations = { ...current.metadata?.annotations };
+      if (
+        sameIngress(current.status?.loadBalancer?.ingress ?? [], ingress) &&
+        annotations[poolAnnotation] === wantedPool
+      ) {
+        return current;
+      }
+      if (wantedPool === undefined) delete annotations[poolAnnotation];
+      else annotations[poolAnnotation] = wantedPool;
       const body: V1Service = {
         ...current,
+        metadata: { ...current.metadata, annotations },
         status: { ...current.status, loadBalancer: ingress.length > 0 ? { ingress } : {} },
       };
       try {

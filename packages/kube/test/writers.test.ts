@@ -6,7 +6,7 @@
 import { CoreV1Api, type CoreV1Event, KubeConfig, type V1Service } from '@kubernetes/client-node';
 import { API_SERVERS, startTestApiServer, type TestApiServer } from '@portico/dev-kube-apiserver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventRecorder, ServiceStatusWriter } from '../src/index.js';
+import { EventRecorder, poolAnnotation, ServiceStatusWriter } from '../src/index.js';
 
 describe.each(API_SERVERS)('%s', (kind) => {
   let server: TestApiServer;
@@ -64,6 +64,27 @@ describe.each(API_SERVERS)('%s', (kind) => {
       const read = await api.readNamespacedService({ name: 'web', namespace });
       expect(ingressIPs(read)).toEqual(['192.0.2.7']);
       expect(read.metadata?.labels).toEqual({ changed: 'meanwhile' });
+    });
+
+    it('writes metallb.io/ip-allocated-from-pool with the addresses, and removes it when they go', async () => {
+      const namespace = await freshNamespace();
+      const writer = new ServiceStatusWriter(kc);
+      const pool = (svc: V1Service | undefined) => svc?.metadata?.annotations?.[poolAnnotation];
+      const written = await writer.setIngress(await loadBalancer(namespace, 'web'), [{ ip: '192.0.2.1' }], {
+        pool: 'default',
+      });
+      expect(pool(written)).toBe('default');
+      const read = await api.readNamespacedService({ name: 'web', namespace });
+      expect(pool(read)).toBe('default');
+      expect(ingressIPs(read)).toEqual(['192.0.2.1']);
+      // Same addresses, same pool: nothing written. Same addresses, another pool: written.
+      const same = await writer.setIngress(read, [{ ip: '192.0.2.1' }], { pool: 'default' });
+      expect(same?.metadata?.resourceVersion).toBe(read.metadata?.resourceVersion);
+      const moved = await writer.setIngress(read, [{ ip: '192.0.2.1' }], { pool: 'renamed' });
+      expect(pool(await api.readNamespacedService({ name: 'web', namespace }))).toBe('renamed');
+      const cleared = await writer.setIngress(moved!, [], { pool: 'renamed' });
+      expect(cleared?.metadata?.annotations?.[poolAnnotation]).toBeUndefined();
+      expect(pool(await api.readNamespacedService({ name: 'web', namespace }))).toBeUndefined();
     });
 
     it('clears the status, and answers undefined for a Service that is gone', async () => {

@@ -92,10 +92,8 @@ export function decide(input: DecisionInput): Decision {
     for (const ip of ips) {
       const pool = pools.poolOf(ip);
       if (!pool) continue;
-      if (pool.protocol === 'layer2') {
-        l2IPs.push(ip);
-        continue;
-      }
+      if (pool.l2Advertisements.length > 0) l2IPs.push(ip);
+      if (pool.bgpAdvertisements.length === 0) continue;
       if (!selfEligible) decision.reason = 'nodeNotEligible';
       else if (local && localCount === 0) decision.reason = 'noLocalEndpoints';
       else {

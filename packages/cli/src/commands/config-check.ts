@@ -1,65 +1,105 @@
 /**
- * `portico config check FILE [--json]`: validates a Portico (MetalLB v0.12 format) configuration,
- * given as a ConfigMap manifest or as the bare value of its `config` key.
+ * `portico config check FILE|DIR [--namespace NS] [--json]`: validates a Portico configuration,
+ * given as MetalLB custom resources (metallb.io: one multi-document file, or every .yaml/.yml/.json
+ * file of a directory, not recursing) or as the v0.12 ConfigMap (a ConfigMap manifest or the bare
+ * value of its `config` key). Every problem is printed at once.
  * Exit 0 valid, 1 invalid, 2 usage error (bad arguments, unreadable file).
  */
-import { readFileArgument } from '../args.js';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import {
+  checkSources,
   cidrSize,
   configToJSON,
-  readConfigFile,
-  validateForNativeSpeaker,
+  poolProtocols,
+  type CheckSource,
   type Config,
-  type ParseResult,
 } from '@portico/config';
 
-const usage = 'usage: portico config check FILE [--json]';
+const usage = 'usage: portico config check FILE|DIR [--namespace NS] [--json]';
 
 export async function run(args: string[]): Promise<number> {
   let json = false;
+  let namespace: string | undefined;
   const files: string[] = [];
   let optionsDone = false;
-  for (const arg of args) {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
     if (!optionsDone && arg === '--') optionsDone = true;
     else if (!optionsDone && arg === '--json') json = true;
     else if (!optionsDone && (arg === '--help' || arg === '-h')) {
       console.log(usage);
       return 0;
+    } else if (!optionsDone && (arg === '--namespace' || arg === '-n')) {
+      namespace = args[++i];
+      if (!namespace) {
+        console.error(`portico config check: ${arg} needs a namespace\n${usage}`);
+        return 2;
+      }
     } else if (!optionsDone && arg.startsWith('-') && arg !== '-') {
       console.error(`portico config check: unknown option ${arg}\n${usage}`);
       return 2;
     } else files.push(arg);
   }
-  const text = readFileArgument('config check', files, usage);
-  if (text === undefined) return 2;
+  const sources = readSources(files);
+  if (sources === undefined) return 2;
 
-  const result = check(text);
+  const checked = checkSources(sources, namespace === undefined ? {} : { namespace });
+  const result = checked.result;
+  const notices = checked.format === 'resources' ? checked.result.notices : [];
   if (json) {
-    const output = result.ok
-      ? { valid: true, errors: [], config: configToJSON(result.config) }
-      : { valid: false, errors: result.errors, config: null };
+    const config = result.ok
+      ? checked.format === 'resources'
+        ? configToJSON(result.config, { resources: true })
+        : configToJSON(result.config)
+      : null;
+    const output = {
+      valid: result.ok,
+      errors: result.ok ? [] : result.errors,
+      config,
+      // The v0.12 ConfigMap's JSON keeps its documented shape; CRs add what they can say.
+      ...(checked.format === 'resources' && { format: 'resources', notices }),
+    };
     console.log(JSON.stringify(output, null, 2));
-  } else if (result.ok) {
-    console.log(summary(result.config));
   } else {
-    for (const error of result.errors) console.error(error);
+    for (const notice of notices) console.error(`notice: ${notice}`);
+    if (result.ok) console.log(summary(result.config, checked.format === 'resources'));
+    else for (const error of result.errors) console.error(error);
   }
   return result.ok ? 0 : 1;
 }
 
-/** The config as the controller parses it, plus what the built-in speaker refuses to run. */
-function check(text: string): ParseResult {
-  const result = readConfigFile(text);
-  if (!result.ok) return result;
-  const speakerErrors = validateForNativeSpeaker(result.config);
-  return speakerErrors.length > 0 ? { ok: false, errors: speakerErrors } : result;
+/**
+ * The texts to check: one file (`-` is standard input) or the .yaml/.yml/.json files of a
+ * directory in name order. Undefined after printing a usage error.
+ */
+function readSources(files: string[]): CheckSource[] | undefined {
+  if (files.length !== 1) {
+    console.error(`portico config check: ${files.length === 0 ? 'missing FILE' : 'only one FILE'}\n${usage}`);
+    return undefined;
+  }
+  const path = files[0] as string;
+  try {
+    if (path !== '-' && statSync(path).isDirectory()) {
+      const names = readdirSync(path)
+        .filter((n) => /\.(ya?ml|json)$/.test(n))
+        .sort();
+      if (names.length === 0) {
+        console.error(`portico config check: ${path} holds no .yaml, .yml or .json file`);
+        return undefined;
+      }
+      return names.map((n) => ({ source: join(path, n), text: readFileSync(join(path, n), 'utf8') }));
+    }
+    return [
+      { source: path === '-' ? 'standard input' : path, text: readFileSync(path === '-' ? 0 : path, 'utf8') },
+    ];
+  } catch (err) {
+    console.error(`portico config check: cannot read ${path}: ${(err as Error).message}`);
+    return undefined;
+  }
 }
 
-function plural(n: number | bigint, word: string, words = `${word}s`): string {
-  return `${n} ${n === 1 || n === 1n ? word : words}`;
-}
-
-function summary(config: Config): string {
+function summary(config: Config, resources: boolean): string {
   const lines = [`valid: ${plural(config.pools.length, 'pool')}, ${plural(config.peers.length, 'peer')}`];
   for (const pool of config.pools) {
     const perFamily = new Map<string, bigint>();
@@ -72,19 +112,32 @@ function summary(config: Config): string {
     const flags = [
       pool.autoAssign ? 'auto-assign' : 'no auto-assign',
       ...(pool.avoidBuggyIPs ? ['avoid-buggy-ips'] : []),
+      ...(pool.serviceAllocation ? [`reserved, priority ${pool.serviceAllocation.priority}`] : []),
     ];
-    lines.push(`pool "${pool.name}" (${pool.protocol}, ${flags.join(', ')}): ${counts.join(' + ')}`);
+    const protocols = poolProtocols(pool).join('+') || 'not announced';
+    lines.push(`pool "${pool.name}" (${protocols}, ${flags.join(', ')}): ${counts.join(' + ')}`);
     for (const entry of pool.addresses) {
       const count = entry.cidrs.reduce((s, c) => s + cidrSize(c), 0n);
       lines.push(`  ${entry.text} (${plural(count, 'address', 'addresses')})`);
+    }
+    if (resources) {
+      for (const ad of pool.l2Advertisements) lines.push(`  announced by L2Advertisement "${ad.name ?? ''}"`);
+      for (const ad of pool.bgpAdvertisements)
+        lines.push(`  announced by BGPAdvertisement "${ad.name ?? ''}"`);
     }
   }
   for (const peer of config.peers) {
     const selectors =
       peer.nodeSelectors.length === 0 ? 'all nodes' : plural(peer.nodeSelectors.length, 'node selector');
+    const name = peer.name === undefined ? '' : ` "${peer.name}"`;
+    const asn = peer.dynamicASN === undefined ? `AS${peer.peerASN}` : `${peer.dynamicASN} AS`;
     lines.push(
-      `peer ${peer.peerAddress} port ${peer.peerPort}: AS${peer.myASN} -> AS${peer.peerASN}, hold ${peer.holdTime}s, ${selectors}`,
+      `peer${name} ${peer.peerAddress} port ${peer.peerPort}: AS${peer.myASN} -> ${asn}, hold ${peer.holdTime}s, ${selectors}`,
     );
   }
   return lines.join('\n');
+}
+
+function plural(n: number | bigint, word: string, words = `${word}s`): string {
+  return `${n} ${n === 1 || n === 1n ? word : words}`;
 }
