@@ -479,7 +479,7 @@ function accessOf(req: IncomingMessage): AccessInfo {
 
 /** Why a client connection or stream was closed by us (the reason label of connection_errors_total). */
 export type ConnectionErrorReason =
-  'exception' | 'version' | 'malformed' | 'path' | 'timeout' | 'slow_body' | 'upgrade';
+  'exception' | 'version' | 'malformed' | 'path' | 'timeout' | 'slow_body' | 'upgrade' | 'proxy_protocol';
 
 const ignore = (): void => undefined;
 

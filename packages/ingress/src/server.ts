@@ -15,6 +15,7 @@ import type { SecureContext, TLSSocket } from 'node:tls';
 import { CertStore, selfSignedPair, TLS_MIN_VERSION, type PemPair } from './certs.js';
 import { Http1Listener } from './http1/listener.js';
 import { defaultProxyOptions, Proxy, type ProxyOptions } from './proxy.js';
+import { enableProxyProtocol, type ProxyProtocolPorts } from './proxy-protocol-ports.js';
 import type { RouteTable } from './table.js';
 import { upgradeProtocols } from './tunnel.js';
 
@@ -42,6 +43,8 @@ export interface ServerOptions {
   readonly timeoutCheckInterval: number;
   /** Default certificate; a self-signed one is generated when absent. */
   readonly defaultCert?: PemPair | undefined;
+  /** Listeners that require a PROXY protocol header on each connection (proxy-protocol-ports.ts). */
+  readonly proxyProtocol?: ProxyProtocolPorts | undefined;
   readonly proxy: Partial<ProxyOptions>;
 }
 
@@ -166,6 +169,7 @@ export class IngressServer {
         socket.once('close', () => this.tlsSockets.delete(socket));
       });
     }
+    if (o.proxyProtocol) enableProxyProtocol(this, o.proxyProtocol, o.headersTimeout);
   }
 
   /** Atomically swaps routing and certificates; never closes a listener or a connection. */

@@ -13,6 +13,7 @@ import {
   IngressController,
   IngressServer,
   InProcessSink,
+  parseProxyProtocolPorts,
   ProxyMetrics,
   runWorker,
   selfSignedPair,
@@ -28,7 +29,8 @@ import { createLogger } from '../logger.js';
 const usage = `usage: portico ingress [--kubeconfig FILE] [--http-port 80] [--https-port 443] [--metrics-port 10254]
                        [--listen-address 0.0.0.0] [--publish-service NS/NAME] [--workers N]
                        [--ingress-class portico] [--max-body-size BYTES] [--no-access-log]
-                       [--no-leader-elect] [--identity ID] [--shutdown-delay 5] [--shutdown-grace 20]`;
+                       [--no-leader-elect] [--identity ID] [--shutdown-delay 5] [--shutdown-grace 20]
+                       [--proxy-protocol all|none|PORT,...]`;
 
 export async function run(args: string[]): Promise<number> {
   if (cluster.isWorker) {
@@ -37,6 +39,7 @@ export async function run(args: string[]): Promise<number> {
   }
   let values;
   let ports;
+  let proxyProtocol;
   try {
     values = parseArgs({
       args,
@@ -57,6 +60,7 @@ export async function run(args: string[]): Promise<number> {
         namespace: { type: 'string', default: process.env.POD_NAMESPACE ?? 'portico-system' },
         'shutdown-delay': { type: 'string', default: '5' },
         'shutdown-grace': { type: 'string', default: '20' },
+        'proxy-protocol': { type: 'string', default: 'none' },
       },
     }).values;
     ports = {
@@ -69,6 +73,7 @@ export async function run(args: string[]): Promise<number> {
     if (!/^\d+$/.test(values.workers)) throw new Error(`--workers: not a number: ${values.workers}`);
     if (!/^\d+$/.test(values['max-body-size'])) throw new Error('--max-body-size: not a number of bytes');
     for (const f of ['shutdown-delay', 'shutdown-grace'] as const) secondsArg(values[f], f);
+    proxyProtocol = parseProxyProtocolPorts(values['proxy-protocol'], ports.http, ports.https);
   } catch (err) {
     console.error(`${(err as Error).message}\n${usage}`);
     return 2;
@@ -91,6 +96,7 @@ export async function run(args: string[]): Promise<number> {
       httpPort: ports.http,
       httpsPort: ports.https,
       defaultCert,
+      proxyProtocol,
       proxy: { ...proxy, metrics, logger: values['access-log'] ? pino({ name: 'access' }) : undefined },
     });
     await server.listen();
@@ -102,6 +108,7 @@ export async function run(args: string[]): Promise<number> {
       httpPort: ports.http,
       httpsPort: ports.https,
       defaultCert,
+      proxyProtocol,
       accessLog: values['access-log'],
       proxy,
     };
