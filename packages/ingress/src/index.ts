@@ -4,6 +4,7 @@ export * from './backends.js';
 export * from './compile.js';
 export * from './router.js';
 export * from './headers.js';
+export * from './forwarded.js';
 export * from './balancer.js';
 export * from './upstreams.js';
 export * from './limits.js';

@@ -15,6 +15,7 @@ import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import { Balancer, type EjectionOptions } from './balancer.js';
 import { downstreamHeaders, requestHead, upstreamHeaders, type ClientHop } from './headers.js';
+import { TrustedProxies } from './forwarded.js';
 import { BodyLimit, BodyWatch } from './limits.js';
 import type { ProxyMetrics } from './metrics.js';
 import { normalizeTarget } from './paths.js';
@@ -45,6 +46,8 @@ export interface ProxyOptions {
   readonly httpsPort: number;
   readonly upstream: UpstreamOptions;
   readonly ejection: EjectionOptions;
+  /** CIDRs of proxies whose X-Forwarded-* and Forwarded are believed (forwarded.ts); default none. */
+  readonly trustedProxies?: readonly string[] | undefined;
   readonly logger?: Logger | undefined;
   readonly metrics?: ProxyMetrics | undefined;
 }
@@ -70,8 +73,10 @@ export class Proxy {
   private readonly closing = new WeakSet<object>();
   /** Request bodies in flight on the Node path, held to their deadlines (server.ts sets the limits). */
   readonly bodies = new BodyWatch((reason) => this.countConnectionError('node', reason));
+  readonly trusted: TrustedProxies;
 
   constructor(readonly options: ProxyOptions = defaultProxyOptions) {
+    this.trusted = new TrustedProxies(options.trustedProxies ?? []);
     this.balancer = new Balancer(options.ejection);
     this.upstreams = new Upstreams(options.upstream);
     this.pool = new UpstreamPool({
@@ -253,7 +258,7 @@ export class Proxy {
       this.bodies.add(limit);
     }
     const hop = hopOf(req, proto, rawHost);
-    const headers = upstreamHeaders(req.rawHeaders, req.headers, hop, false, absolute);
+    const headers = upstreamHeaders(req.rawHeaders, req.headers, hop, false, absolute, this.trusted);
     if (h2 && limit && length !== undefined && Number(length) <= H2_BUFFERED_BODY) {
       // An HTTP/2 body whose content-length the DATA frames may contradict (RFC 9113 §8.1.1):
       // nghttp2 finds out only at the end of the stream, so a small one is read whole first and
@@ -326,7 +331,14 @@ export class Proxy {
     // server has no such choice): forwarded without its Upgrade, answered, then closed.
     const asked = upgradeProtocols(req.headers.upgrade).filter((p) => p !== 'h2c');
     const hop = hopOf(req, proto, rawHost);
-    const headers = upstreamHeaders(req.rawHeaders, req.headers, hop, asked.length > 0, absolute);
+    const headers = upstreamHeaders(
+      req.rawHeaders,
+      req.headers,
+      hop,
+      asked.length > 0,
+      absolute,
+      this.trusted,
+    );
     const lines = requestHead(req.method ?? 'GET', url, headers);
     new Tunnel(socket, head, endpoint, lines, asked, {
       serverName,

@@ -17,6 +17,7 @@ import {
   ProxyMetrics,
   runWorker,
   selfSignedPair,
+  TrustedProxies,
   WorkerPool,
   type TableSink,
 } from '@portico/ingress';
@@ -30,7 +31,7 @@ const usage = `usage: portico ingress [--kubeconfig FILE] [--http-port 80] [--ht
                        [--listen-address 0.0.0.0] [--publish-service NS/NAME] [--workers N]
                        [--ingress-class portico] [--max-body-size BYTES] [--no-access-log]
                        [--no-leader-elect] [--identity ID] [--shutdown-delay 5] [--shutdown-grace 20]
-                       [--proxy-protocol all|none|PORT,...]`;
+                       [--proxy-protocol all|none|PORT,...] [--trusted-proxies CIDR,...]`;
 
 export async function run(args: string[]): Promise<number> {
   if (cluster.isWorker) {
@@ -40,6 +41,7 @@ export async function run(args: string[]): Promise<number> {
   let values;
   let ports;
   let proxyProtocol;
+  let trustedProxies: string[];
   try {
     values = parseArgs({
       args,
@@ -61,6 +63,7 @@ export async function run(args: string[]): Promise<number> {
         'shutdown-delay': { type: 'string', default: '5' },
         'shutdown-grace': { type: 'string', default: '20' },
         'proxy-protocol': { type: 'string', default: 'none' },
+        'trusted-proxies': { type: 'string', default: '' },
       },
     }).values;
     ports = {
@@ -74,6 +77,12 @@ export async function run(args: string[]): Promise<number> {
     if (!/^\d+$/.test(values['max-body-size'])) throw new Error('--max-body-size: not a number of bytes');
     for (const f of ['shutdown-delay', 'shutdown-grace'] as const) secondsArg(values[f], f);
     proxyProtocol = parseProxyProtocolPorts(values['proxy-protocol'], ports.http, ports.https);
+    trustedProxies = values['trusted-proxies']
+      .split(',')
+      .map((c) => c.trim())
+      .filter((c) => c !== '');
+    // Throws naming the first entry that is not an address or CIDR.
+    new TrustedProxies(trustedProxies);
   } catch (err) {
     console.error(`${(err as Error).message}\n${usage}`);
     return 2;
@@ -84,7 +93,7 @@ export async function run(args: string[]): Promise<number> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const workers = Number(values.workers);
-  const proxy = { maxBodyBytes: Number(values['max-body-size']), httpsPort: ports.https };
+  const proxy = { maxBodyBytes: Number(values['max-body-size']), httpsPort: ports.https, trustedProxies };
   const defaultCert = selfSignedPair();
 
   let sink: TableSink;

@@ -149,6 +149,9 @@ export class ClientConnection implements ClientSide {
         port: this.port,
         host: head.host,
       },
+      false,
+      false,
+      proxy.trusted,
     );
     const upstreamHead = requestHead(head.method, decision.path, fields);
     const exchange = new Exchange(proxy, this, head, upstreamHead, decision.target, decision.backend);
