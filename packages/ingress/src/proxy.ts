@@ -6,7 +6,8 @@
  * swap is atomic: a request sees the old table or the new one, never a mix, and nothing is closed.
  *
  * Status codes of our own: 404 no rule, 503 no ready endpoint, 502 upstream connection failure,
- * 504 upstream timeout, 413 body too large, 408 body too slow, 308 to HTTPS for TLS hosts.
+ * 504 upstream timeout, 413 body too large, 408 body too slow, 308 to HTTPS for TLS hosts
+ * (redirect-annotations.ts: per Ingress, never for ACME challenges).
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
@@ -19,6 +20,7 @@ import { TrustedProxies } from './forwarded.js';
 import { BodyLimit, BodyWatch } from './limits.js';
 import type { ProxyMetrics } from './metrics.js';
 import { normalizeTarget } from './paths.js';
+import { redirectsToHttps } from './redirect-annotations.js';
 import { normalizeHost, Router, type Backend, type RoutedEndpoint } from './router.js';
 import { emptyTable, type RouteTable, type Target } from './table.js';
 import { UpstreamPool } from './http1/upstream-pool.js';
@@ -129,13 +131,13 @@ export class Proxy {
       return { status: 400 };
     }
     const host = normalizeHost(rawHost);
-    if (proto === 'http' && router.isTlsHost(host)) {
+    const q = path.indexOf('?');
+    const route = router.route(host, q < 0 ? path : path.slice(0, q));
+    if (proto === 'http' && redirectsToHttps(route ?? undefined, router.isTlsHost(host), path)) {
       const port = this.options.httpsPort === 443 ? '' : `:${this.options.httpsPort}`;
       const bracketed = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
       return { status: 308, location: `https://${bracketed}${port}${path}` };
     }
-    const q = path.indexOf('?');
-    const route = router.route(host, q < 0 ? path : path.slice(0, q));
     if (!route) return { status: 404 };
     const backend = route.backend === null ? undefined : router.backend(route.backend);
     if (!backend || backend.endpoints.length === 0) return { status: 503, target: route };
