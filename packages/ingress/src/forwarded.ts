@@ -21,10 +21,16 @@ export class TrustedProxies {
   private readonly list = new BlockList();
   readonly empty: boolean;
 
-  /** Throws an Error naming the first entry that is not an address or `address/prefix`. */
-  constructor(readonly cidrs: readonly string[]) {
+  /**
+   * Throws an Error naming the first entry that is not an address or `address/prefix`, after `what`
+   * (the setting it came from).
+   */
+  constructor(
+    readonly cidrs: readonly string[],
+    what = 'trusted proxies',
+  ) {
     for (const cidr of cidrs) {
-      const { address, prefix, family } = parseCidr(cidr);
+      const { address, prefix, family } = parseCidr(cidr, what);
       this.list.addSubnet(address, prefix, family);
     }
     this.empty = cidrs.length === 0;
@@ -39,13 +45,16 @@ export class TrustedProxies {
 }
 
 /** `10.0.0.0/8`, `2001:db8::/32`, or a single address (a /32 or /128). */
-export function parseCidr(text: string): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } {
+export function parseCidr(
+  text: string,
+  what = 'trusted proxies',
+): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } {
   const [address = '', prefixText, extra] = text.trim().split('/');
   const version = isIP(address);
   const max = version === 4 ? 32 : 128;
   const prefix = prefixText === undefined ? max : /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : -1;
   if (version === 0 || extra !== undefined || prefix < 0 || prefix > max)
-    throw new Error(`trusted proxies: ${JSON.stringify(text)} is not an IP address or CIDR`);
+    throw new Error(`${what}: ${JSON.stringify(text)} is not an IP address or CIDR`);
   return { address, prefix, family: version === 4 ? 'ipv4' : 'ipv6' };
 }
 

@@ -82,7 +82,7 @@ export async function run(args: string[]): Promise<number> {
       .map((c) => c.trim())
       .filter((c) => c !== '');
     // Throws naming the first entry that is not an address or CIDR.
-    new TrustedProxies(trustedProxies);
+    new TrustedProxies(trustedProxies, '--trusted-proxies');
   } catch (err) {
     console.error(`${(err as Error).message}\n${usage}`);
     return 2;
