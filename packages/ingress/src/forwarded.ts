@@ -162,3 +162,14 @@ function quoteIfNeeded(value: string): string {
   if (TOKEN.test(value)) return value;
   return `"${value.replace(/["\\]/g, '\\$&')}"`;
 }
+
+/** A field's values in a flat [name, value, ...] list (name in lower case), joined with ", ". */
+export function fieldValue(fields: readonly string[], lowerName: string): string | undefined {
+  let value: string | undefined;
+  for (let i = 0; i < fields.length; i += 2) {
+    const name = fields[i]!;
+    if (name.length !== lowerName.length || name.toLowerCase() !== lowerName) continue;
+    value = value === undefined ? fields[i + 1]! : `${value}, ${fields[i + 1]!}`;
+  }
+  return value;
+}

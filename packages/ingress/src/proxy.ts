@@ -16,7 +16,7 @@ import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import { Balancer, type EjectionOptions } from './balancer.js';
 import { downstreamHeaders, requestHead, upstreamHeaders, type ClientHop } from './headers.js';
-import { TrustedProxies } from './forwarded.js';
+import { realClient, TrustedProxies } from './forwarded.js';
 import { BodyLimit, BodyWatch } from './limits.js';
 import type { ProxyMetrics } from './metrics.js';
 import { normalizeTarget } from './paths.js';
@@ -464,7 +464,9 @@ export class Proxy {
       service: target?.backend ?? '',
       upstream,
       ms: Math.round(ms * 100) / 100,
-      client: req.client,
+      // Behind trusted proxies: the client their chain names, and the peer that sent it.
+      client: this.trusted.empty ? req.client : realClient(req.client ?? '', req.forwardedFor, this.trusted),
+      peer: this.trusted.empty ? undefined : req.client,
     });
   }
 }
@@ -474,7 +476,10 @@ export interface AccessInfo {
   readonly method: string | undefined;
   readonly host: string | undefined;
   readonly path: string | undefined;
+  /** The peer address (connection or PROXY protocol). */
   readonly client: string | undefined;
+  /** X-Forwarded-For as received; read only when proxies are trusted. */
+  readonly forwardedFor?: string | undefined;
 }
 
 /** The client hop of a request served by Node's servers (X-Forwarded-*). */
@@ -482,12 +487,16 @@ function hopOf(req: IncomingMessage, proto: 'http' | 'https', host: string): Cli
   return { address: req.socket.remoteAddress ?? '', proto, port: req.socket.localPort ?? 0, host };
 }
 
+const joined = (v: string | string[] | undefined): string | undefined =>
+  Array.isArray(v) ? v.join(', ') : v;
+
 function accessOf(req: IncomingMessage): AccessInfo {
   return {
     method: req.method,
     host: req.headers.host ?? (req.headers[':authority'] as string | undefined),
     path: req.url,
     client: req.socket.remoteAddress,
+    forwardedFor: joined(req.headers['x-forwarded-for']),
   };
 }
 

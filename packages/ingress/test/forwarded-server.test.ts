@@ -6,6 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import http2 from 'node:http2';
 import { connect } from 'node:net';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { encodeV1, IngressServer, type ProxyAddress } from '@portico/ingress';
 import { ingress, rule } from './fixtures.js';
 import { loopbackService, startEcho, stopAll, table, type Echo } from './backends.js';
@@ -21,6 +23,20 @@ let trustingTls = 0;
 let proxiedPort = 0;
 /** The default: trusts nobody. */
 let defaultPort = 0;
+/** Access-log lines of each server, by its HTTP port's role. */
+const logs: Record<'trusting' | 'default', { path?: string; client?: string; peer?: string }[]> = {
+  trusting: [],
+  default: [],
+};
+const logTo = (lines: { path?: string; client?: string; peer?: string }[]) =>
+  pino(
+    new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        lines.push(JSON.parse(chunk.toString()) as { path?: string; client?: string; peer?: string });
+        cb();
+      },
+    }),
+  );
 
 /** One request over a raw socket (optionally after a PROXY header); the headers the pod received. */
 function viaSocket(port: number, request: string, prefix = ''): Promise<Record<string, string>> {
@@ -61,7 +77,10 @@ beforeAll(async () => {
     servers.push(s);
     return s.listen();
   };
-  const trusting = await start({ httpsPort: 0, proxy: { trustedProxies: ['127.0.0.1'] } });
+  const trusting = await start({
+    httpsPort: 0,
+    proxy: { trustedProxies: ['127.0.0.1'], logger: logTo(logs.trusting) },
+  });
   trustingPort = trusting.httpPort;
   trustingTls = trusting.httpsPort!;
   proxiedPort = (
@@ -71,7 +90,7 @@ beforeAll(async () => {
       proxy: { trustedProxies: ['10.0.0.0/8'] },
     })
   ).httpPort;
-  defaultPort = (await start({ httpsPort: null })).httpPort;
+  defaultPort = (await start({ httpsPort: null, proxy: { logger: logTo(logs.default) } })).httpPort;
 });
 
 afterAll(async () => {
@@ -171,5 +190,27 @@ describe('a bad list', () => {
     expect(
       () => new IngressServer({ httpsPort: null, proxy: { trustedProxies: ['10.0.0.0/8', '10.0.0.0/40'] } }),
     ).toThrow('trusted proxies: "10.0.0.0/40" is not an IP address or CIDR');
+  });
+});
+
+describe('the access log', () => {
+  it('behind a trusted proxy: the client its chain names, and the peer (fast path and Node path)', async () => {
+    await viaSocket(trustingPort, fastGet);
+    await viaSocket(trustingPort, chunkedPost);
+    for (const path of ['/fast', '/node'])
+      expect(logs.trusting.filter((l) => l.path === path).at(-1)).toMatchObject({
+        client: '198.51.100.20',
+        peer: '127.0.0.1',
+      });
+  });
+
+  it('without a list: the peer, whatever the request claims', async () => {
+    await viaSocket(defaultPort, fastGet);
+    await viaSocket(defaultPort, chunkedPost);
+    for (const path of ['/fast', '/node']) {
+      const line = logs.default.filter((l) => l.path === path).at(-1);
+      expect(line?.client).toBe('127.0.0.1');
+      expect(line).not.toHaveProperty('peer');
+    }
   });
 });

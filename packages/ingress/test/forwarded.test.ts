@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   forwardedElement,
+  fieldValue,
   forwardingHeaders,
   parseCidr,
   realClient,
@@ -177,5 +178,22 @@ describe('upstreamHeaders with a trust list', () => {
       'x-forwarded-host': 'shop.example.com',
       forwarded: 'for=1.1.1.1, for=10.0.0.1;host=shop.example.com;proto=https',
     });
+  });
+});
+
+describe('fieldValue', () => {
+  it('joins every field of that name, whatever its case', () => {
+    const fields = [
+      'Host',
+      'a',
+      'X-Forwarded-For',
+      '1.1.1.1',
+      'x-forwarded-forx',
+      'no',
+      'x-forwarded-for',
+      '2.2.2.2',
+    ];
+    expect(fieldValue(fields, 'x-forwarded-for')).toBe('1.1.1.1, 2.2.2.2');
+    expect(fieldValue(fields, 'forwarded')).toBeUndefined();
   });
 });
