@@ -21,15 +21,27 @@ export interface ProxyProtocolOptions {
 
 type ConnectionListener = (socket: Socket) => void;
 
-/** Puts the header check in front of the server's 'connection' listeners (net.Server or tls.Server). */
-export function requireProxyProtocol(server: Server, options: ProxyProtocolOptions): void {
+/**
+ * Puts the header check in front of the server's 'connection' listeners (net.Server or tls.Server).
+ * Returns a function that closes the connections still waiting for their header: a server being
+ * stopped must not wait for them (net.Server's close waits for every connection it accepted).
+ */
+export function requireProxyProtocol(server: Server, options: ProxyProtocolOptions): () => void {
   const listeners = server.listeners('connection') as ConnectionListener[];
+  const waiting = new Set<Socket>();
   server.removeAllListeners('connection');
-  server.on('connection', (socket: Socket) =>
+  server.on('connection', (socket: Socket) => {
+    waiting.add(socket);
+    socket.once('close', () => waiting.delete(socket));
     readProxyHeader(socket, options, () => {
+      waiting.delete(socket);
       for (const listener of listeners) listener.call(server, socket);
-    }),
-  );
+    });
+  });
+  return () => {
+    for (const socket of waiting) socket.destroy();
+    waiting.clear();
+  };
 }
 
 /** Reads the header off `socket`, then calls `next` with the socket positioned after it. */

@@ -38,17 +38,23 @@ export function parseProxyProtocolPorts(
   return ports;
 }
 
-/** Puts the header check on the chosen listeners; refusals are counted and logged at debug level. */
+/**
+ * Puts the header check on the chosen listeners; refusals are counted and logged at debug level.
+ * Returns a function that closes the connections still waiting for a header (on shutdown).
+ */
 export function enableProxyProtocol(
   server: IngressServer,
   ports: ProxyProtocolPorts,
   timeoutMs: number,
-): void {
+): () => void {
   const proxy = server.proxy;
   const onRefused = (reason: string, socket: { remoteAddress?: string | undefined }): void => {
     proxy.countConnectionError('fast', 'proxy_protocol');
     proxy.options.logger?.debug({ peer: socket.remoteAddress, reason }, 'PROXY protocol header refused');
   };
-  if (ports.http) requireProxyProtocol(server.http1.server, { timeoutMs, onRefused });
-  if (ports.https && server.tls1) requireProxyProtocol(server.tls1.server, { timeoutMs, onRefused });
+  const closers: (() => void)[] = [];
+  if (ports.http) closers.push(requireProxyProtocol(server.http1.server, { timeoutMs, onRefused }));
+  if (ports.https && server.tls1)
+    closers.push(requireProxyProtocol(server.tls1.server, { timeoutMs, onRefused }));
+  return () => closers.forEach((close) => close());
 }

@@ -84,6 +84,8 @@ export class IngressServer {
   private readonly options: ServerOptions;
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   private readonly tlsSockets = new Set<TLSSocket>();
+  /** Closes connections still waiting for a PROXY protocol header. */
+  private closeHeaderWaits = (): void => undefined;
 
   constructor(options: Partial<ServerOptions> = {}) {
     this.options = { ...defaultServerOptions, ...options };
@@ -169,7 +171,7 @@ export class IngressServer {
         socket.once('close', () => this.tlsSockets.delete(socket));
       });
     }
-    if (o.proxyProtocol) enableProxyProtocol(this, o.proxyProtocol, o.headersTimeout);
+    if (o.proxyProtocol) this.closeHeaderWaits = enableProxyProtocol(this, o.proxyProtocol, o.headersTimeout);
   }
 
   /** Atomically swaps routing and certificates; never closes a listener or a connection. */
@@ -194,6 +196,7 @@ export class IngressServer {
   async close(graceMs = 0): Promise<void> {
     const closing = [this.http1.stop()];
     if (this.tls1) closing.push(this.tls1.stop());
+    this.closeHeaderWaits();
     this.http.closeIdleConnections();
     for (const session of this.sessions) session.close();
     const all = Promise.all(closing);

@@ -259,3 +259,24 @@ describe('raw v2 header', () => {
     expect(r.text).toMatch(/^HTTP\/1\.1 400/);
   });
 });
+
+describe('shutdown', () => {
+  it('does not wait for connections that never sent their header', async () => {
+    const s = new IngressServer({
+      host: '127.0.0.1',
+      httpPort: 0,
+      httpsPort: 0,
+      headersTimeout: 10_000,
+      proxyProtocol: { http: true, https: true },
+    });
+    const ports = await s.listen();
+    const silent = [connect(ports.httpPort, '127.0.0.1'), connect(ports.httpsPort!, '127.0.0.1')];
+    const closed = silent.map((sock) => new Promise((resolve) => sock.on('close', resolve)));
+    for (const sock of silent) sock.on('error', () => undefined);
+    await new Promise((r) => setTimeout(r, 100));
+    const started = Date.now();
+    await s.close();
+    expect(Date.now() - started).toBeLessThan(2_000);
+    await Promise.all(closed);
+  });
+});
