@@ -49,6 +49,14 @@ describe('TrustedProxies', () => {
     ['', false],
   ])('%s trusted: %s', (address, expected) => expect(trusted.trusts(address)).toBe(expected));
 
+  it('answers the same after more addresses than it remembers', () => {
+    const list = new TrustedProxies(['10.0.0.0/8']);
+    for (let i = 0; i < 10_000; i++)
+      expect(list.trusts(`${i % 2 ? 10 : 11}.0.${(i >> 8) & 255}.${i & 255}`)).toBe(i % 2 === 1);
+    expect(list.trusts('10.9.9.9')).toBe(true);
+    expect(list.trusts('11.9.9.9')).toBe(false);
+  });
+
   it('trusts nobody by default', () => {
     expect(nobody.trusts('127.0.0.1')).toBe(false);
     expect(nobody.empty).toBe(true);
