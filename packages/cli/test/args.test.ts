@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { portArg, secondsArg } from '../src/args.js';
 import { run as controller } from '../src/commands/controller.js';
+import { run as ingress } from '../src/commands/ingress.js';
 
 describe('flag values', () => {
   it('portArg takes 0 to 65535 and names the flag otherwise', () => {
@@ -29,5 +30,24 @@ describe('portico controller', () => {
     expect(await controller(['--lease-duration', 'soon'])).toBe(2);
     expect(errors[0]).toMatch(/^--metrics-port: not a port: abc\nusage: portico controller/);
     expect(errors[1]).toMatch(/^--lease-duration: not a number of seconds: soon\n/);
+  });
+});
+
+describe('portico ingress', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('refuses a bad --trusted-proxies or --proxy-protocol as a usage error, before connecting', async () => {
+    const errors: string[] = [];
+    vi.spyOn(console, 'error').mockImplementation((m: string) => void errors.push(m));
+    expect(await ingress(['--trusted-proxies', '10.0.0.0/8,10.0.0.0/40'])).toBe(2);
+    expect(await ingress(['--proxy-protocol', '8080'])).toBe(2);
+    expect(await ingress(['--proxy-protocol', 'yes'])).toBe(2);
+    expect(errors[0]).toMatch(
+      /^--trusted-proxies: "10.0.0.0\/40" is not an IP address or CIDR\nusage: portico ingress/,
+    );
+    expect(errors[1]).toMatch(
+      /^--proxy-protocol: port 8080 is neither the HTTP port \(80\) nor the HTTPS port \(443\)\n/,
+    );
+    expect(errors[2]).toMatch(/^--proxy-protocol: not a port: "yes"\n/);
   });
 });

@@ -21,6 +21,7 @@ import type {
 import { backendKey, indexServices, resolveBackend, type ServiceIndex } from './backends.js';
 import { classFilter, CONTROLLER_NAME, DEFAULT_CLASS_NAME } from './classes.js';
 import { formatProblem, type IngressProblem, type ProblemReason } from './problems.js';
+import { redirectChoice } from './redirect-annotations.js';
 import type { BackendEntry, CertEntry, Endpoint, HostTable, PathEntry, RouteTable, Target } from './table.js';
 
 export * from './problems.js';
@@ -92,6 +93,13 @@ export function compileWithProblems(state: ClusterState, options: CompileOptions
     const report = (reason: ProblemReason, field: string, what: string): void => {
       problems.push(problem(ref, reason, field, what));
     };
+    const { choice: redirect, bad } = redirectChoice(ing);
+    for (const b of bad)
+      report(
+        'InvalidAnnotation',
+        `metadata.annotations[${quote(b.annotation)}]`,
+        `${quote(b.value)} is not ${b.expected}; ignored`,
+      );
     /** `path`: [rule, path] indexes; none for spec.defaultBackend. The field is built only to report. */
     const targetOf = (backend: V1IngressBackend, path?: [number, number]): Target => {
       const field = (): string =>
@@ -105,14 +113,14 @@ export function compileWithProblems(state: ClusterState, options: CompileOptions
             `${field()}.resource`,
             `resource backend (kind ${quote(r.kind)}, name ${quote(r.name)}) is not supported; use a service backend`,
           );
-        return { ingress: id, backend: null };
+        return { ingress: id, backend: null, ...redirect };
       }
       const key = backendKey(ns, backend.service);
       let r = resolved.get(key);
       if (r === undefined) resolved.set(key, (r = resolveBackend(services, ns, backend.service)));
       if (typeof r === 'string')
         report(...backendProblem(services, ns, backend.service, `${field()}.service`));
-      return { ingress: id, backend: key };
+      return { ingress: id, backend: key, ...redirect };
     };
 
     const spec = ing.spec ?? {};

@@ -117,7 +117,15 @@ function patch<T>(map: Map<string, T>, changes: Changes<T>, key: (t: T) => strin
 }
 
 function sameTarget(a: Target | null, b: Target | null): boolean {
-  return a === b || (a !== null && b !== null && a.ingress === b.ingress && a.backend === b.backend);
+  return (
+    a === b ||
+    (a !== null &&
+      b !== null &&
+      a.ingress === b.ingress &&
+      a.backend === b.backend &&
+      a.sslRedirect === b.sslRedirect &&
+      a.forceSslRedirect === b.forceSslRedirect)
+  );
 }
 
 function samePaths(a: readonly PathEntry[], b: readonly PathEntry[]): boolean {

@@ -4,6 +4,12 @@
  * plus the X-Forwarded-* family describing the client hop.
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import {
+  forwardingHeaders,
+  ownForwardingHeaders,
+  TrustedProxies,
+  type ArrivedForwarding,
+} from './forwarded.js';
 
 /**
  * Always hop-by-hop (RFC 9110 §7.6.1), plus whatever the Connection header lists. A switch, not a
@@ -31,13 +37,17 @@ const dropped = (lowerName: string): boolean => isHopByHop(lowerName) || lowerNa
 /** A Connection value naming no field: the usual `keep-alive` or `close`. */
 const ONLY_FRAMING = /^\s*(?:keep-alive|close)\s*$/i;
 
-/** Headers we set ourselves: any client-supplied value is dropped, not trusted. */
+/**
+ * Headers we set ourselves (forwarded.ts): a client's values are dropped, a trusted proxy's are
+ * read (X-Real-IP never is: it is recomputed from the chain).
+ */
 const FORWARDED = new Set([
   'x-forwarded-for',
   'x-forwarded-proto',
   'x-forwarded-host',
   'x-forwarded-port',
   'x-real-ip',
+  'forwarded',
 ]);
 
 /**
@@ -66,6 +76,9 @@ export function connectionTokens(value: string | string[] | undefined): Set<stri
   return tokens.size ? tokens : null;
 }
 
+/** The default: no proxy's forwarding headers are believed. */
+const NOBODY = new TrustedProxies([]);
+
 export interface ClientHop {
   readonly address: string;
   readonly proto: 'http' | 'https';
@@ -86,10 +99,13 @@ export function upstreamHeaders(
   hop: ClientHop,
   keepUpgrade = false,
   replaceHost = false,
+  trusted: TrustedProxies = NOBODY,
 ): string[] {
   const listed = connectionTokens(parsed.connection);
   const out: string[] = [];
   let sawHost = false;
+  // What a trusted proxy in front of us said; never collected for anyone else.
+  const arrived: Record<string, string> | undefined = trusted.trusts(hop.address) ? {} : undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     if (name.charCodeAt(0) === 0x3a) continue; // ':' pseudo-header (HTTP/2)
@@ -98,7 +114,11 @@ export function upstreamHeaders(
       out.push(name, raw[i + 1]!);
       continue;
     }
-    if (dropped(lower) || FORWARDED.has(lower) || listed?.has(lower)) continue;
+    if (FORWARDED.has(lower)) {
+      if (arrived) arrived[lower] = arrived[lower] ? `${arrived[lower]}, ${raw[i + 1]!}` : raw[i + 1]!;
+      continue;
+    }
+    if (dropped(lower) || listed?.has(lower)) continue;
     if (lower === 'host') {
       if (replaceHost) continue;
       sawHost = true;
@@ -106,19 +126,19 @@ export function upstreamHeaders(
     out.push(name, raw[i + 1]!);
   }
   if (!sawHost && hop.host) out.push('host', hop.host);
-  out.push(
-    'x-forwarded-for',
-    hop.address,
-    'x-real-ip',
-    hop.address,
-    'x-forwarded-proto',
-    hop.proto,
-    'x-forwarded-host',
-    hop.host,
-    'x-forwarded-port',
-    String(hop.port),
-  );
+  if (!arrived) return ownForwardingHeaders(hop, out, !trusted.empty);
+  for (const field of forwardingHeaders(hop, arrivedOf(arrived), trusted)) out.push(field);
   return out;
+}
+
+function arrivedOf(fields: Record<string, string>): ArrivedForwarding {
+  return {
+    xForwardedFor: fields['x-forwarded-for'],
+    xForwardedProto: fields['x-forwarded-proto'],
+    xForwardedHost: fields['x-forwarded-host'],
+    xForwardedPort: fields['x-forwarded-port'],
+    forwarded: fields.forwarded,
+  };
 }
 
 /** An HTTP/1.1 request head for the pod, blank line included, from a flat [name, value, ...] list. */

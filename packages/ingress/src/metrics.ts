@@ -165,7 +165,7 @@ export class ProxyMetrics {
       name: 'portico_ingress_connection_errors_total',
       help:
         'Client connections or HTTP/2 streams closed by the proxy for what the client sent, by data plane ' +
-        '(fast, node) and reason (exception, version, malformed, path, timeout, slow_body, upgrade)',
+        '(fast, node) and reason (exception, version, malformed, path, timeout, slow_body, upgrade, proxy_protocol)',
       labelNames: ['plane', 'reason'],
       registers: [registry],
     });

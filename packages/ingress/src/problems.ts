@@ -13,6 +13,7 @@ export const PROBLEM_REASONS = [
   'SecretNotFound',
   'InvalidCertificate',
   'RuleConflict',
+  'InvalidAnnotation',
 ] as const;
 
 export type ProblemReason = (typeof PROBLEM_REASONS)[number];

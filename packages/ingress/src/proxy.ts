@@ -6,7 +6,8 @@
  * swap is atomic: a request sees the old table or the new one, never a mix, and nothing is closed.
  *
  * Status codes of our own: 404 no rule, 503 no ready endpoint, 502 upstream connection failure,
- * 504 upstream timeout, 413 body too large, 408 body too slow, 308 to HTTPS for TLS hosts.
+ * 504 upstream timeout, 413 body too large, 408 body too slow, 308 to HTTPS for TLS hosts
+ * (redirect-annotations.ts: per Ingress, never for ACME challenges).
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
@@ -15,9 +16,11 @@ import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import { Balancer, type EjectionOptions } from './balancer.js';
 import { downstreamHeaders, requestHead, upstreamHeaders, type ClientHop } from './headers.js';
+import { realClient, TrustedProxies } from './forwarded.js';
 import { BodyLimit, BodyWatch } from './limits.js';
 import type { ProxyMetrics } from './metrics.js';
 import { normalizeTarget } from './paths.js';
+import { redirectsToHttps } from './redirect-annotations.js';
 import { normalizeHost, Router, type Backend, type RoutedEndpoint } from './router.js';
 import { emptyTable, type RouteTable, type Target } from './table.js';
 import { UpstreamPool } from './http1/upstream-pool.js';
@@ -45,6 +48,8 @@ export interface ProxyOptions {
   readonly httpsPort: number;
   readonly upstream: UpstreamOptions;
   readonly ejection: EjectionOptions;
+  /** CIDRs of proxies whose X-Forwarded-* and Forwarded are believed (forwarded.ts); default none. */
+  readonly trustedProxies?: readonly string[] | undefined;
   readonly logger?: Logger | undefined;
   readonly metrics?: ProxyMetrics | undefined;
 }
@@ -70,8 +75,10 @@ export class Proxy {
   private readonly closing = new WeakSet<object>();
   /** Request bodies in flight on the Node path, held to their deadlines (server.ts sets the limits). */
   readonly bodies = new BodyWatch((reason) => this.countConnectionError('node', reason));
+  readonly trusted: TrustedProxies;
 
   constructor(readonly options: ProxyOptions = defaultProxyOptions) {
+    this.trusted = new TrustedProxies(options.trustedProxies ?? []);
     this.balancer = new Balancer(options.ejection);
     this.upstreams = new Upstreams(options.upstream);
     this.pool = new UpstreamPool({
@@ -124,13 +131,13 @@ export class Proxy {
       return { status: 400 };
     }
     const host = normalizeHost(rawHost);
-    if (proto === 'http' && router.isTlsHost(host)) {
+    const q = path.indexOf('?');
+    const route = router.route(host, q < 0 ? path : path.slice(0, q));
+    if (proto === 'http' && redirectsToHttps(route ?? undefined, router.isTlsHost(host), path)) {
       const port = this.options.httpsPort === 443 ? '' : `:${this.options.httpsPort}`;
       const bracketed = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
       return { status: 308, location: `https://${bracketed}${port}${path}` };
     }
-    const q = path.indexOf('?');
-    const route = router.route(host, q < 0 ? path : path.slice(0, q));
     if (!route) return { status: 404 };
     const backend = route.backend === null ? undefined : router.backend(route.backend);
     if (!backend || backend.endpoints.length === 0) return { status: 503, target: route };
@@ -253,7 +260,7 @@ export class Proxy {
       this.bodies.add(limit);
     }
     const hop = hopOf(req, proto, rawHost);
-    const headers = upstreamHeaders(req.rawHeaders, req.headers, hop, false, absolute);
+    const headers = upstreamHeaders(req.rawHeaders, req.headers, hop, false, absolute, this.trusted);
     if (h2 && limit && length !== undefined && Number(length) <= H2_BUFFERED_BODY) {
       // An HTTP/2 body whose content-length the DATA frames may contradict (RFC 9113 §8.1.1):
       // nghttp2 finds out only at the end of the stream, so a small one is read whole first and
@@ -326,7 +333,14 @@ export class Proxy {
     // server has no such choice): forwarded without its Upgrade, answered, then closed.
     const asked = upgradeProtocols(req.headers.upgrade).filter((p) => p !== 'h2c');
     const hop = hopOf(req, proto, rawHost);
-    const headers = upstreamHeaders(req.rawHeaders, req.headers, hop, asked.length > 0, absolute);
+    const headers = upstreamHeaders(
+      req.rawHeaders,
+      req.headers,
+      hop,
+      asked.length > 0,
+      absolute,
+      this.trusted,
+    );
     const lines = requestHead(req.method ?? 'GET', url, headers);
     new Tunnel(socket, head, endpoint, lines, asked, {
       serverName,
@@ -450,7 +464,9 @@ export class Proxy {
       service: target?.backend ?? '',
       upstream,
       ms: Math.round(ms * 100) / 100,
-      client: req.client,
+      // Behind trusted proxies: the client their chain names, and the peer that sent it.
+      client: this.trusted.empty ? req.client : realClient(req.client ?? '', req.forwardedFor, this.trusted),
+      peer: this.trusted.empty ? undefined : req.client,
     });
   }
 }
@@ -460,7 +476,10 @@ export interface AccessInfo {
   readonly method: string | undefined;
   readonly host: string | undefined;
   readonly path: string | undefined;
+  /** The peer address (connection or PROXY protocol). */
   readonly client: string | undefined;
+  /** X-Forwarded-For as received; read only when proxies are trusted. */
+  readonly forwardedFor?: string | undefined;
 }
 
 /** The client hop of a request served by Node's servers (X-Forwarded-*). */
@@ -468,18 +487,22 @@ function hopOf(req: IncomingMessage, proto: 'http' | 'https', host: string): Cli
   return { address: req.socket.remoteAddress ?? '', proto, port: req.socket.localPort ?? 0, host };
 }
 
+const joined = (v: string | string[] | undefined): string | undefined =>
+  Array.isArray(v) ? v.join(', ') : v;
+
 function accessOf(req: IncomingMessage): AccessInfo {
   return {
     method: req.method,
     host: req.headers.host ?? (req.headers[':authority'] as string | undefined),
     path: req.url,
     client: req.socket.remoteAddress,
+    forwardedFor: joined(req.headers['x-forwarded-for']),
   };
 }
 
 /** Why a client connection or stream was closed by us (the reason label of connection_errors_total). */
 export type ConnectionErrorReason =
-  'exception' | 'version' | 'malformed' | 'path' | 'timeout' | 'slow_body' | 'upgrade';
+  'exception' | 'version' | 'malformed' | 'path' | 'timeout' | 'slow_body' | 'upgrade' | 'proxy_protocol';
 
 const ignore = (): void => undefined;
 

@@ -15,6 +15,7 @@ import type { SecureContext, TLSSocket } from 'node:tls';
 import { CertStore, selfSignedPair, TLS_MIN_VERSION, type PemPair } from './certs.js';
 import { Http1Listener } from './http1/listener.js';
 import { defaultProxyOptions, Proxy, type ProxyOptions } from './proxy.js';
+import { enableProxyProtocol, type ProxyProtocolPorts } from './proxy-protocol-ports.js';
 import type { RouteTable } from './table.js';
 import { upgradeProtocols } from './tunnel.js';
 
@@ -42,6 +43,8 @@ export interface ServerOptions {
   readonly timeoutCheckInterval: number;
   /** Default certificate; a self-signed one is generated when absent. */
   readonly defaultCert?: PemPair | undefined;
+  /** Listeners that require a PROXY protocol header on each connection (proxy-protocol-ports.ts). */
+  readonly proxyProtocol?: ProxyProtocolPorts | undefined;
   readonly proxy: Partial<ProxyOptions>;
 }
 
@@ -81,6 +84,8 @@ export class IngressServer {
   private readonly options: ServerOptions;
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   private readonly tlsSockets = new Set<TLSSocket>();
+  /** Closes connections still waiting for a PROXY protocol header. */
+  private closeHeaderWaits = (): void => undefined;
 
   constructor(options: Partial<ServerOptions> = {}) {
     this.options = { ...defaultServerOptions, ...options };
@@ -166,6 +171,7 @@ export class IngressServer {
         socket.once('close', () => this.tlsSockets.delete(socket));
       });
     }
+    if (o.proxyProtocol) this.closeHeaderWaits = enableProxyProtocol(this, o.proxyProtocol, o.headersTimeout);
   }
 
   /** Atomically swaps routing and certificates; never closes a listener or a connection. */
@@ -190,6 +196,7 @@ export class IngressServer {
   async close(graceMs = 0): Promise<void> {
     const closing = [this.http1.stop()];
     if (this.tls1) closing.push(this.tls1.stop());
+    this.closeHeaderWaits();
     this.http.closeIdleConnections();
     for (const session of this.sessions) session.close();
     const all = Promise.all(closing);

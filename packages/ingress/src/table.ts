@@ -16,6 +16,10 @@ export interface Target {
   readonly ingress: string;
   /** Key into RouteTable.backends, `namespace/service:port`. */
   readonly backend: string | null;
+  /** The Ingress's `ssl-redirect: "false"`: no redirect to HTTPS for its TLS hosts (redirect-annotations.ts). */
+  readonly sslRedirect?: false;
+  /** The Ingress's `force-ssl-redirect: "true"`: redirect to HTTPS even without TLS of ours. */
+  readonly forceSslRedirect?: true;
 }
 
 export interface PathEntry {

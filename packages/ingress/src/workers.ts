@@ -13,6 +13,7 @@ import type { PemPair } from './certs.js';
 import { forWorkers, TableState, type TableDelta } from './delta.js';
 import { ProxyMetrics } from './metrics.js';
 import type { ProxyOptions } from './proxy.js';
+import type { ProxyProtocolPorts } from './proxy-protocol-ports.js';
 import { IngressServer } from './server.js';
 import type { RouteTable } from './table.js';
 
@@ -22,6 +23,7 @@ export interface WorkerConfig {
   readonly httpsPort: number | null;
   readonly defaultCert: PemPair;
   readonly accessLog: boolean;
+  readonly proxyProtocol?: ProxyProtocolPorts | undefined;
   readonly proxy: Partial<Omit<ProxyOptions, 'logger' | 'metrics'>>;
 }
 
@@ -153,6 +155,7 @@ export function runWorker(): Promise<void> {
           httpPort: c.httpPort,
           httpsPort: c.httpsPort,
           defaultCert: c.defaultCert,
+          proxyProtocol: c.proxyProtocol,
           proxy: { ...c.proxy, logger, metrics },
         });
         server.listen(true).then(

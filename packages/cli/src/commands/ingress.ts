@@ -13,9 +13,11 @@ import {
   IngressController,
   IngressServer,
   InProcessSink,
+  parseProxyProtocolPorts,
   ProxyMetrics,
   runWorker,
   selfSignedPair,
+  TrustedProxies,
   WorkerPool,
   type TableSink,
 } from '@portico/ingress';
@@ -28,7 +30,8 @@ import { createLogger } from '../logger.js';
 const usage = `usage: portico ingress [--kubeconfig FILE] [--http-port 80] [--https-port 443] [--metrics-port 10254]
                        [--listen-address 0.0.0.0] [--publish-service NS/NAME] [--workers N]
                        [--ingress-class portico] [--max-body-size BYTES] [--no-access-log]
-                       [--no-leader-elect] [--identity ID] [--shutdown-delay 5] [--shutdown-grace 20]`;
+                       [--no-leader-elect] [--identity ID] [--shutdown-delay 5] [--shutdown-grace 20]
+                       [--proxy-protocol all|none|PORT,...] [--trusted-proxies CIDR,...]`;
 
 export async function run(args: string[]): Promise<number> {
   if (cluster.isWorker) {
@@ -37,6 +40,8 @@ export async function run(args: string[]): Promise<number> {
   }
   let values;
   let ports;
+  let proxyProtocol;
+  let trustedProxies: string[];
   try {
     values = parseArgs({
       args,
@@ -57,6 +62,8 @@ export async function run(args: string[]): Promise<number> {
         namespace: { type: 'string', default: process.env.POD_NAMESPACE ?? 'portico-system' },
         'shutdown-delay': { type: 'string', default: '5' },
         'shutdown-grace': { type: 'string', default: '20' },
+        'proxy-protocol': { type: 'string', default: 'none' },
+        'trusted-proxies': { type: 'string', default: '' },
       },
     }).values;
     ports = {
@@ -69,6 +76,13 @@ export async function run(args: string[]): Promise<number> {
     if (!/^\d+$/.test(values.workers)) throw new Error(`--workers: not a number: ${values.workers}`);
     if (!/^\d+$/.test(values['max-body-size'])) throw new Error('--max-body-size: not a number of bytes');
     for (const f of ['shutdown-delay', 'shutdown-grace'] as const) secondsArg(values[f], f);
+    proxyProtocol = parseProxyProtocolPorts(values['proxy-protocol'], ports.http, ports.https);
+    trustedProxies = values['trusted-proxies']
+      .split(',')
+      .map((c) => c.trim())
+      .filter((c) => c !== '');
+    // Throws naming the first entry that is not an address or CIDR.
+    new TrustedProxies(trustedProxies, '--trusted-proxies');
   } catch (err) {
     console.error(`${(err as Error).message}\n${usage}`);
     return 2;
@@ -79,7 +93,7 @@ export async function run(args: string[]): Promise<number> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const workers = Number(values.workers);
-  const proxy = { maxBodyBytes: Number(values['max-body-size']), httpsPort: ports.https };
+  const proxy = { maxBodyBytes: Number(values['max-body-size']), httpsPort: ports.https, trustedProxies };
   const defaultCert = selfSignedPair();
 
   let sink: TableSink;
@@ -91,6 +105,7 @@ export async function run(args: string[]): Promise<number> {
       httpPort: ports.http,
       httpsPort: ports.https,
       defaultCert,
+      proxyProtocol,
       proxy: { ...proxy, metrics, logger: values['access-log'] ? pino({ name: 'access' }) : undefined },
     });
     await server.listen();
@@ -102,6 +117,7 @@ export async function run(args: string[]): Promise<number> {
       httpPort: ports.http,
       httpsPort: ports.https,
       defaultCert,
+      proxyProtocol,
       accessLog: values['access-log'],
       proxy,
     };

@@ -6,6 +6,7 @@
  * server, which serves or rejects it exactly as it would have from the first byte.
  */
 import type { Socket } from 'node:net';
+import { fieldValue } from '../forwarded.js';
 import { requestHead, upstreamHeaders } from '../headers.js';
 import { bodyExpired, type BodyTimeouts } from '../limits.js';
 import { STATUS_TEXT, type Proxy } from '../proxy.js';
@@ -131,7 +132,13 @@ export class ClientConnection implements ClientSide {
       const close = head.close || head.contentLength > 0 || decision.status === 400;
       this.local(decision.status, head.method, close, decision.location);
       proxy.record(
-        { method: head.method, host: head.host, path: head.target, client: this.address },
+        {
+          method: head.method,
+          host: head.host,
+          path: head.target,
+          client: this.address,
+          forwardedFor: proxy.trusted.empty ? undefined : fieldValue(head.fields, 'x-forwarded-for'),
+        },
         decision.status,
         decision.target,
         undefined,
@@ -149,6 +156,9 @@ export class ClientConnection implements ClientSide {
         port: this.port,
         host: head.host,
       },
+      false,
+      false,
+      proxy.trusted,
     );
     const upstreamHead = requestHead(head.method, decision.path, fields);
     const exchange = new Exchange(proxy, this, head, upstreamHead, decision.target, decision.backend);

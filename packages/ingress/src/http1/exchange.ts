@@ -5,6 +5,7 @@
  * when the connection failed, or on a fresh connection when a reused keep-alive one was stale.
  */
 import type { Socket } from 'node:net';
+import { fieldValue } from '../forwarded.js';
 import type { Proxy } from '../proxy.js';
 import type { Backend, RoutedEndpoint } from '../router.js';
 import type { Target } from '../table.js';
@@ -200,7 +201,13 @@ export class Exchange implements ResponseHandler {
   private record(status: number): void {
     const r = this.request;
     this.proxy.record(
-      { method: r.method, host: r.host, path: r.target, client: this.client.address },
+      {
+        method: r.method,
+        host: r.host,
+        path: r.target,
+        client: this.client.address,
+        forwardedFor: this.proxy.trusted.empty ? undefined : fieldValue(r.fields, 'x-forwarded-for'),
+      },
       status,
       this.target,
       this.endpoint?.origin,
