@@ -21,17 +21,22 @@ export interface GatewayApiCrdOptions {
   progress?: (line: string) => void;
 }
 
-/** Downloads (or finds in Go's module cache) the gateway-api module and returns its directory. */
+/**
+ * Downloads (or finds in Go's module cache) a gateway-api module and returns its directory:
+ * `sigs.k8s.io/gateway-api` (APIs, CRDs) or `sigs.k8s.io/gateway-api/conformance` (the conformance
+ * tests' manifests and expectations, a module of its own since v1.5).
+ */
 export async function gatewayApiModuleDir(
   version = GATEWAY_API_VERSION,
   progress: (line: string) => void = () => {},
+  module = 'sigs.k8s.io/gateway-api',
 ): Promise<string> {
   const { go } = await findGo();
   for (let attempt = 1; ; attempt++) {
     try {
       const { stdout } = await promisify(execFile)(
         go,
-        ['mod', 'download', '-json', `sigs.k8s.io/gateway-api@${version}`],
+        ['mod', 'download', '-json', `${module}@${version}`],
         // Outside any module, and without our workspace: the download needs neither.
         { cwd: tmpdir(), env: { ...process.env, GOWORK: 'off', GOFLAGS: '-mod=mod' } },
       );
@@ -45,7 +50,7 @@ export async function gatewayApiModuleDir(
         attempt === 3 ||
         !/dial tcp|i\/o timeout|connection (reset|refused)|TLS handshake|no such host/.test(text)
       )
-        throw new Error(`go mod download sigs.k8s.io/gateway-api@${version} failed: ${text}`, { cause: err });
+        throw new Error(`go mod download ${module}@${version} failed: ${text}`, { cause: err });
       progress(`the Go module proxy did not answer (attempt ${attempt} of 3); retrying in 30 s`);
       await new Promise((r) => setTimeout(r, 30_000));
     }
@@ -66,4 +71,9 @@ export async function gatewayApiCrdFiles(options: GatewayApiCrdOptions = {}): Pr
     .map((f) => join(dir, f));
   if (files.length === 0) throw new Error(`no CRD files in ${dir}`);
   return files;
+}
+
+/** The conformance module's directory (tests/*.yaml, tests/*.go, base/manifests.yaml). */
+export function gatewayApiConformanceDir(version = GATEWAY_API_VERSION): Promise<string> {
+  return gatewayApiModuleDir(version, undefined, 'sigs.k8s.io/gateway-api/conformance');
 }

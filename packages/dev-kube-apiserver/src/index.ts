@@ -18,6 +18,7 @@ export { hostEndpointAddress } from './endpoint-address.js';
 export {
   GATEWAY_API_VERSION,
   gatewayApiCrdFiles,
+  gatewayApiConformanceDir,
   gatewayApiModuleDir,
   type GatewayApiCrdOptions,
 } from './gateway-api-crds.js';
