@@ -5,10 +5,13 @@
  * this is a lookup of a few hundred milliseconds.
  */
 import { execFile } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { CustomObjectsApi, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { applyObject } from '@portico/kube';
+import { parseAllDocuments } from 'yaml';
 import { findGo } from './build.js';
 
 /** The Gateway API release our Gateway support is written against. */
@@ -76,4 +79,43 @@ export async function gatewayApiCrdFiles(options: GatewayApiCrdOptions = {}): Pr
 /** The conformance module's directory (tests/*.yaml, tests/*.go, base/manifests.yaml). */
 export function gatewayApiConformanceDir(version = GATEWAY_API_VERSION): Promise<string> {
   return gatewayApiModuleDir(version, undefined, 'sigs.k8s.io/gateway-api/conformance');
+}
+
+/**
+ * Installs the release's CRDs (standard channel) on an API server and waits until the API server
+ * serves the kinds Portico reads: a real kube-apiserver serves a new CRD's endpoints only once it is
+ * Established, a moment after the create.
+ */
+export async function installGatewayApiCrds(
+  kc: KubeConfig,
+  options: GatewayApiCrdOptions = {},
+): Promise<void> {
+  for (const file of await gatewayApiCrdFiles(options))
+    for (const doc of parseAllDocuments(readFileSync(file, 'utf8'))) {
+      const crd = doc.toJS() as KubernetesObject | null;
+      if (crd?.kind === 'CustomResourceDefinition') await applyObject(kc, crd);
+    }
+  const api = kc.makeApiClient(CustomObjectsApi);
+  const group = 'gateway.networking.k8s.io';
+  const kinds = [
+    ['v1', 'gatewayclasses'],
+    ['v1', 'gateways'],
+    ['v1', 'httproutes'],
+    ['v1beta1', 'referencegrants'],
+  ] as const;
+  const deadline = Date.now() + 60_000;
+  for (const [version, plural] of kinds)
+    for (;;) {
+      try {
+        await api.listClusterCustomObject({ group, version, plural });
+        break;
+      } catch (err) {
+        if (Date.now() > deadline)
+          throw new Error(
+            `the API server does not serve ${plural}.${group}/${version} 60 s after installing the CRDs`,
+            { cause: err },
+          );
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
 }

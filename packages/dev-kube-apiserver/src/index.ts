@@ -20,5 +20,6 @@ export {
   gatewayApiCrdFiles,
   gatewayApiConformanceDir,
   gatewayApiModuleDir,
+  installGatewayApiCrds,
   type GatewayApiCrdOptions,
 } from './gateway-api-crds.js';

@@ -8,3 +8,8 @@ export * from './route-rules.js';
 export * from './precedence.js';
 export * from './match.js';
 export * from './compile.js';
+export * from './gateway-proxy.js';
+export * from './servers.js';
+export * from './sources.js';
+export * from './status-writer.js';
+export * from './controller.js';

@@ -1,0 +1,172 @@
+/**
+ * The Gateway API side of `portico ingress`: Gateway API objects in, the listeners served on the
+ * gateway address and the statuses written back (while this replica leads, as for Ingress status).
+ * Compiling is the pure step in compile.ts; this class only wires the watch, the servers and the
+ * status writer, and counts what happens.
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { emptyTable } from '../table.js';
+import { defaultProxyOptions, type ProxyOptions } from '../proxy.js';
+import { compileGateways, type GatewayClusterState, type GatewayCompiled } from './compile.js';
+import { GatewayProxy } from './gateway-proxy.js';
+import { GatewayServers } from './servers.js';
+import { watchGateways, type GatewaySource } from './sources.js';
+import { GatewayStatusWriter, statusTargets } from './status-writer.js';
+import { GATEWAY_CONTROLLER_NAME } from './types.js';
+
+export interface GatewayControllerOptions {
+  readonly kubeConfig: KubeConfig;
+  /** Where every listener of our Gateways is served, at the listener's own port. */
+  readonly address: string;
+  readonly logger: Logger;
+  readonly registry: Registry;
+  readonly controllerName?: string;
+  readonly debounceMs: number;
+  /** How often statuses are re-checked even without events, ms. */
+  readonly statusResyncMs: number;
+  readonly proxy?: Partial<ProxyOptions>;
+}
+
+export class GatewayController {
+  readonly proxy: GatewayProxy;
+  readonly servers: GatewayServers;
+  private source: GatewaySource | undefined;
+  private compiled: GatewayCompiled | undefined;
+  private state: GatewayClusterState | undefined;
+  private version = 0;
+  private leading = false;
+  private stopping = false;
+  private statusBusy = false;
+  private statusPending = false;
+  private serving: Promise<void> = Promise.resolve();
+  private resync: NodeJS.Timeout | undefined;
+  private readonly writer: GatewayStatusWriter;
+  private readonly controllerName: string;
+  private readonly compileSeconds: Histogram;
+  private readonly statusWrites: Counter<'result'>;
+  private readonly routesServed: Gauge;
+  private readonly routesRejected: Gauge;
+
+  constructor(private readonly options: GatewayControllerOptions) {
+    this.controllerName = options.controllerName ?? GATEWAY_CONTROLLER_NAME;
+    this.proxy = new GatewayProxy({ ...defaultProxyOptions, ...options.proxy, logger: options.logger });
+    this.servers = new GatewayServers(this.proxy, options.address, options.logger);
+    this.writer = new GatewayStatusWriter(options.kubeConfig);
+    const registers = [options.registry];
+    this.compileSeconds = new Histogram({
+      name: 'portico_gateway_compile_seconds',
+      help: 'Time to compile Gateway API objects into served listeners and statuses',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers,
+    });
+    this.statusWrites = new Counter({
+      name: 'portico_gateway_status_writes_total',
+      help: 'Gateway API status writes by result',
+      labelNames: ['result'],
+      registers,
+    });
+    this.routesServed = new Gauge({
+      name: 'portico_gateway_httproutes_accepted',
+      help: 'HTTPRoute parent references of ours that are Accepted',
+      registers,
+    });
+    this.routesRejected = new Gauge({
+      name: 'portico_gateway_httproutes_rejected',
+      help: 'HTTPRoute parent references of ours that are not Accepted or have unresolved references',
+      registers,
+    });
+  }
+
+  start(): Promise<void> {
+    this.source = watchGateways(this.options.kubeConfig, {
+      debounceMs: this.options.debounceMs,
+      onChange: (state) => this.apply(state),
+      onError: (kind, err) => {
+        if (!this.stopping) this.options.logger.warn({ kind, err: String(err) }, 'watch failed; retrying');
+      },
+    });
+    this.resync = setInterval(() => void this.syncStatus(), this.options.statusResyncMs);
+    return this.source.synced.then(() => this.serving);
+  }
+
+  /** Called by the leader elector: only the leader writes statuses. */
+  setLeading(leading: boolean): void {
+    this.leading = leading;
+    if (leading) void this.syncStatus();
+  }
+
+  /** Resolves once the latest compile is served (its ports opened or closed). */
+  settled(): Promise<void> {
+    return this.serving;
+  }
+
+  private apply(state: GatewayClusterState): void {
+    const end = this.compileSeconds.startTimer();
+    const compiled = compileGateways(state, {
+      controllerName: this.controllerName,
+      addresses: [this.options.address],
+    });
+    end();
+    this.state = state;
+    this.compiled = compiled;
+    let accepted = 0;
+    let rejected = 0;
+    for (const r of compiled.httpRoutes)
+      for (const p of r.status.parents) {
+        if (p.conditions.every((c) => c.status === 'True')) accepted++;
+        else rejected++;
+      }
+    this.routesServed.set(accepted);
+    this.routesRejected.set(rejected);
+    this.proxy.setTable({
+      ...emptyTable,
+      version: ++this.version,
+      backends: [...compiled.backends].map(([key, endpoints]) => ({ key, endpoints })),
+    });
+    this.serving = this.serving.then(() => this.servers.update(compiled.listeners));
+    void this.syncStatus();
+  }
+
+  /** Writes what differs, one object at a time; a sync asked for meanwhile runs after this one. */
+  private async syncStatus(): Promise<void> {
+    if (!this.leading || !this.compiled || !this.state || this.stopping) return;
+    if (this.statusBusy) {
+      this.statusPending = true;
+      return;
+    }
+    this.statusBusy = true;
+    try {
+      for (const target of statusTargets(this.compiled, this.state.httpRoutes, this.controllerName)) {
+        if (!this.leading || this.stopping) break;
+        try {
+          const wrote = await this.writer.apply(target);
+          this.statusWrites.inc({ result: wrote ? 'written' : 'current' });
+        } catch (err) {
+          this.statusWrites.inc({ result: 'error' });
+          this.options.logger.warn(
+            { err: String(err), kind: target.plural, object: `${target.namespace ?? ''}/${target.name}` },
+            'status write failed; retrying on the next sync',
+          );
+        }
+      }
+    } finally {
+      this.statusBusy = false;
+    }
+    if (this.statusPending) {
+      this.statusPending = false;
+      await this.syncStatus();
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.resync);
+    await this.source?.stop();
+    await this.serving;
+    await this.servers.close();
+    await this.proxy.upstreams.close();
+    this.proxy.pool.close();
+  }
+}
