@@ -51,7 +51,7 @@ export class GatewayController {
 
   constructor(private readonly options: GatewayControllerOptions) {
     this.controllerName = options.controllerName ?? GATEWAY_CONTROLLER_NAME;
-    this.proxy = new GatewayProxy({ ...defaultProxyOptions, ...options.proxy, logger: options.logger });
+    this.proxy = new GatewayProxy({ ...defaultProxyOptions, logger: options.logger, ...options.proxy });
     this.servers = new GatewayServers(this.proxy, options.address, options.logger);
     this.writer = new GatewayStatusWriter(options.kubeConfig);
     const registers = [options.registry];
