@@ -514,7 +514,7 @@ export type Decision =
       readonly location?: undefined;
     }
   | {
-      readonly status: 308 | 400 | 404 | 413 | 500 | 503;
+      readonly status: 301 | 302 | 303 | 307 | 308 | 400 | 404 | 413 | 500 | 503;
       readonly target?: Target;
       readonly location?: string;
     };
@@ -527,6 +527,10 @@ function hostCount(raw: readonly string[]): number {
 }
 
 export const STATUS_TEXT: Record<number, string> = {
+  301: 'Moved Permanently',
+  302: 'Found',
+  303: 'See Other',
+  307: 'Temporary Redirect',
   308: 'Permanent Redirect',
   400: 'Bad Request',
   404: 'Not Found',

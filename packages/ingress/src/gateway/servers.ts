@@ -82,6 +82,7 @@ export class GatewayServers {
   private open(protocol: 'HTTP' | 'HTTPS', listeners: ServedListener[]): PortServer {
     if (protocol === 'HTTP') {
       const server = http.createServer((req, res) => this.proxy.serve(req, res, 'http'));
+      server.on('upgrade', (req, socket, head: Buffer) => this.proxy.serveUpgrade(req, socket, head, 'http'));
       return { protocol, server, listeners };
     }
     // The SNI callback reads entry.listeners, which update() replaces as Gateways change.
@@ -109,6 +110,7 @@ export class GatewayServers {
       },
       (req, res) => this.proxy.serve(req, res, 'https'),
     );
+    server.on('upgrade', (req, socket, head: Buffer) => this.proxy.serveUpgrade(req, socket, head, 'https'));
     entry.current = { protocol, server, listeners };
     return entry.current;
   }
