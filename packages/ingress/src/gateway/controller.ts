@@ -48,6 +48,7 @@ export class GatewayController {
   private readonly statusWrites: Counter<'result'>;
   private readonly routesServed: Gauge;
   private readonly routesRejected: Gauge;
+  private readonly portsFailed: Gauge;
 
   constructor(private readonly options: GatewayControllerOptions) {
     this.controllerName = options.controllerName ?? GATEWAY_CONTROLLER_NAME;
@@ -70,6 +71,11 @@ export class GatewayController {
     this.routesServed = new Gauge({
       name: 'portico_gateway_httproutes_accepted',
       help: 'HTTPRoute parent references of ours that are Accepted',
+      registers,
+    });
+    this.portsFailed = new Gauge({
+      name: 'portico_gateway_listener_ports_failed',
+      help: 'Gateway listener ports that could not be opened on the gateway address (retried on every change)',
       registers,
     });
     this.routesRejected = new Gauge({
@@ -125,7 +131,10 @@ export class GatewayController {
       version: ++this.version,
       backends: [...compiled.backends].map(([key, endpoints]) => ({ key, endpoints })),
     });
-    this.serving = this.serving.then(() => this.servers.update(compiled.listeners));
+    this.serving = this.serving.then(async () => {
+      const failed = await this.servers.update(compiled.listeners);
+      this.portsFailed.set(failed.length);
+    });
     void this.syncStatus();
   }
 

@@ -41,7 +41,9 @@ export class GatewayServers {
     return out;
   }
 
-  async update(listeners: readonly ServedListener[]): Promise<void> {
+  /** Serves these listeners; returns the ports that could not be opened (retried on the next update). */
+  async update(listeners: readonly ServedListener[]): Promise<{ port: number; error: string }[]> {
+    const failed: { port: number; error: string }[] = [];
     this.proxy.setListeners(listeners);
     const byPort = new Map<number, ServedListener[]>();
     for (const l of listeners) byPort.set(l.port, [...(byPort.get(l.port) ?? []), l]);
@@ -65,12 +67,14 @@ export class GatewayServers {
           'serving Gateway listener port',
         );
       } catch (err) {
+        failed.push({ port, error: String(err) });
         this.logger?.error(
           { err: String(err), address: this.address, port },
           'cannot open a Gateway listener port',
         );
       }
     }
+    return failed;
   }
 
   async close(): Promise<void> {

@@ -69,6 +69,11 @@ export async function conformanceState(...testFiles: string[]): Promise<GatewayC
 
 /** One ready endpoint per Service, at 10.0.<i>.1, on each of its ports' targetPort. */
 function endpointSliceFor(s: V1Service, i: number): V1EndpointSlice {
+  return sliceFor(s, `10.0.${i}.1`);
+}
+
+/** An EndpointSlice for the Service with one ready endpoint at `address`, on `port` or each targetPort. */
+export function sliceFor(s: V1Service, address: string, port?: number): V1EndpointSlice {
   return {
     metadata: {
       namespace: s.metadata?.namespace,
@@ -76,10 +81,10 @@ function endpointSliceFor(s: V1Service, i: number): V1EndpointSlice {
       labels: { 'kubernetes.io/service-name': s.metadata!.name! },
     },
     addressType: 'IPv4',
-    endpoints: [{ addresses: [`10.0.${i}.1`], conditions: { ready: true } }],
+    endpoints: [{ addresses: [address], conditions: { ready: true } }],
     ports: (s.spec?.ports ?? []).map((p) => ({
       name: p.name ?? '',
-      port: typeof p.targetPort === 'number' ? p.targetPort : p.port,
+      port: port ?? (typeof p.targetPort === 'number' ? p.targetPort : p.port),
     })),
   };
 }
@@ -126,6 +131,149 @@ export async function expectedResponses(
       headers,
       ...(backend ? { backend: `${ns}/${backend}` } : {}),
       ...(status ? { statusCode: Number(status) } : {}),
+    };
+  });
+}
+
+/** What one conformance test case expects (the Go http.ExpectedResponse literal, as data). */
+export interface ExpectedCase {
+  readonly request: {
+    readonly host?: string;
+    readonly path: string;
+    readonly method?: string;
+    readonly headers: Record<string, string>;
+  };
+  /** What the backend must receive. */
+  readonly expectedRequest?: {
+    readonly host?: string;
+    readonly path?: string;
+    readonly headers: Record<string, string>;
+    readonly absent: string[];
+  };
+  readonly redirect?: {
+    readonly scheme?: string;
+    readonly host?: string;
+    readonly port?: string;
+    readonly path?: string;
+  };
+  readonly statusCode: number;
+  /** Headers the echo backend must add to its response (the suite sends them in X-Echo-Set-Header). */
+  readonly backendSetResponseHeaders: Record<string, string>;
+  readonly responseHeaders: Record<string, string>;
+  readonly absentResponseHeaders: string[];
+  /** `namespace/name` of the Service that must answer. */
+  readonly backend?: string;
+}
+
+/** The text from `open` (an index of '{') to its matching '}', inclusive. */
+function braced(text: string, open: number): string {
+  let depth = 0;
+  for (let i = open; i < text.length; i++) {
+    if (text[i] === '"') {
+      i = text.indexOf('"', i + 1);
+      continue;
+    }
+    if (text[i] === '{') depth++;
+    else if (text[i] === '}' && --depth === 0) return text.slice(open, i + 1);
+  }
+  throw new Error(`unbalanced braces at ${open}`);
+}
+
+/**
+ * Removes and returns the braced value after `marker` (e.g. `Response: http.Response{`; any run of
+ * spaces in the marker matches any whitespace, as gofmt aligns fields).
+ */
+function take(text: string, marker: string): [string | undefined, string] {
+  const pattern = new RegExp(marker.replace(/[.*+?^${}()|[\]\\&]/g, '\\$&').replace(/ +/g, '\\s*'));
+  const m = pattern.exec(text);
+  if (!m) return [undefined, text];
+  const open = m.index + m[0].length - 1;
+  const body = braced(text, open);
+  return [body, text.slice(0, m.index) + text.slice(open + body.length)];
+}
+
+function field(text: string | undefined, name: string): string | undefined {
+  return text === undefined ? undefined : new RegExp(`\\b${name}:\\s*"([^"]*)"`).exec(text)?.[1];
+}
+
+function stringMap(text: string | undefined, name: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const m =
+    text === undefined ? null : new RegExp(`\\b${name}:\\s*map\\[string\\]string\\{([^}]*)\\}`).exec(text);
+  if (m) for (const kv of m[1]!.matchAll(/"([^"]+)":\s*"([^"]*)"/g)) out[kv[1]!] = kv[2]!;
+  return out;
+}
+
+function stringList(text: string | undefined, name: string): string[] {
+  const m = text === undefined ? null : new RegExp(`\\b${name}:\\s*\\[\\]string\\{([^}]*)\\}`).exec(text);
+  return m ? [...m[1]!.matchAll(/"([^"]*)"/g)].map((x) => x[1]!) : [];
+}
+
+/** Every http.ExpectedResponse literal of a conformance Go file, single or in a list, in order. */
+export async function expectedCases(testFile: string, defaultNamespace: string): Promise<ExpectedCase[]> {
+  const go = readFileSync(join(await conformanceDir(), 'tests', `${testFile}.go`), 'utf8');
+  const literals: string[] = [];
+  for (
+    let at = go.indexOf('http.ExpectedResponse{');
+    at >= 0;
+    at = go.indexOf('http.ExpectedResponse{', at + 1)
+  ) {
+    const open = at + 'http.ExpectedResponse'.length;
+    const body = braced(go, open);
+    if (go.slice(at - 2, at) === '[]') {
+      // A list: its elements are the braced values inside.
+      for (let i = 1; i < body.length - 1; i++)
+        if (body[i] === '{') {
+          const element = braced(body, i);
+          literals.push(element);
+          i += element.length - 1;
+        } else if (body[i] === '"') i = body.indexOf('"', i + 1);
+    } else literals.push(body);
+    at = open + body.length - 1;
+  }
+  return literals.map((literal) => {
+    // The nested literals are taken out in turn, so that each field name is read from its own one.
+    const [expected, rest1] = take(literal, 'ExpectedRequest: &http.ExpectedRequest{');
+    const [redirect, rest2] = take(rest1, 'RedirectRequest: &roundtripper.RedirectRequest{');
+    const [response, rest3] = take(rest2, 'Response: http.Response{');
+    const [request, rest] = take(rest3, 'Request: http.Request{');
+    const expectedInner = expected === undefined ? undefined : take(expected, 'Request: http.Request{')[0];
+    const backend = field(rest, 'Backend');
+    const status = response === undefined ? undefined : /StatusCode:\s*(\d+)/.exec(response)?.[1];
+    const host = field(request, 'Host');
+    const method = field(request, 'Method');
+    return {
+      request: {
+        ...(host ? { host } : {}),
+        path: field(request, 'Path') ?? '/',
+        ...(method ? { method } : {}),
+        headers: stringMap(request, 'Headers'),
+      },
+      ...(expected !== undefined
+        ? {
+            expectedRequest: {
+              ...(field(expectedInner, 'Host') !== undefined ? { host: field(expectedInner, 'Host') } : {}),
+              ...(field(expectedInner, 'Path') !== undefined ? { path: field(expectedInner, 'Path') } : {}),
+              headers: stringMap(expectedInner, 'Headers'),
+              absent: stringList(expected, 'AbsentHeaders'),
+            },
+          }
+        : {}),
+      ...(redirect !== undefined
+        ? {
+            redirect: {
+              ...(field(redirect, 'Scheme') !== undefined ? { scheme: field(redirect, 'Scheme') } : {}),
+              ...(field(redirect, 'Host') !== undefined ? { host: field(redirect, 'Host') } : {}),
+              ...(field(redirect, 'Port') !== undefined ? { port: field(redirect, 'Port') } : {}),
+              ...(field(redirect, 'Path') !== undefined ? { path: field(redirect, 'Path') } : {}),
+            },
+          }
+        : {}),
+      statusCode: status ? Number(status) : 200,
+      backendSetResponseHeaders: stringMap(rest, 'BackendSetResponseHeaders'),
+      responseHeaders: stringMap(response, 'Headers'),
+      absentResponseHeaders: stringList(response, 'AbsentHeaders'),
+      ...(backend ? { backend: `${field(rest, 'Namespace') ?? defaultNamespace}/${backend}` } : {}),
     };
   });
 }
