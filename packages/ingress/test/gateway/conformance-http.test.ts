@@ -18,44 +18,101 @@ const INFRA = 'gateway-conformance-infra';
 /** A loopback address of our own, so the listeners' real ports (80) collide with nothing. */
 const ADDRESS = '127.14.0.1';
 
-const tests: [name: string, file: string, gateway: string][] = [
-  ['HTTPRouteSimpleSameNamespace', 'httproute-simple-same-namespace', 'same-namespace'],
-  ['HTTPRouteMatching', 'httproute-matching', 'same-namespace'],
-  ['HTTPRouteExactPathMatching', 'httproute-exact-path-matching', 'same-namespace'],
-  ['HTTPRouteHeaderMatching', 'httproute-header-matching', 'same-namespace'],
-  ['HTTPRouteQueryParamMatching', 'httproute-query-param-matching', 'same-namespace'],
-  ['HTTPRouteMethodMatching', 'httproute-method-matching', 'same-namespace'],
-  ['HTTPRouteMatchingAcrossRoutes', 'httproute-matching-across-routes', 'same-namespace'],
-  ['HTTPRoutePathMatchOrder', 'httproute-path-match-order', 'same-namespace'],
-  [
-    'HTTPRouteListenerHostnameMatching',
-    'httproute-listener-hostname-matching',
-    'httproute-listener-hostname-matching',
-  ],
-  ['HTTPRouteCrossNamespace', 'httproute-cross-namespace', 'backend-namespaces'],
-  [
-    'HTTPRouteInvalidCrossNamespaceBackendRef',
-    'httproute-invalid-cross-namespace-backend-ref',
-    'same-namespace',
-  ],
-  ['HTTPRouteInvalidNonExistentBackendRef', 'httproute-invalid-nonexistent-backendref', 'same-namespace'],
-  ['HTTPRouteInvalidBackendRefUnknownKind', 'httproute-invalid-backendref-unknown-kind', 'same-namespace'],
-  [
-    'HTTPRoutePartiallyInvalidViaInvalidReferenceGrant',
-    'httproute-partially-invalid-via-invalid-reference-grant',
-    'same-namespace',
-  ],
-  ['HTTPRouteRequestHeaderModifier', 'httproute-request-header-modifier', 'same-namespace'],
-  ['HTTPRouteResponseHeaderModifier', 'httproute-response-header-modifier', 'same-namespace'],
-  ['HTTPRouteRewritePath', 'httproute-rewrite-path', 'same-namespace'],
-  ['HTTPRouteRewriteHost', 'httproute-rewrite-host', 'same-namespace'],
-  ['HTTPRouteRedirectPath', 'httproute-redirect-path', 'same-namespace'],
-  ['HTTPRouteRedirectPort', 'httproute-redirect-port', 'same-namespace'],
-  ['HTTPRouteRedirectScheme', 'httproute-redirect-scheme', 'same-namespace'],
-  ['HTTPRouteRedirectHostAndStatus', 'httproute-redirect-host-and-status', 'same-namespace'],
-  ['HTTPRoute303Redirect', 'httproute-303-redirect', 'same-namespace'],
-  ['HTTPRoute307Redirect', 'httproute-307-redirect', 'same-namespace'],
-  ['HTTPRoute308Redirect', 'httproute-308-redirect', 'same-namespace'],
+/**
+ * name, manifests, the Gateway(s) the test sends to: with two, every expectation is sent to each
+ * (listener isolation), or, with `splitAt`, the expectations from that index on go to the second;
+ * `only`: the expectations checked before the test changes the cluster.
+ */
+interface HttpTest {
+  readonly name: string;
+  readonly files: string[];
+  readonly gateways: string[];
+  readonly splitAt?: number;
+  readonly only?: number;
+}
+
+const tests: HttpTest[] = [
+  {
+    name: 'HTTPRouteSimpleSameNamespace',
+    files: ['httproute-simple-same-namespace'],
+    gateways: ['same-namespace'],
+  },
+  { name: 'HTTPRouteMatching', files: ['httproute-matching'], gateways: ['same-namespace'] },
+  {
+    name: 'HTTPRouteExactPathMatching',
+    files: ['httproute-exact-path-matching'],
+    gateways: ['same-namespace'],
+  },
+  { name: 'HTTPRouteHeaderMatching', files: ['httproute-header-matching'], gateways: ['same-namespace'] },
+  {
+    name: 'HTTPRouteQueryParamMatching',
+    files: ['httproute-query-param-matching'],
+    gateways: ['same-namespace'],
+  },
+  { name: 'HTTPRouteMethodMatching', files: ['httproute-method-matching'], gateways: ['same-namespace'] },
+  {
+    name: 'HTTPRouteMatchingAcrossRoutes',
+    files: ['httproute-matching-across-routes'],
+    gateways: ['same-namespace'],
+  },
+  { name: 'HTTPRoutePathMatchOrder', files: ['httproute-path-match-order'], gateways: ['same-namespace'] },
+  { name: 'HTTPRouteCrossNamespace', files: ['httproute-cross-namespace'], gateways: ['backend-namespaces'] },
+  {
+    name: 'HTTPRouteInvalidNonExistentBackendRef',
+    files: ['httproute-invalid-nonexistent-backendref'],
+    gateways: ['same-namespace'],
+  },
+  {
+    name: 'HTTPRouteInvalidBackendRefUnknownKind',
+    files: ['httproute-invalid-backendref-unknown-kind'],
+    gateways: ['same-namespace'],
+  },
+  {
+    name: 'HTTPRouteRequestHeaderModifier',
+    files: ['httproute-request-header-modifier'],
+    gateways: ['same-namespace'],
+  },
+  {
+    name: 'HTTPRouteResponseHeaderModifier',
+    files: ['httproute-response-header-modifier'],
+    gateways: ['same-namespace'],
+  },
+  { name: 'HTTPRouteRewritePath', files: ['httproute-rewrite-path'], gateways: ['same-namespace'] },
+  { name: 'HTTPRouteRewriteHost', files: ['httproute-rewrite-host'], gateways: ['same-namespace'] },
+  { name: 'HTTPRouteRedirectPath', files: ['httproute-redirect-path'], gateways: ['same-namespace'] },
+  { name: 'HTTPRouteRedirectPort', files: ['httproute-redirect-port'], gateways: ['same-namespace'] },
+  { name: 'HTTPRouteRedirectScheme', files: ['httproute-redirect-scheme'], gateways: ['same-namespace'] },
+  {
+    name: 'HTTPRouteRedirectHostAndStatus',
+    files: ['httproute-redirect-host-and-status'],
+    gateways: ['same-namespace'],
+  },
+  { name: 'HTTPRoute303Redirect', files: ['httproute-303-redirect'], gateways: ['same-namespace'] },
+  { name: 'HTTPRoute307Redirect', files: ['httproute-307-redirect'], gateways: ['same-namespace'] },
+  { name: 'HTTPRoute308Redirect', files: ['httproute-308-redirect'], gateways: ['same-namespace'] },
+  {
+    name: 'HTTPRouteListenerPortMatching',
+    files: ['httproute-listener-port-matching'],
+    gateways: ['httproute-listener-port-matching'],
+  },
+  {
+    name: 'HTTPRouteHostnameIntersection',
+    files: ['httproute-hostname-intersection'],
+    gateways: ['httproute-hostname-intersection', 'httproute-hostname-intersection-all'],
+    splitAt: 27,
+  },
+  {
+    name: 'GatewayHTTPListenerIsolation',
+    files: ['gateway-http-listener-isolation', 'gateway-http-listener-isolation-with-hostname-intersection'],
+    gateways: ['http-listener-isolation', 'http-listener-isolation-with-hostname-intersection'],
+  },
+  // The 500 after the ReferenceGrant is deleted is checked on the model (conformance.test.ts).
+  {
+    name: 'HTTPRouteReferenceGrant',
+    files: ['httproute-reference-grant'],
+    gateways: ['same-namespace'],
+    only: 1,
+  },
 ];
 
 interface Echo {
@@ -95,6 +152,15 @@ interface Answer {
   status: number;
   headers: http.IncomingHttpHeaders;
   body: string;
+}
+
+/**
+ * The port a case is sent to: the one in its Host when a listener has it (the suite picks the
+ * Gateway address of that listener), else 80; a Host may carry another port just to be ignored.
+ */
+function portOf(c: ExpectedCase, listenerPorts: number[]): number {
+  const m = /:(\d+)$/.exec(c.request.host ?? '');
+  return m && listenerPorts.includes(Number(m[1])) ? Number(m[1]) : 80;
 }
 
 function send(port: number, c: ExpectedCase): Promise<Answer> {
@@ -183,47 +249,100 @@ afterAll(async () => {
   for (const f of cleanup) await f();
 });
 
+/** Echo backends for every Service, the compiled model, and a proxy with its servers (not yet serving). */
+async function setUp(files: string[]) {
+  const state = await conformanceState(...files);
+  const echos: Echo[] = [];
+  const slices = [];
+  for (const s of state.services) {
+    const echo = await startEcho(`${s.metadata?.namespace}/${s.metadata?.name}`);
+    echos.push(echo);
+    slices.push(sliceFor(s, '127.0.0.1', echo.port));
+  }
+  const proxy = new GatewayProxy(defaultProxyOptions);
+  const servers = new GatewayServers(proxy, ADDRESS);
+  const stop = async () => {
+    await servers.close();
+    await proxy.upstreams.close();
+    proxy.pool.close();
+    await stopAll(echos);
+  };
+  cleanup.push(stop);
+  const compiled = compileGateways({ ...state, endpointSlices: slices }, { addresses: [ADDRESS] });
+  proxy.setTable({
+    ...emptyTable,
+    version: 1,
+    backends: [...compiled.backends].map(([key, endpoints]) => ({ key, endpoints })),
+  });
+  /** Serves one Gateway's listeners (only): every request then reaches that Gateway. */
+  const serve = async (gateway: string) => {
+    const listeners = compiled.listeners.filter((l) => l.gateway === `${INFRA}/${gateway}`);
+    expect(listeners.length, `listeners of ${gateway}`).toBeGreaterThan(0);
+    expect(await servers.update(listeners), 'ports that could not be opened').toEqual([]);
+    return listeners.map((l) => l.port);
+  };
+  const done = async () => {
+    await stop();
+    cleanup.splice(cleanup.indexOf(stop), 1);
+  };
+  return { serve, done };
+}
+
 describe('conformance over HTTP through the Gateway proxy', () => {
-  for (const [name, file, gateway] of tests)
-    it(name, { timeout: 120_000 }, async () => {
-      const state = await conformanceState(file);
-      const echos: Echo[] = [];
-      const slices = [];
-      for (const s of state.services) {
-        const echo = await startEcho(`${s.metadata?.namespace}/${s.metadata?.name}`);
-        echos.push(echo);
-        slices.push(sliceFor(s, '127.0.0.1', echo.port));
-      }
-      const proxy = new GatewayProxy(defaultProxyOptions);
-      const servers = new GatewayServers(proxy, ADDRESS);
-      const stop = async () => {
-        await servers.close();
-        await proxy.upstreams.close();
-        proxy.pool.close();
-        await stopAll(echos);
-      };
-      cleanup.push(stop);
-      const compiled = compileGateways({ ...state, endpointSlices: slices }, { addresses: [ADDRESS] });
-      proxy.setTable({
-        ...emptyTable,
-        version: 1,
-        backends: [...compiled.backends].map(([key, endpoints]) => ({ key, endpoints })),
-      });
-      const listeners = compiled.listeners.filter((l) => l.gateway === `${INFRA}/${gateway}`);
-      expect(listeners.length, `listeners of ${gateway}`).toBeGreaterThan(0);
-      expect(await servers.update(listeners), 'ports that could not be opened').toEqual([]);
-      const cases = await expectedCases(file, INFRA);
-      expect(cases.length, `expectations read from ${file}.go`).toBeGreaterThan(0);
+  for (const t of tests)
+    it(t.name, { timeout: 120_000 }, async () => {
+      const { serve, done } = await setUp(t.files);
+      const cases = (await expectedCases(t.files[0]!, INFRA)).slice(0, t.only);
+      expect(cases.length, `expectations read from ${t.files[0]}.go`).toBeGreaterThan(0);
+      // [gateway, cases sent to it]
+      const plan: [string, ExpectedCase[]][] =
+        t.splitAt !== undefined
+          ? [
+              [t.gateways[0]!, cases.slice(0, t.splitAt)],
+              [t.gateways[1]!, cases.slice(t.splitAt)],
+            ]
+          : t.gateways.map((g) => [g, cases]);
       const failures: string[] = [];
-      for (const c of cases) {
-        const problem = mismatch(c, await send(listeners[0]!.port, c));
-        if (problem)
-          failures.push(
-            `${c.request.method ?? 'GET'} ${c.request.host ?? ''}${c.request.path} ${JSON.stringify(c.request.headers)}: ${problem}`,
-          );
+      try {
+        for (const [gateway, sent] of plan) {
+          expect(sent.length).toBeGreaterThan(0);
+          const ports = await serve(gateway);
+          for (const c of sent) {
+            const problem = mismatch(c, await send(portOf(c, ports), c));
+            if (problem)
+              failures.push(
+                `${gateway}: ${c.request.method ?? 'GET'} ${c.request.host ?? ''}${c.request.path} ${JSON.stringify(c.request.headers)}: ${problem}`,
+              );
+          }
+        }
+      } finally {
+        await done();
       }
       expect(failures).toEqual([]);
-      await stop();
-      cleanup.pop();
     });
+
+  it(
+    "HTTPRouteWeight: 500 requests split 70/30/0 within the suite's tolerance (5 points)",
+    { timeout: 120_000 },
+    async () => {
+      const { serve, done } = await setUp(['httproute-weight']);
+      const counts = new Map<string, number>();
+      try {
+        await serve('same-namespace');
+        const c = (await expectedCases('httproute-weight', INFRA))[0]!;
+        for (let i = 0; i < 500; i++) {
+          const a = await send(80, c);
+          expect(a.status).toBe(200);
+          const name = (JSON.parse(a.body) as { name: string }).name;
+          counts.set(name, (counts.get(name) ?? 0) + 1);
+        }
+      } finally {
+        await done();
+      }
+      const share = (n: string) => (counts.get(`${INFRA}/${n}`) ?? 0) / 500;
+      expect(Math.abs(share('infra-backend-v1') - 0.7)).toBeLessThanOrEqual(0.05);
+      expect(Math.abs(share('infra-backend-v2') - 0.3)).toBeLessThanOrEqual(0.05);
+      expect(share('infra-backend-v3')).toBe(0);
+    },
+  );
 });
