@@ -107,7 +107,7 @@ export function compileGateways(
   const checked = new Map<string, CheckedListener[]>();
   for (const g of gateways) checked.set(idOf(g), checkListeners(g, { secrets, grants, namespaceLabels }));
 
-  const attached = new Map<CheckedListener, number>();
+  const attachedIds = new Map<CheckedListener, Set<string>>();
   const entries = new Map<CheckedListener, RouteEntry[]>();
   const backends = new Map<string, readonly Endpoint[]>();
   const httpRoutes: GatewayCompiled['httpRoutes'][number][] = [];
@@ -116,6 +116,7 @@ export function compileGateways(
     const ns = route.metadata?.namespace ?? 'default';
     const id = idOf(route);
     const generation = route.metadata?.generation;
+    const created = creationTime(route);
     const compiled = compileRoute(route, { services, grants });
     const resolvedRefs = compiled.unresolved
       ? condition('ResolvedRefs', false, compiled.unresolved.reason, compiled.unresolved.message, generation)
@@ -170,13 +171,17 @@ export function compileGateways(
       }
       accept(true, 'Accepted', 'the route is attached');
       for (const { l, hosts } of withHosts) {
-        attached.set(l, (attached.get(l) ?? 0) + 1);
+        // A route attached to one listener through two parentRefs counts and is served once.
+        const routesOfListener = attachedIds.get(l) ?? new Set<string>();
+        attachedIds.set(l, routesOfListener);
+        if (routesOfListener.has(id)) continue;
+        routesOfListener.add(id);
         const list = entries.get(l) ?? [];
         entries.set(l, list);
         for (const hostname of hosts ?? [undefined])
           for (const rule of compiled.rules)
             rule.matches.forEach((match, matchIndex) =>
-              list.push({ route: id, created: creationTime(route), hostname, rule, matchIndex, match }),
+              list.push({ route: id, created, hostname, rule, matchIndex, match }),
             );
       }
       for (const [key, eps] of compiled.backends) backends.set(key, eps);
@@ -196,9 +201,7 @@ export function compileGateways(
     const generation = g.metadata?.generation;
     for (const l of listeners) {
       if (!l.programmed) continue;
-      const routes = entries.get(l) ?? [];
-      // A route attached twice to one listener (two parentRefs) is served once.
-      const unique = dedupeEntries(routes).sort(comparePrecedence);
+      const unique = (entries.get(l) ?? []).sort(comparePrecedence);
       served.push({
         gateway: l.gateway,
         name: l.spec.name,
@@ -243,7 +246,7 @@ export function compileGateways(
       listeners: listeners.map((l) => ({
         name: l.spec.name,
         supportedKinds: l.supportedKinds,
-        attachedRoutes: attached.get(l) ?? 0,
+        attachedRoutes: attachedIds.get(l)?.size ?? 0,
         conditions: l.conditions,
       })),
     };
@@ -256,16 +259,6 @@ export function compileGateways(
   });
 
   return { listeners: served, backends, gatewayClasses, gateways: gatewayStatuses, httpRoutes };
-}
-
-function dedupeEntries(entries: RouteEntry[]): RouteEntry[] {
-  const seen = new Set<string>();
-  return entries.filter((e) => {
-    const key = `${e.route}|${e.hostname ?? ''}|${e.rule.index}|${e.matchIndex}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
 }
 
 function describeRef(ref: ParentReference): string {

@@ -45,10 +45,47 @@ export function selectListener<L extends MatchableListener>(
   return best;
 }
 
+/**
+ * A listener's entries by hostname, each list in precedence order. Precedence ranks an exact
+ * hostname first, then wildcards by length, then entries without hostname, and only one exact
+ * hostname and one wildcard of each length can match a host; so trying the request host's own
+ * list, then the lists of its wildcard suffixes longest first, then the host-less list, tries
+ * exactly the entries that can match, in precedence order, without scanning the others.
+ */
+const indexes = new WeakMap<MatchableListener, Map<string, RouteEntry[]>>();
+
+function indexOf(listener: MatchableListener): Map<string, RouteEntry[]> {
+  let index = indexes.get(listener);
+  if (!index) {
+    index = new Map();
+    for (const e of listener.routes) {
+      const key = e.hostname ?? '';
+      const list = index.get(key);
+      if (list) list.push(e);
+      else index.set(key, [e]);
+    }
+    indexes.set(listener, index);
+  }
+  return index;
+}
+
 export function matchRoute(listener: MatchableListener, request: HttpRequestView): RouteEntry | undefined {
+  const index = indexOf(listener);
+  const host = request.host;
+  let hit = matchIn(index.get(host), request);
+  // `*.b.c` for `a.b.c`, then `*.c`: longest wildcard first.
+  for (let dot = host.indexOf('.'); !hit && dot >= 0; dot = host.indexOf('.', dot + 1))
+    if (dot > 0) hit = matchIn(index.get(`*${host.slice(dot)}`), request);
+  return hit ?? (host === '' ? undefined : matchIn(index.get(''), request));
+}
+
+function matchIn(
+  entries: readonly RouteEntry[] | undefined,
+  request: HttpRequestView,
+): RouteEntry | undefined {
+  if (!entries) return undefined;
   let query: URLSearchParams | undefined;
-  for (const entry of listener.routes) {
-    if (entry.hostname !== undefined && !hostMatches(entry.hostname, request.host)) continue;
+  for (const entry of entries) {
     if (!pathMatches(entry.match, request.path)) continue;
     if (entry.match.method && entry.match.method !== request.method) continue;
     if (!entry.match.headers.every((h) => valueMatches(h, request.headers[h.name]))) continue;
