@@ -91,6 +91,21 @@ const tests: HttpTest[] = [
   { name: 'HTTPRoute307Redirect', files: ['httproute-307-redirect'], gateways: ['same-namespace'] },
   { name: 'HTTPRoute308Redirect', files: ['httproute-308-redirect'], gateways: ['same-namespace'] },
   {
+    name: 'HTTPRouteListenerHostnameMatching',
+    files: ['httproute-listener-hostname-matching'],
+    gateways: ['httproute-listener-hostname-matching'],
+  },
+  {
+    name: 'HTTPRouteInvalidCrossNamespaceBackendRef',
+    files: ['httproute-invalid-cross-namespace-backend-ref'],
+    gateways: ['same-namespace'],
+  },
+  {
+    name: 'HTTPRoutePartiallyInvalidViaInvalidReferenceGrant',
+    files: ['httproute-partially-invalid-via-invalid-reference-grant'],
+    gateways: ['same-namespace'],
+  },
+  {
     name: 'HTTPRouteListenerPortMatching',
     files: ['httproute-listener-port-matching'],
     gateways: ['httproute-listener-port-matching'],
@@ -322,27 +337,30 @@ describe('conformance over HTTP through the Gateway proxy', () => {
     });
 
   it(
-    "HTTPRouteWeight: 500 requests split 70/30/0 within the suite's tolerance (5 points)",
+    "HTTPRouteWeight: requests split 70/30/0 within the suite's tolerance (5 points)",
     { timeout: 120_000 },
     async () => {
+      const REQUESTS = 2000;
       const { serve, done } = await setUp(['httproute-weight']);
       const counts = new Map<string, number>();
       try {
         await serve('same-namespace');
         const c = (await expectedCases('httproute-weight', INFRA))[0]!;
-        for (let i = 0; i < 500; i++) {
+        // The suite sends 500; 2000 make a miss of the 5-point tolerance by chance negligible (4.9 sigma).
+        for (let i = 0; i < REQUESTS; i++) {
           const a = await send(80, c);
-          expect(a.status).toBe(200);
+          expect(a.status, a.body).toBe(200);
           const name = (JSON.parse(a.body) as { name: string }).name;
           counts.set(name, (counts.get(name) ?? 0) + 1);
         }
       } finally {
         await done();
       }
-      const share = (n: string) => (counts.get(`${INFRA}/${n}`) ?? 0) / 500;
-      expect(Math.abs(share('infra-backend-v1') - 0.7)).toBeLessThanOrEqual(0.05);
-      expect(Math.abs(share('infra-backend-v2') - 0.3)).toBeLessThanOrEqual(0.05);
-      expect(share('infra-backend-v3')).toBe(0);
+      const share = (n: string) => (counts.get(`${INFRA}/${n}`) ?? 0) / REQUESTS;
+      const seen = JSON.stringify([...counts]);
+      expect(Math.abs(share('infra-backend-v1') - 0.7), seen).toBeLessThanOrEqual(0.05);
+      expect(Math.abs(share('infra-backend-v2') - 0.3), seen).toBeLessThanOrEqual(0.05);
+      expect(share('infra-backend-v3'), seen).toBe(0);
     },
   );
 });
