@@ -61,6 +61,7 @@ export interface ServedListener {
 export interface ObjectStatus<S> {
   readonly namespace?: string;
   readonly name: string;
+  readonly uid?: string;
   readonly generation?: number;
   readonly status: S;
 }
@@ -272,8 +273,15 @@ function idOf(o: { metadata?: { namespace?: string; name?: string } }): string {
   return `${o.metadata?.namespace ?? 'default'}/${o.metadata?.name ?? ''}`;
 }
 
-function generationOf(o: { metadata?: { generation?: number } }): { generation?: number } {
-  return o.metadata?.generation !== undefined ? { generation: o.metadata.generation } : {};
+/** The generation (for observedGeneration) and uid (for Events) of an object, when it has them. */
+function generationOf(o: { metadata?: { generation?: number; uid?: string } }): {
+  generation?: number;
+  uid?: string;
+} {
+  return {
+    ...(o.metadata?.generation !== undefined ? { generation: o.metadata.generation } : {}),
+    ...(o.metadata?.uid !== undefined ? { uid: o.metadata.uid } : {}),
+  };
 }
 
 function creationTime(o: { metadata?: { creationTimestamp?: string | Date } }): number {

@@ -5,6 +5,7 @@
  * status writer, and counts what happens.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
+import { EventRecorder } from '@portico/kube';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { emptyTable } from '../table.js';
@@ -14,7 +15,12 @@ import { GatewayProxy } from './gateway-proxy.js';
 import { GatewayServers } from './servers.js';
 import { watchGateways, type GatewaySource } from './sources.js';
 import { GatewayStatusWriter, statusTargets } from './status-writer.js';
-import { GATEWAY_CONTROLLER_NAME } from './types.js';
+import { GATEWAY_CONTROLLER_NAME, GATEWAY_GROUP, type Condition } from './types.js';
+
+/** A condition that says something is wrong (Conflicted is the one whose True is bad). */
+function isProblem(c: Condition): boolean {
+  return c.type === 'Conflicted' ? c.status === 'True' : c.status === 'False' && c.type !== 'Programmed';
+}
 
 export interface GatewayControllerOptions {
   readonly kubeConfig: KubeConfig;
@@ -27,7 +33,12 @@ export interface GatewayControllerOptions {
   /** How often statuses are re-checked even without events, ms. */
   readonly statusResyncMs: number;
   readonly proxy?: Partial<ProxyOptions>;
+  /** Where Events go; by default an EventRecorder of component `portico-gateway`. */
+  readonly events?: Pick<EventRecorder, 'record'>;
 }
+
+/** The `source.component` of our Events. */
+export const gatewayEventSource = 'portico-gateway';
 
 export class GatewayController {
   readonly proxy: GatewayProxy;
@@ -43,6 +54,9 @@ export class GatewayController {
   private serving: Promise<void> = Promise.resolve();
   private resync: NodeJS.Timeout | undefined;
   private readonly writer: GatewayStatusWriter;
+  private readonly events: Pick<EventRecorder, 'record'>;
+  /** Problems already reported by this leader, so each is one Event, not one per compile. */
+  private reported = new Set<string>();
   private readonly controllerName: string;
   private readonly compileSeconds: Histogram;
   private readonly statusWrites: Counter<'result'>;
@@ -55,6 +69,13 @@ export class GatewayController {
     this.proxy = new GatewayProxy({ ...defaultProxyOptions, logger: options.logger, ...options.proxy });
     this.servers = new GatewayServers(this.proxy, options.address, options.logger);
     this.writer = new GatewayStatusWriter(options.kubeConfig);
+    this.events =
+      options.events ??
+      new EventRecorder(options.kubeConfig, {
+        component: gatewayEventSource,
+        registry: options.registry,
+        onError: (err) => options.logger.warn({ err: String(err) }, 'event write failed'),
+      });
     const registers = [options.registry];
     this.compileSeconds = new Histogram({
       name: 'portico_gateway_compile_seconds',
@@ -100,7 +121,11 @@ export class GatewayController {
   /** Called by the leader elector: only the leader writes statuses. */
   setLeading(leading: boolean): void {
     this.leading = leading;
-    if (leading) void this.syncStatus();
+    if (!leading) this.reported = new Set();
+    else {
+      this.reportProblems();
+      void this.syncStatus();
+    }
   }
 
   /** Resolves once the latest compile is served (its ports opened or closed). */
@@ -131,11 +156,49 @@ export class GatewayController {
       version: ++this.version,
       backends: [...compiled.backends].map(([key, endpoints]) => ({ key, endpoints })),
     });
+    this.reportProblems();
     this.serving = this.serving.then(async () => {
       const failed = await this.servers.update(compiled.listeners);
       this.portsFailed.set(failed.length);
     });
     void this.syncStatus();
+  }
+
+  /**
+   * One Warning Event per problem found in a route's parent status or a listener's status (the
+   * condition's reason and message), written by the leader when the problem first appears; a
+   * problem that goes away and comes back is reported again.
+   */
+  private reportProblems(): void {
+    if (!this.leading || !this.compiled) return;
+    const now = new Set<string>();
+    const report = (
+      kind: string,
+      o: { namespace?: string; name: string; uid?: string },
+      conditions: readonly Condition[],
+    ) => {
+      for (const c of conditions) {
+        if (!isProblem(c)) continue;
+        const key = `${kind}|${o.uid ?? ''}|${o.namespace}/${o.name}|${c.reason}|${c.message}`;
+        now.add(key);
+        if (this.reported.has(key)) continue;
+        void this.events.record(
+          {
+            apiVersion: `${GATEWAY_GROUP}/v1`,
+            kind,
+            metadata: { namespace: o.namespace, name: o.name, uid: o.uid },
+          },
+          'Warning',
+          c.reason,
+          c.message,
+        );
+      }
+    };
+    for (const r of this.compiled.httpRoutes)
+      for (const p of r.status.parents) report('HTTPRoute', r, p.conditions);
+    for (const g of this.compiled.gateways)
+      for (const l of g.status.listeners ?? []) report('Gateway', g, l.conditions);
+    this.reported = now;
   }
 
   /** Writes what differs, one object at a time; a sync asked for meanwhile runs after this one. */

@@ -124,7 +124,11 @@ export function compileRoute(route: HTTPRoute, context: RuleContext): CompiledRo
       port: { number: ref.port },
     });
     if (typeof endpoints === 'string') {
-      unresolved.push({ reason: 'BackendNotFound', message: `${field}: ${endpoints}` });
+      const service = `${namespace}/${ref.name}`;
+      const what = context.services.services.has(service)
+        ? `service ${q(service)} has no port ${ref.port}`
+        : `service ${q(service)} not found`;
+      unresolved.push({ reason: 'BackendNotFound', message: `${field}: ${what}` });
       return null;
     }
     const key = `${namespace}/${ref.name}:${ref.port}`;

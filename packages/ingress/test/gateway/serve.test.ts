@@ -260,6 +260,17 @@ describe.each(API_SERVERS)('Gateway API served end to end (%s API server)', (kin
       reason: 'BackendNotFound',
       observedGeneration: 2,
     });
+    // And one Warning Event on the route says the same.
+    const event = await eventually(async () => {
+      const list = await kc.makeApiClient(CoreV1Api).listNamespacedEvent({ namespace: 'default' });
+      return list.items.find((e) => e.involvedObject.kind === 'HTTPRoute' && e.reason === 'BackendNotFound');
+    }, 'the BackendNotFound Event');
+    expect(event).toMatchObject({
+      type: 'Warning',
+      involvedObject: { apiVersion: `${group}/v1`, name: 'app', namespace: 'default' },
+      source: { component: 'portico-gateway' },
+    });
+    expect(event.message).toContain('spec.rules[0].backendRefs[0]: service "default/missing" not found');
   });
 
   it('a deleted route stops being served', async () => {
