@@ -4,11 +4,11 @@
 // writes, every served version reads the same objects, merge/JSON patch and server-side apply
 // work (strategic merge is refused, as on the real server), watches see changes, and deleting
 // the CRD takes its objects and its endpoints away. CEL rules are not evaluated: a warning says so.
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevApiServer, type DevApiServer } from '@portico/dev-apiserver';
+import { gatewayApiCrdFiles } from '@portico/dev-kube-apiserver';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -403,55 +403,60 @@ describe('CustomResourceDefinitions', () => {
   });
 });
 
-describe('the Gateway API CRDs (v1.5.1), the next user of CRDs (issue 14)', () => {
-  const dir = new URL('fixtures/gateway-api-v1.5.1/', import.meta.url).pathname;
-
-  it('every CRD registers, and a GatewayClass, Gateway and HTTPRoute can be created', async () => {
-    const crds = readdirSync(dir)
-      .filter((f) => f.endsWith('.yaml'))
-      .flatMap((f) => parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map((d) => d.toJS() as Json))
-      .filter((o) => o?.kind === 'CustomResourceDefinition');
-    expect(crds.length).toBeGreaterThanOrEqual(8);
-    for (const crd of crds) {
-      const created = await call('POST', crdPath, crd);
-      expect(created.status, `${crd.metadata.name}: ${JSON.stringify(created.body.message)}`).toBe(201);
-    }
-    const gatewayClass = await call('POST', '/apis/gateway.networking.k8s.io/v1/gatewayclasses', {
-      apiVersion: 'gateway.networking.k8s.io/v1',
-      kind: 'GatewayClass',
-      metadata: { name: 'portico' },
-      spec: { controllerName: 'portico.dev/gateway' },
-    });
-    expect(gatewayClass.status).toBe(201);
-    const gateway = await call('POST', '/apis/gateway.networking.k8s.io/v1/namespaces/default/gateways', {
-      apiVersion: 'gateway.networking.k8s.io/v1',
-      kind: 'Gateway',
-      metadata: { name: 'web' },
-      spec: { gatewayClassName: 'portico', listeners: [{ name: 'http', protocol: 'HTTP', port: 80 }] },
-    });
-    expect(gateway.status, JSON.stringify(gateway.body)).toBe(201);
-    // Defaults from the schema, e.g. the listener's allowedRoutes.
-    expect(gateway.body.spec.listeners[0].allowedRoutes).toEqual({ namespaces: { from: 'Same' } });
-    const route = await call('POST', '/apis/gateway.networking.k8s.io/v1/namespaces/default/httproutes', {
-      apiVersion: 'gateway.networking.k8s.io/v1',
-      kind: 'HTTPRoute',
-      metadata: { name: 'app' },
-      spec: {
-        parentRefs: [{ name: 'web' }],
-        hostnames: ['app.example.com'],
-        rules: [{ backendRefs: [{ name: 'app', port: 8080 }] }],
-      },
-    });
-    expect(route.status, JSON.stringify(route.body)).toBe(201);
-    expect(route.body.spec.rules[0].matches).toEqual([{ path: { type: 'PathPrefix', value: '/' } }]);
-    // OpenAPI validation applies: a listener port out of range is refused.
-    const badGateway = await call('POST', '/apis/gateway.networking.k8s.io/v1/namespaces/default/gateways', {
-      apiVersion: 'gateway.networking.k8s.io/v1',
-      kind: 'Gateway',
-      metadata: { name: 'bad' },
-      spec: { gatewayClassName: 'portico', listeners: [{ name: 'http', protocol: 'HTTP', port: 70000 }] },
-    });
-    expect(badGateway.status).toBe(422);
-    expect(badGateway.body.details.causes.map((c: Json) => c.field)).toContain('spec.listeners[0].port');
-  });
+describe('the Gateway API CRDs (v1.5.1, from the sigs.k8s.io/gateway-api Go module)', () => {
+  it(
+    'every CRD registers, and a GatewayClass, Gateway and HTTPRoute can be created',
+    { timeout: 120_000 },
+    async () => {
+      const crds = (await gatewayApiCrdFiles())
+        .flatMap((f) => parseAllDocuments(readFileSync(f, 'utf8')).map((d) => d.toJS() as Json))
+        .filter((o) => o?.kind === 'CustomResourceDefinition');
+      expect(crds.length).toBeGreaterThanOrEqual(8);
+      for (const crd of crds) {
+        const created = await call('POST', crdPath, crd);
+        expect(created.status, `${crd.metadata.name}: ${JSON.stringify(created.body.message)}`).toBe(201);
+      }
+      const gatewayClass = await call('POST', '/apis/gateway.networking.k8s.io/v1/gatewayclasses', {
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'GatewayClass',
+        metadata: { name: 'portico' },
+        spec: { controllerName: 'portico.dev/gateway' },
+      });
+      expect(gatewayClass.status).toBe(201);
+      const gateway = await call('POST', '/apis/gateway.networking.k8s.io/v1/namespaces/default/gateways', {
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'Gateway',
+        metadata: { name: 'web' },
+        spec: { gatewayClassName: 'portico', listeners: [{ name: 'http', protocol: 'HTTP', port: 80 }] },
+      });
+      expect(gateway.status, JSON.stringify(gateway.body)).toBe(201);
+      // Defaults from the schema, e.g. the listener's allowedRoutes.
+      expect(gateway.body.spec.listeners[0].allowedRoutes).toEqual({ namespaces: { from: 'Same' } });
+      const route = await call('POST', '/apis/gateway.networking.k8s.io/v1/namespaces/default/httproutes', {
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'HTTPRoute',
+        metadata: { name: 'app' },
+        spec: {
+          parentRefs: [{ name: 'web' }],
+          hostnames: ['app.example.com'],
+          rules: [{ backendRefs: [{ name: 'app', port: 8080 }] }],
+        },
+      });
+      expect(route.status, JSON.stringify(route.body)).toBe(201);
+      expect(route.body.spec.rules[0].matches).toEqual([{ path: { type: 'PathPrefix', value: '/' } }]);
+      // OpenAPI validation applies: a listener port out of range is refused.
+      const badGateway = await call(
+        'POST',
+        '/apis/gateway.networking.k8s.io/v1/namespaces/default/gateways',
+        {
+          apiVersion: 'gateway.networking.k8s.io/v1',
+          kind: 'Gateway',
+          metadata: { name: 'bad' },
+          spec: { gatewayClassName: 'portico', listeners: [{ name: 'http', protocol: 'HTTP', port: 70000 }] },
+        },
+      );
+      expect(badGateway.status).toBe(422);
+      expect(badGateway.body.details.causes.map((c: Json) => c.field)).toContain('spec.listeners[0].port');
+    },
+  );
 });

@@ -15,3 +15,11 @@ export {
 } from './test-api-servers.js';
 export { ensureMetallbBinaries, pinnedMetallbVersion, type MetallbBinaries } from './metallb.js';
 export { hostEndpointAddress } from './endpoint-address.js';
+export {
+  GATEWAY_API_VERSION,
+  gatewayApiCrdFiles,
+  gatewayApiConformanceDir,
+  gatewayApiModuleDir,
+  installGatewayApiCrds,
+  type GatewayApiCrdOptions,
+} from './gateway-api-crds.js';

@@ -21,3 +21,4 @@ export * from './sources.js';
 export * from './workers.js';
 export * from './controller.js';
 export * from './delta.js';
+export * as gatewayApi from './gateway/index.js';

@@ -536,7 +536,11 @@ export type Decision =
       readonly path: string;
       readonly location?: undefined;
     }
-  | { readonly status: 308 | 400 | 404 | 413 | 503; readonly target?: Target; readonly location?: string };
+  | {
+      readonly status: 301 | 302 | 303 | 307 | 308 | 400 | 404 | 413 | 500 | 503;
+      readonly target?: Target;
+      readonly location?: string;
+    };
 
 /** How many Host fields a request has (rawHeaders keeps duplicates, headers.host does not). */
 function hostCount(raw: readonly string[]): number {
@@ -546,12 +550,17 @@ function hostCount(raw: readonly string[]): number {
 }
 
 export const STATUS_TEXT: Record<number, string> = {
+  301: 'Moved Permanently',
+  302: 'Found',
+  303: 'See Other',
+  307: 'Temporary Redirect',
   308: 'Permanent Redirect',
   400: 'Bad Request',
   404: 'Not Found',
   405: 'Method Not Allowed',
   408: 'Request Timeout',
   413: 'Content Too Large',
+  500: 'Internal Server Error',
   502: 'Bad Gateway',
   503: 'Service Unavailable',
   504: 'Gateway Timeout',

@@ -1,6 +1,7 @@
 import {
   CoordinationV1Api,
   CoreV1Api,
+  CustomObjectsApi,
   DiscoveryV1Api,
   type KubeConfig,
   type KubernetesListObject,
@@ -19,7 +20,12 @@ export type ResourceKind =
   | 'secrets'
   | 'ingresses'
   | 'ingressclasses'
-  | 'leases';
+  | 'leases'
+  | 'namespaces'
+  | 'gatewayclasses'
+  | 'gateways'
+  | 'httproutes'
+  | 'referencegrants';
 
 export interface InformerOptions {
   /** Restrict to one namespace; all namespaces when absent (cluster-scoped kinds ignore it). */
@@ -101,7 +107,38 @@ const resources: Record<ResourceKind, ResourceInfo> = {
         : api.listLeaseForAllNamespaces(selectors(o));
     },
   },
+  namespaces: {
+    path: () => '/api/v1/namespaces',
+    list: (kc, o) => kc.makeApiClient(CoreV1Api).listNamespace(selectors(o)),
+  },
+  gatewayclasses: gatewayApi('v1', 'gatewayclasses', false),
+  gateways: gatewayApi('v1', 'gateways', true),
+  httproutes: gatewayApi('v1', 'httproutes', true),
+  referencegrants: gatewayApi('v1beta1', 'referencegrants', true),
 };
+
+/** A Gateway API custom resource (gateway.networking.k8s.io), listed through the custom objects API. */
+function gatewayApi(version: string, plural: string, namespaced: boolean): ResourceInfo {
+  const group = 'gateway.networking.k8s.io';
+  const prefix = `/apis/${group}/${version}`;
+  return {
+    path: namespaced ? scoped(prefix, plural) : () => `${prefix}/${plural}`,
+    list: (kc, o) => {
+      const api = kc.makeApiClient(CustomObjectsApi);
+      const list =
+        namespaced && o.namespace
+          ? api.listNamespacedCustomObject({
+              group,
+              version,
+              plural,
+              namespace: o.namespace,
+              ...selectors(o),
+            })
+          : api.listClusterCustomObject({ group, version, plural, ...selectors(o) });
+      return list as Promise<KubernetesListObject<KubernetesObject>>;
+    },
+  };
+}
 
 function selectors(o: InformerOptions): { labelSelector?: string; fieldSelector?: string } {
   return {

@@ -4,12 +4,14 @@
  * this same command and see cluster.isWorker.
  */
 import cluster from 'node:cluster';
+import { isIP } from 'node:net';
 import { availableParallelism, hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import {
   ClusterRegistry,
   CONTROLLER_NAME,
   DEFAULT_CLASS_NAME,
+  gatewayApi,
   IngressController,
   IngressServer,
   InProcessSink,
@@ -31,7 +33,8 @@ const usage = `usage: portico ingress [--kubeconfig FILE] [--http-port 80] [--ht
                        [--listen-address 0.0.0.0] [--publish-service NS/NAME] [--workers N]
                        [--ingress-class portico] [--max-body-size BYTES] [--no-access-log]
                        [--no-leader-elect] [--identity ID] [--shutdown-delay 5] [--shutdown-grace 20]
-                       [--proxy-protocol all|none|PORT,...] [--trusted-proxies CIDR,...]`;
+                       [--proxy-protocol all|none|PORT,...] [--trusted-proxies CIDR,...]
+                       [--gateway-address ADDR]`;
 
 export async function run(args: string[]): Promise<number> {
   if (cluster.isWorker) {
@@ -64,6 +67,7 @@ export async function run(args: string[]): Promise<number> {
         'shutdown-grace': { type: 'string', default: '20' },
         'proxy-protocol': { type: 'string', default: 'none' },
         'trusted-proxies': { type: 'string', default: '' },
+        'gateway-address': { type: 'string' },
       },
     }).values;
     ports = {
@@ -83,6 +87,9 @@ export async function run(args: string[]): Promise<number> {
       .filter((c) => c !== '');
     // Throws naming the first entry that is not an address or CIDR.
     new TrustedProxies(trustedProxies, '--trusted-proxies');
+    const gatewayAddress = values['gateway-address'];
+    if (gatewayAddress !== undefined && isIP(gatewayAddress) === 0)
+      throw new Error(`--gateway-address: not an IP address: ${JSON.stringify(gatewayAddress)}`);
   } catch (err) {
     console.error(`${(err as Error).message}\n${usage}`);
     return 2;
@@ -97,9 +104,12 @@ export async function run(args: string[]): Promise<number> {
   const defaultCert = selfSignedPair();
 
   let sink: TableSink;
-  let metricsRegistry: Registry;
+  let metricsRegistry: () => Registry;
+  /** Request metrics of the in-process proxy (workers 0), shared with the Gateway proxy. */
+  let proxyMetrics: ProxyMetrics | undefined;
   if (workers === 0) {
     const metrics = new ProxyMetrics();
+    proxyMetrics = metrics;
     const server = new IngressServer({
       host: values['listen-address'],
       httpPort: ports.http,
@@ -110,7 +120,8 @@ export async function run(args: string[]): Promise<number> {
     });
     await server.listen();
     sink = new InProcessSink(server);
-    metricsRegistry = Registry.merge([registry, metrics.registry]);
+    // Merged once every metric is registered (Registry.merge copies the metrics it sees).
+    metricsRegistry = () => Registry.merge([registry, metrics.registry]);
   } else {
     const config = {
       host: values['listen-address'],
@@ -122,7 +133,7 @@ export async function run(args: string[]): Promise<number> {
       proxy,
     };
     sink = new WorkerPool({ count: workers, config, logger: log });
-    metricsRegistry = new ClusterRegistry(registry);
+    metricsRegistry = () => new ClusterRegistry(registry);
   }
 
   let shuttingDown = false;
@@ -137,9 +148,27 @@ export async function run(args: string[]): Promise<number> {
     debounceMs: 10,
     statusResyncMs: 60_000,
   });
+  // Gateway API: every listener of our Gateways served on --gateway-address at its own port.
+  const gatewayAddress = values['gateway-address'];
+  const gateway =
+    gatewayAddress === undefined
+      ? undefined
+      : new gatewayApi.GatewayController({
+          kubeConfig: kc,
+          address: gatewayAddress,
+          logger: log,
+          registry,
+          debounceMs: 10,
+          statusResyncMs: 60_000,
+          proxy: {
+            ...proxy,
+            metrics: proxyMetrics,
+            logger: values['access-log'] ? pino({ name: 'access' }) : undefined,
+          },
+        });
   const ops = await startOpsServer({
     port: ports.metrics,
-    registry: metricsRegistry,
+    registry: metricsRegistry(),
     ready: () => !shuttingDown && controller.synced && sink.ready(),
   });
   log.info({ http: ports.http, https: ports.https, metrics: ops.port, workers }, 'ingress starting');
@@ -151,8 +180,14 @@ export async function run(args: string[]): Promise<number> {
         identity: values.identity,
       })
     : undefined;
-  elector?.on('started', () => controller.setLeading(true));
-  elector?.on('stopped', () => controller.setLeading(false));
+  elector?.on('started', () => {
+    controller.setLeading(true);
+    gateway?.setLeading(true);
+  });
+  elector?.on('stopped', () => {
+    controller.setLeading(false);
+    gateway?.setLeading(false);
+  });
   elector?.on('error', (err: unknown) => log.warn({ err: String(err) }, 'leader election request failed'));
 
   const done = new Promise<number>((resolve) => {
@@ -167,6 +202,7 @@ export async function run(args: string[]): Promise<number> {
       await new Promise((r) => setTimeout(r, Number(values['shutdown-delay']) * 1000));
       await elector?.stop();
       await controller.stop();
+      await gateway?.stop();
       await sink.stop(Number(values['shutdown-grace']) * 1000);
       await ops.close();
       resolve(code);
@@ -176,7 +212,13 @@ export async function run(args: string[]): Promise<number> {
   });
   await controller.start();
   log.info('caches synced, routing table published');
+  // Not awaited: without the Gateway API CRDs installed the Gateway watches retry (and warn)
+  // until they are, and Ingress is served meanwhile.
+  void gateway?.start().then(() => log.info({ address: gatewayAddress }, 'Gateway API caches synced'));
   if (elector) elector.start();
-  else controller.setLeading(true);
+  else {
+    controller.setLeading(true);
+    gateway?.setLeading(true);
+  }
   return done;
 }

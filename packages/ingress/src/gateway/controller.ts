@@ -1,0 +1,244 @@
+/**
+ * The Gateway API side of `portico ingress`: Gateway API objects in, the listeners served on the
+ * gateway address and the statuses written back (while this replica leads, as for Ingress status).
+ * Compiling is the pure step in compile.ts; this class only wires the watch, the servers and the
+ * status writer, and counts what happens.
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import { EventRecorder } from '@portico/kube';
+import type { Logger } from 'pino';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { emptyTable } from '../table.js';
+import { defaultProxyOptions, type ProxyOptions } from '../proxy.js';
+import { compileGateways, type GatewayClusterState, type GatewayCompiled } from './compile.js';
+import { GatewayProxy } from './gateway-proxy.js';
+import { GatewayServers } from './servers.js';
+import { watchGateways, type GatewaySource } from './sources.js';
+import { GatewayStatusWriter, statusTargets } from './status-writer.js';
+import { GATEWAY_CONTROLLER_NAME, GATEWAY_GROUP, type Condition } from './types.js';
+
+/** A condition that says something is wrong (Conflicted is the one whose True is bad). */
+function isProblem(c: Condition): boolean {
+  return c.type === 'Conflicted' ? c.status === 'True' : c.status === 'False' && c.type !== 'Programmed';
+}
+
+export interface GatewayControllerOptions {
+  readonly kubeConfig: KubeConfig;
+  /** Where every listener of our Gateways is served, at the listener's own port. */
+  readonly address: string;
+  readonly logger: Logger;
+  readonly registry: Registry;
+  readonly controllerName?: string;
+  readonly debounceMs: number;
+  /** How often statuses are re-checked even without events, ms. */
+  readonly statusResyncMs: number;
+  readonly proxy?: Partial<ProxyOptions>;
+  /** Where Events go; by default an EventRecorder of component `portico-gateway`. */
+  readonly events?: Pick<EventRecorder, 'record'>;
+}
+
+/** The `source.component` of our Events. */
+export const gatewayEventSource = 'portico-gateway';
+
+export class GatewayController {
+  readonly proxy: GatewayProxy;
+  readonly servers: GatewayServers;
+  private source: GatewaySource | undefined;
+  private compiled: GatewayCompiled | undefined;
+  private state: GatewayClusterState | undefined;
+  private version = 0;
+  private leading = false;
+  private stopping = false;
+  private statusBusy = false;
+  private statusPending = false;
+  private serving: Promise<void> = Promise.resolve();
+  private resync: NodeJS.Timeout | undefined;
+  private readonly writer: GatewayStatusWriter;
+  private readonly events: Pick<EventRecorder, 'record'>;
+  /** Problems already reported by this leader, so each is one Event, not one per compile. */
+  private reported = new Set<string>();
+  private readonly controllerName: string;
+  private readonly compileSeconds: Histogram;
+  private readonly statusWrites: Counter<'result'>;
+  private readonly routesServed: Gauge;
+  private readonly routesRejected: Gauge;
+  private readonly portsFailed: Gauge;
+
+  constructor(private readonly options: GatewayControllerOptions) {
+    this.controllerName = options.controllerName ?? GATEWAY_CONTROLLER_NAME;
+    this.proxy = new GatewayProxy({ ...defaultProxyOptions, logger: options.logger, ...options.proxy });
+    this.servers = new GatewayServers(this.proxy, options.address, options.logger);
+    this.writer = new GatewayStatusWriter(options.kubeConfig);
+    this.events =
+      options.events ??
+      new EventRecorder(options.kubeConfig, {
+        component: gatewayEventSource,
+        registry: options.registry,
+        onError: (err) => options.logger.warn({ err: String(err) }, 'event write failed'),
+      });
+    const registers = [options.registry];
+    this.compileSeconds = new Histogram({
+      name: 'portico_gateway_compile_seconds',
+      help: 'Time to compile Gateway API objects into served listeners and statuses',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers,
+    });
+    this.statusWrites = new Counter({
+      name: 'portico_gateway_status_writes_total',
+      help: 'Gateway API status writes by result',
+      labelNames: ['result'],
+      registers,
+    });
+    this.routesServed = new Gauge({
+      name: 'portico_gateway_httproutes_accepted',
+      help: 'HTTPRoute parent references of ours that are Accepted',
+      registers,
+    });
+    this.portsFailed = new Gauge({
+      name: 'portico_gateway_listener_ports_failed',
+      help: 'Gateway listener ports that could not be opened on the gateway address (retried on every change)',
+      registers,
+    });
+    this.routesRejected = new Gauge({
+      name: 'portico_gateway_httproutes_rejected',
+      help: 'HTTPRoute parent references of ours that are not Accepted or have unresolved references',
+      registers,
+    });
+  }
+
+  start(): Promise<void> {
+    this.source = watchGateways(this.options.kubeConfig, {
+      debounceMs: this.options.debounceMs,
+      onChange: (state) => this.apply(state),
+      onError: (kind, err) => {
+        if (!this.stopping) this.options.logger.warn({ kind, err: String(err) }, 'watch failed; retrying');
+      },
+    });
+    this.resync = setInterval(() => void this.syncStatus(), this.options.statusResyncMs);
+    return this.source.synced.then(() => this.serving);
+  }
+
+  /** Called by the leader elector: only the leader writes statuses. */
+  setLeading(leading: boolean): void {
+    this.leading = leading;
+    if (!leading) this.reported = new Set();
+    else {
+      this.reportProblems();
+      void this.syncStatus();
+    }
+  }
+
+  /** Resolves once the latest compile is served (its ports opened or closed). */
+  settled(): Promise<void> {
+    return this.serving;
+  }
+
+  private apply(state: GatewayClusterState): void {
+    const end = this.compileSeconds.startTimer();
+    const compiled = compileGateways(state, {
+      controllerName: this.controllerName,
+      addresses: [this.options.address],
+    });
+    end();
+    this.state = state;
+    this.compiled = compiled;
+    let accepted = 0;
+    let rejected = 0;
+    for (const r of compiled.httpRoutes)
+      for (const p of r.status.parents) {
+        if (p.conditions.every((c) => c.status === 'True')) accepted++;
+        else rejected++;
+      }
+    this.routesServed.set(accepted);
+    this.routesRejected.set(rejected);
+    this.proxy.setTable({
+      ...emptyTable,
+      version: ++this.version,
+      backends: [...compiled.backends].map(([key, endpoints]) => ({ key, endpoints })),
+    });
+    this.reportProblems();
+    this.serving = this.serving.then(async () => {
+      const failed = await this.servers.update(compiled.listeners);
+      this.portsFailed.set(failed.length);
+    });
+    void this.syncStatus();
+  }
+
+  /**
+   * One Warning Event per problem found in a route's parent status or a listener's status (the
+   * condition's reason and message), written by the leader when the problem first appears; a
+   * problem that goes away and comes back is reported again.
+   */
+  private reportProblems(): void {
+    if (!this.leading || !this.compiled) return;
+    const now = new Set<string>();
+    const report = (
+      kind: string,
+      o: { namespace?: string; name: string; uid?: string },
+      conditions: readonly Condition[],
+    ) => {
+      for (const c of conditions) {
+        if (!isProblem(c)) continue;
+        const key = `${kind}|${o.uid ?? ''}|${o.namespace}/${o.name}|${c.reason}|${c.message}`;
+        now.add(key);
+        if (this.reported.has(key)) continue;
+        void this.events.record(
+          {
+            apiVersion: `${GATEWAY_GROUP}/v1`,
+            kind,
+            metadata: { namespace: o.namespace, name: o.name, uid: o.uid },
+          },
+          'Warning',
+          c.reason,
+          c.message,
+        );
+      }
+    };
+    for (const r of this.compiled.httpRoutes)
+      for (const p of r.status.parents) report('HTTPRoute', r, p.conditions);
+    for (const g of this.compiled.gateways)
+      for (const l of g.status.listeners ?? []) report('Gateway', g, l.conditions);
+    this.reported = now;
+  }
+
+  /** Writes what differs, one object at a time; a sync asked for meanwhile runs after this one. */
+  private async syncStatus(): Promise<void> {
+    if (!this.leading || !this.compiled || !this.state || this.stopping) return;
+    if (this.statusBusy) {
+      this.statusPending = true;
+      return;
+    }
+    this.statusBusy = true;
+    try {
+      for (const target of statusTargets(this.compiled, this.state.httpRoutes, this.controllerName)) {
+        if (!this.leading || this.stopping) break;
+        try {
+          const wrote = await this.writer.apply(target);
+          this.statusWrites.inc({ result: wrote ? 'written' : 'current' });
+        } catch (err) {
+          this.statusWrites.inc({ result: 'error' });
+          this.options.logger.warn(
+            { err: String(err), kind: target.plural, object: `${target.namespace ?? ''}/${target.name}` },
+            'status write failed; retrying on the next sync',
+          );
+        }
+      }
+    } finally {
+      this.statusBusy = false;
+    }
+    if (this.statusPending) {
+      this.statusPending = false;
+      await this.syncStatus();
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.resync);
+    await this.source?.stop();
+    await this.serving;
+    await this.servers.close();
+    await this.proxy.upstreams.close();
+    this.proxy.pool.close();
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * The proxy for Gateway listeners: the Ingress proxy's forwarding (pools, retries, timeouts, body
+ * limits, access log and metrics) with Gateway routing in place of Ingress routing. A request is
+ * routed by the port it arrived on (the listener's port), its host, path, method, headers and
+ * query (match.ts), and sent to one of the matched rule's backends by weight; a backendRef that
+ * cannot be used answers 500, as the spec requires.
+ */
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { Proxy, type Decision } from '../proxy.js';
+import { normalizeHost } from '../router.js';
+import { normalizeTarget } from '../paths.js';
+import type { ServedListener } from './compile.js';
+import { modifiedPath, modifyHeaderObject, modifyRawHeaders, redirectLocation } from './filters.js';
+import { matchRoute, selectListener } from './match.js';
+import type { Filter, WeightedBackend } from './route-rules.js';
+import type { HeaderModifier } from './types.js';
+
+/** The request being decided, and the response header modifiers its route asks for. */
+interface InFlight {
+  readonly req: IncomingMessage;
+  response: HeaderModifier[];
+}
+
+export class GatewayProxy extends Proxy {
+  private byPort = new Map<number, ServedListener[]>();
+  /** The request being decided: decide() is called synchronously from handle(). */
+  private request: InFlight | undefined;
+
+  setListeners(listeners: readonly ServedListener[]): void {
+    const byPort = new Map<number, ServedListener[]>();
+    for (const l of listeners) byPort.set(l.port, [...(byPort.get(l.port) ?? []), l]);
+    this.byPort = byPort;
+  }
+
+  override handle(req: IncomingMessage, res: ServerResponse, proto: 'http' | 'https'): void {
+    const inFlight: InFlight = { req, response: [] };
+    this.request = inFlight;
+    // ResponseHeaderModifier: applied to whatever answers the request (the pod, or our own page).
+    const writeHead = res.writeHead.bind(res) as (
+      status: number,
+      headers?: OutgoingHttpHeaders,
+    ) => ServerResponse;
+    res.writeHead = ((status: number, headers?: OutgoingHttpHeaders) => {
+      if (inFlight.response.length && headers && typeof headers === 'object' && !Array.isArray(headers))
+        for (const m of inFlight.response) modifyHeaderObject(headers, m);
+      return writeHead(status, headers);
+    }) as typeof res.writeHead;
+    try {
+      super.handle(req, res, proto);
+    } finally {
+      this.request = undefined;
+    }
+  }
+
+  override upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, proto: 'http' | 'https'): void {
+    this.request = { req, response: [] };
+    try {
+      super.upgrade(req, socket, head, proto);
+    } finally {
+      this.request = undefined;
+    }
+  }
+
+  override decide(
+    rawHost: string,
+    target: string,
+    proto: 'http' | 'https',
+    contentLength: number,
+    plane: 'fast' | 'node',
+  ): Decision {
+    const req = this.request?.req;
+    const inFlight = this.request;
+    const normalized = normalizeTarget(target);
+    if (normalized === undefined || !req || !VALID_HOST.test(rawHost)) {
+      this.countConnectionError(plane, normalized === undefined ? 'path' : 'malformed');
+      return { status: 400 };
+    }
+    const host = normalizeHost(rawHost);
+    const listener = selectListener(this.byPort.get(req.socket.localPort ?? 0) ?? [], host);
+    if (!listener) return { status: 404 };
+    const q = normalized.indexOf('?');
+    const entry = matchRoute(listener, {
+      host,
+      path: q < 0 ? normalized : normalized.slice(0, q),
+      query: q < 0 ? '' : normalized.slice(q + 1),
+      method: req.method ?? 'GET',
+      headers: headerView(req),
+    });
+    if (!entry) return { status: 404 };
+    const matchedPrefix = entry.match.pathType === 'PathPrefix' ? entry.match.path : undefined;
+    const path = q < 0 ? normalized : normalized.slice(0, q);
+    const query = q < 0 ? '' : normalized.slice(q);
+    const redirect = entry.rule.filters.find((f) => f.type === 'RequestRedirect');
+    if (redirect) {
+      inFlight!.response = responseModifiers(entry.rule.filters);
+      const location = redirectLocation(redirect, {
+        proto,
+        host,
+        listenerPort: listener.port,
+        path,
+        query,
+        matchedPrefix,
+      });
+      return {
+        status: redirect.statusCode as 301 | 302 | 303 | 307 | 308,
+        location,
+        target: { ingress: entry.route, backend: null },
+      };
+    }
+    const chosen = pickByWeight(entry.rule.backends);
+    const routeTarget = { ingress: entry.route, backend: chosen?.backend ?? null };
+    const filters = [...entry.rule.filters, ...(chosen?.filters ?? [])];
+    inFlight!.response = responseModifiers(filters);
+    if (!chosen || chosen.backend === null) return { status: 500, target: routeTarget };
+    const backend = this.router.backend(chosen.backend);
+    if (!backend || backend.endpoints.length === 0) return { status: 503, target: routeTarget };
+    if (contentLength > this.options.maxBodyBytes) return { status: 413, target: routeTarget };
+    // Request filters change what the pod gets: its headers (the raw list the proxy forwards) and path.
+    let forwardPath = path;
+    for (const f of filters) {
+      if (f.type === 'RequestHeaderModifier')
+        replaceRaw(req.rawHeaders, modifyRawHeaders(req.rawHeaders, f.modifier));
+      else if (f.type === 'URLRewrite') {
+        if (f.hostname)
+          replaceRaw(
+            req.rawHeaders,
+            modifyRawHeaders(req.rawHeaders, { set: [{ name: 'Host', value: f.hostname }] }),
+          );
+        forwardPath = modifiedPath(f.path, forwardPath, matchedPrefix);
+      }
+    }
+    return { status: 0, target: routeTarget, backend, path: forwardPath + query };
+  }
+}
+
+function responseModifiers(filters: readonly Filter[]): HeaderModifier[] {
+  return filters.flatMap((f) => (f.type === 'ResponseHeaderModifier' ? [f.modifier] : []));
+}
+
+function replaceRaw(raw: string[], next: string[]): void {
+  raw.splice(0, raw.length, ...next);
+}
+
+/** Same rule as the Ingress proxy: a Host that is no authority is refused. */
+const VALID_HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(?::\d{0,5})?$/;
+
+function headerView(req: IncomingMessage): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(req.headers))
+    out[name] = Array.isArray(value) ? value.join(',') : value;
+  return out;
+}
+
+/** A backend chosen with probability proportional to its weight; undefined when all weigh 0. */
+export function pickByWeight(
+  backends: readonly WeightedBackend[],
+  random: () => number = Math.random,
+): WeightedBackend | undefined {
+  let total = 0;
+  for (const b of backends) total += b.weight;
+  if (total <= 0) return undefined;
+  let r = random() * total;
+  for (const b of backends) {
+    r -= b.weight;
+    if (r < 0 && b.weight > 0) return b;
+  }
+  return backends.findLast((b) => b.weight > 0);
+}

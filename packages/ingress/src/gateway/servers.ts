@@ -1,0 +1,138 @@
+/**
+ * One server per Gateway listener port on the gateway address (`--gateway-address`): opened when a
+ * Gateway of ours first needs the port, closed when none does any more. HTTPS ports pick the
+ * certificate of the listener whose hostname matches the SNI server name. A port that cannot be
+ * opened (already in use) is reported and retried on the next update; the other ports are served.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { createSecureContext, type SecureContext } from 'node:tls';
+import type { Logger } from 'pino';
+import { TLS_MIN_VERSION } from '../certs.js';
+import type { ServedListener } from './compile.js';
+import type { GatewayProxy } from './gateway-proxy.js';
+import { selectListener } from './match.js';
+
+interface PortServer {
+  readonly protocol: 'HTTP' | 'HTTPS';
+  readonly server: http.Server | https.Server;
+  /** Listeners of this port, for SNI. */
+  listeners: readonly ServedListener[];
+}
+
+export class GatewayServers {
+  private readonly servers = new Map<number, PortServer>();
+  private readonly contexts = new Map<string, SecureContext>();
+
+  constructor(
+    private readonly proxy: GatewayProxy,
+    private readonly address: string,
+    private readonly logger?: Logger,
+  ) {}
+
+  /** The ports being served, with the port actually bound (differs only for port 0 in tests). */
+  ports(): Map<number, number> {
+    const out = new Map<number, number>();
+    for (const [port, s] of this.servers) {
+      const a = s.server.address() as AddressInfo | null;
+      if (a) out.set(port, a.port);
+    }
+    return out;
+  }
+
+  /** Serves these listeners; returns the ports that could not be opened (retried on the next update). */
+  async update(listeners: readonly ServedListener[]): Promise<{ port: number; error: string }[]> {
+    const failed: { port: number; error: string }[] = [];
+    this.proxy.setListeners(listeners);
+    const byPort = new Map<number, ServedListener[]>();
+    for (const l of listeners) byPort.set(l.port, [...(byPort.get(l.port) ?? []), l]);
+    for (const [port, s] of [...this.servers]) {
+      const wanted = byPort.get(port);
+      if (!wanted || wanted[0]!.protocol !== s.protocol) {
+        this.servers.delete(port);
+        await close(s.server);
+      } else s.listeners = wanted;
+    }
+    const live = new Set(listeners.flatMap((l) => l.certificates.map((c) => c.id)));
+    for (const id of this.contexts.keys()) if (!live.has(id)) this.contexts.delete(id);
+    for (const [port, ls] of byPort) {
+      if (this.servers.has(port)) continue;
+      const entry = this.open(ls[0]!.protocol, ls);
+      try {
+        await listen(entry.server, this.address, port);
+        this.servers.set(port, entry);
+        this.logger?.info(
+          { address: this.address, port, protocol: entry.protocol },
+          'serving Gateway listener port',
+        );
+      } catch (err) {
+        failed.push({ port, error: String(err) });
+        this.logger?.error(
+          { err: String(err), address: this.address, port },
+          'cannot open a Gateway listener port',
+        );
+      }
+    }
+    return failed;
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.servers.values()];
+    this.servers.clear();
+    await Promise.all(all.map((s) => close(s.server)));
+  }
+
+  private open(protocol: 'HTTP' | 'HTTPS', listeners: ServedListener[]): PortServer {
+    if (protocol === 'HTTP') {
+      const server = http.createServer((req, res) => this.proxy.serve(req, res, 'http'));
+      server.on('upgrade', (req, socket, head: Buffer) => this.proxy.serveUpgrade(req, socket, head, 'http'));
+      return { protocol, server, listeners };
+    }
+    // The SNI callback reads entry.listeners, which update() replaces as Gateways change.
+    const entry: { current?: PortServer } = {};
+    const contextFor = (servername: string): SecureContext | undefined => {
+      const l =
+        selectListener(entry.current!.listeners, servername.toLowerCase()) ?? entry.current!.listeners[0];
+      const pair = l?.certificates[0];
+      if (!pair) return undefined;
+      let ctx = this.contexts.get(pair.id);
+      if (!ctx)
+        this.contexts.set(
+          pair.id,
+          (ctx = createSecureContext({ cert: pair.cert, key: pair.key, minVersion: TLS_MIN_VERSION })),
+        );
+      return ctx;
+    };
+    const first = listeners[0]!.certificates[0]!;
+    const server = https.createServer(
+      {
+        cert: first.cert,
+        key: first.key,
+        minVersion: TLS_MIN_VERSION,
+        SNICallback: (name, done) => done(null, contextFor(name)),
+      },
+      (req, res) => this.proxy.serve(req, res, 'https'),
+    );
+    server.on('upgrade', (req, socket, head: Buffer) => this.proxy.serveUpgrade(req, socket, head, 'https'));
+    entry.current = { protocol, server, listeners };
+    return entry.current;
+  }
+}
+
+function listen(server: http.Server, address: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, address, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function close(server: http.Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
