@@ -7,15 +7,17 @@
  * keeps them and restarts the watches), the detector keeps running, so nothing announced changes
  * unless a speaker dies.
  */
-import type { KubeConfig, V1ConfigMap, V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
 import type { PeerOptions, Route } from '@portico/bgp';
 import { type Config, parseConfig } from '@portico/config';
 import {
+  type ApiClient,
   ConfigStatus,
   createInformer,
   EventRecorder,
   runInformer,
   type RunningInformer,
+  withoutBookkeeping,
 } from '@portico/kube';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -26,13 +28,15 @@ import { slicesByService } from './endpoints.js';
 import type { Clock } from './membership/clock.js';
 import { FailureDetector, type StepDownReason } from './membership/detector.js';
 import { membersFromNodes } from './membership/members.js';
+import { nodeAsRead } from './nodes.js';
 import { Layer2Ownership } from './membership/ownership.js';
 import type { Transport } from './membership/udp-transport.js';
 import { peersForNode, samePeer } from './peers.js';
 import { speakerMetrics, type SpeakerMetrics } from './stats.js';
 
 export interface SpeakerOptions {
-  kubeConfig: KubeConfig;
+  /** The process's connection pool to the API server (connectKube). */
+  api: ApiClient;
   /** This node's name (NODE_NAME from the downward API in a pod, --node-name outside). */
   nodeName: string;
   /** Namespace and name of the ConfigMap (portico-system/config). */
@@ -94,17 +98,21 @@ export class Speaker {
   constructor(private readonly options: SpeakerOptions) {
     this.log = options.logger;
     this.metrics = speakerMetrics(options.registry);
-    this.recorder = new EventRecorder(options.kubeConfig, {
+    this.recorder = new EventRecorder(options.api, {
       component: 'portico-speaker',
       registry: options.registry,
       onError: (err) => this.log.warn({ err: String(err) }, 'event write failed'),
     });
     this.configStatus = new ConfigStatus(options.registry, this.recorder, this.log);
-    const kc = options.kubeConfig;
-    this.services = createInformer<V1Service>(kc, 'services');
-    this.slices = createInformer<V1EndpointSlice>(kc, 'endpointslices');
-    this.nodes = createInformer<V1Node>(kc, 'nodes');
-    this.configMaps = createInformer<V1ConfigMap>(kc, 'configmaps', {
+    const api = options.api;
+    // The speaker only reads what it watches: its caches keep no bookkeeping, and of Nodes only
+    // what it reads.
+    const project = withoutBookkeeping;
+    this.services = createInformer<V1Service>(api, 'services', { project });
+    this.slices = createInformer<V1EndpointSlice>(api, 'endpointslices', { project });
+    this.nodes = createInformer<V1Node>(api, 'nodes', { project: nodeAsRead });
+    this.configMaps = createInformer<V1ConfigMap>(api, 'configmaps', {
+      project,
       namespace: options.namespace,
       fieldSelector: `metadata.name=${options.configMapName}`,
     });

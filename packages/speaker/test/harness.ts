@@ -13,7 +13,7 @@ import {
   type V1EndpointSlice,
 } from '@kubernetes/client-node';
 import type { PeerOptions, Route } from '@portico/bgp';
-import { applyObject } from '@portico/kube';
+import { ApiClient, applyObject, kubeconfigCredentials } from '@portico/kube';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import type { BgpBackend, Layer2Backend } from '../src/backends.js';
@@ -102,6 +102,8 @@ export interface RunningSpeaker {
 
 export class Lab {
   readonly kc: KubeConfig;
+  /** Portico's client, for the harness's own applies (each speaker gets a pool of its own: apiClient()). */
+  readonly kube: ApiClient;
   readonly core: CoreV1Api;
   readonly discovery: DiscoveryV1Api;
   readonly speakers = new Map<string, RunningSpeaker>();
@@ -121,15 +123,21 @@ export class Lab {
   ) {
     this.kc = new KubeConfig();
     this.kc.loadFromString(server.kubeconfig());
+    this.kube = this.apiClient();
     this.core = this.kc.makeApiClient(CoreV1Api);
     this.discovery = this.kc.makeApiClient(DiscoveryV1Api);
+  }
+
+  /** A connection pool of its own, as each speaker process has. */
+  apiClient(): ApiClient {
+    return new ApiClient(kubeconfigCredentials(this.server.kubeconfig()));
   }
 
   /** A lab whose namespace, and portico-system for the ConfigMap, exist (a real server requires it). */
   static async create(server: ApiServer, namespace: string): Promise<Lab> {
     const lab = new Lab(server, namespace);
     for (const name of [namespace, 'portico-system'])
-      await applyObject(lab.kc, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+      await applyObject(lab.kube, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
     return lab;
   }
 
@@ -149,7 +157,7 @@ export class Lab {
   }
 
   async setConfig(config: string): Promise<void> {
-    await applyObject(this.kc, {
+    await applyObject(this.kube, {
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: { name: 'config', namespace: 'portico-system' },
@@ -214,8 +222,9 @@ export class Lab {
         }),
       close: () => transport.close(),
     };
+    const api = this.apiClient();
     const speaker = new Speaker({
-      kubeConfig: this.kc,
+      api,
       nodeName: node,
       namespace: 'portico-system',
       configMapName: 'config',
@@ -243,6 +252,7 @@ export class Lab {
       stop: async () => {
         await speaker.stop();
         await transport.close();
+        await api.close();
         this.speakers.delete(node);
       },
       kill: async () => {
@@ -250,6 +260,7 @@ export class Lab {
         cut = true;
         await speaker.stop();
         await transport.close();
+        await api.close();
         this.speakers.delete(node);
       },
     };

@@ -28,8 +28,19 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * Most sockets a process opens to one API server. Over TLS undici offers HTTP/2 and kube-apiserver
+ * takes it: every watch and request is then a stream on one socket. Over HTTP/1.1 (the
+ * development API server, or a server without HTTP/2) each open watch holds a socket (the
+ * controller has 2, the speaker 4, the ingress primary 5) and the rest carry one request each.
+ * A burst's writes (the controller keeps up to 32 status writes and 8 Event writes in flight)
+ * queue for those sockets instead of opening more, so no burst costs more than this many sockets
+ * and TLS handshakes, while ten or more requests still overlap their round trips.
+ */
+export const DEFAULT_CONNECTIONS = 16;
+
 export interface ApiClientOptions {
-  /** Most connections to the server at once; each open watch holds one. */
+  /** Most connections to the server at once (DEFAULT_CONNECTIONS); each open watch holds one. */
   connections?: number;
   /** A request that has not answered in this time fails (watches are exempt). */
   requestTimeoutMs?: number;
@@ -46,7 +57,7 @@ export class ApiClient {
     const { tls } = credentials;
     this.timeoutMs = options.requestTimeoutMs ?? 30_000;
     this.pool = new Pool(credentials.server, {
-      connections: options.connections ?? 16,
+      connections: options.connections ?? DEFAULT_CONNECTIONS,
       keepAliveTimeout: 30_000,
       connect: {
         ca: tls.ca,
