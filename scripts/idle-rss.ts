@@ -1,0 +1,130 @@
+// Idle RSS of the long-running processes (issue 12): `portico controller`, `portico speaker` and
+// `portico ingress --workers 2` against a development API server on loopback, with a ConfigMap
+// (one BGP pool, no peers: nothing announced, no raw sockets) and no Services. Each is started,
+// waited for until /readyz answers, left to settle, and its VmRSS read from /proc (the ingress:
+// primary plus workers).
+//
+//   npx tsc -b && node_modules/.bin/node scripts/idle-rss.ts [CLI_MAIN_JS] [SETTLE_SECONDS]
+//
+// CLI_MAIN_JS defaults to this tree's packages/cli/dist/main.js; pass another tree's to compare.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startDevApiServer } from '../packages/dev-apiserver/dist/index.js';
+
+const cli = process.argv[2] ?? new URL('../packages/cli/dist/main.js', import.meta.url).pathname;
+const settleMs = Number(process.argv[3] ?? 15) * 1000;
+const dir = mkdtempSync(join(tmpdir(), 'portico-idle-rss-'));
+
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const rssMiB = (pid) =>
+  Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
+const children = (pid) =>
+  readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+
+const server = await startDevApiServer({ port: 0 });
+const kubeconfig = join(dir, 'kubeconfig');
+writeFileSync(kubeconfig, server.kubeconfig());
+// The development API server starts with portico-system.
+const path = '/api/v1/namespaces/portico-system/configmaps';
+const res = await fetch(server.url.replace(/\/$/, '') + path, {
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({
+    metadata: { name: 'config' },
+    data: { config: 'address-pools: [{name: default, protocol: bgp, addresses: [192.0.2.0/24]}]' },
+  }),
+});
+if (!res.ok) throw new Error(`POST ${path}: ${res.status} ${await res.text()}`);
+
+async function start(name: string, args: string[], metricsPort: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [cli, ...args, '--kubeconfig', kubeconfig], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, LOG_LEVEL: 'warn' },
+  });
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}`);
+    const ok = await fetch(`http://127.0.0.1:${metricsPort}/readyz`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
+    if (ok) return child;
+    if (Date.now() > deadline) throw new Error(`${name} not ready within 30 s`);
+    await sleep(100);
+  }
+}
+
+const ports = { controller: await freePort(), speaker: await freePort(), ingress: await freePort() };
+const procs = {
+  controller: await start(
+    'controller',
+    ['controller', '--metrics-port', String(ports.controller)],
+    ports.controller,
+  ),
+  speaker: await start(
+    'speaker',
+    [
+      'speaker',
+      '--node-name',
+      'idle-node',
+      '--bind-address',
+      '127.0.0.1',
+      '--memberlist-port',
+      String(await freePort()),
+      '--metrics-port',
+      String(ports.speaker),
+      '--metrics-address',
+      '127.0.0.1',
+    ],
+    ports.speaker,
+  ),
+  ingress: await start(
+    'ingress',
+    [
+      'ingress',
+      '--listen-address',
+      '127.0.0.1',
+      '--http-port',
+      String(await freePort()),
+      '--https-port',
+      String(await freePort()),
+      '--metrics-port',
+      String(ports.ingress),
+      '--workers',
+      '2',
+      '--no-leader-elect',
+      '--shutdown-delay',
+      '0',
+    ],
+    ports.ingress,
+  ),
+};
+await sleep(settleMs);
+const workers = children(procs.ingress.pid!);
+const result: Record<string, unknown> = {
+  cli,
+  settleSeconds: settleMs / 1000,
+  controllerMiB: Math.round(rssMiB(procs.controller.pid!)),
+  speakerMiB: Math.round(rssMiB(procs.speaker.pid!)),
+  ingressPrimaryMiB: Math.round(rssMiB(procs.ingress.pid!)),
+  ingressWorkersMiB: workers.map((pid) => Math.round(rssMiB(pid))),
+};
+const ingressMiB = [procs.ingress.pid!, ...workers].map((pid) => rssMiB(pid));
+result.ingressTotalMiB = Math.round(ingressMiB.reduce((a, b) => a + b, 0));
+console.log(JSON.stringify(result));
+
+for (const child of Object.values(procs)) child.kill('SIGTERM');
+await Promise.all(Object.values(procs).map((c) => new Promise((r) => c.once('exit', r))));
+await server.close();
+rmSync(dir, { recursive: true, force: true });
