@@ -1,11 +1,10 @@
 /**
  * One kept-alive connection pool per API server (issue 12): a real `portico controller` process
  * while 1,200 LoadBalancer Services are created at once, against the real kube-apiserver (HTTPS:
- * every new socket would also be a TLS handshake; undici negotiates HTTP/2, so watches and
- * requests are streams on one socket) and the development API server (plain HTTP/1.1: a socket
- * per request in flight, up to the pool's size). The sockets the process holds to the API server
- * are counted from /proc every 20 ms through the whole burst; they never exceed the pool's bound
- * (DEFAULT_CONNECTIONS), where a connection per call opened thousands.
+ * every new socket would also be a TLS handshake) and the development API server (plain HTTP).
+ * The sockets the process holds to the API server are counted from /proc every 20 ms through the
+ * whole burst; they never exceed the pool's bound (DEFAULT_CONNECTIONS: its watches plus the
+ * requests in flight), where a connection per call opened thousands.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
