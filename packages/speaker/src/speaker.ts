@@ -24,7 +24,7 @@ import type { Registry } from 'prom-client';
 import type { BgpBackend, Layer2Backend, Layer2Conflict } from './backends.js';
 import { orphanedIPs } from './config-guard.js';
 import { decide, type Decision, type Protocol } from './decide.js';
-import { slicesByService } from './endpoints.js';
+import { slicesByService, sliceAsRead } from './endpoints.js';
 import type { Clock } from './membership/clock.js';
 import { FailureDetector, type StepDownReason } from './membership/detector.js';
 import { membersFromNodes } from './membership/members.js';
@@ -32,6 +32,7 @@ import { nodeAsRead } from './nodes.js';
 import { Layer2Ownership } from './membership/ownership.js';
 import type { Transport } from './membership/udp-transport.js';
 import { peersForNode, samePeer } from './peers.js';
+import { serviceAsRead } from './service.js';
 import { speakerMetrics, type SpeakerMetrics } from './stats.js';
 
 export interface SpeakerOptions {
@@ -105,14 +106,12 @@ export class Speaker {
     });
     this.configStatus = new ConfigStatus(options.registry, this.recorder, this.log);
     const api = options.api;
-    // The speaker only reads what it watches: its caches keep no bookkeeping, and of Nodes only
-    // what it reads.
-    const project = withoutBookkeeping;
-    this.services = createInformer<V1Service>(api, 'services', { project });
-    this.slices = createInformer<V1EndpointSlice>(api, 'endpointslices', { project });
+    // Every speaker holds every Service, EndpointSlice and Node: its caches keep only what it reads.
+    this.services = createInformer<V1Service>(api, 'services', { project: serviceAsRead });
+    this.slices = createInformer<V1EndpointSlice>(api, 'endpointslices', { project: sliceAsRead });
     this.nodes = createInformer<V1Node>(api, 'nodes', { project: nodeAsRead });
     this.configMaps = createInformer<V1ConfigMap>(api, 'configmaps', {
-      project,
+      project: withoutBookkeeping,
       namespace: options.namespace,
       fieldSelector: `metadata.name=${options.configMapName}`,
     });
