@@ -1628,6 +1628,12 @@ class RecordingBgp implements BgpBackend {
   setRoutes(routes: Route[]): void {
     this.routes = routes;
   }
+  announce(route: Route): void {
+    this.routes = [...this.routes.filter((r) => r.prefix !== route.prefix), route];
+  }
+  withdraw(prefix: string): void {
+    this.routes = this.routes.filter((r) => r.prefix !== prefix);
+  }
 }
 
 /** The tool is installed (on PATH, or in the sbin directories root's PATH may lack). */

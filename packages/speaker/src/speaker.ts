@@ -84,7 +84,8 @@ export class Speaker {
   private retryTimer: NodeJS.Timeout | undefined;
   private bgp: BgpBackend | undefined;
   private readonly peers = new Map<string, PeerOptions>();
-  private routesJson = '[]';
+  /** The routes given to the BGP speaker, by prefix (each as JSON, to compare): undefined before the first set. */
+  private advertised: Map<string, string> | undefined;
   /** Protocols each Service was last announced with from this node (for nodeAssigned Events). */
   private readonly announcedWith = new Map<string, Set<Protocol>>();
   private lastDecision: Decision | undefined;
@@ -444,13 +445,40 @@ export class Speaker {
       this.peers.set(address, wanted);
       this.log.info({ event: 'peerAdded', peer: address, asn: wanted.peerAsn }, 'bgp peer added');
     }
-    const json = JSON.stringify(routes);
-    if (json !== this.routesJson) {
-      this.routesJson = json;
-      this.bgp.setRoutes(routes);
-      this.log.info({ event: 'bgpRoutes', prefixes: routes.length }, 'bgp routes updated');
-    }
+    this.updateRoutes(this.bgp, routes);
     this.metrics.announced.set({ protocol: 'bgp' }, routes.length);
+  }
+
+  /**
+   * The BGP speaker gets the differences (announce what is new or changed, withdraw what is gone),
+   * not the whole table each time: its peers are sent only those prefixes.
+   */
+  private updateRoutes(bgp: BgpBackend, routes: Route[]): void {
+    const next = new Map(routes.map((r) => [r.prefix, JSON.stringify(r)]));
+    const previous = this.advertised;
+    this.advertised = next;
+    if (!previous) {
+      bgp.setRoutes(routes);
+      this.log.info({ event: 'bgpRoutes', prefixes: routes.length }, 'bgp routes set');
+      return;
+    }
+    let withdrawn = 0;
+    let announced = 0;
+    for (const prefix of previous.keys()) {
+      if (next.has(prefix)) continue;
+      bgp.withdraw(prefix);
+      withdrawn++;
+    }
+    for (const route of routes) {
+      if (previous.get(route.prefix) === next.get(route.prefix)) continue;
+      bgp.announce(route);
+      announced++;
+    }
+    if (announced + withdrawn > 0)
+      this.log.info(
+        { event: 'bgpRoutes', prefixes: routes.length, announced, withdrawn },
+        'bgp routes updated',
+      );
   }
 
   /** One nodeAssigned Event per transition to announcing, never one per resync. */

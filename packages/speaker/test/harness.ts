@@ -60,9 +60,14 @@ export class FakeLayer2 implements Layer2Backend {
 
 export class FakeBgp implements BgpBackend {
   readonly peers = new Map<string, PeerOptions>();
+  /** The routes it advertises, sorted by prefix. */
   routes: Route[] = [];
-  /** Every route set it was given, as sorted prefixes: a withdrawal and re-announcement shows here. */
+  /** Its table after each change (changes within a tick count once, as the real speaker sends them), as sorted prefixes. */
   readonly history: string[][] = [];
+  /** Every call that changed routes: `set N`, `announce PREFIX`, `withdraw PREFIX`. */
+  readonly calls: string[] = [];
+  private readonly table = new Map<string, Route>();
+  private snapshotQueued = false;
   started = false;
   constructor(readonly localAsn: number) {}
   start(): Promise<void> {
@@ -80,8 +85,31 @@ export class FakeBgp implements BgpBackend {
     this.peers.delete(address);
   }
   setRoutes(routes: Route[]): void {
-    this.routes = routes;
-    this.history.push(routes.map((r) => r.prefix).sort());
+    this.calls.push(`set ${routes.length}`);
+    this.table.clear();
+    for (const r of routes) this.table.set(r.prefix, r);
+    this.changed();
+  }
+  announce(route: Route): void {
+    this.calls.push(`announce ${route.prefix}`);
+    this.table.set(route.prefix, route);
+    this.changed();
+  }
+  withdraw(prefix: string): void {
+    this.calls.push(`withdraw ${prefix}`);
+    this.table.delete(prefix);
+    this.changed();
+  }
+  private changed(): void {
+    this.routes = [...this.table.values()].sort((a, b) =>
+      a.prefix < b.prefix ? -1 : a.prefix > b.prefix ? 1 : 0,
+    );
+    if (this.snapshotQueued) return;
+    this.snapshotQueued = true;
+    queueMicrotask(() => {
+      this.snapshotQueued = false;
+      this.history.push(this.routes.map((r) => r.prefix).sort());
+    });
   }
 }
 
