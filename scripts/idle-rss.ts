@@ -8,6 +8,8 @@
 //
 //   npx tsc -b && node_modules/.bin/node scripts/idle-rss.ts [CLI_MAIN_JS] [SETTLE_SECONDS] [BURST_SERVICES]
 //
+// CHILD_NODE_OPTIONS, when set, is the Portico processes' NODE_OPTIONS (not this script's, which
+// also runs the API server), e.g. CHILD_NODE_OPTIONS=--max-semi-space-size=2.
 // CLI_MAIN_JS (empty: this tree's packages/cli/dist/main.js) can be another tree's, to compare.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -55,7 +57,11 @@ async function start(name: string, args: string[], metricsPort: number): Promise
   const log = openSync(join(dir, `${name}.log`), 'w');
   const child = spawn(process.execPath, [cli, ...args, '--kubeconfig', kubeconfig], {
     stdio: ['ignore', log, log],
-    env: { ...process.env, LOG_LEVEL: 'warn' },
+    env: {
+      ...process.env,
+      LOG_LEVEL: 'warn',
+      ...(process.env.CHILD_NODE_OPTIONS ? { NODE_OPTIONS: process.env.CHILD_NODE_OPTIONS } : {}),
+    },
   });
   const deadline = Date.now() + 30_000;
   for (;;) {
@@ -123,6 +129,7 @@ await sleep(settleMs);
 const workers = children(procs.ingress.pid!);
 const result: Record<string, unknown> = {
   cli,
+  nodeOptions: process.env.CHILD_NODE_OPTIONS ?? '',
   settleSeconds: settleMs / 1000,
   controllerMiB: Math.round(rssMiB(procs.controller.pid!)),
   speakerMiB: Math.round(rssMiB(procs.speaker.pid!)),
