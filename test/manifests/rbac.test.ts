@@ -34,6 +34,7 @@ import { promisify } from 'node:util';
 import { type CoreV1Event, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { hostEndpointAddress, startKubeApiServer, type KubeApiServer } from '@portico/dev-kube-apiserver';
 import { selfSignedPair } from '@portico/ingress';
+import { ApiClient, kubeconfigCredentials } from '@portico/kube';
 import {
   type BgpBackend,
   type Layer2Backend,
@@ -628,10 +629,9 @@ function kubeconfigFile(sa: Sa): string {
   return file;
 }
 
-function saKubeConfig(sa: Sa): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromString(server.kubeconfigForToken(tokens.get(sa)!, username(sa)));
-  return kc;
+/** Portico's client with the ServiceAccount's token (an in-process component's connection pool). */
+function saApiClient(sa: Sa): ApiClient {
+  return new ApiClient(kubeconfigCredentials(server.kubeconfigForToken(tokens.get(sa)!, username(sa))));
 }
 
 interface Component {
@@ -1137,7 +1137,7 @@ describe('each component does its whole job with exactly the manifests’ RBAC',
       let bgp: RecordingBgp | undefined;
       const transport = await openUdpTransport('127.0.0.1', heartbeat.port);
       const speaker = new Speaker({
-        kubeConfig: saKubeConfig('speaker'),
+        api: saApiClient('speaker'),
         nodeName: NODE,
         namespace: NS,
         configMapName: 'config',
@@ -1627,6 +1627,12 @@ class RecordingBgp implements BgpBackend {
   }
   setRoutes(routes: Route[]): void {
     this.routes = routes;
+  }
+  announce(route: Route): void {
+    this.routes = [...this.routes.filter((r) => r.prefix !== route.prefix), route];
+  }
+  withdraw(prefix: string): void {
+    this.routes = this.routes.filter((r) => r.prefix !== prefix);
   }
 }
 

@@ -15,6 +15,7 @@ import {
   NetworkingV1Api,
 } from '@kubernetes/client-node';
 import { hostEndpointAddress, installGatewayApiCrds, startTestApiServer } from '@portico/dev-kube-apiserver';
+import { ApiClient, kubeconfigCredentials } from '@portico/kube';
 import { run } from '../src/commands/ingress.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'portico-gateway-cli-'));
@@ -74,7 +75,8 @@ describe('portico ingress --gateway-address', () => {
     try {
       const kc = new KubeConfig();
       kc.loadFromString(api.kubeconfig());
-      await installGatewayApiCrds(kc);
+      const kube = new ApiClient(kubeconfigCredentials(api.kubeconfig()));
+      await installGatewayApiCrds(kube).finally(() => kube.close());
       const podPort = (pod.address() as AddressInfo).port;
       await kc.makeApiClient(CoreV1Api).createNamespacedService({
         namespace: 'default',

@@ -1,7 +1,8 @@
-import type { KubeConfig, V1ConfigMap, V1Service } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Service } from '@kubernetes/client-node';
 import { Allocator } from '@portico/allocator';
 import { type Config, parseConfig } from '@portico/config';
 import {
+  type ApiClient,
   ConfigStatus,
   createInformer,
   EventRecorder,
@@ -10,6 +11,7 @@ import {
   type RunningInformer,
   serviceKey,
   ServiceStatusWriter,
+  withoutBookkeeping,
 } from '@portico/kube';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -18,7 +20,8 @@ import { statusIPs } from './service-request.js';
 import { controllerMetrics, type ControllerMetrics } from './stats.js';
 
 export interface ControllerOptions {
-  kubeConfig: KubeConfig;
+  /** The process's connection pool to the API server (connectKube). */
+  api: ApiClient;
   /** Namespace of the ConfigMap (portico-system). */
   namespace: string;
   configMapName: string;
@@ -62,15 +65,17 @@ export class Controller {
   constructor(private readonly options: ControllerOptions) {
     this.log = options.logger;
     this.metrics = controllerMetrics(options.registry, () => this.allocator.poolStats());
-    this.statusWriter = new ServiceStatusWriter(options.kubeConfig);
-    this.recorder = new EventRecorder(options.kubeConfig, {
+    this.statusWriter = new ServiceStatusWriter(options.api);
+    this.recorder = new EventRecorder(options.api, {
       component: 'portico-controller',
       registry: options.registry,
       onError: (err) => this.log.warn({ err }, 'event write failed'),
     });
-    this.services = createInformer<V1Service>(options.kubeConfig, 'services');
+    // Whole Services but for their managed fields: the status writer writes its copy back.
+    this.services = createInformer<V1Service>(options.api, 'services');
     this.configStatus = new ConfigStatus(options.registry, this.recorder, this.log);
-    this.configMaps = createInformer<V1ConfigMap>(options.kubeConfig, 'configmaps', {
+    this.configMaps = createInformer<V1ConfigMap>(options.api, 'configmaps', {
+      project: withoutBookkeeping,
       namespace: options.namespace,
       fieldSelector: `metadata.name=${options.configMapName}`,
     });

@@ -29,7 +29,7 @@ afterAll(async () => {
 });
 
 it('a kube-apiserver restart, with etcd compacted meanwhile, moves no IP', { timeout: 90_000 }, async () => {
-  running = await runController(cluster.kc);
+  running = await runController(cluster.kube);
   const names = Array.from({ length: 8 }, (_, i) => `svc-${i}`);
   for (const name of names) await cluster.createService(name);
   const before = new Map<string, string[]>();

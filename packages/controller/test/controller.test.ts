@@ -32,7 +32,7 @@ describe.each(API_SERVERS)('%s', (kind) => {
     cluster = new Cluster(kubeConfigFor(server), namespace, namespace);
     await cluster.createNamespace();
     await cluster.setConfig(pools);
-    running = await runController(cluster.kc, namespace);
+    running = await runController(cluster.kube, namespace);
   });
 
   afterEach(async () => {
@@ -225,7 +225,7 @@ describe.each(API_SERVERS)('%s', (kind) => {
       // While no controller runs: s1 goes away and a new Service arrives.
       await cluster.api.deleteNamespacedService({ name: 's1', namespace: cluster.namespace });
       await cluster.createService('new');
-      running = await runController(cluster.kc, cluster.namespace);
+      running = await runController(cluster.kube, cluster.namespace);
       // The new Service gets s1's old address, the lowest free one; nobody else moves.
       expect(await cluster.waitForIPs('new')).toEqual(['192.0.2.1']);
       expect(await cluster.ips('s0')).toEqual(before.s0);

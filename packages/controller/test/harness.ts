@@ -5,14 +5,20 @@
  */
 import { CoreV1Api, KubeConfig, type V1Service } from '@kubernetes/client-node';
 import { Controller } from '@portico/controller';
-import { applyObject } from '@portico/kube';
+import { ApiClient, applyObject, kubeconfigCredentials } from '@portico/kube';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 
-export function kubeConfigFor(server: { kubeconfig(): string }): KubeConfig {
+/** Two clients of one server: client-node's for the test's own reads and writes, Portico's for the controller. */
+export interface TestClients {
+  kc: KubeConfig;
+  kube: ApiClient;
+}
+
+export function kubeConfigFor(server: { kubeconfig(): string }): TestClients {
   const kc = new KubeConfig();
   kc.loadFromString(server.kubeconfig());
-  return kc;
+  return { kc, kube: new ApiClient(kubeconfigCredentials(server.kubeconfig())) };
 }
 
 export async function waitFor<T>(
@@ -36,18 +42,22 @@ export async function waitFor<T>(
  */
 export class Cluster {
   readonly api: CoreV1Api;
+  readonly kc: KubeConfig;
+  readonly kube: ApiClient;
   constructor(
-    readonly kc: KubeConfig,
+    clients: TestClients,
     readonly namespace = 'default',
     /** Where the controller reads its ConfigMap. */
     readonly configNamespace = 'portico-system',
   ) {
-    this.api = kc.makeApiClient(CoreV1Api);
+    this.kc = clients.kc;
+    this.kube = clients.kube;
+    this.api = this.kc.makeApiClient(CoreV1Api);
   }
 
   /** Creates the test's namespace (unless it is one every API server starts with). */
   async createNamespace(): Promise<void> {
-    await applyObject(this.kc, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: this.namespace } });
+    await applyObject(this.kube, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: this.namespace } });
   }
 
   /** Deletes every Service of the namespace, so no later controller on this server sees them. */
@@ -60,7 +70,7 @@ export class Cluster {
   }
 
   async setConfig(config: string): Promise<void> {
-    await applyObject(this.kc, {
+    await applyObject(this.kube, {
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: { name: 'config', namespace: this.configNamespace },
@@ -129,12 +139,12 @@ export interface RunningController {
 }
 
 export async function runController(
-  kc: KubeConfig,
+  api: ApiClient,
   configNamespace = 'portico-system',
 ): Promise<RunningController> {
   const registry = new Registry();
   const controller = new Controller({
-    kubeConfig: kc,
+    api,
     namespace: configNamespace,
     configMapName: 'config',
     logger: pino({ level: 'silent' }),

@@ -21,7 +21,7 @@ describe.each(API_SERVERS)('%s', (kind) => {
   });
 
   it(`a restart with ${count} assigned Services changes no IP`, { timeout: 180_000 }, async () => {
-    const first = await runController(cluster.kc);
+    const first = await runController(cluster.kube);
     const names = Array.from({ length: count }, (_, i) => `svc-${i}`);
     for (let i = 0; i < count; i += 50) {
       await Promise.all(
@@ -47,7 +47,7 @@ describe.each(API_SERVERS)('%s', (kind) => {
     expect(new Set([...before.values()].map((ips) => ips[0])).size).toBe(count);
     await first.stop();
 
-    const second = await runController(cluster.kc);
+    const second = await runController(cluster.kube);
     await waitFor('the restarted controller to be ready', () => second.controller.ready);
     await cluster.createService('newcomer', { ipFamilies: ['IPv6'] });
     const [newIP] = await cluster.waitForIPs('newcomer');

@@ -9,8 +9,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CustomObjectsApi, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
-import { applyObject } from '@portico/kube';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { type ApiClient, applyObject } from '@portico/kube';
 import { parseAllDocuments } from 'yaml';
 import { findGo } from './build.js';
 
@@ -87,15 +87,14 @@ export function gatewayApiConformanceDir(version = GATEWAY_API_VERSION): Promise
  * Established, a moment after the create.
  */
 export async function installGatewayApiCrds(
-  kc: KubeConfig,
+  api: ApiClient,
   options: GatewayApiCrdOptions = {},
 ): Promise<void> {
   for (const file of await gatewayApiCrdFiles(options))
     for (const doc of parseAllDocuments(readFileSync(file, 'utf8'))) {
       const crd = doc.toJS() as KubernetesObject | null;
-      if (crd?.kind === 'CustomResourceDefinition') await applyObject(kc, crd);
+      if (crd?.kind === 'CustomResourceDefinition') await applyObject(api, crd);
     }
-  const api = kc.makeApiClient(CustomObjectsApi);
   const group = 'gateway.networking.k8s.io';
   const kinds = [
     ['v1', 'gatewayclasses'],
@@ -107,7 +106,7 @@ export async function installGatewayApiCrds(
   for (const [version, plural] of kinds)
     for (;;) {
       try {
-        await api.listClusterCustomObject({ group, version, plural });
+        await api.request('GET', `/apis/${group}/${version}/${plural}`, { query: { limit: 1 } });
         break;
       } catch (err) {
         if (Date.now() > deadline)

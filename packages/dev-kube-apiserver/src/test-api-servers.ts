@@ -2,9 +2,8 @@
  * One scenario suite, two API servers: integration tests run each scenario against the
  * development API server and against a real kube-apiserver, through this one door.
  */
-import { KubeConfig } from '@kubernetes/client-node';
 import { startDevApiServer } from '@portico/dev-apiserver';
-import { applyObject } from '@portico/kube';
+import { ApiClient, applyObject, kubeconfigCredentials } from '@portico/kube';
 import { startKubeApiServer } from './control-plane.js';
 
 export const API_SERVERS = ['development', 'kube-apiserver'] as const;
@@ -29,7 +28,10 @@ export async function startTestApiServer(kind: ApiServerKind): Promise<TestApiSe
 }
 
 async function createNamespace(kubeconfig: string, name: string): Promise<void> {
-  const kc = new KubeConfig();
-  kc.loadFromString(kubeconfig);
-  await applyObject(kc, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  const api = new ApiClient(kubeconfigCredentials(kubeconfig));
+  try {
+    await applyObject(api, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  } finally {
+    await api.close();
+  }
 }

@@ -5,8 +5,8 @@
  * fight over status or repeat each other's Events. A new leader first lists the Events this
  * component already wrote on Ingresses and continues them instead of writing duplicates.
  */
-import { CoreV1Api, type CoreV1Event, type KubeConfig } from '@kubernetes/client-node';
-import { EventRecorder } from '@portico/kube';
+import type { CoreV1Event } from '@kubernetes/client-node';
+import { type ApiClient, EventRecorder } from '@portico/kube';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { compileWithProblems, type ClusterState } from './compile.js';
@@ -20,7 +20,8 @@ import type { TableSink } from './workers.js';
 export * from './problem-report.js';
 
 export interface ControllerOptions {
-  readonly kubeConfig: KubeConfig;
+  /** The process's connection pool to the API server (connectKube). */
+  readonly api: ApiClient;
   readonly sink: TableSink;
   readonly logger: Logger;
   readonly registry: Registry;
@@ -64,10 +65,10 @@ export class IngressController {
   private readonly servedIngresses: Gauge;
 
   constructor(private readonly options: ControllerOptions) {
-    this.writer = new IngressStatusWriter(options.kubeConfig);
+    this.writer = new IngressStatusWriter(options.api);
     this.events =
       options.events ??
-      new EventRecorder(options.kubeConfig, {
+      new EventRecorder(options.api, {
         component: eventSource,
         registry: options.registry,
         onError: (err) => options.logger.warn({ err: String(err) }, 'event write failed'),
@@ -102,7 +103,7 @@ export class IngressController {
   }
 
   start(): Promise<void> {
-    this.source = watchCluster(this.options.kubeConfig, {
+    this.source = watchCluster(this.options.api, {
       debounceMs: this.options.debounceMs,
       onChange: (state) => this.apply(state),
       onError: (kind, err) => {
@@ -141,7 +142,7 @@ export class IngressController {
   private async takeOverEvents(term: number): Promise<void> {
     let existing: CoreV1Event[] = [];
     try {
-      existing = await listEvents(this.options.kubeConfig);
+      existing = await listEvents(this.options.api);
     } catch (err) {
       this.options.logger.warn({ err: String(err) }, 'listing existing events failed; reporting anew');
     }
@@ -217,18 +218,23 @@ export class IngressController {
   }
 }
 
-async function listEvents(kc: KubeConfig): Promise<CoreV1Event[]> {
-  const api = kc.makeApiClient(CoreV1Api);
+async function listEvents(api: ApiClient): Promise<CoreV1Event[]> {
   const events: CoreV1Event[] = [];
   let token: string | undefined;
   do {
-    const page = await api.listEventForAllNamespaces({
-      fieldSelector: `involvedObject.kind=Ingress,source=${eventSource}`,
-      limit: eventPageSize,
-      _continue: token,
-    });
+    const page = await api.request<{ items: CoreV1Event[]; metadata?: { continue?: string } }>(
+      'GET',
+      '/api/v1/events',
+      {
+        query: {
+          fieldSelector: `involvedObject.kind=Ingress,source=${eventSource}`,
+          limit: eventPageSize,
+          continue: token,
+        },
+      },
+    );
     events.push(...page.items);
-    token = page.metadata?._continue || undefined;
+    token = page.metadata?.continue || undefined;
   } while (token);
   return events;
 }

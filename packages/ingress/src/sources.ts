@@ -4,16 +4,22 @@
  * short debounce so the table is compiled once per burst, not once per event.
  */
 import type {
-  KubeConfig,
-  KubernetesObject,
-  ListWatch,
   V1EndpointSlice,
   V1Ingress,
   V1IngressClass,
   V1Secret,
   V1Service,
 } from '@kubernetes/client-node';
-import { createInformer, runInformer, type ResourceKind, type RunningInformer } from '@portico/kube';
+import {
+  type ApiClient,
+  createInformer,
+  type Informer,
+  type Listed,
+  runInformer,
+  type ResourceKind,
+  type RunningInformer,
+  withoutBookkeeping,
+} from '@portico/kube';
 import type { ClusterState } from './compile.js';
 
 export interface ClusterSource {
@@ -30,8 +36,10 @@ export interface SourceOptions {
   readonly onError: (kind: ResourceKind, err: unknown) => void;
 }
 
-export function watchCluster(kc: KubeConfig, options: SourceOptions): ClusterSource {
-  const make = <T extends KubernetesObject>(kind: ResourceKind) => createInformer<T>(kc, kind);
+export function watchCluster(api: ApiClient, options: SourceOptions): ClusterSource {
+  // Only read (the status writer re-reads an Ingress before it writes): no bookkeeping kept.
+  const make = <T extends Listed>(kind: ResourceKind) =>
+    createInformer<T>(api, kind, { project: withoutBookkeeping });
   const informers = {
     ingresses: make<V1Ingress>('ingresses'),
     classes: make<V1IngressClass>('ingressclasses'),
@@ -62,10 +70,7 @@ export function watchCluster(kc: KubeConfig, options: SourceOptions): ClusterSou
     timer = setTimeout(() => options.onChange(current()), options.debounceMs);
   };
   const running: RunningInformer[] = [];
-  for (const [key, informer] of Object.entries(informers) as [
-    keyof typeof informers,
-    ListWatch<KubernetesObject>,
-  ][]) {
+  for (const [key, informer] of Object.entries(informers) as [keyof typeof informers, Informer<Listed>][]) {
     for (const verb of ['add', 'update', 'delete'] as const) informer.on(verb, changed);
     running.push(runInformer(informer, (err) => options.onError(kinds[key], err)));
   }

@@ -4,13 +4,8 @@
  * that still shows exactly those addresses gets them removed. Writes go through the status
  * subresource, only when the value differs, from one writer (the leader's cluster primary).
  */
-import {
-  NetworkingV1Api,
-  type KubeConfig,
-  type V1Ingress,
-  type V1LoadBalancerIngress,
-  type V1Service,
-} from '@kubernetes/client-node';
+import type { V1Ingress, V1LoadBalancerIngress, V1Service } from '@kubernetes/client-node';
+import type { ApiClient } from '@portico/kube';
 
 /** The addresses to publish: the publish Service's own status.loadBalancer.ingress (ip/hostname only). */
 export function publishAddresses(services: readonly V1Service[], publish: string): V1LoadBalancerIngress[] {
@@ -65,11 +60,7 @@ function same(a: readonly V1LoadBalancerIngress[], b: readonly V1LoadBalancerIng
 }
 
 export class IngressStatusWriter {
-  private readonly api: NetworkingV1Api;
-
-  constructor(kc: KubeConfig) {
-    this.api = kc.makeApiClient(NetworkingV1Api);
-  }
+  constructor(private readonly api: ApiClient) {}
 
   /**
    * Applies one change: re-reads the Ingress and replaces its status, carrying its resourceVersion,
@@ -78,7 +69,8 @@ export class IngressStatusWriter {
    * came from a cache the watch had not yet brought up to date (often with our own last write).
    */
   async apply(change: StatusChange): Promise<boolean> {
-    const current = await this.api.readNamespacedIngress({ namespace: change.namespace, name: change.name });
+    const path = `/apis/networking.k8s.io/v1/namespaces/${change.namespace}/ingresses/${change.name}`;
+    const current = await this.api.request<V1Ingress>('GET', path);
     const now = (current.status?.loadBalancer?.ingress ?? []).map((i) => ({
       ip: i.ip,
       hostname: i.hostname,
@@ -88,7 +80,7 @@ export class IngressStatusWriter {
       ...current,
       status: { loadBalancer: change.ingress.length ? { ingress: change.ingress } : {} },
     };
-    await this.api.replaceNamespacedIngressStatus({ namespace: change.namespace, name: change.name, body });
+    await this.api.request('PUT', `${path}/status`, { body });
     return true;
   }
 }

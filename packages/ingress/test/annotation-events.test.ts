@@ -8,7 +8,7 @@ import { CoreV1Api, KubeConfig, NetworkingV1Api, type V1Ingress } from '@kuberne
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { IngressController } from '@portico/ingress';
-import { EventRecorder } from '@portico/kube';
+import { ApiClient, EventRecorder, kubeconfigCredentials } from '@portico/kube';
 import { API_SERVERS, startTestApiServer, type TestApiServer } from '@portico/dev-kube-apiserver';
 import { RecordingSink } from './controller-fixtures.js';
 import { eventually } from './eventually.js';
@@ -35,6 +35,7 @@ function ingressWith(name: string, host: string, annotations: Record<string, str
 describe.each(API_SERVERS)('InvalidAnnotation Events (%s API server)', (kind) => {
   let api: TestApiServer;
   let kc: KubeConfig;
+  let kube: ApiClient;
   let controller: IngressController;
   const sink = new RecordingSink();
   const registry = new Registry();
@@ -43,6 +44,7 @@ describe.each(API_SERVERS)('InvalidAnnotation Events (%s API server)', (kind) =>
     api = await startTestApiServer(kind);
     kc = new KubeConfig();
     kc.loadFromString(api.kubeconfig());
+    kube = new ApiClient(kubeconfigCredentials(api.kubeconfig()));
     const core = kc.makeApiClient(CoreV1Api);
     for (const ns of ['default', 'portico-system'])
       await core.createNamespace({ body: { metadata: { name: ns } } }).catch(() => undefined);
@@ -55,7 +57,7 @@ describe.each(API_SERVERS)('InvalidAnnotation Events (%s API server)', (kind) =>
     });
     const logger = pino({ level: process.env.TEST_LOG ?? 'silent' });
     controller = new IngressController({
-      kubeConfig: kc,
+      api: kube,
       sink,
       logger,
       registry,
@@ -64,7 +66,7 @@ describe.each(API_SERVERS)('InvalidAnnotation Events (%s API server)', (kind) =>
       controllerName: 'portico.dev/ingress',
       debounceMs: 5,
       statusResyncMs: 500,
-      events: new EventRecorder(kc, { component: 'portico-ingress' }),
+      events: new EventRecorder(kube, { component: 'portico-ingress' }),
     });
     await controller.start();
     controller.setLeading(true);
@@ -73,6 +75,7 @@ describe.each(API_SERVERS)('InvalidAnnotation Events (%s API server)', (kind) =>
 
   afterAll(async () => {
     await controller?.stop();
+    await kube?.close();
     await api?.close();
   });
 

@@ -10,7 +10,7 @@ import { CoreV1Api, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node'
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { IngressController } from '@portico/ingress';
-import { EventRecorder, LeaderElector } from '@portico/kube';
+import { ApiClient, EventRecorder, kubeconfigCredentials, LeaderElector } from '@portico/kube';
 import { API_SERVERS, startTestApiServer, type TestApiServer } from '@portico/dev-kube-apiserver';
 import { CountingEvents, RecordingSink } from './controller-fixtures.js';
 import { eventually } from './eventually.js';
@@ -29,15 +29,17 @@ describe.each(API_SERVERS)('ingress replicas failing over (%s API server)', (kin
 
   function replica(name: string): Replica {
     const logger = pino({ level: process.env.TEST_LOG ?? 'silent' });
+    // Each replica is a process of its own, with a connection pool of its own.
+    const kube = new ApiClient(kubeconfigCredentials(api.kubeconfig()));
     const events = new CountingEvents(
-      new EventRecorder(kc, {
+      new EventRecorder(kube, {
         component: 'portico-ingress',
         onError: (err) => logger.warn({ err }, 'event'),
       }),
       (_type, reason, message) => ({ reason, message }),
     );
     const controller = new IngressController({
-      kubeConfig: kc,
+      api: kube,
       sink: new RecordingSink(),
       logger,
       registry: new Registry(),
@@ -49,7 +51,7 @@ describe.each(API_SERVERS)('ingress replicas failing over (%s API server)', (kin
       events,
     });
     // Short timings so a test sees a take-over in about a second; the protocol is the production one.
-    const elector = new LeaderElector(kc, {
+    const elector = new LeaderElector(kube, {
       namespace: 'portico-system',
       name: 'portico-ingress',
       identity: name,

@@ -10,7 +10,7 @@ import { CoreV1Api, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node'
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { IngressController } from '@portico/ingress';
-import { EventRecorder } from '@portico/kube';
+import { ApiClient, kubeconfigCredentials, EventRecorder } from '@portico/kube';
 import { API_SERVERS, startTestApiServer, type TestApiServer } from '@portico/dev-kube-apiserver';
 import { CountingEvents, RecordingSink } from './controller-fixtures.js';
 import { eventually } from './eventually.js';
@@ -21,6 +21,7 @@ const ADDRESSES = ['192.0.2.10', '192.0.2.11', '192.0.2.12'];
 describe.each(API_SERVERS)('Ingress status with syncs faster than the watch (%s API server)', (kind) => {
   let api: TestApiServer;
   let kc: KubeConfig;
+  let kube: ApiClient;
   let controller: IngressController;
   let events: CountingEvents<string>;
   let registry: Registry;
@@ -29,6 +30,7 @@ describe.each(API_SERVERS)('Ingress status with syncs faster than the watch (%s 
     api = await startTestApiServer(kind);
     kc = new KubeConfig();
     kc.loadFromString(api.kubeconfig());
+    kube = new ApiClient(kubeconfigCredentials(api.kubeconfig()));
     const core = kc.makeApiClient(CoreV1Api);
     const net = kc.makeApiClient(NetworkingV1Api);
     await net.createIngressClass({
@@ -71,7 +73,7 @@ describe.each(API_SERVERS)('Ingress status with syncs faster than the watch (%s 
     });
     const logger = pino({ level: process.env.TEST_LOG ?? 'silent' });
     events = new CountingEvents(
-      new EventRecorder(kc, {
+      new EventRecorder(kube, {
         component: 'portico-ingress',
         onError: (err) => logger.warn({ err }, 'event'),
       }),
@@ -79,7 +81,7 @@ describe.each(API_SERVERS)('Ingress status with syncs faster than the watch (%s 
     );
     registry = new Registry();
     controller = new IngressController({
-      kubeConfig: kc,
+      api: kube,
       sink: new RecordingSink(),
       logger,
       registry,

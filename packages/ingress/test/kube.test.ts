@@ -14,6 +14,7 @@ import {
   NetworkingV1Api,
   type V1Ingress,
 } from '@kubernetes/client-node';
+import { ApiClient, kubeconfigCredentials } from '@portico/kube';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { request } from 'undici';
@@ -71,6 +72,7 @@ function ingressObject(name: string, className: string, svc: string): V1Ingress 
 describe.each(API_SERVERS)('the ingress against the %s API server', (kind) => {
   let api: TestApiServer;
   let kc: KubeConfig;
+  let kube: ApiClient;
   let pods: Pod[] = [];
   let server: IngressServer;
   let controller: IngressController;
@@ -91,6 +93,7 @@ describe.each(API_SERVERS)('the ingress against the %s API server', (kind) => {
     api = await startTestApiServer(kind);
     kc = new KubeConfig();
     kc.loadFromString(api.kubeconfig());
+    kube = new ApiClient(kubeconfigCredentials(api.kubeconfig()));
     pods = await Promise.all(['one', 'two'].map((name) => startPod(name, podAddress)));
     const core = kc.makeApiClient(CoreV1Api);
     for (const ns of ['default', 'portico-system'])
@@ -115,7 +118,7 @@ describe.each(API_SERVERS)('the ingress against the %s API server', (kind) => {
     server = new IngressServer({ host: '127.0.0.1', httpPort: 0, httpsPort: null });
     base = `http://127.0.0.1:${(await server.listen()).httpPort}`;
     controller = new IngressController({
-      kubeConfig: kc,
+      api: kube,
       sink: new InProcessSink(server),
       logger: pino({ level: process.env.TEST_LOG ?? 'silent' }),
       registry: new Registry(),

@@ -17,7 +17,7 @@ import {
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { IngressController, selfSignedPair } from '@portico/ingress';
-import { EventRecorder, type EventType } from '@portico/kube';
+import { ApiClient, kubeconfigCredentials, EventRecorder, type EventType } from '@portico/kube';
 import { API_SERVERS, startTestApiServer, type TestApiServer } from '@portico/dev-kube-apiserver';
 import { CountingEvents, RecordingSink } from './controller-fixtures.js';
 import { eventually } from './eventually.js';
@@ -31,16 +31,21 @@ interface Replica {
 
 let kc: KubeConfig;
 
+let kube: ApiClient;
+
 function replica(): Replica {
   const registry = new Registry();
   const sink = new RecordingSink();
   const logger = pino({ level: process.env.TEST_LOG ?? 'silent' });
   const events = new CountingEvents(
-    new EventRecorder(kc, { component: 'portico-ingress', onError: (err) => logger.warn({ err }, 'event') }),
+    new EventRecorder(kube, {
+      component: 'portico-ingress',
+      onError: (err) => logger.warn({ err }, 'event'),
+    }),
     (type, reason) => ({ reason, type }),
   );
   const controller = new IngressController({
-    kubeConfig: kc,
+    api: kube,
     sink,
     logger,
     registry,
@@ -103,6 +108,7 @@ describe.each(API_SERVERS)('Ingress problems as Events and metrics (%s API serve
     api = await startTestApiServer(kind);
     kc = new KubeConfig();
     kc.loadFromString(api.kubeconfig());
+    kube = new ApiClient(kubeconfigCredentials(api.kubeconfig()));
     const core = kc.makeApiClient(CoreV1Api);
     for (const ns of ['default', 'portico-system'])
       await core.createNamespace({ body: { metadata: { name: ns } } }).catch(() => undefined);

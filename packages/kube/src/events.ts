@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
-import { type CoreV1Event, CoreV1Api, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import type { CoreV1Event, KubernetesObject } from '@kubernetes/client-node';
 import { Counter, Gauge, type Registry } from 'prom-client';
+import type { ApiClient } from './client/api-client.js';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -99,7 +100,6 @@ const maxInflight = 8;
  * at most `maxCachedEvents` of them.
  */
 export class EventRecorder {
-  private readonly api: CoreV1Api;
   private readonly host = hostname();
   private readonly windowMs: number;
   /** Keyed by eventKey, in the order they were first recorded (a Map keeps insertion order). */
@@ -119,10 +119,9 @@ export class EventRecorder {
   };
 
   constructor(
-    kc: KubeConfig,
+    private readonly api: ApiClient,
     private readonly options: EventRecorderOptions,
   ) {
-    this.api = kc.makeApiClient(CoreV1Api);
     this.windowMs = options.aggregateWindowMs ?? 10 * 60_000;
     if (options.registry)
       this.metrics = registerMetrics(options.registry, options.component, () => this.pending.size);
@@ -215,13 +214,15 @@ export class EventRecorder {
     if (previous && event.lastAt - previous.at < this.windowMs) {
       const count = previous.count + event.repeats;
       try {
-        const updated = await this.api.replaceNamespacedEvent({
-          namespace,
-          name: previous.name,
-          body: this.body(namespace, previous.name, previous.about, count, previous.firstAt, event.lastAt, {
-            resourceVersion: previous.resourceVersion,
-          }),
-        });
+        const updated = await this.api.request<CoreV1Event>(
+          'PUT',
+          `/api/v1/namespaces/${namespace}/events/${previous.name}`,
+          {
+            body: this.body(namespace, previous.name, previous.about, count, previous.firstAt, event.lastAt, {
+              resourceVersion: previous.resourceVersion,
+            }),
+          },
+        );
         this.remember1(key, {
           ...previous,
           count,
@@ -235,8 +236,7 @@ export class EventRecorder {
       }
     }
     const name = `${event.about.target.name ?? 'object'}.${event.firstAt.toString(16)}${randomSuffix()}`;
-    const created = await this.api.createNamespacedEvent({
-      namespace,
+    const created = await this.api.request<CoreV1Event>('POST', `/api/v1/namespaces/${namespace}/events`, {
       body: this.body(namespace, name, event.about, event.repeats, event.firstAt, event.lastAt),
     });
     this.remember1(key, {

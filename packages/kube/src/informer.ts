@@ -1,15 +1,5 @@
-import {
-  CoordinationV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  DiscoveryV1Api,
-  type KubeConfig,
-  type KubernetesListObject,
-  type KubernetesObject,
-  ListWatch,
-  NetworkingV1Api,
-  Watch,
-} from '@kubernetes/client-node';
+import type { ApiClient } from './client/api-client.js';
+import { Reflector, type Listed, type ReflectorEvent } from './client/reflector.js';
 
 /** The resources Portico watches, by the short names used across the apps. */
 export type ResourceKind =
@@ -27,146 +17,135 @@ export type ResourceKind =
   | 'httproutes'
   | 'referencegrants';
 
-export interface InformerOptions {
+export interface InformerOptions<T> {
   /** Restrict to one namespace; all namespaces when absent (cluster-scoped kinds ignore it). */
   namespace?: string;
   labelSelector?: string;
   fieldSelector?: string;
-}
-
-type Lister = (kc: KubeConfig, o: InformerOptions) => Promise<KubernetesListObject<KubernetesObject>>;
-
-interface ResourceInfo {
-  path: (namespace?: string) => string;
-  list: Lister;
+  /**
+   * Keeps what the caller reads of each object; by default all but its managed fields
+   * (withoutManagedFields; withoutBookkeeping for caches that are only read).
+   */
+  project?: (object: Listed) => T;
 }
 
 const scoped = (prefix: string, plural: string) => (ns?: string) =>
   ns ? `${prefix}/namespaces/${ns}/${plural}` : `${prefix}/${plural}`;
 
-const resources: Record<ResourceKind, ResourceInfo> = {
-  services: {
-    path: scoped('/api/v1', 'services'),
-    list: (kc, o) => {
-      const api = kc.makeApiClient(CoreV1Api);
-      return o.namespace
-        ? api.listNamespacedService({ namespace: o.namespace, ...selectors(o) })
-        : api.listServiceForAllNamespaces(selectors(o));
-    },
-  },
-  configmaps: {
-    path: scoped('/api/v1', 'configmaps'),
-    list: (kc, o) => {
-      const api = kc.makeApiClient(CoreV1Api);
-      return o.namespace
-        ? api.listNamespacedConfigMap({ namespace: o.namespace, ...selectors(o) })
-        : api.listConfigMapForAllNamespaces(selectors(o));
-    },
-  },
-  secrets: {
-    path: scoped('/api/v1', 'secrets'),
-    list: (kc, o) => {
-      const api = kc.makeApiClient(CoreV1Api);
-      return o.namespace
-        ? api.listNamespacedSecret({ namespace: o.namespace, ...selectors(o) })
-        : api.listSecretForAllNamespaces(selectors(o));
-    },
-  },
-  nodes: {
-    path: () => '/api/v1/nodes',
-    list: (kc, o) => kc.makeApiClient(CoreV1Api).listNode(selectors(o)),
-  },
-  endpointslices: {
-    path: scoped('/apis/discovery.k8s.io/v1', 'endpointslices'),
-    list: (kc, o) => {
-      const api = kc.makeApiClient(DiscoveryV1Api);
-      return o.namespace
-        ? api.listNamespacedEndpointSlice({ namespace: o.namespace, ...selectors(o) })
-        : api.listEndpointSliceForAllNamespaces(selectors(o));
-    },
-  },
-  ingresses: {
-    path: scoped('/apis/networking.k8s.io/v1', 'ingresses'),
-    list: (kc, o) => {
-      const api = kc.makeApiClient(NetworkingV1Api);
-      return o.namespace
-        ? api.listNamespacedIngress({ namespace: o.namespace, ...selectors(o) })
-        : api.listIngressForAllNamespaces(selectors(o));
-    },
-  },
-  ingressclasses: {
-    path: () => '/apis/networking.k8s.io/v1/ingressclasses',
-    list: (kc, o) => kc.makeApiClient(NetworkingV1Api).listIngressClass(selectors(o)),
-  },
-  leases: {
-    path: scoped('/apis/coordination.k8s.io/v1', 'leases'),
-    list: (kc, o) => {
-      const api = kc.makeApiClient(CoordinationV1Api);
-      return o.namespace
-        ? api.listNamespacedLease({ namespace: o.namespace, ...selectors(o) })
-        : api.listLeaseForAllNamespaces(selectors(o));
-    },
-  },
-  namespaces: {
-    path: () => '/api/v1/namespaces',
-    list: (kc, o) => kc.makeApiClient(CoreV1Api).listNamespace(selectors(o)),
-  },
-  gatewayclasses: gatewayApi('v1', 'gatewayclasses', false),
-  gateways: gatewayApi('v1', 'gateways', true),
-  httproutes: gatewayApi('v1', 'httproutes', true),
-  referencegrants: gatewayApi('v1beta1', 'referencegrants', true),
+/** The Gateway API's group (custom resources, installed from upstream's CRDs). */
+const GATEWAY_API = '/apis/gateway.networking.k8s.io';
+
+const paths: Record<ResourceKind, (namespace?: string) => string> = {
+  services: scoped('/api/v1', 'services'),
+  configmaps: scoped('/api/v1', 'configmaps'),
+  secrets: scoped('/api/v1', 'secrets'),
+  nodes: () => '/api/v1/nodes',
+  endpointslices: scoped('/apis/discovery.k8s.io/v1', 'endpointslices'),
+  ingresses: scoped('/apis/networking.k8s.io/v1', 'ingresses'),
+  ingressclasses: () => '/apis/networking.k8s.io/v1/ingressclasses',
+  leases: scoped('/apis/coordination.k8s.io/v1', 'leases'),
+  namespaces: () => '/api/v1/namespaces',
+  gatewayclasses: () => `${GATEWAY_API}/v1/gatewayclasses`,
+  gateways: scoped(`${GATEWAY_API}/v1`, 'gateways'),
+  httproutes: scoped(`${GATEWAY_API}/v1`, 'httproutes'),
+  referencegrants: scoped(`${GATEWAY_API}/v1beta1`, 'referencegrants'),
 };
 
-/** A Gateway API custom resource (gateway.networking.k8s.io), listed through the custom objects API. */
-function gatewayApi(version: string, plural: string, namespaced: boolean): ResourceInfo {
-  const group = 'gateway.networking.k8s.io';
-  const prefix = `/apis/${group}/${version}`;
-  return {
-    path: namespaced ? scoped(prefix, plural) : () => `${prefix}/${plural}`,
-    list: (kc, o) => {
-      const api = kc.makeApiClient(CustomObjectsApi);
-      const list =
-        namespaced && o.namespace
-          ? api.listNamespacedCustomObject({
-              group,
-              version,
-              plural,
-              namespace: o.namespace,
-              ...selectors(o),
-            })
-          : api.listClusterCustomObject({ group, version, plural, ...selectors(o) });
-      return list as Promise<KubernetesListObject<KubernetesObject>>;
-    },
-  };
-}
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
-function selectors(o: InformerOptions): { labelSelector?: string; fieldSelector?: string } {
-  return {
-    ...(o.labelSelector ? { labelSelector: o.labelSelector } : {}),
-    ...(o.fieldSelector ? { fieldSelector: o.fieldSelector } : {}),
-  };
+type Meta = Listed['metadata'] & { managedFields?: unknown; annotations?: Record<string, string> };
+
+/**
+ * The object as listed, without `metadata.managedFields` (often most of its size, never read by
+ * Portico). Safe for a cache whose objects are written back whole (an update without
+ * managedFields keeps the server's).
+ */
+export function withoutManagedFields<T>(object: Listed): T {
+  const meta = object.metadata as Meta | undefined;
+  if (!meta?.managedFields) return object as T;
+  const { managedFields: _managed, ...rest } = meta;
+  return { ...object, metadata: rest } as T;
 }
 
 /**
- * A list-then-watch cache of one resource kind. client-node's ListWatch re-lists on 410 Gone and
- * reconnects with back-off, so callers only see add/update/delete. It is not started: call
- * `start()`, which resolves once the initial list is in the cache.
+ * Also without kubectl's last-applied-configuration annotation (a second copy of the object): for
+ * caches that are only read, never written back whole (an update would drop the annotation).
  */
-export function createInformer<T extends KubernetesObject>(
-  kc: KubeConfig,
+export function withoutBookkeeping<T>(object: Listed): T {
+  const lean = withoutManagedFields<Listed>(object);
+  const annotations = (lean.metadata as Meta | undefined)?.annotations;
+  if (annotations?.[LAST_APPLIED] === undefined) return lean as T;
+  const { [LAST_APPLIED]: _applied, ...others } = annotations;
+  const { annotations: _all, ...meta } = lean.metadata as Meta;
+  return {
+    ...lean,
+    metadata: Object.keys(others).length > 0 ? { ...meta, annotations: others } : meta,
+  } as T;
+}
+
+type Verb = 'add' | 'update' | 'delete';
+type Handler<T> = (object: T) => void;
+
+/**
+ * A list-then-watch cache of one resource kind on the shared ApiClient (see client/reflector.ts:
+ * pages, bookmarks, a relist after 410 Gone that reports only differences). Handlers registered
+ * with `on` see each add, update and delete once. It is not started: pass it to `runInformer`.
+ */
+export class Informer<T extends Listed> {
+  private readonly handlers: Record<Verb, Handler<T>[]> = { add: [], update: [], delete: [] };
+  private reflector: Reflector<T> | undefined;
+
+  constructor(
+    private readonly api: ApiClient,
+    private readonly path: string,
+    private readonly options: InformerOptions<T>,
+  ) {}
+
+  on(verb: Verb, handler: Handler<T>): void {
+    this.handlers[verb].push(handler);
+  }
+
+  /** The cached object, or undefined (also before the informer runs). */
+  get(name: string, namespace?: string): T | undefined {
+    return this.reflector?.get(namespace, name);
+  }
+
+  /** The cached objects, of one namespace when given. */
+  list(namespace?: string): T[] {
+    const all = this.reflector?.list() ?? [];
+    return namespace === undefined ? all : all.filter((o) => o.metadata?.namespace === namespace);
+  }
+
+  /** The resourceVersion a resumed watch would start from. */
+  latestResourceVersion(): string {
+    return this.reflector?.latestResourceVersion ?? '';
+  }
+
+  /** Starts listing and watching (once); see runInformer. */
+  run(onError: (err: unknown) => void, maxBackoffMs: number): Reflector<T> {
+    if (this.reflector) throw new Error(`informer ${this.path} is already running`);
+    this.reflector = new Reflector<T>(this.api, {
+      path: this.path,
+      labelSelector: this.options.labelSelector,
+      fieldSelector: this.options.fieldSelector,
+      project: this.options.project ?? withoutManagedFields,
+      maxBackoffMs,
+      onError,
+      onEvent: (event: ReflectorEvent<T>) => {
+        for (const handler of this.handlers[event.type]) handler(event.object);
+      },
+    });
+    this.reflector.start();
+    return this.reflector;
+  }
+}
+
+export function createInformer<T extends Listed>(
+  api: ApiClient,
   kind: ResourceKind,
-  options: InformerOptions = {},
-): ListWatch<T> {
-  const info = resources[kind];
-  const list = () => info.list(kc, options) as Promise<KubernetesListObject<T>>;
-  return new ListWatch<T>(
-    info.path(options.namespace),
-    new Watch(kc),
-    list,
-    false,
-    options.labelSelector,
-    options.fieldSelector,
-  );
+  options: InformerOptions<T> = {},
+): Informer<T> {
+  return new Informer<T>(api, paths[kind](options.namespace), options);
 }
 
 export interface RunningInformer {
@@ -176,47 +155,19 @@ export interface RunningInformer {
 }
 
 /**
- * Starts an informer and keeps it running. client-node's ListWatch gives up on any error other
- * than 410 Gone (API server down, connection refused), so it is restarted here with capped
- * exponential back-off; the cache keeps its last contents meanwhile and the watch resumes from the
- * last resourceVersion, so an API outage changes nothing that was already known.
+ * Starts an informer and keeps it running: failures (API server down, connection refused) are
+ * reported to `onError` and retried with capped exponential back-off; the cache keeps its last
+ * contents meanwhile and the watch resumes from the last resourceVersion, so an API outage
+ * changes nothing that was already known.
  */
-export function runInformer<T extends KubernetesObject>(
-  informer: ListWatch<T>,
+export function runInformer<T extends Listed>(
+  informer: Informer<T>,
   onError: (err: unknown) => void,
   maxBackoffMs = 5_000,
 ): RunningInformer {
-  let stopped = false;
-  let failedAttempt = false;
-  let backoffMs = 250;
-  let timer: NodeJS.Timeout | undefined;
-  let markSynced!: () => void;
-  const synced = new Promise<void>((resolve) => (markSynced = resolve));
-
-  informer.on('error', (err) => {
-    failedAttempt = true;
-    onError(err);
-    if (stopped) return;
-    timer = setTimeout(() => void attempt(), backoffMs);
-    backoffMs = Math.min(backoffMs * 2, maxBackoffMs);
-  });
-
-  const attempt = async (): Promise<void> => {
-    failedAttempt = false;
-    await informer.start();
-    if (!failedAttempt && !stopped) {
-      backoffMs = 250;
-      markSynced();
-    }
-  };
-  void attempt();
-
+  const reflector = informer.run(onError, maxBackoffMs);
   return {
-    synced,
-    stop: async () => {
-      stopped = true;
-      clearTimeout(timer);
-      await informer.stop();
-    },
+    synced: reflector.synced,
+    stop: async () => reflector.stop(),
   };
 }

@@ -1,20 +1,11 @@
-import { existsSync } from 'node:fs';
-import { KubeConfig } from '@kubernetes/client-node';
-
-const serviceAccountDir = '/var/run/secrets/kubernetes.io/serviceaccount';
+import { ApiClient, type ApiClientOptions } from './client/api-client.js';
+import { loadCredentials } from './client/credentials.js';
 
 /**
- * Where to find the API server: an explicit kubeconfig file wins; otherwise the in-cluster service
- * account when running in a pod. The caller (an app) decides, from flags or KUBECONFIG.
+ * The process's one connection pool to the API server: an explicit kubeconfig file wins;
+ * otherwise the in-cluster ServiceAccount when running in a pod. The caller (an app) decides,
+ * from flags or KUBECONFIG. Every informer and writer of the process shares it.
  */
-export function loadKubeConfig(file?: string): KubeConfig {
-  const kc = new KubeConfig();
-  if (file) {
-    kc.loadFromFile(file);
-  } else if (existsSync(`${serviceAccountDir}/token`)) {
-    kc.loadFromCluster();
-  } else {
-    throw new Error('no Kubernetes API configured: pass --kubeconfig FILE, set KUBECONFIG, or run in a pod');
-  }
-  return kc;
+export function connectKube(file?: string, options?: ApiClientOptions): ApiClient {
+  return new ApiClient(loadCredentials(file), options);
 }

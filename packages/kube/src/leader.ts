@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { CoordinationV1Api, type KubeConfig, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
+import type { V1Lease } from '@kubernetes/client-node';
+import type { ApiClient } from './client/api-client.js';
 import { isNotFound } from './errors.js';
 
 export interface LeaderElectionOptions {
@@ -14,6 +15,24 @@ export interface LeaderElectionOptions {
   retryPeriodMs?: number;
 }
 
+/** A Lease as JSON: its times are MicroTime strings. */
+interface LeaseSpec {
+  holderIdentity?: string;
+  leaseDurationSeconds?: number;
+  acquireTime?: string;
+  renewTime?: string;
+  leaseTransitions?: number;
+}
+type LeaseObject = Omit<V1Lease, 'spec'> & { spec?: LeaseSpec };
+
+/**
+ * A MicroTime: kube-apiserver accepts exactly six fractional digits and refuses a plain Date's
+ * millisecond JSON (400 BadRequest).
+ */
+export function microTime(at: Date): string {
+  return at.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
 /**
  * Leader election on a coordination.k8s.io/v1 Lease, as client-go does it: the holder renews the
  * lease every retry period; a candidate takes it over once the lease record has not changed for a
@@ -24,7 +43,6 @@ export interface LeaderElectionOptions {
  * lease, 'leader' (identity) whenever the observed holder changes.
  */
 export class LeaderElector extends EventEmitter {
-  private readonly api: CoordinationV1Api;
   private readonly leaseDurationMs: number;
   private readonly renewDeadlineMs: number;
   private readonly retryPeriodMs: number;
@@ -35,11 +53,10 @@ export class LeaderElector extends EventEmitter {
   private running = false;
 
   constructor(
-    kc: KubeConfig,
+    private readonly api: ApiClient,
     private readonly options: LeaderElectionOptions,
   ) {
     super();
-    this.api = kc.makeApiClient(CoordinationV1Api);
     this.leaseDurationMs = options.leaseDurationMs ?? 4_000;
     this.renewDeadlineMs = options.renewDeadlineMs ?? 3_000;
     this.retryPeriodMs = options.retryPeriodMs ?? 1_000;
@@ -70,11 +87,7 @@ export class LeaderElector extends EventEmitter {
       const lease = await this.read();
       if (lease?.spec?.holderIdentity === this.options.identity) {
         lease.spec = { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1 };
-        await this.api.replaceNamespacedLease({
-          namespace: this.options.namespace,
-          name: this.options.name,
-          body: lease,
-        });
+        await this.api.request('PUT', this.path, { body: lease });
       }
     } catch {
       // The lease expires on its own.
@@ -100,11 +113,12 @@ export class LeaderElector extends EventEmitter {
     const now = new Date();
     const lease = await this.read();
     if (!lease) {
-      await this.api.createNamespacedLease({
-        namespace,
+      await this.api.request('POST', this.collection, {
         body: {
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
           metadata: { name, namespace },
-          spec: this.spec(identity, now, now, 0),
+          spec: this.spec(identity, microTime(now), now, 0),
         },
       });
       this.observe(identity, 'created');
@@ -121,37 +135,35 @@ export class LeaderElector extends EventEmitter {
       return false;
     }
     const transitions = (spec.leaseTransitions ?? 0) + (holder === identity ? 0 : 1);
-    const acquired = holder === identity && spec.acquireTime ? new Date(spec.acquireTime) : now;
+    const acquired = holder === identity && spec.acquireTime ? spec.acquireTime : microTime(now);
     lease.spec = this.spec(identity, acquired, now, transitions);
-    const updated = await this.api.replaceNamespacedLease({ namespace, name, body: lease });
+    const updated = await this.api.request<LeaseObject>('PUT', this.path, { body: lease });
     this.observe(identity, updated.metadata?.resourceVersion ?? '');
     this.setLeading(true);
     return true;
   }
 
-  private spec(
-    identity: string,
-    acquireTime: Date,
-    renewTime: Date,
-    leaseTransitions: number,
-  ): V1Lease['spec'] {
+  private spec(identity: string, acquireTime: string, renewTime: Date, leaseTransitions: number): LeaseSpec {
     return {
       holderIdentity: identity,
       leaseDurationSeconds: Math.ceil(this.leaseDurationMs / 1000),
-      // MicroTime fields: kube-apiserver accepts exactly six fractional digits and refuses a
-      // plain Date's millisecond JSON (400 BadRequest); V1MicroTime serializes with six.
-      acquireTime: new V1MicroTime(acquireTime),
-      renewTime: new V1MicroTime(renewTime),
+      acquireTime,
+      renewTime: microTime(renewTime),
       leaseTransitions,
     };
   }
 
-  private async read(): Promise<V1Lease | undefined> {
+  private get collection(): string {
+    return `/apis/coordination.k8s.io/v1/namespaces/${this.options.namespace}/leases`;
+  }
+
+  private get path(): string {
+    return `${this.collection}/${this.options.name}`;
+  }
+
+  private async read(): Promise<LeaseObject | undefined> {
     try {
-      return await this.api.readNamespacedLease({
-        namespace: this.options.namespace,
-        name: this.options.name,
-      });
+      return await this.api.request<LeaseObject>('GET', this.path);
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;

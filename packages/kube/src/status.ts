@@ -1,9 +1,5 @@
-import {
-  CoreV1Api,
-  type KubeConfig,
-  type V1LoadBalancerIngress,
-  type V1Service,
-} from '@kubernetes/client-node';
+import type { V1LoadBalancerIngress, V1Service } from '@kubernetes/client-node';
+import type { ApiClient } from './client/api-client.js';
 import { isConflict, isNotFound } from './errors.js';
 
 /** MetalLB's annotation naming the pool a Service's addresses come from (written, never read). */
@@ -13,16 +9,15 @@ export const poolAnnotation = 'metallb.io/ip-allocated-from-pool';
  * Writes `status.loadBalancer.ingress` of a Service through the status subresource, and with it
  * the annotation `metallb.io/ip-allocated-from-pool` as MetalLB writes it: the pool while the
  * Service has addresses, none when it has none (a Service's status write keeps metadata changes).
- * The first attempt uses the caller's (cached) copy, which saves a read in the common case; on a
- * 409 someone changed the Service since, so it re-reads and retries. A write never clobbers a
- * newer object.
+ * The write is an update (the verb the manifests grant; never patch) that carries the
+ * resourceVersion of the copy it was computed from, so the API server refuses it (409) when
+ * someone changed the Service since; since the metadata is written too, the copy must be whole
+ * apart from its managed fields (an informer's default projection). The first attempt uses the
+ * caller's (cached) copy, which saves a read in the common case; on a 409 it re-reads and
+ * retries. A write never clobbers a newer object.
  */
 export class ServiceStatusWriter {
-  private readonly api: CoreV1Api;
-
-  constructor(kc: KubeConfig) {
-    this.api = kc.makeApiClient(CoreV1Api);
-  }
+  constructor(private readonly api: ApiClient) {}
 
   /** Returns the updated Service, or undefined when it no longer exists. */
   async setIngress(
@@ -33,11 +28,12 @@ export class ServiceStatusWriter {
     const wantedPool = ingress.length > 0 ? pool : undefined;
     const namespace = cached.metadata?.namespace ?? 'default';
     const name = cached.metadata?.name ?? '';
+    const path = `/api/v1/namespaces/${namespace}/services/${name}`;
     let current: V1Service | undefined = cached;
     for (let attempt = 1; ; attempt++) {
       if (!current) {
         try {
-          current = await this.api.readNamespacedService({ namespace, name });
+          current = await this.api.request<V1Service>('GET', path);
         } catch (err) {
           if (isNotFound(err)) return undefined;
           throw err;
@@ -54,11 +50,13 @@ export class ServiceStatusWriter {
       else annotations[poolAnnotation] = wantedPool;
       const body: V1Service = {
         ...current,
+        apiVersion: 'v1',
+        kind: 'Service',
         metadata: { ...current.metadata, annotations },
         status: { ...current.status, loadBalancer: ingress.length > 0 ? { ingress } : {} },
       };
       try {
-        return await this.api.replaceNamespacedServiceStatus({ namespace, name, body });
+        return await this.api.request<V1Service>('PUT', `${path}/status`, { body });
       } catch (err) {
         if (isNotFound(err)) return undefined;
         if (!isConflict(err) || attempt >= attempts) throw err;

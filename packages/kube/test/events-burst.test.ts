@@ -8,22 +8,33 @@ import { CoreV1Api, type CoreV1Event, KubeConfig } from '@kubernetes/client-node
 import { API_SERVERS, startTestApiServer, type TestApiServer } from '@portico/dev-kube-apiserver';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventRecorder, maxCachedEvents, maxPendingEvents } from '../src/index.js';
+import {
+  ApiClient,
+  kubeconfigCredentials,
+  EventRecorder,
+  maxCachedEvents,
+  maxPendingEvents,
+} from '../src/index.js';
 
 const burst = 10_000;
 
 describe.each(API_SERVERS)('%s', (kind) => {
   let server: TestApiServer;
   let kc: KubeConfig;
+  let kube: ApiClient;
   let api: CoreV1Api;
 
   beforeAll(async () => {
     server = await startTestApiServer(kind);
     kc = new KubeConfig();
     kc.loadFromString(server.kubeconfig());
+    kube = new ApiClient(kubeconfigCredentials(server.kubeconfig()));
     api = kc.makeApiClient(CoreV1Api);
   });
-  afterAll(() => server?.close());
+  afterAll(async () => {
+    await kube?.close();
+    await server?.close();
+  });
 
   async function events(namespace: string): Promise<CoreV1Event[]> {
     const items: CoreV1Event[] = [];
@@ -50,7 +61,7 @@ describe.each(API_SERVERS)('%s', (kind) => {
       await api.createNamespace({ body: { metadata: { name: namespace } } });
       const errors: unknown[] = [];
       const registry = new Registry();
-      const recorder = new EventRecorder(kc, {
+      const recorder = new EventRecorder(kube, {
         component: 'burst-test',
         onError: (e) => errors.push(e),
         registry,
@@ -97,7 +108,7 @@ describe.each(API_SERVERS)('%s', (kind) => {
     const namespace = 'repeats';
     await api.createNamespace({ body: { metadata: { name: namespace } } });
     const errors: unknown[] = [];
-    const recorder = new EventRecorder(kc, { component: 'repeat-test', onError: (e) => errors.push(e) });
+    const recorder = new EventRecorder(kube, { component: 'repeat-test', onError: (e) => errors.push(e) });
     const svc = service(namespace, 1);
     const other = service(namespace, 2);
     // 30 in one go: they merge while waiting, and one create carries them all.

@@ -13,7 +13,13 @@ import { CoreV1Api, KubeConfig, type V1ConfigMap, Watch } from '@kubernetes/clie
 import { startDevApiServer } from '@portico/dev-apiserver';
 import { API_SERVERS, type ApiServerKind, startKubeApiServer } from '@portico/dev-kube-apiserver';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createInformer, runInformer, type RunningInformer } from '../src/index.js';
+import {
+  ApiClient,
+  createInformer,
+  kubeconfigCredentials,
+  runInformer,
+  type RunningInformer,
+} from '../src/index.js';
 
 /** Changes the development API server remembers for watch resumption (kube-apiserver: etcd's). */
 const devHistory = 20;
@@ -91,6 +97,7 @@ describe.each(API_SERVERS)('%s', (kind) => {
   let api: CoreV1Api;
   let proxy: { port: number; close(): Promise<void> } | undefined;
   let running: RunningInformer | undefined;
+  let client: ApiClient | undefined;
   let namespaces = 0;
   let namespace: string;
 
@@ -104,6 +111,8 @@ describe.each(API_SERVERS)('%s', (kind) => {
   afterEach(async () => {
     await running?.stop();
     running = undefined;
+    await client?.close();
+    client = undefined;
     await proxy?.close();
     proxy = undefined;
   });
@@ -126,8 +135,9 @@ describe.each(API_SERVERS)('%s', (kind) => {
   /** Starts an informer on the test's namespace through a proxy (so the test can cut it off). */
   async function watched() {
     proxy = await startProxy(0, server.port);
-    const client = new KubeConfig();
-    client.loadFromString(server.kubeconfig().replace(`:${server.port}`, `:${proxy.port}`));
+    client = new ApiClient(
+      kubeconfigCredentials(server.kubeconfig().replace(`:${server.port}`, `:${proxy.port}`)),
+    );
     const informer = createInformer<V1ConfigMap>(client, 'configmaps', { namespace });
     // What a handler sees, in order: verb, name and the data it carries.
     const seen: string[] = [];

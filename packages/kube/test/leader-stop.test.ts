@@ -6,24 +6,29 @@
 import { KubeConfig, CoordinationV1Api } from '@kubernetes/client-node';
 import { API_SERVERS, startTestApiServer, type TestApiServer } from '@portico/dev-kube-apiserver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LeaderElector } from '../src/index.js';
+import { ApiClient, kubeconfigCredentials, LeaderElector } from '../src/index.js';
 
 describe.each(API_SERVERS)('%s', (kind) => {
   let server: TestApiServer;
   let kc: KubeConfig;
+  let kube: ApiClient;
 
   beforeAll(async () => {
     server = await startTestApiServer(kind);
     kc = new KubeConfig();
     kc.loadFromString(server.kubeconfig());
+    kube = new ApiClient(kubeconfigCredentials(server.kubeconfig()));
   });
-  afterAll(() => server?.close());
+  afterAll(async () => {
+    await kube?.close();
+    await server?.close();
+  });
 
   it.each([0, 1, 2, 5, 10, 20])(
     'stopped %i ms into its first acquisition, never leads and leaves the lease free',
     async (delayMs) => {
       const name = `stop-race-${delayMs}`;
-      const elector = new LeaderElector(kc, {
+      const elector = new LeaderElector(kube, {
         namespace: 'portico-system',
         name,
         identity: 'racer',

@@ -2,16 +2,15 @@
  * Leader election over a coordination.k8s.io/v1 Lease, against both API servers: exactly one
  * leader, a standby takes over once the leader stops renewing, and at once when it releases.
  */
-import { KubeConfig } from '@kubernetes/client-node';
 import { API_SERVERS, startTestApiServer, type TestApiServer } from '@portico/dev-kube-apiserver';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { LeaderElector } from '../src/index.js';
+import { ApiClient, kubeconfigCredentials, LeaderElector } from '../src/index.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.each(API_SERVERS)('%s', (kind) => {
   let server: TestApiServer;
-  let kc: KubeConfig;
+  let kube: ApiClient;
   const electors: LeaderElector[] = [];
   /** Failed Lease requests; a server that refuses our Lease (e.g. its timestamps) shows up here. */
   const errors: unknown[] = [];
@@ -19,10 +18,12 @@ describe.each(API_SERVERS)('%s', (kind) => {
 
   beforeAll(async () => {
     server = await startTestApiServer(kind);
-    kc = new KubeConfig();
-    kc.loadFromString(server.kubeconfig());
+    kube = new ApiClient(kubeconfigCredentials(server.kubeconfig()));
   });
-  afterAll(() => server?.close());
+  afterAll(async () => {
+    await kube?.close();
+    await server?.close();
+  });
   afterEach(async () => {
     for (const e of electors.splice(0)) await e.stop();
     errors.length = 0;
@@ -31,7 +32,7 @@ describe.each(API_SERVERS)('%s', (kind) => {
 
   /** Electors of one test share a Lease; each test has its own. */
   function elector(identity: string): LeaderElector {
-    const e = new LeaderElector(kc, {
+    const e = new LeaderElector(kube, {
       namespace: 'portico-system',
       name: `test-lease-${leases}`,
       identity,

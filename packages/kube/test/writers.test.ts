@@ -6,11 +6,18 @@
 import { CoreV1Api, type CoreV1Event, KubeConfig, type V1Service } from '@kubernetes/client-node';
 import { API_SERVERS, startTestApiServer, type TestApiServer } from '@portico/dev-kube-apiserver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventRecorder, poolAnnotation, ServiceStatusWriter } from '../src/index.js';
+import {
+  ApiClient,
+  EventRecorder,
+  kubeconfigCredentials,
+  poolAnnotation,
+  ServiceStatusWriter,
+} from '../src/index.js';
 
 describe.each(API_SERVERS)('%s', (kind) => {
   let server: TestApiServer;
   let kc: KubeConfig;
+  let kube: ApiClient;
   let api: CoreV1Api;
   let namespaces = 0;
 
@@ -18,9 +25,13 @@ describe.each(API_SERVERS)('%s', (kind) => {
     server = await startTestApiServer(kind);
     kc = new KubeConfig();
     kc.loadFromString(server.kubeconfig());
+    kube = new ApiClient(kubeconfigCredentials(server.kubeconfig()));
     api = kc.makeApiClient(CoreV1Api);
   });
-  afterAll(() => server?.close());
+  afterAll(async () => {
+    await kube?.close();
+    await server?.close();
+  });
 
   /** Each test works in a namespace of its own (kube-apiserver cannot delete one without its controllers). */
   async function freshNamespace(): Promise<string> {
@@ -40,7 +51,7 @@ describe.each(API_SERVERS)('%s', (kind) => {
     it('writes the ingress IPs through the status subresource, and nothing when they are already there', async () => {
       const namespace = await freshNamespace();
       const created = await loadBalancer(namespace, 'web');
-      const writer = new ServiceStatusWriter(kc);
+      const writer = new ServiceStatusWriter(kube);
       const written = await writer.setIngress(created, [{ ip: '192.0.2.1' }, { ip: '2001:db8::1' }]);
       expect(ingressIPs(written)).toEqual(['192.0.2.1', '2001:db8::1']);
       const read = await api.readNamespacedService({ name: 'web', namespace });
@@ -59,7 +70,7 @@ describe.each(API_SERVERS)('%s', (kind) => {
       const current = await api.readNamespacedService({ name: 'web', namespace });
       current.metadata!.labels = { changed: 'meanwhile' };
       await api.replaceNamespacedService({ name: 'web', namespace, body: current });
-      const written = await new ServiceStatusWriter(kc).setIngress(stale, [{ ip: '192.0.2.7' }]);
+      const written = await new ServiceStatusWriter(kube).setIngress(stale, [{ ip: '192.0.2.7' }]);
       expect(ingressIPs(written)).toEqual(['192.0.2.7']);
       const read = await api.readNamespacedService({ name: 'web', namespace });
       expect(ingressIPs(read)).toEqual(['192.0.2.7']);
@@ -68,7 +79,7 @@ describe.each(API_SERVERS)('%s', (kind) => {
 
     it('writes metallb.io/ip-allocated-from-pool with the addresses, and removes it when they go', async () => {
       const namespace = await freshNamespace();
-      const writer = new ServiceStatusWriter(kc);
+      const writer = new ServiceStatusWriter(kube);
       const pool = (svc: V1Service | undefined) => svc?.metadata?.annotations?.[poolAnnotation];
       const written = await writer.setIngress(await loadBalancer(namespace, 'web'), [{ ip: '192.0.2.1' }], {
         pool: 'default',
@@ -89,7 +100,7 @@ describe.each(API_SERVERS)('%s', (kind) => {
 
     it('clears the status, and answers undefined for a Service that is gone', async () => {
       const namespace = await freshNamespace();
-      const writer = new ServiceStatusWriter(kc);
+      const writer = new ServiceStatusWriter(kube);
       const svc = await writer.setIngress(await loadBalancer(namespace, 'web'), [{ ip: '192.0.2.1' }]);
       const cleared = await writer.setIngress(svc!, []);
       expect(cleared?.status?.loadBalancer?.ingress ?? []).toEqual([]);
@@ -105,7 +116,7 @@ describe.each(API_SERVERS)('%s', (kind) => {
       const namespace = await freshNamespace();
       const svc = { ...(await loadBalancer(namespace, 'web')), apiVersion: 'v1', kind: 'Service' };
       const errors: unknown[] = [];
-      const recorder = new EventRecorder(kc, { component: 'portico-test', onError: (e) => errors.push(e) });
+      const recorder = new EventRecorder(kube, { component: 'portico-test', onError: (e) => errors.push(e) });
       await recorder.record(svc, 'Normal', 'IPAllocated', 'Assigned IP ["192.0.2.1"]');
       await recorder.record(svc, 'Normal', 'IPAllocated', 'Assigned IP ["192.0.2.1"]');
       await recorder.record(svc, 'Warning', 'AllocationFailed', 'no available IPs');
@@ -129,8 +140,8 @@ describe.each(API_SERVERS)('%s', (kind) => {
       const svc = { ...(await loadBalancer(namespace, 'web')), apiVersion: 'v1', kind: 'Service' };
       const errors: unknown[] = [];
       const options = { component: 'portico-test', onError: (e: unknown) => errors.push(e) };
-      await new EventRecorder(kc, options).record(svc, 'Warning', 'AllocationFailed', 'no available IPs');
-      const successor = new EventRecorder(kc, options);
+      await new EventRecorder(kube, options).record(svc, 'Warning', 'AllocationFailed', 'no available IPs');
+      const successor = new EventRecorder(kube, options);
       for (const e of await events(namespace)) successor.remember(e);
       await successor.record(svc, 'Warning', 'AllocationFailed', 'no available IPs');
       expect(errors).toEqual([]);
@@ -142,7 +153,7 @@ describe.each(API_SERVERS)('%s', (kind) => {
       await api.createNode({ body: { metadata: { name: 'node-a' } } });
       const node = { ...(await api.readNode({ name: 'node-a' })), apiVersion: 'v1', kind: 'Node' };
       const errors: unknown[] = [];
-      const recorder = new EventRecorder(kc, { component: 'portico-test', onError: (e) => errors.push(e) });
+      const recorder = new EventRecorder(kube, { component: 'portico-test', onError: (e) => errors.push(e) });
       await recorder.record(node, 'Normal', 'NodeReady', 'node-a announces');
       expect(errors).toEqual([]);
       const onNode = (await events('default')).filter((e) => e.involvedObject.name === 'node-a');

@@ -30,4 +30,8 @@ export interface BgpBackend {
   removePeer(peerAddress: string): void;
   /** Replaces the whole set of routes; the next hop is each session's local address. */
   setRoutes(routes: Route[]): void;
+  /** Adds or replaces the route of one prefix (changes within a tick go out as one update). */
+  announce(route: Route): void;
+  /** Withdraws one prefix. */
+  withdraw(prefix: string): void;
 }

@@ -4,6 +4,7 @@
  * that starts terminating must stop attracting new traffic at once, even while it still drains.
  */
 import type { V1EndpointSlice } from '@kubernetes/client-node';
+import type { Listed } from '@portico/kube';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
@@ -42,4 +43,36 @@ export function readyEndpointsByNode(slices: readonly V1EndpointSlice[]): Map<st
     }
   }
   return out;
+}
+
+/**
+ * What the speaker reads of an EndpointSlice, for the informer's cache: which Service it belongs
+ * to and, per endpoint, its readiness, node, pod and first address (what tells two slices' copies
+ * of one pod apart).
+ */
+export function sliceAsRead(object: Listed): V1EndpointSlice {
+  const slice = object as V1EndpointSlice;
+  const { name, namespace, resourceVersion, labels } = slice.metadata ?? {};
+  const service = labels?.[SERVICE_NAME_LABEL];
+  return {
+    metadata: {
+      name,
+      namespace,
+      resourceVersion,
+      ...(service !== undefined ? { labels: { [SERVICE_NAME_LABEL]: service } } : {}),
+    },
+    addressType: slice.addressType,
+    endpoints: (slice.endpoints ?? []).map((ep) => {
+      const hostname = ep.deprecatedTopology?.['kubernetes.io/hostname'];
+      return {
+        addresses: ep.addresses.slice(0, 1),
+        ...(ep.conditions
+          ? { conditions: { ready: ep.conditions.ready, terminating: ep.conditions.terminating } }
+          : {}),
+        ...(ep.nodeName !== undefined ? { nodeName: ep.nodeName } : {}),
+        ...(ep.targetRef?.uid !== undefined ? { targetRef: { uid: ep.targetRef.uid } } : {}),
+        ...(hostname !== undefined ? { deprecatedTopology: { 'kubernetes.io/hostname': hostname } } : {}),
+      };
+    }),
+  };
 }

@@ -3,6 +3,7 @@
  * the speakers' own failure detector is the fast one, see membership/).
  */
 import type { V1Node } from '@kubernetes/client-node';
+import { type Listed, withoutBookkeeping } from '@portico/kube';
 
 export const EXCLUDE_LABEL = 'node.kubernetes.io/exclude-from-external-load-balancers';
 
@@ -24,4 +25,20 @@ export function nodeIneligibility(node: V1Node): Ineligibility | undefined {
 
 export function nodeName(node: V1Node): string {
   return node.metadata?.name ?? '';
+}
+
+/**
+ * What the speaker reads of a Node (its labels and annotations, addresses and the type and status
+ * of its conditions), for the informer's cache: a Node's images, volumes and capacity can be
+ * kilobytes, and every node's speaker holds every Node.
+ */
+export function nodeAsRead(object: Listed): V1Node {
+  const node = withoutBookkeeping<V1Node>(object);
+  return {
+    metadata: node.metadata,
+    status: {
+      addresses: node.status?.addresses,
+      conditions: node.status?.conditions?.map((c) => ({ type: c.type, status: c.status })),
+    },
+  };
 }

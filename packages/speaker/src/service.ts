@@ -4,6 +4,7 @@
  */
 import type { V1Service } from '@kubernetes/client-node';
 import { canonicalIP } from '@portico/config';
+import type { Listed } from '@portico/kube';
 
 /** Canonical forms, cached: status IPs are re-read on every decision (bounded). */
 const canonical = new Map<string, string | undefined>();
@@ -30,4 +31,28 @@ export function ingressIPs(svc: V1Service): string[] {
 /** ETP Local: only nodes with a local endpoint may attract traffic (the client IP is kept). */
 export function isLocalPolicy(svc: V1Service): boolean {
   return svc.spec?.externalTrafficPolicy === 'Local';
+}
+
+/**
+ * What the speaker reads of a Service, for the informer's cache (every speaker holds every
+ * Service): its identity (for keys and Events), whether it is ours, its traffic policy and its
+ * addresses.
+ */
+export function serviceAsRead(object: Listed): V1Service {
+  const svc = object as V1Service;
+  const { name, namespace, uid, resourceVersion } = svc.metadata ?? {};
+  const spec = svc.spec ?? {};
+  return {
+    metadata: { name, namespace, uid, resourceVersion },
+    spec: {
+      type: spec.type,
+      ...(spec.loadBalancerClass !== undefined ? { loadBalancerClass: spec.loadBalancerClass } : {}),
+      ...(spec.externalTrafficPolicy !== undefined
+        ? { externalTrafficPolicy: spec.externalTrafficPolicy }
+        : {}),
+    },
+    status: {
+      loadBalancer: { ingress: (svc.status?.loadBalancer?.ingress ?? []).map((i) => ({ ip: i.ip })) },
+    },
+  };
 }

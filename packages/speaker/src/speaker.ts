@@ -7,32 +7,37 @@
  * keeps them and restarts the watches), the detector keeps running, so nothing announced changes
  * unless a speaker dies.
  */
-import type { KubeConfig, V1ConfigMap, V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
 import type { PeerOptions, Route } from '@portico/bgp';
 import { type Config, parseConfig } from '@portico/config';
 import {
+  type ApiClient,
   ConfigStatus,
   createInformer,
   EventRecorder,
   runInformer,
   type RunningInformer,
+  withoutBookkeeping,
 } from '@portico/kube';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { BgpBackend, Layer2Backend, Layer2Conflict } from './backends.js';
 import { orphanedIPs } from './config-guard.js';
 import { decide, type Decision, type Protocol } from './decide.js';
-import { slicesByService } from './endpoints.js';
+import { slicesByService, sliceAsRead } from './endpoints.js';
 import type { Clock } from './membership/clock.js';
 import { FailureDetector, type StepDownReason } from './membership/detector.js';
 import { membersFromNodes } from './membership/members.js';
+import { nodeAsRead } from './nodes.js';
 import { Layer2Ownership } from './membership/ownership.js';
 import type { Transport } from './membership/udp-transport.js';
 import { peersForNode, samePeer } from './peers.js';
+import { serviceAsRead } from './service.js';
 import { speakerMetrics, type SpeakerMetrics } from './stats.js';
 
 export interface SpeakerOptions {
-  kubeConfig: KubeConfig;
+  /** The process's connection pool to the API server (connectKube). */
+  api: ApiClient;
   /** This node's name (NODE_NAME from the downward API in a pod, --node-name outside). */
   nodeName: string;
   /** Namespace and name of the ConfigMap (portico-system/config). */
@@ -79,7 +84,8 @@ export class Speaker {
   private retryTimer: NodeJS.Timeout | undefined;
   private bgp: BgpBackend | undefined;
   private readonly peers = new Map<string, PeerOptions>();
-  private routesJson = '[]';
+  /** The routes given to the BGP speaker, by prefix (each as JSON, to compare): undefined before the first set. */
+  private advertised: Map<string, string> | undefined;
   /** Protocols each Service was last announced with from this node (for nodeAssigned Events). */
   private readonly announcedWith = new Map<string, Set<Protocol>>();
   private lastDecision: Decision | undefined;
@@ -94,17 +100,19 @@ export class Speaker {
   constructor(private readonly options: SpeakerOptions) {
     this.log = options.logger;
     this.metrics = speakerMetrics(options.registry);
-    this.recorder = new EventRecorder(options.kubeConfig, {
+    this.recorder = new EventRecorder(options.api, {
       component: 'portico-speaker',
       registry: options.registry,
       onError: (err) => this.log.warn({ err: String(err) }, 'event write failed'),
     });
     this.configStatus = new ConfigStatus(options.registry, this.recorder, this.log);
-    const kc = options.kubeConfig;
-    this.services = createInformer<V1Service>(kc, 'services');
-    this.slices = createInformer<V1EndpointSlice>(kc, 'endpointslices');
-    this.nodes = createInformer<V1Node>(kc, 'nodes');
-    this.configMaps = createInformer<V1ConfigMap>(kc, 'configmaps', {
+    const api = options.api;
+    // Every speaker holds every Service, EndpointSlice and Node: its caches keep only what it reads.
+    this.services = createInformer<V1Service>(api, 'services', { project: serviceAsRead });
+    this.slices = createInformer<V1EndpointSlice>(api, 'endpointslices', { project: sliceAsRead });
+    this.nodes = createInformer<V1Node>(api, 'nodes', { project: nodeAsRead });
+    this.configMaps = createInformer<V1ConfigMap>(api, 'configmaps', {
+      project: withoutBookkeeping,
       namespace: options.namespace,
       fieldSelector: `metadata.name=${options.configMapName}`,
     });
@@ -437,13 +445,40 @@ export class Speaker {
       this.peers.set(address, wanted);
       this.log.info({ event: 'peerAdded', peer: address, asn: wanted.peerAsn }, 'bgp peer added');
     }
-    const json = JSON.stringify(routes);
-    if (json !== this.routesJson) {
-      this.routesJson = json;
-      this.bgp.setRoutes(routes);
-      this.log.info({ event: 'bgpRoutes', prefixes: routes.length }, 'bgp routes updated');
-    }
+    this.updateRoutes(this.bgp, routes);
     this.metrics.announced.set({ protocol: 'bgp' }, routes.length);
+  }
+
+  /**
+   * The BGP speaker gets the differences (announce what is new or changed, withdraw what is gone),
+   * not the whole table each time: its peers are sent only those prefixes.
+   */
+  private updateRoutes(bgp: BgpBackend, routes: Route[]): void {
+    const next = new Map(routes.map((r) => [r.prefix, JSON.stringify(r)]));
+    const previous = this.advertised;
+    this.advertised = next;
+    if (!previous) {
+      bgp.setRoutes(routes);
+      this.log.info({ event: 'bgpRoutes', prefixes: routes.length }, 'bgp routes set');
+      return;
+    }
+    let withdrawn = 0;
+    let announced = 0;
+    for (const prefix of previous.keys()) {
+      if (next.has(prefix)) continue;
+      bgp.withdraw(prefix);
+      withdrawn++;
+    }
+    for (const route of routes) {
+      if (previous.get(route.prefix) === next.get(route.prefix)) continue;
+      bgp.announce(route);
+      announced++;
+    }
+    if (announced + withdrawn > 0)
+      this.log.info(
+        { event: 'bgpRoutes', prefixes: routes.length, announced, withdrawn },
+        'bgp routes updated',
+      );
   }
 
   /** One nodeAssigned Event per transition to announcing, never one per resync. */

@@ -2,8 +2,9 @@ import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node
 import { describe, expect, it } from 'vitest';
 import { decide, type DecisionInput } from '../src/decide.js';
 import { rankNodes } from '../src/election.js';
-import { slicesByService } from '../src/endpoints.js';
-import { EXCLUDE_LABEL } from '../src/nodes.js';
+import { sliceAsRead, slicesByService } from '../src/endpoints.js';
+import { EXCLUDE_LABEL, nodeAsRead } from '../src/nodes.js';
+import { serviceAsRead } from '../src/service.js';
 import { config, type Ep, node, service, slice } from './fixtures.js';
 
 const NODES = ['n1', 'n2', 'n3'];
@@ -18,18 +19,28 @@ interface Case {
   claims?: Record<string, string[]>;
 }
 
+/**
+ * The decision for SELF; every case also checks that the speaker's caches, which keep only what it
+ * reads of each object (serviceAsRead, sliceAsRead, nodeAsRead), lead to the same decision.
+ */
 function run(self: string, c: Case) {
-  const input: DecisionInput = {
+  const input = (services: V1Service[], slices: V1EndpointSlice[], nodes: V1Node[]): DecisionInput => ({
     node: self,
     config: config(),
-    services: c.services,
-    slices: slicesByService(c.slices ?? []),
-    nodes: c.nodes ?? NODES.map((n) => node(n)),
+    services,
+    slices: slicesByService(slices),
+    nodes,
     alive: (n) => !(c.dead ?? []).includes(n),
     claims: (n, ip) => (c.claims?.[n] ?? []).includes(ip),
     localAsn: 64500,
-  };
-  return decide(input);
+  });
+  const nodes = c.nodes ?? NODES.map((n) => node(n));
+  const whole = decide(input(c.services, c.slices ?? [], nodes));
+  const asRead = decide(
+    input(c.services.map(serviceAsRead), (c.slices ?? []).map(sliceAsRead), nodes.map(nodeAsRead)),
+  );
+  expect(asRead).toEqual(whole);
+  return whole;
 }
 
 /** The node(s) announcing each layer-2 IP, asking every node. */

@@ -13,7 +13,7 @@ import {
   type V1EndpointSlice,
 } from '@kubernetes/client-node';
 import type { PeerOptions, Route } from '@portico/bgp';
-import { applyObject } from '@portico/kube';
+import { ApiClient, applyObject, kubeconfigCredentials } from '@portico/kube';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import type { BgpBackend, Layer2Backend } from '../src/backends.js';
@@ -60,9 +60,14 @@ export class FakeLayer2 implements Layer2Backend {
 
 export class FakeBgp implements BgpBackend {
   readonly peers = new Map<string, PeerOptions>();
+  /** The routes it advertises, sorted by prefix. */
   routes: Route[] = [];
-  /** Every route set it was given, as sorted prefixes: a withdrawal and re-announcement shows here. */
+  /** Its table after each change (changes within a tick count once, as the real speaker sends them), as sorted prefixes. */
   readonly history: string[][] = [];
+  /** Every call that changed routes: `set N`, `announce PREFIX`, `withdraw PREFIX`. */
+  readonly calls: string[] = [];
+  private readonly table = new Map<string, Route>();
+  private snapshotQueued = false;
   started = false;
   constructor(readonly localAsn: number) {}
   start(): Promise<void> {
@@ -80,8 +85,31 @@ export class FakeBgp implements BgpBackend {
     this.peers.delete(address);
   }
   setRoutes(routes: Route[]): void {
-    this.routes = routes;
-    this.history.push(routes.map((r) => r.prefix).sort());
+    this.calls.push(`set ${routes.length}`);
+    this.table.clear();
+    for (const r of routes) this.table.set(r.prefix, r);
+    this.changed();
+  }
+  announce(route: Route): void {
+    this.calls.push(`announce ${route.prefix}`);
+    this.table.set(route.prefix, route);
+    this.changed();
+  }
+  withdraw(prefix: string): void {
+    this.calls.push(`withdraw ${prefix}`);
+    this.table.delete(prefix);
+    this.changed();
+  }
+  private changed(): void {
+    this.routes = [...this.table.values()].sort((a, b) =>
+      a.prefix < b.prefix ? -1 : a.prefix > b.prefix ? 1 : 0,
+    );
+    if (this.snapshotQueued) return;
+    this.snapshotQueued = true;
+    queueMicrotask(() => {
+      this.snapshotQueued = false;
+      this.history.push(this.routes.map((r) => r.prefix).sort());
+    });
   }
 }
 
@@ -102,6 +130,8 @@ export interface RunningSpeaker {
 
 export class Lab {
   readonly kc: KubeConfig;
+  /** Portico's client, for the harness's own applies (each speaker gets a pool of its own: apiClient()). */
+  readonly kube: ApiClient;
   readonly core: CoreV1Api;
   readonly discovery: DiscoveryV1Api;
   readonly speakers = new Map<string, RunningSpeaker>();
@@ -121,15 +151,21 @@ export class Lab {
   ) {
     this.kc = new KubeConfig();
     this.kc.loadFromString(server.kubeconfig());
+    this.kube = this.apiClient();
     this.core = this.kc.makeApiClient(CoreV1Api);
     this.discovery = this.kc.makeApiClient(DiscoveryV1Api);
+  }
+
+  /** A connection pool of its own, as each speaker process has. */
+  apiClient(): ApiClient {
+    return new ApiClient(kubeconfigCredentials(this.server.kubeconfig()));
   }
 
   /** A lab whose namespace, and portico-system for the ConfigMap, exist (a real server requires it). */
   static async create(server: ApiServer, namespace: string): Promise<Lab> {
     const lab = new Lab(server, namespace);
     for (const name of [namespace, 'portico-system'])
-      await applyObject(lab.kc, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+      await applyObject(lab.kube, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
     return lab;
   }
 
@@ -149,7 +185,7 @@ export class Lab {
   }
 
   async setConfig(config: string): Promise<void> {
-    await applyObject(this.kc, {
+    await applyObject(this.kube, {
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: { name: 'config', namespace: 'portico-system' },
@@ -214,8 +250,9 @@ export class Lab {
         }),
       close: () => transport.close(),
     };
+    const api = this.apiClient();
     const speaker = new Speaker({
-      kubeConfig: this.kc,
+      api,
       nodeName: node,
       namespace: 'portico-system',
       configMapName: 'config',
@@ -243,6 +280,7 @@ export class Lab {
       stop: async () => {
         await speaker.stop();
         await transport.close();
+        await api.close();
         this.speakers.delete(node);
       },
       kill: async () => {
@@ -250,6 +288,7 @@ export class Lab {
         cut = true;
         await speaker.stop();
         await transport.close();
+        await api.close();
         this.speakers.delete(node);
       },
     };

@@ -107,7 +107,7 @@ describe('layer-2 ownership: metrics and Events', () => {
     await lab.core.deleteNode({ name: 'pobs-c' });
     const transport = await openUdpTransport('127.0.0.1', 0);
     const speaker = new Speaker({
-      kubeConfig: lab.kc,
+      api: lab.kube,
       nodeName: 'pobs-a',
       namespace: 'portico-system',
       configMapName: 'config',

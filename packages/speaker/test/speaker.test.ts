@@ -294,6 +294,26 @@ describe.each(API_SERVERS)('speakers against the %s API server', (kind) => {
       await waitFor('withdrawn on b', () => !b.bgp()!.routes.some((r) => r.prefix === '203.0.113.4/32'));
       expect(await b.metric('portico_speaker_announced', { protocol: 'bgp' })).toBe(1);
     });
+
+    it('a change to one Service reaches the BGP speaker as that difference, never the whole table again', async () => {
+      await startAll();
+      await lab.createService('one', ['203.0.113.3']);
+      await lab.setEndpoints('one', NODES);
+      await lab.createService('two', ['203.0.113.5']);
+      await lab.setEndpoints('two', NODES);
+      const c = lab.speakers.get('pspk-c')!;
+      await waitFor('both routes on pspk-c', () => c.bgp()?.routes.length === 2);
+      const before = c.bgp()!.calls.length;
+
+      await lab.setEndpoints('two', [{ node: 'pspk-a', terminating: true }]);
+      await waitFor('two withdrawn', () => c.bgp()!.routes.length === 1);
+      await lab.createService('three', ['203.0.113.6']);
+      await lab.setEndpoints('three', NODES);
+      await waitFor('three announced', () => c.bgp()!.routes.some((r) => r.prefix === '203.0.113.6/32'));
+      expect(c.bgp()!.calls.slice(before)).toEqual(['withdraw 203.0.113.5/32', 'announce 203.0.113.6/32']);
+      // The whole table went over once: when the speaker first had peers.
+      expect(c.bgp()!.calls.filter((call) => call.startsWith('set '))).toHaveLength(1);
+    });
   });
 
   describe('configuration', () => {

@@ -10,7 +10,7 @@ import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { loadKubeConfig } from '@portico/kube';
+import { connectKube } from '@portico/kube';
 import { startDevApiServer, type DevApiServer } from '@portico/dev-apiserver';
 import { hostEndpointAddress } from '@portico/dev-kube-apiserver';
 import { pino } from 'pino';
@@ -116,7 +116,7 @@ describe('kube-proxy stand-in', () => {
   it('forwards, follows endpoint and Service changes by watching, and lists only once', async () => {
     const started = Date.now();
     proxy = new KubeProxyStandIn({
-      kubeConfig: loadKubeConfig(join(dir, 'kubeconfig')),
+      api: connectKube(join(dir, 'kubeconfig')),
       nodeName: 'pfix-n1',
       route: (action, ip) => routes.push(`${action} ${ip}`),
       log: () => {},

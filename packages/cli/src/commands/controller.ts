@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Controller } from '@portico/controller';
-import { LeaderElector, loadKubeConfig, startOpsServer } from '@portico/kube';
+import { LeaderElector, connectKube, startOpsServer } from '@portico/kube';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { portArg, secondsArg } from '../args.js';
 import { createLogger } from '../logger.js';
@@ -33,12 +33,12 @@ export async function run(args: string[]): Promise<number> {
     return 2;
   }
   const log = createLogger('controller');
-  const kc = loadKubeConfig(values.kubeconfig ?? process.env.KUBECONFIG);
+  const api = connectKube(values.kubeconfig ?? process.env.KUBECONFIG);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
   const controller = new Controller({
-    kubeConfig: kc,
+    api,
     namespace: values.namespace,
     configMapName: values['config-map'],
     logger: log,
@@ -54,7 +54,7 @@ export async function run(args: string[]): Promise<number> {
 
   const elector = values['no-leader-elect']
     ? undefined
-    : new LeaderElector(kc, {
+    : new LeaderElector(api, {
         namespace: values.namespace,
         name: 'portico-controller',
         identity: values.identity,

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { Speaker as BgpSpeaker } from '@portico/bgp';
-import { loadKubeConfig, startOpsServer } from '@portico/kube';
+import { connectKube, startOpsServer } from '@portico/kube';
 import { Announcer } from '@portico/layer2';
 import { LazyLayer2, openUdpTransport, Speaker } from '@portico/speaker';
 import { collectDefaultMetrics, Registry } from 'prom-client';
@@ -97,7 +97,7 @@ export async function run(args: string[]): Promise<number> {
   }
 
   const log = createLogger('speaker').child({ node: flags.nodeName });
-  const kc = loadKubeConfig(flags.kubeconfig);
+  const api = connectKube(flags.kubeconfig);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const transport = await openUdpTransport(flags.bind, flags.memberlistPort);
@@ -113,7 +113,7 @@ export async function run(args: string[]): Promise<number> {
       }),
   );
   const speaker = new Speaker({
-    kubeConfig: kc,
+    api,
     nodeName: flags.nodeName,
     namespace: flags.namespace,
     configMapName: flags.configMap,

@@ -6,9 +6,10 @@
  * admin bearer token).
  */
 import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { loadKubeConfig } from '@portico/kube';
+import { kubeconfigCredentials, type TokenSource } from '@portico/kube';
 
 export interface KubeObject {
   apiVersion: string;
@@ -34,8 +35,8 @@ export interface LabApiAuth {
   ca?: string;
   /** The name the serving certificate is checked against (kubeconfig `tls-server-name`). */
   serverName?: string;
-  /** Bearer token. */
-  token?: string;
+  /** Bearer tokens. */
+  tokens?: TokenSource;
 }
 
 export class LabApi {
@@ -56,19 +57,11 @@ export class LabApi {
   }
 
   static fromKubeconfig(file: string): LabApi {
-    const kc = loadKubeConfig(file);
-    const cluster = kc.getCurrentCluster();
-    if (!cluster?.server) throw new Error(`${file}: no cluster server`);
-    const user = kc.getCurrentUser();
-    const ca = cluster.caData
-      ? Buffer.from(cluster.caData, 'base64').toString('utf8')
-      : cluster.caFile
-        ? readFileSync(cluster.caFile, 'utf8')
-        : undefined;
-    return new LabApi(cluster.server.replace(/\/$/, ''), {
-      ...(ca ? { ca } : {}),
-      ...(cluster.tlsServerName ? { serverName: cluster.tlsServerName } : {}),
-      ...(user?.token ? { token: user.token } : {}),
+    const { server, tls, tokens } = kubeconfigCredentials(readFileSync(file, 'utf8'), dirname(file));
+    return new LabApi(server, {
+      ...(tls.ca ? { ca: tls.ca } : {}),
+      ...(tls.serverName ? { serverName: tls.serverName } : {}),
+      tokens,
     });
   }
 
@@ -79,16 +72,17 @@ export class LabApi {
   }
 
   /** One request; `json` is the parsed body when the server sent JSON, `text` the body as sent. */
-  request(
+  async request(
     method: string,
     path: string,
     body?: unknown,
   ): Promise<{ status: number; json: unknown; text: string }> {
+    const token = await this.auth.tokens?.token();
     const url = new URL(this.server + path);
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const headers: Record<string, string> = { accept: 'application/json' };
     if (payload !== undefined) headers['content-type'] = 'application/json';
-    if (this.auth.token) headers.authorization = `Bearer ${this.auth.token}`;
+    if (token) headers.authorization = `Bearer ${token}`;
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
       const req = send(url, { method, headers, agent: this.agent, timeout: 5_000 }, (res) => {

@@ -11,13 +11,11 @@
  *   the API is unreachable the caches, and so the rules, stay as they were.
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { createInformer, runInformer, type RunningInformer } from '@portico/kube';
+import { type ApiClient, createInformer, runInformer, type RunningInformer } from '@portico/kube';
 import { forwardingRules, type EndpointSlice, type Rules, type Service } from './proxy-rules.js';
 
-export type KubeConfig = Parameters<typeof createInformer>[0];
-
 export interface KubeProxyOptions {
-  kubeConfig: KubeConfig;
+  api: ApiClient;
   nodeName: string;
   /** Makes a Service IP local to this node ('replace') or stops doing so ('del'). */
   route: (action: 'replace' | 'del', ip: string) => void;
@@ -41,23 +39,22 @@ export class KubeProxyStandIn {
   private apiDown = false;
 
   constructor(private readonly options: KubeProxyOptions) {
-    this.services = createInformer<Service>(options.kubeConfig, 'services');
-    this.slices = createInformer<EndpointSlice>(options.kubeConfig, 'endpointslices');
+    this.services = createInformer<Service>(options.api, 'services');
+    this.slices = createInformer<EndpointSlice>(options.api, 'endpointslices');
   }
 
   /** Resolves once both caches are filled and the first rules are in place. */
   async start(): Promise<void> {
-    const onChange = () => this.schedule();
-    const onConnect = () => {
+    // A change arriving means the API answers again.
+    const onChange = () => {
       if (this.apiDown) this.options.log('API reachable again');
       this.apiDown = false;
+      this.schedule();
     };
     for (const verb of ['add', 'update', 'delete'] as const) {
       this.services.on(verb, onChange);
       this.slices.on(verb, onChange);
     }
-    this.services.on('connect', onConnect);
-    this.slices.on('connect', onConnect);
     const onError = (err: unknown) => {
       // Keep forwarding with what we know, as kube-proxy does when the API is away.
       if (!this.apiDown)

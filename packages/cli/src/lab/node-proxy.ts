@@ -6,7 +6,7 @@
  *   node node-proxy.js KUBECONFIG NODE_NAME
  */
 import { spawnSync } from 'node:child_process';
-import { loadKubeConfig } from '@portico/kube';
+import { connectKube } from '@portico/kube';
 import { KubeProxyStandIn } from './kube-proxy.js';
 
 const [kubeconfig, nodeName] = process.argv.slice(2);
@@ -26,7 +26,7 @@ function route(action: 'replace' | 'del', ip: string): void {
   });
 }
 
-const proxy = new KubeProxyStandIn({ kubeConfig: loadKubeConfig(kubeconfig), nodeName, route, log });
+const proxy = new KubeProxyStandIn({ api: connectKube(kubeconfig), nodeName, route, log });
 void proxy.start();
 
 const stop = () => {

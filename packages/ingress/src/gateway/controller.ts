@@ -4,8 +4,7 @@
  * Compiling is the pure step in compile.ts; this class only wires the watch, the servers and the
  * status writer, and counts what happens.
  */
-import type { KubeConfig } from '@kubernetes/client-node';
-import { EventRecorder } from '@portico/kube';
+import { type ApiClient, EventRecorder } from '@portico/kube';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { emptyTable } from '../table.js';
@@ -23,7 +22,7 @@ function isProblem(c: Condition): boolean {
 }
 
 export interface GatewayControllerOptions {
-  readonly kubeConfig: KubeConfig;
+  readonly api: ApiClient;
   /** Where every listener of our Gateways is served, at the listener's own port. */
   readonly address: string;
   readonly logger: Logger;
@@ -68,10 +67,10 @@ export class GatewayController {
     this.controllerName = options.controllerName ?? GATEWAY_CONTROLLER_NAME;
     this.proxy = new GatewayProxy({ ...defaultProxyOptions, logger: options.logger, ...options.proxy });
     this.servers = new GatewayServers(this.proxy, options.address, options.logger);
-    this.writer = new GatewayStatusWriter(options.kubeConfig);
+    this.writer = new GatewayStatusWriter(options.api);
     this.events =
       options.events ??
-      new EventRecorder(options.kubeConfig, {
+      new EventRecorder(options.api, {
         component: gatewayEventSource,
         registry: options.registry,
         onError: (err) => options.logger.warn({ err: String(err) }, 'event write failed'),
@@ -107,7 +106,7 @@ export class GatewayController {
   }
 
   start(): Promise<void> {
-    this.source = watchGateways(this.options.kubeConfig, {
+    this.source = watchGateways(this.options.api, {
       debounceMs: this.options.debounceMs,
       onChange: (state) => this.apply(state),
       onError: (kind, err) => {

@@ -3,15 +3,16 @@
  * coalesced into one GatewayClusterState callback after a short debounce (like ../sources.ts).
  * The CRDs may be missing: their informers then retry (and report) until they are installed.
  */
-import type {
-  KubeConfig,
-  KubernetesObject,
-  ListWatch,
-  V1EndpointSlice,
-  V1Secret,
-  V1Service,
-} from '@kubernetes/client-node';
-import { createInformer, runInformer, type ResourceKind, type RunningInformer } from '@portico/kube';
+import type { KubernetesObject, V1EndpointSlice, V1Secret, V1Service } from '@kubernetes/client-node';
+import {
+  type ApiClient,
+  createInformer,
+  type Informer,
+  runInformer,
+  type ResourceKind,
+  type RunningInformer,
+  withoutBookkeeping,
+} from '@portico/kube';
 import type { GatewayClusterState } from './compile.js';
 import type { Gateway, GatewayClass, HTTPRoute, NamespaceObject, ReferenceGrant } from './types.js';
 
@@ -39,10 +40,14 @@ const KINDS = {
   secrets: 'secrets',
 } as const satisfies Record<keyof GatewayClusterState, ResourceKind>;
 
-export function watchGateways(kc: KubeConfig, options: GatewaySourceOptions): GatewaySource {
+export function watchGateways(api: ApiClient, options: GatewaySourceOptions): GatewaySource {
+  // Only read (statuses are written from a fresh GET), so the caches keep no bookkeeping.
   const informers = Object.fromEntries(
-    Object.entries(KINDS).map(([key, kind]) => [key, createInformer<KubernetesObject>(kc, kind)]),
-  ) as Record<keyof GatewayClusterState, ListWatch<KubernetesObject>>;
+    Object.entries(KINDS).map(([key, kind]) => [
+      key,
+      createInformer<KubernetesObject>(api, kind, { project: withoutBookkeeping }),
+    ]),
+  ) as Record<keyof GatewayClusterState, Informer<KubernetesObject>>;
   const list = <T>(key: keyof GatewayClusterState): T[] => informers[key].list() as T[];
   const current = (): GatewayClusterState => ({
     gatewayClasses: list<GatewayClass>('gatewayClasses'),
@@ -65,7 +70,7 @@ export function watchGateways(kc: KubeConfig, options: GatewaySourceOptions): Ga
   const running: RunningInformer[] = [];
   for (const [key, informer] of Object.entries(informers) as [
     keyof GatewayClusterState,
-    ListWatch<KubernetesObject>,
+    Informer<KubernetesObject>,
   ][]) {
     for (const verb of ['add', 'update', 'delete'] as const) informer.on(verb, changed);
     running.push(runInformer(informer, (err) => options.onError(KINDS[key], err)));

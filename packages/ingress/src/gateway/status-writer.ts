@@ -4,7 +4,7 @@
  * status.parents entries of other controllers are kept as they are; ours are replaced, and our
  * entries for parents we no longer own are dropped.
  */
-import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import type { ApiClient } from '@portico/kube';
 import { withTransitionTimes } from './conditions.js';
 import type { GatewayCompiled, ObjectStatus } from './compile.js';
 import {
@@ -161,33 +161,19 @@ function sameRef(a: RouteParentStatus['parentRef'], b: RouteParentStatus['parent
 const VERSIONS = { gatewayclasses: 'v1', gateways: 'v1', httproutes: 'v1' } as const;
 
 export class GatewayStatusWriter {
-  private readonly api: CustomObjectsApi;
-
-  constructor(kc: KubeConfig) {
-    this.api = kc.makeApiClient(CustomObjectsApi);
-  }
+  constructor(private readonly api: ApiClient) {}
 
   /**
    * Re-reads the object and replaces its status carrying its resourceVersion (a concurrent change
    * gives 409, left for the next sync). Returns false, writing nothing, when it is already current.
    */
   async apply(target: StatusTarget, now = new Date().toISOString()): Promise<boolean> {
-    const ref = {
-      group: GATEWAY_GROUP,
-      version: VERSIONS[target.plural],
-      plural: target.plural,
-      name: target.name,
-    };
-    const object = (
-      target.namespace === undefined
-        ? await this.api.getClusterCustomObject(ref)
-        : await this.api.getNamespacedCustomObject({ ...ref, namespace: target.namespace })
-    ) as Json;
+    const scope = target.namespace === undefined ? '' : `/namespaces/${target.namespace}`;
+    const path = `/apis/${GATEWAY_GROUP}/${VERSIONS[target.plural]}${scope}/${target.plural}/${target.name}`;
+    const object = await this.api.request<Json>('GET', path);
     const old = object.status as Json | undefined;
     if (target.current(old)) return false;
-    const body = { ...object, status: target.status(old, now) };
-    if (target.namespace === undefined) await this.api.replaceClusterCustomObjectStatus({ ...ref, body });
-    else await this.api.replaceNamespacedCustomObjectStatus({ ...ref, namespace: target.namespace, body });
+    await this.api.request('PUT', `${path}/status`, { body: { ...object, status: target.status(old, now) } });
     return true;
   }
 }

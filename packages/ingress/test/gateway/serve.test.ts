@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
+import { ApiClient, kubeconfigCredentials } from '@portico/kube';
 import {
   API_SERVERS,
   hostEndpointAddress,
@@ -75,6 +76,7 @@ function get(
 describe.each(API_SERVERS)('Gateway API served end to end (%s API server)', (kind) => {
   let api: TestApiServer;
   let kc: KubeConfig;
+  let kube: ApiClient;
   let custom: CustomObjectsApi;
   let controller: GatewayController;
   let echos: Pod[];
@@ -101,7 +103,8 @@ describe.each(API_SERVERS)('Gateway API served end to end (%s API server)', (kin
     api = await startTestApiServer(kind);
     kc = new KubeConfig();
     kc.loadFromString(api.kubeconfig());
-    await installGatewayApiCrds(kc);
+    kube = new ApiClient(kubeconfigCredentials(api.kubeconfig()));
+    await installGatewayApiCrds(kube);
     custom = kc.makeApiClient(CustomObjectsApi);
     const podAddress = hostEndpointAddress();
     echos = [await startPod('v1', podAddress), await startPod('v2', podAddress)];
@@ -155,7 +158,7 @@ describe.each(API_SERVERS)('Gateway API served end to end (%s API server)', (kin
       ]),
     });
     controller = new GatewayController({
-      kubeConfig: kc,
+      api: kube,
       address: ADDRESS,
       logger: pino({ level: 'silent' }),
       registry: new Registry(),
@@ -168,6 +171,7 @@ describe.each(API_SERVERS)('Gateway API served end to end (%s API server)', (kin
 
   afterAll(async () => {
     await controller?.stop();
+    await kube?.close();
     for (const pod of echos ?? []) {
       pod.server.closeAllConnections();
       await new Promise((r) => pod.server.close(r));

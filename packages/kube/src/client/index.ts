@@ -1,4 +1,10 @@
-export { ApiClient, ApiError, type ApiClientOptions, type RequestOptions } from './api-client.js';
+export {
+  ApiClient,
+  ApiError,
+  DEFAULT_CONNECTIONS,
+  type ApiClientOptions,
+  type RequestOptions,
+} from './api-client.js';
 export {
   fileTokenSource,
   inClusterCredentials,

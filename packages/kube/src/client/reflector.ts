@@ -77,6 +77,11 @@ export class Reflector<T extends Listed> {
     return [...this.cache.values()];
   }
 
+  /** The resourceVersion the next watch resumes from ('' before the first list and after 410 Gone). */
+  get latestResourceVersion(): string {
+    return this.resourceVersion;
+  }
+
   /** A throwing handler must not end the watch: its error is reported, the stream goes on. */
   private emit(event: ReflectorEvent<T>): void {
     try {

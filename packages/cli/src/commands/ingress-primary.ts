@@ -1,0 +1,217 @@
+/**
+ * The cluster primary of `portico ingress` (see ingress.ts): Kubernetes watches, compiling,
+ * status, metrics; it forks the --workers serving processes.
+ */
+import { isIP } from 'node:net';
+import { availableParallelism, hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import {
+  ClusterRegistry,
+  CONTROLLER_NAME,
+  DEFAULT_CLASS_NAME,
+  gatewayApi,
+  IngressController,
+  IngressServer,
+  InProcessSink,
+  parseProxyProtocolPorts,
+  ProxyMetrics,
+  selfSignedPair,
+  TrustedProxies,
+  WorkerPool,
+  type TableSink,
+} from '@portico/ingress';
+import { LeaderElector, connectKube, startOpsServer } from '@portico/kube';
+import pino from 'pino';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { portArg, secondsArg } from '../args.js';
+import { createLogger } from '../logger.js';
+
+const usage = `usage: portico ingress [--kubeconfig FILE] [--http-port 80] [--https-port 443] [--metrics-port 10254]
+                       [--listen-address 0.0.0.0] [--publish-service NS/NAME] [--workers N]
+                       [--ingress-class portico] [--max-body-size BYTES] [--no-access-log]
+                       [--no-leader-elect] [--identity ID] [--shutdown-delay 5] [--shutdown-grace 20]
+                       [--proxy-protocol all|none|PORT,...] [--trusted-proxies CIDR,...]
+                       [--gateway-address ADDR]`;
+
+export async function runPrimary(args: string[]): Promise<number> {
+  let values;
+  let ports;
+  let proxyProtocol;
+  let trustedProxies: string[];
+  try {
+    values = parseArgs({
+      args,
+      allowNegative: true,
+      options: {
+        kubeconfig: { type: 'string' },
+        'http-port': { type: 'string', default: '80' },
+        'https-port': { type: 'string', default: '443' },
+        'metrics-port': { type: 'string', default: '10254' },
+        'listen-address': { type: 'string', default: '0.0.0.0' },
+        'publish-service': { type: 'string', default: 'portico-system/ingress' },
+        workers: { type: 'string', default: String(availableParallelism()) },
+        'ingress-class': { type: 'string', default: DEFAULT_CLASS_NAME },
+        'max-body-size': { type: 'string', default: String(1024 * 1024) },
+        'access-log': { type: 'boolean', default: true },
+        'leader-elect': { type: 'boolean', default: true },
+        identity: { type: 'string', default: process.env.POD_NAME ?? `${hostname()}-${process.pid}` },
+        namespace: { type: 'string', default: process.env.POD_NAMESPACE ?? 'portico-system' },
+        'shutdown-delay': { type: 'string', default: '5' },
+        'shutdown-grace': { type: 'string', default: '20' },
+        'proxy-protocol': { type: 'string', default: 'none' },
+        'trusted-proxies': { type: 'string', default: '' },
+        'gateway-address': { type: 'string' },
+      },
+    }).values;
+    ports = {
+      http: portArg(values['http-port'], 'http-port'),
+      https: portArg(values['https-port'], 'https-port'),
+      metrics: portArg(values['metrics-port'], 'metrics-port'),
+    };
+    if (!/^[^/]+\/[^/]+$/.test(values['publish-service']))
+      throw new Error('--publish-service: expected NAMESPACE/NAME');
+    if (!/^\d+$/.test(values.workers)) throw new Error(`--workers: not a number: ${values.workers}`);
+    if (!/^\d+$/.test(values['max-body-size'])) throw new Error('--max-body-size: not a number of bytes');
+    for (const f of ['shutdown-delay', 'shutdown-grace'] as const) secondsArg(values[f], f);
+    proxyProtocol = parseProxyProtocolPorts(values['proxy-protocol'], ports.http, ports.https);
+    trustedProxies = values['trusted-proxies']
+      .split(',')
+      .map((c) => c.trim())
+      .filter((c) => c !== '');
+    // Throws naming the first entry that is not an address or CIDR.
+    new TrustedProxies(trustedProxies, '--trusted-proxies');
+    const gatewayAddress = values['gateway-address'];
+    if (gatewayAddress !== undefined && isIP(gatewayAddress) === 0)
+      throw new Error(`--gateway-address: not an IP address: ${JSON.stringify(gatewayAddress)}`);
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${usage}`);
+    return 2;
+  }
+
+  const log = createLogger('ingress');
+  const api = connectKube(values.kubeconfig ?? process.env.KUBECONFIG);
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const workers = Number(values.workers);
+  const proxy = { maxBodyBytes: Number(values['max-body-size']), httpsPort: ports.https, trustedProxies };
+  const defaultCert = selfSignedPair();
+
+  let sink: TableSink;
+  let metricsRegistry: () => Registry;
+  /** Request metrics of the in-process proxy (workers 0), shared with the Gateway proxy. */
+  let proxyMetrics: ProxyMetrics | undefined;
+  if (workers === 0) {
+    const metrics = new ProxyMetrics();
+    proxyMetrics = metrics;
+    const server = new IngressServer({
+      host: values['listen-address'],
+      httpPort: ports.http,
+      httpsPort: ports.https,
+      defaultCert,
+      proxyProtocol,
+      proxy: { ...proxy, metrics, logger: values['access-log'] ? pino({ name: 'access' }) : undefined },
+    });
+    await server.listen();
+    sink = new InProcessSink(server);
+    // Merged once every metric is registered (Registry.merge copies the metrics it sees).
+    metricsRegistry = () => Registry.merge([registry, metrics.registry]);
+  } else {
+    const config = {
+      host: values['listen-address'],
+      httpPort: ports.http,
+      httpsPort: ports.https,
+      defaultCert,
+      proxyProtocol,
+      accessLog: values['access-log'],
+      proxy,
+    };
+    sink = new WorkerPool({ count: workers, config, logger: log });
+    metricsRegistry = () => new ClusterRegistry(registry);
+  }
+
+  let shuttingDown = false;
+  const controller = new IngressController({
+    api,
+    sink,
+    logger: log,
+    registry,
+    publishService: values['publish-service'],
+    className: values['ingress-class'],
+    controllerName: CONTROLLER_NAME,
+    debounceMs: 10,
+    statusResyncMs: 60_000,
+  });
+  // Gateway API: every listener of our Gateways served on --gateway-address at its own port.
+  const gatewayAddress = values['gateway-address'];
+  const gateway =
+    gatewayAddress === undefined
+      ? undefined
+      : new gatewayApi.GatewayController({
+          api,
+          address: gatewayAddress,
+          logger: log,
+          registry,
+          debounceMs: 10,
+          statusResyncMs: 60_000,
+          proxy: {
+            ...proxy,
+            metrics: proxyMetrics,
+            logger: values['access-log'] ? pino({ name: 'access' }) : undefined,
+          },
+        });
+  const ops = await startOpsServer({
+    port: ports.metrics,
+    registry: metricsRegistry(),
+    ready: () => !shuttingDown && controller.synced && sink.ready(),
+  });
+  log.info({ http: ports.http, https: ports.https, metrics: ops.port, workers }, 'ingress starting');
+
+  const elector = values['leader-elect']
+    ? new LeaderElector(api, {
+        namespace: values.namespace,
+        name: 'portico-ingress',
+        identity: values.identity,
+      })
+    : undefined;
+  elector?.on('started', () => {
+    controller.setLeading(true);
+    gateway?.setLeading(true);
+  });
+  elector?.on('stopped', () => {
+    controller.setLeading(false);
+    gateway?.setLeading(false);
+  });
+  elector?.on('error', (err: unknown) => log.warn({ err: String(err) }, 'leader election request failed'));
+
+  const done = new Promise<number>((resolve) => {
+    let closing = false;
+    const shutdown = async (code: number) => {
+      if (closing) return;
+      closing = true;
+      // Fail readiness first and keep serving while the pod leaves the Service's endpoints,
+      // then stop accepting and give requests in flight time to finish.
+      shuttingDown = true;
+      log.info('shutting down: not ready, draining');
+      await new Promise((r) => setTimeout(r, Number(values['shutdown-delay']) * 1000));
+      await elector?.stop();
+      await controller.stop();
+      await gateway?.stop();
+      await sink.stop(Number(values['shutdown-grace']) * 1000);
+      await ops.close();
+      resolve(code);
+    };
+    process.once('SIGINT', () => void shutdown(0));
+    process.once('SIGTERM', () => void shutdown(0));
+  });
+  await controller.start();
+  log.info('caches synced, routing table published');
+  // Not awaited: without the Gateway API CRDs installed the Gateway watches retry (and warn)
+  // until they are, and Ingress is served meanwhile.
+  void gateway?.start().then(() => log.info({ address: gatewayAddress }, 'Gateway API caches synced'));
+  if (elector) elector.start();
+  else {
+    controller.setLeading(true);
+    gateway?.setLeading(true);
+  }
+  return done;
+}
