@@ -9,7 +9,7 @@
  * 504 upstream timeout, 413 body too large, 408 body too slow, 308 to HTTPS for TLS hosts.
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { Http2ServerRequest } from 'node:http2';
+import { constants as http2Constants, type Http2ServerRequest } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
@@ -421,6 +421,18 @@ export class Proxy {
     socket.end(rawResponse(405, this.options.serverName));
   }
 
+  /**
+   * An HTTP/2 request the request guard refused (http2/request-guard.ts): a malformed one is reset
+   * with PROTOCOL_ERROR (RFC 9113 §8.1.1, as nginx does), one whose header list is over the limit
+   * gets 431 (as the same head over HTTP/1 does). Nothing reaches a pod.
+   */
+  refuseHttp2(req: IncomingMessage, res: ServerResponse, refusal: 'malformed' | 'too_large'): void {
+    req.on('error', ignore);
+    this.countConnectionError('node', 'malformed');
+    if (refusal === 'too_large') return this.local(req, res, 431);
+    (req as unknown as Http2ServerRequest).stream.close(NGHTTP2_PROTOCOL_ERROR);
+  }
+
   /** `req` (HTTP/1) has its answer: its connection carries nothing more (see local()). */
   answered(req: IncomingMessage): void {
     this.closing.add(req.socket);
@@ -465,7 +477,23 @@ export interface AccessInfo {
 
 /** The client hop of a request served by Node's servers (X-Forwarded-*). */
 function hopOf(req: IncomingMessage, proto: 'http' | 'https', host: string): ClientHop {
-  return { address: req.socket.remoteAddress ?? '', proto, port: req.socket.localPort ?? 0, host };
+  const peer = peerOf(req);
+  return { address: peer.remoteAddress ?? '', proto, port: peer.localPort ?? 0, host };
+}
+
+/**
+ * The connection's addresses. An HTTP/2 session behind the request guard runs on Node's wrapper for
+ * a JavaScript stream (a net.Socket without a handle of its own, so without addresses); the stream
+ * it wraps, its `stream`, is the TLS listener's stand-in, which carries the TLS socket's addresses.
+ */
+export function peerOf(req: IncomingMessage): {
+  remoteAddress?: string | undefined;
+  localPort?: number | undefined;
+} {
+  const socket = req.socket as IncomingMessage['socket'] & {
+    stream?: { remoteAddress?: string; localPort?: number };
+  };
+  return socket.remoteAddress === undefined && socket.stream ? socket.stream : socket;
 }
 
 function accessOf(req: IncomingMessage): AccessInfo {
@@ -473,7 +501,7 @@ function accessOf(req: IncomingMessage): AccessInfo {
     method: req.method,
     host: req.headers.host ?? (req.headers[':authority'] as string | undefined),
     path: req.url,
-    client: req.socket.remoteAddress,
+    client: peerOf(req).remoteAddress,
   };
 }
 
@@ -482,6 +510,8 @@ export type ConnectionErrorReason =
   'exception' | 'version' | 'malformed' | 'path' | 'timeout' | 'slow_body' | 'upgrade';
 
 const ignore = (): void => undefined;
+
+const { NGHTTP2_PROTOCOL_ERROR } = http2Constants;
 
 /** HTTP/2 bodies up to this declared length are read whole before they are forwarded. */
 const H2_BUFFERED_BODY = 64 * 1024;
@@ -529,6 +559,7 @@ export const STATUS_TEXT: Record<number, string> = {
   405: 'Method Not Allowed',
   408: 'Request Timeout',
   413: 'Content Too Large',
+  431: 'Request Header Fields Too Large',
   502: 'Bad Gateway',
   503: 'Service Unavailable',
   504: 'Gateway Timeout',

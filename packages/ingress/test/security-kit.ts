@@ -578,6 +578,39 @@ export class H2Raw {
     this.socket.write(Buffer.concat(frames));
   }
 
+  /** A trailer block (HEADERS with END_STREAM) on an open stream. */
+  trailers(stream: number, fields: readonly [string, string][]): void {
+    this.socket.write(frame(H2.HEADERS, 0x5, stream, hpack(fields)));
+  }
+
+  /** A request split into HEADERS and CONTINUATION frames of at most `size` octets of header block each. */
+  async continued(fields: readonly [string, string][], size: number): Promise<number> {
+    await this.ready;
+    const id = this.next;
+    this.next += 2;
+    const block = hpack(fields);
+    const frames: Buffer[] = [];
+    for (let at = 0; at < block.length; at += size) {
+      const last = at + size >= block.length ? 0x4 : 0;
+      const piece = block.subarray(at, at + size);
+      frames.push(at === 0 ? frame(H2.HEADERS, 0x1 | last, id, piece) : frame(9, last, id, piece));
+    }
+    this.socket.write(Buffer.concat(frames));
+    return id;
+  }
+
+  /** The error code of the GOAWAY the server sent, if it sent one. */
+  goawayCode(): number | undefined {
+    const f = this.frames.find((x) => x.type === H2.GOAWAY);
+    return f ? f.payload.readUInt32BE(4) : undefined;
+  }
+
+  /** The error code of the RST_STREAM the server sent on `stream`, if it sent one. */
+  resetCode(stream: number): number | undefined {
+    const f = this.frames.find((x) => x.type === H2.RST_STREAM && x.stream === stream);
+    return f ? f.payload.readUInt32BE(0) : undefined;
+  }
+
   /** More DATA on an open stream. */
   data(stream: number, body: string, end = false): void {
     this.socket.write(frame(H2.DATA, end ? 1 : 0, stream, Buffer.from(body, 'latin1')));
