@@ -16,8 +16,7 @@ import { startNginx, startPods, startPortico, type PodSet, type Proxy } from './
 import { compare, describeOutcome, runCase } from './runner.js';
 
 /** Cases that still fail against the current proxy (see FINDINGS.md). */
-export const KNOWN_OPEN: readonly string[] = [
-];
+export const KNOWN_OPEN: readonly string[] = [];
 
 /**
  * Cases run in lanes: each lane is a Portico and an nginx with pods of their own, so cases of
