@@ -578,6 +578,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   private retried = false;
   private done = false;
   private clientGone = false;
+  /** Runs while the client takes none of the response (see onResponseData). */
+  private stall: NodeJS.Timeout | undefined;
   private readonly started = performance.now();
 
   constructor(
@@ -592,6 +594,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     private readonly backend: Backend,
   ) {
     res.on('close', () => {
+      clearTimeout(this.stall);
       // The client went away before we finished (an HTTP/2 stream reset, too): stop the upstream
       // exchange, or cancel it before it is sent if it is still queued for a connection.
       if (this.done) return;
@@ -644,8 +647,25 @@ class Exchange implements Dispatcher.DispatchHandler {
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (!this.res.write(chunk) && !controller.paused) {
       controller.pause();
-      this.res.once('drain', () => controller.resume());
+      // undici's bodyTimeout does not run while an exchange is paused: a client that takes none of
+      // the response for that long is timed out here (nginx's send_timeout; the fast path's too),
+      // or it would hold the pod connection for as long as it likes.
+      this.stall = setTimeout(() => this.sendTimedOut(), this.proxy.options.upstreamBodyTimeout);
+      this.res.once('drain', () => {
+        clearTimeout(this.stall);
+        controller.resume();
+      });
     }
+  }
+
+  /** The client took none of the response for upstreamBodyTimeout: both connections are closed. */
+  private sendTimedOut(): void {
+    if (this.done) return;
+    this.done = true;
+    this.proxy.countConnectionError('node', 'timeout');
+    this.controller?.abort(new Error('the client took none of the response'));
+    this.res.destroy();
+    this.proxy.record(accessOf(this.req), this.res.statusCode, this.target, this.origin, this.started);
   }
 
   onResponseEnd(): void {

@@ -340,6 +340,15 @@ export class RawClient {
     return this.until((t) => completeResponses(t) >= n, limitMs);
   }
 
+  /** Stops reading from the connection (the proxy's writes pile up in the socket buffers). */
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
   destroy(): void {
     this.socket.destroy();
   }
