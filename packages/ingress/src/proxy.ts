@@ -6,7 +6,8 @@
  * swap is atomic: a request sees the old table or the new one, never a mix, and nothing is closed.
  *
  * Status codes of our own: 404 no rule, 503 no ready endpoint, 502 upstream connection failure,
- * 504 upstream timeout, 413 body too large, 408 body too slow, 308 to HTTPS for TLS hosts.
+ * 504 upstream timeout, 413 body too large, 408 body too slow, 308 to HTTPS for TLS hosts, 431 for
+ * an HTTP/2 header list the request guard found over the limit.
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { constants as http2Constants, type Http2ServerRequest } from 'node:http2';

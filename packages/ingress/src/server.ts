@@ -7,6 +7,9 @@
  * requestTimeout (408 for slow clients), and llhttp's strict framing (400 for Content-Length with
  * Transfer-Encoding or conflicting Content-Lengths, RFC 9112 §6.3), so requests cannot be smuggled
  * past us. The fast path enforces the same size limit and timeouts for the heads it takes.
+ *
+ * HTTP/2 connections reach Node's HTTP/2 server through a request guard (http2/request-guard.ts)
+ * that sees what Node would silently drop: malformed fields and oversized header lists.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import http2 from 'node:http2';
