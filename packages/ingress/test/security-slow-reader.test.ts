@@ -14,7 +14,7 @@
  */
 import http2 from 'node:http2';
 import type { Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   h2Get,
@@ -152,40 +152,68 @@ describe.each(PLANES)('%s: a keep-alive client that never reads a 64 MiB respons
   });
 });
 
-/** A raw HTTP/2 client over TLS that announces a zero window (SETTINGS_INITIAL_WINDOW_SIZE 0) and never reads. */
+/**
+ * A raw HTTP/2 client over TLS that announces a zero window (SETTINGS_INITIAL_WINDOW_SIZE 0), asks
+ * for /public/big and never reads its socket.
+ */
+async function zeroWindowClient(): Promise<TLSSocket> {
+  const sock = tlsConnect({
+    host: '127.0.0.1',
+    port: h.httpsPort,
+    servername: HOST,
+    rejectUnauthorized: false,
+    ALPNProtocols: ['h2'],
+  });
+  sock.on('error', () => undefined);
+  await new Promise((r) => sock.once('secureConnect', r));
+  const settings = Buffer.from([0, 0, 6, 4, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0]);
+  const ack = Buffer.from([0, 0, 0, 4, 1, 0, 0, 0, 0]);
+  const block = Buffer.concat(
+    h2Get('/public/big').map(([n, v]) =>
+      Buffer.concat([Buffer.from([0, n.length]), Buffer.from(n), Buffer.from([v.length]), Buffer.from(v)]),
+    ),
+  );
+  const headers = Buffer.concat([Buffer.from([0, 0, block.length, 1, 5, 0, 0, 0, 1]), block]);
+  sock.write(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), settings, ack, headers]));
+  sock.pause();
+  return sock;
+}
+
 describe('HTTP/2: a client with a zero window that never reads', () => {
   it('back-pressure to the pod, the stream reset after the send timeout, the pod connection closed, others served', async () => {
-    const sock = tlsConnect({
-      host: '127.0.0.1',
-      port: h.httpsPort,
-      servername: HOST,
-      rejectUnauthorized: false,
-      ALPNProtocols: ['h2'],
-    });
-    sock.on('error', () => undefined);
+    const sock = await zeroWindowClient();
     try {
-      await new Promise((r) => sock.once('secureConnect', r));
-      const settings = Buffer.from([0, 0, 6, 4, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0]);
-      const ack = Buffer.from([0, 0, 0, 4, 1, 0, 0, 0, 0]);
-      const fields = h2Get('/public/big');
-      const block = Buffer.concat(
-        fields.map(([n, v]) =>
-          Buffer.concat([
-            Buffer.from([0, n.length]),
-            Buffer.from(n),
-            Buffer.from([v.length]),
-            Buffer.from(v),
-          ]),
-        ),
-      );
-      const headers = Buffer.concat([Buffer.from([0, 0, block.length, 1, 5, 0, 0, 0, 1]), block]);
-      sock.write(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), settings, ack, headers]));
-      sock.pause();
       expect(await waitFor(() => big.length === 1)).toBe(true);
       await new Promise((r) => setTimeout(r, 600));
       expect(big[0]!.written).toBeLessThan(BOUNDED);
       await othersServed();
       await podReleased(big[0]!);
+    } finally {
+      sock.destroy();
+    }
+  });
+
+  // While the proxy's writes to such a client are stuck, the connection ends in each way a client
+  // can end it: Node's HTTP/2 session then runs on a stand-in socket whose writes never finished
+  // (the request guard's JavaScript hand-over), the case where Node has asserted on teardown.
+  it.each([
+    [
+      'sends a header block the request guard cannot decode (its GOAWAY)',
+      Buffer.from([0, 0, 2, 1, 5, 0, 0, 0, 3, 0xff, 0x10]),
+    ],
+    ['sends GOAWAY', Buffer.from([0, 0, 8, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2])],
+    ['resets the stream', Buffer.from([0, 0, 4, 3, 0, 0, 0, 0, 1, 0, 0, 0, 8])],
+    ['sends garbage', Buffer.from('garbage garbage garbage garbage!')],
+    ['goes away (TCP close)', undefined],
+  ])('then %s: the pod connection is closed at once, the process serves on', async (_n, last) => {
+    const sock = await zeroWindowClient();
+    try {
+      expect(await waitFor(() => big.length === 1)).toBe(true);
+      await new Promise((r) => setTimeout(r, 300));
+      if (last) sock.write(last);
+      else sock.destroy();
+      expect(await waitFor(() => big[0]!.closedAt !== undefined, 1_000)).toBe(true);
+      await othersServed();
     } finally {
       sock.destroy();
     }
