@@ -512,7 +512,7 @@ export type ConnectionErrorReason =
 
 const ignore = (): void => undefined;
 
-const { NGHTTP2_PROTOCOL_ERROR } = http2Constants;
+const { NGHTTP2_INTERNAL_ERROR, NGHTTP2_PROTOCOL_ERROR } = http2Constants;
 
 /** HTTP/2 bodies up to this declared length are read whole before they are forwarded. */
 const H2_BUFFERED_BODY = 64 * 1024;
@@ -665,7 +665,10 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.done = true;
     this.proxy.countConnectionError('node', 'timeout');
     this.controller?.abort(new Error('the client took none of the response'));
-    this.res.destroy();
+    // HTTP/2: RST_STREAM INTERNAL_ERROR (the response is cut short, the connection goes on).
+    const stream = (this.req as unknown as Partial<Http2ServerRequest>).stream;
+    if (stream) stream.close(NGHTTP2_INTERNAL_ERROR);
+    else this.res.destroy();
     this.proxy.record(accessOf(this.req), this.res.statusCode, this.target, this.origin, this.started);
   }
 
