@@ -146,17 +146,23 @@ export class Http1Listener implements ListenerContext {
           outer.once('drain', () => socket.resume());
         }
       });
-      socket.on('end', () => outer.end());
+      // No EOF is passed on: Node's HTTP/2 session runs on a JSStreamSocket, which on EOF ends its
+      // own side, and a write nghttp2 makes while that shutdown is pending trips an assertion in
+      // Node (ERR_INTERNAL_ASSERTION, the process dies: a client that sends a request and closes
+      // was enough). The session learns the connection is gone from the close below instead.
     } else socket.pipe(outer);
     outer.pipe(socket);
-    socket.on('error', () => outer.destroy());
+    // Node's side first, destroyed outright: destroying `outer` first would hand `inner` an EOF
+    // (see above), and destroying one side alone does not end the other (an HTTP/2 session lived on
+    // after its client left without a FIN).
+    const gone = (): void => {
+      inner.destroy();
+      outer.destroy();
+    };
+    socket.on('error', gone);
     socket.on('close', () => {
       this.handedOver.delete(socket);
-      outer.destroy();
-      // Destroying one side of the pair does not end the other: Node's server must learn that
-      // its connection is gone even when the client left without a FIN (a reset, or after a GOAWAY
-      // of the request guard), or its HTTP/2 session would live on.
-      inner.destroy();
+      gone();
     });
     outer.on('error', () => socket.destroy());
     outer.on('close', () => socket.destroy());
