@@ -231,4 +231,60 @@ describe('HTTP/2 connections that end early never take the process down', () => 
     await new Promise((r) => setTimeout(r, 500));
     await stillServing();
   });
+
+  it('8 s of HTTP/2 clients doing random things and leaving at random points (seeded): the process lives and serves', async () => {
+    for (const pod of Object.values(pods)) pod.script = defaultScript;
+    let seed = 11;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const client = async (): Promise<void> => {
+      const sock = tlsConnect({
+        host: '127.0.0.1',
+        port: portico.httpsPort,
+        servername: 'app.example',
+        rejectUnauthorized: false,
+        ALPNProtocols: ['h2'],
+      });
+      sock.on('error', () => undefined);
+      sock.on('data', () => undefined);
+      await new Promise((r) => {
+        sock.once('secureConnect', r);
+        sock.once('close', r);
+      });
+      // A zero window now and then: the answers stay stuck in the proxy's writes.
+      const settings = rand(3) === 0 ? Buffer.from([0, 4, 0, 0, 0, 0]) : Buffer.alloc(0);
+      const parts = [
+        Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1'),
+        frame(FRAME.SETTINGS, 0, 0, settings),
+      ];
+      for (let k = rand(6), id = 1; k >= 0; k--, id += 2) {
+        const a = rand(7);
+        const get = (fields: [string, string][]) =>
+          frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, id, hpack(fields));
+        if (a === 0)
+          parts.push(
+            frame(FRAME.HEADERS, FLAG.END_HEADERS, id, hpack(request('/public/up', [], 'POST'))),
+            frame(FRAME.DATA, 0, id, 'x'.repeat(rand(3000))),
+          );
+        else if (a === 1) parts.push(get([...request('/public/x'), ['x a', 'v']]));
+        else if (a === 2)
+          parts.push(frame(FRAME.RST_STREAM, 0, Math.max(1, id - 2), Buffer.from([0, 0, 0, 8])));
+        else if (a === 3) parts.push(frame(FRAME.GOAWAY, 0, 0, Buffer.from([0, 0, 0, 0, 0, 0, 0, rand(12)])));
+        else if (a === 4) parts.push(frame(FRAME.HEADERS, FLAG.END_HEADERS, id, Buffer.from([0xff, 0x10])));
+        else parts.push(get(request(`/public/g${k}`)));
+      }
+      const all = Buffer.concat(parts);
+      sock.write(rand(4) === 0 ? all.subarray(0, rand(all.length)) : all);
+      if (rand(2)) sock.pause();
+      await new Promise((r) => setTimeout(r, [0, 1, 5, 50, 300][rand(5)]));
+      if (rand(3) === 0) sock.end();
+      else sock.destroy();
+    };
+    const t0 = Date.now();
+    while (Date.now() - t0 < 8_000 && portico.alive()) await Promise.all(Array.from({ length: 8 }, client));
+    await new Promise((r) => setTimeout(r, 500));
+    await stillServing();
+  });
 });
