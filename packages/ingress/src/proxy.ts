@@ -7,10 +7,11 @@
  *
  * Status codes of our own: 404 no rule, 503 no ready endpoint, 502 upstream connection failure,
  * 504 upstream timeout, 413 body too large, 408 body too slow, 308 to HTTPS for TLS hosts
- * (redirect-annotations.ts: per Ingress, never for ACME challenges).
+ * (redirect-annotations.ts: per Ingress, never for ACME challenges), 431 for an HTTP/2 header list
+ * the request guard found over the limit.
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { Http2ServerRequest } from 'node:http2';
+import { constants as http2Constants, type Http2ServerRequest } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
@@ -435,6 +436,18 @@ export class Proxy {
     socket.end(rawResponse(405, this.options.serverName));
   }
 
+  /**
+   * An HTTP/2 request the request guard refused (http2/request-guard.ts): a malformed one is reset
+   * with PROTOCOL_ERROR (RFC 9113 §8.1.1, as nginx does), one whose header list is over the limit
+   * gets 431 (as the same head over HTTP/1 does). Nothing reaches a pod.
+   */
+  refuseHttp2(req: IncomingMessage, res: ServerResponse, refusal: 'malformed' | 'too_large'): void {
+    req.on('error', ignore);
+    this.countConnectionError('node', 'malformed');
+    if (refusal === 'too_large') return this.local(req, res, 431);
+    (req as unknown as Http2ServerRequest).stream.close(NGHTTP2_PROTOCOL_ERROR);
+  }
+
   /** `req` (HTTP/1) has its answer: its connection carries nothing more (see local()). */
   answered(req: IncomingMessage): void {
     this.closing.add(req.socket);
@@ -484,7 +497,23 @@ export interface AccessInfo {
 
 /** The client hop of a request served by Node's servers (X-Forwarded-*). */
 function hopOf(req: IncomingMessage, proto: 'http' | 'https', host: string): ClientHop {
-  return { address: req.socket.remoteAddress ?? '', proto, port: req.socket.localPort ?? 0, host };
+  const peer = peerOf(req);
+  return { address: peer.remoteAddress ?? '', proto, port: peer.localPort ?? 0, host };
+}
+
+/**
+ * The connection's addresses. An HTTP/2 session behind the request guard runs on Node's wrapper for
+ * a JavaScript stream (a net.Socket without a handle of its own, so without addresses); the stream
+ * it wraps, its `stream`, is the TLS listener's stand-in, which carries the TLS socket's addresses.
+ */
+export function peerOf(req: IncomingMessage): {
+  remoteAddress?: string | undefined;
+  localPort?: number | undefined;
+} {
+  const socket = req.socket as IncomingMessage['socket'] & {
+    stream?: { remoteAddress?: string; localPort?: number };
+  };
+  return socket.remoteAddress === undefined && socket.stream ? socket.stream : socket;
 }
 
 const joined = (v: string | string[] | undefined): string | undefined =>
@@ -495,7 +524,7 @@ function accessOf(req: IncomingMessage): AccessInfo {
     method: req.method,
     host: req.headers.host ?? (req.headers[':authority'] as string | undefined),
     path: req.url,
-    client: req.socket.remoteAddress,
+    client: peerOf(req).remoteAddress,
     forwardedFor: joined(req.headers['x-forwarded-for']),
   };
 }
@@ -505,6 +534,8 @@ export type ConnectionErrorReason =
   'exception' | 'version' | 'malformed' | 'path' | 'timeout' | 'slow_body' | 'upgrade' | 'proxy_protocol';
 
 const ignore = (): void => undefined;
+
+const { NGHTTP2_INTERNAL_ERROR, NGHTTP2_PROTOCOL_ERROR } = http2Constants;
 
 /** HTTP/2 bodies up to this declared length are read whole before they are forwarded. */
 const H2_BUFFERED_BODY = 64 * 1024;
@@ -560,6 +591,7 @@ export const STATUS_TEXT: Record<number, string> = {
   405: 'Method Not Allowed',
   408: 'Request Timeout',
   413: 'Content Too Large',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   502: 'Bad Gateway',
   503: 'Service Unavailable',
@@ -579,6 +611,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   private retried = false;
   private done = false;
   private clientGone = false;
+  /** Runs while the client takes none of the response (see onResponseData). */
+  private stall: NodeJS.Timeout | undefined;
   private readonly started = performance.now();
 
   constructor(
@@ -593,6 +627,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     private readonly backend: Backend,
   ) {
     res.on('close', () => {
+      clearTimeout(this.stall);
       // The client went away before we finished (an HTTP/2 stream reset, too): stop the upstream
       // exchange, or cancel it before it is sent if it is still queued for a connection.
       if (this.done) return;
@@ -645,8 +680,28 @@ class Exchange implements Dispatcher.DispatchHandler {
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (!this.res.write(chunk) && !controller.paused) {
       controller.pause();
-      this.res.once('drain', () => controller.resume());
+      // undici's bodyTimeout does not run while an exchange is paused: a client that takes none of
+      // the response for that long is timed out here (nginx's send_timeout; the fast path's too),
+      // or it would hold the pod connection for as long as it likes.
+      this.stall = setTimeout(() => this.sendTimedOut(), this.proxy.options.upstreamBodyTimeout);
+      this.res.once('drain', () => {
+        clearTimeout(this.stall);
+        controller.resume();
+      });
     }
+  }
+
+  /** The client took none of the response for upstreamBodyTimeout: both connections are closed. */
+  private sendTimedOut(): void {
+    if (this.done) return;
+    this.done = true;
+    this.proxy.countConnectionError('node', 'timeout');
+    this.controller?.abort(new Error('the client took none of the response'));
+    // HTTP/2: RST_STREAM INTERNAL_ERROR (the response is cut short, the connection goes on).
+    const stream = (this.req as unknown as Partial<Http2ServerRequest>).stream;
+    if (stream) stream.close(NGHTTP2_INTERNAL_ERROR);
+    else this.res.destroy();
+    this.proxy.record(accessOf(this.req), this.res.statusCode, this.target, this.origin, this.started);
   }
 
   onResponseEnd(): void {

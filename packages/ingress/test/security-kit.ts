@@ -340,6 +340,15 @@ export class RawClient {
     return this.until((t) => completeResponses(t) >= n, limitMs);
   }
 
+  /** Stops reading from the connection (the proxy's writes pile up in the socket buffers). */
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
   destroy(): void {
     this.socket.destroy();
   }
@@ -576,6 +585,39 @@ export class H2Raw {
       frames.push(frame(H2.RST_STREAM, 0, id, cancel));
     }
     this.socket.write(Buffer.concat(frames));
+  }
+
+  /** A trailer block (HEADERS with END_STREAM) on an open stream. */
+  trailers(stream: number, fields: readonly [string, string][]): void {
+    this.socket.write(frame(H2.HEADERS, 0x5, stream, hpack(fields)));
+  }
+
+  /** A request split into HEADERS and CONTINUATION frames of at most `size` octets of header block each. */
+  async continued(fields: readonly [string, string][], size: number): Promise<number> {
+    await this.ready;
+    const id = this.next;
+    this.next += 2;
+    const block = hpack(fields);
+    const frames: Buffer[] = [];
+    for (let at = 0; at < block.length; at += size) {
+      const last = at + size >= block.length ? 0x4 : 0;
+      const piece = block.subarray(at, at + size);
+      frames.push(at === 0 ? frame(H2.HEADERS, 0x1 | last, id, piece) : frame(9, last, id, piece));
+    }
+    this.socket.write(Buffer.concat(frames));
+    return id;
+  }
+
+  /** The error code of the GOAWAY the server sent, if it sent one. */
+  goawayCode(): number | undefined {
+    const f = this.frames.find((x) => x.type === H2.GOAWAY);
+    return f ? f.payload.readUInt32BE(4) : undefined;
+  }
+
+  /** The error code of the RST_STREAM the server sent on `stream`, if it sent one. */
+  resetCode(stream: number): number | undefined {
+    const f = this.frames.find((x) => x.type === H2.RST_STREAM && x.stream === stream);
+    return f ? f.payload.readUInt32BE(0) : undefined;
   }
 
   /** More DATA on an open stream. */

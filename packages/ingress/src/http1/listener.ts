@@ -11,6 +11,7 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { type Duplex, duplexPair } from 'node:stream';
 import { createServer as createTlsServer, type TlsOptions, type TLSSocket } from 'node:tls';
+import { Http2RequestGuard } from '../http2/request-guard.js';
 import type { Proxy } from '../proxy.js';
 import { ClientConnection, type ClientLimits, type ListenerContext } from './client-connection.js';
 
@@ -47,7 +48,7 @@ export class Http1Listener implements ListenerContext {
     this.proto = limits.tls ? 'https' : 'http';
     if (limits.tls) {
       this.server = createTlsServer(limits.tls, (socket: TLSSocket) =>
-        socket.alpnProtocol === 'h2' ? fallback(socket) : accept(socket),
+        socket.alpnProtocol === 'h2' ? this.handoverHttp2(socket) : accept(socket),
       );
       this.server.on('tlsClientError', () => undefined);
     } else this.server = createServer({ noDelay: true }, accept);
@@ -70,10 +71,29 @@ export class Http1Listener implements ListenerContext {
   }
 
   /**
+   * An HTTP/2 connection (ALPN h2) goes to Node's HTTP/2 server with a request guard in front:
+   * every byte the client sends is read by the guard before nghttp2 reads it (http2/request-guard.ts).
+   * A connection the guard gives up on gets a GOAWAY of its own and is closed; the bytes that made
+   * the guard give up never reach nghttp2.
+   */
+  private handoverHttp2(socket: Socket): void {
+    const guard = new Http2RequestGuard({
+      maxHeaderListSize: this.limits.maxHeaderSize,
+      maxBlockBytes: 4 * this.limits.maxHeaderSize,
+    });
+    // Node's HTTP/2 session turns Nagle's algorithm off on its socket, which here is a stand-in:
+    // left on, each small response write waits for the client's delayed ACK (40 ms a request).
+    socket.setNoDelay(true);
+    this.handover(socket, undefined, guard);
+  }
+
+  /**
    * Node's HTTP server takes over through an in-process socket pair: it reads what we had
    * buffered, then the rest of the client's bytes, and its answers go back to the client.
+   * `guard` (HTTP/2): reads the client's bytes first; Node's server finds it on the socket it is
+   * given (requestGuardOf).
    */
-  handover(socket: Socket, buffered: Buffer | undefined): void {
+  handover(socket: Socket, buffered: Buffer | undefined, guard?: Http2RequestGuard): void {
     const [inner, outer] = duplexPair();
     // What the HTTP server and the proxy read from req.socket.
     Object.assign(inner, {
@@ -106,12 +126,43 @@ export class Http1Listener implements ListenerContext {
     inner.once('close', () => clearTimeout(idle));
     this.handedOver.add(socket);
     if (buffered) outer.write(buffered);
-    socket.pipe(outer);
+    // Set when the guard gave up on the connection: its GOAWAY is written, then the socket closes
+    // and takes Node's session down as any client that goes away does.
+    let refusing = false;
+    if (guard) {
+      (inner as GuardedSocket)[REQUEST_GUARD] = guard;
+      socket.on('data', (chunk: Buffer) => {
+        if (refusing) return;
+        if (!guard.push(chunk)) {
+          refusing = true;
+          this.proxy.countConnectionError('node', 'malformed');
+          outer.unpipe(socket);
+          socket.end(guard.goaway());
+          socket.destroySoon();
+          return;
+        }
+        if (!outer.write(chunk)) {
+          socket.pause();
+          outer.once('drain', () => socket.resume());
+        }
+      });
+      // No EOF is passed on: Node's HTTP/2 session runs on a JSStreamSocket, which on EOF ends its
+      // own side, and a write nghttp2 makes while that shutdown is pending trips an assertion in
+      // Node (ERR_INTERNAL_ASSERTION, the process dies: a client that sends a request and closes
+      // was enough). The session learns the connection is gone from the close below instead.
+    } else socket.pipe(outer);
     outer.pipe(socket);
-    socket.on('error', () => outer.destroy());
+    // Node's side first, destroyed outright: destroying `outer` first would hand `inner` an EOF
+    // (see above), and destroying one side alone does not end the other (an HTTP/2 session lived on
+    // after its client left without a FIN).
+    const gone = (): void => {
+      inner.destroy();
+      outer.destroy();
+    };
+    socket.on('error', gone);
     socket.on('close', () => {
       this.handedOver.delete(socket);
-      outer.destroy();
+      gone();
     });
     outer.on('error', () => socket.destroy());
     outer.on('close', () => socket.destroy());
@@ -144,4 +195,12 @@ export class Http1Listener implements ListenerContext {
     for (const conn of this.connections) conn.socket.destroy();
     for (const socket of this.handedOver) socket.destroy();
   }
+}
+
+const REQUEST_GUARD = Symbol('portico.requestGuard');
+type GuardedSocket = Duplex & { [REQUEST_GUARD]?: Http2RequestGuard };
+
+/** The request guard in front of the HTTP/2 session on `socket`, if the TLS listener put one there. */
+export function requestGuardOf(socket: unknown): Http2RequestGuard | undefined {
+  return (socket as GuardedSocket | undefined)?.[REQUEST_GUARD];
 }

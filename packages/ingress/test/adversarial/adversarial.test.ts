@@ -16,14 +16,7 @@ import { startNginx, startPods, startPortico, type PodSet, type Proxy } from './
 import { compare, describeOutcome, runCase } from './runner.js';
 
 /** Cases that still fail against the current proxy (see FINDINGS.md). */
-export const KNOWN_OPEN: readonly string[] = [
-  'http2: field name with a space',
-  'http2: field name with a colon',
-  'http2: field value with CRLF and a smuggled field',
-  'http2: field value with CRLF and a smuggled request',
-  'http2: field value with a NUL',
-  'http2: 100 KiB of header fields',
-];
+export const KNOWN_OPEN: readonly string[] = [];
 
 /**
  * Cases run in lanes: each lane is a Portico and an nginx with pods of their own, so cases of

@@ -6,7 +6,7 @@
 import { SMUGGLED, type Case, type Outcome, type RunContext } from '../case.js';
 import type { ClientResult } from '../client.js';
 import { FLAG, FRAME, frame, hpack, nodeH2, rawH2, request } from '../h2.js';
-import { marker } from '../pods.js';
+import { defaultScript, marker } from '../pods.js';
 
 /** The HTTP/2 client after the case got its answer. */
 const freshH2 = (o: Outcome): string[] => {
@@ -315,6 +315,36 @@ export const HTTP2: Case[] = [
       check: (o) => {
         const n = o.requests.filter((r) => r.target.startsWith('/public/c-')).length;
         return n > 300 ? `${n} requests reached the pods for 300 streams` : [];
+      },
+    },
+  ),
+  h2case(
+    'a zero window that never opens, on a 32 MiB response',
+    () => [
+      // SETTINGS_INITIAL_WINDOW_SIZE 0: the server may send no DATA on any stream.
+      frame(FRAME.SETTINGS, 0, 0, Buffer.from([0, 4, 0, 0, 0, 0])),
+      frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, 1, hpack(request('/public/big'))),
+    ],
+    {
+      pod: (r) =>
+        r.target === '/public/big'
+          ? {
+              write: [
+                `HTTP/1.1 200 OK\r\nContent-Length: ${32 * 1024 * 1024}\r\n\r\n`,
+                ...Array.from({ length: 32 }, () => Buffer.alloc(1024 * 1024, 0x61)),
+              ],
+            }
+          : defaultScript(r),
+      opts: { quietMs: 4_500, maxMs: 4_500 },
+      check: (o) => {
+        // The pod connection of the stuck response is closed after the send timeout (2 s here).
+        const conn = o.conns.find((k) => Buffer.concat(k.bytes).includes('/public/big'));
+        if (!conn) return 'no pod connection carried /public/big';
+        if (!conn.closed) return 'the pod connection of the stuck response is still open';
+        const held = conn.closed - conn.opened;
+        if (held > 4_000) return `the pod connection of the stuck response was held ${held} ms`;
+        const got = o.clients[0]!.received.toString('latin1');
+        return /RST_STREAM 1|GOAWAY/.test(got) ? [] : 'the stuck stream was never reset';
       },
     },
   ),
