@@ -3,7 +3,7 @@
  * Cluster, readiness, port names) and the address plan (a valid MetalLB ConfigMap, names that fit
  * in an interface name, ranges that do not overlap).
  */
-import { parseConfig } from '@portico/config';
+import { parseConfig, poolProtocols } from '@portico/config';
 import { describe, expect, it } from 'vitest';
 import { NODES, PREFIX, poolConfig, POOLS, podIp } from '../../../packages/cli/src/lab/plan.js';
 import {
@@ -85,9 +85,9 @@ describe('lab address plan', () => {
     const parsed = parseConfig(poolConfig());
     if (!parsed.ok) throw new Error(parsed.errors.join('; '));
     const { pools, peers } = parsed.config;
-    expect(pools.map((p) => [p.name, p.protocol, p.autoAssign])).toEqual([
-      [POOLS.layer2.name, 'layer2', true],
-      [POOLS.bgp.name, 'bgp', false],
+    expect(pools.map((p) => [p.name, poolProtocols(p), p.autoAssign])).toEqual([
+      [POOLS.layer2.name, ['layer2'], true],
+      [POOLS.bgp.name, ['bgp'], false],
     ]);
     expect(peers.map((p) => [p.peerAddress, p.peerASN, p.myASN])).toEqual([
       ['203.0.113.1', 64500, 64501],
