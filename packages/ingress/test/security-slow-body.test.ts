@@ -159,10 +159,12 @@ describe('Node path after a hand-over', () => {
       const c = new RawClient(h, plane);
       await c.write(`GET /public/idle HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`);
       const t0 = Date.now();
-      const { closed } = await c.until(() => false, 5_000);
+      const { closed } = await c.until(() => false, 8_000);
       c.destroy();
       expect(closed).toBe(true);
-      expect(Date.now() - t0).toBeLessThan(3_000);
+      // keepAliveTimeout (1 s) plus Node's keepAliveTimeoutBuffer (1 s), with room for a loaded
+      // machine (a clean-clone run at load 8 took just over 3 s); never held open indefinitely.
+      expect(Date.now() - t0).toBeLessThan(5_000);
     },
   );
 
