@@ -724,12 +724,32 @@ export class FailureDetector extends EventEmitter<DetectorEvents> {
     });
   }
 
+  /**
+   * Quorum lost: a claim never granted (pending) was made on a view of the cluster that is no
+   * longer current, so it is given up; a held or lapsed one is kept (the owner gets its IP back
+   * after the heal). Without this, a node that claimed a cut-off owner's IP just before it lost
+   * its own majority (the two cuts of a "no majority anywhere" partition a few hundred ms apart)
+   * kept that claim through the partition, and after the heal a voter that had not heard the
+   * owner again yet granted it: the IP moved from its live owner. Dropped, the claim is made
+   * again only once this node is settled, by then knowing the owner's lapsed claim.
+   */
+  private dropUngrantedClaims(): void {
+    const ungranted = [...this.leases.claims.keys()].filter(
+      (ip) => !this.leases.answering.has(ip) && !this.leases.lapsed(ip),
+    );
+    if (ungranted.length === 0) return;
+    for (const ip of ungranted) this.leases.release(ip);
+    this.grantEpoch++;
+    this.refreshClaims();
+  }
+
   /** Recomputes the node-level quorum; returns whether it changed (emits `quorum`). */
   private updateQuorum(now: number, emitChange = true): boolean {
     const q = this.leases.hasQuorum(now);
     if (q === this.quorum) return false;
     this.quorum = q;
     if (q) this.quorumSince = now;
+    else this.dropUngrantedClaims();
     this.emit('quorum', q);
     if (emitChange) this.emit('change');
     this.scheduleLeaseTimer(now);
