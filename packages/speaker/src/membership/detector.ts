@@ -22,7 +22,8 @@
  * - **One view.** Leases count grants valid at one instant, not members expiring one by one.
  * - **Sticky.** A member that comes back (restart, healed partition) takes nothing a live member
  *   holds: the voters refuse it, and the election prefers the member already answering, then one
- *   whose claim lapsed (it answered until its grants ran out: a starved owner that wakes).
+ *   whose claim lapsed (it answered until its grants ran out: a starved owner that wakes). A
+ *   claim never granted is given up when quorum is lost, so it cannot win after a heal.
  * - **Restart.** A speaker grants nothing for `suspicionMs` after it starts: its grant table is
  *   new, and whatever its previous incarnation granted has run out by then.
  *
