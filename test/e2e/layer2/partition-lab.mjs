@@ -535,8 +535,8 @@ export const SCENARIOS = [
  * answered in between is an owner too (both claims lapsed): the IP may come back to either.
  * Likewise when the other node is healed a settle window or more before the owner (see below).
  */
-/** A node that regains its quorum claims nothing new for two heartbeat intervals (settled). */
-const SETTLE_MS = 200;
+/** A node that regains its quorum claims nothing new for a suspicion period (settled, 500 ms). */
+const SETTLE_MS = 500;
 
 async function twoNodesCut(lab, apartMs) {
   const failures = [];
@@ -584,8 +584,8 @@ async function twoNodesCut(lab, apartMs) {
   );
   const back = await lab.waitFor('an owner after the heal', () => lab.currentOwner(30), 5000);
   const timings = await lab.answersAfter(t1, undefined, 'an owner on IPv4 and IPv6 after the heal');
-  // The other two back together without the owner for a settle window (two heartbeat intervals
-  // of quorum) are a majority that no longer hears the owner: they take its IP over, as when the
+  // The other two back together without the owner for a settle window (a suspicion period of
+  // quorum) are a majority that no longer hears the owner: they take its IP over, as when the
   // owner is cut alone. Only a skew that certainly reached it excuses a move.
   const ownerStillCut = skew.min >= SETTLE_MS;
   if (back !== owner && !interim.has(back) && !ownerStillCut)

@@ -391,16 +391,19 @@ export class FailureDetector extends EventEmitter<DetectorEvents> {
   }
 
   /**
-   * True once this detector has run for a suspicion period, holds a quorum (for two intervals,
-   * so every reachable member has been heard) and holds the current claim list of every live
-   * member. Until then this node claims nothing new: an IP might be held by a member it has not
-   * heard yet (the voters would refuse it anyway; this avoids claims bound to be refused).
+   * True once this detector has run for a suspicion period, has held a quorum for a suspicion
+   * period and holds the current claim list of every live member. Until then this node claims
+   * nothing new: an IP might be held by a member it has not heard yet (the voters would refuse
+   * it anyway; this avoids claims bound to be refused). The quorum's suspicion period gives a
+   * member that comes back from a partition a little after the others (a heal is not atomic)
+   * the same time to be heard as a silent member gets before it is failed over, so a majority
+   * that re-forms without an owner does not take its IP at once (issue 17).
    */
   get settled(): boolean {
     if (this.startedAt === undefined) return false;
     const now = this.clock.now();
     if (now - this.startedAt < this.suspicionMs + this.intervalMs) return false;
-    if (!this.quorum || now - this.quorumSince < 2 * this.intervalMs) return false;
+    if (!this.quorum || now - this.quorumSince < this.suspicionMs) return false;
     for (const p of this.peers.values())
       if (p.alive && !p.removed && (p.claimsDigest !== p.digest || p.partial)) return false;
     return true;
