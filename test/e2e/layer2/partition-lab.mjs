@@ -608,6 +608,8 @@ async function ownerNotBest(lab) {
   await sleep(500);
   lab.cutHeartbeats(best, false);
   await sleep(2000);
-  if (lab.currentOwner(300) !== next) throw new Error(`set-up: the IP did not stay with ${next}`);
+  const now = lab.currentOwner(300);
+  if (now !== next)
+    throw new Error(`set-up: the IP did not stay with ${next} (answering now: ${now ?? 'nobody'})`);
   return next;
 }
