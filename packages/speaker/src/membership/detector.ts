@@ -22,7 +22,8 @@
  * - **One view.** Leases count grants valid at one instant, not members expiring one by one.
  * - **Sticky.** A member that comes back (restart, healed partition) takes nothing a live member
  *   holds: the voters refuse it, and the election prefers the member already answering, then one
- *   whose claim lapsed (it answered until its grants ran out: a starved owner that wakes).
+ *   whose claim lapsed (it answered until its grants ran out: a starved owner that wakes). A
+ *   claim never granted is given up when quorum is lost, so it cannot win after a heal.
  * - **Restart.** A speaker grants nothing for `suspicionMs` after it starts: its grant table is
  *   new, and whatever its previous incarnation granted has run out by then.
  *
@@ -390,16 +391,19 @@ export class FailureDetector extends EventEmitter<DetectorEvents> {
   }
 
   /**
-   * True once this detector has run for a suspicion period, holds a quorum (for two intervals,
-   * so every reachable member has been heard) and holds the current claim list of every live
-   * member. Until then this node claims nothing new: an IP might be held by a member it has not
-   * heard yet (the voters would refuse it anyway; this avoids claims bound to be refused).
+   * True once this detector has run for a suspicion period, has held a quorum for a suspicion
+   * period and holds the current claim list of every live member. Until then this node claims
+   * nothing new: an IP might be held by a member it has not heard yet (the voters would refuse
+   * it anyway; this avoids claims bound to be refused). The quorum's suspicion period gives a
+   * member that comes back from a partition a little after the others (a heal is not atomic)
+   * the same time to be heard as a silent member gets before it is failed over, so a majority
+   * that re-forms without an owner does not take its IP at once (issue 17).
    */
   get settled(): boolean {
     if (this.startedAt === undefined) return false;
     const now = this.clock.now();
     if (now - this.startedAt < this.suspicionMs + this.intervalMs) return false;
-    if (!this.quorum || now - this.quorumSince < 2 * this.intervalMs) return false;
+    if (!this.quorum || now - this.quorumSince < this.suspicionMs) return false;
     for (const p of this.peers.values())
       if (p.alive && !p.removed && (p.claimsDigest !== p.digest || p.partial)) return false;
     return true;
@@ -724,12 +728,32 @@ export class FailureDetector extends EventEmitter<DetectorEvents> {
     });
   }
 
+  /**
+   * Quorum lost: a claim never granted (pending) was made on a view of the cluster that is no
+   * longer current, so it is given up; a held or lapsed one is kept (the owner gets its IP back
+   * after the heal). Without this, a node that claimed a cut-off owner's IP just before it lost
+   * its own majority (the two cuts of a "no majority anywhere" partition a few hundred ms apart)
+   * kept that claim through the partition, and after the heal a voter that had not heard the
+   * owner again yet granted it: the IP moved from its live owner. Dropped, the claim is made
+   * again only once this node is settled, by then knowing the owner's lapsed claim.
+   */
+  private dropUngrantedClaims(): void {
+    const ungranted = [...this.leases.claims.keys()].filter(
+      (ip) => !this.leases.answering.has(ip) && !this.leases.lapsed(ip),
+    );
+    if (ungranted.length === 0) return;
+    for (const ip of ungranted) this.leases.release(ip);
+    this.grantEpoch++;
+    this.refreshClaims();
+  }
+
   /** Recomputes the node-level quorum; returns whether it changed (emits `quorum`). */
   private updateQuorum(now: number, emitChange = true): boolean {
     const q = this.leases.hasQuorum(now);
     if (q === this.quorum) return false;
     this.quorum = q;
     if (q) this.quorumSince = now;
+    else this.dropUngrantedClaims();
     this.emit('quorum', q);
     if (emitChange) this.emit('change');
     this.scheduleLeaseTimer(now);

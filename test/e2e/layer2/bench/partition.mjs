@@ -10,6 +10,7 @@
 //   RUNS=2 npm run bench:partition -w @portico/speaker     (a quick check)
 //   node test/e2e/layer2/bench/partition.mjs 20            (the same, from the repository root)
 //   SCENARIOS="owner cut,owner starved" ...                 (only those scenarios)
+//   KEEP=1 P17_LOG_LEVEL=debug ...                          (keep the speakers' logs, with decisions)
 //
 // Needs root, iproute2, nftables and kubectl; uses the namespaces p17-* of the end-to-end test, so
 // the two cannot run at the same time.
@@ -74,7 +75,9 @@ try {
     }
   }
 } finally {
-  await lab.stop();
+  // KEEP=1 keeps the lab's directory (speaker, API server and prober logs) for a failed run.
+  await lab.stop({ keep: Boolean(process.env.KEEP) });
+  if (process.env.KEEP) progress(`logs kept in ${lab.dir}`);
 }
 
 const rows = [];
