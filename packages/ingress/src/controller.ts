@@ -15,6 +15,7 @@ import { watchCluster, type ClusterSource } from './sources.js';
 import { IngressStatusWriter, publishAddresses, statusChanges, type StatusChange } from './status.js';
 import type { RouteTable } from './table.js';
 import type { TableSink } from './workers.js';
+import { serialPasses } from './serial-passes.js';
 
 // The package index lists this file; the reporter is part of the controller's surface.
 export * from './problem-report.js';
@@ -54,8 +55,8 @@ export class IngressController {
   private term = 0;
   private takeover: Promise<void> = Promise.resolve();
   private stopping = false;
-  private statusBusy = false;
-  private statusPending = false;
+  /** Converges Ingress status; one pass at a time, re-run once if asked while busy. */
+  private readonly syncStatus = serialPasses(() => this.writeStatuses());
   private resync: NodeJS.Timeout | undefined;
   private readonly writer: IngressStatusWriter;
   private readonly events: EventSink;
@@ -174,40 +175,26 @@ export class IngressController {
     void this.syncStatus();
   }
 
-  /** Converges Ingress status; one pass at a time, re-run once if asked while busy. */
-  private async syncStatus(): Promise<void> {
+  private async writeStatuses(): Promise<void> {
     if (!this.leading || !this.source || !this.table) return;
-    if (this.statusBusy) {
-      this.statusPending = true;
-      return;
-    }
-    this.statusBusy = true;
-    try {
-      const state = this.source.current();
-      const addresses = publishAddresses(state.services, this.options.publishService);
-      for (const change of statusChanges(state.ingresses, new Set(this.table.served), addresses)) {
-        try {
-          // Already current (a stale cache asked again): no write, and no second Serving Event.
-          if (!(await this.writer.apply(change))) continue;
-          this.statusWrites.inc({ result: 'ok' });
-          // The first address (or a new one) is when users can start sending traffic.
-          if (change.ingress.length > 0)
-            void this.events.record(ingressRef(change), 'Normal', 'Serving', serving(change));
-        } catch (err) {
-          // 409 or transient: the watch brings the new object and the next pass retries.
-          this.statusWrites.inc({ result: 'error' });
-          this.options.logger.warn(
-            { ingress: `${change.namespace}/${change.name}`, err: String(err) },
-            'status write failed',
-          );
-        }
+    const state = this.source.current();
+    const addresses = publishAddresses(state.services, this.options.publishService);
+    for (const change of statusChanges(state.ingresses, new Set(this.table.served), addresses)) {
+      try {
+        // Already current (a stale cache asked again): no write, and no second Serving Event.
+        if (!(await this.writer.apply(change))) continue;
+        this.statusWrites.inc({ result: 'ok' });
+        // The first address (or a new one) is when users can start sending traffic.
+        if (change.ingress.length > 0)
+          void this.events.record(ingressRef(change), 'Normal', 'Serving', serving(change));
+      } catch (err) {
+        // 409 or transient: the watch brings the new object and the next pass retries.
+        this.statusWrites.inc({ result: 'error' });
+        this.options.logger.warn(
+          { ingress: `${change.namespace}/${change.name}`, err: String(err) },
+          'status write failed',
+        );
       }
-    } finally {
-      this.statusBusy = false;
-    }
-    if (this.statusPending) {
-      this.statusPending = false;
-      await this.syncStatus();
     }
   }
 

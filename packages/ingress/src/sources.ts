@@ -1,19 +1,12 @@
 /**
- * The thin Kubernetes side: informers for the five kinds the compiler reads, coalesced into one
- * ClusterState callback. Bursts of events (a rollout touching many EndpointSlices) are merged by a
- * short debounce so the table is compiled once per burst, not once per event.
+ * The thin Kubernetes side: informers for the kinds a compile step reads, coalesced into one
+ * state callback. Bursts of events (a rollout touching many EndpointSlices) are merged by a short
+ * debounce so the table is compiled once per burst, not once per event. Ingress and the Gateway
+ * API (gateway/sources.ts) each watch their own set of kinds this way.
  */
-import type {
-  V1EndpointSlice,
-  V1Ingress,
-  V1IngressClass,
-  V1Secret,
-  V1Service,
-} from '@kubernetes/client-node';
 import {
   type ApiClient,
   createInformer,
-  type Informer,
   type Listed,
   runInformer,
   type ResourceKind,
@@ -22,45 +15,38 @@ import {
 } from '@portico/kube';
 import type { ClusterState } from './compile.js';
 
-export interface ClusterSource {
+export interface WatchedState<S> {
   /** Resolves when every informer has its first full list. */
   readonly synced: Promise<void>;
-  current(): ClusterState;
+  current(): S;
   stop(): Promise<void>;
 }
 
-export interface SourceOptions {
+export interface WatchOptions<S> {
   /** Quiet time after the last event before `onChange` runs, ms. */
   readonly debounceMs: number;
-  readonly onChange: (state: ClusterState) => void;
+  readonly onChange: (state: S) => void;
   readonly onError: (kind: ResourceKind, err: unknown) => void;
 }
 
-export function watchCluster(api: ApiClient, options: SourceOptions): ClusterSource {
-  // Only read (the status writer re-reads an Ingress before it writes): no bookkeeping kept.
-  const make = <T extends Listed>(kind: ResourceKind) =>
-    createInformer<T>(api, kind, { project: withoutBookkeeping });
-  const informers = {
-    ingresses: make<V1Ingress>('ingresses'),
-    classes: make<V1IngressClass>('ingressclasses'),
-    services: make<V1Service>('services'),
-    endpointSlices: make<V1EndpointSlice>('endpointslices'),
-    secrets: make<V1Secret>('secrets'),
-  };
-  const kinds: Record<keyof typeof informers, ResourceKind> = {
-    ingresses: 'ingresses',
-    classes: 'ingressclasses',
-    services: 'services',
-    endpointSlices: 'endpointslices',
-    secrets: 'secrets',
-  };
-  const current = (): ClusterState => ({
-    ingresses: informers.ingresses.list(),
-    classes: informers.classes.list(),
-    services: informers.services.list(),
-    endpointSlices: informers.endpointSlices.list(),
-    secrets: informers.secrets.list(),
-  });
+export type ClusterSource = WatchedState<ClusterState>;
+export type SourceOptions = WatchOptions<ClusterState>;
+
+/**
+ * Watches one resource kind per field of S (each field is the list of that kind's objects) and
+ * calls `onChange` with the whole state once synced, then after each burst of changes.
+ */
+export function watchKinds<S extends { [K in keyof S]: readonly unknown[] }>(
+  api: ApiClient,
+  kinds: { readonly [K in keyof S]: ResourceKind },
+  options: WatchOptions<S>,
+): WatchedState<S> {
+  // Only read (status writers re-read an object before they write): no bookkeeping kept.
+  const informers = (Object.entries(kinds) as [string, ResourceKind][]).map(
+    ([key, kind]) => [key, kind, createInformer<Listed>(api, kind, { project: withoutBookkeeping })] as const,
+  );
+  const current = () =>
+    Object.fromEntries(informers.map(([key, , informer]) => [key, informer.list()])) as unknown as S;
 
   let timer: NodeJS.Timeout | undefined;
   let isSynced = false;
@@ -70,9 +56,9 @@ export function watchCluster(api: ApiClient, options: SourceOptions): ClusterSou
     timer = setTimeout(() => options.onChange(current()), options.debounceMs);
   };
   const running: RunningInformer[] = [];
-  for (const [key, informer] of Object.entries(informers) as [keyof typeof informers, Informer<Listed>][]) {
+  for (const [, kind, informer] of informers) {
     for (const verb of ['add', 'update', 'delete'] as const) informer.on(verb, changed);
-    running.push(runInformer(informer, (err) => options.onError(kinds[key], err)));
+    running.push(runInformer(informer, (err) => options.onError(kind, err)));
   }
   const synced = Promise.all(running.map((r) => r.synced)).then(() => {
     isSynced = true;
@@ -86,4 +72,18 @@ export function watchCluster(api: ApiClient, options: SourceOptions): ClusterSou
       await Promise.all(running.map((r) => r.stop()));
     },
   };
+}
+
+export function watchCluster(api: ApiClient, options: SourceOptions): ClusterSource {
+  return watchKinds<ClusterState>(
+    api,
+    {
+      ingresses: 'ingresses',
+      classes: 'ingressclasses',
+      services: 'services',
+      endpointSlices: 'endpointslices',
+      secrets: 'secrets',
+    },
+    options,
+  );
 }

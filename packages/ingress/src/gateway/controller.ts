@@ -15,6 +15,7 @@ import { GatewayServers } from './servers.js';
 import { watchGateways, type GatewaySource } from './sources.js';
 import { GatewayStatusWriter, statusTargets } from './status-writer.js';
 import { GATEWAY_CONTROLLER_NAME, GATEWAY_GROUP, type Condition } from './types.js';
+import { serialPasses } from '../serial-passes.js';
 
 /** A condition that says something is wrong (Conflicted is the one whose True is bad). */
 function isProblem(c: Condition): boolean {
@@ -48,8 +49,8 @@ export class GatewayController {
   private version = 0;
   private leading = false;
   private stopping = false;
-  private statusBusy = false;
-  private statusPending = false;
+  /** Writes what differs, one object at a time; a sync asked for meanwhile runs after this one. */
+  private readonly syncStatus = serialPasses(() => this.writeStatuses());
   private serving: Promise<void> = Promise.resolve();
   private resync: NodeJS.Timeout | undefined;
   private readonly writer: GatewayStatusWriter;
@@ -200,34 +201,20 @@ export class GatewayController {
     this.reported = now;
   }
 
-  /** Writes what differs, one object at a time; a sync asked for meanwhile runs after this one. */
-  private async syncStatus(): Promise<void> {
+  private async writeStatuses(): Promise<void> {
     if (!this.leading || !this.compiled || !this.state || this.stopping) return;
-    if (this.statusBusy) {
-      this.statusPending = true;
-      return;
-    }
-    this.statusBusy = true;
-    try {
-      for (const target of statusTargets(this.compiled, this.state.httpRoutes, this.controllerName)) {
-        if (!this.leading || this.stopping) break;
-        try {
-          const wrote = await this.writer.apply(target);
-          this.statusWrites.inc({ result: wrote ? 'written' : 'current' });
-        } catch (err) {
-          this.statusWrites.inc({ result: 'error' });
-          this.options.logger.warn(
-            { err: String(err), kind: target.plural, object: `${target.namespace ?? ''}/${target.name}` },
-            'status write failed; retrying on the next sync',
-          );
-        }
+    for (const target of statusTargets(this.compiled, this.state.httpRoutes, this.controllerName)) {
+      if (!this.leading || this.stopping) break;
+      try {
+        const wrote = await this.writer.apply(target);
+        this.statusWrites.inc({ result: wrote ? 'written' : 'current' });
+      } catch (err) {
+        this.statusWrites.inc({ result: 'error' });
+        this.options.logger.warn(
+          { err: String(err), kind: target.plural, object: `${target.namespace ?? ''}/${target.name}` },
+          'status write failed; retrying on the next sync',
+        );
       }
-    } finally {
-      this.statusBusy = false;
-    }
-    if (this.statusPending) {
-      this.statusPending = false;
-      await this.syncStatus();
     }
   }
 
