@@ -21,7 +21,7 @@ import type {
 import { backendKey, indexServices, resolveBackend, type ServiceIndex } from './backends.js';
 import { classFilter, CONTROLLER_NAME, DEFAULT_CLASS_NAME } from './classes.js';
 import { formatProblem, type IngressProblem, type ProblemReason } from './problems.js';
-import { redirectChoice } from './redirect-annotations.js';
+import { readIngressAnnotations } from './annotations/index.js';
 import type { BackendEntry, CertEntry, Endpoint, HostTable, PathEntry, RouteTable, Target } from './table.js';
 
 export * from './problems.js';
@@ -93,13 +93,22 @@ export function compileWithProblems(state: ClusterState, options: CompileOptions
     const report = (reason: ProblemReason, field: string, what: string): void => {
       problems.push(problem(ref, reason, field, what));
     };
-    const { choice: redirect, bad } = redirectChoice(ing);
+    const { policy, bad, refused, unknown } = readIngressAnnotations(ing.metadata?.annotations);
+    const annotationField = (annotation: string): string => `metadata.annotations[${quote(annotation)}]`;
     for (const b of bad)
       report(
         'InvalidAnnotation',
-        `metadata.annotations[${quote(b.annotation)}]`,
+        annotationField(b.annotation),
         `${quote(b.value)} is not ${b.expected}; ignored`,
       );
+    for (const a of refused)
+      report(
+        'RefusedAnnotation',
+        annotationField(a),
+        'snippet annotations inject raw proxy configuration and are never run (the injection surface behind ingress-nginx CVE-2021-25742); ignored',
+      );
+    for (const a of unknown)
+      report('UnknownAnnotation', annotationField(a), 'not an annotation Portico reads; ignored');
     /** `path`: [rule, path] indexes; none for spec.defaultBackend. The field is built only to report. */
     const targetOf = (backend: V1IngressBackend, path?: [number, number]): Target => {
       const field = (): string =>
@@ -113,14 +122,14 @@ export function compileWithProblems(state: ClusterState, options: CompileOptions
             `${field()}.resource`,
             `resource backend (kind ${quote(r.kind)}, name ${quote(r.name)}) is not supported; use a service backend`,
           );
-        return { ingress: id, backend: null, ...redirect };
+        return { ingress: id, backend: null, ...policy };
       }
       const key = backendKey(ns, backend.service);
       let r = resolved.get(key);
       if (r === undefined) resolved.set(key, (r = resolveBackend(services, ns, backend.service)));
       if (typeof r === 'string')
         report(...backendProblem(services, ns, backend.service, `${field()}.service`));
-      return { ingress: id, backend: key, ...redirect };
+      return { ingress: id, backend: key, ...policy };
     };
 
     const spec = ing.spec ?? {};

@@ -14,6 +14,8 @@ export const PROBLEM_REASONS = [
   'InvalidCertificate',
   'RuleConflict',
   'InvalidAnnotation',
+  'RefusedAnnotation',
+  'UnknownAnnotation',
 ] as const;
 
 export type ProblemReason = (typeof PROBLEM_REASONS)[number];

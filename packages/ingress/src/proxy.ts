@@ -7,7 +7,7 @@
  *
  * Status codes of our own: 404 no rule, 503 no ready endpoint, 502 upstream connection failure,
  * 504 upstream timeout, 413 body too large, 408 body too slow, 308 to HTTPS for TLS hosts
- * (redirect-annotations.ts: per Ingress, never for ACME challenges), 431 for an HTTP/2 header list
+ * (annotations/redirect.ts: per Ingress, never for ACME challenges), 431 for an HTTP/2 header list
  * the request guard found over the limit.
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
@@ -21,7 +21,7 @@ import { realClient, TrustedProxies } from './forwarded.js';
 import { BodyLimit, BodyWatch } from './limits.js';
 import type { ProxyMetrics } from './metrics.js';
 import { normalizeTarget } from './paths.js';
-import { redirectsToHttps } from './redirect-annotations.js';
+import { redirectsToHttps } from './annotations/index.js';
 import { normalizeHost, Router, type Backend, type RoutedEndpoint } from './router.js';
 import { emptyTable, type RouteTable, type Target } from './table.js';
 import { UpstreamPool } from './http1/upstream-pool.js';

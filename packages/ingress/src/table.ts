@@ -4,22 +4,23 @@
  * (router.ts). Keeping it plain data is what makes a swap one IPC message and one reference store.
  */
 
+import type { RoutePolicy } from './annotations/index.js';
+
 /** A pod address a backend forwards to. */
 export interface Endpoint {
   readonly address: string;
   readonly port: number;
 }
 
-/** What a matched rule forwards to. `backend` is null for a `resource` backend we cannot serve (503). */
-export interface Target {
+/**
+ * What a matched rule forwards to, with what its Ingress's annotations ask of it (RoutePolicy:
+ * only what differs from the defaults). `backend` is null for a `resource` backend we cannot serve (503).
+ */
+export interface Target extends RoutePolicy {
   /** `namespace/name` of the Ingress the rule came from (metrics, logs). */
   readonly ingress: string;
   /** Key into RouteTable.backends, `namespace/service:port`. */
   readonly backend: string | null;
-  /** The Ingress's `ssl-redirect: "false"`: no redirect to HTTPS for its TLS hosts (redirect-annotations.ts). */
-  readonly sslRedirect?: false;
-  /** The Ingress's `force-ssl-redirect: "true"`: redirect to HTTPS even without TLS of ours. */
-  readonly forceSslRedirect?: true;
 }
 
 export interface PathEntry {

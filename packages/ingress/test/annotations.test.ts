@@ -1,13 +1,13 @@
 /**
- * ssl-redirect / force-ssl-redirect: the annotations read as ingress-nginx reads them (both
- * prefixes), the decision table, ACME challenges never redirected, and bad values reported for
- * their Ingress only by the compiler.
+ * Ingress annotations: read as ingress-nginx reads them (both prefixes, ours wins), bad values,
+ * snippets refused and unknown annotations reported for their Ingress only by the compiler; and
+ * ssl-redirect / force-ssl-redirect: the decision table, ACME challenges never redirected.
  */
 import { describe, expect, it } from 'vitest';
 import {
   compileWithProblems,
   isAcmeChallenge,
-  redirectChoice,
+  readIngressAnnotations,
   redirectsToHttps,
   type ClusterState,
   type RedirectChoice,
@@ -18,6 +18,10 @@ const nginx = (name: string) => `nginx.ingress.kubernetes.io/${name}`;
 const ours = (name: string) => `portico.dev/${name}`;
 const withAnnotations = (annotations: Record<string, string>) =>
   ingress('i', { rules: [rule('a.example.com', { svc: 'web' })] }, { annotations });
+const redirectChoice = (ing: ReturnType<typeof withAnnotations>) => {
+  const { policy, bad } = readIngressAnnotations(ing.metadata?.annotations);
+  return { choice: policy, bad };
+};
 
 describe('redirectChoice', () => {
   it.each([
@@ -139,5 +143,29 @@ describe('compile', () => {
         'metadata.annotations["portico.dev/force-ssl-redirect"]: "always" is not a boolean ("true" or "false"); ignored',
       ],
     ]);
+  });
+
+  it('snippets are refused and unknown annotations reported, naming each; the Ingress is still served', () => {
+    const annotated = ingress(
+      'annotated',
+      { rules: [rule('b.example.com', { path: '/', svc: 'web' })] },
+      {
+        annotations: {
+          [nginx('configuration-snippet')]: 'more_set_headers "x: y";',
+          [ours('server-snippet')]: 'location /x {}',
+          [nginx('no-such-thing')]: 'on',
+          [nginx('ssl-redirect')]: 'false',
+          'example.com/other': 'not ours, not reported',
+        },
+      },
+    );
+    const { table, problems } = compileWithProblems(state([annotated]));
+    expect(table.hosts.map((h) => h.host)).toEqual(['b.example.com']);
+    expect(problems.map((p) => [p.reason, p.field])).toEqual([
+      ['RefusedAnnotation', 'metadata.annotations["nginx.ingress.kubernetes.io/configuration-snippet"]'],
+      ['RefusedAnnotation', 'metadata.annotations["portico.dev/server-snippet"]'],
+      ['UnknownAnnotation', 'metadata.annotations["nginx.ingress.kubernetes.io/no-such-thing"]'],
+    ]);
+    expect(problems[0]!.message).toContain('never run');
   });
 });

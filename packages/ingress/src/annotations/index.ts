@@ -1,0 +1,66 @@
+/**
+ * Every annotation family Portico reads on an Ingress, and what it makes of the rest:
+ *
+ * - each family (one file per feature) reads its settings into the route policy its Targets carry;
+ * - snippet annotations are refused: they inject raw nginx configuration, the surface behind
+ *   ingress-nginx's worst CVEs (CVE-2021-25742 read every Secret through them), and Portico has no
+ *   configuration language to inject into;
+ * - any other annotation under either prefix is unknown: reported, never guessed at.
+ */
+import { AnnotationReader, NGINX_PREFIX, PORTICO_PREFIX, type BadAnnotation } from './read.js';
+import { redirectAnnotations, type RedirectChoice } from './redirect.js';
+
+export * from './family.js';
+export * from './read.js';
+export * from './redirect.js';
+
+/** What one Ingress's annotations ask of the routes it defines (the Target fields they own). */
+export type RoutePolicy = RedirectChoice;
+
+const FAMILIES = [redirectAnnotations];
+
+/** The snippet annotations of ingress-nginx, refused whatever their value. */
+export const SNIPPET_ANNOTATIONS: readonly string[] = [
+  'configuration-snippet',
+  'server-snippet',
+  'location-snippet',
+  'auth-snippet',
+  'stream-snippet',
+  'modsecurity-snippet',
+];
+
+const KNOWN = new Set(FAMILIES.flatMap((f) => f.names));
+const SNIPPETS = new Set(SNIPPET_ANNOTATIONS);
+
+export interface IngressAnnotations {
+  readonly policy: RoutePolicy;
+  /** Values that could not be used; the setting keeps its default. */
+  readonly bad: readonly BadAnnotation[];
+  /** Snippet annotations present (full names): refused. */
+  readonly refused: readonly string[];
+  /** Annotations under either prefix that Portico does not read (full names). */
+  readonly unknown: readonly string[];
+}
+
+export function readIngressAnnotations(
+  annotations: Readonly<Record<string, string>> = {},
+): IngressAnnotations {
+  const reader = new AnnotationReader(annotations);
+  const policy: RoutePolicy = {};
+  for (const family of FAMILIES) Object.assign(policy, family.read(reader));
+  const refused: string[] = [];
+  const unknown: string[] = [];
+  for (const annotation of Object.keys(annotations).sort()) {
+    const name = settingName(annotation);
+    if (name === undefined || KNOWN.has(name)) continue;
+    (SNIPPETS.has(name) ? refused : unknown).push(annotation);
+  }
+  return { policy, bad: reader.bad, refused, unknown };
+}
+
+/** The setting an annotation names under one of our prefixes; undefined for any other annotation. */
+function settingName(annotation: string): string | undefined {
+  for (const prefix of [NGINX_PREFIX, PORTICO_PREFIX])
+    if (annotation.startsWith(prefix)) return annotation.slice(prefix.length);
+  return undefined;
+}

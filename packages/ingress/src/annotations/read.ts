@@ -1,0 +1,66 @@
+/**
+ * Reading one Ingress's annotations as ingress-nginx reads them: each setting under its prefix
+ * `nginx.ingress.kubernetes.io/` and under ours, `portico.dev/`, which wins when both are set.
+ * A value that cannot be used is collected in `bad` (the annotation's full name, the value as
+ * written and what was expected) and the setting keeps its default; the compiler reports it as a
+ * problem of that Ingress only.
+ */
+
+export const NGINX_PREFIX = 'nginx.ingress.kubernetes.io/';
+export const PORTICO_PREFIX = 'portico.dev/';
+
+/** An annotation whose value could not be used: its full name and the value as written. */
+export interface BadAnnotation {
+  readonly annotation: string;
+  readonly value: string;
+  readonly expected: string;
+}
+
+/** Go's strconv.ParseBool, which ingress-nginx uses for its boolean annotations. */
+const TRUE = new Set(['1', 't', 'T', 'true', 'TRUE', 'True']);
+const FALSE = new Set(['0', 'f', 'F', 'false', 'FALSE', 'False']);
+
+export function parseBoolean(value: string): boolean | undefined {
+  return TRUE.has(value) ? true : FALSE.has(value) ? false : undefined;
+}
+
+export class AnnotationReader {
+  readonly bad: BadAnnotation[] = [];
+
+  constructor(readonly annotations: Readonly<Record<string, string>> = {}) {}
+
+  /**
+   * The setting `name` (without prefix) parsed by `parse`, undefined when absent or unusable under
+   * both prefixes. Every unusable value present is added to `bad` with `expected`.
+   */
+  read<T>(name: string, parse: (value: string) => T | undefined, expected: string): T | undefined {
+    let result: T | undefined;
+    for (const prefix of [NGINX_PREFIX, PORTICO_PREFIX]) {
+      const annotation = prefix + name;
+      const value = this.annotations[annotation];
+      if (value === undefined) continue;
+      const parsed = parse(value);
+      if (parsed === undefined) this.bad.push({ annotation, value, expected });
+      else result = parsed;
+    }
+    return result;
+  }
+
+  boolean(name: string): boolean | undefined {
+    return this.read(name, parseBoolean, 'a boolean ("true" or "false")');
+  }
+
+  /** The raw value of `name` (ours wins), for settings whose parse needs other settings first. */
+  raw(name: string): { annotation: string; value: string } | undefined {
+    for (const prefix of [PORTICO_PREFIX, NGINX_PREFIX]) {
+      const value = this.annotations[prefix + name];
+      if (value !== undefined) return { annotation: prefix + name, value };
+    }
+    return undefined;
+  }
+
+  /** Reports a value found unusable after reading it with raw(). */
+  refuse(annotation: string, value: string, expected: string): void {
+    this.bad.push({ annotation, value, expected });
+  }
+}
