@@ -1,8 +1,9 @@
-import type { V1ConfigMap, V1Service } from '@kubernetes/client-node';
+import type { V1Service } from '@kubernetes/client-node';
 import { Allocator } from '@portico/allocator';
-import { type Config, parseConfig } from '@portico/config';
+import type { Config } from '@portico/config';
 import {
   type ApiClient,
+  ConfigSource,
   ConfigStatus,
   createInformer,
   EventRecorder,
@@ -11,7 +12,6 @@ import {
   type RunningInformer,
   serviceKey,
   ServiceStatusWriter,
-  withoutBookkeeping,
 } from '@portico/kube';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -22,7 +22,7 @@ import { controllerMetrics, type ControllerMetrics } from './stats.js';
 export interface ControllerOptions {
   /** The process's connection pool to the API server (connectKube). */
   api: ApiClient;
-  /** Namespace of the ConfigMap (portico-system). */
+  /** Namespace of the ConfigMap and the metallb.io resources (portico-system). */
   namespace: string;
   configMapName: string;
   logger: Logger;
@@ -44,7 +44,7 @@ export class Controller {
   private readonly recorder: EventRecorder;
   private readonly configStatus: ConfigStatus;
   private readonly services;
-  private readonly configMaps;
+  private readonly configSource: ConfigSource;
   private informers: RunningInformer[] = [];
   private config: Config | undefined;
   private phase: 'syncing' | 'waiting-config' | 'running' = 'syncing';
@@ -57,8 +57,8 @@ export class Controller {
   private configDirty = false;
   /** The newest configuration was refused only because it would take addresses away. */
   private refusedForOrphans = false;
-  /** The ConfigMap text last looked at. */
-  private configText: string | undefined;
+  /** The configuration input last looked at (ConfigReading.key). */
+  private configKey: string | undefined;
   private draining: Promise<void> | undefined;
   private stopped = false;
 
@@ -74,10 +74,15 @@ export class Controller {
     // Whole Services but for their managed fields: the status writer writes its copy back.
     this.services = createInformer<V1Service>(options.api, 'services');
     this.configStatus = new ConfigStatus(options.registry, this.recorder, this.log);
-    this.configMaps = createInformer<V1ConfigMap>(options.api, 'configmaps', {
-      project: withoutBookkeeping,
+    this.configSource = new ConfigSource({
+      api: options.api,
       namespace: options.namespace,
-      fieldSelector: `metadata.name=${options.configMapName}`,
+      configMapName: options.configMapName,
+      logger: this.log,
+      onChange: () => {
+        this.configDirty = true;
+        this.kick();
+      },
     });
   }
 
@@ -96,15 +101,11 @@ export class Controller {
     this.metrics.leader.set(1);
     for (const verb of ['add', 'update', 'delete'] as const) {
       this.services.on(verb, (svc) => this.enqueue(serviceKey(svc)));
-      this.configMaps.on(verb, () => {
-        this.configDirty = true;
-        this.kick();
-      });
     }
-    this.informers = [this.services, this.configMaps].map((inf) =>
+    this.informers = [this.services].map((inf) =>
       runInformer(inf, (err) => this.log.warn({ err: String(err) }, 'watch failed, retrying')),
     );
-    await Promise.all(this.informers.map((i) => i.synced));
+    await Promise.all([...this.informers.map((i) => i.synced), this.configSource.start()]);
     this.phase = 'waiting-config';
     this.configDirty = true;
     this.kick();
@@ -114,7 +115,7 @@ export class Controller {
   async stop(): Promise<void> {
     this.stopped = true;
     this.metrics.leader.set(0);
-    await Promise.all(this.informers.map((i) => i.stop()));
+    await Promise.all([...this.informers.map((i) => i.stop()), this.configSource.stop()]);
     await this.draining;
   }
 
@@ -164,31 +165,31 @@ export class Controller {
 
   private async loadConfig(): Promise<void> {
     const { namespace, configMapName } = this.options;
-    const cm = this.configMaps.get(configMapName, namespace);
-    if (!cm) {
-      this.configText = undefined;
-      this.configStatus.missing(this.config !== undefined, namespace, configMapName);
+    const reading = this.configSource.read();
+    if (reading.source === 'none') {
+      if (this.configKey !== undefined || this.config === undefined)
+        this.configStatus.missing(this.config !== undefined, namespace, configMapName);
+      this.configKey = undefined;
       return;
     }
-    const text = cm.data?.config ?? '';
-    // Only a new text is worth parsing; the same text again is retried only when it was refused
-    // for orphaning addresses (it may fit once addresses were released).
-    if (text === this.configText && !this.refusedForOrphans) return;
-    this.configText = text;
+    // Only a new input is worth applying; the same input again is retried only when it was
+    // refused for orphaning addresses (it may fit once addresses were released).
+    if (reading.key === this.configKey && !this.refusedForOrphans) return;
+    this.configKey = reading.key;
     this.refusedForOrphans = false;
-    const parsed = parseConfig(text);
-    if (!parsed.ok) {
-      this.configStatus.invalid(cm, parsed.errors);
+    if (!reading.result.ok) {
+      this.configStatus.invalid(reading.objects, reading.result.errors);
       return;
     }
-    const pools = this.allocator.setPools(parsed.config.pools);
+    const config = reading.result.config;
+    const pools = this.allocator.setPools(config.pools);
     if (!pools.ok) {
-      this.configStatus.wouldOrphan(cm, pools.error);
+      this.configStatus.wouldOrphan(reading.objects, pools.error);
       this.refusedForOrphans = true;
       return;
     }
-    this.config = parsed.config;
-    this.configStatus.loaded(parsed.config.pools.map((p) => p.name));
+    this.config = config;
+    this.configStatus.loaded(config.pools.map((p) => p.name));
     if (this.phase === 'waiting-config') await this.reclaimAll();
     for (const svc of this.services.list()) this.dirty.add(serviceKey(svc));
   }

@@ -7,5 +7,6 @@ export * from './leader.js';
 export * from './ops-server.js';
 export * from './apply.js';
 export * from './config-status.js';
+export * from './config-source.js';
 export * from './load-balancer.js';
 export * from './client/index.js';
