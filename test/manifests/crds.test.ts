@@ -569,11 +569,11 @@ describe.each(API_SERVERS)('manifests/crds on the %s API server', (kind) => {
     rmSync(kubeconfig, { force: true });
   });
 
-  it('kubectl apply --server-side -k manifests/crds installs six CRDs, all Established', async () => {
+  it('kubectl apply --server-side -k manifests/crds installs seven CRDs, all Established', async () => {
     const applied = await kubectl(['apply', '--server-side', '-k', 'manifests/crds']);
     expect(quiet(applied.stderr)).toBe('');
     expect(applied.code).toBe(0);
-    expect(applied.stdout.trim().split('\n')).toHaveLength(6);
+    expect(applied.stdout.trim().split('\n')).toHaveLength(7);
     const crds = [
       'ipaddresspools',
       'l2advertisements',
@@ -581,6 +581,7 @@ describe.each(API_SERVERS)('manifests/crds on the %s API server', (kind) => {
       'communities',
       'bfdprofiles',
       'bgppeers',
+      'configurationstates',
     ];
     const waited = await kubectl([
       'wait',
@@ -595,6 +596,7 @@ describe.each(API_SERVERS)('manifests/crds on the %s API server', (kind) => {
       'bgpadvertisements.metallb.io',
       'bgppeers.metallb.io',
       'communities.metallb.io',
+      'configurationstates.metallb.io',
       'ipaddresspools.metallb.io',
       'l2advertisements.metallb.io',
     ]);

@@ -1,10 +1,11 @@
-import type { V1Service } from '@kubernetes/client-node';
+import type { V1Namespace, V1Service } from '@kubernetes/client-node';
 import { Allocator } from '@portico/allocator';
 import type { Config } from '@portico/config';
 import {
   type ApiClient,
   ConfigSource,
   ConfigStatus,
+  ConfigurationStateWriter,
   createInformer,
   EventRecorder,
   poolAnnotation,
@@ -12,10 +13,12 @@ import {
   type RunningInformer,
   serviceKey,
   ServiceStatusWriter,
+  withCondition,
 } from '@portico/kube';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { converge, type Decision } from './converge.js';
+import { PoolStatusWriter } from './pool-status.js';
 import { statusIPs } from './service-request.js';
 import { controllerMetrics, type ControllerMetrics } from './stats.js';
 
@@ -43,8 +46,15 @@ export class Controller {
   private readonly statusWriter: ServiceStatusWriter;
   private readonly recorder: EventRecorder;
   private readonly configStatus: ConfigStatus;
+  /** The ConfigurationState `controller` (kubectl get configurationstates). */
+  readonly configurationState: ConfigurationStateWriter;
   private readonly services;
+  /** Namespaces, name and labels only: IPAddressPool serviceAllocation.namespaceSelectors read them. */
+  private readonly namespaces;
   private readonly configSource: ConfigSource;
+  private readonly poolStatus: PoolStatusWriter;
+  /** Where the configuration in force came from: IPAddressPool status is written only for resources. */
+  private configFrom: 'configmap' | 'resources' | undefined;
   private informers: RunningInformer[] = [];
   private config: Config | undefined;
   private phase: 'syncing' | 'waiting-config' | 'running' = 'syncing';
@@ -73,7 +83,23 @@ export class Controller {
     });
     // Whole Services but for their managed fields: the status writer writes its copy back.
     this.services = createInformer<V1Service>(options.api, 'services');
-    this.configStatus = new ConfigStatus(options.registry, this.recorder, this.log);
+    this.namespaces = createInformer<V1Namespace>(options.api, 'namespaces', {
+      project: (o) => ({
+        metadata: {
+          name: o.metadata?.name,
+          resourceVersion: o.metadata?.resourceVersion,
+          labels: (o.metadata as { labels?: Record<string, string> } | undefined)?.labels,
+        },
+      }),
+    });
+    this.configurationState = new ConfigurationStateWriter({
+      api: options.api,
+      namespace: options.namespace,
+      name: 'controller',
+      labels: { 'metallb.io/component-type': 'controller' },
+      logger: this.log,
+    });
+    this.configStatus = new ConfigStatus(options.registry, this.recorder, this.log, this.configurationState);
     this.configSource = new ConfigSource({
       api: options.api,
       namespace: options.namespace,
@@ -82,7 +108,15 @@ export class Controller {
       onChange: () => {
         this.configDirty = true;
         this.kick();
+        // A new pool, or a status someone else wrote, is compared with the counts again.
+        this.poolStatus.request();
       },
+    });
+    this.poolStatus = new PoolStatusWriter({
+      api: options.api,
+      logger: this.log,
+      pools: () => (this.configFrom === 'resources' ? this.configSource.ipAddressPools() : []),
+      stats: () => this.allocator.poolStats(),
     });
   }
 
@@ -101,10 +135,13 @@ export class Controller {
     this.metrics.leader.set(1);
     for (const verb of ['add', 'update', 'delete'] as const) {
       this.services.on(verb, (svc) => this.enqueue(serviceKey(svc)));
+      // New namespace labels may open a pool to the Services waiting there.
+      this.namespaces.on(verb, (ns) => {
+        for (const key of this.pending) if (key.startsWith(`${ns.metadata?.name}/`)) this.enqueue(key);
+      });
     }
-    this.informers = [this.services].map((inf) =>
-      runInformer(inf, (err) => this.log.warn({ err: String(err) }, 'watch failed, retrying')),
-    );
+    const onError = (err: unknown) => this.log.warn({ err: String(err) }, 'watch failed, retrying');
+    this.informers = [runInformer(this.services, onError), runInformer(this.namespaces, onError)];
     await Promise.all([...this.informers.map((i) => i.synced), this.configSource.start()]);
     this.phase = 'waiting-config';
     this.configDirty = true;
@@ -114,6 +151,7 @@ export class Controller {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.poolStatus.stop();
     this.metrics.leader.set(0);
     await Promise.all([...this.informers.map((i) => i.stop()), this.configSource.stop()]);
     await this.draining;
@@ -189,6 +227,8 @@ export class Controller {
       return;
     }
     this.config = config;
+    this.configFrom = reading.source;
+    this.poolStatus.request();
     this.configStatus.loaded(config.pools.map((p) => p.name));
     if (this.phase === 'waiting-config') await this.reclaimAll();
     for (const svc of this.services.list()) this.dirty.add(serviceKey(svc));
@@ -203,6 +243,7 @@ export class Controller {
     for (const svc of holders) this.sync(serviceKey(svc), false);
     await Promise.all(this.writing.values());
     this.phase = 'running';
+    this.poolStatus.request();
     this.log.info({ event: 'reclaimed', services: holders.length }, 'assigned addresses re-claimed');
   }
 
@@ -210,7 +251,8 @@ export class Controller {
   private sync(key: string, mayAllocate: boolean): void {
     const [namespace = '', name = ''] = key.split('/');
     const svc = this.services.get(name, namespace);
-    const decision = converge(this.allocator, svc, key, mayAllocate);
+    const labels = this.namespaces.get(namespace)?.metadata?.labels ?? {};
+    const decision = converge(this.allocator, svc, key, mayAllocate, labels);
     if (decision.pending) {
       if (!this.pending.has(key)) this.metrics.allocationErrors.inc();
       this.pending.add(key);
@@ -219,6 +261,7 @@ export class Controller {
     }
     if (svc) this.apply(svc, key, decision);
     else this.writeFailures.delete(key);
+    if (decision.ips !== undefined || decision.released) this.poolStatus.request();
     if (decision.released) {
       for (const waiting of this.pending) this.dirty.add(waiting);
       // A configuration refused because it would orphan an address may fit now.
@@ -232,10 +275,14 @@ export class Controller {
       this.log.info({ service: key, event: e.reason, type: e.type }, e.message);
       void this.recorder.record(svcRef, e.type, e.reason, e.message);
     }
-    // Unchanged addresses are still written when the pool annotation is missing or stale.
+    // Unchanged addresses are still written when the pool annotation is missing or stale, or the
+    // AddressAllocated condition is to change.
+    const conditionChanged =
+      withCondition(svc.status?.conditions, decision.condition) !== svc.status?.conditions;
     const ips =
       decision.ips ??
-      (decision.pool !== undefined && svc.metadata?.annotations?.[poolAnnotation] !== decision.pool
+      ((decision.pool !== undefined && svc.metadata?.annotations?.[poolAnnotation] !== decision.pool) ||
+      conditionChanged
         ? statusIPs(svc)
         : undefined);
     if (!ips) return;
@@ -243,7 +290,10 @@ export class Controller {
       .setIngress(
         svc,
         ips.map((ip) => ({ ip })),
-        decision.pool === undefined ? {} : { pool: decision.pool },
+        {
+          ...(decision.pool === undefined ? {} : { pool: decision.pool }),
+          ...(decision.condition === undefined ? {} : { condition: decision.condition }),
+        },
       )
       .then(
         (written) => {

@@ -9,8 +9,8 @@
  *   is in force, as when the ConfigMap is deleted).
  * - A kind whose CRD is not installed (its list answers 404) counts as having no resources; it is
  *   logged once and looked for again every `crdRecheckMs`, not retried in a loop.
- * - Secrets are read only when a BGPPeer's passwordSecret names them: one small watch per named
- *   Secret (a field selector on its name), never a cache of every Secret.
+ * - Secrets are read only when a BGPPeer's passwordSecret names them, by name (get), never listed;
+ *   read again every `crdRecheckMs`, so a rotated password is taken within that time.
  *
  * The caches keep only what the decoders read (name, namespace, labels and spec; a Secret's type
  * and data). Change notifications are coalesced to one per turn of the event loop, so a list of
@@ -67,7 +67,7 @@ export const METALLB_CONFIG_KINDS = [
 type KindInfo = (typeof METALLB_CONFIG_KINDS)[number];
 
 /** What the caches keep of an object: what decodeResources and parseConfig read. */
-interface Lean extends Listed {
+export interface CachedResource extends Listed {
   apiVersion: string;
   kind: string;
   metadata: {
@@ -78,13 +78,15 @@ interface Lean extends Listed {
     labels?: Record<string, string>;
   };
   spec?: unknown;
+  /** Kept for IPAddressPools only: the controller writes their counts when they change. */
+  status?: Record<string, unknown>;
   data?: Record<string, string>;
   type?: string;
 }
 
-function projector(apiVersion: string, kind: string, keep: 'spec' | 'data') {
-  return (object: Listed): Lean => {
-    const o = object as Partial<Lean>;
+function projector(apiVersion: string, kind: string, keep: 'spec' | 'spec+status' | 'data') {
+  return (object: Listed): CachedResource => {
+    const o = object as Partial<CachedResource>;
     const m = o.metadata ?? {};
     return {
       apiVersion,
@@ -96,15 +98,17 @@ function projector(apiVersion: string, kind: string, keep: 'spec' | 'data') {
         resourceVersion: m.resourceVersion,
         ...(m.labels ? { labels: m.labels } : {}),
       },
-      ...(keep === 'spec' ? { spec: o.spec } : { data: o.data, type: o.type }),
+      ...(keep === 'data' ? { data: o.data, type: o.type } : { spec: o.spec }),
+      ...(keep === 'spec+status' && o.status ? { status: o.status } : {}),
     };
   };
 }
 
 export class ConfigSource {
-  private readonly configMaps: Informer<Lean>;
-  private readonly kinds = new Map<string, Informer<Lean>>();
-  private readonly secrets = new Map<string, { informer: Informer<Lean>; running: RunningInformer }>();
+  private readonly configMaps: Informer<CachedResource>;
+  private readonly kinds = new Map<string, Informer<CachedResource>>();
+  /** Secrets named by passwordSecret, by name; undefined: read, and it does not exist. */
+  private readonly secrets = new Map<string, CachedResource | undefined>();
   private readonly running: RunningInformer[] = [];
   private readonly missingKinds = new Set<KindInfo>();
   private recheckTimer: NodeJS.Timeout | undefined;
@@ -113,10 +117,14 @@ export class ConfigSource {
   private memo: { key: string; reading: ConfigReading } | undefined;
 
   constructor(private readonly options: ConfigSourceOptions) {
-    this.configMaps = new Informer<Lean>(options.api, `/api/v1/namespaces/${options.namespace}/configmaps`, {
-      fieldSelector: `metadata.name=${options.configMapName}`,
-      project: projector('v1', 'ConfigMap', 'data'),
-    });
+    this.configMaps = new Informer<CachedResource>(
+      options.api,
+      `/api/v1/namespaces/${options.namespace}/configmaps`,
+      {
+        fieldSelector: `metadata.name=${options.configMapName}`,
+        project: projector('v1', 'ConfigMap', 'data'),
+      },
+    );
     this.watch(this.configMaps);
   }
 
@@ -136,9 +144,7 @@ export class ConfigSource {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.recheckTimer);
-    await Promise.all(
-      [...this.running, ...[...this.secrets.values()].map((s) => s.running)].map((r) => r.stop()),
-    );
+    await Promise.all(this.running.map((r) => r.stop()));
   }
 
   /** The current configuration input, decoded (memoised until an input changes). */
@@ -155,9 +161,10 @@ export class ConfigSource {
     const resources = [...this.kinds.values()].flatMap((inf) => inf.list(namespace));
     if (resources.length === 0) return { source: 'none' };
     resources.sort((a, b) => `${a.kind}/${a.metadata.name}`.localeCompare(`${b.kind}/${b.metadata.name}`));
-    const secrets = [...this.secrets.values()].flatMap((s) => s.informer.list(namespace));
+    const secrets = [...this.secrets.values()].flatMap((s) => (s ? [s] : []));
+    // What the decoder reads, without what changes on every write (resourceVersion, status).
     const inputs = [...resources, ...secrets].map(
-      ({ metadata: { resourceVersion: _rv, uid: _uid, ...meta }, ...rest }) => ({
+      ({ metadata: { resourceVersion: _rv, uid: _uid, ...meta }, status: _status, ...rest }) => ({
         ...rest,
         metadata: meta,
       }),
@@ -172,12 +179,17 @@ export class ConfigSource {
     return this.remember(key, { source: 'resources', key, result, notices: decoded.notices, objects });
   }
 
+  /** The cached IPAddressPools of the namespace, with resourceVersion and status (for status writes). */
+  ipAddressPools(): readonly CachedResource[] {
+    return this.kinds.get('IPAddressPool')?.list(this.options.namespace) ?? [];
+  }
+
   private remember(key: string, reading: ConfigReading): ConfigReading {
     this.memo = { key, reading };
     return reading;
   }
 
-  private watch(informer: Informer<Lean>): void {
+  private watch(informer: Informer<CachedResource>): void {
     for (const verb of ['add', 'update', 'delete'] as const) informer.on(verb, () => this.changed());
   }
 
@@ -191,7 +203,7 @@ export class ConfigSource {
     });
   }
 
-  private startInformer(informer: Informer<Lean>): Promise<void> {
+  private startInformer(informer: Informer<CachedResource>): Promise<void> {
     const running = runInformer(informer, (err) => {
       if (!this.stopped)
         this.options.logger.warn({ err: String(err) }, 'configuration watch failed, retrying');
@@ -202,8 +214,12 @@ export class ConfigSource {
 
   private startKind(info: KindInfo): Promise<void> {
     const path = `/apis/metallb.io/${info.version}/namespaces/${this.options.namespace}/${info.plural}`;
-    const informer = new Informer<Lean>(this.options.api, path, {
-      project: projector(`metallb.io/${info.version}`, info.kind, 'spec'),
+    const informer = new Informer<CachedResource>(this.options.api, path, {
+      project: projector(
+        `metallb.io/${info.version}`,
+        info.kind,
+        info.kind === 'IPAddressPool' ? 'spec+status' : 'spec',
+      ),
     });
     this.watch(informer);
     this.kinds.set(info.kind, informer);
@@ -232,7 +248,7 @@ export class ConfigSource {
   }
 
   private scheduleRecheck(): void {
-    if (this.missingKinds.size === 0 || this.stopped) return;
+    if (this.stopped) return;
     this.recheckTimer = setTimeout(() => void this.recheck(), this.options.crdRecheckMs ?? 60_000);
     this.recheckTimer.unref();
   }
@@ -248,45 +264,53 @@ export class ConfigSource {
       await this.startKind(info);
       this.changed();
     }
+    if (!this.stopped && (await this.syncSecrets(true))) this.changed();
     this.scheduleRecheck();
   }
 
-  /** Watches exactly the Secrets the BGPPeers' passwordSecret name, in the namespace. */
-  private async syncSecrets(): Promise<void> {
+  /**
+   * Reads exactly the Secrets the BGPPeers' passwordSecret name, by name (RBAC: get, in the
+   * namespace only): when a name first appears, and again every `crdRecheckMs` (a rotated
+   * password is noticed then). A Secret that does not exist is remembered as absent.
+   */
+  private async syncSecrets(refresh = false): Promise<boolean> {
     const wanted = new Set<string>();
     for (const peer of this.kinds.get('BGPPeer')?.list() ?? []) {
       const name = (peer.spec as { passwordSecret?: { name?: unknown } } | undefined)?.passwordSecret?.name;
       if (typeof name === 'string' && name !== '') wanted.add(name);
     }
-    for (const [name, watched] of this.secrets) {
+    let changed = false;
+    for (const name of [...this.secrets.keys()]) {
       if (wanted.has(name)) continue;
       this.secrets.delete(name);
-      await watched.running.stop();
+      changed = true;
     }
-    const started: Promise<void>[] = [];
+    const project = projector('v1', 'Secret', 'data');
     for (const name of wanted) {
-      if (this.secrets.has(name) || this.stopped) continue;
-      const informer = new Informer<Lean>(
-        this.options.api,
-        `/api/v1/namespaces/${this.options.namespace}/secrets`,
-        {
-          fieldSelector: `metadata.name=${name}`,
-          project: projector('v1', 'Secret', 'data'),
-        },
-      );
-      this.watch(informer);
-      const running = runInformer(informer, (err) => {
-        if (!this.stopped)
-          this.options.logger.warn({ err: String(err), secret: name }, 'Secret watch failed, retrying');
-      });
-      this.secrets.set(name, { informer, running });
-      started.push(running.synced);
+      if ((this.secrets.has(name) && !refresh) || this.stopped) continue;
+      let secret: CachedResource | undefined;
+      try {
+        const path = `/api/v1/namespaces/${this.options.namespace}/secrets/${encodeURIComponent(name)}`;
+        secret = project(await this.options.api.request<Listed>('GET', path));
+      } catch (err) {
+        if (!isNotFound(err)) {
+          this.options.logger.warn({ err: String(err), secret: name }, 'reading a BGPPeer Secret failed');
+          continue;
+        }
+      }
+      if (this.secrets.has(name) && sameSecret(this.secrets.get(name), secret)) continue;
+      this.secrets.set(name, secret);
+      changed = true;
     }
-    await Promise.all(started);
+    return changed;
   }
 }
 
-function ref(o: Lean): ConfigObjectRef {
+function sameSecret(a: CachedResource | undefined, b: CachedResource | undefined): boolean {
+  return JSON.stringify([a?.type, a?.data]) === JSON.stringify([b?.type, b?.data]);
+}
+
+function ref(o: CachedResource): ConfigObjectRef {
   return {
     apiVersion: o.apiVersion,
     kind: o.kind,
@@ -295,7 +319,7 @@ function ref(o: Lean): ConfigObjectRef {
 }
 
 /** The resources the errors name (`Kind "name": …`), in error order; the first resource when none. */
-function namedIn(errors: readonly string[], resources: readonly Lean[]): ConfigObjectRef[] {
+function namedIn(errors: readonly string[], resources: readonly CachedResource[]): ConfigObjectRef[] {
   const out = new Map<string, ConfigObjectRef>();
   for (const error of errors) {
     const match = /^(\w+) "([^"]*)"/.exec(error);

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ConfigObjectRef } from './config-source.js';
+import type { ConfigurationStateWriter } from './configuration-state.js';
 import type { EventRecorder } from './events.js';
 
 export type ConfigRefusal = 'invalid' | 'orphans-ips';
@@ -20,6 +21,8 @@ export class ConfigStatus {
     registry: Registry,
     private readonly recorder: EventRecorder,
     private readonly log: Logger,
+    /** Where the state is also written as an object (the controller's ConfigurationState). */
+    private readonly state?: ConfigurationStateWriter,
   ) {
     const registers = [registry];
     this.loadedGauge = new Gauge({
@@ -43,6 +46,7 @@ export class ConfigStatus {
   loaded(pools: readonly string[]): void {
     this.loadedGauge.set(1);
     this.staleGauge.set(0);
+    this.state?.valid();
     this.log.info({ event: 'configLoaded', pools }, 'configuration loaded');
   }
 
@@ -79,6 +83,7 @@ export class ConfigStatus {
     );
     this.staleGauge.set(1);
     this.errors.inc({ reason });
+    this.state?.invalid(`${message}; the previous configuration stays in force`);
   }
 
   private event(object: ConfigObjectRef, reason: string, message: string): void {

@@ -10,3 +10,5 @@ export * from './config-status.js';
 export * from './config-source.js';
 export * from './load-balancer.js';
 export * from './client/index.js';
+export * from './serial-passes.js';
+export * from './configuration-state.js';
