@@ -64,6 +64,11 @@ export class Controller {
   /** Consecutive failed status writes per Service key, for back-off. */
   private readonly writeFailures = new Map<string, number>();
   private readonly pending = new Set<string>();
+  /**
+   * The resourceVersion of our own last write of a refused Service's condition, by key: the
+   * watch echoes that write back, and the echo must not repeat the AllocationFailed Event.
+   */
+  private readonly ownWrites = new Map<string, string>();
   private configDirty = false;
   /** The newest configuration was refused only because it would take addresses away. */
   private refusedForOrphans = false;
@@ -253,6 +258,11 @@ export class Controller {
     const svc = this.services.get(name, namespace);
     const labels = this.namespaces.get(namespace)?.metadata?.labels ?? {};
     const decision = converge(this.allocator, svc, key, mayAllocate, labels);
+    const echo =
+      svc?.metadata?.resourceVersion !== undefined &&
+      this.ownWrites.get(key) === svc.metadata.resourceVersion;
+    if (echo) decision.events = decision.events.filter((e) => e.reason !== 'AllocationFailed');
+    if (!decision.pending || !svc) this.ownWrites.delete(key);
     if (decision.pending) {
       if (!this.pending.has(key)) this.metrics.allocationErrors.inc();
       this.pending.add(key);
@@ -300,6 +310,8 @@ export class Controller {
           this.metrics.statusUpdates.inc({ result: 'ok' });
           this.writeFailures.delete(key);
           if (!written) this.dirty.add(key);
+          const version = written?.metadata?.resourceVersion;
+          if (decision.pending && version !== undefined) this.ownWrites.set(key, version);
         },
         (err: unknown) => {
           this.metrics.statusUpdates.inc({ result: 'error' });
