@@ -15,6 +15,7 @@ import {
   type ApiClient,
   ConfigSource,
   ConfigStatus,
+  ConfigurationStateWriter,
   createInformer,
   EventRecorder,
   runInformer,
@@ -107,7 +108,15 @@ export class Speaker {
       registry: options.registry,
       onError: (err) => this.log.warn({ err: String(err) }, 'event write failed'),
     });
-    this.configStatus = new ConfigStatus(options.registry, this.recorder, this.log);
+    // Its own ConfigurationState, as MetalLB's speakers write one: `speaker-NODE`.
+    const state = new ConfigurationStateWriter({
+      api: options.api,
+      namespace: options.namespace,
+      name: `speaker-${options.nodeName}`,
+      labels: { 'metallb.io/component-type': 'speaker', 'metallb.io/node-name': options.nodeName },
+      logger: this.log,
+    });
+    this.configStatus = new ConfigStatus(options.registry, this.recorder, this.log, state);
     const api = options.api;
     // Every speaker holds every Service, EndpointSlice and Node: its caches keep only what it reads.
     this.services = createInformer<V1Service>(api, 'services', { project: serviceAsRead });

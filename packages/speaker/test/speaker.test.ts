@@ -382,6 +382,21 @@ describe.each(API_SERVERS)('speakers against the %s API server', (kind) => {
         );
         expect(lab.owners(IP)).toEqual([owner]);
         expect(a.speaker.configuration?.pools.map((p) => p.name)).toEqual(['crs']);
+        // Each speaker says so in its own ConfigurationState, as MetalLB's speakers do.
+        const state = await waitFor('ConfigurationState speaker-pspk-a Invalid', async () => {
+          const got = await lab.kube
+            .request<{
+              metadata: { labels?: Record<string, string> };
+              status?: { result?: string; errorSummary?: string };
+            }>('GET', `/apis/metallb.io/v1beta1/namespaces/portico-system/configurationstates/speaker-pspk-a`)
+            .catch(() => undefined);
+          return got?.status?.result === 'Invalid' ? got : undefined;
+        });
+        expect(state.metadata.labels).toEqual({
+          'metallb.io/component-type': 'speaker',
+          'metallb.io/node-name': 'pspk-a',
+        });
+        expect(state.status?.errorSummary).toContain('IPAddressPool "overlap"');
       } finally {
         for (const [plural, name] of [
           ['ipaddresspools', 'crs'],
