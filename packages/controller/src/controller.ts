@@ -122,6 +122,7 @@ export class Controller {
       logger: this.log,
       pools: () => (this.configFrom === 'resources' ? this.configSource.ipAddressPools() : []),
       stats: () => this.allocator.poolStats(),
+      onWrite: (result) => this.metrics.poolStatusUpdates.inc({ result }),
     });
   }
 

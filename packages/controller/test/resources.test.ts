@@ -181,6 +181,35 @@ describe.each(API_SERVERS)('%s', (kind) => {
     expect(row).toEqual(['main', 'true', 'false', '["192.0.2.0/30"]', '1', '3', '0', '0']);
   });
 
+  it('pool status writes are coalesced: a burst of Services is a few writes, not one per Service', async () => {
+    await pool('big', { addresses: ['10.20.0.0/24'] });
+    await start();
+    const count = 100;
+    const began = Date.now();
+    await Promise.all(Array.from({ length: count }, (_, i) => createService(`s${i}`)));
+    await waitFor(
+      'every Service served',
+      async () =>
+        (await cluster.api.listNamespacedService({ namespace: cluster.namespace })).items.filter(
+          (s) => (s.status?.loadBalancer?.ingress ?? []).length > 0,
+        ).length === count,
+      60_000,
+    );
+    await waitForPoolStatus('big', {
+      assignedIPv4: count,
+      assignedIPv6: 0,
+      availableIPv4: 256 - count,
+      availableIPv6: 0,
+    });
+    const elapsedMs = Date.now() - began;
+    const writes = (await running!.metric('portico_pool_status_updates_total', { result: 'ok' })) ?? 0;
+    console.log(`${kind}: ${count} Services served in ${elapsedMs} ms with ${writes} pool status writes`);
+    // At most one write per 500 ms window (and the first), whatever the number of Services.
+    expect(writes).toBeGreaterThan(0);
+    expect(writes).toBeLessThanOrEqual(Math.ceil(elapsedMs / 500) + 1);
+    expect(writes).toBeLessThan(count / 4);
+  });
+
   it('serviceAllocation picks the pool: namespaces, namespace selectors, service selectors, priority', async () => {
     const team = `${cluster.namespace}-team`;
     const blue = `${cluster.namespace}-blue`;
