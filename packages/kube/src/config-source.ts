@@ -199,7 +199,11 @@ export class ConfigSource {
     setImmediate(() => {
       this.notifyQueued = false;
       if (this.stopped) return;
-      void this.syncSecrets().then(() => this.options.onChange());
+      void this.syncSecrets()
+        .catch((err: unknown) =>
+          this.options.logger.warn({ err: String(err) }, 'reading BGPPeer Secrets failed'),
+        )
+        .finally(() => this.options.onChange());
     });
   }
 
