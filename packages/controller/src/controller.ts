@@ -47,7 +47,7 @@ export class Controller {
   private readonly recorder: EventRecorder;
   private readonly configStatus: ConfigStatus;
   /** The ConfigurationState `controller` (kubectl get configurationstates). */
-  readonly configurationState: ConfigurationStateWriter;
+  private readonly configurationState: ConfigurationStateWriter;
   private readonly services;
   /** Namespaces, name and labels only: IPAddressPool serviceAllocation.namespaceSelectors read them. */
   private readonly namespaces;
