@@ -249,6 +249,31 @@ describe.each(API_SERVERS)('%s', (kind) => {
     expect(await cluster.waitForIPs('asks-team')).toEqual(['198.51.100.1']);
   });
 
+  it('a Service waiting for a pool of its namespace gets one once the namespace is labelled', async () => {
+    const later = `${cluster.namespace}-later`;
+    await applyObject(cluster.kube, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: later } });
+    await pool('blue', {
+      addresses: ['203.0.113.0/30'],
+      serviceAllocation: { namespaceSelectors: [{ matchLabels: { tier: 'blue' } }] },
+    });
+    await start();
+    await createService('waits', { namespace: later });
+    await waitFor('NoMatchingPool on waits', async () => {
+      const c = allocatedCondition(await readService('waits', later));
+      return c?.reason === 'NoMatchingPool';
+    });
+    await applyObject(cluster.kube, {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: later, labels: { tier: 'blue' } },
+    });
+    expect(await cluster.waitForIPs('waits', 1, later)).toEqual(['203.0.113.0']);
+    await waitFor(
+      'no condition on waits',
+      async () => !allocatedCondition(await readService('waits', later)),
+    );
+  });
+
   it('a bad edit is refused with the reason: the last good configuration stays and no IP moves', async () => {
     await pool('main', { addresses: ['192.0.2.0/30'] });
     await start();
