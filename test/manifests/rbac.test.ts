@@ -32,7 +32,12 @@ import type { TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { type CoreV1Event, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { hostEndpointAddress, startKubeApiServer, type KubeApiServer } from '@portico/dev-kube-apiserver';
+import {
+  hostEndpointAddress,
+  installMetallbCrds,
+  startKubeApiServer,
+  type KubeApiServer,
+} from '@portico/dev-kube-apiserver';
 import { selfSignedPair } from '@portico/ingress';
 import { ApiClient, kubeconfigCredentials } from '@portico/kube';
 import {
@@ -244,7 +249,8 @@ const NEVER: Record<Sa, Check[]> = {
     core('update', 'services', 'default', 'probe'),
     core('get', 'services', 'default', 'probe'),
     core('list', 'secrets'),
-    core('get', 'secrets', NS, 'probe'),
+    core('list', 'secrets', NS),
+    core('get', 'secrets', 'default', 'probe'),
     core('update', 'nodes', undefined, 'probe'),
     core('patch', 'nodes/status', undefined, 'probe'),
     core('update', 'configmaps', NS, 'config'),
@@ -430,6 +436,29 @@ const KINDS: Kind[] = [
       subjects: [],
     }),
   },
+  // MetalLB's kinds (manifests/crds, installed before the matrix runs): the configuration the
+  // controller and the speaker read, the pool status and the ConfigurationState the controller writes.
+  ...(
+    [
+      ['ipaddresspools', 'IPAddressPool', 'v1beta1', { spec: { addresses: ['192.0.2.0/30'] } }, true],
+      ['l2advertisements', 'L2Advertisement', 'v1beta1', { spec: {} }, false],
+      ['bgpadvertisements', 'BGPAdvertisement', 'v1beta1', { spec: {} }, false],
+      ['communities', 'Community', 'v1beta1', { spec: { communities: [{ name: 'probe', value: '64500:1' }] } }, false],
+      ['bfdprofiles', 'BFDProfile', 'v1beta1', { spec: {} }, false],
+      ['bgppeers', 'BGPPeer', 'v1beta2', { spec: { myASN: 64500, peerASN: 64501, peerAddress: '192.0.2.1' } }, false],
+      ['configurationstates', 'ConfigurationState', 'v1beta1', {}, true],
+    ] as const
+  ).map(
+    ([resource, kind, version, body, status]): Kind => ({
+      group: 'metallb.io',
+      version,
+      resource,
+      kind,
+      namespaced: true,
+      ...(status && { subresources: { status: ['get', 'update', 'patch'] } }),
+      spec: () => body,
+    }),
+  ),
 ];
 const VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'];
 const NAMED = new Set(['get', 'update', 'patch', 'delete']);
@@ -774,6 +803,9 @@ beforeAll(async () => {
   if (!existsSync(cliDist))
     throw new Error(`${cliDist} is missing: run \`npx tsc -b\` first (npm test does)`);
   server = await startKubeApiServer();
+  const admin = new ApiClient(kubeconfigCredentials(server.kubeconfig()));
+  await installMetallbCrds(admin);
+  await admin.close();
   agent = new Agent({ ca: server.caCert, keepAlive: true, maxSockets: 16 });
   dir = mkdtempSync(join(tmpdir(), 'portico-rbac-'));
   writeFileSync(join(dir, 'admin.kubeconfig'), server.kubeconfig());

@@ -3,7 +3,8 @@
  * and the Services; it answers which addresses each Service owns. MetalLB v0.12 semantics with
  * the open points decided (docs/annotations.md):
  *
- * - Pools are tried in config order; within a pool the CIDRs of its entries in config order, and
+ * - Pools are tried in config order, after the pools IPAddressPool serviceAllocation reserves to
+ *   the Service (by priority; see poolsForService in @portico/config); within a pool the CIDRs of its entries in config order, and
  *   within a CIDR the lowest free address first (including x.x.x.0 unless avoid-buggy-ips).
  * - Requested IPs (annotation or spec.loadBalancerIP) beat the pool annotation, which beats the
  *   auto-assign pools. Requested IPs may come from auto-assign: false pools; the pool annotation
@@ -22,7 +23,14 @@
  * - finding an address's pool walks the configured CIDR blocks (config size, not pool size).
  * So one allocation costs O(blocks · log used + k log k). Nothing ever enumerates addresses.
  */
-import { formatIP, parseIP, type AddressPool, type IP, type IPFamily } from '@portico/config';
+import {
+  formatIP,
+  parseIP,
+  poolsForService,
+  type AddressPool,
+  type IP,
+  type IPFamily,
+} from '@portico/config';
 import { PoolTable, type CompiledPool, type Home } from './pool-table.js';
 import {
   familyName,
@@ -30,6 +38,8 @@ import {
   quoteList,
   type Assignment,
   type Check,
+  type Failure,
+  type FailureReason,
   type Result,
   type ServicePort,
   type ServiceRequest,
@@ -65,10 +75,11 @@ export interface PoolStat {
   readonly inUse: number;
 }
 
-type Validated = { ok: true; ips: IP[]; texts: string[]; pool: string } | { ok: false; error: string };
+type Validated = { ok: true; ips: IP[]; texts: string[]; pool: string } | Failure;
 
 export class Allocator {
   #table = new PoolTable([]);
+  #pools: readonly AddressPool[] = [];
   readonly #tenants = new Map<string, Tenant>();
   readonly #used = new Map<string, UsedAddress>();
   readonly #sharedByKey = new Map<string, Set<UsedAddress>>();
@@ -97,11 +108,13 @@ export class Allocator {
         const what = orphan >= 0 ? quote(tenant.texts[orphan]!) : quoteList(tenant.texts);
         return fail(
           `new config not compatible with assigned IPs: service ${quote(key)} cannot own ${what} under new config`,
+          'RequestedIPNotInPool',
         );
       }
       rehomed.set(tenant, homes[0]!.pool.name);
     }
     this.#table = next;
+    this.#pools = pools;
     for (const [tenant, pool] of rehomed) tenant.pool = pool;
     this.#inUse = new Map();
     for (const address of this.#used.values()) {
@@ -128,7 +141,9 @@ export class Allocator {
    * Gives a Service addresses. A current assignment that still fits the request is kept (and its
    * ports and keys updated); one that no longer fits is released first, as MetalLB does. Then:
    * requested IPs (via assign), else the pool annotation (that pool only, auto-assign not needed),
-   * else the auto-assign pools in config order.
+   * else, as MetalLB: the auto-assign pools whose serviceAllocation matches the Service (by
+   * priority, lowest first, 0 last; ties in config order), and only when none of them has room
+   * the auto-assign pools without serviceAllocation, in config order.
    */
   allocate(svc: ServiceRequest): Result {
     const current = this.#tenants.get(svc.key);
@@ -139,28 +154,50 @@ export class Allocator {
     if (svc.requestedIPs.length > 0) return this.assign(svc, svc.requestedIPs);
 
     const plan = familyPlan(svc);
-    if (typeof plan === 'string') return fail(plan);
+    if (typeof plan === 'string') return fail(plan, 'InvalidRequest');
     const wanted = wantedPool(svc);
-    let pools: readonly CompiledPool[];
+    let groups: (readonly CompiledPool[])[];
     if (wanted !== undefined) {
       const pool = this.#table.get(wanted);
-      if (!pool) return fail(`unknown pool ${quote(wanted)}`);
-      pools = [pool];
+      if (!pool) return fail(`unknown pool ${quote(wanted)}`, 'NoMatchingPool');
+      groups = [[pool]];
     } else {
-      pools = this.#table.pools.filter((pool) => pool.autoAssign);
+      groups = this.#poolGroups(svc);
     }
-    for (const families of plan) {
-      const pick = this.#pick(svc, pools, families);
-      if (pick) {
-        const texts = pick.ips.map(formatIP);
-        this.#commit(svc, pick.ips, texts, pick.pool.name);
-        return { ok: true, ips: texts, pool: pick.pool.name };
+    for (const pools of groups) {
+      for (const families of plan) {
+        const pick = this.#pick(svc, pools, families);
+        if (pick) {
+          const texts = pick.ips.map(formatIP);
+          this.#commit(svc, pick.ips, texts, pick.pool.name);
+          return { ok: true, ips: texts, pool: pick.pool.name };
+        }
       }
     }
+    // No pool of the Service's families at all is "no pool matches"; some but full is "exhausted".
+    const candidates = groups
+      .flat()
+      .filter((pool) => plan[plan.length - 1]!.every((f) => pool.families.includes(f)));
+    const reason: FailureReason = candidates.length === 0 ? 'NoMatchingPool' : 'PoolExhausted';
     if (wanted !== undefined) {
-      return fail(`no available IPs in pool ${quote(wanted)} for ${familyName(plan[0]!)} IPFamily`);
+      return fail(`no available IPs in pool ${quote(wanted)} for ${familyName(plan[0]!)} IPFamily`, reason);
     }
-    return fail('no available IPs');
+    return fail('no available IPs', reason);
+  }
+
+  /** The pools an automatic allocation tries, as the groups poolsForService orders them. */
+  #poolGroups(svc: ServiceRequest): (readonly CompiledPool[])[] {
+    const slash = svc.key.indexOf('/');
+    const { reserved, shared } = poolsForService(
+      { pools: this.#pools },
+      {
+        namespace: slash < 0 ? '' : svc.key.slice(0, slash),
+        labels: svc.labels ?? {},
+        namespaceLabels: svc.namespaceLabels ?? {},
+      },
+    );
+    const compiled = (pools: readonly AddressPool[]) => pools.flatMap((p) => this.#table.get(p.name) ?? []);
+    return [compiled(reserved), compiled(shared)];
   }
 
   /** Frees everything the Service holds. Unknown keys are ignored. */
@@ -196,14 +233,15 @@ export class Allocator {
    */
   ipsAllowed(svc: ServiceRequest): Check {
     const current = this.#tenants.get(svc.key);
-    if (!current) return fail(`service ${quote(svc.key)} has no assigned IPs`);
+    if (!current) return fail(`service ${quote(svc.key)} has no assigned IPs`, 'InvalidRequest');
     if (svc.requestedIPs.length > 0) {
       const requested = parseAll(svc.requestedIPs);
-      if (typeof requested === 'string') return fail(requested);
+      if (typeof requested === 'string') return fail(requested, 'InvalidRequest');
       const wanted = new Set(requested.map(formatIP));
       if (wanted.size !== current.texts.length || !current.texts.every((text) => wanted.has(text))) {
         return fail(
           `requested loadBalancer IP(s) ${quoteList(svc.requestedIPs)} differ from assigned ${quoteList(current.texts)}`,
+          'InvalidRequest',
         );
       }
     }
@@ -226,29 +264,32 @@ export class Allocator {
   /** All checks of a claim, without changing anything. */
   #validate(svc: ServiceRequest, texts: readonly string[]): Validated {
     const parsed = parseAll(texts);
-    if (typeof parsed === 'string') return fail(parsed);
+    if (typeof parsed === 'string') return fail(parsed, 'InvalidRequest');
     const ips = orderByFamilies(parsed, svc.families);
     const canonical = ips.map(formatIP);
     if (!familiesMatch(svc, ips)) {
       return fail(
         `requested loadBalancer IP(s) ${quoteList(texts)} does not match the ipFamily of the service`,
+        'InvalidRequest',
       );
     }
     const homes = ips.map((ip) => this.#table.home(ip));
     const orphan = homes.findIndex((home) => home === undefined);
-    if (orphan >= 0) return fail(`${quote(canonical[orphan]!)} is not allowed in config`);
+    if (orphan >= 0)
+      return fail(`${quote(canonical[orphan]!)} is not allowed in config`, 'RequestedIPNotInPool');
     const pool = homes[0]!.pool.name;
     if (homes.some((home) => home!.pool.name !== pool))
-      return fail(`${quoteList(canonical)} is not allowed in config`);
+      return fail(`${quoteList(canonical)} is not allowed in config`, 'RequestedIPNotInPool');
     const wanted = wantedPool(svc);
     if (wanted !== undefined && wanted !== pool) {
       return fail(
         `requested loadBalancer IP(s) ${quoteList(texts)} is not compatible with requested address pool ${wanted}`,
+        'RequestedIPNotInPool',
       );
     }
     for (const text of canonical) {
       const conflict = this.#sharingConflict(svc, text);
-      if (conflict) return fail(conflict);
+      if (conflict) return fail(conflict, svc.sharingKey ? 'SharingRefused' : 'RequestedIPInUse');
     }
     return { ok: true, ips, texts: canonical, pool };
   }
@@ -399,8 +440,8 @@ export class Allocator {
   }
 }
 
-function fail(error: string): { ok: false; error: string } {
-  return { ok: false, error };
+function fail(error: string, reason: FailureReason): Failure {
+  return { ok: false, error, reason };
 }
 
 function countKey(pool: string, family: IPFamily): string {

@@ -13,6 +13,8 @@ export { isBuggyIP } from './block.js';
 export type {
   Assignment,
   Check,
+  Failure,
+  FailureReason,
   IPFamilyPolicy,
   Protocol,
   Result,

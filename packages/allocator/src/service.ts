@@ -26,6 +26,33 @@ export interface ServiceRequest {
   /** `spec.selector` as sorted `k=v,k2=v2`, only when externalTrafficPolicy is Local; else empty. */
   readonly backendKey?: string;
   readonly ports: readonly ServicePort[];
+  /** The Service's labels, for IPAddressPool serviceAllocation.serviceSelectors (none: {}). */
+  readonly labels?: Readonly<Record<string, string>>;
+  /** Its namespace's labels, for serviceAllocation.namespaceSelectors (none: {}). */
+  readonly namespaceLabels?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Why a Service got no address, for the condition and Event that say so:
+ * - NoMatchingPool: no pool it may use (none auto-assign and allowed to it, or an unknown pool named);
+ * - PoolExhausted: pools it may use exist but have no free address of its families;
+ * - RequestedIPNotInPool: a requested address lies in no pool (or not in the named one);
+ * - RequestedIPInUse: a requested address is held by another Service that does not share;
+ * - SharingRefused: an address could be shared, but the sharing key, backends or ports clash;
+ * - InvalidRequest: the request itself is wrong (families, addresses).
+ */
+export type FailureReason =
+  | 'NoMatchingPool'
+  | 'PoolExhausted'
+  | 'RequestedIPNotInPool'
+  | 'RequestedIPInUse'
+  | 'SharingRefused'
+  | 'InvalidRequest';
+
+export interface Failure {
+  readonly ok: false;
+  readonly error: string;
+  readonly reason: FailureReason;
 }
 
 export interface Assignment {
@@ -34,9 +61,9 @@ export interface Assignment {
   readonly pool: string;
 }
 
-export type Result = ({ readonly ok: true } & Assignment) | { readonly ok: false; readonly error: string };
+export type Result = ({ readonly ok: true } & Assignment) | Failure;
 
-export type Check = { readonly ok: true } | { readonly ok: false; readonly error: string };
+export type Check = { readonly ok: true } | Failure;
 
 /** Go's `%q` for a string, which is what MetalLB's messages use. Close enough for keys and addresses. */
 export function quote(text: string): string {

@@ -113,7 +113,7 @@ describe('assignment sequence (MetalLB TestAssignment)', () => {
       const before = alloc.assignment(step.svc);
       const result = alloc.assign(service(step.svc, step.options), [step.ip]);
       if (step.error) {
-        expect(result, step.desc).toEqual({ ok: false, error: step.error });
+        expect(result, step.desc).toMatchObject({ ok: false, error: step.error });
         expect(alloc.assignment(step.svc), `${step.desc}: unchanged`).toEqual(before);
       } else {
         expect(result, step.desc).toEqual({ ok: true, ips: [step.ip], pool: 'a' });

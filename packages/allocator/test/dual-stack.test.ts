@@ -77,7 +77,7 @@ describe('dual-stack matrix', () => {
     const alloc = new Allocator([dual()]);
     expect(alloc.allocate(service('ns/a', { families: ['IPv6'] })).ok).toBe(true);
     const r = alloc.allocate(service('ns/b', { families: ['IPv4', 'IPv6'], policy: 'RequireDualStack' }));
-    expect(r).toEqual({ ok: false, error: 'no available IPs' });
+    expect(r).toMatchObject({ ok: false, error: 'no available IPs' });
     expect(alloc.assignment('ns/b')).toBeUndefined();
     expect(alloc.poolStats().map((s) => s.inUse)).toEqual([0, 1]);
   });

@@ -46,7 +46,7 @@ export function serviceAllocationMatches(allocation: ServiceAllocation, service:
 
 /** The pools to try, as two groups: the second is used only when the first has no room. */
 export function poolsForService(
-  config: Config,
+  config: Pick<Config, 'pools'>,
   service: ServiceIdentity,
 ): { reserved: AddressPool[]; shared: AddressPool[] } {
   const reserved = config.pools

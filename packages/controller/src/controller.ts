@@ -1,9 +1,11 @@
-import type { V1ConfigMap, V1Service } from '@kubernetes/client-node';
+import type { V1Namespace, V1Service } from '@kubernetes/client-node';
 import { Allocator } from '@portico/allocator';
-import { type Config, parseConfig } from '@portico/config';
+import type { Config } from '@portico/config';
 import {
   type ApiClient,
+  ConfigSource,
   ConfigStatus,
+  ConfigurationStateWriter,
   createInformer,
   EventRecorder,
   poolAnnotation,
@@ -11,18 +13,19 @@ import {
   type RunningInformer,
   serviceKey,
   ServiceStatusWriter,
-  withoutBookkeeping,
+  withCondition,
 } from '@portico/kube';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { converge, type Decision } from './converge.js';
+import { PoolStatusWriter } from './pool-status.js';
 import { statusIPs } from './service-request.js';
 import { controllerMetrics, type ControllerMetrics } from './stats.js';
 
 export interface ControllerOptions {
   /** The process's connection pool to the API server (connectKube). */
   api: ApiClient;
-  /** Namespace of the ConfigMap (portico-system). */
+  /** Namespace of the ConfigMap and the metallb.io resources (portico-system). */
   namespace: string;
   configMapName: string;
   logger: Logger;
@@ -43,8 +46,15 @@ export class Controller {
   private readonly statusWriter: ServiceStatusWriter;
   private readonly recorder: EventRecorder;
   private readonly configStatus: ConfigStatus;
+  /** The ConfigurationState `controller` (kubectl get configurationstates). */
+  private readonly configurationState: ConfigurationStateWriter;
   private readonly services;
-  private readonly configMaps;
+  /** Namespaces, name and labels only: IPAddressPool serviceAllocation.namespaceSelectors read them. */
+  private readonly namespaces;
+  private readonly configSource: ConfigSource;
+  private readonly poolStatus: PoolStatusWriter;
+  /** Where the configuration in force came from: IPAddressPool status is written only for resources. */
+  private configFrom: 'configmap' | 'resources' | undefined;
   private informers: RunningInformer[] = [];
   private config: Config | undefined;
   private phase: 'syncing' | 'waiting-config' | 'running' = 'syncing';
@@ -54,11 +64,16 @@ export class Controller {
   /** Consecutive failed status writes per Service key, for back-off. */
   private readonly writeFailures = new Map<string, number>();
   private readonly pending = new Set<string>();
+  /**
+   * The resourceVersion of our own last write of a refused Service's condition, by key: the
+   * watch echoes that write back, and the echo must not repeat the AllocationFailed Event.
+   */
+  private readonly ownWrites = new Map<string, string>();
   private configDirty = false;
   /** The newest configuration was refused only because it would take addresses away. */
   private refusedForOrphans = false;
-  /** The ConfigMap text last looked at. */
-  private configText: string | undefined;
+  /** The configuration input last looked at (ConfigReading.key). */
+  private configKey: string | undefined;
   private draining: Promise<void> | undefined;
   private stopped = false;
 
@@ -73,11 +88,41 @@ export class Controller {
     });
     // Whole Services but for their managed fields: the status writer writes its copy back.
     this.services = createInformer<V1Service>(options.api, 'services');
-    this.configStatus = new ConfigStatus(options.registry, this.recorder, this.log);
-    this.configMaps = createInformer<V1ConfigMap>(options.api, 'configmaps', {
-      project: withoutBookkeeping,
+    this.namespaces = createInformer<V1Namespace>(options.api, 'namespaces', {
+      project: (o) => ({
+        metadata: {
+          name: o.metadata?.name,
+          resourceVersion: o.metadata?.resourceVersion,
+          labels: (o.metadata as { labels?: Record<string, string> } | undefined)?.labels,
+        },
+      }),
+    });
+    this.configurationState = new ConfigurationStateWriter({
+      api: options.api,
       namespace: options.namespace,
-      fieldSelector: `metadata.name=${options.configMapName}`,
+      name: 'controller',
+      labels: { 'metallb.io/component-type': 'controller' },
+      logger: this.log,
+    });
+    this.configStatus = new ConfigStatus(options.registry, this.recorder, this.log, this.configurationState);
+    this.configSource = new ConfigSource({
+      api: options.api,
+      namespace: options.namespace,
+      configMapName: options.configMapName,
+      logger: this.log,
+      onChange: () => {
+        this.configDirty = true;
+        this.kick();
+        // A new pool, or a status someone else wrote, is compared with the counts again.
+        this.poolStatus.request();
+      },
+    });
+    this.poolStatus = new PoolStatusWriter({
+      api: options.api,
+      logger: this.log,
+      pools: () => (this.configFrom === 'resources' ? this.configSource.ipAddressPools() : []),
+      stats: () => this.allocator.poolStats(),
+      onWrite: (result) => this.metrics.poolStatusUpdates.inc({ result }),
     });
   }
 
@@ -96,15 +141,14 @@ export class Controller {
     this.metrics.leader.set(1);
     for (const verb of ['add', 'update', 'delete'] as const) {
       this.services.on(verb, (svc) => this.enqueue(serviceKey(svc)));
-      this.configMaps.on(verb, () => {
-        this.configDirty = true;
-        this.kick();
+      // New namespace labels may open a pool to the Services waiting there.
+      this.namespaces.on(verb, (ns) => {
+        for (const key of this.pending) if (key.startsWith(`${ns.metadata?.name}/`)) this.enqueue(key);
       });
     }
-    this.informers = [this.services, this.configMaps].map((inf) =>
-      runInformer(inf, (err) => this.log.warn({ err: String(err) }, 'watch failed, retrying')),
-    );
-    await Promise.all(this.informers.map((i) => i.synced));
+    const onError = (err: unknown) => this.log.warn({ err: String(err) }, 'watch failed, retrying');
+    this.informers = [runInformer(this.services, onError), runInformer(this.namespaces, onError)];
+    await Promise.all([...this.informers.map((i) => i.synced), this.configSource.start()]);
     this.phase = 'waiting-config';
     this.configDirty = true;
     this.kick();
@@ -113,8 +157,9 @@ export class Controller {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.poolStatus.stop();
     this.metrics.leader.set(0);
-    await Promise.all(this.informers.map((i) => i.stop()));
+    await Promise.all([...this.informers.map((i) => i.stop()), this.configSource.stop()]);
     await this.draining;
   }
 
@@ -164,31 +209,33 @@ export class Controller {
 
   private async loadConfig(): Promise<void> {
     const { namespace, configMapName } = this.options;
-    const cm = this.configMaps.get(configMapName, namespace);
-    if (!cm) {
-      this.configText = undefined;
-      this.configStatus.missing(this.config !== undefined, namespace, configMapName);
+    const reading = this.configSource.read();
+    if (reading.source === 'none') {
+      if (this.configKey !== undefined || this.config === undefined)
+        this.configStatus.missing(this.config !== undefined, namespace, configMapName);
+      this.configKey = undefined;
       return;
     }
-    const text = cm.data?.config ?? '';
-    // Only a new text is worth parsing; the same text again is retried only when it was refused
-    // for orphaning addresses (it may fit once addresses were released).
-    if (text === this.configText && !this.refusedForOrphans) return;
-    this.configText = text;
+    // Only a new input is worth applying; the same input again is retried only when it was
+    // refused for orphaning addresses (it may fit once addresses were released).
+    if (reading.key === this.configKey && !this.refusedForOrphans) return;
+    this.configKey = reading.key;
     this.refusedForOrphans = false;
-    const parsed = parseConfig(text);
-    if (!parsed.ok) {
-      this.configStatus.invalid(cm, parsed.errors);
+    if (!reading.result.ok) {
+      this.configStatus.invalid(reading.objects, reading.result.errors);
       return;
     }
-    const pools = this.allocator.setPools(parsed.config.pools);
+    const config = reading.result.config;
+    const pools = this.allocator.setPools(config.pools);
     if (!pools.ok) {
-      this.configStatus.wouldOrphan(cm, pools.error);
+      this.configStatus.wouldOrphan(reading.objects, pools.error);
       this.refusedForOrphans = true;
       return;
     }
-    this.config = parsed.config;
-    this.configStatus.loaded(parsed.config.pools.map((p) => p.name));
+    this.config = config;
+    this.configFrom = reading.source;
+    this.poolStatus.request();
+    this.configStatus.loaded(config.pools.map((p) => p.name));
     if (this.phase === 'waiting-config') await this.reclaimAll();
     for (const svc of this.services.list()) this.dirty.add(serviceKey(svc));
   }
@@ -202,6 +249,7 @@ export class Controller {
     for (const svc of holders) this.sync(serviceKey(svc), false);
     await Promise.all(this.writing.values());
     this.phase = 'running';
+    this.poolStatus.request();
     this.log.info({ event: 'reclaimed', services: holders.length }, 'assigned addresses re-claimed');
   }
 
@@ -209,7 +257,13 @@ export class Controller {
   private sync(key: string, mayAllocate: boolean): void {
     const [namespace = '', name = ''] = key.split('/');
     const svc = this.services.get(name, namespace);
-    const decision = converge(this.allocator, svc, key, mayAllocate);
+    const labels = this.namespaces.get(namespace)?.metadata?.labels ?? {};
+    const decision = converge(this.allocator, svc, key, mayAllocate, labels);
+    const echo =
+      svc?.metadata?.resourceVersion !== undefined &&
+      this.ownWrites.get(key) === svc.metadata.resourceVersion;
+    if (echo) decision.events = decision.events.filter((e) => e.reason !== 'AllocationFailed');
+    if (!decision.pending || !svc) this.ownWrites.delete(key);
     if (decision.pending) {
       if (!this.pending.has(key)) this.metrics.allocationErrors.inc();
       this.pending.add(key);
@@ -218,6 +272,7 @@ export class Controller {
     }
     if (svc) this.apply(svc, key, decision);
     else this.writeFailures.delete(key);
+    if (decision.ips !== undefined || decision.released) this.poolStatus.request();
     if (decision.released) {
       for (const waiting of this.pending) this.dirty.add(waiting);
       // A configuration refused because it would orphan an address may fit now.
@@ -231,10 +286,14 @@ export class Controller {
       this.log.info({ service: key, event: e.reason, type: e.type }, e.message);
       void this.recorder.record(svcRef, e.type, e.reason, e.message);
     }
-    // Unchanged addresses are still written when the pool annotation is missing or stale.
+    // Unchanged addresses are still written when the pool annotation is missing or stale, or the
+    // AddressAllocated condition is to change.
+    const conditionChanged =
+      withCondition(svc.status?.conditions, decision.condition) !== svc.status?.conditions;
     const ips =
       decision.ips ??
-      (decision.pool !== undefined && svc.metadata?.annotations?.[poolAnnotation] !== decision.pool
+      ((decision.pool !== undefined && svc.metadata?.annotations?.[poolAnnotation] !== decision.pool) ||
+      conditionChanged
         ? statusIPs(svc)
         : undefined);
     if (!ips) return;
@@ -242,13 +301,18 @@ export class Controller {
       .setIngress(
         svc,
         ips.map((ip) => ({ ip })),
-        decision.pool === undefined ? {} : { pool: decision.pool },
+        {
+          ...(decision.pool === undefined ? {} : { pool: decision.pool }),
+          ...(decision.condition === undefined ? {} : { condition: decision.condition }),
+        },
       )
       .then(
         (written) => {
           this.metrics.statusUpdates.inc({ result: 'ok' });
           this.writeFailures.delete(key);
           if (!written) this.dirty.add(key);
+          const version = written?.metadata?.resourceVersion;
+          if (decision.pending && version !== undefined) this.ownWrites.set(key, version);
         },
         (err: unknown) => {
           this.metrics.statusUpdates.inc({ result: 'error' });

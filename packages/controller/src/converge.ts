@@ -1,7 +1,7 @@
 import type { V1Service } from '@kubernetes/client-node';
-import type { Allocator, ServiceRequest } from '@portico/allocator';
+import type { Allocator, FailureReason, ServiceRequest } from '@portico/allocator';
 import { canonicalIP } from '@portico/config';
-import { isOurs, poolAnnotation, serviceKey } from '@portico/kube';
+import { isOurs, poolAnnotation, serviceKey, type ServiceCondition } from '@portico/kube';
 import { serviceRequest, statusIPs } from './service-request.js';
 
 export interface ServiceEvent {
@@ -21,6 +21,11 @@ export interface Decision {
   pending: boolean;
   /** An address went back to the pool: pending Services should retry. */
   released: boolean;
+  /**
+   * The portico.dev/AddressAllocated condition: False with the reason when the Service gets no
+   * address, null (removed) when it has one or is not ours, undefined to leave it as it is.
+   */
+  condition?: ServiceCondition | null;
 }
 
 /**
@@ -38,6 +43,7 @@ export function converge(
   svc: V1Service | undefined,
   key: string,
   mayAllocate: boolean,
+  namespaceLabels: Readonly<Record<string, string>> = {},
 ): Decision {
   const decision: Decision = { events: [], pending: false, released: false };
   const release = () => {
@@ -49,6 +55,7 @@ export function converge(
 
   if (!svc || !isOurs(svc)) {
     release();
+    decision.condition = null;
     // A Service that stopped being a LoadBalancer loses the address we gave it and the pool
     // annotation (the API server may have cleared the status itself); a Service of another
     // load-balancer class keeps whatever its own controller wrote.
@@ -60,7 +67,7 @@ export function converge(
   }
 
   const current = statusIPs(svc).map((ip) => canonicalIP(ip) ?? ip);
-  const parsed = serviceRequest(svc);
+  const parsed = serviceRequest(svc, namespaceLabels);
   if (!parsed.ok) {
     if (current.length > 0) {
       decision.events.push(
@@ -68,6 +75,7 @@ export function converge(
       );
     } else {
       decision.events.push(allocationFailed(svc, parsed.error));
+      decision.condition = notAllocated('InvalidRequest', parsed.error);
       decision.pending = true;
     }
     return decision;
@@ -78,6 +86,7 @@ export function converge(
     const claim = differsFromRequest(request, current) ?? allocator.assign(request, current);
     if (claim.ok) {
       decision.pool = claim.pool;
+      decision.condition = null;
       return decision;
     }
     decision.events.push(clearAssignment(svc, claim.error));
@@ -93,11 +102,13 @@ export function converge(
   if (!result.ok) {
     decision.released ||= before !== undefined;
     decision.events.push(allocationFailed(svc, result.error));
+    decision.condition = notAllocated('reason' in result ? result.reason : 'InvalidRequest', result.error);
     decision.pending = true;
     return decision;
   }
   decision.ips = result.ips;
   decision.pool = result.pool;
+  decision.condition = null;
   if (before?.ips.join() !== result.ips.join()) {
     decision.events.push({
       type: 'Normal',
@@ -121,6 +132,22 @@ function differsFromRequest(
     error: `requested IPs ${JSON.stringify(wanted)} differ from ${JSON.stringify(current)}`,
   };
 }
+
+/** What each reason means, before the allocator's own words. */
+const explained: Record<FailureReason, string> = {
+  NoMatchingPool: 'no address pool may serve this Service',
+  PoolExhausted: 'every address pool this Service may use is full',
+  RequestedIPNotInPool: 'the requested address is in no pool this Service may use',
+  RequestedIPInUse: 'the requested address is held by another Service that does not share it',
+  SharingRefused: 'the address can not be shared with the Services holding it',
+  InvalidRequest: 'the Service asks for something that can not be given',
+};
+
+const notAllocated = (reason: FailureReason, error: string): ServiceCondition => ({
+  status: 'False',
+  reason,
+  message: `${explained[reason]}: ${error}`,
+});
 
 const warning = (reason: string, message: string): ServiceEvent => ({ type: 'Warning', reason, message });
 

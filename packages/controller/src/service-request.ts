@@ -10,8 +10,11 @@ export function statusIPs(svc: V1Service): string[] {
 
 export type RequestResult = { ok: true; request: ServiceRequest } | { ok: false; error: string };
 
-/** Maps a Service to what the allocator needs to know about it. */
-export function serviceRequest(svc: V1Service): RequestResult {
+/** Maps a Service (and its namespace's labels, for serviceAllocation) to what the allocator needs to know. */
+export function serviceRequest(
+  svc: V1Service,
+  namespaceLabels: Readonly<Record<string, string>> = {},
+): RequestResult {
   const spec = svc.spec ?? {};
   const notes = svc.metadata?.annotations ?? {};
   const families = serviceFamilies(svc);
@@ -43,6 +46,8 @@ export function serviceRequest(svc: V1Service): RequestResult {
       protocol: (p.protocol as ServiceRequest['ports'][number]['protocol'] | undefined) ?? 'TCP',
       port: p.port,
     })),
+    labels: svc.metadata?.labels ?? {},
+    namespaceLabels,
   };
   return { ok: true, request };
 }

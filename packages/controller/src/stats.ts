@@ -43,6 +43,12 @@ export function controllerMetrics(registry: Registry, poolStats: () => readonly 
       labelNames: ['result'],
       registers,
     }),
+    poolStatusUpdates: new Counter({
+      name: 'portico_pool_status_updates_total',
+      help: 'IPAddressPool status writes (assigned and available counts), by result',
+      labelNames: ['result'],
+      registers,
+    }),
     leader: new Gauge({
       name: 'portico_controller_leader_bool',
       help: '1 while this replica is the leader',

@@ -56,7 +56,14 @@ function svc(s: Shape = {}): V1Service {
 const key = (s: Shape = {}) => `ns/${s.name ?? 'web'}`;
 
 describe('converge on a fresh Service', () => {
-  const cases: Array<{ name: string; shape: Shape; ips?: string[]; event?: string; pending?: boolean }> = [
+  const cases: Array<{
+    name: string;
+    shape: Shape;
+    ips?: string[];
+    event?: string;
+    pending?: boolean;
+    condition?: string;
+  }> = [
     {
       name: 'lowest address of the first auto-assign pool',
       shape: {},
@@ -91,24 +98,27 @@ describe('converge on a fresh Service', () => {
       shape: { lbIP: '192.0.2.1', annotations: { 'portico.dev/loadBalancerIPs': '192.0.2.1' } },
       event: 'AllocationFailed',
       pending: true,
+      condition: 'InvalidRequest',
     },
     {
       name: 'unknown pool',
       shape: { annotations: { 'portico.dev/address-pool': 'nope' } },
       event: 'AllocationFailed',
       pending: true,
+      condition: 'NoMatchingPool',
     },
     {
       name: 'address outside every pool',
       shape: { lbIP: '203.0.113.9' },
       event: 'AllocationFailed',
       pending: true,
+      condition: 'RequestedIPNotInPool',
     },
     { name: 'another class is ignored', shape: { cls: 'example.com/lb' } },
     { name: 'our class is served', shape: { cls: 'portico.dev/lb' }, ips: ['192.0.2.0'] },
     { name: 'ClusterIP Services are ignored', shape: { type: 'ClusterIP' } },
   ];
-  it.each(cases)('$name', ({ shape, ips, event, pending = false }) => {
+  it.each(cases)('$name', ({ shape, ips, event, pending = false, condition }) => {
     const alloc = allocator();
     const d = converge(alloc, svc(shape), key(shape), true);
     expect(d.ips).toEqual(ips);
@@ -117,14 +127,18 @@ describe('converge on a fresh Service', () => {
     if (ips) expect(d.pool).toMatch(/^[ab]$/);
     expect(d.events.map((e) => e.reason)).toEqual(event ? [event] : ips ? ['IPAllocated'] : []);
     expect(d.pending).toBe(pending);
+    // The AddressAllocated condition: False with the reason when nothing was given, else removed.
+    if (condition) expect(d.condition).toMatchObject({ status: 'False', reason: condition });
+    else expect(d.condition).toBeNull();
   });
 });
 
 describe('converge on a Service that already has an IP', () => {
   it('re-claims it without writing or announcing anything', () => {
     const d = converge(allocator(), svc({ ips: ['192.0.2.1'] }), key(), false);
-    // The pool is named (for metallb.io/ip-allocated-from-pool); the addresses are not rewritten.
-    expect(d).toEqual({ events: [], pending: false, released: false, pool: 'a' });
+    // The pool is named (for metallb.io/ip-allocated-from-pool); the addresses are not rewritten,
+    // and an AddressAllocated condition left from before is removed (null).
+    expect(d).toEqual({ events: [], pending: false, released: false, pool: 'a', condition: null });
   });
 
   it('does not allocate before the start-up re-claim is done', () => {

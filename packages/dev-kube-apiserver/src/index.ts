@@ -23,3 +23,4 @@ export {
   installGatewayApiCrds,
   type GatewayApiCrdOptions,
 } from './gateway-api-crds.js';
+export { installMetallbCrds } from './metallb-crds.js';

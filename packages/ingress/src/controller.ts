@@ -15,7 +15,7 @@ import { watchCluster, type ClusterSource } from './sources.js';
 import { IngressStatusWriter, publishAddresses, statusChanges, type StatusChange } from './status.js';
 import type { RouteTable } from './table.js';
 import type { TableSink } from './workers.js';
-import { serialPasses } from './serial-passes.js';
+import { serialPasses } from '@portico/kube';
 
 // The package index lists this file; the reporter is part of the controller's surface.
 export * from './problem-report.js';

@@ -7,5 +7,8 @@ export * from './leader.js';
 export * from './ops-server.js';
 export * from './apply.js';
 export * from './config-status.js';
+export * from './config-source.js';
 export * from './load-balancer.js';
 export * from './client/index.js';
+export * from './serial-passes.js';
+export * from './configuration-state.js';

@@ -1,5 +1,6 @@
 /**
- * The speaker app: watches Services, EndpointSlices, Nodes and the ConfigMap, runs the failure
+ * The speaker app: watches Services, EndpointSlices, Nodes and the configuration (ConfigSource:
+ * the ConfigMap or the metallb.io resources), runs the failure
  * detector with the other speakers, and after every change recomputes what this node announces
  * (decide.ts) and applies the difference to the layer-2 announcer and the BGP speaker.
  *
@@ -7,17 +8,18 @@
  * keeps them and restarts the watches), the detector keeps running, so nothing announced changes
  * unless a speaker dies.
  */
-import type { V1ConfigMap, V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
+import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
 import type { PeerOptions, Route } from '@portico/bgp';
-import { type Config, parseConfig } from '@portico/config';
+import type { Config } from '@portico/config';
 import {
   type ApiClient,
+  ConfigSource,
   ConfigStatus,
+  ConfigurationStateWriter,
   createInformer,
   EventRecorder,
   runInformer,
   type RunningInformer,
-  withoutBookkeeping,
 } from '@portico/kube';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -40,7 +42,7 @@ export interface SpeakerOptions {
   api: ApiClient;
   /** This node's name (NODE_NAME from the downward API in a pod, --node-name outside). */
   nodeName: string;
-  /** Namespace and name of the ConfigMap (portico-system/config). */
+  /** Namespace and name of the ConfigMap (portico-system/config); the resources are read from the namespace. */
   namespace: string;
   configMapName: string;
   logger: Logger;
@@ -71,10 +73,11 @@ export class Speaker {
   private readonly services;
   private readonly slices;
   private readonly nodes;
-  private readonly configMaps;
+  private readonly configSource: ConfigSource;
   private informers: RunningInformer[] = [];
   private config: Config | undefined;
-  private configText: string | undefined;
+  /** The configuration input last looked at (ConfigReading.key). */
+  private configKey: string | undefined;
   /** The newest configuration, refused because Services still hold addresses it drops. */
   private held: Config | undefined;
   private synced = false;
@@ -105,16 +108,29 @@ export class Speaker {
       registry: options.registry,
       onError: (err) => this.log.warn({ err: String(err) }, 'event write failed'),
     });
-    this.configStatus = new ConfigStatus(options.registry, this.recorder, this.log);
+    // Its own ConfigurationState, as MetalLB's speakers write one: `speaker-NODE`.
+    const state = new ConfigurationStateWriter({
+      api: options.api,
+      namespace: options.namespace,
+      name: `speaker-${options.nodeName}`,
+      labels: { 'metallb.io/component-type': 'speaker', 'metallb.io/node-name': options.nodeName },
+      logger: this.log,
+    });
+    this.configStatus = new ConfigStatus(options.registry, this.recorder, this.log, state);
     const api = options.api;
     // Every speaker holds every Service, EndpointSlice and Node: its caches keep only what it reads.
     this.services = createInformer<V1Service>(api, 'services', { project: serviceAsRead });
     this.slices = createInformer<V1EndpointSlice>(api, 'endpointslices', { project: sliceAsRead });
     this.nodes = createInformer<V1Node>(api, 'nodes', { project: nodeAsRead });
-    this.configMaps = createInformer<V1ConfigMap>(api, 'configmaps', {
-      project: withoutBookkeeping,
+    this.configSource = new ConfigSource({
+      api,
       namespace: options.namespace,
-      fieldSelector: `metadata.name=${options.configMapName}`,
+      configMapName: options.configMapName,
+      logger: this.log,
+      onChange: () => {
+        this.loadConfig();
+        this.schedule();
+      },
     });
     this.detector = new FailureDetector({
       self: options.nodeName,
@@ -162,10 +178,6 @@ export class Speaker {
         this.updateMembers();
         this.schedule();
       });
-      this.configMaps.on(verb, () => {
-        this.loadConfig();
-        this.schedule();
-      });
     }
     this.detector.on('change', onChange);
     this.detector.on('dead', (n) =>
@@ -183,9 +195,8 @@ export class Speaker {
       runInformer(this.services, onError),
       runInformer(this.slices, onError),
       runInformer(this.nodes, onError),
-      runInformer(this.configMaps, onError),
     ];
-    await Promise.all(this.informers.map((i) => i.synced));
+    await Promise.all([...this.informers.map((i) => i.synced), this.configSource.start()]);
     this.synced = true;
     this.updateMembers();
     this.loadConfig();
@@ -200,7 +211,7 @@ export class Speaker {
     // Stop answering first, then tell the others: a short gap rather than two answering nodes.
     this.ownership.stop();
     this.detector.leave();
-    await Promise.all(this.informers.map((i) => i.stop()));
+    await Promise.all([...this.informers.map((i) => i.stop()), this.configSource.stop()]);
     this.options.layer2.close();
     await this.bgp?.stop();
   }
@@ -237,31 +248,31 @@ export class Speaker {
   private loadConfig(): void {
     if (!this.synced) return;
     const { namespace, configMapName } = this.options;
-    const cm = this.configMaps.get(configMapName, namespace);
-    if (!cm) {
-      this.configText = undefined;
+    const reading = this.configSource.read();
+    if (reading.source === 'none') {
+      if (this.configKey !== undefined || this.config === undefined)
+        this.configStatus.missing(this.config !== undefined, namespace, configMapName);
+      this.configKey = undefined;
       this.held = undefined;
-      this.configStatus.missing(this.config !== undefined, namespace, configMapName);
       return;
     }
-    const text = cm.data?.config ?? '';
-    if (text === this.configText) return;
-    this.configText = text;
+    if (reading.key === this.configKey) return;
+    this.configKey = reading.key;
     this.held = undefined;
-    const parsed = parseConfig(text);
-    if (!parsed.ok) {
-      this.configStatus.invalid(cm, parsed.errors);
+    if (!reading.result.ok) {
+      this.configStatus.invalid(reading.objects, reading.result.errors);
       return;
     }
-    const orphans = orphanedIPs(this.config, parsed.config, this.services.list());
+    const next = reading.result.config;
+    const orphans = orphanedIPs(this.config, next, this.services.list());
     if (orphans.length > 0) {
       const shown = `${orphans.slice(0, 5).join(', ')}${orphans.length > 5 ? ', ...' : ''}`;
-      this.configStatus.wouldOrphan(cm, `it would orphan addresses in use (${shown})`);
+      this.configStatus.wouldOrphan(reading.objects, `it would orphan addresses in use (${shown})`);
       // Taken once the Services holding those addresses are gone (see reconcile).
-      this.held = parsed.config;
+      this.held = next;
       return;
     }
-    this.accept(parsed.config);
+    this.accept(next);
   }
 
   private accept(config: Config): void {

@@ -5,8 +5,10 @@
  * takes a fresh namespace and its own Nodes.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { applyObject } from '@portico/kube';
 import {
   API_SERVERS,
+  installMetallbCrds,
   startKubeApiServer,
   startTestApiServer,
   type ApiServerKind,
@@ -345,6 +347,64 @@ describe.each(API_SERVERS)('speakers against the %s API server', (kind) => {
       await lab.setConfig(CONFIG);
       await waitFor('config back', () => a.speaker.configuration?.pools.length === 2);
       expect(a.speaker.ready).toBe(true);
+    });
+
+    it('runs from the metallb.io resources alone; a bad edit there keeps what is announced', async () => {
+      await installMetallbCrds(lab.kube);
+      const path = (plural: string, name = '') =>
+        `/apis/metallb.io/v1beta1/namespaces/portico-system/${plural}${name ? `/${name}` : ''}`;
+      const resource = (kind: string, name: string, spec: Record<string, unknown>) =>
+        applyObject(lab.kube, {
+          apiVersion: 'metallb.io/v1beta1',
+          kind,
+          metadata: { name, namespace: 'portico-system' },
+          spec,
+        } as never);
+      await lab.core.deleteNamespacedConfigMap({ name: 'config', namespace: 'portico-system' });
+      await resource('IPAddressPool', 'crs', { addresses: ['198.51.100.0/28'] });
+      await resource('L2Advertisement', 'lan', { ipAddressPools: ['crs'] });
+      try {
+        await startAll();
+        const a = lab.speakers.get('pspk-a')!;
+        expect(a.speaker.configuration?.pools.map((p) => [p.name, p.l2Advertisements.length])).toEqual([
+          ['crs', 1],
+        ]);
+        await lab.createService('web', [IP]);
+        await lab.setEndpoints('web', ['pspk-a', 'pspk-b', 'pspk-c']);
+        const owner = await oneOwner(IP);
+        // Overlapping pools are refused (not at admission: by Portico); nothing announced changes.
+        await resource('IPAddressPool', 'overlap', { addresses: ['198.51.100.0/30'] });
+        await waitFor('stale', async () => (await a.metric('portico_config_stale_bool')) === 1);
+        await waitFor('the InvalidConfig Event on the pool', async () =>
+          (await lab.core.listNamespacedEvent({ namespace: 'portico-system' })).items.some(
+            (e) => e.reason === 'InvalidConfig' && e.involvedObject.name === 'overlap',
+          ),
+        );
+        expect(lab.owners(IP)).toEqual([owner]);
+        expect(a.speaker.configuration?.pools.map((p) => p.name)).toEqual(['crs']);
+        // Each speaker says so in its own ConfigurationState, as MetalLB's speakers do.
+        const state = await waitFor('ConfigurationState speaker-pspk-a Invalid', async () => {
+          const got = await lab.kube
+            .request<{
+              metadata: { labels?: Record<string, string> };
+              status?: { result?: string; errorSummary?: string };
+            }>('GET', `/apis/metallb.io/v1beta1/namespaces/portico-system/configurationstates/speaker-pspk-a`)
+            .catch(() => undefined);
+          return got?.status?.result === 'Invalid' ? got : undefined;
+        });
+        expect(state.metadata.labels).toEqual({
+          'metallb.io/component-type': 'speaker',
+          'metallb.io/node-name': 'pspk-a',
+        });
+        expect(state.status?.errorSummary).toContain('IPAddressPool "overlap"');
+      } finally {
+        for (const [plural, name] of [
+          ['ipaddresspools', 'crs'],
+          ['ipaddresspools', 'overlap'],
+          ['l2advertisements', 'lan'],
+        ] as const)
+          await lab.kube.request('DELETE', path(plural, name)).catch(() => undefined);
+      }
     });
   });
 });

@@ -15,7 +15,7 @@ import { GatewayServers } from './servers.js';
 import { watchGateways, type GatewaySource } from './sources.js';
 import { GatewayStatusWriter, statusTargets } from './status-writer.js';
 import { GATEWAY_CONTROLLER_NAME, GATEWAY_GROUP, type Condition } from './types.js';
-import { serialPasses } from '../serial-passes.js';
+import { serialPasses } from '@portico/kube';
 
 /** A condition that says something is wrong (Conflicted is the one whose True is bad). */
 function isProblem(c: Condition): boolean {

@@ -36,7 +36,8 @@ export interface RequestOptions {
 
 /**
  * Most sockets a process opens to one API server. Each open watch holds one (the controller has
- * 2, the speaker 4, the ingress primary 5); the rest carry one request each (HTTP/1.1). A burst's
+ * 3 and the speaker 4, each 6 more when the metallb.io CRDs are installed; the ingress primary 5);
+ * the rest carry one request each (HTTP/1.1). A burst's
  * writes (the controller keeps up to 32 status writes and 8 Event writes in flight) queue for
  * those sockets instead of opening more, so no burst costs more than this many sockets and TLS
  * handshakes, while ten or more requests still overlap their round trips.
