@@ -21,7 +21,7 @@ import { realClient, TrustedProxies } from './forwarded.js';
 import { BodyLimit, BodyWatch } from './limits.js';
 import type { ProxyMetrics } from './metrics.js';
 import { normalizeTarget } from './paths.js';
-import { redirectsToHttps } from './annotations/index.js';
+import { bodyLimitOf, redirectsToHttps } from './annotations/index.js';
 import { normalizeHost, Router, type Backend, type RoutedEndpoint } from './router.js';
 import { emptyTable, type RouteTable, type Target } from './table.js';
 import { UpstreamPool } from './http1/upstream-pool.js';
@@ -142,7 +142,8 @@ export class Proxy {
     if (!route) return { status: 404 };
     const backend = route.backend === null ? undefined : router.backend(route.backend);
     if (!backend || backend.endpoints.length === 0) return { status: 503, target: route };
-    if (contentLength > this.options.maxBodyBytes) return { status: 413, target: route };
+    // proxy-body-size (annotations/proxy-limits.ts): the route's own limit, else ours.
+    if (contentLength > bodyLimitOf(route, this.options.maxBodyBytes)) return { status: 413, target: route };
     return { status: 0, target: route, backend, path };
   }
 
@@ -255,7 +256,9 @@ export class Proxy {
     // Every body goes through a BodyLimit: size (chunked), and time (requestTimeout, minimum rate).
     let limit: BodyLimit | undefined;
     if (hasBody) {
-      limit = new BodyLimit(this.options.maxBodyBytes);
+      // proxy-send-timeout: a pod that leaves the body unread this long ends the exchange (504).
+      const send = target.sendTimeoutMs ?? this.options.upstreamHeadersTimeout;
+      limit = new BodyLimit(bodyLimitOf(target, this.options.maxBodyBytes), send);
       req.on('error', (e) => limit!.destroy(e));
       req.pipe(limit);
       this.bodies.add(limit);
@@ -642,14 +645,16 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.endpoint = endpoint;
     this.origin = endpoint.origin;
     const opts = this.proxy.options;
-    this.proxy.upstreams.get(this.origin).dispatch(
+    const target = this.target;
+    // proxy-read-timeout (annotations/proxy-limits.ts) bounds both waits, as nginx's does.
+    this.proxy.upstreams.get(this.origin, target.connectTimeoutMs).dispatch(
       {
         path: this.url,
         method: this.req.method as Dispatcher.HttpMethod,
         headers: this.headers,
         body: this.body,
-        headersTimeout: opts.upstreamHeadersTimeout,
-        bodyTimeout: opts.upstreamBodyTimeout,
+        headersTimeout: target.readTimeoutMs ?? opts.upstreamHeadersTimeout,
+        bodyTimeout: target.readTimeoutMs ?? opts.upstreamBodyTimeout,
       },
       this,
     );
@@ -714,14 +719,25 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (this.done) return;
     const code = errorCode(err);
     const metrics = this.proxy.options.metrics;
-    if (this.limit?.tripped) return this.fail(413, true);
+    // Cut short by the body limit (413) or a pod that stopped reading it (proxy-send-timeout, 504).
+    // A pod that already answered (an echo streams back as it reads) leaves only cutting off.
+    const cut = this.limit?.tripped ? 413 : this.limit?.podStalled ? 504 : 0;
+    if (cut === 504) metrics?.upstreamErrors.inc({ service: this.backend.key, reason: 'timeout' });
+    if (cut !== 0) {
+      if (!this.res.headersSent) return this.fail(cut, true);
+      this.done = true;
+      this.res.destroy();
+      return this.proxy.record(accessOf(this.req), cut, this.target, this.origin, this.started);
+    }
     if (this.limit?.expired) {
       if (!this.res.headersSent) return this.fail(408, true);
       this.done = true;
       this.res.destroy();
       return this.proxy.record(accessOf(this.req), 408, this.target, this.origin, this.started);
     }
-    if (this.res.destroyed || this.req.destroyed) {
+    // Not req.destroyed: a request whose body was read in full is destroyed too, and its client
+    // still waits for an answer (a 504 after a body went up).
+    if (this.res.destroyed || this.clientGone) {
       this.done = true;
       this.proxy.record(accessOf(this.req), 499, this.target, this.origin, this.started);
       return;

@@ -24,26 +24,32 @@ export class Upstreams {
 
   constructor(private readonly options: UpstreamOptions) {}
 
-  get(origin: string): Pool {
-    let pool = this.pools.get(origin);
+  /**
+   * The pool for an origin; a route with its own connect timeout (proxy-connect-timeout) gets a
+   * pool of its own for that origin, since undici sets the timeout per pool.
+   */
+  get(origin: string, connectTimeout?: number): Pool {
+    const key = connectTimeout === undefined ? origin : `${origin}#${connectTimeout}`;
+    let pool = this.pools.get(key);
     if (!pool) {
       pool = new Pool(origin, {
         connections: this.options.connections,
         pipelining: 1,
         keepAliveTimeout: this.options.keepAliveTimeout,
         keepAliveMaxTimeout: this.options.keepAliveTimeout,
-        connect: { timeout: this.options.connectTimeout },
+        connect: { timeout: connectTimeout ?? this.options.connectTimeout },
       });
-      this.pools.set(origin, pool);
+      this.pools.set(key, pool);
     }
     return pool;
   }
 
   /** Closes (gracefully) every pool whose origin is not in `keep`. */
   retain(keep: ReadonlySet<string>): void {
-    for (const [origin, pool] of this.pools) {
-      if (keep.has(origin)) continue;
-      this.pools.delete(origin);
+    for (const [key, pool] of this.pools) {
+      const hash = key.indexOf('#');
+      if (keep.has(hash < 0 ? key : key.slice(0, hash))) continue;
+      this.pools.delete(key);
       pool.close().catch(() => undefined);
     }
   }

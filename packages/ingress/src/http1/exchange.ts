@@ -9,7 +9,13 @@ import { fieldValue } from '../forwarded.js';
 import type { Proxy } from '../proxy.js';
 import type { Backend, RoutedEndpoint } from '../router.js';
 import type { Target } from '../table.js';
-import { errorCode, errorReason, isConnectError, isIdempotentRetry } from '../upstream-errors.js';
+import {
+  errorCode,
+  errorReason,
+  isConnectError,
+  isIdempotentRetry,
+  isTimeoutError,
+} from '../upstream-errors.js';
 import type { RequestHead } from './request-head.js';
 import type { ResponseHead } from './response-head.js';
 import type { ResponseHandler, UpstreamConnection } from './upstream-connection.js';
@@ -47,6 +53,15 @@ export class Exchange implements ResponseHandler {
     this.deadline = performance.now() + this.proxy.options.upstreamBodyTimeout;
     this.upstream?.socket.resume();
   };
+  /** The pod took the body bytes it had stalled on: back to waiting for its answer. */
+  private readonly podDrained = (): void => {
+    if (this.status === 0 && !this.over) this.deadline = performance.now() + this.readTimeout;
+    this.client.socket.resume();
+  };
+  /** proxy-read-timeout of the route (annotations/proxy-limits.ts), else the headers timeout. */
+  private readonly readTimeout: number;
+  /** Between two response reads: the route's proxy-read-timeout, else the body timeout. */
+  private readonly bodyTimeout: number;
 
   constructor(
     private readonly proxy: Proxy,
@@ -58,6 +73,9 @@ export class Exchange implements ResponseHandler {
     private readonly backend: Backend,
   ) {
     this.closeAfter = request.close;
+    const options = proxy.options;
+    this.readTimeout = target.readTimeoutMs ?? options.upstreamHeadersTimeout;
+    this.bodyTimeout = target.readTimeoutMs ?? options.upstreamBodyTimeout;
   }
 
   /** Sends the request; `body` holds the body bytes that arrived with the head. */
@@ -68,9 +86,9 @@ export class Exchange implements ResponseHandler {
       return;
     }
     this.endpoint = endpoint;
-    const upstream = this.proxy.pool.acquire(endpoint);
+    const upstream = this.proxy.pool.acquire(endpoint, this.target.connectTimeoutMs);
     this.upstream = upstream;
-    this.deadline = performance.now() + this.proxy.options.upstreamHeadersTimeout;
+    this.deadline = performance.now() + this.readTimeout;
     upstream.send(
       this,
       this.request.method,
@@ -85,14 +103,17 @@ export class Exchange implements ResponseHandler {
     const upstream = this.upstream;
     if (!upstream || this.over) return true;
     if (upstream.write(chunk)) return true;
-    upstream.socket.once('drain', () => this.client.socket.resume());
+    // The pod is not reading: proxy-send-timeout runs until it does (nginx's proxy_send_timeout).
+    const send = this.target.sendTimeoutMs ?? this.proxy.options.upstreamHeadersTimeout;
+    if (this.status === 0) this.deadline = performance.now() + send;
+    upstream.socket.once('drain', this.podDrained);
     return false;
   }
 
   onHead(head: ResponseHead): void {
     this.status = head.status;
     this.proxy.balancer.succeeded(this.endpoint!.origin);
-    this.deadline = performance.now() + this.proxy.options.upstreamBodyTimeout;
+    this.deadline = performance.now() + this.bodyTimeout;
     let text = head.forClient;
     if (head.framing === 'close' || this.closeAfter) {
       this.closeAfter = true;
@@ -103,7 +124,7 @@ export class Exchange implements ResponseHandler {
 
   onBody(chunk: Buffer): void {
     if (chunk.length === 0) return;
-    this.deadline = performance.now() + this.proxy.options.upstreamBodyTimeout;
+    this.deadline = performance.now() + this.bodyTimeout;
     const socket = this.client.socket;
     let ok: boolean;
     const head = this.pendingHead;
@@ -159,7 +180,8 @@ export class Exchange implements ResponseHandler {
       this.start(undefined, stale ? undefined : this.endpoint);
       return;
     }
-    this.failLocally(502);
+    // A connect timeout is a timeout, as on the Node path (nginx: 504 upstream timed out).
+    this.failLocally(isTimeoutError(code) ? 504 : 502);
   }
 
   /** The pod did not answer in time (headers) or went silent (body). */
