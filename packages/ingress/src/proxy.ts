@@ -21,7 +21,7 @@ import { realClient, TrustedProxies } from './forwarded.js';
 import { BodyLimit, BodyWatch } from './limits.js';
 import type { ProxyMetrics } from './metrics.js';
 import { normalizeTarget } from './paths.js';
-import { bodyLimitOf, redirectsToHttps } from './annotations/index.js';
+import { bodyLimitOf, goesToCanary, redirectsToHttps } from './annotations/index.js';
 import { normalizeHost, Router, type Backend, type RoutedEndpoint } from './router.js';
 import { emptyTable, type RouteTable, type Target } from './table.js';
 import { UpstreamPool } from './http1/upstream-pool.js';
@@ -111,7 +111,8 @@ export class Proxy {
   /**
    * Where a request goes, shared by both data planes: a response of our own (400 for a target
    * paths.ts refuses, 308 to HTTPS, 404, 503, 413) or a backend with at least one endpoint and the
-   * normalised target to forward (`path`). `target` is the origin-form request-target as sent.
+   * normalised target to forward (`path`). `target` is the origin-form request-target as sent;
+   * `fields` the request's raw header list (name, value, …), read only by routes that ask (canary).
    */
   decide(
     rawHost: string,
@@ -119,6 +120,7 @@ export class Proxy {
     proto: 'http' | 'https',
     contentLength: number,
     plane: 'fast' | 'node',
+    fields: readonly string[] = NO_FIELDS,
   ): Decision {
     const router = this.router;
     const path = normalizeTarget(target);
@@ -133,13 +135,16 @@ export class Proxy {
     }
     const host = normalizeHost(rawHost);
     const q = path.indexOf('?');
-    const route = router.route(host, q < 0 ? path : path.slice(0, q));
+    let route = router.route(host, q < 0 ? path : path.slice(0, q));
     if (proto === 'http' && redirectsToHttps(route ?? undefined, router.isTlsHost(host), path)) {
       const port = this.options.httpsPort === 443 ? '' : `:${this.options.httpsPort}`;
       const bracketed = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
       return { status: 308, location: `https://${bracketed}${port}${path}` };
     }
     if (!route) return { status: 404 };
+    // A canary Ingress beside this path (annotations/canary.ts) may take the request.
+    if (route.canary !== undefined && goesToCanary(route.canary.rule, fields, Math.random))
+      route = route.canary.target;
     const backend = route.backend === null ? undefined : router.backend(route.backend);
     if (!backend || backend.endpoints.length === 0) return { status: 503, target: route };
     // proxy-body-size (annotations/proxy-limits.ts): the route's own limit, else ours.
@@ -240,7 +245,14 @@ export class Proxy {
       return this.local(req, res, 400, undefined, undefined, true);
     }
     const length = req.headers['content-length'];
-    const decision = this.decide(rawHost, url, proto, length === undefined ? -1 : Number(length), 'node');
+    const decision = this.decide(
+      rawHost,
+      url,
+      proto,
+      length === undefined ? -1 : Number(length),
+      'node',
+      req.rawHeaders,
+    );
     if (decision.status !== 0) {
       const extra = decision.location ? { location: decision.location } : undefined;
       const close = decision.status === 413 || decision.status === 400;
@@ -327,7 +339,7 @@ export class Proxy {
       rawHost = abs.authority;
     }
     if (hostCount(req.rawHeaders) > 1) return refuse(400);
-    const decision = this.decide(rawHost, url, proto, -1, 'node');
+    const decision = this.decide(rawHost, url, proto, -1, 'node', req.rawHeaders);
     if (decision.status !== 0) return refuse(decision.status, decision.target, decision.location);
     const { target, backend } = decision;
     url = decision.path;
@@ -537,6 +549,8 @@ export type ConnectionErrorReason =
   'exception' | 'version' | 'malformed' | 'path' | 'timeout' | 'slow_body' | 'upgrade' | 'proxy_protocol';
 
 const ignore = (): void => undefined;
+
+const NO_FIELDS: readonly string[] = [];
 
 const { NGHTTP2_INTERNAL_ERROR, NGHTTP2_PROTOCOL_ERROR } = http2Constants;
 

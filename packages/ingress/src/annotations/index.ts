@@ -10,16 +10,18 @@
 import { AnnotationReader, NGINX_PREFIX, PORTICO_PREFIX, type BadAnnotation } from './read.js';
 import { redirectAnnotations, type RedirectChoice } from './redirect.js';
 import { proxyLimitsAnnotations, type ProxyLimitsChoice } from './proxy-limits.js';
+import { canaryAnnotations, type CanaryChoice } from './canary.js';
 
 export * from './family.js';
 export * from './read.js';
 export * from './redirect.js';
 export * from './proxy-limits.js';
+export * from './canary.js';
 
 /** What one Ingress's annotations ask of the routes it defines (the Target fields they own). */
-export type RoutePolicy = RedirectChoice & ProxyLimitsChoice;
+export type RoutePolicy = RedirectChoice & ProxyLimitsChoice & CanaryChoice;
 
-const FAMILIES = [redirectAnnotations, proxyLimitsAnnotations];
+const FAMILIES = [redirectAnnotations, proxyLimitsAnnotations, canaryAnnotations];
 
 /** The snippet annotations of ingress-nginx, refused whatever their value. */
 export const SNIPPET_ANNOTATIONS: readonly string[] = [

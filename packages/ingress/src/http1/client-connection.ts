@@ -126,7 +126,14 @@ export class ClientConnection implements ClientSide {
   private dispatch(head: RequestHead): void {
     const proxy = this.ctx.proxy;
     this.requestSince = performance.now();
-    const decision = proxy.decide(head.host, head.target, this.ctx.proto, head.contentLength, 'fast');
+    const decision = proxy.decide(
+      head.host,
+      head.target,
+      this.ctx.proto,
+      head.contentLength,
+      'fast',
+      head.fields,
+    );
     if (decision.status !== 0) {
       // We do not read a body we will not forward: close instead of parsing it as a request.
       const close = head.close || head.contentLength > 0 || decision.status === 400;
