@@ -21,7 +21,7 @@ import type {
 import { backendKey, indexServices, resolveBackend, type ServiceIndex } from './backends.js';
 import { classFilter, CONTROLLER_NAME, DEFAULT_CLASS_NAME } from './classes.js';
 import { formatProblem, type IngressProblem, type ProblemReason } from './problems.js';
-import { readIngressAnnotations, type CanaryRule } from './annotations/index.js';
+import { readIngressAnnotations, type CanaryRule, type ProxySsl } from './annotations/index.js';
 import type { BackendEntry, CertEntry, Endpoint, HostTable, PathEntry, RouteTable, Target } from './table.js';
 
 export * from './problems.js';
@@ -95,7 +95,9 @@ export function compileWithProblems(state: ClusterState, options: CompileOptions
     const report = (reason: ProblemReason, field: string, what: string): void => {
       problems.push(problem(ref, reason, field, what));
     };
-    const { policy, bad, refused, unknown } = readIngressAnnotations(ing.metadata?.annotations);
+    const read = readIngressAnnotations(ing.metadata?.annotations);
+    const { bad, refused, unknown } = read;
+    let policy = read.policy;
     const annotationField = (annotation: string): string => `metadata.annotations[${quote(annotation)}]`;
     for (const b of bad)
       report(
@@ -111,6 +113,8 @@ export function compileWithProblems(state: ClusterState, options: CompileOptions
       );
     for (const a of unknown)
       report('UnknownAnnotation', annotationField(a), 'not an annotation Portico reads; ignored');
+    if (policy.proxySsl?.secret !== undefined)
+      policy = { ...policy, proxySsl: withSslSecret(policy.proxySsl, ns, secrets, report) };
     if (policy.canaryRule) {
       canaries.push({ ing, ref, rule: policy.canaryRule });
       continue;
@@ -316,6 +320,46 @@ function mergeCanary(
       slot.entry = { path: slot.entry.path, target: { ...main, canary: { rule, target } } };
     });
   });
+}
+
+/**
+ * The proxy-ssl-secret of an Ingress (annotations/backend-protocol.ts) read into its TLS settings:
+ * `ca.crt` to verify pods against, `tls.crt` and `tls.key` as client certificate. Only a Secret of
+ * the Ingress's own namespace (as ingress-nginx); anything unusable is reported and left out.
+ */
+function withSslSecret(
+  ssl: ProxySsl,
+  ns: string,
+  secrets: ReadonlyMap<string, V1Secret>,
+  report: (reason: ProblemReason, field: string, what: string) => void,
+): ProxySsl {
+  const name = ssl.secret!;
+  const field = 'metadata.annotations["nginx.ingress.kubernetes.io/proxy-ssl-secret"]';
+  if (!name.startsWith(`${ns}/`)) {
+    report('InvalidAnnotation', field, `${quote(name)} is not a Secret of namespace ${quote(ns)}; ignored`);
+    return ssl;
+  }
+  const secret = secrets.get(name);
+  if (!secret) {
+    report('SecretNotFound', field, `secret ${quote(name)} not found`);
+    return ssl;
+  }
+  const text = (key: string): string | undefined => {
+    const b64 = secret.data?.[key];
+    return b64 === undefined ? undefined : Buffer.from(b64, 'base64').toString('utf8');
+  };
+  const out: { -readonly [K in keyof ProxySsl]: ProxySsl[K] } = { ...ssl };
+  const ca = text('ca.crt');
+  if (ca !== undefined) out.ca = ca;
+  const cert = text('tls.crt');
+  const key = text('tls.key');
+  if (cert !== undefined && key !== undefined) {
+    out.cert = cert;
+    out.key = key;
+  }
+  if (ca === undefined && cert === undefined)
+    report('InvalidCertificate', field, `secret ${quote(name)} has neither ca.crt nor tls.crt and tls.key`);
+  return out;
 }
 
 interface IngressRef {

@@ -34,7 +34,9 @@ import {
   isTimeoutError,
 } from './upstream-errors.js';
 import { Tunnel, upgradeProtocols } from './tunnel.js';
-import { Upstreams, type UpstreamOptions } from './upstreams.js';
+import { UPSTREAM_SERVERNAME, Upstreams, type UpstreamOptions } from './upstreams.js';
+import { H2Upstreams } from './upstream-h2.js';
+import { H2Exchange } from './h2-exchange.js';
 
 export interface ProxyOptions {
   /** Value of the Server header added when the pod sends none. */
@@ -72,6 +74,8 @@ export class Proxy {
   readonly upstreams: Upstreams;
   /** Keep-alive connections of the plain-HTTP fast path. */
   readonly pool: UpstreamPool;
+  /** HTTP/2 sessions to pods (backend-protocol GRPC, GRPCS). */
+  readonly h2 = new H2Upstreams();
   /** HTTP/1 connections of the Node path answered with Connection: close (see local()). */
   private readonly closing = new WeakSet<object>();
   /** Request bodies in flight on the Node path, held to their deadlines (server.ts sets the limits). */
@@ -103,6 +107,7 @@ export class Proxy {
     }
     this.upstreams.retain(live);
     this.pool.retain(live);
+    this.h2.retain(live);
     this.balancer.prune(keys, live);
     this.options.metrics?.tableVersion.set(table.version);
     this.options.metrics?.swaps.inc();
@@ -277,6 +282,12 @@ export class Proxy {
     }
     const hop = hopOf(req, proto, rawHost);
     const headers = upstreamHeaders(req.rawHeaders, req.headers, hop, false, absolute, this.trusted);
+    const protocol = target.backendProtocol;
+    if (protocol === 'GRPC' || protocol === 'GRPCS') {
+      // HTTP/2 to the pod (h2-exchange.ts); from an HTTP/1.1 client too, as nginx's grpc_pass does.
+      new H2Exchange(this, req, res, url, headers, limit ?? null, target, backend, rawHost).start();
+      return;
+    }
     if (h2 && limit && length !== undefined && Number(length) <= H2_BUFFERED_BODY) {
       // An HTTP/2 body whose content-length the DATA frames may contradict (RFC 9113 §8.1.1):
       // nghttp2 finds out only at the end of the stream, so a small one is read whole first and
@@ -661,17 +672,19 @@ class Exchange implements Dispatcher.DispatchHandler {
     const opts = this.proxy.options;
     const target = this.target;
     // proxy-read-timeout (annotations/proxy-limits.ts) bounds both waits, as nginx's does.
-    this.proxy.upstreams.get(this.origin, target.connectTimeoutMs).dispatch(
-      {
-        path: this.url,
-        method: this.req.method as Dispatcher.HttpMethod,
-        headers: this.headers,
-        body: this.body,
-        headersTimeout: target.readTimeoutMs ?? opts.upstreamHeadersTimeout,
-        bodyTimeout: target.readTimeoutMs ?? opts.upstreamBodyTimeout,
-      },
-      this,
-    );
+    // TLS to the pod may name the request's host (SNI, verification): read only then.
+    const host = target.backendProtocol === undefined ? '' : requestHost(this.req);
+    // undici reads `servername` at run time, its types do not list it (upstreams.ts, connector()).
+    const dispatch: Dispatcher.DispatchOptions & { servername: string } = {
+      path: this.url,
+      method: this.req.method as Dispatcher.HttpMethod,
+      headers: this.headers,
+      body: this.body,
+      servername: UPSTREAM_SERVERNAME,
+      headersTimeout: target.readTimeoutMs ?? opts.upstreamHeadersTimeout,
+      bodyTimeout: target.readTimeoutMs ?? opts.upstreamBodyTimeout,
+    };
+    this.proxy.upstreams.get(this.origin, target, host).dispatch(dispatch, this);
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -784,6 +797,11 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.done = true;
     this.proxy.local(this.req, this.res, status, this.target, undefined, close);
   }
+}
+
+/** The host a request names (HTTP/2 :authority, else Host). */
+function requestHost(req: IncomingMessage): string {
+  return (req.headers[':authority'] as string | undefined) ?? req.headers.host ?? '';
 }
 
 function parseAbsoluteForm(target: string): { authority: string; path: string } | undefined {

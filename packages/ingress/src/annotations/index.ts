@@ -11,17 +11,19 @@ import { AnnotationReader, NGINX_PREFIX, PORTICO_PREFIX, type BadAnnotation } fr
 import { redirectAnnotations, type RedirectChoice } from './redirect.js';
 import { proxyLimitsAnnotations, type ProxyLimitsChoice } from './proxy-limits.js';
 import { canaryAnnotations, type CanaryChoice } from './canary.js';
+import { backendProtocolAnnotations, type BackendProtocolChoice } from './backend-protocol.js';
 
 export * from './family.js';
 export * from './read.js';
 export * from './redirect.js';
 export * from './proxy-limits.js';
 export * from './canary.js';
+export * from './backend-protocol.js';
 
 /** What one Ingress's annotations ask of the routes it defines (the Target fields they own). */
-export type RoutePolicy = RedirectChoice & ProxyLimitsChoice & CanaryChoice;
+export type RoutePolicy = RedirectChoice & ProxyLimitsChoice & CanaryChoice & BackendProtocolChoice;
 
-const FAMILIES = [redirectAnnotations, proxyLimitsAnnotations, canaryAnnotations];
+const FAMILIES = [redirectAnnotations, proxyLimitsAnnotations, canaryAnnotations, backendProtocolAnnotations];
 
 /** The snippet annotations of ingress-nginx, refused whatever their value. */
 export const SNIPPET_ANNOTATIONS: readonly string[] = [

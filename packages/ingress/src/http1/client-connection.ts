@@ -118,12 +118,17 @@ export class ClientConnection implements ClientSide {
       }
       this.buf = end + 4 === buf.length ? undefined : buf.subarray(end + 4);
       this.headSince = 0;
-      this.dispatch(head);
+      if (!this.dispatch(head)) {
+        // A route the fast path does not serve: Node's server gets the request from its first byte.
+        this.buf = buf;
+        this.handover();
+      }
     }
     this.parsing = false;
   }
 
-  private dispatch(head: RequestHead): void {
+  /** False when the request's route needs Node's data plane (a pod spoken to over TLS or HTTP/2). */
+  private dispatch(head: RequestHead): boolean {
     const proxy = this.ctx.proxy;
     this.requestSince = performance.now();
     const decision = proxy.decide(
@@ -152,8 +157,9 @@ export class ClientConnection implements ClientSide {
         this.requestSince,
       );
       if (close) this.end();
-      return;
+      return true;
     }
+    if (decision.target.backendProtocol !== undefined) return false;
     const fields = upstreamHeaders(
       head.fields,
       { connection: head.connection },
@@ -182,6 +188,7 @@ export class ClientConnection implements ClientSide {
       this.bodyLength = head.contentLength;
     }
     exchange.start(body);
+    return true;
   }
 
   local(status: number, method: string, close: boolean, location?: string): void {
