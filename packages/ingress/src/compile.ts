@@ -115,6 +115,8 @@ export function compileWithProblems(state: ClusterState, options: CompileOptions
       report('UnknownAnnotation', annotationField(a), 'not an annotation Portico reads; ignored');
     if (policy.proxySsl?.secret !== undefined)
       policy = { ...policy, proxySsl: withSslSecret(policy.proxySsl, ns, secrets, report) };
+    // Cookie values are keyed by the Ingress's uid: stable across workers and replicas, unknown to clients.
+    if (policy.affinity) policy = { ...policy, affinity: { ...policy.affinity, key: ref.uid ?? id } };
     if (policy.canaryRule) {
       canaries.push({ ing, ref, rule: policy.canaryRule });
       continue;
@@ -173,7 +175,7 @@ export function compileWithProblems(state: ClusterState, options: CompileOptions
       }
       (rule.http?.paths ?? []).forEach((p, i) => {
         const path = p.path || '/';
-        const target = targetOf(p.backend, [r, i]);
+        const target = withCookiePath(targetOf(p.backend, [r, i]), path);
         const owner: PathOwner = { ref, rule: r, index: i, path };
         const conflict = (old: PathOwner, kind: string): void =>
           report(
@@ -265,6 +267,13 @@ export function compileWithProblems(state: ClusterState, options: CompileOptions
     problems: problems.map(formatProblem),
   };
   return { table, problems };
+}
+
+/** The affinity cookie's Path defaults to the rule's path, as ingress-nginx's location path. */
+function withCookiePath(target: Target, path: string): Target {
+  const affinity = target.affinity;
+  if (!affinity || affinity.path !== undefined) return target;
+  return { ...target, affinity: { ...affinity, path } };
 }
 
 /**

@@ -15,6 +15,7 @@ import { constants as http2Constants, type Http2ServerRequest } from 'node:http2
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
+import { stickyPick } from './affinity.js';
 import { Balancer, type EjectionOptions } from './balancer.js';
 import { downstreamHeaders, requestHead, upstreamHeaders, type ClientHop } from './headers.js';
 import { realClient, TrustedProxies } from './forwarded.js';
@@ -637,6 +638,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   private endpoint: RoutedEndpoint | undefined;
   private origin = '';
   private retried = false;
+  /** The affinity cookie this response sets (affinity.ts). */
+  private setCookie: string | undefined;
   private done = false;
   private clientGone = false;
   /** Runs while the client takes none of the response (see onResponseData). */
@@ -665,7 +668,26 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   start(avoid: RoutedEndpoint | undefined): void {
-    const endpoint = this.proxy.balancer.pick(this.backend.key, this.backend.endpoints, avoid);
+    const affinity = this.target.affinity;
+    let endpoint: RoutedEndpoint | undefined;
+    if (affinity === undefined)
+      endpoint = this.proxy.balancer.pick(this.backend.key, this.backend.endpoints, avoid);
+    else {
+      // affinity.ts: the endpoint the client's cookie names, or a new one and a cookie for it.
+      const secure = (this.req.socket as { encrypted?: boolean }).encrypted === true;
+      const choice = stickyPick(
+        this.proxy.balancer,
+        this.backend,
+        affinity,
+        joined(this.req.headers.cookie),
+        secure,
+        avoid,
+      );
+      endpoint = choice.endpoint;
+      this.setCookie = choice.setCookie;
+      if (choice.setCookie !== undefined)
+        this.proxy.options.metrics?.affinityCookies.inc({ service: this.backend.key });
+    }
     if (!endpoint) return this.fail(502);
     this.endpoint = endpoint;
     this.origin = endpoint.origin;
@@ -700,6 +722,11 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return; // 1xx: Node answers Expect itself; nothing to relay.
     this.proxy.balancer.succeeded(this.origin);
     const out = downstreamHeaders(headers, this.proxy.options.serverName);
+    if (this.setCookie !== undefined) {
+      const had = out['set-cookie'];
+      out['set-cookie'] =
+        had === undefined ? this.setCookie : [...(Array.isArray(had) ? had : [String(had)]), this.setCookie];
+    }
     // An answer before the request body is in (the pod answered early): the connection closes
     // after it, and a deadline that passes meanwhile only closes it, never adds a second response.
     if (!this.req.complete && !isHttp2(this.req)) {

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import type { V1Secret } from '@kubernetes/client-node';
-import { compileWithProblems, IngressServer, readIngressAnnotations } from '@portico/ingress';
+import { compileWithProblems, IngressServer, ProxyMetrics, readIngressAnnotations } from '@portico/ingress';
 import { ingress, ingressClass, rule } from './fixtures.js';
 import { loopbackService, table } from './backends.js';
 import { leaf, need, testCa } from './tls-kit.js';
@@ -27,6 +27,7 @@ let pod: https.Server;
 let server: IngressServer;
 let httpPort = 0;
 let secrets: V1Secret[] = [];
+const metrics = new ProxyMetrics();
 
 /** Status and the pod's view (SNI, client certificate) of one request on a fresh connection. */
 function request(
@@ -114,7 +115,7 @@ beforeAll(async () => {
     opaque('other-ca', { 'ca.crt': otherCa }),
     opaque('client', { 'tls.crt': clientPair.cert, 'tls.key': clientPair.key }),
   ];
-  server = new IngressServer({ host: '127.0.0.1', httpPort: 0, httpsPort: 0 });
+  server = new IngressServer({ host: '127.0.0.1', httpPort: 0, httpsPort: 0, proxy: { metrics } });
   server.setTable(
     table([loopbackService('pod', [(pod.address() as AddressInfo).port]), { ingresses: INGRESSES, secrets }]),
   );
@@ -142,6 +143,8 @@ describe.each(['fast', 'node'] as const)('%s path', (plane) => {
     expect(await request('verified.test', plane)).toMatchObject({ status: 200 });
     expect(await request('wrong-ca.test', plane)).toEqual({ status: 502 });
     expect(await request('wrong-name.test', plane)).toEqual({ status: 502 });
+    const text = await metrics.registry.getSingleMetricAsString('portico_ingress_upstream_errors_total');
+    expect(text).toMatch(/service="default\/pod:80",reason="tls"\} [1-9]/);
   });
 
   it('the Secret tls.crt and tls.key are presented as client certificate', async () => {

@@ -174,7 +174,8 @@ export class ClientConnection implements ClientSide {
       proxy.trusted,
     );
     const upstreamHead = requestHead(head.method, decision.path, fields);
-    const exchange = new Exchange(proxy, this, head, upstreamHead, decision.target, decision.backend);
+    const secure = this.ctx.proto === 'https';
+    const exchange = new Exchange(proxy, this, head, upstreamHead, decision.target, decision.backend, secure);
     this.exchange = exchange;
     let body: Buffer | undefined;
     if (head.contentLength > 0) {

@@ -6,6 +6,7 @@
  */
 import type { Socket } from 'node:net';
 import { fieldValue } from '../forwarded.js';
+import { stickyPick } from '../affinity.js';
 import type { Proxy } from '../proxy.js';
 import type { Backend, RoutedEndpoint } from '../router.js';
 import type { Target } from '../table.js';
@@ -46,17 +47,14 @@ export class Exchange implements ResponseHandler {
   private pendingHead: string | undefined;
   private closeAfter: boolean;
   private retried = false;
+  /** The affinity cookie this response sets (affinity.ts). */
+  private setCookie: string | undefined;
   private over = false;
   private readonly started = performance.now();
   /** The client took what we wrote: read the pod again (the same timeout applies to both waits). */
   private readonly resumeUpstream = (): void => {
     this.deadline = performance.now() + this.proxy.options.upstreamBodyTimeout;
     this.upstream?.socket.resume();
-  };
-  /** The pod took the body bytes it had stalled on: back to waiting for its answer. */
-  private readonly podDrained = (): void => {
-    if (this.status === 0 && !this.over) this.deadline = performance.now() + this.readTimeout;
-    this.client.socket.resume();
   };
   /** proxy-read-timeout of the route (annotations/proxy-limits.ts), else the headers timeout. */
   private readonly readTimeout: number;
@@ -71,6 +69,8 @@ export class Exchange implements ResponseHandler {
     private readonly upstreamHead: string,
     private readonly target: Target,
     private readonly backend: Backend,
+    /** The client came over TLS (an affinity cookie is then Secure). */
+    private readonly secure = false,
   ) {
     this.closeAfter = request.close;
     const options = proxy.options;
@@ -80,7 +80,19 @@ export class Exchange implements ResponseHandler {
 
   /** Sends the request; `body` holds the body bytes that arrived with the head. */
   start(body: Buffer | undefined, avoid?: RoutedEndpoint): void {
-    const endpoint = this.proxy.balancer.pick(this.backend.key, this.backend.endpoints, avoid);
+    const affinity = this.target.affinity;
+    let endpoint: RoutedEndpoint | undefined;
+    if (affinity === undefined)
+      endpoint = this.proxy.balancer.pick(this.backend.key, this.backend.endpoints, avoid);
+    else {
+      // affinity.ts: the endpoint the client's cookie names, or a new one and a cookie for it.
+      const cookie = fieldValue(this.request.fields, 'cookie');
+      const choice = stickyPick(this.proxy.balancer, this.backend, affinity, cookie, this.secure, avoid);
+      endpoint = choice.endpoint;
+      this.setCookie = choice.setCookie;
+      if (choice.setCookie !== undefined)
+        this.proxy.options.metrics?.affinityCookies.inc({ service: this.backend.key });
+    }
     if (!endpoint) {
       this.failLocally(502);
       return;
@@ -106,8 +118,15 @@ export class Exchange implements ResponseHandler {
     // The pod is not reading: proxy-send-timeout runs until it does (nginx's proxy_send_timeout).
     const send = this.target.sendTimeoutMs ?? this.proxy.options.upstreamHeadersTimeout;
     if (this.status === 0) this.deadline = performance.now() + send;
-    upstream.socket.once('drain', this.podDrained);
+    // A closure only here, when the pod pushes back: none per request.
+    upstream.socket.once('drain', () => this.podDrained());
     return false;
+  }
+
+  /** The pod took the body bytes it had stalled on: back to waiting for its answer. */
+  private podDrained(): void {
+    if (this.status === 0 && !this.over) this.deadline = performance.now() + this.readTimeout;
+    this.client.socket.resume();
   }
 
   onHead(head: ResponseHead): void {
@@ -115,6 +134,7 @@ export class Exchange implements ResponseHandler {
     this.proxy.balancer.succeeded(this.endpoint!.origin);
     this.deadline = performance.now() + this.bodyTimeout;
     let text = head.forClient;
+    if (this.setCookie !== undefined) text += `set-cookie: ${this.setCookie}\r\n`;
     if (head.framing === 'close' || this.closeAfter) {
       this.closeAfter = true;
       text += 'connection: close\r\n';
