@@ -95,7 +95,12 @@ export class H2Exchange {
     stream.on('error', (err) => (this.error = err));
     stream.on('close', () => this.onClose());
     if (this.body) {
-      this.body.on('error', () => stream.close(NGHTTP2_CANCEL));
+      const body = this.body;
+      body.on('error', () => {
+        // A pod that took none of the body for proxy-send-timeout: a timeout (504), as on HTTP/1.
+        if (body.podStalled) this.timedOut = true;
+        stream.close(NGHTTP2_CANCEL);
+      });
       this.body.pipe(stream);
     }
   }

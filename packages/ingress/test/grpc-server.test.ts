@@ -30,6 +30,15 @@ const METHODS = {
     responseSerialize: raw,
     responseDeserialize: raw,
   },
+  chat: {
+    path: '/test.Echo/Chat',
+    requestStream: true,
+    responseStream: true,
+    requestSerialize: raw,
+    requestDeserialize: raw,
+    responseSerialize: raw,
+    responseDeserialize: raw,
+  },
   count: {
     path: '/test.Echo/Count',
     requestStream: false,
@@ -46,6 +55,7 @@ let ca = '';
 let clearPod: grpc.Server;
 let tlsPod: grpc.Server;
 let resetPod: http2.Http2Server;
+let silentPod: http2.Http2Server;
 let server: IngressServer;
 let httpsPort = 0;
 let httpPort = 0;
@@ -57,6 +67,10 @@ function pod(name: string): grpc.UntypedServiceImplementation {
       if (text === 'fail') return done({ code: grpc.status.NOT_FOUND, details: 'no such thing' });
       call.sendMetadata(new grpc.Metadata());
       done(null, Buffer.from(`${name}:${text}:${String(call.metadata.get('x-user')[0] ?? '')}`));
+    },
+    chat: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
+      call.on('data', (b: Buffer) => call.write(Buffer.from(`re:${b.toString()}`)));
+      call.on('end', () => call.end());
     },
     count: (call: grpc.ServerWritableStream<Buffer, Buffer>) => {
       const n = Number(call.request.toString());
@@ -103,7 +117,7 @@ beforeAll(async () => {
   need('openssl');
   dir = mkdtempSync(join(tmpdir(), 'portico-grpc-'));
   ca = testCa(dir);
-  const front = leaf(dir, 'front', ['grpc.test', 'grpcs.test', 'reset.test']);
+  const front = leaf(dir, 'front', ['grpc.test', 'grpcs.test', 'reset.test', 'silent.test']);
   const back = leaf(dir, 'back', ['pod.internal']);
   let clearPort: number;
   let tlsPort: number;
@@ -121,12 +135,17 @@ beforeAll(async () => {
     stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
   });
   await new Promise<void>((r) => resetPod.listen(0, '127.0.0.1', r));
+  // A pod that never answers.
+  silentPod = http2.createServer();
+  silentPod.on('stream', (stream) => stream.on('error', () => undefined));
+  await new Promise<void>((r) => silentPod.listen(0, '127.0.0.1', r));
   server = new IngressServer({ host: '127.0.0.1', httpPort: 0, httpsPort: 0 });
   server.setTable(
     table([
       loopbackService('clear', [clearPort]),
       loopbackService('secure', [tlsPort]),
       loopbackService('reset', [(resetPod.address() as AddressInfo).port]),
+      loopbackService('silent', [(silentPod.address() as AddressInfo).port]),
       {
         secrets: [tlsSecret('front', front.cert, front.key)],
         ingresses: [
@@ -145,6 +164,14 @@ beforeAll(async () => {
               rules: [rule('grpcs.test', { path: '/', svc: 'secure' })],
             },
             { annotations: { [nginx('backend-protocol')]: 'GRPCS' } },
+          ),
+          ingress(
+            'silent',
+            {
+              tls: [{ hosts: ['silent.test'], secretName: 'front' }],
+              rules: [rule('silent.test', { path: '/', svc: 'silent' })],
+            },
+            { annotations: { [nginx('backend-protocol')]: 'GRPC', [nginx('proxy-read-timeout')]: '1' } },
           ),
           ingress(
             'reset',
@@ -166,6 +193,7 @@ afterAll(async () => {
   clearPod?.forceShutdown();
   tlsPod?.forceShutdown();
   resetPod?.close();
+  silentPod?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -191,6 +219,28 @@ describe('GRPC (h2c to the pod)', () => {
     expect(got).toEqual(['1', '2', '3', '4', '5']);
   });
 
+  it('a bidirectional stream: each message answered before the next is sent', async () => {
+    const c = client('grpc.test');
+    const call = c.chat({ deadline: Date.now() + 5000 }) as grpc.ClientDuplexStream<Buffer, Buffer>;
+    const replies: string[] = [];
+    for (const word of ['one', 'two', 'three']) {
+      const reply = new Promise<string>((resolve) => call.once('data', (b: Buffer) => resolve(b.toString())));
+      call.write(Buffer.from(word));
+      // The reply arrives while the call is still open: the proxy streams both ways, buffers nothing.
+      replies.push(await reply);
+    }
+    const ended = new Promise<void>((resolve, reject) => {
+      call.on('status', (s: grpc.StatusObject) =>
+        s.code === grpc.status.OK ? resolve() : reject(new Error(s.details)),
+      );
+    });
+    call.end();
+    call.resume();
+    await ended;
+    c.close();
+    expect(replies).toEqual(['re:one', 're:two', 're:three']);
+  });
+
   it('a gRPC error status reaches the client (grpc-status and grpc-message in the trailers)', async () => {
     await expect(unary('grpc.test', 'fail')).rejects.toMatchObject({
       code: grpc.status.NOT_FOUND,
@@ -207,6 +257,12 @@ describe('GRPC (h2c to the pod)', () => {
 
   it('a pod that resets its stream: the call fails as UNAVAILABLE (the proxy answers 502)', async () => {
     await expect(unary('reset.test', 'x')).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+  });
+
+  it('proxy-read-timeout: a pod that never answers ends the call after about a second (504: UNAVAILABLE)', async () => {
+    const started = performance.now();
+    await expect(unary('silent.test', 'x')).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+    expect(performance.now() - started).toBeLessThan(3000);
   });
 
   it('an HTTP/1.1 request to the GRPC route is forwarded over HTTP/2 (the pod answers, not the proxy)', async () => {
