@@ -5,6 +5,7 @@
  * canary without a main Ingress, and the compiled table and problems.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import http2 from 'node:http2';
 import { connect } from 'node:net';
 import { compileWithProblems, IngressServer, readIngressAnnotations } from '@portico/ingress';
 import { ingress, ingressClass, rule } from './fixtures.js';
@@ -17,6 +18,7 @@ let stable: Echo;
 let preview: Echo;
 let server: IngressServer;
 let httpPort = 0;
+let httpsPort = 0;
 
 /** The pod that answered one request on a fresh connection (or the status when none did). */
 function pod(host: string, plane: Plane, headers: Record<string, string> = {}): Promise<string> {
@@ -81,7 +83,7 @@ beforeAll(async () => {
       { ingresses: INGRESSES },
     ]),
   );
-  ({ httpPort } = await server.listen());
+  ({ httpPort, httpsPort } = (await server.listen()) as { httpPort: number; httpsPort: number });
 });
 
 afterAll(async () => {
@@ -123,6 +125,26 @@ describe.each(['fast', 'node'] as const)('%s path', (plane) => {
   it('a canary without a main Ingress serves nothing (404)', async () => {
     expect(await pod('o.test', plane)).toBe('status 404');
   });
+});
+
+it('over HTTP/2 (HTTPS, the Node path) the header and the cookie choose the canary too', async () => {
+  const session = http2.connect(`https://127.0.0.1:${httpsPort}`, { rejectUnauthorized: false });
+  const ask = (headers: Record<string, string>): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const stream = session.request({ ':path': '/', ':authority': 'h.test', ...headers });
+      let body = '';
+      stream.on('data', (d: Buffer) => (body += d.toString()));
+      stream.on('error', reject);
+      stream.on('end', () => resolve(/"name":"(\w+)"/.exec(body)?.[1] ?? body));
+    });
+  try {
+    expect(await ask({})).toBe('stable');
+    expect(await ask({ 'x-canary': 'always' })).toBe('preview');
+    expect(await ask({ cookie: 'beta=always' })).toBe('preview');
+    expect(await ask({ 'x-canary': 'never', cookie: 'beta=always' })).toBe('stable');
+  } finally {
+    session.close();
+  }
 });
 
 it('canary-weight 30 sends about 30 % of requests to the canary', async () => {
