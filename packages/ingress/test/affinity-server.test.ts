@@ -5,13 +5,12 @@
  * removed endpoint gets a new pod and cookie, and routes without the annotation stay round-robin.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect } from 'node:net';
 import { IngressServer, ProxyMetrics, readIngressAnnotations, type RouteTable } from '@portico/ingress';
 import { ingress, rule } from './fixtures.js';
 import { loopbackService, startEcho, stopAll, table, type Echo } from './backends.js';
+import { planeRequest, podOf, type Plane } from './plane-request.js';
 
 const nginx = (name: string) => `nginx.ingress.kubernetes.io/${name}`;
-type Plane = 'fast' | 'node';
 
 let pods: Echo[] = [];
 let server: IngressServer;
@@ -24,29 +23,22 @@ async function cookiesSet(): Promise<number> {
   return Number(/service="default\/web:80"\} (\d+)/.exec(text)?.[1] ?? 0);
 }
 
-function request(
+async function request(
   host: string,
   path: string,
   plane: Plane,
   cookie?: string,
 ): Promise<{ pod?: string; setCookie?: string }> {
-  return new Promise((resolve, reject) => {
-    const sock = connect(httpPort, '127.0.0.1');
-    let text = '';
-    sock.on('data', (d: Buffer) => (text += d.toString('latin1')));
-    sock.on('error', reject);
-    sock.on('close', () => {
-      const pod = /"name":"(\w+)"/.exec(text)?.[1];
-      const setCookie = /\r\nset-cookie: ([^\r]*)/i.exec(text)?.[1];
-      resolve({ ...(pod ? { pod } : {}), ...(setCookie ? { setCookie } : {}) });
-    });
-    const extra = cookie ? `Cookie: other=1; ${cookie}\r\n` : '';
-    sock.write(
-      plane === 'fast'
-        ? `GET ${path} HTTP/1.1\r\nHost: ${host}\r\n${extra}Connection: close\r\n\r\n`
-        : `POST ${path} HTTP/1.1\r\nHost: ${host}\r\n${extra}Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n`,
-    );
-  });
+  const text = await planeRequest(
+    httpPort,
+    plane,
+    host,
+    path,
+    cookie ? { Cookie: `other=1; ${cookie}` } : {},
+  );
+  const pod = podOf(text);
+  const setCookie = /\r\nset-cookie: ([^\r]*)/i.exec(text)?.[1];
+  return { ...(pod ? { pod } : {}), ...(setCookie ? { setCookie } : {}) };
 }
 
 function tableOf(ports: number[]): RouteTable {

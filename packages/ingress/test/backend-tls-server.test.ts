@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import https from 'node:https';
-import { connect, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
@@ -17,9 +17,9 @@ import { compileWithProblems, IngressServer, ProxyMetrics, readIngressAnnotation
 import { ingress, ingressClass, rule } from './fixtures.js';
 import { loopbackService, table } from './backends.js';
 import { leaf, need, testCa } from './tls-kit.js';
+import { planeRequest, statusOf, type Plane } from './plane-request.js';
 
 const nginx = (name: string) => `nginx.ingress.kubernetes.io/${name}`;
-type Plane = 'fast' | 'node';
 
 let dir = '';
 let otherDir = '';
@@ -30,26 +30,15 @@ let secrets: V1Secret[] = [];
 const metrics = new ProxyMetrics();
 
 /** Status and the pod's view (SNI, client certificate) of one request on a fresh connection. */
-function request(
+async function request(
   host: string,
   plane: Plane,
 ): Promise<{ status: number; sni?: string | false; client?: string }> {
-  return new Promise((resolve, reject) => {
-    const sock = connect(httpPort, '127.0.0.1');
-    let text = '';
-    sock.on('data', (d: Buffer) => (text += d.toString('latin1')));
-    sock.on('error', reject);
-    sock.on('close', () => {
-      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
-      const body = text.slice(text.indexOf('\r\n\r\n') + 4);
-      resolve(status === 200 ? { status, ...(JSON.parse(body) as object) } : { status });
-    });
-    sock.write(
-      plane === 'fast'
-        ? `GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`
-        : `POST / HTTP/1.1\r\nHost: ${host}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n`,
-    );
-  });
+  const text = await planeRequest(httpPort, plane, host);
+  const status = statusOf(text);
+  return status === 200
+    ? { status, ...(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) as object) }
+    : { status };
 }
 
 function opaque(name: string, data: Record<string, string>): V1Secret {

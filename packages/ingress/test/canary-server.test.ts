@@ -6,13 +6,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import http2 from 'node:http2';
-import { connect } from 'node:net';
 import { compileWithProblems, IngressServer, readIngressAnnotations } from '@portico/ingress';
 import { ingress, ingressClass, rule } from './fixtures.js';
 import { loopbackService, startEcho, stopAll, table, type Echo } from './backends.js';
+import { planeRequest, podOf, statusOf, type Plane } from './plane-request.js';
 
 const nginx = (name: string) => `nginx.ingress.kubernetes.io/${name}`;
-type Plane = 'fast' | 'node';
 
 let stable: Echo;
 let preview: Echo;
@@ -21,24 +20,9 @@ let httpPort = 0;
 let httpsPort = 0;
 
 /** The pod that answered one request on a fresh connection (or the status when none did). */
-function pod(host: string, plane: Plane, headers: Record<string, string> = {}): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const sock = connect(httpPort, '127.0.0.1');
-    let text = '';
-    sock.on('data', (d: Buffer) => (text += d.toString('latin1')));
-    sock.on('error', reject);
-    sock.on('close', () =>
-      resolve(/"name":"(\w+)"/.exec(text)?.[1] ?? `status ${/^HTTP\/1\.1 (\d+)/.exec(text)?.[1]}`),
-    );
-    const extra = Object.entries(headers)
-      .map(([k, v]) => `${k}: ${v}\r\n`)
-      .join('');
-    sock.write(
-      plane === 'fast'
-        ? `GET / HTTP/1.1\r\nHost: ${host}\r\n${extra}Connection: close\r\n\r\n`
-        : `POST / HTTP/1.1\r\nHost: ${host}\r\n${extra}Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n`,
-    );
-  });
+async function pod(host: string, plane: Plane, headers: Record<string, string> = {}): Promise<string> {
+  const text = await planeRequest(httpPort, plane, host, '/', headers);
+  return podOf(text) ?? `status ${statusOf(text)}`;
 }
 
 const main = (name: string, host: string) =>
