@@ -21,7 +21,7 @@ import type {
 import { backendKey, indexServices, resolveBackend, type ServiceIndex } from './backends.js';
 import { classFilter, CONTROLLER_NAME, DEFAULT_CLASS_NAME } from './classes.js';
 import { formatProblem, type IngressProblem, type ProblemReason } from './problems.js';
-import { readIngressAnnotations } from './annotations/index.js';
+import { readIngressAnnotations, type CanaryRule, type ProxySsl } from './annotations/index.js';
 import type { BackendEntry, CertEntry, Endpoint, HostTable, PathEntry, RouteTable, Target } from './table.js';
 
 export * from './problems.js';
@@ -80,6 +80,8 @@ export function compileWithProblems(state: ClusterState, options: CompileOptions
   const tlsHosts = new Set<string>();
   let catchAll: Target | null = null;
   let catchAllOwner: Owner | undefined;
+  /** Canary Ingresses, merged beside their main targets once every main Ingress is in. */
+  const canaries: { ing: V1Ingress; ref: IngressRef; rule: CanaryRule }[] = [];
 
   for (const ing of ingresses) {
     const ns = ing.metadata?.namespace ?? 'default';
@@ -93,7 +95,9 @@ export function compileWithProblems(state: ClusterState, options: CompileOptions
     const report = (reason: ProblemReason, field: string, what: string): void => {
       problems.push(problem(ref, reason, field, what));
     };
-    const { policy, bad, refused, unknown } = readIngressAnnotations(ing.metadata?.annotations);
+    const read = readIngressAnnotations(ing.metadata?.annotations);
+    const { bad, refused, unknown } = read;
+    let policy = read.policy;
     const annotationField = (annotation: string): string => `metadata.annotations[${quote(annotation)}]`;
     for (const b of bad)
       report(
@@ -109,6 +113,14 @@ export function compileWithProblems(state: ClusterState, options: CompileOptions
       );
     for (const a of unknown)
       report('UnknownAnnotation', annotationField(a), 'not an annotation Portico reads; ignored');
+    if (policy.proxySsl?.secret !== undefined)
+      policy = { ...policy, proxySsl: withSslSecret(policy.proxySsl, ns, secrets, report) };
+    // Cookie values are keyed by the Ingress's uid: stable across workers and replicas, unknown to clients.
+    if (policy.affinity) policy = { ...policy, affinity: { ...policy.affinity, key: ref.uid ?? id } };
+    if (policy.canaryRule) {
+      canaries.push({ ing, ref, rule: policy.canaryRule });
+      continue;
+    }
     /** `path`: [rule, path] indexes; none for spec.defaultBackend. The field is built only to report. */
     const targetOf = (backend: V1IngressBackend, path?: [number, number]): Target => {
       const field = (): string =>
@@ -163,7 +175,7 @@ export function compileWithProblems(state: ClusterState, options: CompileOptions
       }
       (rule.http?.paths ?? []).forEach((p, i) => {
         const path = p.path || '/';
-        const target = targetOf(p.backend, [r, i]);
+        const target = withCookiePath(targetOf(p.backend, [r, i]), path);
         const owner: PathOwner = { ref, rule: r, index: i, path };
         const conflict = (old: PathOwner, kind: string): void =>
           report(
@@ -233,6 +245,8 @@ export function compileWithProblems(state: ClusterState, options: CompileOptions
     });
   }
 
+  for (const c of canaries) mergeCanary(c.ing, c.ref, c.rule, hosts, resolved, services, problems);
+
   const hostTables: HostTable[] = [...hosts].sort(byKey).map(([host, hb]) => ({
     host,
     exact: [...hb.exact.values()].map((v) => v.entry),
@@ -253,6 +267,108 @@ export function compileWithProblems(state: ClusterState, options: CompileOptions
     problems: problems.map(formatProblem),
   };
   return { table, problems };
+}
+
+/** The affinity cookie's Path defaults to the rule's path, as ingress-nginx's location path. */
+function withCookiePath(target: Target, path: string): Target {
+  const affinity = target.affinity;
+  if (!affinity || affinity.path !== undefined) return target;
+  return { ...target, affinity: { ...affinity, path } };
+}
+
+/**
+ * Puts a canary Ingress's paths beside the main targets of the same host and path
+ * (annotations/canary.ts). A path with no main target, or whose main target already has a canary,
+ * is reported and serves nothing of the canary (ingress-nginx drops such a canary backend too).
+ */
+function mergeCanary(
+  ing: V1Ingress,
+  ref: IngressRef,
+  rule: CanaryRule,
+  hosts: Map<string, HostBuilder>,
+  resolved: Map<string, readonly Endpoint[] | string>,
+  services: ServiceIndex,
+  problems: IngressProblem[],
+): void {
+  const report = (reason: ProblemReason, field: string, what: string): void => {
+    problems.push(problem(ref, reason, field, what));
+  };
+  if (ing.spec?.defaultBackend)
+    report('UnmatchedCanary', 'spec.defaultBackend', 'a canary default backend is not supported; ignored');
+  (ing.spec?.rules ?? []).forEach((r, i) => {
+    const host = (r.host ?? '').toLowerCase();
+    (r.http?.paths ?? []).forEach((p, j) => {
+      const field = `spec.rules[${i}].http.paths[${j}]`;
+      const path = p.path || '/';
+      const kind = p.pathType === 'Exact' ? 'Exact' : 'Prefix';
+      const hb = hosts.get(host);
+      const slot = kind === 'Exact' ? hb?.exact.get(path) : hb?.prefix.get(stripTrailingSlashes(path));
+      if (!slot) {
+        const what = `${pathOf(path, kind, host)} has no main (non-canary) Ingress; the canary serves nothing`;
+        return report('UnmatchedCanary', field, what);
+      }
+      const main = slot.entry.target;
+      if (main.canary)
+        return report(
+          'RuleConflict',
+          field,
+          `${pathOf(path, kind, host)} already has the canary Ingress ${quote(main.canary.target.ingress)} (one canary per path)`,
+        );
+      const service = p.backend.service;
+      if (!service)
+        return report('UnsupportedBackend', `${field}.backend`, 'a canary needs a service backend');
+      const key = backendKey(ref.namespace, service);
+      if (key === main.backend)
+        return report('RuleConflict', `${field}.backend`, `the canary names the main backend ${quote(key)}`);
+      let resolution = resolved.get(key);
+      if (resolution === undefined)
+        resolved.set(key, (resolution = resolveBackend(services, ref.namespace, service)));
+      if (typeof resolution === 'string')
+        report(...backendProblem(services, ref.namespace, service, `${field}.backend.service`));
+      const target: Target = { ...main, ingress: ref.id, backend: key };
+      slot.entry = { path: slot.entry.path, target: { ...main, canary: { rule, target } } };
+    });
+  });
+}
+
+/**
+ * The proxy-ssl-secret of an Ingress (annotations/backend-protocol.ts) read into its TLS settings:
+ * `ca.crt` to verify pods against, `tls.crt` and `tls.key` as client certificate. Only a Secret of
+ * the Ingress's own namespace (as ingress-nginx); anything unusable is reported and left out.
+ */
+function withSslSecret(
+  ssl: ProxySsl,
+  ns: string,
+  secrets: ReadonlyMap<string, V1Secret>,
+  report: (reason: ProblemReason, field: string, what: string) => void,
+): ProxySsl {
+  const name = ssl.secret!;
+  const field = 'metadata.annotations["nginx.ingress.kubernetes.io/proxy-ssl-secret"]';
+  if (!name.startsWith(`${ns}/`)) {
+    report('InvalidAnnotation', field, `${quote(name)} is not a Secret of namespace ${quote(ns)}; ignored`);
+    return ssl;
+  }
+  const secret = secrets.get(name);
+  if (!secret) {
+    report('SecretNotFound', field, `secret ${quote(name)} not found`);
+    return ssl;
+  }
+  const text = (key: string): string | undefined => {
+    const b64 = secret.data?.[key];
+    return b64 === undefined ? undefined : Buffer.from(b64, 'base64').toString('utf8');
+  };
+  const out: { -readonly [K in keyof ProxySsl]: ProxySsl[K] } = { ...ssl };
+  const ca = text('ca.crt');
+  if (ca !== undefined) out.ca = ca;
+  const cert = text('tls.crt');
+  const key = text('tls.key');
+  if (cert !== undefined && key !== undefined) {
+    out.cert = cert;
+    out.key = key;
+  }
+  if (ca === undefined && cert === undefined)
+    report('InvalidCertificate', field, `secret ${quote(name)} has neither ca.crt nor tls.crt and tls.key`);
+  return out;
 }
 
 interface IngressRef {

@@ -47,9 +47,21 @@ export class BodyLimit extends Transform {
   tripped = false;
   /** Set when the body was cut off for time. */
   expired: 'timeout' | 'slow_body' | undefined;
+  /** Set when the pod stopped taking the body for longer than `sendTimeout` (a 504, not a 408). */
+  podStalled = false;
   readonly since = performance.now();
+  /** How often the pod's side asked for more; BodyWatch compares it between two sweeps. */
+  pulls = 0;
+  /** performance.now() since when bytes sat here unread by the pod's side; 0 while it reads. */
+  stalledSince = 0;
 
-  constructor(private readonly max: number) {
+  /**
+   * `sendTimeout`: ms the pod may leave body bytes unread (proxy-send-timeout); 0: not watched.
+   */
+  constructor(
+    private readonly max: number,
+    readonly sendTimeout = 0,
+  ) {
     super();
     // The watch may expire a body whose exchange is over (pod answered, client gone, stream
     // reset) and whose consumer stopped listening: that error must not reach the process.
@@ -70,6 +82,17 @@ export class BodyLimit extends Transform {
     done(null, chunk);
   }
 
+  override _read(size: number): void {
+    this.pulls++;
+    super._read(size);
+  }
+
+  /** The pod took none of the body for sendTimeout: the exchange ends with 504. */
+  stall(): void {
+    this.podStalled = true;
+    this.destroy(new BodyTooSlow('the upstream stopped reading the request body'));
+  }
+
   expire(reason: 'timeout' | 'slow_body'): void {
     this.expired = reason;
     this.destroy(new BodyTooSlow(`request body too slow (${reason})`));
@@ -79,6 +102,8 @@ export class BodyLimit extends Transform {
 /** The Node path's bodies in flight, checked every `interval` ms by one timer. */
 export class BodyWatch {
   private readonly bodies = new Set<BodyLimit>();
+  /** BodyLimit.pulls at the previous sweep. */
+  private readonly pulls = new WeakMap<BodyLimit, number>();
   private timer: NodeJS.Timeout | undefined;
   limits: BodyTimeouts = { requestTimeout: 60_000, bodyTimeout: 10_000, minBodyRate: 1024 };
   interval = 1_000;
@@ -96,6 +121,11 @@ export class BodyWatch {
   private sweep(): void {
     const now = performance.now();
     for (const body of this.bodies) {
+      if (body.sendTimeout > 0 && this.podStalls(body, now)) {
+        this.bodies.delete(body);
+        body.stall();
+        continue;
+      }
       const reason = bodyExpired(this.limits, body.since, body.received, now);
       if (reason === undefined) continue;
       this.bodies.delete(body);
@@ -106,6 +136,18 @@ export class BodyWatch {
       clearInterval(this.timer);
       this.timer = undefined;
     }
+  }
+
+  /** Bytes left unread by the pod's side, with no pull since the last sweep, for sendTimeout. */
+  private podStalls(body: BodyLimit, now: number): boolean {
+    const pulls = this.pulls.get(body);
+    this.pulls.set(body, body.pulls);
+    if (body.readableLength === 0 || pulls !== body.pulls) {
+      body.stalledSince = 0;
+      return false;
+    }
+    if (body.stalledSince === 0) body.stalledSince = now;
+    return now - body.stalledSince >= body.sendTimeout;
   }
 
   close(): void {

@@ -141,6 +141,7 @@ export class ProxyMetrics {
   readonly connectionErrors: Counter<'plane' | 'reason'>;
   readonly tableVersion: Gauge;
   readonly swaps: Counter;
+  readonly affinityCookies: Counter<'service'>;
 
   constructor(registry = new Registry()) {
     this.registry = registry;
@@ -157,7 +158,7 @@ export class ProxyMetrics {
     );
     this.upstreamErrors = new Counter({
       name: 'portico_ingress_upstream_errors_total',
-      help: 'Failed upstream exchanges by backend and reason (connect, reset, timeout)',
+      help: 'Failed upstream exchanges by backend and reason (connect, reset, timeout, tls, other)',
       labelNames: ['service', 'reason'],
       registers: [registry],
     });
@@ -174,6 +175,12 @@ export class ProxyMetrics {
       help: 'Version of the routing table this process serves',
       registers: [registry],
       aggregator: 'min',
+    });
+    this.affinityCookies = new Counter({
+      name: 'portico_ingress_affinity_cookies_total',
+      help: 'Affinity cookies set (a new client, an unknown value, or its endpoint gone or ejected), by backend',
+      labelNames: ['service'],
+      registers: [registry],
     });
     this.swaps = new Counter({
       name: 'portico_ingress_table_swaps_total',

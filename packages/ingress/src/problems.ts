@@ -16,6 +16,7 @@ export const PROBLEM_REASONS = [
   'InvalidAnnotation',
   'RefusedAnnotation',
   'UnknownAnnotation',
+  'UnmatchedCanary',
 ] as const;
 
 export type ProblemReason = (typeof PROBLEM_REASONS)[number];

@@ -15,13 +15,14 @@ import { constants as http2Constants, type Http2ServerRequest } from 'node:http2
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
+import { stickyPick } from './affinity.js';
 import { Balancer, type EjectionOptions } from './balancer.js';
 import { downstreamHeaders, requestHead, upstreamHeaders, type ClientHop } from './headers.js';
 import { realClient, TrustedProxies } from './forwarded.js';
 import { BodyLimit, BodyWatch } from './limits.js';
 import type { ProxyMetrics } from './metrics.js';
 import { normalizeTarget } from './paths.js';
-import { redirectsToHttps } from './annotations/index.js';
+import { bodyLimitOf, goesToCanary, redirectsToHttps } from './annotations/index.js';
 import { normalizeHost, Router, type Backend, type RoutedEndpoint } from './router.js';
 import { emptyTable, type RouteTable, type Target } from './table.js';
 import { UpstreamPool } from './http1/upstream-pool.js';
@@ -34,7 +35,9 @@ import {
   isTimeoutError,
 } from './upstream-errors.js';
 import { Tunnel, upgradeProtocols } from './tunnel.js';
-import { Upstreams, type UpstreamOptions } from './upstreams.js';
+import { UPSTREAM_SERVERNAME, Upstreams, type UpstreamOptions } from './upstreams.js';
+import { H2Upstreams } from './upstream-h2.js';
+import { H2Exchange } from './h2-exchange.js';
 
 export interface ProxyOptions {
   /** Value of the Server header added when the pod sends none. */
@@ -72,6 +75,8 @@ export class Proxy {
   readonly upstreams: Upstreams;
   /** Keep-alive connections of the plain-HTTP fast path. */
   readonly pool: UpstreamPool;
+  /** HTTP/2 sessions to pods (backend-protocol GRPC, GRPCS). */
+  readonly h2 = new H2Upstreams();
   /** HTTP/1 connections of the Node path answered with Connection: close (see local()). */
   private readonly closing = new WeakSet<object>();
   /** Request bodies in flight on the Node path, held to their deadlines (server.ts sets the limits). */
@@ -103,6 +108,7 @@ export class Proxy {
     }
     this.upstreams.retain(live);
     this.pool.retain(live);
+    this.h2.retain(live);
     this.balancer.prune(keys, live);
     this.options.metrics?.tableVersion.set(table.version);
     this.options.metrics?.swaps.inc();
@@ -111,7 +117,8 @@ export class Proxy {
   /**
    * Where a request goes, shared by both data planes: a response of our own (400 for a target
    * paths.ts refuses, 308 to HTTPS, 404, 503, 413) or a backend with at least one endpoint and the
-   * normalised target to forward (`path`). `target` is the origin-form request-target as sent.
+   * normalised target to forward (`path`). `target` is the origin-form request-target as sent;
+   * `fields` the request's raw header list (name, value, …), read only by routes that ask (canary).
    */
   decide(
     rawHost: string,
@@ -119,6 +126,7 @@ export class Proxy {
     proto: 'http' | 'https',
     contentLength: number,
     plane: 'fast' | 'node',
+    fields: readonly string[] = NO_FIELDS,
   ): Decision {
     const router = this.router;
     const path = normalizeTarget(target);
@@ -133,16 +141,20 @@ export class Proxy {
     }
     const host = normalizeHost(rawHost);
     const q = path.indexOf('?');
-    const route = router.route(host, q < 0 ? path : path.slice(0, q));
+    let route = router.route(host, q < 0 ? path : path.slice(0, q));
     if (proto === 'http' && redirectsToHttps(route ?? undefined, router.isTlsHost(host), path)) {
       const port = this.options.httpsPort === 443 ? '' : `:${this.options.httpsPort}`;
       const bracketed = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
       return { status: 308, location: `https://${bracketed}${port}${path}` };
     }
     if (!route) return { status: 404 };
+    // A canary Ingress beside this path (annotations/canary.ts) may take the request.
+    if (route.canary !== undefined && goesToCanary(route.canary.rule, fields, Math.random))
+      route = route.canary.target;
     const backend = route.backend === null ? undefined : router.backend(route.backend);
     if (!backend || backend.endpoints.length === 0) return { status: 503, target: route };
-    if (contentLength > this.options.maxBodyBytes) return { status: 413, target: route };
+    // proxy-body-size (annotations/proxy-limits.ts): the route's own limit, else ours.
+    if (contentLength > bodyLimitOf(route, this.options.maxBodyBytes)) return { status: 413, target: route };
     return { status: 0, target: route, backend, path };
   }
 
@@ -239,7 +251,14 @@ export class Proxy {
       return this.local(req, res, 400, undefined, undefined, true);
     }
     const length = req.headers['content-length'];
-    const decision = this.decide(rawHost, url, proto, length === undefined ? -1 : Number(length), 'node');
+    const decision = this.decide(
+      rawHost,
+      url,
+      proto,
+      length === undefined ? -1 : Number(length),
+      'node',
+      req.rawHeaders,
+    );
     if (decision.status !== 0) {
       const extra = decision.location ? { location: decision.location } : undefined;
       const close = decision.status === 413 || decision.status === 400;
@@ -255,13 +274,21 @@ export class Proxy {
     // Every body goes through a BodyLimit: size (chunked), and time (requestTimeout, minimum rate).
     let limit: BodyLimit | undefined;
     if (hasBody) {
-      limit = new BodyLimit(this.options.maxBodyBytes);
+      // proxy-send-timeout: a pod that leaves the body unread this long ends the exchange (504).
+      const send = target.sendTimeoutMs ?? this.options.upstreamHeadersTimeout;
+      limit = new BodyLimit(bodyLimitOf(target, this.options.maxBodyBytes), send);
       req.on('error', (e) => limit!.destroy(e));
       req.pipe(limit);
       this.bodies.add(limit);
     }
     const hop = hopOf(req, proto, rawHost);
     const headers = upstreamHeaders(req.rawHeaders, req.headers, hop, false, absolute, this.trusted);
+    const protocol = target.backendProtocol;
+    if (protocol === 'GRPC' || protocol === 'GRPCS') {
+      // HTTP/2 to the pod (h2-exchange.ts); from an HTTP/1.1 client too, as nginx's grpc_pass does.
+      new H2Exchange(this, req, res, url, headers, limit ?? null, target, backend, rawHost).start();
+      return;
+    }
     if (h2 && limit && length !== undefined && Number(length) <= H2_BUFFERED_BODY) {
       // An HTTP/2 body whose content-length the DATA frames may contradict (RFC 9113 §8.1.1):
       // nghttp2 finds out only at the end of the stream, so a small one is read whole first and
@@ -324,7 +351,7 @@ export class Proxy {
       rawHost = abs.authority;
     }
     if (hostCount(req.rawHeaders) > 1) return refuse(400);
-    const decision = this.decide(rawHost, url, proto, -1, 'node');
+    const decision = this.decide(rawHost, url, proto, -1, 'node', req.rawHeaders);
     if (decision.status !== 0) return refuse(decision.status, decision.target, decision.location);
     const { target, backend } = decision;
     url = decision.path;
@@ -535,6 +562,8 @@ export type ConnectionErrorReason =
 
 const ignore = (): void => undefined;
 
+const NO_FIELDS: readonly string[] = [];
+
 const { NGHTTP2_INTERNAL_ERROR, NGHTTP2_PROTOCOL_ERROR } = http2Constants;
 
 /** HTTP/2 bodies up to this declared length are read whole before they are forwarded. */
@@ -609,6 +638,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   private endpoint: RoutedEndpoint | undefined;
   private origin = '';
   private retried = false;
+  /** The affinity cookie this response sets (affinity.ts). */
+  private setCookie: string | undefined;
   private done = false;
   private clientGone = false;
   /** Runs while the client takes none of the response (see onResponseData). */
@@ -637,22 +668,45 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   start(avoid: RoutedEndpoint | undefined): void {
-    const endpoint = this.proxy.balancer.pick(this.backend.key, this.backend.endpoints, avoid);
+    const affinity = this.target.affinity;
+    let endpoint: RoutedEndpoint | undefined;
+    if (affinity === undefined)
+      endpoint = this.proxy.balancer.pick(this.backend.key, this.backend.endpoints, avoid);
+    else {
+      // affinity.ts: the endpoint the client's cookie names, or a new one and a cookie for it.
+      const secure = (this.req.socket as { encrypted?: boolean }).encrypted === true;
+      const choice = stickyPick(
+        this.proxy.balancer,
+        this.backend,
+        affinity,
+        joined(this.req.headers.cookie),
+        secure,
+        avoid,
+      );
+      endpoint = choice.endpoint;
+      this.setCookie = choice.setCookie;
+      if (choice.setCookie !== undefined)
+        this.proxy.options.metrics?.affinityCookies.inc({ service: this.backend.key });
+    }
     if (!endpoint) return this.fail(502);
     this.endpoint = endpoint;
     this.origin = endpoint.origin;
     const opts = this.proxy.options;
-    this.proxy.upstreams.get(this.origin).dispatch(
-      {
-        path: this.url,
-        method: this.req.method as Dispatcher.HttpMethod,
-        headers: this.headers,
-        body: this.body,
-        headersTimeout: opts.upstreamHeadersTimeout,
-        bodyTimeout: opts.upstreamBodyTimeout,
-      },
-      this,
-    );
+    const target = this.target;
+    // proxy-read-timeout (annotations/proxy-limits.ts) bounds both waits, as nginx's does.
+    // TLS to the pod may name the request's host (SNI, verification): read only then.
+    const host = target.backendProtocol === undefined ? '' : requestHost(this.req);
+    // undici reads `servername` at run time, its types do not list it (upstreams.ts, connector()).
+    const dispatch: Dispatcher.DispatchOptions & { servername: string } = {
+      path: this.url,
+      method: this.req.method as Dispatcher.HttpMethod,
+      headers: this.headers,
+      body: this.body,
+      servername: UPSTREAM_SERVERNAME,
+      headersTimeout: target.readTimeoutMs ?? opts.upstreamHeadersTimeout,
+      bodyTimeout: target.readTimeoutMs ?? opts.upstreamBodyTimeout,
+    };
+    this.proxy.upstreams.get(this.origin, target, host).dispatch(dispatch, this);
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -668,6 +722,11 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return; // 1xx: Node answers Expect itself; nothing to relay.
     this.proxy.balancer.succeeded(this.origin);
     const out = downstreamHeaders(headers, this.proxy.options.serverName);
+    if (this.setCookie !== undefined) {
+      const had = out['set-cookie'];
+      out['set-cookie'] =
+        had === undefined ? this.setCookie : [...(Array.isArray(had) ? had : [String(had)]), this.setCookie];
+    }
     // An answer before the request body is in (the pod answered early): the connection closes
     // after it, and a deadline that passes meanwhile only closes it, never adds a second response.
     if (!this.req.complete && !isHttp2(this.req)) {
@@ -714,14 +773,25 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (this.done) return;
     const code = errorCode(err);
     const metrics = this.proxy.options.metrics;
-    if (this.limit?.tripped) return this.fail(413, true);
+    // Cut short by the body limit (413) or a pod that stopped reading it (proxy-send-timeout, 504).
+    // A pod that already answered (an echo streams back as it reads) leaves only cutting off.
+    const cut = this.limit?.tripped ? 413 : this.limit?.podStalled ? 504 : 0;
+    if (cut === 504) metrics?.upstreamErrors.inc({ service: this.backend.key, reason: 'timeout' });
+    if (cut !== 0) {
+      if (!this.res.headersSent) return this.fail(cut, true);
+      this.done = true;
+      this.res.destroy();
+      return this.proxy.record(accessOf(this.req), cut, this.target, this.origin, this.started);
+    }
     if (this.limit?.expired) {
       if (!this.res.headersSent) return this.fail(408, true);
       this.done = true;
       this.res.destroy();
       return this.proxy.record(accessOf(this.req), 408, this.target, this.origin, this.started);
     }
-    if (this.res.destroyed || this.req.destroyed) {
+    // Not req.destroyed: a request whose body was read in full is destroyed too, and its client
+    // still waits for an answer (a 504 after a body went up).
+    if (this.res.destroyed || this.clientGone) {
       this.done = true;
       this.proxy.record(accessOf(this.req), 499, this.target, this.origin, this.started);
       return;
@@ -754,6 +824,11 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.done = true;
     this.proxy.local(this.req, this.res, status, this.target, undefined, close);
   }
+}
+
+/** The host a request names (HTTP/2 :authority, else Host). */
+function requestHost(req: IncomingMessage): string {
+  return (req.headers[':authority'] as string | undefined) ?? req.headers.host ?? '';
 }
 
 function parseAbsoluteForm(target: string): { authority: string; path: string } | undefined {

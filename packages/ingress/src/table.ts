@@ -4,7 +4,7 @@
  * (router.ts). Keeping it plain data is what makes a swap one IPC message and one reference store.
  */
 
-import type { RoutePolicy } from './annotations/index.js';
+import type { CanaryRule, RoutePolicy } from './annotations/index.js';
 
 /** A pod address a backend forwards to. */
 export interface Endpoint {
@@ -21,6 +21,15 @@ export interface Target extends RoutePolicy {
   readonly ingress: string;
   /** Key into RouteTable.backends, `namespace/service:port`. */
   readonly backend: string | null;
+  /** The canary Ingress for the same host and path (annotations/canary.ts), beside this target. */
+  readonly canary?: CanaryRoute;
+}
+
+/** A canary beside a main target: when a request goes to it, and where it then goes. */
+export interface CanaryRoute {
+  readonly rule: CanaryRule;
+  /** The main target's policy with the canary Ingress's backend. */
+  readonly target: Target;
 }
 
 export interface PathEntry {

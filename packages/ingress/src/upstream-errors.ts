@@ -8,7 +8,10 @@ const RESET = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE', 'UND_ERR_CLOSED'
 const TIMEOUT = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-export type UpstreamErrorReason = 'connect' | 'reset' | 'timeout' | 'other';
+export type UpstreamErrorReason = 'connect' | 'reset' | 'timeout' | 'tls' | 'other';
+
+/** The pod's certificate was refused (backend-protocol HTTPS/GRPCS with proxy-ssl-verify), or TLS failed. */
+const TLS = /^(?:ERR_TLS_|ERR_SSL_|UNABLE_TO_|CERT_|SELF_SIGNED_|DEPTH_ZERO_|HOSTNAME_MISMATCH)/;
 
 export function errorCode(err: Error): string {
   return (err as { code?: string }).code ?? '';
@@ -32,6 +35,7 @@ export function errorReason(code: string, fallback: UpstreamErrorReason): Upstre
   if (TIMEOUT.has(code)) return 'timeout';
   if (CONNECT.has(code)) return 'connect';
   if (RESET.has(code)) return 'reset';
+  if (TLS.test(code)) return 'tls';
   return fallback;
 }
 

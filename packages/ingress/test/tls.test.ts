@@ -1,17 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
-import { IngressServer, selfSignedPair, type RouteTable } from '@portico/ingress';
+import { IngressServer, type RouteTable } from '@portico/ingress';
 import { ingress, rule, tlsSecret } from './fixtures.js';
 import { loopbackService, startEcho, stopAll, table, type Echo } from './backends.js';
-
-function need(cmd: string): void {
-  if (spawnSync(cmd, ['--version']).error && spawnSync(cmd, ['version']).error)
-    throw new Error(`this test needs the ${cmd} command (Debian package ${cmd})`);
-}
+import { leaf as signedLeaf, need, testCa } from './tls-kit.js';
 
 let dir = '';
 let echo: Echo;
@@ -20,48 +16,7 @@ let httpsPort = 0;
 
 /** A CA-signed leaf certificate for `names` (DNS SANs), made by openssl in the temp dir. */
 function leaf(id: string, names: string[]): { cert: string; key: string } {
-  const p = (f: string) => join(dir, `${id}.${f}`);
-  writeFileSync(p('ext'), `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}\n`);
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-subj',
-      `/CN=${names[0]}`,
-      '-keyout',
-      p('key'),
-      '-out',
-      p('csr'),
-    ],
-    { stdio: 'pipe' },
-  );
-  execFileSync(
-    'openssl',
-    [
-      'x509',
-      '-req',
-      '-in',
-      p('csr'),
-      '-CA',
-      join(dir, 'ca.crt'),
-      '-CAkey',
-      join(dir, 'ca.key'),
-      '-CAcreateserial',
-      '-days',
-      '2',
-      '-extfile',
-      p('ext'),
-      '-out',
-      p('crt'),
-    ],
-    { stdio: 'pipe' },
-  );
-  return { cert: readFileSync(p('crt'), 'utf8'), key: readFileSync(p('key'), 'utf8') };
+  return signedLeaf(dir, id, names);
 }
 
 function tableWith(secrets: ReturnType<typeof tlsSecret>[], version: number): RouteTable {
@@ -117,9 +72,7 @@ beforeAll(async () => {
   need('curl');
   dir = mkdtempSync(join(tmpdir(), 'portico-tls-test-'));
   // The test CA: a self-signed certificate made the way the default certificate is.
-  const ca = selfSignedPair('test-ca.portico.invalid');
-  writeFileSync(join(dir, 'ca.crt'), ca.cert);
-  writeFileSync(join(dir, 'ca.key'), ca.key);
+  testCa(dir);
   const a = leaf('a', ['a.example.com']);
   const w = leaf('w', ['*.wild.example.com']);
   echo = await startEcho('echo');

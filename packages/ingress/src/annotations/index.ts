@@ -9,15 +9,33 @@
  */
 import { AnnotationReader, NGINX_PREFIX, PORTICO_PREFIX, type BadAnnotation } from './read.js';
 import { redirectAnnotations, type RedirectChoice } from './redirect.js';
+import { proxyLimitsAnnotations, type ProxyLimitsChoice } from './proxy-limits.js';
+import { canaryAnnotations, type CanaryChoice } from './canary.js';
+import { backendProtocolAnnotations, type BackendProtocolChoice } from './backend-protocol.js';
+import { affinityAnnotations, type AffinityChoice } from './affinity.js';
 
 export * from './family.js';
 export * from './read.js';
 export * from './redirect.js';
+export * from './proxy-limits.js';
+export * from './canary.js';
+export * from './backend-protocol.js';
+export * from './affinity.js';
 
 /** What one Ingress's annotations ask of the routes it defines (the Target fields they own). */
-export type RoutePolicy = RedirectChoice;
+export type RoutePolicy = RedirectChoice &
+  ProxyLimitsChoice &
+  CanaryChoice &
+  BackendProtocolChoice &
+  AffinityChoice;
 
-const FAMILIES = [redirectAnnotations];
+const FAMILIES = [
+  redirectAnnotations,
+  proxyLimitsAnnotations,
+  canaryAnnotations,
+  backendProtocolAnnotations,
+  affinityAnnotations,
+];
 
 /** The snippet annotations of ingress-nginx, refused whatever their value. */
 export const SNIPPET_ANNOTATIONS: readonly string[] = [

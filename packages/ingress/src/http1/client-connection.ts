@@ -118,15 +118,27 @@ export class ClientConnection implements ClientSide {
       }
       this.buf = end + 4 === buf.length ? undefined : buf.subarray(end + 4);
       this.headSince = 0;
-      this.dispatch(head);
+      if (!this.dispatch(head)) {
+        // A route the fast path does not serve: Node's server gets the request from its first byte.
+        this.buf = buf;
+        this.handover();
+      }
     }
     this.parsing = false;
   }
 
-  private dispatch(head: RequestHead): void {
+  /** False when the request's route needs Node's data plane (a pod spoken to over TLS or HTTP/2). */
+  private dispatch(head: RequestHead): boolean {
     const proxy = this.ctx.proxy;
     this.requestSince = performance.now();
-    const decision = proxy.decide(head.host, head.target, this.ctx.proto, head.contentLength, 'fast');
+    const decision = proxy.decide(
+      head.host,
+      head.target,
+      this.ctx.proto,
+      head.contentLength,
+      'fast',
+      head.fields,
+    );
     if (decision.status !== 0) {
       // We do not read a body we will not forward: close instead of parsing it as a request.
       const close = head.close || head.contentLength > 0 || decision.status === 400;
@@ -145,8 +157,9 @@ export class ClientConnection implements ClientSide {
         this.requestSince,
       );
       if (close) this.end();
-      return;
+      return true;
     }
+    if (decision.target.backendProtocol !== undefined) return false;
     const fields = upstreamHeaders(
       head.fields,
       { connection: head.connection },
@@ -161,7 +174,8 @@ export class ClientConnection implements ClientSide {
       proxy.trusted,
     );
     const upstreamHead = requestHead(head.method, decision.path, fields);
-    const exchange = new Exchange(proxy, this, head, upstreamHead, decision.target, decision.backend);
+    const secure = this.ctx.proto === 'https';
+    const exchange = new Exchange(proxy, this, head, upstreamHead, decision.target, decision.backend, secure);
     this.exchange = exchange;
     let body: Buffer | undefined;
     if (head.contentLength > 0) {
@@ -175,6 +189,7 @@ export class ClientConnection implements ClientSide {
       this.bodyLength = head.contentLength;
     }
     exchange.start(body);
+    return true;
   }
 
   local(status: number, method: string, close: boolean, location?: string): void {

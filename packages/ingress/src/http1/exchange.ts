@@ -6,10 +6,17 @@
  */
 import type { Socket } from 'node:net';
 import { fieldValue } from '../forwarded.js';
+import { stickyPick } from '../affinity.js';
 import type { Proxy } from '../proxy.js';
 import type { Backend, RoutedEndpoint } from '../router.js';
 import type { Target } from '../table.js';
-import { errorCode, errorReason, isConnectError, isIdempotentRetry } from '../upstream-errors.js';
+import {
+  errorCode,
+  errorReason,
+  isConnectError,
+  isIdempotentRetry,
+  isTimeoutError,
+} from '../upstream-errors.js';
 import type { RequestHead } from './request-head.js';
 import type { ResponseHead } from './response-head.js';
 import type { ResponseHandler, UpstreamConnection } from './upstream-connection.js';
@@ -40,6 +47,8 @@ export class Exchange implements ResponseHandler {
   private pendingHead: string | undefined;
   private closeAfter: boolean;
   private retried = false;
+  /** The affinity cookie this response sets (affinity.ts). */
+  private setCookie: string | undefined;
   private over = false;
   private readonly started = performance.now();
   /** The client took what we wrote: read the pod again (the same timeout applies to both waits). */
@@ -47,6 +56,10 @@ export class Exchange implements ResponseHandler {
     this.deadline = performance.now() + this.proxy.options.upstreamBodyTimeout;
     this.upstream?.socket.resume();
   };
+  /** proxy-read-timeout of the route (annotations/proxy-limits.ts), else the headers timeout. */
+  private readonly readTimeout: number;
+  /** Between two response reads: the route's proxy-read-timeout, else the body timeout. */
+  private readonly bodyTimeout: number;
 
   constructor(
     private readonly proxy: Proxy,
@@ -56,21 +69,38 @@ export class Exchange implements ResponseHandler {
     private readonly upstreamHead: string,
     private readonly target: Target,
     private readonly backend: Backend,
+    /** The client came over TLS (an affinity cookie is then Secure). */
+    private readonly secure = false,
   ) {
     this.closeAfter = request.close;
+    const options = proxy.options;
+    this.readTimeout = target.readTimeoutMs ?? options.upstreamHeadersTimeout;
+    this.bodyTimeout = target.readTimeoutMs ?? options.upstreamBodyTimeout;
   }
 
   /** Sends the request; `body` holds the body bytes that arrived with the head. */
   start(body: Buffer | undefined, avoid?: RoutedEndpoint): void {
-    const endpoint = this.proxy.balancer.pick(this.backend.key, this.backend.endpoints, avoid);
+    const affinity = this.target.affinity;
+    let endpoint: RoutedEndpoint | undefined;
+    if (affinity === undefined)
+      endpoint = this.proxy.balancer.pick(this.backend.key, this.backend.endpoints, avoid);
+    else {
+      // affinity.ts: the endpoint the client's cookie names, or a new one and a cookie for it.
+      const cookie = fieldValue(this.request.fields, 'cookie');
+      const choice = stickyPick(this.proxy.balancer, this.backend, affinity, cookie, this.secure, avoid);
+      endpoint = choice.endpoint;
+      this.setCookie = choice.setCookie;
+      if (choice.setCookie !== undefined)
+        this.proxy.options.metrics?.affinityCookies.inc({ service: this.backend.key });
+    }
     if (!endpoint) {
       this.failLocally(502);
       return;
     }
     this.endpoint = endpoint;
-    const upstream = this.proxy.pool.acquire(endpoint);
+    const upstream = this.proxy.pool.acquire(endpoint, this.target.connectTimeoutMs);
     this.upstream = upstream;
-    this.deadline = performance.now() + this.proxy.options.upstreamHeadersTimeout;
+    this.deadline = performance.now() + this.readTimeout;
     upstream.send(
       this,
       this.request.method,
@@ -85,15 +115,26 @@ export class Exchange implements ResponseHandler {
     const upstream = this.upstream;
     if (!upstream || this.over) return true;
     if (upstream.write(chunk)) return true;
-    upstream.socket.once('drain', () => this.client.socket.resume());
+    // The pod is not reading: proxy-send-timeout runs until it does (nginx's proxy_send_timeout).
+    const send = this.target.sendTimeoutMs ?? this.proxy.options.upstreamHeadersTimeout;
+    if (this.status === 0) this.deadline = performance.now() + send;
+    // A closure only here, when the pod pushes back: none per request.
+    upstream.socket.once('drain', () => this.podDrained());
     return false;
+  }
+
+  /** The pod took the body bytes it had stalled on: back to waiting for its answer. */
+  private podDrained(): void {
+    if (this.status === 0 && !this.over) this.deadline = performance.now() + this.readTimeout;
+    this.client.socket.resume();
   }
 
   onHead(head: ResponseHead): void {
     this.status = head.status;
     this.proxy.balancer.succeeded(this.endpoint!.origin);
-    this.deadline = performance.now() + this.proxy.options.upstreamBodyTimeout;
+    this.deadline = performance.now() + this.bodyTimeout;
     let text = head.forClient;
+    if (this.setCookie !== undefined) text += `set-cookie: ${this.setCookie}\r\n`;
     if (head.framing === 'close' || this.closeAfter) {
       this.closeAfter = true;
       text += 'connection: close\r\n';
@@ -103,7 +144,7 @@ export class Exchange implements ResponseHandler {
 
   onBody(chunk: Buffer): void {
     if (chunk.length === 0) return;
-    this.deadline = performance.now() + this.proxy.options.upstreamBodyTimeout;
+    this.deadline = performance.now() + this.bodyTimeout;
     const socket = this.client.socket;
     let ok: boolean;
     const head = this.pendingHead;
@@ -159,7 +200,8 @@ export class Exchange implements ResponseHandler {
       this.start(undefined, stale ? undefined : this.endpoint);
       return;
     }
-    this.failLocally(502);
+    // A connect timeout is a timeout, as on the Node path (nginx: 504 upstream timed out).
+    this.failLocally(isTimeoutError(code) ? 504 : 502);
   }
 
   /** The pod did not answer in time (headers) or went silent (body). */

@@ -35,15 +35,18 @@ export class UpstreamPool {
 
   constructor(private readonly options: UpstreamPoolOptions) {}
 
-  /** An idle connection to the endpoint, or a new one (connecting; writes are queued). */
-  acquire(endpoint: UpstreamEndpoint): UpstreamConnection {
+  /**
+   * An idle connection to the endpoint, or a new one (connecting; writes are queued) that gives up
+   * after `connectTimeout` ms (a route's proxy-connect-timeout), else the pool's own.
+   */
+  acquire(endpoint: UpstreamEndpoint, connectTimeout?: number): UpstreamConnection {
     const reused = this.idle.get(endpoint.origin)?.pop();
     if (reused) return reused;
     const o = this.options;
     const conn = new UpstreamConnection(
       endpoint,
       o.serverName,
-      o.connectTimeout,
+      connectTimeout ?? o.connectTimeout,
       this.release,
       o.onException,
     );

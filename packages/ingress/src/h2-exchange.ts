@@ -1,0 +1,180 @@
+/**
+ * One request's trip to a pod over HTTP/2 (backend-protocol GRPC or GRPCS) on the Node path: the
+ * request goes out as a stream on the endpoint's pooled session (upstream-h2.ts), the response
+ * comes back with back-pressure, trailers included (gRPC's grpc-status and grpc-message travel in
+ * them), to an HTTP/2 client as trailers and to an HTTP/1.1 one as chunked trailers.
+ *
+ * Failures as on the HTTP/1 upstream: 502 when the pod cannot be reached or resets the stream
+ * before answering, 504 on a connect or read timeout, the connection (or the client's stream)
+ * cut when the pod fails mid-response; counted in upstream_errors_total and fed to the balancer's
+ * ejection. No retry: a stream may have reached the pod before it failed.
+ */
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { constants as h2, type ClientHttp2Stream, type Http2ServerRequest } from 'node:http2';
+import { downstreamHeaders } from './headers.js';
+import type { BodyLimit } from './limits.js';
+import type { Proxy } from './proxy.js';
+import type { Backend, RoutedEndpoint } from './router.js';
+import type { Target } from './table.js';
+import { tlsOptions } from './upstreams.js';
+import { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR } from './upstream-h2.js';
+import { errorCode, errorReason, isConnectError, isTimeoutError } from './upstream-errors.js';
+
+const { NGHTTP2_FLAG_END_STREAM } = h2;
+
+export class H2Exchange {
+  private stream: ClientHttp2Stream | undefined;
+  private endpoint: RoutedEndpoint | undefined;
+  private trailers: IncomingHttpHeaders | undefined;
+  private error: Error | undefined;
+  private timedOut = false;
+  private done = false;
+  private readonly started = performance.now();
+
+  constructor(
+    private readonly proxy: Proxy,
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly url: string,
+    /** The upstream fields (headers.ts upstreamHeaders): flat name, value, … */
+    private readonly fields: readonly string[],
+    private readonly body: BodyLimit | null,
+    private readonly target: Target,
+    private readonly backend: Backend,
+    private readonly host: string,
+  ) {
+    res.on('close', () => {
+      if (!this.done) this.stream?.close(NGHTTP2_CANCEL);
+    });
+  }
+
+  start(): void {
+    const proxy = this.proxy;
+    const endpoint = proxy.balancer.pick(this.backend.key, this.backend.endpoints);
+    if (!endpoint) return this.fail(502);
+    this.endpoint = endpoint;
+    const secure = this.target.backendProtocol === 'GRPCS';
+    const headers: OutgoingHttpHeaders = {
+      ':method': this.req.method ?? 'GET',
+      ':path': this.url,
+      ':scheme': secure ? 'https' : 'http',
+      ':authority': this.host,
+    };
+    for (let i = 0; i < this.fields.length; i += 2) {
+      const name = this.fields[i]!.toLowerCase();
+      if (name === 'host') continue; // :authority carries it
+      const value = this.fields[i + 1]!;
+      const had = headers[name];
+      headers[name] = had === undefined ? value : Array.isArray(had) ? [...had, value] : [String(had), value];
+    }
+    // TE is hop-by-hop, but `te: trailers` is how a gRPC client says it takes trailers: passed on.
+    if (/(?:^|,)\s*trailers\s*(?:,|$)/i.test(String(this.req.headers.te ?? ''))) headers.te = 'trailers';
+    const ssl = this.target.proxySsl ?? {};
+    const stream = proxy.h2.request(endpoint.origin, headers, {
+      tls: secure ? tlsOptions(ssl, this.host) : undefined,
+      tlsKey: secure
+        ? JSON.stringify([ssl.verify, ssl.name, ssl.serverName, ssl.secret, this.host])
+        : undefined,
+      connectTimeout: this.target.connectTimeoutMs ?? proxy.options.upstream.connectTimeout,
+      endStream: this.body === null,
+    });
+    this.stream = stream;
+    stream.setTimeout(this.target.readTimeoutMs ?? proxy.options.upstreamHeadersTimeout, () => {
+      this.timedOut = true;
+      stream.close(NGHTTP2_CANCEL);
+    });
+    stream.on('response', (h, flags) => this.onResponse(h, (flags & NGHTTP2_FLAG_END_STREAM) !== 0));
+    stream.on('data', (chunk: Buffer) => {
+      if (!this.res.write(chunk)) {
+        stream.pause();
+        this.res.once('drain', () => stream.resume());
+      }
+    });
+    stream.on('trailers', (t) => (this.trailers = t));
+    stream.on('end', () => this.onEnd());
+    stream.on('error', (err) => (this.error = err));
+    stream.on('close', () => this.onClose());
+    if (this.body) {
+      const body = this.body;
+      body.on('error', () => {
+        // A pod that took none of the body for proxy-send-timeout: a timeout (504), as on HTTP/1.
+        if (body.podStalled) this.timedOut = true;
+        stream.close(NGHTTP2_CANCEL);
+      });
+      this.body.pipe(stream);
+    }
+  }
+
+  /** `endStream`: a headers-only response (gRPC's trailers-only form carries its status so). */
+  private onResponse(headers: IncomingHttpHeaders, endStream: boolean): void {
+    const status = Number(headers[':status']);
+    this.proxy.balancer.succeeded(this.endpoint!.origin);
+    const out = downstreamHeaders(withoutPseudo(headers), this.proxy.options.serverName);
+    const client = (this.req as unknown as Partial<Http2ServerRequest>).stream;
+    if (endStream && client) {
+      // One HEADERS frame that ends the stream, as the pod sent it: a gRPC client reads the status
+      // of a trailers-only response only there (Node's writeHead + end would add a DATA frame).
+      this.done = true;
+      client.respond({ ...out, ':status': status }, { endStream: true });
+      return this.record(status);
+    }
+    this.res.writeHead(status, out);
+  }
+
+  private onEnd(): void {
+    if (this.done || !this.res.headersSent) return;
+    this.done = true;
+    if (this.trailers)
+      this.res.addTrailers(downstreamHeaders(withoutPseudo(this.trailers), '') as OutgoingHttpHeaders);
+    this.res.end();
+    this.record(this.res.statusCode);
+  }
+
+  /** The stream closed: fine after onEnd; otherwise the pod failed, reset, or timed out. */
+  private onClose(): void {
+    if (this.done) return;
+    if (this.res.destroyed) {
+      this.done = true;
+      return this.record(499);
+    }
+    const code = this.timedOut
+      ? 'UND_ERR_HEADERS_TIMEOUT'
+      : this.error
+        ? errorCode(this.error)
+        : 'ECONNRESET';
+    if (isConnectError(code) || !this.timedOut) this.proxy.balancer.failed(this.endpoint!.origin);
+    this.proxy.options.metrics?.upstreamErrors.inc({
+      service: this.backend.key,
+      reason: errorReason(code, 'reset'),
+    });
+    if (!this.res.headersSent) return this.fail(isTimeoutError(code) ? 504 : 502);
+    // Part of the response is out: the client's stream is reset (HTTP/2) or its connection cut.
+    this.done = true;
+    const client = (this.req as unknown as Partial<Http2ServerRequest>).stream;
+    if (client) client.close(NGHTTP2_INTERNAL_ERROR);
+    else this.res.destroy();
+    this.record(this.res.statusCode);
+  }
+
+  private fail(status: number): void {
+    this.done = true;
+    this.proxy.local(this.req, this.res, status, this.target, undefined, this.body !== null);
+  }
+
+  private record(status: number): void {
+    const req = this.req;
+    this.proxy.record(
+      { method: req.method, host: this.host, path: req.url, client: req.socket.remoteAddress },
+      status,
+      this.target,
+      this.endpoint?.origin,
+      this.started,
+    );
+  }
+}
+
+function withoutPseudo(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  const out: IncomingHttpHeaders = {};
+  for (const name in headers) if (name.charCodeAt(0) !== 0x3a) out[name] = headers[name];
+  return out;
+}
