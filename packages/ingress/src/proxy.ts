@@ -283,6 +283,7 @@ export class Proxy {
           body,
           target,
           backend,
+          decision.deadlines,
         );
         exchange.start(undefined);
       });
@@ -293,7 +294,18 @@ export class Proxy {
       });
       return;
     }
-    new Exchange(this, req, res, url, headers, limit ?? null, limit, target, backend).start(undefined);
+    new Exchange(
+      this,
+      req,
+      res,
+      url,
+      headers,
+      limit ?? null,
+      limit,
+      target,
+      backend,
+      decision.deadlines,
+    ).start(undefined);
   }
 
   /** WebSocket and other Upgrade requests: the handshake is forwarded, then bytes are piped raw. */
@@ -566,12 +578,29 @@ export type Decision =
       /** The normalised origin-form target: what the rules matched, and what the pod is sent. */
       readonly path: string;
       readonly location?: undefined;
+      /** Gateway API timeouts (GEP-1742), ms: 504 when one expires. */
+      readonly deadlines?: Deadlines;
     }
   | {
       readonly status: 301 | 302 | 303 | 307 | 308 | 400 | 404 | 413 | 500 | 503;
       readonly target?: Target;
       readonly location?: string;
     };
+
+/**
+ * `request`: from the request's arrival to the end of the response; `backendRequest`: one attempt
+ * to a pod, from its start to the end of its response. 504 when one expires before the response
+ * starts; the response is cut when it expires after.
+ */
+export interface Deadlines {
+  readonly request?: number | undefined;
+  readonly backendRequest?: number | undefined;
+}
+
+/** Aborts an upstream exchange as a timeout (504, reason "timeout"). */
+class DeadlineExpired extends Error {
+  readonly code = 'UND_ERR_HEADERS_TIMEOUT';
+}
 
 /** How many Host fields a request has (rawHeaders keeps duplicates, headers.host does not). */
 function hostCount(raw: readonly string[]): number {
@@ -613,6 +642,10 @@ class Exchange implements Dispatcher.DispatchHandler {
   private clientGone = false;
   /** Runs while the client takes none of the response (see onResponseData). */
   private stall: NodeJS.Timeout | undefined;
+  /** Runs for one attempt when the route sets a backendRequest timeout. */
+  private attemptTimer: NodeJS.Timeout | undefined;
+  /** A deadline expired before the exchange had a controller: aborted as soon as it has one. */
+  private expired: DeadlineExpired | undefined;
   private readonly started = performance.now();
 
   constructor(
@@ -625,9 +658,15 @@ class Exchange implements Dispatcher.DispatchHandler {
     private readonly limit: BodyLimit | undefined,
     private readonly target: Target,
     private readonly backend: Backend,
+    private readonly deadlines: Deadlines = {},
   ) {
+    if (deadlines.request) {
+      const timer = setTimeout(() => this.expire('request'), deadlines.request);
+      res.once('close', () => clearTimeout(timer));
+    }
     res.on('close', () => {
       clearTimeout(this.stall);
+      clearTimeout(this.attemptTimer);
       // The client went away before we finished (an HTTP/2 stream reset, too): stop the upstream
       // exchange, or cancel it before it is sent if it is still queued for a connection.
       if (this.done) return;
@@ -642,6 +681,9 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.endpoint = endpoint;
     this.origin = endpoint.origin;
     const opts = this.proxy.options;
+    clearTimeout(this.attemptTimer);
+    if (this.deadlines.backendRequest)
+      this.attemptTimer = setTimeout(() => this.expire('backendRequest'), this.deadlines.backendRequest);
     this.proxy.upstreams.get(this.origin).dispatch(
       {
         path: this.url,
@@ -658,6 +700,14 @@ class Exchange implements Dispatcher.DispatchHandler {
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
     if (this.clientGone) controller.abort(new Error('client closed the connection'));
+    else if (this.expired) controller.abort(this.expired);
+  }
+
+  /** A Gateway API timeout expired: the exchange ends as a timeout (504, or a cut response). */
+  private expire(which: keyof Deadlines): void {
+    if (this.done) return;
+    this.expired = new DeadlineExpired(`the ${which} timeout expired`);
+    if (this.controller) this.controller.abort(this.expired);
   }
 
   onResponseStart(
@@ -706,6 +756,7 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     this.done = true;
+    clearTimeout(this.attemptTimer);
     this.res.end();
     this.proxy.record(accessOf(this.req), this.res.statusCode, this.target, this.origin, this.started);
   }
@@ -752,6 +803,7 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   private fail(status: number, close = false): void {
     this.done = true;
+    clearTimeout(this.attemptTimer);
     this.proxy.local(this.req, this.res, status, this.target, undefined, close);
   }
 }

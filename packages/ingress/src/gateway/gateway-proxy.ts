@@ -8,22 +8,26 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Proxy, type Decision } from '../proxy.js';
+import type { Backend } from '../router.js';
 import { normalizeHost } from '../router.js';
 import { normalizeTarget } from '../paths.js';
 import type { ServedListener } from './compile.js';
 import { modifiedPath, modifyHeaderObject, modifyRawHeaders, redirectLocation } from './filters.js';
 import { matchRoute, selectListener } from './match.js';
+import { RequestMirror } from './mirror.js';
 import type { Filter, WeightedBackend } from './route-rules.js';
 import type { HeaderModifier } from './types.js';
 
-/** The request being decided, and the response header modifiers its route asks for. */
+/** The request being decided, the response header modifiers and mirrors its route asks for. */
 interface InFlight {
   readonly req: IncomingMessage;
   response: HeaderModifier[];
+  mirror?: { readonly rawHost: string; readonly path: string; readonly to: Backend[] };
 }
 
 export class GatewayProxy extends Proxy {
   private byPort = new Map<number, ServedListener[]>();
+  private readonly mirrors = new RequestMirror(this, this.options.metrics?.registry);
   /** The request being decided: decide() is called synchronously from handle(). */
   private request: InFlight | undefined;
 
@@ -51,6 +55,8 @@ export class GatewayProxy extends Proxy {
     } finally {
       this.request = undefined;
     }
+    const mirror = inFlight.mirror;
+    if (mirror) this.mirrors.copy(req, proto, mirror.rawHost, mirror.path, mirror.to);
   }
 
   override upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, proto: 'http' | 'https'): void {
@@ -130,8 +136,32 @@ export class GatewayProxy extends Proxy {
         forwardPath = modifiedPath(f.path, forwardPath, matchedPrefix);
       }
     }
-    return { status: 0, target: routeTarget, backend, path: forwardPath + query };
+    const mirrorTo = mirrorBackends(filters, (key) => this.router.backend(key));
+    if (mirrorTo.length) inFlight!.mirror = { rawHost, path: forwardPath + query, to: mirrorTo };
+    return {
+      status: 0,
+      target: routeTarget,
+      backend,
+      path: forwardPath + query,
+      deadlines: entry.rule.timeouts,
+    };
   }
+}
+
+/** The backends of the RequestMirror filters that pick this request (by their percent). */
+function mirrorBackends(
+  filters: readonly Filter[],
+  backendOf: (key: string) => Backend | undefined,
+  random: () => number = Math.random,
+): Backend[] {
+  const out: Backend[] = [];
+  for (const f of filters) {
+    if (f.type !== 'RequestMirror' || f.backend === null) continue;
+    if (f.percent < 100 && random() * 100 >= f.percent) continue;
+    const b = backendOf(f.backend);
+    if (b) out.push(b);
+  }
+  return out;
 }
 
 function responseModifiers(filters: readonly Filter[]): HeaderModifier[] {

@@ -5,6 +5,8 @@ export * from './reference-grants.js';
 export * from './certificates.js';
 export * from './listeners.js';
 export * from './route-rules.js';
+export * from './durations.js';
+export * from './mirror.js';
 export * from './precedence.js';
 export * from './match.js';
 export * from './compile.js';

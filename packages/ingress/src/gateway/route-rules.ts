@@ -8,13 +8,15 @@
 import type { ServiceIndex } from '../backends.js';
 import { resolveBackend } from '../backends.js';
 import type { Endpoint } from '../table.js';
+import { parseDuration } from './durations.js';
 import type { ReferenceGrants } from './reference-grants.js';
 import {
   GATEWAY_GROUP,
   type HeaderModifier,
-  type HTTPBackendRef,
+  type BackendObjectReference,
   type HTTPRoute,
   type HTTPRouteFilter,
+  type HTTPRouteRule,
   type PathModifier,
 } from './types.js';
 
@@ -38,7 +40,14 @@ export type Filter =
       readonly port?: number;
       readonly statusCode: number;
     }
-  | { readonly type: 'URLRewrite'; readonly hostname?: string; readonly path?: PathModifier };
+  | { readonly type: 'URLRewrite'; readonly hostname?: string; readonly path?: PathModifier }
+  | {
+      readonly type: 'RequestMirror';
+      /** Key into RouteTable.backends, or null (unresolved: nothing is mirrored). */
+      readonly backend: string | null;
+      /** Share of requests mirrored, 0 to 100. */
+      readonly percent: number;
+    };
 
 export interface WeightedBackend {
   /** Key into RouteTable.backends (`namespace/service:port`), or null: requests get 500. */
@@ -62,6 +71,8 @@ export interface CompiledRule {
   readonly matches: readonly RuleMatch[];
   readonly filters: readonly Filter[];
   readonly backends: readonly WeightedBackend[];
+  /** GEP-1742 timeouts in ms; absent or 0: none beyond the proxy's own. */
+  readonly timeouts: { readonly request?: number; readonly backendRequest?: number };
 }
 
 export interface CompiledRoute {
@@ -85,7 +96,7 @@ export function compileRoute(route: HTTPRoute, context: RuleContext): CompiledRo
   const unsupported: string[] = [];
   const unresolved: { reason: string; message: string }[] = [];
 
-  const resolve = (ref: HTTPBackendRef, field: string): string | null => {
+  const resolve = (ref: BackendObjectReference, field: string): string | null => {
     const group = ref.group ?? '';
     const kind = ref.kind ?? 'Service';
     if (group !== '' || kind !== 'Service') {
@@ -161,16 +172,24 @@ export function compileRoute(route: HTTPRoute, context: RuleContext): CompiledRo
         ...(m.method ? { method: m.method } : {}),
       };
     });
-    const filters = translateFilters(rule.filters ?? [], `${field}.filters`, unsupported);
+    const filters = translateFilters(rule.filters ?? [], `${field}.filters`, unsupported, resolve);
     const weighted = (rule.backendRefs ?? []).map((ref, b): WeightedBackend => {
       const bf = `${field}.backendRefs[${b}]`;
       return {
         backend: resolve(ref, bf),
         weight: ref.weight ?? 1,
-        filters: translateFilters(ref.filters ?? [], `${bf}.filters`, unsupported),
+        filters: translateFilters(ref.filters ?? [], `${bf}.filters`, unsupported, resolve),
       };
     });
-    return { index: r, ...(rule.name ? { name: rule.name } : {}), matches, filters, backends: weighted };
+    const timeouts = translateTimeouts(rule.timeouts, `${field}.timeouts`, unsupported);
+    return {
+      index: r,
+      ...(rule.name ? { name: rule.name } : {}),
+      matches,
+      filters,
+      backends: weighted,
+      timeouts,
+    };
   });
   return {
     rules,
@@ -188,6 +207,7 @@ function translateFilters(
   filters: readonly HTTPRouteFilter[],
   field: string,
   unsupported: string[],
+  resolve: (ref: BackendObjectReference, field: string) => string | null,
 ): Filter[] {
   const out: Filter[] = [];
   filters.forEach((f, i) => {
@@ -206,10 +226,62 @@ function translateFilters(
       case 'URLRewrite':
         out.push({ type: f.type, ...(f.urlRewrite ?? {}) });
         break;
+      case 'RequestMirror': {
+        const m = f.requestMirror;
+        if (!m?.backendRef) {
+          unsupported.push(`${field}[${i}].requestMirror.backendRef: a RequestMirror needs a backendRef`);
+          break;
+        }
+        const percent = mirrorPercent(m);
+        if (percent === undefined) {
+          unsupported.push(
+            `${field}[${i}].requestMirror: percent ${JSON.stringify(m.percent)} / fraction ${JSON.stringify(m.fraction)} is not a share between 0 and 100 %`,
+          );
+          break;
+        }
+        out.push({
+          type: f.type,
+          backend: resolve(m.backendRef, `${field}[${i}].requestMirror.backendRef`),
+          percent,
+        });
+        break;
+      }
       default:
         unsupported.push(`${field}[${i}].type: filter ${q(f.type)} is not supported`);
     }
   });
+  return out;
+}
+
+/** The share of requests a RequestMirror copies (percent, else fraction, else all), or undefined. */
+function mirrorPercent(m: NonNullable<HTTPRouteFilter['requestMirror']>): number | undefined {
+  if (m.percent !== undefined) return m.percent >= 0 && m.percent <= 100 ? m.percent : undefined;
+  if (m.fraction !== undefined) {
+    const d = m.fraction.denominator ?? 100;
+    const n = m.fraction.numerator;
+    return d > 0 && n >= 0 && n <= d ? (100 * n) / d : undefined;
+  }
+  return 100;
+}
+
+/** GEP-1742: backendRequest may not exceed request (both set and not 0). */
+function translateTimeouts(
+  timeouts: HTTPRouteRule['timeouts'],
+  field: string,
+  unsupported: string[],
+): CompiledRule['timeouts'] {
+  const out: { request?: number; backendRequest?: number } = {};
+  for (const key of ['request', 'backendRequest'] as const) {
+    const value = timeouts?.[key];
+    if (value === undefined) continue;
+    const ms = parseDuration(value, `${field}.${key}`);
+    if (typeof ms === 'string') unsupported.push(ms);
+    else if (ms > 0) out[key] = ms;
+  }
+  if (out.request !== undefined && out.backendRequest !== undefined && out.backendRequest > out.request)
+    unsupported.push(
+      `${field}.backendRequest: ${JSON.stringify(timeouts?.backendRequest)} is longer than request ${JSON.stringify(timeouts?.request)}`,
+    );
   return out;
 }
 

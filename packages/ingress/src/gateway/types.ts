@@ -144,6 +144,19 @@ export interface HTTPRouteFilter {
     readonly statusCode?: number;
   };
   readonly urlRewrite?: { readonly hostname?: string; readonly path?: PathModifier };
+  readonly requestMirror?: {
+    readonly backendRef: BackendObjectReference;
+    readonly percent?: number;
+    readonly fraction?: { readonly numerator: number; readonly denominator?: number };
+  };
+}
+
+export interface BackendObjectReference {
+  readonly group?: string;
+  readonly kind?: string;
+  readonly name: string;
+  readonly namespace?: string;
+  readonly port?: number;
 }
 
 export interface HTTPBackendRef {
@@ -161,6 +174,8 @@ export interface HTTPRouteRule {
   readonly matches?: readonly HTTPRouteMatch[];
   readonly filters?: readonly HTTPRouteFilter[];
   readonly backendRefs?: readonly HTTPBackendRef[];
+  /** GEP-1742 durations (GEP-2257 format, e.g. `500ms`, `1m30s`); `0s` disables. */
+  readonly timeouts?: { readonly request?: string; readonly backendRequest?: string };
 }
 
 export interface RouteParentStatus {

@@ -9,6 +9,7 @@
 // by conformance.test.ts.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultProxyOptions, emptyTable } from '../../src/index.js';
 import { compileGateways, GatewayProxy, GatewayServers } from '../../src/gateway/index.js';
@@ -29,6 +30,8 @@ interface HttpTest {
   readonly gateways: string[];
   readonly splitAt?: number;
   readonly only?: number;
+  /** Services (`name` in the infra namespace) that must each receive a copy of every request. */
+  readonly mirroredTo?: string[];
 }
 
 const tests: HttpTest[] = [
@@ -128,11 +131,33 @@ const tests: HttpTest[] = [
     gateways: ['same-namespace'],
     only: 1,
   },
+  // The echo backend sleeps for `?delay=`, like echo-basic.
+  { name: 'HTTPRouteTimeoutRequest', files: ['httproute-timeout-request'], gateways: ['same-namespace'] },
+  {
+    name: 'HTTPRouteTimeoutBackendRequest',
+    files: ['httproute-timeout-backend-request'],
+    gateways: ['same-namespace'],
+  },
+  {
+    name: 'HTTPRouteRequestMirror',
+    files: ['httproute-request-mirror'],
+    gateways: ['same-namespace'],
+    mirroredTo: ['infra-backend-v2'],
+  },
+  {
+    name: 'HTTPRouteRequestMultipleMirrors',
+    files: ['httproute-request-multiple-mirrors'],
+    gateways: ['same-namespace'],
+    mirroredTo: ['infra-backend-v2', 'infra-backend-v3'],
+  },
 ];
 
 interface Echo {
+  readonly name: string;
   readonly port: number;
   readonly server: http.Server;
+  /** The request targets received, in order. */
+  readonly seen: string[];
 }
 
 /**
@@ -140,8 +165,12 @@ interface Echo {
  * and adds the response headers listed in X-Echo-Set-Header (`Name:value,Name:value`).
  */
 async function startEcho(name: string): Promise<Echo> {
-  const server = http.createServer((req, res) => {
+  const seen: string[] = [];
+  const server = http.createServer(async (req, res) => {
     req.resume();
+    seen.push(req.url ?? '');
+    const delay = /[?&]delay=(\d+)(ms|s)\b/.exec(req.url ?? '');
+    if (delay) await sleep(Number(delay[1]) * (delay[2] === 's' ? 1000 : 1));
     for (const kv of String(req.headers['x-echo-set-header'] ?? '').split(',')) {
       const [header, value] = kv.trim().split(/:(.*)/s);
       if (!header) continue;
@@ -153,7 +182,7 @@ async function startEcho(name: string): Promise<Echo> {
     res.end(body);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { port: (server.address() as AddressInfo).port, server };
+  return { name, port: (server.address() as AddressInfo).port, server, seen };
 }
 
 async function stopAll(echos: Echo[]): Promise<void> {
@@ -300,13 +329,23 @@ async function setUp(files: string[]) {
     await stop();
     cleanup.splice(cleanup.indexOf(stop), 1);
   };
-  return { serve, done };
+  /** Waits (up to 5 s) until the echo of `service` has received `target`. */
+  const mirrored = async (service: string, target: string): Promise<boolean> => {
+    const echo = echos.find((e) => e.name === `${INFRA}/${service}`);
+    expect(echo, `echo backend of ${service}`).toBeDefined();
+    for (let waited = 0; waited < 5000; waited += 20) {
+      if (echo!.seen.includes(target)) return true;
+      await sleep(20);
+    }
+    return false;
+  };
+  return { serve, done, mirrored };
 }
 
 describe('conformance over HTTP through the Gateway proxy', () => {
   for (const t of tests)
     it(t.name, { timeout: 120_000 }, async () => {
-      const { serve, done } = await setUp(t.files);
+      const { serve, done, mirrored } = await setUp(t.files);
       const cases = (await expectedCases(t.files[0]!, INFRA)).slice(0, t.only);
       expect(cases.length, `expectations read from ${t.files[0]}.go`).toBeGreaterThan(0);
       // [gateway, cases sent to it]
@@ -328,6 +367,9 @@ describe('conformance over HTTP through the Gateway proxy', () => {
               failures.push(
                 `${gateway}: ${c.request.method ?? 'GET'} ${c.request.host ?? ''}${c.request.path} ${JSON.stringify(c.request.headers)}: ${problem}`,
               );
+            for (const service of t.mirroredTo ?? [])
+              if (!(await mirrored(service, c.request.path)))
+                failures.push(`${gateway}: ${c.request.path} was not mirrored to ${service}`);
           }
         }
       } finally {
