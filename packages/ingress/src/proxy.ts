@@ -684,11 +684,14 @@ class Exchange implements Dispatcher.DispatchHandler {
     clearTimeout(this.attemptTimer);
     if (this.deadlines.backendRequest)
       this.attemptTimer = setTimeout(() => this.expire('backendRequest'), this.deadlines.backendRequest);
-    this.proxy.upstreams.get(this.origin).dispatch(
+    const protocol = this.backend.protocol;
+    this.proxy.upstreams.get(this.origin, protocol).dispatch(
       {
         path: this.url,
         method: this.req.method as Dispatcher.HttpMethod,
-        headers: this.headers,
+        // HTTP/2 allows TE: trailers (RFC 9113 §8.2.2), and gRPC servers want it.
+        headers:
+          protocol === 'h2c' && wantsTrailers(this.req) ? [...this.headers, 'te', 'trailers'] : this.headers,
         body: this.body,
         headersTimeout: opts.upstreamHeadersTimeout,
         bodyTimeout: opts.upstreamBodyTimeout,
@@ -754,9 +757,11 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.proxy.record(accessOf(this.req), this.res.statusCode, this.target, this.origin, this.started);
   }
 
-  onResponseEnd(): void {
+  onResponseEnd(_controller: Dispatcher.DispatchController, trailers?: Record<string, unknown>): void {
     this.done = true;
     clearTimeout(this.attemptTimer);
+    // Trailers (gRPC's grpc-status) reach an HTTP/2 or chunked HTTP/1.1 client; others drop them.
+    if (trailers && Object.keys(trailers).length) this.res.addTrailers(trailers as OutgoingHttpHeaders);
     this.res.end();
     this.proxy.record(accessOf(this.req), this.res.statusCode, this.target, this.origin, this.started);
   }
@@ -806,6 +811,11 @@ class Exchange implements Dispatcher.DispatchHandler {
     clearTimeout(this.attemptTimer);
     this.proxy.local(this.req, this.res, status, this.target, undefined, close);
   }
+}
+
+function wantsTrailers(req: IncomingMessage): boolean {
+  const te = req.headers.te;
+  return te !== undefined && /(?:^|,)\s*trailers\s*(?:;|,|$)/i.test(String(te));
 }
 
 function parseAbsoluteForm(target: string): { authority: string; path: string } | undefined {

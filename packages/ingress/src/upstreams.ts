@@ -6,6 +6,7 @@
  * new ones go elsewhere.
  */
 import { Pool } from 'undici';
+import type { UpstreamProtocol } from './table.js';
 
 export interface UpstreamOptions {
   /**
@@ -20,30 +21,37 @@ export interface UpstreamOptions {
 }
 
 export class Upstreams {
-  private readonly pools = new Map<string, Pool>();
+  /** HTTP/1.1 pools by origin, and h2c pools by `h2c origin`. */
+  private readonly pools = new Map<string, { origin: string; pool: Pool }>();
 
   constructor(private readonly options: UpstreamOptions) {}
 
-  get(origin: string): Pool {
-    let pool = this.pools.get(origin);
-    if (!pool) {
-      pool = new Pool(origin, {
+  /**
+   * The pool for an origin. `h2c`: cleartext HTTP/2 with prior knowledge (RFC 9113 §3.3), as many
+   * streams as the pod allows on each connection, the same connect and keep-alive timeouts.
+   */
+  get(origin: string, protocol?: UpstreamProtocol): Pool {
+    const key = protocol ? `${protocol} ${origin}` : origin;
+    let entry = this.pools.get(key);
+    if (!entry) {
+      const pool = new Pool(origin, {
         connections: this.options.connections,
-        pipelining: 1,
+        pipelining: protocol === 'h2c' ? 100 : 1,
         keepAliveTimeout: this.options.keepAliveTimeout,
         keepAliveMaxTimeout: this.options.keepAliveTimeout,
         connect: { timeout: this.options.connectTimeout },
+        ...(protocol === 'h2c' ? { allowH2: true, useH2c: true } : {}),
       });
-      this.pools.set(origin, pool);
+      this.pools.set(key, (entry = { origin, pool }));
     }
-    return pool;
+    return entry.pool;
   }
 
   /** Closes (gracefully) every pool whose origin is not in `keep`. */
   retain(keep: ReadonlySet<string>): void {
-    for (const [origin, pool] of this.pools) {
+    for (const [key, { origin, pool }] of this.pools) {
       if (keep.has(origin)) continue;
-      this.pools.delete(origin);
+      this.pools.delete(key);
       pool.close().catch(() => undefined);
     }
   }
@@ -51,6 +59,6 @@ export class Upstreams {
   async close(): Promise<void> {
     const pools = [...this.pools.values()];
     this.pools.clear();
-    await Promise.all(pools.map((p) => p.destroy().catch(() => undefined)));
+    await Promise.all(pools.map((p) => p.pool.destroy().catch(() => undefined)));
   }
 }

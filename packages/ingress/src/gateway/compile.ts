@@ -7,7 +7,7 @@
  */
 import type { V1EndpointSlice, V1Secret, V1Service } from '@kubernetes/client-node';
 import { indexServices } from '../backends.js';
-import type { Endpoint } from '../table.js';
+import type { BackendEntry, Endpoint, UpstreamProtocol } from '../table.js';
 import type { CertificatePair } from './certificates.js';
 import { condition } from './conditions.js';
 import { intersectHostnames } from './hostnames.js';
@@ -69,6 +69,8 @@ export interface ObjectStatus<S> {
 export interface GatewayCompiled {
   readonly listeners: readonly ServedListener[];
   readonly backends: ReadonlyMap<string, readonly Endpoint[]>;
+  /** The backends spoken to over another protocol than HTTP/1.1 (h2c). */
+  readonly backendProtocols: ReadonlyMap<string, UpstreamProtocol>;
   readonly gatewayClasses: readonly ObjectStatus<{ conditions: readonly Condition[] }>[];
   readonly gateways: readonly ObjectStatus<GatewayStatus>[];
   /** Only our parents' entries: the writer keeps other controllers' entries as they are. */
@@ -111,6 +113,7 @@ export function compileGateways(
   const attachedIds = new Map<CheckedListener, Set<string>>();
   const entries = new Map<CheckedListener, RouteEntry[]>();
   const backends = new Map<string, readonly Endpoint[]>();
+  const backendProtocols = new Map<string, UpstreamProtocol>();
   const httpRoutes: GatewayCompiled['httpRoutes'][number][] = [];
 
   for (const route of oldestFirst(state.httpRoutes.filter((r) => !r.metadata?.deletionTimestamp))) {
@@ -186,6 +189,7 @@ export function compileGateways(
             );
       }
       for (const [key, eps] of compiled.backends) backends.set(key, eps);
+      for (const [key, protocol] of compiled.protocols) backendProtocols.set(key, protocol);
     }
     if (parents.length)
       httpRoutes.push({
@@ -259,7 +263,22 @@ export function compileGateways(
     };
   });
 
-  return { listeners: served, backends, gatewayClasses, gateways: gatewayStatuses, httpRoutes };
+  return {
+    listeners: served,
+    backends,
+    backendProtocols,
+    gatewayClasses,
+    gateways: gatewayStatuses,
+    httpRoutes,
+  };
+}
+
+/** The routing table's backends for a compiled model: endpoints, and the protocol when not HTTP/1.1. */
+export function backendEntries(compiled: GatewayCompiled): BackendEntry[] {
+  return [...compiled.backends].map(([key, endpoints]) => {
+    const protocol = compiled.backendProtocols.get(key);
+    return protocol ? { key, endpoints, protocol } : { key, endpoints };
+  });
 }
 
 function describeRef(ref: ParentReference): string {

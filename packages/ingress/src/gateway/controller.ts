@@ -9,7 +9,12 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { emptyTable } from '../table.js';
 import { defaultProxyOptions, type ProxyOptions } from '../proxy.js';
-import { compileGateways, type GatewayClusterState, type GatewayCompiled } from './compile.js';
+import {
+  backendEntries,
+  compileGateways,
+  type GatewayClusterState,
+  type GatewayCompiled,
+} from './compile.js';
 import { GatewayProxy } from './gateway-proxy.js';
 import { GatewayServers } from './servers.js';
 import { watchGateways, type GatewaySource } from './sources.js';
@@ -154,7 +159,7 @@ export class GatewayController {
     this.proxy.setTable({
       ...emptyTable,
       version: ++this.version,
-      backends: [...compiled.backends].map(([key, endpoints]) => ({ key, endpoints })),
+      backends: backendEntries(compiled),
     });
     this.reportProblems();
     this.serving = this.serving.then(async () => {

@@ -7,7 +7,7 @@
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { Proxy, type Decision } from '../proxy.js';
+import { peerOf, Proxy, type Decision } from '../proxy.js';
 import type { Backend } from '../router.js';
 import { normalizeHost } from '../router.js';
 import { normalizeTarget } from '../paths.js';
@@ -83,7 +83,7 @@ export class GatewayProxy extends Proxy {
       return { status: 400 };
     }
     const host = normalizeHost(rawHost);
-    const listener = selectListener(this.byPort.get(req.socket.localPort ?? 0) ?? [], host);
+    const listener = selectListener(this.byPort.get(peerOf(req).localPort ?? 0) ?? [], host);
     if (!listener) return { status: 404 };
     const q = normalized.indexOf('?');
     const entry = matchRoute(listener, {

@@ -11,6 +11,7 @@ export * from './precedence.js';
 export * from './match.js';
 export * from './compile.js';
 export * from './gateway-proxy.js';
+export * from './cleartext.js';
 export * from './servers.js';
 export * from './sources.js';
 export * from './status-writer.js';

@@ -7,7 +7,7 @@
  */
 import type { ServiceIndex } from '../backends.js';
 import { resolveBackend } from '../backends.js';
-import type { Endpoint } from '../table.js';
+import type { Endpoint, UpstreamProtocol } from '../table.js';
 import { parseDuration } from './durations.js';
 import type { ReferenceGrants } from './reference-grants.js';
 import {
@@ -83,6 +83,8 @@ export interface CompiledRoute {
   readonly unresolved?: { readonly reason: string; readonly message: string };
   /** Every backend key used, with its ready endpoints. */
   readonly backends: ReadonlyMap<string, readonly Endpoint[]>;
+  /** The backends not spoken to over HTTP/1.1 (Service port appProtocol). */
+  readonly protocols: ReadonlyMap<string, UpstreamProtocol>;
 }
 
 export interface RuleContext {
@@ -93,6 +95,7 @@ export interface RuleContext {
 export function compileRoute(route: HTTPRoute, context: RuleContext): CompiledRoute {
   const ns = route.metadata?.namespace ?? 'default';
   const backends = new Map<string, readonly Endpoint[]>();
+  const protocols = new Map<string, UpstreamProtocol>();
   const unsupported: string[] = [];
   const unresolved: { reason: string; message: string }[] = [];
 
@@ -142,8 +145,20 @@ export function compileRoute(route: HTTPRoute, context: RuleContext): CompiledRo
       unresolved.push({ reason: 'BackendNotFound', message: `${field}: ${what}` });
       return null;
     }
+    const appProtocol = context.services.services
+      .get(`${namespace}/${ref.name}`)
+      ?.spec?.ports?.find((p) => p.port === ref.port)?.appProtocol;
+    const protocol = upstreamProtocol(appProtocol);
+    if (protocol === 'unsupported') {
+      unresolved.push({
+        reason: 'UnsupportedProtocol',
+        message: `${field}: service ${q(`${namespace}/${ref.name}`)} port ${ref.port} has appProtocol ${q(appProtocol ?? '')}, which is not supported (kubernetes.io/h2c and kubernetes.io/ws are)`,
+      });
+      return null;
+    }
     const key = `${namespace}/${ref.name}:${ref.port}`;
     backends.set(key, endpoints);
+    if (protocol) protocols.set(key, protocol);
     return key;
   };
 
@@ -200,7 +215,26 @@ export function compileRoute(route: HTTPRoute, context: RuleContext): CompiledRo
         }
       : {}),
     backends,
+    protocols,
   };
+}
+
+/**
+ * How a Service port's appProtocol is spoken to: kubernetes.io/h2c over cleartext HTTP/2 with
+ * prior knowledge; kubernetes.io/ws is HTTP/1.1 with Upgrade (forwarded as any Upgrade is); TLS to
+ * the pod (kubernetes.io/wss, https) is not done; any other value (none, http, a name of the
+ * application's own) is HTTP/1.1.
+ */
+function upstreamProtocol(appProtocol: string | undefined): UpstreamProtocol | undefined | 'unsupported' {
+  switch (appProtocol?.toLowerCase()) {
+    case 'kubernetes.io/h2c':
+      return 'h2c';
+    case 'kubernetes.io/wss':
+    case 'https':
+      return 'unsupported';
+    default:
+      return undefined;
+  }
 }
 
 function translateFilters(

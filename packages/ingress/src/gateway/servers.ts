@@ -5,18 +5,21 @@
  * opened (already in use) is reported and retried on the next update; the other ports are served.
  */
 import http from 'node:http';
-import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import http2 from 'node:http2';
+import type { AddressInfo, Server, Socket } from 'node:net';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import { TLS_MIN_VERSION } from '../certs.js';
 import type { ServedListener } from './compile.js';
+import { cleartextServer } from './cleartext.js';
 import type { GatewayProxy } from './gateway-proxy.js';
 import { selectListener } from './match.js';
 
 interface PortServer {
   readonly protocol: 'HTTP' | 'HTTPS';
-  readonly server: http.Server | https.Server;
+  readonly server: Server;
+  /** The clients' connections, closed with the server. */
+  readonly sockets: Set<Socket>;
   /** Listeners of this port, for SNI. */
   listeners: readonly ServedListener[];
 }
@@ -51,7 +54,7 @@ export class GatewayServers {
       const wanted = byPort.get(port);
       if (!wanted || wanted[0]!.protocol !== s.protocol) {
         this.servers.delete(port);
-        await close(s.server);
+        await close(s);
       } else s.listeners = wanted;
     }
     const live = new Set(listeners.flatMap((l) => l.certificates.map((c) => c.id)));
@@ -80,14 +83,31 @@ export class GatewayServers {
   async close(): Promise<void> {
     const all = [...this.servers.values()];
     this.servers.clear();
-    await Promise.all(all.map((s) => close(s.server)));
+    await Promise.all(all.map((s) => close(s)));
   }
 
+  /**
+   * HTTP ports take HTTP/1.1 and h2c with prior knowledge (cleartext.ts); HTTPS ports HTTP/1.1
+   * and HTTP/2 by ALPN, as gRPC clients need.
+   */
   private open(protocol: 'HTTP' | 'HTTPS', listeners: ServedListener[]): PortServer {
+    const sockets = new Set<Socket>();
+    const track = (server: Server): Server =>
+      server.on('connection', (socket: Socket) => {
+        sockets.add(socket);
+        socket.once('close', () => sockets.delete(socket));
+      });
     if (protocol === 'HTTP') {
-      const server = http.createServer((req, res) => this.proxy.serve(req, res, 'http'));
-      server.on('upgrade', (req, socket, head: Buffer) => this.proxy.serveUpgrade(req, socket, head, 'http'));
-      return { protocol, server, listeners };
+      const http1 = http.createServer((req, res) => this.proxy.serve(req, res, 'http'));
+      http1.on('upgrade', (req, socket, head: Buffer) => this.proxy.serveUpgrade(req, socket, head, 'http'));
+      const h2c = http2.createServer((req, res) =>
+        this.proxy.serve(
+          req as unknown as http.IncomingMessage,
+          res as unknown as http.ServerResponse,
+          'http',
+        ),
+      );
+      return { protocol, server: track(cleartextServer(http1, h2c)), sockets, listeners };
     }
     // The SNI callback reads entry.listeners, which update() replaces as Gateways change.
     const entry: { current?: PortServer } = {};
@@ -105,22 +125,30 @@ export class GatewayServers {
       return ctx;
     };
     const first = listeners[0]!.certificates[0]!;
-    const server = https.createServer(
+    const server = http2.createSecureServer(
       {
+        allowHTTP1: true,
         cert: first.cert,
         key: first.key,
         minVersion: TLS_MIN_VERSION,
         SNICallback: (name, done) => done(null, contextFor(name)),
       },
-      (req, res) => this.proxy.serve(req, res, 'https'),
+      (req, res) =>
+        this.proxy.serve(
+          req as unknown as http.IncomingMessage,
+          res as unknown as http.ServerResponse,
+          'https',
+        ),
     );
-    server.on('upgrade', (req, socket, head: Buffer) => this.proxy.serveUpgrade(req, socket, head, 'https'));
-    entry.current = { protocol, server, listeners };
+    server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) =>
+      this.proxy.serveUpgrade(req, socket, head, 'https'),
+    );
+    entry.current = { protocol, server: track(server), sockets, listeners };
     return entry.current;
   }
 }
 
-function listen(server: http.Server, address: string, port: number): Promise<void> {
+function listen(server: Server, address: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, address, () => {
@@ -130,9 +158,9 @@ function listen(server: http.Server, address: string, port: number): Promise<voi
   });
 }
 
-function close(server: http.Server): Promise<void> {
+function close(s: PortServer): Promise<void> {
   return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
+    s.server.close(() => resolve());
+    for (const socket of s.sockets) socket.destroy();
   });
 }

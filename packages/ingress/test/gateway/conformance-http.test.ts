@@ -8,11 +8,18 @@
 // scheme, host, port and path with the suite's defaults). No API server: the statuses are covered
 // by conformance.test.ts.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import http2 from 'node:http2';
+import type { AddressInfo, Server, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultProxyOptions, emptyTable } from '../../src/index.js';
-import { compileGateways, GatewayProxy, GatewayServers } from '../../src/gateway/index.js';
+import {
+  backendEntries,
+  cleartextServer,
+  compileGateways,
+  GatewayProxy,
+  GatewayServers,
+} from '../../src/gateway/index.js';
 import { conformanceState, expectedCases, sliceFor, type ExpectedCase } from './conformance-kit.js';
 
 const INFRA = 'gateway-conformance-infra';
@@ -32,6 +39,8 @@ interface HttpTest {
   readonly only?: number;
   /** Services (`name` in the infra namespace) that must each receive a copy of every request. */
   readonly mirroredTo?: string[];
+  /** Requests sent over HTTP/2 with prior knowledge (the suite's H2CPriorKnowledgeProtocol). */
+  readonly h2c?: boolean;
 }
 
 const tests: HttpTest[] = [
@@ -150,12 +159,21 @@ const tests: HttpTest[] = [
     gateways: ['same-namespace'],
     mirroredTo: ['infra-backend-v2', 'infra-backend-v3'],
   },
+  // Client to Gateway and Gateway to the Service port with appProtocol kubernetes.io/h2c: HTTP/2
+  // with prior knowledge; the echo backend reports the HTTP version it was spoken to with.
+  {
+    name: 'HTTPRouteBackendProtocolH2C',
+    files: ['httproute-backend-protocol-h2c'],
+    gateways: ['same-namespace'],
+    h2c: true,
+  },
 ];
 
 interface Echo {
   readonly name: string;
   readonly port: number;
-  readonly server: http.Server;
+  readonly server: Server;
+  readonly sockets: Set<Socket>;
   /** The request targets received, in order. */
   readonly seen: string[];
 }
@@ -166,7 +184,7 @@ interface Echo {
  */
 async function startEcho(name: string): Promise<Echo> {
   const seen: string[] = [];
-  const server = http.createServer(async (req, res) => {
+  const answer = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     req.resume();
     seen.push(req.url ?? '');
     const delay = /[?&]delay=(\d+)(ms|s)\b/.exec(req.url ?? '');
@@ -177,17 +195,32 @@ async function startEcho(name: string): Promise<Echo> {
       const old = res.getHeader(header);
       res.setHeader(header, old === undefined ? (value ?? '') : `${String(old)},${(value ?? '').trim()}`);
     }
-    const body = JSON.stringify({ name, url: req.url, method: req.method, headers: req.headers });
+    const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !k.startsWith(':')));
+    if (req.headers[':authority'] !== undefined) headers.host = req.headers[':authority'];
+    const body = JSON.stringify({
+      name,
+      url: req.url,
+      method: req.method,
+      headers,
+      version: req.httpVersion,
+    });
     res.setHeader('content-type', 'application/json');
     res.end(body);
-  });
+  };
+  // HTTP/1.1 and h2c on one port, as the Service's ports all map to it.
+  const server = cleartextServer(
+    http.createServer((req, res) => void answer(req, res)),
+    http2.createServer((req, res) => void answer(req as never, res as never)),
+  );
+  const sockets = new Set<Socket>();
+  server.on('connection', (s: Socket) => sockets.add(s.once('close', () => sockets.delete(s))));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { name, port: (server.address() as AddressInfo).port, server, seen };
+  return { name, port: (server.address() as AddressInfo).port, server, sockets, seen };
 }
 
 async function stopAll(echos: Echo[]): Promise<void> {
   for (const e of echos) {
-    e.server.closeAllConnections();
+    for (const s of e.sockets) s.destroy();
     await new Promise((r) => e.server.close(r));
   }
 }
@@ -205,6 +238,35 @@ interface Answer {
 function portOf(c: ExpectedCase, listenerPorts: number[]): number {
   const m = /:(\d+)$/.exec(c.request.host ?? '');
   return m && listenerPorts.includes(Number(m[1])) ? Number(m[1]) : 80;
+}
+
+/** The case over HTTP/2 with prior knowledge; the answer says which HTTP version reached the backend. */
+async function sendH2c(port: number, c: ExpectedCase): Promise<Answer> {
+  const session = http2.connect(`http://${ADDRESS}:${port}`);
+  try {
+    return await new Promise<Answer>((resolve, reject) => {
+      session.on('error', reject);
+      const stream = session.request({
+        ':method': c.request.method ?? 'GET',
+        ':path': c.request.path,
+        ':authority': c.request.host ?? ADDRESS,
+        ...c.request.headers,
+      });
+      let status = 0;
+      let headers: http.IncomingHttpHeaders = {};
+      let body = '';
+      stream.on('response', (h) => {
+        status = Number(h[':status']);
+        headers = h as http.IncomingHttpHeaders;
+      });
+      stream.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+      stream.on('end', () => resolve({ status, headers, body }));
+      stream.on('error', reject);
+      stream.end();
+    });
+  } finally {
+    session.close();
+  }
 }
 
 function send(port: number, c: ExpectedCase): Promise<Answer> {
@@ -316,7 +378,7 @@ async function setUp(files: string[]) {
   proxy.setTable({
     ...emptyTable,
     version: 1,
-    backends: [...compiled.backends].map(([key, endpoints]) => ({ key, endpoints })),
+    backends: backendEntries(compiled),
   });
   /** Serves one Gateway's listeners (only): every request then reaches that Gateway. */
   const serve = async (gateway: string) => {
@@ -362,7 +424,12 @@ describe('conformance over HTTP through the Gateway proxy', () => {
           expect(sent.length).toBeGreaterThan(0);
           const ports = await serve(gateway);
           for (const c of sent) {
-            const problem = mismatch(c, await send(portOf(c, ports), c));
+            const answer = await (t.h2c ? sendH2c : send)(portOf(c, ports), c);
+            let problem = mismatch(c, answer);
+            if (!problem && t.h2c && answer.status === 200) {
+              const version = (JSON.parse(answer.body) as { version: string }).version;
+              if (version !== '2.0') problem = `the backend was spoken to over HTTP/${version}`;
+            }
             if (problem)
               failures.push(
                 `${gateway}: ${c.request.method ?? 'GET'} ${c.request.host ?? ''}${c.request.path} ${JSON.stringify(c.request.headers)}: ${problem}`,

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultProxyOptions, emptyTable, ProxyMetrics } from '../../src/index.js';
 import {
+  backendEntries,
   compileGateways,
   GATEWAY_CONTROLLER_NAME,
   GatewayProxy,
@@ -135,7 +136,7 @@ describe('RequestMirror and timeouts', () => {
     proxy.setTable({
       ...emptyTable,
       version: 1,
-      backends: [...compiled.backends].map(([key, endpoints]) => ({ key, endpoints })),
+      backends: backendEntries(compiled),
     });
     servers = new GatewayServers(proxy, ADDRESS);
     expect(await servers.update(compiled.listeners)).toEqual([]);
