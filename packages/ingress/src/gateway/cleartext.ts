@@ -60,10 +60,25 @@ function handToHttp2(socket: net.Socket, first: Buffer, server: http2.Http2Serve
     setTimeout: () => inner,
   });
   outer.write(first);
-  socket.pipe(outer).pipe(socket);
-  socket.resume();
-  socket.once('close', () => outer.destroy());
-  outer.once('close', () => socket.destroy());
+  // No EOF is passed on (as in http1/listener.ts): on EOF the session's JSStreamSocket ends its own
+  // side, and a write nghttp2 makes while that shutdown is pending trips an assertion in Node that
+  // kills the process. The session learns the client left from the destroy below instead.
+  socket.on('data', (chunk: Buffer) => {
+    if (!outer.write(chunk)) {
+      socket.pause();
+      outer.once('drain', () => socket.resume());
+    }
+  });
+  outer.pipe(socket);
+  // Node's side first: destroying `outer` first would hand `inner` an EOF.
+  const gone = (): void => {
+    inner.destroy();
+    outer.destroy();
+  };
+  socket.on('error', gone);
+  socket.on('close', gone);
   outer.on('error', () => socket.destroy());
+  outer.on('close', () => socket.destroy());
+  socket.resume();
   server.emit('connection', inner);
 }

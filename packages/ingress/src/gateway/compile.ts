@@ -14,6 +14,7 @@ import { intersectHostnames } from './hostnames.js';
 import { checkListeners, listenerAllows, type CheckedListener } from './listeners.js';
 import { comparePrecedence, type RouteEntry } from './precedence.js';
 import { ReferenceGrants } from './reference-grants.js';
+import { compileGrpcRoute } from './grpc-rules.js';
 import { compileRoute } from './route-rules.js';
 import {
   GATEWAY_CONTROLLER_NAME,
@@ -22,6 +23,7 @@ import {
   type Gateway,
   type GatewayClass,
   type GatewayStatus,
+  type GRPCRoute,
   type HTTPRoute,
   type NamespaceObject,
   type ParentReference,
@@ -33,6 +35,8 @@ export interface GatewayClusterState {
   readonly gatewayClasses: readonly GatewayClass[];
   readonly gateways: readonly Gateway[];
   readonly httpRoutes: readonly HTTPRoute[];
+  /** Absent: none (the CRD may not be installed). */
+  readonly grpcRoutes?: readonly GRPCRoute[];
   readonly referenceGrants: readonly ReferenceGrant[];
   readonly namespaces: readonly NamespaceObject[];
   readonly services: readonly V1Service[];
@@ -75,7 +79,13 @@ export interface GatewayCompiled {
   readonly gateways: readonly ObjectStatus<GatewayStatus>[];
   /** Only our parents' entries: the writer keeps other controllers' entries as they are. */
   readonly httpRoutes: readonly ObjectStatus<{ parents: readonly RouteParentStatus[] }>[];
+  readonly grpcRoutes: readonly ObjectStatus<{ parents: readonly RouteParentStatus[] }>[];
 }
+
+type RouteKind = 'HTTPRoute' | 'GRPCRoute';
+type AnyRoute =
+  | { readonly kind: 'HTTPRoute'; readonly route: HTTPRoute }
+  | { readonly kind: 'GRPCRoute'; readonly route: GRPCRoute };
 
 export function compileGateways(
   state: GatewayClusterState,
@@ -111,17 +121,32 @@ export function compileGateways(
   for (const g of gateways) checked.set(idOf(g), checkListeners(g, { secrets, grants, namespaceLabels }));
 
   const attachedIds = new Map<CheckedListener, Set<string>>();
+  /** The hostnames each kind of route serves on a listener (undefined: every host). */
+  const servedHosts = new Map<
+    CheckedListener,
+    { kind: RouteKind; id: string; hosts: string[] | undefined }[]
+  >();
   const entries = new Map<CheckedListener, RouteEntry[]>();
   const backends = new Map<string, readonly Endpoint[]>();
   const backendProtocols = new Map<string, UpstreamProtocol>();
   const httpRoutes: GatewayCompiled['httpRoutes'][number][] = [];
+  const grpcRoutes: GatewayCompiled['grpcRoutes'][number][] = [];
 
-  for (const route of oldestFirst(state.httpRoutes.filter((r) => !r.metadata?.deletionTimestamp))) {
+  const routes: AnyRoute[] = [
+    ...state.httpRoutes.map((route) => ({ kind: 'HTTPRoute' as const, route })),
+    ...(state.grpcRoutes ?? []).map((route) => ({ kind: 'GRPCRoute' as const, route })),
+  ];
+  // Oldest first across both kinds: where an HTTPRoute and a GRPCRoute would serve one hostname
+  // on a listener, the older one is attached there (GRPCRoute spec, hostnames).
+  for (const { kind, route } of oldestFirst(routes.filter((r) => !r.route.metadata?.deletionTimestamp))) {
     const ns = route.metadata?.namespace ?? 'default';
     const id = idOf(route);
     const generation = route.metadata?.generation;
     const created = creationTime(route);
-    const compiled = compileRoute(route, { services, grants });
+    const compiled =
+      kind === 'HTTPRoute'
+        ? compileRoute(route, { services, grants })
+        : compileGrpcRoute(route, { services, grants });
     const resolvedRefs = compiled.unresolved
       ? condition('ResolvedRefs', false, compiled.unresolved.reason, compiled.unresolved.message, generation)
       : condition('ResolvedRefs', true, 'ResolvedRefs', 'all references resolved', generation);
@@ -147,14 +172,13 @@ export function compileGateways(
         continue;
       }
       const allowed = candidates.filter(
-        (l) =>
-          l.accepted && listenerAllows(l, { group: GATEWAY_GROUP, kind: 'HTTPRoute' }, ns, namespaceLabels),
+        (l) => l.accepted && listenerAllows(l, { group: GATEWAY_GROUP, kind }, ns, namespaceLabels),
       );
       if (allowed.length === 0) {
         accept(
           false,
           'NotAllowedByListeners',
-          `no listener matching ${describeRef(ref)} allows HTTPRoutes from namespace ${JSON.stringify(ns)}`,
+          `no listener matching ${describeRef(ref)} allows ${kind}s from namespace ${JSON.stringify(ns)}`,
         );
         continue;
       }
@@ -173,13 +197,32 @@ export function compileGateways(
         accept(false, 'UnsupportedValue', compiled.unsupported);
         continue;
       }
+      const free = withHosts.filter(({ l, hosts }) => {
+        const other = (servedHosts.get(l) ?? []).find(
+          (s) => s.kind !== kind && s.id !== id && hostsIntersect(s.hosts, hosts),
+        );
+        return other === undefined;
+      });
+      if (free.length === 0) {
+        const l = withHosts[0]!.l;
+        const other = (servedHosts.get(l) ?? []).find((s) => s.kind !== kind)!;
+        accept(
+          false,
+          'HostnameConflict',
+          `the ${other.kind} ${JSON.stringify(other.id)}, older, serves the same hostnames on listener ${JSON.stringify(l.spec.name)} (a hostname is served by HTTPRoutes or by GRPCRoutes, not both)`,
+        );
+        continue;
+      }
       accept(true, 'Accepted', 'the route is attached');
-      for (const { l, hosts } of withHosts) {
+      for (const { l, hosts } of free) {
+        const served = servedHosts.get(l) ?? [];
+        servedHosts.set(l, served);
+        served.push({ kind, id, hosts });
         // A route attached to one listener through two parentRefs counts and is served once.
         const routesOfListener = attachedIds.get(l) ?? new Set<string>();
         attachedIds.set(l, routesOfListener);
-        if (routesOfListener.has(id)) continue;
-        routesOfListener.add(id);
+        if (routesOfListener.has(`${kind} ${id}`)) continue;
+        routesOfListener.add(`${kind} ${id}`);
         const list = entries.get(l) ?? [];
         entries.set(l, list);
         for (const hostname of hosts ?? [undefined])
@@ -192,7 +235,7 @@ export function compileGateways(
       for (const [key, protocol] of compiled.protocols) backendProtocols.set(key, protocol);
     }
     if (parents.length)
-      httpRoutes.push({
+      (kind === 'HTTPRoute' ? httpRoutes : grpcRoutes).push({
         namespace: ns,
         name: route.metadata?.name ?? '',
         ...generationOf(route),
@@ -270,6 +313,7 @@ export function compileGateways(
     gatewayClasses,
     gateways: gatewayStatuses,
     httpRoutes,
+    grpcRoutes,
   };
 }
 
@@ -310,9 +354,15 @@ function creationTime(o: { metadata?: { creationTimestamp?: string | Date } }): 
   return Number.isNaN(ms) ? Number.POSITIVE_INFINITY : ms;
 }
 
-function oldestFirst(routes: readonly HTTPRoute[]): HTTPRoute[] {
+function oldestFirst(routes: readonly AnyRoute[]): AnyRoute[] {
   return routes
-    .map((route) => ({ route, time: creationTime(route), id: idOf(route) }))
+    .map((r) => ({ r, time: creationTime(r.route), id: idOf(r.route) }))
     .sort((a, b) => (a.time !== b.time ? (a.time < b.time ? -1 : 1) : a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-    .map((x) => x.route);
+    .map((x) => x.r);
+}
+
+/** Whether two routes' hostnames on a listener share a host (undefined: every host). */
+function hostsIntersect(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  if (a === undefined || b === undefined) return true;
+  return a.some((x) => (intersectHostnames(x, b) ?? []).length > 0);
 }

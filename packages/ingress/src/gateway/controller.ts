@@ -201,6 +201,8 @@ export class GatewayController {
     };
     for (const r of this.compiled.httpRoutes)
       for (const p of r.status.parents) report('HTTPRoute', r, p.conditions);
+    for (const r of this.compiled.grpcRoutes)
+      for (const p of r.status.parents) report('GRPCRoute', r, p.conditions);
     for (const g of this.compiled.gateways)
       for (const l of g.status.listeners ?? []) report('Gateway', g, l.conditions);
     this.reported = now;
@@ -208,7 +210,12 @@ export class GatewayController {
 
   private async writeStatuses(): Promise<void> {
     if (!this.leading || !this.compiled || !this.state || this.stopping) return;
-    for (const target of statusTargets(this.compiled, this.state.httpRoutes, this.controllerName)) {
+    for (const target of statusTargets(
+      this.compiled,
+      this.state.httpRoutes,
+      this.controllerName,
+      this.state.grpcRoutes,
+    )) {
       if (!this.leading || this.stopping) break;
       try {
         const wrote = await this.writer.apply(target);

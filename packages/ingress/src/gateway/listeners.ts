@@ -14,6 +14,7 @@ import { GATEWAY_GROUP, type Condition, type Gateway, type Listener, type RouteG
 
 export const SUPPORTED_PROTOCOLS = ['HTTP', 'HTTPS'] as const;
 const HTTP_ROUTE: RouteGroupKind = { group: GATEWAY_GROUP, kind: 'HTTPRoute' };
+const GRPC_ROUTE: RouteGroupKind = { group: GATEWAY_GROUP, kind: 'GRPCRoute' };
 
 export interface CheckedListener {
   /** `namespace/name` of the Gateway. */
@@ -177,7 +178,8 @@ function supportedKinds(
   l: Listener,
   protocolSupported: boolean,
 ): { valid: RouteGroupKind[]; invalid: string[] } {
-  const routable = protocolSupported ? [HTTP_ROUTE] : [];
+  // GRPCRoute: HTTP listeners take h2c with prior knowledge, HTTPS ones h2 by ALPN (servers.ts).
+  const routable = protocolSupported ? [HTTP_ROUTE, GRPC_ROUTE] : [];
   const wanted = l.allowedRoutes?.kinds;
   if (!wanted || wanted.length === 0) return { valid: routable, invalid: [] };
   const valid: RouteGroupKind[] = [];

@@ -63,6 +63,8 @@ export interface RuleMatch {
   readonly headers: readonly ValueMatch[];
   readonly queryParams: readonly ValueMatch[];
   readonly method?: string;
+  /** A GRPCRoute match: the characters of its service and method, for precedence. */
+  readonly grpc?: { readonly service: number; readonly method: number };
 }
 
 export interface CompiledRule {
@@ -90,6 +92,10 @@ export interface CompiledRoute {
 export interface RuleContext {
   readonly services: ServiceIndex;
   readonly grants: ReferenceGrants;
+  /** The route's kind, for ReferenceGrants (default HTTPRoute). */
+  readonly kind?: 'HTTPRoute' | 'GRPCRoute';
+  /** The protocol to every backend whatever its appProtocol (GRPCRoute: h2c). */
+  readonly protocol?: UpstreamProtocol;
 }
 
 export function compileRoute(route: HTTPRoute, context: RuleContext): CompiledRoute {
@@ -112,7 +118,7 @@ export function compileRoute(route: HTTPRoute, context: RuleContext): CompiledRo
     const namespace = ref.namespace ?? ns;
     const allowed = context.grants.allows({
       fromGroup: GATEWAY_GROUP,
-      fromKind: 'HTTPRoute',
+      fromKind: context.kind ?? 'HTTPRoute',
       fromNamespace: ns,
       toGroup: '',
       toKind: 'Service',
@@ -148,7 +154,7 @@ export function compileRoute(route: HTTPRoute, context: RuleContext): CompiledRo
     const appProtocol = context.services.services
       .get(`${namespace}/${ref.name}`)
       ?.spec?.ports?.find((p) => p.port === ref.port)?.appProtocol;
-    const protocol = upstreamProtocol(appProtocol);
+    const protocol = context.protocol ?? upstreamProtocol(appProtocol);
     if (protocol === 'unsupported') {
       unresolved.push({
         reason: 'UnsupportedProtocol',

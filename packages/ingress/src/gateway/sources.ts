@@ -17,6 +17,7 @@ export function watchGateways(api: ApiClient, options: GatewaySourceOptions): Ga
       gatewayClasses: 'gatewayclasses',
       gateways: 'gateways',
       httpRoutes: 'httproutes',
+      grpcRoutes: 'grpcroutes',
       referenceGrants: 'referencegrants',
       namespaces: 'namespaces',
       services: 'services',

@@ -11,6 +11,7 @@ import {
   GATEWAY_GROUP,
   type Condition,
   type GatewayStatus,
+  type GRPCRoute,
   type HTTPRoute,
   type RouteParentStatus,
 } from './types.js';
@@ -18,7 +19,7 @@ import {
 type Json = Record<string, unknown>;
 
 export interface StatusTarget {
-  readonly plural: 'gatewayclasses' | 'gateways' | 'httproutes';
+  readonly plural: 'gatewayclasses' | 'gateways' | 'httproutes' | 'grpcroutes';
   readonly namespace?: string;
   readonly name: string;
   /** The whole new status, from the old one and the computed one. */
@@ -32,6 +33,7 @@ export function statusTargets(
   compiled: GatewayCompiled,
   routes: readonly HTTPRoute[],
   controllerName: string,
+  grpcRoutes: readonly GRPCRoute[] = [],
 ): StatusTarget[] {
   const out: StatusTarget[] = [];
   for (const c of compiled.gatewayClasses)
@@ -52,8 +54,21 @@ export function statusTargets(
       status: (old, now) => gatewayStatus(g, old as GatewayStatus | undefined, now) as unknown as Json,
       current: (old) => sameGateway(old as GatewayStatus | undefined, g.status),
     });
+  out.push(...routeTargets('httproutes', compiled.httpRoutes, routes, controllerName));
+  out.push(...routeTargets('grpcroutes', compiled.grpcRoutes, grpcRoutes, controllerName));
+  return out;
+}
+
+/** HTTPRoutes or GRPCRoutes: our parents' entries replaced, other controllers' kept. */
+function routeTargets(
+  plural: 'httproutes' | 'grpcroutes',
+  statuses: GatewayCompiled['httpRoutes'],
+  routes: readonly (HTTPRoute | GRPCRoute)[],
+  controllerName: string,
+): StatusTarget[] {
+  const out: StatusTarget[] = [];
   // Routes that still carry our entries but have no parent of ours any more get them removed.
-  const computed = new Map(compiled.httpRoutes.map((r) => [`${r.namespace}/${r.name}`, r]));
+  const computed = new Map(statuses.map((r) => [`${r.namespace}/${r.name}`, r]));
   for (const r of routes) {
     const id = `${r.metadata?.namespace}/${r.metadata?.name}`;
     if (!computed.has(id) && (r.status?.parents ?? []).some((p) => p.controllerName === controllerName))
@@ -65,7 +80,7 @@ export function statusTargets(
   }
   for (const r of computed.values())
     out.push({
-      plural: 'httproutes',
+      plural,
       namespace: r.namespace,
       name: r.name,
       status: (old, now) => {
@@ -158,7 +173,7 @@ function sameRef(a: RouteParentStatus['parentRef'], b: RouteParentStatus['parent
   );
 }
 
-const VERSIONS = { gatewayclasses: 'v1', gateways: 'v1', httproutes: 'v1' } as const;
+const VERSIONS = { gatewayclasses: 'v1', gateways: 'v1', httproutes: 'v1', grpcroutes: 'v1' } as const;
 
 export class GatewayStatusWriter {
   constructor(private readonly api: ApiClient) {}

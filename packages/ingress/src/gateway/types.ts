@@ -206,3 +206,32 @@ export interface ReferenceGrant {
 export interface NamespaceObject {
   readonly metadata?: ObjectMeta;
 }
+
+export interface GRPCMethodMatch {
+  readonly type?: string;
+  readonly service?: string;
+  readonly method?: string;
+}
+
+export interface GRPCRouteMatch {
+  readonly method?: GRPCMethodMatch;
+  readonly headers?: readonly StringMatch[];
+}
+
+export interface GRPCRouteRule {
+  readonly name?: string;
+  readonly matches?: readonly GRPCRouteMatch[];
+  /** RequestHeaderModifier, ResponseHeaderModifier, RequestMirror, ExtensionRef. */
+  readonly filters?: readonly HTTPRouteFilter[];
+  readonly backendRefs?: readonly HTTPBackendRef[];
+}
+
+export interface GRPCRoute {
+  readonly metadata?: ObjectMeta;
+  readonly spec?: {
+    readonly parentRefs?: readonly ParentReference[];
+    readonly hostnames?: readonly string[];
+    readonly rules?: readonly GRPCRouteRule[];
+  };
+  readonly status?: { readonly parents?: readonly RouteParentStatus[] };
+}

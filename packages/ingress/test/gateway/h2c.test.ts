@@ -182,6 +182,28 @@ describe('h2c', () => {
     expect((await h2Request(port, '/silent')).status).toBe(504);
   });
 
+  it('clients that send a request and close at once (FIN, or reset) leave the proxy serving', async () => {
+    // HEADERS (END_STREAM|END_HEADERS, stream 1): GET http://a/silent, HPACK by hand.
+    const block = Buffer.concat([
+      Buffer.from([0x82, 0x86, 0x41, 0x01]),
+      Buffer.from('a'),
+      Buffer.from([0x04, 0x07]),
+      Buffer.from('/silent'),
+    ]);
+    const headers = Buffer.concat([Buffer.from([0, 0, block.length, 1, 0x05, 0, 0, 0, 1]), block]);
+    for (let i = 0; i < 20; i++) {
+      const socket = net.connect(port, ADDRESS);
+      socket.on('error', () => undefined);
+      await new Promise((r) => socket.once('connect', r));
+      socket.write(Buffer.concat([PREFACE, EMPTY_SETTINGS, headers]));
+      if (i % 2) socket.end();
+      else socket.resetAndDestroy();
+      await sleep(5);
+    }
+    await sleep(200);
+    expect((await h2Request(port, '/')).status).toBe(200);
+  });
+
   it('the HTTP/2 preface sent one byte at a time is still HTTP/2 (the server answers SETTINGS)', async () => {
     const bytes = [...Buffer.concat([PREFACE, EMPTY_SETTINGS])].map((b) => Buffer.from([b]));
     const { data } = await raw(port, bytes, 2);

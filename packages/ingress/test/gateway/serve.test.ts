@@ -207,7 +207,10 @@ describe.each(API_SERVERS)('Gateway API served end to end (%s API server)', (kin
     expect(gw.status.listeners[0]).toMatchObject({
       name: 'http',
       attachedRoutes: 1,
-      supportedKinds: [{ group, kind: 'HTTPRoute' }],
+      supportedKinds: [
+        { group, kind: 'HTTPRoute' },
+        { group, kind: 'GRPCRoute' },
+      ],
     });
     const route = await eventually(async () => (await routeStatus())?.parents?.[0], 'the HTTPRoute status');
     expect(route.controllerName).toBe(GATEWAY_CONTROLLER_NAME);
