@@ -5,96 +5,15 @@
 // client does; every grpc-infra-backend-* Service is a gRPC echo server (h2c) that answers like
 // the suite's grpc-echo: the fully qualified method, its namespace and pod (named after the
 // Service). The expectations are the grpc.ExpectedResponse literals of the test's Go file.
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultProxyOptions, emptyTable } from '../../src/index.js';
 import { backendEntries, compileGateways, GatewayProxy, GatewayServers } from '../../src/gateway/index.js';
-import { conformanceState, expectedGrpcCases, sliceFor, type GrpcCase } from './conformance-kit.js';
+import { conformanceState, expectedGrpcCases, sliceFor } from './conformance-kit.js';
+import { call, SERVICE, startGrpcEcho } from './grpc-kit.js';
 
 const INFRA = 'gateway-conformance-infra';
 const ADDRESS = '127.14.0.5';
-const SERVICE = 'gateway_api_conformance.echo_basic.grpcecho.GrpcEcho';
-const METHODS = ['Echo', 'EchoTwo', 'EchoThree'] as const;
-
-interface EchoAnswer {
-  fullyQualifiedMethod: string;
-  authority: string;
-  namespace: string;
-  pod: string;
-  headers: Record<string, string>;
-}
-
-const toBuffer = (x: unknown): Buffer => (Buffer.isBuffer(x) ? x : Buffer.from(JSON.stringify(x)));
-const fromBuffer = (b: Buffer): unknown => (b.length ? JSON.parse(b.toString('utf8')) : {});
-
-/** A gRPC echo server for one Service: its answers name it as the pod, as grpc-echo does. */
-async function startGrpcEcho(
-  namespace: string,
-  name: string,
-): Promise<{ server: grpc.Server; port: number }> {
-  const server = new grpc.Server();
-  const definition: grpc.ServiceDefinition = {};
-  const implementation: grpc.UntypedServiceImplementation = {};
-  for (const method of METHODS) {
-    definition[method] = {
-      path: `/${SERVICE}/${method}`,
-      requestStream: false,
-      responseStream: false,
-      requestSerialize: toBuffer,
-      requestDeserialize: (b: Buffer) => b,
-      responseSerialize: toBuffer,
-      responseDeserialize: fromBuffer,
-    };
-    implementation[method] = (
-      call: grpc.ServerUnaryCall<Buffer, EchoAnswer>,
-      done: grpc.sendUnaryData<EchoAnswer>,
-    ) => {
-      const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(call.metadata.getMap())) headers[k] = String(v);
-      done(null, {
-        fullyQualifiedMethod: `/${SERVICE}/${method}`,
-        authority: headers[':authority'] ?? '',
-        namespace,
-        pod: `${name}-pod`,
-        headers,
-      });
-    };
-  }
-  server.addService(definition, implementation);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
-      err ? reject(err) : resolve(p),
-    ),
-  );
-  return { server, port };
-}
-
-/** One call as the suite's client makes it; resolves with the status code name and the answer. */
-function call(port: number, c: GrpcCase): Promise<{ code: string; answer?: EchoAnswer; details?: string }> {
-  const client = new grpc.Client(
-    `${ADDRESS}:${port}`,
-    grpc.credentials.createInsecure(),
-    c.authority ? { 'grpc.default_authority': c.authority } : {},
-  );
-  const metadata = new grpc.Metadata();
-  for (const [k, v] of Object.entries(c.metadata)) metadata.set(k, v);
-  return new Promise((resolve) => {
-    client.makeUnaryRequest(
-      `/${SERVICE}/${c.method}`,
-      toBuffer,
-      (b: Buffer) => fromBuffer(b) as EchoAnswer,
-      Buffer.alloc(0),
-      metadata,
-      { deadline: Date.now() + 10_000 },
-      (err, answer) => {
-        client.close();
-        if (err) resolve({ code: grpc.status[err.code], details: err.details });
-        else resolve({ code: 'OK', ...(answer ? { answer } : {}) });
-      },
-    );
-  });
-}
-
 /** `NOT_FOUND` (grpc-js) and `NotFound` (Go's codes) as one name. */
 const codeName = (code: string): string => code.replaceAll('_', '').toUpperCase();
 
@@ -166,7 +85,7 @@ describe('GRPCRoute conformance over h2c through the Gateway proxy', () => {
       const failures: string[] = [];
       try {
         for (const c of cases) {
-          const got = await call(port, c);
+          const got = await call(`${ADDRESS}:${port}`, c);
           const what = `${c.authority ?? ADDRESS} ${c.method} ${JSON.stringify(c.metadata)}`;
           if (codeName(got.code) !== codeName(c.code))
             failures.push(`${what}: ${got.code} (${got.details}), expected ${c.code}`);
@@ -190,7 +109,11 @@ describe('GRPCRoute conformance over h2c through the Gateway proxy', () => {
     const counts = new Map<string, number>();
     try {
       for (let i = 0; i < CALLS; i++) {
-        const got = await call(port, { method: 'Echo', metadata: { 'x-jitter': String(i) }, code: 'OK' });
+        const got = await call(`${ADDRESS}:${port}`, {
+          method: 'Echo',
+          metadata: { 'x-jitter': String(i) },
+          code: 'OK',
+        });
         expect(got.code, got.details).toBe('OK');
         counts.set(got.answer!.pod, (counts.get(got.answer!.pod) ?? 0) + 1);
       }
