@@ -15,7 +15,7 @@ import { checkListeners, listenerAllows, type CheckedListener } from './listener
 import { comparePrecedence, type RouteEntry } from './precedence.js';
 import { ReferenceGrants } from './reference-grants.js';
 import { compileGrpcRoute } from './grpc-rules.js';
-import { compileRoute } from './route-rules.js';
+import { compileRoute, type CompiledRoute, type RuleContext } from './route-rules.js';
 import {
   GATEWAY_CONTROLLER_NAME,
   GATEWAY_GROUP,
@@ -25,6 +25,7 @@ import {
   type GatewayStatus,
   type GRPCRoute,
   type HTTPRoute,
+  type TLSRoute,
   type NamespaceObject,
   type ParentReference,
   type ReferenceGrant,
@@ -37,6 +38,8 @@ export interface GatewayClusterState {
   readonly httpRoutes: readonly HTTPRoute[];
   /** Absent: none (the CRD may not be installed). */
   readonly grpcRoutes?: readonly GRPCRoute[];
+  /** Absent: none. */
+  readonly tlsRoutes?: readonly TLSRoute[];
   readonly referenceGrants: readonly ReferenceGrant[];
   readonly namespaces: readonly NamespaceObject[];
   readonly services: readonly V1Service[];
@@ -55,7 +58,8 @@ export interface ServedListener {
   readonly gateway: string;
   readonly name: string;
   readonly port: number;
-  readonly protocol: 'HTTP' | 'HTTPS';
+  /** TLS: passthrough by SNI (TLSRoute entries, path '/'). */
+  readonly protocol: 'HTTP' | 'HTTPS' | 'TLS';
   readonly hostname: string | undefined;
   readonly certificates: readonly CertificatePair[];
   /** Sorted by comparePrecedence: the first that matches a request takes it. */
@@ -80,12 +84,14 @@ export interface GatewayCompiled {
   /** Only our parents' entries: the writer keeps other controllers' entries as they are. */
   readonly httpRoutes: readonly ObjectStatus<{ parents: readonly RouteParentStatus[] }>[];
   readonly grpcRoutes: readonly ObjectStatus<{ parents: readonly RouteParentStatus[] }>[];
+  readonly tlsRoutes: readonly ObjectStatus<{ parents: readonly RouteParentStatus[] }>[];
 }
 
-type RouteKind = 'HTTPRoute' | 'GRPCRoute';
+type RouteKind = 'HTTPRoute' | 'GRPCRoute' | 'TLSRoute';
 type AnyRoute =
   | { readonly kind: 'HTTPRoute'; readonly route: HTTPRoute }
-  | { readonly kind: 'GRPCRoute'; readonly route: GRPCRoute };
+  | { readonly kind: 'GRPCRoute'; readonly route: GRPCRoute }
+  | { readonly kind: 'TLSRoute'; readonly route: TLSRoute };
 
 export function compileGateways(
   state: GatewayClusterState,
@@ -131,10 +137,12 @@ export function compileGateways(
   const backendProtocols = new Map<string, UpstreamProtocol>();
   const httpRoutes: GatewayCompiled['httpRoutes'][number][] = [];
   const grpcRoutes: GatewayCompiled['grpcRoutes'][number][] = [];
+  const tlsRoutes: GatewayCompiled['tlsRoutes'][number][] = [];
 
   const routes: AnyRoute[] = [
     ...state.httpRoutes.map((route) => ({ kind: 'HTTPRoute' as const, route })),
     ...(state.grpcRoutes ?? []).map((route) => ({ kind: 'GRPCRoute' as const, route })),
+    ...(state.tlsRoutes ?? []).map((route) => ({ kind: 'TLSRoute' as const, route })),
   ];
   // Oldest first across both kinds: where an HTTPRoute and a GRPCRoute would serve one hostname
   // on a listener, the older one is attached there (GRPCRoute spec, hostnames).
@@ -146,7 +154,9 @@ export function compileGateways(
     const compiled =
       kind === 'HTTPRoute'
         ? compileRoute(route, { services, grants })
-        : compileGrpcRoute(route, { services, grants });
+        : kind === 'GRPCRoute'
+          ? compileGrpcRoute(route, { services, grants })
+          : compileTlsRoute(route, { services, grants });
     const resolvedRefs = compiled.unresolved
       ? condition('ResolvedRefs', false, compiled.unresolved.reason, compiled.unresolved.message, generation)
       : condition('ResolvedRefs', true, 'ResolvedRefs', 'all references resolved', generation);
@@ -199,7 +209,7 @@ export function compileGateways(
       }
       const free = withHosts.filter(({ l, hosts }) => {
         const other = (servedHosts.get(l) ?? []).find(
-          (s) => s.kind !== kind && s.id !== id && hostsIntersect(s.hosts, hosts),
+          (s) => s.kind !== kind && s.kind !== 'TLSRoute' && s.id !== id && hostsIntersect(s.hosts, hosts),
         );
         return other === undefined;
       });
@@ -235,7 +245,7 @@ export function compileGateways(
       for (const [key, protocol] of compiled.protocols) backendProtocols.set(key, protocol);
     }
     if (parents.length)
-      (kind === 'HTTPRoute' ? httpRoutes : grpcRoutes).push({
+      (kind === 'HTTPRoute' ? httpRoutes : kind === 'GRPCRoute' ? grpcRoutes : tlsRoutes).push({
         namespace: ns,
         name: route.metadata?.name ?? '',
         ...generationOf(route),
@@ -254,7 +264,7 @@ export function compileGateways(
         gateway: l.gateway,
         name: l.spec.name,
         port: l.port,
-        protocol: l.protocol as 'HTTP' | 'HTTPS',
+        protocol: l.protocol as ServedListener['protocol'],
         hostname: l.hostname,
         certificates: l.certificates,
         routes: unique,
@@ -314,6 +324,7 @@ export function compileGateways(
     gateways: gatewayStatuses,
     httpRoutes,
     grpcRoutes,
+    tlsRoutes,
   };
 }
 
@@ -323,6 +334,17 @@ export function backendEntries(compiled: GatewayCompiled): BackendEntry[] {
     const protocol = compiled.backendProtocols.get(key);
     return protocol ? { key, endpoints, protocol } : { key, endpoints };
   });
+}
+
+/** A TLSRoute's rules: backends only, one catch-all match each (the listener routes by SNI). */
+function compileTlsRoute(route: TLSRoute, context: RuleContext): CompiledRoute {
+  return compileRoute(
+    {
+      metadata: route.metadata,
+      spec: { rules: (route.spec?.rules ?? []).map((r) => ({ ...r, matches: [{}] })) },
+    },
+    { ...context, kind: 'TLSRoute' },
+  );
 }
 
 function describeRef(ref: ParentReference): string {

@@ -203,6 +203,8 @@ export class GatewayController {
       for (const p of r.status.parents) report('HTTPRoute', r, p.conditions);
     for (const r of this.compiled.grpcRoutes)
       for (const p of r.status.parents) report('GRPCRoute', r, p.conditions);
+    for (const r of this.compiled.tlsRoutes)
+      for (const p of r.status.parents) report('TLSRoute', r, p.conditions);
     for (const g of this.compiled.gateways)
       for (const l of g.status.listeners ?? []) report('Gateway', g, l.conditions);
     this.reported = now;
@@ -215,6 +217,7 @@ export class GatewayController {
       this.state.httpRoutes,
       this.controllerName,
       this.state.grpcRoutes,
+      this.state.tlsRoutes,
     )) {
       if (!this.leading || this.stopping) break;
       try {

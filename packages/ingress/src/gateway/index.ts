@@ -12,6 +12,8 @@ export * from './match.js';
 export * from './compile.js';
 export * from './gateway-proxy.js';
 export * from './cleartext.js';
+export * from './client-hello.js';
+export * from './passthrough.js';
 export * from './servers.js';
 export * from './sources.js';
 export * from './status-writer.js';

@@ -13,6 +13,7 @@ import { peerOf, type Proxy } from '../proxy.js';
 import type { Backend } from '../router.js';
 
 export const MIRROR_BODY_BYTES = 64 * 1024;
+const METRIC = 'portico_gateway_mirrored_requests_total';
 
 export type MirrorResult = 'sent' | 'failed' | 'body_too_large' | 'no_endpoint';
 
@@ -23,13 +24,15 @@ export class RequestMirror {
     private readonly proxy: Proxy,
     registry?: Registry,
   ) {
+    // One counter per registry, whichever proxy of the process creates it first.
     this.counter = registry
-      ? new Counter({
-          name: 'portico_gateway_mirrored_requests_total',
+      ? ((registry.getSingleMetric(METRIC) as Counter<'result'> | undefined) ??
+        new Counter({
+          name: METRIC,
           help: 'Requests copied by HTTPRoute RequestMirror filters, by result (sent, failed, body_too_large, no_endpoint)',
           labelNames: ['result'],
           registers: [registry],
-        })
+        }))
       : undefined;
   }
 

@@ -93,7 +93,7 @@ export interface RuleContext {
   readonly services: ServiceIndex;
   readonly grants: ReferenceGrants;
   /** The route's kind, for ReferenceGrants (default HTTPRoute). */
-  readonly kind?: 'HTTPRoute' | 'GRPCRoute';
+  readonly kind?: 'HTTPRoute' | 'GRPCRoute' | 'TLSRoute';
   /** The protocol to every backend whatever its appProtocol (GRPCRoute: h2c). */
   readonly protocol?: UpstreamProtocol;
 }

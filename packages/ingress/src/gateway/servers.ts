@@ -12,11 +12,12 @@ import type { Logger } from 'pino';
 import { TLS_MIN_VERSION } from '../certs.js';
 import type { ServedListener } from './compile.js';
 import { cleartextServer } from './cleartext.js';
+import { TlsPassthrough } from './passthrough.js';
 import type { GatewayProxy } from './gateway-proxy.js';
 import { selectListener } from './match.js';
 
 interface PortServer {
-  readonly protocol: 'HTTP' | 'HTTPS';
+  readonly protocol: ServedListener['protocol'];
   readonly server: Server;
   /** The clients' connections, closed with the server. */
   readonly sockets: Set<Socket>;
@@ -27,12 +28,15 @@ interface PortServer {
 export class GatewayServers {
   private readonly servers = new Map<number, PortServer>();
   private readonly contexts = new Map<string, SecureContext>();
+  private readonly passthrough: TlsPassthrough;
 
   constructor(
     private readonly proxy: GatewayProxy,
     private readonly address: string,
     private readonly logger?: Logger,
-  ) {}
+  ) {
+    this.passthrough = new TlsPassthrough(proxy, proxy.options.metrics?.registry, logger);
+  }
 
   /** The ports being served, with the port actually bound (differs only for port 0 in tests). */
   ports(): Map<number, number> {
@@ -90,7 +94,7 @@ export class GatewayServers {
    * HTTP ports take HTTP/1.1 and h2c with prior knowledge (cleartext.ts); HTTPS ports HTTP/1.1
    * and HTTP/2 by ALPN, as gRPC clients need.
    */
-  private open(protocol: 'HTTP' | 'HTTPS', listeners: ServedListener[]): PortServer {
+  private open(protocol: ServedListener['protocol'], listeners: ServedListener[]): PortServer {
     const sockets = new Set<Socket>();
     const track = (server: Server): Server =>
       server.on('connection', (socket: Socket) => {
@@ -108,6 +112,13 @@ export class GatewayServers {
         ),
       );
       return { protocol, server: track(cleartextServer(http1, h2c)), sockets, listeners };
+    }
+    if (protocol === 'TLS') {
+      // The passthrough reads the entry's listeners, which update() replaces as Gateways change.
+      const entry: { current?: PortServer } = {};
+      const server = this.passthrough.server(() => entry.current!.listeners);
+      entry.current = { protocol, server: track(server), sockets, listeners };
+      return entry.current;
     }
     // The SNI callback reads entry.listeners, which update() replaces as Gateways change.
     const entry: { current?: PortServer } = {};

@@ -18,6 +18,7 @@ export function watchGateways(api: ApiClient, options: GatewaySourceOptions): Ga
       gateways: 'gateways',
       httpRoutes: 'httproutes',
       grpcRoutes: 'grpcroutes',
+      tlsRoutes: 'tlsroutes',
       referenceGrants: 'referencegrants',
       namespaces: 'namespaces',
       services: 'services',

@@ -14,12 +14,13 @@ import {
   type GRPCRoute,
   type HTTPRoute,
   type RouteParentStatus,
+  type TLSRoute,
 } from './types.js';
 
 type Json = Record<string, unknown>;
 
 export interface StatusTarget {
-  readonly plural: 'gatewayclasses' | 'gateways' | 'httproutes' | 'grpcroutes';
+  readonly plural: 'gatewayclasses' | 'gateways' | RoutePlural;
   readonly namespace?: string;
   readonly name: string;
   /** The whole new status, from the old one and the computed one. */
@@ -34,6 +35,7 @@ export function statusTargets(
   routes: readonly HTTPRoute[],
   controllerName: string,
   grpcRoutes: readonly GRPCRoute[] = [],
+  tlsRoutes: readonly TLSRoute[] = [],
 ): StatusTarget[] {
   const out: StatusTarget[] = [];
   for (const c of compiled.gatewayClasses)
@@ -56,14 +58,17 @@ export function statusTargets(
     });
   out.push(...routeTargets('httproutes', compiled.httpRoutes, routes, controllerName));
   out.push(...routeTargets('grpcroutes', compiled.grpcRoutes, grpcRoutes, controllerName));
+  out.push(...routeTargets('tlsroutes', compiled.tlsRoutes, tlsRoutes, controllerName));
   return out;
 }
 
 /** HTTPRoutes or GRPCRoutes: our parents' entries replaced, other controllers' kept. */
+type RoutePlural = 'httproutes' | 'grpcroutes' | 'tlsroutes';
+
 function routeTargets(
-  plural: 'httproutes' | 'grpcroutes',
+  plural: RoutePlural,
   statuses: GatewayCompiled['httpRoutes'],
-  routes: readonly (HTTPRoute | GRPCRoute)[],
+  routes: readonly (HTTPRoute | GRPCRoute | TLSRoute)[],
   controllerName: string,
 ): StatusTarget[] {
   const out: StatusTarget[] = [];
@@ -173,7 +178,13 @@ function sameRef(a: RouteParentStatus['parentRef'], b: RouteParentStatus['parent
   );
 }
 
-const VERSIONS = { gatewayclasses: 'v1', gateways: 'v1', httproutes: 'v1', grpcroutes: 'v1' } as const;
+const VERSIONS = {
+  gatewayclasses: 'v1',
+  gateways: 'v1',
+  httproutes: 'v1',
+  grpcroutes: 'v1',
+  tlsroutes: 'v1',
+} as const;
 
 export class GatewayStatusWriter {
   constructor(private readonly api: ApiClient) {}

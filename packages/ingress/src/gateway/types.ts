@@ -235,3 +235,17 @@ export interface GRPCRoute {
   };
   readonly status?: { readonly parents?: readonly RouteParentStatus[] };
 }
+
+/** TLSRoute (v1, standard channel since v1.5): SNI hostnames to backends, the stream untouched. */
+export interface TLSRoute {
+  readonly metadata?: ObjectMeta;
+  readonly spec?: {
+    readonly parentRefs?: readonly ParentReference[];
+    readonly hostnames?: readonly string[];
+    readonly rules?: readonly {
+      readonly name?: string;
+      readonly backendRefs?: readonly HTTPBackendRef[];
+    }[];
+  };
+  readonly status?: { readonly parents?: readonly RouteParentStatus[] };
+}

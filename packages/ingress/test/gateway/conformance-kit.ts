@@ -18,6 +18,7 @@ import type {
   HTTPRoute,
   NamespaceObject,
   ReferenceGrant,
+  TLSRoute,
 } from '../../src/gateway/index.js';
 import { GATEWAY_CONTROLLER_NAME } from '../../src/gateway/index.js';
 
@@ -61,6 +62,7 @@ export async function conformanceState(...testFiles: string[]): Promise<GatewayC
     gateways: of<Gateway>('Gateway'),
     httpRoutes: of<HTTPRoute>('HTTPRoute'),
     grpcRoutes: of<GRPCRoute>('GRPCRoute'),
+    tlsRoutes: of<TLSRoute>('TLSRoute'),
     referenceGrants: of<ReferenceGrant>('ReferenceGrant'),
     namespaces: of<NamespaceObject>('Namespace'),
     services,
