@@ -7,9 +7,11 @@
 // path, host and headers the backend received, response headers; for a redirect the Location's
 // scheme, host, port and path with the suite's defaults). No API server: the statuses are covered
 // by conformance.test.ts.
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo, Server, Socket } from 'node:net';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultProxyOptions, emptyTable } from '../../src/index.js';
@@ -20,7 +22,13 @@ import {
   GatewayProxy,
   GatewayServers,
 } from '../../src/gateway/index.js';
-import { conformanceState, expectedCases, sliceFor, type ExpectedCase } from './conformance-kit.js';
+import {
+  conformanceDir,
+  conformanceState,
+  expectedCases,
+  sliceFor,
+  type ExpectedCase,
+} from './conformance-kit.js';
 
 const INFRA = 'gateway-conformance-infra';
 /** A loopback address of our own, so the listeners' real ports (80) collide with nothing. */
@@ -401,7 +409,9 @@ async function setUp(files: string[]) {
     }
     return false;
   };
-  return { serve, done, mirrored };
+  /** What the echo of `service` received so far. */
+  const seen = (service: string): string[] => echos.find((e) => e.name === `${INFRA}/${service}`)?.seen ?? [];
+  return { serve, done, mirrored, seen };
 }
 
 describe('conformance over HTTP through the Gateway proxy', () => {
@@ -444,6 +454,49 @@ describe('conformance over HTTP through the Gateway proxy', () => {
       }
       expect(failures).toEqual([]);
     });
+
+  it(
+    "HTTPRouteRequestPercentageMirror: each path's share of mirrored requests within the suite's 15 points",
+    { timeout: 120_000 },
+    async () => {
+      const REQUESTS = 400;
+      const go = readFileSync(
+        join(await conformanceDir(), 'tests', 'httproute-request-percentage-mirror.go'),
+        'utf8',
+      );
+      // Each case: its request path and the Percent of its MirroredTo backend.
+      const cases = [
+        ...go.matchAll(
+          /Request:\s*http\.Request\{\s*Path:\s*"([^"]+)"[\s\S]*?Name:\s*"([^"]+)"[\s\S]*?Percent:\s*ptr\.To\(int32\((\d+)\)\)/g,
+        ),
+      ].map((m) => ({ path: m[1]!, mirror: m[2]!, percent: Number(m[3]) }));
+      expect(cases.length, 'cases read from the Go file').toBe(3);
+      const { serve, done, seen } = await setUp(['httproute-request-percentage-mirror']);
+      const failures: string[] = [];
+      try {
+        await serve('same-namespace');
+        for (const c of cases) {
+          for (let i = 0; i < REQUESTS; i++) {
+            const a = await send(80, {
+              request: { path: c.path, headers: {} },
+              statusCode: 200,
+              backendSetResponseHeaders: {},
+              responseHeaders: {},
+              absentResponseHeaders: [],
+            });
+            expect(a.status).toBe(200);
+          }
+          await sleep(300); // the last copies are fire-and-forget
+          const share = (100 * seen(c.mirror).filter((t) => t === c.path).length) / REQUESTS;
+          if (Math.abs(share - c.percent) > 15)
+            failures.push(`${c.path}: ${share} % mirrored, expected ${c.percent} % ± 15`);
+        }
+      } finally {
+        await done();
+      }
+      expect(failures).toEqual([]);
+    },
+  );
 
   it(
     "HTTPRouteWeight: requests split 70/30/0 within the suite's tolerance (5 points)",
