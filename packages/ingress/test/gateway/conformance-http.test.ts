@@ -12,6 +12,7 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultProxyOptions, emptyTable } from '../../src/index.js';
@@ -29,6 +30,7 @@ import {
   sliceFor,
   type ExpectedCase,
 } from './conformance-kit.js';
+import { wsEcho } from './ws-echo.js';
 
 const INFRA = 'gateway-conformance-infra';
 /** A loopback address of our own, so the listeners' real ports (80) collide with nothing. */
@@ -216,8 +218,14 @@ async function startEcho(name: string): Promise<Echo> {
     res.end(body);
   };
   // HTTP/1.1 and h2c on one port, as the Service's ports all map to it.
+  const http1 = http.createServer((req, res) => void answer(req, res));
+  // Every port also takes WebSocket (its kubernetes.io/ws port too, as echo-basic's).
+  http1.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    seen.push(req.url ?? '');
+    wsEcho(req, socket, head);
+  });
   const server = cleartextServer(
-    http.createServer((req, res) => void answer(req, res)),
+    http1,
     http2.createServer((req, res) => void answer(req as never, res as never)),
   );
   const sockets = new Set<Socket>();
@@ -454,6 +462,33 @@ describe('conformance over HTTP through the Gateway proxy', () => {
       }
       expect(failures).toEqual([]);
     });
+
+  it('HTTPRouteBackendProtocolWebSocket: a text and a binary message echoed through the Gateway', async () => {
+    const { serve, done, seen } = await setUp(['httproute-backend-protocol-websocket']);
+    try {
+      await serve('same-namespace');
+      // Node's WebSocket client (undici), as the suite's golang.org/x/net/websocket client.
+      const ws = new WebSocket(`ws://${ADDRESS}:80/ws`);
+      ws.binaryType = 'arraybuffer';
+      const replies: (string | number[])[] = [];
+      await new Promise<void>((resolve, reject) => {
+        ws.onerror = () => reject(new Error('WebSocket error'));
+        ws.onopen = () => ws.send('Websocket Support!');
+        ws.onmessage = (e: MessageEvent) => {
+          replies.push(typeof e.data === 'string' ? e.data : [...new Uint8Array(e.data as ArrayBuffer)]);
+          if (replies.length === 1) ws.send(new Uint8Array([1, 2, 3, 4, 5, 6, 7]));
+          else {
+            ws.close();
+            resolve();
+          }
+        };
+      });
+      expect(replies).toEqual(['Websocket Support!', [1, 2, 3, 4, 5, 6, 7]]);
+      expect(seen('infra-backend-v1')).toContain('/ws');
+    } finally {
+      await done();
+    }
+  });
 
   it(
     "HTTPRouteRequestPercentageMirror: each path's share of mirrored requests within the suite's 15 points",
