@@ -7,6 +7,7 @@
 import http from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo, Server, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import { TLS_MIN_VERSION } from '../certs.js';
@@ -104,7 +105,9 @@ export class GatewayServers {
     if (protocol === 'HTTP') {
       const http1 = http.createServer((req, res) => this.proxy.serve(req, res, 'http'));
       http1.on('upgrade', (req, socket, head: Buffer) => this.proxy.serveUpgrade(req, socket, head, 'http'));
-      const h2c = http2.createServer((req, res) =>
+      refuseWith(this.proxy, http1);
+      // nghttp2's memory for one session bounded as on the Ingress's HTTP/2 server.
+      const h2c = http2.createServer({ maxSessionMemory: 64 }, (req, res) =>
         this.proxy.serve(
           req as unknown as http.IncomingMessage,
           res as unknown as http.ServerResponse,
@@ -139,6 +142,7 @@ export class GatewayServers {
     const server = http2.createSecureServer(
       {
         allowHTTP1: true,
+        maxSessionMemory: 64,
         cert: first.cert,
         key: first.key,
         minVersion: TLS_MIN_VERSION,
@@ -154,9 +158,17 @@ export class GatewayServers {
     server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) =>
       this.proxy.serveUpgrade(req, socket, head, 'https'),
     );
+    server.on('tlsClientError', () => undefined);
+    refuseWith(this.proxy, server);
     entry.current = { protocol, server: track(server), sockets, listeners };
     return entry.current;
   }
+}
+
+/** CONNECT refused and malformed requests answered (and counted) as on the Ingress's servers. */
+function refuseWith(proxy: GatewayProxy, server: http.Server | http2.Http2SecureServer): void {
+  server.on('connect', (req: http.IncomingMessage, socket: Duplex) => proxy.refuseConnect(req, socket));
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => proxy.clientError(err, socket));
 }
 
 function listen(server: Server, address: string, port: number): Promise<void> {

@@ -211,6 +211,16 @@ describe('h2c', () => {
     expect(data[3]).toBe(4); // a SETTINGS frame
   });
 
+  it('CONNECT is refused with 405, as on the Ingress servers', async () => {
+    const { data, closed } = await raw(
+      port,
+      [Buffer.from('CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n')],
+      0,
+    );
+    expect(data.toString('latin1')).toMatch(/^HTTP\/1\.1 405 /);
+    expect(closed).toBe(true);
+  });
+
   it('garbage first bytes go to HTTP/1.1, which answers 400 and closes', async () => {
     const { data, closed } = await raw(port, [Buffer.from('PRX garbage\r\n\r\n')], 0);
     expect(data.toString('latin1')).toMatch(/^HTTP\/1\.1 400 /);
