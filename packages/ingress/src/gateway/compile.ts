@@ -1,9 +1,11 @@
 /**
  * The Gateway API compile step, pure like the Ingress one: GatewayClasses, Gateways, HTTPRoutes,
- * ReferenceGrants, Namespaces, Services/EndpointSlices and Secrets in; out come the listeners to
- * serve with their routes in precedence order, the backends they use, and the status every object
- * of ours must carry. Routes are attached oldest first; an invalid route or listener is reported in
- * its status and left out, never breaking the others.
+ * GRPCRoutes, TLSRoutes, ReferenceGrants, Namespaces, Services/EndpointSlices and Secrets in; out
+ * come the listeners to serve with their routes in precedence order (GRPCRoutes as path matches,
+ * grpc-rules.ts; TLSRoutes by hostname alone), the backends they use and how to speak to them
+ * (HTTP/1.1 or h2c), and the status every object of ours must carry. Routes of all kinds are
+ * attached oldest first; an invalid route or listener is reported in its status and left out,
+ * never breaking the others.
  */
 import type { V1EndpointSlice, V1Secret, V1Service } from '@kubernetes/client-node';
 import { indexServices } from '../backends.js';

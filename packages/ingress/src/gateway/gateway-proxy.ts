@@ -3,7 +3,8 @@
  * limits, access log and metrics) with Gateway routing in place of Ingress routing. A request is
  * routed by the port it arrived on (the listener's port), its host, path, method, headers and
  * query (match.ts), and sent to one of the matched rule's backends by weight; a backendRef that
- * cannot be used answers 500, as the spec requires.
+ * cannot be used answers 500, as the spec requires. The rule's RequestMirror filters copy the
+ * request (mirror.ts), and its timeouts (GEP-1742) bound the exchange (504).
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';

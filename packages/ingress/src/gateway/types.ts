@@ -1,5 +1,6 @@
 /**
- * The Gateway API objects we read (gateway.networking.k8s.io/v1, v1beta1 for ReferenceGrant), as
+ * The Gateway API objects we read (gateway.networking.k8s.io/v1: GatewayClass, Gateway, HTTPRoute,
+ * GRPCRoute, TLSRoute; v1beta1 for ReferenceGrant), as
  * plain data: only the fields Portico uses, spelled as the API spells them. @kubernetes/client-node
  * has no types for custom resources, and the library must be usable without Kubernetes anyway.
  */
