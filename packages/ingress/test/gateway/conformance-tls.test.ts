@@ -5,7 +5,13 @@
 // IS_TLS, TEST) over TLS to a tcp-backend like the suite's, through a TLS passthrough listener on
 // 127.14.0.8:443, the backend's certificate for abc.example.com checked by the client, as the
 // suite does with the certificate it generates.
+import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultProxyOptions, emptyTable, selfSignedPair } from '../../src/index.js';
 import {
@@ -15,7 +21,7 @@ import {
   GatewayServers,
   type GatewayCompiled,
 } from '../../src/gateway/index.js';
-import { conformanceState, sliceFor } from './conformance-kit.js';
+import { conformanceDir, conformanceState, sliceFor } from './conformance-kit.js';
 import { converse, startTlsBackend, WELCOME } from './tls-kit.js';
 
 const INFRA = 'gateway-conformance-infra';
@@ -165,4 +171,140 @@ describe('TLSRoute conformance (traffic through the passthrough listener)', () =
     });
     expect(got.fingerprint).toBe(new X509Certificate(pair.cert).fingerprint256);
   });
+
+  it('TLSRouteHostnameIntersection', { timeout: 60_000 }, async () => {
+    const ADDRESS_2 = '127.14.0.10';
+    const file = 'tlsroute-hostname-intersection';
+    const go = readFileSync(join(await conformanceDir(), 'tests', `${file}.go`), 'utf8');
+    // Per Gateway of the Go file: the requests that must reach a backend (SNI, Host, backend) and
+    // the server names whose connection must be refused.
+    const plan = go
+      .split(/gwNN := types\.NamespacedName\{Name: "/)
+      .slice(1)
+      .map((part) => ({
+        gateway: part.slice(0, part.indexOf('"')),
+        reach: [
+          ...part.matchAll(
+            /MakeTLSRequestAndExpectEventuallyConsistentResponse\([^"]*"([^"]+)",\s*http\.ExpectedResponse\{\s*Request:\s*http\.Request\{Host: "([^"]+)"[^}]*\},\s*Backend:\s*"([^"]+)"/g,
+          ),
+        ].map((m) => ({ sni: m[1]!, host: m[2]!, backend: m[3]! })),
+        refused: [
+          ...part.matchAll(/MakeTLSConnectionAndExpectEventuallyConnectionRejection\([^"]*"([^"]+)"\)/g),
+        ].map((m) => m[1]!),
+      }));
+    expect(plan.length, `Gateways read from ${file}.go`).toBe(4);
+    const state = await conformanceState(file);
+    // The suite's tls-checks-certificate names abc.example.com and other.example.com (CA-signed
+    // there; self-signed here, trusted by the client as the suite trusts its PEM).
+    const pair = certificateFor(['abc.example.com', 'other.example.com']);
+    const echos = new Map<string, https.Server>();
+    const slices = [];
+    for (const svc of state.services) {
+      const name = svc.metadata!.name!;
+      if (!name.startsWith('tls-backend')) {
+        slices.push(sliceFor(svc, '127.0.0.1', 9));
+        continue;
+      }
+      const server = https.createServer({ cert: pair.cert, key: pair.key }, (req, res) => {
+        req.resume();
+        res.end(JSON.stringify({ namespace: INFRA, pod: `${name}-pod`, host: req.headers.host }));
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      echos.set(name, server);
+      slices.push(sliceFor(svc, '127.0.0.1', (server.address() as AddressInfo).port));
+    }
+    cleanup.push(async () => {
+      for (const e of echos.values()) {
+        e.closeAllConnections();
+        await new Promise((r) => e.close(r));
+      }
+    });
+    const c = compileGateways({ ...state, endpointSlices: slices }, { addresses: [ADDRESS_2] });
+    for (const r of c.tlsRoutes)
+      for (const p of r.status.parents)
+        expect(
+          p.conditions.map((x) => `${x.type}=${x.status}`),
+          `${r.name} -> ${p.parentRef.name}`,
+        ).toEqual(['Accepted=True', 'ResolvedRefs=True']);
+    const proxy = new GatewayProxy(defaultProxyOptions);
+    proxy.setTable({ ...emptyTable, version: 1, backends: backendEntries(c) });
+    const servers = new GatewayServers(proxy, ADDRESS_2);
+    cleanup.push(async () => {
+      await servers.close();
+      await proxy.upstreams.close();
+      proxy.pool.close();
+    });
+    const failures: string[] = [];
+    for (const step of plan) {
+      const listeners = c.listeners.filter((l) => l.gateway === `${INFRA}/${step.gateway}`);
+      expect(listeners.length, step.gateway).toBeGreaterThan(0);
+      expect(await servers.update(listeners)).toEqual([]);
+      const port = listeners[0]!.port;
+      for (const r of step.reach) {
+        const got = await httpsGet(ADDRESS_2, port, r.sni, r.host, pair.cert).catch((err: Error) => err);
+        if (got instanceof Error) failures.push(`${step.gateway} ${r.sni}: ${got.message}`);
+        else if (!(JSON.parse(got) as { pod: string }).pod.startsWith(`${r.backend}-`))
+          failures.push(`${step.gateway} ${r.sni}: answered ${got}, expected ${r.backend}`);
+      }
+      for (const sni of step.refused) {
+        const got = await httpsGet(ADDRESS_2, port, sni, sni, pair.cert).catch((err: Error) => err);
+        if (!(got instanceof Error))
+          failures.push(`${step.gateway} ${sni}: answered ${got}, expected a refusal`);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
 });
+
+function certificateFor(names: string[]): { cert: string; key: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'portico-conformance-cert-'));
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/O=gateway-api-conformance',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+      '-addext',
+      `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}`,
+    ],
+    { stdio: 'ignore' },
+  );
+  return {
+    cert: readFileSync(join(dir, 'cert.pem'), 'utf8'),
+    key: readFileSync(join(dir, 'key.pem'), 'utf8'),
+  };
+}
+
+function httpsGet(
+  address: string,
+  port: number,
+  servername: string,
+  host: string,
+  ca: string,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      { host: address, port, path: '/', servername, headers: { host }, ca, agent: false, timeout: 5000 },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (c: string) => (body += c));
+        res.on('end', () =>
+          res.statusCode === 200 ? resolve(body) : reject(new Error(`status ${res.statusCode}`)),
+        );
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
