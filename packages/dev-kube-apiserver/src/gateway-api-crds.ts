@@ -100,6 +100,8 @@ export async function installGatewayApiCrds(
     ['v1', 'gatewayclasses'],
     ['v1', 'gateways'],
     ['v1', 'httproutes'],
+    ['v1', 'grpcroutes'],
+    ['v1', 'tlsroutes'],
     ['v1beta1', 'referencegrants'],
   ] as const;
   const deadline = Date.now() + 60_000;

@@ -310,6 +310,7 @@ export class Proxy {
           body,
           target,
           backend,
+          decision.deadlines,
         );
         exchange.start(undefined);
       });
@@ -320,7 +321,18 @@ export class Proxy {
       });
       return;
     }
-    new Exchange(this, req, res, url, headers, limit ?? null, limit, target, backend).start(undefined);
+    new Exchange(
+      this,
+      req,
+      res,
+      url,
+      headers,
+      limit ?? null,
+      limit,
+      target,
+      backend,
+      decision.deadlines,
+    ).start(undefined);
   }
 
   /** WebSocket and other Upgrade requests: the handshake is forwarded, then bytes are piped raw. */
@@ -595,12 +607,29 @@ export type Decision =
       /** The normalised origin-form target: what the rules matched, and what the pod is sent. */
       readonly path: string;
       readonly location?: undefined;
+      /** Gateway API timeouts (GEP-1742), ms: 504 when one expires. */
+      readonly deadlines?: Deadlines;
     }
   | {
       readonly status: 301 | 302 | 303 | 307 | 308 | 400 | 404 | 413 | 500 | 503;
       readonly target?: Target;
       readonly location?: string;
     };
+
+/**
+ * `request`: from the request's arrival to the end of the response; `backendRequest`: one attempt
+ * to a pod, from its start to the end of its response. 504 when one expires before the response
+ * starts; the response is cut when it expires after.
+ */
+export interface Deadlines {
+  readonly request?: number | undefined;
+  readonly backendRequest?: number | undefined;
+}
+
+/** Aborts an upstream exchange as a timeout (504, reason "timeout"). */
+class DeadlineExpired extends Error {
+  readonly code = 'UND_ERR_HEADERS_TIMEOUT';
+}
 
 /** How many Host fields a request has (rawHeaders keeps duplicates, headers.host does not). */
 function hostCount(raw: readonly string[]): number {
@@ -644,6 +673,10 @@ class Exchange implements Dispatcher.DispatchHandler {
   private clientGone = false;
   /** Runs while the client takes none of the response (see onResponseData). */
   private stall: NodeJS.Timeout | undefined;
+  /** Runs for one attempt when the route sets a backendRequest timeout. */
+  private attemptTimer: NodeJS.Timeout | undefined;
+  /** A deadline expired before the exchange had a controller: aborted as soon as it has one. */
+  private expired: DeadlineExpired | undefined;
   private readonly started = performance.now();
 
   constructor(
@@ -656,9 +689,15 @@ class Exchange implements Dispatcher.DispatchHandler {
     private readonly limit: BodyLimit | undefined,
     private readonly target: Target,
     private readonly backend: Backend,
+    private readonly deadlines: Deadlines = {},
   ) {
+    if (deadlines.request) {
+      const timer = setTimeout(() => this.expire('request'), deadlines.request);
+      res.once('close', () => clearTimeout(timer));
+    }
     res.on('close', () => {
       clearTimeout(this.stall);
+      clearTimeout(this.attemptTimer);
       // The client went away before we finished (an HTTP/2 stream reset, too): stop the upstream
       // exchange, or cancel it before it is sent if it is still queued for a connection.
       if (this.done) return;
@@ -693,6 +732,10 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.origin = endpoint.origin;
     const opts = this.proxy.options;
     const target = this.target;
+    clearTimeout(this.attemptTimer);
+    if (this.deadlines.backendRequest)
+      this.attemptTimer = setTimeout(() => this.expire('backendRequest'), this.deadlines.backendRequest);
+    const protocol = this.backend.protocol;
     // proxy-read-timeout (annotations/proxy-limits.ts) bounds both waits, as nginx's does.
     // TLS to the pod may name the request's host (SNI, verification): read only then.
     const host = target.backendProtocol === undefined ? '' : requestHost(this.req);
@@ -700,18 +743,28 @@ class Exchange implements Dispatcher.DispatchHandler {
     const dispatch: Dispatcher.DispatchOptions & { servername: string } = {
       path: this.url,
       method: this.req.method as Dispatcher.HttpMethod,
-      headers: this.headers,
+      // HTTP/2 allows TE: trailers (RFC 9113 §8.2.2), and gRPC servers want it.
+      headers:
+        protocol === 'h2c' && wantsTrailers(this.req) ? [...this.headers, 'te', 'trailers'] : this.headers,
       body: this.body,
       servername: UPSTREAM_SERVERNAME,
       headersTimeout: target.readTimeoutMs ?? opts.upstreamHeadersTimeout,
       bodyTimeout: target.readTimeoutMs ?? opts.upstreamBodyTimeout,
     };
-    this.proxy.upstreams.get(this.origin, target, host).dispatch(dispatch, this);
+    this.proxy.upstreams.get(this.origin, target, host, protocol).dispatch(dispatch, this);
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
     if (this.clientGone) controller.abort(new Error('client closed the connection'));
+    else if (this.expired) controller.abort(this.expired);
+  }
+
+  /** A Gateway API timeout expired: the exchange ends as a timeout (504, or a cut response). */
+  private expire(which: keyof Deadlines): void {
+    if (this.done) return;
+    this.expired = new DeadlineExpired(`the ${which} timeout expired`);
+    if (this.controller) this.controller.abort(this.expired);
   }
 
   onResponseStart(
@@ -763,8 +816,11 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.proxy.record(accessOf(this.req), this.res.statusCode, this.target, this.origin, this.started);
   }
 
-  onResponseEnd(): void {
+  onResponseEnd(_controller: Dispatcher.DispatchController, trailers?: Record<string, unknown>): void {
     this.done = true;
+    clearTimeout(this.attemptTimer);
+    // Trailers (gRPC's grpc-status) reach an HTTP/2 or chunked HTTP/1.1 client; others drop them.
+    if (trailers && Object.keys(trailers).length) this.res.addTrailers(trailers as OutgoingHttpHeaders);
     this.res.end();
     this.proxy.record(accessOf(this.req), this.res.statusCode, this.target, this.origin, this.started);
   }
@@ -822,6 +878,7 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   private fail(status: number, close = false): void {
     this.done = true;
+    clearTimeout(this.attemptTimer);
     this.proxy.local(this.req, this.res, status, this.target, undefined, close);
   }
 }
@@ -829,6 +886,11 @@ class Exchange implements Dispatcher.DispatchHandler {
 /** The host a request names (HTTP/2 :authority, else Host). */
 function requestHost(req: IncomingMessage): string {
   return (req.headers[':authority'] as string | undefined) ?? req.headers.host ?? '';
+}
+
+function wantsTrailers(req: IncomingMessage): boolean {
+  const te = req.headers.te;
+  return te !== undefined && /(?:^|,)\s*trailers\s*(?:;|,|$)/i.test(String(te));
 }
 
 function parseAbsoluteForm(target: string): { authority: string; path: string } | undefined {

@@ -8,7 +8,7 @@
  * that matched but has no matching path goes to its own fallback, never to host-less rules. Nothing
  * matched at all: the cluster-wide catch-all, else 404.
  */
-import type { Endpoint, HostTable, RouteTable, Target } from './table.js';
+import type { Endpoint, HostTable, RouteTable, Target, UpstreamProtocol } from './table.js';
 
 export function originOf(e: Endpoint): string {
   return e.address.includes(':') ? `http://[${e.address}]:${e.port}` : `http://${e.address}:${e.port}`;
@@ -50,6 +50,8 @@ export interface RoutedEndpoint extends Endpoint {
 export interface Backend {
   readonly key: string;
   readonly endpoints: readonly RoutedEndpoint[];
+  /** Absent: HTTP/1.1. */
+  readonly protocol?: UpstreamProtocol;
 }
 
 export class Router {
@@ -76,6 +78,7 @@ export class Router {
       this.backends.set(b.key, {
         key: b.key,
         endpoints: b.endpoints.map((e) => ({ ...e, origin: originOf(e) })),
+        ...(b.protocol ? { protocol: b.protocol } : {}),
       });
     for (const h of table.tlsHosts) {
       if (h.startsWith('*.')) this.tlsWildcard.add(h.slice(2));

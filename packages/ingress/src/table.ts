@@ -51,7 +51,12 @@ export interface BackendEntry {
   readonly key: string;
   /** Ready endpoints only; empty means 503. */
   readonly endpoints: readonly Endpoint[];
+  /** How the pods are spoken to: HTTP/1.1 (absent), or cleartext HTTP/2 with prior knowledge. */
+  readonly protocol?: UpstreamProtocol;
 }
+
+/** `h2c`: a Service port with appProtocol kubernetes.io/h2c (Gateway API backends). */
+export type UpstreamProtocol = 'h2c';
 
 export interface CertEntry {
   /** Exact host or `*.suffix`. */

@@ -12,7 +12,7 @@
  */
 import { checkServerIdentity, type ConnectionOptions, type PeerCertificate } from 'node:tls';
 import { buildConnector, Pool } from 'undici';
-import type { Target } from './table.js';
+import type { Target, UpstreamProtocol } from './table.js';
 
 export interface UpstreamOptions {
   /**
@@ -30,6 +30,7 @@ export interface UpstreamOptions {
 export type UpstreamRoute = Pick<Target, 'connectTimeoutMs' | 'backendProtocol' | 'proxySsl'>;
 
 export class Upstreams {
+  /** Pools by origin and by what else makes their connections differ (timeout, TLS, h2c). */
   private readonly pools = new Map<string, { origin: string; pool: Pool }>();
   /** A number per proxy-ssl settings object of the table (the same object for all of an Ingress's routes). */
   private readonly sslIds = new WeakMap<object, number>();
@@ -37,11 +38,16 @@ export class Upstreams {
 
   constructor(private readonly options: UpstreamOptions) {}
 
-  /** The pool for an endpoint origin (`http://a:p`) and a route; `host` is the request's (for SNI). */
-  get(origin: string, route?: UpstreamRoute, host = ''): Pool {
+  /**
+   * The pool for an endpoint origin (`http://a:p`) and a route; `host` is the request's (for SNI).
+   * `protocol` h2c: cleartext HTTP/2 with prior knowledge (RFC 9113 §3.3), as many streams as the
+   * pod allows on each connection, the same connect and keep-alive timeouts.
+   */
+  get(origin: string, route?: UpstreamRoute, host = '', protocol?: UpstreamProtocol): Pool {
     const connectTimeout = route?.connectTimeoutMs;
     const https = route?.backendProtocol === 'HTTPS';
     let key = connectTimeout === undefined ? origin : `${origin}#${connectTimeout}`;
+    if (protocol) key = `${protocol} ${key}`;
     let tls: ConnectionOptions | undefined;
     if (https) {
       tls = tlsOptions(route?.proxySsl ?? {}, host);
@@ -54,10 +60,11 @@ export class Upstreams {
     if (!entry) {
       const pool = new Pool(https ? `https${origin.slice(4)}` : origin, {
         connections: this.options.connections,
-        pipelining: 1,
+        pipelining: protocol === 'h2c' ? 100 : 1,
         keepAliveTimeout: this.options.keepAliveTimeout,
         keepAliveMaxTimeout: this.options.keepAliveTimeout,
         connect: connector(connectTimeout ?? this.options.connectTimeout, tls),
+        ...(protocol === 'h2c' ? { allowH2: true, useH2c: true } : {}),
       });
       this.pools.set(key, (entry = { origin, pool }));
     }

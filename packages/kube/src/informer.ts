@@ -15,6 +15,8 @@ export type ResourceKind =
   | 'gatewayclasses'
   | 'gateways'
   | 'httproutes'
+  | 'grpcroutes'
+  | 'tlsroutes'
   | 'referencegrants';
 
 export interface InformerOptions<T> {
@@ -48,6 +50,8 @@ const paths: Record<ResourceKind, (namespace?: string) => string> = {
   gatewayclasses: () => `${GATEWAY_API}/v1/gatewayclasses`,
   gateways: scoped(`${GATEWAY_API}/v1`, 'gateways'),
   httproutes: scoped(`${GATEWAY_API}/v1`, 'httproutes'),
+  grpcroutes: scoped(`${GATEWAY_API}/v1`, 'grpcroutes'),
+  tlsroutes: scoped(`${GATEWAY_API}/v1`, 'tlsroutes'),
   referencegrants: scoped(`${GATEWAY_API}/v1beta1`, 'referencegrants'),
 };
 

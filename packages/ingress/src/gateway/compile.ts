@@ -1,20 +1,23 @@
 /**
  * The Gateway API compile step, pure like the Ingress one: GatewayClasses, Gateways, HTTPRoutes,
- * ReferenceGrants, Namespaces, Services/EndpointSlices and Secrets in; out come the listeners to
- * serve with their routes in precedence order, the backends they use, and the status every object
- * of ours must carry. Routes are attached oldest first; an invalid route or listener is reported in
- * its status and left out, never breaking the others.
+ * GRPCRoutes, TLSRoutes, ReferenceGrants, Namespaces, Services/EndpointSlices and Secrets in; out
+ * come the listeners to serve with their routes in precedence order (GRPCRoutes as path matches,
+ * grpc-rules.ts; TLSRoutes by hostname alone), the backends they use and how to speak to them
+ * (HTTP/1.1 or h2c), and the status every object of ours must carry. Routes of all kinds are
+ * attached oldest first; an invalid route or listener is reported in its status and left out,
+ * never breaking the others.
  */
 import type { V1EndpointSlice, V1Secret, V1Service } from '@kubernetes/client-node';
 import { indexServices } from '../backends.js';
-import type { Endpoint } from '../table.js';
+import type { BackendEntry, Endpoint, UpstreamProtocol } from '../table.js';
 import type { CertificatePair } from './certificates.js';
 import { condition } from './conditions.js';
 import { intersectHostnames } from './hostnames.js';
 import { checkListeners, listenerAllows, type CheckedListener } from './listeners.js';
 import { comparePrecedence, type RouteEntry } from './precedence.js';
 import { ReferenceGrants } from './reference-grants.js';
-import { compileRoute } from './route-rules.js';
+import { compileGrpcRoute } from './grpc-rules.js';
+import { compileRoute, type CompiledRoute, type RuleContext } from './route-rules.js';
 import {
   GATEWAY_CONTROLLER_NAME,
   GATEWAY_GROUP,
@@ -22,7 +25,9 @@ import {
   type Gateway,
   type GatewayClass,
   type GatewayStatus,
+  type GRPCRoute,
   type HTTPRoute,
+  type TLSRoute,
   type NamespaceObject,
   type ParentReference,
   type ReferenceGrant,
@@ -33,6 +38,10 @@ export interface GatewayClusterState {
   readonly gatewayClasses: readonly GatewayClass[];
   readonly gateways: readonly Gateway[];
   readonly httpRoutes: readonly HTTPRoute[];
+  /** Absent: none (the CRD may not be installed). */
+  readonly grpcRoutes?: readonly GRPCRoute[];
+  /** Absent: none. */
+  readonly tlsRoutes?: readonly TLSRoute[];
   readonly referenceGrants: readonly ReferenceGrant[];
   readonly namespaces: readonly NamespaceObject[];
   readonly services: readonly V1Service[];
@@ -51,7 +60,8 @@ export interface ServedListener {
   readonly gateway: string;
   readonly name: string;
   readonly port: number;
-  readonly protocol: 'HTTP' | 'HTTPS';
+  /** TLS: passthrough by SNI (TLSRoute entries, path '/'). */
+  readonly protocol: 'HTTP' | 'HTTPS' | 'TLS';
   readonly hostname: string | undefined;
   readonly certificates: readonly CertificatePair[];
   /** Sorted by comparePrecedence: the first that matches a request takes it. */
@@ -69,11 +79,21 @@ export interface ObjectStatus<S> {
 export interface GatewayCompiled {
   readonly listeners: readonly ServedListener[];
   readonly backends: ReadonlyMap<string, readonly Endpoint[]>;
+  /** The backends spoken to over another protocol than HTTP/1.1 (h2c). */
+  readonly backendProtocols: ReadonlyMap<string, UpstreamProtocol>;
   readonly gatewayClasses: readonly ObjectStatus<{ conditions: readonly Condition[] }>[];
   readonly gateways: readonly ObjectStatus<GatewayStatus>[];
   /** Only our parents' entries: the writer keeps other controllers' entries as they are. */
   readonly httpRoutes: readonly ObjectStatus<{ parents: readonly RouteParentStatus[] }>[];
+  readonly grpcRoutes: readonly ObjectStatus<{ parents: readonly RouteParentStatus[] }>[];
+  readonly tlsRoutes: readonly ObjectStatus<{ parents: readonly RouteParentStatus[] }>[];
 }
+
+type RouteKind = 'HTTPRoute' | 'GRPCRoute' | 'TLSRoute';
+type AnyRoute =
+  | { readonly kind: 'HTTPRoute'; readonly route: HTTPRoute }
+  | { readonly kind: 'GRPCRoute'; readonly route: GRPCRoute }
+  | { readonly kind: 'TLSRoute'; readonly route: TLSRoute };
 
 export function compileGateways(
   state: GatewayClusterState,
@@ -109,16 +129,36 @@ export function compileGateways(
   for (const g of gateways) checked.set(idOf(g), checkListeners(g, { secrets, grants, namespaceLabels }));
 
   const attachedIds = new Map<CheckedListener, Set<string>>();
+  /** The hostnames each kind of route serves on a listener (undefined: every host). */
+  const servedHosts = new Map<
+    CheckedListener,
+    { kind: RouteKind; id: string; hosts: string[] | undefined }[]
+  >();
   const entries = new Map<CheckedListener, RouteEntry[]>();
   const backends = new Map<string, readonly Endpoint[]>();
+  const backendProtocols = new Map<string, UpstreamProtocol>();
   const httpRoutes: GatewayCompiled['httpRoutes'][number][] = [];
+  const grpcRoutes: GatewayCompiled['grpcRoutes'][number][] = [];
+  const tlsRoutes: GatewayCompiled['tlsRoutes'][number][] = [];
 
-  for (const route of oldestFirst(state.httpRoutes.filter((r) => !r.metadata?.deletionTimestamp))) {
+  const routes: AnyRoute[] = [
+    ...state.httpRoutes.map((route) => ({ kind: 'HTTPRoute' as const, route })),
+    ...(state.grpcRoutes ?? []).map((route) => ({ kind: 'GRPCRoute' as const, route })),
+    ...(state.tlsRoutes ?? []).map((route) => ({ kind: 'TLSRoute' as const, route })),
+  ];
+  // Oldest first across both kinds: where an HTTPRoute and a GRPCRoute would serve one hostname
+  // on a listener, the older one is attached there (GRPCRoute spec, hostnames).
+  for (const { kind, route } of oldestFirst(routes.filter((r) => !r.route.metadata?.deletionTimestamp))) {
     const ns = route.metadata?.namespace ?? 'default';
     const id = idOf(route);
     const generation = route.metadata?.generation;
     const created = creationTime(route);
-    const compiled = compileRoute(route, { services, grants });
+    const compiled =
+      kind === 'HTTPRoute'
+        ? compileRoute(route, { services, grants })
+        : kind === 'GRPCRoute'
+          ? compileGrpcRoute(route, { services, grants })
+          : compileTlsRoute(route, { services, grants });
     const resolvedRefs = compiled.unresolved
       ? condition('ResolvedRefs', false, compiled.unresolved.reason, compiled.unresolved.message, generation)
       : condition('ResolvedRefs', true, 'ResolvedRefs', 'all references resolved', generation);
@@ -144,14 +184,13 @@ export function compileGateways(
         continue;
       }
       const allowed = candidates.filter(
-        (l) =>
-          l.accepted && listenerAllows(l, { group: GATEWAY_GROUP, kind: 'HTTPRoute' }, ns, namespaceLabels),
+        (l) => l.accepted && listenerAllows(l, { group: GATEWAY_GROUP, kind }, ns, namespaceLabels),
       );
       if (allowed.length === 0) {
         accept(
           false,
           'NotAllowedByListeners',
-          `no listener matching ${describeRef(ref)} allows HTTPRoutes from namespace ${JSON.stringify(ns)}`,
+          `no listener matching ${describeRef(ref)} allows ${kind}s from namespace ${JSON.stringify(ns)}`,
         );
         continue;
       }
@@ -170,13 +209,32 @@ export function compileGateways(
         accept(false, 'UnsupportedValue', compiled.unsupported);
         continue;
       }
+      const free = withHosts.filter(({ l, hosts }) => {
+        const other = (servedHosts.get(l) ?? []).find(
+          (s) => s.kind !== kind && s.kind !== 'TLSRoute' && s.id !== id && hostsIntersect(s.hosts, hosts),
+        );
+        return other === undefined;
+      });
+      if (free.length === 0) {
+        const l = withHosts[0]!.l;
+        const other = (servedHosts.get(l) ?? []).find((s) => s.kind !== kind)!;
+        accept(
+          false,
+          'HostnameConflict',
+          `the ${other.kind} ${JSON.stringify(other.id)}, older, serves the same hostnames on listener ${JSON.stringify(l.spec.name)} (a hostname is served by HTTPRoutes or by GRPCRoutes, not both)`,
+        );
+        continue;
+      }
       accept(true, 'Accepted', 'the route is attached');
-      for (const { l, hosts } of withHosts) {
+      for (const { l, hosts } of free) {
+        const served = servedHosts.get(l) ?? [];
+        servedHosts.set(l, served);
+        served.push({ kind, id, hosts });
         // A route attached to one listener through two parentRefs counts and is served once.
         const routesOfListener = attachedIds.get(l) ?? new Set<string>();
         attachedIds.set(l, routesOfListener);
-        if (routesOfListener.has(id)) continue;
-        routesOfListener.add(id);
+        if (routesOfListener.has(`${kind} ${id}`)) continue;
+        routesOfListener.add(`${kind} ${id}`);
         const list = entries.get(l) ?? [];
         entries.set(l, list);
         for (const hostname of hosts ?? [undefined])
@@ -186,9 +244,10 @@ export function compileGateways(
             );
       }
       for (const [key, eps] of compiled.backends) backends.set(key, eps);
+      for (const [key, protocol] of compiled.protocols) backendProtocols.set(key, protocol);
     }
     if (parents.length)
-      httpRoutes.push({
+      (kind === 'HTTPRoute' ? httpRoutes : kind === 'GRPCRoute' ? grpcRoutes : tlsRoutes).push({
         namespace: ns,
         name: route.metadata?.name ?? '',
         ...generationOf(route),
@@ -207,7 +266,7 @@ export function compileGateways(
         gateway: l.gateway,
         name: l.spec.name,
         port: l.port,
-        protocol: l.protocol as 'HTTP' | 'HTTPS',
+        protocol: l.protocol as ServedListener['protocol'],
         hostname: l.hostname,
         certificates: l.certificates,
         routes: unique,
@@ -259,7 +318,35 @@ export function compileGateways(
     };
   });
 
-  return { listeners: served, backends, gatewayClasses, gateways: gatewayStatuses, httpRoutes };
+  return {
+    listeners: served,
+    backends,
+    backendProtocols,
+    gatewayClasses,
+    gateways: gatewayStatuses,
+    httpRoutes,
+    grpcRoutes,
+    tlsRoutes,
+  };
+}
+
+/** The routing table's backends for a compiled model: endpoints, and the protocol when not HTTP/1.1. */
+export function backendEntries(compiled: GatewayCompiled): BackendEntry[] {
+  return [...compiled.backends].map(([key, endpoints]) => {
+    const protocol = compiled.backendProtocols.get(key);
+    return protocol ? { key, endpoints, protocol } : { key, endpoints };
+  });
+}
+
+/** A TLSRoute's rules: backends only, one catch-all match each (the listener routes by SNI). */
+function compileTlsRoute(route: TLSRoute, context: RuleContext): CompiledRoute {
+  return compileRoute(
+    {
+      metadata: route.metadata,
+      spec: { rules: (route.spec?.rules ?? []).map((r) => ({ ...r, matches: [{}] })) },
+    },
+    { ...context, kind: 'TLSRoute' },
+  );
 }
 
 function describeRef(ref: ParentReference): string {
@@ -291,9 +378,15 @@ function creationTime(o: { metadata?: { creationTimestamp?: string | Date } }): 
   return Number.isNaN(ms) ? Number.POSITIVE_INFINITY : ms;
 }
 
-function oldestFirst(routes: readonly HTTPRoute[]): HTTPRoute[] {
+function oldestFirst(routes: readonly AnyRoute[]): AnyRoute[] {
   return routes
-    .map((route) => ({ route, time: creationTime(route), id: idOf(route) }))
+    .map((r) => ({ r, time: creationTime(r.route), id: idOf(r.route) }))
     .sort((a, b) => (a.time !== b.time ? (a.time < b.time ? -1 : 1) : a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-    .map((x) => x.route);
+    .map((x) => x.r);
+}
+
+/** Whether two routes' hostnames on a listener share a host (undefined: every host). */
+function hostsIntersect(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  if (a === undefined || b === undefined) return true;
+  return a.some((x) => (intersectHostnames(x, b) ?? []).length > 0);
 }

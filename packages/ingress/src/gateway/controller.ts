@@ -9,7 +9,12 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { emptyTable } from '../table.js';
 import { defaultProxyOptions, type ProxyOptions } from '../proxy.js';
-import { compileGateways, type GatewayClusterState, type GatewayCompiled } from './compile.js';
+import {
+  backendEntries,
+  compileGateways,
+  type GatewayClusterState,
+  type GatewayCompiled,
+} from './compile.js';
 import { GatewayProxy } from './gateway-proxy.js';
 import { GatewayServers } from './servers.js';
 import { watchGateways, type GatewaySource } from './sources.js';
@@ -154,7 +159,7 @@ export class GatewayController {
     this.proxy.setTable({
       ...emptyTable,
       version: ++this.version,
-      backends: [...compiled.backends].map(([key, endpoints]) => ({ key, endpoints })),
+      backends: backendEntries(compiled),
     });
     this.reportProblems();
     this.serving = this.serving.then(async () => {
@@ -196,6 +201,10 @@ export class GatewayController {
     };
     for (const r of this.compiled.httpRoutes)
       for (const p of r.status.parents) report('HTTPRoute', r, p.conditions);
+    for (const r of this.compiled.grpcRoutes)
+      for (const p of r.status.parents) report('GRPCRoute', r, p.conditions);
+    for (const r of this.compiled.tlsRoutes)
+      for (const p of r.status.parents) report('TLSRoute', r, p.conditions);
     for (const g of this.compiled.gateways)
       for (const l of g.status.listeners ?? []) report('Gateway', g, l.conditions);
     this.reported = now;
@@ -203,7 +212,13 @@ export class GatewayController {
 
   private async writeStatuses(): Promise<void> {
     if (!this.leading || !this.compiled || !this.state || this.stopping) return;
-    for (const target of statusTargets(this.compiled, this.state.httpRoutes, this.controllerName)) {
+    for (const target of statusTargets(
+      this.compiled,
+      this.state.httpRoutes,
+      this.controllerName,
+      this.state.grpcRoutes,
+      this.state.tlsRoutes,
+    )) {
       if (!this.leading || this.stopping) break;
       try {
         const wrote = await this.writer.apply(target);

@@ -3,27 +3,32 @@
  * limits, access log and metrics) with Gateway routing in place of Ingress routing. A request is
  * routed by the port it arrived on (the listener's port), its host, path, method, headers and
  * query (match.ts), and sent to one of the matched rule's backends by weight; a backendRef that
- * cannot be used answers 500, as the spec requires.
+ * cannot be used answers 500, as the spec requires. The rule's RequestMirror filters copy the
+ * request (mirror.ts), and its timeouts (GEP-1742) bound the exchange (504).
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { Proxy, type Decision } from '../proxy.js';
+import { peerOf, Proxy, type Decision } from '../proxy.js';
+import type { Backend } from '../router.js';
 import { normalizeHost } from '../router.js';
 import { normalizeTarget } from '../paths.js';
 import type { ServedListener } from './compile.js';
 import { modifiedPath, modifyHeaderObject, modifyRawHeaders, redirectLocation } from './filters.js';
 import { matchRoute, selectListener } from './match.js';
+import { RequestMirror } from './mirror.js';
 import type { Filter, WeightedBackend } from './route-rules.js';
 import type { HeaderModifier } from './types.js';
 
-/** The request being decided, and the response header modifiers its route asks for. */
+/** The request being decided, the response header modifiers and mirrors its route asks for. */
 interface InFlight {
   readonly req: IncomingMessage;
   response: HeaderModifier[];
+  mirror?: { readonly rawHost: string; readonly path: string; readonly to: Backend[] };
 }
 
 export class GatewayProxy extends Proxy {
   private byPort = new Map<number, ServedListener[]>();
+  private readonly mirrors = new RequestMirror(this, this.options.metrics?.registry);
   /** The request being decided: decide() is called synchronously from handle(). */
   private request: InFlight | undefined;
 
@@ -51,6 +56,8 @@ export class GatewayProxy extends Proxy {
     } finally {
       this.request = undefined;
     }
+    const mirror = inFlight.mirror;
+    if (mirror) this.mirrors.copy(req, proto, mirror.rawHost, mirror.path, mirror.to);
   }
 
   override upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, proto: 'http' | 'https'): void {
@@ -77,7 +84,7 @@ export class GatewayProxy extends Proxy {
       return { status: 400 };
     }
     const host = normalizeHost(rawHost);
-    const listener = selectListener(this.byPort.get(req.socket.localPort ?? 0) ?? [], host);
+    const listener = selectListener(this.byPort.get(peerOf(req).localPort ?? 0) ?? [], host);
     if (!listener) return { status: 404 };
     const q = normalized.indexOf('?');
     const entry = matchRoute(listener, {
@@ -130,8 +137,32 @@ export class GatewayProxy extends Proxy {
         forwardPath = modifiedPath(f.path, forwardPath, matchedPrefix);
       }
     }
-    return { status: 0, target: routeTarget, backend, path: forwardPath + query };
+    const mirrorTo = mirrorBackends(filters, (key) => this.router.backend(key));
+    if (mirrorTo.length) inFlight!.mirror = { rawHost, path: forwardPath + query, to: mirrorTo };
+    return {
+      status: 0,
+      target: routeTarget,
+      backend,
+      path: forwardPath + query,
+      deadlines: entry.rule.timeouts,
+    };
   }
+}
+
+/** The backends of the RequestMirror filters that pick this request (by their percent). */
+function mirrorBackends(
+  filters: readonly Filter[],
+  backendOf: (key: string) => Backend | undefined,
+  random: () => number = Math.random,
+): Backend[] {
+  const out: Backend[] = [];
+  for (const f of filters) {
+    if (f.type !== 'RequestMirror' || f.backend === null) continue;
+    if (f.percent < 100 && random() * 100 >= f.percent) continue;
+    const b = backendOf(f.backend);
+    if (b) out.push(b);
+  }
+  return out;
 }
 
 function responseModifiers(filters: readonly Filter[]): HeaderModifier[] {

@@ -12,8 +12,10 @@ import { selectorMatches } from './labels.js';
 import type { ReferenceGrants } from './reference-grants.js';
 import { GATEWAY_GROUP, type Condition, type Gateway, type Listener, type RouteGroupKind } from './types.js';
 
-export const SUPPORTED_PROTOCOLS = ['HTTP', 'HTTPS'] as const;
+export const SUPPORTED_PROTOCOLS = ['HTTP', 'HTTPS', 'TLS'] as const;
 const HTTP_ROUTE: RouteGroupKind = { group: GATEWAY_GROUP, kind: 'HTTPRoute' };
+const GRPC_ROUTE: RouteGroupKind = { group: GATEWAY_GROUP, kind: 'GRPCRoute' };
+const TLS_ROUTE: RouteGroupKind = { group: GATEWAY_GROUP, kind: 'TLSRoute' };
 
 export interface CheckedListener {
   /** `namespace/name` of the Gateway. */
@@ -64,6 +66,14 @@ export function checkListeners(gateway: Gateway, context: ListenerContext): Chec
         message: `${field}.allowedRoutes.kinds: ${kinds.invalid.map((k) => JSON.stringify(k)).join(', ')} cannot attach to a ${l.protocol} listener`,
       });
     const certificates: CertificatePair[] = [];
+    // TLS listeners pass the connection through untouched (TLSRoute); terminating TLS for
+    // TLSRoutes is not done.
+    if (l.protocol === 'TLS' && l.tls?.mode !== 'Passthrough')
+      problems.push({
+        type: 'Accepted',
+        reason: 'UnsupportedValue',
+        message: `${field}.tls.mode: ${JSON.stringify(l.tls?.mode ?? 'Terminate')} is not supported on TLS listeners (only Passthrough)`,
+      });
     if (l.protocol === 'HTTPS') {
       if ((l.tls?.mode ?? 'Terminate') !== 'Terminate')
         problems.push({
@@ -91,6 +101,9 @@ export function checkListeners(gateway: Gateway, context: ListenerContext): Chec
         });
     }
     const conflict = conflicts.get(i);
+    // A port whose listeners want different protocols (or TLS modes) serves none of them.
+    if (conflict?.reason === 'ProtocolConflict')
+      problems.unshift({ type: 'Accepted', reason: conflict.reason, message: conflict.message });
     const notAccepted = problems.find((p) => p.type === 'Accepted');
     const unresolved = problems.find((p) => p.type === 'ResolvedRefs');
     const accepted = !notAccepted && !conflict;
@@ -177,7 +190,8 @@ function supportedKinds(
   l: Listener,
   protocolSupported: boolean,
 ): { valid: RouteGroupKind[]; invalid: string[] } {
-  const routable = protocolSupported ? [HTTP_ROUTE] : [];
+  // GRPCRoute: HTTP listeners take h2c with prior knowledge, HTTPS ones h2 by ALPN (servers.ts).
+  const routable = !protocolSupported ? [] : l.protocol === 'TLS' ? [TLS_ROUTE] : [HTTP_ROUTE, GRPC_ROUTE];
   const wanted = l.allowedRoutes?.kinds;
   if (!wanted || wanted.length === 0) return { valid: routable, invalid: [] };
   const valid: RouteGroupKind[] = [];
@@ -200,7 +214,13 @@ function findConflicts(listeners: readonly Listener[]): Map<number, { reason: st
   const byPort = new Map<number, number[]>();
   listeners.forEach((l, i) => byPort.set(l.port, [...(byPort.get(l.port) ?? []), i]));
   for (const [port, indexes] of byPort) {
-    const protocols = new Set(indexes.map((i) => listeners[i]!.protocol));
+    // TLS Passthrough and TLS Terminate on one port conflict too (mixed termination).
+    const protocols = new Set(
+      indexes.map((i) => {
+        const l = listeners[i]!;
+        return l.protocol === 'TLS' ? `TLS ${l.tls?.mode ?? 'Terminate'}` : l.protocol;
+      }),
+    );
     if (protocols.size > 1) {
       for (const i of indexes)
         out.set(i, {

@@ -9,11 +9,16 @@
  * 4. the most header matches; 5. the most query parameter matches;
  * 6. across routes: the oldest route (creationTimestamp), then `namespace/name` alphabetically;
  * 7. within a route: the first rule in list order (then the first match in the rule).
+ *
+ * GRPCRoute matches (GRPCRouteRule, "matches") replace 2 to 5 with: the most characters in the
+ * matching service, then in the matching method, then the most header matches. HTTPRoutes and
+ * GRPCRoutes never share a hostname on a listener (compile.ts rejects the younger), so the two
+ * orders are never mixed for one host.
  */
 import type { CompiledRule, RuleMatch } from './route-rules.js';
 
 export interface RouteEntry {
-  /** `namespace/name` of the HTTPRoute. */
+  /** `namespace/name` of the HTTPRoute or GRPCRoute. */
   readonly route: string;
   /** creationTimestamp in ms (Infinity when unknown: newest). */
   readonly created: number;
@@ -30,15 +35,31 @@ export function comparePrecedence(a: RouteEntry, b: RouteEntry): number {
   return (
     exactHostLength(b) - exactHostLength(a) ||
     (b.hostname?.length ?? 0) - (a.hostname?.length ?? 0) ||
-    PATH_RANK[a.match.pathType] - PATH_RANK[b.match.pathType] ||
-    b.match.path.length - a.match.path.length ||
-    (b.match.method ? 1 : 0) - (a.match.method ? 1 : 0) ||
-    b.match.headers.length - a.match.headers.length ||
-    b.match.queryParams.length - a.match.queryParams.length ||
+    (a.match.grpc && b.match.grpc ? compareGrpc(a, b) : comparePaths(a, b)) ||
     compareNumbers(a.created, b.created) ||
     compareStrings(a.route, b.route) ||
     a.rule.index - b.rule.index ||
     a.matchIndex - b.matchIndex
+  );
+}
+
+/** HTTPRoute: path type, path length, method, headers, query parameters. */
+function comparePaths(a: RouteEntry, b: RouteEntry): number {
+  return (
+    PATH_RANK[a.match.pathType] - PATH_RANK[b.match.pathType] ||
+    b.match.path.length - a.match.path.length ||
+    (b.match.method ? 1 : 0) - (a.match.method ? 1 : 0) ||
+    b.match.headers.length - a.match.headers.length ||
+    b.match.queryParams.length - a.match.queryParams.length
+  );
+}
+
+/** GRPCRoute: the most characters of service, then of method, then the most header matches. */
+function compareGrpc(a: RouteEntry, b: RouteEntry): number {
+  return (
+    b.match.grpc!.service - a.match.grpc!.service ||
+    b.match.grpc!.method - a.match.grpc!.method ||
+    b.match.headers.length - a.match.headers.length
   );
 }
 

@@ -7,14 +7,16 @@
  */
 import type { ServiceIndex } from '../backends.js';
 import { resolveBackend } from '../backends.js';
-import type { Endpoint } from '../table.js';
+import type { Endpoint, UpstreamProtocol } from '../table.js';
+import { parseDuration } from './durations.js';
 import type { ReferenceGrants } from './reference-grants.js';
 import {
   GATEWAY_GROUP,
   type HeaderModifier,
-  type HTTPBackendRef,
+  type BackendObjectReference,
   type HTTPRoute,
   type HTTPRouteFilter,
+  type HTTPRouteRule,
   type PathModifier,
 } from './types.js';
 
@@ -38,7 +40,14 @@ export type Filter =
       readonly port?: number;
       readonly statusCode: number;
     }
-  | { readonly type: 'URLRewrite'; readonly hostname?: string; readonly path?: PathModifier };
+  | { readonly type: 'URLRewrite'; readonly hostname?: string; readonly path?: PathModifier }
+  | {
+      readonly type: 'RequestMirror';
+      /** Key into RouteTable.backends, or null (unresolved: nothing is mirrored). */
+      readonly backend: string | null;
+      /** Share of requests mirrored, 0 to 100. */
+      readonly percent: number;
+    };
 
 export interface WeightedBackend {
   /** Key into RouteTable.backends (`namespace/service:port`), or null: requests get 500. */
@@ -54,6 +63,8 @@ export interface RuleMatch {
   readonly headers: readonly ValueMatch[];
   readonly queryParams: readonly ValueMatch[];
   readonly method?: string;
+  /** A GRPCRoute match: the characters of its service and method, for precedence. */
+  readonly grpc?: { readonly service: number; readonly method: number };
 }
 
 export interface CompiledRule {
@@ -62,6 +73,8 @@ export interface CompiledRule {
   readonly matches: readonly RuleMatch[];
   readonly filters: readonly Filter[];
   readonly backends: readonly WeightedBackend[];
+  /** GEP-1742 timeouts in ms; absent or 0: none beyond the proxy's own. */
+  readonly timeouts: { readonly request?: number; readonly backendRequest?: number };
 }
 
 export interface CompiledRoute {
@@ -72,20 +85,27 @@ export interface CompiledRoute {
   readonly unresolved?: { readonly reason: string; readonly message: string };
   /** Every backend key used, with its ready endpoints. */
   readonly backends: ReadonlyMap<string, readonly Endpoint[]>;
+  /** The backends not spoken to over HTTP/1.1 (Service port appProtocol). */
+  readonly protocols: ReadonlyMap<string, UpstreamProtocol>;
 }
 
 export interface RuleContext {
   readonly services: ServiceIndex;
   readonly grants: ReferenceGrants;
+  /** The route's kind, for ReferenceGrants (default HTTPRoute). */
+  readonly kind?: 'HTTPRoute' | 'GRPCRoute' | 'TLSRoute';
+  /** The protocol to every backend whatever its appProtocol (GRPCRoute: h2c). */
+  readonly protocol?: UpstreamProtocol;
 }
 
 export function compileRoute(route: HTTPRoute, context: RuleContext): CompiledRoute {
   const ns = route.metadata?.namespace ?? 'default';
   const backends = new Map<string, readonly Endpoint[]>();
+  const protocols = new Map<string, UpstreamProtocol>();
   const unsupported: string[] = [];
   const unresolved: { reason: string; message: string }[] = [];
 
-  const resolve = (ref: HTTPBackendRef, field: string): string | null => {
+  const resolve = (ref: BackendObjectReference, field: string): string | null => {
     const group = ref.group ?? '';
     const kind = ref.kind ?? 'Service';
     if (group !== '' || kind !== 'Service') {
@@ -98,7 +118,7 @@ export function compileRoute(route: HTTPRoute, context: RuleContext): CompiledRo
     const namespace = ref.namespace ?? ns;
     const allowed = context.grants.allows({
       fromGroup: GATEWAY_GROUP,
-      fromKind: 'HTTPRoute',
+      fromKind: context.kind ?? 'HTTPRoute',
       fromNamespace: ns,
       toGroup: '',
       toKind: 'Service',
@@ -131,8 +151,20 @@ export function compileRoute(route: HTTPRoute, context: RuleContext): CompiledRo
       unresolved.push({ reason: 'BackendNotFound', message: `${field}: ${what}` });
       return null;
     }
+    const appProtocol = context.services.services
+      .get(`${namespace}/${ref.name}`)
+      ?.spec?.ports?.find((p) => p.port === ref.port)?.appProtocol;
+    const protocol = context.protocol ?? upstreamProtocol(appProtocol);
+    if (protocol === 'unsupported') {
+      unresolved.push({
+        reason: 'UnsupportedProtocol',
+        message: `${field}: service ${q(`${namespace}/${ref.name}`)} port ${ref.port} has appProtocol ${q(appProtocol ?? '')}, which is not supported (kubernetes.io/h2c and kubernetes.io/ws are)`,
+      });
+      return null;
+    }
     const key = `${namespace}/${ref.name}:${ref.port}`;
     backends.set(key, endpoints);
+    if (protocol) protocols.set(key, protocol);
     return key;
   };
 
@@ -161,16 +193,24 @@ export function compileRoute(route: HTTPRoute, context: RuleContext): CompiledRo
         ...(m.method ? { method: m.method } : {}),
       };
     });
-    const filters = translateFilters(rule.filters ?? [], `${field}.filters`, unsupported);
+    const filters = translateFilters(rule.filters ?? [], `${field}.filters`, unsupported, resolve);
     const weighted = (rule.backendRefs ?? []).map((ref, b): WeightedBackend => {
       const bf = `${field}.backendRefs[${b}]`;
       return {
         backend: resolve(ref, bf),
         weight: ref.weight ?? 1,
-        filters: translateFilters(ref.filters ?? [], `${bf}.filters`, unsupported),
+        filters: translateFilters(ref.filters ?? [], `${bf}.filters`, unsupported, resolve),
       };
     });
-    return { index: r, ...(rule.name ? { name: rule.name } : {}), matches, filters, backends: weighted };
+    const timeouts = translateTimeouts(rule.timeouts, `${field}.timeouts`, unsupported);
+    return {
+      index: r,
+      ...(rule.name ? { name: rule.name } : {}),
+      matches,
+      filters,
+      backends: weighted,
+      timeouts,
+    };
   });
   return {
     rules,
@@ -181,13 +221,33 @@ export function compileRoute(route: HTTPRoute, context: RuleContext): CompiledRo
         }
       : {}),
     backends,
+    protocols,
   };
+}
+
+/**
+ * How a Service port's appProtocol is spoken to: kubernetes.io/h2c over cleartext HTTP/2 with
+ * prior knowledge; kubernetes.io/ws is HTTP/1.1 with Upgrade (forwarded as any Upgrade is); TLS to
+ * the pod (kubernetes.io/wss, https) is not done; any other value (none, http, a name of the
+ * application's own) is HTTP/1.1.
+ */
+function upstreamProtocol(appProtocol: string | undefined): UpstreamProtocol | undefined | 'unsupported' {
+  switch (appProtocol?.toLowerCase()) {
+    case 'kubernetes.io/h2c':
+      return 'h2c';
+    case 'kubernetes.io/wss':
+    case 'https':
+      return 'unsupported';
+    default:
+      return undefined;
+  }
 }
 
 function translateFilters(
   filters: readonly HTTPRouteFilter[],
   field: string,
   unsupported: string[],
+  resolve: (ref: BackendObjectReference, field: string) => string | null,
 ): Filter[] {
   const out: Filter[] = [];
   filters.forEach((f, i) => {
@@ -206,10 +266,62 @@ function translateFilters(
       case 'URLRewrite':
         out.push({ type: f.type, ...(f.urlRewrite ?? {}) });
         break;
+      case 'RequestMirror': {
+        const m = f.requestMirror;
+        if (!m?.backendRef) {
+          unsupported.push(`${field}[${i}].requestMirror.backendRef: a RequestMirror needs a backendRef`);
+          break;
+        }
+        const percent = mirrorPercent(m);
+        if (percent === undefined) {
+          unsupported.push(
+            `${field}[${i}].requestMirror: percent ${JSON.stringify(m.percent)} / fraction ${JSON.stringify(m.fraction)} is not a share between 0 and 100 %`,
+          );
+          break;
+        }
+        out.push({
+          type: f.type,
+          backend: resolve(m.backendRef, `${field}[${i}].requestMirror.backendRef`),
+          percent,
+        });
+        break;
+      }
       default:
         unsupported.push(`${field}[${i}].type: filter ${q(f.type)} is not supported`);
     }
   });
+  return out;
+}
+
+/** The share of requests a RequestMirror copies (percent, else fraction, else all), or undefined. */
+function mirrorPercent(m: NonNullable<HTTPRouteFilter['requestMirror']>): number | undefined {
+  if (m.percent !== undefined) return m.percent >= 0 && m.percent <= 100 ? m.percent : undefined;
+  if (m.fraction !== undefined) {
+    const d = m.fraction.denominator ?? 100;
+    const n = m.fraction.numerator;
+    return d > 0 && n >= 0 && n <= d ? (100 * n) / d : undefined;
+  }
+  return 100;
+}
+
+/** GEP-1742: backendRequest may not exceed request (both set and not 0). */
+function translateTimeouts(
+  timeouts: HTTPRouteRule['timeouts'],
+  field: string,
+  unsupported: string[],
+): CompiledRule['timeouts'] {
+  const out: { request?: number; backendRequest?: number } = {};
+  for (const key of ['request', 'backendRequest'] as const) {
+    const value = timeouts?.[key];
+    if (value === undefined) continue;
+    const ms = parseDuration(value, `${field}.${key}`);
+    if (typeof ms === 'string') unsupported.push(ms);
+    else if (ms > 0) out[key] = ms;
+  }
+  if (out.request !== undefined && out.backendRequest !== undefined && out.backendRequest > out.request)
+    unsupported.push(
+      `${field}.backendRequest: ${JSON.stringify(timeouts?.backendRequest)} is longer than request ${JSON.stringify(timeouts?.request)}`,
+    );
   return out;
 }
 

@@ -5,18 +5,23 @@
  * opened (already in use) is reported and retried on the next update; the other ports are served.
  */
 import http from 'node:http';
-import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import http2 from 'node:http2';
+import type { AddressInfo, Server, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import { TLS_MIN_VERSION } from '../certs.js';
 import type { ServedListener } from './compile.js';
+import { cleartextServer } from './cleartext.js';
+import { TlsPassthrough } from './passthrough.js';
 import type { GatewayProxy } from './gateway-proxy.js';
 import { selectListener } from './match.js';
 
 interface PortServer {
-  readonly protocol: 'HTTP' | 'HTTPS';
-  readonly server: http.Server | https.Server;
+  readonly protocol: ServedListener['protocol'];
+  readonly server: Server;
+  /** The clients' connections, closed with the server. */
+  readonly sockets: Set<Socket>;
   /** Listeners of this port, for SNI. */
   listeners: readonly ServedListener[];
 }
@@ -24,12 +29,15 @@ interface PortServer {
 export class GatewayServers {
   private readonly servers = new Map<number, PortServer>();
   private readonly contexts = new Map<string, SecureContext>();
+  private readonly passthrough: TlsPassthrough;
 
   constructor(
     private readonly proxy: GatewayProxy,
     private readonly address: string,
     private readonly logger?: Logger,
-  ) {}
+  ) {
+    this.passthrough = new TlsPassthrough(proxy, proxy.options.metrics?.registry, logger);
+  }
 
   /** The ports being served, with the port actually bound (differs only for port 0 in tests). */
   ports(): Map<number, number> {
@@ -51,7 +59,7 @@ export class GatewayServers {
       const wanted = byPort.get(port);
       if (!wanted || wanted[0]!.protocol !== s.protocol) {
         this.servers.delete(port);
-        await close(s.server);
+        await close(s);
       } else s.listeners = wanted;
     }
     const live = new Set(listeners.flatMap((l) => l.certificates.map((c) => c.id)));
@@ -80,14 +88,40 @@ export class GatewayServers {
   async close(): Promise<void> {
     const all = [...this.servers.values()];
     this.servers.clear();
-    await Promise.all(all.map((s) => close(s.server)));
+    await Promise.all(all.map((s) => close(s)));
   }
 
-  private open(protocol: 'HTTP' | 'HTTPS', listeners: ServedListener[]): PortServer {
+  /**
+   * HTTP ports take HTTP/1.1 and h2c with prior knowledge (cleartext.ts); HTTPS ports HTTP/1.1
+   * and HTTP/2 by ALPN, as gRPC clients need.
+   */
+  private open(protocol: ServedListener['protocol'], listeners: ServedListener[]): PortServer {
+    const sockets = new Set<Socket>();
+    const track = (server: Server): Server =>
+      server.on('connection', (socket: Socket) => {
+        sockets.add(socket);
+        socket.once('close', () => sockets.delete(socket));
+      });
     if (protocol === 'HTTP') {
-      const server = http.createServer((req, res) => this.proxy.serve(req, res, 'http'));
-      server.on('upgrade', (req, socket, head: Buffer) => this.proxy.serveUpgrade(req, socket, head, 'http'));
-      return { protocol, server, listeners };
+      const http1 = http.createServer((req, res) => this.proxy.serve(req, res, 'http'));
+      http1.on('upgrade', (req, socket, head: Buffer) => this.proxy.serveUpgrade(req, socket, head, 'http'));
+      refuseWith(this.proxy, http1);
+      // nghttp2's memory for one session bounded as on the Ingress's HTTP/2 server.
+      const h2c = http2.createServer({ maxSessionMemory: 64 }, (req, res) =>
+        this.proxy.serve(
+          req as unknown as http.IncomingMessage,
+          res as unknown as http.ServerResponse,
+          'http',
+        ),
+      );
+      return { protocol, server: track(cleartextServer(http1, h2c)), sockets, listeners };
+    }
+    if (protocol === 'TLS') {
+      // The passthrough reads the entry's listeners, which update() replaces as Gateways change.
+      const entry: { current?: PortServer } = {};
+      const server = this.passthrough.server(() => entry.current!.listeners);
+      entry.current = { protocol, server: track(server), sockets, listeners };
+      return entry.current;
     }
     // The SNI callback reads entry.listeners, which update() replaces as Gateways change.
     const entry: { current?: PortServer } = {};
@@ -105,22 +139,39 @@ export class GatewayServers {
       return ctx;
     };
     const first = listeners[0]!.certificates[0]!;
-    const server = https.createServer(
+    const server = http2.createSecureServer(
       {
+        allowHTTP1: true,
+        maxSessionMemory: 64,
         cert: first.cert,
         key: first.key,
         minVersion: TLS_MIN_VERSION,
         SNICallback: (name, done) => done(null, contextFor(name)),
       },
-      (req, res) => this.proxy.serve(req, res, 'https'),
+      (req, res) =>
+        this.proxy.serve(
+          req as unknown as http.IncomingMessage,
+          res as unknown as http.ServerResponse,
+          'https',
+        ),
     );
-    server.on('upgrade', (req, socket, head: Buffer) => this.proxy.serveUpgrade(req, socket, head, 'https'));
-    entry.current = { protocol, server, listeners };
+    server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) =>
+      this.proxy.serveUpgrade(req, socket, head, 'https'),
+    );
+    server.on('tlsClientError', () => undefined);
+    refuseWith(this.proxy, server);
+    entry.current = { protocol, server: track(server), sockets, listeners };
     return entry.current;
   }
 }
 
-function listen(server: http.Server, address: string, port: number): Promise<void> {
+/** CONNECT refused and malformed requests answered (and counted) as on the Ingress's servers. */
+function refuseWith(proxy: GatewayProxy, server: http.Server | http2.Http2SecureServer): void {
+  server.on('connect', (req: http.IncomingMessage, socket: Duplex) => proxy.refuseConnect(req, socket));
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => proxy.clientError(err, socket));
+}
+
+function listen(server: Server, address: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, address, () => {
@@ -130,9 +181,9 @@ function listen(server: http.Server, address: string, port: number): Promise<voi
   });
 }
 
-function close(server: http.Server): Promise<void> {
+function close(s: PortServer): Promise<void> {
   return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
+    s.server.close(() => resolve());
+    for (const socket of s.sockets) socket.destroy();
   });
 }

@@ -17,6 +17,8 @@ export function watchGateways(api: ApiClient, options: GatewaySourceOptions): Ga
       gatewayClasses: 'gatewayclasses',
       gateways: 'gateways',
       httpRoutes: 'httproutes',
+      grpcRoutes: 'grpcroutes',
+      tlsRoutes: 'tlsroutes',
       referenceGrants: 'referencegrants',
       namespaces: 'namespaces',
       services: 'services',

@@ -11,14 +11,16 @@ import {
   GATEWAY_GROUP,
   type Condition,
   type GatewayStatus,
+  type GRPCRoute,
   type HTTPRoute,
   type RouteParentStatus,
+  type TLSRoute,
 } from './types.js';
 
 type Json = Record<string, unknown>;
 
 export interface StatusTarget {
-  readonly plural: 'gatewayclasses' | 'gateways' | 'httproutes';
+  readonly plural: 'gatewayclasses' | 'gateways' | RoutePlural;
   readonly namespace?: string;
   readonly name: string;
   /** The whole new status, from the old one and the computed one. */
@@ -32,6 +34,8 @@ export function statusTargets(
   compiled: GatewayCompiled,
   routes: readonly HTTPRoute[],
   controllerName: string,
+  grpcRoutes: readonly GRPCRoute[] = [],
+  tlsRoutes: readonly TLSRoute[] = [],
 ): StatusTarget[] {
   const out: StatusTarget[] = [];
   for (const c of compiled.gatewayClasses)
@@ -52,8 +56,24 @@ export function statusTargets(
       status: (old, now) => gatewayStatus(g, old as GatewayStatus | undefined, now) as unknown as Json,
       current: (old) => sameGateway(old as GatewayStatus | undefined, g.status),
     });
+  out.push(...routeTargets('httproutes', compiled.httpRoutes, routes, controllerName));
+  out.push(...routeTargets('grpcroutes', compiled.grpcRoutes, grpcRoutes, controllerName));
+  out.push(...routeTargets('tlsroutes', compiled.tlsRoutes, tlsRoutes, controllerName));
+  return out;
+}
+
+/** HTTPRoutes or GRPCRoutes: our parents' entries replaced, other controllers' kept. */
+type RoutePlural = 'httproutes' | 'grpcroutes' | 'tlsroutes';
+
+function routeTargets(
+  plural: RoutePlural,
+  statuses: GatewayCompiled['httpRoutes'],
+  routes: readonly (HTTPRoute | GRPCRoute | TLSRoute)[],
+  controllerName: string,
+): StatusTarget[] {
+  const out: StatusTarget[] = [];
   // Routes that still carry our entries but have no parent of ours any more get them removed.
-  const computed = new Map(compiled.httpRoutes.map((r) => [`${r.namespace}/${r.name}`, r]));
+  const computed = new Map(statuses.map((r) => [`${r.namespace}/${r.name}`, r]));
   for (const r of routes) {
     const id = `${r.metadata?.namespace}/${r.metadata?.name}`;
     if (!computed.has(id) && (r.status?.parents ?? []).some((p) => p.controllerName === controllerName))
@@ -65,7 +85,7 @@ export function statusTargets(
   }
   for (const r of computed.values())
     out.push({
-      plural: 'httproutes',
+      plural,
       namespace: r.namespace,
       name: r.name,
       status: (old, now) => {
@@ -158,7 +178,13 @@ function sameRef(a: RouteParentStatus['parentRef'], b: RouteParentStatus['parent
   );
 }
 
-const VERSIONS = { gatewayclasses: 'v1', gateways: 'v1', httproutes: 'v1' } as const;
+const VERSIONS = {
+  gatewayclasses: 'v1',
+  gateways: 'v1',
+  httproutes: 'v1',
+  grpcroutes: 'v1',
+  tlsroutes: 'v1',
+} as const;
 
 export class GatewayStatusWriter {
   constructor(private readonly api: ApiClient) {}

@@ -1,5 +1,6 @@
 /**
- * The Gateway API objects we read (gateway.networking.k8s.io/v1, v1beta1 for ReferenceGrant), as
+ * The Gateway API objects we read (gateway.networking.k8s.io/v1: GatewayClass, Gateway, HTTPRoute,
+ * GRPCRoute, TLSRoute; v1beta1 for ReferenceGrant), as
  * plain data: only the fields Portico uses, spelled as the API spells them. @kubernetes/client-node
  * has no types for custom resources, and the library must be usable without Kubernetes anyway.
  */
@@ -144,6 +145,19 @@ export interface HTTPRouteFilter {
     readonly statusCode?: number;
   };
   readonly urlRewrite?: { readonly hostname?: string; readonly path?: PathModifier };
+  readonly requestMirror?: {
+    readonly backendRef: BackendObjectReference;
+    readonly percent?: number;
+    readonly fraction?: { readonly numerator: number; readonly denominator?: number };
+  };
+}
+
+export interface BackendObjectReference {
+  readonly group?: string;
+  readonly kind?: string;
+  readonly name: string;
+  readonly namespace?: string;
+  readonly port?: number;
 }
 
 export interface HTTPBackendRef {
@@ -161,6 +175,8 @@ export interface HTTPRouteRule {
   readonly matches?: readonly HTTPRouteMatch[];
   readonly filters?: readonly HTTPRouteFilter[];
   readonly backendRefs?: readonly HTTPBackendRef[];
+  /** GEP-1742 durations (GEP-2257 format, e.g. `500ms`, `1m30s`); `0s` disables. */
+  readonly timeouts?: { readonly request?: string; readonly backendRequest?: string };
 }
 
 export interface RouteParentStatus {
@@ -190,4 +206,47 @@ export interface ReferenceGrant {
 /** A Namespace, for allowedRoutes selectors: only its name and labels matter. */
 export interface NamespaceObject {
   readonly metadata?: ObjectMeta;
+}
+
+export interface GRPCMethodMatch {
+  readonly type?: string;
+  readonly service?: string;
+  readonly method?: string;
+}
+
+export interface GRPCRouteMatch {
+  readonly method?: GRPCMethodMatch;
+  readonly headers?: readonly StringMatch[];
+}
+
+export interface GRPCRouteRule {
+  readonly name?: string;
+  readonly matches?: readonly GRPCRouteMatch[];
+  /** RequestHeaderModifier, ResponseHeaderModifier, RequestMirror, ExtensionRef. */
+  readonly filters?: readonly HTTPRouteFilter[];
+  readonly backendRefs?: readonly HTTPBackendRef[];
+}
+
+export interface GRPCRoute {
+  readonly metadata?: ObjectMeta;
+  readonly spec?: {
+    readonly parentRefs?: readonly ParentReference[];
+    readonly hostnames?: readonly string[];
+    readonly rules?: readonly GRPCRouteRule[];
+  };
+  readonly status?: { readonly parents?: readonly RouteParentStatus[] };
+}
+
+/** TLSRoute (v1, standard channel since v1.5): SNI hostnames to backends, the stream untouched. */
+export interface TLSRoute {
+  readonly metadata?: ObjectMeta;
+  readonly spec?: {
+    readonly parentRefs?: readonly ParentReference[];
+    readonly hostnames?: readonly string[];
+    readonly rules?: readonly {
+      readonly name?: string;
+      readonly backendRefs?: readonly HTTPBackendRef[];
+    }[];
+  };
+  readonly status?: { readonly parents?: readonly RouteParentStatus[] };
 }

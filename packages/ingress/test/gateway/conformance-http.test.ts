@@ -7,12 +7,30 @@
 // path, host and headers the backend received, response headers; for a redirect the Location's
 // scheme, host, port and path with the suite's defaults). No API server: the statuses are covered
 // by conformance.test.ts.
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import http2 from 'node:http2';
+import type { AddressInfo, Server, Socket } from 'node:net';
+import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultProxyOptions, emptyTable } from '../../src/index.js';
-import { compileGateways, GatewayProxy, GatewayServers } from '../../src/gateway/index.js';
-import { conformanceState, expectedCases, sliceFor, type ExpectedCase } from './conformance-kit.js';
+import {
+  backendEntries,
+  cleartextServer,
+  compileGateways,
+  GatewayProxy,
+  GatewayServers,
+} from '../../src/gateway/index.js';
+import {
+  conformanceDir,
+  conformanceState,
+  expectedCases,
+  sliceFor,
+  type ExpectedCase,
+} from './conformance-kit.js';
+import { wsEcho } from './ws-echo.js';
 
 const INFRA = 'gateway-conformance-infra';
 /** A loopback address of our own, so the listeners' real ports (80) collide with nothing. */
@@ -29,6 +47,10 @@ interface HttpTest {
   readonly gateways: string[];
   readonly splitAt?: number;
   readonly only?: number;
+  /** Services (`name` in the infra namespace) that must each receive a copy of every request. */
+  readonly mirroredTo?: string[];
+  /** Requests sent over HTTP/2 with prior knowledge (the suite's H2CPriorKnowledgeProtocol). */
+  readonly h2c?: boolean;
 }
 
 const tests: HttpTest[] = [
@@ -128,11 +150,42 @@ const tests: HttpTest[] = [
     gateways: ['same-namespace'],
     only: 1,
   },
+  // The echo backend sleeps for `?delay=`, like echo-basic.
+  { name: 'HTTPRouteTimeoutRequest', files: ['httproute-timeout-request'], gateways: ['same-namespace'] },
+  {
+    name: 'HTTPRouteTimeoutBackendRequest',
+    files: ['httproute-timeout-backend-request'],
+    gateways: ['same-namespace'],
+  },
+  {
+    name: 'HTTPRouteRequestMirror',
+    files: ['httproute-request-mirror'],
+    gateways: ['same-namespace'],
+    mirroredTo: ['infra-backend-v2'],
+  },
+  {
+    name: 'HTTPRouteRequestMultipleMirrors',
+    files: ['httproute-request-multiple-mirrors'],
+    gateways: ['same-namespace'],
+    mirroredTo: ['infra-backend-v2', 'infra-backend-v3'],
+  },
+  // Client to Gateway and Gateway to the Service port with appProtocol kubernetes.io/h2c: HTTP/2
+  // with prior knowledge; the echo backend reports the HTTP version it was spoken to with.
+  {
+    name: 'HTTPRouteBackendProtocolH2C',
+    files: ['httproute-backend-protocol-h2c'],
+    gateways: ['same-namespace'],
+    h2c: true,
+  },
 ];
 
 interface Echo {
+  readonly name: string;
   readonly port: number;
-  readonly server: http.Server;
+  readonly server: Server;
+  readonly sockets: Set<Socket>;
+  /** The request targets received, in order. */
+  readonly seen: string[];
 }
 
 /**
@@ -140,25 +193,50 @@ interface Echo {
  * and adds the response headers listed in X-Echo-Set-Header (`Name:value,Name:value`).
  */
 async function startEcho(name: string): Promise<Echo> {
-  const server = http.createServer((req, res) => {
+  const seen: string[] = [];
+  const answer = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     req.resume();
+    seen.push(req.url ?? '');
+    const delay = /[?&]delay=(\d+)(ms|s)\b/.exec(req.url ?? '');
+    if (delay) await sleep(Number(delay[1]) * (delay[2] === 's' ? 1000 : 1));
     for (const kv of String(req.headers['x-echo-set-header'] ?? '').split(',')) {
       const [header, value] = kv.trim().split(/:(.*)/s);
       if (!header) continue;
       const old = res.getHeader(header);
       res.setHeader(header, old === undefined ? (value ?? '') : `${String(old)},${(value ?? '').trim()}`);
     }
-    const body = JSON.stringify({ name, url: req.url, method: req.method, headers: req.headers });
+    const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !k.startsWith(':')));
+    if (req.headers[':authority'] !== undefined) headers.host = req.headers[':authority'];
+    const body = JSON.stringify({
+      name,
+      url: req.url,
+      method: req.method,
+      headers,
+      version: req.httpVersion,
+    });
     res.setHeader('content-type', 'application/json');
     res.end(body);
+  };
+  // HTTP/1.1 and h2c on one port, as the Service's ports all map to it.
+  const http1 = http.createServer((req, res) => void answer(req, res));
+  // Every port also takes WebSocket (its kubernetes.io/ws port too, as echo-basic's).
+  http1.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    seen.push(req.url ?? '');
+    wsEcho(req, socket, head);
   });
+  const server = cleartextServer(
+    http1,
+    http2.createServer((req, res) => void answer(req as never, res as never)),
+  );
+  const sockets = new Set<Socket>();
+  server.on('connection', (s: Socket) => sockets.add(s.once('close', () => sockets.delete(s))));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { port: (server.address() as AddressInfo).port, server };
+  return { name, port: (server.address() as AddressInfo).port, server, sockets, seen };
 }
 
 async function stopAll(echos: Echo[]): Promise<void> {
   for (const e of echos) {
-    e.server.closeAllConnections();
+    for (const s of e.sockets) s.destroy();
     await new Promise((r) => e.server.close(r));
   }
 }
@@ -176,6 +254,35 @@ interface Answer {
 function portOf(c: ExpectedCase, listenerPorts: number[]): number {
   const m = /:(\d+)$/.exec(c.request.host ?? '');
   return m && listenerPorts.includes(Number(m[1])) ? Number(m[1]) : 80;
+}
+
+/** The case over HTTP/2 with prior knowledge; the answer says which HTTP version reached the backend. */
+async function sendH2c(port: number, c: ExpectedCase): Promise<Answer> {
+  const session = http2.connect(`http://${ADDRESS}:${port}`);
+  try {
+    return await new Promise<Answer>((resolve, reject) => {
+      session.on('error', reject);
+      const stream = session.request({
+        ':method': c.request.method ?? 'GET',
+        ':path': c.request.path,
+        ':authority': c.request.host ?? ADDRESS,
+        ...c.request.headers,
+      });
+      let status = 0;
+      let headers: http.IncomingHttpHeaders = {};
+      let body = '';
+      stream.on('response', (h) => {
+        status = Number(h[':status']);
+        headers = h as http.IncomingHttpHeaders;
+      });
+      stream.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+      stream.on('end', () => resolve({ status, headers, body }));
+      stream.on('error', reject);
+      stream.end();
+    });
+  } finally {
+    session.close();
+  }
 }
 
 function send(port: number, c: ExpectedCase): Promise<Answer> {
@@ -287,7 +394,7 @@ async function setUp(files: string[]) {
   proxy.setTable({
     ...emptyTable,
     version: 1,
-    backends: [...compiled.backends].map(([key, endpoints]) => ({ key, endpoints })),
+    backends: backendEntries(compiled),
   });
   /** Serves one Gateway's listeners (only): every request then reaches that Gateway. */
   const serve = async (gateway: string) => {
@@ -300,13 +407,25 @@ async function setUp(files: string[]) {
     await stop();
     cleanup.splice(cleanup.indexOf(stop), 1);
   };
-  return { serve, done };
+  /** Waits (up to 5 s) until the echo of `service` has received `target`. */
+  const mirrored = async (service: string, target: string): Promise<boolean> => {
+    const echo = echos.find((e) => e.name === `${INFRA}/${service}`);
+    expect(echo, `echo backend of ${service}`).toBeDefined();
+    for (let waited = 0; waited < 5000; waited += 20) {
+      if (echo!.seen.includes(target)) return true;
+      await sleep(20);
+    }
+    return false;
+  };
+  /** What the echo of `service` received so far. */
+  const seen = (service: string): string[] => echos.find((e) => e.name === `${INFRA}/${service}`)?.seen ?? [];
+  return { serve, done, mirrored, seen };
 }
 
 describe('conformance over HTTP through the Gateway proxy', () => {
   for (const t of tests)
     it(t.name, { timeout: 120_000 }, async () => {
-      const { serve, done } = await setUp(t.files);
+      const { serve, done, mirrored } = await setUp(t.files);
       const cases = (await expectedCases(t.files[0]!, INFRA)).slice(0, t.only);
       expect(cases.length, `expectations read from ${t.files[0]}.go`).toBeGreaterThan(0);
       // [gateway, cases sent to it]
@@ -323,11 +442,19 @@ describe('conformance over HTTP through the Gateway proxy', () => {
           expect(sent.length).toBeGreaterThan(0);
           const ports = await serve(gateway);
           for (const c of sent) {
-            const problem = mismatch(c, await send(portOf(c, ports), c));
+            const answer = await (t.h2c ? sendH2c : send)(portOf(c, ports), c);
+            let problem = mismatch(c, answer);
+            if (!problem && t.h2c && answer.status === 200) {
+              const version = (JSON.parse(answer.body) as { version: string }).version;
+              if (version !== '2.0') problem = `the backend was spoken to over HTTP/${version}`;
+            }
             if (problem)
               failures.push(
                 `${gateway}: ${c.request.method ?? 'GET'} ${c.request.host ?? ''}${c.request.path} ${JSON.stringify(c.request.headers)}: ${problem}`,
               );
+            for (const service of t.mirroredTo ?? [])
+              if (!(await mirrored(service, c.request.path)))
+                failures.push(`${gateway}: ${c.request.path} was not mirrored to ${service}`);
           }
         }
       } finally {
@@ -335,6 +462,76 @@ describe('conformance over HTTP through the Gateway proxy', () => {
       }
       expect(failures).toEqual([]);
     });
+
+  it('HTTPRouteBackendProtocolWebSocket: a text and a binary message echoed through the Gateway', async () => {
+    const { serve, done, seen } = await setUp(['httproute-backend-protocol-websocket']);
+    try {
+      await serve('same-namespace');
+      // Node's WebSocket client (undici), as the suite's golang.org/x/net/websocket client.
+      const ws = new WebSocket(`ws://${ADDRESS}:80/ws`);
+      ws.binaryType = 'arraybuffer';
+      const replies: (string | number[])[] = [];
+      await new Promise<void>((resolve, reject) => {
+        ws.onerror = () => reject(new Error('WebSocket error'));
+        ws.onopen = () => ws.send('Websocket Support!');
+        ws.onmessage = (e: MessageEvent) => {
+          replies.push(typeof e.data === 'string' ? e.data : [...new Uint8Array(e.data as ArrayBuffer)]);
+          if (replies.length === 1) ws.send(new Uint8Array([1, 2, 3, 4, 5, 6, 7]));
+          else {
+            ws.close();
+            resolve();
+          }
+        };
+      });
+      expect(replies).toEqual(['Websocket Support!', [1, 2, 3, 4, 5, 6, 7]]);
+      expect(seen('infra-backend-v1')).toContain('/ws');
+    } finally {
+      await done();
+    }
+  });
+
+  it(
+    "HTTPRouteRequestPercentageMirror: each path's share of mirrored requests within the suite's 15 points",
+    { timeout: 120_000 },
+    async () => {
+      const REQUESTS = 400;
+      const go = readFileSync(
+        join(await conformanceDir(), 'tests', 'httproute-request-percentage-mirror.go'),
+        'utf8',
+      );
+      // Each case: its request path and the Percent of its MirroredTo backend.
+      const cases = [
+        ...go.matchAll(
+          /Request:\s*http\.Request\{\s*Path:\s*"([^"]+)"[\s\S]*?Name:\s*"([^"]+)"[\s\S]*?Percent:\s*ptr\.To\(int32\((\d+)\)\)/g,
+        ),
+      ].map((m) => ({ path: m[1]!, mirror: m[2]!, percent: Number(m[3]) }));
+      expect(cases.length, 'cases read from the Go file').toBe(3);
+      const { serve, done, seen } = await setUp(['httproute-request-percentage-mirror']);
+      const failures: string[] = [];
+      try {
+        await serve('same-namespace');
+        for (const c of cases) {
+          for (let i = 0; i < REQUESTS; i++) {
+            const a = await send(80, {
+              request: { path: c.path, headers: {} },
+              statusCode: 200,
+              backendSetResponseHeaders: {},
+              responseHeaders: {},
+              absentResponseHeaders: [],
+            });
+            expect(a.status).toBe(200);
+          }
+          await sleep(300); // the last copies are fire-and-forget
+          const share = (100 * seen(c.mirror).filter((t) => t === c.path).length) / REQUESTS;
+          if (Math.abs(share - c.percent) > 15)
+            failures.push(`${c.path}: ${share} % mirrored, expected ${c.percent} % ± 15`);
+        }
+      } finally {
+        await done();
+      }
+      expect(failures).toEqual([]);
+    },
+  );
 
   it(
     "HTTPRouteWeight: requests split 70/30/0 within the suite's tolerance (5 points)",

@@ -14,9 +14,11 @@ import type {
   Gateway,
   GatewayClass,
   GatewayClusterState,
+  GRPCRoute,
   HTTPRoute,
   NamespaceObject,
   ReferenceGrant,
+  TLSRoute,
 } from '../../src/gateway/index.js';
 import { GATEWAY_CONTROLLER_NAME } from '../../src/gateway/index.js';
 
@@ -59,6 +61,8 @@ export async function conformanceState(...testFiles: string[]): Promise<GatewayC
     ],
     gateways: of<Gateway>('Gateway'),
     httpRoutes: of<HTTPRoute>('HTTPRoute'),
+    grpcRoutes: of<GRPCRoute>('GRPCRoute'),
+    tlsRoutes: of<TLSRoute>('TLSRoute'),
     referenceGrants: of<ReferenceGrant>('ReferenceGrant'),
     namespaces: of<NamespaceObject>('Namespace'),
     services,
@@ -276,4 +280,48 @@ export async function expectedCases(testFile: string, defaultNamespace: string):
       ...(backend ? { backend: `${field(rest, 'Namespace') ?? defaultNamespace}/${backend}` } : {}),
     };
   });
+}
+
+/** What one GRPCRoute conformance case expects (the Go grpc.ExpectedResponse literal, as data). */
+export interface GrpcCase {
+  /** Echo, EchoTwo or EchoThree of gateway_api_conformance.echo_basic.grpcecho.GrpcEcho. */
+  readonly method: 'Echo' | 'EchoTwo' | 'EchoThree';
+  readonly authority?: string;
+  readonly metadata: Record<string, string>;
+  /** `namespace/name` of the Service that must answer, when the call must succeed. */
+  readonly backend?: string;
+  /** The gRPC status code name (codes.X) when the call must fail; OK otherwise. */
+  readonly code: string;
+}
+
+/** Every grpc.ExpectedResponse literal of a GRPCRoute conformance Go file, in order. */
+export async function expectedGrpcCases(testFile: string, defaultNamespace: string): Promise<GrpcCase[]> {
+  const go = readFileSync(join(await conformanceDir(), 'tests', `${testFile}.go`), 'utf8');
+  const start = go.indexOf('[]grpc.ExpectedResponse{');
+  if (start < 0) throw new Error(`${testFile}.go has no []grpc.ExpectedResponse`);
+  const list = braced(go, go.indexOf('{', start));
+  const out: GrpcCase[] = [];
+  // Each element is a braced literal directly inside the list.
+  for (let i = 1; i < list.length - 1; i++) {
+    if (list[i] === '"') {
+      i = list.indexOf('"', i + 1);
+      continue;
+    }
+    if (list[i] !== '{') continue;
+    const item = braced(list, i);
+    i += item.length - 1;
+    const method = /\b(EchoThreeRequest|EchoTwoRequest|EchoRequest):/.exec(item)?.[1];
+    if (!method) throw new Error(`${testFile}.go: a case without an Echo request: ${item}`);
+    const backend = field(item, 'Backend');
+    const ns = field(item, 'Namespace') ?? defaultNamespace;
+    const authority = field(item, 'Authority');
+    out.push({
+      method: method.replace('Request', '') as GrpcCase['method'],
+      ...(authority !== undefined ? { authority } : {}),
+      metadata: stringMap(item, 'Metadata'),
+      ...(backend ? { backend: `${ns}/${backend}` } : {}),
+      code: /Code:\s*codes\.(\w+)/.exec(item)?.[1] ?? 'OK',
+    });
+  }
+  return out;
 }

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { V1Secret } from '@kubernetes/client-node';
 import { defaultProxyOptions, emptyTable, selfSignedPair } from '../../src/index.js';
 import {
+  backendEntries,
   compileGateways,
   GATEWAY_CONTROLLER_NAME,
   GatewayProxy,
@@ -113,7 +114,7 @@ describe('HTTPS listeners', () => {
     proxy.setTable({
       ...emptyTable,
       version: 1,
-      backends: [...compiled.backends].map(([key, endpoints]) => ({ key, endpoints })),
+      backends: backendEntries(compiled),
     });
     servers = new GatewayServers(proxy, ADDRESS);
     expect(await servers.update(compiled.listeners)).toEqual([]);

@@ -165,7 +165,7 @@ describe('routes', () => {
       [
         route({
           parentRefs: [{ name: 'gw' }],
-          rules: [{ filters: [{ type: 'RequestMirror' }], backendRefs: [{ name: 'svc', port: 80 }] }],
+          rules: [{ filters: [{ type: 'CORS' }], backendRefs: [{ name: 'svc', port: 80 }] }],
         }),
       ],
     );
@@ -174,10 +174,88 @@ describe('routes', () => {
       type: 'Accepted',
       status: 'False',
       reason: 'UnsupportedValue',
-      message: 'spec.rules[0].filters[0].type: filter "RequestMirror" is not supported',
+      message: 'spec.rules[0].filters[0].type: filter "CORS" is not supported',
       observedGeneration: 2,
     });
     expect(c.listeners[0]!.routes).toHaveLength(0);
+  });
+
+  it('timeouts: parsed to ms, 0s disables, a bad duration or backendRequest > request is UnsupportedValue', () => {
+    const compile = (timeouts: { request?: string; backendRequest?: string }) =>
+      compileGateways(
+        state(
+          [{ name: 'http', port: 80, protocol: 'HTTP' }],
+          [
+            route({
+              parentRefs: [{ name: 'gw' }],
+              rules: [{ timeouts, backendRefs: [{ name: 'svc', port: 80 }] }],
+            }),
+          ],
+        ),
+        { addresses: ['192.0.2.1'] },
+      );
+    expect(
+      compile({ request: '1m30s', backendRequest: '500ms' }).listeners[0]!.routes[0]!.rule.timeouts,
+    ).toEqual({
+      request: 90_000,
+      backendRequest: 500,
+    });
+    expect(compile({ request: '0s' }).listeners[0]!.routes[0]!.rule.timeouts).toEqual({});
+    const bad = compile({ request: '10 seconds' });
+    expect(bad.httpRoutes[0]!.status.parents[0]!.conditions[0]).toMatchObject({
+      status: 'False',
+      reason: 'UnsupportedValue',
+      message:
+        'spec.rules[0].timeouts.request: "10 seconds" is not a duration (e.g. "500ms", "10s", "1h30m")',
+    });
+    expect(bad.listeners[0]!.routes).toHaveLength(0);
+    expect(
+      compile({ request: '1s', backendRequest: '2s' }).httpRoutes[0]!.status.parents[0]!.conditions[0],
+    ).toMatchObject({
+      reason: 'UnsupportedValue',
+      message: 'spec.rules[0].timeouts.backendRequest: "2s" is longer than request "1s"',
+    });
+    expect(compile({ request: '1s1s' }).httpRoutes[0]!.status.parents[0]!.conditions[0]!.message).toBe(
+      'spec.rules[0].timeouts.request: "1s1s" repeats the unit "s"',
+    );
+  });
+
+  it('RequestMirror: its backend resolved like a backendRef (BackendNotFound when missing), percent or fraction', () => {
+    const mirror = (requestMirror: object) =>
+      compileGateways(
+        state(
+          [{ name: 'http', port: 80, protocol: 'HTTP' }],
+          [
+            route({
+              parentRefs: [{ name: 'gw' }],
+              rules: [
+                {
+                  filters: [{ type: 'RequestMirror', requestMirror } as never],
+                  backendRefs: [{ name: 'svc', port: 80 }],
+                },
+              ],
+            }),
+          ],
+        ),
+        { addresses: ['192.0.2.1'] },
+      );
+    const ok = mirror({ backendRef: { name: 'svc', port: 80 }, fraction: { numerator: 1, denominator: 4 } });
+    expect(ok.listeners[0]!.routes[0]!.rule.filters).toEqual([
+      { type: 'RequestMirror', backend: 'default/svc:80', percent: 25 },
+    ]);
+    const missing = mirror({ backendRef: { name: 'nope', port: 80 } });
+    expect(missing.httpRoutes[0]!.status.parents[0]!.conditions[1]).toMatchObject({
+      type: 'ResolvedRefs',
+      status: 'False',
+      reason: 'BackendNotFound',
+    });
+    // The main backend is still served; the mirror copies nothing.
+    expect(missing.listeners[0]!.routes[0]!.rule.filters).toEqual([
+      { type: 'RequestMirror', backend: null, percent: 100 },
+    ]);
+    expect(mirror({ backendRef: { name: 'svc', port: 80 }, percent: 120 }).listeners[0]!.routes).toHaveLength(
+      0,
+    );
   });
 
   it('an invalid regular expression: Accepted False/UnsupportedValue', () => {

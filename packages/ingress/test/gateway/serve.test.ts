@@ -1,7 +1,8 @@
 // Gateway API end to end, on both API servers with the upstream CRDs (from the Go module): a
-// GatewayController watches GatewayClass, Gateway, HTTPRoute and ReferenceGrant, serves the
-// Gateway's listener on the gateway address at the listener's port with real HTTP to echo
-// backends, follows route changes, answers 500 for an unusable backend, and writes the statuses.
+// GatewayController watches GatewayClass, Gateway, HTTPRoute, GRPCRoute, TLSRoute and
+// ReferenceGrant, serves the Gateway's listener on the gateway address at the listener's port with
+// real HTTP to echo backends, follows route and listener changes (observedGeneration bumps),
+// answers 500 for an unusable backend, and writes the statuses of every kind.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -207,7 +208,10 @@ describe.each(API_SERVERS)('Gateway API served end to end (%s API server)', (kin
     expect(gw.status.listeners[0]).toMatchObject({
       name: 'http',
       attachedRoutes: 1,
-      supportedKinds: [{ group, kind: 'HTTPRoute' }],
+      supportedKinds: [
+        { group, kind: 'HTTPRoute' },
+        { group, kind: 'GRPCRoute' },
+      ],
     });
     const route = await eventually(async () => (await routeStatus())?.parents?.[0], 'the HTTPRoute status');
     expect(route.controllerName).toBe(GATEWAY_CONTROLLER_NAME);
@@ -275,6 +279,113 @@ describe.each(API_SERVERS)('Gateway API served end to end (%s API server)', (kin
       source: { component: 'portico-gateway' },
     });
     expect(event.message).toContain('spec.rules[0].backendRefs[0]: service "default/missing" not found');
+  });
+
+  it('GatewayObservedGenerationBump: a listener added; every Gateway and listener condition carries the new generation', async () => {
+    const gwPath = { group, version: 'v1', namespace: 'default', plural: 'gateways', name: 'web' };
+    const current = (await custom.getNamespacedCustomObject(gwPath)) as Json;
+    const second = await freePort();
+    await custom.replaceNamespacedCustomObject({
+      ...gwPath,
+      body: {
+        ...current,
+        spec: {
+          ...current.spec,
+          listeners: [...current.spec.listeners, { name: 'http-2', port: second, protocol: 'HTTP' }],
+        },
+      },
+    });
+    const gw = await eventually(async () => {
+      const g = (await custom.getNamespacedCustomObjectStatus(gwPath)) as Json;
+      return g.status?.listeners?.length === 2 ? g : undefined;
+    }, 'the second listener in the status');
+    expect(gw.metadata.generation).toBe(2);
+    for (const c of gw.status.conditions) expect(c.observedGeneration, c.type).toBe(2);
+    for (const l of gw.status.listeners)
+      for (const c of l.conditions) expect(c.observedGeneration, `${l.name} ${c.type}`).toBe(2);
+    await eventually(async () => (await get(second, '/')).name === 'v2', 'the new listener to be served');
+  });
+
+  it('GRPCRoute and TLSRoute statuses are written (a TLS Passthrough Gateway lists TLSRoute)', async () => {
+    const tlsPort = await freePort();
+    await custom.createNamespacedCustomObject({
+      group,
+      version: 'v1',
+      namespace: 'default',
+      plural: 'gateways',
+      body: {
+        apiVersion: `${group}/v1`,
+        kind: 'Gateway',
+        metadata: { name: 'tls', namespace: 'default' },
+        spec: {
+          gatewayClassName: 'portico',
+          listeners: [{ name: 'tls', port: tlsPort, protocol: 'TLS', tls: { mode: 'Passthrough' } }],
+        },
+      },
+    });
+    await custom.createNamespacedCustomObject({
+      group,
+      version: 'v1',
+      namespace: 'default',
+      plural: 'grpcroutes',
+      body: {
+        apiVersion: `${group}/v1`,
+        kind: 'GRPCRoute',
+        metadata: { name: 'rpc', namespace: 'default' },
+        spec: {
+          parentRefs: [{ name: 'web' }],
+          hostnames: ['grpc.example.com'],
+          rules: [
+            { matches: [{ method: { service: 'pkg.Svc' } }], backendRefs: [{ name: 'svc-v1', port: 8080 }] },
+          ],
+        },
+      },
+    });
+    await custom.createNamespacedCustomObject({
+      group,
+      version: 'v1',
+      namespace: 'default',
+      plural: 'tlsroutes',
+      body: {
+        apiVersion: `${group}/v1`,
+        kind: 'TLSRoute',
+        metadata: { name: 'pass', namespace: 'default' },
+        spec: {
+          parentRefs: [{ name: 'tls' }],
+          hostnames: ['secure.example.com'],
+          rules: [{ backendRefs: [{ name: 'svc-v1', port: 8080 }] }],
+        },
+      },
+    });
+    for (const plural of ['grpcroutes', 'tlsroutes']) {
+      const name = plural === 'grpcroutes' ? 'rpc' : 'pass';
+      const parent = await eventually(async () => {
+        const r = (await custom.getNamespacedCustomObjectStatus({
+          group,
+          version: 'v1',
+          namespace: 'default',
+          plural,
+          name,
+        })) as Json;
+        return r.status?.parents?.[0];
+      }, `the ${plural} status`);
+      expect(parent.controllerName).toBe(GATEWAY_CONTROLLER_NAME);
+      expect(parent.conditions.map((c: Json) => [c.type, c.status, c.reason, c.observedGeneration])).toEqual([
+        ['Accepted', 'True', 'Accepted', 1],
+        ['ResolvedRefs', 'True', 'ResolvedRefs', 1],
+      ]);
+    }
+    const gw = await eventually(async () => {
+      const g = (await custom.getNamespacedCustomObjectStatus({
+        group,
+        version: 'v1',
+        namespace: 'default',
+        plural: 'gateways',
+        name: 'tls',
+      })) as Json;
+      return g.status?.listeners?.[0]?.attachedRoutes === 1 ? g : undefined;
+    }, 'the TLS Gateway status');
+    expect(gw.status.listeners[0].supportedKinds).toEqual([{ group, kind: 'TLSRoute' }]);
   });
 
   it('a deleted route stops being served', async () => {
