@@ -84,8 +84,18 @@ export class Speaker {
   private retryTimer: NodeJS.Timeout | undefined;
   private bgp: BgpBackend | undefined;
   private readonly peers = new Map<string, PeerOptions>();
-  /** The routes given to the BGP speaker, by prefix (each as JSON, to compare): undefined before the first set. */
+  /**
+   * The routes given to the BGP speaker, by prefix (each as JSON with its per-peer variants, to
+   * compare): undefined before the first set.
+   */
   private advertised: Map<string, string> | undefined;
+  /**
+   * Each session's own routes by peer address and prefix, only while some advertisement names its
+   * peers (the sessions' export policies read it; a session not in it gets every route).
+   */
+  private peerTables = new Map<string, Map<string, Route>>();
+  /** The interfaces each answered layer-2 IP was given to the announcer with ('' for all). */
+  private readonly layer2Told = new Map<string, string>();
   /** Protocols each Service was last announced with from this node (for nodeAssigned Events). */
   private readonly announcedWith = new Map<string, Set<Protocol>>();
   private lastDecision: Decision | undefined;
@@ -304,13 +314,27 @@ export class Speaker {
     });
     this.lastDecision = decision;
     this.applyLayer2(decision);
-    this.applyBgp(peers, decision.bgp, localAsn);
+    this.applyBgp(peers, decision, localAsn);
     this.recordAssignments(decision);
   }
 
   private applyLayer2(decision: Decision): void {
     this.ownership.apply(decision.layer2);
+    // An IP answered already whose advertisements now list other interfaces.
+    for (const ip of this.ownership.answering) {
+      const told = this.layer2Told.get(ip);
+      const interfaces = decision.layer2Interfaces.get(ip);
+      if (told === undefined || told === (interfaces?.join(',') ?? '')) continue;
+      this.tellLayer2(ip, interfaces);
+    }
     this.metrics.announced.set({ protocol: 'layer2' }, this.ownership.answering.size);
+  }
+
+  private tellLayer2(ip: string, interfaces: readonly string[] | undefined): void {
+    this.layer2Told.set(ip, interfaces?.join(',') ?? '');
+    this.options.layer2
+      .announce(ip, interfaces)
+      .catch((err: unknown) => this.log.error({ ip, err: String(err) }, 'layer-2 announce failed'));
   }
 
   private retryLater(): void {
@@ -337,9 +361,7 @@ export class Speaker {
         'Layer2TakeOver',
         `node "${this.options.nodeName}" took ${ip} over from "${takenFrom}" (its speaker went silent)`,
       );
-    this.options.layer2
-      .announce(ip)
-      .catch((err: unknown) => this.log.error({ ip, err: String(err) }, 'layer-2 announce failed'));
+    this.tellLayer2(ip, this.lastDecision?.layer2Interfaces.get(ip));
     // nodeAssigned, also when the grant arrives between two decisions (once per batch).
     if (!this.assignmentsQueued) {
       this.assignmentsQueued = true;
@@ -353,6 +375,7 @@ export class Speaker {
   /** Stops answering now (called synchronously when a lease runs out, or on a release). */
   private withdraw(ip: string, reason: StepDownReason, services: readonly string[]): void {
     this.options.layer2.withdraw(ip);
+    this.layer2Told.delete(ip);
     this.metrics.stepDowns.inc({ reason });
     this.metrics.announced.set({ protocol: 'layer2' }, this.ownership.answering.size);
     if (reason !== 'lease') {
@@ -424,7 +447,8 @@ export class Speaker {
     }
   }
 
-  private applyBgp(peers: Map<string, PeerOptions>, routes: Route[], localAsn: number): void {
+  private applyBgp(peers: Map<string, PeerOptions>, decision: Decision, localAsn: number): void {
+    const routes = decision.bgp;
     if (!this.bgp && peers.size === 0) return;
     if (!this.bgp) {
       this.bgp = this.options.createBgp(localAsn);
@@ -441,20 +465,33 @@ export class Speaker {
     }
     for (const [address, wanted] of peers) {
       if (this.peers.has(address)) continue;
-      this.bgp.addPeer(wanted);
+      this.bgp.addPeer({ ...wanted, exportPolicy: (route) => this.exportTo(address, route) });
       this.peers.set(address, wanted);
       this.log.info({ event: 'peerAdded', peer: address, asn: wanted.peerAsn }, 'bgp peer added');
     }
+    this.peerTables = new Map(
+      [...decision.bgpByPeer].map(([address, list]) => [address, new Map(list.map((r) => [r.prefix, r]))]),
+    );
     this.updateRoutes(this.bgp, routes);
     this.metrics.announced.set({ protocol: 'bgp' }, routes.length);
   }
 
   /**
+   * A session's export policy: its own variant of a route (an advertisement's `peers` leaves
+   * some routes out of some sessions), or the route itself when every session gets every route.
+   */
+  private exportTo(address: string, route: Route): Route | null {
+    if (this.peerTables.size === 0) return route;
+    return this.peerTables.get(address)?.get(route.prefix) ?? null;
+  }
+
+  /**
    * The BGP speaker gets the differences (announce what is new or changed, withdraw what is gone),
-   * not the whole table each time: its peers are sent only those prefixes.
+   * not the whole table each time: its peers are sent only those prefixes. A prefix whose variant
+   * for some session changed counts as changed, so the sessions' export policies see it again.
    */
   private updateRoutes(bgp: BgpBackend, routes: Route[]): void {
-    const next = new Map(routes.map((r) => [r.prefix, JSON.stringify(r)]));
+    const next = new Map(routes.map((r) => [r.prefix, this.signature(r)]));
     const previous = this.advertised;
     this.advertised = next;
     if (!previous) {
@@ -479,6 +516,13 @@ export class Speaker {
         { event: 'bgpRoutes', prefixes: routes.length, announced, withdrawn },
         'bgp routes updated',
       );
+  }
+
+  private signature(route: Route): string {
+    let text = JSON.stringify(route);
+    for (const [address, table] of this.peerTables)
+      text += `|${address}=${JSON.stringify(table.get(route.prefix) ?? null)}`;
+    return text;
   }
 
   /** One nodeAssigned Event per transition to announcing, never one per resync. */
