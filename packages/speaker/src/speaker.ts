@@ -33,6 +33,8 @@ import { Layer2Ownership } from './membership/ownership.js';
 import type { Transport } from './membership/udp-transport.js';
 import { peersForNode, samePeer } from './peers.js';
 import { serviceAsRead } from './service.js';
+import { desiredStatuses } from './announcement-status.js';
+import { StatusWriter } from './status-writer.js';
 import { speakerMetrics, type SpeakerMetrics } from './stats.js';
 
 export interface SpeakerOptions {
@@ -59,10 +61,16 @@ export interface SpeakerOptions {
   leaseMs?: number;
   secret?: Buffer;
   clock?: Clock;
+  /** The speaker's Pod, owner of its ServiceL2Status / ServiceBGPStatus objects (see status-writer.ts). */
+  ownerPod?: { name: string; uid: string };
+  /** Most status object writes a second (default 20). */
+  statusWritesPerSecond?: number;
 }
 
 export class Speaker {
   readonly detector: FailureDetector;
+  /** This node's ServiceL2Status / ServiceBGPStatus objects. */
+  readonly statuses: StatusWriter;
   private readonly ownership: Layer2Ownership;
   private readonly log: Logger;
   private readonly metrics: SpeakerMetrics;
@@ -116,6 +124,15 @@ export class Speaker {
       onError: (err) => this.log.warn({ err: String(err) }, 'event write failed'),
     });
     this.configStatus = new ConfigStatus(options.registry, this.recorder, this.log);
+    this.statuses = new StatusWriter({
+      api: options.api,
+      namespace: options.namespace,
+      nodeName: options.nodeName,
+      logger: this.log,
+      registry: options.registry,
+      ...(options.ownerPod ? { ownerPod: options.ownerPod } : {}),
+      ...(options.statusWritesPerSecond ? { writesPerSecond: options.statusWritesPerSecond } : {}),
+    });
     const api = options.api;
     // Every speaker holds every Service, EndpointSlice and Node: its caches keep only what it reads.
     this.services = createInformer<V1Service>(api, 'services', { project: serviceAsRead });
@@ -207,6 +224,7 @@ export class Speaker {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retryTimer);
+    this.statuses.stop();
     // Stop answering first, then tell the others: a short gap rather than two answering nodes.
     this.ownership.stop();
     this.detector.leave();
@@ -362,20 +380,24 @@ export class Speaker {
         `node "${this.options.nodeName}" took ${ip} over from "${takenFrom}" (its speaker went silent)`,
       );
     this.tellLayer2(ip, this.lastDecision?.layer2Interfaces.get(ip));
-    // nodeAssigned, also when the grant arrives between two decisions (once per batch).
-    if (!this.assignmentsQueued) {
-      this.assignmentsQueued = true;
-      queueMicrotask(() => {
-        this.assignmentsQueued = false;
-        if (this.lastDecision && !this.stopped) this.recordAssignments(this.lastDecision);
-      });
-    }
+    this.queueAssignments();
+  }
+
+  /** nodeAssigned and the status objects, also when a grant comes or goes between two decisions (once per batch). */
+  private queueAssignments(): void {
+    if (this.assignmentsQueued) return;
+    this.assignmentsQueued = true;
+    queueMicrotask(() => {
+      this.assignmentsQueued = false;
+      if (this.lastDecision && !this.stopped) this.recordAssignments(this.lastDecision);
+    });
   }
 
   /** Stops answering now (called synchronously when a lease runs out, or on a release). */
   private withdraw(ip: string, reason: StepDownReason, services: readonly string[]): void {
     this.options.layer2.withdraw(ip);
     this.layer2Told.delete(ip);
+    this.queueAssignments();
     this.metrics.stepDowns.inc({ reason });
     this.metrics.announced.set({ protocol: 'layer2' }, this.ownership.answering.size);
     if (reason !== 'lease') {
@@ -560,6 +582,7 @@ export class Speaker {
     for (const key of [...this.announcedWith.keys()])
       if (!decision.services.has(key)) this.announcedWith.delete(key);
     for (const key of [...this.reasons.keys()]) if (!decision.services.has(key)) this.reasons.delete(key);
+    this.statuses.update(desiredStatuses(decision, layer2Answered));
   }
 
   /**
