@@ -8,9 +8,9 @@ import type { Decision } from './decide.js';
 
 /** MetalLB's kinds (metallb.io/v1beta1) and the labels that find a node's and a Service's objects. */
 export const STATUS_GROUP_VERSION = 'metallb.io/v1beta1';
-export const NODE_LABEL = 'metallb.io/node';
-export const SERVICE_NAME_LABEL = 'metallb.io/service-name';
-export const SERVICE_NAMESPACE_LABEL = 'metallb.io/service-namespace';
+export const STATUS_NODE_LABEL = 'metallb.io/node';
+export const STATUS_SERVICE_NAME_LABEL = 'metallb.io/service-name';
+export const STATUS_SERVICE_NAMESPACE_LABEL = 'metallb.io/service-namespace';
 
 export type StatusKind = 'ServiceL2Status' | 'ServiceBGPStatus';
 

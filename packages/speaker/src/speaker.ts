@@ -8,7 +8,7 @@
  * unless a speaker dies.
  */
 import type { V1ConfigMap, V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
-import type { PeerOptions, Route } from '@portico/bgp';
+import type { PeerOptions } from '@portico/bgp';
 import { type Config, parseConfig } from '@portico/config';
 import {
   type ApiClient,
@@ -35,6 +35,7 @@ import { peersForNode, samePeer } from './peers.js';
 import { serviceAsRead } from './service.js';
 import { desiredStatuses } from './announcement-status.js';
 import { StatusWriter } from './status-writer.js';
+import { BgpTable } from './bgp-table.js';
 import { speakerMetrics, type SpeakerMetrics } from './stats.js';
 
 export interface SpeakerOptions {
@@ -92,16 +93,8 @@ export class Speaker {
   private retryTimer: NodeJS.Timeout | undefined;
   private bgp: BgpBackend | undefined;
   private readonly peers = new Map<string, PeerOptions>();
-  /**
-   * The routes given to the BGP speaker, by prefix (each as JSON with its per-peer variants, to
-   * compare): undefined before the first set.
-   */
-  private advertised: Map<string, string> | undefined;
-  /**
-   * Each session's own routes by peer address and prefix, only while some advertisement names its
-   * peers (the sessions' export policies read it; a session not in it gets every route).
-   */
-  private peerTables = new Map<string, Map<string, Route>>();
+  /** The routes given to the BGP speaker, and each session's own (see bgp-table.ts). */
+  private readonly bgpTable = new BgpTable();
   /** The interfaces each answered layer-2 IP was given to the announcer with ('' for all). */
   private readonly layer2Told = new Map<string, string>();
   /** Protocols each Service was last announced with from this node (for nodeAssigned Events). */
@@ -487,64 +480,23 @@ export class Speaker {
     }
     for (const [address, wanted] of peers) {
       if (this.peers.has(address)) continue;
-      this.bgp.addPeer({ ...wanted, exportPolicy: (route) => this.exportTo(address, route) });
+      this.bgp.addPeer({ ...wanted, exportPolicy: this.bgpTable.policyFor(address) });
       this.peers.set(address, wanted);
       this.log.info({ event: 'peerAdded', peer: address, asn: wanted.peerAsn }, 'bgp peer added');
     }
-    this.peerTables = new Map(
-      [...decision.bgpByPeer].map(([address, list]) => [address, new Map(list.map((r) => [r.prefix, r]))]),
-    );
-    this.updateRoutes(this.bgp, routes);
-    this.metrics.announced.set({ protocol: 'bgp' }, routes.length);
-  }
-
-  /**
-   * A session's export policy: its own variant of a route (an advertisement's `peers` leaves
-   * some routes out of some sessions), or the route itself when every session gets every route.
-   */
-  private exportTo(address: string, route: Route): Route | null {
-    if (this.peerTables.size === 0) return route;
-    return this.peerTables.get(address)?.get(route.prefix) ?? null;
-  }
-
-  /**
-   * The BGP speaker gets the differences (announce what is new or changed, withdraw what is gone),
-   * not the whole table each time: its peers are sent only those prefixes. A prefix whose variant
-   * for some session changed counts as changed, so the sessions' export policies see it again.
-   */
-  private updateRoutes(bgp: BgpBackend, routes: Route[]): void {
-    const next = new Map(routes.map((r) => [r.prefix, this.signature(r)]));
-    const previous = this.advertised;
-    this.advertised = next;
-    if (!previous) {
-      bgp.setRoutes(routes);
-      this.log.info({ event: 'bgpRoutes', prefixes: routes.length }, 'bgp routes set');
-      return;
-    }
-    let withdrawn = 0;
-    let announced = 0;
-    for (const prefix of previous.keys()) {
-      if (next.has(prefix)) continue;
-      bgp.withdraw(prefix);
-      withdrawn++;
-    }
-    for (const route of routes) {
-      if (previous.get(route.prefix) === next.get(route.prefix)) continue;
-      bgp.announce(route);
-      announced++;
-    }
-    if (announced + withdrawn > 0)
+    const change = this.bgpTable.apply(this.bgp, routes, decision.bgpByPeer);
+    if (change.initial) this.log.info({ event: 'bgpRoutes', prefixes: routes.length }, 'bgp routes set');
+    else if (change.announced + change.withdrawn > 0)
       this.log.info(
-        { event: 'bgpRoutes', prefixes: routes.length, announced, withdrawn },
+        {
+          event: 'bgpRoutes',
+          prefixes: routes.length,
+          announced: change.announced,
+          withdrawn: change.withdrawn,
+        },
         'bgp routes updated',
       );
-  }
-
-  private signature(route: Route): string {
-    let text = JSON.stringify(route);
-    for (const [address, table] of this.peerTables)
-      text += `|${address}=${JSON.stringify(table.get(route.prefix) ?? null)}`;
-    return text;
+    this.metrics.announced.set({ protocol: 'bgp' }, routes.length);
   }
 
   /** One nodeAssigned Event per transition to announcing, never one per resync. */

@@ -14,9 +14,9 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import {
   type DesiredStatuses,
-  NODE_LABEL,
-  SERVICE_NAME_LABEL,
-  SERVICE_NAMESPACE_LABEL,
+  STATUS_NODE_LABEL,
+  STATUS_SERVICE_NAME_LABEL,
+  STATUS_SERVICE_NAMESPACE_LABEL,
   STATUS_GROUP_VERSION,
   STATUS_KINDS,
   type StatusKind,
@@ -179,12 +179,12 @@ export class StatusWriter {
     for (const kind of KINDS) {
       const s = this.state[kind];
       const list = await this.options.api.request<{ items?: StatusObject[] }>('GET', this.path(kind), {
-        query: { labelSelector: `${NODE_LABEL}=${this.options.nodeName}` },
+        query: { labelSelector: `${STATUS_NODE_LABEL}=${this.options.nodeName}` },
       });
       s.written.clear();
       for (const item of list.items ?? []) {
         const labels = item.metadata?.labels ?? {};
-        const key = `${labels[SERVICE_NAMESPACE_LABEL] ?? ''}/${labels[SERVICE_NAME_LABEL] ?? ''}`;
+        const key = `${labels[STATUS_SERVICE_NAMESPACE_LABEL] ?? ''}/${labels[STATUS_SERVICE_NAME_LABEL] ?? ''}`;
         const name = item.metadata?.name ?? '';
         if (s.written.has(key)) {
           // Two objects for one Service (a write retried after a lost answer): keep one.
@@ -233,9 +233,9 @@ export class StatusWriter {
         generateName: STATUS_KINDS[kind].prefix,
         namespace: this.options.namespace,
         labels: {
-          [NODE_LABEL]: this.options.nodeName,
-          [SERVICE_NAME_LABEL]: name,
-          [SERVICE_NAMESPACE_LABEL]: namespace,
+          [STATUS_NODE_LABEL]: this.options.nodeName,
+          [STATUS_SERVICE_NAME_LABEL]: name,
+          [STATUS_SERVICE_NAMESPACE_LABEL]: namespace,
         },
         ...(owner
           ? { ownerReferences: [{ apiVersion: 'v1', kind: 'Pod', name: owner.name, uid: owner.uid }] }
@@ -294,7 +294,7 @@ export class StatusWriter {
     await this.counted('ServiceL2Status', 'delete', () =>
       this.options.api.request('DELETE', this.path('ServiceL2Status'), {
         query: {
-          labelSelector: `${SERVICE_NAMESPACE_LABEL}=${namespace},${SERVICE_NAME_LABEL}=${name},${NODE_LABEL}!=${this.options.nodeName}`,
+          labelSelector: `${STATUS_SERVICE_NAMESPACE_LABEL}=${namespace},${STATUS_SERVICE_NAME_LABEL}=${name},${STATUS_NODE_LABEL}!=${this.options.nodeName}`,
         },
       }),
     );
