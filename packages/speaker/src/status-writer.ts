@@ -59,6 +59,7 @@ export class StatusWriter {
     ServiceBGPStatus: { wanted: new Map(), written: new Map(), dirty: new Set() },
   };
   private listed = false;
+  private missingReported = false;
   private running = false;
   private stopped = false;
   private backoffMs = 0;
@@ -151,7 +152,19 @@ export class StatusWriter {
         await this.write(next.kind, next.key);
         this.backoffMs = 0;
       } catch (err) {
-        this.backoffMs = Math.min(Math.max(this.backoffMs * 2, 500), this.options.maxBackoffMs ?? 30_000);
+        const max = this.options.maxBackoffMs ?? 30_000;
+        if (!this.listed && isNotFound(err)) {
+          // The CRDs are not installed: say so once, look again now and then.
+          this.backoffMs = max;
+          if (!this.missingReported)
+            this.log.info(
+              { event: 'statusKindsMissing' },
+              'ServiceL2Status / ServiceBGPStatus are not served (install manifests/crds): per-Service status objects are not written',
+            );
+          this.missingReported = true;
+          continue;
+        }
+        this.backoffMs = Math.min(Math.max(this.backoffMs * 2, 500), max);
         this.log.warn({ err: String(err), retryInMs: this.backoffMs }, 'announcement status write failed');
       }
     }
@@ -214,11 +227,12 @@ export class StatusWriter {
       else await this.patchStatus(kind, key, current.name, wanted);
     } catch (err) {
       s.dirty.add(key);
-      if (isNotFound(err)) {
+      if (current && isNotFound(err)) {
         // Deleted by someone else: forget it, create it again if still wanted.
         s.written.delete(key);
         return;
       }
+      // Anything else, a create included (the CRDs removed?): retried after a back-off.
       throw err;
     }
   }

@@ -276,3 +276,31 @@ describe('desiredStatuses', () => {
     expect([...d.ServiceBGPStatus]).toEqual([['ns/bgp', ['r1']]]);
   });
 });
+
+describe('without the CRDs', () => {
+  it('says once that the kinds are not served, and writes nothing', async () => {
+    const server = await startTestApiServer('development');
+    const api = new ApiClient(kubeconfigCredentials(server.kubeconfig()));
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+    const w = new StatusWriter({
+      api,
+      namespace: NS,
+      nodeName: 'node-m',
+      logger: log,
+      registry: new Registry(),
+      maxBackoffMs: 50,
+    });
+    try {
+      w.update(desired({ 'default/m': [] }));
+      await new Promise((r) => setTimeout(r, 400));
+      const missing = lines.filter((l) => l.includes('"event":"statusKindsMissing"'));
+      expect(missing, lines.join('\n')).toHaveLength(1);
+      expect(lines.filter((l) => l.includes('write failed'))).toEqual([]);
+    } finally {
+      w.stop();
+      await api.close();
+      await server.close();
+    }
+  });
+});
