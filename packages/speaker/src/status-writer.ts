@@ -52,6 +52,8 @@ interface KindState {
 
 const KINDS: readonly StatusKind[] = ['ServiceL2Status', 'ServiceBGPStatus'];
 const signatureOf = (values: readonly string[]) => values.join(',');
+const sameValues = (a: readonly string[], b: readonly string[]) =>
+  a === b || (a.length === b.length && a.every((v, i) => v === b[i]));
 
 export class StatusWriter {
   private readonly state: Record<StatusKind, KindState> = {
@@ -97,14 +99,18 @@ export class StatusWriter {
   /** Records what this node's objects should say; writes follow in the background. */
   update(desired: DesiredStatuses): void {
     if (this.stopped) return;
+    // Called after every decision: one pass, no string building (10,000 Services cost about as
+    // much here as a map lookup each).
     for (const kind of KINDS) {
       const s = this.state[kind];
       const next = desired[kind];
+      let kept = 0;
       for (const [key, values] of next) {
         const before = s.wanted.get(key);
-        if (!before || signatureOf(before) !== signatureOf(values)) s.dirty.add(key);
+        if (before) kept++;
+        if (!before || !sameValues(before, values)) s.dirty.add(key);
       }
-      for (const key of s.wanted.keys()) if (!next.has(key)) s.dirty.add(key);
+      if (kept < s.wanted.size) for (const key of s.wanted.keys()) if (!next.has(key)) s.dirty.add(key);
       s.wanted = next;
     }
     this.kick();
