@@ -116,7 +116,8 @@ describe.each(API_SERVERS)('the speakers’ status objects (%s API server)', (ki
     const running = [...lab.speakers.keys()].sort();
     const items = await waitFor('a ServiceBGPStatus per running node', async () => {
       const got = await list('servicebgpstatuses', 'api');
-      return got.length === running.length ? got : undefined;
+      // An object is created first, then its status written (the status subresource).
+      return got.length === running.length && got.every((o) => o.status?.node) ? got : undefined;
     });
     const peersOf = Object.fromEntries(items.map((o) => [o.status?.node, o.status?.peers]));
     expect(Object.keys(peersOf).sort()).toEqual(running);
