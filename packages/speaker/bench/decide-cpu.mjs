@@ -1,6 +1,7 @@
 // CPU time of one decide() over 10,000 layer-2 Services and 5 nodes, for a ConfigMap pool and for
 // MetalLB resources with node selectors and interfaces, with and without serviceSelectors (issue 13:
-// selectors are matched once per node and advertisement list, not once per Service).
+// selectors are matched once per node and advertisement list, not once per Service), and the CPU
+// of the status writer's update() that follows each decision.
 // Run: npx tsc -b && node_modules/.bin/node packages/speaker/bench/decide-cpu.mjs [DIST_DIR]
 import { decodeResources, parseConfig } from '../../config/dist/index.js';
 const which = process.argv[2] ?? 'dist';
@@ -81,3 +82,37 @@ for (const [name, config] of [
   out.push(`${name}=${((d.user + d.system) / 10 / 1000).toFixed(0)}ms`);
 }
 console.log(which, out.join(' '));
+
+// The status writer's update() after every decision, 10,000 + 10,000 unchanged entries (no API
+// server: the writes it queues fail in the background and do not count here).
+if (which === 'dist') {
+  const { pino } = await import('pino');
+  const { Registry } = await import('prom-client');
+  const { ApiClient } = await import('../../kube/dist/index.js');
+  const { StatusWriter } = await import('../dist/index.js');
+  const api = new ApiClient({ server: 'http://127.0.0.1:1', tls: {} });
+  const writer = new StatusWriter({
+    api,
+    namespace: 'ns',
+    nodeName: 'n',
+    logger: pino({ level: 'silent' }),
+    registry: new Registry(),
+  });
+  const make = () => ({
+    ServiceL2Status: new Map(Array.from({ length: N }, (_, i) => [`default/s${i}`, ['eth0']])),
+    ServiceBGPStatus: new Map(Array.from({ length: N }, (_, i) => [`default/s${i}`, ['r1', 'r2']])),
+  });
+  writer.update(make());
+  const times = [];
+  for (let k = 0; k < 10; k++) {
+    const next = make();
+    const c = process.cpuUsage();
+    writer.update(next);
+    const d = process.cpuUsage(c);
+    times.push(((d.user + d.system) / 1000).toFixed(1));
+  }
+  console.log(`status update() CPU ms: ${times.join(' ')}`);
+  writer.stop();
+  await api.close();
+  process.exit(0);
+}
