@@ -569,11 +569,11 @@ describe.each(API_SERVERS)('manifests/crds on the %s API server', (kind) => {
     rmSync(kubeconfig, { force: true });
   });
 
-  it('kubectl apply --server-side -k manifests/crds installs seven CRDs, all Established', async () => {
+  it('kubectl apply --server-side -k manifests/crds installs nine CRDs, all Established', async () => {
     const applied = await kubectl(['apply', '--server-side', '-k', 'manifests/crds']);
     expect(quiet(applied.stderr)).toBe('');
     expect(applied.code).toBe(0);
-    expect(applied.stdout.trim().split('\n')).toHaveLength(7);
+    expect(applied.stdout.trim().split('\n')).toHaveLength(9);
     const crds = [
       'ipaddresspools',
       'l2advertisements',
@@ -582,6 +582,8 @@ describe.each(API_SERVERS)('manifests/crds on the %s API server', (kind) => {
       'bfdprofiles',
       'bgppeers',
       'configurationstates',
+      'servicel2statuses',
+      'servicebgpstatuses',
     ];
     const waited = await kubectl([
       'wait',
@@ -599,6 +601,8 @@ describe.each(API_SERVERS)('manifests/crds on the %s API server', (kind) => {
       'configurationstates.metallb.io',
       'ipaddresspools.metallb.io',
       'l2advertisements.metallb.io',
+      'servicebgpstatuses.metallb.io',
+      'servicel2statuses.metallb.io',
     ]);
   });
 
@@ -782,6 +786,54 @@ describe.each(API_SERVERS)('manifests/crds on the %s API server', (kind) => {
     ]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('status.availableIPv4');
+  });
+
+  it('keeps ServiceL2Status and ServiceBGPStatus in a status subresource, with MetalLB’s fields and columns', async () => {
+    const objects: Array<[string, string, Obj]> = [
+      [
+        'ServiceL2Status',
+        'servicel2statuses',
+        { node: 'node-a', serviceName: 'web', serviceNamespace: 'default', interfaces: [{ name: 'eth1' }] },
+      ],
+      [
+        'ServiceBGPStatus',
+        'servicebgpstatuses',
+        { node: 'node-a', serviceName: 'web', serviceNamespace: 'default', peers: ['r1', 'r2'] },
+      ],
+    ];
+    for (const [kindName, plural, status] of objects) {
+      const object = {
+        apiVersion: v1beta1,
+        kind: kindName,
+        metadata: { name: 'web-a', namespace, labels: { 'metallb.io/node': 'node-a' } },
+        spec: {},
+      };
+      expect((await kubectl(['create', '-f', '-'], json(object))).code).toBe(0);
+      const patch = (body: Obj) =>
+        kubectl(['patch', plural, 'web-a', '-n', namespace, '--subresource=status', '--type=merge', '-p', json(body)]);
+      const written = await patch({ status });
+      expect(written.code, written.stderr).toBe(0);
+      const read = JSON.parse((await kubectl(['get', plural, 'web-a', '-n', namespace, '-o', 'json'])).stdout) as Obj;
+      expect(read.status).toEqual(status);
+      const list = kindName === 'ServiceL2Status' ? { interfaces: ['eth1'] } : { peers: [{ name: 'r1' }] };
+      const bad = await patch({ status: list });
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toContain(kindName === 'ServiceL2Status' ? 'status.interfaces' : 'status.peers');
+      // MetalLB's rule: an object describes one node's announcement of one Service for its life.
+      const moved = await patch({ status: { node: 'node-b' } });
+      if (development) expect(moved.code).toBe(0);
+      else {
+        expect(moved.code).toBe(1);
+        expect(moved.stderr).toContain('Value is immutable');
+      }
+      const got = await kubectl(['get', plural, '-n', namespace, '-l', 'metallb.io/node=node-a']);
+      expect(got.stdout.split('\n')[0]?.split(/\s{2,}/)).toEqual([
+        'NAME',
+        kindName === 'ServiceL2Status' ? 'ALLOCATED NODE' : 'NODE',
+        'SERVICE NAME',
+        'SERVICE NAMESPACE',
+      ]);
+    }
   });
 
   it("prints MetalLB's columns in kubectl get, then Portico's counts", async () => {

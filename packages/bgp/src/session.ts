@@ -77,7 +77,12 @@ export interface PeerOptions {
   extendedMessage?: boolean;
   /** RFC 4724: ask the peer to keep our routes for restartTime seconds while we restart. Default on, 120 s. */
   gracefulRestart?: false | { restartTime?: number };
-  /** Per-peer export policy: the route to send (possibly changed), or null to not send it. */
+  /**
+   * Per-peer export policy: the route to send (possibly changed), or null to not send it. It is
+   * asked again for a route when that route is announced or replaced (or on setRoutes), not on
+   * every change of others: a policy whose answer for a route changes must be followed by
+   * announcing that route again.
+   */
   exportPolicy?: (route: Route) => Route | null;
   bfd?: BfdOptions;
 }
@@ -217,11 +222,11 @@ export class Session extends EventEmitter<SessionEvents> {
     }
     const exportCtx = this.exportContext(conn, n);
     const send = { maxLength: n.maxLength, fourOctetAs: n.fourOctetAs };
-    // An export policy may change any route, so it always gets the full walk.
-    const diff =
-      changed && !this.options.exportPolicy
-        ? this.rib.sync(this.ctx.routeMap(), exportCtx, send, changed)
-        : this.rib.sync(this.exported(), exportCtx, send);
+    // The policy answers for a route until that route changes (see PeerOptions.exportPolicy), so
+    // only the changed routes go through it again.
+    const diff = changed
+      ? this.rib.sync(this.exportedChanged(changed), exportCtx, send, changed)
+      : this.rib.sync(this.exported(), exportCtx, send);
     this.send(conn, diff.messages, diff.announced, diff.withdrawn);
   }
 
@@ -269,6 +274,22 @@ export class Session extends EventEmitter<SessionEvents> {
       fourOctetAs: n.fourOctetAs,
     });
     this.prepared = { conn, rib, messages: diff.messages, announced: diff.announced, catchUp: new Set() };
+  }
+
+  /** The changed routes as this peer gets them (the speaker's own map when there is no policy). */
+  private exportedChanged(changed: Set<string>): Map<string, CompiledRoute> {
+    const policy = this.options.exportPolicy;
+    const routes = this.ctx.routeMap();
+    if (!policy) return routes;
+    const out = new Map<string, CompiledRoute>();
+    for (const key of changed) {
+      const r = routes.get(key);
+      if (!r) continue;
+      const exported = policy(r.route);
+      if (exported === r.route) out.set(key, r);
+      else if (exported) out.set(key, this.ctx.compile(exported));
+    }
+    return out;
   }
 
   private *exported(): Iterable<CompiledRoute> {

@@ -226,6 +226,54 @@ describe('speaker to speaker on loopback', () => {
     expect(value('portico_bgp_updates_sent_total')).toBeGreaterThanOrEqual(1);
   });
 
+  it('asks the export policy again for the routes announced after Established, and only for those', async () => {
+    const { a, b } = pair(true);
+    a.addPeer({ peerAddress: '127.0.0.1', peerAsn: 65001, passive: true, families: ['ipv4'] });
+    await a.start();
+    const got = new Map<string, number[] | undefined>();
+    const gone: string[] = [];
+    a.on('update', (_p, u) => {
+      u.nlri.forEach((p) => got.set(formatPrefix(p), u.attributes.communities));
+      u.withdrawn.forEach((p) => gone.push(formatPrefix(p)));
+    });
+    // What the policy lets out changes with this table (as the Portico speaker's per-peer tables).
+    const allowed = new Map<string, string[]>([
+      ['198.51.100.1/32', ['65001:1']],
+      ['198.51.100.3/32', ['65001:3']],
+    ]);
+    const asked: string[] = [];
+    b.setRoutes([
+      { prefix: '198.51.100.1/32' },
+      { prefix: '198.51.100.2/32' },
+      { prefix: '198.51.100.3/32' },
+    ]);
+    b.addPeer({
+      peerAddress: '127.0.0.1',
+      peerPort: a.listenPort,
+      peerAsn: 65000,
+      families: ['ipv4'],
+      nextHopIPv4: '192.0.2.2',
+      exportPolicy: (r) => {
+        asked.push(r.prefix);
+        const communities = allowed.get(r.prefix);
+        return communities ? { ...r, communities } : null;
+      },
+    });
+    await b.start();
+    await waitFor('first route', () => got.has('198.51.100.1/32'));
+    asked.length = 0;
+    allowed.set('198.51.100.2/32', ['65001:2']);
+    allowed.delete('198.51.100.1/32');
+    b.announce({ prefix: '198.51.100.2/32' });
+    b.announce({ prefix: '198.51.100.1/32' });
+    await waitFor('second route', () => got.has('198.51.100.2/32'));
+    await waitFor('first withdrawn', () => gone.includes('198.51.100.1/32'));
+    expect(got.get('198.51.100.2/32')).toEqual([((65001 << 16) | 2) >>> 0]);
+    // The unchanged third route was not asked about again (no walk over the table per change).
+    expect(asked.sort()).toEqual(['198.51.100.1/32', '198.51.100.2/32']);
+    expect(got.has('198.51.100.3/32')).toBe(true);
+  });
+
   it('resolves a connection collision and ends with one Established session each (RFC 4271 §6.8)', async () => {
     const { a, b } = pair(false);
     await a.start();

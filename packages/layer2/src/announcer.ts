@@ -72,6 +72,8 @@ export interface AnnouncerOptions {
 interface AddressRecord {
   ip: IpAddress;
   state: AddressState;
+  /** Answer only on these interfaces (an L2Advertisement's list); undefined: on every one. */
+  interfaces?: ReadonlySet<string>;
   timer?: NodeJS.Timeout;
   ready: Promise<void>;
 }
@@ -154,18 +156,29 @@ export class Announcer extends EventEmitter<{ conflict: [Conflict] }> {
 
   /**
    * Starts announcing an IP. Resolves once the probe is over and the first gratuitous packets
-   * are out. Announcing an IP twice is one announcement (no reference counting).
+   * are out. Announcing an IP twice is one announcement (no reference counting); the second call
+   * sets its interfaces. `interfaces` restricts it to those of the announcer's interfaces (an
+   * L2Advertisement's list); undefined or empty: every one.
    */
-  announce(ip: string): Promise<void> {
+  announce(ip: string, interfaces?: readonly string[]): Promise<void> {
     if (this.#closed) throw new Error('announcer is closed');
     const parsed = parseIp(ip);
     if (!parsed) throw new TypeError(`not an IP address: ${ip}`);
+    const only = interfaces && interfaces.length > 0 ? new Set(interfaces) : undefined;
     const existing = this.#addresses.get(parsed.text);
-    if (existing) return existing.ready;
+    if (existing) {
+      this.#restrict(existing, only);
+      return existing.ready;
+    }
     const record: AddressRecord = { ip: parsed, state: 'probing', ready: Promise.resolve() };
+    if (only) record.interfaces = only;
     this.#addresses.set(parsed.text, record);
     if (parsed.family === 6) for (const l of this.#links.values()) l.ndp?.join(parsed.bytes);
-    if (this.#links.size === 0) this.#logger.warn({ ip: parsed.text }, 'no interface to announce on (yet)');
+    if (this.interfacesOf(parsed.text).length === 0)
+      this.#logger.warn(
+        { ip: parsed.text, ...(only ? { wanted: [...only] } : {}), interfaces: this.interfaces },
+        'no interface to announce on (yet)',
+      );
     record.ready = this.#probe(record).then(() => {
       if (this.#addresses.get(parsed.text) !== record) return; // withdrawn while probing
       record.state = 'announced';
@@ -173,6 +186,25 @@ export class Announcer extends EventEmitter<{ conflict: [Conflict] }> {
       this.#gratuitous(record, this.#options.burst?.count ?? 5);
     });
     return record.ready;
+  }
+
+  /** The interfaces an IP is answered on (a subset of `interfaces`). */
+  interfacesOf(ip: string): string[] {
+    const parsed = parseIp(ip);
+    const record = parsed && this.#addresses.get(parsed.text);
+    if (!record) return [];
+    return this.interfaces.filter((name) => !record.interfaces || record.interfaces.has(name));
+  }
+
+  /** Changes the interfaces of an IP; those it gains hear a gratuitous packet at once. */
+  #restrict(record: AddressRecord, only: ReadonlySet<string> | undefined): void {
+    const before = record.interfaces;
+    if (only) record.interfaces = only;
+    else delete record.interfaces;
+    if (record.state !== 'announced') return;
+    for (const l of this.#links.values())
+      if (before && !before.has(l.link.name) && (!only || only.has(l.link.name)))
+        this.#sendGratuitous(l, record);
   }
 
   /** Stops answering for an IP immediately. Unknown IPs are ignored. */
@@ -221,7 +253,7 @@ export class Announcer extends EventEmitter<{ conflict: [Conflict] }> {
   #openLink(link: Link): void {
     const context: ResponderContext = {
       link,
-      stateOf: (ip) => this.#answerState(ip),
+      stateOf: (ip) => this.#answerState(ip, link.name),
       metrics: this.metrics,
       logger: this.#logger,
       onConflict: (conflict) => this.#onConflict(conflict),
@@ -262,6 +294,7 @@ export class Announcer extends EventEmitter<{ conflict: [Conflict] }> {
     for (let i = 0; i < probe.count; i++) {
       if (this.#addresses.get(record.ip.text) !== record) return;
       for (const l of this.#links.values()) {
+        if (record.interfaces && !record.interfaces.has(l.link.name)) continue;
         if (record.ip.family === 4) l.arp?.sendProbe(record.ip.bytes);
         else l.ndp?.sendProbe(record.ip.bytes);
       }
@@ -280,14 +313,19 @@ export class Announcer extends EventEmitter<{ conflict: [Conflict] }> {
     record.timer = setTimeout(() => this.#gratuitous(record, left), delay);
   }
 
-  /** The state responders act on: an announced IP the gate holds back is not ours right now. */
-  #answerState(ip: string): AddressState | undefined {
-    const state = this.#addresses.get(ip)?.state;
-    if (state === 'announced' && this.mayAnswer && !this.mayAnswer(ip)) return undefined;
-    return state;
+  /**
+   * The state responders on one interface act on: an IP not announced on that interface, or an
+   * announced IP the gate holds back, is not ours there right now.
+   */
+  #answerState(ip: string, linkName: string): AddressState | undefined {
+    const record = this.#addresses.get(ip);
+    if (!record || (record.interfaces && !record.interfaces.has(linkName))) return undefined;
+    if (record.state === 'announced' && this.mayAnswer && !this.mayAnswer(ip)) return undefined;
+    return record.state;
   }
 
   #sendGratuitous(responders: LinkResponders, record: AddressRecord): void {
+    if (record.interfaces && !record.interfaces.has(responders.link.name)) return;
     if (this.mayAnswer && !this.mayAnswer(record.ip.text)) return;
     if (record.ip.family === 4) responders.arp?.sendGratuitous(record.ip.bytes);
     else responders.ndp?.sendUnsolicited(record.ip.bytes);

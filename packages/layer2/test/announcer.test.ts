@@ -464,3 +464,48 @@ describe('Announcer', () => {
     second.close();
   });
 });
+
+describe('per-IP interfaces (an L2Advertisement interfaces list)', () => {
+  const eth1 = link({ name: 'eth1', index: 3, mac: Buffer.from('020000005302', 'hex') });
+
+  it('answers and sends gratuitous packets only on the IP’s interfaces', async () => {
+    const { net, announcer: a } = start({}, [link(), eth1]);
+    await a.announce(VIP4, ['eth1']);
+    const [on0, on1] = [net.socket(2, ETHERTYPE_ARP), net.socket(3, ETHERTYPE_ARP)];
+    expect(on0.sent).toHaveLength(0);
+    expect(on1.sent).toHaveLength(2);
+    expect(a.interfacesOf(VIP4)).toEqual(['eth1']);
+    on1.sent.length = 0;
+    on0.receive(arpFrame(ARP_REQUEST, clientMac, '198.51.100.99', VIP4));
+    on1.receive(arpFrame(ARP_REQUEST, clientMac, '198.51.100.99', VIP4));
+    expect(on0.sent).toHaveLength(0);
+    expect(on1.sent).toHaveLength(1);
+  });
+
+  it('a second announce changes the interfaces; a gained interface hears a gratuitous packet', async () => {
+    const { net, announcer: a } = start({}, [link(), eth1]);
+    await a.announce(VIP4, ['eth1']);
+    const on0 = net.socket(2, ETHERTYPE_ARP);
+    await a.announce(VIP4);
+    expect(on0.sent).toHaveLength(2);
+    expect(a.interfacesOf(VIP4)).toEqual(['eth0', 'eth1']);
+    await a.announce(VIP4, ['eth1']);
+    on0.sent.length = 0;
+    on0.receive(arpFrame(ARP_REQUEST, clientMac, '198.51.100.99', VIP4));
+    expect(on0.sent).toHaveLength(0);
+  });
+
+  it('NDP: a neighbour solicitation on another interface is not answered', async () => {
+    const { net, announcer: a } = start({}, [link(), eth1]);
+    await a.announce(VIP6, ['eth1']);
+    const probe = (mac: Buffer) =>
+      ndFrame({ type: 'solicitation', target: v6(VIP6) }, '2001:db8:5::99', VIP6, clientMac, mac);
+    const [on0, on1] = [net.socket(2, ETHERTYPE_IPV6), net.socket(3, ETHERTYPE_IPV6)];
+    on0.sent.length = 0;
+    on1.sent.length = 0;
+    on0.receive(probe(ourMac));
+    on1.receive(probe(eth1.mac));
+    expect(on0.sent).toHaveLength(0);
+    expect(on1.sent).toHaveLength(1);
+  });
+});

@@ -9,8 +9,12 @@ import type { Conflict } from '@portico/layer2';
 export type Layer2Conflict = Conflict;
 
 export interface Layer2Backend {
-  /** Starts answering ARP/NDP for `ip` (resolves once the first gratuitous packets are out). */
-  announce(ip: string): Promise<void>;
+  /**
+   * Starts answering ARP/NDP for `ip` (resolves once the first gratuitous packets are out), on
+   * `interfaces` only when given (an L2Advertisement's list). Called again for an IP it answers
+   * for, it changes the interfaces.
+   */
+  announce(ip: string, interfaces?: readonly string[]): Promise<void>;
   /** Stops answering at once. */
   withdraw(ip: string): void;
   close(): void;

@@ -1,12 +1,25 @@
 /**
- * The BGP routes for one Service IP: one per bgp-advertisement of its pool, with the IP masked to
- * the advertisement's aggregation length, LOCAL_PREF (sent to iBGP peers only, by @portico/bgp),
- * and communities. Under Local policy each route also carries the link-bandwidth extended
+ * The BGP routes for one Service IP: one per BGP advertisement that applies (of its pool, selecting
+ * this node and the Service), with the IP masked to the advertisement's aggregation length,
+ * LOCAL_PREF (sent to iBGP peers only, by @portico/bgp), communities and large communities, and
+ * the BGPPeers it goes to (the advertisement's `peers`; empty: every peer). Under Local policy each route also carries the link-bandwidth extended
  * community (draft-ietf-idr-link-bandwidth, an RFC 4360 extended community) weighted by this
  * node's ready endpoints, so a router doing weighted ECMP sends each node its share of traffic.
  */
 import type { Route } from '@portico/bgp';
-import { type AddressPool, communityToString, makeCidr, parseIP } from '@portico/config';
+import { type BgpAdvertisement, communityToString, makeCidr, parseIP } from '@portico/config';
+
+/** A route and the BGPPeers (by name) it is for; empty: every peer of the node. */
+export interface PeerRoute {
+  route: Route;
+  peers: readonly string[];
+}
+
+/** A BGP session of this node: its address (the session key) and its BGPPeer name, if any. */
+export interface SessionPeer {
+  address: string;
+  name?: string;
+}
 
 /** Bandwidth advertised per ready local endpoint: 1 Mbit/s, in bytes per second. */
 export const BANDWIDTH_PER_ENDPOINT = 125_000;
@@ -16,24 +29,49 @@ const AS_TRANS = 23456;
 
 export function bgpRoutesFor(
   ip: string,
-  pool: AddressPool,
+  ads: readonly BgpAdvertisement[],
   localEndpoints: number | undefined,
   localAsn: number,
-): Route[] {
+): PeerRoute[] {
   const parsed = parseIP(ip);
   if (!parsed) return [];
   const asn = localAsn > 0xffff ? AS_TRANS : localAsn;
-  return pool.bgpAdvertisements.map((adv) => {
+  return ads.map((adv) => {
     const length = parsed.family === 'IPv4' ? adv.aggregationLength : adv.aggregationLengthV6;
     const route: Route = {
       prefix: makeCidr(parsed.family, parsed.value, length).text,
       localPref: adv.localPref,
     };
     if (adv.communities.length > 0) route.communities = adv.communities.map(communityToString);
+    if (adv.largeCommunities.length > 0)
+      route.largeCommunities = adv.largeCommunities.map((c) => c.join(':'));
     if (localEndpoints !== undefined)
       route.extendedCommunities = [`lb:${asn}:${localEndpoints * BANDWIDTH_PER_ENDPOINT}`];
-    return route;
+    return { route, peers: adv.peers };
   });
+}
+
+/** The route goes to this session (its advertisement lists no peer, or names this one). */
+export function routeGoesTo(r: PeerRoute, peer: SessionPeer): boolean {
+  return r.peers.length === 0 || (peer.name !== undefined && r.peers.includes(peer.name));
+}
+
+/**
+ * The routes of a node: `all`, every route some session of the node gets (what the BGP speaker
+ * holds), and, only when some advertisement names its peers, `byPeer`: each session's own routes
+ * by session address (a session not in it gets `all`). Merged per prefix (mergeRoutes).
+ */
+export function routesForSessions(
+  routes: readonly PeerRoute[],
+  sessions: readonly SessionPeer[],
+): { all: Route[]; byPeer: Map<string, Route[]> } {
+  const byPeer = new Map<string, Route[]>();
+  if (!routes.some((r) => r.peers.length > 0))
+    return { all: mergeRoutes(routes.map((r) => r.route)), byPeer };
+  for (const s of sessions)
+    byPeer.set(s.address, mergeRoutes(routes.filter((r) => routeGoesTo(r, s)).map((r) => r.route)));
+  const all = routes.filter((r) => sessions.some((s) => routeGoesTo(r, s))).map((r) => r.route);
+  return { all: mergeRoutes(all), byPeer };
 }
 
 /**
@@ -52,6 +90,8 @@ export function mergeRoutes(routes: readonly Route[]): Route[] {
     prev.localPref = Math.max(prev.localPref ?? 0, r.localPref ?? 0);
     const communities = new Set([...(prev.communities ?? []), ...(r.communities ?? [])]);
     if (communities.size > 0) prev.communities = [...communities].sort();
+    const large = new Set([...(prev.largeCommunities ?? []), ...(r.largeCommunities ?? [])]);
+    if (large.size > 0) prev.largeCommunities = [...large].sort();
     const bandwidth = linkBandwidth(prev) + linkBandwidth(r);
     const lb = prev.extendedCommunities?.[0] ?? r.extendedCommunities?.[0];
     if (lb) prev.extendedCommunities = [`${lb.split(':').slice(0, 2).join(':')}:${bandwidth}`];

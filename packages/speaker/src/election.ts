@@ -14,8 +14,9 @@
  * endpoint elsewhere, never pulls an IP away from a live eligible owner; an owner that wakes from
  * a stall gets its IP back rather than handing it to a better-ranked node that claimed it
  * meanwhile but was not granted it yet; and a node that comes back from a partition with a stale
- * claim gives way to the one that answered meanwhile. Rank is MetalLB's: SHA-256 of `<node>#<canonical IP>`,
- * compared bytewise, lowest first.
+ * claim gives way to the one that answered meanwhile. Rank is MetalLB's: the preference score
+ * (highest first, when L2Advertisements have preferredNodeSelectors), then SHA-256 of
+ * `<node>#<canonical IP>` compared bytewise, lowest first.
  *
  * The election only says who should try: the grants of a majority (membership/grants.ts) decide
  * who may answer, so nodes that disagree for a moment (different views during a partition)
@@ -38,10 +39,22 @@ export function electionHash(node: string, ip: string): Buffer {
   return hash;
 }
 
-/** Candidates in election order for `ip` (best first). */
-export function rankNodes(ip: string, candidates: Iterable<string>): string[] {
-  const keyed = [...new Set(candidates)].map((node) => ({ node, hash: electionHash(node, ip) }));
-  keyed.sort((a, b) => Buffer.compare(a.hash, b.hash) || (a.node < b.node ? -1 : 1));
+/**
+ * Candidates in election order for `ip` (best first). With `score` (the L2Advertisements'
+ * preferredNodeSelectors weights, as MetalLB adds them up), a higher score ranks first and the
+ * hash orders equal scores.
+ */
+export function rankNodes(
+  ip: string,
+  candidates: Iterable<string>,
+  score?: (node: string) => number,
+): string[] {
+  const keyed = [...new Set(candidates)].map((node) => ({
+    node,
+    hash: electionHash(node, ip),
+    score: score ? score(node) : 0,
+  }));
+  keyed.sort((a, b) => b.score - a.score || Buffer.compare(a.hash, b.hash) || (a.node < b.node ? -1 : 1));
   return keyed.map((k) => k.node);
 }
 
@@ -53,8 +66,9 @@ export function electOwner(
   ip: string,
   candidates: Iterable<string>,
   claims: (node: string) => Claim,
+  score?: (node: string) => number,
 ): string | undefined {
-  const ranked = rankNodes(ip, candidates);
+  const ranked = rankNodes(ip, candidates, score);
   const state = ranked.map((node) => claims(node));
   const held = ranked.findIndex((_, i) => state[i] === true || state[i] === 'held');
   if (held >= 0) return ranked[held];

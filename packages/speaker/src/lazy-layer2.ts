@@ -13,7 +13,7 @@ export class LazyLayer2 implements Layer2Backend {
 
   constructor(private readonly open: () => Announcer) {}
 
-  announce(ip: string): Promise<void> {
+  announce(ip: string, interfaces?: readonly string[]): Promise<void> {
     if (this.closed) return Promise.reject(new Error('layer-2 announcer is closed'));
     if (!this.announcer) {
       this.announcer = this.open();
@@ -22,7 +22,7 @@ export class LazyLayer2 implements Layer2Backend {
         for (const l of this.conflictListeners) l(c);
       });
     }
-    return this.announcer.announce(ip);
+    return this.announcer.announce(ip, interfaces);
   }
 
   onConflict(listener: (conflict: Layer2Conflict) => void): void {

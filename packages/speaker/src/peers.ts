@@ -4,6 +4,20 @@
  */
 import type { PeerOptions } from '@portico/bgp';
 import { type Config, nodeSelectorsMatch, type Peer } from '@portico/config';
+import type { SessionPeer } from './bgp-routes.js';
+
+/** This node's sessions (address and BGPPeer name), as peersForNode opens them. */
+export function sessionPeers(config: Config, labels: Readonly<Record<string, string>>): SessionPeer[] {
+  const byAddress = new Map<string, SessionPeer>();
+  for (const peer of config.peers) {
+    if (!nodeSelectorsMatch(peer.nodeSelectors, labels)) continue;
+    byAddress.set(peer.peerAddress, {
+      address: peer.peerAddress,
+      ...(peer.name !== undefined ? { name: peer.name } : {}),
+    });
+  }
+  return [...byAddress.values()];
+}
 
 /** Peer options by peer address (a speaker has one session per peer address). */
 export function peersForNode(

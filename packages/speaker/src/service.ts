@@ -33,17 +33,40 @@ export function isLocalPolicy(svc: V1Service): boolean {
   return svc.spec?.externalTrafficPolicy === 'Local';
 }
 
+/** The annotations that let a Service share its IP (MetalLB's, current and deprecated, and ours). */
+export const SHARED_IP_ANNOTATIONS = [
+  'portico.dev/allow-shared-ip',
+  'metallb.io/allow-shared-ip',
+  'metallb.universe.tf/allow-shared-ip',
+] as const;
+
+/** The Service asks to share its IP (MetalLB: present, whatever the value). */
+export function allowsSharedIP(svc: V1Service): boolean {
+  const annotations = svc.metadata?.annotations;
+  return annotations !== undefined && SHARED_IP_ANNOTATIONS.some((a) => annotations[a] !== undefined);
+}
+
 /**
  * What the speaker reads of a Service, for the informer's cache (every speaker holds every
- * Service): its identity (for keys and Events), whether it is ours, its traffic policy and its
- * addresses.
+ * Service): its identity (for keys and Events), its labels (advertisements' serviceSelectors), its
+ * sharing annotation, whether it is ours, its traffic policy and its addresses.
  */
 export function serviceAsRead(object: Listed): V1Service {
   const svc = object as V1Service;
-  const { name, namespace, uid, resourceVersion } = svc.metadata ?? {};
+  const { name, namespace, uid, resourceVersion, labels, annotations } = svc.metadata ?? {};
   const spec = svc.spec ?? {};
+  const sharing = SHARED_IP_ANNOTATIONS.filter((a) => annotations?.[a] !== undefined);
   return {
-    metadata: { name, namespace, uid, resourceVersion },
+    metadata: {
+      name,
+      namespace,
+      uid,
+      resourceVersion,
+      ...(labels !== undefined ? { labels } : {}),
+      ...(sharing.length > 0
+        ? { annotations: Object.fromEntries(sharing.map((a) => [a, annotations![a]!])) }
+        : {}),
+    },
     spec: {
       type: spec.type,
       ...(spec.loadBalancerClass !== undefined ? { loadBalancerClass: spec.loadBalancerClass } : {}),

@@ -9,7 +9,7 @@
  * unless a speaker dies.
  */
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
-import type { PeerOptions, Route } from '@portico/bgp';
+import type { PeerOptions } from '@portico/bgp';
 import type { Config } from '@portico/config';
 import {
   type ApiClient,
@@ -35,6 +35,9 @@ import { Layer2Ownership } from './membership/ownership.js';
 import type { Transport } from './membership/udp-transport.js';
 import { peersForNode, samePeer } from './peers.js';
 import { serviceAsRead } from './service.js';
+import { desiredStatuses } from './announcement-status.js';
+import { StatusWriter } from './status-writer.js';
+import { BgpTable } from './bgp-table.js';
 import { speakerMetrics, type SpeakerMetrics } from './stats.js';
 
 export interface SpeakerOptions {
@@ -61,10 +64,16 @@ export interface SpeakerOptions {
   leaseMs?: number;
   secret?: Buffer;
   clock?: Clock;
+  /** The speaker's Pod, owner of its ServiceL2Status / ServiceBGPStatus objects (see status-writer.ts). */
+  ownerPod?: { name: string; uid: string };
+  /** Most status object writes a second (default 20). */
+  statusWritesPerSecond?: number;
 }
 
 export class Speaker {
   readonly detector: FailureDetector;
+  /** This node's ServiceL2Status / ServiceBGPStatus objects. */
+  readonly statuses: StatusWriter;
   private readonly ownership: Layer2Ownership;
   private readonly log: Logger;
   private readonly metrics: SpeakerMetrics;
@@ -87,8 +96,10 @@ export class Speaker {
   private retryTimer: NodeJS.Timeout | undefined;
   private bgp: BgpBackend | undefined;
   private readonly peers = new Map<string, PeerOptions>();
-  /** The routes given to the BGP speaker, by prefix (each as JSON, to compare): undefined before the first set. */
-  private advertised: Map<string, string> | undefined;
+  /** The routes given to the BGP speaker, and each session's own (see bgp-table.ts). */
+  private readonly bgpTable = new BgpTable();
+  /** The interfaces each answered layer-2 IP was given to the announcer with ('' for all). */
+  private readonly layer2Told = new Map<string, string>();
   /** Protocols each Service was last announced with from this node (for nodeAssigned Events). */
   private readonly announcedWith = new Map<string, Set<Protocol>>();
   private lastDecision: Decision | undefined;
@@ -117,6 +128,15 @@ export class Speaker {
       logger: this.log,
     });
     this.configStatus = new ConfigStatus(options.registry, this.recorder, this.log, state);
+    this.statuses = new StatusWriter({
+      api: options.api,
+      namespace: options.namespace,
+      nodeName: options.nodeName,
+      logger: this.log,
+      registry: options.registry,
+      ...(options.ownerPod ? { ownerPod: options.ownerPod } : {}),
+      ...(options.statusWritesPerSecond ? { writesPerSecond: options.statusWritesPerSecond } : {}),
+    });
     const api = options.api;
     // Every speaker holds every Service, EndpointSlice and Node: its caches keep only what it reads.
     this.services = createInformer<V1Service>(api, 'services', { project: serviceAsRead });
@@ -208,6 +228,7 @@ export class Speaker {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retryTimer);
+    this.statuses.stop();
     // Stop answering first, then tell the others: a short gap rather than two answering nodes.
     this.ownership.stop();
     this.detector.leave();
@@ -315,13 +336,27 @@ export class Speaker {
     });
     this.lastDecision = decision;
     this.applyLayer2(decision);
-    this.applyBgp(peers, decision.bgp, localAsn);
+    this.applyBgp(peers, decision, localAsn);
     this.recordAssignments(decision);
   }
 
   private applyLayer2(decision: Decision): void {
     this.ownership.apply(decision.layer2);
+    // An IP answered already whose advertisements now list other interfaces.
+    for (const ip of this.ownership.answering) {
+      const told = this.layer2Told.get(ip);
+      const interfaces = decision.layer2Interfaces.get(ip);
+      if (told === undefined || told === (interfaces?.join(',') ?? '')) continue;
+      this.tellLayer2(ip, interfaces);
+    }
     this.metrics.announced.set({ protocol: 'layer2' }, this.ownership.answering.size);
+  }
+
+  private tellLayer2(ip: string, interfaces: readonly string[] | undefined): void {
+    this.layer2Told.set(ip, interfaces?.join(',') ?? '');
+    this.options.layer2
+      .announce(ip, interfaces)
+      .catch((err: unknown) => this.log.error({ ip, err: String(err) }, 'layer-2 announce failed'));
   }
 
   private retryLater(): void {
@@ -348,22 +383,25 @@ export class Speaker {
         'Layer2TakeOver',
         `node "${this.options.nodeName}" took ${ip} over from "${takenFrom}" (its speaker went silent)`,
       );
-    this.options.layer2
-      .announce(ip)
-      .catch((err: unknown) => this.log.error({ ip, err: String(err) }, 'layer-2 announce failed'));
-    // nodeAssigned, also when the grant arrives between two decisions (once per batch).
-    if (!this.assignmentsQueued) {
-      this.assignmentsQueued = true;
-      queueMicrotask(() => {
-        this.assignmentsQueued = false;
-        if (this.lastDecision && !this.stopped) this.recordAssignments(this.lastDecision);
-      });
-    }
+    this.tellLayer2(ip, this.lastDecision?.layer2Interfaces.get(ip));
+    this.queueAssignments();
+  }
+
+  /** nodeAssigned and the status objects, also when a grant comes or goes between two decisions (once per batch). */
+  private queueAssignments(): void {
+    if (this.assignmentsQueued) return;
+    this.assignmentsQueued = true;
+    queueMicrotask(() => {
+      this.assignmentsQueued = false;
+      if (this.lastDecision && !this.stopped) this.recordAssignments(this.lastDecision);
+    });
   }
 
   /** Stops answering now (called synchronously when a lease runs out, or on a release). */
   private withdraw(ip: string, reason: StepDownReason, services: readonly string[]): void {
     this.options.layer2.withdraw(ip);
+    this.layer2Told.delete(ip);
+    this.queueAssignments();
     this.metrics.stepDowns.inc({ reason });
     this.metrics.announced.set({ protocol: 'layer2' }, this.ownership.answering.size);
     if (reason !== 'lease') {
@@ -435,7 +473,8 @@ export class Speaker {
     }
   }
 
-  private applyBgp(peers: Map<string, PeerOptions>, routes: Route[], localAsn: number): void {
+  private applyBgp(peers: Map<string, PeerOptions>, decision: Decision, localAsn: number): void {
+    const routes = decision.bgp;
     if (!this.bgp && peers.size === 0) return;
     if (!this.bgp) {
       this.bgp = this.options.createBgp(localAsn);
@@ -452,44 +491,23 @@ export class Speaker {
     }
     for (const [address, wanted] of peers) {
       if (this.peers.has(address)) continue;
-      this.bgp.addPeer(wanted);
+      this.bgp.addPeer({ ...wanted, exportPolicy: this.bgpTable.policyFor(address) });
       this.peers.set(address, wanted);
       this.log.info({ event: 'peerAdded', peer: address, asn: wanted.peerAsn }, 'bgp peer added');
     }
-    this.updateRoutes(this.bgp, routes);
-    this.metrics.announced.set({ protocol: 'bgp' }, routes.length);
-  }
-
-  /**
-   * The BGP speaker gets the differences (announce what is new or changed, withdraw what is gone),
-   * not the whole table each time: its peers are sent only those prefixes.
-   */
-  private updateRoutes(bgp: BgpBackend, routes: Route[]): void {
-    const next = new Map(routes.map((r) => [r.prefix, JSON.stringify(r)]));
-    const previous = this.advertised;
-    this.advertised = next;
-    if (!previous) {
-      bgp.setRoutes(routes);
-      this.log.info({ event: 'bgpRoutes', prefixes: routes.length }, 'bgp routes set');
-      return;
-    }
-    let withdrawn = 0;
-    let announced = 0;
-    for (const prefix of previous.keys()) {
-      if (next.has(prefix)) continue;
-      bgp.withdraw(prefix);
-      withdrawn++;
-    }
-    for (const route of routes) {
-      if (previous.get(route.prefix) === next.get(route.prefix)) continue;
-      bgp.announce(route);
-      announced++;
-    }
-    if (announced + withdrawn > 0)
+    const change = this.bgpTable.apply(this.bgp, routes, decision.bgpByPeer);
+    if (change.initial) this.log.info({ event: 'bgpRoutes', prefixes: routes.length }, 'bgp routes set');
+    else if (change.announced + change.withdrawn > 0)
       this.log.info(
-        { event: 'bgpRoutes', prefixes: routes.length, announced, withdrawn },
+        {
+          event: 'bgpRoutes',
+          prefixes: routes.length,
+          announced: change.announced,
+          withdrawn: change.withdrawn,
+        },
         'bgp routes updated',
       );
+    this.metrics.announced.set({ protocol: 'bgp' }, routes.length);
   }
 
   /** One nodeAssigned Event per transition to announcing, never one per resync. */
@@ -527,6 +545,7 @@ export class Speaker {
     for (const key of [...this.announcedWith.keys()])
       if (!decision.services.has(key)) this.announcedWith.delete(key);
     for (const key of [...this.reasons.keys()]) if (!decision.services.has(key)) this.reasons.delete(key);
+    this.statuses.update(desiredStatuses(decision, layer2Answered));
   }
 
   /**

@@ -123,6 +123,10 @@ export async function run(args: string[]): Promise<number> {
     createBgp: (localAsn) => new BgpSpeaker({ localAsn, registry, logger: log.child({ module: 'bgp' }) }),
     transport,
     memberlistPort: flags.memberlistPort,
+    // In a pod (downward API): the owner of the status objects, so they go with the Pod.
+    ...(process.env.POD_NAME && process.env.POD_UID
+      ? { ownerPod: { name: process.env.POD_NAME, uid: process.env.POD_UID } }
+      : {}),
     heartbeatIntervalMs: flags.intervalMs,
     suspicionMs: flags.suspicionMs,
     ...(flags.secret ? { secret: flags.secret } : {}),
