@@ -31,7 +31,7 @@ const usage = `usage: portico ingress [--kubeconfig FILE] [--http-port 80] [--ht
                        [--ingress-class portico] [--max-body-size BYTES] [--no-access-log]
                        [--no-leader-elect] [--identity ID] [--shutdown-delay 5] [--shutdown-grace 20]
                        [--proxy-protocol all|none|PORT,...] [--trusted-proxies CIDR,...]
-                       [--gateway-address ADDR]`;
+                       [--gateway-address ADDR] [--gateway-services]`;
 
 export async function runPrimary(args: string[]): Promise<number> {
   let values;
@@ -61,6 +61,7 @@ export async function runPrimary(args: string[]): Promise<number> {
         'proxy-protocol': { type: 'string', default: 'none' },
         'trusted-proxies': { type: 'string', default: '' },
         'gateway-address': { type: 'string' },
+        'gateway-services': { type: 'boolean', default: false },
       },
     }).values;
     ports = {
@@ -141,14 +142,18 @@ export async function runPrimary(args: string[]): Promise<number> {
     debounceMs: 10,
     statusResyncMs: 60_000,
   });
-  // Gateway API: every listener of our Gateways served on --gateway-address at its own port.
-  const gatewayAddress = values['gateway-address'];
+  // Gateway API: every listener of our Gateways served on --gateway-address at its own port; with
+  // --gateway-services each Gateway also gets a LoadBalancer Service (its address from our pools)
+  // in front of this Deployment's pods, which then serve the listeners on --listen-address.
+  const gatewayAddress =
+    values['gateway-address'] ?? (values['gateway-services'] ? values['listen-address'] : undefined);
   const gateway =
     gatewayAddress === undefined
       ? undefined
       : new gatewayApi.GatewayController({
           api,
           address: gatewayAddress,
+          ...(values['gateway-services'] ? { gatewayServicesFrom: values['publish-service'] } : {}),
           logger: log,
           registry,
           debounceMs: 10,

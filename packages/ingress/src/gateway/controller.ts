@@ -10,6 +10,9 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { emptyTable } from '../table.js';
 import { defaultProxyOptions, type ProxyOptions } from '../proxy.js';
 import { compileGateways, type GatewayClusterState, type GatewayCompiled } from './compile.js';
+import { gatewayAddressing, reportableAddress, withAddressing } from './gateway-addresses.js';
+import { desiredGatewayService, desiredGatewaySlices, gatewayServiceName } from './gateway-service.js';
+import { GatewayServiceKeeper } from './service-keeper.js';
 import { GatewayProxy } from './gateway-proxy.js';
 import { GatewayServers } from './servers.js';
 import { watchGateways, type GatewaySource } from './sources.js';
@@ -22,16 +25,33 @@ function isProblem(c: Condition): boolean {
   return c.type === 'Conflicted' ? c.status === 'True' : c.status === 'False' && c.type !== 'Programmed';
 }
 
+/** Gateway-level conditions reported as Events: the address problems (listeners report the rest). */
+const ADDRESS_PROBLEMS = new Set(['UnsupportedAddress', 'AddressNotUsable']);
+
 export interface GatewayControllerOptions {
   readonly api: ApiClient;
-  /** Where every listener of our Gateways is served, at the listener's own port. */
+  /**
+   * Where every listener of our Gateways is served, at the listener's own port; reported in
+   * status.addresses unless it is a wildcard (0.0.0.0, ::).
+   */
   readonly address: string;
+  /**
+   * The ingress's own Service (`namespace/name`): when set, the leader keeps a LoadBalancer Service
+   * per Gateway whose endpoints are this Service's (the ingress pods), and the Gateway's addresses
+   * are that Service's, from Portico's pools.
+   */
+  readonly gatewayServicesFrom?: string;
   readonly logger: Logger;
   readonly registry: Registry;
   readonly controllerName?: string;
   readonly debounceMs: number;
   /** How often statuses are re-checked even without events, ms. */
   readonly statusResyncMs: number;
+  /**
+   * How often, while a Gateway's Service waits for an address, the controller's Events about it
+   * are read again (a failed allocation changes no object we watch), ms; default 2000.
+   */
+  readonly addressRecheckMs?: number;
   readonly proxy?: Partial<ProxyOptions>;
   /** Where Events go; by default an EventRecorder of component `portico-gateway`. */
   readonly events?: Pick<EventRecorder, 'record'>;
@@ -53,6 +73,7 @@ export class GatewayController {
   private readonly syncStatus = serialPasses(() => this.writeStatuses());
   private serving: Promise<void> = Promise.resolve();
   private resync: NodeJS.Timeout | undefined;
+  private recheck: NodeJS.Timeout | undefined;
   private readonly writer: GatewayStatusWriter;
   private readonly events: Pick<EventRecorder, 'record'>;
   /** Problems already reported by this leader, so each is one Event, not one per compile. */
@@ -63,6 +84,7 @@ export class GatewayController {
   private readonly routesServed: Gauge;
   private readonly routesRejected: Gauge;
   private readonly portsFailed: Gauge;
+  private readonly keeper: GatewayServiceKeeper | undefined;
 
   constructor(private readonly options: GatewayControllerOptions) {
     this.controllerName = options.controllerName ?? GATEWAY_CONTROLLER_NAME;
@@ -99,6 +121,18 @@ export class GatewayController {
       help: 'Gateway listener ports that could not be opened on the gateway address (retried on every change)',
       registers,
     });
+    this.keeper = options.gatewayServicesFrom
+      ? new GatewayServiceKeeper(
+          options.api,
+          options.logger,
+          new Counter({
+            name: 'portico_gateway_service_writes_total',
+            help: 'Writes of the LoadBalancer Services kept for Gateways, by action and result',
+            labelNames: ['action', 'result'],
+            registers,
+          }),
+        )
+      : undefined;
     this.routesRejected = new Gauge({
       name: 'portico_gateway_httproutes_rejected',
       help: 'HTTPRoute parent references of ours that are not Accepted or have unresolved references',
@@ -135,10 +169,10 @@ export class GatewayController {
 
   private apply(state: GatewayClusterState): void {
     const end = this.compileSeconds.startTimer();
-    const compiled = compileGateways(state, {
-      controllerName: this.controllerName,
-      addresses: [this.options.address],
-    });
+    const compiled = this.withAddresses(
+      compileGateways(state, { controllerName: this.controllerName, addresses: [] }),
+      state,
+    );
     end();
     this.state = state;
     this.compiled = compiled;
@@ -196,13 +230,69 @@ export class GatewayController {
     };
     for (const r of this.compiled.httpRoutes)
       for (const p of r.status.parents) report('HTTPRoute', r, p.conditions);
-    for (const g of this.compiled.gateways)
+    for (const g of this.compiled.gateways) {
       for (const l of g.status.listeners ?? []) report('Gateway', g, l.conditions);
+      report(
+        'Gateway',
+        g,
+        (g.status.conditions ?? []).filter((c) => c.status === 'False' && ADDRESS_PROBLEMS.has(c.reason)),
+      );
+    }
     this.reported = now;
+  }
+
+  /** The compiled statuses with each Gateway's addresses (its Service's IPs, the static address). */
+  private withAddresses(compiled: GatewayCompiled, state: GatewayClusterState): GatewayCompiled {
+    const staticAddresses = reportableAddress(this.options.address) ? [this.options.address] : [];
+    const withService = this.keeper !== undefined;
+    const services = new Map(state.services.map((s) => [`${s.metadata?.namespace}/${s.metadata?.name}`, s]));
+    const specs = new Map(state.gateways.map((g) => [`${g.metadata?.namespace}/${g.metadata?.name}`, g]));
+    const gateways = compiled.gateways.map((g) => {
+      const gateway = specs.get(`${g.namespace}/${g.name}`) ?? {};
+      const serviceName = gatewayServiceName(g.name);
+      const addressing = gatewayAddressing(gateway, {
+        staticAddresses,
+        withService,
+        service: services.get(`${g.namespace}/${serviceName}`),
+        allocationError: this.keeper?.allocationError(g.namespace ?? 'default', serviceName),
+      });
+      return { ...g, status: withAddressing(g.status, g.generation, addressing) };
+    });
+    return { ...compiled, gateways };
+  }
+
+  /** The leader's pass over the Gateways' Services; statuses are recomputed when what it learnt changes. */
+  private async keepServices(): Promise<void> {
+    if (!this.keeper || !this.compiled || !this.state) return;
+    const state = this.state;
+    const specs = new Map(state.gateways.map((g) => [`${g.metadata?.namespace}/${g.metadata?.name}`, g]));
+    const [ns, name] = (this.options.gatewayServicesFrom ?? '').split('/');
+    const ingressSlices = state.endpointSlices.filter(
+      (s) => s.metadata?.namespace === ns && s.metadata?.labels?.['kubernetes.io/service-name'] === name,
+    );
+    const services = this.compiled.gateways.flatMap((g) => {
+      const gateway = specs.get(`${g.namespace}/${g.name}`);
+      const svc = gateway && desiredGatewayService(gateway);
+      return svc ? [svc] : [];
+    });
+    const slices = services.flatMap((svc) => desiredGatewaySlices(svc, ingressSlices));
+    const changed = await this.keeper.sync(
+      { services, slices },
+      { services: state.services, slices: state.endpointSlices },
+    );
+    if (changed && this.state === state) {
+      this.compiled = this.withAddresses(this.compiled, state);
+      this.reportProblems();
+    }
+    clearTimeout(this.recheck);
+    if (this.keeper.waiting > 0 && !this.stopping)
+      this.recheck = setTimeout(() => void this.syncStatus(), this.options.addressRecheckMs ?? 2000);
   }
 
   private async writeStatuses(): Promise<void> {
     if (!this.leading || !this.compiled || !this.state || this.stopping) return;
+    await this.keepServices();
+    if (!this.leading || this.stopping) return;
     for (const target of statusTargets(this.compiled, this.state.httpRoutes, this.controllerName)) {
       if (!this.leading || this.stopping) break;
       try {
@@ -221,6 +311,7 @@ export class GatewayController {
   async stop(): Promise<void> {
     this.stopping = true;
     clearInterval(this.resync);
+    clearTimeout(this.recheck);
     await this.source?.stop();
     await this.serving;
     await this.servers.close();
