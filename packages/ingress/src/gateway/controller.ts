@@ -7,14 +7,12 @@
 import { type ApiClient, EventRecorder } from '@portico/kube';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { emptyTable } from '../table.js';
-import { defaultProxyOptions, type ProxyOptions } from '../proxy.js';
+import type { ProxyOptions } from '../proxy.js';
 import { compileGateways, type GatewayClusterState, type GatewayCompiled } from './compile.js';
 import { gatewayAddressing, reportableAddress, withAddressing } from './gateway-addresses.js';
 import { desiredGatewayService, desiredGatewaySlices, gatewayServiceName } from './gateway-service.js';
 import { GatewayServiceKeeper } from './service-keeper.js';
-import { GatewayProxy } from './gateway-proxy.js';
-import { GatewayServers } from './servers.js';
+import { GatewayServing, type GatewayTableSink } from './serving.js';
 import { watchGateways, type GatewaySource } from './sources.js';
 import { GatewayStatusWriter, statusTargets } from './status-writer.js';
 import { GATEWAY_CONTROLLER_NAME, GATEWAY_GROUP, type Condition } from './types.js';
@@ -53,6 +51,11 @@ export interface GatewayControllerOptions {
    */
   readonly addressRecheckMs?: number;
   readonly proxy?: Partial<ProxyOptions>;
+  /**
+   * Where the compiled listeners are served: by default a GatewayServing in this process (with
+   * `proxy`); the worker processes' sink (WorkerPool.gatewaySink()) with --workers.
+   */
+  readonly sink?: GatewayTableSink;
   /** Where Events go; by default an EventRecorder of component `portico-gateway`. */
   readonly events?: Pick<EventRecorder, 'record'>;
 }
@@ -61,8 +64,9 @@ export interface GatewayControllerOptions {
 export const gatewayEventSource = 'portico-gateway';
 
 export class GatewayController {
-  readonly proxy: GatewayProxy;
-  readonly servers: GatewayServers;
+  /** What serves the listeners in this process, when they are served here. */
+  readonly local: GatewayServing | undefined;
+  private readonly sink: GatewayTableSink;
   private source: GatewaySource | undefined;
   private compiled: GatewayCompiled | undefined;
   private state: GatewayClusterState | undefined;
@@ -71,7 +75,6 @@ export class GatewayController {
   private stopping = false;
   /** Writes what differs, one object at a time; a sync asked for meanwhile runs after this one. */
   private readonly syncStatus = serialPasses(() => this.writeStatuses());
-  private serving: Promise<void> = Promise.resolve();
   private resync: NodeJS.Timeout | undefined;
   private recheck: NodeJS.Timeout | undefined;
   private readonly writer: GatewayStatusWriter;
@@ -88,8 +91,10 @@ export class GatewayController {
 
   constructor(private readonly options: GatewayControllerOptions) {
     this.controllerName = options.controllerName ?? GATEWAY_CONTROLLER_NAME;
-    this.proxy = new GatewayProxy({ ...defaultProxyOptions, logger: options.logger, ...options.proxy });
-    this.servers = new GatewayServers(this.proxy, options.address, options.logger);
+    this.local = options.sink
+      ? undefined
+      : new GatewayServing({ address: options.address, logger: options.logger, proxy: options.proxy });
+    this.sink = options.sink ?? this.local!;
     this.writer = new GatewayStatusWriter(options.api);
     this.events =
       options.events ??
@@ -116,10 +121,14 @@ export class GatewayController {
       help: 'HTTPRoute parent references of ours that are Accepted',
       registers,
     });
+    const sink = this.sink;
     this.portsFailed = new Gauge({
       name: 'portico_gateway_listener_ports_failed',
       help: 'Gateway listener ports that could not be opened on the gateway address (retried on every change)',
       registers,
+      collect() {
+        this.set(sink.failedPorts());
+      },
     });
     this.keeper = options.gatewayServicesFrom
       ? new GatewayServiceKeeper(
@@ -149,7 +158,7 @@ export class GatewayController {
       },
     });
     this.resync = setInterval(() => void this.syncStatus(), this.options.statusResyncMs);
-    return this.source.synced.then(() => this.serving);
+    return this.source.synced.then(() => this.sink.settled());
   }
 
   /** Called by the leader elector: only the leader writes statuses. */
@@ -164,7 +173,7 @@ export class GatewayController {
 
   /** Resolves once the latest compile is served (its ports opened or closed). */
   settled(): Promise<void> {
-    return this.serving;
+    return this.sink.settled();
   }
 
   private apply(state: GatewayClusterState): void {
@@ -185,16 +194,12 @@ export class GatewayController {
       }
     this.routesServed.set(accepted);
     this.routesRejected.set(rejected);
-    this.proxy.setTable({
-      ...emptyTable,
+    this.sink.publish({
       version: ++this.version,
+      listeners: compiled.listeners,
       backends: [...compiled.backends].map(([key, endpoints]) => ({ key, endpoints })),
     });
     this.reportProblems();
-    this.serving = this.serving.then(async () => {
-      const failed = await this.servers.update(compiled.listeners);
-      this.portsFailed.set(failed.length);
-    });
     void this.syncStatus();
   }
 
@@ -313,9 +318,6 @@ export class GatewayController {
     clearInterval(this.resync);
     clearTimeout(this.recheck);
     await this.source?.stop();
-    await this.serving;
-    await this.servers.close();
-    await this.proxy.upstreams.close();
-    this.proxy.pool.close();
+    await this.sink.close();
   }
 }

@@ -16,3 +16,4 @@ export * from './controller.js';
 export * from './gateway-service.js';
 export * from './gateway-addresses.js';
 export * from './service-keeper.js';
+export * from './serving.js';

@@ -29,6 +29,8 @@ export class GatewayServers {
     private readonly proxy: GatewayProxy,
     private readonly address: string,
     private readonly logger?: Logger,
+    /** In a cluster worker: bind its own SO_REUSEPORT socket instead of sharing the primary's. */
+    private readonly reusePort = false,
   ) {}
 
   /** The ports being served, with the port actually bound (differs only for port 0 in tests). */
@@ -60,7 +62,7 @@ export class GatewayServers {
       if (this.servers.has(port)) continue;
       const entry = this.open(ls[0]!.protocol, ls);
       try {
-        await listen(entry.server, this.address, port);
+        await listen(entry.server, this.address, port, this.reusePort);
         this.servers.set(port, entry);
         this.logger?.info(
           { address: this.address, port, protocol: entry.protocol },
@@ -120,10 +122,10 @@ export class GatewayServers {
   }
 }
 
-function listen(server: http.Server, address: string, port: number): Promise<void> {
+function listen(server: http.Server, address: string, port: number, reusePort: boolean): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, address, () => {
+    server.listen({ port, host: address, exclusive: reusePort, reusePort }, () => {
       server.off('error', reject);
       resolve();
     });
