@@ -156,6 +156,7 @@ export async function runPrimary(args: string[]): Promise<number> {
       : new gatewayApi.GatewayController({
           api,
           address: gatewayAddress,
+          reportAddress: values['gateway-address'] !== undefined,
           ...(values['gateway-services'] ? { gatewayServicesFrom: values['publish-service'] } : {}),
           ...(pool ? { sink: pool.gatewaySink() } : {}),
           logger: log,

@@ -34,6 +34,11 @@ export interface GatewayControllerOptions {
    */
   readonly address: string;
   /**
+   * Whether `address` goes into status.addresses (default true). Not when it is only the pod's own
+   * address (--gateway-services without --gateway-address): clients use the Service's address.
+   */
+  readonly reportAddress?: boolean;
+  /**
    * The ingress's own Service (`namespace/name`): when set, the leader keeps a LoadBalancer Service
    * per Gateway whose endpoints are this Service's (the ingress pods), and the Gateway's addresses
    * are that Service's, from Portico's pools.
@@ -248,7 +253,10 @@ export class GatewayController {
 
   /** The compiled statuses with each Gateway's addresses (its Service's IPs, the static address). */
   private withAddresses(compiled: GatewayCompiled, state: GatewayClusterState): GatewayCompiled {
-    const staticAddresses = reportableAddress(this.options.address) ? [this.options.address] : [];
+    const staticAddresses =
+      this.options.reportAddress !== false && reportableAddress(this.options.address)
+        ? [this.options.address]
+        : [];
     const withService = this.keeper !== undefined;
     const services = new Map(state.services.map((s) => [`${s.metadata?.namespace}/${s.metadata?.name}`, s]));
     const specs = new Map(state.gateways.map((g) => [`${g.metadata?.namespace}/${g.metadata?.name}`, g]));
