@@ -306,8 +306,26 @@ export class GatewayController {
     if (!this.leading || !this.compiled || !this.state || this.stopping) return;
     await this.keepServices();
     if (!this.leading || this.stopping) return;
+    // The watched objects say what most statuses already are: only those that differ are re-read
+    // and written (a pass over 10,000 routes must not be 10,000 GETs after every change).
+    const cached = new Map<string, Record<string, unknown> | undefined>();
+    const remember = (
+      plural: string,
+      o: { metadata?: { namespace?: string; name?: string }; status?: object },
+    ) =>
+      cached.set(
+        `${plural}|${o.metadata?.namespace ?? ''}|${o.metadata?.name}`,
+        o.status as Record<string, unknown>,
+      );
+    for (const o of this.state.gatewayClasses) remember('gatewayclasses', o);
+    for (const o of this.state.gateways) remember('gateways', o);
+    for (const o of this.state.httpRoutes) remember('httproutes', o);
     for (const target of statusTargets(this.compiled, this.state.httpRoutes, this.controllerName)) {
       if (!this.leading || this.stopping) break;
+      if (target.current(cached.get(`${target.plural}|${target.namespace ?? ''}|${target.name}`))) {
+        this.statusWrites.inc({ result: 'current' });
+        continue;
+      }
       try {
         const wrote = await this.writer.apply(target);
         this.statusWrites.inc({ result: wrote ? 'written' : 'current' });
