@@ -9,6 +9,7 @@
  * worker serves the listener ports on its own SO_REUSEPORT sockets.
  */
 import cluster, { type Worker } from 'node:cluster';
+import { deserialize, serialize } from 'node:v8';
 import pino, { type Logger } from 'pino';
 import { AggregatorRegistry, Registry } from 'prom-client';
 import type { PemPair } from './certs.js';
@@ -36,7 +37,8 @@ type ToWorker =
   | { type: 'init'; config: WorkerConfig }
   | { type: 'table'; table: RouteTable }
   | { type: 'delta'; delta: TableDelta }
-  | { type: 'gateway'; table: GatewayTable }
+  // The table serialized once in the primary (v8.serialize), not once per worker by send().
+  | { type: 'gateway'; version: number; bytes: Uint8Array }
   | { type: 'stop'; graceMs: number };
 type ToPrimary =
   | { type: 'listening' }
@@ -65,7 +67,7 @@ export interface WorkerPoolOptions {
 export class WorkerPool implements TableSink {
   private readonly applied = new Map<Worker, number>();
   private latest: RouteTable | undefined;
-  private latestGateway: GatewayTable | undefined;
+  private latestGateway: { version: number; bytes: Uint8Array } | undefined;
   /** Per worker: the Gateway listener ports it could not open for the latest table it served. */
   private readonly gatewayFailed = new Map<Worker, number>();
   /** Per worker: the latest Gateway table version it serves. */
@@ -102,8 +104,7 @@ export class WorkerPool implements TableSink {
       if (msg.type === 'listening') {
         this.applied.set(worker, -1);
         if (this.latest) worker.send({ type: 'table', table: this.latest } satisfies ToWorker);
-        if (this.latestGateway)
-          worker.send({ type: 'gateway', table: this.latestGateway } satisfies ToWorker);
+        if (this.latestGateway) worker.send({ type: 'gateway', ...this.latestGateway } satisfies ToWorker);
       } else if (msg.type === 'applied') {
         this.applied.set(worker, msg.version);
         if (msg.version === this.latest?.version)
@@ -142,8 +143,9 @@ export class WorkerPool implements TableSink {
   gatewaySink(): GatewayTableSink {
     return {
       publish: (table) => {
-        this.latestGateway = table;
-        for (const worker of this.applied.keys()) worker.send({ type: 'gateway', table } satisfies ToWorker);
+        this.latestGateway = { version: table.version, bytes: serialize(table) };
+        for (const worker of this.applied.keys())
+          worker.send({ type: 'gateway', ...this.latestGateway } satisfies ToWorker);
       },
       settled: () => {
         const version = this.latestGateway?.version;
@@ -240,9 +242,9 @@ export function runWorker(): Promise<void> {
             logger: config.accessLog ? pino({ name: 'access' }) : undefined,
           },
         });
-        const version = msg.table.version;
+        const version = msg.version;
         const serving = gateway;
-        serving.publish(msg.table);
+        serving.publish(deserialize(msg.bytes) as GatewayTable);
         void serving
           .settled()
           .then(() => send({ type: 'gateway-applied', version, failedPorts: serving.failedPorts() }));
