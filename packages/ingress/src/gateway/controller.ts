@@ -17,6 +17,7 @@ import { watchGateways, type GatewaySource } from './sources.js';
 import { GatewayStatusWriter, statusTargets } from './status-writer.js';
 import { GATEWAY_CONTROLLER_NAME, GATEWAY_GROUP, type Condition } from './types.js';
 import { serialPasses } from '../serial-passes.js';
+import { specFingerprint } from './spec-fingerprint.js';
 
 /** A condition that says something is wrong (Conflicted is the one whose True is bad). */
 function isProblem(c: Condition): boolean {
@@ -74,6 +75,8 @@ export class GatewayController {
   private readonly sink: GatewayTableSink;
   private source: GatewaySource | undefined;
   private compiled: GatewayCompiled | undefined;
+  /** What the last compile depended on (spec-fingerprint.ts). */
+  private fingerprint = '';
   private state: GatewayClusterState | undefined;
   private version = 0;
   private leading = false;
@@ -88,6 +91,7 @@ export class GatewayController {
   private reported = new Set<string>();
   private readonly controllerName: string;
   private readonly compileSeconds: Histogram;
+  private readonly compilesSkipped: Counter;
   private readonly statusWrites: Counter<'result'>;
   private readonly routesServed: Gauge;
   private readonly routesRejected: Gauge;
@@ -113,6 +117,11 @@ export class GatewayController {
       name: 'portico_gateway_compile_seconds',
       help: 'Time to compile Gateway API objects into served listeners and statuses',
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers,
+    });
+    this.compilesSkipped = new Counter({
+      name: 'portico_gateway_compiles_skipped_total',
+      help: 'Changes to Gateway API objects that needed no compile (only statuses changed)',
       registers,
     });
     this.statusWrites = new Counter({
@@ -182,6 +191,17 @@ export class GatewayController {
   }
 
   private apply(state: GatewayClusterState): void {
+    // Only statuses changed (ours coming back, mostly): nothing to compile, but the statuses to
+    // check are the new ones.
+    const fingerprint = specFingerprint(state);
+    if (this.compiled && fingerprint === this.fingerprint) {
+      this.state = state;
+      this.compiled = this.withAddresses(this.compiled, state);
+      this.compilesSkipped.inc();
+      void this.syncStatus();
+      return;
+    }
+    this.fingerprint = fingerprint;
     const end = this.compileSeconds.startTimer();
     const compiled = this.withAddresses(
       compileGateways(state, { controllerName: this.controllerName, addresses: [] }),
@@ -293,8 +313,8 @@ export class GatewayController {
       { services, slices },
       { services: state.services, slices: state.endpointSlices },
     );
-    if (changed && this.state === state) {
-      this.compiled = this.withAddresses(this.compiled, state);
+    if (changed && this.compiled && this.state) {
+      this.compiled = this.withAddresses(this.compiled, this.state);
       this.reportProblems();
     }
     clearTimeout(this.recheck);

@@ -17,3 +17,4 @@ export * from './gateway-service.js';
 export * from './gateway-addresses.js';
 export * from './service-keeper.js';
 export * from './serving.js';
+export * from './spec-fingerprint.js';
