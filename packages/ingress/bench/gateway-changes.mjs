@@ -184,7 +184,10 @@ function wrkRun(duration) {
       const socketErrors = sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0;
       const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
       const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
-      resolve({ non2xx, socketErrors, requests, rps });
+      const errors = sock
+        ? `connect ${sock[1]}, read ${sock[2]}, write ${sock[3]}, timeout ${sock[4]}`
+        : 'none';
+      resolve({ non2xx, socketErrors, errors, requests, rps });
     });
   });
   return { result, stop: () => child.kill('SIGINT') };
@@ -262,6 +265,7 @@ async function changes(count, withLoad) {
     requests: under.requests,
     rps: under.rps,
     failed: under.non2xx + under.socketErrors,
+    breakdown: `non-2xx ${under.non2xx}; socket errors: ${under.errors ?? 'none'}`,
   };
 }
 
@@ -278,6 +282,7 @@ console.log(
       changeIdleMs: { p50: idle.p50, max: idle.max },
       changeUnderLoadMs: { p50: underLoad.p50, p99: underLoad.p99, max: underLoad.max },
       failedDuringChanges: `${underLoad.failed}/${underLoad.requests}`,
+      failedBreakdown: underLoad.breakdown,
       loadRps: underLoad.rps,
     },
     null,
