@@ -4,13 +4,17 @@
  * `serialization: 'advanced'`), where it is indexed and swapped in with one reference store.
  * Compiling once in the primary keeps workers free of Kubernetes clients and keeps every worker on
  * the same table version. Each worker binds its own SO_REUSEPORT listener, so the kernel spreads
- * connections and no connection passes through the primary.
+ * connections and no connection passes through the primary. The Gateway API listeners go the same
+ * way: the primary compiles a GatewayTable and sends it whole, one message per swap, and every
+ * worker serves the listener ports on its own SO_REUSEPORT sockets.
  */
 import cluster, { type Worker } from 'node:cluster';
+import { deserialize, serialize } from 'node:v8';
 import pino, { type Logger } from 'pino';
 import { AggregatorRegistry, Registry } from 'prom-client';
 import type { PemPair } from './certs.js';
 import { forWorkers, TableState, type TableDelta } from './delta.js';
+import { GatewayServing, type GatewayTable, type GatewayTableSink } from './gateway/serving.js';
 import { ProxyMetrics } from './metrics.js';
 import type { ProxyOptions } from './proxy.js';
 import type { ProxyProtocolPorts } from './proxy-protocol-ports.js';
@@ -25,15 +29,22 @@ export interface WorkerConfig {
   readonly accessLog: boolean;
   readonly proxyProtocol?: ProxyProtocolPorts | undefined;
   readonly proxy: Partial<Omit<ProxyOptions, 'logger' | 'metrics'>>;
+  /** Where the Gateway listeners are served (`--gateway-address`), when Gateways are served. */
+  readonly gatewayAddress?: string | undefined;
 }
 
 type ToWorker =
   | { type: 'init'; config: WorkerConfig }
   | { type: 'table'; table: RouteTable }
   | { type: 'delta'; delta: TableDelta }
+  // The table serialized once in the primary (v8.serialize), not once per worker by send().
+  | { type: 'gateway'; version: number; bytes: Uint8Array }
   | { type: 'stop'; graceMs: number };
 type ToPrimary =
-  { type: 'listening' } | { type: 'applied'; version: number } | { type: 'error'; message: string };
+  | { type: 'listening' }
+  | { type: 'applied'; version: number }
+  | { type: 'gateway-applied'; version: number; failedPorts: number }
+  | { type: 'error'; message: string };
 
 /** Where compiled tables go: a set of worker processes, or a server in this process. */
 export interface TableSink {
@@ -56,6 +67,12 @@ export interface WorkerPoolOptions {
 export class WorkerPool implements TableSink {
   private readonly applied = new Map<Worker, number>();
   private latest: RouteTable | undefined;
+  private latestGateway: { version: number; bytes: Uint8Array } | undefined;
+  /** Per worker: the Gateway listener ports it could not open for the latest table it served. */
+  private readonly gatewayFailed = new Map<Worker, number>();
+  /** Per worker: the latest Gateway table version it serves. */
+  private readonly gatewayApplied = new Map<Worker, number>();
+  private gatewayWaiters: { version: number; resolve: () => void }[] = [];
   /** What every listening worker holds once it has processed the messages sent so far. */
   private readonly sent = new TableState();
   private publishedAt = 0;
@@ -87,6 +104,7 @@ export class WorkerPool implements TableSink {
       if (msg.type === 'listening') {
         this.applied.set(worker, -1);
         if (this.latest) worker.send({ type: 'table', table: this.latest } satisfies ToWorker);
+        if (this.latestGateway) worker.send({ type: 'gateway', ...this.latestGateway } satisfies ToWorker);
       } else if (msg.type === 'applied') {
         this.applied.set(worker, msg.version);
         if (msg.version === this.latest?.version)
@@ -94,11 +112,18 @@ export class WorkerPool implements TableSink {
             { worker: worker.id, version: msg.version, ms: performance.now() - this.publishedAt },
             'table applied',
           );
+      } else if (msg.type === 'gateway-applied') {
+        this.gatewayFailed.set(worker, msg.failedPorts);
+        this.gatewayApplied.set(worker, msg.version);
+        this.wakeGatewayWaiters();
       } else if (msg.type === 'error')
         this.log.error({ worker: worker.id, err: msg.message }, 'worker failed');
     });
     worker.on('exit', (code, signal) => {
       this.applied.delete(worker);
+      this.gatewayFailed.delete(worker);
+      this.gatewayApplied.delete(worker);
+      this.wakeGatewayWaiters();
       if (this.stopping) return;
       this.restarts++;
       this.log.error({ worker: worker.id, code, signal }, 'worker exited; starting a new one');
@@ -112,6 +137,37 @@ export class WorkerPool implements TableSink {
     // Workers that listen have the previous table (full or patched): send only the difference.
     const delta = this.sent.advance(table);
     for (const worker of this.applied.keys()) worker.send({ type: 'delta', delta } satisfies ToWorker);
+  }
+
+  /** The Gateway side: every listening worker serves each table (sent whole, one message per swap). */
+  gatewaySink(): GatewayTableSink {
+    return {
+      publish: (table) => {
+        this.latestGateway = { version: table.version, bytes: serialize(table) };
+        for (const worker of this.applied.keys())
+          worker.send({ type: 'gateway', ...this.latestGateway } satisfies ToWorker);
+      },
+      settled: () => {
+        const version = this.latestGateway?.version;
+        if (version === undefined || this.gatewayServedEverywhere(version)) return Promise.resolve();
+        return new Promise((resolve) => this.gatewayWaiters.push({ version, resolve }));
+      },
+      failedPorts: () => Math.max(0, ...this.gatewayFailed.values()),
+      close: () => Promise.resolve(),
+    };
+  }
+
+  private gatewayServedEverywhere(version: number): boolean {
+    if (this.applied.size === 0) return false;
+    return [...this.applied.keys()].every((w) => (this.gatewayApplied.get(w) ?? -1) >= version);
+  }
+
+  private wakeGatewayWaiters(): void {
+    this.gatewayWaiters = this.gatewayWaiters.filter((w) => {
+      if (!this.gatewayServedEverywhere(w.version)) return true;
+      w.resolve();
+      return false;
+    });
   }
 
   ready(): boolean {
@@ -139,6 +195,8 @@ export function runWorker(): Promise<void> {
   new AggregatorRegistry();
   const send = (msg: ToPrimary) => process.send?.(msg);
   let server: IngressServer | undefined;
+  let gateway: GatewayServing | undefined;
+  let config: WorkerConfig | undefined;
   const state = new TableState();
   // The primary orchestrates shutdown (readiness first, then a graceful stop); a Ctrl-C reaching
   // the whole process group must not kill workers under it. If the primary dies, so do we.
@@ -149,6 +207,7 @@ export function runWorker(): Promise<void> {
     process.on('message', (msg: ToWorker) => {
       if (msg.type === 'init') {
         const c = msg.config;
+        config = c;
         const logger = c.accessLog ? pino({ name: 'access' }) : undefined;
         server = new IngressServer({
           host: c.host,
@@ -173,8 +232,24 @@ export function runWorker(): Promise<void> {
         state.apply(msg.delta);
         server.setTable(state.table());
         send({ type: 'applied', version: msg.delta.version });
+      } else if (msg.type === 'gateway' && config?.gatewayAddress !== undefined) {
+        gateway ??= new GatewayServing({
+          address: config.gatewayAddress,
+          reusePort: true,
+          proxy: {
+            ...config.proxy,
+            metrics,
+            logger: config.accessLog ? pino({ name: 'access' }) : undefined,
+          },
+        });
+        const version = msg.version;
+        const serving = gateway;
+        serving.publish(deserialize(msg.bytes) as GatewayTable);
+        void serving
+          .settled()
+          .then(() => send({ type: 'gateway-applied', version, failedPorts: serving.failedPorts() }));
       } else if (msg.type === 'stop') {
-        void (server?.close(msg.graceMs) ?? Promise.resolve()).then(() => {
+        void Promise.all([server?.close(msg.graceMs), gateway?.close()]).then(() => {
           resolve();
           process.exit(0);
         });

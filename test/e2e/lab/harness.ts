@@ -23,6 +23,9 @@ export function requireLabPrerequisites(): void {
   for (const tool of ['ip', 'curl', 'vtysh', '/usr/lib/frr/bgpd', '/usr/lib/frr/zebra'])
     if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0)
       throw new Error(`the lab e2e tests need ${tool} (apt-get install iproute2 curl frr)`);
+  // The lab's Gateway needs the Gateway API CRDs, which come from a Go module.
+  if (spawnSync('sh', ['-c', 'command -v go']).status !== 0)
+    throw new Error('the lab e2e tests need Go (the Gateway API CRDs come from its module proxy)');
   buildCli();
 }
 

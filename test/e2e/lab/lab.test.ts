@@ -1,7 +1,8 @@
 /**
  * `portico lab up | status | down` as a user runs them, and what the lab promises: the demo app
  * reachable from the client by layer 2, by BGP (the router holds every node as a next hop) and
- * through the ingress by Host; endpoints that follow the pods; a clean `down`. Needs root + FRR.
+ * through the ingress by Host, and through a Gateway at the address Portico gave it; endpoints
+ * that follow the pods; a clean `down`. Needs root + FRR (+ Go, for the Gateway API CRDs).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -32,6 +33,14 @@ interface Status {
     url: string | null;
     urls: string[];
     host?: string;
+  }>;
+  gateways: Array<{
+    namespace: string;
+    name: string;
+    pool: string;
+    ips: string[];
+    url: string | null;
+    programmed: string | null;
   }>;
 }
 
@@ -119,6 +128,23 @@ describe('portico lab', () => {
     expect(answer?.host).toBe('demo.lab.example');
     // No rule for another host: the ingress answers, but not with the demo app.
     expect(clientGet(ingress.url!, 'other.example')).toBeUndefined();
+  });
+
+  it('the Gateway answers the client at the address allocated from the layer-2 pool', () => {
+    expect(up.stdout).toMatch(/==> the Gateway default\/demo got 203\.0\.113\./);
+    expect(status.gateways).toHaveLength(1);
+    const gw = status.gateways[0]!;
+    expect(gw).toMatchObject({ namespace: 'default', name: 'demo', programmed: 'True Programmed' });
+    expect(gw.ips).toHaveLength(1);
+    // An address of the layer-2 pool (203.0.113.32/28), announced by a speaker like any other.
+    expect(gw.ips[0]).toMatch(/^203\.0\.113\.(3[2-9]|4[0-7])$/);
+    // The address is the Service's the ingress keeps for the Gateway, not the ingress's own.
+    expect(gw.ips[0]).not.toBe(svc('ingress').ips[0]);
+    expect(svc('demo').ips).not.toContain(gw.ips[0]);
+    // Any host: the HTTPRoute has no hostnames. The answer is the demo app's, through the ingress pod.
+    const answer = clientGet(gw.url!, 'anything.example');
+    expect(answer?.pod).toMatch(/^demo-\d$/);
+    expect(answer?.host).toBe('anything.example');
   });
 
   it('traffic follows the endpoints: a stopped pod gets none, a new pod on another node gets some', async () => {

@@ -31,7 +31,7 @@ const usage = `usage: portico ingress [--kubeconfig FILE] [--http-port 80] [--ht
                        [--ingress-class portico] [--max-body-size BYTES] [--no-access-log]
                        [--no-leader-elect] [--identity ID] [--shutdown-delay 5] [--shutdown-grace 20]
                        [--proxy-protocol all|none|PORT,...] [--trusted-proxies CIDR,...]
-                       [--gateway-address ADDR]`;
+                       [--gateway-address ADDR] [--gateway-services]`;
 
 export async function runPrimary(args: string[]): Promise<number> {
   let values;
@@ -61,6 +61,7 @@ export async function runPrimary(args: string[]): Promise<number> {
         'proxy-protocol': { type: 'string', default: 'none' },
         'trusted-proxies': { type: 'string', default: '' },
         'gateway-address': { type: 'string' },
+        'gateway-services': { type: 'boolean', default: false },
       },
     }).values;
     ports = {
@@ -96,7 +97,13 @@ export async function runPrimary(args: string[]): Promise<number> {
   const proxy = { maxBodyBytes: Number(values['max-body-size']), httpsPort: ports.https, trustedProxies };
   const defaultCert = selfSignedPair();
 
+  // Gateway API: every listener of our Gateways served on --gateway-address at its own port; with
+  // --gateway-services each Gateway also gets a LoadBalancer Service (its address from our pools)
+  // in front of this Deployment's pods, which then serve the listeners on --listen-address.
+  const gatewayAddress =
+    values['gateway-address'] ?? (values['gateway-services'] ? values['listen-address'] : undefined);
   let sink: TableSink;
+  let pool: WorkerPool | undefined;
   let metricsRegistry: () => Registry;
   /** Request metrics of the in-process proxy (workers 0), shared with the Gateway proxy. */
   let proxyMetrics: ProxyMetrics | undefined;
@@ -124,8 +131,9 @@ export async function runPrimary(args: string[]): Promise<number> {
       proxyProtocol,
       accessLog: values['access-log'],
       proxy,
+      gatewayAddress,
     };
-    sink = new WorkerPool({ count: workers, config, logger: log });
+    sink = pool = new WorkerPool({ count: workers, config, logger: log });
     metricsRegistry = () => new ClusterRegistry(registry);
   }
 
@@ -141,14 +149,16 @@ export async function runPrimary(args: string[]): Promise<number> {
     debounceMs: 10,
     statusResyncMs: 60_000,
   });
-  // Gateway API: every listener of our Gateways served on --gateway-address at its own port.
-  const gatewayAddress = values['gateway-address'];
+  // The Gateway listeners are served where the Ingress ports are: in the workers when there are.
   const gateway =
     gatewayAddress === undefined
       ? undefined
       : new gatewayApi.GatewayController({
           api,
           address: gatewayAddress,
+          reportAddress: values['gateway-address'] !== undefined,
+          ...(values['gateway-services'] ? { gatewayServicesFrom: values['publish-service'] } : {}),
+          ...(pool ? { sink: pool.gatewaySink() } : {}),
           logger: log,
           registry,
           debounceMs: 10,

@@ -27,6 +27,9 @@ const PLURALS: Record<string, string> = {
   EndpointSlice: 'endpointslices',
   Ingress: 'ingresses',
   IngressClass: 'ingressclasses',
+  GatewayClass: 'gatewayclasses',
+  Gateway: 'gateways',
+  HTTPRoute: 'httproutes',
 };
 
 /** How to reach an HTTPS API server: whom to trust, which name to check, which token to send. */

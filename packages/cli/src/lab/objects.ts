@@ -1,6 +1,7 @@
 /**
  * The Kubernetes objects the lab writes: the Nodes (as a kubelet would register them), the
- * address-pools ConfigMap, the demo Services, and the ingress's Service, IngressClass and Ingress.
+ * address-pools ConfigMap, the demo Services, the ingress's Service, IngressClass and Ingress, and
+ * the demo Gateway (GatewayClass, Gateway, HTTPRoute).
  */
 import type { KubeObject } from './api.js';
 import { NODES, POOLS, poolConfig } from './plan.js';
@@ -127,4 +128,41 @@ export function demoIngressObject(): KubeObject {
       ],
     },
   };
+}
+
+/** The demo Gateway: its address comes from the layer-2 pool, through the Service the ingress keeps. */
+export const DEMO_GATEWAY = { namespace: 'default', name: 'demo', pool: POOLS.layer2.name, port: 80 };
+
+export function gatewayObjects(): KubeObject[] {
+  const group = 'gateway.networking.k8s.io/v1';
+  return [
+    {
+      apiVersion: group,
+      kind: 'GatewayClass',
+      metadata: { name: 'portico' },
+      spec: { controllerName: 'portico.dev/gateway-controller' },
+    },
+    {
+      apiVersion: group,
+      kind: 'Gateway',
+      metadata: {
+        name: DEMO_GATEWAY.name,
+        namespace: DEMO_GATEWAY.namespace,
+        annotations: { 'metallb.io/address-pool': DEMO_GATEWAY.pool },
+      },
+      spec: {
+        gatewayClassName: 'portico',
+        listeners: [{ name: 'http', port: DEMO_GATEWAY.port, protocol: 'HTTP' }],
+      },
+    },
+    {
+      apiVersion: group,
+      kind: 'HTTPRoute',
+      metadata: { name: 'demo', namespace: DEMO_GATEWAY.namespace },
+      spec: {
+        parentRefs: [{ name: DEMO_GATEWAY.name }],
+        rules: [{ backendRefs: [{ name: 'demo', port: 80 }] }],
+      },
+    },
+  ];
 }

@@ -1,6 +1,6 @@
 /** Reading the lab's Services back: allocated IPs and the URLs a client requests. */
 import type { LabApi } from './api.js';
-import { DEMO_HOST, DEMO_SERVICES, INGRESS_SERVICE } from './objects.js';
+import { DEMO_GATEWAY, DEMO_HOST, DEMO_SERVICES, INGRESS_SERVICE } from './objects.js';
 
 export interface ServiceReport {
   namespace: string;
@@ -48,4 +48,58 @@ export async function serviceReports(
       return report;
     }),
   );
+}
+
+export interface GatewayReport {
+  namespace: string;
+  name: string;
+  pool: string;
+  /** The Gateway's status.addresses. */
+  ips: string[];
+  urls: string[];
+  url: string | null;
+  /** Its Programmed condition: status and reason, e.g. `True Programmed`. */
+  programmed: string | null;
+}
+
+/** The Gateway's addresses as its status reports them (from the Service the ingress keeps). */
+export async function gatewayAddresses(api: LabApi, namespace: string, name: string): Promise<string[]> {
+  const gw = await gatewayObject(api, namespace, name);
+  const ips = (gw?.status?.addresses ?? []).map((a) => a.value);
+  return ips.sort((a, b) => Number(a.includes(':')) - Number(b.includes(':')));
+}
+
+interface GatewayObject {
+  status?: {
+    addresses?: Array<{ value: string }>;
+    conditions?: Array<{ type: string; status: string; reason: string }>;
+  };
+}
+
+function gatewayObject(api: LabApi, namespace: string, name: string): Promise<GatewayObject | undefined> {
+  return api.get<GatewayObject>(api.path('gateway.networking.k8s.io/v1', 'Gateway', namespace, name));
+}
+
+export async function gatewayReports(
+  api: LabApi,
+  made: { namespace: string; name: string } | undefined,
+): Promise<GatewayReport[]> {
+  if (!made) return [];
+  const gw = await gatewayObject(api, made.namespace, made.name).catch(() => undefined);
+  const ips = (gw?.status?.addresses ?? []).map((a) => a.value);
+  const urls = ips.map(
+    (ip) => `http://${bracket(ip)}${DEMO_GATEWAY.port === 80 ? '' : `:${DEMO_GATEWAY.port}`}/`,
+  );
+  const programmed = gw?.status?.conditions?.find((c) => c.type === 'Programmed');
+  return [
+    {
+      namespace: made.namespace,
+      name: made.name,
+      pool: DEMO_GATEWAY.pool,
+      ips,
+      urls,
+      url: urls[0] ?? null,
+      programmed: programmed ? `${programmed.status} ${programmed.reason}` : null,
+    },
+  ];
 }

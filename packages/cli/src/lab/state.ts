@@ -54,6 +54,8 @@ export interface LabState {
   pids: Record<string, number>;
   pods: LabPod[];
   services: LabService[];
+  /** The demo Gateway, once made (not without Go: the Gateway API CRDs come from its module). */
+  gateway?: { namespace: string; name: string };
 }
 
 export const stateFile = (dir: string) => join(dir, 'state.json');

@@ -1,7 +1,7 @@
 /** `portico lab status`: one object describing the lab, from its state file and the API. */
 import { LabApi } from './api.js';
 import { CLIENT, NODES, ROUTER } from './plan.js';
-import { serviceReports, type ServiceReport } from './services.js';
+import { gatewayReports, serviceReports, type GatewayReport, type ServiceReport } from './services.js';
 import { alive } from './shell.js';
 import type { LabApiServer, LabState } from './state.js';
 
@@ -19,6 +19,8 @@ export interface LabStatus {
   apiServer: LabApiServer | null;
   processes: Record<string, { pid: number; running: boolean }>;
   services: ServiceReport[];
+  /** The demo Gateway with the addresses its status reports (none when the lab made none). */
+  gateways: GatewayReport[];
 }
 
 export async function labStatus(state: LabState): Promise<LabStatus> {
@@ -29,6 +31,9 @@ export async function labStatus(state: LabState): Promise<LabStatus> {
   const services = await Promise.resolve()
     .then(() => serviceReports(LabApi.fromKubeconfig(state.kubeconfig), state.services))
     .catch(() => []);
+  const gateways = await Promise.resolve()
+    .then(() => gatewayReports(LabApi.fromKubeconfig(state.kubeconfig), state.gateway))
+    .catch(() => []);
   return {
     clientNamespace: CLIENT,
     routerNamespace: ROUTER,
@@ -38,6 +43,7 @@ export async function labStatus(state: LabState): Promise<LabStatus> {
     apiServer: state.apiServer ?? null,
     processes,
     services,
+    gateways,
   };
 }
 
@@ -57,6 +63,13 @@ export function printStatus(s: LabStatus, say: (line: string) => void): void {
     const how = svc.host ? ` -H 'Host: ${svc.host}'` : '';
     say(`  ${svc.namespace}/${svc.name} (${svc.pool}): ${svc.ips.join(', ') || '<pending>'}`);
     for (const url of svc.urls) say(`      ip netns exec ${s.clientNamespace} curl${how} ${url}`);
+  }
+  if (s.gateways.length > 0) say('gateways:');
+  for (const gw of s.gateways) {
+    say(
+      `  ${gw.namespace}/${gw.name} (${gw.pool}): ${gw.ips.join(', ') || '<pending>'} (Programmed ${gw.programmed ?? '?'})`,
+    );
+    for (const url of gw.urls) say(`      ip netns exec ${s.clientNamespace} curl ${url}`);
   }
   say('processes:');
   for (const [name, p] of Object.entries(s.processes))

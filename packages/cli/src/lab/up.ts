@@ -3,14 +3,18 @@
  * kube-proxy stand-ins, demo pods and Services, the ingress, then a request from the client.
  * Every step records what it made in the state file first, so `lab down` can undo a partial run.
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { installGatewayApiCrds } from '@portico/dev-kube-apiserver';
+import { ApiClient, kubeconfigCredentials } from '@portico/kube';
 import { startSpeaker } from './speaker.js';
 import { freePort, kubeDataDir, prepareKubeApiServer, startApiServer } from './apiserver.js';
 import {
+  DEMO_GATEWAY,
   DEMO_HOST,
   DEMO_SERVICES,
   demoIngressObject,
+  gatewayObjects,
   INGRESS_SERVICE,
   ingressClassObject,
   namespaceObject,
@@ -19,7 +23,7 @@ import {
 } from './objects.js';
 import { CLIENT, NODES, POOLS, PORTS, poolConfig, ROUTER, SEGMENT } from './plan.js';
 import { detectRouter, establishedSessions, INSTALL_HINT, type RouterKind, startRouter } from './router.js';
-import { allocatedIps, bracket } from './services.js';
+import { allocatedIps, bracket, gatewayAddresses } from './services.js';
 import { background, inNetns, labProgram, nodeInNetns, PORTICO, sh, waitFor } from './shell.js';
 import { readState, writeState, type ApiServerKind, type LabState } from './state.js';
 import { createTopology, existingNamespaces } from './topology.js';
@@ -154,6 +158,18 @@ export async function labUp(o: UpOptions): Promise<LabState> {
     await addService(lab, s);
   }
 
+  // The Gateway API CRDs come from the sigs.k8s.io/gateway-api Go module, as in the tests: without
+  // Go the lab shows no Gateway (like the BGP half without a router).
+  const withGateway = sh('sh', ['-c', 'command -v go'], { allowFail: true }).trim() !== '';
+  if (withGateway) {
+    step(o, 'installing the Gateway API CRDs (v1.5.1 standard channel, from the Go module)');
+    const client = new ApiClient(
+      kubeconfigCredentials(readFileSync(state.kubeconfig, 'utf8'), dirname(state.kubeconfig)),
+    );
+    await installGatewayApiCrds(client).finally(() => client.close());
+  } else
+    o.say('!!  Go is not installed: the Gateway part of the lab is skipped (its CRDs come from a Go module)');
+
   step(
     o,
     'starting the ingress (a pod on the first node) with its LoadBalancer Service portico-system/ingress',
@@ -183,10 +199,21 @@ export async function labUp(o: UpOptions): Promise<LabState> {
       '0',
       '--no-leader-elect',
       '--no-access-log',
+      // Each Gateway gets a LoadBalancer Service in front of this pod; it serves the listeners on its IP.
+      ...(withGateway ? ['--gateway-services'] : []),
     ],
   });
   await api.apply(demoIngressObject());
   await syncEndpoints(lab);
+  if (withGateway) {
+    step(
+      o,
+      `creating the Gateway ${DEMO_GATEWAY.namespace}/${DEMO_GATEWAY.name} (listener on port ${DEMO_GATEWAY.port}, pool ${DEMO_GATEWAY.pool}) and an HTTPRoute to the demo app`,
+    );
+    for (const obj of gatewayObjects()) await api.apply(obj);
+    state.gateway = { namespace: DEMO_GATEWAY.namespace, name: DEMO_GATEWAY.name };
+    save();
+  }
 
   const allocated: Record<string, string[]> = {};
   for (const s of [...services, INGRESS_SERVICE]) {
@@ -197,6 +224,17 @@ export async function labUp(o: UpOptions): Promise<LabState> {
     );
     allocated[`${s.namespace}/${s.name}`] = await allocatedIps(api, s.namespace, s.name);
     step(o, `${s.namespace}/${s.name} got ${allocated[`${s.namespace}/${s.name}`]!.join(' and ')}`);
+  }
+
+  let gatewayIps: string[] = [];
+  if (withGateway) {
+    await waitFor(
+      async () => (await gatewayAddresses(api, DEMO_GATEWAY.namespace, DEMO_GATEWAY.name)).length > 0,
+      30_000,
+      `an address in the status of the Gateway ${DEMO_GATEWAY.namespace}/${DEMO_GATEWAY.name}`,
+    );
+    gatewayIps = await gatewayAddresses(api, DEMO_GATEWAY.namespace, DEMO_GATEWAY.name);
+    step(o, `the Gateway ${DEMO_GATEWAY.namespace}/${DEMO_GATEWAY.name} got ${gatewayIps.join(' and ')}`);
   }
 
   if (kind) {
@@ -221,6 +259,14 @@ export async function labUp(o: UpOptions): Promise<LabState> {
   step(o, `through the ingress, with the Host header of the demo Ingress`);
   o.say(`    ip netns exec ${CLIENT} curl -H 'Host: ${DEMO_HOST}' ${viaIngress}`);
   o.say(`    ${await clientRequest(viaIngress, DEMO_HOST)}`);
+  if (withGateway) {
+    step(o, `through the Gateway, at its own address`);
+    for (const ip of gatewayIps) {
+      const url = `http://${bracket(ip)}/`;
+      o.say(`    ip netns exec ${CLIENT} curl ${url}`);
+      o.say(`    ${await clientRequest(url)}`);
+    }
+  }
 
   // The kube-apiserver build comes with its kubectl: no other install needed to look around.
   const kubectl = kube ? kube.kubectl : 'kubectl';

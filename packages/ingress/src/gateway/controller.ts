@@ -4,40 +4,68 @@
  * Compiling is the pure step in compile.ts; this class only wires the watch, the servers and the
  * status writer, and counts what happens.
  */
-import { type ApiClient, EventRecorder } from '@portico/kube';
+import { type ApiClient, EventRecorder, serialPasses } from '@portico/kube';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { emptyTable } from '../table.js';
-import { defaultProxyOptions, type ProxyOptions } from '../proxy.js';
+import type { ProxyOptions } from '../proxy.js';
 import {
   backendEntries,
   compileGateways,
   type GatewayClusterState,
   type GatewayCompiled,
 } from './compile.js';
-import { GatewayProxy } from './gateway-proxy.js';
-import { GatewayServers } from './servers.js';
+import { gatewayAddressing, reportableAddress, withAddressing } from './gateway-addresses.js';
+import { desiredGatewayService, desiredGatewaySlices, gatewayServiceName } from './gateway-service.js';
+import { GatewayServiceKeeper } from './service-keeper.js';
+import { GatewayServing, type GatewayTableSink } from './serving.js';
 import { watchGateways, type GatewaySource } from './sources.js';
 import { GatewayStatusWriter, statusTargets } from './status-writer.js';
 import { GATEWAY_CONTROLLER_NAME, GATEWAY_GROUP, type Condition } from './types.js';
-import { serialPasses } from '@portico/kube';
+import { specFingerprint } from './spec-fingerprint.js';
 
 /** A condition that says something is wrong (Conflicted is the one whose True is bad). */
 function isProblem(c: Condition): boolean {
   return c.type === 'Conflicted' ? c.status === 'True' : c.status === 'False' && c.type !== 'Programmed';
 }
 
+/** Gateway-level conditions reported as Events: the address problems (listeners report the rest). */
+const ADDRESS_PROBLEMS = new Set(['UnsupportedAddress', 'AddressNotUsable']);
+
 export interface GatewayControllerOptions {
   readonly api: ApiClient;
-  /** Where every listener of our Gateways is served, at the listener's own port. */
+  /**
+   * Where every listener of our Gateways is served, at the listener's own port; reported in
+   * status.addresses unless it is a wildcard (0.0.0.0, ::).
+   */
   readonly address: string;
+  /**
+   * Whether `address` goes into status.addresses (default true). Not when it is only the pod's own
+   * address (--gateway-services without --gateway-address): clients use the Service's address.
+   */
+  readonly reportAddress?: boolean;
+  /**
+   * The ingress's own Service (`namespace/name`): when set, the leader keeps a LoadBalancer Service
+   * per Gateway whose endpoints are this Service's (the ingress pods), and the Gateway's addresses
+   * are that Service's, from Portico's pools.
+   */
+  readonly gatewayServicesFrom?: string;
   readonly logger: Logger;
   readonly registry: Registry;
   readonly controllerName?: string;
   readonly debounceMs: number;
   /** How often statuses are re-checked even without events, ms. */
   readonly statusResyncMs: number;
+  /**
+   * How often, while a Gateway's Service waits for an address, the controller's Events about it
+   * are read again (a failed allocation changes no object we watch), ms; default 2000.
+   */
+  readonly addressRecheckMs?: number;
   readonly proxy?: Partial<ProxyOptions>;
+  /**
+   * Where the compiled listeners are served: by default a GatewayServing in this process (with
+   * `proxy`); the worker processes' sink (WorkerPool.gatewaySink()) with --workers.
+   */
+  readonly sink?: GatewayTableSink;
   /** Where Events go; by default an EventRecorder of component `portico-gateway`. */
   readonly events?: Pick<EventRecorder, 'record'>;
 }
@@ -46,33 +74,40 @@ export interface GatewayControllerOptions {
 export const gatewayEventSource = 'portico-gateway';
 
 export class GatewayController {
-  readonly proxy: GatewayProxy;
-  readonly servers: GatewayServers;
+  /** What serves the listeners in this process, when they are served here. */
+  readonly local: GatewayServing | undefined;
+  private readonly sink: GatewayTableSink;
   private source: GatewaySource | undefined;
   private compiled: GatewayCompiled | undefined;
+  /** What the last compile depended on (spec-fingerprint.ts). */
+  private fingerprint = '';
   private state: GatewayClusterState | undefined;
   private version = 0;
   private leading = false;
   private stopping = false;
   /** Writes what differs, one object at a time; a sync asked for meanwhile runs after this one. */
   private readonly syncStatus = serialPasses(() => this.writeStatuses());
-  private serving: Promise<void> = Promise.resolve();
   private resync: NodeJS.Timeout | undefined;
+  private recheck: NodeJS.Timeout | undefined;
   private readonly writer: GatewayStatusWriter;
   private readonly events: Pick<EventRecorder, 'record'>;
   /** Problems already reported by this leader, so each is one Event, not one per compile. */
   private reported = new Set<string>();
   private readonly controllerName: string;
   private readonly compileSeconds: Histogram;
+  private readonly compilesSkipped: Counter;
   private readonly statusWrites: Counter<'result'>;
   private readonly routesServed: Gauge;
   private readonly routesRejected: Gauge;
   private readonly portsFailed: Gauge;
+  private readonly keeper: GatewayServiceKeeper | undefined;
 
   constructor(private readonly options: GatewayControllerOptions) {
     this.controllerName = options.controllerName ?? GATEWAY_CONTROLLER_NAME;
-    this.proxy = new GatewayProxy({ ...defaultProxyOptions, logger: options.logger, ...options.proxy });
-    this.servers = new GatewayServers(this.proxy, options.address, options.logger);
+    this.local = options.sink
+      ? undefined
+      : new GatewayServing({ address: options.address, logger: options.logger, proxy: options.proxy });
+    this.sink = options.sink ?? this.local!;
     this.writer = new GatewayStatusWriter(options.api);
     this.events =
       options.events ??
@@ -88,6 +123,11 @@ export class GatewayController {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
       registers,
     });
+    this.compilesSkipped = new Counter({
+      name: 'portico_gateway_compiles_skipped_total',
+      help: 'Changes to Gateway API objects that needed no compile (only statuses changed)',
+      registers,
+    });
     this.statusWrites = new Counter({
       name: 'portico_gateway_status_writes_total',
       help: 'Gateway API status writes by result',
@@ -99,11 +139,27 @@ export class GatewayController {
       help: 'HTTPRoute parent references of ours that are Accepted',
       registers,
     });
+    const sink = this.sink;
     this.portsFailed = new Gauge({
       name: 'portico_gateway_listener_ports_failed',
       help: 'Gateway listener ports that could not be opened on the gateway address (retried on every change)',
       registers,
+      collect() {
+        this.set(sink.failedPorts());
+      },
     });
+    this.keeper = options.gatewayServicesFrom
+      ? new GatewayServiceKeeper(
+          options.api,
+          options.logger,
+          new Counter({
+            name: 'portico_gateway_service_writes_total',
+            help: 'Writes of the LoadBalancer Services kept for Gateways, by action and result',
+            labelNames: ['action', 'result'],
+            registers,
+          }),
+        )
+      : undefined;
     this.routesRejected = new Gauge({
       name: 'portico_gateway_httproutes_rejected',
       help: 'HTTPRoute parent references of ours that are not Accepted or have unresolved references',
@@ -120,7 +176,7 @@ export class GatewayController {
       },
     });
     this.resync = setInterval(() => void this.syncStatus(), this.options.statusResyncMs);
-    return this.source.synced.then(() => this.serving);
+    return this.source.synced.then(() => this.sink.settled());
   }
 
   /** Called by the leader elector: only the leader writes statuses. */
@@ -135,15 +191,26 @@ export class GatewayController {
 
   /** Resolves once the latest compile is served (its ports opened or closed). */
   settled(): Promise<void> {
-    return this.serving;
+    return this.sink.settled();
   }
 
   private apply(state: GatewayClusterState): void {
+    // Only statuses changed (ours coming back, mostly): nothing to compile, but the statuses to
+    // check are the new ones.
+    const fingerprint = specFingerprint(state);
+    if (this.compiled && fingerprint === this.fingerprint) {
+      this.state = state;
+      this.compiled = this.withAddresses(this.compiled, state);
+      this.compilesSkipped.inc();
+      void this.syncStatus();
+      return;
+    }
+    this.fingerprint = fingerprint;
     const end = this.compileSeconds.startTimer();
-    const compiled = compileGateways(state, {
-      controllerName: this.controllerName,
-      addresses: [this.options.address],
-    });
+    const compiled = this.withAddresses(
+      compileGateways(state, { controllerName: this.controllerName, addresses: [] }),
+      state,
+    );
     end();
     this.state = state;
     this.compiled = compiled;
@@ -156,16 +223,12 @@ export class GatewayController {
       }
     this.routesServed.set(accepted);
     this.routesRejected.set(rejected);
-    this.proxy.setTable({
-      ...emptyTable,
+    this.sink.publish({
       version: ++this.version,
+      listeners: compiled.listeners,
       backends: backendEntries(compiled),
     });
     this.reportProblems();
-    this.serving = this.serving.then(async () => {
-      const failed = await this.servers.update(compiled.listeners);
-      this.portsFailed.set(failed.length);
-    });
     void this.syncStatus();
   }
 
@@ -205,13 +268,88 @@ export class GatewayController {
       for (const p of r.status.parents) report('GRPCRoute', r, p.conditions);
     for (const r of this.compiled.tlsRoutes)
       for (const p of r.status.parents) report('TLSRoute', r, p.conditions);
-    for (const g of this.compiled.gateways)
+    for (const g of this.compiled.gateways) {
       for (const l of g.status.listeners ?? []) report('Gateway', g, l.conditions);
+      report(
+        'Gateway',
+        g,
+        (g.status.conditions ?? []).filter((c) => c.status === 'False' && ADDRESS_PROBLEMS.has(c.reason)),
+      );
+    }
     this.reported = now;
+  }
+
+  /** The compiled statuses with each Gateway's addresses (its Service's IPs, the static address). */
+  private withAddresses(compiled: GatewayCompiled, state: GatewayClusterState): GatewayCompiled {
+    const staticAddresses =
+      this.options.reportAddress !== false && reportableAddress(this.options.address)
+        ? [this.options.address]
+        : [];
+    const withService = this.keeper !== undefined;
+    const services = new Map(state.services.map((s) => [`${s.metadata?.namespace}/${s.metadata?.name}`, s]));
+    const specs = new Map(state.gateways.map((g) => [`${g.metadata?.namespace}/${g.metadata?.name}`, g]));
+    const gateways = compiled.gateways.map((g) => {
+      const gateway = specs.get(`${g.namespace}/${g.name}`) ?? {};
+      const serviceName = gatewayServiceName(g.name);
+      const addressing = gatewayAddressing(gateway, {
+        staticAddresses,
+        withService,
+        service: services.get(`${g.namespace}/${serviceName}`),
+        allocationError: this.keeper?.allocationError(g.namespace ?? 'default', serviceName),
+      });
+      return { ...g, status: withAddressing(g.status, g.generation, addressing) };
+    });
+    return { ...compiled, gateways };
+  }
+
+  /** The leader's pass over the Gateways' Services; statuses are recomputed when what it learnt changes. */
+  private async keepServices(): Promise<void> {
+    if (!this.keeper || !this.compiled || !this.state) return;
+    const state = this.state;
+    const specs = new Map(state.gateways.map((g) => [`${g.metadata?.namespace}/${g.metadata?.name}`, g]));
+    const [ns, name] = (this.options.gatewayServicesFrom ?? '').split('/');
+    const ingressSlices = state.endpointSlices.filter(
+      (s) => s.metadata?.namespace === ns && s.metadata?.labels?.['kubernetes.io/service-name'] === name,
+    );
+    const services = this.compiled.gateways.flatMap((g) => {
+      const gateway = specs.get(`${g.namespace}/${g.name}`);
+      const svc = gateway && desiredGatewayService(gateway);
+      return svc ? [svc] : [];
+    });
+    const slices = services.flatMap((svc) => desiredGatewaySlices(svc, ingressSlices));
+    const changed = await this.keeper.sync(
+      { services, slices },
+      { services: state.services, slices: state.endpointSlices },
+    );
+    if (changed && this.compiled && this.state) {
+      this.compiled = this.withAddresses(this.compiled, this.state);
+      this.reportProblems();
+    }
+    clearTimeout(this.recheck);
+    if (this.keeper.waiting > 0 && !this.stopping)
+      this.recheck = setTimeout(() => void this.syncStatus(), this.options.addressRecheckMs ?? 2000);
   }
 
   private async writeStatuses(): Promise<void> {
     if (!this.leading || !this.compiled || !this.state || this.stopping) return;
+    await this.keepServices();
+    if (!this.leading || this.stopping) return;
+    // The watched objects say what most statuses already are: only those that differ are re-read
+    // and written (a pass over 10,000 routes must not be 10,000 GETs after every change).
+    const cached = new Map<string, Record<string, unknown> | undefined>();
+    const remember = (
+      plural: string,
+      o: { metadata?: { namespace?: string; name?: string }; status?: object },
+    ) =>
+      cached.set(
+        `${plural}|${o.metadata?.namespace ?? ''}|${o.metadata?.name}`,
+        o.status as Record<string, unknown>,
+      );
+    for (const o of this.state.gatewayClasses) remember('gatewayclasses', o);
+    for (const o of this.state.gateways) remember('gateways', o);
+    for (const o of this.state.httpRoutes) remember('httproutes', o);
+    for (const o of this.state.grpcRoutes ?? []) remember('grpcroutes', o);
+    for (const o of this.state.tlsRoutes ?? []) remember('tlsroutes', o);
     for (const target of statusTargets(
       this.compiled,
       this.state.httpRoutes,
@@ -220,6 +358,10 @@ export class GatewayController {
       this.state.tlsRoutes,
     )) {
       if (!this.leading || this.stopping) break;
+      if (target.current(cached.get(`${target.plural}|${target.namespace ?? ''}|${target.name}`))) {
+        this.statusWrites.inc({ result: 'current' });
+        continue;
+      }
       try {
         const wrote = await this.writer.apply(target);
         this.statusWrites.inc({ result: wrote ? 'written' : 'current' });
@@ -236,10 +378,8 @@ export class GatewayController {
   async stop(): Promise<void> {
     this.stopping = true;
     clearInterval(this.resync);
+    clearTimeout(this.recheck);
     await this.source?.stop();
-    await this.serving;
-    await this.servers.close();
-    await this.proxy.upstreams.close();
-    this.proxy.pool.close();
+    await this.sink.close();
   }
 }

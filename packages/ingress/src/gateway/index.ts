@@ -18,3 +18,8 @@ export * from './servers.js';
 export * from './sources.js';
 export * from './status-writer.js';
 export * from './controller.js';
+export * from './gateway-service.js';
+export * from './gateway-addresses.js';
+export * from './service-keeper.js';
+export * from './serving.js';
+export * from './spec-fingerprint.js';

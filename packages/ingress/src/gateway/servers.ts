@@ -35,6 +35,8 @@ export class GatewayServers {
     private readonly proxy: GatewayProxy,
     private readonly address: string,
     private readonly logger?: Logger,
+    /** In a cluster worker: bind its own SO_REUSEPORT socket instead of sharing the primary's. */
+    private readonly reusePort = false,
   ) {
     this.passthrough = new TlsPassthrough(proxy, proxy.options.metrics?.registry, logger);
   }
@@ -68,7 +70,7 @@ export class GatewayServers {
       if (this.servers.has(port)) continue;
       const entry = this.open(ls[0]!.protocol, ls);
       try {
-        await listen(entry.server, this.address, port);
+        await listen(entry.server, this.address, port, this.reusePort);
         this.servers.set(port, entry);
         this.logger?.info(
           { address: this.address, port, protocol: entry.protocol },
@@ -171,10 +173,10 @@ function refuseWith(proxy: GatewayProxy, server: http.Server | http2.Http2Secure
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => proxy.clientError(err, socket));
 }
 
-function listen(server: Server, address: string, port: number): Promise<void> {
+function listen(server: Server, address: string, port: number, reusePort: boolean): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, address, () => {
+    server.listen({ port, host: address, exclusive: reusePort, reusePort }, () => {
       server.off('error', reject);
       resolve();
     });

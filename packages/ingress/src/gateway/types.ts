@@ -18,6 +18,7 @@ export interface ObjectMeta {
   readonly creationTimestamp?: string | Date;
   readonly deletionTimestamp?: string | Date;
   readonly labels?: Readonly<Record<string, string>>;
+  readonly annotations?: Readonly<Record<string, string>>;
 }
 
 export interface Condition {
@@ -95,6 +96,11 @@ export interface Gateway {
     readonly gatewayClassName?: string;
     readonly listeners?: readonly Listener[];
     readonly addresses?: readonly GatewayAddress[];
+    /** Labels and annotations for what is made for the Gateway (its Service). */
+    readonly infrastructure?: {
+      readonly labels?: Readonly<Record<string, string>>;
+      readonly annotations?: Readonly<Record<string, string>>;
+    };
   };
   readonly status?: GatewayStatus;
 }
