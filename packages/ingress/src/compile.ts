@@ -21,7 +21,7 @@ import type {
 import { backendKey, indexServices, resolveBackend, type ServiceIndex } from './backends.js';
 import { classFilter, CONTROLLER_NAME, DEFAULT_CLASS_NAME } from './classes.js';
 import { formatProblem, type IngressProblem, type ProblemReason } from './problems.js';
-import { readIngressAnnotations } from './annotations/index.js';
+import { readIngressAnnotations, regexMode, regexPathProblem } from './annotations/index.js';
 import type { BackendEntry, CertEntry, Endpoint, HostTable, PathEntry, RouteTable, Target } from './table.js';
 
 export * from './problems.js';
@@ -47,6 +47,15 @@ interface HostBuilder {
   fallback: Target | null;
   /** Which Ingress's defaultBackend `fallback` is. */
   fallbackOwner?: Owner;
+  /** Some path of the host asks for regexes (annotations/rewrite.ts): all of them become regexes. */
+  regex: boolean;
+}
+
+/** A server-alias asked for by an Ingress, for one of its rule hosts. */
+interface AliasRequest {
+  readonly alias: string;
+  readonly host: string;
+  readonly ref: IngressRef;
 }
 
 const TLS_SECRET_TYPE = 'kubernetes.io/tls';
@@ -80,6 +89,7 @@ export function compileWithProblems(state: ClusterState, options: CompileOptions
   const tlsHosts = new Set<string>();
   let catchAll: Target | null = null;
   let catchAllOwner: Owner | undefined;
+  const aliasRequests: AliasRequest[] = [];
 
   for (const ing of ingresses) {
     const ns = ing.metadata?.namespace ?? 'default';
@@ -93,13 +103,16 @@ export function compileWithProblems(state: ClusterState, options: CompileOptions
     const report = (reason: ProblemReason, field: string, what: string): void => {
       problems.push(problem(ref, reason, field, what));
     };
-    const { policy, bad, refused, unknown } = readIngressAnnotations(ing.metadata?.annotations);
+    const annotations = readIngressAnnotations(ing.metadata?.annotations);
+    const { bad, refused, unknown } = annotations;
+    // server-alias is host-level: the compiler takes it, targets never carry it.
+    const { serverAlias, ...policy } = annotations.policy;
     const annotationField = (annotation: string): string => `metadata.annotations[${quote(annotation)}]`;
     for (const b of bad)
       report(
         'InvalidAnnotation',
         annotationField(b.annotation),
-        `${quote(b.value)} is not ${b.expected}; ignored`,
+        `${quote(b.value)} is not ${b.expected}; ${b.consequence ?? 'ignored'}`,
       );
     for (const a of refused)
       report(
@@ -152,7 +165,8 @@ export function compileWithProblems(state: ClusterState, options: CompileOptions
     rules.forEach((rule, r) => {
       const host = (rule.host ?? '').toLowerCase();
       let hb = hosts.get(host);
-      if (!hb) hosts.set(host, (hb = { exact: new Map(), prefix: new Map(), fallback: null }));
+      if (!hb) hosts.set(host, (hb = { exact: new Map(), prefix: new Map(), fallback: null, regex: false }));
+      if (host !== '') for (const alias of serverAlias ?? []) aliasRequests.push({ alias, host, ref });
       if (fallback && !hb.fallbackOwner) {
         hb.fallback = fallback;
         hb.fallbackOwner = { ref, field: 'spec.defaultBackend' };
@@ -164,6 +178,7 @@ export function compileWithProblems(state: ClusterState, options: CompileOptions
       (rule.http?.paths ?? []).forEach((p, i) => {
         const path = p.path || '/';
         const target = targetOf(p.backend, [r, i]);
+        if (regexMode(policy, path)) hb.regex = true;
         const owner: PathOwner = { ref, rule: r, index: i, path };
         const conflict = (old: PathOwner, kind: string): void =>
           report(
@@ -233,12 +248,11 @@ export function compileWithProblems(state: ClusterState, options: CompileOptions
     });
   }
 
-  const hostTables: HostTable[] = [...hosts].sort(byKey).map(([host, hb]) => ({
-    host,
-    exact: [...hb.exact.values()].map((v) => v.entry),
-    prefix: [...hb.prefix.values()].map((v) => v.entry),
-    fallback: hb.fallback,
-  }));
+  const hostTables: HostTable[] = [...hosts].map(([host, hb]) =>
+    hb.regex ? regexHost(host, hb, problems) : plainHost(host, hb),
+  );
+  hostTables.push(...aliasHosts(aliasRequests, hostTables, problems));
+  hostTables.sort((a, b) => cmp(a.host, b.host));
   const backendList: BackendEntry[] = [...resolved]
     .sort(byKey)
     .map(([key, r]) => ({ key, endpoints: typeof r === 'string' ? [] : r }));
@@ -253,6 +267,71 @@ export function compileWithProblems(state: ClusterState, options: CompileOptions
     problems: problems.map(formatProblem),
   };
   return { table, problems };
+}
+
+function plainHost(host: string, hb: HostBuilder): HostTable {
+  return {
+    host,
+    exact: [...hb.exact.values()].map((v) => v.entry),
+    prefix: [...hb.prefix.values()].map((v) => v.entry),
+    fallback: hb.fallback,
+  };
+}
+
+/**
+ * A host whose paths are regexes: every path as written (Exact ones too, as ingress-nginx's
+ * `~* "^path"` locations), longest first, as ingress-nginx orders them. A pattern that cannot be
+ * used is left out and reported on its path.
+ */
+function regexHost(host: string, hb: HostBuilder, problems: IngressProblem[]): HostTable {
+  const regex: PathEntry[] = [];
+  for (const { entry, owner } of [...hb.exact.values(), ...hb.prefix.values()]) {
+    const why = regexPathProblem(owner.path);
+    if (why === undefined) regex.push({ path: owner.path, target: entry.target });
+    else
+      problems.push(
+        problem(
+          owner.ref,
+          'InvalidPath',
+          fieldOf(owner),
+          `path ${quote(owner.path)} of host ${quote(host || '*')} is read as a regular expression (use-regex or rewrite-target on this host) and ${why}; not served`,
+        ),
+      );
+  }
+  regex.sort((a, b) => b.path.length - a.path.length);
+  return { host, exact: [], prefix: [], regex, fallback: hb.fallback };
+}
+
+/**
+ * Hosts added by server-alias: each serves what its host serves. An alias that is a host of some
+ * Ingress already, or was taken by an older Ingress's alias, is reported and not added.
+ */
+function aliasHosts(
+  requests: readonly AliasRequest[],
+  tables: readonly HostTable[],
+  problems: IngressProblem[],
+): HostTable[] {
+  const byHost = new Map(tables.map((t) => [t.host, t]));
+  const taken = new Map<string, AliasRequest>();
+  const out: HostTable[] = [];
+  const field = 'metadata.annotations["nginx.ingress.kubernetes.io/server-alias"]';
+  for (const req of requests) {
+    const report = (what: string): void => {
+      problems.push(
+        problem(req.ref, 'RuleConflict', field, `server-alias ${quote(req.alias)} ${what}; not added`),
+      );
+    };
+    const earlier = taken.get(req.alias);
+    if (earlier?.host === req.host) continue;
+    if (byHost.has(req.alias)) report('is already a host of an Ingress rule');
+    else if (earlier)
+      report(`is already an alias of host ${quote(earlier.host)} (Ingress ${quote(earlier.ref.id)})`);
+    else {
+      taken.set(req.alias, req);
+      out.push({ ...byHost.get(req.host)!, host: req.alias });
+    }
+  }
+  return out;
 }
 
 interface IngressRef {

@@ -16,6 +16,7 @@ export const PROBLEM_REASONS = [
   'InvalidAnnotation',
   'RefusedAnnotation',
   'UnknownAnnotation',
+  'InvalidPath',
 ] as const;
 
 export type ProblemReason = (typeof PROBLEM_REASONS)[number];

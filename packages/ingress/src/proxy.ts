@@ -22,6 +22,7 @@ import { BodyLimit, BodyWatch } from './limits.js';
 import type { ProxyMetrics } from './metrics.js';
 import { normalizeTarget } from './paths.js';
 import { redirectsToHttps } from './annotations/index.js';
+import { applyRequestPolicy, type RequestView } from './route-policy.js';
 import { normalizeHost, Router, type Backend, type RoutedEndpoint } from './router.js';
 import { emptyTable, type RouteTable, type Target } from './table.js';
 import { UpstreamPool } from './http1/upstream-pool.js';
@@ -112,6 +113,8 @@ export class Proxy {
    * Where a request goes, shared by both data planes: a response of our own (400 for a target
    * paths.ts refuses, 308 to HTTPS, 404, 503, 413) or a backend with at least one endpoint and the
    * normalised target to forward (`path`). `target` is the origin-form request-target as sent.
+   * `request` is what the route's annotations may look at (route-policy.ts); without it they are
+   * not applied.
    */
   decide(
     rawHost: string,
@@ -119,6 +122,7 @@ export class Proxy {
     proto: 'http' | 'https',
     contentLength: number,
     plane: 'fast' | 'node',
+    request?: RequestView,
   ): Decision {
     const router = this.router;
     const path = normalizeTarget(target);
@@ -140,10 +144,29 @@ export class Proxy {
       return { status: 308, location: `https://${bracketed}${port}${path}` };
     }
     if (!route) return { status: 404 };
+    let forward = path;
+    let headers: readonly string[] | undefined;
+    const compiled = request && router.policy(route);
+    if (compiled) {
+      const outcome = applyRequestPolicy(route, compiled, request!, rawHost, proto, path, this.trusted);
+      if (outcome.action)
+        this.options.metrics?.policyActions.inc({ ingress: route.ingress, action: outcome.action });
+      if (outcome.status !== 0)
+        return {
+          status: outcome.status as LocalStatus,
+          target: route,
+          ...(outcome.location !== undefined && { location: outcome.location }),
+          ...(outcome.headers && { headers: outcome.headers }),
+        };
+      if (outcome.path !== undefined) forward = outcome.path;
+      headers = outcome.headers;
+    }
     const backend = route.backend === null ? undefined : router.backend(route.backend);
-    if (!backend || backend.endpoints.length === 0) return { status: 503, target: route };
-    if (contentLength > this.options.maxBodyBytes) return { status: 413, target: route };
-    return { status: 0, target: route, backend, path };
+    if (!backend || backend.endpoints.length === 0) return { status: 503, target: route, headers };
+    if (contentLength > this.options.maxBodyBytes) return { status: 413, target: route, headers };
+    return headers
+      ? { status: 0, target: route, backend, path: forward, headers }
+      : { status: 0, target: route, backend, path: forward };
   }
 
   /**
@@ -239,9 +262,17 @@ export class Proxy {
       return this.local(req, res, 400, undefined, undefined, true);
     }
     const length = req.headers['content-length'];
-    const decision = this.decide(rawHost, url, proto, length === undefined ? -1 : Number(length), 'node');
+    const decision = this.decide(
+      rawHost,
+      url,
+      proto,
+      length === undefined ? -1 : Number(length),
+      'node',
+      requestView(req),
+    );
     if (decision.status !== 0) {
-      const extra = decision.location ? { location: decision.location } : undefined;
+      const located = decision.location ? { location: decision.location } : undefined;
+      const extra = decision.headers ? headerObject(decision.headers, located) : located;
       const close = decision.status === 413 || decision.status === 400;
       return this.local(req, res, decision.status, decision.target, extra, close);
     }
@@ -283,6 +314,7 @@ export class Proxy {
           body,
           target,
           backend,
+          decision.headers,
         );
         exchange.start(undefined);
       });
@@ -293,7 +325,9 @@ export class Proxy {
       });
       return;
     }
-    new Exchange(this, req, res, url, headers, limit ?? null, limit, target, backend).start(undefined);
+    new Exchange(this, req, res, url, headers, limit ?? null, limit, target, backend, decision.headers).start(
+      undefined,
+    );
   }
 
   /** WebSocket and other Upgrade requests: the handshake is forwarded, then bytes are piped raw. */
@@ -324,7 +358,7 @@ export class Proxy {
       rawHost = abs.authority;
     }
     if (hostCount(req.rawHeaders) > 1) return refuse(400);
-    const decision = this.decide(rawHost, url, proto, -1, 'node');
+    const decision = this.decide(rawHost, url, proto, -1, 'node', requestView(req));
     if (decision.status !== 0) return refuse(decision.status, decision.target, decision.location);
     const { target, backend } = decision;
     url = decision.path;
@@ -368,13 +402,17 @@ export class Proxy {
     extra?: OutgoingHttpHeaders,
     close = false,
   ): void {
-    const body = `${status} ${STATUS_TEXT[status] ?? ''}\n`;
-    const headers: OutgoingHttpHeaders = {
-      server: this.options.serverName,
-      'content-type': 'text/plain; charset=utf-8',
-      'content-length': Buffer.byteLength(body),
-      ...extra,
-    };
+    // 204 and 304 have no body (RFC 9110 §15.3.5, §15.4.5), and a 204 no Content-Length.
+    const empty = status === 204 || status === 304;
+    const body = empty ? '' : `${status} ${STATUS_TEXT[status] ?? ''}\n`;
+    const headers: OutgoingHttpHeaders = empty
+      ? { server: this.options.serverName, ...extra }
+      : {
+          server: this.options.serverName,
+          'content-type': 'text/plain; charset=utf-8',
+          'content-length': Buffer.byteLength(body),
+          ...extra,
+        };
     // We did not read the request body: do not let Node keep the connection and parse it as a
     // request, nor serve what it already parsed after this one (pipelined behind a body we refused).
     if (close && !isHttp2(req)) {
@@ -382,7 +420,7 @@ export class Proxy {
       this.closing.add(req.socket);
     }
     res.writeHead(status, headers);
-    res.end(req.method === 'HEAD' ? undefined : body);
+    res.end(req.method === 'HEAD' || empty ? undefined : body);
     this.record(accessOf(req), status, target, undefined, performance.now());
   }
 
@@ -519,6 +557,15 @@ export function peerOf(req: IncomingMessage): {
 const joined = (v: string | string[] | undefined): string | undefined =>
   Array.isArray(v) ? v.join(', ') : v;
 
+/** A Node-path request as route policies see it (route-policy.ts). */
+function requestView(req: IncomingMessage): RequestView {
+  return {
+    method: req.method ?? 'GET',
+    peer: peerOf(req).remoteAddress ?? '',
+    header: (name) => joined(req.headers[name]),
+  };
+}
+
 function accessOf(req: IncomingMessage): AccessInfo {
   return {
     method: req.method,
@@ -558,20 +605,37 @@ export function rawResponse(status: number, serverName: string, location?: strin
   );
 }
 
+/** The statuses of our own answers a decision can give. */
+export type LocalStatus =
+  204 | 300 | 301 | 302 | 303 | 304 | 305 | 306 | 307 | 308 | 400 | 403 | 404 | 413 | 500 | 503;
+
 export type Decision =
   | {
       readonly status: 0;
       readonly target: Target;
       readonly backend: Backend;
-      /** The normalised origin-form target: what the rules matched, and what the pod is sent. */
+      /** The origin-form target the pod is sent: the normalised one the rules matched, or its rewrite. */
       readonly path: string;
       readonly location?: undefined;
+      /** Headers added to the pod's response, [name, value, …] (route-policy.ts). */
+      readonly headers?: readonly string[] | undefined;
     }
   | {
-      readonly status: 301 | 302 | 303 | 307 | 308 | 400 | 404 | 413 | 500 | 503;
+      readonly status: LocalStatus;
       readonly target?: Target;
       readonly location?: string;
+      /** Headers of our answer, [name, value, …]. */
+      readonly headers?: readonly string[] | undefined;
     };
+
+/** A flat [name, value, …] list as an object for Node's writeHead. */
+export function headerObject(
+  flat: readonly string[] | undefined,
+  into: OutgoingHttpHeaders = {},
+): OutgoingHttpHeaders {
+  if (flat) for (let i = 0; i < flat.length; i += 2) into[flat[i]!] = flat[i + 1]!;
+  return into;
+}
 
 /** How many Host fields a request has (rawHeaders keeps duplicates, headers.host does not). */
 function hostCount(raw: readonly string[]): number {
@@ -581,12 +645,18 @@ function hostCount(raw: readonly string[]): number {
 }
 
 export const STATUS_TEXT: Record<number, string> = {
+  204: 'No Content',
+  300: 'Multiple Choices',
   301: 'Moved Permanently',
   302: 'Found',
   303: 'See Other',
+  304: 'Not Modified',
+  305: 'Use Proxy',
+  306: 'Switch Proxy',
   307: 'Temporary Redirect',
   308: 'Permanent Redirect',
   400: 'Bad Request',
+  403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
   408: 'Request Timeout',
@@ -625,6 +695,8 @@ class Exchange implements Dispatcher.DispatchHandler {
     private readonly limit: BodyLimit | undefined,
     private readonly target: Target,
     private readonly backend: Backend,
+    /** Headers the route adds to the response, [name, value, …] (route-policy.ts). */
+    private readonly responseHeaders?: readonly string[],
   ) {
     res.on('close', () => {
       clearTimeout(this.stall);
@@ -668,6 +740,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return; // 1xx: Node answers Expect itself; nothing to relay.
     this.proxy.balancer.succeeded(this.origin);
     const out = downstreamHeaders(headers, this.proxy.options.serverName);
+    if (this.responseHeaders) headerObject(this.responseHeaders, out);
     // An answer before the request body is in (the pod answered early): the connection closes
     // after it, and a deadline that passes meanwhile only closes it, never adds a second response.
     if (!this.req.complete && !isHttp2(this.req)) {

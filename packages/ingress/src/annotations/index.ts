@@ -9,15 +9,37 @@
  */
 import { AnnotationReader, NGINX_PREFIX, PORTICO_PREFIX, type BadAnnotation } from './read.js';
 import { redirectAnnotations, type RedirectChoice } from './redirect.js';
+import { rewriteAnnotations, type RewriteChoice } from './rewrite.js';
+import { urlRedirectAnnotations, type UrlRedirectChoice } from './url-redirect.js';
+import { aliasAnnotations, type AliasChoice } from './alias.js';
+import { sourceRangeAnnotations, type SourceRangeChoice } from './source-range.js';
+import { corsAnnotations, type CorsChoice } from './cors.js';
 
 export * from './family.js';
 export * from './read.js';
 export * from './redirect.js';
+export * from './rewrite.js';
+export * from './url-redirect.js';
+export * from './alias.js';
+export * from './source-range.js';
+export * from './cors.js';
 
 /** What one Ingress's annotations ask of the routes it defines (the Target fields they own). */
-export type RoutePolicy = RedirectChoice;
+export type RoutePolicy = RedirectChoice &
+  RewriteChoice &
+  UrlRedirectChoice &
+  AliasChoice &
+  SourceRangeChoice &
+  CorsChoice;
 
-const FAMILIES = [redirectAnnotations];
+const FAMILIES = [
+  redirectAnnotations,
+  rewriteAnnotations,
+  urlRedirectAnnotations,
+  aliasAnnotations,
+  sourceRangeAnnotations,
+  corsAnnotations,
+];
 
 /** The snippet annotations of ingress-nginx, refused whatever their value. */
 export const SNIPPET_ANNOTATIONS: readonly string[] = [

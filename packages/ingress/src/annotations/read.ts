@@ -14,6 +14,8 @@ export interface BadAnnotation {
   readonly annotation: string;
   readonly value: string;
   readonly expected: string;
+  /** What happens instead; absent: the setting keeps its default ("ignored"). */
+  readonly consequence?: string;
 }
 
 /** Go's strconv.ParseBool, which ingress-nginx uses for its boolean annotations. */
@@ -59,8 +61,12 @@ export class AnnotationReader {
     return undefined;
   }
 
-  /** Reports a value found unusable after reading it with raw(). */
-  refuse(annotation: string, value: string, expected: string): void {
-    this.bad.push({ annotation, value, expected });
+  /** Reports a value found unusable after reading it with raw(); `consequence` when not "ignored". */
+  refuse(annotation: string, value: string, expected: string, consequence?: string): void {
+    this.bad.push(
+      consequence === undefined
+        ? { annotation, value, expected }
+        : { annotation, value, expected, consequence },
+    );
   }
 }

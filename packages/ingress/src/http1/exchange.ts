@@ -11,7 +11,7 @@ import type { Backend, RoutedEndpoint } from '../router.js';
 import type { Target } from '../table.js';
 import { errorCode, errorReason, isConnectError, isIdempotentRetry } from '../upstream-errors.js';
 import type { RequestHead } from './request-head.js';
-import type { ResponseHead } from './response-head.js';
+import { withFields, type ResponseHead } from './response-head.js';
 import type { ResponseHandler, UpstreamConnection } from './upstream-connection.js';
 
 /** Bodies up to this size go out in the same write as the head: one syscall. */
@@ -56,6 +56,8 @@ export class Exchange implements ResponseHandler {
     private readonly upstreamHead: string,
     private readonly target: Target,
     private readonly backend: Backend,
+    /** Fields the route adds to the response, [name, value, …] (route-policy.ts). */
+    private readonly responseFields?: readonly string[],
   ) {
     this.closeAfter = request.close;
   }
@@ -93,7 +95,7 @@ export class Exchange implements ResponseHandler {
     this.status = head.status;
     this.proxy.balancer.succeeded(this.endpoint!.origin);
     this.deadline = performance.now() + this.proxy.options.upstreamBodyTimeout;
-    let text = head.forClient;
+    let text = this.responseFields ? withFields(head.forClient, this.responseFields) : head.forClient;
     if (head.framing === 'close' || this.closeAfter) {
       this.closeAfter = true;
       text += 'connection: close\r\n';
