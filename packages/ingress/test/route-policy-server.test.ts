@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { connect } from 'node:net';
 import { promisify } from 'node:util';
-import { IngressServer, ProxyMetrics } from '@portico/ingress';
-import { ingress, rule } from './fixtures.js';
+import { IngressServer, ProxyMetrics, selfSignedPair } from '@portico/ingress';
+import { ingress, rule, tlsSecret } from './fixtures.js';
 import { loopbackService, startEcho, stopAll, table, type Echo } from './backends.js';
 
 const run = promisify(execFile);
@@ -20,6 +20,7 @@ let api: Echo;
 let server: IngressServer;
 let metrics: ProxyMetrics;
 let httpPort = 0;
+let httpsPort = 0;
 
 const nginx = (name: string) => `nginx.ingress.kubernetes.io/${name}`;
 
@@ -90,8 +91,10 @@ beforeAll(async () => {
     // The tests' client is 127.0.0.1; as a trusted proxy its X-Forwarded-For names the client.
     proxy: { trustedProxies: ['127.0.0.1/32'], metrics },
   });
+  const pair = selfSignedPair('h2.example.com');
   server.setTable(
     table([
+      { secrets: [tlsSecret('h2', pair.cert, pair.key)] },
       loopbackService('web', [web.port]),
       loopbackService('api', [api.port]),
       {
@@ -201,11 +204,28 @@ beforeAll(async () => {
             },
           ),
           ingress('plain', { rules: [rule('plain.example.com', { path: '/', svc: 'web' })] }),
+          ingress(
+            'h2',
+            {
+              tls: [{ hosts: ['h2.example.com'], secretName: 'h2' }],
+              rules: [
+                rule('h2.example.com', { path: '/api(/|$)(.*)', type: 'ImplementationSpecific', svc: 'api' }),
+              ],
+            },
+            {
+              annotations: {
+                [nginx('rewrite-target')]: '/v2/$2',
+                [nginx('enable-cors')]: 'true',
+                [nginx('cors-allow-origin')]: 'https://app.example.com',
+                [nginx('denylist-source-range')]: '192.0.2.0/24',
+              },
+            },
+          ),
         ],
       },
     ]),
   );
-  ({ httpPort } = await server.listen());
+  ({ httpPort, httpsPort } = await server.listen());
 });
 
 afterAll(async () => {
@@ -394,6 +414,22 @@ describe('with real curl', () => {
     expect(preflight).toMatch(/\r\naccess-control-allow-origin: \*\r\n/i);
     const rewritten = await curl('-H', 'Host: rw.example.com', `${base}/something/abc`);
     expect(rewritten).toContain('"url":"/abc"');
+  });
+
+  it('HTTP/2 over TLS (the Node path): rewrite, CORS preflight and headers, denylist', async () => {
+    const h2 = (...args: string[]) =>
+      curl('-k', '--http2', '--resolve', `h2.example.com:${httpsPort}:127.0.0.1`, ...args);
+    const url = `https://h2.example.com:${httpsPort}/api/items?x=1`;
+    const origin = ['-H', 'Origin: https://app.example.com'];
+    const ok = await h2(...origin, url);
+    expect(ok).toMatch(/^HTTP\/2 200/);
+    expect(ok).toContain('"url":"/v2/items?x=1"');
+    expect(ok).toMatch(/\r\naccess-control-allow-origin: https:\/\/app\.example\.com\r\n/);
+    const preflight = await h2('-X', 'OPTIONS', ...origin, url);
+    expect(preflight).toMatch(/^HTTP\/2 204/);
+    expect(preflight).toMatch(/\r\naccess-control-allow-methods: GET, PUT, POST, DELETE, PATCH, OPTIONS\r\n/);
+    const denied = await h2('-H', 'X-Forwarded-For: 192.0.2.5', url);
+    expect(denied).toMatch(/^HTTP\/2 403/);
   });
 
   it('the policy actions are counted per Ingress', async () => {
