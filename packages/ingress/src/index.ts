@@ -2,6 +2,7 @@ export * from './table.js';
 export * from './classes.js';
 export * from './backends.js';
 export * from './compile.js';
+export * from './check.js';
 export * from './annotations/index.js';
 export * from './router.js';
 export * from './headers.js';

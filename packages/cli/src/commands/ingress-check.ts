@@ -1,0 +1,88 @@
+/**
+ * `portico ingress check FILE|DIR… [--output text|json]`: reads Ingress manifests (multi-document
+ * YAML or JSON; `-` is standard input; a directory gives its .yaml/.yml/.json files in name order,
+ * not recursing) and prints, per Ingress, what Portico will do with it and which annotations it
+ * will not honour (checkIngresses in @portico/ingress). Documents of other kinds are skipped.
+ * Exit 0 nothing to report, 1 problems found (or a file that is not YAML), 2 usage error (bad
+ * arguments, unreadable file).
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { checkIngresses, formatIngressCheck, hasProblems } from '@portico/ingress';
+
+const usage = 'usage: portico ingress check FILE|DIR… [--output text|json]';
+
+export async function run(args: string[]): Promise<number> {
+  let output = 'text';
+  const paths: string[] = [];
+  let optionsDone = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (!optionsDone && arg === '--') optionsDone = true;
+    else if (!optionsDone && (arg === '--help' || arg === '-h')) {
+      console.log(usage);
+      return 0;
+    } else if (!optionsDone && (arg === '--output' || arg === '-o' || arg.startsWith('--output='))) {
+      const value = arg.startsWith('--output=') ? arg.slice('--output='.length) : args[++i];
+      if (value !== 'text' && value !== 'json') {
+        console.error(
+          `portico ingress check: --output must be text or json, not ${JSON.stringify(value ?? '')}\n${usage}`,
+        );
+        return 2;
+      }
+      output = value;
+    } else if (!optionsDone && arg.startsWith('-') && arg !== '-') {
+      console.error(`portico ingress check: unknown option ${arg}\n${usage}`);
+      return 2;
+    } else paths.push(arg);
+  }
+  if (paths.length === 0) {
+    console.error(`portico ingress check: missing FILE\n${usage}`);
+    return 2;
+  }
+  const texts = readTexts(paths);
+  if (texts === undefined) return 2;
+
+  const documents: { source: string; object: unknown }[] = [];
+  const syntax: string[] = [];
+  for (const { source, text } of texts) {
+    parseAllDocuments(text).forEach((doc, i) => {
+      const where = `${source} document ${i + 1}`;
+      if (doc.errors.length > 0) syntax.push(`${where}: ${doc.errors[0]!.message.split('\n')[0]}`);
+      else documents.push({ source: where, object: doc.toJS() });
+    });
+  }
+  const checked = checkIngresses(documents);
+  const check = { ...checked, inputProblems: [...syntax, ...checked.inputProblems] };
+  if (output === 'json') console.log(JSON.stringify(check, null, 2));
+  else console.log(formatIngressCheck(check));
+  return hasProblems(check) ? 1 : 0;
+}
+
+/** The texts of the files named (directories expanded); undefined after printing why not. */
+function readTexts(paths: string[]): { source: string; text: string }[] | undefined {
+  const out: { source: string; text: string }[] = [];
+  for (const path of paths) {
+    try {
+      if (path !== '-' && statSync(path).isDirectory()) {
+        const names = readdirSync(path)
+          .filter((n) => /\.(ya?ml|json)$/.test(n))
+          .sort();
+        if (names.length === 0) {
+          console.error(`portico ingress check: ${path} holds no .yaml, .yml or .json file`);
+          return undefined;
+        }
+        for (const n of names) out.push({ source: join(path, n), text: readFileSync(join(path, n), 'utf8') });
+      } else
+        out.push({
+          source: path === '-' ? 'standard input' : path,
+          text: readFileSync(path === '-' ? 0 : path, 'utf8'),
+        });
+    } catch (err) {
+      console.error(`portico ingress check: cannot read ${path}: ${(err as Error).message}`);
+      return undefined;
+    }
+  }
+  return out;
+}
