@@ -51,7 +51,8 @@ export function compilePolicy(t: Target, compiled: CompiledPolicy = {}): Compile
     // The compiler refuses such lists; a table that holds one anyway is closed, not opened.
     compiled.allow = new TrustedProxies([]);
   }
-  if (t.cors)
+  // No usable origin left (every entry refused): no request is a CORS one.
+  if (t.cors && t.cors.origins.length > 0)
     compiled.origin =
       t.cors.origins.length === 1 && t.cors.origins[0] === '*' ? '*' : originRegex(t.cors.origins);
   return compiled;

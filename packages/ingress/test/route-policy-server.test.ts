@@ -445,3 +445,56 @@ describe('with real curl', () => {
     );
   });
 });
+
+describe("source ranges behind PROXY protocol: the header's source is the client", () => {
+  let proxied: IngressServer;
+  let port = 0;
+
+  beforeAll(async () => {
+    proxied = new IngressServer({
+      host: '127.0.0.1',
+      httpPort: 0,
+      httpsPort: 0,
+      proxyProtocol: { http: true },
+    });
+    proxied.setTable(
+      table([
+        loopbackService('web', [web.port]),
+        {
+          ingresses: [
+            ingress(
+              'office',
+              { rules: [rule('office.example.com', { path: '/', svc: 'web' })] },
+              { annotations: { [nginx('allowlist-source-range')]: '203.0.113.0/24' } },
+            ),
+          ],
+        },
+      ]),
+    );
+    ({ httpPort: port } = await proxied.listen());
+  });
+
+  afterAll(async () => {
+    await proxied?.close();
+  });
+
+  /** A v1 header naming `source`, then one request (chunked for the Node path). */
+  const viaProxy = (source: string, plane: 'fast' | 'node'): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const sock = connect(port, '127.0.0.1');
+      let text = '';
+      sock.on('data', (d: Buffer) => (text += d.toString('latin1')));
+      sock.on('error', reject);
+      sock.on('close', () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0)));
+      const request =
+        plane === 'fast'
+          ? 'GET / HTTP/1.1\r\nHost: office.example.com\r\nConnection: close\r\n\r\n'
+          : 'POST / HTTP/1.1\r\nHost: office.example.com\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n';
+      sock.write(`PROXY TCP4 ${source} 127.0.0.1 40000 80\r\n${request}`);
+    });
+
+  it.each(['fast', 'node'] as const)('%s path: allowed source served, other source 403', async (plane) => {
+    expect(await viaProxy('203.0.113.7', plane)).toBe(200);
+    expect(await viaProxy('198.51.100.7', plane)).toBe(403);
+  });
+});
