@@ -5,6 +5,7 @@ export * from './compile.js';
 export * from './check.js';
 export * from './annotations/index.js';
 export * from './router.js';
+export * from './route-policy.js';
 export * from './headers.js';
 export * from './forwarded.js';
 export * from './balancer.js';

@@ -5,14 +5,19 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  applyRequestPolicy,
+  compilePolicy,
   compileWithProblems,
   originRegex,
   pathRegex,
   readIngressAnnotations,
   regexPathProblem,
   rewrittenTarget,
+  TrustedProxies,
   type ClusterState,
+  type RequestView,
   type RoutePolicy,
+  type Target,
 } from '@portico/ingress';
 import { ingress, ingressClass, rule, service, slice } from './fixtures.js';
 
@@ -390,5 +395,57 @@ describe('compiler: regex hosts and aliases', () => {
     expect(problems.map((p) => p.message)).toEqual([
       `metadata.annotations["${nginx('denylist-source-range')}"]: "1.2.3.4/40" is not a comma-separated list of IP addresses or CIDRs; every client of these routes gets 403 until it is fixed`,
     ]);
+  });
+});
+
+describe('applyRequestPolicy (the decision both planes share)', () => {
+  const nobody = new TrustedProxies([]);
+  const view = (peer: string, method = 'GET', headers: Record<string, string> = {}): RequestView => ({
+    peer,
+    method,
+    header: (name) => headers[name],
+  });
+  const target = (policy: RoutePolicy): Target => ({
+    ingress: 'default/i',
+    backend: 'default/web:80',
+    ...policy,
+  });
+  const decide = (policy: RoutePolicy, request: RequestView, path = '/x') => {
+    const t = target(policy);
+    return applyRequestPolicy(t, compilePolicy(t), request, 'h.example.com:8080', 'http', path, nobody);
+  };
+
+  it('the source ranges come first: a denied client gets 403, not the redirect', () => {
+    const policy = { denySources: ['192.0.2.0/24'], redirectTo: { url: 'https://a/', code: 301 } };
+    expect(decide(policy, view('192.0.2.1'))).toEqual({ status: 403, action: 'source_denied' });
+    expect(decide(policy, view('198.51.100.1'))).toEqual({
+      status: 301,
+      location: 'https://a/',
+      action: 'redirect',
+    });
+  });
+
+  it('IPv4-mapped IPv6 peers (dual-stack sockets) are judged as IPv4', () => {
+    expect(decide({ allowSources: ['192.0.2.0/24'] }, view('::ffff:192.0.2.9')).status).toBe(0);
+    expect(decide({ allowSources: ['192.0.2.0/24'] }, view('::ffff:198.51.100.9')).status).toBe(403);
+  });
+
+  it('app-root only for "/" (query allowed), with the Host as sent', () => {
+    expect(decide({ appRoot: '/app' }, view('10.0.0.1'), '/?a=1')).toEqual({
+      status: 302,
+      location: 'http://h.example.com:8080/app',
+      action: 'app_root',
+    });
+    expect(decide({ appRoot: '/app' }, view('10.0.0.1'), '/other').status).toBe(0);
+  });
+
+  it('a CORS list with no usable origin allows nothing, not even an empty Origin', () => {
+    const cors = { origins: [], headers: [] };
+    expect(compilePolicy(target({ cors })).origin).toBeUndefined();
+    expect(decide({ cors }, view('10.0.0.1', 'OPTIONS', { origin: '' }))).toEqual({ status: 0 });
+  });
+
+  it('without a regex for the target, a rewrite-target changes nothing (never guessed)', () => {
+    expect(decide({ rewriteTarget: '/y' }, view('10.0.0.1'))).toEqual({ status: 0 });
   });
 });
