@@ -6,10 +6,9 @@
  * Exit 0 nothing to report, 1 problems found (or a file that is not YAML), 2 usage error (bad
  * arguments, unreadable file).
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { checkIngresses, formatIngressCheck, hasProblems } from '@portico/ingress';
+import { readManifestFiles } from '../manifest-files.js';
 
 const usage = 'usage: portico ingress check FILE|DIR… [--output text|json]';
 
@@ -41,7 +40,7 @@ export async function run(args: string[]): Promise<number> {
     console.error(`portico ingress check: missing FILE\n${usage}`);
     return 2;
   }
-  const texts = readTexts(paths);
+  const texts = readManifestFiles(paths, 'portico ingress check');
   if (texts === undefined) return 2;
 
   const documents: { source: string; object: unknown }[] = [];
@@ -58,31 +57,4 @@ export async function run(args: string[]): Promise<number> {
   if (output === 'json') console.log(JSON.stringify(check, null, 2));
   else console.log(formatIngressCheck(check));
   return hasProblems(check) ? 1 : 0;
-}
-
-/** The texts of the files named (directories expanded); undefined after printing why not. */
-function readTexts(paths: string[]): { source: string; text: string }[] | undefined {
-  const out: { source: string; text: string }[] = [];
-  for (const path of paths) {
-    try {
-      if (path !== '-' && statSync(path).isDirectory()) {
-        const names = readdirSync(path)
-          .filter((n) => /\.(ya?ml|json)$/.test(n))
-          .sort();
-        if (names.length === 0) {
-          console.error(`portico ingress check: ${path} holds no .yaml, .yml or .json file`);
-          return undefined;
-        }
-        for (const n of names) out.push({ source: join(path, n), text: readFileSync(join(path, n), 'utf8') });
-      } else
-        out.push({
-          source: path === '-' ? 'standard input' : path,
-          text: readFileSync(path === '-' ? 0 : path, 'utf8'),
-        });
-    } catch (err) {
-      console.error(`portico ingress check: cannot read ${path}: ${(err as Error).message}`);
-      return undefined;
-    }
-  }
-  return out;
 }
