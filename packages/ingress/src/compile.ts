@@ -298,7 +298,8 @@ function regexHost(host: string, hb: HostBuilder, problems: IngressProblem[]): H
         ),
       );
   }
-  regex.sort((a, b) => b.path.length - a.path.length);
+  // ingress-nginx: by path descending, then (stably) by length descending; nginx takes the first match.
+  regex.sort((a, b) => b.path.length - a.path.length || cmp(b.path, a.path));
   return { host, exact: [], prefix: [], regex, fallback: hb.fallback };
 }
 

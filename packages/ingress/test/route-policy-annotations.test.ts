@@ -304,6 +304,28 @@ describe('compiler: regex hosts and aliases', () => {
     expect(table.hosts.find((x) => x.host === 'other.example.com')!.regex).toBeUndefined();
   });
 
+  it('equal lengths: the greater path first (ingress-nginx sorts by path, then stably by length)', () => {
+    const { table } = compileWithProblems(
+      state([
+        ingress(
+          'a',
+          {
+            rules: [
+              rule(
+                'h.example.com',
+                { path: '/a.*', type: 'ImplementationSpecific', svc: 'web' },
+                { path: '/b.*', type: 'ImplementationSpecific', svc: 'web' },
+                { path: '/', type: 'ImplementationSpecific', svc: 'web' },
+              ),
+            ],
+          },
+          { annotations: { [nginx('use-regex')]: 'true' } },
+        ),
+      ]),
+    );
+    expect(table.hosts[0]!.regex?.map((e) => e.path)).toEqual(['/b.*', '/a.*', '/']);
+  });
+
   it('a rewrite-target equal to its path does not make the host regex (ingress-nginx needsRewrite)', () => {
     const { table } = compileWithProblems(
       state([
