@@ -132,6 +132,12 @@ describe('portico ingress check', () => {
     ]);
   });
 
+  it('--json is --output json (as for portico config check)', () => {
+    const r = run(['--json', join(dir, 'clean.yaml')]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).ingresses[0].ingress).toBe('shop/web');
+  });
+
   it('a document that is not YAML is a problem of the input (exit 1), the others are checked', () => {
     const r = run([join(dir, 'broken.yaml'), join(dir, 'clean.yaml')]);
     expect(r.code).toBe(1);

@@ -1,6 +1,6 @@
 /**
- * `portico ingress check FILE|DIR… [--output text|json]`: reads Ingress manifests (multi-document
- * YAML or JSON; `-` is standard input; a directory gives its .yaml/.yml/.json files in name order,
+ * `portico ingress check FILE|DIR… [--output text|json]` (`--json` too, as for `portico config
+ * check`): reads Ingress manifests (multi-document YAML or JSON; `-` is standard input; a directory gives its .yaml/.yml/.json files in name order,
  * not recursing) and prints, per Ingress, what Portico will do with it and which annotations it
  * will not honour (checkIngresses in @portico/ingress). Documents of other kinds are skipped.
  * Exit 0 nothing to report, 1 problems found (or a file that is not YAML), 2 usage error (bad
@@ -19,6 +19,7 @@ export async function run(args: string[]): Promise<number> {
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] as string;
     if (!optionsDone && arg === '--') optionsDone = true;
+    else if (!optionsDone && arg === '--json') output = 'json';
     else if (!optionsDone && (arg === '--help' || arg === '-h')) {
       console.log(usage);
       return 0;
