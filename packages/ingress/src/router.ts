@@ -8,7 +8,7 @@
  * that matched but has no matching path goes to its own fallback, never to host-less rules. Nothing
  * matched at all: the cluster-wide catch-all, else 404.
  */
-import { pathRegex } from './annotations/index.js';
+import { MAX_REGEX_SUBJECT, pathRegex } from './annotations/index.js';
 import { compilePolicy, hasRequestPolicy, type CompiledPolicy } from './route-policy.js';
 import type { Endpoint, HostTable, RouteTable, Target } from './table.js';
 
@@ -38,6 +38,7 @@ export class HostRoutes {
   /** The best rule for a request path (no query string, not decoded), or undefined. */
   match(path: string): Target | undefined {
     if (this.regex.length > 0) {
+      if (path.length > MAX_REGEX_SUBJECT) return undefined;
       for (const r of this.regex) if (r.re.test(path)) return r.target;
       return undefined;
     }

@@ -149,7 +149,7 @@ describe.each(API_SERVERS)('InvalidAnnotation Events (%s API server)', (kind) =>
     expect([events.regex.type, events.regex.reason, events.regex.message]).toEqual([
       'Warning',
       'InvalidPath',
-      'spec.rules[0].http.paths[0].path: path "/(a+)+$" of host "regex.example.com" is read as a regular expression (use-regex or rewrite-target on this host) and has a quantified group that itself holds a quantifier (catastrophic backtracking); not served',
+      'spec.rules[0].http.paths[0].path: path "/(a+)+$" of host "regex.example.com" is read as a regular expression (use-regex or rewrite-target on this host) and repeats a group that holds a quantifier or an alternation (catastrophic backtracking); not served',
     ]);
     const table = await eventually(async () => {
       const t = sink.tables.at(-1);

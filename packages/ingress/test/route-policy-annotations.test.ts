@@ -13,6 +13,7 @@ import {
   readIngressAnnotations,
   regexPathProblem,
   rewrittenTarget,
+  Router,
   TrustedProxies,
   type ClusterState,
   type RequestView,
@@ -253,11 +254,44 @@ describe('worker-side pieces', () => {
   });
 
   it('regex paths: bounded, nested quantifiers and syntax errors refused', () => {
-    expect(regexPathProblem('/api/v[0-9]+/(.*)')).toBeUndefined();
+    for (const ok of [
+      '/api/v[0-9]+/(.*)',
+      '/something(/|$)(.*)',
+      '/([^/]+)/([^/]+)/(.*)',
+      '/x(/|$)?',
+      '/\\.+',
+    ])
+      expect(regexPathProblem(ok), ok).toBeUndefined();
     expect(regexPathProblem('/(a+)+$')).toMatch(/catastrophic/);
     expect(regexPathProblem('/(.*)*')).toMatch(/catastrophic/);
+    expect(regexPathProblem('/(a|aa)+')).toMatch(/catastrophic/);
+    expect(regexPathProblem('/((a+)b)*')).toMatch(/catastrophic/);
+    expect(regexPathProblem('/.*.*.*x')).toMatch(/more than 2 times \(polynomial/);
+    expect(regexPathProblem('/(.+)/(.+)/(.*)')).toMatch(/more than 2 times/);
+    expect(regexPathProblem('/\\S+/.{2,}/[^a]*')).toMatch(/more than 2 times/);
     expect(regexPathProblem('/(x')).toMatch(/not a regular expression/);
     expect(regexPathProblem(`/${'a'.repeat(300)}`)).toMatch(/longer than 256/);
+  });
+
+  it('a path longer than 4096 characters is tried on no regex path (bounded backtracking)', () => {
+    const { table } = compileWithProblems({
+      ingresses: [
+        ingress(
+          'a',
+          { rules: [rule('h.example.com', { path: '/(.*)', type: 'ImplementationSpecific', svc: 'web' })] },
+          {
+            annotations: { [nginx('use-regex')]: 'true' },
+          },
+        ),
+      ],
+      classes: [ingressClass('portico')],
+      services: [service('web')],
+      endpointSlices: [slice('web', 8080, [{ ip: '10.0.0.1' }])],
+      secrets: [],
+    });
+    const router = new Router(table);
+    expect(router.route('h.example.com', `/${'a'.repeat(4095)}`)?.ingress).toBe('default/a');
+    expect(router.route('h.example.com', `/${'a'.repeat(4096)}`)).toBeNull();
   });
 
   it('origin patterns match the whole origin, one label per wildcard, case-insensitively', () => {

@@ -59,13 +59,20 @@ export const MAX_PATH_PATTERN = 256;
  * Why a regex path cannot be used, or undefined when it can. Patterns are compiled as JavaScript
  * regexes (case-insensitive, anchored at the start: nginx's `~* "^path"`); the syntax ingress-nginx
  * users write (groups, classes, `.*`, `(/|$)`) means the same in both. JavaScript's engine
- * backtracks, so a nested quantifier (`(a+)+`, `(.*)*`) can take exponential time on a crafted
- * path: such patterns are refused, and length is bounded.
+ * backtracks, so a repeated group whose body can match in more than one way (a quantifier or an
+ * alternation inside a group repeated by `+`, `*` or `{}`: `(a+)+`, `(.*)*`, `(a|aa)+`) can take
+ * exponential time on a crafted path: such patterns are refused (catastrophicGroup). So are
+ * patterns with more than two unbounded repetitions of an atom that matches almost anything (`.`,
+ * `[^…]` unless it excludes `/`, `\S`, `\W`, `\D`): each one multiplies the work by the path
+ * length (`/.*.*.*x` takes 30 s on a 4 KiB path, `/.*.*x` 11 ms). And the path a regex is tried on
+ * is bounded (MAX_REGEX_SUBJECT).
  */
 export function regexPathProblem(path: string): string | undefined {
   if (path.length > MAX_PATH_PATTERN) return `is longer than ${MAX_PATH_PATTERN} characters`;
-  if (NESTED_QUANTIFIER.test(path))
-    return 'has a quantified group that itself holds a quantifier (catastrophic backtracking)';
+  if (catastrophicGroup(path))
+    return 'repeats a group that holds a quantifier or an alternation (catastrophic backtracking)';
+  if (wideRepetitions(path) > MAX_WIDE_REPETITIONS)
+    return `repeats an atom that matches almost anything (\`.*\`, \`.+\`, \`\\S+\`…) more than ${MAX_WIDE_REPETITIONS} times (polynomial backtracking; \`[^/]+\` matches one path segment without that cost)`;
   try {
     new RegExp(path, 'i');
   } catch (err) {
@@ -74,8 +81,69 @@ export function regexPathProblem(path: string): string | undefined {
   return undefined;
 }
 
-/** A group holding `+`, `*` or `{` followed by a quantifier: the shape of catastrophic patterns. */
-const NESTED_QUANTIFIER = /\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)[+*{]/;
+/**
+ * Whether a group repeated by `+`, `*` or `{…}` holds a quantifier (`+`, `*`, `{`) or an
+ * alternation anywhere inside, nested groups included: the shape of exponential backtracking.
+ * Escapes and character classes are skipped; `?` (at most once) is not a repetition.
+ */
+export function catastrophicGroup(pattern: string): boolean {
+  const risky: boolean[] = [];
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '\\') i++;
+    else if (c === '[') {
+      for (i++; i < pattern.length && pattern[i] !== ']'; i++) if (pattern[i] === '\\') i++;
+    } else if (c === '(') risky.push(false);
+    else if (c === ')') {
+      const inner = risky.pop() ?? false;
+      const next = pattern[i + 1];
+      if (inner && (next === '+' || next === '*' || next === '{')) return true;
+      // What a group holds, its enclosing group holds too (so is it repeated there).
+      if (inner || next === '+' || next === '*' || next === '{') markRisky(risky);
+    } else if (c === '+' || c === '*' || c === '{' || c === '|') markRisky(risky);
+  }
+  return false;
+}
+
+/** Unbounded repetitions of `.`, `[^…]` (without `/`), `\S`, `\W`, `\D` a pattern may hold. */
+export const MAX_WIDE_REPETITIONS = 2;
+
+/** How many `*`, `+` or `{n,}` follow an atom that matches almost any character. */
+export function wideRepetitions(pattern: string): number {
+  let count = 0;
+  let wide = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '\\') {
+      wide = 'SWD'.includes(pattern[i + 1] ?? '');
+      i++;
+    } else if (c === '[') {
+      // A negated class is wide unless it excludes '/': `[^/]+` stays within one path segment.
+      const start = i;
+      for (i++; i < pattern.length && pattern[i] !== ']'; i++) if (pattern[i] === '\\') i++;
+      wide = pattern[start + 1] === '^' && !pattern.slice(start + 2, i).includes('/');
+    } else if (c === '*' || c === '+') {
+      if (wide) count++;
+      wide = false;
+    } else if (c === '{') {
+      const close = pattern.indexOf('}', i);
+      if (wide && close > 0 && /^\d*,$/.test(pattern.slice(i + 1, close))) count++;
+      wide = false;
+      if (close > 0) i = close;
+    } else wide = c === '.';
+  }
+  return count;
+}
+
+/**
+ * Paths longer than this are not tried on regex paths (they match none: the host's default backend
+ * or 404), so that what a pattern may cost stays bounded whatever the client sends.
+ */
+export const MAX_REGEX_SUBJECT = 4096;
+
+function markRisky(stack: boolean[]): void {
+  if (stack.length > 0) stack[stack.length - 1] = true;
+}
 
 /** The compiled form of a regex path (done in the worker, once per table). */
 export function pathRegex(path: string): RegExp {
