@@ -146,9 +146,9 @@ export class Proxy {
     if (!route) return { status: 404 };
     let forward = path;
     let headers: readonly string[] | undefined;
-    const compiled = request && router.policy(route);
-    if (compiled) {
-      const outcome = applyRequestPolicy(route, compiled, request!, rawHost, proto, path, this.trusted);
+    const compiled = request ? router.policy(route) : undefined;
+    if (request && compiled) {
+      const outcome = applyRequestPolicy(route, compiled, request, rawHost, proto, path, this.trusted);
       if (outcome.action)
         this.options.metrics?.policyActions.inc({ ingress: route.ingress, action: outcome.action });
       if (outcome.status !== 0)

@@ -6,7 +6,8 @@
  * > host-less rules. Within a host: an Exact path equal to the request path wins (it is at least as
  * long as any matching prefix); otherwise the longest matching prefix, element-wise on '/'. A host
  * that matched but has no matching path goes to its own fallback, never to host-less rules. Nothing
- * matched at all: the cluster-wide catch-all, else 404.
+ * matched at all: the cluster-wide catch-all, else 404. A host whose paths are regexes
+ * (HostTable.regex) tries its compiled patterns in table order instead, the first match wins.
  */
 import { MAX_REGEX_SUBJECT, pathRegex } from './annotations/index.js';
 import { compilePolicy, hasRequestPolicy, type CompiledPolicy } from './route-policy.js';
