@@ -64,10 +64,19 @@ export interface IngressAnnotations {
   readonly unknown: readonly string[];
 }
 
+const NOTHING: IngressAnnotations = Object.freeze({
+  policy: Object.freeze({}),
+  bad: Object.freeze([]),
+  refused: Object.freeze([]),
+  unknown: Object.freeze([]),
+});
+
 export function readIngressAnnotations(
   annotations: Readonly<Record<string, string>> = {},
 ): IngressAnnotations {
   const reader = new AnnotationReader(annotations);
+  // Most Ingresses carry none of ours: nothing to read, nothing to report.
+  if (reader.empty) return NOTHING;
   const policy: RoutePolicy = {};
   for (const family of FAMILIES) Object.assign(policy, family.read(reader));
   const refused: string[] = [];
