@@ -9,6 +9,7 @@ const commands: Record<string, () => Promise<Command>> = {
   controller: () => import('./commands/controller.js'),
   speaker: () => import('./commands/speaker.js'),
   ingress: () => import('./commands/ingress.js'),
+  'ingress check': () => import('./commands/ingress-check.js'),
   'config check': () => import('./commands/config-check.js'),
   'config convert': () => import('./commands/config-convert.js'),
   'bgp peer': () => import('./commands/bgp-peer.js'),

@@ -21,7 +21,13 @@ import type {
 import { backendKey, indexServices, resolveBackend, type ServiceIndex } from './backends.js';
 import { classFilter, CONTROLLER_NAME, DEFAULT_CLASS_NAME } from './classes.js';
 import { formatProblem, type IngressProblem, type ProblemReason } from './problems.js';
-import { readIngressAnnotations, type CanaryRule, type ProxySsl } from './annotations/index.js';
+import {
+  readIngressAnnotations,
+  regexMode,
+  regexPathProblem,
+  type CanaryRule,
+  type ProxySsl,
+} from './annotations/index.js';
 import type { BackendEntry, CertEntry, Endpoint, HostTable, PathEntry, RouteTable, Target } from './table.js';
 
 export * from './problems.js';
@@ -47,6 +53,15 @@ interface HostBuilder {
   fallback: Target | null;
   /** Which Ingress's defaultBackend `fallback` is. */
   fallbackOwner?: Owner;
+  /** Some path of the host asks for regexes (annotations/rewrite.ts): all of them become regexes. */
+  regex: boolean;
+}
+
+/** A server-alias asked for by an Ingress, for one of its rule hosts. */
+interface AliasRequest {
+  readonly alias: string;
+  readonly host: string;
+  readonly ref: IngressRef;
 }
 
 const TLS_SECRET_TYPE = 'kubernetes.io/tls';
@@ -82,6 +97,7 @@ export function compileWithProblems(state: ClusterState, options: CompileOptions
   let catchAllOwner: Owner | undefined;
   /** Canary Ingresses, merged beside their main targets once every main Ingress is in. */
   const canaries: { ing: V1Ingress; ref: IngressRef; rule: CanaryRule }[] = [];
+  const aliasRequests: AliasRequest[] = [];
 
   for (const ing of ingresses) {
     const ns = ing.metadata?.namespace ?? 'default';
@@ -95,15 +111,17 @@ export function compileWithProblems(state: ClusterState, options: CompileOptions
     const report = (reason: ProblemReason, field: string, what: string): void => {
       problems.push(problem(ref, reason, field, what));
     };
-    const read = readIngressAnnotations(ing.metadata?.annotations);
-    const { bad, refused, unknown } = read;
-    let policy = read.policy;
+    const annotations = readIngressAnnotations(ing.metadata?.annotations);
+    const { bad, refused, unknown } = annotations;
+    // server-alias is host-level: the compiler takes it, targets never carry it.
+    const { serverAlias, ...ingressPolicy } = annotations.policy;
+    let policy = ingressPolicy;
     const annotationField = (annotation: string): string => `metadata.annotations[${quote(annotation)}]`;
     for (const b of bad)
       report(
         'InvalidAnnotation',
         annotationField(b.annotation),
-        `${quote(b.value)} is not ${b.expected}; ignored`,
+        `${quote(b.value)} is not ${b.expected}; ${b.consequence ?? 'ignored'}`,
       );
     for (const a of refused)
       report(
@@ -164,7 +182,8 @@ export function compileWithProblems(state: ClusterState, options: CompileOptions
     rules.forEach((rule, r) => {
       const host = (rule.host ?? '').toLowerCase();
       let hb = hosts.get(host);
-      if (!hb) hosts.set(host, (hb = { exact: new Map(), prefix: new Map(), fallback: null }));
+      if (!hb) hosts.set(host, (hb = { exact: new Map(), prefix: new Map(), fallback: null, regex: false }));
+      if (host !== '') for (const alias of serverAlias ?? []) aliasRequests.push({ alias, host, ref });
       if (fallback && !hb.fallbackOwner) {
         hb.fallback = fallback;
         hb.fallbackOwner = { ref, field: 'spec.defaultBackend' };
@@ -176,6 +195,7 @@ export function compileWithProblems(state: ClusterState, options: CompileOptions
       (rule.http?.paths ?? []).forEach((p, i) => {
         const path = p.path || '/';
         const target = withCookiePath(targetOf(p.backend, [r, i]), path);
+        if (regexMode(policy, path)) hb.regex = true;
         const owner: PathOwner = { ref, rule: r, index: i, path };
         const conflict = (old: PathOwner, kind: string): void =>
           report(
@@ -247,12 +267,11 @@ export function compileWithProblems(state: ClusterState, options: CompileOptions
 
   for (const c of canaries) mergeCanary(c.ing, c.ref, c.rule, hosts, resolved, services, problems);
 
-  const hostTables: HostTable[] = [...hosts].sort(byKey).map(([host, hb]) => ({
-    host,
-    exact: [...hb.exact.values()].map((v) => v.entry),
-    prefix: [...hb.prefix.values()].map((v) => v.entry),
-    fallback: hb.fallback,
-  }));
+  const hostTables: HostTable[] = [...hosts].map(([host, hb]) =>
+    hb.regex ? regexHost(host, hb, problems) : plainHost(host, hb),
+  );
+  hostTables.push(...aliasHosts(aliasRequests, hostTables, problems));
+  hostTables.sort((a, b) => cmp(a.host, b.host));
   const backendList: BackendEntry[] = [...resolved]
     .sort(byKey)
     .map(([key, r]) => ({ key, endpoints: typeof r === 'string' ? [] : r }));
@@ -368,6 +387,72 @@ function withSslSecret(
   }
   if (ca === undefined && cert === undefined)
     report('InvalidCertificate', field, `secret ${quote(name)} has neither ca.crt nor tls.crt and tls.key`);
+  return out;
+}
+
+function plainHost(host: string, hb: HostBuilder): HostTable {
+  return {
+    host,
+    exact: [...hb.exact.values()].map((v) => v.entry),
+    prefix: [...hb.prefix.values()].map((v) => v.entry),
+    fallback: hb.fallback,
+  };
+}
+
+/**
+ * A host whose paths are regexes: every path as written (Exact ones too, as ingress-nginx's
+ * `~* "^path"` locations), longest first, as ingress-nginx orders them. A pattern that cannot be
+ * used is left out and reported on its path.
+ */
+function regexHost(host: string, hb: HostBuilder, problems: IngressProblem[]): HostTable {
+  const regex: PathEntry[] = [];
+  for (const { entry, owner } of [...hb.exact.values(), ...hb.prefix.values()]) {
+    const why = regexPathProblem(owner.path);
+    if (why === undefined) regex.push({ path: owner.path, target: entry.target });
+    else
+      problems.push(
+        problem(
+          owner.ref,
+          'InvalidPath',
+          fieldOf(owner),
+          `path ${quote(owner.path)} of host ${quote(host || '*')} is read as a regular expression (use-regex or rewrite-target on this host) and ${why}; not served`,
+        ),
+      );
+  }
+  // ingress-nginx: by path descending, then (stably) by length descending; nginx takes the first match.
+  regex.sort((a, b) => b.path.length - a.path.length || cmp(b.path, a.path));
+  return { host, exact: [], prefix: [], regex, fallback: hb.fallback };
+}
+
+/**
+ * Hosts added by server-alias: each serves what its host serves. An alias that is a host of some
+ * Ingress already, or was taken by an older Ingress's alias, is reported and not added.
+ */
+function aliasHosts(
+  requests: readonly AliasRequest[],
+  tables: readonly HostTable[],
+  problems: IngressProblem[],
+): HostTable[] {
+  const byHost = new Map(tables.map((t) => [t.host, t]));
+  const taken = new Map<string, AliasRequest>();
+  const out: HostTable[] = [];
+  const field = 'metadata.annotations["nginx.ingress.kubernetes.io/server-alias"]';
+  for (const req of requests) {
+    const report = (what: string): void => {
+      problems.push(
+        problem(req.ref, 'RuleConflict', field, `server-alias ${quote(req.alias)} ${what}; not added`),
+      );
+    };
+    const earlier = taken.get(req.alias);
+    if (earlier?.host === req.host) continue;
+    if (byHost.has(req.alias)) report('is already a host of an Ingress rule');
+    else if (earlier)
+      report(`is already an alias of host ${quote(earlier.host)} (Ingress ${quote(earlier.ref.id)})`);
+    else {
+      taken.set(req.alias, req);
+      out.push({ ...byHost.get(req.host)!, host: req.alias });
+    }
+  }
   return out;
 }
 

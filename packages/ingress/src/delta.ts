@@ -116,16 +116,33 @@ function patch<T>(map: Map<string, T>, changes: Changes<T>, key: (t: T) => strin
   for (const item of changes.changed) map.set(key(item), item);
 }
 
+/**
+ * Targets are plain data (table.ts), and every field counts: an annotation's policy that changed
+ * (a CORS origin, a source range…) is a changed host even when ingress and backend are the same.
+ */
 function sameTarget(a: Target | null, b: Target | null): boolean {
-  return (
-    a === b ||
-    (a !== null &&
-      b !== null &&
-      a.ingress === b.ingress &&
-      a.backend === b.backend &&
-      a.sslRedirect === b.sslRedirect &&
-      a.forceSslRedirect === b.forceSslRedirect)
-  );
+  return a === b || (a !== null && b !== null && samePlain(a, b));
+}
+
+/** Deep equality of structured-clone-able plain data (primitives, arrays, plain objects). */
+export function samePlain(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!samePlain(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let keys = 0;
+  for (const k in x) {
+    keys++;
+    if (!(k in y) || !samePlain(x[k], y[k])) return false;
+  }
+  for (const _k in y) keys--;
+  return keys === 0;
 }
 
 function samePaths(a: readonly PathEntry[], b: readonly PathEntry[]): boolean {
@@ -137,7 +154,13 @@ function samePaths(a: readonly PathEntry[], b: readonly PathEntry[]): boolean {
 }
 
 function sameHost(a: HostTable, b: HostTable): boolean {
-  return sameTarget(a.fallback, b.fallback) && samePaths(a.exact, b.exact) && samePaths(a.prefix, b.prefix);
+  return (
+    sameTarget(a.fallback, b.fallback) &&
+    samePaths(a.exact, b.exact) &&
+    samePaths(a.prefix, b.prefix) &&
+    samePaths(a.regex ?? [], b.regex ?? []) &&
+    (a.regex === undefined) === (b.regex === undefined)
+  );
 }
 
 function sameBackend(a: BackendEntry, b: BackendEntry): boolean {

@@ -139,6 +139,7 @@ export class ProxyMetrics {
   readonly duration: LatencyHistogram;
   readonly upstreamErrors: Counter<'service' | 'reason'>;
   readonly connectionErrors: Counter<'plane' | 'reason'>;
+  readonly policyActions: Counter<'ingress' | 'action'>;
   readonly tableVersion: Gauge;
   readonly swaps: Counter;
   readonly affinityCookies: Counter<'service'>;
@@ -168,6 +169,14 @@ export class ProxyMetrics {
         'Client connections or HTTP/2 streams closed by the proxy for what the client sent, by data plane ' +
         '(fast, node) and reason (exception, version, malformed, path, timeout, slow_body, upgrade, proxy_protocol)',
       labelNames: ['plane', 'reason'],
+      registers: [registry],
+    });
+    this.policyActions = new Counter({
+      name: 'portico_ingress_policy_actions_total',
+      help:
+        'Requests an Ingress annotation answered or changed, by Ingress and action (source_denied, ' +
+        'redirect, app_root, cors_preflight, cors, rewrite)',
+      labelNames: ['ingress', 'action'],
       registers: [registry],
     });
     this.tableVersion = new Gauge({

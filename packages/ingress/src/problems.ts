@@ -17,6 +17,7 @@ export const PROBLEM_REASONS = [
   'RefusedAnnotation',
   'UnknownAnnotation',
   'UnmatchedCanary',
+  'InvalidPath',
 ] as const;
 
 export type ProblemReason = (typeof PROBLEM_REASONS)[number];

@@ -23,6 +23,7 @@ import { BodyLimit, BodyWatch } from './limits.js';
 import type { ProxyMetrics } from './metrics.js';
 import { normalizeTarget } from './paths.js';
 import { bodyLimitOf, goesToCanary, redirectsToHttps } from './annotations/index.js';
+import { applyRequestPolicy, type RequestView } from './route-policy.js';
 import { normalizeHost, Router, type Backend, type RoutedEndpoint } from './router.js';
 import { emptyTable, type RouteTable, type Target } from './table.js';
 import { UpstreamPool } from './http1/upstream-pool.js';
@@ -117,8 +118,9 @@ export class Proxy {
   /**
    * Where a request goes, shared by both data planes: a response of our own (400 for a target
    * paths.ts refuses, 308 to HTTPS, 404, 503, 413) or a backend with at least one endpoint and the
-   * normalised target to forward (`path`). `target` is the origin-form request-target as sent;
-   * `fields` the request's raw header list (name, value, …), read only by routes that ask (canary).
+   * normalised target to forward (`path`). `target` is the origin-form request-target as sent.
+   * `request` is what the route's annotations may look at (route-policy.ts); without it they are
+   * not applied; a canary (annotations/canary.ts) reads its headers.
    */
   decide(
     rawHost: string,
@@ -126,7 +128,7 @@ export class Proxy {
     proto: 'http' | 'https',
     contentLength: number,
     plane: 'fast' | 'node',
-    fields: readonly string[] = NO_FIELDS,
+    request?: RequestView,
   ): Decision {
     const router = this.router;
     const path = normalizeTarget(target);
@@ -149,13 +151,33 @@ export class Proxy {
     }
     if (!route) return { status: 404 };
     // A canary Ingress beside this path (annotations/canary.ts) may take the request.
-    if (route.canary !== undefined && goesToCanary(route.canary.rule, fields, Math.random))
+    if (route.canary !== undefined && goesToCanary(route.canary.rule, request, Math.random))
       route = route.canary.target;
+    let forward = path;
+    let headers: readonly string[] | undefined;
+    const compiled = request ? router.policy(route) : undefined;
+    if (request && compiled) {
+      const outcome = applyRequestPolicy(route, compiled, request, rawHost, proto, path, this.trusted);
+      if (outcome.action)
+        this.options.metrics?.policyActions.inc({ ingress: route.ingress, action: outcome.action });
+      if (outcome.status !== 0)
+        return {
+          status: outcome.status as LocalStatus,
+          target: route,
+          ...(outcome.location !== undefined && { location: outcome.location }),
+          ...(outcome.headers && { headers: outcome.headers }),
+        };
+      if (outcome.path !== undefined) forward = outcome.path;
+      headers = outcome.headers;
+    }
     const backend = route.backend === null ? undefined : router.backend(route.backend);
-    if (!backend || backend.endpoints.length === 0) return { status: 503, target: route };
+    if (!backend || backend.endpoints.length === 0) return { status: 503, target: route, headers };
     // proxy-body-size (annotations/proxy-limits.ts): the route's own limit, else ours.
-    if (contentLength > bodyLimitOf(route, this.options.maxBodyBytes)) return { status: 413, target: route };
-    return { status: 0, target: route, backend, path };
+    if (contentLength > bodyLimitOf(route, this.options.maxBodyBytes))
+      return { status: 413, target: route, headers };
+    return headers
+      ? { status: 0, target: route, backend, path: forward, headers }
+      : { status: 0, target: route, backend, path: forward };
   }
 
   /**
@@ -257,10 +279,11 @@ export class Proxy {
       proto,
       length === undefined ? -1 : Number(length),
       'node',
-      req.rawHeaders,
+      requestView(req),
     );
     if (decision.status !== 0) {
-      const extra = decision.location ? { location: decision.location } : undefined;
+      const located = decision.location ? { location: decision.location } : undefined;
+      const extra = decision.headers ? headerObject(decision.headers, located) : located;
       const close = decision.status === 413 || decision.status === 400;
       return this.local(req, res, decision.status, decision.target, extra, close);
     }
@@ -311,6 +334,7 @@ export class Proxy {
           target,
           backend,
           decision.deadlines,
+          decision.headers,
         );
         exchange.start(undefined);
       });
@@ -332,6 +356,7 @@ export class Proxy {
       target,
       backend,
       decision.deadlines,
+      decision.headers,
     ).start(undefined);
   }
 
@@ -363,7 +388,7 @@ export class Proxy {
       rawHost = abs.authority;
     }
     if (hostCount(req.rawHeaders) > 1) return refuse(400);
-    const decision = this.decide(rawHost, url, proto, -1, 'node', req.rawHeaders);
+    const decision = this.decide(rawHost, url, proto, -1, 'node', requestView(req));
     if (decision.status !== 0) return refuse(decision.status, decision.target, decision.location);
     const { target, backend } = decision;
     url = decision.path;
@@ -407,13 +432,17 @@ export class Proxy {
     extra?: OutgoingHttpHeaders,
     close = false,
   ): void {
-    const body = `${status} ${STATUS_TEXT[status] ?? ''}\n`;
-    const headers: OutgoingHttpHeaders = {
-      server: this.options.serverName,
-      'content-type': 'text/plain; charset=utf-8',
-      'content-length': Buffer.byteLength(body),
-      ...extra,
-    };
+    // 204 and 304 have no body (RFC 9110 §15.3.5, §15.4.5), and a 204 no Content-Length.
+    const empty = status === 204 || status === 304;
+    const body = empty ? '' : `${status} ${STATUS_TEXT[status] ?? ''}\n`;
+    const headers: OutgoingHttpHeaders = empty
+      ? { server: this.options.serverName, ...extra }
+      : {
+          server: this.options.serverName,
+          'content-type': 'text/plain; charset=utf-8',
+          'content-length': Buffer.byteLength(body),
+          ...extra,
+        };
     // We did not read the request body: do not let Node keep the connection and parse it as a
     // request, nor serve what it already parsed after this one (pipelined behind a body we refused).
     if (close && !isHttp2(req)) {
@@ -421,7 +450,7 @@ export class Proxy {
       this.closing.add(req.socket);
     }
     res.writeHead(status, headers);
-    res.end(req.method === 'HEAD' ? undefined : body);
+    res.end(req.method === 'HEAD' || empty ? undefined : body);
     this.record(accessOf(req), status, target, undefined, performance.now());
   }
 
@@ -558,6 +587,15 @@ export function peerOf(req: IncomingMessage): {
 const joined = (v: string | string[] | undefined): string | undefined =>
   Array.isArray(v) ? v.join(', ') : v;
 
+/** A Node-path request as route policies see it (route-policy.ts). */
+function requestView(req: IncomingMessage): RequestView {
+  return {
+    method: req.method ?? 'GET',
+    peer: peerOf(req).remoteAddress ?? '',
+    header: (name) => joined(req.headers[name]),
+  };
+}
+
 function accessOf(req: IncomingMessage): AccessInfo {
   return {
     method: req.method,
@@ -573,8 +611,6 @@ export type ConnectionErrorReason =
   'exception' | 'version' | 'malformed' | 'path' | 'timeout' | 'slow_body' | 'upgrade' | 'proxy_protocol';
 
 const ignore = (): void => undefined;
-
-const NO_FIELDS: readonly string[] = [];
 
 const { NGHTTP2_INTERNAL_ERROR, NGHTTP2_PROTOCOL_ERROR } = http2Constants;
 
@@ -599,22 +635,39 @@ export function rawResponse(status: number, serverName: string, location?: strin
   );
 }
 
+/** The statuses of our own answers a decision can give. */
+export type LocalStatus =
+  204 | 300 | 301 | 302 | 303 | 304 | 305 | 306 | 307 | 308 | 400 | 403 | 404 | 413 | 500 | 503;
+
 export type Decision =
   | {
       readonly status: 0;
       readonly target: Target;
       readonly backend: Backend;
-      /** The normalised origin-form target: what the rules matched, and what the pod is sent. */
+      /** The origin-form target the pod is sent: the normalised one the rules matched, or its rewrite. */
       readonly path: string;
       readonly location?: undefined;
       /** Gateway API timeouts (GEP-1742), ms: 504 when one expires. */
       readonly deadlines?: Deadlines;
+      /** Headers added to the pod's response, [name, value, …] (route-policy.ts). */
+      readonly headers?: readonly string[] | undefined;
     }
   | {
-      readonly status: 301 | 302 | 303 | 307 | 308 | 400 | 404 | 413 | 500 | 503;
+      readonly status: LocalStatus;
       readonly target?: Target;
       readonly location?: string;
+      /** Headers of our answer, [name, value, …]. */
+      readonly headers?: readonly string[] | undefined;
     };
+
+/** A flat [name, value, …] list as an object for Node's writeHead. */
+export function headerObject(
+  flat: readonly string[] | undefined,
+  into: OutgoingHttpHeaders = {},
+): OutgoingHttpHeaders {
+  if (flat) for (let i = 0; i < flat.length; i += 2) into[flat[i]!] = flat[i + 1]!;
+  return into;
+}
 
 /**
  * `request`: from the request's arrival to the end of the response; `backendRequest`: one attempt
@@ -639,12 +692,18 @@ function hostCount(raw: readonly string[]): number {
 }
 
 export const STATUS_TEXT: Record<number, string> = {
+  204: 'No Content',
+  300: 'Multiple Choices',
   301: 'Moved Permanently',
   302: 'Found',
   303: 'See Other',
+  304: 'Not Modified',
+  305: 'Use Proxy',
+  306: 'Switch Proxy',
   307: 'Temporary Redirect',
   308: 'Permanent Redirect',
   400: 'Bad Request',
+  403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
   408: 'Request Timeout',
@@ -690,6 +749,8 @@ class Exchange implements Dispatcher.DispatchHandler {
     private readonly target: Target,
     private readonly backend: Backend,
     private readonly deadlines: Deadlines = {},
+    /** Headers the route adds to the response, [name, value, …] (route-policy.ts). */
+    private readonly responseHeaders?: readonly string[],
   ) {
     if (deadlines.request) {
       const timer = setTimeout(() => this.expire('request'), deadlines.request);
@@ -780,6 +841,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       out['set-cookie'] =
         had === undefined ? this.setCookie : [...(Array.isArray(had) ? had : [String(had)]), this.setCookie];
     }
+    if (this.responseHeaders) headerObject(this.responseHeaders, out);
     // An answer before the request body is in (the pod answered early): the connection closes
     // after it, and a deadline that passes meanwhile only closes it, never adds a second response.
     if (!this.req.complete && !isHttp2(this.req)) {

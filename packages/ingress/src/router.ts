@@ -6,8 +6,11 @@
  * > host-less rules. Within a host: an Exact path equal to the request path wins (it is at least as
  * long as any matching prefix); otherwise the longest matching prefix, element-wise on '/'. A host
  * that matched but has no matching path goes to its own fallback, never to host-less rules. Nothing
- * matched at all: the cluster-wide catch-all, else 404.
+ * matched at all: the cluster-wide catch-all, else 404. A host whose paths are regexes
+ * (HostTable.regex) tries its compiled patterns in table order instead, the first match wins.
  */
+import { MAX_REGEX_SUBJECT, pathRegex } from './annotations/index.js';
+import { compilePolicy, hasRequestPolicy, type CompiledPolicy } from './route-policy.js';
 import type { Endpoint, HostTable, RouteTable, Target, UpstreamProtocol } from './table.js';
 
 export function originOf(e: Endpoint): string {
@@ -17,16 +20,29 @@ export function originOf(e: Endpoint): string {
 export class HostRoutes {
   private readonly exact = new Map<string, Target>();
   private readonly prefix = new Map<string, Target>();
+  /** Regex mode (table.regex): patterns in table order, the first that matches wins. */
+  private readonly regex: { readonly re: RegExp; readonly target: Target }[] = [];
   readonly fallback: Target | null;
 
-  constructor(table: HostTable) {
+  /** `compiled`: where each regex target's pattern is recorded (the rewrite needs its groups). */
+  constructor(table: HostTable, compiled?: (target: Target) => CompiledPolicy) {
     for (const e of table.exact) this.exact.set(e.path, e.target);
     for (const e of table.prefix) this.prefix.set(e.path, e.target);
+    for (const e of table.regex ?? []) {
+      const re = pathRegex(e.path);
+      this.regex.push({ re, target: e.target });
+      if (compiled) compiled(e.target).pathRegex ??= re;
+    }
     this.fallback = table.fallback;
   }
 
   /** The best rule for a request path (no query string, not decoded), or undefined. */
   match(path: string): Target | undefined {
+    if (this.regex.length > 0) {
+      if (path.length > MAX_REGEX_SUBJECT) return undefined;
+      for (const r of this.regex) if (r.re.test(path)) return r.target;
+      return undefined;
+    }
     const exact = this.exact.get(path);
     if (exact) return exact;
     if (this.prefix.size === 0) return undefined;
@@ -63,12 +79,19 @@ export class Router {
   private readonly backends = new Map<string, Backend>();
   private readonly tlsExact = new Set<string>();
   private readonly tlsWildcard = new Set<string>();
+  /** Compiled annotation policies of the targets that have one (route-policy.ts). */
+  private readonly policies = new WeakMap<Target, CompiledPolicy>();
+  private readonly compiledPolicy = (t: Target): CompiledPolicy => {
+    let p = this.policies.get(t);
+    if (!p) this.policies.set(t, (p = compilePolicy(t)));
+    return p;
+  };
 
   constructor(table: RouteTable) {
     this.table = table;
     let hostless: HostRoutes | undefined;
     for (const h of table.hosts) {
-      const routes = new HostRoutes(h);
+      const routes = new HostRoutes(h, this.compiledPolicy);
       if (h.host === '') hostless = routes;
       else if (h.host.startsWith('*.')) this.wildcardHosts.set(h.host.slice(2), routes);
       else this.exactHosts.set(h.host, routes);
@@ -95,6 +118,11 @@ export class Router {
       if (t) return t;
     }
     return this.table.catchAll ?? this.hostless?.fallback ?? null;
+  }
+
+  /** The compiled policy of a target with annotations that act on requests (hasRequestPolicy). */
+  policy(target: Target): CompiledPolicy | undefined {
+    return hasRequestPolicy(target) ? this.compiledPolicy(target) : undefined;
   }
 
   backend(key: string): Backend | undefined {

@@ -43,6 +43,12 @@ export interface HostTable {
   readonly host: string;
   readonly exact: readonly PathEntry[];
   readonly prefix: readonly PathEntry[];
+  /**
+   * Present when the host's paths are regexes (use-regex, or a rewrite-target, on any of its
+   * Ingresses: annotations/rewrite.ts): every path as a pattern, longest first, tried in order
+   * (ingress-nginx's `~*` locations); `exact` and `prefix` are then empty.
+   */
+  readonly regex?: readonly PathEntry[];
   /** Where a request for this host goes when no path matches (its Ingress's defaultBackend). */
   readonly fallback: Target | null;
 }

@@ -13,7 +13,13 @@ import { API_SERVERS, startTestApiServer, type TestApiServer } from '@portico/de
 import { RecordingSink } from './controller-fixtures.js';
 import { eventually } from './eventually.js';
 
-function ingressWith(name: string, host: string, annotations: Record<string, string>): V1Ingress {
+function ingressWith(
+  name: string,
+  host: string,
+  annotations: Record<string, string>,
+  path = '/',
+  pathType = 'Prefix',
+): V1Ingress {
   return {
     metadata: { name, namespace: 'default', annotations },
     spec: {
@@ -22,9 +28,7 @@ function ingressWith(name: string, host: string, annotations: Record<string, str
         {
           host,
           http: {
-            paths: [
-              { path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } },
-            ],
+            paths: [{ path, pathType, backend: { service: { name: 'web', port: { number: 80 } } } }],
           },
         },
       ],
@@ -110,5 +114,51 @@ describe.each(API_SERVERS)('InvalidAnnotation Events (%s API server)', (kind) =>
     expect(list.items.filter((e) => e.involvedObject.name === 'good' && e.type === 'Warning')).toEqual([]);
     const gauge = await registry.getSingleMetric('portico_ingress_config_problems')!.get();
     expect(gauge.values.find((v) => v.labels.reason === 'InvalidAnnotation')?.value).toBe(1);
+  });
+
+  it('a bad source range closes the routes, an unusable regex path is refused: each an Event saying so', async () => {
+    const net = kc.makeApiClient(NetworkingV1Api);
+    await net.createNamespacedIngress({
+      namespace: 'default',
+      body: ingressWith('closed', 'closed.example.com', {
+        'nginx.ingress.kubernetes.io/allowlist-source-range': '10.0.0.0/8, 10.1.0.0/99',
+      }),
+    });
+    await net.createNamespacedIngress({
+      namespace: 'default',
+      body: ingressWith(
+        'regex',
+        'regex.example.com',
+        { 'nginx.ingress.kubernetes.io/use-regex': 'true' },
+        '/(a+)+$',
+        'ImplementationSpecific',
+      ),
+    });
+    const core = kc.makeApiClient(CoreV1Api);
+    const events = await eventually(async () => {
+      const list = await core.listNamespacedEvent({ namespace: 'default' });
+      const closed = list.items.find((e) => e.involvedObject.name === 'closed');
+      const regex = list.items.find((e) => e.involvedObject.name === 'regex');
+      return closed && regex && { closed, regex };
+    }, 'the Events of both Ingresses');
+    expect([events.closed.type, events.closed.reason, events.closed.message]).toEqual([
+      'Warning',
+      'InvalidAnnotation',
+      'metadata.annotations["nginx.ingress.kubernetes.io/allowlist-source-range"]: "10.0.0.0/8, 10.1.0.0/99" is not a comma-separated list of IP addresses or CIDRs; every client of these routes gets 403 until it is fixed',
+    ]);
+    expect([events.regex.type, events.regex.reason, events.regex.message]).toEqual([
+      'Warning',
+      'InvalidPath',
+      'spec.rules[0].http.paths[0].path: path "/(a+)+$" of host "regex.example.com" is read as a regular expression (use-regex or rewrite-target on this host) and repeats a group that holds a quantifier or an alternation (catastrophic backtracking); not served',
+    ]);
+    const table = await eventually(async () => {
+      const t = sink.tables.at(-1);
+      return t && t.served.length === 4 && t;
+    }, 'all four Ingresses in the table');
+    const host = (name: string) => table.hosts.find((h) => h.host === name)!;
+    expect(host('closed.example.com').prefix[0]!.target.allowSources).toEqual([]);
+    expect(host('regex.example.com').regex).toEqual([]);
+    const gauge = await registry.getSingleMetric('portico_ingress_config_problems')!.get();
+    expect(gauge.values.find((v) => v.labels.reason === 'InvalidPath')?.value).toBe(1);
   });
 });

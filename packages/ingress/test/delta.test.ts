@@ -92,3 +92,56 @@ describe('table deltas (primary -> worker)', () => {
     expect(new Router(worker.table()).route('gone.example.com', '/')).toBeNull();
   });
 });
+
+describe('table deltas carry annotation changes', () => {
+  const nginx = (name: string) => `nginx.ingress.kubernetes.io/${name}`;
+  const withAnnotations = (version: number, annotations: Record<string, string>) =>
+    table(
+      [
+        loopbackService('a', [1]),
+        {
+          ingresses: [
+            ingress('x', { rules: [rule('h.example.com', { path: '/p', svc: 'a' })] }, { annotations }),
+            ingress('y', { rules: [rule('other.example.com', { path: '/', svc: 'a' })] }),
+          ],
+        },
+      ],
+      version,
+    );
+
+  it.each([
+    [
+      'a CORS origin',
+      { [nginx('enable-cors')]: 'true' },
+      { [nginx('enable-cors')]: 'true', [nginx('cors-allow-origin')]: 'https://a.com' },
+    ],
+    [
+      'a source range',
+      { [nginx('allowlist-source-range')]: '10.0.0.0/8' },
+      { [nginx('allowlist-source-range')]: '10.0.0.0/16' },
+    ],
+    [
+      'a redirect code',
+      { [nginx('permanent-redirect')]: 'https://a/' },
+      { [nginx('permanent-redirect')]: 'https://a/', [nginx('permanent-redirect-code')]: '308' },
+    ],
+    ['use-regex turned on', {}, { [nginx('use-regex')]: 'true' }],
+    [
+      'a rewrite-target',
+      { [nginx('use-regex')]: 'true' },
+      { [nginx('use-regex')]: 'true', [nginx('rewrite-target')]: '/x' },
+    ],
+  ])('%s: the host is re-sent, the other is not', (_n, before, after) => {
+    const primary = new TableState();
+    const worker = new TableState();
+    const first = withAnnotations(1, before);
+    primary.reset(first);
+    worker.reset(forWorkers(first));
+    const next = withAnnotations(2, after);
+    const delta = primary.advance(next);
+    expect(delta.hosts.changed.map((h) => h.host)).toEqual(['h.example.com']);
+    worker.apply(structuredClone(delta));
+    const host = (t: RouteTable) => t.hosts.find((h) => h.host === 'h.example.com');
+    expect(host(worker.table())).toEqual(host(next));
+  });
+});

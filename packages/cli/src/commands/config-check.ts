@@ -5,8 +5,6 @@
  * value of its `config` key). Every problem is printed at once.
  * Exit 0 valid, 1 invalid, 2 usage error (bad arguments, unreadable file).
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   checkSources,
   cidrSize,
@@ -15,6 +13,7 @@ import {
   type CheckSource,
   type Config,
 } from '@portico/config';
+import { readManifestFiles } from '../manifest-files.js';
 
 const usage = 'usage: portico config check FILE|DIR [--namespace NS] [--json]';
 
@@ -78,25 +77,7 @@ function readSources(files: string[]): CheckSource[] | undefined {
     console.error(`portico config check: ${files.length === 0 ? 'missing FILE' : 'only one FILE'}\n${usage}`);
     return undefined;
   }
-  const path = files[0] as string;
-  try {
-    if (path !== '-' && statSync(path).isDirectory()) {
-      const names = readdirSync(path)
-        .filter((n) => /\.(ya?ml|json)$/.test(n))
-        .sort();
-      if (names.length === 0) {
-        console.error(`portico config check: ${path} holds no .yaml, .yml or .json file`);
-        return undefined;
-      }
-      return names.map((n) => ({ source: join(path, n), text: readFileSync(join(path, n), 'utf8') }));
-    }
-    return [
-      { source: path === '-' ? 'standard input' : path, text: readFileSync(path === '-' ? 0 : path, 'utf8') },
-    ];
-  } catch (err) {
-    console.error(`portico config check: cannot read ${path}: ${(err as Error).message}`);
-    return undefined;
-  }
+  return readManifestFiles(files, 'portico config check');
 }
 
 function summary(config: Config, resources: boolean): string {

@@ -16,7 +16,6 @@
  * per rule object, in the worker that uses it.
  */
 import { cookieValue } from '../cookies.js';
-import { fieldValue } from '../forwarded.js';
 import type { AnnotationFamily } from './family.js';
 
 export interface CanaryRule {
@@ -108,13 +107,20 @@ export const canaryAnnotations: AnnotationFamily<CanaryChoice> = {
 /** Compiled header patterns, per rule object of the current table. */
 const patterns = new WeakMap<CanaryRule, RegExp>();
 
-/**
- * Whether a request goes to the canary. `fields`: the request's raw header list (name, value, …);
- * `random`: a number in [0, 1).
- */
-export function goesToCanary(rule: CanaryRule, fields: readonly string[], random: () => number): boolean {
+/** The request's headers as the canary reads them (route-policy.ts RequestView); none when absent. */
+export interface CanaryRequest {
+  /** A request header's value (repeats joined), by lower-case name. */
+  header(lowerName: string): string | undefined;
+}
+
+/** Whether a request goes to the canary. `random`: a number in [0, 1). */
+export function goesToCanary(
+  rule: CanaryRule,
+  request: CanaryRequest | undefined,
+  random: () => number,
+): boolean {
   if (rule.header !== undefined) {
-    const value = fieldValue(fields, rule.header);
+    const value = request?.header(rule.header);
     if (value !== undefined) {
       if (rule.headerValue !== undefined) {
         if (value === rule.headerValue) return true;
@@ -127,7 +133,7 @@ export function goesToCanary(rule: CanaryRule, fields: readonly string[], random
     }
   }
   if (rule.cookie !== undefined) {
-    const value = cookieValue(fieldValue(fields, 'cookie'), rule.cookie);
+    const value = cookieValue(request?.header('cookie'), rule.cookie);
     if (value === 'always') return true;
     if (value === 'never') return false;
   }

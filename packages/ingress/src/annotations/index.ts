@@ -13,6 +13,11 @@ import { proxyLimitsAnnotations, type ProxyLimitsChoice } from './proxy-limits.j
 import { canaryAnnotations, type CanaryChoice } from './canary.js';
 import { backendProtocolAnnotations, type BackendProtocolChoice } from './backend-protocol.js';
 import { affinityAnnotations, type AffinityChoice } from './affinity.js';
+import { rewriteAnnotations, type RewriteChoice } from './rewrite.js';
+import { urlRedirectAnnotations, type UrlRedirectChoice } from './url-redirect.js';
+import { aliasAnnotations, type AliasChoice } from './alias.js';
+import { sourceRangeAnnotations, type SourceRangeChoice } from './source-range.js';
+import { corsAnnotations, type CorsChoice } from './cors.js';
 
 export * from './family.js';
 export * from './read.js';
@@ -21,13 +26,23 @@ export * from './proxy-limits.js';
 export * from './canary.js';
 export * from './backend-protocol.js';
 export * from './affinity.js';
+export * from './rewrite.js';
+export * from './url-redirect.js';
+export * from './alias.js';
+export * from './source-range.js';
+export * from './cors.js';
 
 /** What one Ingress's annotations ask of the routes it defines (the Target fields they own). */
 export type RoutePolicy = RedirectChoice &
   ProxyLimitsChoice &
   CanaryChoice &
   BackendProtocolChoice &
-  AffinityChoice;
+  AffinityChoice &
+  RewriteChoice &
+  UrlRedirectChoice &
+  AliasChoice &
+  SourceRangeChoice &
+  CorsChoice;
 
 const FAMILIES = [
   redirectAnnotations,
@@ -35,6 +50,11 @@ const FAMILIES = [
   canaryAnnotations,
   backendProtocolAnnotations,
   affinityAnnotations,
+  rewriteAnnotations,
+  urlRedirectAnnotations,
+  aliasAnnotations,
+  sourceRangeAnnotations,
+  corsAnnotations,
 ];
 
 /** The snippet annotations of ingress-nginx, refused whatever their value. */
@@ -60,10 +80,19 @@ export interface IngressAnnotations {
   readonly unknown: readonly string[];
 }
 
+const NOTHING: IngressAnnotations = Object.freeze({
+  policy: Object.freeze({}),
+  bad: Object.freeze([]),
+  refused: Object.freeze([]),
+  unknown: Object.freeze([]),
+});
+
 export function readIngressAnnotations(
   annotations: Readonly<Record<string, string>> = {},
 ): IngressAnnotations {
   const reader = new AnnotationReader(annotations);
+  // Most Ingresses carry none of ours: nothing to read, nothing to report.
+  if (reader.empty) return NOTHING;
   const policy: RoutePolicy = {};
   for (const family of FAMILIES) Object.assign(policy, family.read(reader));
   const refused: string[] = [];

@@ -11,6 +11,7 @@ import { requestHead, upstreamHeaders } from '../headers.js';
 import { bodyExpired, type BodyTimeouts } from '../limits.js';
 import { STATUS_TEXT, type Proxy } from '../proxy.js';
 import { Exchange, type ClientSide } from './exchange.js';
+import { HeadView } from './head-view.js';
 import { parseRequestHead, type RequestHead } from './request-head.js';
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
@@ -51,6 +52,8 @@ export class ClientConnection implements ClientSide {
   private requestSince = 0;
   private idleSince = performance.now();
   private parsing = false;
+  /** The head being decided, for the route's annotations. */
+  private readonly view: HeadView;
   private ending = false;
   private draining = false;
   private readonly onData = (d: Buffer): void => {
@@ -71,6 +74,7 @@ export class ClientConnection implements ClientSide {
   ) {
     this.address = socket.remoteAddress ?? '';
     this.port = socket.localPort ?? 0;
+    this.view = new HeadView(this.address);
     socket.setNoDelay(true);
     socket.on('data', this.onData);
     socket.on('error', () => socket.destroy());
@@ -131,18 +135,20 @@ export class ClientConnection implements ClientSide {
   private dispatch(head: RequestHead): boolean {
     const proxy = this.ctx.proxy;
     this.requestSince = performance.now();
+    this.view.head = head;
     const decision = proxy.decide(
       head.host,
       head.target,
       this.ctx.proto,
       head.contentLength,
       'fast',
-      head.fields,
+      this.view,
     );
+    this.view.head = undefined;
     if (decision.status !== 0) {
       // We do not read a body we will not forward: close instead of parsing it as a request.
       const close = head.close || head.contentLength > 0 || decision.status === 400;
-      this.local(decision.status, head.method, close, decision.location);
+      this.local(decision.status, head.method, close, decision.location, decision.headers);
       proxy.record(
         {
           method: head.method,
@@ -175,7 +181,16 @@ export class ClientConnection implements ClientSide {
     );
     const upstreamHead = requestHead(head.method, decision.path, fields);
     const secure = this.ctx.proto === 'https';
-    const exchange = new Exchange(proxy, this, head, upstreamHead, decision.target, decision.backend, secure);
+    const exchange = new Exchange(
+      proxy,
+      this,
+      head,
+      upstreamHead,
+      decision.target,
+      decision.backend,
+      secure,
+      decision.headers,
+    );
     this.exchange = exchange;
     let body: Buffer | undefined;
     if (head.contentLength > 0) {
@@ -192,13 +207,20 @@ export class ClientConnection implements ClientSide {
     return true;
   }
 
-  local(status: number, method: string, close: boolean, location?: string): void {
+  local(
+    status: number,
+    method: string,
+    close: boolean,
+    location?: string,
+    headers?: readonly string[],
+  ): void {
     const reason = STATUS_TEXT[status] ?? '';
-    const body = `${status} ${reason}\n`;
-    let text =
-      `HTTP/1.1 ${status} ${reason}\r\nserver: ${this.ctx.proxy.options.serverName}\r\n` +
-      `content-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\n`;
+    // 204 and 304 have no body (RFC 9110 §15.3.5, §15.4.5), and a 204 no Content-Length.
+    const body = status === 204 || status === 304 ? '' : `${status} ${reason}\n`;
+    let text = `HTTP/1.1 ${status} ${reason}\r\nserver: ${this.ctx.proxy.options.serverName}\r\n`;
+    if (body !== '') text += `content-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\n`;
     if (location !== undefined) text += `location: ${location}\r\n`;
+    if (headers) for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
     if (close) text += 'connection: close\r\n';
     this.socket.write(`${text}\r\n${method === 'HEAD' ? '' : body}`, 'latin1');
   }

@@ -18,7 +18,7 @@ import {
   isTimeoutError,
 } from '../upstream-errors.js';
 import type { RequestHead } from './request-head.js';
-import type { ResponseHead } from './response-head.js';
+import { withFields, type ResponseHead } from './response-head.js';
 import type { ResponseHandler, UpstreamConnection } from './upstream-connection.js';
 
 /** Bodies up to this size go out in the same write as the head: one syscall. */
@@ -71,6 +71,8 @@ export class Exchange implements ResponseHandler {
     private readonly backend: Backend,
     /** The client came over TLS (an affinity cookie is then Secure). */
     private readonly secure = false,
+    /** Fields the route adds to the response, [name, value, …] (route-policy.ts). */
+    private readonly responseFields?: readonly string[],
   ) {
     this.closeAfter = request.close;
     const options = proxy.options;
@@ -133,7 +135,7 @@ export class Exchange implements ResponseHandler {
     this.status = head.status;
     this.proxy.balancer.succeeded(this.endpoint!.origin);
     this.deadline = performance.now() + this.bodyTimeout;
-    let text = head.forClient;
+    let text = this.responseFields ? withFields(head.forClient, this.responseFields) : head.forClient;
     if (this.setCookie !== undefined) text += `set-cookie: ${this.setCookie}\r\n`;
     if (head.framing === 'close' || this.closeAfter) {
       this.closeAfter = true;

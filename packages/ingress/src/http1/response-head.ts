@@ -107,3 +107,18 @@ function dropListed(block: string, names: ReadonlySet<string>): string {
     .filter((line, i) => i === 0 || !names.has(line.slice(0, line.indexOf(':')).toLowerCase()))
     .join('\r\n');
 }
+
+/**
+ * `forClient` with the fields of `flat` ([name, value, …], lower-case names) in place of the pod's
+ * fields of the same names (route-policy.ts: CORS headers replace the pod's, as nginx's
+ * more_set_headers does).
+ */
+export function withFields(forClient: string, flat: readonly string[]): string {
+  const names = new Set<string>();
+  let added = '';
+  for (let i = 0; i < flat.length; i += 2) {
+    names.add(flat[i]!);
+    added += `${flat[i]}: ${flat[i + 1]}\r\n`;
+  }
+  return dropListed(forClient, names) + added;
+}
