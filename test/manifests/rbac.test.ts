@@ -437,7 +437,8 @@ const KINDS: Kind[] = [
     }),
   },
   // MetalLB's kinds (manifests/crds, installed before the matrix runs): the configuration the
-  // controller and the speaker read, the pool status and the ConfigurationState the controller writes.
+  // controller and the speaker read, the pool status and the ConfigurationStates they write, and
+  // the speakers' announcement status objects.
   ...(
     [
       ['ipaddresspools', 'IPAddressPool', 'v1beta1', { spec: { addresses: ['192.0.2.0/30'] } }, true],
@@ -447,6 +448,8 @@ const KINDS: Kind[] = [
       ['bfdprofiles', 'BFDProfile', 'v1beta1', { spec: {} }, false],
       ['bgppeers', 'BGPPeer', 'v1beta2', { spec: { myASN: 64500, peerASN: 64501, peerAddress: '192.0.2.1' } }, false],
       ['configurationstates', 'ConfigurationState', 'v1beta1', {}, true],
+      ['servicel2statuses', 'ServiceL2Status', 'v1beta1', { spec: {} }, true],
+      ['servicebgpstatuses', 'ServiceBGPStatus', 'v1beta1', { spec: {} }, true],
     ] as const
   ).map(
     ([resource, kind, version, body, status]): Kind => ({
