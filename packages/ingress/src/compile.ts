@@ -21,7 +21,7 @@ import type {
 import { backendKey, indexServices, resolveBackend, type ServiceIndex } from './backends.js';
 import { classFilter, CONTROLLER_NAME, DEFAULT_CLASS_NAME } from './classes.js';
 import { formatProblem, type IngressProblem, type ProblemReason } from './problems.js';
-import { readIngressAnnotations } from './annotations/index.js';
+import { NGINX_PREFIX, readIngressAnnotations, resolveBasicAuth } from './annotations/index.js';
 import type { BackendEntry, CertEntry, Endpoint, HostTable, PathEntry, RouteTable, Target } from './table.js';
 
 export * from './problems.js';
@@ -93,8 +93,18 @@ export function compileWithProblems(state: ClusterState, options: CompileOptions
     const report = (reason: ProblemReason, field: string, what: string): void => {
       problems.push(problem(ref, reason, field, what));
     };
-    const { policy, bad, refused, unknown } = readIngressAnnotations(ing.metadata?.annotations);
+    const read = readIngressAnnotations(ing.metadata?.annotations);
+    const { bad, refused, unknown } = read;
     const annotationField = (annotation: string): string => `metadata.annotations[${quote(annotation)}]`;
+    // Policies that name Secrets get the Secrets' data here: the workers never read Secrets.
+    const policy = read.policy.basicAuth
+      ? {
+          ...read.policy,
+          basicAuth: resolveBasicAuth(read.policy.basicAuth, ns, secrets, (reason, what) =>
+            report(reason, annotationField(`${NGINX_PREFIX}auth-secret`), what),
+          ),
+        }
+      : read.policy;
     for (const b of bad)
       report(
         'InvalidAnnotation',

@@ -9,6 +9,8 @@ export * from './forwarded.js';
 export * from './balancer.js';
 export * from './upstreams.js';
 export * from './limits.js';
+export * from './htpasswd.js';
+export * from './admission.js';
 export * from './metrics.js';
 export * from './proxy.js';
 export * from './certs.js';

@@ -34,6 +34,7 @@ import {
   isTimeoutError,
 } from './upstream-errors.js';
 import { Tunnel, upgradeProtocols } from './tunnel.js';
+import { admit, keepsAuthorization, mustAdmit, withoutField } from './admission.js';
 import { Upstreams, type UpstreamOptions } from './upstreams.js';
 
 export interface ProxyOptions {
@@ -246,6 +247,12 @@ export class Proxy {
       return this.local(req, res, decision.status, decision.target, extra, close);
     }
     const { target, backend } = decision;
+    if (mustAdmit(target)) {
+      const refusal = admit(target, { authorization: joined(req.headers.authorization) });
+      // A body we will not read: the HTTP/1 connection closes after the answer.
+      const unread = length !== undefined || te !== undefined;
+      if (refusal) return this.local(req, res, refusal.status, target, refusal.headers, unread);
+    }
     url = decision.path;
     const chunked = req.headers['transfer-encoding'] !== undefined;
     const hasBody =
@@ -261,7 +268,8 @@ export class Proxy {
       this.bodies.add(limit);
     }
     const hop = hopOf(req, proto, rawHost);
-    const headers = upstreamHeaders(req.rawHeaders, req.headers, hop, false, absolute, this.trusted);
+    let headers = upstreamHeaders(req.rawHeaders, req.headers, hop, false, absolute, this.trusted);
+    if (!keepsAuthorization(target)) headers = withoutField(headers, 'authorization');
     if (h2 && limit && length !== undefined && Number(length) <= H2_BUFFERED_BODY) {
       // An HTTP/2 body whose content-length the DATA frames may contradict (RFC 9113 §8.1.1):
       // nghttp2 finds out only at the end of the stream, so a small one is read whole first and
@@ -306,8 +314,13 @@ export class Proxy {
     const started = performance.now();
     const serverName = this.options.serverName;
     socket.on('error', () => socket.destroy());
-    const refuse = (status: number, target?: Target, location?: string): void => {
-      socket.end(rawResponse(status, serverName, location));
+    const refuse = (
+      status: number,
+      target?: Target,
+      location?: string,
+      extra?: Readonly<Record<string, string>>,
+    ): void => {
+      socket.end(rawResponse(status, serverName, location, extra));
       this.record(accessOf(req), status, target, undefined, started);
     };
     // A body on a handshake has no place to go before the 101: refused rather than guessed at.
@@ -327,6 +340,10 @@ export class Proxy {
     const decision = this.decide(rawHost, url, proto, -1, 'node');
     if (decision.status !== 0) return refuse(decision.status, decision.target, decision.location);
     const { target, backend } = decision;
+    if (mustAdmit(target)) {
+      const refusal = admit(target, { authorization: joined(req.headers.authorization) });
+      if (refusal) return refuse(refusal.status, target, undefined, refusal.headers);
+    }
     url = decision.path;
     const endpoint = this.balancer.pick(backend.key, backend.endpoints);
     if (!endpoint) return refuse(502, target);
@@ -334,14 +351,8 @@ export class Proxy {
     // server has no such choice): forwarded without its Upgrade, answered, then closed.
     const asked = upgradeProtocols(req.headers.upgrade).filter((p) => p !== 'h2c');
     const hop = hopOf(req, proto, rawHost);
-    const headers = upstreamHeaders(
-      req.rawHeaders,
-      req.headers,
-      hop,
-      asked.length > 0,
-      absolute,
-      this.trusted,
-    );
+    let headers = upstreamHeaders(req.rawHeaders, req.headers, hop, asked.length > 0, absolute, this.trusted);
+    if (!keepsAuthorization(target)) headers = withoutField(headers, 'authorization');
     const lines = requestHead(req.method ?? 'GET', url, headers);
     new Tunnel(socket, head, endpoint, lines, asked, {
       serverName,
@@ -549,11 +560,19 @@ function isHttp2(req: IncomingMessage): boolean {
 }
 
 /** A whole response of our own for a raw socket, closing the connection. */
-export function rawResponse(status: number, serverName: string, location?: string): string {
+export function rawResponse(
+  status: number,
+  serverName: string,
+  location?: string,
+  extra?: Readonly<Record<string, string>>,
+): string {
   const body = `${status} ${STATUS_TEXT[status] ?? ''}\n`;
+  let fields = '';
+  if (extra !== undefined) for (const name in extra) fields += `${name}: ${extra[name]}\r\n`;
   return (
     `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? ''}\r\nserver: ${serverName}\r\n` +
     (location === undefined ? '' : `location: ${location}\r\n`) +
+    fields +
     `content-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`
   );
 }
@@ -587,10 +606,13 @@ export const STATUS_TEXT: Record<number, string> = {
   307: 'Temporary Redirect',
   308: 'Permanent Redirect',
   400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
   408: 'Request Timeout',
   413: 'Content Too Large',
+  429: 'Too Many Requests',
   431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   502: 'Bad Gateway',

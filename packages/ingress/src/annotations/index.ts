@@ -9,15 +9,17 @@
  */
 import { AnnotationReader, NGINX_PREFIX, PORTICO_PREFIX, type BadAnnotation } from './read.js';
 import { redirectAnnotations, type RedirectChoice } from './redirect.js';
+import { basicAuthAnnotations, type BasicAuthChoice } from './basic-auth.js';
 
 export * from './family.js';
 export * from './read.js';
 export * from './redirect.js';
+export * from './basic-auth.js';
 
 /** What one Ingress's annotations ask of the routes it defines (the Target fields they own). */
-export type RoutePolicy = RedirectChoice;
+export type RoutePolicy = RedirectChoice & BasicAuthChoice;
 
-const FAMILIES = [redirectAnnotations];
+const FAMILIES = [redirectAnnotations, basicAuthAnnotations];
 
 /** The snippet annotations of ingress-nginx, refused whatever their value. */
 export const SNIPPET_ANNOTATIONS: readonly string[] = [

@@ -10,6 +10,7 @@ import { fieldValue } from '../forwarded.js';
 import { requestHead, upstreamHeaders } from '../headers.js';
 import { bodyExpired, type BodyTimeouts } from '../limits.js';
 import { STATUS_TEXT, type Proxy } from '../proxy.js';
+import { admit, keepsAuthorization, mustAdmit, withoutField, type Refusal } from '../admission.js';
 import { Exchange, type ClientSide } from './exchange.js';
 import { parseRequestHead, type RequestHead } from './request-head.js';
 
@@ -127,10 +128,14 @@ export class ClientConnection implements ClientSide {
     const proxy = this.ctx.proxy;
     this.requestSince = performance.now();
     const decision = proxy.decide(head.host, head.target, this.ctx.proto, head.contentLength, 'fast');
-    if (decision.status !== 0) {
+    let refusal: Refusal | undefined;
+    if (decision.status === 0 && mustAdmit(decision.target))
+      refusal = admit(decision.target, { authorization: fieldValue(head.fields, 'authorization') });
+    if (decision.status !== 0 || refusal !== undefined) {
+      const status = refusal?.status ?? decision.status;
       // We do not read a body we will not forward: close instead of parsing it as a request.
-      const close = head.close || head.contentLength > 0 || decision.status === 400;
-      this.local(decision.status, head.method, close, decision.location);
+      const close = head.close || head.contentLength > 0 || status === 400;
+      this.local(status, head.method, close, decision.location, refusal?.headers);
       proxy.record(
         {
           method: head.method,
@@ -139,7 +144,7 @@ export class ClientConnection implements ClientSide {
           client: this.address,
           forwardedFor: proxy.trusted.empty ? undefined : fieldValue(head.fields, 'x-forwarded-for'),
         },
-        decision.status,
+        status,
         decision.target,
         undefined,
         this.requestSince,
@@ -147,7 +152,7 @@ export class ClientConnection implements ClientSide {
       if (close) this.end();
       return;
     }
-    const fields = upstreamHeaders(
+    let fields = upstreamHeaders(
       head.fields,
       { connection: head.connection },
       {
@@ -160,6 +165,7 @@ export class ClientConnection implements ClientSide {
       false,
       proxy.trusted,
     );
+    if (!keepsAuthorization(decision.target)) fields = withoutField(fields, 'authorization');
     const upstreamHead = requestHead(head.method, decision.path, fields);
     const exchange = new Exchange(proxy, this, head, upstreamHead, decision.target, decision.backend);
     this.exchange = exchange;
@@ -177,13 +183,20 @@ export class ClientConnection implements ClientSide {
     exchange.start(body);
   }
 
-  local(status: number, method: string, close: boolean, location?: string): void {
+  local(
+    status: number,
+    method: string,
+    close: boolean,
+    location?: string,
+    extra?: Readonly<Record<string, string>>,
+  ): void {
     const reason = STATUS_TEXT[status] ?? '';
     const body = `${status} ${reason}\n`;
     let text =
       `HTTP/1.1 ${status} ${reason}\r\nserver: ${this.ctx.proxy.options.serverName}\r\n` +
       `content-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\n`;
     if (location !== undefined) text += `location: ${location}\r\n`;
+    if (extra !== undefined) for (const name in extra) text += `${name}: ${extra[name]}\r\n`;
     if (close) text += 'connection: close\r\n';
     this.socket.write(`${text}\r\n${method === 'HEAD' ? '' : body}`, 'latin1');
   }
