@@ -35,6 +35,8 @@ import {
 } from './upstream-errors.js';
 import { Tunnel, upgradeProtocols } from './tunnel.js';
 import { admit, keepsAuthorization, mustAdmit, withoutField } from './admission.js';
+import { defaultHsts, hstsValue } from './hsts.js';
+import { requestIdFor } from './request-id.js';
 import { Upstreams, type UpstreamOptions } from './upstreams.js';
 
 export interface ProxyOptions {
@@ -52,6 +54,8 @@ export interface ProxyOptions {
   readonly ejection: EjectionOptions;
   /** CIDRs of proxies whose X-Forwarded-* and Forwarded are believed (forwarded.ts); default none. */
   readonly trustedProxies?: readonly string[] | undefined;
+  /** Strict-Transport-Security for HTTPS responses of TLS hosts (hsts.ts); undefined: none. */
+  readonly hsts?: string | undefined;
   readonly logger?: Logger | undefined;
   readonly metrics?: ProxyMetrics | undefined;
 }
@@ -64,6 +68,7 @@ export const defaultProxyOptions: ProxyOptions = {
   httpsPort: 443,
   upstream: { connections: 256, keepAliveTimeout: 4_000, connectTimeout: 5_000 },
   ejection: { failures: 3, ejectMs: 10_000 },
+  hsts: hstsValue(defaultHsts),
 };
 
 export class Proxy {
@@ -145,6 +150,13 @@ export class Proxy {
     if (!backend || backend.endpoints.length === 0) return { status: 503, target: route };
     if (contentLength > this.options.maxBodyBytes) return { status: 413, target: route };
     return { status: 0, target: route, backend, path };
+  }
+
+  /** The Strict-Transport-Security value for a response to `rawHost` over `proto`, if any (hsts.ts). */
+  hstsFor(rawHost: string, proto: 'http' | 'https'): string | undefined {
+    const value = this.options.hsts;
+    if (value === undefined || proto !== 'https') return undefined;
+    return this.router.isTlsHost(normalizeHost(rawHost)) ? value : undefined;
   }
 
   /**
@@ -241,8 +253,12 @@ export class Proxy {
     }
     const length = req.headers['content-length'];
     const decision = this.decide(rawHost, url, proto, length === undefined ? -1 : Number(length), 'node');
+    const hsts = this.hstsFor(rawHost, proto);
     if (decision.status !== 0) {
-      const extra = decision.location ? { location: decision.location } : undefined;
+      let extra: OutgoingHttpHeaders | undefined = decision.location
+        ? { location: decision.location }
+        : undefined;
+      if (hsts !== undefined) extra = { ...extra, 'strict-transport-security': hsts };
       const close = decision.status === 413 || decision.status === 400;
       return this.local(req, res, decision.status, decision.target, extra, close);
     }
@@ -251,7 +267,11 @@ export class Proxy {
       const refusal = admit(target, { authorization: joined(req.headers.authorization) });
       // A body we will not read: the HTTP/1 connection closes after the answer.
       const unread = length !== undefined || te !== undefined;
-      if (refusal) return this.local(req, res, refusal.status, target, refusal.headers, unread);
+      if (refusal) {
+        const extra =
+          hsts === undefined ? refusal.headers : { ...refusal.headers, 'strict-transport-security': hsts };
+        return this.local(req, res, refusal.status, target, extra, unread);
+      }
     }
     url = decision.path;
     const chunked = req.headers['transfer-encoding'] !== undefined;
@@ -270,6 +290,9 @@ export class Proxy {
     const hop = hopOf(req, proto, rawHost);
     let headers = upstreamHeaders(req.rawHeaders, req.headers, hop, false, absolute, this.trusted);
     if (!keepsAuthorization(target)) headers = withoutField(headers, 'authorization');
+    const tagged = requestIdFor(headers, joined(req.headers['x-request-id']));
+    headers = tagged.fields;
+    const extras: ExchangeExtras = { requestId: tagged.id, hsts };
     if (h2 && limit && length !== undefined && Number(length) <= H2_BUFFERED_BODY) {
       // An HTTP/2 body whose content-length the DATA frames may contradict (RFC 9113 §8.1.1):
       // nghttp2 finds out only at the end of the stream, so a small one is read whole first and
@@ -291,6 +314,7 @@ export class Proxy {
           body,
           target,
           backend,
+          extras,
         );
         exchange.start(undefined);
       });
@@ -301,7 +325,9 @@ export class Proxy {
       });
       return;
     }
-    new Exchange(this, req, res, url, headers, limit ?? null, limit, target, backend).start(undefined);
+    new Exchange(this, req, res, url, headers, limit ?? null, limit, target, backend, extras).start(
+      undefined,
+    );
   }
 
   /** WebSocket and other Upgrade requests: the handshake is forwarded, then bytes are piped raw. */
@@ -353,7 +379,8 @@ export class Proxy {
     const hop = hopOf(req, proto, rawHost);
     let headers = upstreamHeaders(req.rawHeaders, req.headers, hop, asked.length > 0, absolute, this.trusted);
     if (!keepsAuthorization(target)) headers = withoutField(headers, 'authorization');
-    const lines = requestHead(req.method ?? 'GET', url, headers);
+    const tagged = requestIdFor(headers, joined(req.headers['x-request-id']));
+    const lines = requestHead(req.method ?? 'GET', url, tagged.fields);
     new Tunnel(socket, head, endpoint, lines, asked, {
       serverName,
       headersTimeout: this.options.upstreamHeadersTimeout,
@@ -365,7 +392,7 @@ export class Proxy {
             service: backend.key,
             reason: status === 504 ? 'timeout' : connectFailed ? 'connect' : 'other',
           });
-        this.record(accessOf(req), status, target, endpoint.origin, started);
+        this.record(accessOf(req, tagged.id), status, target, endpoint.origin, started);
       },
     });
   }
@@ -487,6 +514,7 @@ export class Proxy {
       ingress: target?.ingress ?? '',
       service: target?.backend ?? '',
       upstream,
+      requestId: req.requestId,
       ms: Math.round(ms * 100) / 100,
       // Behind trusted proxies: the client their chain names, and the peer that sent it.
       client: this.trusted.empty ? req.client : realClient(req.client ?? '', req.forwardedFor, this.trusted),
@@ -504,6 +532,15 @@ export interface AccessInfo {
   readonly client: string | undefined;
   /** X-Forwarded-For as received; read only when proxies are trusted. */
   readonly forwardedFor?: string | undefined;
+  /** The X-Request-ID sent to the pod (request-id.ts); none for responses of our own. */
+  readonly requestId?: string | undefined;
+}
+
+/** What a Node-path exchange adds to the request's trip besides routing. */
+interface ExchangeExtras {
+  readonly requestId: string;
+  /** Strict-Transport-Security for the response (hsts.ts), when the pod sends none. */
+  readonly hsts: string | undefined;
 }
 
 /** The client hop of a request served by Node's servers (X-Forwarded-*). */
@@ -530,13 +567,14 @@ export function peerOf(req: IncomingMessage): {
 const joined = (v: string | string[] | undefined): string | undefined =>
   Array.isArray(v) ? v.join(', ') : v;
 
-function accessOf(req: IncomingMessage): AccessInfo {
+function accessOf(req: IncomingMessage, requestId?: string): AccessInfo {
   return {
     method: req.method,
     host: req.headers.host ?? (req.headers[':authority'] as string | undefined),
     path: req.url,
     client: peerOf(req).remoteAddress,
     forwardedFor: joined(req.headers['x-forwarded-for']),
+    requestId,
   };
 }
 
@@ -647,6 +685,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     private readonly limit: BodyLimit | undefined,
     private readonly target: Target,
     private readonly backend: Backend,
+    private readonly extras: ExchangeExtras,
   ) {
     res.on('close', () => {
       clearTimeout(this.stall);
@@ -690,6 +729,9 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return; // 1xx: Node answers Expect itself; nothing to relay.
     this.proxy.balancer.succeeded(this.origin);
     const out = downstreamHeaders(headers, this.proxy.options.serverName);
+    const hsts = this.extras.hsts;
+    if (hsts !== undefined && out['strict-transport-security'] === undefined)
+      out['strict-transport-security'] = hsts;
     // An answer before the request body is in (the pod answered early): the connection closes
     // after it, and a deadline that passes meanwhile only closes it, never adds a second response.
     if (!this.req.complete && !isHttp2(this.req)) {
@@ -723,13 +765,25 @@ class Exchange implements Dispatcher.DispatchHandler {
     const stream = (this.req as unknown as Partial<Http2ServerRequest>).stream;
     if (stream) stream.close(NGHTTP2_INTERNAL_ERROR);
     else this.res.destroy();
-    this.proxy.record(accessOf(this.req), this.res.statusCode, this.target, this.origin, this.started);
+    this.proxy.record(
+      accessOf(this.req, this.extras.requestId),
+      this.res.statusCode,
+      this.target,
+      this.origin,
+      this.started,
+    );
   }
 
   onResponseEnd(): void {
     this.done = true;
     this.res.end();
-    this.proxy.record(accessOf(this.req), this.res.statusCode, this.target, this.origin, this.started);
+    this.proxy.record(
+      accessOf(this.req, this.extras.requestId),
+      this.res.statusCode,
+      this.target,
+      this.origin,
+      this.started,
+    );
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
@@ -741,11 +795,23 @@ class Exchange implements Dispatcher.DispatchHandler {
       if (!this.res.headersSent) return this.fail(408, true);
       this.done = true;
       this.res.destroy();
-      return this.proxy.record(accessOf(this.req), 408, this.target, this.origin, this.started);
+      return this.proxy.record(
+        accessOf(this.req, this.extras.requestId),
+        408,
+        this.target,
+        this.origin,
+        this.started,
+      );
     }
     if (this.res.destroyed || this.req.destroyed) {
       this.done = true;
-      this.proxy.record(accessOf(this.req), 499, this.target, this.origin, this.started);
+      this.proxy.record(
+        accessOf(this.req, this.extras.requestId),
+        499,
+        this.target,
+        this.origin,
+        this.started,
+      );
       return;
     }
     const connectFailed = isConnectError(code);
@@ -755,7 +821,13 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (this.res.headersSent) {
       this.done = true;
       this.res.destroy(err);
-      this.proxy.record(accessOf(this.req), this.res.statusCode, this.target, this.origin, this.started);
+      this.proxy.record(
+        accessOf(this.req, this.extras.requestId),
+        this.res.statusCode,
+        this.target,
+        this.origin,
+        this.started,
+      );
       return;
     }
     if (

@@ -9,7 +9,9 @@ import {
   ClusterRegistry,
   CONTROLLER_NAME,
   DEFAULT_CLASS_NAME,
+  defaultHsts,
   gatewayApi,
+  hstsValue,
   IngressController,
   IngressServer,
   InProcessSink,
@@ -31,7 +33,8 @@ const usage = `usage: portico ingress [--kubeconfig FILE] [--http-port 80] [--ht
                        [--ingress-class portico] [--max-body-size BYTES] [--no-access-log]
                        [--no-leader-elect] [--identity ID] [--shutdown-delay 5] [--shutdown-grace 20]
                        [--proxy-protocol all|none|PORT,...] [--trusted-proxies CIDR,...]
-                       [--gateway-address ADDR]`;
+                       [--gateway-address ADDR] [--no-hsts] [--hsts-max-age 31536000]
+                       [--no-hsts-include-subdomains] [--hsts-preload]`;
 
 export async function runPrimary(args: string[]): Promise<number> {
   let values;
@@ -61,6 +64,10 @@ export async function runPrimary(args: string[]): Promise<number> {
         'proxy-protocol': { type: 'string', default: 'none' },
         'trusted-proxies': { type: 'string', default: '' },
         'gateway-address': { type: 'string' },
+        hsts: { type: 'boolean', default: true },
+        'hsts-max-age': { type: 'string', default: String(defaultHsts.maxAge) },
+        'hsts-include-subdomains': { type: 'boolean', default: defaultHsts.includeSubDomains },
+        'hsts-preload': { type: 'boolean', default: defaultHsts.preload },
       },
     }).values;
     ports = {
@@ -72,6 +79,8 @@ export async function runPrimary(args: string[]): Promise<number> {
       throw new Error('--publish-service: expected NAMESPACE/NAME');
     if (!/^\d+$/.test(values.workers)) throw new Error(`--workers: not a number: ${values.workers}`);
     if (!/^\d+$/.test(values['max-body-size'])) throw new Error('--max-body-size: not a number of bytes');
+    if (!/^\d{1,10}$/.test(values['hsts-max-age']))
+      throw new Error(`--hsts-max-age: not a number of seconds: ${JSON.stringify(values['hsts-max-age'])}`);
     for (const f of ['shutdown-delay', 'shutdown-grace'] as const) secondsArg(values[f], f);
     proxyProtocol = parseProxyProtocolPorts(values['proxy-protocol'], ports.http, ports.https);
     trustedProxies = values['trusted-proxies']
@@ -93,7 +102,19 @@ export async function runPrimary(args: string[]): Promise<number> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const workers = Number(values.workers);
-  const proxy = { maxBodyBytes: Number(values['max-body-size']), httpsPort: ports.https, trustedProxies };
+  const hsts = values.hsts
+    ? hstsValue({
+        maxAge: Number(values['hsts-max-age']),
+        includeSubDomains: values['hsts-include-subdomains'],
+        preload: values['hsts-preload'],
+      })
+    : undefined;
+  const proxy = {
+    maxBodyBytes: Number(values['max-body-size']),
+    httpsPort: ports.https,
+    trustedProxies,
+    hsts,
+  };
   const defaultCert = selfSignedPair();
 
   let sink: TableSink;

@@ -11,6 +11,7 @@ import { requestHead, upstreamHeaders } from '../headers.js';
 import { bodyExpired, type BodyTimeouts } from '../limits.js';
 import { STATUS_TEXT, type Proxy } from '../proxy.js';
 import { admit, keepsAuthorization, mustAdmit, withoutField, type Refusal } from '../admission.js';
+import { requestIdFor } from '../request-id.js';
 import { Exchange, type ClientSide } from './exchange.js';
 import { parseRequestHead, type RequestHead } from './request-head.js';
 
@@ -131,11 +132,15 @@ export class ClientConnection implements ClientSide {
     let refusal: Refusal | undefined;
     if (decision.status === 0 && mustAdmit(decision.target))
       refusal = admit(decision.target, { authorization: fieldValue(head.fields, 'authorization') });
+    // Plain HTTP never carries HSTS: nothing to look up.
+    const hsts = this.ctx.proto === 'https' ? proxy.hstsFor(head.host, 'https') : undefined;
     if (decision.status !== 0 || refusal !== undefined) {
       const status = refusal?.status ?? decision.status;
       // We do not read a body we will not forward: close instead of parsing it as a request.
       const close = head.close || head.contentLength > 0 || status === 400;
-      this.local(status, head.method, close, decision.location, refusal?.headers);
+      const extra =
+        hsts === undefined ? refusal?.headers : { ...refusal?.headers, 'strict-transport-security': hsts };
+      this.local(status, head.method, close, decision.location, extra);
       proxy.record(
         {
           method: head.method,
@@ -166,8 +171,18 @@ export class ClientConnection implements ClientSide {
       proxy.trusted,
     );
     if (!keepsAuthorization(decision.target)) fields = withoutField(fields, 'authorization');
-    const upstreamHead = requestHead(head.method, decision.path, fields);
-    const exchange = new Exchange(proxy, this, head, upstreamHead, decision.target, decision.backend);
+    const tagged = requestIdFor(fields, fieldValue(head.fields, 'x-request-id'));
+    const upstreamHead = requestHead(head.method, decision.path, tagged.fields);
+    const exchange = new Exchange(
+      proxy,
+      this,
+      head,
+      upstreamHead,
+      decision.target,
+      decision.backend,
+      tagged.id,
+      hsts,
+    );
     this.exchange = exchange;
     let body: Buffer | undefined;
     if (head.contentLength > 0) {

@@ -6,6 +6,7 @@
  */
 import type { Socket } from 'node:net';
 import { fieldValue } from '../forwarded.js';
+import { hasHstsField } from '../hsts.js';
 import type { Proxy } from '../proxy.js';
 import type { Backend, RoutedEndpoint } from '../router.js';
 import type { Target } from '../table.js';
@@ -56,6 +57,10 @@ export class Exchange implements ResponseHandler {
     private readonly upstreamHead: string,
     private readonly target: Target,
     private readonly backend: Backend,
+    /** The X-Request-ID the pod was sent (logged). */
+    private readonly requestId: string,
+    /** Strict-Transport-Security for the response when the pod sends none (hsts.ts). */
+    private readonly hsts: string | undefined,
   ) {
     this.closeAfter = request.close;
   }
@@ -94,6 +99,7 @@ export class Exchange implements ResponseHandler {
     this.proxy.balancer.succeeded(this.endpoint!.origin);
     this.deadline = performance.now() + this.proxy.options.upstreamBodyTimeout;
     let text = head.forClient;
+    if (this.hsts !== undefined && !hasHstsField(text)) text += `strict-transport-security: ${this.hsts}\r\n`;
     if (head.framing === 'close' || this.closeAfter) {
       this.closeAfter = true;
       text += 'connection: close\r\n';
@@ -207,6 +213,7 @@ export class Exchange implements ResponseHandler {
         path: r.target,
         client: this.client.address,
         forwardedFor: this.proxy.trusted.empty ? undefined : fieldValue(r.fields, 'x-forwarded-for'),
+        requestId: this.requestId,
       },
       status,
       this.target,
