@@ -13,6 +13,7 @@ export * from './htpasswd.js';
 export * from './admission.js';
 export * from './hsts.js';
 export * from './request-id.js';
+export * from './rate-limiter.js';
 export * from './metrics.js';
 export * from './proxy.js';
 export * from './certs.js';

@@ -141,6 +141,7 @@ export class ProxyMetrics {
   readonly connectionErrors: Counter<'plane' | 'reason'>;
   readonly tableVersion: Gauge;
   readonly swaps: Counter;
+  readonly admissionRefusals: Counter<'ingress' | 'reason'>;
 
   constructor(registry = new Registry()) {
     this.registry = registry;
@@ -178,6 +179,14 @@ export class ProxyMetrics {
     this.swaps = new Counter({
       name: 'portico_ingress_table_swaps_total',
       help: 'Routing tables swapped in',
+      registers: [registry],
+    });
+    this.admissionRefusals = new Counter({
+      name: 'portico_ingress_admission_refusals_total',
+      help:
+        'Requests answered by the proxy instead of the pod for a route policy, by Ingress and reason ' +
+        '(auth: 401; auth_denied: basic auth asked for but impossible, 503; rate, connections: over a limit, 503)',
+      labelNames: ['ingress', 'reason'],
       registers: [registry],
     });
   }

@@ -17,7 +17,7 @@ import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import { Balancer, type EjectionOptions } from './balancer.js';
 import { downstreamHeaders, requestHead, upstreamHeaders, type ClientHop } from './headers.js';
-import { realClient, TrustedProxies } from './forwarded.js';
+import { plainAddress, realClient, TrustedProxies } from './forwarded.js';
 import { BodyLimit, BodyWatch } from './limits.js';
 import type { ProxyMetrics } from './metrics.js';
 import { normalizeTarget } from './paths.js';
@@ -34,7 +34,16 @@ import {
   isTimeoutError,
 } from './upstream-errors.js';
 import { Tunnel, upgradeProtocols } from './tunnel.js';
-import { admit, keepsAuthorization, mustAdmit, withoutField } from './admission.js';
+import {
+  admit,
+  keepsAuthorization,
+  mustAdmit,
+  withoutField,
+  type AdmissionFacts,
+  type Refusal,
+  type Release,
+} from './admission.js';
+import { limitedTargets, RateLimits } from './rate-limiter.js';
 import { defaultHsts, hstsValue } from './hsts.js';
 import { requestIdFor } from './request-id.js';
 import { Upstreams, type UpstreamOptions } from './upstreams.js';
@@ -83,6 +92,8 @@ export class Proxy {
   /** Request bodies in flight on the Node path, held to their deadlines (server.ts sets the limits). */
   readonly bodies = new BodyWatch((reason) => this.countConnectionError('node', reason));
   readonly trusted: TrustedProxies;
+  /** The counters of the rate-limit annotations (this process's own). */
+  readonly limits = new RateLimits();
 
   constructor(readonly options: ProxyOptions = defaultProxyOptions) {
     this.trusted = new TrustedProxies(options.trustedProxies ?? []);
@@ -110,6 +121,7 @@ export class Proxy {
     this.upstreams.retain(live);
     this.pool.retain(live);
     this.balancer.prune(keys, live);
+    this.limits.retain(limitedTargets(table));
     this.options.metrics?.tableVersion.set(table.version);
     this.options.metrics?.swaps.inc();
   }
@@ -150,6 +162,22 @@ export class Proxy {
     if (!backend || backend.endpoints.length === 0) return { status: 503, target: route };
     if (contentLength > this.options.maxBodyBytes) return { status: 413, target: route };
     return { status: 0, target: route, backend, path };
+  }
+
+  /**
+   * Whether a routed request may go on (admission.ts): a refusal (counted), a Release to call when
+   * the request ends, or undefined. Call only when mustAdmit(target).
+   */
+  admit(target: Target, facts: AdmissionFacts): Refusal | Release | undefined {
+    const result = admit(target, facts, this.limits, performance.now());
+    if (result !== undefined && typeof result !== 'function')
+      this.options.metrics?.admissionRefusals.inc({ ingress: target.ingress, reason: result.reason });
+    return result;
+  }
+
+  /** The client address rate limits count by: the one the access log shows. */
+  clientAddress(peer: string, forwardedFor: string | undefined): string {
+    return plainAddress(this.trusted.empty ? peer : realClient(peer, forwardedFor, this.trusted));
   }
 
   /** The Strict-Transport-Security value for a response to `rawHost` over `proto`, if any (hsts.ts). */
@@ -264,10 +292,11 @@ export class Proxy {
     }
     const { target, backend } = decision;
     if (mustAdmit(target)) {
-      const refusal = admit(target, { authorization: joined(req.headers.authorization) });
+      const refusal = this.admit(target, this.factsOf(req));
+      if (typeof refusal === 'function') res.once('close', refusal);
       // A body we will not read: the HTTP/1 connection closes after the answer.
       const unread = length !== undefined || te !== undefined;
-      if (refusal) {
+      if (refusal !== undefined && typeof refusal !== 'function') {
         const extra =
           hsts === undefined ? refusal.headers : { ...refusal.headers, 'strict-transport-security': hsts };
         return this.local(req, res, refusal.status, target, extra, unread);
@@ -330,6 +359,14 @@ export class Proxy {
     );
   }
 
+  private factsOf(req: IncomingMessage): AdmissionFacts {
+    return {
+      authorization: joined(req.headers.authorization),
+      client: () =>
+        this.clientAddress(peerOf(req).remoteAddress ?? '', joined(req.headers['x-forwarded-for'])),
+    };
+  }
+
   /** WebSocket and other Upgrade requests: the handshake is forwarded, then bytes are piped raw. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, proto: 'http' | 'https'): void {
     if (req.httpVersion !== '1.1' && req.httpVersion !== '1.0') {
@@ -367,8 +404,9 @@ export class Proxy {
     if (decision.status !== 0) return refuse(decision.status, decision.target, decision.location);
     const { target, backend } = decision;
     if (mustAdmit(target)) {
-      const refusal = admit(target, { authorization: joined(req.headers.authorization) });
-      if (refusal) return refuse(refusal.status, target, undefined, refusal.headers);
+      const refusal = this.admit(target, this.factsOf(req));
+      if (typeof refusal === 'function') socket.once('close', refusal);
+      else if (refusal) return refuse(refusal.status, target, undefined, refusal.headers);
     }
     url = decision.path;
     const endpoint = this.balancer.pick(backend.key, backend.endpoints);

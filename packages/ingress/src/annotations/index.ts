@@ -10,16 +10,18 @@
 import { AnnotationReader, NGINX_PREFIX, PORTICO_PREFIX, type BadAnnotation } from './read.js';
 import { redirectAnnotations, type RedirectChoice } from './redirect.js';
 import { basicAuthAnnotations, type BasicAuthChoice } from './basic-auth.js';
+import { rateLimitAnnotations, type RateLimitChoice } from './rate-limit.js';
 
 export * from './family.js';
 export * from './read.js';
 export * from './redirect.js';
 export * from './basic-auth.js';
+export * from './rate-limit.js';
 
 /** What one Ingress's annotations ask of the routes it defines (the Target fields they own). */
-export type RoutePolicy = RedirectChoice & BasicAuthChoice;
+export type RoutePolicy = RedirectChoice & BasicAuthChoice & RateLimitChoice;
 
-const FAMILIES = [redirectAnnotations, basicAuthAnnotations];
+const FAMILIES = [redirectAnnotations, basicAuthAnnotations, rateLimitAnnotations];
 
 /** The snippet annotations of ingress-nginx, refused whatever their value. */
 export const SNIPPET_ANNOTATIONS: readonly string[] = [

@@ -10,7 +10,7 @@ import { fieldValue } from '../forwarded.js';
 import { requestHead, upstreamHeaders } from '../headers.js';
 import { bodyExpired, type BodyTimeouts } from '../limits.js';
 import { STATUS_TEXT, type Proxy } from '../proxy.js';
-import { admit, keepsAuthorization, mustAdmit, withoutField, type Refusal } from '../admission.js';
+import { keepsAuthorization, mustAdmit, withoutField, type Refusal, type Release } from '../admission.js';
 import { requestIdFor } from '../request-id.js';
 import { Exchange, type ClientSide } from './exchange.js';
 import { parseRequestHead, type RequestHead } from './request-head.js';
@@ -130,8 +130,15 @@ export class ClientConnection implements ClientSide {
     this.requestSince = performance.now();
     const decision = proxy.decide(head.host, head.target, this.ctx.proto, head.contentLength, 'fast');
     let refusal: Refusal | undefined;
-    if (decision.status === 0 && mustAdmit(decision.target))
-      refusal = admit(decision.target, { authorization: fieldValue(head.fields, 'authorization') });
+    let release: Release | undefined;
+    if (decision.status === 0 && mustAdmit(decision.target)) {
+      const admitted = proxy.admit(decision.target, {
+        authorization: fieldValue(head.fields, 'authorization'),
+        client: () => proxy.clientAddress(this.address, fieldValue(head.fields, 'x-forwarded-for')),
+      });
+      if (typeof admitted === 'function') release = admitted;
+      else refusal = admitted;
+    }
     // Plain HTTP never carries HSTS: nothing to look up.
     const hsts = this.ctx.proto === 'https' ? proxy.hstsFor(head.host, 'https') : undefined;
     if (decision.status !== 0 || refusal !== undefined) {
@@ -182,6 +189,7 @@ export class ClientConnection implements ClientSide {
       decision.backend,
       tagged.id,
       hsts,
+      release,
     );
     this.exchange = exchange;
     let body: Buffer | undefined;

@@ -61,6 +61,8 @@ export class Exchange implements ResponseHandler {
     private readonly requestId: string,
     /** Strict-Transport-Security for the response when the pod sends none (hsts.ts). */
     private readonly hsts: string | undefined,
+    /** A place held in a connection limit, given back when the exchange ends (admission.ts). */
+    private readonly release: (() => void) | undefined,
   ) {
     this.closeAfter = request.close;
   }
@@ -205,6 +207,7 @@ export class Exchange implements ResponseHandler {
   }
 
   private record(status: number): void {
+    this.release?.();
     const r = this.request;
     this.proxy.record(
       {
