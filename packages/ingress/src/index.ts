@@ -12,6 +12,7 @@ export * from './limits.js';
 export * from './htpasswd.js';
 export * from './admission.js';
 export * from './hsts.js';
+export * from './access-log.js';
 export * from './request-id.js';
 export * from './rate-limiter.js';
 export * from './metrics.js';

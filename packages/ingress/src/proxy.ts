@@ -45,6 +45,7 @@ import {
 } from './admission.js';
 import { limitedTargets, RateLimits } from './rate-limiter.js';
 import { defaultHsts, hstsValue } from './hsts.js';
+import { combinedLine, type AccessEntry, type AccessLogFormat } from './access-log.js';
 import { requestIdFor } from './request-id.js';
 import { Upstreams, type UpstreamOptions } from './upstreams.js';
 
@@ -65,6 +66,10 @@ export interface ProxyOptions {
   readonly trustedProxies?: readonly string[] | undefined;
   /** Strict-Transport-Security for HTTPS responses of TLS hosts (hsts.ts); undefined: none. */
   readonly hsts?: string | undefined;
+  /** `json` (pino fields through `logger`, the default) or `combined` lines (access-log.ts). */
+  readonly accessLogFormat?: AccessLogFormat | undefined;
+  /** Where `combined` lines go (default: stdout); lines are written only when `logger` is set. */
+  readonly accessLogStream?: { write(line: string): unknown } | undefined;
   readonly logger?: Logger | undefined;
   readonly metrics?: ProxyMetrics | undefined;
 }
@@ -544,20 +549,35 @@ export class Proxy {
   ): void {
     const ms = performance.now() - started;
     this.options.metrics?.observe(target, status, ms / 1000);
-    this.options.logger?.info({
+    const logger = this.options.logger;
+    if (logger === undefined) return;
+    const entry: AccessEntry = {
       method: req.method,
       host: req.host,
       path: req.path,
+      protocol: req.protocol ?? 'HTTP/1.1',
       status,
       ingress: target?.ingress ?? '',
       service: target?.backend ?? '',
       upstream,
       requestId: req.requestId,
       ms: Math.round(ms * 100) / 100,
+      upstreamMs: req.upstreamMs === undefined ? undefined : Math.round(req.upstreamMs * 100) / 100,
+      bytes: req.bytes,
       // Behind trusted proxies: the client their chain names, and the peer that sent it.
       client: this.trusted.empty ? req.client : realClient(req.client ?? '', req.forwardedFor, this.trusted),
       peer: this.trusted.empty ? undefined : req.client,
-    });
+      referer: req.referer,
+      userAgent: req.userAgent,
+    };
+    if (this.options.accessLogFormat === 'combined')
+      (this.options.accessLogStream ?? process.stdout).write(combinedLine(entry));
+    else logger.info(entry);
+  }
+
+  /** Whether access-log lines need the Referer and User-Agent (the combined format). */
+  get logsAgents(): boolean {
+    return this.options.logger !== undefined && this.options.accessLogFormat === 'combined';
   }
 }
 
@@ -572,6 +592,15 @@ export interface AccessInfo {
   readonly forwardedFor?: string | undefined;
   /** The X-Request-ID sent to the pod (request-id.ts); none for responses of our own. */
   readonly requestId?: string | undefined;
+  /** `HTTP/1.1`, `HTTP/2.0`…; HTTP/1.1 when absent. */
+  readonly protocol?: string | undefined;
+  /** Response body bytes sent (proxied responses). */
+  readonly bytes?: number | undefined;
+  /** Time to the pod's response head, ms. */
+  readonly upstreamMs?: number | undefined;
+  /** Read for the combined format only. */
+  readonly referer?: string | undefined;
+  readonly userAgent?: string | undefined;
 }
 
 /** What a Node-path exchange adds to the request's trip besides routing. */
@@ -605,7 +634,7 @@ export function peerOf(req: IncomingMessage): {
 const joined = (v: string | string[] | undefined): string | undefined =>
   Array.isArray(v) ? v.join(', ') : v;
 
-function accessOf(req: IncomingMessage, requestId?: string): AccessInfo {
+function accessOf(req: IncomingMessage, requestId?: string, bytes?: number, upstreamMs?: number): AccessInfo {
   return {
     method: req.method,
     host: req.headers.host ?? (req.headers[':authority'] as string | undefined),
@@ -613,6 +642,11 @@ function accessOf(req: IncomingMessage, requestId?: string): AccessInfo {
     client: peerOf(req).remoteAddress,
     forwardedFor: joined(req.headers['x-forwarded-for']),
     requestId,
+    protocol: `HTTP/${req.httpVersion}`,
+    bytes,
+    upstreamMs,
+    referer: req.headers.referer,
+    userAgent: req.headers['user-agent'],
   };
 }
 
@@ -712,6 +746,9 @@ class Exchange implements Dispatcher.DispatchHandler {
   /** Runs while the client takes none of the response (see onResponseData). */
   private stall: NodeJS.Timeout | undefined;
   private readonly started = performance.now();
+  /** Response body bytes written, and the time to the pod's response head (access log). */
+  private bytes = 0;
+  private headMs: number | undefined;
 
   constructor(
     private readonly proxy: Proxy,
@@ -765,6 +802,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     headers: Record<string, string | string[] | undefined>,
   ): void {
     if (statusCode < 200) return; // 1xx: Node answers Expect itself; nothing to relay.
+    this.headMs = performance.now() - this.started;
     this.proxy.balancer.succeeded(this.origin);
     const out = downstreamHeaders(headers, this.proxy.options.serverName);
     const hsts = this.extras.hsts;
@@ -780,6 +818,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.bytes += chunk.length;
     if (!this.res.write(chunk) && !controller.paused) {
       controller.pause();
       // undici's bodyTimeout does not run while an exchange is paused: a client that takes none of
@@ -793,6 +832,10 @@ class Exchange implements Dispatcher.DispatchHandler {
     }
   }
 
+  private access(): AccessInfo {
+    return accessOf(this.req, this.extras.requestId, this.bytes, this.headMs);
+  }
+
   /** The client took none of the response for upstreamBodyTimeout: both connections are closed. */
   private sendTimedOut(): void {
     if (this.done) return;
@@ -803,25 +846,13 @@ class Exchange implements Dispatcher.DispatchHandler {
     const stream = (this.req as unknown as Partial<Http2ServerRequest>).stream;
     if (stream) stream.close(NGHTTP2_INTERNAL_ERROR);
     else this.res.destroy();
-    this.proxy.record(
-      accessOf(this.req, this.extras.requestId),
-      this.res.statusCode,
-      this.target,
-      this.origin,
-      this.started,
-    );
+    this.proxy.record(this.access(), this.res.statusCode, this.target, this.origin, this.started);
   }
 
   onResponseEnd(): void {
     this.done = true;
     this.res.end();
-    this.proxy.record(
-      accessOf(this.req, this.extras.requestId),
-      this.res.statusCode,
-      this.target,
-      this.origin,
-      this.started,
-    );
+    this.proxy.record(this.access(), this.res.statusCode, this.target, this.origin, this.started);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
@@ -833,23 +864,11 @@ class Exchange implements Dispatcher.DispatchHandler {
       if (!this.res.headersSent) return this.fail(408, true);
       this.done = true;
       this.res.destroy();
-      return this.proxy.record(
-        accessOf(this.req, this.extras.requestId),
-        408,
-        this.target,
-        this.origin,
-        this.started,
-      );
+      return this.proxy.record(this.access(), 408, this.target, this.origin, this.started);
     }
     if (this.res.destroyed || this.req.destroyed) {
       this.done = true;
-      this.proxy.record(
-        accessOf(this.req, this.extras.requestId),
-        499,
-        this.target,
-        this.origin,
-        this.started,
-      );
+      this.proxy.record(this.access(), 499, this.target, this.origin, this.started);
       return;
     }
     const connectFailed = isConnectError(code);
@@ -859,13 +878,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (this.res.headersSent) {
       this.done = true;
       this.res.destroy(err);
-      this.proxy.record(
-        accessOf(this.req, this.extras.requestId),
-        this.res.statusCode,
-        this.target,
-        this.origin,
-        this.started,
-      );
+      this.proxy.record(this.access(), this.res.statusCode, this.target, this.origin, this.started);
       return;
     }
     if (

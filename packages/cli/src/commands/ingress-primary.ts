@@ -34,7 +34,7 @@ const usage = `usage: portico ingress [--kubeconfig FILE] [--http-port 80] [--ht
                        [--no-leader-elect] [--identity ID] [--shutdown-delay 5] [--shutdown-grace 20]
                        [--proxy-protocol all|none|PORT,...] [--trusted-proxies CIDR,...]
                        [--gateway-address ADDR] [--no-hsts] [--hsts-max-age 31536000]
-                       [--no-hsts-include-subdomains] [--hsts-preload]`;
+                       [--no-hsts-include-subdomains] [--hsts-preload] [--access-log-format json|combined]`;
 
 export async function runPrimary(args: string[]): Promise<number> {
   let values;
@@ -56,6 +56,7 @@ export async function runPrimary(args: string[]): Promise<number> {
         'ingress-class': { type: 'string', default: DEFAULT_CLASS_NAME },
         'max-body-size': { type: 'string', default: String(1024 * 1024) },
         'access-log': { type: 'boolean', default: true },
+        'access-log-format': { type: 'string', default: 'json' },
         'leader-elect': { type: 'boolean', default: true },
         identity: { type: 'string', default: process.env.POD_NAME ?? `${hostname()}-${process.pid}` },
         namespace: { type: 'string', default: process.env.POD_NAMESPACE ?? 'portico-system' },
@@ -79,6 +80,10 @@ export async function runPrimary(args: string[]): Promise<number> {
       throw new Error('--publish-service: expected NAMESPACE/NAME');
     if (!/^\d+$/.test(values.workers)) throw new Error(`--workers: not a number: ${values.workers}`);
     if (!/^\d+$/.test(values['max-body-size'])) throw new Error('--max-body-size: not a number of bytes');
+    if (values['access-log-format'] !== 'json' && values['access-log-format'] !== 'combined')
+      throw new Error(
+        `--access-log-format: expected json or combined, got ${JSON.stringify(values['access-log-format'])}`,
+      );
     if (!/^\d{1,10}$/.test(values['hsts-max-age']))
       throw new Error(`--hsts-max-age: not a number of seconds: ${JSON.stringify(values['hsts-max-age'])}`);
     for (const f of ['shutdown-delay', 'shutdown-grace'] as const) secondsArg(values[f], f);
@@ -114,6 +119,7 @@ export async function runPrimary(args: string[]): Promise<number> {
     httpsPort: ports.https,
     trustedProxies,
     hsts,
+    accessLogFormat: values['access-log-format'] as 'json' | 'combined',
   };
   const defaultCert = selfSignedPair();
 

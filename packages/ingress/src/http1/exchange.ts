@@ -43,6 +43,9 @@ export class Exchange implements ResponseHandler {
   private retried = false;
   private over = false;
   private readonly started = performance.now();
+  /** Response body bytes relayed, and when the pod's head arrived (access log). */
+  private bytes = 0;
+  private headAt = 0;
   /** The client took what we wrote: read the pod again (the same timeout applies to both waits). */
   private readonly resumeUpstream = (): void => {
     this.deadline = performance.now() + this.proxy.options.upstreamBodyTimeout;
@@ -98,6 +101,7 @@ export class Exchange implements ResponseHandler {
 
   onHead(head: ResponseHead): void {
     this.status = head.status;
+    this.headAt = performance.now();
     this.proxy.balancer.succeeded(this.endpoint!.origin);
     this.deadline = performance.now() + this.proxy.options.upstreamBodyTimeout;
     let text = head.forClient;
@@ -111,6 +115,7 @@ export class Exchange implements ResponseHandler {
 
   onBody(chunk: Buffer): void {
     if (chunk.length === 0) return;
+    this.bytes += chunk.length;
     this.deadline = performance.now() + this.proxy.options.upstreamBodyTimeout;
     const socket = this.client.socket;
     let ok: boolean;
@@ -217,6 +222,10 @@ export class Exchange implements ResponseHandler {
         client: this.client.address,
         forwardedFor: this.proxy.trusted.empty ? undefined : fieldValue(r.fields, 'x-forwarded-for'),
         requestId: this.requestId,
+        bytes: this.bytes,
+        upstreamMs: this.headAt === 0 ? undefined : this.headAt - this.started,
+        referer: this.proxy.logsAgents ? fieldValue(r.fields, 'referer') : undefined,
+        userAgent: this.proxy.logsAgents ? fieldValue(r.fields, 'user-agent') : undefined,
       },
       status,
       this.target,
