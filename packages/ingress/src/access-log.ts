@@ -45,10 +45,10 @@ export function logTime(date: Date): string {
   );
 }
 
-/** A quoted field: `"` and `\` escaped, control characters as \xHH (nginx's escape=default). */
+/** A quoted field: `"`, `\`, control and non-ASCII characters as \xHH (nginx's escape=default). */
 function quoted(value: string | undefined): string {
   if (value === undefined || value === '') return '"-"';
-  return `"${value.replace(/["\\\x00-\x1f\x7f-\xff]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}"`;
+  return `"${value.replace(/[^ !#-[\]-~]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}"`;
 }
 
 const seconds = (ms: number | undefined): string => (ms === undefined ? '-' : (ms / 1000).toFixed(3));
