@@ -15,6 +15,7 @@ export * from './hsts.js';
 export * from './access-log.js';
 export * from './request-id.js';
 export * from './rate-limiter.js';
+export * from './forward-auth.js';
 export * from './metrics.js';
 export * from './proxy.js';
 export * from './certs.js';

@@ -46,7 +46,8 @@ import {
 import { limitedTargets, RateLimits } from './rate-limiter.js';
 import { defaultHsts, hstsValue } from './hsts.js';
 import { combinedLine, type AccessEntry, type AccessLogFormat } from './access-log.js';
-import { requestIdFor } from './request-id.js';
+import { isSaneRequestId, newRequestId, requestIdFor } from './request-id.js';
+import { ForwardAuth } from './forward-auth.js';
 import { Upstreams, type UpstreamOptions } from './upstreams.js';
 
 export interface ProxyOptions {
@@ -97,6 +98,8 @@ export class Proxy {
   /** Request bodies in flight on the Node path, held to their deadlines (server.ts sets the limits). */
   readonly bodies = new BodyWatch((reason) => this.countConnectionError('node', reason));
   readonly trusted: TrustedProxies;
+  /** Subrequests of forward auth (auth-url). */
+  readonly forwardAuth = new ForwardAuth();
   /** The counters of the rate-limit annotations (this process's own). */
   readonly limits = new RateLimits();
 
@@ -295,7 +298,7 @@ export class Proxy {
       const close = decision.status === 413 || decision.status === 400;
       return this.local(req, res, decision.status, decision.target, extra, close);
     }
-    const { target, backend } = decision;
+    const { target } = decision;
     if (mustAdmit(target)) {
       const refusal = this.admit(target, this.factsOf(req));
       if (typeof refusal === 'function') res.once('close', refusal);
@@ -307,7 +310,76 @@ export class Proxy {
         return this.local(req, res, refusal.status, target, extra, unread);
       }
     }
-    url = decision.path;
+    const auth = target.forwardAuth;
+    if (auth !== undefined) {
+      const unread = length !== undefined || te !== undefined;
+      const withHsts = (h: Record<string, string>): OutgoingHttpHeaders =>
+        hsts === undefined ? h : { ...h, 'strict-transport-security': hsts };
+      if (auth.denied !== undefined) {
+        this.options.metrics?.admissionRefusals.inc({
+          ingress: target.ingress,
+          reason: 'forward_auth_denied',
+        });
+        return this.local(req, res, 503, target, withHsts({}), unread);
+      }
+      const sent = joined(req.headers['x-request-id']);
+      const requestId = isSaneRequestId(sent) ? sent : newRequestId();
+      const client = this.clientAddress(
+        peerOf(req).remoteAddress ?? '',
+        joined(req.headers['x-forwarded-for']),
+      );
+      const check = this.forwardAuth.check(auth, {
+        method: req.method ?? 'GET',
+        scheme: proto,
+        host: rawHost,
+        uri: url,
+        rawHeaders: req.rawHeaders,
+        client,
+        requestId,
+      });
+      void check.then((outcome) => {
+        if (res.headersSent || res.destroyed) return;
+        try {
+          if (outcome.allowed)
+            return this.forward(
+              req,
+              res,
+              proto,
+              decision,
+              rawHost,
+              absolute,
+              hsts,
+              requestId,
+              outcome.headers,
+            );
+          const reason = outcome.status === 500 ? 'forward_auth_error' : 'forward_auth';
+          this.options.metrics?.admissionRefusals.inc({ ingress: target.ingress, reason });
+          this.local(req, res, outcome.status, target, withHsts(outcome.headers), unread);
+        } catch (err) {
+          this.connectionException('node', err, () => res.destroy());
+        }
+      });
+      return;
+    }
+    this.forward(req, res, proto, decision, rawHost, absolute, hsts, undefined, undefined);
+  }
+
+  /** Sends a request that passed routing and admission to its pod (the rest of handle()). */
+  private forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    proto: 'http' | 'https',
+    decision: Decision & { status: 0 },
+    rawHost: string,
+    absolute: boolean,
+    hsts: string | undefined,
+    requestId: string | undefined,
+    authHeaders: readonly [string, string][] | undefined,
+  ): void {
+    const h2 = isHttp2(req);
+    const length = req.headers['content-length'];
+    const { target, backend } = decision;
+    const url = decision.path;
     const chunked = req.headers['transfer-encoding'] !== undefined;
     const hasBody =
       chunked ||
@@ -324,7 +396,12 @@ export class Proxy {
     const hop = hopOf(req, proto, rawHost);
     let headers = upstreamHeaders(req.rawHeaders, req.headers, hop, false, absolute, this.trusted);
     if (!keepsAuthorization(target)) headers = withoutField(headers, 'authorization');
-    const tagged = requestIdFor(headers, joined(req.headers['x-request-id']));
+    if (authHeaders !== undefined)
+      for (const [name, value] of authHeaders) {
+        headers = withoutField(headers, name.toLowerCase());
+        headers.push(name, value);
+      }
+    const tagged = requestIdFor(headers, joined(req.headers['x-request-id']), requestId);
     headers = tagged.fields;
     const extras: ExchangeExtras = { requestId: tagged.id, hsts };
     if (h2 && limit && length !== undefined && Number(length) <= H2_BUFFERED_BODY) {
@@ -414,30 +491,76 @@ export class Proxy {
       else if (refusal) return refuse(refusal.status, target, undefined, refusal.headers);
     }
     url = decision.path;
-    const endpoint = this.balancer.pick(backend.key, backend.endpoints);
-    if (!endpoint) return refuse(502, target);
-    // h2c is never tunnelled (server.ts normally serves it as an ordinary request; Node's HTTPS
-    // server has no such choice): forwarded without its Upgrade, answered, then closed.
-    const asked = upgradeProtocols(req.headers.upgrade).filter((p) => p !== 'h2c');
-    const hop = hopOf(req, proto, rawHost);
-    let headers = upstreamHeaders(req.rawHeaders, req.headers, hop, asked.length > 0, absolute, this.trusted);
-    if (!keepsAuthorization(target)) headers = withoutField(headers, 'authorization');
-    const tagged = requestIdFor(headers, joined(req.headers['x-request-id']));
-    const lines = requestHead(req.method ?? 'GET', url, tagged.fields);
-    new Tunnel(socket, head, endpoint, lines, asked, {
-      serverName,
-      headersTimeout: this.options.upstreamHeadersTimeout,
-      done: (status, connectFailed) => {
-        if (connectFailed) this.balancer.failed(endpoint.origin);
-        else if (status !== 499) this.balancer.succeeded(endpoint.origin);
-        if (status === 502 || status === 504)
-          this.options.metrics?.upstreamErrors.inc({
-            service: backend.key,
-            reason: status === 504 ? 'timeout' : connectFailed ? 'connect' : 'other',
-          });
-        this.record(accessOf(req, tagged.id), status, target, endpoint.origin, started);
-      },
-    });
+    const sentId = joined(req.headers['x-request-id']);
+    // Forward auth: the auth service and the pod get the same request ID.
+    const requestId =
+      target.forwardAuth === undefined || isSaneRequestId(sentId) ? undefined : newRequestId();
+    let authHeaders: readonly [string, string][] | undefined;
+    const tunnel = (): void => {
+      const endpoint = this.balancer.pick(backend.key, backend.endpoints);
+      if (!endpoint) return refuse(502, target);
+      // h2c is never tunnelled (server.ts normally serves it as an ordinary request; Node's HTTPS
+      // server has no such choice): forwarded without its Upgrade, answered, then closed.
+      const asked = upgradeProtocols(req.headers.upgrade).filter((p) => p !== 'h2c');
+      const hop = hopOf(req, proto, rawHost);
+      let headers = upstreamHeaders(
+        req.rawHeaders,
+        req.headers,
+        hop,
+        asked.length > 0,
+        absolute,
+        this.trusted,
+      );
+      if (!keepsAuthorization(target)) headers = withoutField(headers, 'authorization');
+      for (const [name, value] of authHeaders ?? []) {
+        headers = withoutField(headers, name.toLowerCase());
+        headers.push(name, value);
+      }
+      const tagged = requestIdFor(headers, joined(req.headers['x-request-id']), requestId);
+      const lines = requestHead(req.method ?? 'GET', url, tagged.fields);
+      new Tunnel(socket, head, endpoint, lines, asked, {
+        serverName,
+        headersTimeout: this.options.upstreamHeadersTimeout,
+        done: (status, connectFailed) => {
+          if (connectFailed) this.balancer.failed(endpoint.origin);
+          else if (status !== 499) this.balancer.succeeded(endpoint.origin);
+          if (status === 502 || status === 504)
+            this.options.metrics?.upstreamErrors.inc({
+              service: backend.key,
+              reason: status === 504 ? 'timeout' : connectFailed ? 'connect' : 'other',
+            });
+          this.record(accessOf(req, tagged.id), status, target, endpoint.origin, started);
+        },
+      });
+    };
+    const auth = target.forwardAuth;
+    if (auth === undefined) return tunnel();
+    // Forward auth holds the handshake until the auth service answers (see handle()).
+    if (auth.denied !== undefined) return refuse(503, target);
+    void this.forwardAuth
+      .check(auth, {
+        method: req.method ?? 'GET',
+        scheme: proto,
+        host: rawHost,
+        uri: req.url ?? '/',
+        rawHeaders: req.rawHeaders,
+        client: this.clientAddress(peerOf(req).remoteAddress ?? '', joined(req.headers['x-forwarded-for'])),
+        requestId: requestId ?? sentId!,
+      })
+      .then((outcome) => {
+        if (socket.destroyed) return;
+        try {
+          if (outcome.allowed) {
+            authHeaders = outcome.headers;
+            return tunnel();
+          }
+          const location = outcome.headers.location;
+          const { location: _omitted, ...rest } = outcome.headers;
+          refuse(outcome.status, target, location, rest);
+        } catch (err) {
+          this.connectionException('node', err, () => socket.destroy());
+        }
+      });
   }
 
   /** A response of our own (no upstream involved). */

@@ -37,9 +37,14 @@ export function isSaneRequestId(value: string | undefined): value is string {
  * The request ID for upstream `fields` ([name, value, ...], modified in place when the client's is
  * kept or absent): `sent` is the client's X-Request-ID (joined when repeated).
  */
-export function requestIdFor(fields: string[], sent: string | undefined): { id: string; fields: string[] } {
+export function requestIdFor(
+  fields: string[],
+  sent: string | undefined,
+  /** The new ID to use if the client's is not kept (already given to an auth service). */
+  chosen?: string,
+): { id: string; fields: string[] } {
   if (isSaneRequestId(sent)) return { id: sent, fields };
-  const id = newRequestId();
+  const id = chosen ?? newRequestId();
   const out = sent === undefined ? fields : withoutField(fields, 'x-request-id');
   out.push('x-request-id', id);
   return { id, fields: out };

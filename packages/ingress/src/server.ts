@@ -266,6 +266,10 @@ export class IngressServer {
     this.tls1?.destroy();
     for (const socket of this.tlsSockets) socket.destroy();
     this.proxy.pool.close();
-    await Promise.all([all, this.proxy.upstreams.close()]);
+    await Promise.all([
+      all,
+      this.proxy.upstreams.close(),
+      this.proxy.forwardAuth.close().catch(() => undefined),
+    ]);
   }
 }

@@ -11,17 +11,19 @@ import { AnnotationReader, NGINX_PREFIX, PORTICO_PREFIX, type BadAnnotation } fr
 import { redirectAnnotations, type RedirectChoice } from './redirect.js';
 import { basicAuthAnnotations, type BasicAuthChoice } from './basic-auth.js';
 import { rateLimitAnnotations, type RateLimitChoice } from './rate-limit.js';
+import { forwardAuthAnnotations, type ForwardAuthChoice } from './forward-auth.js';
 
 export * from './family.js';
 export * from './read.js';
 export * from './redirect.js';
 export * from './basic-auth.js';
 export * from './rate-limit.js';
+export * from './forward-auth.js';
 
 /** What one Ingress's annotations ask of the routes it defines (the Target fields they own). */
-export type RoutePolicy = RedirectChoice & BasicAuthChoice & RateLimitChoice;
+export type RoutePolicy = RedirectChoice & BasicAuthChoice & RateLimitChoice & ForwardAuthChoice;
 
-const FAMILIES = [redirectAnnotations, basicAuthAnnotations, rateLimitAnnotations];
+const FAMILIES = [redirectAnnotations, basicAuthAnnotations, rateLimitAnnotations, forwardAuthAnnotations];
 
 /** The snippet annotations of ingress-nginx, refused whatever their value. */
 export const SNIPPET_ANNOTATIONS: readonly string[] = [

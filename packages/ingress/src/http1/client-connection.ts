@@ -120,15 +120,22 @@ export class ClientConnection implements ClientSide {
       }
       this.buf = end + 4 === buf.length ? undefined : buf.subarray(end + 4);
       this.headSince = 0;
-      this.dispatch(head);
+      this.dispatch(head, buf);
     }
     this.parsing = false;
   }
 
-  private dispatch(head: RequestHead): void {
+  /** `bytes`: the buffer from the start of this head (handed to Node's server when need be). */
+  private dispatch(head: RequestHead, bytes: Buffer): void {
     const proxy = this.ctx.proxy;
     this.requestSince = performance.now();
     const decision = proxy.decide(head.host, head.target, this.ctx.proto, head.contentLength, 'fast');
+    // Forward auth waits for a subrequest: Node's server does that (proxy.ts), from this head on.
+    if (decision.status === 0 && decision.target.forwardAuth !== undefined) {
+      this.buf = bytes;
+      this.handover();
+      return;
+    }
     let refusal: Refusal | undefined;
     let release: Release | undefined;
     if (decision.status === 0 && mustAdmit(decision.target)) {
