@@ -130,7 +130,43 @@ class LatencyHistogram extends ScrapedMetric {
   }
 }
 
+/** Client connections and their bytes, per data plane, kept as plain numbers (see traffic). */
+export interface PlaneTraffic {
+  open: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+class TrafficCounter extends ScrapedMetric {
+  readonly type = 'counter';
+  constructor(
+    registry: Registry,
+    private readonly traffic: Record<'fast' | 'node', PlaneTraffic>,
+  ) {
+    super(
+      'portico_ingress_bytes_total',
+      'Bytes received from (in) and sent to (out) clients, by data plane, counted when a connection closes',
+      registry,
+    );
+  }
+  protected samples(): Sample[] {
+    return (['fast', 'node'] as const).flatMap((plane) => [
+      { labels: { plane, direction: 'in' }, value: this.traffic[plane].bytesIn },
+      { labels: { plane, direction: 'out' }, value: this.traffic[plane].bytesOut },
+    ]);
+  }
+}
+
 export class ProxyMetrics {
+  /**
+   * Client connections: updated by the listeners with plain arithmetic (no label hashing per
+   * connection), read when scraped. A connection the fast path hands to Node's server counts under
+   * `node` from then on, its bytes too.
+   */
+  readonly traffic: Record<'fast' | 'node', PlaneTraffic> = {
+    fast: { open: 0, bytesIn: 0, bytesOut: 0 },
+    node: { open: 0, bytesIn: 0, bytesOut: 0 },
+  };
   readonly registry: Registry;
   /** Keyed by the routing table's Target objects (they live as long as their table). */
   private readonly routes = new WeakMap<object, RouteSeries>();
@@ -181,6 +217,18 @@ export class ProxyMetrics {
       help: 'Routing tables swapped in',
       registers: [registry],
     });
+    const traffic = this.traffic;
+    new Gauge({
+      name: 'portico_ingress_open_connections',
+      help: 'Client connections open, by data plane (fast, node)',
+      labelNames: ['plane'],
+      registers: [registry],
+      collect() {
+        this.set({ plane: 'fast' }, traffic.fast.open);
+        this.set({ plane: 'node' }, traffic.node.open);
+      },
+    });
+    new TrafficCounter(registry, traffic);
     this.admissionRefusals = new Counter({
       name: 'portico_ingress_admission_refusals_total',
       help:
