@@ -6,24 +6,26 @@
  * A client's value is kept when it is sane: 1 to 200 visible ASCII characters (so one header, no
  * spaces, nothing a log line or a pod could misread); otherwise it is replaced by a new one.
  *
- * New IDs come from a buffer of random bytes filled 256 IDs at a time: one randomFillSync per 256
- * requests instead of one per request (test/request-id.test.ts measures the difference).
+ * New IDs are slices of a hex string of random bytes made 256 IDs at a time: one randomFillSync
+ * and one hex encoding per 256 requests (bench/request-id.mjs measures the difference).
  */
 import { randomFillSync } from 'node:crypto';
 import { withoutField } from './admission.js';
 
 const BATCH = 256;
 const pool = Buffer.alloc(16 * BATCH);
+/** The batch as hex: each ID is a slice of it (cheaper than hex-encoding 16 bytes each time). */
+let hex = '';
 let next = BATCH;
 
 /** 32 random hex digits. */
 export function newRequestId(): string {
   if (next === BATCH) {
-    randomFillSync(pool);
+    hex = randomFillSync(pool).toString('hex');
     next = 0;
   }
-  const offset = 16 * next++;
-  return pool.toString('hex', offset, offset + 16);
+  const offset = 32 * next++;
+  return hex.slice(offset, offset + 32);
 }
 
 const SANE = /^[!-~]{1,200}$/;

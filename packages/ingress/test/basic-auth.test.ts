@@ -166,7 +166,11 @@ describe('compile: what a Target carries', () => {
       { [nginx('auth-type')]: 'digest', [nginx('auth-secret')]: 'users' },
       /^InvalidAnnotation .*auth-type.*"digest" is not "basic"/,
     ],
-    ['no auth-secret', { [nginx('auth-type')]: 'basic' }, undefined],
+    [
+      'no auth-secret',
+      { [nginx('auth-type')]: 'basic' },
+      /^InvalidAnnotation .*no auth-secret; its routes answer 503/,
+    ],
     [
       'a bad Secret name',
       { [nginx('auth-type')]: 'basic', [nginx('auth-secret')]: '../etc/passwd' },
@@ -178,7 +182,7 @@ describe('compile: what a Target carries', () => {
       /secret "default\/wrongkey" has no key "auth"/,
     ],
     ['no usable users', { [nginx('auth-type')]: 'basic', [nginx('auth-secret')]: 'plain' }, /user left out/],
-  ] as [string, Record<string, string>, RegExp | undefined][])(
+  ] as [string, Record<string, string>, RegExp][])(
     'fails closed (503) on %s, reported',
     (_name, annotations, problem) => {
       const r = compiled(annotations, [
@@ -189,7 +193,7 @@ describe('compile: what a Target carries', () => {
       ]);
       expect(r.auth?.denied).toBeTruthy();
       expect(r.auth?.users).toBeUndefined();
-      if (problem) expect(r.problems.some((p) => problem.test(p))).toBe(true);
+      expect(r.problems.some((p) => problem.test(p))).toBe(true);
       expect(r.problems.join()).not.toContain('hunter2');
     },
   );

@@ -63,7 +63,9 @@ export const basicAuthAnnotations: AnnotationFamily<BasicAuthChoice> = {
       type === undefined
         ? 'auth-type is not "basic"'
         : secret === undefined
-          ? 'auth-secret is missing or invalid'
+          ? reader.raw('auth-secret') === undefined
+            ? 'auth-secret is missing'
+            : 'auth-secret is invalid'
           : undefined;
     const policy: BasicAuthPolicy = { realm, secret: secret ?? '', secretType };
     return { basicAuth: denied ? { ...policy, denied } : policy };
@@ -80,6 +82,9 @@ export function resolveBasicAuth(
   secrets: ReadonlyMap<string, V1Secret>,
   report: (reason: 'SecretNotFound' | 'InvalidAnnotation', what: string) => void,
 ): BasicAuthPolicy {
+  // A bad value was reported by the reader already; a missing one is reported here.
+  if (policy.denied === 'auth-secret is missing')
+    report('InvalidAnnotation', 'auth-type is "basic" but there is no auth-secret; its routes answer 503');
   if (policy.denied !== undefined) return policy;
   const [ns, name] = policy.secret.includes('/') ? policy.secret.split('/') : [namespace, policy.secret];
   const key = `${ns}/${name}`;
