@@ -8,7 +8,9 @@
  * The answer, as auth_request's: 2xx lets the request go on, with the `auth-response-headers` of
  * the answer set on the request for the pod; 401 and 403 go back to the client (a 401 with the auth
  * service's WWW-Authenticate, or a 302 to `auth-signin` when set); anything else, a connection
- * failure or no answer within the timeout is 500.
+ * failure or no answer within the timeout is 500. The auth service's Set-Cookie on a 2xx goes on
+ * the client's response when that is below 400 (ingress-nginx's `add_header Set-Cookie $auth_cookie`:
+ * oauth2-proxy refreshes its session cookie that way).
  */
 import { Agent, type Dispatcher } from 'undici';
 import { isHopByHop } from './headers.js';
@@ -29,7 +31,12 @@ export interface AuthRequest {
 }
 
 export type AuthOutcome =
-  | { readonly allowed: true; readonly headers: readonly [string, string][] }
+  | {
+      readonly allowed: true;
+      readonly headers: readonly [string, string][];
+      /** The auth service's Set-Cookie values, for the client's response (when it is < 400). */
+      readonly cookies: readonly string[];
+    }
   | {
       readonly allowed: false;
       readonly status: 302 | 401 | 403 | 500;
@@ -109,7 +116,9 @@ export class ForwardAuth {
         const value = answer[name.toLowerCase()];
         if (value !== undefined) copied.push([name, Array.isArray(value) ? value.join(', ') : value]);
       }
-      return { allowed: true, headers: copied };
+      const set = answer['set-cookie'];
+      const cookies = set === undefined ? NO_COOKIES : Array.isArray(set) ? set : [set];
+      return { allowed: true, headers: copied, cookies };
     }
     if (status === 401 && policy.signin !== undefined)
       return { allowed: false, status: 302, headers: { location: signinLocation(policy, req) } };
@@ -128,6 +137,7 @@ export class ForwardAuth {
   }
 }
 
+const NO_COOKIES: readonly string[] = [];
 const FAILED: AuthOutcome = { allowed: false, status: 500, headers: {} };
 
 /** `auth-signin` with the original URL in its redirect parameter (unless it names one already). */

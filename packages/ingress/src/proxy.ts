@@ -341,17 +341,7 @@ export class Proxy {
         if (res.headersSent || res.destroyed) return;
         try {
           if (outcome.allowed)
-            return this.forward(
-              req,
-              res,
-              proto,
-              decision,
-              rawHost,
-              absolute,
-              hsts,
-              requestId,
-              outcome.headers,
-            );
+            return this.forward(req, res, proto, decision, rawHost, absolute, hsts, requestId, outcome);
           const reason = outcome.status === 500 ? 'forward_auth_error' : 'forward_auth';
           this.options.metrics?.admissionRefusals.inc({ ingress: target.ingress, reason });
           this.local(req, res, outcome.status, target, withHsts(outcome.headers), unread);
@@ -374,7 +364,7 @@ export class Proxy {
     absolute: boolean,
     hsts: string | undefined,
     requestId: string | undefined,
-    authHeaders: readonly [string, string][] | undefined,
+    authorized: { headers: readonly [string, string][]; cookies: readonly string[] } | undefined,
   ): void {
     const h2 = isHttp2(req);
     const length = req.headers['content-length'];
@@ -396,14 +386,14 @@ export class Proxy {
     const hop = hopOf(req, proto, rawHost);
     let headers = upstreamHeaders(req.rawHeaders, req.headers, hop, false, absolute, this.trusted);
     if (!keepsAuthorization(target)) headers = withoutField(headers, 'authorization');
-    if (authHeaders !== undefined)
-      for (const [name, value] of authHeaders) {
+    if (authorized !== undefined)
+      for (const [name, value] of authorized.headers) {
         headers = withoutField(headers, name.toLowerCase());
         headers.push(name, value);
       }
     const tagged = requestIdFor(headers, joined(req.headers['x-request-id']), requestId);
     headers = tagged.fields;
-    const extras: ExchangeExtras = { requestId: tagged.id, hsts };
+    const extras: ExchangeExtras = { requestId: tagged.id, hsts, cookies: authorized?.cookies };
     if (h2 && limit && length !== undefined && Number(length) <= H2_BUFFERED_BODY) {
       // An HTTP/2 body whose content-length the DATA frames may contradict (RFC 9113 §8.1.1):
       // nghttp2 finds out only at the end of the stream, so a small one is read whole first and
@@ -731,6 +721,8 @@ interface ExchangeExtras {
   readonly requestId: string;
   /** Strict-Transport-Security for the response (hsts.ts), when the pod sends none. */
   readonly hsts: string | undefined;
+  /** Set-Cookie values of a forward-auth service, added to a response below 400. */
+  readonly cookies?: readonly string[] | undefined;
 }
 
 /** The client hop of a request served by Node's servers (X-Forwarded-*). */
@@ -931,6 +923,14 @@ class Exchange implements Dispatcher.DispatchHandler {
     const hsts = this.extras.hsts;
     if (hsts !== undefined && out['strict-transport-security'] === undefined)
       out['strict-transport-security'] = hsts;
+    const cookies = this.extras.cookies;
+    if (cookies !== undefined && cookies.length > 0 && statusCode < 400) {
+      const own = out['set-cookie'];
+      out['set-cookie'] = [
+        ...(own === undefined ? [] : Array.isArray(own) ? own : [String(own)]),
+        ...cookies,
+      ];
+    }
     // An answer before the request body is in (the pod answered early): the connection closes
     // after it, and a deadline that passes meanwhile only closes it, never adds a second response.
     if (!this.req.complete && !isHttp2(this.req)) {

@@ -28,7 +28,14 @@ beforeAll(async () => {
     asked.push(req);
     req.resume();
     const token = req.headers['x-token'];
-    if (token === 'good') res.writeHead(200, { 'x-auth-user': 'alice', 'x-other': 'not copied' }).end('ok');
+    if (token === 'good')
+      res
+        .writeHead(200, {
+          'x-auth-user': 'alice',
+          'x-other': 'not copied',
+          'set-cookie': '_oauth2_proxy=refreshed; Path=/',
+        })
+        .end('ok');
     else if (token === 'forbidden') res.writeHead(403).end();
     else if (token === 'boom') res.writeHead(502).end();
     else if (token === 'slow') setTimeout(() => res.writeHead(200).end(), 1500);
@@ -105,7 +112,7 @@ function curl(plane: 'fast' | 'node', host: string, path: string, extra: string[
 }
 
 describe.each(['fast', 'node'] as const)('through the proxy, %s path', (plane) => {
-  it('2xx: forwarded, with the listed auth response headers replacing the client`s', async () => {
+  it('2xx: forwarded, with the listed auth response headers replacing the client`s; its cookie to the client', async () => {
     const r = await curl(plane, 'a.example.com', '/app?x=1', [
       '-H',
       'x-token: good',
@@ -117,6 +124,7 @@ describe.each(['fast', 'node'] as const)('through the proxy, %s path', (plane) =
     expect(seen.headers['x-auth-user']).toBe('alice');
     expect(seen.headers['x-other']).toBeUndefined();
     expect(seen.url).toBe('/app?x=1');
+    expect(r.headers['set-cookie']).toBe('_oauth2_proxy=refreshed; Path=/');
   });
 
   it('the subrequest: GET without body, the original URL, method, client and request ID', async () => {
