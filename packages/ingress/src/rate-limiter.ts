@@ -128,6 +128,8 @@ export class RateLimits {
 
   /** Forgets zones no target of the new table uses (`targets`: every target with a limit). */
   retain(targets: Iterable<Target>): void {
+    // No limit counted yet (the usual case): nothing to walk the table for.
+    if (this.zones.size === 0) return;
     const keep = new Map<string, LimitZone>();
     for (const t of targets) {
       if (t.rateLimit === undefined) continue;

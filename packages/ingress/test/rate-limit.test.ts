@@ -10,6 +10,7 @@ import { Registry } from 'prom-client';
 import {
   ConcurrentRequests,
   IngressServer,
+  RateLimits,
   ProxyMetrics,
   readIngressAnnotations,
   RequestRate,
@@ -68,6 +69,28 @@ describe('ConcurrentRequests (limit_conn)', () => {
     c.release('a');
     c.release('b');
     expect(c.size).toBe(0);
+  });
+});
+
+describe('RateLimits across table swaps', () => {
+  const target = (rate: number) => ({
+    ingress: 'default/i',
+    backend: 'default/web:80',
+    rateLimit: { rate, burst: 0 },
+  });
+  it('a new table with the same limit keeps the counters; a changed or removed one starts afresh', () => {
+    const limits = new RateLimits();
+    const first = target(1);
+    expect(limits.zoneOf(first, first.rateLimit).rate!.take('c', 0)).toBe(true);
+    const same = target(1); // the next table: new objects, same settings
+    limits.retain([same]);
+    expect(limits.zoneOf(same, same.rateLimit).rate!.take('c', 10)).toBe(false);
+    const changed = target(2);
+    limits.retain([changed]);
+    expect(limits.zoneOf(changed, changed.rateLimit).rate!.take('c', 20)).toBe(true);
+    limits.retain([]);
+    const back = target(2);
+    expect(limits.zoneOf(back, back.rateLimit).rate!.take('c', 30)).toBe(true);
   });
 });
 
