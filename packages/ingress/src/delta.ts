@@ -4,6 +4,7 @@
  * largest part of a swap. The primary sends a full table once per worker, then only the hosts,
  * backends and certificates that changed; the worker patches its copy and indexes the result.
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { BackendEntry, CertEntry, HostTable, PathEntry, RouteTable, Target } from './table.js';
 
 export interface Changes<T> {
@@ -117,15 +118,26 @@ function patch<T>(map: Map<string, T>, changes: Changes<T>, key: (t: T) => strin
 }
 
 function sameTarget(a: Target | null, b: Target | null): boolean {
-  return (
-    a === b ||
-    (a !== null &&
-      b !== null &&
-      a.ingress === b.ingress &&
-      a.backend === b.backend &&
-      a.sslRedirect === b.sslRedirect &&
-      a.forceSslRedirect === b.forceSslRedirect)
-  );
+  if (a === b) return true;
+  if (a === null || b === null || a.ingress !== b.ingress || a.backend !== b.backend) return false;
+  return samePolicy(a, b);
+}
+
+/**
+ * Whether two targets carry the same route policy (every field the annotation families add, in
+ * whole: a rotated basic-auth Secret or a changed limit must reach the workers). Most targets carry
+ * none: two keys each, compared without allocating.
+ */
+function samePolicy(a: Target, b: Target): boolean {
+  const x = a as unknown as Record<string, unknown>;
+  const y = b as unknown as Record<string, unknown>;
+  let keys = 0;
+  for (const k in x) {
+    keys++;
+    if (k !== 'ingress' && k !== 'backend' && x[k] !== y[k] && !isDeepStrictEqual(x[k], y[k])) return false;
+  }
+  for (const _ in y) keys--;
+  return keys === 0;
 }
 
 function samePaths(a: readonly PathEntry[], b: readonly PathEntry[]): boolean {
