@@ -1,7 +1,7 @@
 // What the fast path now does per request for an annotation-free route beyond routing and relaying:
 // the admission test, the Authorization test, and the request ID (look for the client's, cut a new
-// one, append it). Run: node_modules/.bin/node packages/ingress/bench/request-extras.mjs
-import { fieldValue, keepsAuthorization, mustAdmit, requestIdFor } from '../dist/index.js';
+// one, add its line to the head). Run: node_modules/.bin/node packages/ingress/bench/request-extras.mjs
+import { fieldValue, keepsAuthorization, mustAdmit, requestHead, requestIdLine } from '../dist/index.js';
 
 const target = { ingress: 'default/shop', backend: 'default/web:80' };
 const head = ['Host', 'a.example.com', 'User-Agent', 'wrk', 'Accept', '*/*', 'Accept-Encoding', 'gzip'];
@@ -19,9 +19,13 @@ for (let round = 0; round < 2; round++) {
     'mustAdmit + keepsAuthorization',
     () => (mustAdmit(target) ? 0 : 1) + (keepsAuthorization(target) ? 1 : 0),
   );
-  time('request ID: look up, cut, append', () => {
+  time('head for the pod with a new request ID', () => {
     const fields = [...head, ...forwarded];
-    return requestIdFor(fields, fieldValue(head, 'x-request-id')).id.length;
+    const tagged = requestIdLine(fields, fieldValue(head, 'x-request-id'));
+    return requestHead('GET', '/', tagged.fields, tagged.line).length;
   });
-  time('(the fields copy alone, for reference)', () => [...head, ...forwarded].length);
+  time(
+    'head for the pod without (for reference)',
+    () => requestHead('GET', '/', [...head, ...forwarded]).length,
+  );
 }

@@ -51,3 +51,20 @@ export function requestIdFor(
   out.push('x-request-id', id);
   return { id, fields: out };
 }
+
+/**
+ * The request ID for a head built as text (the fast path): `line` is the field line to append
+ * ('' when the client's is kept), `fields` the list without an insane client value.
+ */
+export function requestIdLine(
+  fields: string[],
+  sent: string | undefined,
+): { id: string; fields: string[]; line: string } {
+  if (isSaneRequestId(sent)) return { id: sent, fields, line: '' };
+  const id = newRequestId();
+  return {
+    id,
+    fields: sent === undefined ? fields : withoutField(fields, 'x-request-id'),
+    line: `x-request-id: ${id}\r\n`,
+  };
+}

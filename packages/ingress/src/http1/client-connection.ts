@@ -11,7 +11,7 @@ import { requestHead, upstreamHeaders } from '../headers.js';
 import { bodyExpired, type BodyTimeouts } from '../limits.js';
 import { STATUS_TEXT, type Proxy } from '../proxy.js';
 import { keepsAuthorization, mustAdmit, withoutField, type Refusal, type Release } from '../admission.js';
-import { requestIdFor } from '../request-id.js';
+import { requestIdLine } from '../request-id.js';
 import { Exchange, type ClientSide } from './exchange.js';
 import { parseRequestHead, type RequestHead } from './request-head.js';
 
@@ -185,8 +185,8 @@ export class ClientConnection implements ClientSide {
       proxy.trusted,
     );
     if (!keepsAuthorization(decision.target)) fields = withoutField(fields, 'authorization');
-    const tagged = requestIdFor(fields, fieldValue(head.fields, 'x-request-id'));
-    const upstreamHead = requestHead(head.method, decision.path, tagged.fields);
+    const tagged = requestIdLine(fields, fieldValue(head.fields, 'x-request-id'));
+    const upstreamHead = requestHead(head.method, decision.path, tagged.fields, tagged.line);
     const exchange = new Exchange(
       proxy,
       this,
