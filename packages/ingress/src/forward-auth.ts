@@ -15,7 +15,7 @@
 import { Agent, type Dispatcher } from 'undici';
 import { isHopByHop } from './headers.js';
 import { normalizeHost } from './router.js';
-import type { ForwardAuthPolicy } from './annotations/index.js';
+import type { CacheDuration, ForwardAuthPolicy } from './annotations/index.js';
 
 export interface AuthRequest {
   readonly method: string;
@@ -66,7 +66,47 @@ export class ForwardAuth {
     this.agent = new Agent({ connect: { timeout: Math.min(timeoutMs, 5_000) }, keepAliveTimeout: 4_000 });
   }
 
+  /** Answers kept for `auth-cache-key` (see remember()). */
+  private readonly cache = new Map<string, { answer: AuthAnswer; expires: number }>();
+
   async check(policy: ForwardAuthPolicy, req: AuthRequest): Promise<AuthOutcome> {
+    const key =
+      policy.cacheKey === undefined
+        ? undefined
+        : // Per auth service, method and copied headers (what a kept answer depends on), and key.
+          `${policy.url}\n${policy.method ?? ''}\n${policy.responseHeaders?.join(',') ?? ''}\n${expandKey(policy.cacheKey, req)}`;
+    let answer = key === undefined ? undefined : this.cached(key);
+    if (answer === undefined) {
+      answer = await this.ask(policy, req);
+      if (key !== undefined) this.remember(key, answer, policy);
+    }
+    return outcomeOf(answer, policy, req);
+  }
+
+  private cached(key: string): AuthAnswer | undefined {
+    const entry = this.cache.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.expires > Date.now()) return entry.answer;
+    this.cache.delete(key);
+    return undefined;
+  }
+
+  /** Keeps an answer whose status `auth-cache-duration` lists; bounded, oldest entries go first. */
+  private remember(key: string, answer: AuthAnswer, policy: ForwardAuthPolicy): void {
+    const ms = cacheMs(policy.cacheDurations ?? DEFAULT_CACHE, answer.status);
+    if (ms <= 0) return;
+    if (this.cache.size >= CACHE_ENTRIES) {
+      let drop = CACHE_ENTRIES / 4;
+      for (const k of this.cache.keys()) {
+        this.cache.delete(k);
+        if (--drop <= 0) break;
+      }
+    }
+    this.cache.set(key, { answer, expires: Date.now() + ms });
+  }
+
+  /** The subrequest; its answer (status 0: it failed or timed out). */
+  private async ask(policy: ForwardAuthPolicy, req: AuthRequest): Promise<AuthAnswer> {
     const url = new URL(expand(policy.url, req));
     const headers: string[] = [];
     for (let i = 0; i < req.rawHeaders.length; i += 2) {
@@ -108,33 +148,73 @@ export class ForwardAuth {
       answer = res.headers;
       await res.body.dump();
     } catch {
-      return FAILED;
+      return { status: 0, headers: [], cookies: NO_COOKIES, challenge: undefined };
     }
-    if (status >= 200 && status < 300) {
-      const copied: [string, string][] = [];
-      for (const name of policy.responseHeaders ?? []) {
-        const value = answer[name.toLowerCase()];
-        if (value !== undefined) copied.push([name, Array.isArray(value) ? value.join(', ') : value]);
-      }
-      const set = answer['set-cookie'];
-      const cookies = set === undefined ? NO_COOKIES : Array.isArray(set) ? set : [set];
-      return { allowed: true, headers: copied, cookies };
+    const copied: [string, string][] = [];
+    for (const name of policy.responseHeaders ?? []) {
+      const value = answer[name.toLowerCase()];
+      if (value !== undefined) copied.push([name, Array.isArray(value) ? value.join(', ') : value]);
     }
-    if (status === 401 && policy.signin !== undefined)
-      return { allowed: false, status: 302, headers: { location: signinLocation(policy, req) } };
-    if (status === 401 || status === 403) {
-      const challenge = answer['www-authenticate'];
-      const headers: Record<string, string> = {};
-      if (status === 401 && challenge !== undefined)
-        headers['www-authenticate'] = Array.isArray(challenge) ? challenge.join(', ') : challenge;
-      return { allowed: false, status, headers };
-    }
-    return FAILED;
+    const set = answer['set-cookie'];
+    const challenge = answer['www-authenticate'];
+    return {
+      status,
+      headers: copied,
+      cookies: set === undefined ? NO_COOKIES : Array.isArray(set) ? set : [set],
+      challenge: Array.isArray(challenge) ? challenge.join(', ') : challenge,
+    };
   }
 
   close(): Promise<void> {
     return this.agent.close();
   }
+}
+
+/** What the auth service answered, as far as it matters (and as it is cached). */
+interface AuthAnswer {
+  /** 0: no answer (connection failure, timeout). */
+  readonly status: number;
+  readonly headers: readonly [string, string][];
+  readonly cookies: readonly string[];
+  readonly challenge: string | undefined;
+}
+
+function outcomeOf(answer: AuthAnswer, policy: ForwardAuthPolicy, req: AuthRequest): AuthOutcome {
+  const status = answer.status;
+  if (status >= 200 && status < 300)
+    return { allowed: true, headers: answer.headers, cookies: answer.cookies };
+  if (status === 401 && policy.signin !== undefined)
+    return { allowed: false, status: 302, headers: { location: signinLocation(policy, req) } };
+  if (status === 401 || status === 403) {
+    const headers: Record<string, string> = {};
+    if (status === 401 && answer.challenge !== undefined) headers['www-authenticate'] = answer.challenge;
+    return { allowed: false, status, headers };
+  }
+  return FAILED;
+}
+
+/** ingress-nginx's default auth-cache-duration: `200 202 401 5m`. */
+const DEFAULT_CACHE: readonly CacheDuration[] = [{ codes: [200, 202, 401], ms: 300_000 }];
+const CACHE_ENTRIES = 10_000;
+
+function cacheMs(durations: readonly CacheDuration[], status: number): number {
+  if (status === 0) return 0;
+  for (const d of durations) if (d.codes === 'any' || d.codes.includes(status)) return d.ms;
+  return 0;
+}
+
+/** `$http_<name>` (a request header) and `$remote_addr`, besides expand()'s variables. */
+function expandKey(template: string, req: AuthRequest): string {
+  return expand(
+    template.replace(/\$(remote_addr|http_[a-z0-9_]+)/g, (_m, name: string) => {
+      if (name === 'remote_addr') return req.client;
+      const wanted = name.slice(5).replace(/_/g, '-');
+      for (let i = 0; i < req.rawHeaders.length; i += 2)
+        if (req.rawHeaders[i]!.toLowerCase() === wanted) return req.rawHeaders[i + 1]!;
+      return '';
+    }),
+    req,
+  );
 }
 
 const NO_COOKIES: readonly string[] = [];

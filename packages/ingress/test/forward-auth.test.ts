@@ -8,7 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import http from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
-import { ForwardAuth, IngressServer, parseAuthUrl, readIngressAnnotations } from '@portico/ingress';
+import {
+  ForwardAuth,
+  IngressServer,
+  parseAuthUrl,
+  parseCacheDurations,
+  readIngressAnnotations,
+} from '@portico/ingress';
 import { ingress, rule } from './fixtures.js';
 import { loopbackService, startEcho, stopAll, table, type Echo } from './backends.js';
 
@@ -64,6 +70,17 @@ beforeAll(async () => {
               annotations: {
                 [nginx('auth-url')]: authUrl,
                 [nginx('auth-signin')]: 'https://login.example.com/oauth2/start',
+              },
+            },
+          ),
+          ingress(
+            'cached',
+            { rules: [rule('c.example.com', { path: '/', svc: 'web' })] },
+            {
+              annotations: {
+                [nginx('auth-url')]: authUrl,
+                [nginx('auth-cache-key')]: '$http_x_token',
+                [nginx('auth-cache-duration')]: '200 401 400ms',
               },
             },
           ),
@@ -181,6 +198,23 @@ describe.each(['fast', 'node'] as const)('through the proxy, %s path', (plane) =
   });
 });
 
+it('auth-cache-key: one subrequest per key while the answer is kept; 403 (not listed) never kept', async () => {
+  const calls = () => asked.filter((r) => r.url === '/auth?for=c.example.com').length;
+  const before = calls();
+  for (let i = 0; i < 3; i++)
+    expect((await curl('fast', 'c.example.com', '/', ['-H', 'x-token: good'])).status).toBe(200);
+  expect(calls()).toBe(before + 1);
+  expect((await curl('node', 'c.example.com', '/', ['-H', 'x-token: nope'])).status).toBe(401);
+  expect((await curl('node', 'c.example.com', '/', ['-H', 'x-token: nope'])).status).toBe(401);
+  expect(calls()).toBe(before + 2);
+  expect((await curl('fast', 'c.example.com', '/', ['-H', 'x-token: forbidden'])).status).toBe(403);
+  expect((await curl('fast', 'c.example.com', '/', ['-H', 'x-token: forbidden'])).status).toBe(403);
+  expect(calls()).toBe(before + 4);
+  await new Promise((r) => setTimeout(r, 500));
+  expect((await curl('fast', 'c.example.com', '/', ['-H', 'x-token: good'])).status).toBe(200);
+  expect(calls()).toBe(before + 5);
+});
+
 it('WebSocket handshakes are authenticated too', async () => {
   const handshake = (token: string) =>
     new Promise<string>((resolve, reject) => {
@@ -222,6 +256,23 @@ it('a slow auth service: 500 after the timeout', async () => {
 });
 
 describe('annotations', () => {
+  it.each([
+    ['200 202 401 5m', [{ codes: [200, 202, 401], ms: 300_000 }]],
+    [
+      '200 1h, 401 30s',
+      [
+        { codes: [200], ms: 3_600_000 },
+        { codes: [401], ms: 30_000 },
+      ],
+    ],
+    ['10m', [{ codes: 'any', ms: 600_000 }]],
+    ['2000 5m', undefined],
+    ['200 5x', undefined],
+    ['', undefined],
+  ])('auth-cache-duration %j', (value, expected) => {
+    expect(parseCacheDurations(value)).toEqual(expected);
+  });
+
   it.each([
     'http://auth.example.com/oauth2/auth',
     'https://$host/oauth2/auth',

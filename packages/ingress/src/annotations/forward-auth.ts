@@ -24,8 +24,39 @@ export interface ForwardAuthPolicy {
   readonly signin?: string;
   readonly signinRedirectParam?: string;
   readonly requestRedirect?: string;
+  /** auth-cache-key: answers are kept per expanded key (per auth-url) for cacheDurations. */
+  readonly cacheKey?: string;
+  readonly cacheDurations?: readonly CacheDuration[];
   /** Why the routes are denied (503): forward auth was asked for and cannot be done. */
   readonly denied?: string;
+}
+
+/** How long answers with these statuses are kept ('any': every status). */
+export interface CacheDuration {
+  readonly codes: readonly number[] | 'any';
+  readonly ms: number;
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `200 202 401 5m`, or several such entries separated by commas; a duration alone is any status. */
+export function parseCacheDurations(value: string): CacheDuration[] | undefined {
+  const out: CacheDuration[] = [];
+  for (const entry of value.split(',')) {
+    const words = entry.trim().split(/\s+/);
+    const m = /^(\d{1,6})(ms|s|m|h|d)$/.exec(words.pop() ?? '');
+    if (!m || !words.every((w) => /^\d{3}$/.test(w))) return undefined;
+    out.push({ codes: words.length === 0 ? 'any' : words.map(Number), ms: Number(m[1]) * UNIT_MS[m[2]!]! });
+  }
+  return out;
+}
+
+/** A cache-key template: visible ASCII without quotes or backslashes; variables we can expand. */
+function parseCacheKey(value: string): string | undefined {
+  if (!/^[!#-[\]-~]+$/.test(value) || value.includes("'")) return undefined;
+  for (const v of value.match(/\$[A-Za-z0-9_]+/g) ?? [])
+    if (!VARIABLES.has(v) && v !== '$remote_addr' && !/^\$http_[a-z0-9_]+$/.test(v)) return undefined;
+  return value;
 }
 
 export interface ForwardAuthChoice {
@@ -66,6 +97,8 @@ export const forwardAuthAnnotations: AnnotationFamily<ForwardAuthChoice> = {
     'auth-signin',
     'auth-signin-redirect-param',
     'auth-request-redirect',
+    'auth-cache-key',
+    'auth-cache-duration',
   ],
   read(reader) {
     const asked = reader.raw('auth-url') !== undefined;
@@ -96,6 +129,16 @@ export const forwardAuthAnnotations: AnnotationFamily<ForwardAuthChoice> = {
       (v) => (/^[!-~]+$/.test(v) ? v : undefined),
       'a URL',
     );
+    const cacheKey = reader.read(
+      'auth-cache-key',
+      parseCacheKey,
+      'a key template of $host, $remote_addr, $http_<name>…',
+    );
+    const cacheDurations = reader.read(
+      'auth-cache-duration',
+      parseCacheDurations,
+      'status codes and a duration, e.g. "200 202 401 5m"',
+    );
     if (!asked) return {};
     const policy: {
       url: string;
@@ -104,6 +147,8 @@ export const forwardAuthAnnotations: AnnotationFamily<ForwardAuthChoice> = {
       signin?: string;
       signinRedirectParam?: string;
       requestRedirect?: string;
+      cacheKey?: string;
+      cacheDurations?: readonly CacheDuration[];
       denied?: string;
     } = { url: url ?? '' };
     if (url === undefined) policy.denied = 'auth-url is invalid';
@@ -113,6 +158,8 @@ export const forwardAuthAnnotations: AnnotationFamily<ForwardAuthChoice> = {
     if (signin !== undefined) policy.signin = signin;
     if (param !== undefined) policy.signinRedirectParam = param;
     if (requestRedirect !== undefined) policy.requestRedirect = requestRedirect;
+    if (cacheKey !== undefined) policy.cacheKey = cacheKey;
+    if (cacheKey !== undefined && cacheDurations !== undefined) policy.cacheDurations = cacheDurations;
     return { forwardAuth: policy };
   },
 };
