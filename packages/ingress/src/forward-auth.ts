@@ -94,7 +94,8 @@ export class ForwardAuth {
   /** Keeps an answer whose status `auth-cache-duration` lists; bounded, oldest entries go first. */
   private remember(key: string, answer: AuthAnswer, policy: ForwardAuthPolicy): void {
     const ms = cacheMs(policy.cacheDurations ?? DEFAULT_CACHE, answer.status);
-    if (ms <= 0) return;
+    // nginx's proxy_cache does not keep responses that set cookies: neither do we.
+    if (ms <= 0 || answer.cookies.length > 0) return;
     if (this.cache.size >= CACHE_ENTRIES) {
       let drop = CACHE_ENTRIES / 4;
       for (const k of this.cache.keys()) {
