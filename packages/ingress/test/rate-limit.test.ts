@@ -17,6 +17,7 @@ import {
 } from '@portico/ingress';
 import { ingress, rule } from './fixtures.js';
 import { loopbackService, startEcho, stopAll, table, type Echo } from './backends.js';
+import { eventually } from './eventually.js';
 
 const nginx = (name: string) => `nginx.ingress.kubernetes.io/${name}`;
 
@@ -243,8 +244,10 @@ describe.each([
 
   it('limit-connections 1: a second request in progress gets 503, the place is given back after', async () => {
     const client = `${net}${plane === 'fast' ? '.9' : '9'}`;
-    const slow = status(plane, 'conn.example.com', client, '/slow?ms=400');
-    await new Promise((r) => setTimeout(r, 150));
+    const path = `/slow?ms=1500&c=${plane}`;
+    const slow = status(plane, 'conn.example.com', client, path);
+    // In progress once the pod has it (a fixed wait is too short on a loaded machine).
+    await eventually(async () => web.seen.some((r) => r.url === path), 'the slow request at the pod');
     expect(await status(plane, 'conn.example.com', client)).toBe(503);
     expect(await status(plane, 'conn.example.com', `${net}${plane === 'fast' ? '.10' : '10'}`)).toBe(200);
     expect(await slow).toBe(200);
