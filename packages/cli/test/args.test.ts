@@ -36,6 +36,17 @@ describe('portico controller', () => {
 describe('portico ingress', () => {
   afterEach(() => vi.restoreAllMocks());
 
+  it('refuses a bad --access-log-format or --hsts-max-age as a usage error, naming the value', async () => {
+    const errors: string[] = [];
+    vi.spyOn(console, 'error').mockImplementation((m: string) => void errors.push(m));
+    expect(await ingress(['--access-log-format', 'xml'])).toBe(2);
+    expect(await ingress(['--hsts-max-age', '1y'])).toBe(2);
+    expect(errors[0]).toMatch(
+      /^--access-log-format: expected json or combined, got "xml"\nusage: portico ingress/,
+    );
+    expect(errors[1]).toMatch(/^--hsts-max-age: not a number of seconds: "1y"\nusage: portico ingress/);
+  });
+
   it('refuses a bad --trusted-proxies or --proxy-protocol as a usage error, before connecting', async () => {
     const errors: string[] = [];
     vi.spyOn(console, 'error').mockImplementation((m: string) => void errors.push(m));

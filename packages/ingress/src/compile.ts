@@ -22,9 +22,11 @@ import { backendKey, indexServices, resolveBackend, type ServiceIndex } from './
 import { classFilter, CONTROLLER_NAME, DEFAULT_CLASS_NAME } from './classes.js';
 import { formatProblem, type IngressProblem, type ProblemReason } from './problems.js';
 import {
+  NGINX_PREFIX,
   readIngressAnnotations,
   regexMode,
   regexPathProblem,
+  resolveBasicAuth,
   type CanaryRule,
   type ProxySsl,
 } from './annotations/index.js';
@@ -115,8 +117,16 @@ export function compileWithProblems(state: ClusterState, options: CompileOptions
     const { bad, refused, unknown } = annotations;
     // server-alias is host-level: the compiler takes it, targets never carry it.
     const { serverAlias, ...ingressPolicy } = annotations.policy;
-    let policy = ingressPolicy;
     const annotationField = (annotation: string): string => `metadata.annotations[${quote(annotation)}]`;
+    // Policies that name Secrets get the Secrets' data here: the workers never read Secrets.
+    let policy = ingressPolicy.basicAuth
+      ? {
+          ...ingressPolicy,
+          basicAuth: resolveBasicAuth(ingressPolicy.basicAuth, ns, secrets, (reason, what) =>
+            report(reason, annotationField(`${NGINX_PREFIX}auth-secret`), what),
+          ),
+        }
+      : ingressPolicy;
     for (const b of bad)
       report(
         'InvalidAnnotation',

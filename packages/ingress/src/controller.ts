@@ -5,6 +5,7 @@
  * fight over status or repeat each other's Events. A new leader first lists the Events this
  * component already wrote on Ingresses and continues them instead of writing duplicates.
  */
+import { CertificateExpiry } from './certificate-expiry.js';
 import type { CoreV1Event } from '@kubernetes/client-node';
 import { type ApiClient, EventRecorder } from '@portico/kube';
 import type { Logger } from 'pino';
@@ -64,6 +65,7 @@ export class IngressController {
   private readonly compileSeconds: Histogram;
   private readonly statusWrites: Counter<'result'>;
   private readonly servedIngresses: Gauge;
+  private readonly certificateExpiry: CertificateExpiry;
 
   constructor(private readonly options: ControllerOptions) {
     this.writer = new IngressStatusWriter(options.api);
@@ -97,6 +99,7 @@ export class IngressController {
       help: 'Ingresses of our class currently served',
       registers,
     });
+    this.certificateExpiry = new CertificateExpiry(options.registry);
   }
 
   get synced(): boolean {
@@ -166,6 +169,7 @@ export class IngressController {
     this.compileSeconds.observe((performance.now() - t0) / 1000);
     this.table = table;
     this.servedIngresses.set(table.served.length);
+    this.certificateExpiry.update(table.certs);
     this.options.sink.publish(table);
     this.problems.update(problems);
     this.options.logger.debug(

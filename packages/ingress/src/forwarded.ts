@@ -154,8 +154,8 @@ export function realClient(peer: string, chain: string | undefined, trusted: Tru
   return client;
 }
 
-/** `::ffff:192.0.2.1` (a dual-stack socket's IPv4 peer) as `192.0.2.1`. */
-function plainAddress(address: string): string {
+/** An IPv4-mapped IPv6 address (`::ffff:192.0.2.1`, as dual-stack sockets report IPv4 peers) as IPv4. */
+export function plainAddress(address: string): string {
   return address.charCodeAt(0) === 0x3a && address.startsWith('::ffff:') && address.includes('.', 7)
     ? address.slice(7)
     : address;

@@ -141,11 +141,15 @@ function arrivedOf(fields: Record<string, string>): ArrivedForwarding {
   };
 }
 
-/** An HTTP/1.1 request head for the pod, blank line included, from a flat [name, value, ...] list. */
-export function requestHead(method: string, target: string, fields: readonly string[]): string {
+/**
+ * An HTTP/1.1 request head for the pod, blank line included, from a flat [name, value, ...] list;
+ * `extra`: field lines (CRLF-terminated) appended as they are, so a field of our own (X-Request-ID)
+ * costs no copy of the list.
+ */
+export function requestHead(method: string, target: string, fields: readonly string[], extra = ''): string {
   let text = `${method} ${target} HTTP/1.1\r\n`;
   for (let i = 0; i < fields.length; i += 2) text += `${fields[i]}: ${fields[i + 1]}\r\n`;
-  return text + '\r\n';
+  return text + extra + '\r\n';
 }
 
 /** Response headers for the client: hop-by-hop removed, `Server` added when the pod sent none. */

@@ -130,7 +130,43 @@ class LatencyHistogram extends ScrapedMetric {
   }
 }
 
+/** Client connections and their bytes, per data plane, kept as plain numbers (see traffic). */
+export interface PlaneTraffic {
+  open: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+class TrafficCounter extends ScrapedMetric {
+  readonly type = 'counter';
+  constructor(
+    registry: Registry,
+    private readonly traffic: Record<'fast' | 'node', PlaneTraffic>,
+  ) {
+    super(
+      'portico_ingress_bytes_total',
+      'Bytes received from (in) and sent to (out) clients, by data plane, counted when a connection closes',
+      registry,
+    );
+  }
+  protected samples(): Sample[] {
+    return (['fast', 'node'] as const).flatMap((plane) => [
+      { labels: { plane, direction: 'in' }, value: this.traffic[plane].bytesIn },
+      { labels: { plane, direction: 'out' }, value: this.traffic[plane].bytesOut },
+    ]);
+  }
+}
+
 export class ProxyMetrics {
+  /**
+   * Client connections: updated by the listeners with plain arithmetic (no label hashing per
+   * connection), read when scraped. A connection the fast path hands to Node's server counts under
+   * `node` from then on, its bytes too.
+   */
+  readonly traffic: Record<'fast' | 'node', PlaneTraffic> = {
+    fast: { open: 0, bytesIn: 0, bytesOut: 0 },
+    node: { open: 0, bytesIn: 0, bytesOut: 0 },
+  };
   readonly registry: Registry;
   /** Keyed by the routing table's Target objects (they live as long as their table). */
   private readonly routes = new WeakMap<object, RouteSeries>();
@@ -143,6 +179,7 @@ export class ProxyMetrics {
   readonly tableVersion: Gauge;
   readonly swaps: Counter;
   readonly affinityCookies: Counter<'service'>;
+  readonly admissionRefusals: Counter<'ingress' | 'reason'>;
 
   constructor(registry = new Registry()) {
     this.registry = registry;
@@ -194,6 +231,26 @@ export class ProxyMetrics {
     this.swaps = new Counter({
       name: 'portico_ingress_table_swaps_total',
       help: 'Routing tables swapped in',
+      registers: [registry],
+    });
+    const traffic = this.traffic;
+    new Gauge({
+      name: 'portico_ingress_open_connections',
+      help: 'Client connections open, by data plane (fast, node)',
+      labelNames: ['plane'],
+      registers: [registry],
+      collect() {
+        this.set({ plane: 'fast' }, traffic.fast.open);
+        this.set({ plane: 'node' }, traffic.node.open);
+      },
+    });
+    new TrafficCounter(registry, traffic);
+    this.admissionRefusals = new Counter({
+      name: 'portico_ingress_admission_refusals_total',
+      help:
+        'Requests answered by the proxy instead of the pod for a route policy, by Ingress and reason ' +
+        '(auth: 401; auth_denied: basic auth asked for but impossible, 503; rate, connections: over a limit, 503)',
+      labelNames: ['ingress', 'reason'],
       registers: [registry],
     });
   }

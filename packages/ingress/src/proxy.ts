@@ -18,7 +18,7 @@ import type { Logger } from 'pino';
 import { stickyPick } from './affinity.js';
 import { Balancer, type EjectionOptions } from './balancer.js';
 import { downstreamHeaders, requestHead, upstreamHeaders, type ClientHop } from './headers.js';
-import { realClient, TrustedProxies } from './forwarded.js';
+import { plainAddress, realClient, TrustedProxies } from './forwarded.js';
 import { BodyLimit, BodyWatch } from './limits.js';
 import type { ProxyMetrics } from './metrics.js';
 import { normalizeTarget } from './paths.js';
@@ -36,6 +36,20 @@ import {
   isTimeoutError,
 } from './upstream-errors.js';
 import { Tunnel, upgradeProtocols } from './tunnel.js';
+import {
+  admit,
+  keepsAuthorization,
+  mustAdmit,
+  withoutField,
+  type AdmissionFacts,
+  type Refusal,
+  type Release,
+} from './admission.js';
+import { limitedTargets, RateLimits } from './rate-limiter.js';
+import { defaultHsts, hstsValue } from './hsts.js';
+import { combinedLine, type AccessEntry, type AccessLogFormat } from './access-log.js';
+import { isSaneRequestId, newRequestId, requestIdFor } from './request-id.js';
+import { ForwardAuth } from './forward-auth.js';
 import { UPSTREAM_SERVERNAME, Upstreams, type UpstreamOptions } from './upstreams.js';
 import { H2Upstreams } from './upstream-h2.js';
 import { H2Exchange } from './h2-exchange.js';
@@ -55,6 +69,12 @@ export interface ProxyOptions {
   readonly ejection: EjectionOptions;
   /** CIDRs of proxies whose X-Forwarded-* and Forwarded are believed (forwarded.ts); default none. */
   readonly trustedProxies?: readonly string[] | undefined;
+  /** Strict-Transport-Security for HTTPS responses of TLS hosts (hsts.ts); undefined: none. */
+  readonly hsts?: string | undefined;
+  /** `json` (pino fields through `logger`, the default) or `combined` lines (access-log.ts). */
+  readonly accessLogFormat?: AccessLogFormat | undefined;
+  /** Where `combined` lines go (default: stdout); lines are written only when `logger` is set. */
+  readonly accessLogStream?: { write(line: string): unknown } | undefined;
   readonly logger?: Logger | undefined;
   readonly metrics?: ProxyMetrics | undefined;
 }
@@ -67,6 +87,7 @@ export const defaultProxyOptions: ProxyOptions = {
   httpsPort: 443,
   upstream: { connections: 256, keepAliveTimeout: 4_000, connectTimeout: 5_000 },
   ejection: { failures: 3, ejectMs: 10_000 },
+  hsts: hstsValue(defaultHsts),
 };
 
 export class Proxy {
@@ -83,6 +104,10 @@ export class Proxy {
   /** Request bodies in flight on the Node path, held to their deadlines (server.ts sets the limits). */
   readonly bodies = new BodyWatch((reason) => this.countConnectionError('node', reason));
   readonly trusted: TrustedProxies;
+  /** Subrequests of forward auth (auth-url). */
+  readonly forwardAuth = new ForwardAuth();
+  /** The counters of the rate-limit annotations (this process's own). */
+  readonly limits = new RateLimits();
 
   constructor(readonly options: ProxyOptions = defaultProxyOptions) {
     this.trusted = new TrustedProxies(options.trustedProxies ?? []);
@@ -111,6 +136,7 @@ export class Proxy {
     this.pool.retain(live);
     this.h2.retain(live);
     this.balancer.prune(keys, live);
+    this.limits.retain(limitedTargets(table));
     this.options.metrics?.tableVersion.set(table.version);
     this.options.metrics?.swaps.inc();
   }
@@ -178,6 +204,29 @@ export class Proxy {
     return headers
       ? { status: 0, target: route, backend, path: forward, headers }
       : { status: 0, target: route, backend, path: forward };
+  }
+
+  /**
+   * Whether a routed request may go on (admission.ts): a refusal (counted), a Release to call when
+   * the request ends, or undefined. Call only when mustAdmit(target).
+   */
+  admit(target: Target, facts: AdmissionFacts): Refusal | Release | undefined {
+    const result = admit(target, facts, this.limits, performance.now());
+    if (result !== undefined && typeof result !== 'function')
+      this.options.metrics?.admissionRefusals.inc({ ingress: target.ingress, reason: result.reason });
+    return result;
+  }
+
+  /** The client address rate limits count by: the one the access log shows. */
+  clientAddress(peer: string, forwardedFor: string | undefined): string {
+    return plainAddress(this.trusted.empty ? peer : realClient(peer, forwardedFor, this.trusted));
+  }
+
+  /** The Strict-Transport-Security value for a response to `rawHost` over `proto`, if any (hsts.ts). */
+  hstsFor(rawHost: string, proto: 'http' | 'https'): string | undefined {
+    const value = this.options.hsts;
+    if (value === undefined || proto !== 'https') return undefined;
+    return this.router.isTlsHost(normalizeHost(rawHost)) ? value : undefined;
   }
 
   /**
@@ -281,14 +330,88 @@ export class Proxy {
       'node',
       requestView(req),
     );
+    const hsts = this.hstsFor(rawHost, proto);
     if (decision.status !== 0) {
-      const located = decision.location ? { location: decision.location } : undefined;
-      const extra = decision.headers ? headerObject(decision.headers, located) : located;
+      let extra: OutgoingHttpHeaders | undefined = decision.location
+        ? { location: decision.location }
+        : undefined;
+      if (decision.headers) extra = headerObject(decision.headers, extra);
+      if (hsts !== undefined) extra = { ...extra, 'strict-transport-security': hsts };
       const close = decision.status === 413 || decision.status === 400;
       return this.local(req, res, decision.status, decision.target, extra, close);
     }
+    const { target } = decision;
+    if (mustAdmit(target)) {
+      const refusal = this.admit(target, this.factsOf(req));
+      if (typeof refusal === 'function') res.once('close', refusal);
+      // A body we will not read: the HTTP/1 connection closes after the answer.
+      const unread = length !== undefined || te !== undefined;
+      if (refusal !== undefined && typeof refusal !== 'function') {
+        const extra =
+          hsts === undefined ? refusal.headers : { ...refusal.headers, 'strict-transport-security': hsts };
+        return this.local(req, res, refusal.status, target, extra, unread);
+      }
+    }
+    const auth = target.forwardAuth;
+    if (auth !== undefined) {
+      const unread = length !== undefined || te !== undefined;
+      const withHsts = (h: Record<string, string>): OutgoingHttpHeaders =>
+        hsts === undefined ? h : { ...h, 'strict-transport-security': hsts };
+      if (auth.denied !== undefined) {
+        this.options.metrics?.admissionRefusals.inc({
+          ingress: target.ingress,
+          reason: 'forward_auth_denied',
+        });
+        return this.local(req, res, 503, target, withHsts({}), unread);
+      }
+      const sent = joined(req.headers['x-request-id']);
+      const requestId = isSaneRequestId(sent) ? sent : newRequestId();
+      const client = this.clientAddress(
+        peerOf(req).remoteAddress ?? '',
+        joined(req.headers['x-forwarded-for']),
+      );
+      const check = this.forwardAuth.check(auth, {
+        method: req.method ?? 'GET',
+        scheme: proto,
+        host: rawHost,
+        uri: url,
+        rawHeaders: req.rawHeaders,
+        client,
+        requestId,
+      });
+      void check.then((outcome) => {
+        if (res.headersSent || res.destroyed) return;
+        try {
+          if (outcome.allowed)
+            return this.forward(req, res, proto, decision, rawHost, absolute, hsts, requestId, outcome);
+          const reason = outcome.status === 500 ? 'forward_auth_error' : 'forward_auth';
+          this.options.metrics?.admissionRefusals.inc({ ingress: target.ingress, reason });
+          this.local(req, res, outcome.status, target, withHsts(outcome.headers), unread);
+        } catch (err) {
+          this.connectionException('node', err, () => res.destroy());
+        }
+      });
+      return;
+    }
+    this.forward(req, res, proto, decision, rawHost, absolute, hsts, undefined, undefined);
+  }
+
+  /** Sends a request that passed routing and admission to its pod (the rest of handle()). */
+  private forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    proto: 'http' | 'https',
+    decision: Decision & { status: 0 },
+    rawHost: string,
+    absolute: boolean,
+    hsts: string | undefined,
+    requestId: string | undefined,
+    authorized: { headers: readonly [string, string][]; cookies: readonly string[] } | undefined,
+  ): void {
+    const h2 = isHttp2(req);
+    const length = req.headers['content-length'];
     const { target, backend } = decision;
-    url = decision.path;
+    const url = decision.path;
     const chunked = req.headers['transfer-encoding'] !== undefined;
     const hasBody =
       chunked ||
@@ -305,7 +428,22 @@ export class Proxy {
       this.bodies.add(limit);
     }
     const hop = hopOf(req, proto, rawHost);
-    const headers = upstreamHeaders(req.rawHeaders, req.headers, hop, false, absolute, this.trusted);
+    let headers = upstreamHeaders(req.rawHeaders, req.headers, hop, false, absolute, this.trusted);
+    if (!keepsAuthorization(target)) headers = withoutField(headers, 'authorization');
+    if (authorized !== undefined)
+      for (const [name, value] of authorized.headers) {
+        headers = withoutField(headers, name.toLowerCase());
+        headers.push(name, value);
+      }
+    const tagged = requestIdFor(headers, joined(req.headers['x-request-id']), requestId);
+    headers = tagged.fields;
+    const extras: ExchangeExtras = {
+      requestId: tagged.id,
+      hsts,
+      cookies: authorized?.cookies,
+      deadlines: decision.deadlines,
+      responseHeaders: decision.headers,
+    };
     const protocol = target.backendProtocol;
     if (protocol === 'GRPC' || protocol === 'GRPCS') {
       // HTTP/2 to the pod (h2-exchange.ts); from an HTTP/1.1 client too, as nginx's grpc_pass does.
@@ -333,8 +471,7 @@ export class Proxy {
           body,
           target,
           backend,
-          decision.deadlines,
-          decision.headers,
+          extras,
         );
         exchange.start(undefined);
       });
@@ -345,19 +482,17 @@ export class Proxy {
       });
       return;
     }
-    new Exchange(
-      this,
-      req,
-      res,
-      url,
-      headers,
-      limit ?? null,
-      limit,
-      target,
-      backend,
-      decision.deadlines,
-      decision.headers,
-    ).start(undefined);
+    new Exchange(this, req, res, url, headers, limit ?? null, limit, target, backend, extras).start(
+      undefined,
+    );
+  }
+
+  private factsOf(req: IncomingMessage): AdmissionFacts {
+    return {
+      authorization: joined(req.headers.authorization),
+      client: () =>
+        this.clientAddress(peerOf(req).remoteAddress ?? '', joined(req.headers['x-forwarded-for'])),
+    };
   }
 
   /** WebSocket and other Upgrade requests: the handshake is forwarded, then bytes are piped raw. */
@@ -370,8 +505,13 @@ export class Proxy {
     const started = performance.now();
     const serverName = this.options.serverName;
     socket.on('error', () => socket.destroy());
-    const refuse = (status: number, target?: Target, location?: string): void => {
-      socket.end(rawResponse(status, serverName, location));
+    const refuse = (
+      status: number,
+      target?: Target,
+      location?: string,
+      extra?: Readonly<Record<string, string>>,
+    ): void => {
+      socket.end(rawResponse(status, serverName, location, extra));
       this.record(accessOf(req), status, target, undefined, started);
     };
     // A body on a handshake has no place to go before the 101: refused rather than guessed at.
@@ -391,36 +531,82 @@ export class Proxy {
     const decision = this.decide(rawHost, url, proto, -1, 'node', requestView(req));
     if (decision.status !== 0) return refuse(decision.status, decision.target, decision.location);
     const { target, backend } = decision;
+    if (mustAdmit(target)) {
+      const refusal = this.admit(target, this.factsOf(req));
+      if (typeof refusal === 'function') socket.once('close', refusal);
+      else if (refusal) return refuse(refusal.status, target, undefined, refusal.headers);
+    }
     url = decision.path;
-    const endpoint = this.balancer.pick(backend.key, backend.endpoints);
-    if (!endpoint) return refuse(502, target);
-    // h2c is never tunnelled (server.ts normally serves it as an ordinary request; Node's HTTPS
-    // server has no such choice): forwarded without its Upgrade, answered, then closed.
-    const asked = upgradeProtocols(req.headers.upgrade).filter((p) => p !== 'h2c');
-    const hop = hopOf(req, proto, rawHost);
-    const headers = upstreamHeaders(
-      req.rawHeaders,
-      req.headers,
-      hop,
-      asked.length > 0,
-      absolute,
-      this.trusted,
-    );
-    const lines = requestHead(req.method ?? 'GET', url, headers);
-    new Tunnel(socket, head, endpoint, lines, asked, {
-      serverName,
-      headersTimeout: this.options.upstreamHeadersTimeout,
-      done: (status, connectFailed) => {
-        if (connectFailed) this.balancer.failed(endpoint.origin);
-        else if (status !== 499) this.balancer.succeeded(endpoint.origin);
-        if (status === 502 || status === 504)
-          this.options.metrics?.upstreamErrors.inc({
-            service: backend.key,
-            reason: status === 504 ? 'timeout' : connectFailed ? 'connect' : 'other',
-          });
-        this.record(accessOf(req), status, target, endpoint.origin, started);
-      },
-    });
+    const sentId = joined(req.headers['x-request-id']);
+    // Forward auth: the auth service and the pod get the same request ID.
+    const requestId =
+      target.forwardAuth === undefined || isSaneRequestId(sentId) ? undefined : newRequestId();
+    let authHeaders: readonly [string, string][] | undefined;
+    const tunnel = (): void => {
+      const endpoint = this.balancer.pick(backend.key, backend.endpoints);
+      if (!endpoint) return refuse(502, target);
+      // h2c is never tunnelled (server.ts normally serves it as an ordinary request; Node's HTTPS
+      // server has no such choice): forwarded without its Upgrade, answered, then closed.
+      const asked = upgradeProtocols(req.headers.upgrade).filter((p) => p !== 'h2c');
+      const hop = hopOf(req, proto, rawHost);
+      let headers = upstreamHeaders(
+        req.rawHeaders,
+        req.headers,
+        hop,
+        asked.length > 0,
+        absolute,
+        this.trusted,
+      );
+      if (!keepsAuthorization(target)) headers = withoutField(headers, 'authorization');
+      for (const [name, value] of authHeaders ?? []) {
+        headers = withoutField(headers, name.toLowerCase());
+        headers.push(name, value);
+      }
+      const tagged = requestIdFor(headers, joined(req.headers['x-request-id']), requestId);
+      const lines = requestHead(req.method ?? 'GET', url, tagged.fields);
+      new Tunnel(socket, head, endpoint, lines, asked, {
+        serverName,
+        headersTimeout: this.options.upstreamHeadersTimeout,
+        done: (status, connectFailed) => {
+          if (connectFailed) this.balancer.failed(endpoint.origin);
+          else if (status !== 499) this.balancer.succeeded(endpoint.origin);
+          if (status === 502 || status === 504)
+            this.options.metrics?.upstreamErrors.inc({
+              service: backend.key,
+              reason: status === 504 ? 'timeout' : connectFailed ? 'connect' : 'other',
+            });
+          this.record(accessOf(req, tagged.id), status, target, endpoint.origin, started);
+        },
+      });
+    };
+    const auth = target.forwardAuth;
+    if (auth === undefined) return tunnel();
+    // Forward auth holds the handshake until the auth service answers (see handle()).
+    if (auth.denied !== undefined) return refuse(503, target);
+    void this.forwardAuth
+      .check(auth, {
+        method: req.method ?? 'GET',
+        scheme: proto,
+        host: rawHost,
+        uri: req.url ?? '/',
+        rawHeaders: req.rawHeaders,
+        client: this.clientAddress(peerOf(req).remoteAddress ?? '', joined(req.headers['x-forwarded-for'])),
+        requestId: requestId ?? sentId!,
+      })
+      .then((outcome) => {
+        if (socket.destroyed) return;
+        try {
+          if (outcome.allowed) {
+            authHeaders = outcome.headers;
+            return tunnel();
+          }
+          const location = outcome.headers.location;
+          const { location: _omitted, ...rest } = outcome.headers;
+          refuse(outcome.status, target, location, rest);
+        } catch (err) {
+          this.connectionException('node', err, () => socket.destroy());
+        }
+      });
   }
 
   /** A response of our own (no upstream involved). */
@@ -536,19 +722,35 @@ export class Proxy {
   ): void {
     const ms = performance.now() - started;
     this.options.metrics?.observe(target, status, ms / 1000);
-    this.options.logger?.info({
+    const logger = this.options.logger;
+    if (logger === undefined) return;
+    const entry: AccessEntry = {
       method: req.method,
       host: req.host,
       path: req.path,
+      protocol: req.protocol ?? 'HTTP/1.1',
       status,
       ingress: target?.ingress ?? '',
       service: target?.backend ?? '',
       upstream,
+      requestId: req.requestId,
       ms: Math.round(ms * 100) / 100,
+      upstreamMs: req.upstreamMs === undefined ? undefined : Math.round(req.upstreamMs * 100) / 100,
+      bytes: req.bytes,
       // Behind trusted proxies: the client their chain names, and the peer that sent it.
       client: this.trusted.empty ? req.client : realClient(req.client ?? '', req.forwardedFor, this.trusted),
       peer: this.trusted.empty ? undefined : req.client,
-    });
+      referer: req.referer,
+      userAgent: req.userAgent,
+    };
+    if (this.options.accessLogFormat === 'combined')
+      (this.options.accessLogStream ?? process.stdout).write(combinedLine(entry));
+    else logger.info(entry);
+  }
+
+  /** Whether access-log lines need the Referer and User-Agent (the combined format). */
+  get logsAgents(): boolean {
+    return this.options.logger !== undefined && this.options.accessLogFormat === 'combined';
   }
 }
 
@@ -561,6 +763,30 @@ export interface AccessInfo {
   readonly client: string | undefined;
   /** X-Forwarded-For as received; read only when proxies are trusted. */
   readonly forwardedFor?: string | undefined;
+  /** The X-Request-ID sent to the pod (request-id.ts); none for responses of our own. */
+  readonly requestId?: string | undefined;
+  /** `HTTP/1.1`, `HTTP/2.0`…; HTTP/1.1 when absent. */
+  readonly protocol?: string | undefined;
+  /** Response body bytes sent (proxied responses). */
+  readonly bytes?: number | undefined;
+  /** Time to the pod's response head, ms. */
+  readonly upstreamMs?: number | undefined;
+  /** Read for the combined format only. */
+  readonly referer?: string | undefined;
+  readonly userAgent?: string | undefined;
+}
+
+/** What a Node-path exchange adds to the request's trip besides routing. */
+interface ExchangeExtras {
+  readonly requestId: string;
+  /** Gateway API timeouts (GEP-1742). */
+  readonly deadlines?: Deadlines | undefined;
+  /** Headers the route adds to the response, [name, value, …] (route-policy.ts). */
+  readonly responseHeaders?: readonly string[] | undefined;
+  /** Strict-Transport-Security for the response (hsts.ts), when the pod sends none. */
+  readonly hsts: string | undefined;
+  /** Set-Cookie values of a forward-auth service, added to a response below 400. */
+  readonly cookies?: readonly string[] | undefined;
 }
 
 /** The client hop of a request served by Node's servers (X-Forwarded-*). */
@@ -596,13 +822,19 @@ function requestView(req: IncomingMessage): RequestView {
   };
 }
 
-function accessOf(req: IncomingMessage): AccessInfo {
+function accessOf(req: IncomingMessage, requestId?: string, bytes?: number, upstreamMs?: number): AccessInfo {
   return {
     method: req.method,
     host: req.headers.host ?? (req.headers[':authority'] as string | undefined),
     path: req.url,
     client: peerOf(req).remoteAddress,
     forwardedFor: joined(req.headers['x-forwarded-for']),
+    requestId,
+    protocol: `HTTP/${req.httpVersion}`,
+    bytes,
+    upstreamMs,
+    referer: req.headers.referer,
+    userAgent: req.headers['user-agent'],
   };
 }
 
@@ -626,11 +858,19 @@ function isHttp2(req: IncomingMessage): boolean {
 }
 
 /** A whole response of our own for a raw socket, closing the connection. */
-export function rawResponse(status: number, serverName: string, location?: string): string {
+export function rawResponse(
+  status: number,
+  serverName: string,
+  location?: string,
+  extra?: Readonly<Record<string, string>>,
+): string {
   const body = `${status} ${STATUS_TEXT[status] ?? ''}\n`;
+  let fields = '';
+  if (extra !== undefined) for (const name in extra) fields += `${name}: ${extra[name]}\r\n`;
   return (
     `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? ''}\r\nserver: ${serverName}\r\n` +
     (location === undefined ? '' : `location: ${location}\r\n`) +
+    fields +
     `content-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`
   );
 }
@@ -703,11 +943,13 @@ export const STATUS_TEXT: Record<number, string> = {
   307: 'Temporary Redirect',
   308: 'Permanent Redirect',
   400: 'Bad Request',
+  401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
   408: 'Request Timeout',
   413: 'Content Too Large',
+  429: 'Too Many Requests',
   431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   502: 'Bad Gateway',
@@ -737,6 +979,9 @@ class Exchange implements Dispatcher.DispatchHandler {
   /** A deadline expired before the exchange had a controller: aborted as soon as it has one. */
   private expired: DeadlineExpired | undefined;
   private readonly started = performance.now();
+  /** Response body bytes written, and the time to the pod's response head (access log). */
+  private bytes = 0;
+  private headMs: number | undefined;
 
   constructor(
     private readonly proxy: Proxy,
@@ -748,10 +993,9 @@ class Exchange implements Dispatcher.DispatchHandler {
     private readonly limit: BodyLimit | undefined,
     private readonly target: Target,
     private readonly backend: Backend,
-    private readonly deadlines: Deadlines = {},
-    /** Headers the route adds to the response, [name, value, …] (route-policy.ts). */
-    private readonly responseHeaders?: readonly string[],
+    private readonly extras: ExchangeExtras,
   ) {
+    const deadlines = extras.deadlines ?? {};
     if (deadlines.request) {
       const timer = setTimeout(() => this.expire('request'), deadlines.request);
       res.once('close', () => clearTimeout(timer));
@@ -794,8 +1038,8 @@ class Exchange implements Dispatcher.DispatchHandler {
     const opts = this.proxy.options;
     const target = this.target;
     clearTimeout(this.attemptTimer);
-    if (this.deadlines.backendRequest)
-      this.attemptTimer = setTimeout(() => this.expire('backendRequest'), this.deadlines.backendRequest);
+    const backendRequest = this.extras.deadlines?.backendRequest;
+    if (backendRequest) this.attemptTimer = setTimeout(() => this.expire('backendRequest'), backendRequest);
     const protocol = this.backend.protocol;
     // proxy-read-timeout (annotations/proxy-limits.ts) bounds both waits, as nginx's does.
     // TLS to the pod may name the request's host (SNI, verification): read only then.
@@ -834,6 +1078,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     headers: Record<string, string | string[] | undefined>,
   ): void {
     if (statusCode < 200) return; // 1xx: Node answers Expect itself; nothing to relay.
+    this.headMs = performance.now() - this.started;
     this.proxy.balancer.succeeded(this.origin);
     const out = downstreamHeaders(headers, this.proxy.options.serverName);
     if (this.setCookie !== undefined) {
@@ -841,7 +1086,18 @@ class Exchange implements Dispatcher.DispatchHandler {
       out['set-cookie'] =
         had === undefined ? this.setCookie : [...(Array.isArray(had) ? had : [String(had)]), this.setCookie];
     }
-    if (this.responseHeaders) headerObject(this.responseHeaders, out);
+    if (this.extras.responseHeaders) headerObject(this.extras.responseHeaders, out);
+    const hsts = this.extras.hsts;
+    if (hsts !== undefined && out['strict-transport-security'] === undefined)
+      out['strict-transport-security'] = hsts;
+    const cookies = this.extras.cookies;
+    if (cookies !== undefined && cookies.length > 0 && statusCode < 400) {
+      const own = out['set-cookie'];
+      out['set-cookie'] = [
+        ...(own === undefined ? [] : Array.isArray(own) ? own : [String(own)]),
+        ...cookies,
+      ];
+    }
     // An answer before the request body is in (the pod answered early): the connection closes
     // after it, and a deadline that passes meanwhile only closes it, never adds a second response.
     if (!this.req.complete && !isHttp2(this.req)) {
@@ -852,6 +1108,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.bytes += chunk.length;
     if (!this.res.write(chunk) && !controller.paused) {
       controller.pause();
       // undici's bodyTimeout does not run while an exchange is paused: a client that takes none of
@@ -865,6 +1122,10 @@ class Exchange implements Dispatcher.DispatchHandler {
     }
   }
 
+  private access(): AccessInfo {
+    return accessOf(this.req, this.extras.requestId, this.bytes, this.headMs);
+  }
+
   /** The client took none of the response for upstreamBodyTimeout: both connections are closed. */
   private sendTimedOut(): void {
     if (this.done) return;
@@ -875,7 +1136,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     const stream = (this.req as unknown as Partial<Http2ServerRequest>).stream;
     if (stream) stream.close(NGHTTP2_INTERNAL_ERROR);
     else this.res.destroy();
-    this.proxy.record(accessOf(this.req), this.res.statusCode, this.target, this.origin, this.started);
+    this.proxy.record(this.access(), this.res.statusCode, this.target, this.origin, this.started);
   }
 
   onResponseEnd(_controller: Dispatcher.DispatchController, trailers?: Record<string, unknown>): void {
@@ -884,7 +1145,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     // Trailers (gRPC's grpc-status) reach an HTTP/2 or chunked HTTP/1.1 client; others drop them.
     if (trailers && Object.keys(trailers).length) this.res.addTrailers(trailers as OutgoingHttpHeaders);
     this.res.end();
-    this.proxy.record(accessOf(this.req), this.res.statusCode, this.target, this.origin, this.started);
+    this.proxy.record(this.access(), this.res.statusCode, this.target, this.origin, this.started);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
@@ -905,13 +1166,13 @@ class Exchange implements Dispatcher.DispatchHandler {
       if (!this.res.headersSent) return this.fail(408, true);
       this.done = true;
       this.res.destroy();
-      return this.proxy.record(accessOf(this.req), 408, this.target, this.origin, this.started);
+      return this.proxy.record(this.access(), 408, this.target, this.origin, this.started);
     }
     // Not req.destroyed: a request whose body was read in full is destroyed too, and its client
     // still waits for an answer (a 504 after a body went up).
     if (this.res.destroyed || this.clientGone) {
       this.done = true;
-      this.proxy.record(accessOf(this.req), 499, this.target, this.origin, this.started);
+      this.proxy.record(this.access(), 499, this.target, this.origin, this.started);
       return;
     }
     const connectFailed = isConnectError(code);
@@ -921,7 +1182,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (this.res.headersSent) {
       this.done = true;
       this.res.destroy(err);
-      this.proxy.record(accessOf(this.req), this.res.statusCode, this.target, this.origin, this.started);
+      this.proxy.record(this.access(), this.res.statusCode, this.target, this.origin, this.started);
       return;
     }
     if (

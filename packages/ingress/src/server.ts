@@ -267,6 +267,10 @@ export class IngressServer {
     for (const socket of this.tlsSockets) socket.destroy();
     this.proxy.pool.close();
     this.proxy.h2.close();
-    await Promise.all([all, this.proxy.upstreams.close()]);
+    await Promise.all([
+      all,
+      this.proxy.upstreams.close(),
+      this.proxy.forwardAuth.close().catch(() => undefined),
+    ]);
   }
 }

@@ -74,6 +74,50 @@ describe('table deltas (primary -> worker)', () => {
     ).toEqual([0, 0, 0]);
   });
 
+  it('a changed route policy (a basic-auth Secret, a limit) re-sends its host', () => {
+    const primary = new TableState();
+    const worker = new TableState();
+    const secret = (hash: string) => ({
+      metadata: { name: 'users', namespace: 'default' },
+      data: { auth: Buffer.from(`alice:${hash}`).toString('base64') },
+    });
+    const annotations = (rps: string) => ({
+      'nginx.ingress.kubernetes.io/auth-type': 'basic',
+      'nginx.ingress.kubernetes.io/auth-secret': 'users',
+      'nginx.ingress.kubernetes.io/limit-rps': rps,
+    });
+    const build2 = (hash: string, rps: string, version: number) =>
+      table(
+        [
+          loopbackService('a', [1]),
+          {
+            secrets: [secret(hash)],
+            ingresses: [
+              ingress(
+                'x',
+                { rules: [rule('p.example.com', { svc: 'a' })] },
+                { annotations: annotations(rps) },
+              ),
+            ],
+          },
+        ],
+        version,
+      );
+    const first = build2('{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ=', '5', 1);
+    primary.reset(first);
+    worker.reset(first);
+    expect(primary.advance(build2('{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ=', '5', 2)).hosts.changed).toEqual([]);
+    const rotated = build2('{SHA}qUqP5cyxm6YcTAhz05Hph5gvu9M=', '5', 3);
+    const delta = primary.advance(rotated);
+    expect(delta.hosts.changed.map((h) => h.host)).toEqual(['p.example.com']);
+    worker.apply(structuredClone(delta));
+    const target = new Router(worker.table()).route('p.example.com', '/');
+    expect(target?.basicAuth?.users).toEqual([{ user: 'alice', hash: '{SHA}qUqP5cyxm6YcTAhz05Hph5gvu9M=' }]);
+    expect(primary.advance(build2('{SHA}qUqP5cyxm6YcTAhz05Hph5gvu9M=', '9', 4)).hosts.changed).toHaveLength(
+      1,
+    );
+  });
+
   it('a host that disappears is removed', () => {
     const primary = new TableState();
     const worker = new TableState();

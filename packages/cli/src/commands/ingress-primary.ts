@@ -9,7 +9,9 @@ import {
   ClusterRegistry,
   CONTROLLER_NAME,
   DEFAULT_CLASS_NAME,
+  defaultHsts,
   gatewayApi,
+  hstsValue,
   IngressController,
   IngressServer,
   InProcessSink,
@@ -31,7 +33,8 @@ const usage = `usage: portico ingress [--kubeconfig FILE] [--http-port 80] [--ht
                        [--ingress-class portico] [--max-body-size BYTES] [--no-access-log]
                        [--no-leader-elect] [--identity ID] [--shutdown-delay 5] [--shutdown-grace 20]
                        [--proxy-protocol all|none|PORT,...] [--trusted-proxies CIDR,...]
-                       [--gateway-address ADDR] [--gateway-services]`;
+                       [--gateway-address ADDR] [--gateway-services] [--no-hsts] [--hsts-max-age 31536000]
+                       [--no-hsts-include-subdomains] [--hsts-preload] [--access-log-format json|combined]`;
 
 export async function runPrimary(args: string[]): Promise<number> {
   let values;
@@ -53,6 +56,7 @@ export async function runPrimary(args: string[]): Promise<number> {
         'ingress-class': { type: 'string', default: DEFAULT_CLASS_NAME },
         'max-body-size': { type: 'string', default: String(1024 * 1024) },
         'access-log': { type: 'boolean', default: true },
+        'access-log-format': { type: 'string', default: 'json' },
         'leader-elect': { type: 'boolean', default: true },
         identity: { type: 'string', default: process.env.POD_NAME ?? `${hostname()}-${process.pid}` },
         namespace: { type: 'string', default: process.env.POD_NAMESPACE ?? 'portico-system' },
@@ -62,6 +66,10 @@ export async function runPrimary(args: string[]): Promise<number> {
         'trusted-proxies': { type: 'string', default: '' },
         'gateway-address': { type: 'string' },
         'gateway-services': { type: 'boolean', default: false },
+        hsts: { type: 'boolean', default: true },
+        'hsts-max-age': { type: 'string', default: String(defaultHsts.maxAge) },
+        'hsts-include-subdomains': { type: 'boolean', default: defaultHsts.includeSubDomains },
+        'hsts-preload': { type: 'boolean', default: defaultHsts.preload },
       },
     }).values;
     ports = {
@@ -73,6 +81,12 @@ export async function runPrimary(args: string[]): Promise<number> {
       throw new Error('--publish-service: expected NAMESPACE/NAME');
     if (!/^\d+$/.test(values.workers)) throw new Error(`--workers: not a number: ${values.workers}`);
     if (!/^\d+$/.test(values['max-body-size'])) throw new Error('--max-body-size: not a number of bytes');
+    if (values['access-log-format'] !== 'json' && values['access-log-format'] !== 'combined')
+      throw new Error(
+        `--access-log-format: expected json or combined, got ${JSON.stringify(values['access-log-format'])}`,
+      );
+    if (!/^\d{1,10}$/.test(values['hsts-max-age']))
+      throw new Error(`--hsts-max-age: not a number of seconds: ${JSON.stringify(values['hsts-max-age'])}`);
     for (const f of ['shutdown-delay', 'shutdown-grace'] as const) secondsArg(values[f], f);
     proxyProtocol = parseProxyProtocolPorts(values['proxy-protocol'], ports.http, ports.https);
     trustedProxies = values['trusted-proxies']
@@ -94,7 +108,20 @@ export async function runPrimary(args: string[]): Promise<number> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const workers = Number(values.workers);
-  const proxy = { maxBodyBytes: Number(values['max-body-size']), httpsPort: ports.https, trustedProxies };
+  const hsts = values.hsts
+    ? hstsValue({
+        maxAge: Number(values['hsts-max-age']),
+        includeSubDomains: values['hsts-include-subdomains'],
+        preload: values['hsts-preload'],
+      })
+    : undefined;
+  const proxy = {
+    maxBodyBytes: Number(values['max-body-size']),
+    httpsPort: ports.https,
+    trustedProxies,
+    hsts,
+    accessLogFormat: values['access-log-format'] as 'json' | 'combined',
+  };
   const defaultCert = selfSignedPair();
 
   // Gateway API: every listener of our Gateways served on --gateway-address at its own port; with

@@ -18,6 +18,9 @@ import { urlRedirectAnnotations, type UrlRedirectChoice } from './url-redirect.j
 import { aliasAnnotations, type AliasChoice } from './alias.js';
 import { sourceRangeAnnotations, type SourceRangeChoice } from './source-range.js';
 import { corsAnnotations, type CorsChoice } from './cors.js';
+import { basicAuthAnnotations, type BasicAuthChoice } from './basic-auth.js';
+import { rateLimitAnnotations, type RateLimitChoice } from './rate-limit.js';
+import { forwardAuthAnnotations, type ForwardAuthChoice } from './forward-auth.js';
 
 export * from './family.js';
 export * from './read.js';
@@ -31,6 +34,9 @@ export * from './url-redirect.js';
 export * from './alias.js';
 export * from './source-range.js';
 export * from './cors.js';
+export * from './basic-auth.js';
+export * from './rate-limit.js';
+export * from './forward-auth.js';
 
 /** What one Ingress's annotations ask of the routes it defines (the Target fields they own). */
 export type RoutePolicy = RedirectChoice &
@@ -42,7 +48,10 @@ export type RoutePolicy = RedirectChoice &
   UrlRedirectChoice &
   AliasChoice &
   SourceRangeChoice &
-  CorsChoice;
+  CorsChoice &
+  BasicAuthChoice &
+  RateLimitChoice &
+  ForwardAuthChoice;
 
 const FAMILIES = [
   redirectAnnotations,
@@ -55,6 +64,9 @@ const FAMILIES = [
   aliasAnnotations,
   sourceRangeAnnotations,
   corsAnnotations,
+  basicAuthAnnotations,
+  rateLimitAnnotations,
+  forwardAuthAnnotations,
 ];
 
 /** The snippet annotations of ingress-nginx, refused whatever their value. */

@@ -10,6 +10,8 @@ import { fieldValue } from '../forwarded.js';
 import { requestHead, upstreamHeaders } from '../headers.js';
 import { bodyExpired, type BodyTimeouts } from '../limits.js';
 import { STATUS_TEXT, type Proxy } from '../proxy.js';
+import { keepsAuthorization, mustAdmit, withoutField, type Refusal, type Release } from '../admission.js';
+import { requestIdLine } from '../request-id.js';
 import { Exchange, type ClientSide } from './exchange.js';
 import { HeadView } from './head-view.js';
 import { parseRequestHead, type RequestHead } from './request-head.js';
@@ -122,17 +124,13 @@ export class ClientConnection implements ClientSide {
       }
       this.buf = end + 4 === buf.length ? undefined : buf.subarray(end + 4);
       this.headSince = 0;
-      if (!this.dispatch(head)) {
-        // A route the fast path does not serve: Node's server gets the request from its first byte.
-        this.buf = buf;
-        this.handover();
-      }
+      this.dispatch(head, buf);
     }
     this.parsing = false;
   }
 
-  /** False when the request's route needs Node's data plane (a pod spoken to over TLS or HTTP/2). */
-  private dispatch(head: RequestHead): boolean {
+  /** `bytes`: the buffer from the start of this head (handed to Node's server when need be). */
+  private dispatch(head: RequestHead, bytes: Buffer): void {
     const proxy = this.ctx.proxy;
     this.requestSince = performance.now();
     this.view.head = head;
@@ -145,10 +143,35 @@ export class ClientConnection implements ClientSide {
       this.view,
     );
     this.view.head = undefined;
-    if (decision.status !== 0) {
+    // Routes the fast path does not serve: a pod spoken to over TLS or HTTP/2, and forward auth,
+    // which waits for a subrequest. Node's server gets the request from its first byte (proxy.ts).
+    if (
+      decision.status === 0 &&
+      (decision.target.forwardAuth !== undefined || decision.target.backendProtocol !== undefined)
+    ) {
+      this.buf = bytes;
+      this.handover();
+      return;
+    }
+    let refusal: Refusal | undefined;
+    let release: Release | undefined;
+    if (decision.status === 0 && mustAdmit(decision.target)) {
+      const admitted = proxy.admit(decision.target, {
+        authorization: fieldValue(head.fields, 'authorization'),
+        client: () => proxy.clientAddress(this.address, fieldValue(head.fields, 'x-forwarded-for')),
+      });
+      if (typeof admitted === 'function') release = admitted;
+      else refusal = admitted;
+    }
+    // Plain HTTP never carries HSTS: nothing to look up.
+    const hsts = this.ctx.proto === 'https' ? proxy.hstsFor(head.host, 'https') : undefined;
+    if (decision.status !== 0 || refusal !== undefined) {
+      const status = refusal?.status ?? decision.status;
       // We do not read a body we will not forward: close instead of parsing it as a request.
-      const close = head.close || head.contentLength > 0 || decision.status === 400;
-      this.local(decision.status, head.method, close, decision.location, decision.headers);
+      const close = head.close || head.contentLength > 0 || status === 400;
+      const extra =
+        hsts === undefined ? refusal?.headers : { ...refusal?.headers, 'strict-transport-security': hsts };
+      this.local(status, head.method, close, decision.location, extra, decision.headers);
       proxy.record(
         {
           method: head.method,
@@ -157,16 +180,15 @@ export class ClientConnection implements ClientSide {
           client: this.address,
           forwardedFor: proxy.trusted.empty ? undefined : fieldValue(head.fields, 'x-forwarded-for'),
         },
-        decision.status,
+        status,
         decision.target,
         undefined,
         this.requestSince,
       );
       if (close) this.end();
-      return true;
+      return;
     }
-    if (decision.target.backendProtocol !== undefined) return false;
-    const fields = upstreamHeaders(
+    let fields = upstreamHeaders(
       head.fields,
       { connection: head.connection },
       {
@@ -179,7 +201,9 @@ export class ClientConnection implements ClientSide {
       false,
       proxy.trusted,
     );
-    const upstreamHead = requestHead(head.method, decision.path, fields);
+    if (!keepsAuthorization(decision.target)) fields = withoutField(fields, 'authorization');
+    const tagged = requestIdLine(fields, fieldValue(head.fields, 'x-request-id'));
+    const upstreamHead = requestHead(head.method, decision.path, tagged.fields, tagged.line);
     const secure = this.ctx.proto === 'https';
     const exchange = new Exchange(
       proxy,
@@ -190,6 +214,9 @@ export class ClientConnection implements ClientSide {
       decision.backend,
       secure,
       decision.headers,
+      tagged.id,
+      hsts,
+      release,
     );
     this.exchange = exchange;
     let body: Buffer | undefined;
@@ -204,7 +231,6 @@ export class ClientConnection implements ClientSide {
       this.bodyLength = head.contentLength;
     }
     exchange.start(body);
-    return true;
   }
 
   local(
@@ -212,7 +238,8 @@ export class ClientConnection implements ClientSide {
     method: string,
     close: boolean,
     location?: string,
-    headers?: readonly string[],
+    extra?: Readonly<Record<string, string>>,
+    fields?: readonly string[],
   ): void {
     const reason = STATUS_TEXT[status] ?? '';
     // 204 and 304 have no body (RFC 9110 §15.3.5, §15.4.5), and a 204 no Content-Length.
@@ -220,7 +247,8 @@ export class ClientConnection implements ClientSide {
     let text = `HTTP/1.1 ${status} ${reason}\r\nserver: ${this.ctx.proxy.options.serverName}\r\n`;
     if (body !== '') text += `content-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\n`;
     if (location !== undefined) text += `location: ${location}\r\n`;
-    if (headers) for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
+    if (extra !== undefined) for (const name in extra) text += `${name}: ${extra[name]}\r\n`;
+    if (fields) for (let i = 0; i < fields.length; i += 2) text += `${fields[i]}: ${fields[i + 1]}\r\n`;
     if (close) text += 'connection: close\r\n';
     this.socket.write(`${text}\r\n${method === 'HEAD' ? '' : body}`, 'latin1');
   }

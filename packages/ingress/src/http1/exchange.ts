@@ -7,6 +7,7 @@
 import type { Socket } from 'node:net';
 import { fieldValue } from '../forwarded.js';
 import { stickyPick } from '../affinity.js';
+import { hasHstsField } from '../hsts.js';
 import type { Proxy } from '../proxy.js';
 import type { Backend, RoutedEndpoint } from '../router.js';
 import type { Target } from '../table.js';
@@ -51,6 +52,9 @@ export class Exchange implements ResponseHandler {
   private setCookie: string | undefined;
   private over = false;
   private readonly started = performance.now();
+  /** Response body bytes relayed, and when the pod's head arrived (access log). */
+  private bytes = 0;
+  private headAt = 0;
   /** The client took what we wrote: read the pod again (the same timeout applies to both waits). */
   private readonly resumeUpstream = (): void => {
     this.deadline = performance.now() + this.proxy.options.upstreamBodyTimeout;
@@ -70,9 +74,15 @@ export class Exchange implements ResponseHandler {
     private readonly target: Target,
     private readonly backend: Backend,
     /** The client came over TLS (an affinity cookie is then Secure). */
-    private readonly secure = false,
+    private readonly secure: boolean,
     /** Fields the route adds to the response, [name, value, …] (route-policy.ts). */
-    private readonly responseFields?: readonly string[],
+    private readonly responseFields: readonly string[] | undefined,
+    /** The X-Request-ID the pod was sent (logged). */
+    private readonly requestId: string,
+    /** Strict-Transport-Security for the response when the pod sends none (hsts.ts). */
+    private readonly hsts: string | undefined,
+    /** A place held in a connection limit, given back when the exchange ends (admission.ts). */
+    private readonly release: (() => void) | undefined,
   ) {
     this.closeAfter = request.close;
     const options = proxy.options;
@@ -133,10 +143,12 @@ export class Exchange implements ResponseHandler {
 
   onHead(head: ResponseHead): void {
     this.status = head.status;
+    this.headAt = performance.now();
     this.proxy.balancer.succeeded(this.endpoint!.origin);
     this.deadline = performance.now() + this.bodyTimeout;
     let text = this.responseFields ? withFields(head.forClient, this.responseFields) : head.forClient;
     if (this.setCookie !== undefined) text += `set-cookie: ${this.setCookie}\r\n`;
+    if (this.hsts !== undefined && !hasHstsField(text)) text += `strict-transport-security: ${this.hsts}\r\n`;
     if (head.framing === 'close' || this.closeAfter) {
       this.closeAfter = true;
       text += 'connection: close\r\n';
@@ -146,6 +158,7 @@ export class Exchange implements ResponseHandler {
 
   onBody(chunk: Buffer): void {
     if (chunk.length === 0) return;
+    this.bytes += chunk.length;
     this.deadline = performance.now() + this.bodyTimeout;
     const socket = this.client.socket;
     let ok: boolean;
@@ -243,6 +256,7 @@ export class Exchange implements ResponseHandler {
   }
 
   private record(status: number): void {
+    this.release?.();
     const r = this.request;
     this.proxy.record(
       {
@@ -251,6 +265,11 @@ export class Exchange implements ResponseHandler {
         path: r.target,
         client: this.client.address,
         forwardedFor: this.proxy.trusted.empty ? undefined : fieldValue(r.fields, 'x-forwarded-for'),
+        requestId: this.requestId,
+        bytes: this.bytes,
+        upstreamMs: this.headAt === 0 ? undefined : this.headAt - this.started,
+        referer: this.proxy.logsAgents ? fieldValue(r.fields, 'referer') : undefined,
+        userAgent: this.proxy.logsAgents ? fieldValue(r.fields, 'user-agent') : undefined,
       },
       status,
       this.target,

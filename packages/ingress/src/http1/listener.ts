@@ -29,6 +29,8 @@ export class Http1Listener implements ListenerContext {
   readonly server: Server;
   private readonly connections = new Set<ClientConnection>();
   private readonly handedOver = new Set<Socket>();
+  /** Connections the fast path handed to Node's server (metrics: they count under `node`). */
+  private readonly moved = new WeakSet<Socket>();
   private readonly timer: NodeJS.Timeout;
 
   readonly proto: 'http' | 'https';
@@ -39,6 +41,7 @@ export class Http1Listener implements ListenerContext {
     private readonly fallback: Fallback,
   ) {
     const accept = (socket: Socket): void => {
+      this.track(socket, 'fast');
       try {
         this.connections.add(new ClientConnection(socket, this));
       } catch (err) {
@@ -76,7 +79,21 @@ export class Http1Listener implements ListenerContext {
    * A connection the guard gives up on gets a GOAWAY of its own and is closed; the bytes that made
    * the guard give up never reach nghttp2.
    */
+  /** Counts a client connection open under `plane`, and its bytes when it closes (metrics.ts). */
+  private track(socket: Socket, plane: 'fast' | 'node'): void {
+    const traffic = this.proxy.options.metrics?.traffic;
+    if (traffic === undefined) return;
+    traffic[plane].open++;
+    socket.once('close', () => {
+      const t = traffic[this.moved.has(socket) ? 'node' : plane];
+      t.open--;
+      t.bytesIn += socket.bytesRead;
+      t.bytesOut += socket.bytesWritten;
+    });
+  }
+
   private handoverHttp2(socket: Socket): void {
+    this.track(socket, 'node');
     const guard = new Http2RequestGuard({
       maxHeaderListSize: this.limits.maxHeaderSize,
       maxBlockBytes: 4 * this.limits.maxHeaderSize,
@@ -94,6 +111,13 @@ export class Http1Listener implements ListenerContext {
    * given (requestGuardOf).
    */
   handover(socket: Socket, buffered: Buffer | undefined, guard?: Http2RequestGuard): void {
+    const traffic = this.proxy.options.metrics?.traffic;
+    if (guard === undefined && traffic !== undefined) {
+      // From the fast path: counted under node from now on.
+      this.moved.add(socket);
+      traffic.fast.open--;
+      traffic.node.open++;
+    }
     const [inner, outer] = duplexPair();
     // What the HTTP server and the proxy read from req.socket.
     Object.assign(inner, {

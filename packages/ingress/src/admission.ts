@@ -1,0 +1,109 @@
+/**
+ * Whether a routed request may go on to its pod, for the route policies that can refuse one (rate
+ * limits, then basic auth, in nginx's order: limit_req/limit_conn run in the preaccess phase, before
+ * auth_basic). Shared by both data planes: each calls Proxy.admit() after decide() found a backend,
+ * only when mustAdmit() says the target has such a policy, so an annotation-free route pays one
+ * property test.
+ */
+import type { BasicAuthPolicy } from './annotations/index.js';
+import { BasicCredentials } from './htpasswd.js';
+import type { Target } from './table.js';
+import type { RateLimits } from './rate-limiter.js';
+
+/** A response of our own instead of the pod's. */
+export interface Refusal {
+  readonly status: 401 | 503;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** The reason label of portico_ingress_admission_refusals_total. */
+  readonly reason: RefusalReason;
+}
+
+export type RefusalReason = 'auth' | 'auth_denied' | 'rate' | 'connections';
+
+/** Admitted, holding a place in a connection limit: call it once when the request ends. */
+export type Release = () => void;
+
+/** What admit() reads of a request. */
+export interface AdmissionFacts {
+  /** The Authorization header (joined when repeated), undefined when absent. */
+  readonly authorization: string | undefined;
+  /** The client address (as logged: PROXY protocol, trusted proxies), asked only for rate limits. */
+  client(): string;
+}
+
+/** Whether the target has a policy that may refuse requests. */
+export function mustAdmit(target: Target): boolean {
+  return target.basicAuth !== undefined || target.rateLimit !== undefined;
+}
+
+/**
+ * A refusal; or a Release when the request goes on holding a place in a connection limit; or
+ * undefined when it simply goes on. Call only when mustAdmit(target).
+ */
+export function admit(
+  target: Target,
+  facts: AdmissionFacts,
+  limits: RateLimits,
+  now: number,
+): Refusal | Release | undefined {
+  const limit = target.rateLimit;
+  let client: string | undefined;
+  let zone;
+  if (limit !== undefined) {
+    zone = limits.zoneOf(target, limit);
+    client = facts.client();
+    if (zone.allowlist?.trusts(client)) zone = undefined;
+    else if (zone.rate && !zone.rate.take(client, now)) return RATE_LIMITED;
+  }
+  const auth = target.basicAuth;
+  if (auth !== undefined) {
+    if (auth.denied !== undefined) return DENIED;
+    if (!credentialsOf(auth).check(facts.authorization)) return challenge(auth);
+  }
+  const connections = zone?.connections;
+  if (connections === undefined) return undefined;
+  if (!connections.take(client!)) return CONNECTION_LIMITED;
+  let held = true;
+  return () => {
+    if (held) connections.release(client!);
+    held = false;
+  };
+}
+
+/** Whether the pod is sent the client's Authorization header (not when we checked it ourselves). */
+export function keepsAuthorization(target: Target): boolean {
+  return target.basicAuth === undefined;
+}
+
+const DENIED: Refusal = { status: 503, reason: 'auth_denied' };
+/** ingress-nginx's limit-req-status-code and limit-conn-status-code default. */
+const RATE_LIMITED: Refusal = { status: 503, reason: 'rate' };
+const CONNECTION_LIMITED: Refusal = { status: 503, reason: 'connections' };
+
+/** The users of a policy, built once per table object (the workers get each table once). */
+const credentials = new WeakMap<BasicAuthPolicy, BasicCredentials>();
+
+function credentialsOf(auth: BasicAuthPolicy): BasicCredentials {
+  let c = credentials.get(auth);
+  if (!c) credentials.set(auth, (c = new BasicCredentials(auth.users ?? [])));
+  return c;
+}
+
+const challenges = new WeakMap<BasicAuthPolicy, Refusal>();
+
+function challenge(auth: BasicAuthPolicy): Refusal {
+  let r = challenges.get(auth);
+  if (!r) {
+    r = { status: 401, reason: 'auth', headers: { 'www-authenticate': `Basic realm="${auth.realm}"` } };
+    challenges.set(auth, r);
+  }
+  return r;
+}
+
+/** `fields` ([name, value, ...]) without the named field (lower-case name). */
+export function withoutField(fields: string[], lowerName: string): string[] {
+  return fields.filter((_, i) => {
+    const name = fields[i - (i % 2)]!;
+    return name.length !== lowerName.length || name.toLowerCase() !== lowerName;
+  });
+}
