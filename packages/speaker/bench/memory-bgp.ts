@@ -57,7 +57,8 @@ import {
 } from '../../controller/bench/measure.ts';
 import { startInspector } from './inspector.ts';
 
-const NETNS = 'p12-mem';
+// BENCH_NETNS runs a second copy beside a first (a profile beside a measurement).
+const NETNS = process.env.BENCH_NETNS ?? 'p12-mem';
 const count = Number(process.env.BENCH_IPS ?? 10_000);
 const settleMs = Number(process.env.BENCH_SETTLE_SECONDS ?? 20) * 1000;
 const profileDir = process.env.BENCH_PROFILE;
