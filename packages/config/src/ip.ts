@@ -98,8 +98,9 @@ export function maxAddress(family: IPFamily): bigint {
 
 /** Builds a CIDR block, clearing host bits the way Go's net.ParseCIDR does. */
 export function makeCidr(family: IPFamily, address: bigint, prefixLength: number): Cidr {
-  const hostBits = BigInt(familyBits[family] - prefixLength);
-  const base = (address >> hostBits) << hostBits;
+  const hostBits = familyBits[family] - prefixLength;
+  // A host route (every Service IP, on every speaker reconcile) has no bits to clear: no bigints.
+  const base = hostBits === 0 ? address : (address >> BigInt(hostBits)) << BigInt(hostBits);
   return { family, base, prefixLength, text: `${formatIP({ family, value: base })}/${prefixLength}` };
 }
 

@@ -475,6 +475,9 @@ async function inside(): Promise<void> {
       },
     };
 
+    // A long run that fails later still leaves the ramp's figures.
+    progress(`ramp: ${JSON.stringify(ramp)}`);
+
     // ---- 3. each speaker started against every Service
     const restart: Record<string, unknown> = {};
     if (!profileDir)
