@@ -18,9 +18,8 @@ export const familyBits: Record<IPFamily, number> = { IPv4: 32, IPv6: 128 };
  */
 export function parseIP(text: string): IP | undefined {
   const trimmed = text.trim();
-  if (ipaddr.IPv4.isValidFourPartDecimal(trimmed)) {
-    return { family: 'IPv4', value: bytesToBigInt(ipaddr.IPv4.parse(trimmed).toByteArray()) };
-  }
+  const v4 = parseDottedQuad(trimmed);
+  if (v4 >= 0) return { family: 'IPv4', value: BigInt(v4) };
   if (!trimmed.includes(':') || !ipaddr.IPv6.isValid(trimmed) || trimmed.includes('%')) return undefined;
   const v6 = ipaddr.IPv6.parse(trimmed);
   if (v6.isIPv4MappedAddress()) {
@@ -29,9 +28,45 @@ export function parseIP(text: string): IP | undefined {
   return { family: 'IPv6', value: bytesToBigInt(v6.toByteArray()) };
 }
 
+/**
+ * A dotted quad as ipaddr.js's isValidFourPartDecimal accepts it (four decimal parts of 0-255, no
+ * leading zeros), as a number; -1 for anything else. Written out by hand because the speaker
+ * parses every Service IP on every reconcile: through ipaddr.js (a regular expression match, an
+ * array of parts, a byte array) that was about a third of what the speaker allocated while 10,000
+ * IPs were announced (issue 12).
+ */
+function parseDottedQuad(text: string): number {
+  let value = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || dots === 3) return -1;
+      value = value * 256 + part;
+      dots++;
+      part = 0;
+      digits = 0;
+      continue;
+    }
+    if (c < 48 || c > 57) return -1;
+    // A leading zero ("01") is refused, as by ipaddr.js: it could be read as octal.
+    if (digits > 0 && part === 0) return -1;
+    part = part * 10 + (c - 48);
+    if (part > 255) return -1;
+    digits++;
+  }
+  if (dots !== 3 || digits === 0) return -1;
+  return value * 256 + part;
+}
+
 /** Canonical text: dotted quad, or RFC 5952 for IPv6. */
 export function formatIP(ip: IP): string {
-  if (ip.family === 'IPv4') return new ipaddr.IPv4(bigIntToBytes(ip.value, 4)).toString();
+  if (ip.family === 'IPv4') {
+    const n = Number(ip.value);
+    return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+  }
   return new ipaddr.IPv6(bigIntToBytes(ip.value, 16)).toRFC5952String();
 }
 
@@ -63,8 +98,9 @@ export function maxAddress(family: IPFamily): bigint {
 
 /** Builds a CIDR block, clearing host bits the way Go's net.ParseCIDR does. */
 export function makeCidr(family: IPFamily, address: bigint, prefixLength: number): Cidr {
-  const hostBits = BigInt(familyBits[family] - prefixLength);
-  const base = (address >> hostBits) << hostBits;
+  const hostBits = familyBits[family] - prefixLength;
+  // A host route (every Service IP, on every speaker reconcile) has no bits to clear: no bigints.
+  const base = hostBits === 0 ? address : (address >> BigInt(hostBits)) << BigInt(hostBits);
   return { family, base, prefixLength, text: `${formatIP({ family, value: base })}/${prefixLength}` };
 }
 

@@ -1,12 +1,16 @@
 import fc from 'fast-check';
+import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
 import {
+  canonicalIP,
   cidrLast,
   cidrsOverlap,
   familyBits,
+  formatIP,
   maxAddress,
   parseAddressEntry,
   parseCidr,
+  parseIP,
   summarizeRange,
   type Cidr,
   type IPFamily,
@@ -159,5 +163,76 @@ describe('cidrsOverlap', () => {
     ['::/0', '2001:db8::/32', true],
   ])('%s vs %s -> %s', (a, b, overlap) => {
     expect(cidrsOverlap(cidr(a), cidr(b))).toBe(overlap);
+  });
+});
+
+// parseIP/formatIP handle IPv4 by hand (the speaker parses every Service IP on every reconcile);
+// ipaddr.js, which they used before, is the reference they must agree with.
+describe('parseIP and formatIP for IPv4 agree with ipaddr.js', () => {
+  const reference = (text: string): bigint | undefined => {
+    const t = text.trim();
+    if (!ipaddr.IPv4.isValidFourPartDecimal(t)) return undefined;
+    return ipaddr.IPv4.parse(t)
+      .toByteArray()
+      .reduce((v, b) => (v << 8n) | BigInt(b), 0n);
+  };
+  const parsedV4 = (text: string) => {
+    const ip = parseIP(text);
+    return ip?.family === 'IPv4' ? ip.value : undefined;
+  };
+
+  it.each([
+    ['192.0.2.1', 0xc0000201n],
+    ['0.0.0.0', 0n],
+    ['255.255.255.255', 0xffffffffn],
+    [' 10.0.0.1 ', 0x0a000001n],
+    ['01.2.3.4', undefined],
+    ['1.2.3.00', undefined],
+    ['256.0.0.1', undefined],
+    ['1.2.3', undefined],
+    ['1.2.3.4.5', undefined],
+    ['1..2.3', undefined],
+    ['1.2.3.', undefined],
+    ['.1.2.3', undefined],
+    ['1.2.3.4a', undefined],
+    ['0x1.2.3.4', undefined],
+    ['', undefined],
+  ])('%j', (text, value) => {
+    expect(parsedV4(text)).toBe(value);
+    expect(reference(text)).toBe(value);
+  });
+
+  it('on strings of digits and dots, and on any four numbers with optional leading zeros', () => {
+    const part = fc.tuple(fc.constantFrom('', '0', '00'), fc.integer({ min: 0, max: 300 }));
+    const quads = fc
+      .array(part, { minLength: 3, maxLength: 5 })
+      .map((ps) => ps.map(([zeros, n]) => `${zeros}${n}`).join('.'));
+    const noise = fc.string({ unit: fc.constantFrom('0', '1', '2', '5', '9', '.', ' ', 'a', ':') });
+    fc.assert(
+      fc.property(fc.oneof(quads, noise), (text) => {
+        expect(parsedV4(text)).toBe(reference(text));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('formats every address as ipaddr.js does, and parses it back', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0xffffffff }), (n) => {
+        const text = formatIP({ family: 'IPv4', value: BigInt(n) });
+        expect(text).toBe(
+          ipaddr.fromByteArray([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]).toString(),
+        );
+        expect(parsedV4(text)).toBe(BigInt(n));
+        expect(canonicalIP(text)).toBe(text);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('still reads IPv4-mapped IPv6 addresses as IPv4 and leaves IPv6 to ipaddr.js', () => {
+    expect(parseIP('::ffff:192.0.2.1')).toEqual({ family: 'IPv4', value: 0xc0000201n });
+    expect(parseIP('2001:db8::1')).toEqual({ family: 'IPv6', value: 0x20010db8000000000000000000000001n });
+    expect(formatIP({ family: 'IPv6', value: 0x20010db8000000000000000000000001n })).toBe('2001:db8::1');
   });
 });

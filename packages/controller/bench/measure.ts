@@ -72,6 +72,55 @@ export class Client {
   }
 }
 
+/** What seedServices() writes: `count` LoadBalancer Services named `svc-<i>` in `namespace`. */
+export interface ServiceSeed {
+  namespace: string;
+  count: number;
+  /** Also a selector and a ready EndpointSlice with one endpoint on this node (what speakers need). */
+  endpointsOn?: string;
+  /** Also this IP in each Service's status (when no controller runs to assign one). */
+  ip?: (i: number) => string;
+}
+
+/**
+ * Creates the Services of a benchmark on the client's lanes, as fast as the API server takes them.
+ * No node ports: 10,000 Services exceed the 2,768 node ports, as on a real cluster.
+ */
+export async function seedServices(client: Client, seed: ServiceSeed): Promise<void> {
+  const base = `/api/v1/namespaces/${seed.namespace}`;
+  await client.lanes(seed.count, async (i) => {
+    const name = `svc-${i}`;
+    const svc = (await client.req('POST', `${base}/services`, {
+      metadata: { name },
+      spec: {
+        type: 'LoadBalancer',
+        allocateLoadBalancerNodePorts: false,
+        ports: [{ port: 80, protocol: 'TCP' }],
+        ...(seed.endpointsOn ? { selector: { app: name } } : {}),
+      },
+    })) as Record<string, unknown>;
+    if (seed.ip) {
+      svc.status = { loadBalancer: { ingress: [{ ip: seed.ip(i) }] } };
+      await client.req('PUT', `${base}/services/${name}/status`, svc);
+    }
+    if (seed.endpointsOn)
+      await client.req('POST', `/apis/discovery.k8s.io/v1/namespaces/${seed.namespace}/endpointslices`, {
+        metadata: { name: `${name}-1`, labels: { 'kubernetes.io/service-name': name } },
+        addressType: 'IPv4',
+        endpoints: [{ addresses: ['10.0.0.1'], nodeName: seed.endpointsOn, conditions: { ready: true } }],
+        ports: [{ port: 80, protocol: 'TCP' }],
+      });
+  });
+}
+
+/** How many Services in the namespace have an IP in their status. */
+export async function servicesWithIp(client: Client, namespace: string): Promise<number> {
+  const list = (await client.req('GET', `/api/v1/namespaces/${namespace}/services`)) as {
+    items: Array<{ status?: { loadBalancer?: { ingress?: unknown[] } } }>;
+  };
+  return list.items.filter((s) => (s.status?.loadBalancer?.ingress ?? []).length > 0).length;
+}
+
 export async function until(
   what: string,
   check: () => Promise<boolean> | boolean,
@@ -193,30 +242,81 @@ export function gauge(text: string, name: string): number | undefined {
 
 // ---------------------------------------------------------------- live heap after a collection
 
-/** Node: open the inspector (SIGUSR1; start node with --inspect-port=127.0.0.1:0), collect, read. */
-export async function nodeLiveHeapMiB(p: Launched): Promise<number> {
+/** A Node process's inspector, as a JSON-RPC channel over its WebSocket. */
+export interface Inspector {
+  call(method: string, params?: Record<string, unknown>): Promise<Record<string, unknown>>;
+  close(): void;
+}
+
+/** Opens the inspector of a Node process started with --inspect-port=127.0.0.1:0 (SIGUSR1). */
+export async function openInspector(p: Launched): Promise<Inspector> {
   p.child.kill('SIGUSR1');
   let url: string | undefined;
   await until('the inspector', () => (url = /ws:\/\/\S+/.exec(p.stderr())?.[0]) !== undefined, 10_000, 50);
-  const ws = new WebSocket(url!);
+  return connectInspector(url!);
+}
+
+/**
+ * Opens the inspector of process `pid` on a known port (node's cluster workers: the primary's
+ * --inspect-port plus 1, 2, ...), finding its WebSocket through the inspector's /json/list.
+ */
+export async function openInspectorAt(pid: number, port: number): Promise<Inspector> {
+  process.kill(pid, 'SIGUSR1');
+  let url: string | undefined;
+  await until(
+    `the inspector of ${pid} on ${port}`,
+    async () => {
+      try {
+        const list = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as Array<{
+          webSocketDebuggerUrl: string;
+        }>;
+        url = list[0]?.webSocketDebuggerUrl;
+      } catch {
+        // not listening yet
+      }
+      return url !== undefined;
+    },
+    10_000,
+    50,
+  );
+  return connectInspector(url!);
+}
+
+/** Collects garbage, then reads the V8 heap in use: the live heap. */
+export async function liveHeapMiB(inspector: Inspector): Promise<number> {
+  await inspector.call('HeapProfiler.collectGarbage');
+  const { usedSize } = (await inspector.call('Runtime.getHeapUsage')) as { usedSize: number };
+  inspector.close();
+  return usedSize / 2 ** 20;
+}
+
+async function connectInspector(url: string): Promise<Inspector> {
+  const ws = new WebSocket(url);
   await new Promise((resolve, reject) => {
     ws.onopen = resolve;
     ws.onerror = reject;
   });
   let id = 0;
-  const call = (method: string) =>
-    new Promise<Record<string, number>>((resolve) => {
-      const mine = ++id;
-      ws.onmessage = (m) => {
-        const reply = JSON.parse(String(m.data)) as { id?: number; result: Record<string, number> };
-        if (reply.id === mine) resolve(reply.result);
-      };
-      ws.send(JSON.stringify({ id: mine, method }));
-    });
-  await call('HeapProfiler.collectGarbage');
-  const { usedSize } = await call('Runtime.getHeapUsage');
-  ws.close();
-  return usedSize! / 2 ** 20;
+  const waiting = new Map<number, (result: Record<string, unknown>) => void>();
+  ws.onmessage = (m) => {
+    const reply = JSON.parse(String(m.data)) as { id?: number; result: Record<string, unknown> };
+    if (reply.id !== undefined) waiting.get(reply.id)?.(reply.result);
+    if (reply.id !== undefined) waiting.delete(reply.id);
+  };
+  return {
+    call: (method, params = {}) =>
+      new Promise((resolve) => {
+        const mine = ++id;
+        waiting.set(mine, resolve);
+        ws.send(JSON.stringify({ id: mine, method, params }));
+      }),
+    close: () => ws.close(),
+  };
+}
+
+/** Node: open the inspector (SIGUSR1; start node with --inspect-port=127.0.0.1:0), collect, read. */
+export async function nodeLiveHeapMiB(p: Launched): Promise<number> {
+  return liveHeapMiB(await openInspector(p));
 }
 
 /**

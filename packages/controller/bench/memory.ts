@@ -34,6 +34,8 @@ import {
   round,
   rssMiB,
   sampler,
+  seedServices,
+  servicesWithIp,
   sleep,
   until,
 } from './measure.ts';
@@ -47,14 +49,6 @@ const dir = mkdtempSync(join(tmpdir(), 'portico-memory-bench-'));
 let server: KubeApiServer | undefined;
 let client: Client | undefined;
 const api = (method: string, path: string, body?: unknown) => client!.req(method, path, body);
-
-/** How many Services in the namespace have an IP in their status. */
-async function assigned(): Promise<number> {
-  const list = (await api('GET', `/api/v1/namespaces/${namespace}/services`)) as {
-    items: Array<{ status?: { loadBalancer?: { ingress?: unknown[] } } }>;
-  };
-  return list.items.filter((s) => (s.status?.loadBalancer?.ingress ?? []).length > 0).length;
-}
 
 /** Events in the namespace not counted before, by component and reason (they outlive the Services). */
 const seenEvents = new Set<string>();
@@ -99,20 +93,15 @@ async function measure(c: Contender) {
 
   const watch = sampler(pid, server!.port);
   const started = performance.now();
-  await client!.lanes(count, (i) =>
-    api('POST', `/api/v1/namespaces/${namespace}/services`, {
-      metadata: { name: `svc-${i}` },
-      // 10,000 Services exceed the 2,768 node ports, as on a real cluster.
-      spec: {
-        type: 'LoadBalancer',
-        allocateLoadBalancerNodePorts: false,
-        ports: [{ port: 80, protocol: 'TCP' }],
-      },
-    }),
-  );
+  await seedServices(client!, { namespace, count });
   const created = performance.now();
   // MetalLB's client keeps client-go's default limit of 20 requests/s, so it needs minutes.
-  await until('every Service to get an IP', async () => (await assigned()) === count, 3_600_000, 500);
+  await until(
+    'every Service to get an IP',
+    async () => (await servicesWithIp(client!, namespace)) === count,
+    3_600_000,
+    500,
+  );
   const finished = performance.now();
   progress(`${c.name}: all ${count} assigned; settling`);
   // Peak RSS includes the settling time: writing Events and status can lag the last IP.

@@ -34,6 +34,7 @@ import {
   round,
   rssMiB,
   sampler,
+  seedServices,
   sleep,
   until,
 } from '../../controller/bench/measure.ts';
@@ -204,26 +205,7 @@ async function inside(): Promise<void> {
     const idleRss = { portico: await idle(portico), metallb: await idle(metallbSpeaker) };
 
     progress(`creating ${count} Services with an IP and a ready endpoint on ${node}`);
-    await client.lanes(count, async (i) => {
-      const name = `svc-${i}`;
-      const svc = (await api('POST', '/api/v1/namespaces/default/services', {
-        metadata: { name },
-        spec: {
-          type: 'LoadBalancer',
-          allocateLoadBalancerNodePorts: false,
-          ports: [{ port: 80, protocol: 'TCP' }],
-          selector: { app: name },
-        },
-      })) as Record<string, unknown>;
-      svc.status = { loadBalancer: { ingress: [{ ip: ipOf(i) }] } };
-      await api('PUT', `/api/v1/namespaces/default/services/${name}/status`, svc);
-      await api('POST', '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices', {
-        metadata: { name: `${name}-1`, labels: { 'kubernetes.io/service-name': name } },
-        addressType: 'IPv4',
-        endpoints: [{ addresses: ['10.0.0.1'], nodeName: node, conditions: { ready: true } }],
-        ports: [{ port: 80, protocol: 'TCP' }],
-      });
-    });
+    await seedServices(client, { namespace: 'default', count, endpointsOn: node, ip: ipOf });
 
     const p = await atScale(portico, server);
     const m = await atScale(metallbSpeaker, server);
