@@ -23,4 +23,4 @@ export {
   installGatewayApiCrds,
   type GatewayApiCrdOptions,
 } from './gateway-api-crds.js';
-export { installMetallbCrds } from './metallb-crds.js';
+export { installMetallbCrds, metallbCrdFiles } from './metallb-crds.js';

@@ -8,7 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { pinnedKubernetesVersion } from '@portico/dev-kube-apiserver';
+import { metallbCrdFiles, pinnedKubernetesVersion } from '@portico/dev-kube-apiserver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NODES } from '../../../packages/cli/src/lab/plan.js';
 import { stopPod } from '../../../packages/cli/src/lab/workloads.js';
@@ -139,6 +139,22 @@ describe('portico lab up --apiserver kube', () => {
     const addresses = (slice.endpoints as Array<{ addresses: string[] }>).flatMap((e) => e.addresses);
     expect(addresses.sort()).toEqual(pods.map((p) => p.status.podIP as string).sort());
     expect(get(['nodes']).map((n) => n.metadata.name)).toEqual(NODES.map((n) => n.name));
+    // The lab runs from metallb.io resources: the CRDs are Established, the pools are resources,
+    // and there is no ConfigMap for the controller to prefer.
+    // By name: every CRD at once (the Gateway API's too) is more than spawnSync buffers.
+    const names = metallbCrdFiles().map((f) => basename(f, '.yaml') + '.metallb.io');
+    expect(names).toContain('ipaddresspools.metallb.io');
+    const crds = get(['customresourcedefinitions', ...names]);
+    expect(crds.map((c) => c.metadata.name)).toEqual(names);
+    for (const crd of crds)
+      expect(crd.status.conditions).toContainEqual(
+        expect.objectContaining({ type: 'Established', status: 'True' }),
+      );
+    expect(get(['ipaddresspools', '-n', 'portico-system']).map((p) => p.metadata.name)).toEqual([
+      'lab-bgp',
+      'lab-layer2',
+    ]);
+    expect(get(['configmaps', '-n', 'portico-system']).map((c) => c.metadata.name)).not.toContain('config');
   });
 
   it('a stopped pod is gone from the server at once, and the traffic follows', async () => {

@@ -2,7 +2,9 @@
  * `portico lab up | status | down` as a user runs them, and what the lab promises: the demo app
  * reachable from the client by layer 2, by BGP (the router holds every node as a next hop) and
  * through the ingress by Host, and through a Gateway at the address Portico gave it; endpoints
- * that follow the pods; a clean `down`. Needs root + FRR (+ Go, for the Gateway API CRDs).
+ * that follow the pods; a clean `down`. The pools come from metallb.io resources (the default):
+ * kubectl lists the IPAddressPools with the counts the controller writes. Needs root + FRR + kubectl
+ * (+ Go, for the Gateway API CRDs).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -34,6 +36,16 @@ interface Status {
     urls: string[];
     host?: string;
   }>;
+  configSource: string;
+  pools: Array<{
+    name: string;
+    addresses: string[];
+    assignedIPv4: number | null;
+    availableIPv4: number | null;
+    assignedIPv6: number | null;
+    availableIPv6: number | null;
+  }>;
+  configurationStates: Array<{ name: string; result: string | null; errorSummary: string }>;
   gateways: Array<{
     namespace: string;
     name: string;
@@ -45,12 +57,16 @@ interface Status {
 }
 
 const dir = labDir();
+const kubectl = (args: string[]) =>
+  spawnSync('kubectl', ['--kubeconfig', `${dir}/kubeconfig`, ...args], { encoding: 'utf8' });
 let up: ReturnType<typeof cli>;
 let status: Status;
 const svc = (name: string) => status.services.find((s) => s.name === name)!;
 
 beforeAll(() => {
   requireLabPrerequisites();
+  if (spawnSync('sh', ['-c', 'command -v kubectl']).status !== 0)
+    throw new Error('this test needs kubectl (it lists the IPAddressPools as a user would)');
   cli(['lab', 'down', '--dir', dir]); // leftovers of an earlier crashed run
   up = cli(['lab', 'up', '--dir', dir]);
   if (up.code !== 0) throw new Error(`lab up failed:\n${up.stdout}\n${up.stderr}`);
@@ -91,6 +107,72 @@ describe('portico lab', () => {
       expect(s.ips.length).toBe(2); // dual stack
       expect(s.url).toBe(`http://${s.ips[0]}/`);
     }
+  });
+
+  it('runs from metallb.io resources: kubectl lists the IPAddressPools with the counts of what was allocated', async () => {
+    expect(up.stdout).toMatch(/==> installing the metallb\.io CRDs from manifests\/crds/);
+    expect(up.stdout).toMatch(/==> writing the address pools as metallb\.io resources in portico-system/);
+    for (const line of [
+      'IPAddressPool lab-layer2',
+      'IPAddressPool lab-bgp',
+      'L2Advertisement',
+      'BGPAdvertisement',
+      'BGPPeer peer1',
+      'BGPPeer peer2',
+    ])
+      expect(up.stdout).toContain(`    ${line}`);
+    expect(status.configSource).toBe('resources');
+    // No ConfigMap: the controller and the speakers can only have read the resources.
+    const configMap = kubectl(['get', 'configmap', 'config', '-n', 'portico-system']);
+    expect(configMap.status).not.toBe(0);
+    expect(configMap.stderr).toMatch(/NotFound/);
+
+    const v4 = (ips: string[]) => ips.filter((ip) => !ip.includes(':')).length;
+    const v6 = (ips: string[]) => ips.filter((ip) => ip.includes(':')).length;
+    // layer 2: demo and ingress dual stack, the Gateway's Service IPv4 only; BGP: demo-bgp.
+    const layer2Ips = [...svc('demo').ips, ...svc('ingress').ips, ...status.gateways[0]!.ips];
+    const bgpIps = svc('demo-bgp').ips;
+    expect([v4(layer2Ips), v6(layer2Ips), v4(bgpIps), v6(bgpIps)]).toEqual([3, 2, 1, 1]);
+    // Usable addresses: the /28 and /124 all 16; the /26 with avoid-buggy-ips all but 192.0.2.0; the /120 256.
+    const want = {
+      'lab-layer2': { assignedIPv4: 3, availableIPv4: 16 - 3, assignedIPv6: 2, availableIPv6: 16 - 2 },
+      'lab-bgp': { assignedIPv4: 1, availableIPv4: 63 - 1, assignedIPv6: 1, availableIPv6: 256 - 1 },
+    };
+    // The controller writes the counts a moment after the allocations (coalesced).
+    const pools = await eventually(
+      () => {
+        const r = kubectl(['get', 'ipaddresspools', '-n', 'portico-system', '-o', 'json']);
+        if (r.status !== 0) throw new Error(`kubectl get ipaddresspools: ${r.stderr}`);
+        const items = (
+          JSON.parse(r.stdout) as { items: Array<{ metadata: { name: string }; status?: object }> }
+        ).items;
+        const got = Object.fromEntries(items.map((i) => [i.metadata.name, i.status ?? {}]));
+        return Object.entries(want).every(([name, counts]) =>
+          Object.entries(counts).every(([k, n]) => (got[name] as Record<string, number>)?.[k] === n),
+        )
+          ? got
+          : undefined;
+      },
+      20_000,
+      `IPAddressPool status ${JSON.stringify(want)}`,
+    );
+    expect(Object.keys(pools).sort()).toEqual(['lab-bgp', 'lab-layer2']);
+    // `lab status` shows the same counts, and the controller's ConfigurationState says Valid.
+    const again = JSON.parse(cli(['lab', 'status', '--dir', dir, '--json']).stdout) as Status;
+    expect(
+      Object.fromEntries(again.pools.map(({ name, addresses: _a, ...counts }) => [name, counts])),
+    ).toEqual(want);
+    expect(again.configurationStates).toContainEqual({
+      name: 'controller',
+      result: 'Valid',
+      errorSummary: '',
+    });
+    const text = cli(['lab', 'status', '--dir', dir]).stdout;
+    expect(text).toContain('configuration:     metallb.io resources in portico-system');
+    expect(text).toMatch(
+      /lab-layer2 \(203\.0\.113\.32\/28, 2001:db8:203::100\/124\): IPv4 3 assigned, 13 available; IPv6 2 assigned, 14 available/,
+    );
+    expect(text).toMatch(/configuration states:\n(.*\n)* {2}controller: Valid/);
   });
 
   it('the layer-2 Service answers the client on IPv4 and IPv6', () => {
@@ -246,5 +328,8 @@ describe('portico lab', () => {
     const kind = cli(['lab', 'up', '--apiserver', 'kind', '--dir', '/tmp/plab-never-made']);
     expect(kind.code).toBe(2);
     expect(kind.stderr).toMatch(/--apiserver must be one of dev, kube\nusage: portico lab up/);
+    expect(cli(['lab', 'up', '--help']).stdout).toMatch(
+      /--config-map +write the pools as MetalLB's v0\.12 ConfigMap/,
+    );
   });
 });

@@ -1,6 +1,7 @@
 /**
  * The lab's router choices: BIRD 2 as the router (what `lab up` runs when FRR is missing), and
- * no router at all (the layer-2 site alone, with the install hint). Needs root, FRR and BIRD.
+ * no router at all (the layer-2 site alone, with the install hint), here with the pools in MetalLB's
+ * v0.12 ConfigMap (`--config-map`) instead of metallb.io resources. Needs root, FRR and BIRD.
  */
 import { spawnSync } from 'node:child_process';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +10,8 @@ import { clientGet, cli, eventually, labDir, nextHops, openLab, requireLabPrereq
 
 interface Status {
   router: string | null;
+  configSource: string;
+  pools: unknown[];
   services: Array<{ name: string; ips: string[]; url: string | null }>;
 }
 
@@ -24,9 +27,9 @@ afterEach(() => {
   if (dir) cli(['lab', 'down', '--dir', dir]);
 }, 60_000);
 
-function labUp(router: string): { stdout: string; status: Status } {
+function labUp(router: string, ...more: string[]): { stdout: string; status: Status } {
   cli(['lab', 'down', '--dir', dir]);
-  const up = cli(['lab', 'up', '--router', router, '--dir', dir]);
+  const up = cli(['lab', 'up', '--router', router, ...more, '--dir', dir]);
   if (up.code !== 0) throw new Error(`lab up --router ${router} failed:\n${up.stdout}\n${up.stderr}`);
   return {
     stdout: up.stdout,
@@ -54,9 +57,13 @@ describe('portico lab up --router', () => {
     expect(clientGet(bgp.url!)?.pod).toMatch(/^demo-\d$/);
   }, 90_000);
 
-  it('none: says how to install a router and still runs the layer-2 site', () => {
+  it('none --config-map: says how to install a router and still runs the layer-2 site, from the ConfigMap', () => {
     dir = labDir();
-    const { stdout, status } = labUp('none');
+    const { stdout, status } = labUp('none', '--config-map');
+    expect(stdout).toMatch(/==> writing the address pools as the ConfigMap portico-system\/config/);
+    expect(status.configSource).toBe('configmap');
+    // The CRDs are installed, but no IPAddressPool is written: the ConfigMap is the configuration.
+    expect(status.pools).toEqual([]);
     expect(stdout).toMatch(/BGP part of the lab is skipped; for it: apt-get install frr bird2/);
     expect(status.router).toBeNull();
     expect(status.services.map((s) => s.name).sort()).toEqual(['demo', 'ingress']);

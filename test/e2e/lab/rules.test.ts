@@ -1,10 +1,12 @@
 /**
  * The lab's pure parts, no root needed: the kube-proxy stand-in's forwarding rules (Local vs
- * Cluster, readiness, port names) and the address plan (a valid MetalLB ConfigMap, names that fit
- * in an interface name, ranges that do not overlap).
+ * Cluster, readiness, port names) and the address plan (a valid MetalLB ConfigMap, metallb.io
+ * resources that decode to the same configuration, names that fit in an interface name, ranges
+ * that do not overlap).
  */
-import { parseConfig, poolProtocols } from '@portico/config';
+import { decodeResources, parseConfig, poolProtocols, type Config } from '@portico/config';
 import { describe, expect, it } from 'vitest';
+import { poolResources } from '../../../packages/cli/src/lab/objects.js';
 import { NODES, PREFIX, poolConfig, POOLS, podIp } from '../../../packages/cli/src/lab/plan.js';
 import {
   forwardingRules,
@@ -80,6 +82,27 @@ describe('kube-proxy stand-in rules', () => {
   });
 });
 
+/**
+ * A configuration with what differs only by where it came from taken out: the resources give every
+ * advertisement and peer a name (the ConfigMap has none) and list pools in name order.
+ */
+function comparable(config: Config): unknown {
+  // Addresses are parsed to bigints, which JSON.stringify refuses by default.
+  const json = (v: unknown) => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? String(x) : x));
+  const byJson = <T>(items: readonly T[]) => [...items].sort((a, b) => (json(a) < json(b) ? -1 : 1));
+  return {
+    ...config,
+    pools: byJson(
+      config.pools.map((p) => ({
+        ...p,
+        l2Advertisements: byJson(p.l2Advertisements.map(({ name: _n, ...ad }) => ad)),
+        bgpAdvertisements: byJson(p.bgpAdvertisements.map(({ name: _n, ...ad }) => ad)),
+      })),
+    ),
+    peers: byJson(config.peers.map(({ name: _n, ...peer }) => peer)),
+  };
+}
+
 describe('lab address plan', () => {
   it('the pools ConfigMap is valid MetalLB configuration with both pools and both router peers', () => {
     const parsed = parseConfig(poolConfig());
@@ -93,6 +116,35 @@ describe('lab address plan', () => {
       ['203.0.113.1', 64500, 64501],
       ['2001:db8:203::1', 64500, 64501],
     ]);
+  });
+
+  it('the pools as metallb.io resources decode to the same configuration as the ConfigMap', () => {
+    const fromConfigMap = parseConfig(poolConfig());
+    if (!fromConfigMap.ok) throw new Error(fromConfigMap.errors.join('; '));
+    const resources = poolResources();
+    expect(
+      resources.map((r) => `${r.apiVersion} ${r.kind} ${r.metadata.namespace}/${r.metadata.name}`),
+    ).toEqual([
+      'metallb.io/v1beta2 BGPPeer portico-system/peer1',
+      'metallb.io/v1beta2 BGPPeer portico-system/peer2',
+      'metallb.io/v1beta1 IPAddressPool portico-system/lab-layer2',
+      'metallb.io/v1beta1 IPAddressPool portico-system/lab-bgp',
+      'metallb.io/v1beta1 BGPAdvertisement portico-system/bgpadvertisement1',
+      'metallb.io/v1beta1 L2Advertisement portico-system/l2advertisement1',
+    ]);
+    const decoded = decodeResources(resources, { namespace: 'portico-system' });
+    if (!decoded.ok) throw new Error(decoded.errors.join('; '));
+    expect(decoded.notices).toEqual([]);
+    expect(comparable(decoded.config)).toEqual(comparable(fromConfigMap.config));
+    // And not because both are empty: the lab's pools, peers and advertisements are there.
+    expect(
+      decoded.config.pools.map((p) => [p.name, poolProtocols(p), p.autoAssign, p.avoidBuggyIPs]),
+    ).toEqual([
+      // In name order, as resources are read.
+      [POOLS.bgp.name, ['bgp'], false, true],
+      [POOLS.layer2.name, ['layer2'], true, false],
+    ]);
+    expect(decoded.config.peers).toHaveLength(2);
   });
 
   it('interface names fit in 15 characters and carry the lab prefix', () => {

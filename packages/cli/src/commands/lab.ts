@@ -13,10 +13,12 @@ import { DEFAULT_DIR, readState } from '../lab/state.js';
 import { labStatus, printStatus } from '../lab/status.js';
 import { checkPrerequisites, labUp, type UpOptions } from '../lab/up.js';
 
-const usage = `usage: portico lab up [--router auto|frr|bird|none] [--apiserver dev|kube] | status [--json] | down
+const usage = `usage: portico lab up [--router auto|frr|bird|none] [--apiserver dev|kube] [--config-map] | status [--json] | down
        [--dir DIR]   where the lab keeps its state, logs and kubeconfig (default /tmp/portico-lab)
        --apiserver   dev: the embedded development API server (default); kube: a real
-                     kube-apiserver and etcd, built with Go from the pinned modules on first use`;
+                     kube-apiserver and etcd, built with Go from the pinned modules on first use
+       --config-map  write the pools as MetalLB's v0.12 ConfigMap portico-system/config instead of
+                     metallb.io resources (IPAddressPools, advertisements, BGPPeers; the default)`;
 
 const ROUTERS = ['auto', 'frr', 'bird', 'none'];
 
@@ -28,6 +30,7 @@ function options(args: string[]) {
       json: { type: 'boolean', default: false },
       router: { type: 'string', default: 'auto' },
       apiserver: { type: 'string', default: 'dev' },
+      'config-map': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   }).values;
@@ -65,7 +68,13 @@ export const up: Command = {
       return 1;
     }
     try {
-      await labUp({ dir: o.dir, router: o.router as UpOptions['router'], apiServer, say });
+      await labUp({
+        dir: o.dir,
+        router: o.router as UpOptions['router'],
+        apiServer,
+        configSource: o['config-map'] ? 'configmap' : 'resources',
+        say,
+      });
       return 0;
     } catch (err) {
       console.error(`lab up failed: ${(err as Error).message}`);

@@ -30,6 +30,13 @@ const PLURALS: Record<string, string> = {
   GatewayClass: 'gatewayclasses',
   Gateway: 'gateways',
   HTTPRoute: 'httproutes',
+  IPAddressPool: 'ipaddresspools',
+  L2Advertisement: 'l2advertisements',
+  BGPAdvertisement: 'bgpadvertisements',
+  BGPPeer: 'bgppeers',
+  Community: 'communities',
+  BFDProfile: 'bfdprofiles',
+  ConfigurationState: 'configurationstates',
 };
 
 /** How to reach an HTTPS API server: whom to trust, which name to check, which token to send. */

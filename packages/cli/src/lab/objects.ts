@@ -1,8 +1,9 @@
 /**
  * The Kubernetes objects the lab writes: the Nodes (as a kubelet would register them), the
- * address-pools ConfigMap, the demo Services, the ingress's Service, IngressClass and Ingress, and
+ * address pools (as metallb.io resources, or as the v0.12 ConfigMap), the demo Services, the ingress's Service, IngressClass and Ingress, and
  * the demo Gateway (GatewayClass, Gateway, HTTPRoute).
  */
+import { convertConfig, parseConfig } from '@portico/config';
 import type { KubeObject } from './api.js';
 import { NODES, POOLS, poolConfig } from './plan.js';
 
@@ -43,6 +44,19 @@ export function poolsConfigMap(): KubeObject {
     metadata: { name: 'config', namespace: 'portico-system' },
     data: { config: poolConfig() },
   };
+}
+
+/**
+ * The same pools and peers as metallb.io resources (IPAddressPools, L2Advertisement,
+ * BGPAdvertisement, BGPPeers), as a MetalLB 0.13+ user writes them: converted from the ConfigMap's
+ * text, so the lab's pools are defined once (plan.ts).
+ */
+export function poolResources(): KubeObject[] {
+  const parsed = parseConfig(poolConfig());
+  if (!parsed.ok) throw new Error(`the lab's pool configuration: ${parsed.errors.join('; ')}`);
+  const converted = convertConfig(parsed.config, { namespace: 'portico-system' });
+  if (!converted.ok) throw new Error(`the lab's pool configuration: ${converted.errors.join('; ')}`);
+  return converted.resources.map((r) => ({ ...r }));
 }
 
 export interface ServiceSpec {

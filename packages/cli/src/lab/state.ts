@@ -41,12 +41,19 @@ export interface LabApiServer {
   version: string;
 }
 
+export type ConfigSourceKind = 'resources' | 'configmap';
+
 export interface LabState {
   dir: string;
   kubeconfig: string;
   /** Set once the API server answers; until then only its pid (`pids.apiserver`) is known. */
   apiServer?: LabApiServer;
   router?: RouterKind;
+  /**
+   * Where the pools are configured: `resources` (metallb.io IPAddressPools, advertisements and
+   * BGPPeers, the default) or `configmap` (MetalLB's v0.12 ConfigMap portico-system/config).
+   */
+  configSource?: ConfigSourceKind;
   /**
    * Long-running processes by role (apiserver: the development API server, or the process that
    * runs kube-apiserver and etcd; controller, speaker-plab-n1, proxy-plab-n1, ...).

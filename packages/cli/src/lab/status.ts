@@ -1,9 +1,16 @@
 /** `portico lab status`: one object describing the lab, from its state file and the API. */
 import { LabApi } from './api.js';
 import { CLIENT, NODES, ROUTER } from './plan.js';
+import {
+  configurationStateReports,
+  poolCounts,
+  poolReports,
+  type ConfigurationStateReport,
+  type PoolReport,
+} from './pools.js';
 import { gatewayReports, serviceReports, type GatewayReport, type ServiceReport } from './services.js';
 import { alive } from './shell.js';
-import type { LabApiServer, LabState } from './state.js';
+import type { ConfigSourceKind, LabApiServer, LabState } from './state.js';
 
 export interface LabStatus {
   clientNamespace: string;
@@ -18,6 +25,12 @@ export interface LabStatus {
    */
   apiServer: LabApiServer | null;
   processes: Record<string, { pid: number; running: boolean }>;
+  /** Where the pools are configured: metallb.io resources or the v0.12 ConfigMap. */
+  configSource: ConfigSourceKind;
+  /** The IPAddressPools with the counts the controller writes (none when run from the ConfigMap). */
+  pools: PoolReport[];
+  /** How the controller (and any other component) judged the configuration. */
+  configurationStates: ConfigurationStateReport[];
   services: ServiceReport[];
   /** The demo Gateway with the addresses its status reports (none when the lab made none). */
   gateways: GatewayReport[];
@@ -34,6 +47,10 @@ export async function labStatus(state: LabState): Promise<LabStatus> {
   const gateways = await Promise.resolve()
     .then(() => gatewayReports(LabApi.fromKubeconfig(state.kubeconfig), state.gateway))
     .catch(() => []);
+  const pools = await poolReports(LabApi.fromKubeconfig(state.kubeconfig)).catch(() => []);
+  const configurationStates = await configurationStateReports(LabApi.fromKubeconfig(state.kubeconfig)).catch(
+    () => [],
+  );
   return {
     clientNamespace: CLIENT,
     routerNamespace: ROUTER,
@@ -42,6 +59,10 @@ export async function labStatus(state: LabState): Promise<LabStatus> {
     kubeconfig: state.kubeconfig,
     apiServer: state.apiServer ?? null,
     processes,
+    // Labs from before the choice existed ran from the ConfigMap.
+    configSource: state.configSource ?? 'configmap',
+    pools,
+    configurationStates,
     services,
     gateways,
   };
@@ -58,6 +79,14 @@ export function printStatus(s: LabStatus, say: (line: string) => void): void {
     `API server:        ${api ? `${API_SERVER_NAMES[api.kind]} ${api.version} at ${api.url}` : '<not answering yet>'}`,
   );
   say(`kubeconfig:        ${s.kubeconfig}   (export KUBECONFIG=${s.kubeconfig})`);
+  say(
+    `configuration:     ${s.configSource === 'resources' ? 'metallb.io resources in portico-system' : 'ConfigMap portico-system/config (MetalLB v0.12)'}`,
+  );
+  if (s.pools.length > 0) say('address pools (IPAddressPool status):');
+  for (const p of s.pools) say(`  ${p.name} (${p.addresses.join(', ')}): ${poolCounts(p)}`);
+  if (s.configurationStates.length > 0) say('configuration states:');
+  for (const c of s.configurationStates)
+    say(`  ${c.name}: ${c.result ?? '<not reported>'}${c.errorSummary ? ` (${c.errorSummary})` : ''}`);
   say('services:');
   for (const svc of s.services) {
     const how = svc.host ? ` -H 'Host: ${svc.host}'` : '';

@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { installGatewayApiCrds } from '@portico/dev-kube-apiserver';
+import { installGatewayApiCrds, installMetallbCrds } from '@portico/dev-kube-apiserver';
 import { ApiClient, kubeconfigCredentials } from '@portico/kube';
 import { startSpeaker } from './speaker.js';
 import { freePort, kubeDataDir, prepareKubeApiServer, startApiServer } from './apiserver.js';
@@ -19,13 +19,14 @@ import {
   ingressClassObject,
   namespaceObject,
   nodeObjects,
+  poolResources,
   poolsConfigMap,
 } from './objects.js';
 import { CLIENT, NODES, POOLS, PORTS, poolConfig, ROUTER, SEGMENT } from './plan.js';
 import { detectRouter, establishedSessions, INSTALL_HINT, type RouterKind, startRouter } from './router.js';
 import { allocatedIps, bracket, gatewayAddresses } from './services.js';
 import { background, inNetns, labProgram, nodeInNetns, PORTICO, sh, waitFor } from './shell.js';
-import { readState, writeState, type ApiServerKind, type LabState } from './state.js';
+import { readState, writeState, type ApiServerKind, type ConfigSourceKind, type LabState } from './state.js';
 import { createTopology, existingNamespaces } from './topology.js';
 import { addService, startPod, syncEndpoints, type Lab } from './workloads.js';
 
@@ -35,6 +36,11 @@ export interface UpOptions {
   router: 'auto' | RouterKind | 'none';
   /** Which API server to run: the embedded development one (default) or a real kube-apiserver. */
   apiServer: ApiServerKind;
+  /**
+   * Where the pools are written: metallb.io resources (the default, as MetalLB 0.13+ users
+   * configure it) or MetalLB's v0.12 ConfigMap (`--config-map`).
+   */
+  configSource?: ConfigSourceKind;
   /** Print progress (the CLI) or stay quiet (tests). */
   say: (line: string) => void;
 }
@@ -73,7 +79,15 @@ export async function labUp(o: UpOptions): Promise<LabState> {
   }
 
   mkdirSync(dir, { recursive: true });
-  const state: LabState = { dir, kubeconfig: join(dir, 'kubeconfig'), pids: {}, pods: [], services: [] };
+  const configSource = o.configSource ?? 'resources';
+  const state: LabState = {
+    dir,
+    kubeconfig: join(dir, 'kubeconfig'),
+    configSource,
+    pids: {},
+    pods: [],
+    services: [],
+  };
   writeState(state);
   const save = () => writeState(state);
 
@@ -110,6 +124,12 @@ export async function labUp(o: UpOptions): Promise<LabState> {
   step(o, 'creating the namespaces default and portico-system');
   for (const ns of ['default', 'portico-system']) await api.apply(namespaceObject(ns));
 
+  // Before the controller and the speakers start: a kind they find unserved is looked for again
+  // only a minute later. Installed in both modes, as manifests/ installs them; the speakers write
+  // ServiceL2Status and ServiceBGPStatus objects either way.
+  step(o, 'installing the metallb.io CRDs from manifests/crds');
+  await withApiClient(state.kubeconfig, installMetallbCrds);
+
   step(o, 'starting the controller');
   state.pids.controller = background(
     process.execPath,
@@ -125,10 +145,19 @@ export async function labUp(o: UpOptions): Promise<LabState> {
   );
   save();
 
-  step(o, `registering the nodes ${NODES.map((n) => n.name).join(', ')} and writing the address pools`);
+  step(o, `registering the nodes ${NODES.map((n) => n.name).join(', ')}`);
   for (const node of nodeObjects()) await api.apply(node);
-  await api.apply(poolsConfigMap());
-  o.say(poolConfig().replace(/^/gm, '    ').trimEnd());
+  if (configSource === 'configmap') {
+    step(o, 'writing the address pools as the ConfigMap portico-system/config (MetalLB v0.12 format)');
+    await api.apply(poolsConfigMap());
+    o.say(poolConfig().replace(/^/gm, '    ').trimEnd());
+  } else {
+    step(o, 'writing the address pools as metallb.io resources in portico-system');
+    for (const resource of poolResources()) {
+      await api.apply(resource);
+      o.say(`    ${resource.kind} ${resource.metadata.name}`);
+    }
+  }
 
   step(o, 'starting a speaker in every node namespace');
   for (const node of NODES) state.pids[`speaker-${node.name}`] = startSpeaker(state, node.name);
@@ -163,10 +192,7 @@ export async function labUp(o: UpOptions): Promise<LabState> {
   const withGateway = sh('sh', ['-c', 'command -v go'], { allowFail: true }).trim() !== '';
   if (withGateway) {
     step(o, 'installing the Gateway API CRDs (v1.5.1 standard channel, from the Go module)');
-    const client = new ApiClient(
-      kubeconfigCredentials(readFileSync(state.kubeconfig, 'utf8'), dirname(state.kubeconfig)),
-    );
-    await installGatewayApiCrds(client).finally(() => client.close());
+    await withApiClient(state.kubeconfig, (client) => installGatewayApiCrds(client));
   } else
     o.say('!!  Go is not installed: the Gateway part of the lab is skipped (its CRDs come from a Go module)');
 
@@ -275,6 +301,12 @@ export async function labUp(o: UpOptions): Promise<LabState> {
   );
   o.say(`Logs are in ${dir}. \`portico lab status\` describes the lab, \`portico lab down\` removes it.`);
   return state;
+}
+
+/** Runs F with a client of @portico/kube for the lab's kubeconfig, closed after. */
+async function withApiClient(kubeconfig: string, f: (client: ApiClient) => Promise<void>): Promise<void> {
+  const client = new ApiClient(kubeconfigCredentials(readFileSync(kubeconfig, 'utf8'), dirname(kubeconfig)));
+  await f(client).finally(() => client.close());
 }
 
 /** GET URL from the client namespace, retrying for up to 30 s (announcements take a moment). */
