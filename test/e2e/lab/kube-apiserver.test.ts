@@ -153,6 +153,7 @@ describe('portico lab up --apiserver kube', () => {
     expect(get(['ipaddresspools', '-n', 'portico-system']).map((p) => p.metadata.name)).toEqual([
       'lab-bgp',
       'lab-layer2',
+      'lab-pinned',
     ]);
     expect(get(['configmaps', '-n', 'portico-system']).map((c) => c.metadata.name)).not.toContain('config');
   });

@@ -9,7 +9,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NODES } from '../../../packages/cli/src/lab/plan.js';
+import { NODES, PINNED_POOL, ROUTER } from '../../../packages/cli/src/lab/plan.js';
 import { startPod, stopPod } from '../../../packages/cli/src/lab/workloads.js';
 import {
   clientGet,
@@ -17,9 +17,11 @@ import {
   eventually,
   labDir,
   nextHops,
+  nodeMacs,
   openLab,
   requireLabPrerequisites,
   root,
+  routerNeighbourNode,
 } from './harness.js';
 
 interface Status {
@@ -67,6 +69,10 @@ beforeAll(() => {
   requireLabPrerequisites();
   if (spawnSync('sh', ['-c', 'command -v kubectl']).status !== 0)
     throw new Error('this test needs kubectl (it lists the IPAddressPools as a user would)');
+  if (spawnSync('sh', ['-c', 'command -v arping']).status !== 0)
+    throw new Error(
+      'this test needs arping (apt-get install iputils-arping): it asks who answers a pinned IP',
+    );
   cli(['lab', 'down', '--dir', dir]); // leftovers of an earlier crashed run
   up = cli(['lab', 'up', '--dir', dir]);
   if (up.code !== 0) throw new Error(`lab up failed:\n${up.stdout}\n${up.stderr}`);
@@ -101,6 +107,7 @@ describe('portico lab', () => {
     expect(status.services.map((s) => `${s.namespace}/${s.name}`).sort()).toEqual([
       'default/demo',
       'default/demo-bgp',
+      'default/demo-pinned',
       'portico-system/ingress',
     ]);
     for (const s of status.services) {
@@ -115,6 +122,8 @@ describe('portico lab', () => {
     for (const line of [
       'IPAddressPool lab-layer2',
       'IPAddressPool lab-bgp',
+      'IPAddressPool lab-pinned',
+      'L2Advertisement lab-pinned',
       'L2Advertisement',
       'BGPAdvertisement',
       'BGPPeer peer1',
@@ -137,6 +146,8 @@ describe('portico lab', () => {
     const want = {
       'lab-layer2': { assignedIPv4: 3, availableIPv4: 16 - 3, assignedIPv6: 2, availableIPv6: 16 - 2 },
       'lab-bgp': { assignedIPv4: 1, availableIPv4: 63 - 1, assignedIPv6: 1, availableIPv6: 256 - 1 },
+      // The /30 and /126 all 4 (no avoid-buggy-ips); demo-pinned holds one of each.
+      'lab-pinned': { assignedIPv4: 1, availableIPv4: 4 - 1, assignedIPv6: 1, availableIPv6: 4 - 1 },
     };
     // The controller writes the counts a moment after the allocations (coalesced).
     const pools = await eventually(
@@ -156,7 +167,7 @@ describe('portico lab', () => {
       20_000,
       `IPAddressPool status ${JSON.stringify(want)}`,
     );
-    expect(Object.keys(pools).sort()).toEqual(['lab-bgp', 'lab-layer2']);
+    expect(Object.keys(pools).sort()).toEqual(['lab-bgp', 'lab-layer2', 'lab-pinned']);
     // `lab status` shows the same counts, and the controller's ConfigurationState says Valid.
     const again = JSON.parse(cli(['lab', 'status', '--dir', dir, '--json']).stdout) as Status;
     expect(
@@ -179,6 +190,64 @@ describe('portico lab', () => {
     const demo = svc('demo');
     expect(demo.ips[0]).toMatch(/^203\.0\.113\./);
     for (const url of demo.urls) expect(clientGet(url)?.pod).toMatch(/^demo-\d$/);
+  });
+
+  it('the pinned layer-2 Service is announced by the selected node alone, on the selected interface', async () => {
+    const pinned = svc('demo-pinned');
+    const node = PINNED_POOL.node; // plab-n2, selected by kubernetes.io/hostname, interface plab-n2-eth0
+    // From lab-pinned: 203.0.113.64/30 and 2001:db8:203::200/126.
+    expect(pinned.ips).toHaveLength(2);
+    expect(pinned.ips[0]).toMatch(/^203\.0\.113\.6[4-7]$/);
+    expect(pinned.ips[1]).toMatch(/^2001:db8:203::20[0-3]$/);
+    const macs = nodeMacs(); // MAC -> node
+    const nodeMac = [...macs].find(([, name]) => name === node.name)![0];
+    // The client sits behind plab-r1: the kernel that resolves the Service IP on the segment, by
+    // ARP (IPv4) and NDP (IPv6), is the router's. Forget its entry, have the client request the
+    // Service, and read which MAC the kernel learnt; three times per family.
+    for (const ip of pinned.ips)
+      for (let round = 0; round < 3; round++) {
+        spawnSync('ip', ['-n', ROUTER, 'neigh', 'flush', 'to', ip]);
+        expect(routerNeighbourNode(ip)).toBeUndefined();
+        const answer = clientGet(`http://${ip.includes(':') ? `[${ip}]` : ip}/`);
+        expect(answer?.pod).toMatch(/^demo-\d$/);
+        expect(routerNeighbourNode(ip)).toBe(node.name);
+      }
+    // Who answers ARP for the IPv4 address: every reply carries the selected node's MAC, none
+    // another node's (a speaker of a node the advertisement does not select would answer too).
+    const arp = spawnSync(
+      'ip',
+      ['netns', 'exec', ROUTER, 'arping', '-c', '3', '-w', '4', '-I', `${ROUTER}-eth0`, pinned.ips[0]!],
+      { encoding: 'utf8' },
+    );
+    const repliers = [...arp.stdout.matchAll(/reply from \S+ \[([0-9A-Fa-f:]+)\]/g)].map((m) =>
+      m[1]!.toLowerCase(),
+    );
+    expect(repliers.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(repliers)).toEqual(new Set([nodeMac]));
+
+    // The speakers' ServiceL2Status objects: one for demo-pinned, naming the node and the interface.
+    const statuses = await eventually(
+      () => {
+        const r = kubectl(['get', 'servicel2statuses', '-n', 'portico-system', '-o', 'json']);
+        if (r.status !== 0) throw new Error(`kubectl get servicel2statuses: ${r.stderr}`);
+        const items = (
+          JSON.parse(r.stdout) as {
+            items: Array<{ status?: { node?: string; serviceName?: string; interfaces?: unknown } }>;
+          }
+        ).items.filter((i) => i.status?.serviceName === 'demo-pinned');
+        return items.length > 0 ? items : undefined;
+      },
+      20_000,
+      'a ServiceL2Status for default/demo-pinned',
+    );
+    expect(statuses.map((s) => s.status)).toEqual([
+      {
+        node: node.name,
+        serviceName: 'demo-pinned',
+        serviceNamespace: 'default',
+        interfaces: [{ name: node.link }],
+      },
+    ]);
   });
 
   it('the BGP Service is in the router table with every node as a next hop, and answers the client', async () => {

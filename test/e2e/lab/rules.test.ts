@@ -6,8 +6,16 @@
  */
 import { decodeResources, parseConfig, poolProtocols, type Config } from '@portico/config';
 import { describe, expect, it } from 'vitest';
-import { poolResources } from '../../../packages/cli/src/lab/objects.js';
-import { NODES, PREFIX, poolConfig, POOLS, podIp } from '../../../packages/cli/src/lab/plan.js';
+import { convertedPoolResources, poolResources } from '../../../packages/cli/src/lab/objects.js';
+import {
+  NODES,
+  PINNED_POOL,
+  PREFIX,
+  poolConfig,
+  POOLS,
+  podIp,
+  SEGMENT,
+} from '../../../packages/cli/src/lab/plan.js';
 import {
   forwardingRules,
   type EndpointSlice,
@@ -121,7 +129,8 @@ describe('lab address plan', () => {
   it('the pools as metallb.io resources decode to the same configuration as the ConfigMap', () => {
     const fromConfigMap = parseConfig(poolConfig());
     if (!fromConfigMap.ok) throw new Error(fromConfigMap.errors.join('; '));
-    const resources = poolResources();
+    // The converted part only: the pinned pool is written as resources alone (next test).
+    const resources = convertedPoolResources();
     expect(
       resources.map((r) => `${r.apiVersion} ${r.kind} ${r.metadata.namespace}/${r.metadata.name}`),
     ).toEqual([
@@ -147,6 +156,49 @@ describe('lab address plan', () => {
     expect(decoded.config.peers).toHaveLength(2);
   });
 
+  it('the lab writes the converted pools and the pinned pool: one node by hostname, one interface', () => {
+    const resources = poolResources();
+    expect(resources.map((r) => `${r.kind} ${r.metadata.name}`).slice(-2)).toEqual([
+      'IPAddressPool lab-pinned',
+      'L2Advertisement lab-pinned',
+    ]);
+    expect(resources).toHaveLength(convertedPoolResources().length + 2);
+    const decoded = decodeResources(resources, { namespace: 'portico-system' });
+    if (!decoded.ok) throw new Error(decoded.errors.join('; '));
+    expect(decoded.notices).toEqual([]);
+    expect(decoded.config.pools.map((p) => p.name)).toEqual(['lab-bgp', 'lab-layer2', 'lab-pinned']);
+    const pinned = decoded.config.pools.find((p) => p.name === PINNED_POOL.name)!;
+    expect([poolProtocols(pinned), pinned.autoAssign, pinned.bgpAdvertisements]).toEqual([
+      ['layer2'],
+      false,
+      [],
+    ]);
+    expect(pinned.l2Advertisements).toHaveLength(1);
+    const [ad] = pinned.l2Advertisements;
+    expect(ad!.interfaces).toEqual(['plab-n2-eth0']);
+    expect(JSON.stringify(ad!.nodeSelectors)).toContain('"kubernetes.io/hostname"');
+    expect(JSON.stringify(ad!.nodeSelectors)).toContain('"plab-n2"');
+  });
+
+  it('the pinned pool lies in the segment, outside the layer-2 pool and every host address', () => {
+    const [v4cidr] = PINNED_POOL.addresses;
+    const v4 = (a: string) => a.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+    const range = (cidr: string) => {
+      const [base, len] = cidr.split('/');
+      return [v4(base!), v4(base!) + 2 ** (32 - Number(len)) - 1] as const;
+    };
+    const [lo, hi] = range(v4cidr!);
+    const [segLo, segHi] = range(SEGMENT.ipv4);
+    expect(lo > segLo && hi < segHi).toBe(true);
+    const [l2Lo, l2Hi] = range(POOLS.layer2.addresses[0]!);
+    expect(hi < l2Lo || lo > l2Hi).toBe(true);
+    for (const host of [SEGMENT.router4, SEGMENT.host4, ...NODES.map((n) => n.ipv4)])
+      expect(v4(host) < lo || v4(host) > hi).toBe(true);
+    // IPv6: 2001:db8:203::200/126 in the segment's /64, away from ::100/124 and the hosts (::1 to ::fe).
+    expect(PINNED_POOL.addresses[1]).toMatch(/^2001:db8:203::2[0-9a-f]{2}\/12[4-8]$/);
+    expect(PINNED_POOL.node.name).toBe('plab-n2');
+  });
+
   it('interface names fit in 15 characters and carry the lab prefix', () => {
     for (const n of NODES) {
       expect(n.link.length).toBeLessThanOrEqual(15);
@@ -165,7 +217,7 @@ describe('lab address plan', () => {
       for (const i of [1, 14]) {
         const ip = podIp(n, i);
         expect(inCidr(ip, n.podCidr)).toBe(true);
-        for (const pool of [POOLS.layer2, POOLS.bgp])
+        for (const pool of [POOLS.layer2, POOLS.bgp, PINNED_POOL])
           for (const cidr of pool.addresses.filter((c) => !c.includes(':')))
             expect(inCidr(ip, cidr)).toBe(false);
       }

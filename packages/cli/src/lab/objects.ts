@@ -5,7 +5,7 @@
  */
 import { convertConfig, parseConfig } from '@portico/config';
 import type { KubeObject } from './api.js';
-import { NODES, POOLS, poolConfig } from './plan.js';
+import { NODES, PINNED_POOL, POOLS, poolConfig } from './plan.js';
 
 export const DEMO_HOST = 'demo.lab.example';
 
@@ -47,16 +47,47 @@ export function poolsConfigMap(): KubeObject {
 }
 
 /**
- * The same pools and peers as metallb.io resources (IPAddressPools, L2Advertisement,
- * BGPAdvertisement, BGPPeers), as a MetalLB 0.13+ user writes them: converted from the ConfigMap's
- * text, so the lab's pools are defined once (plan.ts).
+ * The lab's pools and peers as metallb.io resources, as a MetalLB 0.13+ user writes them: the
+ * ConfigMap's pools converted, then the pinned pool that only resources can express.
  */
 export function poolResources(): KubeObject[] {
+  return [...convertedPoolResources(), ...pinnedPoolResources()];
+}
+
+/**
+ * The ConfigMap's pools and peers as metallb.io resources (IPAddressPools, L2Advertisement,
+ * BGPAdvertisement, BGPPeers): converted from its text, so those pools are defined once (plan.ts).
+ */
+export function convertedPoolResources(): KubeObject[] {
   const parsed = parseConfig(poolConfig());
   if (!parsed.ok) throw new Error(`the lab's pool configuration: ${parsed.errors.join('; ')}`);
   const converted = convertConfig(parsed.config, { namespace: 'portico-system' });
   if (!converted.ok) throw new Error(`the lab's pool configuration: ${converted.errors.join('; ')}`);
   return converted.resources.map((r) => ({ ...r }));
+}
+
+/** The pinned pool and its L2Advertisement: one node (by hostname label), one interface. */
+export function pinnedPoolResources(): KubeObject[] {
+  const namespace = 'portico-system';
+  const { name, addresses, node } = PINNED_POOL;
+  return [
+    {
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'IPAddressPool',
+      metadata: { name, namespace },
+      spec: { addresses, autoAssign: false },
+    },
+    {
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'L2Advertisement',
+      metadata: { name, namespace },
+      spec: {
+        ipAddressPools: [name],
+        nodeSelectors: [{ matchLabels: { 'kubernetes.io/hostname': node.name } }],
+        interfaces: [node.link],
+      },
+    },
+  ];
 }
 
 export interface ServiceSpec {
@@ -85,7 +116,7 @@ export function serviceObject(s: ServiceSpec): KubeObject {
   };
 }
 
-/** The demo Services: one per pool, both selecting the demo pods. */
+/** The demo Services: one per pool, all selecting the demo pods. */
 export const DEMO_SERVICES: ServiceSpec[] = [
   {
     namespace: 'default',
@@ -99,6 +130,14 @@ export const DEMO_SERVICES: ServiceSpec[] = [
     namespace: 'default',
     name: 'demo-bgp',
     pool: POOLS.bgp.name,
+    selector: { app: 'demo' },
+    port: 80,
+    targetPort: 8080,
+  },
+  {
+    namespace: 'default',
+    name: 'demo-pinned',
+    pool: PINNED_POOL.name,
     selector: { app: 'demo' },
     port: 80,
     targetPort: 8080,

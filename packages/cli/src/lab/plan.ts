@@ -71,6 +71,19 @@ export const POOLS = {
   bgp: { name: 'lab-bgp', addresses: ['192.0.2.0/26', '2001:db8:100::/120'] },
 };
 
+/**
+ * A small layer-2 pool written only as metallb.io resources (never in the ConfigMap): its
+ * L2Advertisement selects one node by its `kubernetes.io/hostname` label and names that node's
+ * segment interface, so exactly that node answers ARP/NDP for its addresses. `auto-assign: false`:
+ * only Services that ask for it by name get its addresses. Inside the segment's subnets, above the
+ * layer-2 pool and below the host's address.
+ */
+export const PINNED_POOL = {
+  name: 'lab-pinned',
+  addresses: ['203.0.113.64/30', '2001:db8:203::200/126'],
+  node: NODES[1]!,
+};
+
 /** The address-pools ConfigMap value, MetalLB v0.12 format. */
 export function poolConfig(): string {
   const peers = [SEGMENT.router4, SEGMENT.router6]

@@ -22,7 +22,7 @@ import {
   poolResources,
   poolsConfigMap,
 } from './objects.js';
-import { CLIENT, NODES, POOLS, PORTS, poolConfig, ROUTER, SEGMENT } from './plan.js';
+import { CLIENT, NODES, PINNED_POOL, POOLS, PORTS, poolConfig, ROUTER, SEGMENT } from './plan.js';
 import { detectRouter, establishedSessions, INSTALL_HINT, type RouterKind, startRouter } from './router.js';
 import { allocatedIps, bracket, gatewayAddresses } from './services.js';
 import { background, inNetns, labProgram, nodeInNetns, PORTICO, sh, waitFor } from './shell.js';
@@ -181,7 +181,11 @@ export async function labUp(o: UpOptions): Promise<LabState> {
       port: PORTS.pod,
     });
 
-  const services = kind ? DEMO_SERVICES : DEMO_SERVICES.filter((s) => s.pool !== POOLS.bgp.name);
+  // No router: no BGP demo. The ConfigMap cannot express the pinned pool: no pinned demo.
+  const services = DEMO_SERVICES.filter(
+    (s) =>
+      (kind || s.pool !== POOLS.bgp.name) && (configSource === 'resources' || s.pool !== PINNED_POOL.name),
+  );
   for (const s of services) {
     step(o, `creating the LoadBalancer Service ${s.namespace}/${s.name} (pool ${s.pool})`);
     await addService(lab, s);
