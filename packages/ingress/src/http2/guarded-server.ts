@@ -84,10 +84,12 @@ export function handOverGuarded(
   onGiveUp: () => void,
 ): void {
   const [inner, outer] = duplexPair();
-  // What Node's HTTP/2 server and the proxy (peerOf) read from the session's socket.
+  // What Node's HTTP/2 server and the proxy (peerOf) read from the session's socket. No
+  // alpnProtocol for h2c: Node's HTTP/2 server takes `false` for "not h2" and would refuse it.
+  const tls = socket as Socket & { alpnProtocol?: string | false; encrypted?: boolean };
   Object.assign(inner, {
-    alpnProtocol: (socket as Socket & { alpnProtocol?: string | false }).alpnProtocol ?? false,
-    encrypted: (socket as Socket & { encrypted?: boolean }).encrypted || undefined,
+    ...(tls.alpnProtocol ? { alpnProtocol: tls.alpnProtocol } : {}),
+    encrypted: tls.encrypted || undefined,
     remoteAddress: socket.remoteAddress,
     remotePort: socket.remotePort,
     remoteFamily: socket.remoteFamily,
@@ -140,7 +142,8 @@ export function handOverGuarded(
  * in front of each connection, and the drain of a graceful shutdown.
  */
 export class GuardedHttp2Server {
-  private readonly server: http2.Http2Server;
+  /** Node's server, for its events ('connect'); it never listens. */
+  readonly server: http2.Http2Server;
   private readonly sessions = new Set<http2.ServerHttp2Session>();
 
   constructor(
