@@ -34,6 +34,7 @@ import { promisify } from 'node:util';
 import { type CoreV1Event, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import {
   hostEndpointAddress,
+  installGatewayApiCrds,
   installMetallbCrds,
   startKubeApiServer,
   type KubeApiServer,
@@ -212,6 +213,14 @@ const net = (verb: string, resource: string, namespace?: string, name?: string):
   namespace,
   name,
 });
+const GATEWAY_GROUP = 'gateway.networking.k8s.io';
+const gw = (verb: string, resource: string, namespace?: string, name?: string): Check => ({
+  verb,
+  group: GATEWAY_GROUP,
+  resource,
+  namespace,
+  name,
+});
 const lease = (verb: string, name?: string, namespace = NS): Check => ({
   verb,
   group: 'coordination.k8s.io',
@@ -242,6 +251,8 @@ const NEVER: Record<Sa, Check[]> = {
     lease('update', 'portico-controller', 'default'),
     lease('delete', 'portico-controller'),
     net('list', 'ingresses'),
+    gw('list', 'gateways'),
+    gw('update', 'gateways/status', 'default', 'probe'),
   ],
   speaker: [
     core('update', 'services/status', 'default', 'probe'),
@@ -262,13 +273,18 @@ const NEVER: Record<Sa, Check[]> = {
     lease('get', 'portico-ingress'),
     { verb: 'create', group: 'discovery.k8s.io', resource: 'endpointslices', namespace: 'default' },
     net('list', 'ingresses'),
+    gw('list', 'httproutes'),
   ],
   ingress: [
-    core('create', 'services', 'default'),
-    core('update', 'services', NS, 'probe'),
+    // The Gateway API side creates, updates and deletes the Gateways' LoadBalancer Services (any
+    // namespace: RBAC has no name prefixes), but never patches a Service or writes its status.
     core('patch', 'services', NS, 'probe'),
     core('update', 'services/status', NS, 'probe'),
-    core('delete', 'services', 'default', 'probe'),
+    core('patch', 'services/status', 'default', 'probe'),
+    core('deletecollection', 'services', 'default'),
+    { verb: 'patch', group: 'discovery.k8s.io', resource: 'endpointslices', namespace: 'default', name: 'probe' },
+    core('create', 'namespaces'),
+    core('get', 'namespaces', undefined, 'probe'),
     core('get', 'secrets', 'default', 'probe'),
     core('create', 'secrets', 'default'),
     core('update', 'secrets', 'default', 'probe'),
@@ -286,6 +302,14 @@ const NEVER: Record<Sa, Check[]> = {
     lease('update', 'portico-controller'),
     lease('get', 'portico-controller'),
     lease('update', 'portico-ingress', 'default'),
+    // Gateway API objects are the users': the ingress writes their status only.
+    gw('create', 'gateways', 'default'),
+    gw('update', 'gateways', 'default', 'probe'),
+    gw('patch', 'gateways/status', 'default', 'probe'),
+    gw('delete', 'httproutes', 'default', 'probe'),
+    gw('update', 'gatewayclasses', undefined, 'probe'),
+    gw('create', 'referencegrants', 'default'),
+    gw('get', 'referencegrants', 'default', 'probe'),
   ],
 };
 
@@ -434,6 +458,67 @@ const KINDS: Kind[] = [
     spec: () => ({
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
       subjects: [],
+    }),
+  },
+  // The Gateway API's kinds (the upstream CRDs, installed before the matrix runs); probes of a class
+  // nobody serves.
+  {
+    group: GATEWAY_GROUP,
+    version: 'v1',
+    resource: 'gatewayclasses',
+    kind: 'GatewayClass',
+    namespaced: false,
+    subresources: { status: ['get', 'update', 'patch'] },
+    spec: () => ({ spec: { controllerName: 'example.com/probe' } }),
+  },
+  {
+    group: GATEWAY_GROUP,
+    version: 'v1',
+    resource: 'gateways',
+    kind: 'Gateway',
+    namespaced: true,
+    subresources: { status: ['get', 'update', 'patch'] },
+    spec: () => ({
+      spec: { gatewayClassName: 'probe', listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }] },
+    }),
+  },
+  ...(['HTTPRoute', 'GRPCRoute'] as const).map(
+    (kind): Kind => ({
+      group: GATEWAY_GROUP,
+      version: 'v1',
+      resource: `${kind.toLowerCase()}s`,
+      kind,
+      namespaced: true,
+      subresources: { status: ['get', 'update', 'patch'] },
+      spec: () => ({ spec: { parentRefs: [{ name: 'probe' }] } }),
+    }),
+  ),
+  {
+    group: GATEWAY_GROUP,
+    version: 'v1',
+    resource: 'tlsroutes',
+    kind: 'TLSRoute',
+    namespaced: true,
+    subresources: { status: ['get', 'update', 'patch'] },
+    spec: () => ({
+      spec: {
+        parentRefs: [{ name: 'probe' }],
+        hostnames: ['probe.example'],
+        rules: [{ backendRefs: [{ name: 'probe', port: 443 }] }],
+      },
+    }),
+  },
+  {
+    group: GATEWAY_GROUP,
+    version: 'v1beta1',
+    resource: 'referencegrants',
+    kind: 'ReferenceGrant',
+    namespaced: true,
+    spec: (namespace) => ({
+      spec: {
+        from: [{ group: GATEWAY_GROUP, kind: 'HTTPRoute', namespace: namespace ?? 'default' }],
+        to: [{ group: '', kind: 'Service' }],
+      },
     }),
   },
   // MetalLB's kinds (manifests/crds, installed before the matrix runs): the configuration the
@@ -627,6 +712,35 @@ async function render(kustomization: string): Promise<{ yaml: string; objects: O
   const out = await kubectl(['kustomize', kustomization]);
   if (out.code !== 0) throw new Error(`kubectl kustomize ${kustomization}: ${out.stderr}`);
   return { yaml: out.stdout, objects: parseAllDocuments(out.stdout).map((d) => d.toJSON() as Obj) };
+}
+
+/** `portico ingress` with the args of the ingress Deployment in the manifests (overridden after them). */
+function manifestIngressArgs(): string[] {
+  const deployment = layer2Objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'ingress') as
+    | { spec: { template: { spec: { containers: Array<{ args: string[] }> } } } }
+    | undefined;
+  const args = deployment?.spec.template.spec.containers[0]?.args;
+  if (!args) throw new Error('the rendered manifests have no ingress Deployment with args');
+  return args;
+}
+
+/** The HTTP status of an admin GET. */
+async function apiStatus(path: string): Promise<number> {
+  return (await api(server.adminToken, 'GET', path)).status;
+}
+
+/** The upstream Gateway API CRDs (v1.5.1 standard channel, from the Go module proxy), once. */
+let gatewayCrds: Promise<void> | undefined;
+function ensureGatewayCrds(): Promise<void> {
+  gatewayCrds ??= (async () => {
+    const admin = new ApiClient(kubeconfigCredentials(server.kubeconfig()));
+    try {
+      await installGatewayApiCrds(admin);
+    } finally {
+      await admin.close();
+    }
+  })();
+  return gatewayCrds;
 }
 
 /** An overlay of a site with the ingress component, as docs/installation.md tells users to write. */
@@ -1208,7 +1322,7 @@ describe('each component does its whole job with exactly the manifests’ RBAC',
   );
 
   it(
-    'ingress: serves HTTP and HTTPS (certificate from a Secret), writes Ingress status and Events, holds its Lease; a new leader continues the Events',
+    'ingress (the manifests’ flags, Gateway API on, its CRDs absent): serves HTTP and HTTPS (certificate from a Secret), writes Ingress status and Events, holds its Lease; a new leader continues the Events',
     { timeout: 90_000 },
     async () => {
       // A backend on a routable address of this host (kube-apiserver refuses loopback endpoints).
@@ -1279,7 +1393,7 @@ describe('each component does its whole job with exactly the manifests’ RBAC',
         const [http, https] = [await freePort(), await freePort()];
         const startIngress = (identity: string) =>
           run(`ingress`, [
-            'ingress',
+            ...manifestIngressArgs(),
             '--kubeconfig',
             kubeconfigFile('ingress'),
             '--listen-address',
@@ -1335,6 +1449,14 @@ describe('each component does its whole job with exactly the manifests’ RBAC',
         await waitFor(
           'the ingress to hold the Lease portico-ingress',
           async () => (await leaseHolder('portico-ingress')) === 'rbac-ingress-1',
+        );
+        // The Gateway API side runs (--gateway-services) and finds no CRDs: it retries, Ingress is served.
+        expect(
+          await apiStatus(`/apis/${GATEWAY_GROUP}/v1/gateways`),
+          'the Gateway API CRDs must not be installed yet',
+        ).toBe(404);
+        await waitFor('the Gateway watches to report the missing CRDs', () =>
+          first.log().includes('watch failed; retrying'),
         );
         // HTTPS with the certificate of the Secret default/app-tls, proxied to the backend; plain
         // HTTP redirected to it (the host has TLS).
@@ -1404,6 +1526,194 @@ describe('each component does its whole job with exactly the manifests’ RBAC',
     },
   );
 
+  it(
+    'ingress (Gateway API): with the upstream CRDs and manifests/gateway, serves a Gateway’s HTTPRoute, writes the statuses and Events, keeps the Gateway’s LoadBalancer Service and EndpointSlice (its address from the pools) and deletes them with the Gateway',
+    { timeout: 120_000 },
+    async () => {
+      const hostIP = hostEndpointAddress();
+      const backend: Server = createHttpServer((req, res) => res.end(`gateway backend saw ${req.headers.host}`));
+      await new Promise<void>((r) => backend.listen(0, '0.0.0.0', r));
+      const backendPort = (backend.address() as { port: number }).port;
+      const ingress: Component[] = [];
+      try {
+        await ensureGatewayCrds();
+        // The GatewayClass of the manifests, applied as the installation guide says.
+        const { yaml, objects } = await render(join(root, 'manifests/gateway'));
+        const applied = await kubectl(
+          ['apply', '--server-side', '--field-manager=portico-install', '-f', '-'],
+          yaml,
+        );
+        expect(applied.stderr, 'kubectl apply manifests/gateway').toBe('');
+        expect(applied.stdout.trim().split('\n')).toEqual(['gatewayclass.gateway.networking.k8s.io/portico serverside-applied']);
+        expect(objects).toHaveLength(1);
+        const diff = await kubectl(['diff', '--server-side', '--field-manager=portico-install', '-f', '-'], yaml);
+        expect(diff.code, `kubectl diff: ${diff.stdout}${diff.stderr}`).toBe(0);
+
+        await adminApi.createNamespacedService({
+          namespace: 'default',
+          body: { metadata: { name: 'gw-echo' }, spec: { ports: [{ name: 'http', port: 80 }] } },
+        });
+        await createEndpointSlice('gw-echo', [{ address: hostIP }], backendPort);
+        // The ingress's own Service's endpoints (what kube-controller-manager would write for its
+        // pods): the Gateway's EndpointSlice copies them.
+        await adminJson('POST', `/apis/discovery.k8s.io/v1/namespaces/${NS}/endpointslices`, {
+          apiVersion: 'discovery.k8s.io/v1',
+          kind: 'EndpointSlice',
+          metadata: { name: 'ingress-1', labels: { 'kubernetes.io/service-name': 'ingress' } },
+          addressType: 'IPv4',
+          ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+          endpoints: [{ addresses: [hostIP], conditions: { ready: true } }],
+        });
+        const listenerPort = await freePort();
+        const gatewayPath = `/apis/${GATEWAY_GROUP}/v1/namespaces/default/gateways/web`;
+        const gateway = (ports: number[]) => ({
+          apiVersion: `${GATEWAY_GROUP}/v1`,
+          kind: 'Gateway',
+          metadata: { name: 'web', namespace: 'default', annotations: { 'metallb.io/address-pool': 'l2' } },
+          spec: {
+            gatewayClassName: 'portico',
+            listeners: ports.map((port) => ({ name: `http-${port}`, port, protocol: 'HTTP' })),
+          },
+        });
+        await adminJson('POST', `/apis/${GATEWAY_GROUP}/v1/namespaces/default/gateways`, gateway([listenerPort]));
+        const route = (name: string, host: string, service: string) => ({
+          apiVersion: `${GATEWAY_GROUP}/v1`,
+          kind: 'HTTPRoute',
+          metadata: { name, namespace: 'default' },
+          spec: {
+            parentRefs: [{ name: 'web' }],
+            hostnames: [host],
+            rules: [{ backendRefs: [{ name: service, port: 80 }] }],
+          },
+        });
+        const routes = `/apis/${GATEWAY_GROUP}/v1/namespaces/default/httproutes`;
+        await adminJson('POST', routes, route('web', 'gw.rbac.test', 'gw-echo'));
+        await adminJson('POST', routes, route('gw-broken', 'broken.gw.rbac.test', 'nope'));
+        await startController();
+
+        const http = await freePort();
+        const https = await freePort();
+        ingress.push(
+          run('ingress', [
+            ...manifestIngressArgs(),
+            '--kubeconfig',
+            kubeconfigFile('ingress'),
+            '--listen-address',
+            '127.0.0.1',
+            '--http-port',
+            String(http),
+            '--https-port',
+            String(https),
+            '--metrics-port',
+            '0',
+            '--workers',
+            '0',
+            '--identity',
+            'rbac-ingress-gateway',
+            '--shutdown-delay',
+            '0',
+            '--shutdown-grace',
+            '1',
+          ]),
+        );
+        const get = (port: number, host: string) =>
+          new Promise<{ status: number; body: string }>((resolve, reject) => {
+            httpGet({ host: '127.0.0.1', port, path: '/', headers: { host }, agent: false }, (res) => {
+              let body = '';
+              res.on('data', (c: Buffer) => (body += c.toString()));
+              res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+            }).on('error', reject);
+          });
+        const served = await waitFor('gw.rbac.test served on the listener port', async () => {
+          const r = await get(listenerPort, 'gw.rbac.test').catch(() => undefined);
+          return r?.status === 200 && r;
+        });
+        expect(served.body).toBe('gateway backend saw gw.rbac.test');
+        expect((await get(listenerPort, 'broken.gw.rbac.test')).status).toBe(500);
+
+        // The Gateway's Service, its address from the pool l2 (the controller, as its ServiceAccount).
+        const [ip] = await waitFor('an IP for default/portico-gateway-web', async () => {
+          const ips = await serviceIPs('default', 'portico-gateway-web').catch(() => []);
+          return ips.length > 0 && ips;
+        });
+        expect(ip).toMatch(/^198\.51\.100\.(24\d|250)$/);
+        const slicePath = '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/portico-gateway-web-ipv4';
+        const slice = (await waitFor('the Gateway’s EndpointSlice', () =>
+          adminJson('GET', slicePath).catch(() => undefined),
+        )) as { endpoints: Array<{ addresses: string[] }>; ports: Array<{ port: number }> };
+        expect(slice.endpoints.map((e) => e.addresses)).toEqual([[hostIP]]);
+        expect(slice.ports.map((p) => p.port)).toEqual([listenerPort]);
+
+        type Conditions = Array<{ type: string; status: string; reason: string }>;
+        const condition = (conditions: Conditions | undefined, type: string) =>
+          conditions?.find((c) => c.type === type)?.status;
+        const status = await waitFor('Gateway web Programmed with its address', async () => {
+          const g = (await adminJson('GET', gatewayPath)) as {
+            status?: { conditions?: Conditions; addresses?: Array<{ value: string }> };
+          };
+          return (
+            condition(g.status?.conditions, 'Programmed') === 'True' &&
+            g.status?.addresses?.some((a) => a.value === ip) &&
+            g.status
+          );
+        });
+        expect(condition(status.conditions, 'Accepted')).toBe('True');
+        await waitFor('GatewayClass portico Accepted', async () => {
+          const c = (await adminJson('GET', `/apis/${GATEWAY_GROUP}/v1/gatewayclasses/portico`)) as {
+            status?: { conditions?: Conditions };
+          };
+          return condition(c.status?.conditions, 'Accepted') === 'True';
+        });
+        await waitFor('HTTPRoute web Accepted and ResolvedRefs', async () => {
+          const r = (await adminJson('GET', `${routes}/web`)) as {
+            status?: { parents?: Array<{ conditions?: Conditions }> };
+          };
+          const parent = r.status?.parents?.[0];
+          return condition(parent?.conditions, 'Accepted') === 'True' && condition(parent?.conditions, 'ResolvedRefs') === 'True';
+        });
+        const warning = await waitFor('Warning BackendNotFound on HTTPRoute gw-broken', async () =>
+          (await events('default', 'HTTPRoute', 'gw-broken')).find((e) => e.reason === 'BackendNotFound'),
+        );
+        expect(warning.source?.component).toBe('portico-gateway');
+
+        // A second listener: the Service and the EndpointSlice are updated, the address stays.
+        const second = await freePort();
+        const current = (await adminJson('GET', gatewayPath)) as { metadata: { resourceVersion: string } };
+        const changed = gateway([listenerPort, second]);
+        await adminJson('PUT', gatewayPath, {
+          ...changed,
+          metadata: { ...changed.metadata, resourceVersion: current.metadata.resourceVersion },
+        });
+        await waitFor('the Service with both listener ports', async () => {
+          const svc = await adminApi.readNamespacedService({ namespace: 'default', name: 'portico-gateway-web' });
+          return (svc.spec?.ports ?? []).map((p) => p.port).join(',') === [listenerPort, second].sort((a, b) => a - b).join(',');
+        });
+        await waitFor('the EndpointSlice with both listener ports', async () => {
+          const s = (await adminJson('GET', slicePath)) as { ports: Array<{ port: number }> };
+          return s.ports.length === 2;
+        });
+        expect(await serviceIPs('default', 'portico-gateway-web')).toEqual([ip]);
+        const servedOnSecond = await waitFor('gw.rbac.test served on the second listener', async () => {
+          const r = await get(second, 'gw.rbac.test').catch(() => undefined);
+          return r?.status === 200 && r;
+        });
+        expect(servedOnSecond.body).toBe('gateway backend saw gw.rbac.test');
+
+        // The Gateway deleted: the leader deletes its Service and EndpointSlice itself (no garbage
+        // collector runs here).
+        await adminJson('DELETE', gatewayPath);
+        await waitFor('the Gateway’s Service deleted', async () =>
+          (await apiStatus('/api/v1/namespaces/default/services/portico-gateway-web')) === 404,
+        );
+        await waitFor('the Gateway’s EndpointSlice deleted', async () => (await apiStatus(slicePath)) === 404);
+        expect(refusals('ingress')).toEqual([]);
+      } finally {
+        for (const c of ingress) await stop(c);
+        await new Promise((r) => backend.close(r));
+      }
+    },
+  );
+
   afterAll(async () => {
     if (controller) await stop(controller);
     expect(refusals()).toEqual([]);
@@ -1419,6 +1729,7 @@ describe('what each ServiceAccount is allowed and refused', () => {
 
   beforeAll(async () => {
     for (const sa of SAS) if (!tokens.has(sa)) tokens.set(sa, await tokenRequest(sa));
+    await ensureGatewayCrds();
     checks = matrix(layer2Objects);
     // Every object a named check refers to exists, so an allowed request is answered by the
     // resource (200, 201, 409) and a refused one by the authorizer (403).

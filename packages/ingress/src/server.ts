@@ -16,8 +16,8 @@ import http2 from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { SecureContext, TLSSocket } from 'node:tls';
 import { CertStore, selfSignedPair, TLS_MIN_VERSION, type PemPair } from './certs.js';
-import { Http1Listener, requestGuardOf } from './http1/listener.js';
-import type { Http2RequestGuard, Refusal } from './http2/request-guard.js';
+import { Http1Listener } from './http1/listener.js';
+import { guardRequests } from './http2/guarded-server.js';
 import { defaultProxyOptions, Proxy, type ProxyOptions } from './proxy.js';
 import { enableProxyProtocol, type ProxyProtocolPorts } from './proxy-protocol-ports.js';
 import type { RouteTable } from './table.js';
@@ -87,13 +87,6 @@ export class IngressServer {
   readonly tls1: Http1Listener | undefined;
   private readonly options: ServerOptions;
   private readonly sessions = new Set<http2.ServerHttp2Session>();
-  /** The request guard of each HTTP/2 session (http2/request-guard.ts) and its open streams by id. */
-  private readonly guards = new WeakMap<
-    object,
-    { guard: Http2RequestGuard; open: Map<number, http2.ServerHttp2Stream> }
-  >();
-  /** Streams a guard refused, until Node's compatibility layer makes a request of them. */
-  private readonly refusals = new WeakMap<http2.ServerHttp2Stream, Refusal>();
   private readonly tlsSockets = new Set<TLSSocket>();
   /** Closes connections still waiting for a PROXY protocol header. */
   private closeHeaderWaits = (): void => undefined;
@@ -159,19 +152,8 @@ export class IngressServer {
         { ...http1Limits, tls: { ...tlsOptions, ALPNProtocols: ['h2', 'http/1.1'] } },
         (socket) => https.emit('secureConnection', socket),
       );
-      // Before the 'request' listener: Node's compatibility layer makes a request of each stream in
-      // a 'stream' listener of its own, added with the first 'request' listener.
-      this.https.on('stream', (stream: http2.ServerHttp2Stream) => this.guardStream(stream));
-      this.https.on('request', (req, res) => {
-        const refusal = this.refusals.get(req.stream);
-        if (refusal !== undefined)
-          return this.proxy.refuseHttp2(
-            req as unknown as IncomingMessage,
-            res as unknown as ServerResponse,
-            refusal,
-          );
-        this.proxy.serve(req as unknown as IncomingMessage, res as unknown as ServerResponse, 'https');
-      });
+      // Requests the request guard of their session refused are answered by the proxy's refusal.
+      guardRequests(https, this.proxy, (req, res) => this.proxy.serve(req, res, 'https'));
       this.https.on('upgrade', (req: IncomingMessage, socket, head: Buffer) =>
         this.proxy.serveUpgrade(req, socket, head, 'https'),
       );
@@ -186,7 +168,6 @@ export class IngressServer {
       this.https.on('session', (session: http2.ServerHttp2Session) => {
         this.sessions.add(session);
         session.once('close', () => this.sessions.delete(session));
-        this.guardSession(session);
       });
       this.https.on('secureConnection', (socket: TLSSocket) => {
         this.tlsSockets.add(socket);
@@ -194,37 +175,6 @@ export class IngressServer {
       });
     }
     if (o.proxyProtocol) this.closeHeaderWaits = enableProxyProtocol(this, o.proxyProtocol, o.headersTimeout);
-  }
-
-  /**
-   * Wires a session to the request guard the TLS listener put in front of it: a stream the guard
-   * refuses after Node handed it over (a malformed trailer block) is reset.
-   */
-  private guardSession(session: http2.ServerHttp2Session): void {
-    // Node runs the session on its wrapper of the listener's stand-in socket (see peerOf()).
-    const guard = requestGuardOf((session.socket as unknown as { stream?: unknown }).stream);
-    if (!guard) return;
-    const open = new Map<number, http2.ServerHttp2Stream>();
-    this.guards.set(session, { guard, open });
-    guard.onRefused = (id) => {
-      const stream = open.get(id);
-      if (!stream) return false;
-      this.proxy.countConnectionError('node', 'malformed');
-      stream.close(http2.constants.NGHTTP2_PROTOCOL_ERROR);
-      return true;
-    };
-  }
-
-  /** A stream Node hands over: remembered while open, and marked if its guard refused it. */
-  private guardStream(stream: http2.ServerHttp2Stream): void {
-    const guarded = stream.session && this.guards.get(stream.session);
-    if (!guarded || stream.id === undefined) return;
-    const { guard, open } = guarded;
-    const id = stream.id;
-    open.set(id, stream);
-    stream.once('close', () => open.delete(id));
-    const refusal = guard.take(id);
-    if (refusal !== undefined) this.refusals.set(stream, refusal);
   }
 
   /** Atomically swaps routing and certificates; never closes a listener or a connection. */

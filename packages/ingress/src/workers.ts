@@ -249,7 +249,8 @@ export function runWorker(): Promise<void> {
           .settled()
           .then(() => send({ type: 'gateway-applied', version, failedPorts: serving.failedPorts() }));
       } else if (msg.type === 'stop') {
-        void Promise.all([server?.close(msg.graceMs), gateway?.close()]).then(() => {
+        // The Gateway listeners drain as the Ingress ports do.
+        void Promise.all([server?.close(msg.graceMs), gateway?.close(msg.graceMs)]).then(() => {
           resolve();
           process.exit(0);
         });

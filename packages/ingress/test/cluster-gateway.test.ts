@@ -5,7 +5,7 @@
  * the Gateway requests in the metrics the primary sums.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, type AddressInfo } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
@@ -152,5 +152,29 @@ describe('Gateway listeners in cluster workers', () => {
     await until('a replacement worker', () => pool.restarts > before && pool.ready(), 30_000);
     await sink.settled();
     for (let i = 0; i < 20; i++) expect(await who(gatewayPort, 'app.example.com')).toBe('b');
+  });
+
+  it('drain when the pool stops: a Gateway request in flight in a worker finishes, then the port refuses', async () => {
+    const echo = echos.find((e) => e.name === 'b')!;
+    const path = '/slow?ms=800&drain=1';
+    const inFlight = request(`http://127.0.0.1:${gatewayPort}${path}`, {
+      headers: { host: 'app.example.com' },
+    }).then(async (res) => ({
+      status: res.statusCode,
+      name: JSON.parse(await res.body.text()).name as string,
+    }));
+    await until('the slow request at the backend', () => echo.seen.some((r) => r.url === path));
+    const started = performance.now();
+    const stopping = pool.stop(10_000);
+    expect(await inFlight).toEqual({ status: 200, name: 'b' });
+    await stopping;
+    // Waited for the request, not for the whole grace.
+    expect(performance.now() - started).toBeLessThan(5_000);
+    const refused = await new Promise<boolean>((resolve) => {
+      const s = connect(gatewayPort, '127.0.0.1');
+      s.on('connect', () => (s.destroy(), resolve(false)));
+      s.on('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
+    });
+    expect(refused).toBe(true);
   });
 });

@@ -510,7 +510,7 @@ export interface H2Frame {
 export const H2 = { DATA: 0, HEADERS: 1, RST_STREAM: 3, SETTINGS: 4, PING: 6, GOAWAY: 7, WINDOW_UPDATE: 8 };
 
 /**
- * One HTTP/2 connection over TLS (ALPN h2) on raw frames. `request` sends one stream's HEADERS
+ * One HTTP/2 connection (over TLS with ALPN h2, or h2c) on raw frames. `request` sends one stream's HEADERS
  * (and DATA); `status` reads the :status of the response on a stream (Node's HPACK encoder sends
  * it as an indexed static entry or as a literal with a Huffman-coded value, both decoded here).
  */
@@ -522,14 +522,18 @@ export class H2Raw {
   private readonly ready: Promise<void>;
   private next = 1;
 
-  constructor(h: Harness) {
-    this.socket = tlsConnect({
-      host: '127.0.0.1',
-      port: h.httpsPort,
-      servername: HOST,
-      rejectUnauthorized: false,
-      ALPNProtocols: ['h2'],
-    });
+  /** Over TLS (ALPN h2) to `httpsPort`, or cleartext with prior knowledge (h2c) to `h2cPort`. */
+  constructor(target: Pick<Harness, 'httpsPort'> | { readonly h2cPort: number }) {
+    const h2c = 'h2cPort' in target;
+    this.socket = h2c
+      ? netConnect({ host: '127.0.0.1', port: target.h2cPort })
+      : tlsConnect({
+          host: '127.0.0.1',
+          port: target.httpsPort,
+          servername: HOST,
+          rejectUnauthorized: false,
+          ALPNProtocols: ['h2'],
+        });
     this.socket.on('error', () => undefined);
     this.socket.on('close', () => (this.closed = true));
     this.socket.on('data', (d: Buffer) => {
@@ -550,7 +554,7 @@ export class H2Raw {
       }
     });
     this.ready = new Promise<void>((resolve) =>
-      this.socket.once('secureConnect', () => {
+      this.socket.once(h2c ? 'connect' : 'secureConnect', () => {
         this.socket.write(Buffer.concat([Buffer.from(PREFACE), frame(H2.SETTINGS, 0, 0, Buffer.alloc(0))]));
         resolve();
       }),

@@ -232,8 +232,10 @@ export async function runPrimary(args: string[]): Promise<number> {
       await new Promise((r) => setTimeout(r, Number(values['shutdown-delay']) * 1000));
       await elector?.stop();
       await controller.stop();
-      await gateway?.stop();
-      await sink.stop(Number(values['shutdown-grace']) * 1000);
+      // The Gateway listeners drain beside the Ingress ports (here with --workers 0; the workers
+      // drain their own when the pool stops them).
+      const graceMs = Number(values['shutdown-grace']) * 1000;
+      await Promise.all([gateway?.stop(graceMs), sink.stop(graceMs)]);
       await ops.close();
       resolve(code);
     };

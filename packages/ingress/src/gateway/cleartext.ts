@@ -3,18 +3,18 @@
  * §3.3): the first bytes of a connection say which. A connection that starts with the HTTP/2
  * preface goes to an HTTP/2 server, any other to the HTTP/1.1 server. Deciding needs at most the
  * preface's 24 bytes, read as they come (a client may send them one at a time), and must happen
- * within `decideWithin` ms, or the connection is closed.
+ * within `decideWithin` ms, or the connection is closed. The HTTP/2 side is behind the request
+ * guard, as the Ingress's HTTP/2 is.
  */
 import type http from 'node:http';
-import type http2 from 'node:http2';
 import net from 'node:net';
-import { duplexPair } from 'node:stream';
+import type { GuardedHttp2Server } from '../http2/guarded-server.js';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
 export function cleartextServer(
   http1: http.Server,
-  h2c: http2.Http2Server,
+  h2c: Pick<GuardedHttp2Server, 'accept'>,
   decideWithin = 10_000,
 ): net.Server {
   // Node's HTTP servers check their header and request timeouts only once they emitted
@@ -32,7 +32,8 @@ export function cleartextServer(
       clearTimeout(timer);
       socket.off('data', onData);
       socket.pause();
-      if (http2Preface) return handToHttp2(socket, seen, h2c);
+      // Through the request guard, which reads the preface first (http2/guarded-server.ts).
+      if (http2Preface) return h2c.accept(socket, seen);
       // Node's HTTP/1.1 server reads the socket's buffered bytes first.
       socket.unshift(seen);
       http1.emit('connection', socket);
@@ -40,45 +41,4 @@ export function cleartextServer(
     };
     socket.on('data', onData);
   });
-}
-
-/**
- * Node's HTTP/2 server reads a net.Socket's handle directly, past bytes already read from it; so
- * it is given one end of an in-process pair that starts with those bytes and then carries the rest
- * of the connection. The proxy reads the client's addresses from that end (peerOf).
- */
-function handToHttp2(socket: net.Socket, first: Buffer, server: http2.Http2Server): void {
-  const [inner, outer] = duplexPair();
-  Object.assign(inner, {
-    remoteAddress: socket.remoteAddress,
-    remotePort: socket.remotePort,
-    remoteFamily: socket.remoteFamily,
-    localAddress: socket.localAddress,
-    localPort: socket.localPort,
-    setNoDelay: () => inner,
-    setKeepAlive: () => inner,
-    setTimeout: () => inner,
-  });
-  outer.write(first);
-  // No EOF is passed on (as in http1/listener.ts): on EOF the session's JSStreamSocket ends its own
-  // side, and a write nghttp2 makes while that shutdown is pending trips an assertion in Node that
-  // kills the process. The session learns the client left from the destroy below instead.
-  socket.on('data', (chunk: Buffer) => {
-    if (!outer.write(chunk)) {
-      socket.pause();
-      outer.once('drain', () => socket.resume());
-    }
-  });
-  outer.pipe(socket);
-  // Node's side first: destroying `outer` first would hand `inner` an EOF.
-  const gone = (): void => {
-    inner.destroy();
-    outer.destroy();
-  };
-  socket.on('error', gone);
-  socket.on('close', gone);
-  outer.on('error', () => socket.destroy());
-  outer.on('close', () => socket.destroy());
-  socket.resume();
-  server.emit('connection', inner);
 }

@@ -375,11 +375,12 @@ export class GatewayController {
     }
   }
 
-  async stop(): Promise<void> {
+  /** Stops watching; the listeners served here drain for up to `graceMs` (GatewayServers.close). */
+  async stop(graceMs = 0): Promise<void> {
     this.stopping = true;
     clearInterval(this.resync);
     clearTimeout(this.recheck);
     await this.source?.stop();
-    await this.sink.close();
+    await this.sink.close(graceMs);
   }
 }

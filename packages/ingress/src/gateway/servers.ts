@@ -3,14 +3,26 @@
  * Gateway of ours first needs the port, closed when none does any more. HTTPS ports pick the
  * certificate of the listener whose hostname matches the SNI server name. A port that cannot be
  * opened (already in use) is reported and retried on the next update; the other ports are served.
+ *
+ * As on the Ingress ports: HTTP/1.1 has the Ingress server's limits (header size, header, request
+ * and keep-alive timeouts), HTTP/2 (h2c and h2 by ALPN) passes the request guard
+ * (http2/guarded-server.ts) before nghttp2 reads it, and close(graceMs) drains: no new
+ * connections, idle keep-alives closed, GOAWAY on HTTP/2 sessions, requests in flight given up to
+ * graceMs, then whatever is left closed.
  */
 import http from 'node:http';
-import http2 from 'node:http2';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { createSecureContext, type SecureContext } from 'node:tls';
+import {
+  createSecureContext,
+  createServer as createTlsServer,
+  type SecureContext,
+  type TLSSocket,
+} from 'node:tls';
 import type { Logger } from 'pino';
 import { TLS_MIN_VERSION } from '../certs.js';
+import { GuardedHttp2Server } from '../http2/guarded-server.js';
+import { defaultServerOptions } from '../server.js';
 import type { ServedListener } from './compile.js';
 import { cleartextServer } from './cleartext.js';
 import { TlsPassthrough } from './passthrough.js';
@@ -24,7 +36,23 @@ interface PortServer {
   readonly sockets: Set<Socket>;
   /** Listeners of this port, for SNI. */
   listeners: readonly ServedListener[];
+  /** HTTP/1.1 connections of an HTTP or HTTPS port (it never listens: they are handed to it). */
+  readonly http1?: http.Server;
+  /** HTTP/2 sessions of an HTTP or HTTPS port, behind the request guard. */
+  readonly h2?: GuardedHttp2Server;
+  /** Set when the port drains: HTTP/1.1 responses then close their connection. */
+  readonly drain: { draining: boolean };
 }
+
+/** The Ingress server's HTTP/1.1 limits (server.ts), for the Gateway ports' HTTP/1.1 server. */
+const o = defaultServerOptions;
+const HTTP1_LIMITS: http.ServerOptions = {
+  maxHeaderSize: o.maxHeaderSize,
+  headersTimeout: o.headersTimeout,
+  requestTimeout: o.requestTimeout,
+  keepAliveTimeout: o.keepAliveTimeout,
+  connectionsCheckingInterval: o.timeoutCheckInterval,
+};
 
 export class GatewayServers {
   private readonly servers = new Map<number, PortServer>();
@@ -61,7 +89,7 @@ export class GatewayServers {
       const wanted = byPort.get(port);
       if (!wanted || wanted[0]!.protocol !== s.protocol) {
         this.servers.delete(port);
-        await close(s);
+        await close(s, 0);
       } else s.listeners = wanted;
     }
     const live = new Set(listeners.flatMap((l) => l.certificates.map((c) => c.id)));
@@ -87,10 +115,15 @@ export class GatewayServers {
     return failed;
   }
 
-  async close(): Promise<void> {
+  /**
+   * Stops accepting on every port and drains: requests in flight get up to `graceMs` to finish
+   * (idle keep-alive connections are closed at once, HTTP/2 sessions get a GOAWAY, TLS passthrough
+   * connections go on), then everything left is closed.
+   */
+  async close(graceMs = 0): Promise<void> {
     const all = [...this.servers.values()];
     this.servers.clear();
-    await Promise.all(all.map((s) => close(s)));
+    await Promise.all(all.map((s) => close(s, graceMs)));
   }
 
   /**
@@ -104,27 +137,30 @@ export class GatewayServers {
         sockets.add(socket);
         socket.once('close', () => sockets.delete(socket));
       });
-    if (protocol === 'HTTP') {
-      const http1 = http.createServer((req, res) => this.proxy.serve(req, res, 'http'));
-      http1.on('upgrade', (req, socket, head: Buffer) => this.proxy.serveUpgrade(req, socket, head, 'http'));
-      refuseWith(this.proxy, http1);
-      // nghttp2's memory for one session bounded as on the Ingress's HTTP/2 server.
-      const h2c = http2.createServer({ maxSessionMemory: 64 }, (req, res) =>
-        this.proxy.serve(
-          req as unknown as http.IncomingMessage,
-          res as unknown as http.ServerResponse,
-          'http',
-        ),
-      );
-      return { protocol, server: track(cleartextServer(http1, h2c)), sockets, listeners };
-    }
+    const drain = { draining: false };
     if (protocol === 'TLS') {
       // The passthrough reads the entry's listeners, which update() replaces as Gateways change.
       const entry: { current?: PortServer } = {};
       const server = this.passthrough.server(() => entry.current!.listeners);
-      entry.current = { protocol, server: track(server), sockets, listeners };
+      entry.current = { protocol, server: track(server), sockets, listeners, drain };
       return entry.current;
     }
+    const proto = protocol === 'HTTP' ? 'http' : 'https';
+    const http1 = http.createServer(HTTP1_LIMITS, (req, res) => {
+      // Draining: this response is the connection's last.
+      if (drain.draining) res.shouldKeepAlive = false;
+      this.proxy.serve(req, res, proto);
+    });
+    http1.on('upgrade', (req, socket, head: Buffer) => this.proxy.serveUpgrade(req, socket, head, proto));
+    refuseWith(this.proxy, http1);
+    const h2 = new GuardedHttp2Server(
+      this.proxy,
+      (req, res) => this.proxy.serve(req, res, proto),
+      o.maxHeaderSize,
+    );
+    refuseWith(this.proxy, h2.server);
+    if (protocol === 'HTTP')
+      return { protocol, server: track(cleartextServer(http1, h2)), sockets, listeners, http1, h2, drain };
     // The SNI callback reads entry.listeners, which update() replaces as Gateways change.
     const entry: { current?: PortServer } = {};
     const contextFor = (servername: string): SecureContext | undefined => {
@@ -141,34 +177,29 @@ export class GatewayServers {
       return ctx;
     };
     const first = listeners[0]!.certificates[0]!;
-    const server = http2.createSecureServer(
-      {
-        allowHTTP1: true,
-        maxSessionMemory: 64,
-        cert: first.cert,
-        key: first.key,
-        minVersion: TLS_MIN_VERSION,
-        SNICallback: (name, done) => done(null, contextFor(name)),
-      },
-      (req, res) =>
-        this.proxy.serve(
-          req as unknown as http.IncomingMessage,
-          res as unknown as http.ServerResponse,
-          'https',
-        ),
-    );
-    server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) =>
-      this.proxy.serveUpgrade(req, socket, head, 'https'),
-    );
+    // TLS here; then HTTP/2 (ALPN h2) through the request guard, anything else to HTTP/1.1.
+    const server = createTlsServer({
+      ALPNProtocols: ['h2', 'http/1.1'],
+      cert: first.cert,
+      key: first.key,
+      minVersion: TLS_MIN_VERSION,
+      SNICallback: (name, done) => done(null, contextFor(name)),
+    });
+    // Node's HTTP server checks its timeouts only once it emitted 'listening' (cleartext.ts does
+    // the same for HTTP ports); it never listens itself.
+    http1.emit('listening');
+    server.on('secureConnection', (socket: TLSSocket) => {
+      if (socket.alpnProtocol === 'h2') h2.accept(socket);
+      else http1.emit('connection', socket);
+    });
     server.on('tlsClientError', () => undefined);
-    refuseWith(this.proxy, server);
-    entry.current = { protocol, server: track(server), sockets, listeners };
+    entry.current = { protocol, server: track(server), sockets, listeners, http1, h2, drain };
     return entry.current;
   }
 }
 
 /** CONNECT refused and malformed requests answered (and counted) as on the Ingress's servers. */
-function refuseWith(proxy: GatewayProxy, server: http.Server | http2.Http2SecureServer): void {
+function refuseWith(proxy: GatewayProxy, server: http.Server | GuardedHttp2Server['server']): void {
   server.on('connect', (req: http.IncomingMessage, socket: Duplex) => proxy.refuseConnect(req, socket));
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => proxy.clientError(err, socket));
 }
@@ -183,9 +214,25 @@ function listen(server: Server, address: string, port: number, reusePort: boolea
   });
 }
 
-function close(s: PortServer): Promise<void> {
-  return new Promise((resolve) => {
-    s.server.close(() => resolve());
-    for (const socket of s.sockets) socket.destroy();
-  });
+/** Stops accepting, drains for up to `graceMs` (see GatewayServers.close), then closes what is left. */
+async function close(s: PortServer, graceMs: number): Promise<void> {
+  s.drain.draining = true;
+  const closed = new Promise<void>((resolve) => s.server.close(() => resolve()));
+  s.h2?.drain();
+  if (graceMs > 0 && s.sockets.size > 0) {
+    // A keep-alive connection whose request finishes meanwhile is idle then: closed as it becomes so.
+    const closeIdle = (): void => s.http1?.closeIdleConnections();
+    closeIdle();
+    const sweep = setInterval(closeIdle, 50);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([closed, new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+    clearInterval(sweep);
+    clearTimeout(timer);
+  }
+  s.http1?.closeAllConnections();
+  // Stops its connection-checking timer; it never listened, so the callback gets an error.
+  s.http1?.close(() => undefined);
+  s.h2?.destroy();
+  for (const socket of s.sockets) socket.destroy();
+  await closed;
 }

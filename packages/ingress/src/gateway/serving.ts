@@ -24,7 +24,8 @@ export interface GatewayTableSink {
   settled(): Promise<void>;
   /** Listener ports that could not be opened for the latest table (the most any process failed). */
   failedPorts(): number;
-  close(): Promise<void>;
+  /** Stops serving; requests in flight get up to `graceMs` to finish (GatewayServers.close). */
+  close(graceMs?: number): Promise<void>;
 }
 
 export interface GatewayServingOptions {
@@ -62,9 +63,9 @@ export class GatewayServing implements GatewayTableSink {
     return this.failed;
   }
 
-  async close(): Promise<void> {
+  async close(graceMs = 0): Promise<void> {
     await this.serving;
-    await this.servers.close();
+    await this.servers.close(graceMs);
     await this.proxy.upstreams.close();
     this.proxy.pool.close();
   }

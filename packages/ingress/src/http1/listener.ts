@@ -11,7 +11,7 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { type Duplex, duplexPair } from 'node:stream';
 import { createServer as createTlsServer, type TlsOptions, type TLSSocket } from 'node:tls';
-import { Http2RequestGuard } from '../http2/request-guard.js';
+import { attachRequestGuard, Http2RequestGuard } from '../http2/request-guard.js';
 import type { Proxy } from '../proxy.js';
 import { ClientConnection, type ClientLimits, type ListenerContext } from './client-connection.js';
 
@@ -154,7 +154,7 @@ export class Http1Listener implements ListenerContext {
     // and takes Node's session down as any client that goes away does.
     let refusing = false;
     if (guard) {
-      (inner as GuardedSocket)[REQUEST_GUARD] = guard;
+      attachRequestGuard(inner, guard);
       socket.on('data', (chunk: Buffer) => {
         if (refusing) return;
         if (!guard.push(chunk)) {
@@ -219,12 +219,4 @@ export class Http1Listener implements ListenerContext {
     for (const conn of this.connections) conn.socket.destroy();
     for (const socket of this.handedOver) socket.destroy();
   }
-}
-
-const REQUEST_GUARD = Symbol('portico.requestGuard');
-type GuardedSocket = Duplex & { [REQUEST_GUARD]?: Http2RequestGuard };
-
-/** The request guard in front of the HTTP/2 session on `socket`, if the TLS listener put one there. */
-export function requestGuardOf(socket: unknown): Http2RequestGuard | undefined {
-  return (socket as GuardedSocket | undefined)?.[REQUEST_GUARD];
 }

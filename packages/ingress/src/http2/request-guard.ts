@@ -247,3 +247,16 @@ function validValue(value: string): boolean {
   const last = value.charCodeAt(value.length - 1);
   return first !== 0x20 && first !== 0x09 && last !== 0x20 && last !== 0x09;
 }
+
+const REQUEST_GUARD = Symbol('portico.requestGuard');
+type GuardedSocket = { [REQUEST_GUARD]?: Http2RequestGuard };
+
+/** Marks the stand-in socket an HTTP/2 session will run on with the guard in front of it. */
+export function attachRequestGuard(socket: object, guard: Http2RequestGuard): void {
+  (socket as GuardedSocket)[REQUEST_GUARD] = guard;
+}
+
+/** The request guard in front of the HTTP/2 session on `socket`, if one was put there. */
+export function requestGuardOf(socket: unknown): Http2RequestGuard | undefined {
+  return (socket as GuardedSocket | undefined)?.[REQUEST_GUARD];
+}

@@ -16,6 +16,7 @@ import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultProxyOptions, emptyTable } from '../../src/index.js';
+import { GuardedHttp2Server } from '../../src/http2/guarded-server.js';
 import {
   backendEntries,
   cleartextServer,
@@ -224,10 +225,14 @@ async function startEcho(name: string): Promise<Echo> {
     seen.push(req.url ?? '');
     wsEcho(req, socket, head);
   });
-  const server = cleartextServer(
-    http1,
-    http2.createServer((req, res) => void answer(req as never, res as never)),
+  // The Gateway's own cleartext port model; its HTTP/2 side (with the request guard, which lets
+  // every well-formed request through) answers as the HTTP/1.1 side does.
+  const h2c = new GuardedHttp2Server(
+    { refuseHttp2: () => undefined, countConnectionError: () => undefined },
+    (req, res) => void answer(req, res),
+    16 * 1024,
   );
+  const server = cleartextServer(http1, h2c);
   const sockets = new Set<Socket>();
   server.on('connection', (s: Socket) => sockets.add(s.once('close', () => sockets.delete(s))));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

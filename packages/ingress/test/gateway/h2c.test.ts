@@ -228,7 +228,11 @@ describe('h2c', () => {
   });
 
   it('a connection that never decides is closed after decideWithin', async () => {
-    const server = cleartextServer(http.createServer(), http2.createServer(), 200);
+    const server = cleartextServer(
+      http.createServer(),
+      { accept: () => expect.fail('an undecided connection went to HTTP/2') },
+      200,
+    );
     await new Promise<void>((r) => server.listen(0, ADDRESS, r));
     try {
       const started = performance.now();
