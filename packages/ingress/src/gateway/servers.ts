@@ -4,7 +4,7 @@
  * certificate of the listener whose hostname matches the SNI server name. A port that cannot be
  * opened (already in use) is reported and retried on the next update; the other ports are served.
  */
-import http from 'node:http';
+import type * as http from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -16,6 +16,7 @@ import { cleartextServer } from './cleartext.js';
 import { TlsPassthrough } from './passthrough.js';
 import type { GatewayProxy } from './gateway-proxy.js';
 import { selectListener } from './match.js';
+import { http as nodeHttp } from '../node-http.js';
 
 interface PortServer {
   readonly protocol: ServedListener['protocol'];
@@ -105,7 +106,7 @@ export class GatewayServers {
         socket.once('close', () => sockets.delete(socket));
       });
     if (protocol === 'HTTP') {
-      const http1 = http.createServer((req, res) => this.proxy.serve(req, res, 'http'));
+      const http1 = nodeHttp.createServer((req, res) => this.proxy.serve(req, res, 'http'));
       http1.on('upgrade', (req, socket, head: Buffer) => this.proxy.serveUpgrade(req, socket, head, 'http'));
       refuseWith(this.proxy, http1);
       // nghttp2's memory for one session bounded as on the Ingress's HTTP/2 server.
