@@ -9,7 +9,9 @@
 //   npx tsc -b && node_modules/.bin/node scripts/idle-rss.ts [CLI_MAIN_JS] [SETTLE_SECONDS] [BURST_SERVICES]
 //
 // CHILD_NODE_OPTIONS, when set, is the Portico processes' NODE_OPTIONS (not this script's, which
-// also runs the API server), e.g. CHILD_NODE_OPTIONS=--max-semi-space-size=2.
+// also runs the API server), e.g. CHILD_NODE_OPTIONS=--max-semi-space-size=2. CHILD_NODE_ARGS, when
+// set, are node flags put before the script (for V8 flags NODE_OPTIONS refuses), e.g.
+// CHILD_NODE_ARGS='--single-threaded-gc --max-semi-space-size=1'.
 // CLI_MAIN_JS (empty: this tree's packages/cli/dist/main.js) can be another tree's, to compare.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -52,10 +54,17 @@ const res = await fetch(server.url.replace(/\/$/, '') + path, {
 });
 if (!res.ok) throw new Error(`POST ${path}: ${res.status} ${await res.text()}`);
 
+// Whatever happens (a process that is not ready in time included), no process outlives this script.
+const spawned: ChildProcess[] = [];
+process.on('exit', () => {
+  for (const child of spawned) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
 async function start(name: string, args: string[], metricsPort: number): Promise<ChildProcess> {
   // Warnings and errors are kept in DIR/NAME.log and shown when something fails.
   const log = openSync(join(dir, `${name}.log`), 'w');
-  const child = spawn(process.execPath, [cli, ...args, '--kubeconfig', kubeconfig], {
+  const nodeArgs = (process.env.CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, cli, ...args, '--kubeconfig', kubeconfig], {
     stdio: ['ignore', log, log],
     env: {
       ...process.env,
@@ -63,7 +72,8 @@ async function start(name: string, args: string[], metricsPort: number): Promise
       ...(process.env.CHILD_NODE_OPTIONS ? { NODE_OPTIONS: process.env.CHILD_NODE_OPTIONS } : {}),
     },
   });
-  const deadline = Date.now() + 30_000;
+  spawned.push(child);
+  const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}`);
     const ok = await fetch(`http://127.0.0.1:${metricsPort}/readyz`).then(
@@ -71,7 +81,7 @@ async function start(name: string, args: string[], metricsPort: number): Promise
       () => false,
     );
     if (ok) return child;
-    if (Date.now() > deadline) throw new Error(`${name} not ready within 30 s`);
+    if (Date.now() > deadline) throw new Error(`${name} not ready within 60 s`);
     await sleep(100);
   }
 }
@@ -121,15 +131,12 @@ const procs = {
     ports.ingress,
   ),
 };
-// Whatever happens, no process outlives this script.
-process.on('exit', () => {
-  for (const child of Object.values(procs)) if (child.exitCode === null) child.kill('SIGKILL');
-});
 await sleep(settleMs);
 const workers = children(procs.ingress.pid!);
 const result: Record<string, unknown> = {
   cli,
   nodeOptions: process.env.CHILD_NODE_OPTIONS ?? '',
+  nodeArgs: process.env.CHILD_NODE_ARGS ?? '',
   settleSeconds: settleMs / 1000,
   controllerMiB: Math.round(rssMiB(procs.controller.pid!)),
   speakerMiB: Math.round(rssMiB(procs.speaker.pid!)),

@@ -1,12 +1,17 @@
 /**
  * No long-running process pays for @kubernetes/client-node's generated models (issue 12): the
  * controller, the speaker and the ingress primary reach the API server through @portico/kube's
- * lean client, and the ingress workers load no Kubernetes client at all.
+ * lean client, and the ingress workers load no Kubernetes client at all. Idle, none loads Node's
+ * bundled undici (what an ES module import of node:http pulls in through its WebSocket getters:
+ * kube/src/node-http.ts), and the ingress loads the undici package only on first use
+ * (ingress/src/lazy-undici.ts).
  *
  * Each is a real `portico` process started with a module hook (module.registerHooks, inherited by
  * the ingress's cluster workers through execArgv) that records every module URL it resolves,
  * static or dynamic, import or require. The processes run until ready and until the controller has
- * written an IP and its Events, so modules loaded lazily on those paths are seen too.
+ * written an IP and its Events, so modules loaded lazily on those paths are seen too. At exit the
+ * hook also records Node's own modules the process loaded (process.moduleLoadList), as
+ * `builtin:NAME` lines.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -35,7 +40,14 @@ registerHooks({
     return resolved;
   },
 });
+process.on('exit', () => {
+  const builtins = process.moduleLoadList.filter((m) => m.startsWith('NativeModule '));
+  appendFileSync(out, builtins.map((m) => 'builtin:' + m.slice('NativeModule '.length) + '\\n').join(''));
+});
 `;
+/** Node's bundled undici: loaded by node:http's WebSocket, CloseEvent and MessageEvent getters. */
+const bundledUndici = 'builtin:internal/deps/undici/undici';
+const undiciPackage = 'node_modules/undici/';
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -132,8 +144,36 @@ describe.each(API_SERVERS)('processes against the %s API server', (kind) => {
     expect(modules('control')[0]!.urls.some((u) => u.includes(clientNode))).toBe(true);
   });
 
+  it("the hook sees Node's bundled undici when an ES module imports node:http (the control)", async () => {
+    for (const [name, code] of [
+      ['control-esm-http', "import 'node:http';"],
+      [
+        'control-require-http',
+        "import { createRequire } from 'node:module'; createRequire(import.meta.url)('node:http');",
+      ],
+    ] as const) {
+      const logDir = join(dir, name);
+      mkdirSync(logDir);
+      const child = spawn(
+        process.execPath,
+        ['--import', join(dir, 'hook.mjs'), '--input-type=module', '-e', code],
+        {
+          env: { ...process.env, MODULE_LOG_DIR: logDir },
+        },
+      );
+      const [exitCode] = (await once(child, 'exit')) as [number | null];
+      expect(exitCode).toBe(0);
+    }
+    const esm = modules('control-esm-http')[0]!.urls;
+    const required = modules('control-require-http')[0]!.urls;
+    expect(esm).toContain('builtin:http');
+    expect(esm).toContain(bundledUndici);
+    expect(required).toContain('builtin:http');
+    expect(required).not.toContain(bundledUndici);
+  });
+
   it(
-    'the controller, the speaker and the ingress (primary and workers) never load @kubernetes/client-node',
+    'the controller, the speaker and the ingress (primary and workers) never load @kubernetes/client-node, nor undici idle',
     { timeout: 120_000 },
     async () => {
       const kubeconfig = join(dir, 'kubeconfig');
@@ -232,7 +272,12 @@ describe.each(API_SERVERS)('processes against the %s API server', (kind) => {
           urls.filter((u) => u.includes(clientNode)),
           name,
         ).toEqual([]);
+        // The exit hook ran (it lists node:http), and Node's bundled undici was never loaded.
+        expect(urls, name).toContain('builtin:http');
+        expect(urls, name).not.toContain(bundledUndici);
       }
+      // Idle (no Ingress, no request served): the ingress never needed an undici pool or agent.
+      expect(modules('ingress')[0]!.urls.filter((u) => u.includes(undiciPackage))).toEqual([]);
 
       const workers = modules('ingress').filter((m) => m.role === 'worker');
       expect(workers).toHaveLength(2);
@@ -241,6 +286,9 @@ describe.each(API_SERVERS)('processes against the %s API server', (kind) => {
         expect(worker.urls.filter((u) => u.includes(clientNode) || u.includes('/packages/kube/'))).toEqual(
           [],
         );
+        expect(worker.urls).toContain('builtin:http2');
+        expect(worker.urls).not.toContain(bundledUndici);
+        expect(worker.urls.filter((u) => u.includes(undiciPackage))).toEqual([]);
       }
     },
   );

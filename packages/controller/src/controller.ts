@@ -245,7 +245,8 @@ export class Controller {
     const holders = this.services
       .list()
       .filter((svc) => statusIPs(svc).length > 0)
-      .sort((a, b) => created(a) - created(b) || serviceKey(a).localeCompare(serviceKey(b)));
+      // Keys by code unit, not localeCompare: a collator loads ICU's data, about 3 MiB of RSS.
+      .sort((a, b) => created(a) - created(b) || byCodeUnit(serviceKey(a), serviceKey(b)));
     for (const svc of holders) this.sync(serviceKey(svc), false);
     await Promise.all(this.writing.values());
     this.phase = 'running';
@@ -339,4 +340,8 @@ const maxConcurrentWrites = 32;
 function created(svc: V1Service): number {
   const t = svc.metadata?.creationTimestamp;
   return t ? new Date(t).getTime() : 0;
+}
+
+function byCodeUnit(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

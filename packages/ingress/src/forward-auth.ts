@@ -12,7 +12,8 @@
  * the client's response when that is below 400 (ingress-nginx's `add_header Set-Cookie $auth_cookie`:
  * oauth2-proxy refreshes its session cookie that way).
  */
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { undici } from './lazy-undici.js';
 import { isHopByHop } from './headers.js';
 import { normalizeHost } from './router.js';
 import type { CacheDuration, ForwardAuthPolicy } from './annotations/index.js';
@@ -60,10 +61,16 @@ const REPLACED = new Set([
 ]);
 
 export class ForwardAuth {
-  private readonly agent: Dispatcher;
+  /** Made at the first check: most proxies have no auth-url route (lazy-undici.ts). */
+  private agentMade: Dispatcher | undefined;
 
-  constructor(private readonly timeoutMs = 10_000) {
-    this.agent = new Agent({ connect: { timeout: Math.min(timeoutMs, 5_000) }, keepAliveTimeout: 4_000 });
+  constructor(private readonly timeoutMs = 10_000) {}
+
+  private get agent(): Dispatcher {
+    return (this.agentMade ??= new (undici().Agent)({
+      connect: { timeout: Math.min(this.timeoutMs, 5_000) },
+      keepAliveTimeout: 4_000,
+    }));
   }
 
   /** Answers kept for `auth-cache-key` (see remember()). */
@@ -167,7 +174,7 @@ export class ForwardAuth {
   }
 
   close(): Promise<void> {
-    return this.agent.close();
+    return this.agentMade?.close() ?? Promise.resolve();
   }
 }
 

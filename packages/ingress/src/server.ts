@@ -11,7 +11,8 @@
  * HTTP/2 connections reach Node's HTTP/2 server through a request guard (http2/request-guard.ts)
  * that sees what Node would silently drop: malformed fields and oversized header lists.
  */
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type * as http from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import http2 from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { SecureContext, TLSSocket } from 'node:tls';
@@ -22,6 +23,7 @@ import { defaultProxyOptions, Proxy, type ProxyOptions } from './proxy.js';
 import { enableProxyProtocol, type ProxyProtocolPorts } from './proxy-protocol-ports.js';
 import type { RouteTable } from './table.js';
 import { upgradeProtocols } from './tunnel.js';
+import { http as nodeHttp } from './node-http.js';
 
 export interface ServerOptions {
   readonly host: string;
@@ -103,7 +105,7 @@ export class IngressServer {
       connectionsCheckingInterval: o.timeoutCheckInterval,
       shouldUpgradeCallback: tunnels,
     };
-    this.http = http.createServer(limits, (req, res) => this.proxy.serve(req, res, 'http'));
+    this.http = nodeHttp.createServer(limits, (req, res) => this.proxy.serve(req, res, 'http'));
     this.http.on('upgrade', (req: IncomingMessage, socket, head: Buffer) =>
       this.proxy.serveUpgrade(req, socket, head, 'http'),
     );

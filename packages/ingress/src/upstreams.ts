@@ -11,7 +11,8 @@
  * request's host).
  */
 import { checkServerIdentity, type ConnectionOptions, type PeerCertificate } from 'node:tls';
-import { buildConnector, Pool } from 'undici';
+import type { buildConnector, Pool } from 'undici';
+import { undici } from './lazy-undici.js';
 import type { Target, UpstreamProtocol } from './table.js';
 
 export interface UpstreamOptions {
@@ -58,7 +59,7 @@ export class Upstreams {
     }
     let entry = this.pools.get(key);
     if (!entry) {
-      const pool = new Pool(https ? `https${origin.slice(4)}` : origin, {
+      const pool = new (undici().Pool)(https ? `https${origin.slice(4)}` : origin, {
         connections: this.options.connections,
         pipelining: protocol === 'h2c' ? 100 : 1,
         keepAliveTimeout: this.options.keepAliveTimeout,
@@ -97,7 +98,7 @@ function connector(
   tls: ConnectionOptions | undefined,
 ): buildConnector.connector | buildConnector.BuildOptions {
   if (!tls) return { timeout };
-  const connect = buildConnector({ timeout, ...tls } as buildConnector.BuildOptions);
+  const connect = undici().buildConnector({ timeout, ...tls } as buildConnector.BuildOptions);
   return (options, callback) => connect({ ...options, servername: tls.servername ?? '' }, callback);
 }
 

@@ -160,7 +160,9 @@ export class ConfigSource {
     }
     const resources = [...this.kinds.values()].flatMap((inf) => inf.list(namespace));
     if (resources.length === 0) return { source: 'none' };
-    resources.sort((a, b) => `${a.kind}/${a.metadata.name}`.localeCompare(`${b.kind}/${b.metadata.name}`));
+    // By code unit, not localeCompare: a collator loads ICU's data, about 3 MiB of RSS (issue 12).
+    const order = (r: (typeof resources)[number]) => `${r.kind}/${r.metadata.name}`;
+    resources.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
     const secrets = [...this.secrets.values()].flatMap((s) => (s ? [s] : []));
     // What the decoder reads, without what changes on every write (resourceVersion, status).
     const inputs = [...resources, ...secrets].map(

@@ -1,5 +1,6 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { http } from './node-http.js';
 import type { Registry } from 'prom-client';
 
 export interface OpsServerOptions {
@@ -19,7 +20,7 @@ export interface OpsServer {
 
 /** Serves /metrics (Prometheus text format), /healthz and /readyz for the kubelet's probes. */
 export async function startOpsServer(options: OpsServerOptions): Promise<OpsServer> {
-  const server: Server = createServer((req, res) => {
+  const server: Server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/metrics') {
       options.registry.metrics().then(

@@ -10,7 +10,7 @@
  * connections, idle keep-alives closed, GOAWAY on HTTP/2 sessions, requests in flight given up to
  * graceMs, then whatever is left closed.
  */
-import http from 'node:http';
+import type * as http from 'node:http';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
@@ -22,6 +22,7 @@ import {
 import type { Logger } from 'pino';
 import { TLS_MIN_VERSION } from '../certs.js';
 import { GuardedHttp2Server } from '../http2/guarded-server.js';
+import { http as nodeHttp } from '../node-http.js';
 import { defaultServerOptions } from '../server.js';
 import type { ServedListener } from './compile.js';
 import { cleartextServer } from './cleartext.js';
@@ -146,7 +147,7 @@ export class GatewayServers {
       return entry.current;
     }
     const proto = protocol === 'HTTP' ? 'http' : 'https';
-    const http1 = http.createServer(HTTP1_LIMITS, (req, res) => {
+    const http1 = nodeHttp.createServer(HTTP1_LIMITS, (req, res) => {
       // Draining: this response is the connection's last.
       if (drain.draining) res.shouldKeepAlive = false;
       this.proxy.serve(req, res, proto);

@@ -7,8 +7,9 @@
  * Built on node:http/node:https agents rather than the undici package: loading undici's index
  * costs a process about 25 MiB of RSS, Node's own HTTP client nothing more.
  */
-import { Agent as HttpAgent, type IncomingMessage, request as httpRequest } from 'node:http';
+import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { http } from '../node-http.js';
 import type { ApiServerCredentials } from './credentials.js';
 
 type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -82,7 +83,7 @@ export class ApiClient {
             rejectUnauthorized: !tls.insecureSkipTlsVerify,
             servername: tls.serverName,
           })
-        : new HttpAgent(pool);
+        : new http.Agent(pool);
   }
 
   /** Sockets open to the server now, busy or idle (for tests and metrics). */
@@ -153,7 +154,7 @@ export class ApiClient {
         headers['content-length'] = Buffer.byteLength(payload);
       }
       const res = await new Promise<IncomingMessage>((resolve, reject) => {
-        const send = this.url.protocol === 'https:' ? httpsRequest : httpRequest;
+        const send = this.url.protocol === 'https:' ? httpsRequest : http.request;
         const req = send(
           {
             protocol: this.url.protocol,
