@@ -20,6 +20,8 @@ export interface GobgpNeighbor {
   peerAs: number;
   /** TCP-MD5 password. */
   password?: string;
+  /** Configured but shut down until `gobgp neighbor ADDRESS enable`. */
+  adminDown?: boolean;
   /** Seconds between connection attempts, and before reconnecting after a reset. */
   connectRetry?: number;
   /** Wait for the peer to connect; with the local address to listen on. */
@@ -43,6 +45,7 @@ export function gobgpConfig(config: GobgpConfig): string {
     out.push('[[neighbors]]', '  [neighbors.config]', `    neighbor-address = "${n.address}"`);
     out.push(`    peer-as = ${n.peerAs}`);
     if (n.password !== undefined) out.push(`    auth-password = "${n.password}"`);
+    if (n.adminDown) out.push('    admin-down = true');
     if (n.connectRetry !== undefined)
       out.push(
         '  [neighbors.timers.config]',

@@ -45,3 +45,10 @@ export {
   type GobgpConfig,
   type GobgpNeighbor,
 } from './gobgp.js';
+export {
+  createSegment,
+  destroySegment,
+  plugIntoSegment,
+  type Segment,
+  type SegmentMember,
+} from './segment.js';

@@ -57,4 +57,15 @@ describe('gobgpConfig', () => {
     );
     expect(text).not.toContain('timers');
   });
+
+  it('writes an administratively down neighbour', () => {
+    const text = gobgpConfig({
+      asn: 65001,
+      routerId: '192.0.2.2',
+      neighbors: [
+        { address: '192.0.2.1', peerAs: 65000, adminDown: true, connectRetry: 1, families: ['ipv4'] },
+      ],
+    });
+    expect(text).toContain('    peer-as = 65000\n    admin-down = true\n  [neighbors.timers.config]\n');
+  });
 });
