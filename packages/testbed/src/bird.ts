@@ -71,13 +71,11 @@ export function birdConfig(config: BirdConfig): string {
 }
 
 export class Bird {
-  /** BIRD in namespace `netns`, its files in `dir` (created if missing). */
+  /** BIRD in namespace `netns`, its files in `dir` (created when a daemon starts). */
   constructor(
     readonly netns: string,
     readonly dir: string,
-  ) {
-    mkdirSync(dir, { recursive: true });
-  }
+  ) {}
 
   static inTempDir(netns: string, prefix: string): Bird {
     return new Bird(netns, mkdtempSync(join(tmpdir(), `${prefix}-`)));
@@ -93,6 +91,7 @@ export class Bird {
 
   /** Starts bird with `config`; returns once its control socket exists. */
   start(config: string): void {
+    mkdirSync(this.dir, { recursive: true });
     const conf = join(this.dir, 'bird.conf');
     writeFileSync(conf, config);
     const args = ['netns', 'exec', this.netns, BIRD, '-f', '-c', conf, '-s', this.socket, '-P', this.pidFile];

@@ -38,13 +38,11 @@ export interface BfddPeer {
 }
 
 export class Frr {
-  /** FRR in namespace `netns`, its files in `dir` (created if missing). */
+  /** FRR in namespace `netns`, its files in `dir` (created when a daemon starts). */
   constructor(
     readonly netns: string,
     readonly dir: string,
-  ) {
-    mkdirSync(dir, { recursive: true });
-  }
+  ) {}
 
   /** FRR with its files in a fresh temporary directory named after `prefix`. */
   static inTempDir(netns: string, prefix: string): Frr {
@@ -60,6 +58,7 @@ export class Frr {
    * background; returns once its vty socket exists.
    */
   startBgpd(config: string): void {
+    mkdirSync(this.dir, { recursive: true });
     writeFileSync(this.file('bgpd.conf'), config);
     const args = ['netns', 'exec', this.netns, `${FRR_DIR}/bgpd`, '-Z', '-n', '-S', '-P', '0'];
     args.push('-f', this.file('bgpd.conf'), '-i', this.file('bgpd.pid'), '--vty_socket', this.dir);
@@ -76,6 +75,7 @@ export class Frr {
   startDaemon(daemon: FrrDaemon, config: string): void {
     const uid = Number(run('id', ['-u', 'frr']).trim());
     const gid = Number(run('id', ['-g', 'frr']).trim());
+    mkdirSync(this.dir, { recursive: true });
     const conf = this.file(`${daemon}.conf`);
     writeFileSync(conf, config);
     chownSync(this.dir, uid, gid);

@@ -77,9 +77,7 @@ export class Gobgp {
   constructor(
     readonly netns: string | undefined,
     readonly dir: string,
-  ) {
-    mkdirSync(dir, { recursive: true });
-  }
+  ) {}
 
   static inTempDir(netns: string | undefined, prefix: string): Gobgp {
     return new Gobgp(netns, mkdtempSync(join(tmpdir(), `${prefix}-`)));
@@ -105,6 +103,7 @@ export class Gobgp {
   start(config: string, opts: { wait?: boolean } = {}): ChildProcess {
     if (!existsSync('/usr/bin/gobgpd'))
       throw new Error('/usr/bin/gobgpd is missing: apt-get install -y --no-install-recommends gobgpd');
+    mkdirSync(this.dir, { recursive: true });
     const file = join(this.dir, 'gobgpd.toml');
     writeFileSync(file, config);
     const [cmd, args] = this.command('gobgpd', [

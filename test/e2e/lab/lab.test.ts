@@ -9,8 +9,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NODES, PINNED_POOL, ROUTER } from '../../../packages/cli/src/lab/plan.js';
-import { startPod, stopPod } from '../../../packages/cli/src/lab/workloads.js';
+import { NODES, PINNED_POOL, ROUTER, startPod, stopPod } from '@portico/lab';
 import {
   clientGet,
   cli,
