@@ -13,7 +13,7 @@ export {
   setLink,
   type LinkEnd,
 } from './links.js';
-export { createPair, destroyPair, type PairEnd } from './pair.js';
+export { createLoopedNetns, createPair, destroyPair, type PairEnd } from './pair.js';
 export { isAlive, readPidFile, signalPidFile, stopPidFile } from './pid-file.js';
 export { requireRoot, requireTools } from './prerequisites.js';
 export {

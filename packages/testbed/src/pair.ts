@@ -31,3 +31,18 @@ export function destroyPair(a: Pick<PairEnd, 'netns'>, b: Pick<PairEnd, 'netns'>
   deleteNetns(a.netns);
   deleteNetns(b.netns);
 }
+
+/**
+ * One fresh namespace holding both ends of a veth pair (a wire that loops back inside it): what a
+ * benchmark needs to run a speaker and its peer, or a speaker and a packet capture, side by side.
+ */
+export function createLoopedNetns(netns: string, a: Omit<PairEnd, 'netns'>, b: Omit<PairEnd, 'netns'>): void {
+  deleteNetns(netns);
+  createNetns(netns);
+  loopbackUp(netns);
+  addVeth({ name: a.link, netns }, { name: b.link, netns });
+  for (const end of [a, b]) {
+    for (const cidr of end.addresses) addAddress(netns, end.link, cidr);
+    setLink(netns, end.link, true);
+  }
+}
