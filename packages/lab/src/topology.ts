@@ -10,6 +10,7 @@
 import {
   addAddress,
   addVeth,
+  createNetns,
   createSegment,
   deleteNetns,
   ip,
@@ -50,7 +51,7 @@ export function createTopology(): void {
   });
 
   // Router: a second leg towards the client; it forwards between the two.
-  run('ip', ['netns', 'add', CLIENT]);
+  createNetns(CLIENT);
   addVeth({ name: r1out, netns: ROUTER }, { name: clientLink, netns: CLIENT });
   sysctl(ROUTER, 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1');
   addAddress(ROUTER, r1out, `${OUTSIDE.router4}/24`);

@@ -55,7 +55,7 @@ import {
   sleep,
   until,
 } from '../../controller/bench/measure.ts';
-import { createLoopedNetns, deleteNetns } from '@portico/testbed';
+import { createLoopedNetns, deleteNetns, gobgpConfig } from '@portico/testbed';
 import { startInspector } from './inspector.ts';
 
 // BENCH_NETNS runs a second copy beside a first (a profile beside a measurement).
@@ -95,20 +95,13 @@ async function startRouter(dir: string): Promise<Launched> {
   const file = join(dir, 'gobgpd.toml');
   writeFileSync(
     file,
-    `[global.config]
-  as = ${ROUTER_ASN}
-  router-id = "192.0.2.1"
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "${NODE_IP}"
-    peer-as = ${NODE_ASN}
-  [neighbors.transport.config]
-    passive-mode = true
-    local-address = "${ROUTER_IP}"
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-`,
+    gobgpConfig({
+      asn: ROUTER_ASN,
+      routerId: '192.0.2.1',
+      neighbors: [
+        { address: NODE_IP, peerAs: NODE_ASN, passive: { localAddress: ROUTER_IP }, families: ['ipv4'] },
+      ],
+    }),
   );
   const p = launch(['gobgpd', '-f', file, '--api-hosts', '127.0.0.1:50051', '-p', '--pprof-disable'], {});
   await until(
