@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import boundaries from './scripts/eslint/package-boundaries.js';
 
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/build/**', '**/node_modules/**', '**/*.d.ts'] },
@@ -38,6 +39,33 @@ export default tseslint.config(
           ],
         },
       ],
+    },
+  },
+  {
+    // Package tests use the CLI as a user does (its binary), never its internals.
+    files: ['packages/*/test/**'],
+    ignores: ['packages/cli/test/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)cli/(src|dist)(/|$)',
+              message: "package tests run the CLI's binary (packages/cli/bin/portico.js), not its internals",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The package graph stays visible: another package is reached by its name, and only tests
+    // import test code (scripts/eslint/package-boundaries.js).
+    plugins: { portico: boundaries },
+    rules: {
+      'portico/no-relative-cross-package': 'error',
+      'portico/no-test-imports-outside-tests': 'error',
     },
   },
 );

@@ -19,7 +19,12 @@ const production = [
   'native',
   'speaker',
 ];
-const devTools = ['@portico/dev-apiserver', '@portico/dev-kube-apiserver'];
+const devTools = [
+  '@portico/dev-apiserver',
+  '@portico/dev-kube-apiserver',
+  '@portico/testbed',
+  '@portico/lab',
+];
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {

@@ -68,6 +68,7 @@ describe('package boundaries lint rules', () => {
       ['portico/no-relative-cross-package'],
     ],
     ['packages/cli/src/a.ts', "const m = await import('@portico/lab');", []],
+    ['test/a.test.ts', "import rules from '../scripts/eslint/package-boundaries.js';", []],
   ])('%s: %s', (path, code, expected) => {
     expect(ruleIds(path, code)).toEqual(expected);
   });

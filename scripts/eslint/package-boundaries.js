@@ -1,7 +1,6 @@
 /**
  * ESLint rules for the package graph (issue 16):
- * - `no-relative-cross-package`: a relative import must stay inside its own package (or, for the
- *   repository's top-level folders, inside its own folder). Another package is reached by its name,
+ * - `no-relative-cross-package`: a relative import must stay inside its own package. Another package is reached by its name,
  *   `@portico/x`, so it is reached through the list that package exports and the graph stays visible.
  * - `no-test-imports-outside-tests`: only tests import from a `test/` folder; product code, benchmarks
  *   and scripts never depend on test set-up.
@@ -11,10 +10,14 @@ import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** The unit an import must stay inside: `packages/<name>` for a package, else the top-level folder. */
+/**
+ * The unit an import must stay inside: `packages/<name>` for a package; everything outside
+ * packages/ (the cross-package tests, scripts, the tool configuration) is the repository's own
+ * tooling and one unit.
+ */
 function home(file) {
   const parts = relative(root, file).split(sep);
-  return parts[0] === 'packages' ? parts.slice(0, 2).join('/') : parts[0];
+  return parts[0] === 'packages' ? parts.slice(0, 2).join('/') : 'the repository tooling';
 }
 
 function isInTestFolder(file) {

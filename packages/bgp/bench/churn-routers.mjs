@@ -1,21 +1,11 @@
 // The routers of the churn benchmark (FRR bgpd without zebra, BIRD 2; testbed.md §1.3, §1.6),
 // each run in the router namespace with its files in a private directory, and queried over a
 // persistent connection to its own control socket so that a poll costs no process start.
-import { spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { Bird, birdConfig, Frr, frrBgpdConfig } from '@portico/testbed';
 import { controlClient } from './router-control.mjs';
 
 const SPEAKER = '192.0.2.2';
-
-async function waitForFile(path, what) {
-  for (let i = 0; i < 100; i++) {
-    if (existsSync(path)) return;
-    await sleep(100);
-  }
-  throw new Error(`${what} did not start (no ${path})`);
-}
 
 const frrJson = (reply) => JSON.parse(reply.slice(0, reply.indexOf('\0')) || '{}');
 
@@ -25,26 +15,14 @@ export function frr(ns, dir) {
   return {
     name: 'FRR bgpd',
     async start() {
-      writeFileSync(
-        join(dir, 'bgpd.conf'),
-        [
-          'frr defaults traditional',
-          'router bgp 65000',
-          ' bgp router-id 192.0.2.1',
-          ' no bgp ebgp-requires-policy',
-          ' no bgp default ipv4-unicast',
-          ` neighbor ${SPEAKER} remote-as 65001`,
-          ` neighbor ${SPEAKER} timers connect 1`,
-          ' address-family ipv4 unicast',
-          `  neighbor ${SPEAKER} activate`,
-          ' exit-address-family',
-          '',
-        ].join('\n'),
+      new Frr(ns, dir).startBgpd(
+        frrBgpdConfig({
+          asn: 65000,
+          routerId: '192.0.2.1',
+          neighbors: [{ address: SPEAKER, remoteAs: 65001, connectRetry: 1 }],
+          addressFamilies: { ipv4: { activate: [SPEAKER] } },
+        }),
       );
-      const args = ['-Z', '-n', '-S', '-P', '0', '-f', join(dir, 'bgpd.conf')];
-      args.push('-i', join(dir, 'bgpd.pid'), '--vty_socket', dir, '--log', `file:${join(dir, 'bgpd.log')}`);
-      spawn('ip', ['netns', 'exec', ns, '/usr/lib/frr/bgpd', ...args], { stdio: 'ignore' });
-      await waitForFile(join(dir, 'bgpd.vty'), 'FRR bgpd');
       vty = controlClient(join(dir, 'bgpd.vty'), 'frr');
     },
     /** [session Established, prefixes received] */
@@ -74,18 +52,22 @@ export function bird(ns, dir) {
   return {
     name: 'BIRD 2',
     async start() {
-      writeFileSync(
-        join(dir, 'bird.conf'),
-        `router id 192.0.2.1;
-protocol device { scan time 10; }
-protocol bgp s4 { local 192.0.2.1 as 65000; neighbor ${SPEAKER} as 65001; connect retry time 1;
-  ipv4 { import all; export none; }; }
-`,
+      new Bird(ns, dir).start(
+        birdConfig({
+          routerId: '192.0.2.1',
+          sessions: [
+            {
+              name: 's4',
+              local: '192.0.2.1',
+              localAs: 65000,
+              neighbor: SPEAKER,
+              neighborAs: 65001,
+              connectRetry: 1,
+              channels: [{ family: 'ipv4' }],
+            },
+          ],
+        }),
       );
-      const args = ['-f', '-c', join(dir, 'bird.conf'), '-s', join(dir, 'bird.ctl')];
-      args.push('-P', join(dir, 'bird.pid'));
-      spawn('ip', ['netns', 'exec', ns, '/usr/sbin/bird', ...args], { stdio: 'ignore' });
-      await waitForFile(join(dir, 'bird.ctl'), 'BIRD');
       ctl = controlClient(join(dir, 'bird.ctl'), 'bird');
     },
     async summary() {

@@ -14,6 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, URL } from 'node:url';
 import { intendedSet, prefixOf, wallNow } from './churn-plan.mjs';
 import { bird, frr } from './churn-routers.mjs';
+import { gobgpConfig } from '@portico/testbed';
 import { killPidFile, sh, startGobgpd, teardown, topology } from './netns.mjs';
 import { waitUntil } from './router-control.mjs';
 
@@ -107,20 +108,11 @@ function startOurs() {
 }
 
 function startGobgp() {
-  const toml = `[global.config]
-  as = 65001
-  router-id = "192.0.2.2"
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "192.0.2.1"
-    peer-as = 65000
-  [neighbors.timers.config]
-    connect-retry = 1
-    idle-hold-time-after-reset = 1
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-`;
+  const toml = gobgpConfig({
+    asn: 65001,
+    routerId: '192.0.2.2',
+    neighbors: [{ address: '192.0.2.1', peerAs: 65000, connectRetry: 1, families: ['ipv4'] }],
+  });
   const gobgpd = startGobgpd(SPEAKER_NS, join(dir, 'gobgpd.toml'), toml);
   const d = driver('gobgp-injector.mjs', { plan, api: '127.0.0.1:50051', nextHop: '192.0.2.2' });
   return {

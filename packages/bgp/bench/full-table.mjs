@@ -3,13 +3,14 @@
 // Run: npm exec -w @portico/bgp -- node bench/full-table.mjs   (root; needs frr, bird2, gobgpd, tcpdump;
 // builds dist first). `npm run bench -w @portico/bgp` runs it and then bench/churn.mjs.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, URL } from 'node:url';
+import { Bird, birdConfig, Frr, frrBgpdConfig, gobgpConfig } from '@portico/testbed';
 import { killPidFile, sh, startGobgpd, teardown, topology } from './netns.mjs';
 import { controlClient, waitUntil } from './router-control.mjs';
 
@@ -24,46 +25,17 @@ const dir = mkdtempSync(join(tmpdir(), 'pbgpb-'));
 const routers = {
   frr: {
     start() {
-      const conf = [
-        'frr defaults traditional',
-        'router bgp 65000',
-        ' bgp router-id 192.0.2.1',
-        ' no bgp ebgp-requires-policy',
-        ' no bgp default ipv4-unicast',
-        ' neighbor 192.0.2.2 remote-as 65001',
-        ' neighbor 192.0.2.2 timers connect 1',
-        ' neighbor 2001:db8::2 remote-as 65001',
-        ' neighbor 2001:db8::2 timers connect 1',
-        ' address-family ipv4 unicast',
-        '  neighbor 192.0.2.2 activate',
-        ' exit-address-family',
-        ' address-family ipv6 unicast',
-        '  neighbor 2001:db8::2 activate',
-        ' exit-address-family',
-      ].join('\n');
-      writeFileSync(join(dir, 'bgpd.conf'), conf + '\n');
-      spawn(
-        'ip',
-        [
-          'netns',
-          'exec',
-          R,
-          '/usr/lib/frr/bgpd',
-          '-Z',
-          '-n',
-          '-S',
-          '-P',
-          '0',
-          '-f',
-          join(dir, 'bgpd.conf'),
-          '-i',
-          join(dir, 'bgpd.pid'),
-          '--vty_socket',
-          dir,
-        ],
-        { stdio: 'ignore', detached: true },
-      ).unref();
-      sh('sh', ['-c', `for i in $(seq 50); do [ -S ${dir}/bgpd.vty ] && exit 0; sleep 0.1; done; exit 1`]);
+      new Frr(R, dir).startBgpd(
+        frrBgpdConfig({
+          asn: 65000,
+          routerId: '192.0.2.1',
+          neighbors: [
+            { address: '192.0.2.2', remoteAs: 65001, connectRetry: 1 },
+            { address: '2001:db8::2', remoteAs: 65001, connectRetry: 1 },
+          ],
+          addressFamilies: { ipv4: { activate: ['192.0.2.2'] }, ipv6: { activate: ['2001:db8::2'] } },
+        }),
+      );
     },
     /** [established, prefixes received] */
     async poll(family) {
@@ -88,29 +60,25 @@ const routers = {
   },
   bird: {
     start() {
-      const conf = `router id 192.0.2.1;
-protocol device { scan time 10; }
-protocol bgp v4 { local 192.0.2.1 as 65000; neighbor 192.0.2.2 as 65001; connect retry time 1; ipv4 { import all; export none; }; }
-protocol bgp v6 { local 2001:db8::1 as 65000; neighbor 2001:db8::2 as 65001; connect retry time 1; ipv6 { import all; export none; }; }
-`;
-      writeFileSync(join(dir, 'bird.conf'), conf);
-      spawn(
-        'ip',
-        [
-          'netns',
-          'exec',
-          R,
-          '/usr/sbin/bird',
-          '-f',
-          '-c',
-          join(dir, 'bird.conf'),
-          '-s',
-          join(dir, 'bird.ctl'),
-          '-P',
-          join(dir, 'bird.pid'),
-        ],
-        { stdio: 'ignore', detached: true },
-      ).unref();
+      const session = (name, local, neighbor, family) => ({
+        name,
+        local,
+        localAs: 65000,
+        neighbor,
+        neighborAs: 65001,
+        connectRetry: 1,
+        channels: [{ family }],
+      });
+      new Bird(R, dir).start(
+        birdConfig({
+          routerId: '192.0.2.1',
+          sessions: [
+            session('v4', '192.0.2.1', '192.0.2.2', 'ipv4'),
+            session('v6', '2001:db8::1', '2001:db8::2', 'ipv6'),
+          ],
+        }),
+      );
+      // Ready when birdc answers, not only when the socket exists.
       sh('sh', [
         '-c',
         `for i in $(seq 50); do birdc -s ${dir}/bird.ctl show status >/dev/null 2>&1 && exit 0; sleep 0.1; done; exit 1`,
@@ -282,42 +250,22 @@ function startOurs(family, extra = {}) {
 // GoBGP as the speaker: it learns the routes beforehand from a feeder (our speaker on loopback,
 // eBGP AS 65100), then its session to the router is enabled and the transfer is timed the same way.
 function startGobgp() {
-  const conf = `[global.config]
-  as = 65001
-  router-id = "192.0.2.2"
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "127.0.0.1"
-    peer-as = 65100
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv6-unicast"
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "192.0.2.1"
-    peer-as = 65000
-    admin-down = true
-  [neighbors.timers.config]
-    connect-retry = 1
-    idle-hold-time-after-reset = 1
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "2001:db8::1"
-    peer-as = 65000
-    admin-down = true
-  [neighbors.timers.config]
-    connect-retry = 1
-    idle-hold-time-after-reset = 1
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv6-unicast"
-`;
+  const router = (address, family) => ({
+    address,
+    peerAs: 65000,
+    adminDown: true,
+    connectRetry: 1,
+    families: [family],
+  });
+  const conf = gobgpConfig({
+    asn: 65001,
+    routerId: '192.0.2.2',
+    neighbors: [
+      { address: '127.0.0.1', peerAs: 65100, families: ['ipv4', 'ipv6'] },
+      router('192.0.2.1', 'ipv4'),
+      router('2001:db8::1', 'ipv6'),
+    ],
+  });
   return startGobgpd(S, join(dir, 'gobgpd.toml'), conf);
 }
 

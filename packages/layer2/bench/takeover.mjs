@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import * as bed from '../../../test/e2e/layer2/topology.mjs';
+import * as bed from './segment.mjs';
 
 const RUNS = Number(process.env.RUNS ?? 20);
 const now = () => performance.timeOrigin + performance.now();

@@ -55,6 +55,7 @@ import {
   sleep,
   until,
 } from '../../controller/bench/measure.ts';
+import { createLoopedNetns, deleteNetns, gobgpConfig } from '@portico/testbed';
 import { startInspector } from './inspector.ts';
 
 // BENCH_NETNS runs a second copy beside a first (a profile beside a measurement).
@@ -94,20 +95,13 @@ async function startRouter(dir: string): Promise<Launched> {
   const file = join(dir, 'gobgpd.toml');
   writeFileSync(
     file,
-    `[global.config]
-  as = ${ROUTER_ASN}
-  router-id = "192.0.2.1"
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "${NODE_IP}"
-    peer-as = ${NODE_ASN}
-  [neighbors.transport.config]
-    passive-mode = true
-    local-address = "${ROUTER_IP}"
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-`,
+    gobgpConfig({
+      asn: ROUTER_ASN,
+      routerId: '192.0.2.1',
+      neighbors: [
+        { address: NODE_IP, peerAs: NODE_ASN, passive: { localAddress: ROUTER_IP }, families: ['ipv4'] },
+      ],
+    }),
   );
   const p = launch(['gobgpd', '-f', file, '--api-hosts', '127.0.0.1:50051', '-p', '--pprof-disable'], {});
   await until(
@@ -534,10 +528,6 @@ async function inside(): Promise<void> {
   }
 }
 
-function sh(...args: string[]): void {
-  execFileSync(args[0]!, args.slice(1), { stdio: 'ignore' });
-}
-
 if (process.env.P12_INSIDE) {
   await inside();
 } else {
@@ -548,24 +538,17 @@ if (process.env.P12_INSIDE) {
     } catch {
       throw new Error(`the BGP memory benchmark needs ${tool} (Debian package gobgpd)`);
     }
+  createLoopedNetns(
+    NETNS,
+    { link: 'p12-v0', addresses: [`${ROUTER_IP}/24`] },
+    { link: 'p12-v1', addresses: [`${NODE_IP}/24`] },
+  );
   try {
-    sh('ip', 'netns', 'del', NETNS);
-  } catch {
-    // not there
-  }
-  sh('ip', 'netns', 'add', NETNS);
-  try {
-    sh('ip', '-n', NETNS, 'link', 'set', 'lo', 'up');
-    sh('ip', '-n', NETNS, 'link', 'add', 'p12-v0', 'type', 'veth', 'peer', 'name', 'p12-v1');
-    sh('ip', '-n', NETNS, 'addr', 'add', `${ROUTER_IP}/24`, 'dev', 'p12-v0');
-    sh('ip', '-n', NETNS, 'addr', 'add', `${NODE_IP}/24`, 'dev', 'p12-v1');
-    sh('ip', '-n', NETNS, 'link', 'set', 'p12-v0', 'up');
-    sh('ip', '-n', NETNS, 'link', 'set', 'p12-v1', 'up');
     execFileSync('ip', ['netns', 'exec', NETNS, process.execPath, import.meta.filename], {
       stdio: 'inherit',
       env: { ...process.env, P12_INSIDE: '1' },
     });
   } finally {
-    sh('ip', 'netns', 'del', NETNS);
+    deleteNetns(NETNS);
   }
 }

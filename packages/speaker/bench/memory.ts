@@ -19,6 +19,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createLoopedNetns, deleteNetns } from '@portico/testbed';
 import { ensureMetallbBinaries, type KubeApiServer, startKubeApiServer } from '@portico/dev-kube-apiserver';
 import {
   Client,
@@ -241,32 +242,22 @@ async function inside(): Promise<void> {
   }
 }
 
-function sh(...args: string[]): void {
-  execFileSync(args[0]!, args.slice(1), { stdio: 'ignore' });
-}
-
 if (process.env.PMEM_INSIDE) {
   await inside();
 } else {
   if (process.getuid?.() !== 0)
     throw new Error('the speaker memory benchmark needs root (network namespace)');
+  createLoopedNetns(
+    NETNS,
+    { link: 'pmem-v0', addresses: ['198.18.0.1/15'] },
+    { link: 'pmem-v1', addresses: [] },
+  );
   try {
-    sh('ip', 'netns', 'del', NETNS);
-  } catch {
-    // not there
-  }
-  sh('ip', 'netns', 'add', NETNS);
-  try {
-    sh('ip', '-n', NETNS, 'link', 'set', 'lo', 'up');
-    sh('ip', '-n', NETNS, 'link', 'add', 'pmem-v0', 'type', 'veth', 'peer', 'name', 'pmem-v1');
-    sh('ip', '-n', NETNS, 'addr', 'add', '198.18.0.1/15', 'dev', 'pmem-v0');
-    sh('ip', '-n', NETNS, 'link', 'set', 'pmem-v0', 'up');
-    sh('ip', '-n', NETNS, 'link', 'set', 'pmem-v1', 'up');
     execFileSync('ip', ['netns', 'exec', NETNS, process.execPath, import.meta.filename], {
       stdio: 'inherit',
       env: { ...process.env, PMEM_INSIDE: '1' },
     });
   } finally {
-    sh('ip', 'netns', 'del', NETNS);
+    deleteNetns(NETNS);
   }
 }

@@ -15,6 +15,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createLoopedNetns, deleteNetns } from '@portico/testbed';
 
 const NETNS = 'pspk-bench';
 const cli = join(import.meta.dirname, '../../cli/bin/portico.js');
@@ -52,21 +53,16 @@ function setUp(): void {
     }
   }
   tearDown();
-  sh('ip', 'netns', 'add', NETNS);
-  sh('ip', '-n', NETNS, 'link', 'set', 'lo', 'up');
-  sh('ip', '-n', NETNS, 'link', 'add', 'pspk-v0', 'type', 'veth', 'peer', 'name', 'pspk-v1');
-  sh('ip', '-n', NETNS, 'addr', 'add', '198.18.0.1/15', 'dev', 'pspk-v0');
-  sh('ip', '-n', NETNS, 'link', 'set', 'pspk-v0', 'up');
-  sh('ip', '-n', NETNS, 'link', 'set', 'pspk-v1', 'up');
+  createLoopedNetns(
+    NETNS,
+    { link: 'pspk-v0', addresses: ['198.18.0.1/15'] },
+    { link: 'pspk-v1', addresses: [] },
+  );
 }
 
 function tearDown(): void {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-  try {
-    execFileSync('ip', ['netns', 'del', NETNS], { stdio: 'ignore' });
-  } catch {
-    // not there
-  }
+  deleteNetns(NETNS);
 }
 
 async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs: number, stepMs = 50) {

@@ -9,6 +9,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createPair, destroyPair, Frr, frrBgpdConfig } from '@portico/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const BGPD = '/usr/lib/frr/bgpd';
@@ -26,18 +27,8 @@ if (!existsSync(join(import.meta.dirname, '../../cli/dist/main.js')))
 const dir = mkdtempSync(join(tmpdir(), 'pspk-e2e-'));
 const children: ChildProcess[] = [];
 
-function ip(...args: string[]): void {
-  execFileSync('ip', args, { stdio: 'ignore' });
-}
-
 function removeNamespaces(): void {
-  for (const ns of [R, N]) {
-    try {
-      ip('netns', 'del', ns);
-    } catch {
-      // absent
-    }
-  }
+  destroyPair({ netns: R }, { netns: N });
 }
 
 function inNs(ns: string, args: string[]): ChildProcess {
@@ -60,8 +51,10 @@ ${script}`,
   });
 }
 
+const frr = new Frr(R, dir);
+
 function vtysh(command: string): unknown {
-  return JSON.parse(execFileSync('vtysh', ['--vty_socket', dir, '-c', command], { encoding: 'utf8' }));
+  return frr.vtyshJson(command);
 }
 
 async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 20_000): Promise<T> {
@@ -82,50 +75,19 @@ async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 20
 type Routes = { routes?: Record<string, Array<{ nexthops?: Array<{ ip: string }> }>> };
 
 beforeAll(async () => {
-  removeNamespaces();
-  ip('netns', 'add', R);
-  ip('netns', 'add', N);
-  ip('link', 'add', 'pspk-e-r', 'netns', R, 'type', 'veth', 'peer', 'name', 'pspk-e-n', 'netns', N);
-  ip('-n', R, 'addr', 'add', '192.0.2.1/24', 'dev', 'pspk-e-r');
-  ip('-n', N, 'addr', 'add', '192.0.2.2/24', 'dev', 'pspk-e-n');
-  for (const [ns, link] of [
-    [R, 'pspk-e-r'],
-    [N, 'pspk-e-n'],
-  ] as const) {
-    ip('-n', ns, 'link', 'set', 'lo', 'up');
-    ip('-n', ns, 'link', 'set', link, 'up');
-  }
-  writeFileSync(
-    join(dir, 'bgpd.conf'),
-    [
-      'frr defaults traditional',
-      'router bgp 64500',
-      ' bgp router-id 192.0.2.1',
-      ' no bgp ebgp-requires-policy',
-      ' no bgp default ipv4-unicast',
-      ' neighbor 192.0.2.2 remote-as 64512',
-      ' neighbor 192.0.2.2 timers connect 1',
-      ' address-family ipv4 unicast',
-      '  neighbor 192.0.2.2 activate',
-      ' exit-address-family',
-      '',
-    ].join('\n'),
+  createPair(
+    { netns: R, link: 'pspk-e-r', addresses: ['192.0.2.1/24'] },
+    { netns: N, link: 'pspk-e-n', addresses: ['192.0.2.2/24'] },
   );
   execFileSync('chmod', ['777', dir]);
-  inNs(R, [
-    BGPD,
-    '-Z',
-    '-n',
-    '-S',
-    '-P',
-    '0',
-    '-f',
-    join(dir, 'bgpd.conf'),
-    '-i',
-    join(dir, 'bgpd.pid'),
-    '--vty_socket',
-    dir,
-  ]);
+  frr.startBgpd(
+    frrBgpdConfig({
+      asn: 64500,
+      routerId: '192.0.2.1',
+      neighbors: [{ address: '192.0.2.2', remoteAs: 64512, connectRetry: 1 }],
+      addressFamilies: { ipv4: { activate: ['192.0.2.2'] } },
+    }),
+  );
   const kubeconfig = join(dir, 'kubeconfig');
   inNs(N, [
     process.execPath,

@@ -1,6 +1,6 @@
 // Two network namespaces joined by a veth pair: pbfd-r1 (the router, FRR bfdd) and pbfd-n1 (our
 // BFD session), with documentation addresses in both families.
-import { execFileSync } from 'node:child_process';
+import { createPair, destroyPair, requireRoot, requireTools, setLink } from '@portico/testbed';
 import { existsSync } from 'node:fs';
 
 export const ROUTER = 'pbfd-r1';
@@ -15,64 +15,29 @@ export const NODE_V6 = '2001:db8::2';
 export const ROUTER_LL = 'fe80::1';
 export const NODE_LL = 'fe80::2';
 
-export function run(command: string, args: string[]): string {
-  return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
 /** Fails loudly when the test cannot run here: it needs root, iproute2 and FRR. */
 export function requireTestbed(): void {
-  if (process.getuid?.() !== 0) throw new Error('BFD e2e tests need root (network namespaces)');
-  for (const [path, pkg] of [
+  requireRoot('BFD e2e tests');
+  requireTools('BFD e2e tests', [
     ['/usr/lib/frr/bfdd', 'frr'],
     ['/usr/bin/vtysh', 'frr'],
-    ['/usr/sbin/ip', 'iproute2'],
-  ] as const) {
-    if (!existsSync(path) && !existsSync(path.replace('/usr/sbin/', '/sbin/'))) {
-      throw new Error(`${path} is missing: apt-get install -y --no-install-recommends ${pkg}`);
-    }
-  }
+    [existsSync('/usr/sbin/ip') ? '/usr/sbin/ip' : '/sbin/ip', 'iproute2'],
+  ]);
 }
 
 export function destroyTopology(): void {
-  for (const ns of [ROUTER, NODE]) {
-    try {
-      run('ip', ['netns', 'del', ns]);
-    } catch {
-      // not there: nothing to remove
-    }
-  }
+  destroyPair({ netns: ROUTER }, { netns: NODE });
 }
 
 export function createTopology(): void {
-  destroyTopology();
-  run('ip', ['netns', 'add', ROUTER]);
-  run('ip', ['netns', 'add', NODE]);
-  run('ip', [
-    'link',
-    'add',
-    ROUTER_LINK,
-    'netns',
-    ROUTER,
-    'type',
-    'veth',
-    'peer',
-    'name',
-    NODE_LINK,
-    'netns',
-    NODE,
-  ]);
-  for (const [ns, link, v4, v6, ll] of [
-    [ROUTER, ROUTER_LINK, ROUTER_V4, ROUTER_V6, ROUTER_LL],
-    [NODE, NODE_LINK, NODE_V4, NODE_V6, NODE_LL],
-  ] as const) {
-    run('ip', ['-n', ns, 'addr', 'add', `${v4}/24`, 'dev', link]);
-    run('ip', ['-n', ns, 'addr', 'add', `${v6}/64`, 'dev', link, 'nodad']);
-    run('ip', ['-n', ns, 'addr', 'add', `${ll}/64`, 'dev', link, 'nodad']);
-    run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-    run('ip', ['-n', ns, 'link', 'set', link, 'up']);
-  }
+  createPair(
+    {
+      netns: ROUTER,
+      link: ROUTER_LINK,
+      addresses: [`${ROUTER_V4}/24`, `${ROUTER_V6}/64`, `${ROUTER_LL}/64`],
+    },
+    { netns: NODE, link: NODE_LINK, addresses: [`${NODE_V4}/24`, `${NODE_V6}/64`, `${NODE_LL}/64`] },
+  );
 }
 
-export function setLink(ns: string, link: string, up: boolean): void {
-  run('ip', ['-n', ns, 'link', 'set', link, up ? 'up' : 'down']);
-}
+export { setLink };

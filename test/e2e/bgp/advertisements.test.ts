@@ -8,13 +8,23 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import {
+  addAddress,
+  addVeth,
+  createNetns,
+  deleteNetns,
+  Frr as FrrDaemons,
+  frrBgpdConfig,
+  listNetns,
+  loopbackUp,
+  setLink,
+} from '@portico/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireTools, ROOT, sh, waitFor, waitForShell } from './harness.js';
+import { requireTools, ROOT, waitFor } from './harness.js';
 
 requireTools(['/usr/lib/frr/bgpd', '/usr/bin/vtysh']);
 if (!existsSync(join(ROOT, 'packages/speaker/dist/index.js')))
@@ -30,76 +40,47 @@ type RouterName = keyof typeof ROUTERS;
 const VIP = '203.0.113.9';
 
 function teardown(): void {
-  const existing = sh('ip', ['netns', 'list']);
-  for (const ns of [NODE, ROUTERS.r1.ns, ROUTERS.r2.ns])
-    if (new RegExp(`^${ns}( |$)`, 'm').test(existing)) sh('ip', ['netns', 'del', ns]);
+  for (const ns of [NODE, ROUTERS.r1.ns, ROUTERS.r2.ns]) deleteNetns(ns);
 }
 
 function setup(): void {
   teardown();
-  sh('ip', ['netns', 'add', NODE]);
-  sh('ip', ['-n', NODE, 'link', 'set', 'lo', 'up']);
+  createNetns(NODE);
+  loopbackUp(NODE);
   for (const [name, r] of Object.entries(ROUTERS)) {
-    sh('ip', ['netns', 'add', r.ns]);
-    sh('ip', ['-n', r.ns, 'link', 'set', 'lo', 'up']);
-    sh('ip', [
-      'link',
-      'add',
-      `p13${name}-r`,
-      'netns',
-      r.ns,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      `p13${name}-n`,
-      'netns',
-      NODE,
-    ]);
-    sh('ip', ['-n', r.ns, 'addr', 'add', `${r.address}/30`, 'dev', `p13${name}-r`]);
-    sh('ip', ['-n', NODE, 'addr', 'add', `${r.local}/30`, 'dev', `p13${name}-n`]);
-    sh('ip', ['-n', r.ns, 'link', 'set', `p13${name}-r`, 'up']);
-    sh('ip', ['-n', NODE, 'link', 'set', `p13${name}-n`, 'up']);
+    createNetns(r.ns);
+    loopbackUp(r.ns);
+    const routerLink = `p13${name}-r`;
+    const nodeLink = `p13${name}-n`;
+    addVeth({ name: routerLink, netns: r.ns }, { name: nodeLink, netns: NODE });
+    addAddress(r.ns, routerLink, `${r.address}/30`);
+    addAddress(NODE, nodeLink, `${r.local}/30`);
+    setLink(r.ns, routerLink, true);
+    setLink(NODE, nodeLink, true);
   }
 }
 
 class Frr {
-  readonly dir = mkdtempSync(join(tmpdir(), 'p13-frr-'));
-  constructor(private readonly router: RouterName) {}
+  private readonly daemons: FrrDaemons;
+  constructor(private readonly router: RouterName) {
+    this.daemons = FrrDaemons.inTempDir(ROUTERS[router].ns, 'p13-frr');
+  }
   start(): void {
     const r = ROUTERS[this.router];
-    writeFileSync(
-      join(this.dir, 'bgpd.conf'),
-      [
-        'frr defaults traditional',
-        'router bgp 65000',
-        ` bgp router-id ${r.address}`,
-        ' no bgp ebgp-requires-policy',
-        ' no bgp default ipv4-unicast',
-        ` neighbor ${r.local} remote-as 65001`,
-        ` neighbor ${r.local} timers connect 1`,
-        ' address-family ipv4 unicast',
-        `  neighbor ${r.local} activate`,
-        ' exit-address-family',
-        '',
-      ].join('\n'),
+    this.daemons.startBgpd(
+      frrBgpdConfig({
+        asn: 65000,
+        routerId: r.address,
+        neighbors: [{ address: r.local, remoteAs: 65001, connectRetry: 1 }],
+        addressFamilies: { ipv4: { activate: [r.local] } },
+      }),
     );
-    const args = ['netns', 'exec', r.ns, '/usr/lib/frr/bgpd', '-Z', '-n', '-S', '-P', '0'];
-    args.push('-f', join(this.dir, 'bgpd.conf'), '-i', join(this.dir, 'bgpd.pid'), '--vty_socket', this.dir);
-    args.push('--log', `file:${join(this.dir, 'bgpd.log')}`);
-    spawn('ip', args, { stdio: 'ignore', detached: true }).unref();
-    waitForShell(`[ -S ${this.dir}/bgpd.vty ]`);
   }
-  stop(): void {
-    try {
-      process.kill(Number(readFileSync(join(this.dir, 'bgpd.pid'), 'utf8').trim()), 'SIGKILL');
-    } catch {
-      // not running
-    }
-    rmSync(this.dir, { recursive: true, force: true });
+  async stop(): Promise<void> {
+    await this.daemons.remove();
   }
   private vtysh(cmd: string): unknown {
-    return JSON.parse(sh('vtysh', ['--vty_socket', this.dir, '-c', cmd]) || '{}');
+    return this.daemons.vtyshJson(cmd);
   }
   established(): boolean {
     const peer = ROUTERS[this.router].local;
@@ -196,10 +177,10 @@ describe('BGPAdvertisement peers and BGPPeer nodeSelectors against two FRR route
   }, 60_000);
   afterAll(async () => {
     await speaker?.stop();
-    frr.r1.stop();
-    frr.r2.stop();
+    await frr.r1.stop();
+    await frr.r2.stop();
     teardown();
-    expect(sh('ip', ['netns', 'list'])).not.toMatch(/^p13-/m);
+    expect(listNetns().filter((ns) => ns.startsWith('p13-'))).toEqual([]);
   });
 
   it('an advertisement with peers [r1] reaches r1 and not r2', async () => {

@@ -1,6 +1,7 @@
 // BGP with BFD end to end: FRR zebra + bfdd + bgpd (`neighbor X bfd`) in pbgp-bfd-r, our speaker with
 // `bfd: {}` in pbgp-bfd-s. Each side's BFD loss must take the BGP session down at once, long before
 // the 30 s hold time could.
+import { frrBgpdConfig } from '@portico/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Frr } from '../bfd/frr.js';
 import { FRR_BFDD_CONFIG } from '../bfd/router-config.js';
@@ -8,17 +9,20 @@ import { buildLibrary, Driver, requireTools, Topology, waitFor } from './harness
 
 requireTools(['/usr/lib/frr/bgpd', '/usr/lib/frr/bfdd', '/usr/lib/frr/zebra', '/usr/bin/vtysh']);
 
-const BGPD = `frr defaults traditional
-router bgp 65000
- bgp router-id 192.0.2.1
- no bgp ebgp-requires-policy
- neighbor 192.0.2.2 remote-as 65001
- neighbor 192.0.2.2 timers 10 30
- neighbor 192.0.2.2 timers connect 1
- neighbor 192.0.2.2 bfd
- neighbor 192.0.2.2 bfd profile fast
-!
-`;
+const BGPD = frrBgpdConfig({
+  asn: 65000,
+  routerId: '192.0.2.1',
+  defaultIpv4Unicast: true,
+  neighbors: [
+    {
+      address: '192.0.2.2',
+      remoteAs: 65001,
+      timers: { keepalive: 10, hold: 30 },
+      connectRetry: 1,
+      bfd: 'fast',
+    },
+  ],
+});
 
 const config = {
   localAsn: 65001,

@@ -1,7 +1,5 @@
-import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { requireTools, sh, type Topology, waitForShell } from './harness.js';
+import { Bird as BirdDaemon, birdConfig, type BirdSession } from '@portico/testbed';
+import { requireTools, type Topology } from './harness.js';
 import { PASSWORD, type RouteView, routerScenario, type RouterAdapter } from './scenario.js';
 
 requireTools(['/usr/sbin/bird', '/usr/sbin/birdc']);
@@ -15,46 +13,52 @@ const PROTOCOLS: Record<string, string> = {
   '2001:db8::2': 'e6',
 };
 
-const CONFIG = `router id 192.0.2.1;
-protocol device { scan time 10; }
-protocol bgp e4 { local 192.0.2.1 as 65000; neighbor 192.0.2.2 as 65001; connect retry time 1;
-  ipv4 { import all; export none; }; ipv6 { import all; export none; }; }
-protocol bgp i4 { local 192.0.2.11 as 65000; neighbor 192.0.2.3 as 65000; direct; connect retry time 1;
-  ipv4 { import all; export none; gateway direct; }; }
-protocol bgp m4 { local 192.0.2.12 as 65000; neighbor 192.0.2.4 as 65001; connect retry time 1; password "${PASSWORD}";
-  ipv4 { import all; export none; }; }
-protocol bgp w4 { local 192.0.2.13 as 65000; neighbor 192.0.2.5 as 65001; connect retry time 1; password "${PASSWORD}";
-  ipv4 { import all; export none; }; }
-protocol bgp e6 { local 2001:db8::1 as 65000; neighbor 2001:db8::2 as 65001; connect retry time 1;
-  ipv6 { import all; export none; }; }
-`;
+const session = (
+  name: string,
+  local: string,
+  neighbor: string,
+  neighborAs: number,
+  more: Partial<BirdSession> = {},
+): BirdSession => ({
+  name,
+  local,
+  localAs: 65000,
+  neighbor,
+  neighborAs,
+  connectRetry: 1,
+  channels: [{ family: 'ipv4' }],
+  ...more,
+});
+
+const CONFIG = birdConfig({
+  routerId: '192.0.2.1',
+  sessions: [
+    session('e4', '192.0.2.1', '192.0.2.2', 65001, { channels: [{ family: 'ipv4' }, { family: 'ipv6' }] }),
+    session('i4', '192.0.2.11', '192.0.2.3', 65000, {
+      direct: true,
+      channels: [{ family: 'ipv4', gatewayDirect: true }],
+    }),
+    session('m4', '192.0.2.12', '192.0.2.4', 65001, { password: PASSWORD }),
+    session('w4', '192.0.2.13', '192.0.2.5', 65001, { password: PASSWORD }),
+    session('e6', '2001:db8::1', '2001:db8::2', 65001, { channels: [{ family: 'ipv6' }] }),
+  ],
+});
 
 class Bird implements RouterAdapter {
-  private dir = '';
+  private daemon: BirdDaemon | undefined;
   start(topo: Topology): void {
-    this.dir = topo.dir;
-    writeFileSync(join(this.dir, 'bird.conf'), CONFIG);
-    const args = ['netns', 'exec', topo.router, '/usr/sbin/bird', '-f', '-c', join(this.dir, 'bird.conf')];
-    args.push('-s', this.sock(), '-P', join(this.dir, 'bird.pid'));
-    spawn('ip', args, { stdio: 'ignore', detached: true }).unref();
-    waitForShell(`[ -S ${this.sock()} ]`);
-  }
-  private sock(): string {
-    return join(this.dir, 'bird.ctl');
+    this.daemon = new BirdDaemon(topo.router, topo.dir);
+    this.daemon.start(CONFIG);
   }
   stop(): void {
-    try {
-      process.kill(this.pid(), 'SIGKILL');
-    } catch {
-      // not running
-    }
+    this.daemon?.kill('SIGKILL');
   }
   pid(): number {
-    return Number(readFileSync(join(this.dir, 'bird.pid'), 'utf8').trim());
+    return this.daemon?.pid() ?? -1;
   }
   /** birdc exits non-zero for "Network not found"; callers look at the output. */
   private birdc(cmd: string): string {
-    return sh('birdc', ['-s', this.sock(), ...cmd.split(' ')], { allowFail: true });
+    return this.daemon!.birdc(cmd);
   }
   established(peer: string): boolean {
     return /Established/.test(this.birdc(`show protocols ${PROTOCOLS[peer]}`));

@@ -1,20 +1,11 @@
-import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { Frr as FrrDaemons, frrBgpdConfig } from '@portico/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildLibrary, Driver, requireTools, sh, Topology, waitFor, waitForShell } from './harness.js';
+import { buildLibrary, Driver, requireTools, Topology, waitFor } from './harness.js';
 import { PASSWORD, type RouteView, routerScenario, type RouterAdapter } from './scenario.js';
 
 requireTools(['/usr/lib/frr/bgpd', '/usr/bin/vtysh']);
 
 function config(): string {
-  const lines = [
-    'frr defaults traditional',
-    'router bgp 65000',
-    ' bgp router-id 192.0.2.1',
-    ' no bgp ebgp-requires-policy',
-    ' no bgp default ipv4-unicast',
-  ];
   const peers: [string, number, string[]][] = [
     ['192.0.2.2', 65001, ['ipv4', 'ipv6']],
     ['192.0.2.3', 65000, ['ipv4']],
@@ -22,60 +13,35 @@ function config(): string {
     ['192.0.2.5', 65001, ['ipv4']],
     ['2001:db8::2', 65001, ['ipv6']],
   ];
-  for (const [p, asn] of peers) {
-    lines.push(` neighbor ${p} remote-as ${asn}`, ` neighbor ${p} timers connect 1`);
-    if (p === '192.0.2.4' || p === '192.0.2.5') lines.push(` neighbor ${p} password ${PASSWORD}`);
-  }
-  for (const af of ['ipv4', 'ipv6']) {
-    lines.push(` address-family ${af} unicast`);
-    for (const [p, , fams] of peers) if (fams.includes(af)) lines.push(`  neighbor ${p} activate`);
-    lines.push(' exit-address-family');
-  }
-  return lines.join('\n') + '\n';
+  const activated = (af: string) => peers.filter(([, , fams]) => fams.includes(af)).map(([p]) => p);
+  return frrBgpdConfig({
+    asn: 65000,
+    routerId: '192.0.2.1',
+    neighbors: peers.map(([address, remoteAs]) => ({
+      address,
+      remoteAs,
+      connectRetry: 1,
+      ...(address === '192.0.2.4' || address === '192.0.2.5' ? { password: PASSWORD } : {}),
+    })),
+    addressFamilies: { ipv4: { activate: activated('ipv4') }, ipv6: { activate: activated('ipv6') } },
+  });
 }
 
 class Frr implements RouterAdapter {
-  private dir = '';
+  private daemons: FrrDaemons | undefined;
   constructor(private readonly text: string = config()) {}
   start(topo: Topology): void {
-    this.dir = topo.dir;
-    writeFileSync(join(this.dir, 'bgpd.conf'), this.text);
-    const args = [
-      'netns',
-      'exec',
-      topo.router,
-      '/usr/lib/frr/bgpd',
-      '-Z',
-      '-n',
-      '-S',
-      '-P',
-      '0',
-      '-f',
-      join(this.dir, 'bgpd.conf'),
-    ];
-    args.push(
-      '-i',
-      join(this.dir, 'bgpd.pid'),
-      '--vty_socket',
-      this.dir,
-      '--log',
-      `file:${join(this.dir, 'bgpd.log')}`,
-    );
-    spawn('ip', args, { stdio: 'ignore', detached: true }).unref();
-    waitForShell(`[ -S ${this.dir}/bgpd.vty ]`);
+    this.daemons = new FrrDaemons(topo.router, topo.dir);
+    this.daemons.startBgpd(this.text);
   }
   stop(): void {
-    try {
-      process.kill(this.pid(), 'SIGKILL');
-    } catch {
-      // not running
-    }
+    this.daemons?.kill('bgpd');
   }
   pid(): number {
-    return Number(readFileSync(join(this.dir, 'bgpd.pid'), 'utf8').trim());
+    return this.daemons?.pid('bgpd') ?? -1;
   }
   private vtysh(cmd: string): unknown {
-    return JSON.parse(sh('vtysh', ['--vty_socket', this.dir, '-c', cmd]) || '{}');
+    return this.daemons!.vtyshJson(cmd);
   }
   established(peer: string): boolean {
     const s = this.vtysh(`show bgp neighbors ${peer} json`) as Record<string, { bgpState?: string }>;
@@ -117,20 +83,12 @@ routerScenario('FRR bgpd', 'pbgp-frr', new Frr());
 describe('IPv4 routes with an IPv6 next hop (RFC 8950) against FRR', () => {
   const topo = new Topology('pbgp-enh');
   const frr = new Frr(
-    [
-      'frr defaults traditional',
-      'router bgp 65000',
-      ' bgp router-id 192.0.2.1',
-      ' no bgp ebgp-requires-policy',
-      ' no bgp default ipv4-unicast',
-      ' neighbor 2001:db8::2 remote-as 65001',
-      ' neighbor 2001:db8::2 timers connect 1',
-      ' neighbor 2001:db8::2 capability extended-nexthop',
-      ' address-family ipv4 unicast',
-      '  neighbor 2001:db8::2 activate',
-      ' exit-address-family',
-      '',
-    ].join('\n'),
+    frrBgpdConfig({
+      asn: 65000,
+      routerId: '192.0.2.1',
+      neighbors: [{ address: '2001:db8::2', remoteAs: 65001, connectRetry: 1, extendedNexthop: true }],
+      addressFamilies: { ipv4: { activate: ['2001:db8::2'] } },
+    }),
   );
   let driver: Driver;
   beforeAll(() => {

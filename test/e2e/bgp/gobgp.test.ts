@@ -1,8 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { Gobgp as GobgpDaemon, gobgpConfig } from '@portico/testbed';
 import { formatCommunity } from '../../../packages/bgp/src/communities.js';
-import { requireTools, sh, type Topology, waitForShell } from './harness.js';
+import { requireTools, type Topology } from './harness.js';
 import { PASSWORD, type RouteView, routerScenario, type RouterAdapter } from './scenario.js';
 
 requireTools(['/usr/bin/gobgpd', '/usr/bin/gobgp']);
@@ -16,28 +14,19 @@ const PEERS: [string, number, string[], boolean][] = [
 ];
 
 function config(): string {
-  const out = ['[global.config]', '  as = 65000', '  router-id = "192.0.2.1"'];
-  for (const [addr, asn, fams, md5] of PEERS) {
-    out.push(
-      '[[neighbors]]',
-      '  [neighbors.config]',
-      `    neighbor-address = "${addr}"`,
-      `    peer-as = ${asn}`,
-    );
-    if (md5) out.push(`    auth-password = "${PASSWORD}"`);
-    out.push('  [neighbors.timers.config]', '    connect-retry = 1', '    idle-hold-time-after-reset = 1');
-    // Helper mode: keep the routes of a restarting speaker (RFC 4724).
-    out.push('  [neighbors.graceful-restart.config]', '    enabled = true', '    helper-only = true');
-    for (const f of fams) {
-      out.push(
-        '  [[neighbors.afi-safis]]',
-        '    [neighbors.afi-safis.config]',
-        `      afi-safi-name = "${f}-unicast"`,
-      );
-      out.push('    [neighbors.afi-safis.mp-graceful-restart.config]', '      enabled = true');
-    }
-  }
-  return out.join('\n') + '\n';
+  return gobgpConfig({
+    asn: 65000,
+    routerId: '192.0.2.1',
+    neighbors: PEERS.map(([address, peerAs, families, md5]) => ({
+      address,
+      peerAs,
+      ...(md5 ? { password: PASSWORD } : {}),
+      connectRetry: 1,
+      // Helper mode: keep the routes of a restarting speaker (RFC 4724).
+      gracefulRestartHelper: true,
+      families: families as Array<'ipv4' | 'ipv6'>,
+    })),
+  });
 }
 
 interface GobgpPath {
@@ -54,40 +43,19 @@ interface GobgpPath {
 }
 
 class Gobgp implements RouterAdapter {
-  private child: ChildProcess | undefined;
-  private ns = '';
+  private daemon: GobgpDaemon | undefined;
   start(topo: Topology): void {
-    this.ns = topo.router;
-    const file = join(topo.dir, 'gobgpd.toml');
-    writeFileSync(file, config());
-    this.child = spawn(
-      'ip',
-      [
-        'netns',
-        'exec',
-        topo.router,
-        'gobgpd',
-        '-f',
-        file,
-        '--api-hosts',
-        '127.0.0.1:50051',
-        '-p',
-        '--pprof-disable',
-      ],
-      {
-        stdio: 'ignore',
-      },
-    );
-    waitForShell(`ip netns exec ${topo.router} gobgp global >/dev/null 2>&1`);
+    this.daemon = new GobgpDaemon(topo.router, topo.dir);
+    this.daemon.start(config());
   }
   stop(): void {
-    this.child?.kill('SIGKILL');
+    this.daemon?.process?.kill('SIGKILL');
   }
   pid(): number {
-    return this.child?.pid ?? -1;
+    return this.daemon?.pid ?? -1;
   }
   private gobgp(args: string[]): unknown {
-    const out = sh('ip', ['netns', 'exec', this.ns, 'gobgp', ...args, '-j'], { allowFail: true });
+    const out = this.daemon!.gobgp([...args, '-j'], { allowFail: true });
     return out.trim() ? JSON.parse(out) : undefined;
   }
   established(peer: string): boolean {

@@ -3,36 +3,36 @@
  * speaker driver process, bounded polling, and one scenario run against every router.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { createPair, destroyPair, requireRoot, requireTools as testbedRequireTools } from '@portico/testbed';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
-export function sh(cmd: string, args: string[], opts: { allowFail?: boolean } = {}): string {
-  try {
-    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
-  } catch (err) {
-    if (opts.allowFail) return (err as { stdout?: string }).stdout ?? '';
-    const e = err as { stderr?: string; message: string };
-    throw new Error(`${cmd} ${args.join(' ')} failed: ${e.stderr ?? e.message}`, { cause: err });
-  }
-}
+export { run as sh } from '@portico/testbed';
 
 /** Fails loudly when the test cannot run here (not root, package missing): never a silent skip. */
 export function requireTools(tools: string[]): void {
-  if (process.getuid?.() !== 0) throw new Error('BGP e2e tests need root (network namespaces)');
-  for (const t of tools) {
-    if (!existsSync(t)) throw new Error(`${t} not found: install the Debian package (see .ci/apt-packages)`);
-  }
+  requireRoot('BGP e2e tests');
+  testbedRequireTools(
+    'BGP e2e tests',
+    tools.map((t) => [t, DEBIAN_PACKAGE[t.split('/').pop()!] ?? 'see .ci/apt-packages']),
+  );
 }
 
-/** Runs the shell test `condition` every 100 ms, at most 50 times: throws if it never holds (a daemon that did not start). */
-export function waitForShell(condition: string): void {
-  sh('sh', ['-c', `for i in $(seq 50); do ${condition} && exit 0; sleep 0.1; done; exit 1`]);
-}
+const DEBIAN_PACKAGE: Record<string, string> = {
+  bgpd: 'frr',
+  bfdd: 'frr',
+  zebra: 'frr',
+  vtysh: 'frr',
+  bird: 'bird2',
+  birdc: 'bird2',
+  gobgpd: 'gobgpd',
+  gobgp: 'gobgpd',
+};
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -70,45 +70,14 @@ export class Topology {
   }
 
   create(routerAddrs: string[], speakerAddrs: string[]): void {
-    this.destroy();
-    sh('ip', ['netns', 'add', this.router]);
-    sh('ip', ['netns', 'add', this.speaker]);
-    const r = `${this.prefix}r0`;
-    const s = `${this.prefix}s0`;
-    sh('ip', [
-      'link',
-      'add',
-      r,
-      'netns',
-      this.router,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      s,
-      'netns',
-      this.speaker,
-    ]);
-    for (const [ns, dev, addrs] of [
-      [this.router, r, routerAddrs],
-      [this.speaker, s, speakerAddrs],
-    ] as const) {
-      for (const a of addrs) {
-        sh('ip', ['-n', ns, 'addr', 'add', a, 'dev', dev, ...(a.includes(':') ? ['nodad'] : [])]);
-      }
-      sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-      sh('ip', ['-n', ns, 'link', 'set', dev, 'up']);
-    }
+    createPair(
+      { netns: this.router, link: `${this.prefix}r0`, addresses: routerAddrs },
+      { netns: this.speaker, link: `${this.prefix}s0`, addresses: speakerAddrs },
+    );
   }
 
   destroy(): void {
-    for (const ns of [this.router, this.speaker]) {
-      sh('ip', ['netns', 'pids', ns], { allowFail: true })
-        .split('\n')
-        .filter(Boolean)
-        .forEach((pid) => sh('kill', ['-9', pid], { allowFail: true }));
-      sh('ip', ['netns', 'del', ns], { allowFail: true });
-    }
+    destroyPair({ netns: this.router }, { netns: this.speaker });
   }
 
   cleanup(): void {

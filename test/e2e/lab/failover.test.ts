@@ -5,11 +5,16 @@
  */
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NODES, POOLS } from '../../../packages/cli/src/lab/plan.js';
-import { sleep } from '../../../packages/cli/src/lab/shell.js';
-import { addNodeRoutes } from '../../../packages/cli/src/lab/topology.js';
-import { addService, startPod, stopPod } from '../../../packages/cli/src/lab/workloads.js';
-import { allocatedIps } from '../../../packages/cli/src/lab/services.js';
+import {
+  NODES,
+  POOLS,
+  sleep,
+  addNodeRoutes,
+  addService,
+  startPod,
+  stopPod,
+  allocatedIps,
+} from '@portico/lab';
 import {
   clientGet,
   cli,

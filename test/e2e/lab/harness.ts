@@ -7,12 +7,18 @@ import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LabApi } from '../../../packages/cli/src/lab/api.js';
-import { startSpeaker } from '../../../packages/cli/src/lab/speaker.js';
-import { CLIENT, NODES, ROUTER } from '../../../packages/cli/src/lab/plan.js';
-import { routerNextHops } from '../../../packages/cli/src/lab/router.js';
-import { readState, writeState, type LabState } from '../../../packages/cli/src/lab/state.js';
-import type { Lab } from '../../../packages/cli/src/lab/workloads.js';
+import {
+  LabApi,
+  startSpeaker,
+  CLIENT,
+  NODES,
+  ROUTER,
+  routerNextHops,
+  readState,
+  writeState,
+  type LabState,
+  type Lab,
+} from '@portico/lab';
 
 export const root = fileURLToPath(new URL('../../../', import.meta.url));
 const portico = `${root}packages/cli/bin/portico.js`;
@@ -30,8 +36,9 @@ export function requireLabPrerequisites(): void {
 }
 
 /**
- * Builds the CLI. When another package does not compile at this moment (parallel work), tsc -b
- * still emits; the tests go on as long as the lab's own files were emitted from current sources.
+ * Builds the CLI and the lab it loads. When another package does not compile at this moment
+ * (parallel work), tsc -b still emits; the tests go on as long as the lab's own files were emitted
+ * from current sources.
  */
 function buildCli(): void {
   try {
@@ -40,11 +47,13 @@ function buildCli(): void {
       encoding: 'utf8',
     });
   } catch (err) {
-    const src = `${root}packages/cli/src/`;
-    const sources = ['commands/lab.ts', ...readdirSync(`${src}lab`).map((f) => `lab/${f}`)];
+    const sources = [
+      ...readdirSync(`${root}packages/lab/src`).map((f) => `packages/lab/src/${f}`),
+      'packages/cli/src/commands/lab.ts',
+    ];
     const stale = sources.filter((f) => {
-      const out = `${root}packages/cli/dist/${f.replace(/\.ts$/, '.js')}`;
-      return !existsSync(out) || statSync(out).mtimeMs < statSync(src + f).mtimeMs;
+      const out = root + f.replace('/src/', '/dist/').replace(/\.ts$/, '.js');
+      return !existsSync(out) || statSync(out).mtimeMs < statSync(root + f).mtimeMs;
     });
     if (stale.length > 0)
       throw new Error(

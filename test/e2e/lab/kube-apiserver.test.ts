@@ -10,8 +10,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { metallbCrdFiles, pinnedKubernetesVersion } from '@portico/dev-kube-apiserver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NODES } from '../../../packages/cli/src/lab/plan.js';
-import { stopPod } from '../../../packages/cli/src/lab/workloads.js';
+import { NODES, stopPod } from '@portico/lab';
 import { clientGet, cli, eventually, labDir, nextHops, openLab, requireLabPrerequisites } from './harness.js';
 
 interface Status {

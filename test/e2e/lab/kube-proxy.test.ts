@@ -15,8 +15,7 @@ import { startDevApiServer, type DevApiServer } from '@portico/dev-apiserver';
 import { hostEndpointAddress } from '@portico/dev-kube-apiserver';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LabApi } from '../../../packages/cli/src/lab/api.js';
-import { KubeProxyStandIn } from '../../../packages/cli/src/lab/kube-proxy.js';
+import { LabApi, KubeProxyStandIn } from '@portico/lab';
 import { eventually } from './harness.js';
 
 const serviceIp = '127.0.0.2';

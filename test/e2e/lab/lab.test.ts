@@ -6,11 +6,11 @@
  * kubectl lists the IPAddressPools with the counts the controller writes. Needs root + FRR + kubectl
  * (+ Go, for the Gateway API CRDs).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createNetns, spawnInNetns } from '@portico/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NODES, PINNED_POOL, ROUTER } from '../../../packages/cli/src/lab/plan.js';
-import { startPod, stopPod } from '../../../packages/cli/src/lab/workloads.js';
+import { NODES, PINNED_POOL, ROUTER, startPod, stopPod } from '@portico/lab';
 import {
   clientGet,
   cli,
@@ -347,9 +347,9 @@ describe('portico lab', () => {
 
   it('down cleans up after a crashed up that left namespaces and processes but no state', async () => {
     const other = labDir();
-    spawnSync('ip', ['netns', 'add', 'plab-n2']);
-    spawnSync('ip', ['netns', 'add', 'plab-sw']);
-    const orphan = spawn('ip', ['netns', 'exec', 'plab-n2', 'sleep', '300'], { stdio: 'ignore' });
+    createNetns('plab-n2');
+    createNetns('plab-sw');
+    const orphan = spawnInNetns('plab-n2', 'sleep', ['300'], { stdio: 'ignore' });
     await eventually(
       () =>
         spawnSync('ip', ['netns', 'pids', 'plab-n2'], { encoding: 'utf8' }).stdout.trim() ? true : undefined,

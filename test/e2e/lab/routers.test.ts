@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { NODES } from '../../../packages/cli/src/lab/plan.js';
+import { NODES } from '@portico/lab';
 import { clientGet, cli, eventually, labDir, nextHops, openLab, requireLabPrerequisites } from './harness.js';
 
 interface Status {

@@ -6,8 +6,9 @@
  */
 import { decodeResources, parseConfig, poolProtocols, type Config } from '@portico/config';
 import { describe, expect, it } from 'vitest';
-import { convertedPoolResources, poolResources } from '../../../packages/cli/src/lab/objects.js';
 import {
+  convertedPoolResources,
+  poolResources,
   NODES,
   PINNED_POOL,
   PREFIX,
@@ -15,12 +16,10 @@ import {
   POOLS,
   podIp,
   SEGMENT,
-} from '../../../packages/cli/src/lab/plan.js';
-import {
   forwardingRules,
   type EndpointSlice,
   type Service,
-} from '../../../packages/cli/src/lab/proxy-rules.js';
+} from '@portico/lab';
 
 const service = (
   name: string,

@@ -11,6 +11,15 @@ import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import {
+  addAddress,
+  addVeth,
+  attachToBridge,
+  createNetns,
+  deleteNetns,
+  loopbackUp,
+  setLink,
+} from '@portico/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -37,27 +46,24 @@ if (!existsSync(`${root}packages/speaker/dist/index.js`))
   throw new Error('advertisements.test.ts runs the built packages: run `npx tsc -b` first');
 
 function teardown(): void {
-  const existing = sh(['ip', 'netns', 'list']);
-  for (const ns of NAMESPACES)
-    if (new RegExp(`^${ns}( |$)`, 'm').test(existing)) sh(['ip', 'netns', 'del', ns]);
+  for (const ns of NAMESPACES) deleteNetns(ns);
 }
 
 /** A veth from `ns` (named `name` inside it) to a port of bridge `bridge` in the switch. */
 function plug(ns: string, name: string, bridge: string, tag: string): void {
   const inside = `${tag}-i`;
   const port = `${tag}-p`;
-  sh(['ip', 'link', 'add', inside, 'netns', ns, 'type', 'veth', 'peer', 'name', port, 'netns', SWITCH]);
+  addVeth({ name: inside, netns: ns }, { name: port, netns: SWITCH });
   ipns(ns, 'link', 'set', inside, 'name', name);
-  ipns(ns, 'link', 'set', name, 'up');
-  ipns(SWITCH, 'link', 'set', port, 'master', bridge);
-  ipns(SWITCH, 'link', 'set', port, 'up');
+  setLink(ns, name, true);
+  attachToBridge(SWITCH, port, bridge);
 }
 
 function setup(): void {
   teardown();
   for (const ns of NAMESPACES) {
-    sh(['ip', 'netns', 'add', ns]);
-    ipns(ns, 'link', 'set', 'lo', 'up');
+    createNetns(ns);
+    loopbackUp(ns);
   }
   for (const segment of ['x', 'y']) {
     ipns(SWITCH, 'link', 'add', `p13-br${segment}`, 'type', 'bridge');
@@ -68,7 +74,7 @@ function setup(): void {
     for (const segment of ['x', 'y']) plug(ns, `eth${segment}`, `p13-br${segment}`, `p13v${tag++}`);
   for (const [segment, ns] of Object.entries(CLIENTS)) {
     plug(ns, 'eth0', `p13-br${segment}`, `p13v${tag++}`);
-    ipns(ns, 'addr', 'add', `198.51.100.${segment === 'x' ? 100 : 101}/24`, 'dev', 'eth0');
+    addAddress(ns, 'eth0', `198.51.100.${segment === 'x' ? 100 : 101}/24`);
   }
 }
 

@@ -1,13 +1,13 @@
 /**
  * The layer-2 announcer end to end, judged by the client kernel's neighbour table: namespaces
- * pl2-n1 and pl2-n2 run announcers (runner.mjs, the built library on Node 24), pl2-c is the client,
+ * pl2-n1 and pl2-n2 run announcers (packages/layer2/bench/announcer-runner.mjs, the built library on Node 24), pl2-c is the client,
  * all on one bridge in pl2-sw (testbed.md §3). Needs root, iproute2, iputils-ping, iputils-arping.
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error plain JavaScript helper shared with the benchmark
-import * as bed from './topology.mjs';
+import * as bed from '../../../packages/layer2/bench/segment.mjs';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const { VIP4, VIP6, CLIENT } = bed;

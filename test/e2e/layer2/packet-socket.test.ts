@@ -5,15 +5,16 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLoopedNetns, deleteNetns } from '@portico/testbed';
 // @ts-expect-error plain JavaScript helper shared with the benchmark
-import * as bed from './topology.mjs';
+import * as bed from '../../../packages/layer2/bench/segment.mjs';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const NS = 'pl2-p';
 let result: Record<string, unknown>;
 
 function removeNamespace(): void {
-  if (/^pl2-p( |$)/m.test(bed.sh(['ip', 'netns', 'list']))) bed.sh(['ip', 'netns', 'del', NS]);
+  deleteNetns(NS);
 }
 
 beforeAll(() => {
@@ -21,11 +22,7 @@ beforeAll(() => {
   execFileSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-b', 'packages/native'], {
     cwd: root,
   });
-  removeNamespace();
-  bed.sh(['ip', 'netns', 'add', NS]);
-  bed.sh(['ip', '-n', NS, 'link', 'add', 'pl2-pa', 'type', 'veth', 'peer', 'name', 'pl2-pb']);
-  bed.sh(['ip', '-n', NS, 'link', 'set', 'pl2-pa', 'up']);
-  bed.sh(['ip', '-n', NS, 'link', 'set', 'pl2-pb', 'up']);
+  createLoopedNetns(NS, { link: 'pl2-pa', addresses: [] }, { link: 'pl2-pb', addresses: [] });
   const output = bed.sh(
     [
       'ip',

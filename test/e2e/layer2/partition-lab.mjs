@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout } from 'node:timers';
 import { URL, fileURLToPath } from 'node:url';
+import { createSegment, destroySegment } from '@portico/testbed';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const portico = `${root}packages/cli/bin/portico.js`;
@@ -101,34 +102,9 @@ export class PartitionLab {
 
   topology() {
     teardown();
-    sh('ip', 'netns', 'add', SWITCH);
-    sh('ip', '-n', SWITCH, 'link', 'add', 'p17-br0', 'type', 'bridge', 'mcast_snooping', '0');
-    sh('ip', '-n', SWITCH, 'link', 'set', 'p17-br0', 'up');
-    for (const ns of [...NODES, CLIENT]) {
-      sh('ip', 'netns', 'add', ns);
-      sh(
-        'ip',
-        'link',
-        'add',
-        link(ns),
-        'netns',
-        ns,
-        'type',
-        'veth',
-        'peer',
-        'name',
-        `${ns}-s`,
-        'netns',
-        SWITCH,
-      );
-      sh('ip', '-n', SWITCH, 'link', 'set', `${ns}-s`, 'master', 'p17-br0');
-      sh('ip', '-n', SWITCH, 'link', 'set', `${ns}-s`, 'up');
-      sh('ip', '-n', ns, 'link', 'set', 'lo', 'up');
-      sh('ip', '-n', ns, 'link', 'set', link(ns), 'up');
-      sh('ip', '-n', ns, 'addr', 'add', `${V4(host(ns))}/24`, 'dev', link(ns));
-      sh('ip', '-n', ns, 'addr', 'add', `${V6(host(ns))}/64`, 'dev', link(ns), 'nodad');
+    createSegment(segment());
+    for (const ns of [...NODES, CLIENT])
       this.macs.set(JSON.parse(sh('ip', '-n', ns, '-j', 'link', 'show', link(ns)))[0].address, ns);
-    }
   }
 
   spawn(ns, args, log, stdout = 'file') {
@@ -350,10 +326,23 @@ ${NODES.map((ns, i) => `  - { addresses: ["10.244.0.${i + 1}"], nodeName: ${ns},
   }
 }
 
+/** The segment: a bridge without multicast snooping, every node and the client on it. */
+function segment() {
+  return {
+    switchNetns: SWITCH,
+    bridge: 'p17-br0',
+    bridgeOptions: ['mcast_snooping', '0'],
+    members: [...NODES, CLIENT].map((ns) => ({
+      netns: ns,
+      link: link(ns),
+      switchPort: `${ns}-s`,
+      addresses: [`${V4(host(ns))}/24`, `${V6(host(ns))}/64`],
+    })),
+  };
+}
+
 export function teardown() {
-  const existing = sh('ip', 'netns', 'list');
-  for (const ns of [CLIENT, ...NODES, SWITCH])
-    if (new RegExp(`^${ns}( |$)`, 'm').test(existing)) sh('ip', 'netns', 'del', ns);
+  destroySegment(segment());
 }
 
 /** The nodes in election order for `ip`, best first (MetalLB's rank: SHA-256 of "node#ip", bytewise). */

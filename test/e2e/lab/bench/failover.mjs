@@ -15,10 +15,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, URL } from 'node:url';
-import { startSpeaker } from '../../../../packages/cli/dist/lab/speaker.js';
-import { CLIENT, NODES, ROUTER } from '../../../../packages/cli/dist/lab/plan.js';
-import { readState, writeState } from '../../../../packages/cli/dist/lab/state.js';
-import { addNodeRoutes } from '../../../../packages/cli/dist/lab/topology.js';
+import { startSpeaker, CLIENT, NODES, ROUTER, readState, writeState, addNodeRoutes } from '@portico/lab';
 
 const runs = Number(process.argv[2] ?? 20);
 const root = fileURLToPath(new URL('../../../../', import.meta.url));

@@ -12,10 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, URL } from 'node:url';
-import { LabApi } from '../../../../packages/cli/dist/lab/api.js';
-import { NODES, poolConfig } from '../../../../packages/cli/dist/lab/plan.js';
-import { routerCli, routerPids } from '../../../../packages/cli/dist/lab/router.js';
-import { readState } from '../../../../packages/cli/dist/lab/state.js';
+import { LabApi, NODES, poolConfig, routerCli, routerPids, readState } from '@portico/lab';
 
 const steps = process.argv.slice(2).map(Number);
 if (steps.length === 0) steps.push(1000, 10000);

@@ -101,8 +101,15 @@ async function waitUntilServing(state: LabState, log: string, timeoutMs: number)
   };
   for (;;) {
     if (existsSync(state.kubeconfig)) {
-      const api = LabApi.fromKubeconfig(state.kubeconfig);
-      if (await api.ready().catch(() => false)) return api;
+      // The server writes the file with a plain write: until it is complete it does not parse.
+      const api = (() => {
+        try {
+          return LabApi.fromKubeconfig(state.kubeconfig);
+        } catch {
+          return undefined;
+        }
+      })();
+      if (api && (await api.ready().catch(() => false))) return api;
     }
     if (!alive(pid)) throw new Error(`the API server exited while starting; the end of ${log}:\n${tail()}`);
     if (Date.now() >= deadline)

@@ -25,7 +25,8 @@ import {
 import { CLIENT, NODES, PINNED_POOL, POOLS, PORTS, poolConfig, ROUTER, SEGMENT } from './plan.js';
 import { detectRouter, establishedSessions, INSTALL_HINT, type RouterKind, startRouter } from './router.js';
 import { allocatedIps, bracket, gatewayAddresses } from './services.js';
-import { background, inNetns, labProgram, nodeInNetns, PORTICO, sh, waitFor } from './shell.js';
+import { netnsExec, run } from '@portico/testbed';
+import { background, labProgram, nodeInNetns, PORTICO, waitFor } from './shell.js';
 import { readState, writeState, type ApiServerKind, type ConfigSourceKind, type LabState } from './state.js';
 import { createTopology, existingNamespaces } from './topology.js';
 import { addService, startPod, syncEndpoints, type Lab } from './workloads.js';
@@ -58,7 +59,7 @@ export function checkPrerequisites(dir: string, apiServer: ApiServerKind = 'dev'
     ...(apiServer === 'kube' ? [['openssl', 'openssl'] as [string, string]] : []),
   ];
   for (const [tool, pkg] of tools)
-    if (sh('sh', ['-c', `command -v ${tool}`], { allowFail: true }).trim() === '')
+    if (run('sh', ['-c', `command -v ${tool}`], { allowFail: true }).trim() === '')
       return `portico lab up${apiServer === 'kube' ? ' --apiserver kube' : ''} needs \`${tool}\` (apt-get install ${pkg})`;
   if (existsSync(join(dir, 'state.json')))
     return `a lab is already up (state in ${dir}); run \`portico lab down\` first`;
@@ -193,7 +194,7 @@ export async function labUp(o: UpOptions): Promise<LabState> {
 
   // The Gateway API CRDs come from the sigs.k8s.io/gateway-api Go module, as in the tests: without
   // Go the lab shows no Gateway (like the BGP half without a router).
-  const withGateway = sh('sh', ['-c', 'command -v go'], { allowFail: true }).trim() !== '';
+  const withGateway = run('sh', ['-c', 'command -v go'], { allowFail: true }).trim() !== '';
   if (withGateway) {
     step(o, 'installing the Gateway API CRDs (v1.5.1 standard channel, from the Go module)');
     await withApiClient(state.kubeconfig, (client) => installGatewayApiCrds(client));
@@ -319,7 +320,7 @@ export async function clientRequest(url: string, host?: string): Promise<string>
   let body = '';
   await waitFor(
     () => {
-      body = inNetns(CLIENT, 'curl', args, { allowFail: true }).trim();
+      body = netnsExec(CLIENT, 'curl', args, { allowFail: true }).trim();
       return body !== '';
     },
     30_000,

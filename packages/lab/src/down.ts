@@ -8,7 +8,8 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { kubeDataDir } from './apiserver.js';
 import { routerPids } from './router.js';
-import { alive, sh, stopGroup, waitFor } from './shell.js';
+import { run } from '@portico/testbed';
+import { alive, stopGroup, waitFor } from './shell.js';
 import { readState } from './state.js';
 import { destroyTopology, existingNamespaces } from './topology.js';
 
@@ -31,7 +32,7 @@ export async function labDown(dir: string, say: (line: string) => void): Promise
   );
   // Whatever still runs in a lab namespace (e.g. after a crashed `up` lost its state) goes too.
   for (const ns of existingNamespaces()) {
-    const left = sh('ip', ['netns', 'pids', ns], { allowFail: true })
+    const left = run('ip', ['netns', 'pids', ns], { allowFail: true })
       .split('\n')
       .filter((l) => /^\d+$/.test(l.trim()));
     for (const pid of left) {

@@ -5,7 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { clearInterval, setInterval } from 'node:timers';
-import { Announcer } from '../../../packages/layer2/dist/index.js';
+import { Announcer } from '../dist/index.js';
 
 const now = () => performance.timeOrigin + performance.now();
 const emit = (event) => process.stdout.write(`${JSON.stringify({ ...event, t: now() })}\n`);

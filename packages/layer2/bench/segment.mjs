@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
 import { clearTimeout, setTimeout } from 'node:timers';
 import { URL, fileURLToPath } from 'node:url';
+import { createSegment, destroySegment } from '@portico/testbed';
 
 export const SWITCH = 'pl2-sw';
 export const NODES = ['pl2-n1', 'pl2-n2'];
@@ -38,32 +39,27 @@ export function requireTools(tools = ['ip']) {
   }
 }
 
+const SEGMENT = {
+  switchNetns: SWITCH,
+  bridge: 'pl2-br0',
+  // An MLD-snooping bridge with a querier, like a managed switch: IPv6 multicast (Neighbor
+  // Solicitations to solicited-node groups) only reaches ports that reported the group.
+  bridgeOptions: ['mcast_snooping', '1', 'mcast_querier', '1'],
+  members: [...NODES, CLIENT].map((ns) => ({
+    netns: ns,
+    link: port(ns),
+    switchPort: `${ns}-sw`,
+    addresses: [`203.0.113.${ADDRESSES[ns]}/24`, `2001:db8:1::${ADDRESSES[ns].toString(16)}/64`],
+  })),
+};
+
 export function teardown() {
-  const existing = sh(['ip', 'netns', 'list']);
-  for (const ns of [CLIENT, ...NODES, SWITCH]) {
-    if (new RegExp(`^${ns}( |$)`, 'm').test(existing)) sh(['ip', 'netns', 'del', ns]);
-  }
+  destroySegment(SEGMENT);
 }
 
 export function setup() {
   teardown();
-  const ipns = (ns, ...args) => sh(['ip', '-n', ns, ...args]);
-  sh(['ip', 'netns', 'add', SWITCH]);
-  // An MLD-snooping bridge with a querier, like a managed switch: IPv6 multicast (Neighbor
-  // Solicitations to solicited-node groups) only reaches ports that reported the group.
-  ipns(SWITCH, 'link', 'add', 'pl2-br0', 'type', 'bridge', 'mcast_snooping', '1', 'mcast_querier', '1');
-  ipns(SWITCH, 'link', 'set', 'pl2-br0', 'up');
-  for (const ns of [...NODES, CLIENT]) {
-    sh(['ip', 'netns', 'add', ns]);
-    const swPort = `${ns}-sw`;
-    sh(['ip', 'link', 'add', port(ns), 'netns', ns, 'type', 'veth', 'peer', 'name', swPort, 'netns', SWITCH]);
-    ipns(SWITCH, 'link', 'set', swPort, 'master', 'pl2-br0');
-    ipns(SWITCH, 'link', 'set', swPort, 'up');
-    ipns(ns, 'link', 'set', 'lo', 'up');
-    ipns(ns, 'link', 'set', port(ns), 'up');
-    ipns(ns, 'addr', 'add', `203.0.113.${ADDRESSES[ns]}/24`, 'dev', port(ns));
-    ipns(ns, 'addr', 'add', `2001:db8:1::${ADDRESSES[ns].toString(16)}/64`, 'dev', port(ns), 'nodad');
-  }
+  createSegment(SEGMENT);
 }
 
 /** The bridge's multicast database: [{ port, grp }] (what MLD snooping learned). */
@@ -137,10 +133,10 @@ export function watchClientNeighbour(ip, mac, timeoutMs = 5000) {
   return { started: once(child, 'spawn'), done };
 }
 
-const RUNNER = fileURLToPath(new URL('./runner.mjs', import.meta.url));
+const RUNNER = fileURLToPath(new URL('./announcer-runner.mjs', import.meta.url));
 
 /**
- * Starts an announcer (runner.mjs on Node 24) inside `ns`. The returned object sends commands and
+ * Starts an announcer (announcer-runner.mjs on Node 24) inside `ns`. The returned object sends commands and
  * waits for JSON events from it.
  */
 export async function startAnnouncer(ns, options = {}) {

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import type { LabApi } from './api.js';
 import { serviceObject, type ServiceSpec } from './objects.js';
 import { NODES, podIp } from './plan.js';
-import { labProgram, nodeInNetns, PORTICO, inNetns, stopGroup, waitFor } from './shell.js';
+import { netnsExec } from '@portico/testbed';
+import { labProgram, nodeInNetns, PORTICO, stopGroup, waitFor } from './shell.js';
 import { writeState, type LabPod, type LabState } from './state.js';
 import { addPodAddress, removePodAddress } from './topology.js';
 
@@ -70,7 +71,7 @@ export async function startPod(lab: Lab, spec: PodSpec): Promise<LabPod> {
 }
 
 function probe(node: string, ip: string, port: number): boolean {
-  const code = inNetns(
+  const code = netnsExec(
     node,
     'curl',
     ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-m', '1', `http://${ip}:${port}/`],

@@ -1,33 +1,23 @@
 /**
- * Small process helpers for the lab: run a command and fail with its stderr, start a detached
- * background process with a log file, wait for a condition with a deadline.
+ * Small process helpers for the lab: start a detached background process with a log file, stop
+ * its process group, wait for a condition with a deadline. Running a command and namespaces are
+ * the testbed's (@portico/testbed).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-/** The `portico` entry point, so the lab can start its own components. */
-export const PORTICO = fileURLToPath(new URL('../../bin/portico.js', import.meta.url));
+/**
+ * The `portico` entry point of this checkout, so the lab starts the components the product ships
+ * (a path, not an import: the CLI loads the lab, not the other way round).
+ */
+export const PORTICO = fileURLToPath(new URL('../../cli/bin/portico.js', import.meta.url));
 
 /**
- * A lab-internal program, compiled to dist/lab/NAME.js (resolved through dist so it also works when
+ * A lab-internal program, compiled to dist/NAME.js (resolved through dist so it also works when
  * this module is loaded from its TypeScript source, as in the tests).
  */
-export const labProgram = (name: string) =>
-  fileURLToPath(new URL(`../../dist/lab/${name}.js`, import.meta.url));
-
-/** Runs a command; throws with its stderr unless it succeeds (or `allowFail`). Returns stdout. */
-export function sh(cmd: string, args: string[], opts: { allowFail?: boolean; input?: string } = {}): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', input: opts.input, timeout: 30_000 });
-  if (r.error && !opts.allowFail) throw new Error(`${cmd}: ${r.error.message}`);
-  if (r.status !== 0 && !opts.allowFail)
-    throw new Error(`${cmd} ${args.join(' ')} failed: ${(r.stderr || r.stdout || '').trim()}`);
-  return r.stdout ?? '';
-}
-
-/** `ip netns exec NS cmd args...` */
-export const inNetns = (ns: string, cmd: string, args: string[], opts?: { allowFail?: boolean }) =>
-  sh('ip', ['netns', 'exec', ns, cmd, ...args], opts);
+export const labProgram = (name: string) => fileURLToPath(new URL(`../dist/${name}.js`, import.meta.url));
 
 /**
  * Starts a detached process (its own process group, so stopping it also stops what it started),
