@@ -11,4 +11,18 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  {
+    // The address codec is the bottom of the package graph: everything may use it, it uses nothing of ours.
+    files: ['packages/netaddr/src/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['@portico/*'], message: '@portico/netaddr depends on no other Portico package.' },
+          ],
+        },
+      ],
+    },
+  },
 );
