@@ -69,15 +69,13 @@ export function addressesEqual(a: Address, b: Address): boolean {
 }
 
 /** Network-order octets: 4 for IPv4, 16 for IPv6 (what ARP, NDP and BGP put on the wire). */
-export function addressToBytes(address: Address): Buffer {
-  if (address.family === 'IPv4') {
-    const bytes = Buffer.allocUnsafe(4);
-    bytes.writeUInt32BE(Number(address.value));
-    return bytes;
-  }
-  const bytes = Buffer.allocUnsafe(16);
-  for (let i = 0; i < 4; i++)
-    bytes.writeUInt32BE(Number((address.value >> BigInt(96 - 32 * i)) & 0xffffffffn), i * 4);
+export function addressToBytes(address: Address): Uint8Array {
+  const bytes = new Uint8Array(address.family === 'IPv4' ? 4 : 16);
+  const view = new DataView(bytes.buffer);
+  if (address.family === 'IPv4') view.setUint32(0, Number(address.value));
+  else
+    for (let i = 0; i < 4; i++)
+      view.setUint32(i * 4, Number((address.value >> BigInt(96 - 32 * i)) & 0xffffffffn));
   return bytes;
 }
 
@@ -91,6 +89,11 @@ export function addressFromBytes(bytes: Uint8Array): Address {
     return { family: 'IPv6', value };
   }
   throw new RangeError(`an IP address has 4 or 16 bytes, not ${bytes.length}`);
+}
+
+/** Text of an address held in 4 or 16 network-order octets (a packet's field). */
+export function formatAddressBytes(bytes: Uint8Array): string {
+  return formatAddress(addressFromBytes(bytes));
 }
 
 function formatIPv4(n: number): string {
@@ -217,11 +220,14 @@ function parseIPv6(text: string): bigint | undefined {
     }
   }
   if (gap < 0 ? groups.length !== 8 : groups.length > 7) return undefined;
-  let value = 0n;
+  // Assembled as four 32-bit words: four bigint conversions instead of eight.
   const zeros = 8 - groups.length;
+  const words = [0, 0, 0, 0];
   for (let g = 0, k = 0; g < 8; g++) {
     const inGap = gap >= 0 && g >= gap && g < gap + zeros;
-    value = (value << 16n) | (inGap ? 0n : BigInt(groups[k++] as number));
+    const group = inGap ? 0 : (groups[k++] as number);
+    words[g >> 1] = (words[g >> 1] as number) * 65536 + group;
   }
-  return value;
+  const [w0, w1, w2, w3] = words as [number, number, number, number];
+  return (BigInt(w0) << 96n) | (BigInt(w1) << 64n) | (BigInt(w2) << 32n) | BigInt(w3);
 }

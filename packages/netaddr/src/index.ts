@@ -10,6 +10,7 @@ export {
   addressesEqual,
   addressToBytes,
   addressFromBytes,
+  formatAddressBytes,
 } from './address.js';
 export {
   type Cidr,

@@ -5,6 +5,7 @@ import {
   canonicalIP,
   compareAddresses,
   formatAddress,
+  formatAddressBytes,
   parseAddress,
   parseIP,
   unmapIPv4,
@@ -12,7 +13,7 @@ import {
 
 const hex = (text: string): string | undefined => {
   const address = parseAddress(text);
-  return address && addressToBytes(address).toString('hex');
+  return address && Buffer.from(addressToBytes(address)).toString('hex');
 };
 
 describe('parseAddress', () => {
@@ -91,6 +92,7 @@ describe('bytes and order', () => {
     expect(formatAddress(addressFromBytes(Buffer.from('ff020000000000000000000000000001', 'hex')))).toBe(
       'ff02::1',
     );
+    expect(formatAddressBytes(Buffer.from([192, 0, 2, 7]))).toBe('192.0.2.7');
     expect(() => addressFromBytes(Buffer.alloc(5))).toThrow(RangeError);
   });
 

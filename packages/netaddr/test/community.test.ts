@@ -11,6 +11,8 @@ describe('communities', () => {
   it('parses asn:value into one 32-bit value and back', () => {
     expect(parseCommunity('65001:100')).toBe(0xfde90064);
     expect(parseCommunity('65535:65535')).toBe(0xffffffff);
+    expect(parseCommunity('0:0')).toBe(0);
+    expect(formatCommunity(0xffffffff)).toBe('65535:65535');
     expect(formatCommunity(0xfde90064)).toBe('65001:100');
     expect(WELL_KNOWN_COMMUNITIES['no-export']).toBe(0xffffff01);
   });
@@ -25,6 +27,12 @@ describe('communities', () => {
     ],
     ['1:x', 'invalid second section of community "x": strconv.ParseUint: parsing "x": invalid syntax'],
     [':1', 'invalid first section of community "": strconv.ParseUint: parsing "": invalid syntax'],
+    ['-1:1', 'invalid first section of community "-1": strconv.ParseUint: parsing "-1": invalid syntax'],
+    [
+      '1:65536',
+      'invalid second section of community "65536": strconv.ParseUint: parsing "65536": value out of range',
+    ],
+    ['1:', 'invalid second section of community "": strconv.ParseUint: parsing "": invalid syntax'],
   ])('refuses %j: %s', (text, error) => {
     expect(parseCommunity(text)).toBe(error);
   });

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatCommunity } from '../../../packages/bgp/src/communities.js';
+import { formatCommunity } from '@portico/netaddr';
 import { requireTools, sh, type Topology, waitForShell } from './harness.js';
 import { PASSWORD, type RouteView, routerScenario, type RouterAdapter } from './scenario.js';
 
