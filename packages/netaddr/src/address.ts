@@ -70,12 +70,18 @@ export function addressesEqual(a: Address, b: Address): boolean {
 
 /** Network-order octets: 4 for IPv4, 16 for IPv6 (what ARP, NDP and BGP put on the wire). */
 export function addressToBytes(address: Address): Uint8Array {
-  const bytes = new Uint8Array(address.family === 'IPv4' ? 4 : 16);
-  const view = new DataView(bytes.buffer);
-  if (address.family === 'IPv4') view.setUint32(0, Number(address.value));
-  else
-    for (let i = 0; i < 4; i++)
-      view.setUint32(i * 4, Number((address.value >> BigInt(96 - 32 * i)) & 0xffffffffn));
+  if (address.family === 'IPv4') return writeWord(new Uint8Array(4), 0, Number(address.value));
+  const bytes = new Uint8Array(16);
+  for (let i = 0; i < 4; i++)
+    writeWord(bytes, i * 4, Number((address.value >> BigInt(96 - 32 * i)) & 0xffffffffn));
+  return bytes;
+}
+
+function writeWord(bytes: Uint8Array, at: number, word: number): Uint8Array {
+  bytes[at] = word >>> 24;
+  bytes[at + 1] = (word >>> 16) & 255;
+  bytes[at + 2] = (word >>> 8) & 255;
+  bytes[at + 3] = word & 255;
   return bytes;
 }
 
@@ -127,13 +133,18 @@ function formatIPv6(value: bigint): string {
     }
     i = j;
   }
-  const hex = (from: number, to: number): string =>
-    groups
-      .slice(from, to)
-      .map((g) => g.toString(16))
-      .join(':');
-  if (bestStart < 0) return hex(0, 8);
-  return `${hex(0, bestStart)}::${hex(bestStart + bestLength, 8)}`;
+  // Built by hand rather than with slice/map/join: the speaker formats every IPv6 Service IP.
+  let text = '';
+  for (let i = 0; i < 8; i++) {
+    if (i === bestStart) {
+      text += '::';
+      i += bestLength - 1;
+      continue;
+    }
+    if (text !== '' && !text.endsWith(':')) text += ':';
+    text += (groups[i] as number).toString(16);
+  }
+  return text;
 }
 
 /** A dotted quad in text[start, end) as a number; -1 when it is not one. */
