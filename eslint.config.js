@@ -68,4 +68,18 @@ export default tseslint.config(
       'portico/no-test-imports-outside-tests': 'error',
     },
   },
+  {
+    // The address codec is the bottom of the package graph: everything may use it, it uses nothing of ours.
+    files: ['packages/netaddr/src/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['@portico/*'], message: '@portico/netaddr depends on no other Portico package.' },
+          ],
+        },
+      ],
+    },
+  },
 );

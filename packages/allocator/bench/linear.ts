@@ -3,7 +3,8 @@
  * (MetalLB's getIPFromCIDR walks a CIDR the same way). It looks at addresses one by one from the
  * start of each CIDR until it finds one that is not in the used set.
  */
-import type { AddressPool, IPFamily } from '@portico/config';
+import type { AddressPool } from '@portico/config';
+import type { IPFamily } from '@portico/netaddr';
 
 interface Range {
   family: IPFamily;

@@ -10,7 +10,8 @@
  * Run: npm run bench -w @portico/allocator   (builds, then: node bench/throughput.ts)
  */
 import { performance } from 'node:perf_hooks';
-import { formatIP, parseIP, type AddressPool, type IPFamily } from '@portico/config';
+import type { AddressPool } from '@portico/config';
+import { formatAddress, parseIP, type IPFamily } from '@portico/netaddr';
 import { Allocator, type ServiceRequest } from '@portico/allocator';
 import { LinearAllocator } from './linear.ts';
 
@@ -108,7 +109,7 @@ function runLinear(pool: AddressPool, family: IPFamily, victims: number[]): Run 
     const value = alloc.allocate(key, family);
     if (value === undefined) throw new Error('linear allocator exhausted');
     live[victim] = key;
-    chosen.push(formatIP({ family, value }));
+    chosen.push(formatAddress({ family, value }));
     ops++;
   }
   return { ops, ms: performance.now() - start, chosen };

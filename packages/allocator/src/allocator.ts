@@ -23,14 +23,8 @@
  * - finding an address's pool walks the configured CIDR blocks (config size, not pool size).
  * So one allocation costs O(blocks · log used + k log k). Nothing ever enumerates addresses.
  */
-import {
-  formatIP,
-  parseIP,
-  poolsForService,
-  type AddressPool,
-  type IP,
-  type IPFamily,
-} from '@portico/config';
+import { poolsForService, type AddressPool } from '@portico/config';
+import { formatAddress, parseIP, type Address, type IPFamily } from '@portico/netaddr';
 import { PoolTable, type CompiledPool, type Home } from './pool-table.js';
 import {
   familyName,
@@ -48,7 +42,7 @@ import {
 /** What the allocator remembers about a Service that owns addresses. */
 interface Tenant {
   readonly key: string;
-  readonly ips: readonly IP[];
+  readonly ips: readonly Address[];
   readonly texts: readonly string[];
   pool: string;
   readonly sharingKey: string;
@@ -58,7 +52,7 @@ interface Tenant {
 
 /** An address with at least one user. */
 interface UsedAddress {
-  readonly ip: IP;
+  readonly ip: Address;
   readonly text: string;
   readonly users: Set<string>;
   home: Home | undefined;
@@ -75,7 +69,7 @@ export interface PoolStat {
   readonly inUse: number;
 }
 
-type Validated = { ok: true; ips: IP[]; texts: string[]; pool: string } | Failure;
+type Validated = { ok: true; ips: Address[]; texts: string[]; pool: string } | Failure;
 
 export class Allocator {
   #table = new PoolTable([]);
@@ -168,7 +162,7 @@ export class Allocator {
       for (const families of plan) {
         const pick = this.#pick(svc, pools, families);
         if (pick) {
-          const texts = pick.ips.map(formatIP);
+          const texts = pick.ips.map(formatAddress);
           this.#commit(svc, pick.ips, texts, pick.pool.name);
           return { ok: true, ips: texts, pool: pick.pool.name };
         }
@@ -221,7 +215,7 @@ export class Allocator {
   /** Services using an address (canonicalised), sorted; empty when free or not an address. */
   usersOf(address: string): string[] {
     const ip = parseIP(address);
-    const used = ip && this.#used.get(formatIP(ip));
+    const used = ip && this.#used.get(formatAddress(ip));
     return used ? [...used.users].sort() : [];
   }
 
@@ -237,7 +231,7 @@ export class Allocator {
     if (svc.requestedIPs.length > 0) {
       const requested = parseAll(svc.requestedIPs);
       if (typeof requested === 'string') return fail(requested, 'InvalidRequest');
-      const wanted = new Set(requested.map(formatIP));
+      const wanted = new Set(requested.map(formatAddress));
       if (wanted.size !== current.texts.length || !current.texts.every((text) => wanted.has(text))) {
         return fail(
           `requested loadBalancer IP(s) ${quoteList(svc.requestedIPs)} differ from assigned ${quoteList(current.texts)}`,
@@ -266,7 +260,7 @@ export class Allocator {
     const parsed = parseAll(texts);
     if (typeof parsed === 'string') return fail(parsed, 'InvalidRequest');
     const ips = orderByFamilies(parsed, svc.families);
-    const canonical = ips.map(formatIP);
+    const canonical = ips.map(formatAddress);
     if (!familiesMatch(svc, ips)) {
       return fail(
         `requested loadBalancer IP(s) ${quoteList(texts)} does not match the ipFamily of the service`,
@@ -330,10 +324,10 @@ export class Allocator {
     svc: ServiceRequest,
     pools: readonly CompiledPool[],
     families: readonly IPFamily[],
-  ): { pool: CompiledPool; ips: IP[] } | undefined {
+  ): { pool: CompiledPool; ips: Address[] } | undefined {
     const shared = this.#compatibleShared(svc, families);
-    const pickIn = (pool: CompiledPool): { pool: CompiledPool; ips: IP[] } | undefined => {
-      const ips: IP[] = [];
+    const pickIn = (pool: CompiledPool): { pool: CompiledPool; ips: Address[] } | undefined => {
+      const ips: Address[] = [];
       for (const family of families) {
         const ip =
           shared.find((a) => a.home!.pool === pool && a.ip.family === family)?.ip ??
@@ -366,7 +360,7 @@ export class Allocator {
   }
 
   /** The lowest unused address of a family in a pool, blocks in order. */
-  #fresh(pool: CompiledPool, family: IPFamily): IP | undefined {
+  #fresh(pool: CompiledPool, family: IPFamily): Address | undefined {
     for (const block of pool.blocks) {
       if (block.family !== family) continue;
       const value = block.firstFree();
@@ -375,7 +369,7 @@ export class Allocator {
     return undefined;
   }
 
-  #commit(svc: ServiceRequest, ips: readonly IP[], texts: readonly string[], pool: string): void {
+  #commit(svc: ServiceRequest, ips: readonly Address[], texts: readonly string[], pool: string): void {
     this.release(svc.key);
     this.#tenants.set(svc.key, {
       key: svc.key,
@@ -389,7 +383,7 @@ export class Allocator {
     ips.forEach((ip, i) => this.#addUser(ip, texts[i]!, svc.key));
   }
 
-  #addUser(ip: IP, text: string, key: string): void {
+  #addUser(ip: Address, text: string, key: string): void {
     let address = this.#used.get(text);
     if (!address) {
       address = { ip, text, users: new Set(), home: this.#table.home(ip), indexedKey: '' };
@@ -479,7 +473,7 @@ export function familyPlan(svc: ServiceRequest): IPFamily[][] | string {
  * Whether addresses fit the Service's families: SingleStack exactly its first family,
  * RequireDualStack exactly both, PreferDualStack one address of any of its families or both.
  */
-export function familiesMatch(svc: ServiceRequest, ips: readonly IP[]): boolean {
+export function familiesMatch(svc: ServiceRequest, ips: readonly Address[]): boolean {
   const families = uniqueFamilies(svc);
   const got = ips.map((ip) => ip.family);
   if (got.length === 0 || new Set(got).size !== got.length) return false;
@@ -494,9 +488,9 @@ export function familiesMatch(svc: ServiceRequest, ips: readonly IP[]): boolean 
 }
 
 /** Parses requested addresses: one or two, at most one per family. Returns an error message otherwise. */
-function parseAll(texts: readonly string[]): IP[] | string {
+function parseAll(texts: readonly string[]): Address[] | string {
   if (texts.length === 0) return 'no IP address given';
-  const ips: IP[] = [];
+  const ips: Address[] = [];
   for (const text of texts) {
     const ip = parseIP(text);
     if (!ip || text.trim() !== text) return `invalid IP address ${quote(text)}`;
@@ -509,8 +503,8 @@ function parseAll(texts: readonly string[]): IP[] | string {
 }
 
 /** Orders addresses like the Service's families (status order), unknown families last. */
-function orderByFamilies(ips: readonly IP[], families: readonly IPFamily[]): IP[] {
-  const rank = (ip: IP): number => {
+function orderByFamilies(ips: readonly Address[], families: readonly IPFamily[]): Address[] {
+  const rank = (ip: Address): number => {
     const i = families.indexOf(ip.family);
     return i < 0 ? families.length : i;
   };

@@ -3,11 +3,11 @@
  * usable: all of them, or with avoid-buggy-ips every IPv4 address but x.x.x.0 and x.x.x.255
  * (MetalLB's ipConfusesBuggyFirmwares; IPv6 is never affected).
  */
-import { familyBits, type Cidr, type IP, type IPFamily } from '@portico/config';
+import { cidrLast, type Address, type Cidr, type IPFamily } from '@portico/netaddr';
 import { plainStep, UsedRanges, type Step } from './used-ranges.js';
 
 /** True for an IPv4 address ending in .0 or .255, which some old firmware mishandles. */
-export function isBuggyIP(ip: IP): boolean {
+export function isBuggyIP(ip: Address): boolean {
   if (ip.family !== 'IPv4') return false;
   const last = ip.value & 0xffn;
   return last === 0n || last === 0xffn;
@@ -39,14 +39,14 @@ export class Block {
     this.cidr = cidr;
     this.family = cidr.family;
     this.first = cidr.base;
-    this.last = cidr.base + (1n << BigInt(familyBits[cidr.family] - cidr.prefixLength)) - 1n;
+    this.last = cidrLast(cidr);
     this.avoidBuggyIPs = avoidBuggyIPs && cidr.family === 'IPv4';
     this.#step = this.avoidBuggyIPs ? buggyStep : plainStep;
     this.used = new UsedRanges(this.#step);
   }
 
   /** Whether the block may hand out `ip` (in range, and not a buggy address when those are avoided). */
-  allows(ip: IP): boolean {
+  allows(ip: Address): boolean {
     if (ip.family !== this.family || ip.value < this.first || ip.value > this.last) return false;
     return !(this.avoidBuggyIPs && isBuggyIP(ip));
   }

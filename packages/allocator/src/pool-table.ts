@@ -3,7 +3,8 @@
  * tried (entries in config order, the CIDRs of a range ascending), and the lookup of which pool
  * owns an address.
  */
-import type { AddressPool, IP, IPFamily } from '@portico/config';
+import type { AddressPool } from '@portico/config';
+import type { Address, IPFamily } from '@portico/netaddr';
 import { Block } from './block.js';
 
 export interface CompiledPool {
@@ -43,7 +44,7 @@ export class PoolTable {
    * The first pool (config order) that may hand out `ip`, MetalLB's poolFor with a defined order.
    * Costs O(number of CIDR blocks in the config), never the size of a block.
    */
-  home(ip: IP): Home | undefined {
+  home(ip: Address): Home | undefined {
     for (const pool of this.pools) {
       const blockIndex = pool.blocks.findIndex((block) => block.allows(ip));
       if (blockIndex >= 0) return { pool, blockIndex };
@@ -52,7 +53,7 @@ export class PoolTable {
   }
 
   /** Every block (of any pool) that contains `ip`; more than one only if pools overlap. */
-  blocksHolding(ip: IP): Block[] {
+  blocksHolding(ip: Address): Block[] {
     return this.pools.flatMap((pool) => pool.blocks.filter((block) => block.allows(ip)));
   }
 }

@@ -1,5 +1,5 @@
 /** What the allocator needs to know about a Service; the controller maps Kubernetes objects to this. */
-import type { IPFamily } from '@portico/config';
+import type { IPFamily } from '@portico/netaddr';
 
 export type Protocol = 'TCP' | 'UDP' | 'SCTP';
 

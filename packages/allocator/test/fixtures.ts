@@ -1,7 +1,8 @@
 /**
  * Test fixtures built from CIDR and range strings, independent of @portico/config's parser.
  */
-import { familyBits, formatIP, parseIP, type AddressPool, type Cidr, type IPFamily } from '@portico/config';
+import type { AddressPool } from '@portico/config';
+import { familyBits, formatAddress, parseIP, type Cidr, type IPFamily } from '@portico/netaddr';
 import type { IPFamilyPolicy, ServicePort, ServiceRequest } from '../src/index.js';
 
 export function cidr(text: string): Cidr {
@@ -16,7 +17,7 @@ export function cidr(text: string): Cidr {
     family: ip.family,
     base,
     prefixLength,
-    text: `${formatIP({ family: ip.family, value: base })}/${prefixLength}`,
+    text: `${formatAddress({ family: ip.family, value: base })}/${prefixLength}`,
   };
 }
 
@@ -36,7 +37,7 @@ export function rangeCidrs(first: string, last: string): Cidr[] {
     ) {
       size++;
     }
-    out.push(cidr(`${formatIP({ family: a.family, value: lo })}/${bits - size}`));
+    out.push(cidr(`${formatAddress({ family: a.family, value: lo })}/${bits - size}`));
     lo += 1n << BigInt(size);
   }
   return out;

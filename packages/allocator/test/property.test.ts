@@ -4,7 +4,8 @@
  * same answers; no address is ever held by two services that may not share; runs are deterministic.
  */
 import fc from 'fast-check';
-import { familyBits, formatIP, parseIP, type AddressPool, type IP, type IPFamily } from '@portico/config';
+import type { AddressPool } from '@portico/config';
+import { familyBits, formatAddress, parseIP, type Address, type IPFamily } from '@portico/netaddr';
 import { describe, expect, it } from 'vitest';
 import { Allocator, type IPFamilyPolicy, type ServicePort, type ServiceRequest } from '../src/index.js';
 import { pool } from './fixtures.js';
@@ -16,19 +17,19 @@ interface RefPool {
   name: string;
   autoAssign: boolean;
   /** Every usable address in allocation order. */
-  addresses: IP[];
+  addresses: Address[];
 }
 
 interface RefTenant {
   svc: ServiceRequest;
-  ips: IP[];
+  ips: Address[];
   pool: string;
 }
 
-const same = (a: IP, b: IP): boolean => a.family === b.family && a.value === b.value;
+const same = (a: Address, b: Address): boolean => a.family === b.family && a.value === b.value;
 
 function enumerate(p: AddressPool): RefPool {
-  const addresses: IP[] = [];
+  const addresses: Address[] = [];
   for (const entry of p.addresses) {
     for (const c of entry.cidrs) {
       const size = 1n << BigInt(familyBits[c.family] - c.prefixLength);
@@ -48,7 +49,7 @@ class Reference {
 
   setPools(pools: readonly AddressPool[]): boolean {
     const next = pools.map(enumerate);
-    const homeIn = (ip: IP) => next.find((p) => p.addresses.some((a) => same(a, ip)))?.name;
+    const homeIn = (ip: Address) => next.find((p) => p.addresses.some((a) => same(a, ip)))?.name;
     for (const t of this.tenants.values()) {
       const homes = t.ips.map(homeIn);
       if (homes.some((h) => h === undefined) || new Set(homes).size > 1) return false;
@@ -58,15 +59,15 @@ class Reference {
     return true;
   }
 
-  home(ip: IP): string | undefined {
+  home(ip: Address): string | undefined {
     return this.pools.find((p) => p.addresses.some((a) => same(a, ip)))?.name;
   }
 
-  others(ip: IP, key: string): RefTenant[] {
+  others(ip: Address, key: string): RefTenant[] {
     return [...this.tenants.values()].filter((t) => t.svc.key !== key && t.ips.some((x) => same(x, ip)));
   }
 
-  canUse(svc: ServiceRequest, ip: IP): boolean {
+  canUse(svc: ServiceRequest, ip: Address): boolean {
     return this.others(ip, svc.key).every(
       (t) =>
         !!svc.sharingKey &&
@@ -87,7 +88,7 @@ class Reference {
     if (!fits || !home || (svc.pool !== undefined && svc.pool !== home) || !this.canUse(svc, ip))
       return undefined;
     this.tenants.set(svc.key, { svc, ips: [ip], pool: home });
-    return { ips: [formatIP(ip)], pool: home };
+    return { ips: [formatAddress(ip)], pool: home };
   }
 
   allocate(svc: ServiceRequest): { ips: string[]; pool: string } | undefined {
@@ -95,7 +96,7 @@ class Reference {
     // Requests never change here, so an assignment stays valid unless a reload re-homed it out of
     // the annotated pool; then it is dropped and allocated afresh.
     if (existing && (svc.pool === undefined || svc.pool === existing.pool)) {
-      return { ips: existing.ips.map(formatIP), pool: existing.pool };
+      return { ips: existing.ips.map(formatAddress), pool: existing.pool };
     }
     this.tenants.delete(svc.key);
     const families = [...new Set(svc.families)];
@@ -126,8 +127,8 @@ class Reference {
       for (const p of [...withTenants, ...candidates]) {
         const ips = wanted.map((f) => sharedIn(p, f) ?? freeIn(p, f));
         if (ips.every((ip) => ip !== undefined)) {
-          this.tenants.set(svc.key, { svc, ips: ips as IP[], pool: p.name });
-          return { ips: ips.map((ip) => formatIP(ip!)), pool: p.name };
+          this.tenants.set(svc.key, { svc, ips: ips as Address[], pool: p.name });
+          return { ips: ips.map((ip) => formatAddress(ip!)), pool: p.name };
         }
       }
     }
@@ -141,7 +142,8 @@ class Reference {
   inUse(poolName: string, family: IPFamily): number {
     const used = new Set<string>();
     for (const t of this.tenants.values()) {
-      for (const ip of t.ips) if (ip.family === family && this.home(ip) === poolName) used.add(formatIP(ip));
+      for (const ip of t.ips)
+        if (ip.family === family && this.home(ip) === poolName) used.add(formatAddress(ip));
     }
     return used.size;
   }
@@ -293,7 +295,7 @@ describe('allocator vs. naive reference model', () => {
           }
           for (const key of keys) {
             const t = ref.tenants.get(key);
-            expect(alloc.assignment(key)).toEqual(t && { ips: t.ips.map(formatIP), pool: t.pool });
+            expect(alloc.assignment(key)).toEqual(t && { ips: t.ips.map(formatAddress), pool: t.pool });
           }
           for (const stat of alloc.poolStats()) expect(stat.inUse).toBe(ref.inUse(stat.pool, stat.family));
         }
@@ -353,7 +355,7 @@ describe('large pools', () => {
     for (const i of [4000, 17, 2500]) alloc.release(`ns/s${i}`);
     const got = [5001, 5002, 5003, 5004].map((i) => alloc.allocate(svc(i)));
     const expected = [17, 2500, 4000, 5000].map((n) =>
-      formatIP({ family: 'IPv6', value: parseIP('2001:db8::')!.value + BigInt(n) }),
+      formatAddress({ family: 'IPv6', value: parseIP('2001:db8::')!.value + BigInt(n) }),
     );
     expect(got.map((r) => (r.ok ? r.ips[0] : r.error))).toEqual(expected);
   });

@@ -15,8 +15,10 @@ import {
   UpdateSubcode,
 } from './constants.js';
 import { BgpError } from './errors.js';
-import type { LargeCommunity, ExtendedCommunity } from './communities.js';
-import { bytesToIp, ipv4ToBytes, ipv6ToBytes, type Prefix, readPrefixes } from './prefix.js';
+import type { LargeCommunity } from '@portico/netaddr';
+import type { ExtendedCommunity } from './extended-communities.js';
+import { formatAddressBytes } from '@portico/netaddr';
+import { addressOctets, type Prefix, readPrefixes } from './prefix.js';
 
 export interface AsPathSegment {
   type: 1 | 2;
@@ -116,7 +118,7 @@ export function encodeAttributes(attrs: PathAttributes, fourOctet: boolean): Uin
     parts.push(encodeAttribute(WELL_KNOWN, AttrType.AS_PATH, encodeAsPath(attrs.asPath, fourOctet)));
   }
   if (attrs.nextHop !== undefined) {
-    parts.push(encodeAttribute(WELL_KNOWN, AttrType.NEXT_HOP, ipv4ToBytes(attrs.nextHop)));
+    parts.push(encodeAttribute(WELL_KNOWN, AttrType.NEXT_HOP, addressOctets(attrs.nextHop, 'IPv4')));
   }
   if (attrs.med !== undefined)
     parts.push(encodeAttribute(AttrFlag.OPTIONAL, AttrType.MULTI_EXIT_DISC, u32(attrs.med)));
@@ -129,7 +131,7 @@ export function encodeAttributes(attrs: PathAttributes, fourOctet: boolean): Uin
     const view = new DataView(v.buffer);
     if (fourOctet) view.setUint32(0, attrs.aggregator.asn);
     else view.setUint16(0, attrs.aggregator.asn > 0xffff ? 23456 : attrs.aggregator.asn);
-    v.set(ipv4ToBytes(attrs.aggregator.address), fourOctet ? 4 : 2);
+    v.set(addressOctets(attrs.aggregator.address, 'IPv4'), fourOctet ? 4 : 2);
     parts.push(encodeAttribute(OPTIONAL_TRANSITIVE, AttrType.AGGREGATOR, v));
   }
   if (attrs.communities && attrs.communities.length > 0) {
@@ -168,7 +170,7 @@ export function concat(parts: Uint8Array[]): Uint8Array {
 
 /** MP_REACH_NLRI value header (RFC 4760 §3): AFI, SAFI, next hop length and value, reserved octet. */
 export function encodeMpReachHeader(afi: AfiNumber, safi: number, nextHops: string[]): Uint8Array {
-  const hops = nextHops.map((h) => (afi === Afi.IPV4 && !h.includes(':') ? ipv4ToBytes(h) : ipv6ToBytes(h)));
+  const hops = nextHops.map((h) => addressOctets(h, afi === Afi.IPV4 && !h.includes(':') ? 'IPv4' : 'IPv6'));
   const nhLen = hops.reduce((n, h) => n + h.length, 0);
   const out = new Uint8Array(5 + nhLen);
   out[0] = afi >> 8;
@@ -272,9 +274,10 @@ function decodeMpReach(v: Uint8Array): MpReach {
   const nh = v.subarray(4, 4 + nhLen);
   let nextHops: string[];
   // RFC 4760 §3 with RFC 2545 §3 (v6: global, or global + link-local) and RFC 8950 §3 (v4 NLRI, v6 next hop).
-  if (nhLen === 4 && afi === Afi.IPV4) nextHops = [bytesToIp(nh)];
-  else if (nhLen === 16) nextHops = [bytesToIp(nh)];
-  else if (nhLen === 32) nextHops = [bytesToIp(nh.subarray(0, 16)), bytesToIp(nh.subarray(16))];
+  if (nhLen === 4 && afi === Afi.IPV4) nextHops = [formatAddressBytes(nh)];
+  else if (nhLen === 16) nextHops = [formatAddressBytes(nh)];
+  else if (nhLen === 32)
+    nextHops = [formatAddressBytes(nh.subarray(0, 16)), formatAddressBytes(nh.subarray(16))];
   else throw bad(`next hop length ${nhLen}`);
   const start = 4 + nhLen + 1; // skip the reserved octet
   let nlri: Prefix[] = [];
@@ -322,7 +325,7 @@ function decodeOne(attrs: PathAttributes, type: number, v: Uint8Array, ctx: Deco
       return;
     case AttrType.NEXT_HOP:
       need(v.length === 4, 'NEXT_HOP length'); // RFC 7606 §7.3
-      attrs.nextHop = bytesToIp(v);
+      attrs.nextHop = formatAddressBytes(v);
       return;
     case AttrType.MULTI_EXIT_DISC:
       need(v.length === 4, 'MULTI_EXIT_DISC length'); // RFC 7606 §7.4
@@ -341,7 +344,7 @@ function decodeOne(attrs: PathAttributes, type: number, v: Uint8Array, ctx: Deco
       const size = ctx.fourOctetAs ? 8 : 6; // RFC 7606 §7.7
       need(v.length === size, 'AGGREGATOR length');
       const asn = ctx.fourOctetAs ? view.getUint32(0) : view.getUint16(0);
-      attrs.aggregator = { asn, address: bytesToIp(v.subarray(size - 4)) };
+      attrs.aggregator = { asn, address: formatAddressBytes(v.subarray(size - 4)) };
       return;
     }
     case AttrType.COMMUNITIES:

@@ -7,7 +7,8 @@ import {
   emptyCapabilities,
   encodeCapabilities,
 } from './capabilities.js';
-import { bytesToIp, ipv4ToBytes } from './prefix.js';
+import { formatAddressBytes } from '@portico/netaddr';
+import { addressOctets } from './prefix.js';
 
 const CAPABILITIES_PARAMETER = 2;
 
@@ -42,7 +43,7 @@ export function encodeOpenBody(asn: number, holdTime: number, bgpId: string, cap
   out[0] = BGP_VERSION;
   view.setUint16(1, asn > 0xffff ? AS_TRANS : asn);
   view.setUint16(3, holdTime);
-  out.set(ipv4ToBytes(bgpId), 5);
+  out.set(addressOctets(bgpId, 'IPv4'), 5);
   out[9] = optLen;
   let at = 10;
   for (const p of params) {
@@ -73,7 +74,7 @@ export function decodeOpenBody(body: Uint8Array): OpenMessage {
   if (holdTime === 1 || holdTime === 2) {
     throw new BgpError(ErrorCode.OPEN_MESSAGE, OpenSubcode.UNACCEPTABLE_HOLD_TIME, `hold time ${holdTime}`);
   }
-  const bgpId = bytesToIp(body.subarray(5, 9));
+  const bgpId = formatAddressBytes(body.subarray(5, 9));
   if (bgpId === '0.0.0.0')
     throw new BgpError(ErrorCode.OPEN_MESSAGE, OpenSubcode.BAD_BGP_IDENTIFIER, 'zero BGP id');
   const optLen = body[9] as number;

@@ -6,14 +6,14 @@
 import { Afi, type AfiNumber, AsPathSegmentType, Origin, type OriginValue } from './constants.js';
 import type { PathAttributes } from './attributes.js';
 import {
-  type ExtendedCommunity,
-  type LargeCommunity,
+  WELL_KNOWN_COMMUNITIES,
+  parseAddress,
   parseCommunity,
-  parseExtendedCommunity,
   parseLargeCommunity,
-} from './communities.js';
-import { formatPrefix, parsePrefix, type Prefix } from './prefix.js';
-import { isIP } from 'node:net';
+  type LargeCommunity,
+} from '@portico/netaddr';
+import { type ExtendedCommunity, parseExtendedCommunity } from './extended-communities.js';
+import { parseRoutePrefix, prefixOf, type Prefix } from './prefix.js';
 
 export interface Route {
   /** "198.51.100.10/32", "2001:db8::10/128"; a bare address is a host route. */
@@ -24,7 +24,7 @@ export interface Route {
   med?: number;
   /** Sent to internal peers only (RFC 4271 §5.1.5). Default 100. */
   localPref?: number;
-  /** "ASN:VALUE" or a well-known name (no-export, ...). */
+  /** "ASN:VALUE" or a well-known name (no-export, ...; any case). */
   communities?: string[];
   /** "GLOBAL:LOCAL1:LOCAL2". */
   largeCommunities?: string[];
@@ -54,8 +54,9 @@ const ORIGINS = { igp: Origin.IGP, egp: Origin.EGP, incomplete: Origin.INCOMPLET
 
 /** Validates a route; throws TypeError with a message naming the bad field. */
 export function compileRoute(route: Route): CompiledRoute {
-  const prefix = parsePrefix(route.prefix);
-  if (route.nextHop !== undefined && isIP(route.nextHop) === 0)
+  const cidr = parseRoutePrefix(route.prefix);
+  const prefix = prefixOf(cidr);
+  if (route.nextHop !== undefined && !parseAddress(route.nextHop))
     throw new TypeError(`bad next hop ${route.nextHop}`);
   for (const [name, v] of [
     ['med', route.med],
@@ -64,14 +65,14 @@ export function compileRoute(route: Route): CompiledRoute {
     if (v !== undefined && !(Number.isInteger(v) && v >= 0 && v <= 0xffffffff))
       throw new TypeError(`bad ${name} ${v}`);
   }
-  const communities = [...new Set((route.communities ?? []).map(parseCommunity))].sort((a, b) => a - b);
-  const largeCommunities = (route.largeCommunities ?? []).map(parseLargeCommunity);
+  const communities = [...new Set((route.communities ?? []).map(communityValue))].sort((a, b) => a - b);
+  const largeCommunities = (route.largeCommunities ?? []).map(largeCommunityValue);
   const extendedCommunities = (route.extendedCommunities ?? []).map(parseExtendedCommunity);
   const origin = ORIGINS[route.origin ?? 'igp'];
   // Computed once here rather than on every export, which runs per route per peer on each sync.
   const communitiesKey = `${communities.join(',')}|${largeCommunities.map((c) => c.join(':')).join(',')}|${extendedCommunities.map((c) => Buffer.from(c).toString('hex')).join(',')}`;
   return {
-    key: formatPrefix(prefix),
+    key: cidr.text,
     prefix,
     route,
     origin,
@@ -81,6 +82,20 @@ export function compileRoute(route: Route): CompiledRoute {
     communitiesKey,
     exportKey: `${prefix.afi}|${route.nextHop ?? ''}|${origin}|${route.med ?? ''}|${route.localPref ?? ''}|${communitiesKey}`,
   };
+}
+
+/** A route's community text as its value: a well-known name or ASN:VALUE; throws TypeError naming it. */
+export function communityValue(text: string): number {
+  const value = WELL_KNOWN_COMMUNITIES[text.toLowerCase()] ?? parseCommunity(text);
+  if (typeof value === 'string') throw new TypeError(`bad community ${JSON.stringify(text)}: ${value}`);
+  return value;
+}
+
+/** A route's large community text (GLOBAL:LOCAL1:LOCAL2) as its value; throws TypeError naming it. */
+export function largeCommunityValue(text: string): LargeCommunity {
+  const value = parseLargeCommunity(text);
+  if (typeof value === 'string') throw new TypeError(`bad large community: ${value}`);
+  return value;
 }
 
 export interface ExportContext {
@@ -103,7 +118,7 @@ export interface ExportedRoute {
 }
 
 function family(address: string): AfiNumber {
-  return isIP(address) === 6 ? Afi.IPV6 : Afi.IPV4;
+  return parseAddress(address)?.family === 'IPv6' ? Afi.IPV6 : Afi.IPV4;
 }
 
 /** The route as this peer receives it, or undefined when it cannot be sent (family, next hop). */

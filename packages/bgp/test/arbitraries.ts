@@ -4,14 +4,15 @@ import type { PathAttributes } from '../src/attributes.js';
 import type { Capabilities } from '../src/capabilities.js';
 import { encodeKeepalive, encodeMessage, encodeNotification, encodeRouteRefresh } from '../src/message.js';
 import { encodeOpenBody } from '../src/open.js';
-import { bytesToIp, type Prefix } from '../src/prefix.js';
+import { formatAddressBytes } from '@portico/netaddr';
+import type { Prefix } from '../src/prefix.js';
 import { packAnnouncement, packWithdrawal } from '../src/sender.js';
 
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
 const asn = fc.integer({ min: 1, max: 0xffffffff });
 
-export const ipv4 = fc.uint8Array({ minLength: 4, maxLength: 4 }).map((b) => bytesToIp(b));
-export const ipv6 = fc.uint8Array({ minLength: 16, maxLength: 16 }).map((b) => bytesToIp(b));
+export const ipv4 = fc.uint8Array({ minLength: 4, maxLength: 4 }).map((b) => formatAddressBytes(b));
+export const ipv6 = fc.uint8Array({ minLength: 16, maxLength: 16 }).map((b) => formatAddressBytes(b));
 
 function masked(afi: 1 | 2) {
   const size = afi === 1 ? 4 : 16;

@@ -5,7 +5,7 @@ import {
   encodeAttributes,
   type PathAttributes,
 } from '../src/attributes.js';
-import { linkBandwidth } from '../src/communities.js';
+import { linkBandwidth } from '../src/extended-communities.js';
 import { BgpError } from '../src/errors.js';
 import { hex } from './helpers.js';
 

@@ -3,14 +3,14 @@
  * `first-last` (split at the first `-`, both sides trimmed) summarised into the minimal list of
  * CIDR blocks, as MetalLB v0.12's parseCIDR does. A bare address without `/` is not a CIDR.
  */
-import { formatIP, parseCidr, parseIP, summarizeRange } from './ip.js';
+import { formatAddress, parseCidr, parseIP, summarizeRange } from '@portico/netaddr';
 import type { AddressEntry } from './model.js';
 
 /** Parses an entry; a string is the error, in MetalLB's wording. */
 export function parseAddressEntry(text: string): AddressEntry | string {
   const dash = text.indexOf('-');
   if (dash < 0) {
-    const cidr = parseCidr(text);
+    const cidr = parseCidr(text, { clearHostBits: true });
     if (typeof cidr === 'string') return `invalid CIDR "${text}": ${cidr}`;
     return { text: cidr.text, cidrs: [cidr] };
   }
@@ -21,14 +21,14 @@ export function parseAddressEntry(text: string): AddressEntry | string {
   const end = parseIP(endText);
   if (!end) return `invalid IP range "${text}": invalid end IP "${endText}"`;
   if (start.family !== end.family) {
-    return `invalid IP range "${text}": start IP "${formatIP(start)}" and end IP "${formatIP(end)}" are of different families`;
+    return `invalid IP range "${text}": start IP "${formatAddress(start)}" and end IP "${formatAddress(end)}" are of different families`;
   }
   if (start.value > end.value) {
-    return `invalid IP range "${text}": start IP "${formatIP(start)}" is after the end IP "${formatIP(end)}"`;
+    return `invalid IP range "${text}": start IP "${formatAddress(start)}" is after the end IP "${formatAddress(end)}"`;
   }
   return {
-    text: `${formatIP(start)}-${formatIP(end)}`,
-    cidrs: summarizeRange(start.family, start.value, end.value),
+    text: `${formatAddress(start)}-${formatAddress(end)}`,
+    cidrs: summarizeRange({ family: start.family, first: start.value, last: end.value }),
   };
 }
 

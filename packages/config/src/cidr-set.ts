@@ -3,8 +3,7 @@
  * binary search, so checking a config for overlaps costs O(n log n) in its blocks instead of
  * comparing every pair (a long IPv6 range alone summarises into up to 256 blocks).
  */
-import { cidrLast } from './ip.js';
-import type { Cidr, IPFamily } from './model.js';
+import { cidrLast, type Cidr, type IPFamily } from '@portico/netaddr';
 
 export interface Owned<T> {
   readonly cidr: Cidr;

@@ -14,8 +14,8 @@
  * (see k8sName), and every change is reported as a notice. Pure: no I/O.
  */
 import { stringify } from 'yaml';
-import { communityToString } from './community.js';
-import type { BfdProfile, BgpAdvertisement, Cidr, Config, NodeSelector, Peer } from './model.js';
+import { formatCommunity, type Cidr } from '@portico/netaddr';
+import type { BfdProfile, BgpAdvertisement, Config, NodeSelector, Peer } from './model.js';
 
 export const metallbV1beta1 = 'metallb.io/v1beta1';
 export const metallbV1beta2 = 'metallb.io/v1beta2';
@@ -105,7 +105,7 @@ export function convertConfig(config: Config, options: ConvertOptions = {}): Con
   // so the output reads like the input (the first alias by name when several share a value).
   const aliases = Object.entries(config.communities).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const communityText = (value: number): string =>
-    aliases.find(([, v]) => v === value)?.[0] ?? communityToString(value);
+    aliases.find(([, v]) => v === value)?.[0] ?? formatCommunity(value);
 
   const peers = config.peers.map((peer, i) =>
     resource(metallbV1beta2, 'BGPPeer', `peer${i + 1}`, peerSpec(peer, bfdName)),
@@ -162,7 +162,7 @@ export function convertConfig(config: Config, options: ConvertOptions = {}): Con
       ? []
       : [
           resource(metallbV1beta1, 'Community', 'communities', {
-            communities: aliases.map(([name, value]) => ({ name, value: communityToString(value) })),
+            communities: aliases.map(([name, value]) => ({ name, value: formatCommunity(value) })),
           }),
         ];
 

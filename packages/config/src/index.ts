@@ -1,5 +1,4 @@
 export * from './model.js';
-export * from './ip.js';
 export { parseConfig, type ParseResult } from './parse.js';
 export { readConfigFile, configKey } from './configmap.js';
 export {
@@ -12,7 +11,6 @@ export {
 export { renderConfig } from './render.js';
 export { validateForNativeSpeaker } from './validate.js';
 export { parseAddressEntry, lowestMask } from './addresses.js';
-export { parseCommunity, communityToString } from './community.js';
 export { parseGoDuration } from './duration.js';
 export { nodeSelectorsMatch, nodeSelectorMatches } from './selector.js';
 export {
@@ -32,6 +30,6 @@ export {
   type ResourcesResult,
 } from './resources.js';
 export { poolsForService, serviceAllocationMatches, type ServiceIdentity } from './pool-order.js';
-export { parseAnyCommunity, largeCommunityToString, type AnyCommunity } from './community.js';
+export { parseAnyCommunity, type AnyCommunity } from './community.js';
 export { type ResourcesConfigJSON } from './json.js';
 export { checkSources, type CheckResult, type CheckSource } from './check.js';

@@ -3,7 +3,7 @@
  * plain JSON values only (no bigint), addresses as normalised text, communities as `asn:value`,
  * durations in seconds, and null for optional peer fields that are not set.
  */
-import { communityToString, largeCommunityToString } from './community.js';
+import { formatCommunity, formatLargeCommunity } from '@portico/netaddr';
 import {
   poolProtocols,
   type AddressPool,
@@ -146,7 +146,7 @@ export function configToJSON(config: Config, options?: { resources: true }): Con
           return {
             name: ad.name ?? null,
             ...adJSON,
-            largeCommunities: ad.largeCommunities.map(largeCommunityToString),
+            largeCommunities: ad.largeCommunities.map((c) => `large:${formatLargeCommunity(c)}`),
             peers: [...ad.peers],
             nodeSelectors: ad.nodeSelectors.map(selectorToJSON),
             serviceSelectors: ad.serviceSelectors.map(selectorToJSON),
@@ -182,7 +182,7 @@ function baseJSON(config: Config): ConfigJSON {
         aggregationLength: ad.aggregationLength,
         aggregationLengthV6: ad.aggregationLengthV6,
         localPref: ad.localPref,
-        communities: ad.communities.map(communityToString),
+        communities: ad.communities.map(formatCommunity),
       })),
     })),
     peers: config.peers.map((peer) => ({

@@ -6,16 +6,7 @@
  * can set have the value that means "not used" when the source is the ConfigMap.
  */
 
-export type IPFamily = 'IPv4' | 'IPv6';
-
-/** One CIDR block, host bits cleared. `base` is the network address as an unsigned integer. */
-export interface Cidr {
-  readonly family: IPFamily;
-  readonly base: bigint;
-  readonly prefixLength: number;
-  /** Canonical text, e.g. `192.0.2.0/24` or `2001:db8::/64` (RFC 5952 for IPv6). */
-  readonly text: string;
-}
+import type { Cidr, LargeCommunity } from '@portico/netaddr';
 
 /** One entry of a pool's `addresses` list: a CIDR, or an `a-b` range summarised into CIDRs. */
 export interface AddressEntry {
@@ -24,9 +15,6 @@ export interface AddressEntry {
   /** The minimal list of CIDR blocks covering the entry, ascending. */
   readonly cidrs: readonly Cidr[];
 }
-
-/** A large community (RFC 8092): global administrator and two local data parts, 32 bits each. */
-export type LargeCommunity = readonly [number, number, number];
 
 export interface BgpAdvertisement {
   /** The BGPAdvertisement it comes from; undefined for the ConfigMap. */

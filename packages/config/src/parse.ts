@@ -11,11 +11,10 @@
  */
 import { LineCounter, parseDocument } from 'yaml';
 import { lowestMask, parseAddressEntry } from './addresses.js';
-import { parseCommunity } from './community.js';
 import { decode, isInvalid, setOwn, type DecodeContext, type Shape } from './decode.js';
 import { parseGoDuration, truncateToSeconds } from './duration.js';
 import { DisjointCidrSet } from './cidr-set.js';
-import { canonicalIP } from './ip.js';
+import { canonicalIP, parseCommunity } from '@portico/netaddr';
 
 /** Go's net.ParseIP: like canonicalIP, but surrounding spaces make the text invalid. */
 function strictIP(text: string): string | undefined {

@@ -5,7 +5,7 @@
  * can say is rendered: a pool with L2Advertisements is a layer2 pool, any other a bgp pool.
  */
 import { stringify } from 'yaml';
-import { communityToString } from './community.js';
+import { formatCommunity } from '@portico/netaddr';
 import type { Config } from './model.js';
 
 export function renderConfig(config: Config): string {
@@ -37,7 +37,7 @@ export function renderConfig(config: Config): string {
   }
   if (Object.keys(config.communities).length > 0) {
     document['bgp-communities'] = Object.fromEntries(
-      Object.entries(config.communities).map(([name, value]) => [name, communityToString(value)]),
+      Object.entries(config.communities).map(([name, value]) => [name, formatCommunity(value)]),
     );
   }
   if (config.pools.length > 0) {
@@ -52,7 +52,7 @@ export function renderConfig(config: Config): string {
           'aggregation-length': ad.aggregationLength,
           'aggregation-length-v6': ad.aggregationLengthV6,
           localpref: ad.localPref,
-          communities: ad.communities.map(communityToString),
+          communities: ad.communities.map(formatCommunity),
         })),
       }),
     }));

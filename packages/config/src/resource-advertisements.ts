@@ -14,7 +14,8 @@
  */
 import { lowestMask } from './addresses.js';
 import { parseAnyCommunity } from './community.js';
-import type { BgpAdvertisement, L2Advertisement, LabelSelector, LargeCommunity } from './model.js';
+import type { LargeCommunity } from '@portico/netaddr';
+import type { BgpAdvertisement, L2Advertisement, LabelSelector } from './model.js';
 import { FieldReader, selectorText } from './resource-fields.js';
 import { label, type Resource } from './resource-peers.js';
 import type { PoolBase } from './resource-pools.js';

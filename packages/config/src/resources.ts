@@ -12,7 +12,8 @@
  */
 import { parseAllDocuments } from 'yaml';
 import { parseAnyCommunity } from './community.js';
-import type { AddressPool, BfdProfile, Config, LargeCommunity, Peer } from './model.js';
+import type { LargeCommunity } from '@portico/netaddr';
+import type { AddressPool, BfdProfile, Config, Peer } from './model.js';
 import {
   decodeBgpAdvertisements,
   decodeL2Advertisements,

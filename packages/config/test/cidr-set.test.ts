@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { cidrsOverlap, makeCidr, parseConfig, type Cidr } from '@portico/config';
+import { parseConfig } from '@portico/config';
+import { cidrsOverlap, makeCidr, type Cidr } from '@portico/netaddr';
 import { DisjointCidrSet } from '../src/cidr-set.js';
 
 const block = fc

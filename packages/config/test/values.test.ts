@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  communityToString,
-  nodeSelectorsMatch,
-  parseCommunity,
-  parseGoDuration,
-  type NodeSelector,
-} from '@portico/config';
+import { nodeSelectorsMatch, parseGoDuration, type NodeSelector } from '@portico/config';
 
 describe('parseGoDuration (time.ParseDuration)', () => {
   const s = 1_000_000_000n;
@@ -38,33 +32,6 @@ describe('parseGoDuration (time.ParseDuration)', () => {
     ['9999999999999999999h', 'time: invalid duration'],
   ])('%s -> %s', (text, error) => {
     expect(parseGoDuration(text)).toContain(error);
-  });
-});
-
-describe('communities', () => {
-  it.each([
-    ['0:0', 0],
-    ['65535:65535', 0xffffffff],
-    ['64500:100', 64500 * 65536 + 100],
-  ])('%s', (text, value) => {
-    expect(parseCommunity(text)).toBe(value);
-    expect(communityToString(value)).toBe(text);
-  });
-
-  it.each([
-    ['64500', 'invalid community string "64500"'],
-    ['1:2:3', 'invalid community string "1:2:3"'],
-    ['no-export', 'invalid community string "no-export"'],
-    [
-      '65536:1',
-      'invalid first section of community "65536": strconv.ParseUint: parsing "65536": value out of range',
-    ],
-    ['-1:1', 'invalid first section of community "-1"'],
-    ['a:1', 'invalid first section of community "a"'],
-    ['1:65536', 'invalid second section of community "65536"'],
-    ['1:', 'invalid second section of community ""'],
-  ])('%s is rejected', (text, error) => {
-    expect(parseCommunity(text)).toContain(error);
   });
 });
 

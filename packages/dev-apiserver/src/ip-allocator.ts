@@ -8,49 +8,7 @@
  * min(max(16, size/16), 256) addresses) and uses the band only when the rest is full, so that
  * addresses requested by name from the band rarely collide with allocated ones.
  */
-import { isIPv4, isIPv6 } from 'node:net';
-
-export type IPFamily = 'IPv4' | 'IPv6';
-
-export function familyOf(address: string): IPFamily | undefined {
-  if (isIPv4(address)) return 'IPv4';
-  if (isIPv6(address)) return 'IPv6';
-  return undefined;
-}
-
-function ipv4ToBigInt(address: string): bigint {
-  return address.split('.').reduce((acc, octet) => (acc << 8n) | BigInt(Number(octet)), 0n);
-}
-
-function ipv6ToBigInt(address: string): bigint {
-  let text = address;
-  // An embedded dotted-quad tail (::ffff:1.2.3.4) becomes two hextets.
-  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (dotted) {
-    const v4 = ipv4ToBigInt(dotted[1]!);
-    text = `${text.slice(0, dotted.index)}${(v4 >> 16n).toString(16)}:${(v4 & 0xffffn).toString(16)}`;
-  }
-  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
-  const headParts = head ? head.split(':') : [];
-  const tailParts = tail ? tail.split(':') : [];
-  const missing = 8 - headParts.length - tailParts.length;
-  const parts = [...headParts, ...Array<string>(tail === undefined ? 0 : missing).fill('0'), ...tailParts];
-  return parts.reduce((acc, p) => (acc << 16n) | BigInt(parseInt(p, 16)), 0n);
-}
-
-export function ipToBigInt(address: string): bigint {
-  return isIPv4(address) ? ipv4ToBigInt(address) : ipv6ToBigInt(address);
-}
-
-export function bigIntToIp(value: bigint, family: IPFamily): string {
-  if (family === 'IPv4') {
-    return [24n, 16n, 8n, 0n].map((s) => ((value >> s) & 0xffn).toString()).join('.');
-  }
-  const hextets: string[] = [];
-  for (let s = 112n; s >= 0n; s -= 16n) hextets.push(((value >> s) & 0xffffn).toString(16));
-  // The WHATWG URL parser serialises IPv6 hosts in the RFC 5952 canonical form.
-  return new URL(`http://[${hextets.join(':')}]/`).hostname.slice(1, -1);
-}
+import { formatAddress, parseAddress, parseCidr, type IPFamily } from '@portico/netaddr';
 
 export class IpAllocator {
   readonly family: IPFamily;
@@ -62,25 +20,24 @@ export class IpAllocator {
   private cursor: number;
 
   constructor(readonly cidr: string) {
-    const [address, prefixText] = cidr.split('/');
-    const family = address ? familyOf(address) : undefined;
-    const bits = family === 'IPv4' ? 32 : 128;
-    const prefix = Number(prefixText);
-    if (!family || !Number.isInteger(prefix) || prefix < bits - 24 || prefix > bits - 2) {
+    const parsed = parseCidr(cidr, { clearHostBits: true });
+    const hostBits =
+      typeof parsed === 'string' ? 0 : (parsed.family === 'IPv4' ? 32 : 128) - parsed.prefixLength;
+    if (typeof parsed === 'string' || hostBits < 2 || hostBits > 24) {
       throw new Error(`service CIDR ${cidr}: need an IPv4 or IPv6 CIDR with 4 to 2^24 addresses`);
     }
-    this.family = family;
-    const hostBits = BigInt(bits - prefix);
-    this.base = (ipToBigInt(address!) >> hostBits) << hostBits;
-    this.size = Number(1n << hostBits);
+    this.family = parsed.family;
+    this.base = parsed.base;
+    this.size = 2 ** hostBits;
     // calculateRangeOffset: no static band in ranges smaller than 16.
     this.band = this.size < 16 ? 1 : Math.min(Math.max(16, Math.floor(this.size / 16)), 256);
     this.cursor = this.band;
   }
 
   private offsetOf(address: string): number | undefined {
-    if (familyOf(address) !== this.family) return undefined;
-    const offset = ipToBigInt(address) - this.base;
+    const parsed = parseAddress(address);
+    if (parsed?.family !== this.family) return undefined;
+    const offset = parsed.value - this.base;
     if (offset < 0n || offset >= BigInt(this.size)) return undefined;
     return Number(offset);
   }
@@ -122,7 +79,7 @@ export class IpAllocator {
 
   /** The network address, what the real allocator hands out to a dry-run allocation. */
   get network(): string {
-    return bigIntToIp(this.base, this.family);
+    return formatAddress({ family: this.family, value: this.base });
   }
 
   /** The next free address after the cursor above the static band, else in the band; undefined when full. */
@@ -146,7 +103,7 @@ export class IpAllocator {
 
   private take(offset: number): string {
     this.used.add(offset);
-    return bigIntToIp(this.base + BigInt(offset), this.family);
+    return formatAddress({ family: this.family, value: this.base + BigInt(offset) });
   }
 
   release(address: string): void {

@@ -10,7 +10,8 @@
  * decoding, defaults.ts.)
  */
 import { internalError, invalid, type FieldError } from './errors.js';
-import { familyOf, IpAllocator, type IPFamily } from './ip-allocator.js';
+import { parseAddress, type IPFamily } from '@portico/netaddr';
+import { IpAllocator } from './ip-allocator.js';
 import { isObject, jsonEqual, type JsonObject } from './json.js';
 import { PortAllocator } from './port-allocator.js';
 import type { ResourceInfo } from './resources.js';
@@ -266,7 +267,8 @@ export class ServiceRegistry {
   /** Gives back everything a deleted Service held. */
   release(service: JsonObject): void {
     const spec = specOf(service);
-    for (const ip of clusterIPsOf(spec)) if (ip !== 'None') this.allocators.get(familyOf(ip)!)?.release(ip);
+    for (const ip of clusterIPsOf(spec))
+      if (ip !== 'None') this.allocators.get(parseAddress(ip)!.family)?.release(ip);
     for (const port of nodePortsOf(spec)) this.nodePorts.release(port);
     if (typeof spec.healthCheckNodePort === 'number') this.nodePorts.release(spec.healthCheckNodePort);
   }
@@ -333,7 +335,7 @@ export class ServiceRegistry {
     }
     const ips = clusterIPsOf(spec);
     for (let i = 0; i < ips.length && ips[i] !== 'None'; i++) {
-      const family = familyOf(ips[i]!) ?? 'unknown';
+      const family = parseAddress(ips[i]!)?.family ?? 'unknown';
       if (i >= familiesOf(spec).length) {
         if (!this.allocators.has(family as IPFamily))
           errors.push(invalidAt(`spec.clusterIPs[${i}]`, ips, `${family} is not configured on this cluster`));

@@ -1,7 +1,7 @@
 // Unit tests of the development API server's building blocks: strategic merge directives, JSON
 // Patch and JSON Pointer corner cases, selector parsing, address allocation and the watch history.
 import { describe, expect, it } from 'vitest';
-import { IpAllocator, bigIntToIp, ipToBigInt } from '../src/ip-allocator.js';
+import { IpAllocator } from '../src/ip-allocator.js';
 import { applyJsonPatch } from '../src/json-patch.js';
 import { applyMergePatch } from '../src/merge-patch.js';
 import { PortAllocator } from '../src/port-allocator.js';
@@ -175,12 +175,6 @@ describe('selectors', () => {
 });
 
 describe('allocators', () => {
-  it('formats IPv6 canonically and round-trips', () => {
-    expect(bigIntToIp(ipToBigInt('fd00:10:96:0:0:0:0:1'), 'IPv6')).toBe('fd00:10:96::1');
-    expect(bigIntToIp(ipToBigInt('2001:db8::ffff:192.0.2.1'), 'IPv6')).toBe('2001:db8::ffff:c000:201');
-    expect(bigIntToIp(ipToBigInt('198.51.100.7'), 'IPv4')).toBe('198.51.100.7');
-  });
-
   it('never hands out the network or IPv4 broadcast address and reports exhaustion', () => {
     const v4 = new IpAllocator('192.0.2.0/30');
     expect([v4.allocateNext(), v4.allocateNext(), v4.allocateNext()]).toEqual([

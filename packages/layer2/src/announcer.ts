@@ -12,7 +12,8 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Registry } from 'prom-client';
-import { formatMac, parseIp, type IpAddress } from './address.js';
+import { addressToBytes, formatAddress, parseAddress, type IPFamily } from '@portico/netaddr';
+import { formatMac } from './mac.js';
 import { ArpResponder } from './arp-responder.js';
 import {
   openMulticastGroups,
@@ -70,7 +71,7 @@ export interface AnnouncerOptions {
 }
 
 interface AddressRecord {
-  ip: IpAddress;
+  ip: AnnouncedIp;
   state: AddressState;
   /** Answer only on these interfaces (an L2Advertisement's list); undefined: on every one. */
   interfaces?: ReadonlySet<string>;
@@ -150,7 +151,7 @@ export class Announcer extends EventEmitter<{ conflict: [Conflict] }> {
   }
 
   stateOf(ip: string): AddressState | undefined {
-    const parsed = parseIp(ip);
+    const parsed = announcedIp(ip);
     return parsed && this.#addresses.get(parsed.text)?.state;
   }
 
@@ -162,7 +163,7 @@ export class Announcer extends EventEmitter<{ conflict: [Conflict] }> {
    */
   announce(ip: string, interfaces?: readonly string[]): Promise<void> {
     if (this.#closed) throw new Error('announcer is closed');
-    const parsed = parseIp(ip);
+    const parsed = announcedIp(ip);
     if (!parsed) throw new TypeError(`not an IP address: ${ip}`);
     const only = interfaces && interfaces.length > 0 ? new Set(interfaces) : undefined;
     const existing = this.#addresses.get(parsed.text);
@@ -173,7 +174,7 @@ export class Announcer extends EventEmitter<{ conflict: [Conflict] }> {
     const record: AddressRecord = { ip: parsed, state: 'probing', ready: Promise.resolve() };
     if (only) record.interfaces = only;
     this.#addresses.set(parsed.text, record);
-    if (parsed.family === 6) for (const l of this.#links.values()) l.ndp?.join(parsed.bytes);
+    if (parsed.family === 'IPv6') for (const l of this.#links.values()) l.ndp?.join(parsed.bytes);
     if (this.interfacesOf(parsed.text).length === 0)
       this.#logger.warn(
         { ip: parsed.text, ...(only ? { wanted: [...only] } : {}), interfaces: this.interfaces },
@@ -190,7 +191,7 @@ export class Announcer extends EventEmitter<{ conflict: [Conflict] }> {
 
   /** The interfaces an IP is answered on (a subset of `interfaces`). */
   interfacesOf(ip: string): string[] {
-    const parsed = parseIp(ip);
+    const parsed = announcedIp(ip);
     const record = parsed && this.#addresses.get(parsed.text);
     if (!record) return [];
     return this.interfaces.filter((name) => !record.interfaces || record.interfaces.has(name));
@@ -209,12 +210,12 @@ export class Announcer extends EventEmitter<{ conflict: [Conflict] }> {
 
   /** Stops answering for an IP immediately. Unknown IPs are ignored. */
   withdraw(ip: string): void {
-    const parsed = parseIp(ip);
+    const parsed = announcedIp(ip);
     const record = parsed && this.#addresses.get(parsed.text);
     if (!parsed || !record) return;
     this.#addresses.delete(parsed.text);
     clearTimeout(record.timer);
-    if (parsed.family === 6) for (const l of this.#links.values()) l.ndp?.leave(parsed.bytes);
+    if (parsed.family === 'IPv6') for (const l of this.#links.values()) l.ndp?.leave(parsed.bytes);
     this.#logger.info({ ip: parsed.text }, 'withdrawn');
   }
 
@@ -274,7 +275,7 @@ export class Announcer extends EventEmitter<{ conflict: [Conflict] }> {
     this.#logger.info({ interface: link.name, index: link.index, mac: formatMac(link.mac) }, 'interface up');
     // Bring the new interface up to date: groups joined, and the segment told where our IPs are.
     for (const record of this.#addresses.values()) {
-      if (record.ip.family === 6) responders.ndp.join(record.ip.bytes);
+      if (record.ip.family === 'IPv6') responders.ndp.join(record.ip.bytes);
       if (record.state === 'announced') this.#sendGratuitous(responders, record);
     }
   }
@@ -295,7 +296,7 @@ export class Announcer extends EventEmitter<{ conflict: [Conflict] }> {
       if (this.#addresses.get(record.ip.text) !== record) return;
       for (const l of this.#links.values()) {
         if (record.interfaces && !record.interfaces.has(l.link.name)) continue;
-        if (record.ip.family === 4) l.arp?.sendProbe(record.ip.bytes);
+        if (record.ip.family === 'IPv4') l.arp?.sendProbe(record.ip.bytes);
         else l.ndp?.sendProbe(record.ip.bytes);
       }
       await sleep(i + 1 < probe.count ? probe.intervalMs : probe.waitMs);
@@ -327,7 +328,7 @@ export class Announcer extends EventEmitter<{ conflict: [Conflict] }> {
   #sendGratuitous(responders: LinkResponders, record: AddressRecord): void {
     if (record.interfaces && !record.interfaces.has(responders.link.name)) return;
     if (this.mayAnswer && !this.mayAnswer(record.ip.text)) return;
-    if (record.ip.family === 4) responders.arp?.sendGratuitous(record.ip.bytes);
+    if (record.ip.family === 'IPv4') responders.arp?.sendGratuitous(record.ip.bytes);
     else responders.ndp?.sendUnsolicited(record.ip.bytes);
   }
 
@@ -336,4 +337,22 @@ export class Announcer extends EventEmitter<{ conflict: [Conflict] }> {
     this.#logger.warn({ ...conflict }, 'address conflict: another station claims an IP we announce');
     this.emit('conflict', conflict);
   }
+}
+
+/** An announced address: its octets for ARP and NDP, its canonical text for keys, logs and labels. */
+interface AnnouncedIp {
+  readonly family: IPFamily;
+  readonly bytes: Buffer;
+  readonly text: string;
+}
+
+function announcedIp(text: string): AnnouncedIp | undefined {
+  const address = parseAddress(text);
+  if (!address) return undefined;
+  const bytes = addressToBytes(address);
+  return {
+    family: address.family,
+    bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    text: formatAddress(address),
+  };
 }

@@ -2,7 +2,8 @@
  * ARP on one interface (RFC 826, RFC 5227): answers requests for the IPs we announce, sends
  * gratuitous ARP, probes before claiming an IP, and notices other stations claiming our IPs.
  */
-import { BROADCAST_MAC, IPV4_UNSPECIFIED, ZERO_MAC, formatIpv4, formatMac } from './address.js';
+import { formatAddressBytes } from '@portico/netaddr';
+import { BROADCAST_MAC, IPV4_UNSPECIFIED, ZERO_MAC, formatMac } from './mac.js';
 import { ARP_REPLY, ARP_REQUEST, decodeArp, encodeArp, type ArpPacket } from './arp.js';
 import { ETHERTYPE_ARP, decodeEthernet, encodeEthernet } from './ethernet.js';
 import type { FrameSocket, OpenFrameSocket } from './frame-socket.js';
@@ -45,7 +46,7 @@ export class ArpResponder {
       targetMac: BROADCAST_MAC,
       targetIp: ip,
     };
-    const labels = { ip: formatIpv4(ip), interface: this.#context.link.name };
+    const labels = { ip: formatAddressBytes(ip), interface: this.#context.link.name };
     for (const packet of [request, reply]) {
       if (trySend(this.#context, () => this.#send(BROADCAST_MAC, packet), 'gratuitous ARP', labels.ip)) {
         this.#context.metrics.gratuitousSent.inc(labels);
@@ -62,7 +63,7 @@ export class ArpResponder {
       targetMac: ZERO_MAC,
       targetIp: ip,
     };
-    trySend(this.#context, () => this.#send(BROADCAST_MAC, probe), 'ARP probe', formatIpv4(ip));
+    trySend(this.#context, () => this.#send(BROADCAST_MAC, probe), 'ARP probe', formatAddressBytes(ip));
   }
 
   #send(destination: Buffer, packet: ArpPacket): void {
@@ -84,7 +85,7 @@ export class ArpResponder {
     if (!ethernet.destination.equals(BROADCAST_MAC) && !ethernet.destination.equals(link.mac)) return;
     // A request whose sender is its own target is an announcement, not a question.
     if (arp.senderIp.equals(arp.targetIp)) return;
-    const ip = formatIpv4(arp.targetIp);
+    const ip = formatAddressBytes(arp.targetIp);
     if (this.#context.stateOf(ip) !== 'announced') return;
 
     const labels = { ip, interface: link.name };
@@ -107,7 +108,7 @@ export class ArpResponder {
     if (trySend(this.#context, () => this.#send(arp.senderMac, reply), 'ARP reply', ip)) {
       this.#context.metrics.responsesSent.inc(labels);
       this.#context.logger.debug(
-        { ip, interface: link.name, to: formatMac(arp.senderMac), asker: formatIpv4(arp.senderIp) },
+        { ip, interface: link.name, to: formatMac(arp.senderMac), asker: formatAddressBytes(arp.senderIp) },
         'answered ARP request',
       );
     }
@@ -120,7 +121,7 @@ export class ArpResponder {
   #detectConflict(arp: ArpPacket): void {
     const { link } = this.#context;
     if (arp.senderMac.equals(link.mac)) return;
-    let ip = formatIpv4(arp.senderIp);
+    let ip = formatAddressBytes(arp.senderIp);
     let state = this.#context.stateOf(ip);
     let evidence: string;
     if (state) {
@@ -131,7 +132,7 @@ export class ArpResponder {
             ? 'gratuitous ARP'
             : 'ARP request';
     } else {
-      ip = formatIpv4(arp.targetIp);
+      ip = formatAddressBytes(arp.targetIp);
       state = this.#context.stateOf(ip);
       if (state !== 'probing' || arp.operation !== ARP_REQUEST || !arp.senderIp.equals(IPV4_UNSPECIFIED))
         return;

@@ -8,7 +8,7 @@ export {
   type Link,
   type ReadLinksOptions,
 } from './interfaces.js';
-export * from './address.js';
+export * from './mac.js';
 export * from './ethernet.js';
 export * from './arp.js';
 export * from './ipv6.js';

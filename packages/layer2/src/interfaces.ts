@@ -4,7 +4,7 @@
  * per network namespace and cost a few small reads; no netlink socket and no child process needed.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { formatMac, parseMac } from './address.js';
+import { formatMac, parseMac } from './mac.js';
 
 /** Interface flags (linux/if.h). */
 const IFF_UP = 0x1;

@@ -3,14 +3,8 @@
  * IPv6 address we announce, answers Neighbor Solicitations for them, sends unsolicited Neighbor
  * Advertisements, probes with duplicate address detection (RFC 4862 §5.4) and notices conflicts.
  */
-import {
-  IPV6_ALL_NODES,
-  IPV6_UNSPECIFIED,
-  formatIpv6,
-  formatMac,
-  ipv6MulticastMac,
-  solicitedNodeGroup,
-} from './address.js';
+import { IPV6_ALL_NODES, IPV6_UNSPECIFIED, formatMac, ipv6MulticastMac, solicitedNodeGroup } from './mac.js';
+import { formatAddressBytes } from '@portico/netaddr';
 import { ETHERTYPE_IPV6, decodeEthernet, encodeEthernet } from './ethernet.js';
 import type { FrameSocket, GroupMembership, OpenFrameSocket, OpenGroupMembership } from './frame-socket.js';
 import { NEXT_HEADER_ICMPV6, decodeIpv6, encodeIpv6 } from './ipv6.js';
@@ -84,7 +78,7 @@ export class NdpResponder {
       this.#socket.addMembership(ipv6MulticastMac(group));
     } catch (err) {
       logger.warn(
-        { interface: link.name, group: formatIpv6(group), err: (err as Error).message },
+        { interface: link.name, group: formatAddressBytes(group), err: (err as Error).message },
         'could not join group',
       );
     }
@@ -110,7 +104,7 @@ export class NdpResponder {
 
   /** Unsolicited NA to all nodes with Override set (RFC 4861 §7.2.6): caches switch to our MAC. */
   sendUnsolicited(ip: Buffer): void {
-    const text = formatIpv6(ip);
+    const text = formatAddressBytes(ip);
     const advertisement = this.#advertisement(ip, false);
     const send = (): void => this.#send(IPV6_ALL_NODES, advertisement, this.#source(ip));
     if (trySend(this.#context, send, 'unsolicited NA', text)) {
@@ -122,7 +116,7 @@ export class NdpResponder {
   sendProbe(ip: Buffer): void {
     const solicitation: NeighborMessage = { type: 'solicitation', target: ip };
     const send = (): void => this.#send(solicitedNodeGroup(ip), solicitation, IPV6_UNSPECIFIED);
-    trySend(this.#context, send, 'DAD probe', formatIpv6(ip));
+    trySend(this.#context, send, 'DAD probe', formatAddressBytes(ip));
   }
 
   /** We are the one owner of the VIP, not a proxy, so Override is set (RFC 4861 §7.2.4). */
@@ -170,7 +164,7 @@ export class NdpResponder {
     if (!ethernet || !ip || !message) return;
     const { link, logger, metrics } = this.#context;
     if (ethernet.source.equals(link.mac)) return;
-    const target = formatIpv6(message.target);
+    const target = formatAddressBytes(message.target);
     const state = this.#context.stateOf(target);
     if (!state) return;
     const fromUnspecified = ip.source.equals(IPV6_UNSPECIFIED);
@@ -215,7 +209,7 @@ export class NdpResponder {
     if (sent) {
       metrics.responsesSent.inc(labels);
       logger.debug(
-        { ip: target, interface: link.name, asker: formatIpv6(ip.source) },
+        { ip: target, interface: link.name, asker: formatAddressBytes(ip.source) },
         'answered Neighbor Solicitation',
       );
     }

@@ -3,7 +3,7 @@
  * link-layer address options (§4.6.1), and the receive-side validity checks of §7.1.1 and §7.1.2.
  */
 import { icmpv6Checksum, verifyIcmpv6Checksum } from './checksum.js';
-import { IPV6_UNSPECIFIED } from './address.js';
+import { IPV6_UNSPECIFIED } from './mac.js';
 import { NEXT_HEADER_ICMPV6, type Ipv6Packet } from './ipv6.js';
 
 export const ICMPV6_NEIGHBOR_SOLICITATION = 135;

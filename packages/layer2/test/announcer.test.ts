@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Announcer, type AnnouncerOptions } from '../src/announcer.js';
-import { BROADCAST_MAC, formatIpv6, parseIp } from '../src/address.js';
+import { addressToBytes, formatAddressBytes, parseAddress } from '@portico/netaddr';
+import { BROADCAST_MAC } from '../src/mac.js';
 import { ARP_REPLY, ARP_REQUEST, decodeArp, encodeArp } from '../src/arp.js';
 import { ETHERTYPE_ARP, ETHERTYPE_IPV6, decodeEthernet, encodeEthernet } from '../src/ethernet.js';
 import { decodeIpv6, encodeIpv6 } from '../src/ipv6.js';
@@ -11,8 +12,8 @@ import { ndPacket } from './nd-packet.js';
 
 const VIP4 = '198.51.100.10';
 const VIP6 = '2001:db8:5::10';
-const v4 = (t: string): Buffer => parseIp(t)!.bytes;
-const v6 = (t: string): Buffer => parseIp(t)!.bytes;
+const v4 = (t: string): Buffer => Buffer.from(addressToBytes(parseAddress(t)!));
+const v6 = (t: string): Buffer => Buffer.from(addressToBytes(parseAddress(t)!));
 const ourMac = link().mac;
 const clientMac = Buffer.from('02000000c11e', 'hex');
 const otherMac = Buffer.from('0200000000b2', 'hex');
@@ -234,8 +235,8 @@ describe('NDP responder', () => {
     expect(sent).toHaveLength(1);
     const { eth, ip, message } = decodeNd(sent[0]!);
     expect(eth.destination.toString('hex')).toBe('333300000001');
-    expect(formatIpv6(ip.destination)).toBe('ff02::1');
-    expect(formatIpv6(ip.source)).toBe('fe80::5301');
+    expect(formatAddressBytes(ip.destination)).toBe('ff02::1');
+    expect(formatAddressBytes(ip.source)).toBe('fe80::5301');
     expect(ip.hopLimit).toBe(255);
     expect(message).toEqual({
       type: 'advertisement',
@@ -261,7 +262,7 @@ describe('NDP responder', () => {
     expect(socket.sent).toHaveLength(1);
     const { eth, ip, message } = decodeNd(socket.sent[0]!);
     expect(eth.destination.equals(clientMac)).toBe(true);
-    expect(formatIpv6(ip.destination)).toBe('2001:db8:5::99');
+    expect(formatAddressBytes(ip.destination)).toBe('2001:db8:5::99');
     expect(message).toEqual({
       type: 'advertisement',
       target: v6(VIP6),
@@ -295,7 +296,7 @@ describe('NDP responder', () => {
       ),
     );
     const { ip, message } = decodeNd(socket.sent[0]!);
-    expect(formatIpv6(ip.destination)).toBe('ff02::1');
+    expect(formatAddressBytes(ip.destination)).toBe('ff02::1');
     expect(message?.type === 'advertisement' && !message.solicited && message.override).toBe(true);
   });
 
@@ -363,8 +364,8 @@ describe('NDP responder', () => {
     const { net, announcer: a } = start({ probe: { count: 1, intervalMs: 10, waitMs: 10 } });
     await a.announce(VIP6);
     const { ip, message } = decodeNd(net.socket(2, ETHERTYPE_IPV6).sent[0]!);
-    expect(formatIpv6(ip.source)).toBe('::');
-    expect(formatIpv6(ip.destination)).toBe('ff02::1:ff00:10');
+    expect(formatAddressBytes(ip.source)).toBe('::');
+    expect(formatAddressBytes(ip.destination)).toBe('ff02::1:ff00:10');
     expect(message).toEqual({ type: 'solicitation', target: v6(VIP6) });
   });
 });

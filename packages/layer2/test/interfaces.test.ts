@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { formatMac } from '../src/address.js';
+import { formatMac } from '../src/mac.js';
 import { readLinks, selectLinks } from '../src/interfaces.js';
 
 // A fake /sys/class/net and /proc/net/if_inet6, laid out like the kernel's.

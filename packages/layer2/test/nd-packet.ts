@@ -1,4 +1,4 @@
-import { parseIp } from '../src/address.js';
+import { addressToBytes, parseAddress } from '@portico/netaddr';
 import type { Ipv6Packet } from '../src/ipv6.js';
 import { encodeNeighborMessage, type NeighborMessage } from '../src/ndp.js';
 
@@ -9,8 +9,8 @@ export function ndPacket(
   destination: string,
   hopLimit = 255,
 ): Ipv6Packet {
-  const src = parseIp(source)!.bytes;
-  const dst = parseIp(destination)!.bytes;
+  const src = Buffer.from(addressToBytes(parseAddress(source)!));
+  const dst = Buffer.from(addressToBytes(parseAddress(destination)!));
   return {
     trafficClass: 0,
     flowLabel: 0,

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseIp } from '../src/address.js';
+import { addressToBytes, parseAddress } from '@portico/netaddr';
 import { icmpv6Checksum, verifyIcmpv6Checksum } from '../src/checksum.js';
 import { ETHERTYPE_IPV6, decodeEthernet, encodeEthernet } from '../src/ethernet.js';
 import { decodeIpv6, encodeIpv6, type Ipv6Packet } from '../src/ipv6.js';
@@ -8,7 +8,7 @@ import { decodeNeighborMessage, encodeNeighborMessage, type NeighborMessage } fr
 import { kernelNeighborAdvertisement, kernelNeighborSolicitation, macA, macB } from './frames.js';
 import { ndPacket } from './nd-packet.js';
 
-const v6 = (text: string): Buffer => parseIp(text)!.bytes;
+const v6 = (text: string): Buffer => Buffer.from(addressToBytes(parseAddress(text)!));
 const ipOf = (frame: Buffer): Ipv6Packet => decodeIpv6(decodeEthernet(frame)!.payload)!;
 
 describe('IPv6 header (RFC 8200 §3)', () => {
@@ -16,8 +16,8 @@ describe('IPv6 header (RFC 8200 §3)', () => {
     const ip = ipOf(kernelNeighborSolicitation);
     expect(ip.nextHeader).toBe(58);
     expect(ip.hopLimit).toBe(255);
-    expect(parseIp('2001:db8:1::a')!.bytes.equals(ip.source)).toBe(true);
-    expect(parseIp('ff02::1:ff00:b')!.bytes.equals(ip.destination)).toBe(true);
+    expect(Buffer.from(addressToBytes(parseAddress('2001:db8:1::a')!)).equals(ip.source)).toBe(true);
+    expect(Buffer.from(addressToBytes(parseAddress('ff02::1:ff00:b')!)).equals(ip.destination)).toBe(true);
     expect(ip.payload.length).toBe(32);
     const frame = decodeEthernet(kernelNeighborSolicitation)!;
     expect(encodeEthernet({ ...frame, payload: encodeIpv6(ip) }).equals(kernelNeighborSolicitation)).toBe(

@@ -7,7 +7,8 @@
  * node's ready endpoints, so a router doing weighted ECMP sends each node its share of traffic.
  */
 import type { Route } from '@portico/bgp';
-import { type BgpAdvertisement, communityToString, makeCidr, parseIP } from '@portico/config';
+import type { BgpAdvertisement } from '@portico/config';
+import { formatCommunity, formatLargeCommunity, makeCidr, parseIP } from '@portico/netaddr';
 
 /** A route and the BGPPeers (by name) it is for; empty: every peer of the node. */
 export interface PeerRoute {
@@ -42,9 +43,9 @@ export function bgpRoutesFor(
       prefix: makeCidr(parsed.family, parsed.value, length).text,
       localPref: adv.localPref,
     };
-    if (adv.communities.length > 0) route.communities = adv.communities.map(communityToString);
+    if (adv.communities.length > 0) route.communities = adv.communities.map(formatCommunity);
     if (adv.largeCommunities.length > 0)
-      route.largeCommunities = adv.largeCommunities.map((c) => c.join(':'));
+      route.largeCommunities = adv.largeCommunities.map(formatLargeCommunity);
     if (localEndpoints !== undefined)
       route.extendedCommunities = [`lb:${asn}:${localEndpoints * BANDWIDTH_PER_ENDPOINT}`];
     return { route, peers: adv.peers };

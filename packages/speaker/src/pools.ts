@@ -1,5 +1,6 @@
 /** Which configured pool an IP belongs to: the pool whose CIDRs contain it (pools never overlap). */
-import { type AddressPool, type Cidr, type Config, cidrLast, parseIP } from '@portico/config';
+import type { AddressPool, Config } from '@portico/config';
+import { cidrLast, parseIP, type Cidr } from '@portico/netaddr';
 
 interface Block {
   cidr: Cidr;

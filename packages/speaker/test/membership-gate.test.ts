@@ -4,7 +4,8 @@
  * answers nothing and sends no gratuitous packet, though the IP is still announced; open, it
  * answers at once (no re-announcement needed). Fake packet sockets from @portico/layer2's tests.
  */
-import { Announcer, encodeArp, encodeEthernet, decodeArp, decodeEthernet, parseIp } from '@portico/layer2';
+import { Announcer, encodeArp, encodeEthernet, decodeArp, decodeEthernet } from '@portico/layer2';
+import { addressToBytes, parseAddress } from '@portico/netaddr';
 import { describe, expect, it } from 'vitest';
 import { LazyLayer2 } from '../src/lazy-layer2.js';
 import { fakeNetwork, link } from '../../layer2/test/fakes.js';
@@ -16,9 +17,9 @@ function request(): Buffer {
   const payload = encodeArp({
     operation: 1,
     senderMac: clientMac,
-    senderIp: parseIp('198.51.100.1')!.bytes,
+    senderIp: Buffer.from(addressToBytes(parseAddress('198.51.100.1')!)),
     targetMac: Buffer.alloc(6),
-    targetIp: parseIp(VIP)!.bytes,
+    targetIp: Buffer.from(addressToBytes(parseAddress(VIP)!)),
   });
   return encodeEthernet({
     destination: Buffer.alloc(6, 0xff),

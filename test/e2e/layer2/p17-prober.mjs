@@ -20,9 +20,9 @@ import {
   encodeNeighborMessage,
   formatMac,
   ipv6MulticastMac,
-  parseIp,
   solicitedNodeGroup,
 } from '../../../packages/layer2/dist/index.js';
+import { addressToBytes, parseAddress } from '../../../packages/netaddr/dist/index.js';
 
 const [ifname, client4, client6, vip4, vip6, intervalText] = process.argv.slice(2);
 const ifindex = Number(readFileSync(`/sys/class/net/${ifname}/ifindex`, 'utf8'));
@@ -30,10 +30,10 @@ const mac = Buffer.from(
   readFileSync(`/sys/class/net/${ifname}/address`, 'utf8').trim().replaceAll(':', ''),
   'hex',
 );
-const v4 = parseIp(vip4).bytes;
-const v6 = parseIp(vip6).bytes;
-const me4 = parseIp(client4).bytes;
-const me6 = parseIp(client6).bytes;
+const v4 = Buffer.from(addressToBytes(parseAddress(vip4)));
+const v6 = Buffer.from(addressToBytes(parseAddress(vip6)));
+const me4 = Buffer.from(addressToBytes(parseAddress(client4)));
+const me6 = Buffer.from(addressToBytes(parseAddress(client6)));
 const now = () => performance.timeOrigin + performance.now();
 const emit = (e) => process.stdout.write(`${JSON.stringify({ ...e, t: now() })}\n`);
 

@@ -8,9 +8,9 @@ import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import {
   type CloseReason,
+  communityValue,
   describeNotification,
-  parseCommunity,
-  parseLargeCommunity,
+  largeCommunityValue,
   type PeerOptions,
   type Route,
   Speaker,
@@ -106,8 +106,8 @@ export async function run(args: string[]): Promise<number> {
     const communities = list(values.community);
     const largeCommunities = list(values['large-community']);
     // Checked here too, so a typo is reported even when nothing is announced.
-    communities.forEach(parseCommunity);
-    largeCommunities.forEach(parseLargeCommunity);
+    communities.forEach(communityValue);
+    largeCommunities.forEach(largeCommunityValue);
     const routes: Route[] = prefixes.map((prefix) => {
       const r: Route = { prefix };
       if (nextHop && isIP(nextHop) === (prefix.includes(':') ? 6 : 4)) r.nextHop = nextHop;

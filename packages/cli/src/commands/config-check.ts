@@ -5,14 +5,8 @@
  * value of its `config` key). Every problem is printed at once.
  * Exit 0 valid, 1 invalid, 2 usage error (bad arguments, unreadable file).
  */
-import {
-  checkSources,
-  cidrSize,
-  configToJSON,
-  poolProtocols,
-  type CheckSource,
-  type Config,
-} from '@portico/config';
+import { cidrSize } from '@portico/netaddr';
+import { checkSources, configToJSON, poolProtocols, type CheckSource, type Config } from '@portico/config';
 import { readManifestFiles } from '../manifest-files.js';
 
 const usage = 'usage: portico config check FILE|DIR [--namespace NS] [--json]';

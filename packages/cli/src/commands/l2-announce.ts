@@ -5,7 +5,8 @@
  * Needs CAP_NET_RAW. Exit 0 after a clean stop, 1 when it cannot announce, 2 on usage errors.
  */
 import { parseArgs } from 'node:util';
-import { Announcer, parseIp } from '@portico/layer2';
+import { Announcer } from '@portico/layer2';
+import { parseAddress } from '@portico/netaddr';
 import { createLogger } from '../logger.js';
 
 const usage = `usage: portico l2 announce [--interface IF]... --ip ADDR [ADDR...] [--refresh SECONDS] [--no-probe]
@@ -46,7 +47,7 @@ export function parseL2AnnounceArgs(args: string[]): L2AnnounceOptions | string 
   const ips = [...(values.ip ?? []), ...positionals];
   if (ips.length === 0) return 'at least one --ip is required';
   if (values.ip === undefined && positionals.length > 0) return `unexpected argument ${positionals[0]}`;
-  const bad = ips.find((ip) => !parseIp(ip));
+  const bad = ips.find((ip) => !parseAddress(ip));
   if (bad !== undefined) return `not an IP address: ${bad}`;
   const refreshSeconds = values.refresh === undefined ? 30 : Number(values.refresh);
   if (!Number.isFinite(refreshSeconds) || refreshSeconds < 0)

@@ -24,7 +24,7 @@
  * `legacy` heartbeats: liveness and claims, no incarnation, no acks.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { formatIP, parseIP } from '@portico/config';
+import { addressToBytes, formatAddressBytes, parseIP } from '@portico/netaddr';
 
 const MAGIC = 0x5053; // "PS"
 const VERSION = 2;
@@ -293,7 +293,8 @@ function readAddress(
   const length = body[off]! & ~(PENDING_BIT | LAPSED_BIT);
   if ((length !== 4 && length !== 16) || body.length < off + 1 + length) return undefined;
   if (lapsed && !pending) return undefined; // lapsed is a kind of pending
-  const ip = formatAddress(body.subarray(off + 1, off + 1 + length));
+  // Canonical text (RFC 5952 for IPv6), so decoded claims compare equal to the speaker's IPs.
+  const ip = formatAddressBytes(body.subarray(off + 1, off + 1 + length));
   return { ip, pending, lapsed, next: off + 1 + length };
 }
 
@@ -304,19 +305,5 @@ function tag(secret: Buffer, body: Buffer): Buffer {
 function addressBytes(ip: string): Buffer {
   const parsed = parseIP(ip);
   if (!parsed) throw new TypeError(`not an IP address: ${ip}`);
-  const length = parsed.family === 'IPv4' ? 4 : 16;
-  const out = Buffer.alloc(length);
-  let value = parsed.value;
-  for (let i = length - 1; i >= 0; i--) {
-    out[i] = Number(value & 0xffn);
-    value >>= 8n;
-  }
-  return out;
-}
-
-/** Canonical text (RFC 5952 for IPv6), so decoded claims compare equal to the speaker's IPs. */
-function formatAddress(bytes: Buffer): string {
-  let value = 0n;
-  for (const b of bytes) value = (value << 8n) | BigInt(b);
-  return formatIP({ family: bytes.length === 4 ? 'IPv4' : 'IPv6', value });
+  return Buffer.from(addressToBytes(parsed));
 }

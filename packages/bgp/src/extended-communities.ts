@@ -1,51 +1,11 @@
 /**
- * Community values and their text forms: RFC 1997 communities ("65000:100" or a well-known name),
- * RFC 8092 large communities ("65000:1:2") and RFC 4360 extended communities, with the
- * link-bandwidth community (draft-ietf-idr-link-bandwidth) routers use for weighted ECMP.
+ * RFC 4360 extended communities and their text forms, with the link-bandwidth community
+ * (draft-ietf-idr-link-bandwidth) routers use for weighted ECMP. Standard and large communities
+ * are values of @portico/netaddr.
  */
-
-/** RFC 1997 and RFC 3765/8326 well-known communities. */
-export const WELL_KNOWN_COMMUNITIES: Record<string, number> = {
-  'graceful-shutdown': 0xffff0000, // RFC 8326
-  'no-export': 0xffffff01,
-  'no-advertise': 0xffffff02,
-  'no-export-subconfed': 0xffffff03,
-  'no-peer': 0xffffff04, // RFC 3765
-  blackhole: 0xffff029a, // RFC 7999
-};
 
 const U16 = /^\d{1,5}$/;
 const U32 = /^\d{1,10}$/;
-
-/** Parses "ASN:VALUE" (each 16 bits) or a well-known name into the 32-bit community value. */
-export function parseCommunity(text: string): number {
-  const known = WELL_KNOWN_COMMUNITIES[text.toLowerCase()];
-  if (known !== undefined) return known;
-  const [hi, lo, extra] = text.split(':');
-  if (extra !== undefined || !hi || !lo || !U16.test(hi) || !U16.test(lo) || +hi > 0xffff || +lo > 0xffff) {
-    throw new TypeError(`bad community ${JSON.stringify(text)} (want ASN:VALUE, each 0-65535)`);
-  }
-  return ((+hi << 16) | +lo) >>> 0;
-}
-
-export function formatCommunity(value: number): string {
-  return `${value >>> 16}:${value & 0xffff}`;
-}
-
-/** RFC 8092 §3: global administrator, local data part 1, local data part 2, each 32 bits. */
-export type LargeCommunity = readonly [number, number, number];
-
-export function parseLargeCommunity(text: string): LargeCommunity {
-  const parts = text.split(':');
-  if (parts.length !== 3 || !parts.every((p) => U32.test(p) && +p <= 0xffffffff)) {
-    throw new TypeError(`bad large community ${JSON.stringify(text)} (want A:B:C, each 0-4294967295)`);
-  }
-  return [+parts[0]!, +parts[1]!, +parts[2]!];
-}
-
-export function formatLargeCommunity(c: LargeCommunity): string {
-  return c.join(':');
-}
 
 /** An RFC 4360 extended community: 8 octets, type and sub-type first. */
 export type ExtendedCommunity = Uint8Array;

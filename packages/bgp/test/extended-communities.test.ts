@@ -1,30 +1,28 @@
 import { describe, expect, it } from 'vitest';
 import {
-  formatCommunity,
   formatExtendedCommunity,
-  formatLargeCommunity,
   linkBandwidth,
-  parseCommunity,
   parseExtendedCommunity,
-  parseLargeCommunity,
-} from '../src/communities.js';
+} from '../src/extended-communities.js';
+import { communityValue, largeCommunityValue } from '../src/route.js';
 
-describe('communities', () => {
-  it('parses ASN:VALUE and well-known names', () => {
-    expect(parseCommunity('65001:100')).toBe(0xfde90064);
-    expect(formatCommunity(parseCommunity('65535:65535'))).toBe('65535:65535');
-    expect(parseCommunity('no-export')).toBe(0xffffff01);
-    expect(parseCommunity('NO-ADVERTISE')).toBe(0xffffff02);
+describe('route communities', () => {
+  it('reads ASN:VALUE and well-known names (any case)', () => {
+    expect(communityValue('65001:100')).toBe(0xfde90064);
+    expect(communityValue('no-export')).toBe(0xffffff01);
+    expect(communityValue('NO-ADVERTISE')).toBe(0xffffff02);
   });
   it.each(['65536:1', '1:65536', '1', '1:2:3', 'a:b', ''])('rejects community %j', (t) =>
-    expect(() => parseCommunity(t)).toThrow(TypeError),
+    expect(() => communityValue(t)).toThrow(TypeError),
   );
-  it('parses large communities (RFC 8092)', () => {
-    expect(parseLargeCommunity('4200000000:1:2')).toEqual([4200000000, 1, 2]);
-    expect(formatLargeCommunity([65001, 1, 2])).toBe('65001:1:2');
-    expect(() => parseLargeCommunity('4294967296:1:2')).toThrow(TypeError);
-    expect(() => parseLargeCommunity('1:2')).toThrow(TypeError);
+  it('reads large communities (RFC 8092)', () => {
+    expect(largeCommunityValue('4200000000:1:2')).toEqual([4200000000, 1, 2]);
+    expect(() => largeCommunityValue('4294967296:1:2')).toThrow(TypeError);
+    expect(() => largeCommunityValue('1:2')).toThrow(TypeError);
   });
+});
+
+describe('extended communities', () => {
   it('encodes the link-bandwidth extended community', () => {
     const lb = linkBandwidth(65001, 125_000_000);
     expect(Buffer.from(lb).toString('hex')).toBe('4004fde94cee6b28');
