@@ -13,7 +13,8 @@ import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerR
 import { constants as h2, type ClientHttp2Stream, type Http2ServerRequest } from 'node:http2';
 import { downstreamHeaders } from './headers.js';
 import type { BodyLimit } from './limits.js';
-import type { Proxy } from './proxy.js';
+import type { IngressCore } from './core.js';
+import type { NodeDataPlane } from './node-data-plane.js';
 import type { Backend, RoutedEndpoint } from './router.js';
 import type { Target } from './table.js';
 import { tlsOptions } from './upstreams.js';
@@ -32,7 +33,8 @@ export class H2Exchange {
   private readonly started = performance.now();
 
   constructor(
-    private readonly proxy: Proxy,
+    private readonly core: IngressCore,
+    private readonly plane: NodeDataPlane,
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
     private readonly url: string,
@@ -49,8 +51,8 @@ export class H2Exchange {
   }
 
   start(): void {
-    const proxy = this.proxy;
-    const endpoint = proxy.balancer.pick(this.backend.key, this.backend.endpoints);
+    const core = this.core;
+    const endpoint = core.balancer.pick(this.backend.key, this.backend.endpoints);
     if (!endpoint) return this.fail(502);
     this.endpoint = endpoint;
     const secure = this.target.backendProtocol === 'GRPCS';
@@ -70,16 +72,16 @@ export class H2Exchange {
     // TE is hop-by-hop, but `te: trailers` is how a gRPC client says it takes trailers: passed on.
     if (/(?:^|,)\s*trailers\s*(?:,|$)/i.test(String(this.req.headers.te ?? ''))) headers.te = 'trailers';
     const ssl = this.target.proxySsl ?? {};
-    const stream = proxy.h2.request(endpoint.origin, headers, {
+    const stream = core.h2.request(endpoint.origin, headers, {
       tls: secure ? tlsOptions(ssl, this.host) : undefined,
       tlsKey: secure
         ? JSON.stringify([ssl.verify, ssl.name, ssl.serverName, ssl.secret, this.host])
         : undefined,
-      connectTimeout: this.target.connectTimeoutMs ?? proxy.options.upstream.connectTimeout,
+      connectTimeout: this.target.connectTimeoutMs ?? core.options.upstream.connectTimeout,
       endStream: this.body === null,
     });
     this.stream = stream;
-    stream.setTimeout(this.target.readTimeoutMs ?? proxy.options.upstreamHeadersTimeout, () => {
+    stream.setTimeout(this.target.readTimeoutMs ?? core.options.upstreamHeadersTimeout, () => {
       this.timedOut = true;
       stream.close(NGHTTP2_CANCEL);
     });
@@ -108,8 +110,8 @@ export class H2Exchange {
   /** `endStream`: a headers-only response (gRPC's trailers-only form carries its status so). */
   private onResponse(headers: IncomingHttpHeaders, endStream: boolean): void {
     const status = Number(headers[':status']);
-    this.proxy.balancer.succeeded(this.endpoint!.origin);
-    const out = downstreamHeaders(withoutPseudo(headers), this.proxy.options.serverName);
+    this.core.balancer.succeeded(this.endpoint!.origin);
+    const out = downstreamHeaders(withoutPseudo(headers), this.core.options.serverName);
     const client = (this.req as unknown as Partial<Http2ServerRequest>).stream;
     if (endStream && client) {
       // One HEADERS frame that ends the stream, as the pod sent it: a gRPC client reads the status
@@ -142,8 +144,8 @@ export class H2Exchange {
       : this.error
         ? errorCode(this.error)
         : 'ECONNRESET';
-    if (isConnectError(code) || !this.timedOut) this.proxy.balancer.failed(this.endpoint!.origin);
-    this.proxy.options.metrics?.upstreamErrors.inc({
+    if (isConnectError(code) || !this.timedOut) this.core.balancer.failed(this.endpoint!.origin);
+    this.core.options.metrics?.upstreamErrors.inc({
       service: this.backend.key,
       reason: errorReason(code, 'reset'),
     });
@@ -158,12 +160,12 @@ export class H2Exchange {
 
   private fail(status: number): void {
     this.done = true;
-    this.proxy.local(this.req, this.res, status, this.target, undefined, this.body !== null);
+    this.plane.local(this.req, this.res, status, this.target, undefined, this.body !== null);
   }
 
   private record(status: number): void {
     const req = this.req;
-    this.proxy.record(
+    this.core.record(
       { method: req.method, host: this.host, path: req.url, client: req.socket.remoteAddress },
       status,
       this.target,

@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import { fieldValue } from '../forwarded.js';
 import { stickyPick } from '../affinity.js';
 import { hasHstsField } from '../hsts.js';
-import type { Proxy } from '../proxy.js';
+import type { IngressCore } from '../core.js';
 import type { Backend, RoutedEndpoint } from '../router.js';
 import type { Target } from '../table.js';
 import {
@@ -66,7 +66,7 @@ export class Exchange implements ResponseHandler {
   private readonly bodyTimeout: number;
 
   constructor(
-    private readonly proxy: Proxy,
+    private readonly proxy: IngressCore,
     private readonly client: ClientSide,
     private readonly request: RequestHead,
     /** The head for the pod, blank line included. */
