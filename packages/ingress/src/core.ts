@@ -29,6 +29,7 @@ import { combinedLine, type AccessEntry, type AccessLogFormat } from './access-l
 import { ForwardAuth } from './forward-auth.js';
 import { Upstreams, type UpstreamOptions } from './upstreams.js';
 import { H2Upstreams } from './upstream-h2.js';
+import { judge, type FailedAttempt, type RetryScope, type Verdict } from './upstream-policy.js';
 
 export interface ProxyOptions {
   /** Value of the Server header added when the pod sends none. */
@@ -200,6 +201,21 @@ export class IngressCore {
     const value = this.options.hsts;
     if (value === undefined || proto !== 'https') return undefined;
     return this.router.isTlsHost(normalizeHost(rawHost)) ? value : undefined;
+  }
+
+  /**
+   * A failed attempt to reach `origin` for `backend`: the one upstream policy's verdict
+   * (upstream-policy.ts), with the ejection and the metrics it calls for applied. The data plane
+   * retries or answers as the verdict says.
+   */
+  upstreamFailed(backend: Backend, origin: string, attempt: FailedAttempt, scope: RetryScope): Verdict {
+    const verdict = judge(attempt, scope);
+    if (verdict.eject) this.balancer.failed(origin);
+    const metrics = this.options.metrics;
+    if (verdict.reason !== undefined)
+      metrics?.upstreamErrors.inc({ service: backend.key, reason: verdict.reason });
+    if (verdict.retry !== 'none') metrics?.upstreamRetries.inc({ service: backend.key });
+    return verdict;
   }
 
   /**

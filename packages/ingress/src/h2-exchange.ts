@@ -4,10 +4,11 @@
  * comes back with back-pressure, trailers included (gRPC's grpc-status and grpc-message travel in
  * them), to an HTTP/2 client as trailers and to an HTTP/1.1 one as chunked trailers.
  *
- * Failures as on the HTTP/1 upstream: 502 when the pod cannot be reached or resets the stream
- * before answering, 504 on a connect or read timeout, the connection (or the client's stream)
- * cut when the pod fails mid-response; counted in upstream_errors_total and fed to the balancer's
- * ejection. No retry: a stream may have reached the pod before it failed.
+ * Failures are judged by the one upstream policy (upstream-policy.ts), as on HTTP/1: 502 when the
+ * pod cannot be reached or resets the stream before answering, 504 on a connect or read timeout,
+ * the connection (or the client's stream) cut when the pod fails mid-response; counted in
+ * upstream_errors_total and fed to the balancer's ejection. No retry: a stream may have reached
+ * the pod before it failed.
  */
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { constants as h2, type ClientHttp2Stream, type Http2ServerRequest } from 'node:http2';
@@ -19,7 +20,7 @@ import type { Backend, RoutedEndpoint } from './router.js';
 import type { Target } from './table.js';
 import { tlsOptions } from './upstreams.js';
 import { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR } from './upstream-h2.js';
-import { errorCode, errorReason, isConnectError, isTimeoutError } from './upstream-errors.js';
+import { errorCode } from './upstream-policy.js';
 
 const { NGHTTP2_FLAG_END_STREAM } = h2;
 
@@ -144,12 +145,14 @@ export class H2Exchange {
       : this.error
         ? errorCode(this.error)
         : 'ECONNRESET';
-    if (isConnectError(code) || !this.timedOut) this.core.balancer.failed(this.endpoint!.origin);
-    this.core.options.metrics?.upstreamErrors.inc({
-      service: this.backend.key,
-      reason: errorReason(code, 'reset'),
-    });
-    if (!this.res.headersSent) return this.fail(isTimeoutError(code) ? 504 : 502);
+    const verdict = this.core.upstreamFailed(
+      this.backend,
+      this.endpoint!.origin,
+      { code, responded: this.res.headersSent, reused: false },
+      // One attempt only: a gRPC call is a POST, which the policy would not retry anyway.
+      { method: this.req.method, hasBody: this.body !== null, retried: true, endpoints: 1 },
+    );
+    if (!this.res.headersSent) return this.fail(verdict.status);
     // Part of the response is out: the client's stream is reset (HTTP/2) or its connection cut.
     this.done = true;
     const client = (this.req as unknown as Partial<Http2ServerRequest>).stream;

@@ -14,17 +14,20 @@ import type { NodeDataPlane } from './node-data-plane.js';
 import { accessOf, headerObject, isHttp2, joined } from './node-request.js';
 import type { Backend, RoutedEndpoint } from './router.js';
 import type { Target } from './table.js';
-import {
-  errorCode,
-  errorReason,
-  isConnectError,
-  isIdempotentRetry,
-  isResetError,
-  isTimeoutError,
-} from './upstream-errors.js';
+import { errorCode } from './upstream-policy.js';
 import { UPSTREAM_SERVERNAME } from './upstreams.js';
 
 const { NGHTTP2_INTERNAL_ERROR } = http2Constants;
+
+/**
+ * Whether undici's connection had carried an earlier exchange when it failed: a connection the pod
+ * closed (undici's SocketError carries the socket's counters) after having sent us bytes before
+ * this request's response began. A reset (ECONNRESET) carries no counters and counts as fresh.
+ */
+function reusedConnection(err: Error): boolean {
+  const socket = (err as { socket?: { bytesRead?: number } }).socket;
+  return (socket?.bytesRead ?? 0) > 0;
+}
 
 export interface ExchangeExtras {
   readonly requestId: string;
@@ -44,8 +47,9 @@ class DeadlineExpired extends Error {
 }
 
 /**
- * One request's trip to a pod, as an undici dispatch handler. At most one retry, on another
- * endpoint, when the connection failed before the request was sent and there is no body to replay.
+ * One request's trip to a pod, as an undici dispatch handler. A failed attempt is judged by the
+ * one upstream policy (upstream-policy.ts): at most one retry, on another endpoint or a fresh
+ * connection, only for an idempotent request without a body that got no response yet.
  */
 export class NodeExchange implements Dispatcher.DispatchHandler {
   private controller: Dispatcher.DispatchController | undefined;
@@ -260,28 +264,29 @@ export class NodeExchange implements Dispatcher.DispatchHandler {
       this.core.record(this.access(), 499, this.target, this.origin, this.started);
       return;
     }
-    const connectFailed = isConnectError(code);
-    const reset = isResetError(code);
-    if (connectFailed || reset) this.core.balancer.failed(this.origin);
-    metrics?.upstreamErrors.inc({ service: this.backend.key, reason: errorReason(code, 'other') });
+    const verdict = this.core.upstreamFailed(
+      this.backend,
+      this.origin,
+      { code, responded: this.res.headersSent, reused: reusedConnection(err) },
+      {
+        method: this.req.method,
+        hasBody: this.body !== null,
+        retried: this.retried,
+        endpoints: this.backend.endpoints.length,
+      },
+    );
     if (this.res.headersSent) {
       this.done = true;
       this.res.destroy(err);
       this.core.record(this.access(), this.res.statusCode, this.target, this.origin, this.started);
       return;
     }
-    if (
-      (connectFailed || reset) &&
-      !this.body &&
-      isIdempotentRetry(this.req.method) &&
-      !this.retried &&
-      this.backend.endpoints.length > 1
-    ) {
+    if (verdict.retry !== 'none') {
       this.retried = true;
       this.controller = undefined;
-      return this.start(this.endpoint);
+      return this.start(verdict.retry === 'another-endpoint' ? this.endpoint : undefined);
     }
-    this.fail(isTimeoutError(code) ? 504 : 502);
+    this.fail(verdict.status);
   }
 
   private fail(status: number, close = false): void {
