@@ -7,12 +7,14 @@
  * Failures are judged by the one upstream policy (upstream-policy.ts), as on HTTP/1: 502 when the
  * pod cannot be reached or resets the stream before answering, 504 on a connect or read timeout,
  * the connection (or the client's stream) cut when the pod fails mid-response; counted in
- * upstream_errors_total and fed to the balancer's ejection. No retry: a stream may have reached
- * the pod before it failed.
+ * upstream_errors_total and fed to the balancer's ejection; a bodiless GET, HEAD or OPTIONS is
+ * retried once on another endpoint when the policy says so (a gRPC call, a POST, never is).
  */
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { constants as h2, type ClientHttp2Stream, type Http2ServerRequest } from 'node:http2';
 import { downstreamHeaders } from './headers.js';
+import type { ExchangeExtras } from './node-exchange.js';
+import { headerObject } from './node-request.js';
 import type { BodyLimit } from './limits.js';
 import type { IngressCore } from './core.js';
 import type { NodeDataPlane } from './node-data-plane.js';
@@ -29,7 +31,10 @@ export class H2Exchange {
   private endpoint: RoutedEndpoint | undefined;
   private trailers: IncomingHttpHeaders | undefined;
   private error: Error | undefined;
+  private retried = false;
   private timedOut = false;
+  /** Runs for the attempt when the route sets a backendRequest timeout. */
+  private attemptTimer: NodeJS.Timeout | undefined;
   private done = false;
   private readonly started = performance.now();
 
@@ -45,17 +50,32 @@ export class H2Exchange {
     private readonly target: Target,
     private readonly backend: Backend,
     private readonly host: string,
+    private readonly extras: ExchangeExtras,
   ) {
+    const deadline = extras.deadlines?.request;
+    const timer = deadline ? setTimeout(() => this.expire(), deadline) : undefined;
     res.on('close', () => {
+      clearTimeout(timer);
+      clearTimeout(this.attemptTimer);
       if (!this.done) this.stream?.close(NGHTTP2_CANCEL);
     });
   }
 
-  start(): void {
+  /** A Gateway API timeout (GEP-1742) expired: a timeout, 504 or a cut response. */
+  private expire(): void {
+    if (this.done) return;
+    this.timedOut = true;
+    this.stream?.close(NGHTTP2_CANCEL);
+  }
+
+  /** Sends the request on a stream; `avoid`: the endpoint a retry must not pick again. */
+  start(avoid?: RoutedEndpoint): void {
     const core = this.core;
-    const endpoint = core.balancer.pick(this.backend.key, this.backend.endpoints);
+    const endpoint = core.balancer.pick(this.backend.key, this.backend.endpoints, avoid);
     if (!endpoint) return this.fail(502);
     this.endpoint = endpoint;
+    const backendRequest = this.extras.deadlines?.backendRequest;
+    if (backendRequest) this.attemptTimer = setTimeout(() => this.expire(), backendRequest);
     const secure = this.target.backendProtocol === 'GRPCS';
     const headers: OutgoingHttpHeaders = {
       ':method': this.req.method ?? 'GET',
@@ -113,6 +133,18 @@ export class H2Exchange {
     const status = Number(headers[':status']);
     this.core.balancer.succeeded(this.endpoint!.origin);
     const out = downstreamHeaders(withoutPseudo(headers), this.core.options.serverName);
+    const extras = this.extras;
+    if (extras.responseHeaders) headerObject(extras.responseHeaders, out);
+    if (extras.hsts !== undefined && out['strict-transport-security'] === undefined)
+      out['strict-transport-security'] = extras.hsts;
+    const cookies = extras.cookies;
+    if (cookies !== undefined && cookies.length > 0 && status < 400) {
+      const own = out['set-cookie'];
+      out['set-cookie'] = [
+        ...(own === undefined ? [] : Array.isArray(own) ? own : [String(own)]),
+        ...cookies,
+      ];
+    }
     const client = (this.req as unknown as Partial<Http2ServerRequest>).stream;
     if (endStream && client) {
       // One HEADERS frame that ends the stream, as the pod sent it: a gRPC client reads the status
@@ -148,10 +180,23 @@ export class H2Exchange {
     const verdict = this.core.upstreamFailed(
       this.backend,
       this.endpoint!.origin,
+      // A session is HTTP/2's pooled connection: one that fails makes a new one (never stale).
       { code, responded: this.res.headersSent, reused: false },
-      // One attempt only: a gRPC call is a POST, which the policy would not retry anyway.
-      { method: this.req.method, hasBody: this.body !== null, retried: true, endpoints: 1 },
+      {
+        method: this.req.method,
+        hasBody: this.body !== null,
+        retried: this.retried,
+        endpoints: this.backend.endpoints.length,
+      },
     );
+    if (!this.res.headersSent && verdict.retry !== 'none') {
+      // Bodiless and idempotent (a gRPC call, a POST, never is): sent again on a new stream.
+      this.retried = true;
+      this.error = undefined;
+      this.trailers = undefined;
+      clearTimeout(this.attemptTimer);
+      return this.start(verdict.retry === 'another-endpoint' ? this.endpoint : undefined);
+    }
     if (!this.res.headersSent) return this.fail(verdict.status);
     // Part of the response is out: the client's stream is reset (HTTP/2) or its connection cut.
     this.done = true;
@@ -169,7 +214,13 @@ export class H2Exchange {
   private record(status: number): void {
     const req = this.req;
     this.core.record(
-      { method: req.method, host: this.host, path: req.url, client: req.socket.remoteAddress },
+      {
+        method: req.method,
+        host: this.host,
+        path: req.url,
+        client: req.socket.remoteAddress,
+        requestId: this.extras.requestId,
+      },
       status,
       this.target,
       this.endpoint?.origin,

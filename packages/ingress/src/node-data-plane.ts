@@ -208,20 +208,10 @@ export class NodeDataPlane {
       responseHeaders: decision.headers,
     };
     const protocol = target.backendProtocol;
-    if (protocol === 'GRPC' || protocol === 'GRPCS') {
+    if (protocol === 'GRPC' || protocol === 'GRPCS' || backend.protocol === 'h2c') {
       // HTTP/2 to the pod (h2-exchange.ts); from an HTTP/1.1 client too, as nginx's grpc_pass does.
-      new H2Exchange(
-        this.core,
-        this,
-        req,
-        res,
-        url,
-        headers,
-        limit ?? null,
-        target,
-        backend,
-        rawHost,
-      ).start();
+      const body = limit ?? null;
+      new H2Exchange(this.core, this, req, res, url, headers, body, target, backend, rawHost, extras).start();
       return;
     }
     if (h2 && limit && length !== undefined && Number(length) <= H2_BUFFERED_BODY) {

@@ -20,9 +20,10 @@ import { UPSTREAM_SERVERNAME } from './upstreams.js';
 const { NGHTTP2_INTERNAL_ERROR } = http2Constants;
 
 /**
- * Whether undici's connection had carried an earlier exchange when it failed: a connection the pod
- * closed (undici's SocketError carries the socket's counters) after having sent us bytes before
- * this request's response began. A reset (ECONNRESET) carries no counters and counts as fresh.
+ * Whether undici's connection had carried an earlier exchange when it failed, asked only when the
+ * pod sent nothing for this attempt: then any byte the connection read (undici's SocketError
+ * carries the socket's counters) was an earlier response. A reset (ECONNRESET) carries no
+ * counters and counts as a fresh connection's.
  */
 function reusedConnection(err: Error): boolean {
   const socket = (err as { socket?: { bytesRead?: number } }).socket;
@@ -56,6 +57,8 @@ export class NodeExchange implements Dispatcher.DispatchHandler {
   private endpoint: RoutedEndpoint | undefined;
   private origin = '';
   private retried = false;
+  /** The pod began a response to this attempt (its first byte; a 1xx counts). */
+  private podAnswered = false;
   /** The affinity cookie this response sets (affinity.ts). */
   private setCookie: string | undefined;
   private done = false;
@@ -129,7 +132,6 @@ export class NodeExchange implements Dispatcher.DispatchHandler {
     clearTimeout(this.attemptTimer);
     const backendRequest = this.extras.deadlines?.backendRequest;
     if (backendRequest) this.attemptTimer = setTimeout(() => this.expire('backendRequest'), backendRequest);
-    const protocol = this.backend.protocol;
     // proxy-read-timeout (annotations/proxy-limits.ts) bounds both waits, as nginx's does.
     // TLS to the pod may name the request's host (SNI, verification): read only then.
     const host = target.backendProtocol === undefined ? '' : requestHost(this.req);
@@ -137,15 +139,18 @@ export class NodeExchange implements Dispatcher.DispatchHandler {
     const dispatch: Dispatcher.DispatchOptions & { servername: string } = {
       path: this.url,
       method: this.req.method as Dispatcher.HttpMethod,
-      // HTTP/2 allows TE: trailers (RFC 9113 §8.2.2), and gRPC servers want it.
-      headers:
-        protocol === 'h2c' && wantsTrailers(this.req) ? [...this.headers, 'te', 'trailers'] : this.headers,
+      headers: this.headers,
       body: this.body,
       servername: UPSTREAM_SERVERNAME,
       headersTimeout: target.readTimeoutMs ?? opts.upstreamHeadersTimeout,
       bodyTimeout: target.readTimeoutMs ?? opts.upstreamBodyTimeout,
     };
-    this.core.upstreams.get(this.origin, target, host, protocol).dispatch(dispatch, this);
+    this.core.upstreams.get(this.origin, target, host).dispatch(dispatch, this);
+  }
+
+  /** undici: the first byte of the pod's response to this attempt was parsed. */
+  onResponseStarted(): void {
+    this.podAnswered = true;
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -267,7 +272,11 @@ export class NodeExchange implements Dispatcher.DispatchHandler {
     const verdict = this.core.upstreamFailed(
       this.backend,
       this.origin,
-      { code, responded: this.res.headersSent, reused: reusedConnection(err) },
+      {
+        code,
+        responded: this.res.headersSent || this.podAnswered,
+        reused: !this.podAnswered && reusedConnection(err),
+      },
       {
         method: this.req.method,
         hasBody: this.body !== null,
@@ -299,9 +308,4 @@ export class NodeExchange implements Dispatcher.DispatchHandler {
 /** The host a request names (HTTP/2 :authority, else Host). */
 function requestHost(req: IncomingMessage): string {
   return (req.headers[':authority'] as string | undefined) ?? req.headers.host ?? '';
-}
-
-function wantsTrailers(req: IncomingMessage): boolean {
-  const te = req.headers.te;
-  return te !== undefined && /(?:^|,)\s*trailers\s*(?:;|,|$)/i.test(String(te));
 }
