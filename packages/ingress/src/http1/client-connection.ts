@@ -145,7 +145,7 @@ export class ClientConnection implements ClientSide {
     );
     this.view.head = undefined;
     // Routes the fast path does not serve: a pod spoken to over TLS or HTTP/2, and forward auth,
-    // which waits for a subrequest. Node's server gets the request from its first byte (proxy.ts).
+    // which waits for a subrequest. Node's server gets the request from its first byte (node-data-plane.ts).
     if (
       decision.status === 0 &&
       (decision.target.forwardAuth !== undefined || decision.target.backendProtocol !== undefined)
