@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { IngressServer, ProxyMetrics } from '@portico/ingress';
+import { judge, type FailedAttempt, type RetryScope, type Verdict } from '../src/upstream-policy.js';
 import { ingress, rule, service, slice } from './fixtures.js';
 import { table } from './backends.js';
 
@@ -356,4 +357,64 @@ describe('one upstream policy on both data planes', () => {
         expect(ejected.length).toBe(row.ejected);
         if (row.seen !== undefined) expect(mine.reduce((n, b) => n + b.seen, 0)).toBe(row.seen);
       });
+});
+
+describe('the policy itself, for what the sockets above do not reach', () => {
+  const get: RetryScope = { method: 'GET', hasBody: false, retried: false, endpoints: 2 };
+  const fresh = (code: string): FailedAttempt => ({ code, responded: false, reused: false });
+  const rows: [string, FailedAttempt, RetryScope, Verdict][] = [
+    [
+      'a POST is never retried',
+      fresh('ECONNREFUSED'),
+      { ...get, method: 'POST' },
+      { retry: 'none', eject: true, status: 502, reason: 'connect' },
+    ],
+    [
+      'a request with a body is never retried',
+      fresh('ECONNRESET'),
+      { ...get, hasBody: true },
+      { retry: 'none', eject: true, status: 502, reason: 'reset' },
+    ],
+    [
+      'at most one retry',
+      fresh('ECONNREFUSED'),
+      { ...get, retried: true },
+      { retry: 'none', eject: true, status: 502, reason: 'connect' },
+    ],
+    [
+      'one endpoint: nowhere else to go',
+      fresh('ECONNRESET'),
+      { ...get, endpoints: 1 },
+      { retry: 'none', eject: true, status: 502, reason: 'reset' },
+    ],
+    [
+      'a stale connection of a POST: 502, counted, not ejected',
+      { code: 'UND_ERR_SOCKET', responded: false, reused: true },
+      { ...get, method: 'POST' },
+      { retry: 'none', eject: false, status: 502, reason: 'reset' },
+    ],
+    [
+      'TLS to the pod failed',
+      fresh('ERR_SSL_WRONG_VERSION_NUMBER'),
+      get,
+      { retry: 'none', eject: false, status: 502, reason: 'tls' },
+    ],
+    [
+      'a refused pod certificate',
+      fresh('UNABLE_TO_VERIFY_LEAF_SIGNATURE'),
+      get,
+      { retry: 'none', eject: false, status: 502, reason: 'tls' },
+    ],
+    [
+      'an HTTP/2 stream reset',
+      fresh('ERR_HTTP2_STREAM_ERROR'),
+      { ...get, method: 'POST' },
+      { retry: 'none', eject: true, status: 502, reason: 'reset' },
+    ],
+    ['an error with no code', fresh(''), get, { retry: 'none', eject: false, status: 502, reason: 'other' }],
+  ];
+  for (const [name, attempt, scope, verdict] of rows)
+    it(name, () => {
+      expect(judge(attempt, scope)).toEqual(verdict);
+    });
 });
