@@ -4,21 +4,25 @@
  * comes back with back-pressure, trailers included (gRPC's grpc-status and grpc-message travel in
  * them), to an HTTP/2 client as trailers and to an HTTP/1.1 one as chunked trailers.
  *
- * Failures as on the HTTP/1 upstream: 502 when the pod cannot be reached or resets the stream
- * before answering, 504 on a connect or read timeout, the connection (or the client's stream)
- * cut when the pod fails mid-response; counted in upstream_errors_total and fed to the balancer's
- * ejection. No retry: a stream may have reached the pod before it failed.
+ * Failures are judged by the one upstream policy (upstream-policy.ts), as on HTTP/1: 502 when the
+ * pod cannot be reached or resets the stream before answering, 504 on a connect or read timeout,
+ * the connection (or the client's stream) cut when the pod fails mid-response; counted in
+ * upstream_errors_total and fed to the balancer's ejection; a bodiless GET, HEAD or OPTIONS is
+ * retried once on another endpoint when the policy says so (a gRPC call, a POST, never is).
  */
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { constants as h2, type ClientHttp2Stream, type Http2ServerRequest } from 'node:http2';
 import { downstreamHeaders } from './headers.js';
+import type { ExchangeExtras } from './node-exchange.js';
+import { headerObject } from './node-request.js';
 import type { BodyLimit } from './limits.js';
-import type { Proxy } from './proxy.js';
+import type { IngressCore } from './core.js';
+import type { NodeDataPlane } from './node-data-plane.js';
 import type { Backend, RoutedEndpoint } from './router.js';
 import type { Target } from './table.js';
 import { tlsOptions } from './upstreams.js';
 import { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR } from './upstream-h2.js';
-import { errorCode, errorReason, isConnectError, isTimeoutError } from './upstream-errors.js';
+import { errorCode } from './upstream-policy.js';
 
 const { NGHTTP2_FLAG_END_STREAM } = h2;
 
@@ -27,12 +31,16 @@ export class H2Exchange {
   private endpoint: RoutedEndpoint | undefined;
   private trailers: IncomingHttpHeaders | undefined;
   private error: Error | undefined;
+  private retried = false;
   private timedOut = false;
+  /** Runs for the attempt when the route sets a backendRequest timeout. */
+  private attemptTimer: NodeJS.Timeout | undefined;
   private done = false;
   private readonly started = performance.now();
 
   constructor(
-    private readonly proxy: Proxy,
+    private readonly core: IngressCore,
+    private readonly plane: NodeDataPlane,
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
     private readonly url: string,
@@ -42,17 +50,32 @@ export class H2Exchange {
     private readonly target: Target,
     private readonly backend: Backend,
     private readonly host: string,
+    private readonly extras: ExchangeExtras,
   ) {
+    const deadline = extras.deadlines?.request;
+    const timer = deadline ? setTimeout(() => this.expire(), deadline) : undefined;
     res.on('close', () => {
+      clearTimeout(timer);
+      clearTimeout(this.attemptTimer);
       if (!this.done) this.stream?.close(NGHTTP2_CANCEL);
     });
   }
 
-  start(): void {
-    const proxy = this.proxy;
-    const endpoint = proxy.balancer.pick(this.backend.key, this.backend.endpoints);
+  /** A Gateway API timeout (GEP-1742) expired: a timeout, 504 or a cut response. */
+  private expire(): void {
+    if (this.done) return;
+    this.timedOut = true;
+    this.stream?.close(NGHTTP2_CANCEL);
+  }
+
+  /** Sends the request on a stream; `avoid`: the endpoint a retry must not pick again. */
+  start(avoid?: RoutedEndpoint): void {
+    const core = this.core;
+    const endpoint = core.balancer.pick(this.backend.key, this.backend.endpoints, avoid);
     if (!endpoint) return this.fail(502);
     this.endpoint = endpoint;
+    const backendRequest = this.extras.deadlines?.backendRequest;
+    if (backendRequest) this.attemptTimer = setTimeout(() => this.expire(), backendRequest);
     const secure = this.target.backendProtocol === 'GRPCS';
     const headers: OutgoingHttpHeaders = {
       ':method': this.req.method ?? 'GET',
@@ -70,16 +93,16 @@ export class H2Exchange {
     // TE is hop-by-hop, but `te: trailers` is how a gRPC client says it takes trailers: passed on.
     if (/(?:^|,)\s*trailers\s*(?:,|$)/i.test(String(this.req.headers.te ?? ''))) headers.te = 'trailers';
     const ssl = this.target.proxySsl ?? {};
-    const stream = proxy.h2.request(endpoint.origin, headers, {
+    const stream = core.h2.request(endpoint.origin, headers, {
       tls: secure ? tlsOptions(ssl, this.host) : undefined,
       tlsKey: secure
         ? JSON.stringify([ssl.verify, ssl.name, ssl.serverName, ssl.secret, this.host])
         : undefined,
-      connectTimeout: this.target.connectTimeoutMs ?? proxy.options.upstream.connectTimeout,
+      connectTimeout: this.target.connectTimeoutMs ?? core.options.upstream.connectTimeout,
       endStream: this.body === null,
     });
     this.stream = stream;
-    stream.setTimeout(this.target.readTimeoutMs ?? proxy.options.upstreamHeadersTimeout, () => {
+    stream.setTimeout(this.target.readTimeoutMs ?? core.options.upstreamHeadersTimeout, () => {
       this.timedOut = true;
       stream.close(NGHTTP2_CANCEL);
     });
@@ -108,8 +131,20 @@ export class H2Exchange {
   /** `endStream`: a headers-only response (gRPC's trailers-only form carries its status so). */
   private onResponse(headers: IncomingHttpHeaders, endStream: boolean): void {
     const status = Number(headers[':status']);
-    this.proxy.balancer.succeeded(this.endpoint!.origin);
-    const out = downstreamHeaders(withoutPseudo(headers), this.proxy.options.serverName);
+    this.core.balancer.succeeded(this.endpoint!.origin);
+    const out = downstreamHeaders(withoutPseudo(headers), this.core.options.serverName);
+    const extras = this.extras;
+    if (extras.responseHeaders) headerObject(extras.responseHeaders, out);
+    if (extras.hsts !== undefined && out['strict-transport-security'] === undefined)
+      out['strict-transport-security'] = extras.hsts;
+    const cookies = extras.cookies;
+    if (cookies !== undefined && cookies.length > 0 && status < 400) {
+      const own = out['set-cookie'];
+      out['set-cookie'] = [
+        ...(own === undefined ? [] : Array.isArray(own) ? own : [String(own)]),
+        ...cookies,
+      ];
+    }
     const client = (this.req as unknown as Partial<Http2ServerRequest>).stream;
     if (endStream && client) {
       // One HEADERS frame that ends the stream, as the pod sent it: a gRPC client reads the status
@@ -142,12 +177,27 @@ export class H2Exchange {
       : this.error
         ? errorCode(this.error)
         : 'ECONNRESET';
-    if (isConnectError(code) || !this.timedOut) this.proxy.balancer.failed(this.endpoint!.origin);
-    this.proxy.options.metrics?.upstreamErrors.inc({
-      service: this.backend.key,
-      reason: errorReason(code, 'reset'),
-    });
-    if (!this.res.headersSent) return this.fail(isTimeoutError(code) ? 504 : 502);
+    const verdict = this.core.upstreamFailed(
+      this.backend,
+      this.endpoint!.origin,
+      // A session is HTTP/2's pooled connection: one that fails makes a new one (never stale).
+      { code, responded: this.res.headersSent, reused: false },
+      {
+        method: this.req.method,
+        hasBody: this.body !== null,
+        retried: this.retried,
+        endpoints: this.backend.endpoints.length,
+      },
+    );
+    if (!this.res.headersSent && verdict.retry !== 'none') {
+      // Bodiless and idempotent (a gRPC call, a POST, never is): sent again on a new stream.
+      this.retried = true;
+      this.error = undefined;
+      this.trailers = undefined;
+      clearTimeout(this.attemptTimer);
+      return this.start(verdict.retry === 'another-endpoint' ? this.endpoint : undefined);
+    }
+    if (!this.res.headersSent) return this.fail(verdict.status);
     // Part of the response is out: the client's stream is reset (HTTP/2) or its connection cut.
     this.done = true;
     const client = (this.req as unknown as Partial<Http2ServerRequest>).stream;
@@ -158,13 +208,19 @@ export class H2Exchange {
 
   private fail(status: number): void {
     this.done = true;
-    this.proxy.local(this.req, this.res, status, this.target, undefined, this.body !== null);
+    this.plane.local(this.req, this.res, status, this.target, undefined, this.body !== null);
   }
 
   private record(status: number): void {
     const req = this.req;
-    this.proxy.record(
-      { method: req.method, host: this.host, path: req.url, client: req.socket.remoteAddress },
+    this.core.record(
+      {
+        method: req.method,
+        host: this.host,
+        path: req.url,
+        client: req.socket.remoteAddress,
+        requestId: this.extras.requestId,
+      },
       status,
       this.target,
       this.endpoint?.origin,

@@ -19,6 +19,7 @@ export * from './request-id.js';
 export * from './rate-limiter.js';
 export * from './forward-auth.js';
 export * from './metrics.js';
+export * from './core.js';
 export * from './proxy.js';
 export * from './certs.js';
 export * from './certificate-expiry.js';

@@ -174,6 +174,7 @@ export class ProxyMetrics {
   readonly requests: RequestCounter;
   readonly duration: LatencyHistogram;
   readonly upstreamErrors: Counter<'service' | 'reason'>;
+  readonly upstreamRetries: Counter<'service'>;
   readonly connectionErrors: Counter<'plane' | 'reason'>;
   readonly policyActions: Counter<'ingress' | 'action'>;
   readonly tableVersion: Gauge;
@@ -196,8 +197,14 @@ export class ProxyMetrics {
     );
     this.upstreamErrors = new Counter({
       name: 'portico_ingress_upstream_errors_total',
-      help: 'Failed upstream exchanges by backend and reason (connect, reset, timeout, tls, other)',
+      help: 'Failed upstream exchanges by backend and reason (connect, reset, timeout, tls, protocol, other)',
       labelNames: ['service', 'reason'],
+      registers: [registry],
+    });
+    this.upstreamRetries = new Counter({
+      name: 'portico_ingress_upstream_retries_total',
+      help: 'Requests sent to a pod again after a failed attempt (upstream-policy.ts), by backend',
+      labelNames: ['service'],
       registers: [registry],
     });
     this.connectionErrors = new Counter({

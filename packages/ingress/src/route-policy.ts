@@ -1,9 +1,9 @@
 /**
  * The request-side part of an Ingress's annotations, decided for both data planes by
- * Proxy.decide(): who may use the route (source ranges), answers of our own (a redirect, app-root,
- * a CORS preflight), the path sent to the pod (rewrite-target) and the headers added to the
- * response (CORS). Routes without any of these annotations never get here (hasRequestPolicy), so
- * they pay nothing for them.
+ * IngressCore.decide() (core.ts): who may use the route (source ranges), answers of our own (a
+ * redirect, app-root, a CORS preflight), the path sent to the pod (rewrite-target) and the headers
+ * added to the response (CORS). Routes without any of these annotations never get here
+ * (hasRequestPolicy), so they pay nothing for them.
  *
  * Order: source ranges first (a client that may not use the route learns nothing from it, not even
  * a redirect), then the redirects, then CORS, then the rewrite.

@@ -1,6 +1,7 @@
 /**
- * One undici Pool per endpoint origin, for the requests Node's servers handle (HTTP/2, and what the
- * fast path hands over; the fast path has its own pool in http1/upstream-pool.ts). Keep-alive
+ * One undici Pool per endpoint origin, for the HTTP/1.1 requests Node's servers handle (from HTTP/2
+ * clients, and what the fast path hands over; the fast path has its own pool in
+ * http1/upstream-pool.ts; HTTP/2 to pods, gRPC and h2c, is upstream-h2.ts's). Keep-alive
  * connections are reused across requests. When a routing table no longer lists an origin its pool
  * is closed gracefully: requests running on it finish (that is how terminating pods are drained),
  * new ones go elsewhere.
@@ -13,7 +14,7 @@
 import { checkServerIdentity, type ConnectionOptions, type PeerCertificate } from 'node:tls';
 import type { buildConnector, Pool } from 'undici';
 import { undici } from './lazy-undici.js';
-import type { Target, UpstreamProtocol } from './table.js';
+import type { Target } from './table.js';
 
 export interface UpstreamOptions {
   /**
@@ -39,16 +40,11 @@ export class Upstreams {
 
   constructor(private readonly options: UpstreamOptions) {}
 
-  /**
-   * The pool for an endpoint origin (`http://a:p`) and a route; `host` is the request's (for SNI).
-   * `protocol` h2c: cleartext HTTP/2 with prior knowledge (RFC 9113 §3.3), as many streams as the
-   * pod allows on each connection, the same connect and keep-alive timeouts.
-   */
-  get(origin: string, route?: UpstreamRoute, host = '', protocol?: UpstreamProtocol): Pool {
+  /** The pool for an endpoint origin (`http://a:p`) and a route; `host` is the request's (for SNI). */
+  get(origin: string, route?: UpstreamRoute, host = ''): Pool {
     const connectTimeout = route?.connectTimeoutMs;
     const https = route?.backendProtocol === 'HTTPS';
     let key = connectTimeout === undefined ? origin : `${origin}#${connectTimeout}`;
-    if (protocol) key = `${protocol} ${key}`;
     let tls: ConnectionOptions | undefined;
     if (https) {
       tls = tlsOptions(route?.proxySsl ?? {}, host);
@@ -61,11 +57,10 @@ export class Upstreams {
     if (!entry) {
       const pool = new (undici().Pool)(https ? `https${origin.slice(4)}` : origin, {
         connections: this.options.connections,
-        pipelining: protocol === 'h2c' ? 100 : 1,
+        pipelining: 1,
         keepAliveTimeout: this.options.keepAliveTimeout,
         keepAliveMaxTimeout: this.options.keepAliveTimeout,
         connect: connector(connectTimeout ?? this.options.connectTimeout, tls),
-        ...(protocol === 'h2c' ? { allowH2: true, useH2c: true } : {}),
       });
       this.pools.set(key, (entry = { origin, pool }));
     }

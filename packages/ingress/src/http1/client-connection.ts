@@ -9,7 +9,8 @@ import type { Socket } from 'node:net';
 import { fieldValue } from '../forwarded.js';
 import { requestHead, upstreamHeaders } from '../headers.js';
 import { bodyExpired, type BodyTimeouts } from '../limits.js';
-import { STATUS_TEXT, type Proxy } from '../proxy.js';
+import type { IngressCore } from '../core.js';
+import { STATUS_TEXT } from '../status-text.js';
 import { keepsAuthorization, mustAdmit, withoutField, type Refusal, type Release } from '../admission.js';
 import { requestIdLine } from '../request-id.js';
 import { Exchange, type ClientSide } from './exchange.js';
@@ -28,7 +29,7 @@ export interface ClientLimits extends BodyTimeouts {
 
 /** What a connection needs from its listener. */
 export interface ListenerContext {
-  readonly proxy: Proxy;
+  readonly proxy: IngressCore;
   readonly limits: ClientLimits;
   /** What X-Forwarded-Proto says, and whether TLS hosts get redirected (only over plain HTTP). */
   readonly proto: 'http' | 'https';
@@ -144,7 +145,7 @@ export class ClientConnection implements ClientSide {
     );
     this.view.head = undefined;
     // Routes the fast path does not serve: a pod spoken to over TLS or HTTP/2, and forward auth,
-    // which waits for a subrequest. Node's server gets the request from its first byte (proxy.ts).
+    // which waits for a subrequest. Node's server gets the request from its first byte (node-data-plane.ts).
     if (
       decision.status === 0 &&
       (decision.target.forwardAuth !== undefined || decision.target.backendProtocol !== undefined)

@@ -1,23 +1,17 @@
 /**
  * One request's trip to a pod on the fast path: picks an endpoint, sends the head (and the body as
- * it arrives), relays the response with back-pressure both ways, and reports the outcome. At most
- * one retry, only for a bodiless idempotent request that got no response byte: on another endpoint
- * when the connection failed, or on a fresh connection when a reused keep-alive one was stale.
+ * it arrives), relays the response with back-pressure both ways, and reports the outcome. A failure
+ * is judged by the one upstream policy (upstream-policy.ts, through the core): retry (at most once,
+ * on another endpoint or a fresh connection), ejection, 502 or 504, and the metric's reason.
  */
 import type { Socket } from 'node:net';
 import { fieldValue } from '../forwarded.js';
 import { stickyPick } from '../affinity.js';
 import { hasHstsField } from '../hsts.js';
-import type { Proxy } from '../proxy.js';
+import type { IngressCore } from '../core.js';
 import type { Backend, RoutedEndpoint } from '../router.js';
 import type { Target } from '../table.js';
-import {
-  errorCode,
-  errorReason,
-  isConnectError,
-  isIdempotentRetry,
-  isTimeoutError,
-} from '../upstream-errors.js';
+import { errorCode, type Verdict } from '../upstream-policy.js';
 import type { RequestHead } from './request-head.js';
 import { withFields, type ResponseHead } from './response-head.js';
 import type { ResponseHandler, UpstreamConnection } from './upstream-connection.js';
@@ -66,7 +60,7 @@ export class Exchange implements ResponseHandler {
   private readonly bodyTimeout: number;
 
   constructor(
-    private readonly proxy: Proxy,
+    private readonly proxy: IngressCore,
     private readonly client: ClientSide,
     private readonly request: RequestHead,
     /** The head for the pod, blank line included. */
@@ -190,45 +184,47 @@ export class Exchange implements ResponseHandler {
 
   onError(err: Error, responded: boolean): void {
     if (this.over) return;
-    const code = errorCode(err);
-    const connectFailed = isConnectError(code);
-    const stale = !connectFailed && !responded && this.upstream !== undefined && this.upstream.served > 0;
-    const origin = this.endpoint!.origin;
-    // A keep-alive connection the pod closed while idle is not the pod failing.
-    if (!stale) {
-      this.proxy.balancer.failed(origin);
-      // Errors of our own making (a malformed response) count as resets, as the connection dies.
-      this.proxy.options.metrics?.upstreamErrors.inc({
-        service: this.backend.key,
-        reason: errorReason(code, 'reset'),
-      });
-    }
+    const verdict = this.judged(errorCode(err), responded);
     if (responded && this.status !== 0) {
       // Part of the response is on its way: all we can do is cut the client off.
       this.client.socket.destroy();
       return this.finish(this.status, true);
     }
-    const retryable =
-      !this.retried && this.request.contentLength <= 0 && isIdempotentRetry(this.request.method);
-    if (retryable && (stale || (connectFailed && this.backend.endpoints.length > 1))) {
+    if (verdict.retry !== 'none') {
       this.retried = true;
-      this.start(undefined, stale ? undefined : this.endpoint);
+      this.start(undefined, verdict.retry === 'another-endpoint' ? this.endpoint : undefined);
       return;
     }
-    // A connect timeout is a timeout, as on the Node path (nginx: 504 upstream timed out).
-    this.failLocally(isTimeoutError(code) ? 504 : 502);
+    this.failLocally(verdict.status);
   }
 
   /** The pod did not answer in time (headers) or went silent (body). */
   timedOut(): void {
     if (this.over) return;
-    this.proxy.options.metrics?.upstreamErrors.inc({ service: this.backend.key, reason: 'timeout' });
+    // A connect timeout fires as an error (upstream-connection.ts): this is a read timeout.
+    const verdict = this.judged('UND_ERR_HEADERS_TIMEOUT', this.status !== 0);
     this.upstream?.abandon();
     if (this.status !== 0) {
       this.client.socket.destroy();
       return this.finish(this.status, true);
     }
-    this.failLocally(504);
+    this.failLocally(verdict.status);
+  }
+
+  /** The one upstream policy's verdict on this attempt, ejection and metrics applied by the core. */
+  private judged(code: string, responded: boolean): Verdict {
+    const upstream = this.upstream;
+    return this.proxy.upstreamFailed(
+      this.backend,
+      this.endpoint!.origin,
+      { code, responded, reused: upstream !== undefined && upstream.served > 0 },
+      {
+        method: this.request.method,
+        hasBody: this.request.contentLength > 0,
+        retried: this.retried,
+        endpoints: this.backend.endpoints.length,
+      },
+    );
   }
 
   /** The client went away: stop the pod's side too (the connection cannot be reused). */

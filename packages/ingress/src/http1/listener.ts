@@ -12,7 +12,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { type Duplex, duplexPair } from 'node:stream';
 import { createServer as createTlsServer, type TlsOptions, type TLSSocket } from 'node:tls';
 import { attachRequestGuard, Http2RequestGuard } from '../http2/request-guard.js';
-import type { Proxy } from '../proxy.js';
+import type { IngressCore } from '../core.js';
 import { ClientConnection, type ClientLimits, type ListenerContext } from './client-connection.js';
 
 export interface Http1ListenerOptions extends ClientLimits {
@@ -36,7 +36,7 @@ export class Http1Listener implements ListenerContext {
   readonly proto: 'http' | 'https';
 
   constructor(
-    readonly proxy: Proxy,
+    readonly proxy: IngressCore,
     readonly limits: Http1ListenerOptions,
     private readonly fallback: Fallback,
   ) {

@@ -6,6 +6,7 @@
 import { connect, type Socket } from 'node:net';
 import { ChunkedScanner } from './chunked.js';
 import { parseResponseHead, type ResponseHead } from './response-head.js';
+import { BAD_RESPONSE } from '../upstream-policy.js';
 
 /** A pod's response head larger than this is refused (502), like a client head over the limit. */
 const MAX_RESPONSE_HEAD = 64 * 1024;
@@ -148,16 +149,16 @@ export class UpstreamConnection {
     for (;;) {
       const end = buf.indexOf(CRLFCRLF);
       if (end < 0) {
-        if (buf.length > MAX_RESPONSE_HEAD) return this.fail(new Error('response head too large'));
+        if (buf.length > MAX_RESPONSE_HEAD) return this.fail(badResponse('response head too large'));
         this.pending = Buffer.from(buf);
         return;
       }
       const head = parseResponseHead(buf.toString('latin1', 0, end), this.method, this.serverName);
-      if (typeof head === 'string') return this.fail(new Error(head));
+      if (typeof head === 'string') return this.fail(badResponse(head));
       buf = buf.subarray(end + 4);
       if (head.status < 200) {
         // 100 and 103 are interim: the final response follows. We never ask for 101.
-        if (head.status === 101) return this.fail(new Error('unexpected 101 Switching Protocols'));
+        if (head.status === 101) return this.fail(badResponse('unexpected 101 Switching Protocols'));
         continue;
       }
       this.reusable = head.reusable;
@@ -197,7 +198,7 @@ export class UpstreamConnection {
       try {
         end = this.scanner!.scan(buf, start);
       } catch (err) {
-        return this.fail(err as Error);
+        return this.fail(Object.assign(err as Error, { code: BAD_RESPONSE }));
       }
       if (end < 0) handler?.onBody(start === 0 ? buf : buf.subarray(start));
       else {
@@ -241,4 +242,9 @@ export class UpstreamConnection {
     const err = Object.assign(new Error('upstream closed the connection'), { code: 'ECONNRESET' });
     handler.onError(err, responded);
   }
+}
+
+/** A response that breaks HTTP (upstream-policy.ts: reason `protocol`, no retry, no ejection). */
+function badResponse(message: string): Error {
+  return Object.assign(new Error(message), { code: BAD_RESPONSE });
 }

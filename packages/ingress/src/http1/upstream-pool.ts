@@ -13,7 +13,7 @@ export interface UpstreamPoolOptions {
   readonly connectTimeout: number;
   /** Server field added to responses that carry none. */
   readonly serverName: string;
-  /** An exception while handling a pod's bytes: count it and run `close` (see Proxy.connectionException). */
+  /** An exception while handling a pod's bytes: count it and run `close` (see IngressCore.connectionException). */
   readonly onException: (err: unknown, close: () => void) => void;
 }
 
