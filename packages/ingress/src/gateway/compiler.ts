@@ -32,7 +32,7 @@ import { condition } from './conditions.js';
 import { compileGrpcRoute } from './grpc-rules.js';
 import { intersectHostnames } from './hostnames.js';
 import { checkListeners, type CheckedListener } from './listeners.js';
-import { seedHostIndex } from './match.js';
+import { compareHostKeys, seedHostIndex } from './match.js';
 import { comparePrecedence, type RouteEntry } from './precedence.js';
 import { RecordingMap } from './reads.js';
 import { ReferenceGrants, type CrossNamespaceRef } from './reference-grants.js';
@@ -590,7 +590,7 @@ export class GatewayCompiler {
     let entries: RouteEntry[] = [];
     let index = new Map<string, readonly RouteEntry[]>();
     if (routes) {
-      routes.order ??= [...routes.groups.keys()].sort(compareHosts);
+      routes.order ??= [...routes.groups.keys()].sort(compareHostKeys);
       index = new Map(routes.groups);
       entries = routes.order.flatMap((h) => routes.groups.get(h)!);
     }
@@ -800,12 +800,6 @@ function sameHead(s: ServedListener, l: CheckedListener): boolean {
     s.certificates.length === l.certificates.length &&
     s.certificates.every((c, i) => c.id === l.certificates[i]!.id)
   );
-}
-
-/** Hostname lists of a listener: exact hostnames first, longest first; then wildcards; then none. */
-function compareHosts(a: string, b: string): number {
-  const exact = (h: string) => (h && !h.startsWith('*.') ? h.length : 0);
-  return exact(b) - exact(a) || b.length - a.length || (a < b ? -1 : a > b ? 1 : 0);
 }
 
 /** `list` (in precedence order) with `add` inserted where each belongs; a new array. */

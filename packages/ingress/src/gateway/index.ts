@@ -24,3 +24,4 @@ export * from './service-keeper.js';
 export * from './serving.js';
 export * from './compiler.js';
 export * from './attach.js';
+export * from './gateway-delta.js';

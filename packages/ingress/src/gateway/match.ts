@@ -72,6 +72,21 @@ function indexOf(listener: MatchableListener): HostIndex {
   return index;
 }
 
+/** The index matchRoute reads for a listener (built now if nobody seeded it). */
+export function hostIndex(listener: MatchableListener): HostIndex {
+  return indexOf(listener);
+}
+
+/**
+ * The order in which a listener's hostname lists are laid out in its `routes`: exact hostnames
+ * first, the longest first, then wildcards, the longest first, then '' (no hostname). A request
+ * can match one hostname of each rank at most, so this order keeps comparePrecedence's answer.
+ */
+export function compareHostKeys(a: string, b: string): number {
+  const exact = (h: string) => (h && !h.startsWith('*.') ? h.length : 0);
+  return exact(b) - exact(a) || b.length - a.length || (a < b ? -1 : a > b ? 1 : 0);
+}
+
 /**
  * Gives a listener the index its routes would build, already built: whoever assembled `routes`
  * from per-hostname lists (the compiler, a worker patching its table) hands those lists over, so
