@@ -185,7 +185,7 @@ export class GatewayCompiler {
       }
     if (grants.changed.length) {
       this.grants = new ReferenceGrants(state.referenceGrants);
-      this.grantVersions = grantVersions(state.referenceGrants);
+      this.grantVersions = grantVersions(state.referenceGrants, this.grantObjects);
     }
 
     // What attaching reads: our classes and Gateways, their Secrets, Namespaces, grants.
@@ -247,7 +247,7 @@ export class GatewayCompiler {
         !compiled ||
         !reads ||
         (old.source !== route && (version === undefined || version !== old.version)) ||
-        [...old.services].some(([s, v]) => this.serviceObjects.version(s) !== v) ||
+        [...old.services].some(([s, v]) => this.serviceObjects.stamp(s) !== v) ||
         [...old.grants].some(([ns, v]) => (this.grantVersions.get(ns) ?? '') !== v)
       ) {
         const done = this.compileRoute(kind, route, serviceIndex());
@@ -383,7 +383,7 @@ export class GatewayCompiler {
     return {
       compiled,
       reads: {
-        services: new Map([...services.read].map((s) => [s, this.serviceObjects.version(s) ?? ''])),
+        services: new Map([...services.read].map((s) => [s, this.serviceObjects.stamp(s)])),
         grants: new Map([...grantNamespaces].map((ns) => [ns, this.grantVersions.get(ns) ?? ''])),
       },
     };
@@ -666,7 +666,8 @@ export class GatewayCompiler {
  * `touched`: replaced by an object of the same version (a status change).
  */
 class Versions {
-  private objects = new Map<string, { object: Meta; version: string | undefined }>();
+  private objects = new Map<string, { object: Meta; version: string | undefined; stamp: number }>();
+  private stamps = 0;
 
   constructor(private readonly byGeneration: boolean) {}
 
@@ -676,7 +677,7 @@ class Versions {
   } {
     const changed: { key: string; before: Meta | undefined; after: Meta | undefined }[] = [];
     const touched: string[] = [];
-    const next = new Map<string, { object: Meta; version: string | undefined }>();
+    const next = new Map<string, { object: Meta; version: string | undefined; stamp: number }>();
     for (const object of list) {
       const key = idOf(object);
       const old = this.objects.get(key);
@@ -685,10 +686,13 @@ class Versions {
         continue;
       }
       const version = versionOf(object, this.byGeneration);
-      next.set(key, { object, version });
-      if (!old || version === undefined || old.version !== version)
+      if (!old || version === undefined || old.version !== version) {
+        next.set(key, { object, version, stamp: ++this.stamps });
         changed.push({ key, before: old?.object, after: object });
-      else touched.push(key);
+      } else {
+        next.set(key, { object, version, stamp: old.stamp });
+        touched.push(key);
+      }
     }
     if (next.size !== this.objects.size || changed.length)
       for (const [key, old] of this.objects)
@@ -704,6 +708,15 @@ class Versions {
   version(key: string): string | undefined {
     return this.objects.get(key)?.version;
   }
+
+  /**
+   * A number that changes whenever the object does (by version, or by identity for objects
+   * without one), '' when there is none: what a compiled route remembers of what it read.
+   */
+  stamp(key: string): string {
+    const o = this.objects.get(key);
+    return o ? String(o.stamp) : '';
+  }
 }
 
 function versionOf(o: Meta, byGeneration: boolean): string | undefined {
@@ -718,14 +731,11 @@ function versionOf(o: Meta, byGeneration: boolean): string | undefined {
 }
 
 /** Per namespace, one string that changes whenever a ReferenceGrant there does. */
-function grantVersions(grants: readonly Meta[]): Map<string, string> {
+function grantVersions(grants: readonly Meta[], versions: Versions): Map<string, string> {
   const out = new Map<string, string>();
   for (const g of grants) {
     const ns = g.metadata?.namespace ?? '';
-    out.set(
-      ns,
-      `${out.get(ns) ?? ''}${g.metadata?.name}@${g.metadata?.resourceVersion ?? g.metadata?.uid ?? '?'};`,
-    );
+    out.set(ns, `${out.get(ns) ?? ''}${versions.stamp(idOf(g))};`);
   }
   return out;
 }
