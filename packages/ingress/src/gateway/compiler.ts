@@ -312,6 +312,18 @@ export class GatewayCompiler {
     };
   }
 
+  /** A route as last compiled: its watched object and its computed status (none: no parent of ours). */
+  route(
+    kind: RouteKind,
+    id: string,
+  ): { readonly source: AnyRoute | undefined; readonly status: RouteStatus | undefined } {
+    const record = this.records.get(`${kind} ${id}`);
+    return {
+      source: (this.routeObjects[kind].get(id) as AnyRoute | undefined) ?? record?.source,
+      status: record?.status,
+    };
+  }
+
   private attachContext() {
     return {
       controllerName: this.controllerName,
@@ -666,8 +678,11 @@ export class GatewayCompiler {
  * `touched`: replaced by an object of the same version (a status change).
  */
 class Versions {
-  private objects = new Map<string, { object: Meta; version: string | undefined; stamp: number }>();
+  private readonly objects = new Map<string, { object: Meta; version: string | undefined; stamp: number }>();
   private stamps = 0;
+  /** The last list and each place's key. */
+  private list: readonly Meta[] = [];
+  private keys: string[] = [];
 
   constructor(private readonly byGeneration: boolean) {}
 
@@ -677,28 +692,60 @@ class Versions {
   } {
     const changed: { key: string; before: Meta | undefined; after: Meta | undefined }[] = [];
     const touched: string[] = [];
-    const next = new Map<string, { object: Meta; version: string | undefined; stamp: number }>();
-    for (const object of list) {
-      const key = idOf(object);
-      const old = this.objects.get(key);
-      if (old?.object === object) {
-        next.set(key, old);
-        continue;
-      }
-      const version = versionOf(object, this.byGeneration);
-      if (!old || version === undefined || old.version !== version) {
-        next.set(key, { object, version, stamp: ++this.stamps });
-        changed.push({ key, before: old?.object, after: object });
-      } else {
-        next.set(key, { object, version, stamp: old.stamp });
-        touched.push(key);
+    // The watch lists its objects in a stable order, an updated object in its old place: when the
+    // list is as long as last time, comparing places by identity finds the few that changed
+    // without hashing 10,000 names. Anything else (an object added or gone) is a full pass.
+    const last = this.list;
+    if (last.length === list.length && last.length > 0) {
+      let inPlace = true;
+      const replaced: number[] = [];
+      for (let i = 0; i < list.length; i++)
+        if (list[i] !== last[i]) {
+          if (idOf(list[i]!) !== this.keys[i]) {
+            inPlace = false;
+            break;
+          }
+          replaced.push(i);
+        }
+      if (inPlace) {
+        for (const i of replaced) this.see(this.keys[i]!, list[i]!, changed, touched);
+        this.list = list;
+        return { changed, touched };
       }
     }
-    if (next.size !== this.objects.size || changed.length)
-      for (const [key, old] of this.objects)
-        if (!next.has(key)) changed.push({ key, before: old.object, after: undefined });
-    this.objects = next;
+    const keys: string[] = new Array<string>(list.length);
+    const seen = new Set<string>();
+    list.forEach((object, i) => {
+      const key = idOf(object);
+      keys[i] = key;
+      seen.add(key);
+      if (this.objects.get(key)?.object !== object) this.see(key, object, changed, touched);
+    });
+    for (const [key, old] of [...this.objects])
+      if (!seen.has(key)) {
+        this.objects.delete(key);
+        changed.push({ key, before: old.object, after: undefined });
+      }
+    this.list = list;
+    this.keys = keys;
     return { changed, touched };
+  }
+
+  private see(
+    key: string,
+    object: Meta,
+    changed: { key: string; before: Meta | undefined; after: Meta | undefined }[],
+    touched: string[],
+  ): void {
+    const old = this.objects.get(key);
+    const version = versionOf(object, this.byGeneration);
+    if (!old || version === undefined || old.version !== version) {
+      this.objects.set(key, { object, version, stamp: ++this.stamps });
+      changed.push({ key, before: old?.object, after: object });
+    } else {
+      this.objects.set(key, { object, version, stamp: old.stamp });
+      touched.push(key);
+    }
   }
 
   get(key: string): Meta | undefined {

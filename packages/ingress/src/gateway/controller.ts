@@ -17,7 +17,16 @@ import { GatewayServiceKeeper } from './service-keeper.js';
 import { GatewayServing, type GatewayTableSink } from './serving.js';
 import { watchGateways, type GatewaySource } from './sources.js';
 import { GatewayStatusWriter, statusTargets } from './status-writer.js';
-import { GATEWAY_CONTROLLER_NAME, GATEWAY_GROUP, type Condition } from './types.js';
+import {
+  GATEWAY_CONTROLLER_NAME,
+  GATEWAY_GROUP,
+  type Condition,
+  type GRPCRoute,
+  type HTTPRoute,
+  type TLSRoute,
+} from './types.js';
+
+const KIND_OF = { httproutes: 'HTTPRoute', grpcroutes: 'GRPCRoute', tlsroutes: 'TLSRoute' } as const;
 
 /** A condition that says something is wrong (Conflicted is the one whose True is bad). */
 function isProblem(c: Condition): boolean {
@@ -337,26 +346,37 @@ export class GatewayController {
     this.statusScope = { full: false, routes: new Set() };
     await this.keepServices();
     if (!this.leading || this.stopping || !this.compiled || !this.state) return;
-    const inScope = <T extends { metadata?: { namespace?: string; name?: string } }>(
-      plural: string,
-      list: readonly T[] | undefined,
-    ): T[] =>
-      scope.full
-        ? [...(list ?? [])]
-        : (list ?? []).filter((o) =>
-            scope.routes.has(`${plural}|${o.metadata?.namespace}|${o.metadata?.name}`),
-          );
-    const statusInScope = (plural: string, list: GatewayCompiled['httpRoutes']) =>
-      scope.full ? list : list.filter((r) => scope.routes.has(`${plural}|${r.namespace}|${r.name}`));
-    const compiled: GatewayCompiled = {
-      ...this.compiled,
-      httpRoutes: statusInScope('httproutes', this.compiled.httpRoutes),
-      grpcRoutes: statusInScope('grpcroutes', this.compiled.grpcRoutes),
-      tlsRoutes: statusInScope('tlsroutes', this.compiled.tlsRoutes),
-    };
-    const httpRoutes = inScope('httproutes', this.state.httpRoutes);
-    const grpcRoutes = inScope('grpcroutes', this.state.grpcRoutes);
-    const tlsRoutes = inScope('tlsroutes', this.state.tlsRoutes);
+    let compiled = this.compiled;
+    let httpRoutes = this.state.httpRoutes;
+    let grpcRoutes = this.state.grpcRoutes ?? [];
+    let tlsRoutes = this.state.tlsRoutes ?? [];
+    if (!scope.full) {
+      const routes = {
+        httproutes: [] as HTTPRoute[],
+        grpcroutes: [] as GRPCRoute[],
+        tlsroutes: [] as TLSRoute[],
+      };
+      const statuses = {
+        httproutes: [] as GatewayCompiled['httpRoutes'][number][],
+        grpcroutes: [] as GatewayCompiled['httpRoutes'][number][],
+        tlsroutes: [] as GatewayCompiled['httpRoutes'][number][],
+      };
+      for (const key of scope.routes) {
+        const [plural, namespace, name] = key.split('|') as [keyof typeof routes, string, string];
+        const { source, status } = this.compiler.route(KIND_OF[plural], `${namespace}/${name}`);
+        if (source) (routes[plural] as object[]).push(source);
+        if (status) statuses[plural].push(status);
+      }
+      compiled = {
+        ...compiled,
+        httpRoutes: statuses.httproutes,
+        grpcRoutes: statuses.grpcroutes,
+        tlsRoutes: statuses.tlsroutes,
+      };
+      httpRoutes = routes.httproutes;
+      grpcRoutes = routes.grpcroutes;
+      tlsRoutes = routes.tlsroutes;
+    }
     // The watched objects say what most statuses already are: only those that differ are re-read
     // and written (a pass over 10,000 routes must not be 10,000 GETs after every change).
     const cached = new Map<string, Record<string, unknown> | undefined>();
