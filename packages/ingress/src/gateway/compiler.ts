@@ -283,14 +283,21 @@ export class GatewayCompiler {
       !this.last ||
       listeners.length !== this.last.listeners.length ||
       listeners.some((l, i) => l !== this.last!.listeners[i]);
-    const httpRoutes: RouteStatus[] = [];
-    const grpcRoutes: RouteStatus[] = [];
-    const tlsRoutes: RouteStatus[] = [];
-    for (const r of this.records.values())
-      if (r.status)
-        (r.kind === 'HTTPRoute' ? httpRoutes : r.kind === 'GRPCRoute' ? grpcRoutes : tlsRoutes).push(
-          r.status,
-        );
+    // The route statuses, gathered again only when a route was attached again or went.
+    let { httpRoutes, grpcRoutes, tlsRoutes } = this.last ?? {
+      httpRoutes: [],
+      grpcRoutes: [],
+      tlsRoutes: [],
+    };
+    if (dirty.size > 0 || reattached.length > 0 || !this.last) {
+      const lists = {
+        HTTPRoute: [] as RouteStatus[],
+        GRPCRoute: [] as RouteStatus[],
+        TLSRoute: [] as RouteStatus[],
+      };
+      for (const r of this.records.values()) if (r.status) lists[r.kind].push(r.status);
+      ({ HTTPRoute: httpRoutes, GRPCRoute: grpcRoutes, TLSRoute: tlsRoutes } = lists);
+    }
     const compiled: GatewayCompiled = {
       listeners,
       backends: this.endpoints,
