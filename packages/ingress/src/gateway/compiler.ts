@@ -155,6 +155,14 @@ export class GatewayCompiler {
   private pending = new Map<string, Map<string, GroupChange>>();
   private touchedListeners = new Map<string, boolean>();
   private backendsTouched = new Set<string>();
+  /** Route statuses set (undefined: none any more) by this call, by route key. */
+  private statusEdits = new Map<string, RouteStatus | undefined>();
+  /** Per kind, the statuses of the routes with a parent of ours, and each one's place. */
+  private readonly statusLists = {
+    HTTPRoute: { list: [] as RouteStatus[], place: new Map<string, number>() },
+    GRPCRoute: { list: [] as RouteStatus[], place: new Map<string, number>() },
+    TLSRoute: { list: [] as RouteStatus[], place: new Map<string, number>() },
+  };
 
   constructor(options: GatewayCompileOptions = {}) {
     this.controllerName = options.controllerName ?? GATEWAY_CONTROLLER_NAME;
@@ -167,6 +175,7 @@ export class GatewayCompiler {
     this.pending = new Map();
     this.touchedListeners = new Map();
     this.backendsTouched = new Set();
+    this.statusEdits = new Map();
     const recompiled: string[] = [];
     const reattached: string[] = [];
     const statusDirty = new Set<string>();
@@ -236,6 +245,7 @@ export class GatewayCompiler {
         if (old) {
           this.retract(old);
           this.records.delete(key);
+          this.statusEdits.set(key, undefined);
         }
         continue;
       }
@@ -272,6 +282,7 @@ export class GatewayCompiler {
         status: statusOf(route, attachment),
       };
       this.records.set(key, record);
+      this.statusEdits.set(key, record.status);
       this.contribute(record);
     }
     this.resolveConflicts(reattached);
@@ -283,21 +294,9 @@ export class GatewayCompiler {
       !this.last ||
       listeners.length !== this.last.listeners.length ||
       listeners.some((l, i) => l !== this.last!.listeners[i]);
-    // The route statuses, gathered again only when a route was attached again or went.
-    let { httpRoutes, grpcRoutes, tlsRoutes } = this.last ?? {
-      httpRoutes: [],
-      grpcRoutes: [],
-      tlsRoutes: [],
-    };
-    if (dirty.size > 0 || reattached.length > 0 || !this.last) {
-      const lists = {
-        HTTPRoute: [] as RouteStatus[],
-        GRPCRoute: [] as RouteStatus[],
-        TLSRoute: [] as RouteStatus[],
-      };
-      for (const r of this.records.values()) if (r.status) lists[r.kind].push(r.status);
-      ({ HTTPRoute: httpRoutes, GRPCRoute: grpcRoutes, TLSRoute: tlsRoutes } = lists);
-    }
+    const httpRoutes = this.statusList('HTTPRoute');
+    const grpcRoutes = this.statusList('GRPCRoute');
+    const tlsRoutes = this.statusList('TLSRoute');
     const compiled: GatewayCompiled = {
       listeners,
       backends: this.endpoints,
@@ -317,6 +316,32 @@ export class GatewayCompiler {
       full: contextChanged,
       statusDirty: [...statusDirty],
     };
+  }
+
+  /**
+   * The statuses of one kind of route: a status replaced in its place in a copy of the list (a
+   * route change at 10,000 routes copies references, it does not walk the routes); gathered again
+   * when a status comes or goes.
+   */
+  private statusList(kind: RouteKind): RouteStatus[] {
+    const lists = this.statusLists[kind];
+    const edits = [...this.statusEdits].filter(([key]) => key.startsWith(`${kind} `));
+    if (edits.length === 0) return lists.list;
+    if (edits.every(([key, status]) => status !== undefined && lists.place.has(key))) {
+      const list = [...lists.list];
+      for (const [key, status] of edits) list[lists.place.get(key)!] = status!;
+      lists.list = list;
+      return list;
+    }
+    const list: RouteStatus[] = [];
+    const place = new Map<string, number>();
+    for (const r of this.records.values())
+      if (r.kind === kind && r.status) {
+        place.set(r.key, list.length);
+        list.push(r.status);
+      }
+    this.statusLists[kind] = { list, place };
+    return list;
   }
 
   /** A route as last compiled: its watched object and its computed status (none: no parent of ours). */
@@ -488,6 +513,7 @@ export class GatewayCompiler {
       this.retract(old);
       const record = { ...old, attachment, status: statusOf(old.source, attachment) };
       this.records.set(old.key, record);
+      this.statusEdits.set(old.key, record.status);
       this.contribute(record);
       reattached.push(old.key);
     }
