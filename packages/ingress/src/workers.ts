@@ -5,8 +5,9 @@
  * Compiling once in the primary keeps workers free of Kubernetes clients and keeps every worker on
  * the same table version. Each worker binds its own SO_REUSEPORT listener, so the kernel spreads
  * connections and no connection passes through the primary. The Gateway API listeners go the same
- * way: the primary compiles a GatewayTable and sends it whole, one message per swap, and every
- * worker serves the listener ports on its own SO_REUSEPORT sockets.
+ * way: the primary compiles a GatewayTable and sends each worker only what changed since the last
+ * one (gateway/gateway-delta.ts), and every worker serves the listener ports on its own
+ * SO_REUSEPORT sockets.
  */
 import cluster, { type Worker } from 'node:cluster';
 import { deserialize, serialize } from 'node:v8';
@@ -14,7 +15,8 @@ import pino, { type Logger } from 'pino';
 import { AggregatorRegistry, Registry } from 'prom-client';
 import type { PemPair } from './certs.js';
 import { forWorkers, TableState, type TableDelta } from './delta.js';
-import { GatewayServing, type GatewayTable, type GatewayTableSink } from './gateway/serving.js';
+import { GatewayTableState, type GatewayDelta } from './gateway/gateway-delta.js';
+import { GatewayServing, type GatewayTableSink } from './gateway/serving.js';
 import { ProxyMetrics } from './metrics.js';
 import type { ProxyOptions } from './proxy.js';
 import type { ProxyProtocolPorts } from './proxy-protocol-ports.js';
@@ -37,7 +39,7 @@ type ToWorker =
   | { type: 'init'; config: WorkerConfig }
   | { type: 'table'; table: RouteTable }
   | { type: 'delta'; delta: TableDelta }
-  // The table serialized once in the primary (v8.serialize), not once per worker by send().
+  // A GatewayDelta serialized once in the primary (v8.serialize), not once per worker by send().
   | { type: 'gateway'; version: number; bytes: Uint8Array }
   | { type: 'stop'; graceMs: number };
 type ToPrimary =
@@ -67,7 +69,9 @@ export interface WorkerPoolOptions {
 export class WorkerPool implements TableSink {
   private readonly applied = new Map<Worker, number>();
   private latest: RouteTable | undefined;
-  private latestGateway: { version: number; bytes: Uint8Array } | undefined;
+  /** What every listening worker holds of the Gateway table once it has read what was sent. */
+  private readonly gatewaySent = new GatewayTableState();
+  private gatewayVersion: number | undefined;
   /** Per worker: the Gateway listener ports it could not open for the latest table it served. */
   private readonly gatewayFailed = new Map<Worker, number>();
   /** Per worker: the latest Gateway table version it serves. */
@@ -104,7 +108,13 @@ export class WorkerPool implements TableSink {
       if (msg.type === 'listening') {
         this.applied.set(worker, -1);
         if (this.latest) worker.send({ type: 'table', table: this.latest } satisfies ToWorker);
-        if (this.latestGateway) worker.send({ type: 'gateway', ...this.latestGateway } satisfies ToWorker);
+        // A worker that starts (or starts again) gets the whole Gateway table once, then deltas.
+        if (this.gatewayVersion !== undefined)
+          worker.send({
+            type: 'gateway',
+            version: this.gatewayVersion,
+            bytes: serialize(this.gatewaySent.full()),
+          } satisfies ToWorker);
       } else if (msg.type === 'applied') {
         this.applied.set(worker, msg.version);
         if (msg.version === this.latest?.version)
@@ -139,16 +149,17 @@ export class WorkerPool implements TableSink {
     for (const worker of this.applied.keys()) worker.send({ type: 'delta', delta } satisfies ToWorker);
   }
 
-  /** The Gateway side: every listening worker serves each table (sent whole, one message per swap). */
+  /** The Gateway side: every listening worker serves each table (sent as the delta from the last). */
   gatewaySink(): GatewayTableSink {
     return {
       publish: (table) => {
-        this.latestGateway = { version: table.version, bytes: serialize(table) };
+        const bytes = serialize(this.gatewaySent.advance(table));
+        this.gatewayVersion = table.version;
         for (const worker of this.applied.keys())
-          worker.send({ type: 'gateway', ...this.latestGateway } satisfies ToWorker);
+          worker.send({ type: 'gateway', version: table.version, bytes } satisfies ToWorker);
       },
       settled: () => {
-        const version = this.latestGateway?.version;
+        const version = this.gatewayVersion;
         if (version === undefined || this.gatewayServedEverywhere(version)) return Promise.resolve();
         return new Promise((resolve) => this.gatewayWaiters.push({ version, resolve }));
       },
@@ -198,6 +209,7 @@ export function runWorker(): Promise<void> {
   let gateway: GatewayServing | undefined;
   let config: WorkerConfig | undefined;
   const state = new TableState();
+  const gatewayState = new GatewayTableState();
   // The primary orchestrates shutdown (readiness first, then a graceful stop); a Ctrl-C reaching
   // the whole process group must not kill workers under it. If the primary dies, so do we.
   process.on('SIGINT', () => undefined);
@@ -244,7 +256,7 @@ export function runWorker(): Promise<void> {
         });
         const version = msg.version;
         const serving = gateway;
-        serving.publish(deserialize(msg.bytes) as GatewayTable);
+        serving.publish(gatewayState.apply(deserialize(msg.bytes) as GatewayDelta));
         void serving
           .settled()
           .then(() => send({ type: 'gateway-applied', version, failedPorts: serving.failedPorts() }));

@@ -1,27 +1,32 @@
 /**
  * The Gateway API side of `portico ingress`: Gateway API objects in, the listeners served on the
  * gateway address and the statuses written back (while this replica leads, as for Ingress status).
- * Compiling is the pure step in compile.ts; this class only wires the watch, the servers and the
- * status writer, and counts what happens.
+ * Compiling is the pure, incremental step in compiler.ts; this class only wires the watch, the
+ * servers and the status writer, and counts what happens. A change goes to the data plane before
+ * any status is written, and the status pass after a change checks only the routes it touched.
  */
 import { type ApiClient, EventRecorder, serialPasses } from '@portico/kube';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { ProxyOptions } from '../proxy.js';
-import {
-  backendEntries,
-  compileGateways,
-  type GatewayClusterState,
-  type GatewayCompiled,
-} from './compile.js';
+import { backendEntries, type GatewayClusterState, type GatewayCompiled } from './compile.js';
+import { GatewayCompiler } from './compiler.js';
 import { gatewayAddressing, reportableAddress, withAddressing } from './gateway-addresses.js';
 import { desiredGatewayService, desiredGatewaySlices, gatewayServiceName } from './gateway-service.js';
 import { GatewayServiceKeeper } from './service-keeper.js';
 import { GatewayServing, type GatewayTableSink } from './serving.js';
 import { watchGateways, type GatewaySource } from './sources.js';
 import { GatewayStatusWriter, statusTargets } from './status-writer.js';
-import { GATEWAY_CONTROLLER_NAME, GATEWAY_GROUP, type Condition } from './types.js';
-import { specFingerprint } from './spec-fingerprint.js';
+import {
+  GATEWAY_CONTROLLER_NAME,
+  GATEWAY_GROUP,
+  type Condition,
+  type GRPCRoute,
+  type HTTPRoute,
+  type TLSRoute,
+} from './types.js';
+
+const KIND_OF = { httproutes: 'HTTPRoute', grpcroutes: 'GRPCRoute', tlsroutes: 'TLSRoute' } as const;
 
 /** A condition that says something is wrong (Conflicted is the one whose True is bad). */
 function isProblem(c: Condition): boolean {
@@ -79,8 +84,10 @@ export class GatewayController {
   private readonly sink: GatewayTableSink;
   private source: GatewaySource | undefined;
   private compiled: GatewayCompiled | undefined;
-  /** What the last compile depended on (spec-fingerprint.ts). */
-  private fingerprint = '';
+  /** Keeps each route compiled and redoes only what a change touches (compiler.ts). */
+  private readonly compiler: GatewayCompiler;
+  /** What the next status pass checks: everything, or these `plural|namespace|name` routes. */
+  private statusScope = { full: true, routes: new Set<string>() };
   private state: GatewayClusterState | undefined;
   private version = 0;
   private leading = false;
@@ -104,6 +111,7 @@ export class GatewayController {
 
   constructor(private readonly options: GatewayControllerOptions) {
     this.controllerName = options.controllerName ?? GATEWAY_CONTROLLER_NAME;
+    this.compiler = new GatewayCompiler({ controllerName: this.controllerName, addresses: [] });
     this.local = options.sink
       ? undefined
       : new GatewayServing({ address: options.address, logger: options.logger, proxy: options.proxy });
@@ -175,7 +183,10 @@ export class GatewayController {
         if (!this.stopping) this.options.logger.warn({ kind, err: String(err) }, 'watch failed; retrying');
       },
     });
-    this.resync = setInterval(() => void this.syncStatus(), this.options.statusResyncMs);
+    this.resync = setInterval(() => {
+      this.statusScope.full = true;
+      void this.syncStatus();
+    }, this.options.statusResyncMs);
     return this.source.synced.then(() => this.sink.settled());
   }
 
@@ -185,6 +196,7 @@ export class GatewayController {
     if (!leading) this.reported = new Set();
     else {
       this.reportProblems();
+      this.statusScope.full = true;
       void this.syncStatus();
     }
   }
@@ -195,40 +207,36 @@ export class GatewayController {
   }
 
   private apply(state: GatewayClusterState): void {
-    // Only statuses changed (ours coming back, mostly): nothing to compile, but the statuses to
-    // check are the new ones.
-    const fingerprint = specFingerprint(state);
-    if (this.compiled && fingerprint === this.fingerprint) {
-      this.state = state;
-      this.compiled = this.withAddresses(this.compiled, state);
-      this.compilesSkipped.inc();
-      void this.syncStatus();
-      return;
-    }
-    this.fingerprint = fingerprint;
+    // Only what the change touched is compiled again; our own status writes coming back through
+    // the watch touch nothing but the statuses to check.
     const end = this.compileSeconds.startTimer();
-    const compiled = this.withAddresses(
-      compileGateways(state, { controllerName: this.controllerName, addresses: [] }),
-      state,
-    );
+    const result = this.compiler.compile(state);
     end();
+    const first = this.compiled === undefined;
     this.state = state;
-    this.compiled = compiled;
-    let accepted = 0;
-    let rejected = 0;
-    for (const r of compiled.httpRoutes)
-      for (const p of r.status.parents) {
-        if (p.conditions.every((c) => c.status === 'True')) accepted++;
-        else rejected++;
-      }
-    this.routesServed.set(accepted);
-    this.routesRejected.set(rejected);
-    this.sink.publish({
-      version: ++this.version,
-      listeners: compiled.listeners,
-      backends: backendEntries(compiled),
-    });
-    this.reportProblems();
+    this.compiled = this.withAddresses(result.compiled, state);
+    if (result.reattached.length === 0 && !result.tableChanged) this.compilesSkipped.inc();
+    // The data plane first: the status pass below is not on the way of a change going live.
+    if (first || result.tableChanged)
+      this.sink.publish({
+        version: ++this.version,
+        listeners: result.compiled.listeners,
+        backends: backendEntries(result.compiled),
+      });
+    if (result.full) this.statusScope.full = true;
+    for (const key of result.statusDirty) this.statusScope.routes.add(key);
+    if (result.reattached.length > 0 || result.full) {
+      let accepted = 0;
+      let rejected = 0;
+      for (const r of result.compiled.httpRoutes)
+        for (const p of r.status.parents) {
+          if (p.conditions.every((c) => c.status === 'True')) accepted++;
+          else rejected++;
+        }
+      this.routesServed.set(accepted);
+      this.routesRejected.set(rejected);
+      this.reportProblems();
+    }
     void this.syncStatus();
   }
 
@@ -332,8 +340,43 @@ export class GatewayController {
 
   private async writeStatuses(): Promise<void> {
     if (!this.leading || !this.compiled || !this.state || this.stopping) return;
+    // After a change, only the routes it touched are checked; the resync (and a new leader)
+    // checks everything. Gateways and GatewayClasses are few: always checked.
+    const scope = this.statusScope;
+    this.statusScope = { full: false, routes: new Set() };
     await this.keepServices();
-    if (!this.leading || this.stopping) return;
+    if (!this.leading || this.stopping || !this.compiled || !this.state) return;
+    let compiled = this.compiled;
+    let httpRoutes = this.state.httpRoutes;
+    let grpcRoutes = this.state.grpcRoutes ?? [];
+    let tlsRoutes = this.state.tlsRoutes ?? [];
+    if (!scope.full) {
+      const routes = {
+        httproutes: [] as HTTPRoute[],
+        grpcroutes: [] as GRPCRoute[],
+        tlsroutes: [] as TLSRoute[],
+      };
+      const statuses = {
+        httproutes: [] as GatewayCompiled['httpRoutes'][number][],
+        grpcroutes: [] as GatewayCompiled['httpRoutes'][number][],
+        tlsroutes: [] as GatewayCompiled['httpRoutes'][number][],
+      };
+      for (const key of scope.routes) {
+        const [plural, namespace, name] = key.split('|') as [keyof typeof routes, string, string];
+        const { source, status } = this.compiler.route(KIND_OF[plural], `${namespace}/${name}`);
+        if (source) (routes[plural] as object[]).push(source);
+        if (status) statuses[plural].push(status);
+      }
+      compiled = {
+        ...compiled,
+        httpRoutes: statuses.httproutes,
+        grpcRoutes: statuses.grpcroutes,
+        tlsRoutes: statuses.tlsroutes,
+      };
+      httpRoutes = routes.httproutes;
+      grpcRoutes = routes.grpcroutes;
+      tlsRoutes = routes.tlsroutes;
+    }
     // The watched objects say what most statuses already are: only those that differ are re-read
     // and written (a pass over 10,000 routes must not be 10,000 GETs after every change).
     const cached = new Map<string, Record<string, unknown> | undefined>();
@@ -347,16 +390,10 @@ export class GatewayController {
       );
     for (const o of this.state.gatewayClasses) remember('gatewayclasses', o);
     for (const o of this.state.gateways) remember('gateways', o);
-    for (const o of this.state.httpRoutes) remember('httproutes', o);
-    for (const o of this.state.grpcRoutes ?? []) remember('grpcroutes', o);
-    for (const o of this.state.tlsRoutes ?? []) remember('tlsroutes', o);
-    for (const target of statusTargets(
-      this.compiled,
-      this.state.httpRoutes,
-      this.controllerName,
-      this.state.grpcRoutes,
-      this.state.tlsRoutes,
-    )) {
+    for (const o of httpRoutes) remember('httproutes', o);
+    for (const o of grpcRoutes) remember('grpcroutes', o);
+    for (const o of tlsRoutes) remember('tlsroutes', o);
+    for (const target of statusTargets(compiled, httpRoutes, this.controllerName, grpcRoutes, tlsRoutes)) {
       if (!this.leading || this.stopping) break;
       if (target.current(cached.get(`${target.plural}|${target.namespace ?? ''}|${target.name}`))) {
         this.statusWrites.inc({ result: 'current' });

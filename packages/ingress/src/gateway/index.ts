@@ -22,4 +22,6 @@ export * from './gateway-service.js';
 export * from './gateway-addresses.js';
 export * from './service-keeper.js';
 export * from './serving.js';
-export * from './spec-fingerprint.js';
+export * from './compiler.js';
+export * from './attach.js';
+export * from './gateway-delta.js';

@@ -52,21 +52,49 @@ export function selectListener<L extends MatchableListener>(
  * list, then the lists of its wildcard suffixes longest first, then the host-less list, tries
  * exactly the entries that can match, in precedence order, without scanning the others.
  */
-const indexes = new WeakMap<MatchableListener, Map<string, RouteEntry[]>>();
+const indexes = new WeakMap<MatchableListener, ReadonlyMap<string, readonly RouteEntry[]>>();
 
-function indexOf(listener: MatchableListener): Map<string, RouteEntry[]> {
+/** A listener's entries by hostname (`''`: the entries without one), each list in precedence order. */
+export type HostIndex = ReadonlyMap<string, readonly RouteEntry[]>;
+
+function indexOf(listener: MatchableListener): HostIndex {
   let index = indexes.get(listener);
   if (!index) {
-    index = new Map();
+    const built = new Map<string, RouteEntry[]>();
     for (const e of listener.routes) {
       const key = e.hostname ?? '';
-      const list = index.get(key);
+      const list = built.get(key);
       if (list) list.push(e);
-      else index.set(key, [e]);
+      else built.set(key, [e]);
     }
-    indexes.set(listener, index);
+    indexes.set(listener, (index = built));
   }
   return index;
+}
+
+/** The index matchRoute reads for a listener (built now if nobody seeded it). */
+export function hostIndex(listener: MatchableListener): HostIndex {
+  return indexOf(listener);
+}
+
+/**
+ * The order in which a listener's hostname lists are laid out in its `routes`: exact hostnames
+ * first, the longest first, then wildcards, the longest first, then '' (no hostname). A request
+ * can match one hostname of each rank at most, so this order keeps comparePrecedence's answer.
+ */
+export function compareHostKeys(a: string, b: string): number {
+  const exact = (h: string) => (h && !h.startsWith('*.') ? h.length : 0);
+  return exact(b) - exact(a) || b.length - a.length || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+/**
+ * Gives a listener the index its routes would build, already built: whoever assembled `routes`
+ * from per-hostname lists (the compiler, a worker patching its table) hands those lists over, so
+ * the first request after a swap does not index 10,000 entries again. `index` must not change.
+ */
+export function seedHostIndex<L extends MatchableListener>(listener: L, index: HostIndex): L {
+  indexes.set(listener, index);
+  return listener;
 }
 
 export function matchRoute(listener: MatchableListener, request: HttpRequestView): RouteEntry | undefined {

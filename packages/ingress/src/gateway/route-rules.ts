@@ -91,7 +91,7 @@ export interface CompiledRoute {
 
 export interface RuleContext {
   readonly services: ServiceIndex;
-  readonly grants: ReferenceGrants;
+  readonly grants: Pick<ReferenceGrants, 'allows'>;
   /** The route's kind, for ReferenceGrants (default HTTPRoute). */
   readonly kind?: 'HTTPRoute' | 'GRPCRoute' | 'TLSRoute';
   /** The protocol to every backend whatever its appProtocol (GRPCRoute: h2c). */

@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { defaultProxyOptions, type ProxyOptions } from '../proxy.js';
-import { emptyTable, type Endpoint } from '../table.js';
+import { emptyTable, type BackendEntry } from '../table.js';
 import type { ServedListener } from './compile.js';
 import { GatewayProxy } from './gateway-proxy.js';
 import { GatewayServers } from './servers.js';
@@ -14,7 +14,7 @@ import { GatewayServers } from './servers.js';
 export interface GatewayTable {
   readonly version: number;
   readonly listeners: readonly ServedListener[];
-  readonly backends: readonly { readonly key: string; readonly endpoints: readonly Endpoint[] }[];
+  readonly backends: readonly BackendEntry[];
 }
 
 /** Where the Gateway controller publishes its tables. */
@@ -42,6 +42,7 @@ export class GatewayServing implements GatewayTableSink {
   readonly servers: GatewayServers;
   private serving: Promise<void> = Promise.resolve();
   private failed = 0;
+  private latest: readonly ServedListener[] = [];
 
   constructor(options: GatewayServingOptions) {
     this.proxy = new GatewayProxy({ ...defaultProxyOptions, logger: options.logger, ...options.proxy });
@@ -49,9 +50,14 @@ export class GatewayServing implements GatewayTableSink {
   }
 
   publish(table: GatewayTable): void {
+    // Routes and backends are swapped together, at once: a request never sees a route whose
+    // backend is not in the table yet. Opening and closing ports follows, one update at a time,
+    // each with the latest listeners (an older update must not put older routes back).
     this.proxy.setTable({ ...emptyTable, version: table.version, backends: table.backends });
+    this.proxy.setListeners(table.listeners);
+    this.latest = table.listeners;
     this.serving = this.serving.then(async () => {
-      this.failed = (await this.servers.update(table.listeners)).length;
+      this.failed = (await this.servers.update(this.latest)).length;
     });
   }
 
