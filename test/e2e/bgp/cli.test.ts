@@ -1,7 +1,7 @@
 // `portico bgp peer` run in-process against a speaker on loopback (no namespace needed).
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Speaker } from '@portico/bgp';
-import { formatPrefix } from '../../../packages/bgp/src/prefix.js';
+import { formatPrefix } from '@portico/bgp';
 import { run } from '../../../packages/cli/src/commands/bgp-peer.js';
 
 const cleanups: (() => Promise<void>)[] = [];
