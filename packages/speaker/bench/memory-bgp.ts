@@ -54,7 +54,7 @@ import {
   servicesWithIp,
   sleep,
   until,
-} from '../../controller/bench/measure.ts';
+} from '@portico/testbed/measure';
 import { createLoopedNetns, deleteNetns, gobgpConfig } from '@portico/testbed';
 import { startInspector } from './inspector.ts';
 

@@ -38,7 +38,7 @@ import {
   seedServices,
   sleep,
   until,
-} from '../../controller/bench/measure.ts';
+} from '@portico/testbed/measure';
 
 const NETNS = 'pmem-bench';
 const count = Number(process.env.BENCH_IPS ?? 10_000);
