@@ -7,7 +7,7 @@ const packages = fileURLToPath(new URL('./packages/', import.meta.url));
  * End-to-end suites: they need root and build network namespaces, links and routers in the
  * kernel, which every suite shares, so they run one file at a time, after the unit tests.
  */
-const E2E = ['test/e2e/**/*.test.ts', 'packages/speaker/test/e2e-frr.test.ts'];
+const E2E = ['test/e2e/**/*.test.ts', 'packages/*/test/e2e-*.test.ts'];
 
 export default defineConfig({
   resolve: {
