@@ -277,7 +277,7 @@ const profile = process.env.BENCH_CPU_PROF
   ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_CPU_PROF}` }
   : {};
 /** `portico ingress` from the checkout at `tree` (its CLI built), on its own ports. */
-function startPortico(tree, ports) {
+function startPortico(tree, ports, nodeOptions = '') {
   const child = spawn(
     join(root, 'node_modules', '.bin', 'node'),
     [
@@ -300,12 +300,24 @@ function startPortico(tree, ports) {
       '--shutdown-delay',
       '0',
     ],
-    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, LOG_LEVEL: 'warn', ...profile } },
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: {
+        ...process.env,
+        LOG_LEVEL: 'warn',
+        NODE_OPTIONS: [process.env.NODE_OPTIONS, profile.NODE_OPTIONS, nodeOptions].filter(Boolean).join(' '),
+      },
+    },
   );
   children.push(child);
   return child;
 }
-const portico = startPortico(root, { http: PORT.portico, https: PORT.porticoTls, metrics: PORT.metrics });
+// BENCH_NODE_OPTIONS: Node flags for this checkout's portico only (to weigh a flag against BENCH_COMPARE).
+const portico = startPortico(
+  root,
+  { http: PORT.portico, https: PORT.porticoTls, metrics: PORT.metrics },
+  process.env.BENCH_NODE_OPTIONS,
+);
 // BENCH_COMPARE=name=/path/to/checkout,...: the same rounds also run against portico built from other
 // checkouts (e.g. older commits in worktrees), so regressions are measured in the same minutes.
 const compared = (process.env.BENCH_COMPARE ?? '')
