@@ -42,12 +42,13 @@ const benchAnnotations = ANNOTATIONS
       'nginx.ingress.kubernetes.io/allowlist-source-range': '127.0.0.1/32,10.0.0.0/8',
     }
   : undefined;
-// What ingress-nginx's template writes for those annotations (add_header ... always stands in for
+// What ingress-nginx's template writes for those annotations (X-Request-ID is set beside the other
+// proxy_set_header lines: one in a location would drop the inherited Connection "" and with it the
+// keep-alive to the backend) (add_header ... always stands in for
 // its more_set_headers, which Debian's nginx does not have).
 const benchLocation = ANNOTATIONS
   ? `client_max_body_size 8m; proxy_read_timeout 30s;
       allow 127.0.0.1/32; allow 10.0.0.0/8; deny all;
-      proxy_set_header X-Request-ID $request_id;
       if ($request_method = 'OPTIONS') { return 204; }
       add_header Access-Control-Allow-Origin "*" always;
       add_header Access-Control-Allow-Credentials "true" always;
@@ -205,6 +206,7 @@ function nginxProxyConf(rules, flipped) {
   upstream b { server ${BACKEND}:${PORT.backendB}; keepalive 128; }
   proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_header Host $host;
   proxy_set_header X-Forwarded-For $remote_addr; proxy_set_header X-Forwarded-Proto $scheme;
+  ${ANNOTATIONS ? 'proxy_set_header X-Request-ID $request_id;' : ''}
   server { listen 127.0.0.1:${PORT.nginx} default_server; return 404; }
   server { listen 127.0.0.1:${PORT.nginx}; server_name bench.example.com; location / { ${benchLocation} } }
   server { listen 127.0.0.1:${PORT.nginxTls} ssl; server_name bench.example.com;
