@@ -14,6 +14,7 @@ import type { EventRecorder, Informer } from '@portico/kube';
 import type { Logger } from 'pino';
 import { serviceFacts, type ServiceFacts, type World } from './decide.js';
 import { SERVICE_NAME_LABEL } from './endpoints.js';
+import type { SpeakerMetrics } from './stats.js';
 import type { StatusWriter } from './status-writer.js';
 
 /** What one Service is announced with from this node, as the controllers see it now. */
@@ -50,6 +51,7 @@ export class ServiceBook {
       slices: Informer<V1EndpointSlice>;
       recorder: EventRecorder;
       statuses: StatusWriter;
+      metrics: SpeakerMetrics;
       nodeName: string;
       logger: Logger;
     },
@@ -112,6 +114,7 @@ export class ServiceBook {
     } else keys = [...this.dirty];
     this.everything = false;
     this.dirty.clear();
+    if (keys.length > 0) this.options.metrics.decided.inc(keys.length);
     for (const key of keys) {
       const before = this.facts.get(key);
       const svc = this.service(key);

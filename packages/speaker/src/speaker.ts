@@ -164,6 +164,7 @@ export class Speaker {
       slices: this.slices,
       recorder: this.recorder,
       statuses: this.statuses,
+      metrics: this.metrics,
       nodeName: options.nodeName,
       logger: this.log,
     });
@@ -280,7 +281,10 @@ export class Speaker {
    */
   private nodeChanged(node: V1Node, deleted: boolean): void {
     const name = node.metadata?.name ?? '';
-    const seen = deleted ? undefined : JSON.stringify([node.metadata, node.status]);
+    // What the speaker reads of a Node: not its resourceVersion, which every refresh changes.
+    const seen = deleted
+      ? undefined
+      : JSON.stringify([node.metadata?.labels, node.metadata?.annotations, node.status]);
     if (seen === this.nodeSeen.get(name)) return;
     if (seen === undefined) this.nodeSeen.delete(name);
     else this.nodeSeen.set(name, seen);
