@@ -76,6 +76,28 @@ export function routesForSessions(
 }
 
 /**
+ * The table entry of one prefix from the routes of the Services behind it (all with that prefix):
+ * what routesForSessions gives for the prefix, computed alone. The merged route, and, when some
+ * of them name their peers, each session's own merge (null: the session does not get the
+ * prefix); undefined when no session gets it.
+ */
+export function prefixEntry(
+  routes: readonly PeerRoute[],
+  sessions: readonly SessionPeer[],
+): { route: Route; variants?: Map<string, Route | null> } | undefined {
+  if (routes.length === 0) return undefined;
+  if (!routes.some((r) => r.peers.length > 0)) return { route: mergeRoutes(routes.map((r) => r.route))[0]! };
+  const going = routes.filter((r) => sessions.some((s) => routeGoesTo(r, s)));
+  if (going.length === 0) return undefined;
+  const variants = new Map<string, Route | null>();
+  for (const s of sessions) {
+    const own = routes.filter((r) => routeGoesTo(r, s)).map((r) => r.route);
+    variants.set(s.address, own.length > 0 ? mergeRoutes(own)[0]! : null);
+  }
+  return { route: mergeRoutes(going.map((r) => r.route))[0]!, variants };
+}
+
+/**
  * Routes with the same prefix (Services sharing an IP, or aggregated into one block) become one:
  * communities are merged, the highest LOCAL_PREF wins, and link bandwidths add up (the node
  * serves every Service behind the prefix). Output is sorted by prefix so it is stable.
