@@ -16,7 +16,7 @@ import { BgpTable } from './bgp-table.js';
 import type { ServiceFacts, World } from './decide.js';
 import { samePeer } from './peers.js';
 import type { ServiceBook } from './service-book.js';
-import type { SpeakerMetrics } from './stats.js';
+import type { SpeakerMetrics } from './metrics.js';
 
 export interface BgpControllerOptions {
   book: ServiceBook;

@@ -8,7 +8,7 @@
  */
 import type { Route } from '@portico/bgp';
 import type { BgpAdvertisement } from '@portico/config';
-import { formatCommunity, formatLargeCommunity, makeCidr, parseIP } from '@portico/netaddr';
+import { formatCommunity, formatLargeCommunity, makeCidr, parseIP } from '@portico/net';
 
 /** A route and the BGPPeers (by name) it is for; empty: every peer of the node. */
 export interface PeerRoute {

@@ -13,7 +13,7 @@ import { electGroup, type Layer2Facts, liveCandidates, type ServiceFacts, type W
 import type { FailureDetector, StepDownReason } from './membership/detector.js';
 import { Layer2Ownership } from './membership/ownership.js';
 import type { ServiceBook } from './service-book.js';
-import type { SpeakerMetrics } from './stats.js';
+import type { SpeakerMetrics } from './metrics.js';
 
 export interface Layer2ControllerOptions {
   nodeName: string;

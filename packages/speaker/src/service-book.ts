@@ -14,7 +14,7 @@ import type { EventRecorder, Informer } from '@portico/kube';
 import type { Logger } from 'pino';
 import { serviceFacts, type ServiceFacts, type World } from './decide.js';
 import { SERVICE_NAME_LABEL } from './endpoints.js';
-import type { SpeakerMetrics } from './stats.js';
+import type { SpeakerMetrics } from './metrics.js';
 import type { StatusWriter } from './status-writer.js';
 
 /** What one Service is announced with from this node, as the controllers see it now. */

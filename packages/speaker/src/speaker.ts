@@ -39,7 +39,7 @@ import { peersForNode } from './peers.js';
 import { serviceAsRead } from './service.js';
 import { ServiceBook } from './service-book.js';
 import { StatusWriter } from './status-writer.js';
-import { speakerMetrics, type SpeakerMetrics } from './stats.js';
+import { speakerMetrics, type SpeakerMetrics } from './metrics.js';
 import type { PeerOptions } from '@portico/bgp';
 
 export interface SpeakerOptions {

@@ -15,7 +15,7 @@ import { BgpController } from '../src/bgp-controller.js';
 import { decide, worldOf } from '../src/decide.js';
 import { slicesByService } from '../src/endpoints.js';
 import { ServiceBook } from '../src/service-book.js';
-import { speakerMetrics } from '../src/stats.js';
+import { speakerMetrics } from '../src/metrics.js';
 import { config, node, service, slice } from './fixtures.js';
 import { FakeBgp } from './harness.js';
 

@@ -5,7 +5,7 @@
  * answers at once (no re-announcement needed). Fake packet sockets from @portico/layer2's tests.
  */
 import { Announcer, encodeArp, encodeEthernet, decodeArp, decodeEthernet } from '@portico/layer2';
-import { addressToBytes, parseAddress } from '@portico/netaddr';
+import { addressToBytes, parseAddress } from '@portico/net';
 import { describe, expect, it } from 'vitest';
 import { LazyLayer2 } from '../src/lazy-layer2.js';
 import { fakeNetwork, link } from '../../layer2/test/fakes.js';

@@ -22,7 +22,7 @@ import {
   ipv6MulticastMac,
   solicitedNodeGroup,
 } from '../../../packages/layer2/dist/index.js';
-import { addressToBytes, parseAddress } from '../../../packages/netaddr/dist/index.js';
+import { addressToBytes, parseAddress } from '../../../packages/net/dist/index.js';
 
 const [ifname, client4, client6, vip4, vip6, intervalText] = process.argv.slice(2);
 const ifindex = Number(readFileSync(`/sys/class/net/${ifname}/ifindex`, 'utf8'));
