@@ -70,14 +70,12 @@ export default tseslint.config(
   },
   {
     // The address codec is the bottom of the package graph: everything may use it, it uses nothing of ours.
-    files: ['packages/netaddr/src/**'],
+    files: ['packages/net/src/**'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
-          patterns: [
-            { group: ['@portico/*'], message: '@portico/netaddr depends on no other Portico package.' },
-          ],
+          patterns: [{ group: ['@portico/*'], message: '@portico/net depends on no other Portico package.' }],
         },
       ],
     },

@@ -1,7 +1,7 @@
 /**
  * Package boundaries that the design promises: production packages never import the development
  * tools (the development API server, the real kube-apiserver runner), so a controller, speaker or
- * ingress process never loads them; and @portico/netaddr, the address codec, sits below every package.
+ * ingress process never loads them; and @portico/net, the address codec, sits below every package.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,7 +17,7 @@ const production = [
   'kube',
   'layer2',
   'native',
-  'netaddr',
+  'net',
   'speaker',
 ];
 const devTools = [
@@ -49,13 +49,13 @@ describe('production packages do not depend on the development tools', () => {
   });
 });
 
-describe('@portico/netaddr is the bottom layer', () => {
+describe('@portico/net is the bottom layer', () => {
   it('depends on no other Portico package, in its manifest or its sources', () => {
-    const manifest = JSON.parse(readFileSync(join(root, 'netaddr', 'package.json'), 'utf8')) as {
+    const manifest = JSON.parse(readFileSync(join(root, 'net', 'package.json'), 'utf8')) as {
       dependencies?: Record<string, string>;
     };
     const offending = Object.keys(manifest.dependencies ?? {}).filter((name) => name.startsWith('@portico/'));
-    for (const file of sources(join(root, 'netaddr', 'src'))) {
+    for (const file of sources(join(root, 'net', 'src'))) {
       const imports = readFileSync(file, 'utf8').match(/from '(@portico\/[^']+|\.\.\/[^']*)'/g) ?? [];
       offending.push(...imports.map((i) => `${file}: ${i}`));
     }

@@ -4,7 +4,7 @@
  * start of each CIDR until it finds one that is not in the used set.
  */
 import type { AddressPool } from '@portico/config';
-import type { IPFamily } from '@portico/netaddr';
+import type { IPFamily } from '@portico/net';
 
 interface Range {
   family: IPFamily;

@@ -11,7 +11,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { AddressPool } from '@portico/config';
-import { formatAddress, parseIP, type IPFamily } from '@portico/netaddr';
+import { formatAddress, parseIP, type IPFamily } from '@portico/net';
 import { Allocator, type ServiceRequest } from '@portico/allocator';
 import { LinearAllocator } from './linear.ts';
 

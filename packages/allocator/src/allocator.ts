@@ -24,7 +24,7 @@
  * So one allocation costs O(blocks · log used + k log k). Nothing ever enumerates addresses.
  */
 import { poolsForService, type AddressPool } from '@portico/config';
-import { formatAddress, parseIP, type Address, type IPFamily } from '@portico/netaddr';
+import { formatAddress, parseIP, type Address, type IPFamily } from '@portico/net';
 import { PoolTable, type CompiledPool, type Home } from './pool-table.js';
 import {
   familyName,

@@ -3,7 +3,7 @@
  * usable: all of them, or with avoid-buggy-ips every IPv4 address but x.x.x.0 and x.x.x.255
  * (MetalLB's ipConfusesBuggyFirmwares; IPv6 is never affected).
  */
-import { cidrLast, type Address, type Cidr, type IPFamily } from '@portico/netaddr';
+import { cidrLast, type Address, type Cidr, type IPFamily } from '@portico/net';
 import { plainStep, UsedRanges, type Step } from './used-ranges.js';
 
 /** True for an IPv4 address ending in .0 or .255, which some old firmware mishandles. */

@@ -4,7 +4,7 @@
  * owns an address.
  */
 import type { AddressPool } from '@portico/config';
-import type { Address, IPFamily } from '@portico/netaddr';
+import type { Address, IPFamily } from '@portico/net';
 import { Block } from './block.js';
 
 export interface CompiledPool {

@@ -1,5 +1,5 @@
 /** What the allocator needs to know about a Service; the controller maps Kubernetes objects to this. */
-import type { IPFamily } from '@portico/netaddr';
+import type { IPFamily } from '@portico/net';
 
 export type Protocol = 'TCP' | 'UDP' | 'SCTP';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseIP } from '@portico/netaddr';
+import { parseIP } from '@portico/net';
 import { Block } from '../src/block.js';
 import { isBuggyIP } from '../src/index.js';
 import { cidr } from './fixtures.js';

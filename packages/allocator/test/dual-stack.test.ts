@@ -1,4 +1,4 @@
-import type { IPFamily } from '@portico/netaddr';
+import type { IPFamily } from '@portico/net';
 import { describe, expect, it } from 'vitest';
 import { Allocator, familyPlan, type IPFamilyPolicy } from '../src/index.js';
 import { pool, service } from './fixtures.js';

@@ -2,7 +2,7 @@
  * Test fixtures built from CIDR and range strings, independent of @portico/config's parser.
  */
 import type { AddressPool } from '@portico/config';
-import { familyBits, formatAddress, parseIP, type Cidr, type IPFamily } from '@portico/netaddr';
+import { familyBits, formatAddress, parseIP, type Cidr, type IPFamily } from '@portico/net';
 import type { IPFamilyPolicy, ServicePort, ServiceRequest } from '../src/index.js';
 
 export function cidr(text: string): Cidr {

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import type { AddressPool } from '@portico/config';
-import { familyBits, formatAddress, parseIP, type Address, type IPFamily } from '@portico/netaddr';
+import { familyBits, formatAddress, parseIP, type Address, type IPFamily } from '@portico/net';
 import { describe, expect, it } from 'vitest';
 import { Allocator, type IPFamilyPolicy, type ServicePort, type ServiceRequest } from '../src/index.js';
 import { pool } from './fixtures.js';

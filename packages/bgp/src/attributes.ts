@@ -15,9 +15,9 @@ import {
   UpdateSubcode,
 } from './constants.js';
 import { BgpError } from './errors.js';
-import type { LargeCommunity } from '@portico/netaddr';
+import type { LargeCommunity } from '@portico/net';
 import type { ExtendedCommunity } from './extended-communities.js';
-import { formatAddressBytes } from '@portico/netaddr';
+import { formatAddressBytes } from '@portico/net';
 import { addressOctets, type Prefix, readPrefixes } from './prefix.js';
 
 export interface AsPathSegment {

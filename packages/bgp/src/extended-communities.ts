@@ -1,7 +1,7 @@
 /**
  * RFC 4360 extended communities and their text forms, with the link-bandwidth community
  * (draft-ietf-idr-link-bandwidth) routers use for weighted ECMP. Standard and large communities
- * are values of @portico/netaddr.
+ * are values of @portico/net.
  */
 
 const U16 = /^\d{1,5}$/;

@@ -10,7 +10,7 @@ export * from './update.js';
 export * from './receiver.js';
 export * from './sender.js';
 export * from './backoff.js';
-export * from './stats.js';
+export * from './metrics.js';
 export * from './connection.js';
 export * from './route.js';
 export * from './adj-rib-out.js';

@@ -7,7 +7,7 @@ import {
   emptyCapabilities,
   encodeCapabilities,
 } from './capabilities.js';
-import { formatAddressBytes } from '@portico/netaddr';
+import { formatAddressBytes } from '@portico/net';
 import { addressOctets } from './prefix.js';
 
 const CAPABILITIES_PARAMETER = 2;

@@ -1,6 +1,6 @@
 /**
  * IP prefixes as carried in NLRI fields (RFC 4271 §4.3, RFC 4760 §5): a length in bits followed by
- * the fewest octets that hold it. Text is read and written by @portico/netaddr; a prefix keeps its
+ * the fewest octets that hold it. Text is read and written by @portico/net; a prefix keeps its
  * network address as octets because that is what every UPDATE copies (once per prefix per peer),
  * and the text form, the canonical CIDR string, is the map key.
  */
@@ -12,7 +12,7 @@ import {
   parseCidr,
   type Cidr,
   type IPFamily,
-} from '@portico/netaddr';
+} from '@portico/net';
 import { Afi, type AfiNumber, ErrorCode, UpdateSubcode } from './constants.js';
 import { BgpError } from './errors.js';
 

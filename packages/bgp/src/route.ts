@@ -11,7 +11,7 @@ import {
   parseCommunity,
   parseLargeCommunity,
   type LargeCommunity,
-} from '@portico/netaddr';
+} from '@portico/net';
 import { type ExtendedCommunity, parseExtendedCommunity } from './extended-communities.js';
 import { parseRoutePrefix, prefixOf, type Prefix } from './prefix.js';
 

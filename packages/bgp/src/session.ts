@@ -17,7 +17,7 @@ import { type CloseReason, Connection, type Negotiated, unmap } from './connecti
 import { describeNotification, encodeRouteRefresh } from './message.js';
 import type { CompiledRoute, ExportContext, Route } from './route.js';
 import { encodeEndOfRib } from './sender.js';
-import type { BgpStats } from './stats.js';
+import type { BgpStats } from './metrics.js';
 import { connectTcp, setSocketTtl } from './transport.js';
 import type { UpdateMessage } from './update.js';
 

@@ -19,7 +19,7 @@ import {
   type SessionState,
 } from './session.js';
 import { BfdSession } from './bfd/index.js';
-import { BgpStats } from './stats.js';
+import { BgpStats } from './metrics.js';
 import { Listener } from './transport.js';
 import type { UpdateMessage } from './update.js';
 

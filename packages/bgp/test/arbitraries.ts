@@ -4,7 +4,7 @@ import type { PathAttributes } from '../src/attributes.js';
 import type { Capabilities } from '../src/capabilities.js';
 import { encodeKeepalive, encodeMessage, encodeNotification, encodeRouteRefresh } from '../src/message.js';
 import { encodeOpenBody } from '../src/open.js';
-import { formatAddressBytes } from '@portico/netaddr';
+import { formatAddressBytes } from '@portico/net';
 import type { Prefix } from '../src/prefix.js';
 import { packAnnouncement, packWithdrawal } from '../src/sender.js';
 

@@ -3,7 +3,7 @@
  * `first-last` (split at the first `-`, both sides trimmed) summarised into the minimal list of
  * CIDR blocks, as MetalLB v0.12's parseCIDR does. A bare address without `/` is not a CIDR.
  */
-import { formatAddress, parseCidr, parseIP, summarizeRange } from '@portico/netaddr';
+import { formatAddress, parseCidr, parseIP, summarizeRange } from '@portico/net';
 import type { AddressEntry } from './model.js';
 
 /** Parses an entry; a string is the error, in MetalLB's wording. */

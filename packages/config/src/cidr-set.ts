@@ -3,7 +3,7 @@
  * binary search, so checking a config for overlaps costs O(n log n) in its blocks instead of
  * comparing every pair (a long IPv6 range alone summarises into up to 256 blocks).
  */
-import { cidrLast, type Cidr, type IPFamily } from '@portico/netaddr';
+import { cidrLast, type Cidr, type IPFamily } from '@portico/net';
 
 export interface Owned<T> {
   readonly cidr: Cidr;

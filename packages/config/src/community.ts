@@ -1,11 +1,11 @@
 /**
  * Communities as MetalLB's custom resources write them: `asn:value` (RFC 1997) or
- * `large:global:local1:local2` (RFC 8092). The values and their text are @portico/netaddr's; what
+ * `large:global:local1:local2` (RFC 8092). The values and their text are @portico/net's; what
  * is MetalLB's here is the `large:` marker and telling a malformed value from an alias name. No
  * well-known names are built in: `no-export` works only when a Community resource (or the
  * ConfigMap's `bgp-communities`) defines it.
  */
-import { parseCommunity, parseLargeCommunity, type LargeCommunity } from '@portico/netaddr';
+import { parseCommunity, parseLargeCommunity, type LargeCommunity } from '@portico/net';
 
 /**
  * `format` errors mean the text is neither shape (so it may be an alias name); `value` errors mean

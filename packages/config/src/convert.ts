@@ -14,7 +14,7 @@
  * (see k8sName), and every change is reported as a notice. Pure: no I/O.
  */
 import { stringify } from 'yaml';
-import { formatCommunity, type Cidr } from '@portico/netaddr';
+import { formatCommunity, type Cidr } from '@portico/net';
 import type { BfdProfile, BgpAdvertisement, Config, NodeSelector, Peer } from './model.js';
 
 export const metallbV1beta1 = 'metallb.io/v1beta1';

@@ -3,7 +3,7 @@
  * plain JSON values only (no bigint), addresses as normalised text, communities as `asn:value`,
  * durations in seconds, and null for optional peer fields that are not set.
  */
-import { formatCommunity, formatLargeCommunity } from '@portico/netaddr';
+import { formatCommunity, formatLargeCommunity } from '@portico/net';
 import {
   poolProtocols,
   type AddressPool,

@@ -6,7 +6,7 @@
  * can set have the value that means "not used" when the source is the ConfigMap.
  */
 
-import type { Cidr, LargeCommunity } from '@portico/netaddr';
+import type { Cidr, LargeCommunity } from '@portico/net';
 
 /** One entry of a pool's `addresses` list: a CIDR, or an `a-b` range summarised into CIDRs. */
 export interface AddressEntry {

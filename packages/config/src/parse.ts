@@ -14,7 +14,7 @@ import { lowestMask, parseAddressEntry } from './addresses.js';
 import { decode, isInvalid, setOwn, type DecodeContext, type Shape } from './decode.js';
 import { parseGoDuration, truncateToSeconds } from './duration.js';
 import { DisjointCidrSet } from './cidr-set.js';
-import { canonicalIP, parseCommunity } from '@portico/netaddr';
+import { canonicalIP, parseCommunity } from '@portico/net';
 
 /** Go's net.ParseIP: like canonicalIP, but surrounding spaces make the text invalid. */
 function strictIP(text: string): string | undefined {

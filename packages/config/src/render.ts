@@ -5,7 +5,7 @@
  * can say is rendered: a pool with L2Advertisements is a layer2 pool, any other a bgp pool.
  */
 import { stringify } from 'yaml';
-import { formatCommunity } from '@portico/netaddr';
+import { formatCommunity } from '@portico/net';
 import type { Config } from './model.js';
 
 export function renderConfig(config: Config): string {

@@ -14,7 +14,7 @@
  */
 import { lowestMask } from './addresses.js';
 import { parseAnyCommunity } from './community.js';
-import type { LargeCommunity } from '@portico/netaddr';
+import type { LargeCommunity } from '@portico/net';
 import type { BgpAdvertisement, L2Advertisement, LabelSelector } from './model.js';
 import { FieldReader, selectorText } from './resource-fields.js';
 import { label, type Resource } from './resource-peers.js';

@@ -6,7 +6,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { truncateToSeconds } from './duration.js';
-import { canonicalIP } from '@portico/netaddr';
+import { canonicalIP } from '@portico/net';
 import type { BfdProfile, Peer } from './model.js';
 import { FieldReader, isMap, type Json } from './resource-fields.js';
 

@@ -12,7 +12,7 @@
  */
 import { parseAllDocuments } from 'yaml';
 import { parseAnyCommunity } from './community.js';
-import type { LargeCommunity } from '@portico/netaddr';
+import type { LargeCommunity } from '@portico/net';
 import type { AddressPool, BfdProfile, Config, Peer } from './model.js';
 import {
   decodeBgpAdvertisements,

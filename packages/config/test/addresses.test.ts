@@ -1,4 +1,4 @@
-// The address codec itself is tested in @portico/netaddr; this is MetalLB's reading of a pool's
+// The address codec itself is tested in @portico/net; this is MetalLB's reading of a pool's
 // `addresses` entries on top of it: CIDRs with host bits cleared, ranges summarised into CIDRs.
 import { describe, expect, it } from 'vitest';
 import { lowestMask, parseAddressEntry } from '@portico/config';

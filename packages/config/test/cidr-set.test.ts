@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '@portico/config';
-import { cidrsOverlap, makeCidr, type Cidr } from '@portico/netaddr';
+import { cidrsOverlap, makeCidr, type Cidr } from '@portico/net';
 import { DisjointCidrSet } from '../src/cidr-set.js';
 
 const block = fc

@@ -20,7 +20,7 @@ import type { Registry } from 'prom-client';
 import { converge, type Decision } from './converge.js';
 import { PoolStatusWriter } from './pool-status.js';
 import { statusIPs } from './service-request.js';
-import { controllerMetrics, type ControllerMetrics } from './stats.js';
+import { controllerMetrics, type ControllerMetrics } from './metrics.js';
 
 export interface ControllerOptions {
   /** The process's connection pool to the API server (connectKube). */

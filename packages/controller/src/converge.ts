@@ -1,6 +1,6 @@
 import type { V1Service } from '@kubernetes/client-node';
 import type { Allocator, FailureReason, ServiceRequest } from '@portico/allocator';
-import { canonicalIP } from '@portico/netaddr';
+import { canonicalIP } from '@portico/net';
 import { isOurs, poolAnnotation, serviceKey, type ServiceCondition } from '@portico/kube';
 import { serviceRequest, statusIPs } from './service-request.js';
 

@@ -1,6 +1,6 @@
 import type { V1Service } from '@kubernetes/client-node';
 import { ANNOTATIONS, readAnnotation, type ServiceRequest, splitIPList } from '@portico/allocator';
-import { parseIP, type IPFamily } from '@portico/netaddr';
+import { parseIP, type IPFamily } from '@portico/net';
 import { serviceKey } from '@portico/kube';
 
 /** The IPs currently in the Service's status (hostname-only entries are not ours and ignored). */

@@ -8,7 +8,7 @@
  * min(max(16, size/16), 256) addresses) and uses the band only when the rest is full, so that
  * addresses requested by name from the band rarely collide with allocated ones.
  */
-import { formatAddress, parseAddress, parseCidr, type IPFamily } from '@portico/netaddr';
+import { formatAddress, parseAddress, parseCidr, type IPFamily } from '@portico/net';
 
 export class IpAllocator {
   readonly family: IPFamily;

@@ -10,7 +10,7 @@
  * decoding, defaults.ts.)
  */
 import { internalError, invalid, type FieldError } from './errors.js';
-import { parseAddress, type IPFamily } from '@portico/netaddr';
+import { parseAddress, type IPFamily } from '@portico/net';
 import { IpAllocator } from './ip-allocator.js';
 import { isObject, jsonEqual, type JsonObject } from './json.js';
 import { PortAllocator } from './port-allocator.js';

@@ -26,6 +26,37 @@ const RULES = Number(process.env.BENCH_RULES ?? 10_000);
 const CHANGES = Number(process.env.BENCH_CHANGES ?? 100);
 // BENCH_TLS=1: the throughput rounds over HTTPS (HTTP/1.1, keep-alive) instead of plain HTTP.
 const TLS = process.env.BENCH_TLS === '1';
+// BENCH_H2=1: the throughput rounds over HTTP/2 (TLS, ALPN h2) with h2load from Debian's
+// nghttp2-client: BENCH_CONNECTIONS / BENCH_H2_STREAMS connections, BENCH_H2_STREAMS streams each.
+const H2 = process.env.BENCH_H2 === '1';
+const H2_STREAMS = Number(process.env.BENCH_H2_STREAMS ?? 8);
+// BENCH_ANNOTATIONS=1: the measured route carries the annotations a typical migrated Ingress has
+// (body size, a timeout, CORS, an allowlist that admits the client), and nginx the directives
+// ingress-nginx renders for them. Both send an X-Request-ID to the pod (Portico always does).
+const ANNOTATIONS = process.env.BENCH_ANNOTATIONS === '1';
+const benchAnnotations = ANNOTATIONS
+  ? {
+      'nginx.ingress.kubernetes.io/proxy-body-size': '8m',
+      'nginx.ingress.kubernetes.io/proxy-read-timeout': '30',
+      'nginx.ingress.kubernetes.io/enable-cors': 'true',
+      'nginx.ingress.kubernetes.io/allowlist-source-range': '127.0.0.1/32,10.0.0.0/8',
+    }
+  : undefined;
+// What ingress-nginx's template writes for those annotations (X-Request-ID is set beside the other
+// proxy_set_header lines: one in a location would drop the inherited Connection "" and with it the
+// keep-alive to the backend) (add_header ... always stands in for
+// its more_set_headers, which Debian's nginx does not have).
+const benchLocation = ANNOTATIONS
+  ? `client_max_body_size 8m; proxy_read_timeout 30s;
+      allow 127.0.0.1/32; allow 10.0.0.0/8; deny all;
+      if ($request_method = 'OPTIONS') { return 204; }
+      add_header Access-Control-Allow-Origin "*" always;
+      add_header Access-Control-Allow-Credentials "true" always;
+      add_header Access-Control-Allow-Methods "GET, PUT, POST, DELETE, PATCH, OPTIONS" always;
+      add_header Access-Control-Allow-Headers "DNT,Keep-Alive,User-Agent,X-Requested-With,If-Modified-Since,Cache-Control,Content-Type,Range,Authorization" always;
+      add_header Access-Control-Max-Age 1728000 always;
+      proxy_pass http://a;`
+  : 'proxy_pass http://a;';
 // The backend listens on the host's own interface address: the API servers refuse loopback
 // EndpointSlice addresses, and both proxies reach the backend the same way.
 const BACKEND = hostEndpointAddress();
@@ -35,15 +66,20 @@ const PORT = {
   portico: 18181,
   porticoTls: 18443,
   nginxTls: 18444,
+  nginxH2: 18445,
   metrics: 18254,
   nginx: 18182,
 };
 
-for (const cmd of ['nginx', 'wrk']) {
+for (const [cmd, pkg] of [
+  ['nginx', 'nginx'],
+  ['wrk', 'wrk'],
+  ...(H2 ? [['h2load', 'nghttp2-client']] : []),
+]) {
   try {
     execFileSync('sh', ['-c', `command -v ${cmd}`]);
   } catch {
-    throw new Error(`the benchmark needs ${cmd} (Debian package ${cmd})`);
+    throw new Error(`the benchmark needs ${cmd} (Debian package ${pkg}; scripts/setup installs it)`);
   }
 }
 
@@ -170,11 +206,15 @@ function nginxProxyConf(rules, flipped) {
   upstream b { server ${BACKEND}:${PORT.backendB}; keepalive 128; }
   proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_header Host $host;
   proxy_set_header X-Forwarded-For $remote_addr; proxy_set_header X-Forwarded-Proto $scheme;
+  ${ANNOTATIONS ? 'proxy_set_header X-Request-ID $request_id;' : ''}
   server { listen 127.0.0.1:${PORT.nginx} default_server; return 404; }
-  server { listen 127.0.0.1:${PORT.nginx}; server_name bench.example.com; location / { proxy_pass http://a; } }
+  server { listen 127.0.0.1:${PORT.nginx}; server_name bench.example.com; location / { ${benchLocation} } }
   server { listen 127.0.0.1:${PORT.nginxTls} ssl; server_name bench.example.com;
     ssl_certificate ${dir}/tls.crt; ssl_certificate_key ${dir}/tls.key; ssl_protocols TLSv1.2 TLSv1.3;
-    location / { proxy_pass http://a; } }
+    location / { ${benchLocation} } }
+  server { listen 127.0.0.1:${PORT.nginxH2} ssl http2; server_name bench.example.com;
+    ssl_certificate ${dir}/tls.crt; ssl_certificate_key ${dir}/tls.key; ssl_protocols TLSv1.2 TLSv1.3;
+    location / { ${benchLocation} } }
 ${servers.join('\n')}
 }
 `;
@@ -227,34 +267,70 @@ const ingressBody = (name, host, path, svc) => ({
 });
 await net.createNamespacedIngress({
   namespace: 'default',
-  body: ingressBody('bench', 'bench.example.com', '/', 'a'),
+  body: {
+    ...ingressBody('bench', 'bench.example.com', '/', 'a'),
+    metadata: { name: 'bench', namespace: 'default', annotations: benchAnnotations },
+  },
 });
 
-const portico = spawn(
-  join(root, 'node_modules', '.bin', 'node'),
-  [
-    join(root, 'packages', 'cli', 'bin', 'portico.js'),
-    'ingress',
-    '--kubeconfig',
-    kcFile,
-    '--listen-address',
-    '127.0.0.1',
-    '--http-port',
-    String(PORT.portico),
-    '--https-port',
-    String(PORT.porticoTls),
-    '--metrics-port',
-    String(PORT.metrics),
-    '--workers',
-    String(WORKERS),
-    '--no-access-log',
-    '--no-leader-elect',
-    '--shutdown-delay',
-    '0',
-  ],
-  { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, LOG_LEVEL: 'warn' } },
+// BENCH_CPU_PROF=DIR: every portico process (primary and workers) writes a V8 CPU profile into DIR
+// when it exits (docs/benchmarks.md says how to read it).
+const profile = process.env.BENCH_CPU_PROF
+  ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_CPU_PROF}` }
+  : {};
+/** `portico ingress` from the checkout at `tree` (its CLI built), on its own ports. */
+function startPortico(tree, ports, nodeOptions = '') {
+  const child = spawn(
+    join(root, 'node_modules', '.bin', 'node'),
+    [
+      join(tree, 'packages', 'cli', 'bin', 'portico.js'),
+      'ingress',
+      '--kubeconfig',
+      kcFile,
+      '--listen-address',
+      '127.0.0.1',
+      '--http-port',
+      String(ports.http),
+      '--https-port',
+      String(ports.https),
+      '--metrics-port',
+      String(ports.metrics),
+      '--workers',
+      String(WORKERS),
+      '--no-access-log',
+      '--no-leader-elect',
+      '--shutdown-delay',
+      '0',
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: {
+        ...process.env,
+        LOG_LEVEL: 'warn',
+        NODE_OPTIONS: [process.env.NODE_OPTIONS, profile.NODE_OPTIONS, nodeOptions].filter(Boolean).join(' '),
+      },
+    },
+  );
+  children.push(child);
+  return child;
+}
+// BENCH_NODE_OPTIONS: Node flags for this checkout's portico only (to weigh a flag against BENCH_COMPARE).
+const portico = startPortico(
+  root,
+  { http: PORT.portico, https: PORT.porticoTls, metrics: PORT.metrics },
+  process.env.BENCH_NODE_OPTIONS,
 );
-children.push(portico);
+// BENCH_COMPARE=name=/path/to/checkout,...: the same rounds also run against portico built from other
+// checkouts (e.g. older commits in worktrees), so regressions are measured in the same minutes.
+const compared = (process.env.BENCH_COMPARE ?? '')
+  .split(',')
+  .filter(Boolean)
+  .map((entry, i) => {
+    const [name, tree] = entry.split('=');
+    if (!name || !tree) throw new Error(`BENCH_COMPARE: "${entry}" is not name=/path/to/checkout`);
+    const ports = { http: 18300 + 10 * i, https: 18301 + 10 * i, metrics: 18302 + 10 * i };
+    return { name, ports, child: startPortico(tree, ports) };
+  });
 
 function get(port, host, path) {
   return new Promise((resolve) => {
@@ -263,7 +339,7 @@ function get(port, host, path) {
       (res) => {
         let body = '';
         res.on('data', (d) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode, body }));
+        res.on('end', () => resolve({ status: res.statusCode, body, headers: res.headers }));
       },
     );
     req.on('error', (e) => resolve({ status: 0, body: String(e) }));
@@ -282,9 +358,13 @@ async function until(fn, limitMs, what) {
 
 async function ready(port) {
   await until(
-    async () => (await get(port, 'bench.example.com', '/')).body === 'A\n',
-    30_000,
-    `proxy on ${port}`,
+    async () => {
+      const res = await get(port, 'bench.example.com', '/');
+      // With BENCH_ANNOTATIONS the route's CORS headers show its annotations are in force.
+      return res.body === 'A\n' && (!ANNOTATIONS || res.headers['access-control-allow-origin'] === '*');
+    },
+    120_000,
+    `proxy on ${port}${ANNOTATIONS ? ' with the annotations in force' : ''}`,
   );
 }
 
@@ -322,7 +402,63 @@ function wrkRun(port, duration, scheme = 'http') {
 
 const wrk = (port, duration = DURATION, scheme = 'http') => wrkRun(port, duration, scheme).result;
 
-/** CPU time (ms) used so far by a process and all its descendants, from /proc (clock ticks of 10 ms). */
+/**
+ * HTTP/2 load with h2load for `duration` (`10s`): the same result shape as wrk's. p99 comes from
+ * h2load's per-request log (h2load prints no percentiles).
+ */
+function h2load(port, duration) {
+  const log = join(dir, `h2load-${port}.log`);
+  const clients = Math.max(1, Math.round(CONNECTIONS / H2_STREAMS));
+  const args = [
+    '-t2',
+    `-c${clients}`,
+    `-m${H2_STREAMS}`,
+    `-D${parseInt(duration, 10)}`,
+    `--log-file=${log}`,
+    '-H',
+    ':authority: bench.example.com',
+    `https://127.0.0.1:${port}/`,
+  ];
+  return new Promise((resolve, reject) => {
+    const child = spawn('h2load', args);
+    children.push(child);
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('error', reject);
+    child.on('exit', () => {
+      const rps = Number(/finished in [\d.]+m?s, ([\d.]+) req\/s/.exec(out)?.[1]);
+      const done =
+        /requests: \d+ total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(
+          out,
+        );
+      const codes = /status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/.exec(out);
+      if (!done || !codes) return reject(new Error(`h2load printed no results:\n${out}`));
+      const latencies = readFileSync(log, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => Number(line.split('\t')[2]))
+        .sort((a, b) => a - b);
+      rmSync(log, { force: true });
+      const p99 = latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.99))] / 1000;
+      resolve({
+        rps,
+        p99,
+        non2xx: Number(codes[2]) + Number(codes[3]) + Number(codes[4]),
+        socketErrors: Number(done[3]) + Number(done[4]) + Number(done[5]),
+        requests: Number(done[1]),
+        raw: out,
+      });
+    });
+  });
+}
+
+/** One round of load on `port`: wrk (HTTP/1.1, plain or TLS) or h2load (BENCH_H2). */
+const load = (port, duration) => (H2 ? h2load(port, duration) : wrk(port, duration, TLS ? 'https' : 'http'));
+
+/**
+ * CPU time (ms) used so far by a process and all its descendants, in user space and in the kernel,
+ * from /proc (clock ticks of 10 ms).
+ */
 function treeCpuMs(root) {
   const parent = new Map();
   for (const d of readdirSync('/proc')) {
@@ -330,12 +466,13 @@ function treeCpuMs(root) {
     try {
       const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      parent.set(Number(d), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) });
+      parent.set(Number(d), { ppid: Number(f[1]), user: Number(f[11]), sys: Number(f[12]) });
     } catch {
       // the process ended while we looked
     }
   }
-  let ticks = 0;
+  let user = 0;
+  let sys = 0;
   const want = new Set([root]);
   for (let grew = true; grew;) {
     grew = false;
@@ -345,39 +482,48 @@ function treeCpuMs(root) {
       grew = true;
     }
   }
-  for (const pid of want) ticks += parent.get(pid)?.ticks ?? 0;
-  return ticks * 10;
+  for (const pid of want) {
+    user += parent.get(pid)?.user ?? 0;
+    sys += parent.get(pid)?.sys ?? 0;
+  }
+  return { user: user * 10, sys: sys * 10 };
 }
 
 const results = {};
 const nginx = startNginx('proxy', nginxProxyConf([], new Set()));
 await ready(PORT.nginx);
 await ready(PORT.portico);
+for (const c of compared) await ready(c.ports.http);
 
-// (1) Throughput and p99: three alternating rounds; the median round of each proxy is reported
-// (the machine is shared, single runs vary by ±30 %).
+// (1) Throughput and p99: alternating rounds; the median round of each proxy is reported (the
+// machine is shared, single runs vary by ±30 %).
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const runs = { nginx: [], portico: [] };
+const secure = TLS || H2;
+const proxies = [
+  { name: 'nginx', port: H2 ? PORT.nginxH2 : TLS ? PORT.nginxTls : PORT.nginx, pid: nginx.child.pid },
+  { name: 'portico', port: secure ? PORT.porticoTls : PORT.portico, pid: portico.pid },
+  ...compared.map((c) => ({ name: c.name, port: secure ? c.ports.https : c.ports.http, pid: c.child.pid })),
+];
+const runs = Object.fromEntries(proxies.map((p) => [p.name, []]));
 for (let round = 0; round < ROUNDS; round++) {
-  for (const [name, port] of [
-    ['nginx', TLS ? PORT.nginxTls : PORT.nginx],
-    ['portico', TLS ? PORT.porticoTls : PORT.portico],
-  ]) {
-    const scheme = TLS ? 'https' : 'http';
-    await wrk(port, '2s', scheme); // warm-up
-    const pid = name === 'nginx' ? nginx.child.pid : portico.pid;
+  for (const { name, port, pid } of proxies) {
+    await load(port, '2s'); // warm-up
     const cpu0 = treeCpuMs(pid);
-    const r = await wrk(port, DURATION, scheme);
-    // CPU per request: what the proxy itself costs, less sensitive than req/s to other load.
-    r.cpuUs = ((treeCpuMs(pid) - cpu0) * 1000) / r.requests;
+    const r = await load(port, DURATION);
+    // CPU per request: what the proxy itself costs, less sensitive than req/s to other load. The
+    // kernel's share (system calls, the TCP stack) is given apart.
+    const cpu1 = treeCpuMs(pid);
+    r.sysUs = ((cpu1.sys - cpu0.sys) * 1000) / r.requests;
+    r.cpuUs = ((cpu1.user - cpu0.user) * 1000) / r.requests + r.sysUs;
     console.error(
-      `${name}: ${r.rps.toFixed(0)} req/s, p99 ${r.p99} ms, ${r.cpuUs.toFixed(1)} µs CPU/request, errors ${r.non2xx + r.socketErrors}`,
+      `${name}: ${r.rps.toFixed(0)} req/s, p99 ${r.p99} ms, ${r.cpuUs.toFixed(1)} µs CPU/request ` +
+        `(kernel ${r.sysUs.toFixed(1)}), errors ${r.non2xx + r.socketErrors}`,
     );
     runs[name].push(r);
   }
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-for (const name of ['nginx', 'portico'])
+for (const { name } of proxies)
   results[name] = {
     rps: median(runs[name].map((r) => r.rps)),
     p99: median(runs[name].map((r) => r.p99)),

@@ -13,7 +13,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { compileWithProblems, type ClusterState } from './compile.js';
 import { ingressRef, ProblemReporter, type EventSink } from './problem-report.js';
 import { watchCluster, type ClusterSource } from './sources.js';
-import { IngressStatusWriter, publishAddresses, statusChanges, type StatusChange } from './status.js';
+import { IngressStatusWriter, publishAddresses, statusChanges, type StatusChange } from './ingress-status.js';
 import type { RouteTable } from './table.js';
 import type { TableSink } from './workers.js';
 import { serialPasses } from '@portico/kube';

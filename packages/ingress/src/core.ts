@@ -158,8 +158,7 @@ export class IngressCore {
     const compiled = request ? router.policy(route) : undefined;
     if (request && compiled) {
       const outcome = applyRequestPolicy(route, compiled, request, rawHost, proto, path, this.trusted);
-      if (outcome.action)
-        this.options.metrics?.policyActions.inc({ ingress: route.ingress, action: outcome.action });
+      if (outcome.action) this.options.metrics?.policyActions.inc(route, outcome.action);
       if (outcome.status !== 0)
         return {
           status: outcome.status as LocalStatus,

@@ -27,7 +27,7 @@ export * from './server.js';
 export * from './proxy-protocol.js';
 export * from './proxy-protocol-listener.js';
 export * from './proxy-protocol-ports.js';
-export * from './status.js';
+export * from './ingress-status.js';
 export * from './sources.js';
 export * from './workers.js';
 export * from './controller.js';

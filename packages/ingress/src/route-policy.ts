@@ -29,6 +29,8 @@ export interface CompiledPolicy {
   deny?: TrustedProxies;
   /** Allowed CORS origins; '*' for any. */
   origin?: RegExp | '*';
+  /** With origin '*': the CORS response headers, the same for every request, built once. */
+  anyOriginHeaders?: readonly string[];
 }
 
 export function hasRequestPolicy(t: Target): boolean {
@@ -52,9 +54,13 @@ export function compilePolicy(t: Target, compiled: CompiledPolicy = {}): Compile
     compiled.allow = new TrustedProxies([]);
   }
   // No usable origin left (every entry refused): no request is a CORS one.
-  if (t.cors && t.cors.origins.length > 0)
-    compiled.origin =
-      t.cors.origins.length === 1 && t.cors.origins[0] === '*' ? '*' : originRegex(t.cors.origins);
+  if (t.cors && t.cors.origins.length > 0) {
+    const any = t.cors.origins.length === 1 && t.cors.origins[0] === '*';
+    compiled.origin = any ? '*' : originRegex(t.cors.origins);
+    // Frozen: the fast path writes its lines once (http1/response-head.ts).
+    if (any)
+      compiled.anyOriginHeaders = Object.freeze(['access-control-allow-origin', '*', ...t.cors.headers]);
+  }
   return compiled;
 }
 
@@ -99,17 +105,16 @@ export function applyRequestPolicy(
   const pathOnly = q < 0 ? path : path.slice(0, q);
   if (t.appRoot !== undefined && pathOnly === '/')
     return { status: 302, location: `${proto}://${rawHost}${t.appRoot}`, action: 'app_root' };
-  let headers: string[] | undefined;
+  let headers: readonly string[] | undefined;
   if (t.cors && compiled.origin) {
-    const origin = request.header('origin');
-    const allowed =
-      compiled.origin === '*'
-        ? '*'
-        : origin !== undefined && compiled.origin.test(origin)
-          ? origin
-          : undefined;
+    let allowed: readonly string[] | undefined = compiled.anyOriginHeaders;
+    if (allowed === undefined) {
+      const origin = request.header('origin');
+      if (origin !== undefined && compiled.origin !== '*' && compiled.origin.test(origin))
+        allowed = ['access-control-allow-origin', origin, ...t.cors.headers];
+    }
     if (allowed !== undefined) {
-      headers = ['access-control-allow-origin', allowed, ...t.cors.headers];
+      headers = allowed;
       if (request.method === 'OPTIONS') return { status: 204, headers, action: 'cors_preflight' };
     }
   }

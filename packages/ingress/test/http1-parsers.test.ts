@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ChunkedScanner } from '../src/http1/chunked.js';
 import { parseRequestHead } from '../src/http1/request-head.js';
-import { parseResponseHead } from '../src/http1/response-head.js';
+import { parseResponseHead, withFields } from '../src/http1/response-head.js';
 
 const req = (lines: string[]) => parseRequestHead(lines.join('\r\n'));
 
@@ -179,6 +179,31 @@ describe('response heads', () => {
     ['HTTP/2 status line', ['HTTP/2 200']],
   ])('refuses %s', (_n, lines) => {
     expect(typeof res(lines)).toBe('string');
+  });
+});
+
+describe("a route's response fields (withFields)", () => {
+  const cors = Object.freeze(['access-control-allow-origin', '*', 'access-control-max-age', '60']);
+  it("replaces the pod's fields of the same names, whatever their case", () => {
+    const head = 'HTTP/1.1 200 OK\r\nAccess-Control-Allow-Origin: https://pod.example\r\nx-kept: 1\r\n';
+    expect(withFields(head, cors)).toBe(
+      'HTTP/1.1 200 OK\r\nx-kept: 1\r\naccess-control-allow-origin: *\r\naccess-control-max-age: 60\r\n',
+    );
+  });
+  it('appends them to a head without them, the same lines every time for a constant list', () => {
+    const head = 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n';
+    const want = `${head}access-control-allow-origin: *\r\naccess-control-max-age: 60\r\n`;
+    expect(withFields(head, cors)).toBe(want);
+    expect(withFields(head, cors)).toBe(want);
+    expect(withFields(head, ['access-control-allow-origin', 'https://a.example'])).toBe(
+      `${head}access-control-allow-origin: https://a.example\r\n`,
+    );
+  });
+  it('does not take a value that merely contains a name for the field', () => {
+    const head = 'HTTP/1.1 200 OK\r\nx-note: access-control-allow-origin: no\r\n';
+    expect(withFields(head, cors)).toBe(
+      `${head}access-control-allow-origin: *\r\naccess-control-max-age: 60\r\n`,
+    );
   });
 });
 

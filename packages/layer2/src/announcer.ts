@@ -12,7 +12,7 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Registry } from 'prom-client';
-import { addressToBytes, formatAddress, parseAddress, type IPFamily } from '@portico/netaddr';
+import { addressToBytes, formatAddress, parseAddress, type IPFamily } from '@portico/net';
 import { formatMac } from './mac.js';
 import { ArpResponder } from './arp-responder.js';
 import {
@@ -27,7 +27,7 @@ import { DEFAULT_EXCLUDED_INTERFACES, linkKey, readLinks, selectLinks, type Link
 import { silentLogger, type Logger } from './logger.js';
 import { NdpResponder } from './ndp-responder.js';
 import type { AddressState, Conflict, ResponderContext } from './responder.js';
-import { createMetrics, type Layer2Metrics } from './stats.js';
+import { createMetrics, type Layer2Metrics } from './metrics.js';
 
 export interface ProbeOptions {
   /** Probes sent per interface. */

@@ -2,7 +2,7 @@
  * ARP on one interface (RFC 826, RFC 5227): answers requests for the IPs we announce, sends
  * gratuitous ARP, probes before claiming an IP, and notices other stations claiming our IPs.
  */
-import { formatAddressBytes } from '@portico/netaddr';
+import { formatAddressBytes } from '@portico/net';
 import { BROADCAST_MAC, IPV4_UNSPECIFIED, ZERO_MAC, formatMac } from './mac.js';
 import { ARP_REPLY, ARP_REQUEST, decodeArp, encodeArp, type ArpPacket } from './arp.js';
 import { ETHERTYPE_ARP, decodeEthernet, encodeEthernet } from './ethernet.js';

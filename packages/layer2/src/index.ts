@@ -21,4 +21,4 @@ export type {
   OpenFrameSocket,
   OpenGroupMembership,
 } from './frame-socket.js';
-export type { Layer2Metrics } from './stats.js';
+export type { Layer2Metrics } from './metrics.js';

@@ -1,6 +1,6 @@
 /**
  * MAC addresses and the link-layer constants the responders need. IP addresses, their octets and
- * their text are @portico/netaddr's.
+ * their text are @portico/net's.
  */
 
 export function parseMac(text: string): Buffer | undefined {

@@ -4,7 +4,7 @@
  * Advertisements, probes with duplicate address detection (RFC 4862 §5.4) and notices conflicts.
  */
 import { IPV6_ALL_NODES, IPV6_UNSPECIFIED, formatMac, ipv6MulticastMac, solicitedNodeGroup } from './mac.js';
-import { formatAddressBytes } from '@portico/netaddr';
+import { formatAddressBytes } from '@portico/net';
 import { ETHERTYPE_IPV6, decodeEthernet, encodeEthernet } from './ethernet.js';
 import type { FrameSocket, GroupMembership, OpenFrameSocket, OpenGroupMembership } from './frame-socket.js';
 import { NEXT_HEADER_ICMPV6, decodeIpv6, encodeIpv6 } from './ipv6.js';

@@ -1,7 +1,7 @@
 /** What the per-interface ARP and NDP responders share with the announcer that owns them. */
 import type { Link } from './interfaces.js';
 import type { Logger } from './logger.js';
-import type { Layer2Metrics } from './stats.js';
+import type { Layer2Metrics } from './metrics.js';
 
 /** probing: we asked whether anyone holds the IP and do not answer yet; announced: we answer. */
 export type AddressState = 'probing' | 'announced';

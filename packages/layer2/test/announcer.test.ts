@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Announcer, type AnnouncerOptions } from '../src/announcer.js';
-import { addressToBytes, formatAddressBytes, parseAddress } from '@portico/netaddr';
+import { addressToBytes, formatAddressBytes, parseAddress } from '@portico/net';
 import { BROADCAST_MAC } from '../src/mac.js';
 import { ARP_REPLY, ARP_REQUEST, decodeArp, encodeArp } from '../src/arp.js';
 import { ETHERTYPE_ARP, ETHERTYPE_IPV6, decodeEthernet, encodeEthernet } from '../src/ethernet.js';

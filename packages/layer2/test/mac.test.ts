@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addressToBytes, formatAddressBytes, parseAddress } from '@portico/netaddr';
+import { addressToBytes, formatAddressBytes, parseAddress } from '@portico/net';
 import { formatMac, ipv6MulticastMac, parseMac, solicitedNodeGroup } from '../src/mac.js';
 
 const bytes = (text: string): Buffer => Buffer.from(addressToBytes(parseAddress(text)!));

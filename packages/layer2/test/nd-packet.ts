@@ -1,4 +1,4 @@
-import { addressToBytes, parseAddress } from '@portico/netaddr';
+import { addressToBytes, parseAddress } from '@portico/net';
 import type { Ipv6Packet } from '../src/ipv6.js';
 import { encodeNeighborMessage, type NeighborMessage } from '../src/ndp.js';
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { addressToBytes, parseAddress } from '@portico/netaddr';
+import { addressToBytes, parseAddress } from '@portico/net';
 import { icmpv6Checksum, verifyIcmpv6Checksum } from '../src/checksum.js';
 import { ETHERTYPE_IPV6, decodeEthernet, encodeEthernet } from '../src/ethernet.js';
 import { decodeIpv6, encodeIpv6, type Ipv6Packet } from '../src/ipv6.js';

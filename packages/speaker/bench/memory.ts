@@ -2,7 +2,7 @@
  * Memory benchmark: Portico's speaker against MetalLB's (v0.15.2, from the Go module proxy), one
  * after the other against the same real kube-apiserver, announcing BENCH_IPS layer-2 IPs.
  *
- * Everything runs in a network namespace this script creates (pmem-bench, with a veth pair
+ * Everything runs in a network namespace this script creates (pmem-bench, or BENCH_NETNS; a veth pair
  * pmem-v0/pmem-v1), so the ARP both speakers answer and send never leaves it. The Services get
  * their IPs and EndpointSlices from the benchmark itself (a bare kube-apiserver has no
  * controllers): one node, every Service with a ready endpoint on it.
@@ -40,7 +40,8 @@ import {
   until,
 } from '@portico/testbed/measure';
 
-const NETNS = 'pmem-bench';
+// BENCH_NETNS runs a second copy beside a first.
+const NETNS = process.env.BENCH_NETNS ?? 'pmem-bench';
 const count = Number(process.env.BENCH_IPS ?? 10_000);
 const settleMs = Number(process.env.BENCH_SETTLE_SECONDS ?? 20) * 1000;
 const node = 'bench-node';

@@ -8,7 +8,7 @@
  */
 import type { Route } from '@portico/bgp';
 import type { BgpAdvertisement } from '@portico/config';
-import { formatCommunity, formatLargeCommunity, makeCidr, parseIP } from '@portico/netaddr';
+import { formatCommunity, formatLargeCommunity, makeCidr, parseIP } from '@portico/net';
 
 /** A route and the BGPPeers (by name) it is for; empty: every peer of the node. */
 export interface PeerRoute {
@@ -73,6 +73,28 @@ export function routesForSessions(
     byPeer.set(s.address, mergeRoutes(routes.filter((r) => routeGoesTo(r, s)).map((r) => r.route)));
   const all = routes.filter((r) => sessions.some((s) => routeGoesTo(r, s))).map((r) => r.route);
   return { all: mergeRoutes(all), byPeer };
+}
+
+/**
+ * The table entry of one prefix from the routes of the Services behind it (all with that prefix):
+ * what routesForSessions gives for the prefix, computed alone. The merged route, and, when some
+ * of them name their peers, each session's own merge (null: the session does not get the
+ * prefix); undefined when no session gets it.
+ */
+export function prefixEntry(
+  routes: readonly PeerRoute[],
+  sessions: readonly SessionPeer[],
+): { route: Route; variants?: Map<string, Route | null> } | undefined {
+  if (routes.length === 0) return undefined;
+  if (!routes.some((r) => r.peers.length > 0)) return { route: mergeRoutes(routes.map((r) => r.route))[0]! };
+  const going = routes.filter((r) => sessions.some((s) => routeGoesTo(r, s)));
+  if (going.length === 0) return undefined;
+  const variants = new Map<string, Route | null>();
+  for (const s of sessions) {
+    const own = routes.filter((r) => routeGoesTo(r, s)).map((r) => r.route);
+    variants.set(s.address, own.length > 0 ? mergeRoutes(own)[0]! : null);
+  }
+  return { route: mergeRoutes(going.map((r) => r.route))[0]!, variants };
 }
 
 /**

@@ -12,7 +12,7 @@ export * from './decide.js';
 export * from './peers.js';
 export * from './config-guard.js';
 export * from './backends.js';
-export * from './stats.js';
+export * from './metrics.js';
 export * from './speaker.js';
 export * from './membership/clock.js';
 export * from './membership/heartbeat.js';

@@ -1,6 +1,6 @@
 /** Which configured pool an IP belongs to: the pool whose CIDRs contain it (pools never overlap). */
 import type { AddressPool, Config } from '@portico/config';
-import { cidrLast, parseIP, type Cidr } from '@portico/netaddr';
+import { cidrLast, parseIP, type Cidr } from '@portico/net';
 
 interface Block {
   cidr: Cidr;

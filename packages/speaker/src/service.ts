@@ -3,7 +3,7 @@
  * traffic policy does it use. The controller writes status.loadBalancer.ingress; we only read it.
  */
 import type { V1Service } from '@kubernetes/client-node';
-import { canonicalIP } from '@portico/netaddr';
+import { canonicalIP } from '@portico/net';
 import type { Listed } from '@portico/kube';
 
 /** Canonical forms, cached: status IPs are re-read on every decision (bounded). */

@@ -1,15 +1,16 @@
 /**
  * The speaker app: watches Services, EndpointSlices, Nodes and the configuration (ConfigSource:
- * the ConfigMap or the metallb.io resources), runs the failure
- * detector with the other speakers, and after every change recomputes what this node announces
- * (decide.ts) and applies the difference to the layer-2 announcer and the BGP speaker.
+ * the ConfigMap or the metallb.io resources), runs the failure detector with the other speakers,
+ * and after changes runs a pass: the Services that changed are decided again (service-book.ts,
+ * decide.ts) and the differences go to the layer-2 controller (layer2-controller.ts: elections,
+ * ARP/NDP) and the BGP controller (bgp-controller.ts: sessions, announce/withdraw). A change to
+ * one Service costs work for that Service; a change of the configuration or of a Node, everything.
  *
  * The Kubernetes API is not on the failover path: an API outage freezes the caches (runInformer
  * keeps them and restarts the watches), the detector keeps running, so nothing announced changes
  * unless a speaker dies.
  */
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
-import type { PeerOptions } from '@portico/bgp';
 import type { Config } from '@portico/config';
 import {
   type ApiClient,
@@ -23,22 +24,23 @@ import {
 } from '@portico/kube';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { BgpBackend, Layer2Backend, Layer2Conflict } from './backends.js';
+import type { BgpBackend, Layer2Backend } from './backends.js';
+import { BgpController } from './bgp-controller.js';
 import { orphanedIPs } from './config-guard.js';
-import { decide, type Decision, type Protocol } from './decide.js';
-import { slicesByService, sliceAsRead } from './endpoints.js';
+import { type Decision, serviceDecision, type ServiceDecision, type World, worldOf } from './decide.js';
+import { sliceAsRead } from './endpoints.js';
+import { Layer2Controller } from './layer2-controller.js';
 import type { Clock } from './membership/clock.js';
-import { FailureDetector, type StepDownReason } from './membership/detector.js';
+import { FailureDetector } from './membership/detector.js';
 import { membersFromNodes } from './membership/members.js';
 import { nodeAsRead } from './nodes.js';
-import { Layer2Ownership } from './membership/ownership.js';
 import type { Transport } from './membership/udp-transport.js';
-import { peersForNode, samePeer } from './peers.js';
+import { peersForNode } from './peers.js';
 import { serviceAsRead } from './service.js';
-import { desiredStatuses } from './announcement-status.js';
+import { ServiceBook } from './service-book.js';
 import { StatusWriter } from './status-writer.js';
-import { BgpTable } from './bgp-table.js';
-import { speakerMetrics, type SpeakerMetrics } from './stats.js';
+import { speakerMetrics, type SpeakerMetrics } from './metrics.js';
+import type { PeerOptions } from '@portico/bgp';
 
 export interface SpeakerOptions {
   /** The process's connection pool to the API server (connectKube). */
@@ -74,7 +76,6 @@ export class Speaker {
   readonly detector: FailureDetector;
   /** This node's ServiceL2Status / ServiceBGPStatus objects. */
   readonly statuses: StatusWriter;
-  private readonly ownership: Layer2Ownership;
   private readonly log: Logger;
   private readonly metrics: SpeakerMetrics;
   private readonly recorder: EventRecorder;
@@ -83,6 +84,9 @@ export class Speaker {
   private readonly slices;
   private readonly nodes;
   private readonly configSource: ConfigSource;
+  private readonly book: ServiceBook;
+  private readonly layer2: Layer2Controller;
+  private readonly bgp: BgpController;
   private informers: RunningInformer[] = [];
   private config: Config | undefined;
   /** The configuration input last looked at (ConfigReading.key). */
@@ -94,22 +98,16 @@ export class Speaker {
   private scheduled = false;
   private lastReconcile = -Infinity;
   private retryTimer: NodeJS.Timeout | undefined;
-  private bgp: BgpBackend | undefined;
-  private readonly peers = new Map<string, PeerOptions>();
-  /** The routes given to the BGP speaker, and each session's own (see bgp-table.ts). */
-  private readonly bgpTable = new BgpTable();
-  /** The interfaces each answered layer-2 IP was given to the announcer with ('' for all). */
-  private readonly layer2Told = new Map<string, string>();
-  /** Protocols each Service was last announced with from this node (for nodeAssigned Events). */
-  private readonly announcedWith = new Map<string, Set<Protocol>>();
-  private lastDecision: Decision | undefined;
-  private assignmentsQueued = false;
-  /** Why each Service is not announced from here, to log changes only. */
-  private readonly reasons = new Map<string, string>();
+  /** What every decision shares; undefined: to be rebuilt on the next pass (configuration or Nodes changed). */
+  private world: World | undefined;
+  private peers = new Map<string, PeerOptions>();
+  /** Each Node as last read (its projection's JSON), to tell real changes from status refreshes. */
+  private readonly nodeSeen = new Map<string, string>();
+  /** Services whose state (nodeAssigned, status objects) is to be said again after the pass. */
+  private readonly unsettled = new Set<string>();
+  private settleQueued = false;
   /** Members already reported as having no address (and this node, if it has no Node object). */
   private readonly unreachable = new Set<string>();
-  /** When a conflict Event was last recorded for each IP (at most one a minute per IP). */
-  private readonly conflictEventAt = new Map<string, number>();
 
   constructor(private readonly options: SpeakerOptions) {
     this.log = options.logger;
@@ -161,13 +159,31 @@ export class Speaker {
       ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
       ...(options.secret ? { secret: options.secret } : {}),
     });
-    this.ownership = new Layer2Ownership(this.detector, options.nodeName, {
-      announce: (ip, services, takenFrom) => this.announce(ip, services, takenFrom),
-      withdraw: (ip, reason, services) => this.withdraw(ip, reason, services),
-      retry: () => this.retryLater(),
+    this.book = new ServiceBook({
+      services: this.services,
+      slices: this.slices,
+      recorder: this.recorder,
+      statuses: this.statuses,
+      metrics: this.metrics,
+      nodeName: options.nodeName,
+      logger: this.log,
     });
-    // The last line of defence: every ARP/NDP answer checks the lease at the moment it is sent.
-    options.layer2.setGate?.((ip) => this.detector.mayAnswer(ip));
+    this.layer2 = new Layer2Controller({
+      nodeName: options.nodeName,
+      detector: this.detector,
+      layer2: options.layer2,
+      book: this.book,
+      metrics: this.metrics,
+      logger: this.log,
+      retry: () => this.retryLater(),
+      answeringChanged: (keys) => this.unsettle(keys),
+    });
+    this.bgp = new BgpController({
+      book: this.book,
+      createBgp: options.createBgp,
+      metrics: this.metrics,
+      logger: this.log,
+    });
   }
 
   /** Caches synced and a configuration loaded. */
@@ -177,7 +193,7 @@ export class Speaker {
 
   /** The layer-2 IPs this node currently answers for. */
   get layer2Addresses(): string[] {
-    return [...this.ownership.answering].sort();
+    return [...this.layer2.answering].sort();
   }
 
   /** The configuration in force. */
@@ -185,21 +201,30 @@ export class Speaker {
     return this.config;
   }
 
+  /**
+   * What this node announces, as of the last pass, in decide()'s form (built on each call: for
+   * tests and debugging, not for the hot path).
+   */
   get decision(): Decision | undefined {
-    return this.lastDecision;
+    if (!this.world) return undefined;
+    const services = new Map<string, ServiceDecision>();
+    for (const facts of this.book.allFacts())
+      services.set(facts.key, serviceDecision(facts, this.layer2.ownerOf(facts), this.options.nodeName));
+    const layer2 = new Map([...this.layer2.elected].map(([ip, keys]) => [ip, [...keys]]));
+    const layer2Interfaces = new Map([...this.layer2.interfacesByIP].map(([ip, n]) => [ip, [...n]]));
+    const { bgp, byPeer } = this.bgp.routes();
+    return { layer2, layer2Interfaces, bgp, bgpByPeer: byPeer, services };
   }
 
   async start(): Promise<void> {
     const onChange = () => this.schedule();
-    for (const verb of ['add', 'update', 'delete'] as const) {
-      this.services.on(verb, onChange);
-      this.slices.on(verb, onChange);
-      this.nodes.on(verb, () => {
-        this.updateMembers();
-        this.schedule();
-      });
-    }
-    this.detector.on('change', onChange);
+    this.book.watch(onChange);
+    for (const verb of ['add', 'update', 'delete'] as const)
+      this.nodes.on(verb, (node) => this.nodeChanged(node, verb === 'delete'));
+    this.detector.on('change', () => {
+      this.layer2.electAll();
+      this.schedule();
+    });
     this.detector.on('dead', (n) =>
       this.log.warn({ event: 'speakerDead', node: n }, 'speaker stopped answering'),
     );
@@ -207,7 +232,6 @@ export class Speaker {
       this.log.info({ event: 'speakerAlive', node: n }, 'speaker is answering'),
     );
     this.detector.on('quorum', (has) => this.quorumChanged(has));
-    this.options.layer2.onConflict?.((c) => this.conflict(c));
     const onError = (err: unknown) => {
       if (!this.stopped) this.log.warn({ err: String(err) }, 'watch failed, retrying');
     };
@@ -230,17 +254,16 @@ export class Speaker {
     clearTimeout(this.retryTimer);
     this.statuses.stop();
     // Stop answering first, then tell the others: a short gap rather than two answering nodes.
-    this.ownership.stop();
+    this.layer2.stop();
     this.detector.leave();
     await Promise.all([...this.informers.map((i) => i.stop()), this.configSource.stop()]);
     this.options.layer2.close();
-    await this.bgp?.stop();
+    await this.bgp.stop();
   }
 
   /**
-   * Coalesces changes: one decision for a burst of events, and at most one per
-   * `minReconcileIntervalMs` (a decision over 10,000 Services takes tens of milliseconds, and the
-   * heartbeats share this thread).
+   * Coalesces changes: one pass for a burst of events, and at most one per
+   * `minReconcileIntervalMs` (the heartbeats share this thread).
    */
   private schedule(): void {
     if (this.scheduled || this.stopped || !this.synced) return;
@@ -250,6 +273,25 @@ export class Speaker {
       this.scheduled = false;
       if (!this.stopped) this.reconcile();
     }, wait);
+  }
+
+  /**
+   * A Node changed: the members, and every decision (eligibility, selectors, this node's
+   * sessions), unless only what the speaker does not read changed (the kubelet's status refreshes).
+   */
+  private nodeChanged(node: V1Node, deleted: boolean): void {
+    const name = node.metadata?.name ?? '';
+    // What the speaker reads of a Node: not its resourceVersion, which every refresh changes.
+    const seen = deleted
+      ? undefined
+      : JSON.stringify([node.metadata?.labels, node.metadata?.annotations, node.status]);
+    if (seen === this.nodeSeen.get(name)) return;
+    if (seen === undefined) this.nodeSeen.delete(name);
+    else this.nodeSeen.set(name, seen);
+    this.world = undefined;
+    if (!this.synced) return;
+    this.updateMembers();
+    this.schedule();
   }
 
   private updateMembers(): void {
@@ -299,10 +341,11 @@ export class Speaker {
   private accept(config: Config): void {
     this.held = undefined;
     this.config = config;
+    this.world = undefined;
     this.configStatus.loaded(config.pools.map((p) => p.name));
   }
 
-  /** Recomputes what this node announces and applies the difference. */
+  /** One pass: decides the changed Services again and applies the differences. */
   private reconcile(): void {
     this.lastReconcile = performance.now();
     this.metrics.membersAlive.set(this.detector.alivePeers().length);
@@ -312,51 +355,69 @@ export class Speaker {
     const config = this.config;
     if (!config) return;
     const self = this.options.nodeName;
-    const selfNode = this.nodes.get(self);
-    if (!selfNode && !this.unreachable.has(self)) {
-      this.unreachable.add(self);
-      this.log.warn(
-        { event: 'nodeNotFound' },
-        `no Node named "${self}" in the API: this speaker announces nothing (check --node-name / NODE_NAME)`,
-      );
-    } else if (selfNode) this.unreachable.delete(self);
-    const peers = peersForNode(config, selfNode?.metadata?.labels ?? {});
-    const localAsn = [...peers.values()][0]?.localAsn ?? config.peers[0]?.myASN ?? 0;
-    const decision = decide({
-      node: self,
-      config,
-      services: this.services.list(),
-      slices: slicesByService(this.slices.list()),
-      nodes: this.nodes.list(),
-      // This node stays a candidate without quorum: it keeps its claims (not answering) through a
-      // partition with no majority anywhere, so the IPs come back to it, not elsewhere, after.
-      alive: (n) => n === self || this.detector.isAlive(n),
-      claims: (n, ip) => this.detector.claimOf(n, ip),
-      localAsn,
-    });
-    this.lastDecision = decision;
-    this.applyLayer2(decision);
-    this.applyBgp(peers, decision, localAsn);
-    this.recordAssignments(decision);
-  }
-
-  private applyLayer2(decision: Decision): void {
-    this.ownership.apply(decision.layer2);
-    // An IP answered already whose advertisements now list other interfaces.
-    for (const ip of this.ownership.answering) {
-      const told = this.layer2Told.get(ip);
-      const interfaces = decision.layer2Interfaces.get(ip);
-      if (told === undefined || told === (interfaces?.join(',') ?? '')) continue;
-      this.tellLayer2(ip, interfaces);
+    if (!this.world) {
+      const selfNode = this.nodes.get(self);
+      if (!selfNode && !this.unreachable.has(self)) {
+        this.unreachable.add(self);
+        this.log.warn(
+          { event: 'nodeNotFound' },
+          `no Node named "${self}" in the API: this speaker announces nothing (check --node-name / NODE_NAME)`,
+        );
+      } else if (selfNode) this.unreachable.delete(self);
+      this.peers = peersForNode(config, selfNode?.metadata?.labels ?? {});
+      const localAsn = [...this.peers.values()][0]?.localAsn ?? config.peers[0]?.myASN ?? 0;
+      this.world = worldOf(self, config, this.nodes.list(), localAsn);
+      this.book.markAll();
+      this.layer2.electAll();
     }
-    this.metrics.announced.set({ protocol: 'layer2' }, this.ownership.answering.size);
+    const world = this.world;
+    const changed = this.book.recompute(world, (key, before, after) => {
+      this.layer2.serviceChanged(key, before, after);
+      this.bgp.serviceChanged(key, before, after);
+    });
+    // This node stays a candidate without quorum: it keeps its claims (not answering) through a
+    // partition with no majority anywhere, so the IPs come back to it, not elsewhere, after.
+    const moved = this.layer2.pass(
+      world,
+      (n) => n === self || this.detector.isAlive(n),
+      (n, ip) => this.detector.claimOf(n, ip),
+    );
+    this.bgp.pass(world, this.peers);
+    for (const key of changed) this.unsettled.add(key);
+    for (const key of moved) this.unsettled.add(key);
+    this.settle();
   }
 
-  private tellLayer2(ip: string, interfaces: readonly string[] | undefined): void {
-    this.layer2Told.set(ip, interfaces?.join(',') ?? '');
-    this.options.layer2
-      .announce(ip, interfaces)
-      .catch((err: unknown) => this.log.error({ ip, err: String(err) }, 'layer-2 announce failed'));
+  /** Services whose layer-2 answering changed between passes: said once per batch. */
+  private unsettle(keys: readonly string[]): void {
+    for (const key of keys) this.unsettled.add(key);
+    if (this.settleQueued) return;
+    this.settleQueued = true;
+    queueMicrotask(() => {
+      this.settleQueued = false;
+      if (!this.stopped) this.settle();
+    });
+  }
+
+  /** nodeAssigned Events, reasons and status objects of the Services a change touched. */
+  private settle(): void {
+    for (const key of this.unsettled) {
+      const facts = this.book.factsOf(key);
+      if (!facts) {
+        this.book.settle(key, undefined);
+        continue;
+      }
+      const owner = this.layer2.ownerOf(facts);
+      const d = serviceDecision(facts, owner, this.options.nodeName);
+      const interfaces = this.layer2.answeredOn(facts);
+      this.book.settle(key, {
+        ...(facts.bgp ? { bgpPeers: facts.bgpPeers ?? [] } : {}),
+        ...(interfaces ? { layer2Interfaces: interfaces } : {}),
+        ...(d.reason !== undefined ? { reason: d.reason } : {}),
+        ...(owner !== undefined ? { layer2Owner: owner } : {}),
+      });
+    }
+    this.unsettled.clear();
   }
 
   private retryLater(): void {
@@ -365,59 +426,6 @@ export class Speaker {
       this.retryTimer = undefined;
       this.schedule();
     }, 50);
-  }
-
-  /** A majority granted `ip`: answer for it. */
-  private announce(ip: string, services: readonly string[], takenFrom: string | undefined): void {
-    this.metrics.takeovers.inc();
-    if (takenFrom) this.metrics.failovers.inc();
-    this.metrics.announced.set({ protocol: 'layer2' }, this.ownership.answering.size);
-    this.log.info(
-      { event: 'layer2Announced', ip, services, ...(takenFrom ? { takenFrom } : {}) },
-      'answering for IP',
-    );
-    if (takenFrom)
-      this.recordServices(
-        services,
-        'Normal',
-        'Layer2TakeOver',
-        `node "${this.options.nodeName}" took ${ip} over from "${takenFrom}" (its speaker went silent)`,
-      );
-    this.tellLayer2(ip, this.lastDecision?.layer2Interfaces.get(ip));
-    this.queueAssignments();
-  }
-
-  /** nodeAssigned and the status objects, also when a grant comes or goes between two decisions (once per batch). */
-  private queueAssignments(): void {
-    if (this.assignmentsQueued) return;
-    this.assignmentsQueued = true;
-    queueMicrotask(() => {
-      this.assignmentsQueued = false;
-      if (this.lastDecision && !this.stopped) this.recordAssignments(this.lastDecision);
-    });
-  }
-
-  /** Stops answering now (called synchronously when a lease runs out, or on a release). */
-  private withdraw(ip: string, reason: StepDownReason, services: readonly string[]): void {
-    this.options.layer2.withdraw(ip);
-    this.layer2Told.delete(ip);
-    this.queueAssignments();
-    this.metrics.stepDowns.inc({ reason });
-    this.metrics.announced.set({ protocol: 'layer2' }, this.ownership.answering.size);
-    if (reason !== 'lease') {
-      this.log.info({ event: 'layer2Withdrawn', ip, reason }, 'stopped answering for IP');
-      return;
-    }
-    this.log.warn(
-      { event: 'layer2Withdrawn', ip, reason },
-      'stepped down: the grants of a majority of the speakers ran out (partition, or this speaker was stalled)',
-    );
-    this.recordServices(
-      services,
-      'Warning',
-      'Layer2StepDown',
-      `node "${this.options.nodeName}" stopped answering for ${ip}: it lost the grants of a majority of the speakers (partition, or the speaker was stalled); another node takes over if a majority can`,
-    );
   }
 
   private quorumChanged(has: boolean): void {
@@ -437,129 +445,6 @@ export class Speaker {
         message,
       );
   }
-
-  /** Another station answers for an IP we answer for: the alert-worthy symptom of split brain. */
-  private conflict(c: Layer2Conflict): void {
-    this.metrics.conflicts.inc({ protocol: c.protocol });
-    const last = this.conflictEventAt.get(c.ip) ?? -Infinity;
-    const now = performance.now();
-    if (now - last < conflictEventIntervalMs) return;
-    this.conflictEventAt.set(c.ip, now);
-    if (this.conflictEventAt.size > 10_000) this.conflictEventAt.clear();
-    this.log.warn(
-      { event: 'layer2Conflict', ...c },
-      'another station answers for an IP this node answers for',
-    );
-    this.recordServices(
-      this.lastDecision?.layer2.get(c.ip) ?? [],
-      'Warning',
-      'Layer2Conflict',
-      `another station (${c.mac}) answers ${c.protocol === 'arp' ? 'ARP' : 'NDP'} for ${c.ip} on ${c.interface} while node "${this.options.nodeName}" does (${c.evidence}); two answering nodes split the traffic`,
-    );
-  }
-
-  /** One Event per Service behind an IP (bounded: the node's log has them all). */
-  private recordServices(
-    keys: readonly string[],
-    type: 'Normal' | 'Warning',
-    reason: string,
-    message: string,
-  ): void {
-    for (const key of keys.slice(0, 10)) {
-      const [namespace = '', name = ''] = key.split('/');
-      const svc = this.services.get(name, namespace);
-      if (svc)
-        void this.recorder.record({ ...svc, apiVersion: 'v1', kind: 'Service' }, type, reason, message);
-    }
-  }
-
-  private applyBgp(peers: Map<string, PeerOptions>, decision: Decision, localAsn: number): void {
-    const routes = decision.bgp;
-    if (!this.bgp && peers.size === 0) return;
-    if (!this.bgp) {
-      this.bgp = this.options.createBgp(localAsn);
-      this.bgp
-        .start()
-        .catch((err: unknown) => this.log.error({ err: String(err) }, 'bgp speaker failed to start'));
-    }
-    for (const [address, current] of this.peers) {
-      const wanted = peers.get(address);
-      if (wanted && samePeer(wanted, current)) continue;
-      this.bgp.removePeer(address);
-      this.peers.delete(address);
-      this.log.info({ event: 'peerRemoved', peer: address }, 'bgp peer removed');
-    }
-    for (const [address, wanted] of peers) {
-      if (this.peers.has(address)) continue;
-      this.bgp.addPeer({ ...wanted, exportPolicy: this.bgpTable.policyFor(address) });
-      this.peers.set(address, wanted);
-      this.log.info({ event: 'peerAdded', peer: address, asn: wanted.peerAsn }, 'bgp peer added');
-    }
-    const change = this.bgpTable.apply(this.bgp, routes, decision.bgpByPeer);
-    if (change.initial) this.log.info({ event: 'bgpRoutes', prefixes: routes.length }, 'bgp routes set');
-    else if (change.announced + change.withdrawn > 0)
-      this.log.info(
-        {
-          event: 'bgpRoutes',
-          prefixes: routes.length,
-          announced: change.announced,
-          withdrawn: change.withdrawn,
-        },
-        'bgp routes updated',
-      );
-    this.metrics.announced.set({ protocol: 'bgp' }, routes.length);
-  }
-
-  /** One nodeAssigned Event per transition to announcing, never one per resync. */
-  private recordAssignments(decision: Decision): void {
-    const self = this.options.nodeName;
-    const layer2Answered = this.layer2Answered(decision);
-    for (const [key, d] of decision.services) {
-      if (d.reason !== this.reasons.get(key)) {
-        if (d.reason) this.reasons.set(key, d.reason);
-        else this.reasons.delete(key);
-        this.log.debug(
-          { service: key, reason: d.reason ?? 'announcing', layer2Owner: d.layer2Owner },
-          'decision',
-        );
-      }
-      const before = this.announcedWith.get(key) ?? new Set<Protocol>();
-      const now = new Set<Protocol>(d.protocols.filter((p) => p === 'bgp' || layer2Answered.has(key)));
-      for (const protocol of now) {
-        if (before.has(protocol)) continue;
-        const [namespace = '', name = ''] = key.split('/');
-        const svc = this.services.get(name, namespace);
-        if (!svc) continue;
-        const message = `announcing from node "${self}" with protocol "${protocol}"`;
-        this.log.info({ service: key, event: 'nodeAssigned', protocol }, message);
-        void this.recorder.record(
-          { ...svc, apiVersion: 'v1', kind: 'Service' },
-          'Normal',
-          'nodeAssigned',
-          message,
-        );
-      }
-      if (now.size > 0) this.announcedWith.set(key, now);
-      else this.announcedWith.delete(key);
-    }
-    for (const key of [...this.announcedWith.keys()])
-      if (!decision.services.has(key)) this.announcedWith.delete(key);
-    for (const key of [...this.reasons.keys()]) if (!decision.services.has(key)) this.reasons.delete(key);
-    this.statuses.update(desiredStatuses(decision, layer2Answered));
-  }
-
-  /**
-   * The Services with a layer-2 IP really being answered (not deferred until settled), gathered
-   * once per decision: asking per Service meant a scan of every IP for each (quadratic; about a
-   * second per reconcile at 10,000 layer-2 Services).
-   */
-  private layer2Answered(decision: Decision): Set<string> {
-    const keys = new Set<string>();
-    for (const [ip, services] of decision.layer2)
-      if (this.ownership.answering.has(ip)) for (const key of services) keys.add(key);
-    return keys;
-  }
 }
 
 const minReconcileIntervalMs = 20;
-const conflictEventIntervalMs = 60_000;

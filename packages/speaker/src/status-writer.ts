@@ -111,9 +111,30 @@ export class StatusWriter {
         if (!before || !sameValues(before, values)) s.dirty.add(key);
       }
       if (kept < s.wanted.size) for (const key of s.wanted.keys()) if (!next.has(key)) s.dirty.add(key);
-      s.wanted = next;
+      s.wanted = new Map(next);
     }
     this.kick();
+  }
+
+  /**
+   * Records what one Service's objects should say (a kind left out: no object); writes follow in
+   * the background. The speaker calls it for the Services a pass changed, not for every Service.
+   */
+  updateService(key: string, wanted: Partial<Record<StatusKind, readonly string[]>>): void {
+    if (this.stopped) return;
+    for (const kind of KINDS) {
+      const s = this.state[kind];
+      const before = s.wanted.get(key);
+      const next = wanted[kind];
+      if (next) {
+        if (!before || !sameValues(before, next)) s.dirty.add(key);
+        s.wanted.set(key, next);
+      } else if (before) {
+        s.wanted.delete(key);
+        s.dirty.add(key);
+      }
+    }
+    if (this.dirtyCount() > 0 || !this.listed) this.kick();
   }
 
   /** Stops writing (the objects stay; their owner reference removes them with the Pod). */

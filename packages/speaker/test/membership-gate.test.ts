@@ -6,7 +6,7 @@
  */
 import { Announcer, encodeArp, encodeEthernet, decodeArp, decodeEthernet } from '@portico/layer2';
 import { fakeNetwork, link } from '@portico/layer2/testing';
-import { addressToBytes, parseAddress } from '@portico/netaddr';
+import { addressToBytes, parseAddress } from '@portico/net';
 import { describe, expect, it } from 'vitest';
 import { LazyLayer2 } from '../src/lazy-layer2.js';
 

@@ -91,7 +91,7 @@ export async function seedServices(client: Client, seed: ServiceSeed): Promise<v
   const base = `/api/v1/namespaces/${seed.namespace}`;
   await client.lanes(seed.count, async (i) => {
     const name = `svc-${i}`;
-    const svc = (await client.req('POST', `${base}/services`, {
+    const svc = (await createRetrying(client, `${base}/services`, `${base}/services/${name}`, {
       metadata: { name },
       spec: {
         type: 'LoadBalancer',
@@ -104,14 +104,38 @@ export async function seedServices(client: Client, seed: ServiceSeed): Promise<v
       svc.status = { loadBalancer: { ingress: [{ ip: seed.ip(i) }] } };
       await client.req('PUT', `${base}/services/${name}/status`, svc);
     }
-    if (seed.endpointsOn)
-      await client.req('POST', `/apis/discovery.k8s.io/v1/namespaces/${seed.namespace}/endpointslices`, {
+    if (seed.endpointsOn) {
+      const slices = `/apis/discovery.k8s.io/v1/namespaces/${seed.namespace}/endpointslices`;
+      await createRetrying(client, slices, `${slices}/${name}-1`, {
         metadata: { name: `${name}-1`, labels: { 'kubernetes.io/service-name': name } },
         addressType: 'IPv4',
         endpoints: [{ addresses: ['10.0.0.1'], nodeName: seed.endpointsOn, conditions: { ready: true } }],
         ports: [{ port: 80, protocol: 'TCP' }],
       });
+    }
   });
+}
+
+/**
+ * A create that survives an API server too loaded to answer in time (504, or a reset): tried
+ * again a few times; a create that went through although its answer did not is read back.
+ */
+async function createRetrying(
+  client: Client,
+  path: string,
+  objectPath: string,
+  body: unknown,
+): Promise<unknown> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await client.req('POST', path, body);
+    } catch (err) {
+      const text = String(err);
+      if (attempt > 1 && text.includes(': 409 ')) return client.req('GET', objectPath);
+      if (attempt >= 5 || !/: (429|5\d\d) |ECONNRESET|socket hang up/.test(text)) throw err;
+      await sleep(1000 * attempt);
+    }
+  }
 }
 
 /** How many Services in the namespace have an IP in their status. */

@@ -1,5 +1,5 @@
 import { Gobgp as GobgpDaemon, gobgpConfig } from '@portico/testbed';
-import { formatCommunity } from '@portico/netaddr';
+import { formatCommunity } from '@portico/net';
 import { requireTools, type Topology } from './harness.js';
 import { PASSWORD, type RouteView, routerScenario, type RouterAdapter } from './scenario.js';
 

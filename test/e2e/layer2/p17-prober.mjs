@@ -22,7 +22,7 @@ import {
   ipv6MulticastMac,
   solicitedNodeGroup,
 } from '@portico/layer2';
-import { addressToBytes, parseAddress } from '@portico/netaddr';
+import { addressToBytes, parseAddress } from '@portico/net';
 
 const [ifname, client4, client6, vip4, vip6, intervalText] = process.argv.slice(2);
 const ifindex = Number(readFileSync(`/sys/class/net/${ifname}/ifindex`, 'utf8'));

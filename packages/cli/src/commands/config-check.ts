@@ -5,7 +5,7 @@
  * value of its `config` key). Every problem is printed at once.
  * Exit 0 valid, 1 invalid, 2 usage error (bad arguments, unreadable file).
  */
-import { cidrSize } from '@portico/netaddr';
+import { cidrSize } from '@portico/net';
 import { checkSources, configToJSON, poolProtocols, type CheckSource, type Config } from '@portico/config';
 import { readManifestFiles } from '../manifest-files.js';
 

@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { Announcer } from '@portico/layer2';
-import { parseAddress } from '@portico/netaddr';
+import { parseAddress } from '@portico/net';
 import { createLogger } from '../logger.js';
 
 const usage = `usage: portico l2 announce [--interface IF]... --ip ADDR [ADDR...] [--refresh SECONDS] [--no-probe]

@@ -13,6 +13,7 @@ import { type Duplex, duplexPair } from 'node:stream';
 import { createServer as createTlsServer, type TlsOptions, type TLSSocket } from 'node:tls';
 import { attachRequestGuard, Http2RequestGuard } from '../http2/request-guard.js';
 import type { IngressCore } from '../core.js';
+import { relayCorked } from './corked-relay.js';
 import { ClientConnection, type ClientLimits, type ListenerContext } from './client-connection.js';
 
 export interface Http1ListenerOptions extends ClientLimits {
@@ -150,6 +151,7 @@ export class Http1Listener implements ListenerContext {
     inner.once('close', () => clearTimeout(idle));
     this.handedOver.add(socket);
     if (buffered) outer.write(buffered);
+    const stopRelay = relayCorked(outer, socket);
     // Set when the guard gave up on the connection: its GOAWAY is written, then the socket closes
     // and takes Node's session down as any client that goes away does.
     let refusing = false;
@@ -160,7 +162,7 @@ export class Http1Listener implements ListenerContext {
         if (!guard.push(chunk)) {
           refusing = true;
           this.proxy.countConnectionError('node', 'malformed');
-          outer.unpipe(socket);
+          stopRelay();
           socket.end(guard.goaway());
           socket.destroySoon();
           return;
@@ -175,7 +177,6 @@ export class Http1Listener implements ListenerContext {
       // Node (ERR_INTERNAL_ASSERTION, the process dies: a client that sends a request and closes
       // was enough). The session learns the connection is gone from the close below instead.
     } else socket.pipe(outer);
-    outer.pipe(socket);
     // Node's side first, destroyed outright: destroying `outer` first would hand `inner` an EOF
     // (see above), and destroying one side alone does not end the other (an HTTP/2 session lived on
     // after its client left without a FIN).

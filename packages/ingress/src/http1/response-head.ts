@@ -114,11 +114,24 @@ function dropListed(block: string, names: ReadonlySet<string>): string {
  * more_set_headers does).
  */
 export function withFields(forClient: string, flat: readonly string[]): string {
-  const names = new Set<string>();
-  let added = '';
-  for (let i = 0; i < flat.length; i += 2) {
-    names.add(flat[i]!);
-    added += `${flat[i]}: ${flat[i + 1]}\r\n`;
-  }
-  return dropListed(forClient, names) + added;
+  let names: Set<string> | undefined;
+  // Most pods send none of these fields: the block is only taken apart when one is there.
+  const lower = forClient.toLowerCase();
+  for (let i = 0; i < flat.length; i += 2)
+    if (lower.includes(`\n${flat[i]}:`)) (names ??= new Set()).add(flat[i]!);
+  return (names === undefined ? forClient : dropListed(forClient, names)) + fieldLines(flat);
+}
+
+/**
+ * The lines of a route's fields. A frozen list is a route's constant one (CORS for any origin,
+ * route-policy.ts): its lines are written once and kept with it.
+ */
+const linesOf = new WeakMap<readonly string[], string>();
+function fieldLines(flat: readonly string[]): string {
+  let lines = linesOf.get(flat);
+  if (lines !== undefined) return lines;
+  lines = '';
+  for (let i = 0; i < flat.length; i += 2) lines += `${flat[i]}: ${flat[i + 1]}\r\n`;
+  if (Object.isFrozen(flat)) linesOf.set(flat, lines);
+  return lines;
 }

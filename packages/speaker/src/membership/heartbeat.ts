@@ -24,7 +24,7 @@
  * `legacy` heartbeats: liveness and claims, no incarnation, no acks.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { addressToBytes, formatAddressBytes, parseIP } from '@portico/netaddr';
+import { addressToBytes, formatAddressBytes, parseIP } from '@portico/net';
 
 const MAGIC = 0x5053; // "PS"
 const VERSION = 2;

@@ -41,6 +41,11 @@ export function speakerMetrics(registry: Registry) {
       labelNames: ['protocol'],
       registers,
     }),
+    decided: new Counter({
+      name: 'portico_speaker_service_decisions_total',
+      help: 'Services decided again: one per Service a change touched (a configuration or Node change decides every Service again)',
+      registers,
+    }),
     membersAlive: new Gauge({
       name: 'portico_speaker_members_alive',
       help: 'Other speakers this node hears from',

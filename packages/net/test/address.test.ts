@@ -9,7 +9,7 @@ import {
   parseAddress,
   parseIP,
   unmapIPv4,
-} from '@portico/netaddr';
+} from '@portico/net';
 
 const hex = (text: string): string | undefined => {
   const address = parseAddress(text);

@@ -33,7 +33,7 @@ import {
   type AddressRange,
   type Cidr,
   type IPFamily,
-} from '@portico/netaddr';
+} from '@portico/net';
 
 const family = fc.constantFrom<IPFamily>('IPv4', 'IPv6');
 
@@ -97,7 +97,7 @@ const spelling = (value: bigint) =>
       return `${words.slice(0, start).join(':')}::${[...words.slice(end), ...tail].join(':')}`;
     });
 
-describe('netaddr properties', () => {
+describe('address properties', () => {
   it('format then parse gives the address back; bytes too', () => {
     fc.assert(
       fc.property(address, (a) => {

@@ -5,7 +5,7 @@ import {
   formatLargeCommunity,
   parseCommunity,
   parseLargeCommunity,
-} from '@portico/netaddr';
+} from '@portico/net';
 
 describe('communities', () => {
   it('parses asn:value into one 32-bit value and back', () => {

@@ -12,7 +12,7 @@ import {
   summarizeRange,
   makeRange,
   type Cidr,
-} from '@portico/netaddr';
+} from '@portico/net';
 
 function cidr(text: string): Cidr {
   const parsed = parseCidr(text, { clearHostBits: true });
