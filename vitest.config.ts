@@ -7,12 +7,16 @@ const packages = fileURLToPath(new URL('./packages/', import.meta.url));
  * End-to-end suites: they need root and build network namespaces, links and routers in the
  * kernel, which every suite shares, so they run one file at a time, after the unit tests.
  */
-const E2E = ['test/e2e/**/*.test.ts', 'packages/speaker/test/e2e-frr.test.ts'];
+const E2E = ['test/e2e/**/*.test.ts', 'packages/*/test/e2e-*.test.ts'];
 
 export default defineConfig({
   resolve: {
     // Tests run against the TypeScript sources of sibling packages, so no build is needed to test.
-    alias: [{ find: /^@portico\/([a-z0-9-]+)$/, replacement: `${packages}$1/src/index.ts` }],
+    // A subpath export (@portico/layer2/testing) is the source file of the same name.
+    alias: [
+      { find: /^@portico\/([a-z0-9-]+)$/, replacement: `${packages}$1/src/index.ts` },
+      { find: /^@portico\/([a-z0-9-]+)\/([a-z0-9-]+)$/, replacement: `${packages}$1/src/$2.ts` },
+    ],
   },
   test: {
     // Builds the real kube-apiserver the integration tests use (cached after the first run), and

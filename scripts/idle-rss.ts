@@ -18,7 +18,7 @@ import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDevApiServer } from '../packages/dev-apiserver/dist/index.js';
+import { startDevApiServer } from '@portico/dev-apiserver';
 
 const cli = process.argv[2] || new URL('../packages/cli/dist/main.js', import.meta.url).pathname;
 const settleMs = Number(process.argv[3] ?? 15) * 1000;

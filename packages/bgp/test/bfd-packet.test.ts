@@ -7,7 +7,7 @@ import {
   encodeControlPacket,
   type ControlPacket,
 } from '../src/bfd/index.js';
-import { controlPacket } from './bfd-fixtures.js';
+import { controlPacket } from '../src/testing.js';
 
 function packet(overrides: Partial<ControlPacket> = {}): ControlPacket {
   return controlPacket({

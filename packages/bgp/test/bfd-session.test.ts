@@ -14,7 +14,7 @@ import {
   type ControlPacket,
 } from '../src/bfd/index.js';
 import { BfdReceiver } from '../src/bfd/receiver.js';
-import { controlPacket } from './bfd-fixtures.js';
+import { controlPacket } from '../src/testing.js';
 import { detectionTime, jitteredInterval, transmitInterval } from '../src/bfd/timing.js';
 
 /** Virtual time: timers run only when the test advances the clock. */

@@ -11,7 +11,7 @@ import {
   decodeControlPacket,
   encodeControlPacket,
 } from '../src/bfd/index.js';
-import { controlPacket } from './bfd-fixtures.js';
+import { controlPacket } from '../src/testing.js';
 
 const cleanup: (() => unknown)[] = [];
 afterEach(async () => {

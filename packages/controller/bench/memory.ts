@@ -38,7 +38,7 @@ import {
   servicesWithIp,
   sleep,
   until,
-} from './measure.ts';
+} from '@portico/testbed/measure';
 
 const count = Number(process.env.BENCH_SERVICES ?? 10_000);
 const settleMs = Number(process.env.BENCH_SETTLE_SECONDS ?? 20) * 1000;

@@ -15,7 +15,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { URL } from 'node:url';
-import { startKubeApiServer } from '../../dev-kube-apiserver/dist/index.js';
+import { startKubeApiServer } from '@portico/dev-kube-apiserver';
 
 const here = new URL('.', import.meta.url).pathname;
 const GROUP_VERSIONS = [

@@ -7,7 +7,7 @@ import { ETHERTYPE_ARP, ETHERTYPE_IPV6, decodeEthernet, encodeEthernet } from '.
 import { decodeIpv6, encodeIpv6 } from '../src/ipv6.js';
 import { decodeNeighborMessage, type NeighborMessage } from '../src/ndp.js';
 import type { Conflict } from '../src/responder.js';
-import { fakeNetwork, link } from './fakes.js';
+import { fakeNetwork, link } from '../src/testing.js';
 import { ndPacket } from './nd-packet.js';
 
 const VIP4 = '198.51.100.10';

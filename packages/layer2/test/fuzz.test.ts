@@ -9,7 +9,7 @@ import { decodeArp } from '../src/arp.js';
 import { ETHERTYPE_ARP, ETHERTYPE_IPV6, decodeEthernet } from '../src/ethernet.js';
 import { decodeIpv6 } from '../src/ipv6.js';
 import { decodeNeighborMessage } from '../src/ndp.js';
-import { fakeNetwork, link } from './fakes.js';
+import { fakeNetwork, link } from '../src/testing.js';
 import {
   kernelArpReply,
   kernelArpRequest,

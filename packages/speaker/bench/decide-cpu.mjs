@@ -3,7 +3,7 @@
 // selectors are matched once per node and advertisement list, not once per Service), and the CPU
 // of the status writer's update() that follows each decision.
 // Run: npx tsc -b && node_modules/.bin/node packages/speaker/bench/decide-cpu.mjs [DIST_DIR]
-import { decodeResources, parseConfig } from '../../config/dist/index.js';
+import { decodeResources, parseConfig } from '@portico/config';
 const which = process.argv[2] ?? 'dist';
 const { decide } = await import(`../${which}/index.js`);
 const N = 10000,
@@ -88,7 +88,7 @@ console.log(which, out.join(' '));
 if (which === 'dist') {
   const { pino } = await import('pino');
   const { Registry } = await import('prom-client');
-  const { ApiClient } = await import('../../kube/dist/index.js');
+  const { ApiClient } = await import('@portico/kube');
   const { StatusWriter } = await import('../dist/index.js');
   const api = new ApiClient({ server: 'http://127.0.0.1:1', tls: {} });
   const writer = new StatusWriter({

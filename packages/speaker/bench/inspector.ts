@@ -4,7 +4,7 @@
  * profile shows everything allocated in the window, garbage too, which is what drives the peak.
  */
 import { writeFileSync } from 'node:fs';
-import { type Launched, openInspector } from '../../controller/bench/measure.ts';
+import { type Launched, openInspector } from '@portico/testbed/measure';
 
 export async function startInspector(p: Launched) {
   const inspector = await openInspector(p);

@@ -10,7 +10,7 @@
  *    session up, nothing to announce) and ingress (primary + 2 workers), and MetalLB's speaker.
  * 2. Ramp, Portico's controller and speaker running: BENCH_IPS LoadBalancer Services from the BGP
  *    pool are created (each with a ready endpoint on the node; seedServices() in
- *    controller/bench/measure.ts, shared with the controller's benchmark); the controller assigns
+ *    @portico/testbed/measure, shared with the controller's benchmark); the controller assigns
  *    the IPs, the speaker announces them. Done when every Service has an IP and gobgpd's
  *    `gobgp global rib summary` counts BENCH_IPS destinations. Peak RSS of both is sampled every
  *    100 ms from the first create until settled; then settled RSS and live heap.
@@ -18,7 +18,7 @@
  *    against the BENCH_IPS Services that now have IPs, until gobgpd holds them all: peak, settled
  *    RSS and live heap. Between runs gobgpd is restarted, so each count starts from zero.
  *
- * RSS from /proc/PID/status; live heap after a forced collection (controller/bench/measure.ts:
+ * RSS from /proc/PID/status; live heap after a forced collection (@portico/testbed/measure:
  * Node through the inspector, opened with SIGUSR1 only after the RSS readings; Go through pprof).
  * The ingress workers' inspectors are on the primary's fixed inspector port plus 1 and 2.
  *
@@ -54,7 +54,7 @@ import {
   servicesWithIp,
   sleep,
   until,
-} from '../../controller/bench/measure.ts';
+} from '@portico/testbed/measure';
 import { createLoopedNetns, deleteNetns, gobgpConfig } from '@portico/testbed';
 import { startInspector } from './inspector.ts';
 

@@ -9,7 +9,7 @@
  *
  * For each speaker: RSS idle (no Services, settled), then started against all BENCH_IPS Services:
  * time until all are announced (its own metric), peak RSS, TCP connections to the API server, and
- * RSS and live heap once settled (see controller/bench/measure.ts). MetalLB runs without memberlist
+ * RSS and live heap once settled (see @portico/testbed/measure). MetalLB runs without memberlist
  * (no --ml-bindport), which its layer-2 mode allows: every node is then assumed to run a speaker.
  *
  * Needs root and ip(8). Run: npx tsc -b && node packages/speaker/bench/memory.ts
@@ -38,7 +38,7 @@ import {
   seedServices,
   sleep,
   until,
-} from '../../controller/bench/measure.ts';
+} from '@portico/testbed/measure';
 
 // BENCH_NETNS runs a second copy beside a first.
 const NETNS = process.env.BENCH_NETNS ?? 'pmem-bench';

@@ -5,10 +5,10 @@
  * answers at once (no re-announcement needed). Fake packet sockets from @portico/layer2's tests.
  */
 import { Announcer, encodeArp, encodeEthernet, decodeArp, decodeEthernet } from '@portico/layer2';
+import { fakeNetwork, link } from '@portico/layer2/testing';
 import { addressToBytes, parseAddress } from '@portico/net';
 import { describe, expect, it } from 'vitest';
 import { LazyLayer2 } from '../src/lazy-layer2.js';
-import { fakeNetwork, link } from '../../layer2/test/fakes.js';
 
 const VIP = '198.51.100.10';
 const clientMac = Buffer.from('02000000c11e', 'hex');

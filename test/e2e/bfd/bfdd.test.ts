@@ -3,8 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { encodeControlPacket } from '../../../packages/bgp/src/bfd/index.js';
-import { controlPacket } from '../../../packages/bgp/test/bfd-fixtures.js';
+import { controlPacket, encodeControlPacket } from '@portico/bgp/testing';
 import { Frr } from './frr.js';
 import { SessionProcess } from './session-process.js';
 import {

@@ -4,7 +4,7 @@
 // a wall-clock timestamp `t` (ms). It runs the compiled library: `npx tsc -b packages/bgp` first.
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
-import { BfdSession } from '../../../packages/bgp/dist/bfd/index.js';
+import { BfdSession } from '@portico/bgp';
 
 const now = () => performance.timeOrigin + performance.now();
 const emit = (event) => process.stdout.write(`${JSON.stringify({ ...event, t: now() })}\n`);

@@ -3,7 +3,7 @@
 // on stdout. It runs the compiled library (packages/bgp/dist), which the test builds first.
 import { createInterface } from 'node:readline';
 import { setTimeout } from 'node:timers';
-import { Speaker } from '../../../packages/bgp/dist/index.js';
+import { Speaker } from '@portico/bgp';
 
 const config = JSON.parse(process.argv[2]);
 const speaker = new Speaker({ localAsn: config.localAsn, routerId: config.routerId, listen: config.listen });

@@ -6,9 +6,9 @@
 // speaker app does. A JSON line {"resources": [...]} on stdin replaces the resources; events leave
 // as JSON lines on stdout. Uses the built packages: run `npx tsc -b` first.
 import { createInterface } from 'node:readline';
-import { Speaker } from '../../../packages/bgp/dist/index.js';
-import { decodeResources } from '../../../packages/config/dist/index.js';
-import { BgpTable, decide, peersForNode, samePeer } from '../../../packages/speaker/dist/index.js';
+import { Speaker } from '@portico/bgp';
+import { decodeResources } from '@portico/config';
+import { BgpTable, decide, peersForNode, samePeer } from '@portico/speaker';
 
 const emit = (event) => process.stdout.write(`${JSON.stringify(event)}\n`);
 const { node, labels, localAsn, routerId, services } = JSON.parse(process.argv[2]);

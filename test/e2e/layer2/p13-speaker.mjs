@@ -5,9 +5,9 @@
 // IP's interfaces. A JSON line {"resources": [...]} on stdin replaces the resources and decides
 // again; events leave as JSON lines on stdout. Uses the built packages: run `npx tsc -b` first.
 import { createInterface } from 'node:readline';
-import { decodeResources } from '../../../packages/config/dist/index.js';
-import { Announcer } from '../../../packages/layer2/dist/index.js';
-import { decide } from '../../../packages/speaker/dist/index.js';
+import { decodeResources } from '@portico/config';
+import { Announcer } from '@portico/layer2';
+import { decide } from '@portico/speaker';
 
 const emit = (event) => process.stdout.write(`${JSON.stringify(event)}\n`);
 const { node, nodes, services } = JSON.parse(process.argv[2]);

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { clearInterval, setInterval } from 'node:timers';
-import { PacketSocket } from '../../../packages/native/dist/index.js';
+import { PacketSocket } from '@portico/native';
 import {
   decodeArp,
   decodeEthernet,
@@ -21,8 +21,8 @@ import {
   formatMac,
   ipv6MulticastMac,
   solicitedNodeGroup,
-} from '../../../packages/layer2/dist/index.js';
-import { addressToBytes, parseAddress } from '../../../packages/net/dist/index.js';
+} from '@portico/layer2';
+import { addressToBytes, parseAddress } from '@portico/net';
 
 const [ifname, client4, client6, vip4, vip6, intervalText] = process.argv.slice(2);
 const ifindex = Number(readFileSync(`/sys/class/net/${ifname}/ifindex`, 'utf8'));

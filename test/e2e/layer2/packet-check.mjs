@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LinkWatcher, MulticastGroups, PacketSocket } from '../../../packages/native/dist/index.js';
+import { LinkWatcher, MulticastGroups, PacketSocket } from '@portico/native';
 
 const ifindex = (name) => Number(readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8'));
 const macOf = (name) =>

@@ -5,9 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLoopedNetns, deleteNetns } from '@portico/testbed';
-// @ts-expect-error plain JavaScript helper shared with the benchmark
-import * as bed from '../../../packages/layer2/bench/segment.mjs';
+import { createLoopedNetns, deleteNetns, requireRoot, requireTools } from '@portico/testbed';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const NS = 'pl2-p';
@@ -18,21 +16,16 @@ function removeNamespace(): void {
 }
 
 beforeAll(() => {
-  bed.requireTools(['ip']);
+  requireRoot('native packet socket tests');
+  requireTools('native packet socket tests', [['/usr/sbin/ip', 'iproute2']]);
   execFileSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-b', 'packages/native'], {
     cwd: root,
   });
   createLoopedNetns(NS, { link: 'pl2-pa', addresses: [] }, { link: 'pl2-pb', addresses: [] });
-  const output = bed.sh(
-    [
-      'ip',
-      'netns',
-      'exec',
-      NS,
-      process.execPath,
-      fileURLToPath(new URL('./packet-check.mjs', import.meta.url)),
-    ],
-    { timeout: 20_000 },
+  const output = execFileSync(
+    'ip',
+    ['netns', 'exec', NS, process.execPath, fileURLToPath(new URL('./packet-check.mjs', import.meta.url))],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 },
   );
   result = JSON.parse(output);
 });

@@ -1,6 +1,10 @@
-/** In-memory stand-ins for packet sockets and group membership, so responders run without root. */
-import type { FrameSocket, FrameSocketOptions, GroupMembership } from '../src/frame-socket.js';
-import type { Link } from '../src/interfaces.js';
+/**
+ * In-memory stand-ins for packet sockets and group membership, so responders run without root.
+ * Exported as @portico/layer2/testing (not from the index): the layer-2 tests and the speaker's
+ * tests drive an Announcer over them, and this package owns the interfaces they fake.
+ */
+import type { FrameSocket, FrameSocketOptions, GroupMembership } from './frame-socket.js';
+import type { Link } from './interfaces.js';
 
 export class FakeSocket implements FrameSocket {
   readonly sent: Buffer[] = [];

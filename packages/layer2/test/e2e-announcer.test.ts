@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error plain JavaScript helper shared with the benchmark
-import * as bed from '../../../packages/layer2/bench/segment.mjs';
+import * as bed from '../bench/segment.mjs';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const { VIP4, VIP6, CLIENT } = bed;

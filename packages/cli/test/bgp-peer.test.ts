@@ -1,8 +1,7 @@
 // `portico bgp peer` run in-process against a speaker on loopback (no namespace needed).
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Speaker } from '@portico/bgp';
-import { formatPrefix } from '../../../packages/bgp/src/prefix.js';
-import { run } from '../../../packages/cli/src/commands/bgp-peer.js';
+import { formatPrefix, Speaker } from '@portico/bgp';
+import { run } from '../src/commands/bgp-peer.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {

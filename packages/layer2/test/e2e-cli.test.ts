@@ -8,7 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error plain JavaScript helper shared with the benchmark
-import * as bed from '../../../packages/layer2/bench/segment.mjs';
+import * as bed from '../bench/segment.mjs';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const portico = `${root}packages/cli/bin/portico.js`;

@@ -1,7 +1,8 @@
 /**
- * What the memory benchmarks (controller/bench/memory.ts, speaker/bench/memory.ts) share: a small
- * HTTPS client of the real kube-apiserver, and readings of a process from /proc, its metrics
- * endpoint, and its heap after a forced collection.
+ * What the memory benchmarks (controller/bench/memory.ts, speaker/bench/memory*.ts) share, imported
+ * as @portico/testbed/measure: a small HTTPS client of the real kube-apiserver, seeding Services,
+ * and readings of a process from /proc, its metrics endpoint, and its heap after a forced
+ * collection. A subpath, not the index: e2e tests importing the testbed need none of it.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';

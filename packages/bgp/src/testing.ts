@@ -1,4 +1,11 @@
-import { BfdDiagnostic, BfdState, type ControlPacket } from '../src/bfd/index.js';
+/**
+ * What tests need to forge BFD traffic, exported as @portico/bgp/testing (not from the index):
+ * the Control packet codec and a fully spelled-out packet. Used by this package's BFD tests and
+ * by the end-to-end test that speaks to FRR's bfdd.
+ */
+import { BfdDiagnostic, BfdState, type ControlPacket } from './bfd/index.js';
+
+export { decodeControlPacket, encodeControlPacket, type ControlPacket } from './bfd/index.js';
 
 /**
  * A BFD Control packet (RFC 5880 section 4.1) with every field spelled out: Down, no diagnostic,
