@@ -23,6 +23,7 @@ COPY --from=build /src/packages/ingress ./packages/ingress
 COPY --from=build /src/packages/kube ./packages/kube
 COPY --from=build /src/packages/layer2 ./packages/layer2
 COPY --from=build /src/packages/native ./packages/native
+COPY --from=build /src/packages/net ./packages/net
 COPY --from=build /src/packages/speaker ./packages/speaker
 USER 65534:65534
 ENTRYPOINT ["node", "/app/packages/cli/bin/portico.js"]

@@ -62,3 +62,15 @@ describe('@portico/net is the bottom layer', () => {
     expect(offending).toEqual([]);
   });
 });
+
+describe('every package exports a chosen list', () => {
+  // `export * from` a file publishes whatever that file exports next; a package's index names
+  // what other packages may use (a namespace of its own chosen list, `export * as x`, is allowed).
+  const packages = readdirSync(root).filter((name) =>
+    statSync(join(root, name, 'src', 'index.ts'), { throwIfNoEntry: false }),
+  );
+  it.each(packages)('%s', (pkg) => {
+    const index = readFileSync(join(root, pkg, 'src', 'index.ts'), 'utf8');
+    expect(index.match(/^export \* from .*$/gm) ?? []).toEqual([]);
+  });
+});

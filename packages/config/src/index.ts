@@ -1,4 +1,14 @@
-export * from './model.js';
+export {
+  type AddressPool,
+  type BgpAdvertisement,
+  type Config,
+  type L2Advertisement,
+  type LabelSelector,
+  type NodeSelector,
+  type Peer,
+  poolProtocols,
+  type ServiceAllocation,
+} from './model.js';
 export { parseConfig, type ParseResult } from './parse.js';
 export { readConfigFile, configKey } from './configmap.js';
 export {

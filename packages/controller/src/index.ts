@@ -1,3 +1,1 @@
-export * from './controller.js';
-export * from './converge.js';
-export * from './service-request.js';
+export { Controller } from './controller.js';

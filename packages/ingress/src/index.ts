@@ -1,35 +1,63 @@
-export * from './table.js';
-export * from './classes.js';
-export * from './backends.js';
-export * from './compile.js';
-export * from './check.js';
-export * from './annotations/index.js';
-export * from './router.js';
-export * from './route-policy.js';
-export * from './headers.js';
-export * from './forwarded.js';
-export * from './balancer.js';
-export * from './upstreams.js';
-export * from './limits.js';
-export * from './htpasswd.js';
-export * from './admission.js';
-export * from './hsts.js';
-export * from './access-log.js';
-export * from './request-id.js';
-export * from './rate-limiter.js';
-export * from './forward-auth.js';
-export * from './metrics.js';
-export * from './core.js';
-export * from './proxy.js';
-export * from './certs.js';
-export * from './certificate-expiry.js';
-export * from './server.js';
-export * from './proxy-protocol.js';
-export * from './proxy-protocol-listener.js';
-export * from './proxy-protocol-ports.js';
-export * from './ingress-status.js';
-export * from './sources.js';
-export * from './workers.js';
-export * from './controller.js';
-export * from './delta.js';
-export * as gatewayApi from './gateway/index.js';
+export { emptyTable, type RouteTable, type Target } from './table.js';
+export { CONTROLLER_NAME, DEFAULT_CLASS_NAME } from './classes.js';
+export {
+  type ClusterState,
+  compile,
+  compileWithProblems,
+  formatProblem,
+  type IngressProblem,
+  problemKey,
+} from './compile.js';
+export { checkIngresses, formatIngressCheck, hasProblems } from './check.js';
+export {
+  isAcmeChallenge,
+  originRegex,
+  parseAuthUrl,
+  parseCacheDurations,
+  pathRegex,
+  readIngressAnnotations,
+  type RedirectChoice,
+  redirectsToHttps,
+  regexPathProblem,
+  rewrittenTarget,
+  type RoutePolicy,
+} from './annotations/index.js';
+export { normalizeHost, originOf, type RoutedEndpoint, Router } from './router.js';
+export { applyRequestPolicy, compilePolicy, type RequestView } from './route-policy.js';
+export { requestHead, upstreamHeaders } from './headers.js';
+export {
+  type ArrivedForwarding,
+  fieldValue,
+  forwardedElement,
+  forwardingHeaders,
+  parseCidr,
+  realClient,
+  TrustedProxies,
+} from './forwarded.js';
+export { Balancer } from './balancer.js';
+export { BasicCredentials, hashProblem, md5Crypt, parseHtpasswd, verifyHash } from './htpasswd.js';
+export { keepsAuthorization, mustAdmit } from './admission.js';
+export { defaultHsts, hstsValue } from './hsts.js';
+export { type AccessEntry, combinedLine, logTime } from './access-log.js';
+export { isSaneRequestId, newRequestId, requestIdLine } from './request-id.js';
+export { ConcurrentRequests, RateLimits, RequestRate } from './rate-limiter.js';
+export { ForwardAuth } from './forward-auth.js';
+export { ProxyMetrics } from './metrics.js';
+export { defaultProxyOptions } from './core.js';
+export { selfSignedPair } from './certs.js';
+export { CertificateExpiry } from './certificate-expiry.js';
+export { IngressServer, type ServerOptions } from './server.js';
+export {
+  encodeV1,
+  encodeV2,
+  parseProxyHeader,
+  type ProxyAddress,
+  type ProxyParse,
+  V1_MAX_LENGTH,
+  V2_SIGNATURE,
+} from './proxy-protocol.js';
+export { parseProxyProtocolPorts } from './proxy-protocol-ports.js';
+export { ClusterRegistry, InProcessSink, type TableSink, WorkerPool } from './workers.js';
+export { type EventSink, IngressController, ProblemReporter } from './controller.js';
+export { forWorkers, TableState } from './delta.js';
+export * as gatewayApi from './gateway/public.js';

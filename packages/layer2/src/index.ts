@@ -8,11 +8,11 @@ export {
   type Link,
   type ReadLinksOptions,
 } from './interfaces.js';
-export * from './mac.js';
-export * from './ethernet.js';
-export * from './arp.js';
-export * from './ipv6.js';
-export * from './ndp.js';
+export { formatMac, ipv6MulticastMac, solicitedNodeGroup } from './mac.js';
+export { decodeEthernet, encodeEthernet } from './ethernet.js';
+export { decodeArp, encodeArp } from './arp.js';
+export { decodeIpv6, encodeIpv6 } from './ipv6.js';
+export { decodeNeighborMessage, encodeNeighborMessage } from './ndp.js';
 export { icmpv6Checksum, verifyIcmpv6Checksum } from './checksum.js';
 export type {
   FrameSocket,

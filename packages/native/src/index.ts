@@ -5,7 +5,6 @@ import { createRequire } from 'node:module';
 export type NativeAddon = Record<string, any>;
 
 let cached: NativeAddon | undefined;
-
 export function loadNative(): NativeAddon {
   if (!cached) {
     const require = createRequire(import.meta.url);
