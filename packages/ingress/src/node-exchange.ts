@@ -254,7 +254,7 @@ export class NodeExchange implements Dispatcher.DispatchHandler {
       if (!this.res.headersSent) return this.fail(cut, true);
       this.done = true;
       this.res.destroy();
-      return this.core.record(accessOf(this.req), cut, this.target, this.origin, this.started);
+      return this.core.record(this.access(), cut, this.target, this.origin, this.started);
     }
     if (this.limit?.expired) {
       if (!this.res.headersSent) return this.fail(408, true);
@@ -301,7 +301,7 @@ export class NodeExchange implements Dispatcher.DispatchHandler {
   private fail(status: number, close = false): void {
     this.done = true;
     clearTimeout(this.attemptTimer);
-    this.plane.local(this.req, this.res, status, this.target, undefined, close);
+    this.plane.local(this.req, this.res, status, this.target, undefined, close, this.extras.requestId);
   }
 }
 

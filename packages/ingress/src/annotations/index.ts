@@ -21,6 +21,7 @@ import { corsAnnotations, type CorsChoice } from './cors.js';
 import { basicAuthAnnotations, type BasicAuthChoice } from './basic-auth.js';
 import { rateLimitAnnotations, type RateLimitChoice } from './rate-limit.js';
 import { forwardAuthAnnotations, type ForwardAuthChoice } from './forward-auth.js';
+import { clientTlsAnnotations, type ClientTlsChoice } from './client-tls.js';
 
 export * from './family.js';
 export * from './read.js';
@@ -37,6 +38,7 @@ export * from './cors.js';
 export * from './basic-auth.js';
 export * from './rate-limit.js';
 export * from './forward-auth.js';
+export * from './client-tls.js';
 
 /** What one Ingress's annotations ask of the routes it defines (the Target fields they own). */
 export type RoutePolicy = RedirectChoice &
@@ -51,7 +53,8 @@ export type RoutePolicy = RedirectChoice &
   CorsChoice &
   BasicAuthChoice &
   RateLimitChoice &
-  ForwardAuthChoice;
+  ForwardAuthChoice &
+  ClientTlsChoice;
 
 const FAMILIES = [
   redirectAnnotations,
@@ -67,6 +70,7 @@ const FAMILIES = [
   basicAuthAnnotations,
   rateLimitAnnotations,
   forwardAuthAnnotations,
+  clientTlsAnnotations,
 ];
 
 /** The snippet annotations of ingress-nginx, refused whatever their value. */

@@ -1,0 +1,128 @@
+/**
+ * Client certificates at request time (annotations/client-tls.ts): what the connection's handshake
+ * established (certs.ts asked for the certificate per host), judged against the route's policy, and
+ * the `ssl-client-*` fields its pods get, named and valued as ingress-nginx sets them.
+ *
+ * The verdict is nginx's $ssl_client_verify: `SUCCESS`, `FAILED:<reason>` or `NONE`. A certificate
+ * verified against another host's CA (a connection whose SNI named another host) is not a success
+ * here: it was never checked against this route's CA.
+ */
+import type { X509Certificate } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
+import type { ClientTlsPolicy } from './annotations/index.js';
+import { clientCaOf } from './certs.js';
+
+export interface ClientCertificate {
+  /** nginx's $ssl_client_verify. */
+  readonly verify: string;
+  readonly certificate?: X509Certificate | undefined;
+}
+
+/** What a handshake established, computed once per connection. */
+interface HandshakeFacts {
+  readonly ca: string | undefined;
+  readonly certificate: X509Certificate | undefined;
+  readonly error: string | undefined;
+  /** Certificates above the client's in its verified chain. */
+  readonly above: number;
+}
+
+const facts = new WeakMap<TLSSocket, HandshakeFacts>();
+
+function factsOf(socket: TLSSocket): HandshakeFacts {
+  let f = facts.get(socket);
+  if (f === undefined) {
+    const certificate = socket.getPeerX509Certificate();
+    f = {
+      ca: clientCaOf(socket),
+      certificate,
+      error: socket.authorizationError === null ? undefined : String(socket.authorizationError ?? ''),
+      above: certificate === undefined ? 0 : chainAbove(socket),
+    };
+    facts.set(socket, f);
+  }
+  return f;
+}
+
+/** How many certificates sit above the peer's in the chain Node built (up to a self-signed CA). */
+function chainAbove(socket: TLSSocket): number {
+  let cert = socket.getPeerCertificate(true);
+  let n = 0;
+  while (cert?.issuerCertificate && cert.issuerCertificate !== cert && n < 100) {
+    cert = cert.issuerCertificate;
+    n++;
+  }
+  return n;
+}
+
+/** The connection's client certificate as the route's policy sees it; `socket` undefined: plain HTTP. */
+export function clientCertificateOf(
+  socket: TLSSocket | undefined,
+  policy: ClientTlsPolicy,
+): ClientCertificate {
+  if (socket === undefined) return NONE;
+  const f = factsOf(socket);
+  if (f.certificate === undefined) return NONE;
+  const certificate = f.certificate;
+  if (f.ca === undefined || f.ca !== policy.ca)
+    return { verify: 'FAILED:certificate not verified against this host', certificate };
+  if (f.error !== undefined) return { verify: `FAILED:${f.error}`, certificate };
+  if (f.above > policy.depth) return { verify: 'FAILED:certificate chain too long', certificate };
+  return { verify: 'SUCCESS', certificate };
+}
+
+const NONE: ClientCertificate = { verify: 'NONE' };
+
+/** Whether the policy refuses the request (400, or the error page), as nginx's ssl_verify_client. */
+export function refusesClientCertificate(policy: ClientTlsPolicy, check: ClientCertificate): boolean {
+  switch (policy.verify) {
+    case 'on':
+      return check.verify !== 'SUCCESS';
+    case 'optional':
+      return check.verify.startsWith('FAILED:');
+    default:
+      return false;
+  }
+}
+
+const FIELDS = new Set([
+  'ssl-client-cert',
+  'ssl-client-verify',
+  'ssl-client-subject-dn',
+  'ssl-client-issuer-dn',
+]);
+
+/**
+ * Upstream `fields` ([name, value, …]) with the client's own `ssl-client-*` fields dropped (a client
+ * must not claim a certificate) and ours added.
+ */
+export function withClientCertificateFields(
+  fields: string[],
+  policy: ClientTlsPolicy,
+  check: ClientCertificate,
+): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < fields.length; i += 2)
+    if (!FIELDS.has(fields[i]!.toLowerCase())) out.push(fields[i]!, fields[i + 1]!);
+  const cert = check.certificate;
+  out.push('ssl-client-verify', check.verify);
+  out.push('ssl-client-subject-dn', cert === undefined ? '' : distinguishedName(cert.subject));
+  out.push('ssl-client-issuer-dn', cert === undefined ? '' : distinguishedName(cert.issuer));
+  if (policy.passCertificate && cert !== undefined) out.push('ssl-client-cert', escapedPem(cert));
+  return out;
+}
+
+/** Node's one-attribute-per-line name as RFC 2253 writes it (nginx's $ssl_client_s_dn): last first, commas. */
+function distinguishedName(lines: string): string {
+  return lines
+    .split('\n')
+    .filter((l) => l !== '')
+    .reverse()
+    .map((l) => l.replace(/([,+"\\<>;])/g, '\\$1'))
+    .join(',');
+}
+
+/** The certificate as PEM, URL-encoded (nginx's $ssl_client_escaped_cert). */
+function escapedPem(cert: X509Certificate): string {
+  return encodeURIComponent(cert.toString());
+}
