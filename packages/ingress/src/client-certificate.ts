@@ -7,7 +7,7 @@
  * verified against another host's CA (a connection whose SNI named another host) is not a success
  * here: it was never checked against this route's CA.
  */
-import type { X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import type { ClientTlsPolicy } from './annotations/index.js';
 import { clientCaOf } from './certs.js';
@@ -23,36 +23,74 @@ interface HandshakeFacts {
   readonly ca: string | undefined;
   readonly certificate: X509Certificate | undefined;
   readonly error: string | undefined;
-  /** Certificates above the client's in its verified chain. */
-  readonly above: number;
+  /** Signed directly by a CA of the bundle (verify depth 1). */
+  readonly direct: boolean;
 }
 
 const facts = new WeakMap<TLSSocket, HandshakeFacts>();
+
+/**
+ * The property under which a stand-in socket names the TLS connection it stands for: Node's
+ * servers get connections from http1/listener.ts through socket pairs, and the handshake's facts
+ * live on the real TLSSocket. A property, not a map: HTTP/2 sessions show their socket through a
+ * Proxy, which passes property reads on.
+ */
+export const TLS_CONNECTION = Symbol('portico.tlsConnection');
+
+/** The TLS connection behind a socket Node's server was given (itself when it is one). */
+export function tlsConnectionOf(socket: object | undefined): TLSSocket | undefined {
+  if (socket === undefined) return undefined;
+  // HTTP/2: Node runs the session on its wrapper (`stream`) of the stand-in.
+  const standIn = socket as { [TLS_CONNECTION]?: TLSSocket; stream?: { [TLS_CONNECTION]?: TLSSocket } };
+  const behind = standIn[TLS_CONNECTION] ?? standIn.stream?.[TLS_CONNECTION];
+  if (behind !== undefined) return behind;
+  const s = socket as Partial<TLSSocket>;
+  return s.encrypted === true && typeof s.getPeerX509Certificate === 'function'
+    ? (socket as TLSSocket)
+    : undefined;
+}
 
 function factsOf(socket: TLSSocket): HandshakeFacts {
   let f = facts.get(socket);
   if (f === undefined) {
     const certificate = socket.getPeerX509Certificate();
+    const ca = clientCaOf(socket);
     f = {
-      ca: clientCaOf(socket),
+      ca,
       certificate,
       error: socket.authorizationError === null ? undefined : String(socket.authorizationError ?? ''),
-      above: certificate === undefined ? 0 : chainAbove(socket),
+      direct: certificate !== undefined && ca !== undefined && signedByBundle(certificate, ca),
     };
     facts.set(socket, f);
   }
   return f;
 }
 
-/** How many certificates sit above the peer's in the chain Node built (up to a self-signed CA). */
-function chainAbove(socket: TLSSocket): number {
-  let cert = socket.getPeerCertificate(true);
-  let n = 0;
-  while (cert?.issuerCertificate && cert.issuerCertificate !== cert && n < 100) {
-    cert = cert.issuerCertificate;
-    n++;
+/**
+ * Whether the client's certificate is signed directly by a CA of the bundle (verify depth 1).
+ * Node shows a server only the client's own certificate, not the intermediates it sent, so a
+ * longer chain is known to be longer than 1, not how long (annotations/client-tls.ts).
+ */
+function signedByBundle(certificate: X509Certificate, bundle: string): boolean {
+  return casOf(bundle).some((ca) => certificate.checkIssued(ca) && certificate.verify(ca.publicKey));
+}
+
+/** The CA certificates of a bundle, parsed once (a table holds few distinct bundles). */
+const bundles = new Map<string, X509Certificate[]>();
+function casOf(bundle: string): X509Certificate[] {
+  let cas = bundles.get(bundle);
+  if (cas === undefined) {
+    cas = [];
+    for (const pem of bundle.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [])
+      try {
+        cas.push(new X509Certificate(pem));
+      } catch {
+        // Not a certificate Node parses: OpenSSL did not verify against it either.
+      }
+    if (bundles.size >= 64) bundles.clear();
+    bundles.set(bundle, cas);
   }
-  return n;
+  return cas;
 }
 
 /** The connection's client certificate as the route's policy sees it; `socket` undefined: plain HTTP. */
@@ -67,7 +105,7 @@ export function clientCertificateOf(
   if (f.ca === undefined || f.ca !== policy.ca)
     return { verify: 'FAILED:certificate not verified against this host', certificate };
   if (f.error !== undefined) return { verify: `FAILED:${f.error}`, certificate };
-  if (f.above > policy.depth) return { verify: 'FAILED:certificate chain too long', certificate };
+  if (policy.depth === 1 && !f.direct) return { verify: 'FAILED:certificate chain too long', certificate };
   return { verify: 'SUCCESS', certificate };
 }
 

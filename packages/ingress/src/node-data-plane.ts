@@ -27,7 +27,7 @@ import { NodeExchange, type ExchangeExtras } from './node-exchange.js';
 import { accessOf, headerObject, hopOf, isHttp2, joined, peerOf, requestView } from './node-request.js';
 import { STATUS_TEXT } from './status-text.js';
 import { stickyPick } from './affinity.js';
-import { clientCertificateOf, withClientCertificateFields } from './client-certificate.js';
+import { clientCertificateOf, tlsConnectionOf, withClientCertificateFields } from './client-certificate.js';
 import { tlsOptions } from './upstreams.js';
 import type { RoutedEndpoint } from './router.js';
 
@@ -569,10 +569,9 @@ export function rawResponse(
 
 /** The TLS connection a request came on (HTTP/2: its session's); undefined over plain HTTP. */
 function tlsSocketOf(req: IncomingMessage): TLSSocket | undefined {
-  const socket = isHttp2(req)
-    ? (req as unknown as Http2ServerRequest).stream.session?.socket
-    : (req.socket as Partial<TLSSocket> | undefined);
-  return (socket as Partial<TLSSocket> | undefined)?.encrypted === true ? (socket as TLSSocket) : undefined;
+  return tlsConnectionOf(
+    isHttp2(req) ? (req as unknown as Http2ServerRequest).stream.session?.socket : req.socket,
+  );
 }
 
 /** How many Host fields a request has (rawHeaders keeps duplicates, headers.host does not). */

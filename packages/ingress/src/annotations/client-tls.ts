@@ -7,7 +7,9 @@
  *   for; a certificate that fails verification is refused, none is let through), `optional_no_ca`
  *   (asked for, never verified: the pod judges, from the headers below), `off` (not asked for).
  * - `auth-tls-verify-depth`: how many certificates may sit above the client's in its chain up to a
- *   CA of `ca.crt` (default 1: signed directly by one of them), as nginx's ssl_verify_depth.
+ *   CA of `ca.crt`, as nginx's ssl_verify_depth. 1 (the default): signed directly by one of them;
+ *   more: any chain OpenSSL verifies (Node does not show a server the intermediates a client sent,
+ *   so their number cannot be bounded beyond 1).
  * - `auth-tls-pass-certificate-to-upstream`: `true` sends the pod the client's certificate, PEM
  *   URL-encoded, in `ssl-client-cert` (nginx's $ssl_client_escaped_cert).
  * - `auth-tls-error-page`: an absolute http(s) URL the refused clients are redirected to (302)
