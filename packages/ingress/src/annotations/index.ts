@@ -22,6 +22,7 @@ import { basicAuthAnnotations, type BasicAuthChoice } from './basic-auth.js';
 import { rateLimitAnnotations, type RateLimitChoice } from './rate-limit.js';
 import { forwardAuthAnnotations, type ForwardAuthChoice } from './forward-auth.js';
 import { clientTlsAnnotations, type ClientTlsChoice } from './client-tls.js';
+import { responseRateAnnotations, type ResponseRateChoice } from './response-rate.js';
 
 export * from './family.js';
 export * from './read.js';
@@ -39,6 +40,7 @@ export * from './basic-auth.js';
 export * from './rate-limit.js';
 export * from './forward-auth.js';
 export * from './client-tls.js';
+export * from './response-rate.js';
 
 /** What one Ingress's annotations ask of the routes it defines (the Target fields they own). */
 export type RoutePolicy = RedirectChoice &
@@ -54,7 +56,8 @@ export type RoutePolicy = RedirectChoice &
   BasicAuthChoice &
   RateLimitChoice &
   ForwardAuthChoice &
-  ClientTlsChoice;
+  ClientTlsChoice &
+  ResponseRateChoice;
 
 const FAMILIES = [
   redirectAnnotations,
@@ -71,6 +74,7 @@ const FAMILIES = [
   rateLimitAnnotations,
   forwardAuthAnnotations,
   clientTlsAnnotations,
+  responseRateAnnotations,
 ];
 
 /** The snippet annotations of ingress-nginx, refused whatever their value. */

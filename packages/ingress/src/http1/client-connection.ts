@@ -145,13 +145,15 @@ export class ClientConnection implements ClientSide {
     );
     this.view.head = undefined;
     // Routes the fast path does not serve: a pod spoken to over TLS or HTTP/2, forward auth, which
-    // waits for a subrequest, and client certificates (auth-tls-*, judged on the TLS socket).
-    // Node's server gets the request from its first byte (node-data-plane.ts).
+    // waits for a subrequest, client certificates (auth-tls-*, judged on the TLS socket) and
+    // limit-rate (paced by node-exchange.ts). Node's server gets the request from its first byte
+    // (node-data-plane.ts).
     if (
       decision.status === 0 &&
       (decision.target.forwardAuth !== undefined ||
         decision.target.backendProtocol !== undefined ||
-        decision.target.clientTls !== undefined)
+        decision.target.clientTls !== undefined ||
+        decision.target.responseRate !== undefined)
     ) {
       this.buf = bytes;
       this.handover();
