@@ -7,14 +7,14 @@
  */
 import type { TLSSocket } from 'node:tls';
 import type { BasicAuthPolicy, ClientTlsPolicy } from './annotations/index.js';
-import { clientCertificateOf, refusesClientCertificate } from './client-certificate.js';
+import { clientCertificateOf, failsCommonName, refusesClientCertificate } from './client-certificate.js';
 import { BasicCredentials } from './htpasswd.js';
 import type { Target } from './table.js';
 import type { RateLimits } from './rate-limiter.js';
 
 /** A response of our own instead of the pod's. */
 export interface Refusal {
-  readonly status: 302 | 400 | 401 | 503;
+  readonly status: 302 | 400 | 401 | 403 | 503;
   readonly headers?: Readonly<Record<string, string>>;
   /** The reason label of portico_ingress_admission_refusals_total. */
   readonly reason: RefusalReason;
@@ -87,12 +87,15 @@ export function keepsAuthorization(target: Target): boolean {
 
 const DENIED: Refusal = { status: 503, reason: 'auth_denied' };
 const BAD_CERTIFICATE: Refusal = { status: 400, reason: 'client_certificate' };
+/** auth-tls-match-cn: ingress-nginx's `return 403 "client certificate unauthorized"`. */
+const UNAUTHORIZED_CERTIFICATE: Refusal = { status: 403, reason: 'client_certificate' };
 
 /** 400 (or a 302 to auth-tls-error-page) for a missing or bad certificate; 503 when it cannot be checked. */
 function clientCertificateRefusal(policy: ClientTlsPolicy, facts: AdmissionFacts): Refusal | undefined {
   if (policy.denied !== undefined) return DENIED;
   const check = clientCertificateOf(facts.tls?.(), policy);
-  if (!refusesClientCertificate(policy, check)) return undefined;
+  if (!refusesClientCertificate(policy, check))
+    return failsCommonName(policy, check) ? UNAUTHORIZED_CERTIFICATE : undefined;
   if (policy.errorPage === undefined) return BAD_CERTIFICATE;
   return { status: 302, headers: { location: policy.errorPage }, reason: 'client_certificate' };
 }

@@ -150,6 +150,22 @@ export function withClientCertificateFields(
   return out;
 }
 
+/** Whether auth-tls-match-cn refuses the request (403): the subject DN does not match. */
+export function failsCommonName(policy: ClientTlsPolicy, check: ClientCertificate): boolean {
+  const pattern = policy.matchCn;
+  if (pattern === undefined) return false;
+  let regex = patterns.get(pattern);
+  if (regex === undefined) {
+    if (patterns.size >= 256) patterns.clear();
+    patterns.set(pattern, (regex = new RegExp(pattern)));
+  }
+  const cert = check.certificate;
+  return !regex.test(cert === undefined ? '' : distinguishedName(cert.subject));
+}
+
+/** auth-tls-match-cn patterns, compiled once (the annotation read refused any that could not be). */
+const patterns = new Map<string, RegExp>();
+
 /** Node's one-attribute-per-line name as RFC 2253 writes it (nginx's $ssl_client_s_dn): last first, commas. */
 function distinguishedName(lines: string): string {
   return lines

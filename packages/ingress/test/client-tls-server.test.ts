@@ -35,7 +35,9 @@ let foreign: Pair;
 let deep: Pair;
 let site: Pair;
 
-const HOSTS = ['on', 'opt', 'noca', 'page', 'deep', 'denied', 'plain'].map((h) => `${h}.test`);
+const HOSTS = ['on', 'opt', 'noca', 'page', 'deep', 'denied', 'plain', 'cn', 'cn-other'].map(
+  (h) => `${h}.test`,
+);
 
 function opaque(name: string, data: Record<string, string>): V1Secret {
   return {
@@ -115,6 +117,11 @@ const INGRESSES = [
   withAnnotations('deep', { 'auth-tls-secret': 'default/client-ca', 'auth-tls-verify-depth': '2' }),
   withAnnotations('denied', { 'auth-tls-secret': 'default/missing' }),
   withAnnotations('plain', {}),
+  withAnnotations('cn', {
+    'auth-tls-secret': 'default/client-ca',
+    'auth-tls-match-cn': 'CN=(client|admin)\\.',
+  }),
+  withAnnotations('cn-other', { 'auth-tls-secret': 'default/client-ca', 'auth-tls-match-cn': 'CN=admin' }),
 ];
 
 beforeAll(async () => {
@@ -299,6 +306,13 @@ describe('other modes', () => {
     expect(r.seen!['ssl-client-verify']).toBe('SUCCESS');
   });
 
+  it('auth-tls-match-cn: a subject that does not match gets 403', async () => {
+    expect((await get('cn.test', client)).status).toBe(200);
+    expect((await get('cn-other.test', client)).status).toBe(403);
+    // Verification comes first: no certificate is the 400 of the check.
+    expect((await get('cn-other.test')).status).toBe(400);
+  });
+
   it('a missing CA Secret closes the Ingress: 503, certificate or not', async () => {
     expect((await get('denied.test', client)).status).toBe(503);
   });
@@ -354,6 +368,8 @@ describe('bad values, reported for that Ingress only', () => {
     ['auth-tls-verify-depth', '0', 'a whole number from 1 to 100'],
     ['auth-tls-error-page', 'javascript:alert(1)', 'an absolute http(s) URL'],
     ['auth-tls-pass-certificate-to-upstream', 'yes', 'a boolean'],
+    ['auth-tls-match-cn', 'O=acme', 'a regular expression starting with "CN="'],
+    ['auth-tls-match-cn', 'CN=(a+)+$', 'a regular expression starting with "CN=" that cannot backtrack'],
   ])('%s: %s', (name, value, expected) => {
     const problems = problemsOf({ 'auth-tls-secret': 'default/ca', [name]: value });
     expect(problems).toHaveLength(1);

@@ -14,6 +14,10 @@
  *   URL-encoded, in `ssl-client-cert` (nginx's $ssl_client_escaped_cert).
  * - `auth-tls-error-page`: an absolute http(s) URL the refused clients are redirected to (302)
  *   instead of getting 400.
+ * - `auth-tls-match-cn`: a regular expression starting with `CN=` the client certificate's subject
+ *   (RFC 2253, nginx's $ssl_client_s_dn) must contain a match of, else 403, as ingress-nginx's
+ *   `if ($ssl_client_s_dn !~ …)`; case-sensitive, unanchored, refused when it could backtrack
+ *   without bound (JavaScript regexes backtrack: annotations/rewrite.ts).
  *
  * The certificate is asked for during the TLS handshake of the host (certs.ts), so it is per host, as
  * in ingress-nginx (the server block); the check and the headers are per Ingress. A request that
@@ -25,6 +29,7 @@
  * Ingress's routes answer 503, as ingress-nginx denies such a location. Never served unprotected.
  */
 import type { AnnotationFamily } from './family.js';
+import { regexPathProblem } from './rewrite.js';
 
 export type ClientVerify = 'on' | 'optional' | 'optional_no_ca' | 'off';
 
@@ -36,6 +41,8 @@ export interface ClientTlsPolicy {
   readonly depth: number;
   readonly passCertificate: boolean;
   readonly errorPage?: string;
+  /** auth-tls-match-cn: a pattern the subject DN must match. */
+  readonly matchCn?: string;
   /** `ca.crt` of the Secret (PEM), filled in by the compiler. */
   readonly ca?: string;
   /** Why the routes are denied (503) instead: client certificates were asked for and cannot be checked. */
@@ -58,6 +65,7 @@ export const clientTlsAnnotations: AnnotationFamily<ClientTlsChoice> = {
     'auth-tls-verify-depth',
     'auth-tls-pass-certificate-to-upstream',
     'auth-tls-error-page',
+    'auth-tls-match-cn',
   ],
   read(reader) {
     const verify = reader.read(
@@ -76,6 +84,11 @@ export const clientTlsAnnotations: AnnotationFamily<ClientTlsChoice> = {
       (v) => (URL_OF_PAGE.test(v) ? v : undefined),
       'an absolute http(s) URL',
     );
+    const matchCn = reader.read(
+      'auth-tls-match-cn',
+      (v) => (v.startsWith('CN=') && regexPathProblem(v) === undefined ? v : undefined),
+      'a regular expression starting with "CN=" that cannot backtrack without bound',
+    );
     const raw = reader.raw('auth-tls-secret');
     if (raw === undefined) return {};
     const policy = {
@@ -84,6 +97,7 @@ export const clientTlsAnnotations: AnnotationFamily<ClientTlsChoice> = {
       depth: depth ?? 1,
       passCertificate: passCertificate ?? false,
       ...(errorPage !== undefined && { errorPage }),
+      ...(matchCn !== undefined && { matchCn }),
     };
     if (!SECRET.test(raw.value)) {
       // Asked for and unusable: closed (503), not open.
