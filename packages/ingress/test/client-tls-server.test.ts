@@ -377,6 +377,44 @@ describe('bad values, reported for that Ingress only', () => {
     expect(problems[0]).toContain(`"${value}" is not ${expected}`);
   });
 
+  it('a host without a certificate of its own, and a second CA for one host: reported', () => {
+    const pods = loopbackService('web', [web.port]);
+    const caPem = readFileSync(join(dirs[1]!, 'ca.crt'), 'utf8');
+    const mtls = (name: string, host: string, secret: string, tls: boolean) =>
+      ingress(
+        name,
+        {
+          rules: [rule(host, { path: `/${name}`, svc: 'web' })],
+          ...(tls && { tls: [{ secretName: 'site' }] }),
+        },
+        { annotations: { [nginx('auth-tls-secret')]: secret } },
+      );
+    const { problems, table: compiled } = compileWithProblems({
+      ingresses: [
+        mtls('bare', 'bare.test', 'default/ca', false),
+        mtls('first', 'shared.test', 'default/ca', true),
+        mtls('second', 'shared.test', 'default/ca2', true),
+      ],
+      classes: [ingressClass('portico')],
+      services: pods.services,
+      endpointSlices: pods.endpointSlices,
+      secrets: [
+        tlsSecret('site', site.cert, site.key),
+        opaque('ca', { 'ca.crt': caPem }),
+        opaque('ca2', { 'ca.crt': caPem }),
+      ],
+    });
+    const lines = problems.map((p) => `${p.namespace}/${p.name} ${p.reason} ${p.message}`);
+    expect(lines).toContainEqual(expect.stringContaining('default/bare InvalidAnnotation'));
+    expect(lines.find((l) => l.startsWith('default/bare'))).toContain('has no TLS certificate of its own');
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /^default\/second RuleConflict .*already verifies client certificates against secret "default\/ca@1"/,
+      ),
+    );
+    expect(compiled.certs.find((c) => c.host === 'shared.test')?.id).toContain('#client-ca:default/ca@1');
+  });
+
   it('a Secret of another namespace or not a Secret name: the Ingress answers 503', () => {
     expect(problemsOf({ 'auth-tls-secret': 'other/ca' })[0]).toContain(
       'is not a Secret of namespace "default"; the Ingress answers 503',
