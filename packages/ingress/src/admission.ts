@@ -5,20 +5,22 @@
  * only when mustAdmit() says the target has such a policy, so an annotation-free route pays one
  * property test.
  */
-import type { BasicAuthPolicy } from './annotations/index.js';
+import type { TLSSocket } from 'node:tls';
+import type { BasicAuthPolicy, ClientTlsPolicy } from './annotations/index.js';
+import { clientCertificateOf, failsCommonName, refusesClientCertificate } from './client-certificate.js';
 import { BasicCredentials } from './htpasswd.js';
 import type { Target } from './table.js';
 import type { RateLimits } from './rate-limiter.js';
 
 /** A response of our own instead of the pod's. */
 export interface Refusal {
-  readonly status: 401 | 503;
+  readonly status: 302 | 400 | 401 | 403 | 503;
   readonly headers?: Readonly<Record<string, string>>;
   /** The reason label of portico_ingress_admission_refusals_total. */
   readonly reason: RefusalReason;
 }
 
-export type RefusalReason = 'auth' | 'auth_denied' | 'rate' | 'connections';
+export type RefusalReason = 'auth' | 'auth_denied' | 'rate' | 'connections' | 'client_certificate';
 
 /** Admitted, holding a place in a connection limit: call it once when the request ends. */
 export type Release = () => void;
@@ -29,11 +31,13 @@ export interface AdmissionFacts {
   readonly authorization: string | undefined;
   /** The client address (as logged: PROXY protocol, trusted proxies), asked only for rate limits. */
   client(): string;
+  /** The TLS connection (client certificates); undefined over plain HTTP. Absent: never asked. */
+  tls?(): TLSSocket | undefined;
 }
 
 /** Whether the target has a policy that may refuse requests. */
 export function mustAdmit(target: Target): boolean {
-  return target.basicAuth !== undefined || target.rateLimit !== undefined;
+  return target.basicAuth !== undefined || target.rateLimit !== undefined || target.clientTls !== undefined;
 }
 
 /**
@@ -46,6 +50,12 @@ export function admit(
   limits: RateLimits,
   now: number,
 ): Refusal | Release | undefined {
+  // The client certificate first: nginx checks it as it reads the request, before any phase.
+  const clientTls = target.clientTls;
+  if (clientTls !== undefined) {
+    const refusal = clientCertificateRefusal(clientTls, facts);
+    if (refusal !== undefined) return refusal;
+  }
   const limit = target.rateLimit;
   let client: string | undefined;
   let zone;
@@ -76,6 +86,19 @@ export function keepsAuthorization(target: Target): boolean {
 }
 
 const DENIED: Refusal = { status: 503, reason: 'auth_denied' };
+const BAD_CERTIFICATE: Refusal = { status: 400, reason: 'client_certificate' };
+/** auth-tls-match-cn: ingress-nginx's `return 403 "client certificate unauthorized"`. */
+const UNAUTHORIZED_CERTIFICATE: Refusal = { status: 403, reason: 'client_certificate' };
+
+/** 400 (or a 302 to auth-tls-error-page) for a missing or bad certificate; 503 when it cannot be checked. */
+function clientCertificateRefusal(policy: ClientTlsPolicy, facts: AdmissionFacts): Refusal | undefined {
+  if (policy.denied !== undefined) return DENIED;
+  const check = clientCertificateOf(facts.tls?.(), policy);
+  if (!refusesClientCertificate(policy, check))
+    return failsCommonName(policy, check) ? UNAUTHORIZED_CERTIFICATE : undefined;
+  if (policy.errorPage === undefined) return BAD_CERTIFICATE;
+  return { status: 302, headers: { location: policy.errorPage }, reason: 'client_certificate' };
+}
 /** ingress-nginx's limit-req-status-code and limit-conn-status-code default. */
 const RATE_LIMITED: Refusal = { status: 503, reason: 'rate' };
 const CONNECTION_LIMITED: Refusal = { status: 503, reason: 'connections' };

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSecureContext, type SecureContext, type SecureVersion } from 'node:tls';
+import { createSecureContext, type SecureContext, type SecureVersion, type TLSSocket } from 'node:tls';
 import { parentDomain } from './router.js';
 import type { CertEntry, RouteTable } from './table.js';
 
@@ -41,15 +41,43 @@ export class CertStore {
     this.byHost = byHost;
   }
 
+  /**
+   * The SNICallback of the TLS listeners: the host's context and, for a host that verifies client
+   * certificates (annotations/client-tls.ts), a certificate request on this connection. Node asks
+   * for client certificates per server (requestCert); the handshake's verify mode can still be set
+   * while the ClientHello is processed, as nginx does per server block, through the socket's handle.
+   */
+  readonly sniCallback = (
+    socket: TLSSocket,
+    servername: string,
+    cb: (err: Error | null, ctx?: SecureContext) => void,
+  ): void => {
+    const entry = this.entryFor(servername);
+    if (entry?.clientCa !== undefined) askClientCertificate(socket, entry.clientCa);
+    cb(null, this.contextOf(entry));
+  };
+
   /** The context for an SNI server name (already lower case per RFC 6066 §3 comparison rules). */
   contextFor(servername: string): SecureContext {
+    return this.contextOf(this.entryFor(servername));
+  }
+
+  private entryFor(servername: string): CertEntry | undefined {
     const name = servername.toLowerCase();
-    const entry = this.byHost.get(name) ?? this.byHost.get(`*.${parentDomain(name)}`);
+    return this.byHost.get(name) ?? this.byHost.get(`*.${parentDomain(name)}`);
+  }
+
+  private contextOf(entry: CertEntry | undefined): SecureContext {
     if (!entry) return this.defaultContext;
     let ctx = this.contexts.get(entry.id);
     if (!ctx) {
       try {
-        ctx = createSecureContext({ cert: entry.cert, key: entry.key, minVersion: TLS_MIN_VERSION });
+        ctx = createSecureContext({
+          cert: entry.cert,
+          key: entry.key,
+          minVersion: TLS_MIN_VERSION,
+          ...(entry.clientCa !== undefined && { ca: entry.clientCa }),
+        });
       } catch (err) {
         this.broken.set(entry.id, (err as Error).message);
         return this.defaultContext;
@@ -58,6 +86,35 @@ export class CertStore {
     }
     return ctx;
   }
+}
+
+/** What of a server-side TLSSocket asking for a client certificate takes (Node's own fields). */
+interface VerifyingSocket {
+  _requestCert?: boolean;
+  _rejectUnauthorized?: boolean;
+  _handle?: { setVerifyMode?(requestCert: boolean, rejectUnauthorized: boolean): void } | null;
+}
+
+/**
+ * Makes this handshake ask for a client certificate without refusing a bad one (the request
+ * decides: annotations/client-tls.ts), and has Node set `authorized` / `authorizationError` as it
+ * does with requestCert. Should Node's handle lack the method, nothing is asked and every request
+ * needing a certificate is refused: closed, never open.
+ */
+function askClientCertificate(socket: TLSSocket, ca: string): void {
+  const s = socket as unknown as VerifyingSocket;
+  if (typeof s._handle?.setVerifyMode !== 'function') return;
+  s._handle.setVerifyMode(true, false);
+  s._requestCert = true;
+  s._rejectUnauthorized = false;
+  askedCa.set(socket, ca);
+}
+
+/** The CA a connection's client certificate was verified against (client-certificate.ts). */
+const askedCa = new WeakMap<TLSSocket, string>();
+
+export function clientCaOf(socket: TLSSocket): string | undefined {
+  return askedCa.get(socket);
 }
 
 /**

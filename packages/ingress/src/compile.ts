@@ -21,13 +21,16 @@ import type {
 import { backendKey, indexServices, resolveBackend, type ServiceIndex } from './backends.js';
 import { classFilter, CONTROLLER_NAME, DEFAULT_CLASS_NAME } from './classes.js';
 import { formatProblem, type IngressProblem, type ProblemReason } from './problems.js';
+import { createSecureContext } from 'node:tls';
 import {
+  asksClientCertificate,
   NGINX_PREFIX,
   readIngressAnnotations,
   regexMode,
   regexPathProblem,
   resolveBasicAuth,
   type CanaryRule,
+  type ClientTlsPolicy,
   type ProxySsl,
 } from './annotations/index.js';
 import type { BackendEntry, CertEntry, Endpoint, HostTable, PathEntry, RouteTable, Target } from './table.js';
@@ -94,6 +97,8 @@ export function compileWithProblems(state: ClusterState, options: CompileOptions
   const hosts = new Map<string, HostBuilder>();
   const certs = new Map<string, CertEntry>();
   const certOwners = new Map<string, Owner & { secret: string }>();
+  /** Hosts whose handshakes ask for a client certificate, with the CA (annotations/client-tls.ts). */
+  const clientCas = new Map<string, { ca: string; secret: string; ref: IngressRef }>();
   const tlsHosts = new Set<string>();
   let catchAll: Target | null = null;
   let catchAllOwner: Owner | undefined;
@@ -143,6 +148,24 @@ export function compileWithProblems(state: ClusterState, options: CompileOptions
       report('UnknownAnnotation', annotationField(a), 'not an annotation Portico reads; ignored');
     if (policy.proxySsl?.secret !== undefined)
       policy = { ...policy, proxySsl: withSslSecret(policy.proxySsl, ns, secrets, report) };
+    if (policy.clientTls !== undefined) {
+      const clientTls = withClientCa(policy.clientTls, ns, secrets, report);
+      policy = { ...policy, clientTls };
+      // The handshakes of the Ingress's hosts ask for a certificate (the oldest Ingress's CA wins).
+      if (asksClientCertificate(clientTls))
+        for (const [k, rule] of (ing.spec?.rules ?? []).entries()) {
+          const host = (rule.host ?? '').toLowerCase();
+          if (host === '') continue;
+          const had = clientCas.get(host);
+          if (had === undefined) clientCas.set(host, { ca: clientTls.ca!, secret: clientTls.secret, ref });
+          else if (had.secret !== clientTls.secret)
+            report(
+              'RuleConflict',
+              `spec.rules[${k}].host`,
+              `host ${quote(host)} already verifies client certificates against secret ${quote(had.secret)} of Ingress ${quote(had.ref.id)}; its CA is used`,
+            );
+        }
+    }
     // Cookie values are keyed by the Ingress's uid: stable across workers and replicas, unknown to clients.
     if (policy.affinity) policy = { ...policy, affinity: { ...policy.affinity, key: ref.uid ?? id } };
     if (policy.canaryRule) {
@@ -276,6 +299,7 @@ export function compileWithProblems(state: ClusterState, options: CompileOptions
   }
 
   for (const c of canaries) mergeCanary(c.ing, c.ref, c.rule, hosts, resolved, services, problems);
+  withClientCas(certs, clientCas, problems);
 
   const hostTables: HostTable[] = [...hosts].map(([host, hb]) =>
     hb.regex ? regexHost(host, hb, problems) : plainHost(host, hb),
@@ -398,6 +422,86 @@ function withSslSecret(
   if (ca === undefined && cert === undefined)
     report('InvalidCertificate', field, `secret ${quote(name)} has neither ca.crt nor tls.crt and tls.key`);
   return out;
+}
+
+/**
+ * The auth-tls-secret of an Ingress (annotations/client-tls.ts) read into its policy: the CA
+ * certificates of `ca.crt`. A Secret of another namespace, a missing one, or one without a CA that
+ * parses denies the Ingress's routes (503): client certificates were asked for.
+ */
+function withClientCa(
+  policy: ClientTlsPolicy,
+  ns: string,
+  secrets: ReadonlyMap<string, V1Secret>,
+  report: (reason: ProblemReason, field: string, what: string) => void,
+): ClientTlsPolicy {
+  if (policy.denied !== undefined) return policy;
+  const name = policy.secret;
+  const field = 'metadata.annotations["nginx.ingress.kubernetes.io/auth-tls-secret"]';
+  const deny = (reason: ProblemReason, what: string): ClientTlsPolicy => {
+    report(reason, field, `${what}; the Ingress answers 503`);
+    return { ...policy, denied: what };
+  };
+  if (!name.startsWith(`${ns}/`))
+    return deny('InvalidAnnotation', `${quote(name)} is not a Secret of namespace ${quote(ns)}`);
+  const secret = secrets.get(name);
+  if (!secret) return deny('SecretNotFound', `secret ${quote(name)} not found`);
+  const b64 = secret.data?.['ca.crt'];
+  if (b64 === undefined) return deny('InvalidCertificate', `secret ${quote(name)} has no ca.crt`);
+  const ca = Buffer.from(b64, 'base64').toString('utf8');
+  const unusable = caProblem(secret, ca);
+  if (unusable !== null) return deny('InvalidCertificate', `secret ${quote(name)}: ca.crt ${unusable}`);
+  const version = secret.metadata?.resourceVersion;
+  return { ...policy, secret: version === undefined ? name : `${name}@${version}`, ca };
+}
+
+/** Why a CA bundle cannot verify anything, or null; parsed once per Secret object. */
+const checkedCas = new WeakMap<V1Secret, string | null>();
+function caProblem(secret: V1Secret, ca: string): string | null {
+  let verdict = checkedCas.get(secret);
+  if (verdict === undefined) {
+    try {
+      createSecureContext({ ca });
+      verdict = /-----BEGIN CERTIFICATE-----/.test(ca) ? null : 'holds no PEM certificate';
+    } catch (err) {
+      verdict = `does not parse: ${(err as Error).message}`;
+    }
+    checkedCas.set(secret, verdict);
+  }
+  return verdict;
+}
+
+/**
+ * Gives the certificates of hosts that verify client certificates their CA. A host served by a
+ * wildcard certificate gets an entry of its own with that pair; a host without a certificate here
+ * cannot ask for one (the default certificate is shared): reported, and its requests fail the check.
+ */
+function withClientCas(
+  certs: Map<string, CertEntry>,
+  clientCas: ReadonlyMap<string, { ca: string; secret: string; ref: IngressRef }>,
+  problems: IngressProblem[],
+): void {
+  for (const [host, { ca, secret, ref }] of clientCas) {
+    const cert = certs.get(host) ?? certs.get(`*.${host.slice(host.indexOf('.') + 1)}`);
+    if (!cert) {
+      problems.push(
+        problem(
+          ref,
+          'InvalidAnnotation',
+          'metadata.annotations["nginx.ingress.kubernetes.io/auth-tls-secret"]',
+          `host ${quote(host)} has no TLS certificate of its own (spec.tls), so no client certificate is asked for; its requests are refused`,
+        ),
+      );
+      continue;
+    }
+    certs.set(host, {
+      host,
+      id: `${cert.id}#client-ca:${secret}`,
+      cert: cert.cert,
+      key: cert.key,
+      clientCa: ca,
+    });
+  }
 }
 
 function plainHost(host: string, hb: HostBuilder): HostTable {

@@ -14,7 +14,8 @@ import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerR
 import { constants as h2, type ClientHttp2Stream, type Http2ServerRequest } from 'node:http2';
 import { downstreamHeaders } from './headers.js';
 import type { ExchangeExtras } from './node-exchange.js';
-import { headerObject } from './node-request.js';
+import { headerObject, joined } from './node-request.js';
+import { stickyPick } from './affinity.js';
 import type { BodyLimit } from './limits.js';
 import type { IngressCore } from './core.js';
 import type { NodeDataPlane } from './node-data-plane.js';
@@ -37,6 +38,8 @@ export class H2Exchange {
   private attemptTimer: NodeJS.Timeout | undefined;
   private done = false;
   private readonly started = performance.now();
+  /** The affinity cookie this response sets (affinity.ts). */
+  private setCookie: string | undefined;
 
   constructor(
     private readonly core: IngressCore,
@@ -71,7 +74,26 @@ export class H2Exchange {
   /** Sends the request on a stream; `avoid`: the endpoint a retry must not pick again. */
   start(avoid?: RoutedEndpoint): void {
     const core = this.core;
-    const endpoint = core.balancer.pick(this.backend.key, this.backend.endpoints, avoid);
+    const affinity = this.target.affinity;
+    let endpoint: RoutedEndpoint | undefined;
+    if (affinity === undefined)
+      endpoint = core.balancer.pick(this.backend.key, this.backend.endpoints, avoid);
+    else {
+      // Cookie affinity for gRPC too (affinity.ts): a client that keeps its cookies stays on its pod.
+      const secure = (this.req.socket as { encrypted?: boolean }).encrypted === true;
+      const choice = stickyPick(
+        core.balancer,
+        this.backend,
+        affinity,
+        joined(this.req.headers.cookie),
+        secure,
+        avoid,
+      );
+      endpoint = choice.endpoint;
+      this.setCookie = choice.setCookie;
+      if (choice.setCookie !== undefined)
+        core.options.metrics?.affinityCookies.inc({ service: this.backend.key });
+    }
     if (!endpoint) return this.fail(502);
     this.endpoint = endpoint;
     const backendRequest = this.extras.deadlines?.backendRequest;
@@ -135,6 +157,11 @@ export class H2Exchange {
     const out = downstreamHeaders(withoutPseudo(headers), this.core.options.serverName);
     const extras = this.extras;
     if (extras.responseHeaders) headerObject(extras.responseHeaders, out);
+    if (this.setCookie !== undefined) {
+      const had = out['set-cookie'];
+      out['set-cookie'] =
+        had === undefined ? this.setCookie : [...(Array.isArray(had) ? had : [String(had)]), this.setCookie];
+    }
     if (extras.hsts !== undefined && out['strict-transport-security'] === undefined)
       out['strict-transport-security'] = extras.hsts;
     const cookies = extras.cookies;
@@ -208,7 +235,15 @@ export class H2Exchange {
 
   private fail(status: number): void {
     this.done = true;
-    this.plane.local(this.req, this.res, status, this.target, undefined, this.body !== null);
+    this.plane.local(
+      this.req,
+      this.res,
+      status,
+      this.target,
+      undefined,
+      this.body !== null,
+      this.extras.requestId,
+    );
   }
 
   private record(status: number): void {

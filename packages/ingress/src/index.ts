@@ -40,6 +40,7 @@ export { keepsAuthorization, mustAdmit } from './admission.js';
 export { defaultHsts, hstsValue } from './hsts.js';
 export { type AccessEntry, combinedLine, logTime } from './access-log.js';
 export { isSaneRequestId, newRequestId, requestIdLine } from './request-id.js';
+export { ResponsePace } from './response-rate.js';
 export { ConcurrentRequests, RateLimits, RequestRate } from './rate-limiter.js';
 export { ForwardAuth } from './forward-auth.js';
 export { ProxyMetrics } from './metrics.js';

@@ -13,6 +13,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { constants as http2Constants, type Http2ServerRequest } from 'node:http2';
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import type { Decision, IngressCore } from './core.js';
 import { requestHead, upstreamHeaders } from './headers.js';
 import { BodyLimit, BodyWatch } from './limits.js';
@@ -20,11 +21,15 @@ import { bodyLimitOf } from './annotations/index.js';
 import type { Target } from './table.js';
 import { Tunnel, upgradeProtocols } from './tunnel.js';
 import { keepsAuthorization, mustAdmit, withoutField, type AdmissionFacts } from './admission.js';
-import { isSaneRequestId, newRequestId, requestIdFor } from './request-id.js';
+import { isSaneRequestId, requestIdFor, requestIdOf } from './request-id.js';
 import { H2Exchange } from './h2-exchange.js';
 import { NodeExchange, type ExchangeExtras } from './node-exchange.js';
 import { accessOf, headerObject, hopOf, isHttp2, joined, peerOf, requestView } from './node-request.js';
 import { STATUS_TEXT } from './status-text.js';
+import { stickyPick } from './affinity.js';
+import { clientCertificateOf, tlsConnectionOf, withClientCertificateFields } from './client-certificate.js';
+import { tlsOptions } from './upstreams.js';
+import type { RoutedEndpoint } from './router.js';
 
 export class NodeDataPlane {
   /** HTTP/1 connections answered with Connection: close (see local()). */
@@ -127,8 +132,7 @@ export class NodeDataPlane {
         });
         return this.local(req, res, 503, target, withHsts({}), unread);
       }
-      const sent = joined(req.headers['x-request-id']);
-      const requestId = isSaneRequestId(sent) ? sent : newRequestId();
+      const requestId = requestIdOf(joined(req.headers['x-request-id']));
       const client = this.core.clientAddress(
         peerOf(req).remoteAddress ?? '',
         joined(req.headers['x-forwarded-for']),
@@ -149,7 +153,7 @@ export class NodeDataPlane {
             return this.forward(req, res, proto, decision, rawHost, absolute, hsts, requestId, outcome);
           const reason = outcome.status === 500 ? 'forward_auth_error' : 'forward_auth';
           this.core.options.metrics?.admissionRefusals.inc({ ingress: target.ingress, reason });
-          this.local(req, res, outcome.status, target, withHsts(outcome.headers), unread);
+          this.local(req, res, outcome.status, target, withHsts(outcome.headers), unread, requestId);
         } catch (err) {
           this.core.connectionException('node', err, () => res.destroy());
         }
@@ -198,6 +202,14 @@ export class NodeDataPlane {
         headers = withoutField(headers, name.toLowerCase());
         headers.push(name, value);
       }
+    if (target.clientTls !== undefined) {
+      const clientTls = target.clientTls;
+      headers = withClientCertificateFields(
+        headers,
+        clientTls,
+        clientCertificateOf(tlsSocketOf(req), clientTls),
+      );
+    }
     const tagged = requestIdFor(headers, joined(req.headers['x-request-id']), requestId);
     headers = tagged.fields;
     const extras: ExchangeExtras = {
@@ -242,8 +254,8 @@ export class NodeDataPlane {
       });
       body.once('error', () => {
         if (res.headersSent || res.destroyed) return;
-        if (body.expired) this.local(req, res, 408, target);
-        else if (body.tripped) this.local(req, res, 413, target);
+        if (body.expired) this.local(req, res, 408, target, undefined, false, extras.requestId);
+        else if (body.tripped) this.local(req, res, 413, target, undefined, false, extras.requestId);
       });
       return;
     }
@@ -267,6 +279,7 @@ export class NodeDataPlane {
       authorization: joined(req.headers.authorization),
       client: () =>
         this.core.clientAddress(peerOf(req).remoteAddress ?? '', joined(req.headers['x-forwarded-for'])),
+      tls: () => tlsSocketOf(req),
     };
   }
 
@@ -280,14 +293,17 @@ export class NodeDataPlane {
     const started = performance.now();
     const serverName = this.core.options.serverName;
     socket.on('error', () => socket.destroy());
+    const sentId = joined(req.headers['x-request-id']);
+    // Forward auth and answers of our own need it before the pod does: chosen once, up front.
+    const ownId = requestIdOf(sentId);
     const refuse = (
       status: number,
       target?: Target,
       location?: string,
       extra?: Readonly<Record<string, string>>,
     ): void => {
-      socket.end(rawResponse(status, serverName, location, extra));
-      this.core.record(accessOf(req), status, target, undefined, started);
+      socket.end(rawResponse(status, serverName, location, { ...extra, 'x-request-id': ownId }));
+      this.core.record(accessOf(req, ownId), status, target, undefined, started);
     };
     // A body on a handshake has no place to go before the 101: refused rather than guessed at.
     const length = req.headers['content-length'];
@@ -304,7 +320,13 @@ export class NodeDataPlane {
     }
     if (hostCount(req.rawHeaders) > 1) return refuse(400);
     const decision = this.core.decide(rawHost, url, proto, -1, 'node', requestView(req));
-    if (decision.status !== 0) return refuse(decision.status, decision.target, decision.location);
+    if (decision.status !== 0)
+      return refuse(
+        decision.status,
+        decision.target,
+        decision.location,
+        decision.headers && (headerObject(decision.headers) as Record<string, string>),
+      );
     const { target, backend } = decision;
     if (mustAdmit(target)) {
       const refusal = this.core.admit(target, this.factsOf(req));
@@ -312,13 +334,26 @@ export class NodeDataPlane {
       else if (refusal) return refuse(refusal.status, target, undefined, refusal.headers);
     }
     url = decision.path;
-    const sentId = joined(req.headers['x-request-id']);
-    // Forward auth: the auth service and the pod get the same request ID.
-    const requestId =
-      target.forwardAuth === undefined || isSaneRequestId(sentId) ? undefined : newRequestId();
+    // The auth service, the pod and our own answers all get the same request ID.
+    const requestId = isSaneRequestId(sentId) ? undefined : ownId;
     let authHeaders: readonly [string, string][] | undefined;
     const tunnel = (): void => {
-      const endpoint = this.core.balancer.pick(backend.key, backend.endpoints);
+      let endpoint: RoutedEndpoint | undefined;
+      let setCookie: string | undefined;
+      if (target.affinity === undefined) endpoint = this.core.balancer.pick(backend.key, backend.endpoints);
+      else {
+        // Cookie affinity holds for WebSockets too: the handshake goes where the cookie says.
+        const choice = stickyPick(
+          this.core.balancer,
+          backend,
+          target.affinity,
+          joined(req.headers.cookie),
+          proto === 'https',
+        );
+        endpoint = choice.endpoint;
+        setCookie = choice.setCookie;
+        if (setCookie !== undefined) this.core.options.metrics?.affinityCookies.inc({ service: backend.key });
+      }
       if (!endpoint) return refuse(502, target);
       // h2c is never tunnelled (server.ts normally serves it as an ordinary request; Node's HTTPS
       // server has no such choice): forwarded without its Upgrade, answered, then closed.
@@ -337,11 +372,26 @@ export class NodeDataPlane {
         headers = withoutField(headers, name.toLowerCase());
         headers.push(name, value);
       }
+      const clientTls = target.clientTls;
+      if (clientTls !== undefined)
+        headers = withClientCertificateFields(
+          headers,
+          clientTls,
+          clientCertificateOf(tlsSocketOf(req), clientTls),
+        );
       const tagged = requestIdFor(headers, joined(req.headers['x-request-id']), requestId);
       const lines = requestHead(req.method ?? 'GET', url, tagged.fields);
       new Tunnel(socket, head, endpoint, lines, asked, {
         serverName,
         headersTimeout: this.core.options.upstreamHeadersTimeout,
+        requestId: tagged.id,
+        // backend-protocol HTTPS (and GRPCS): the handshake goes to the pod over TLS too.
+        tls:
+          target.backendProtocol === 'HTTPS' || target.backendProtocol === 'GRPCS'
+            ? tlsOptions(target.proxySsl ?? {}, rawHost)
+            : undefined,
+        responseFields: decision.headers,
+        setCookie,
         done: (status, connectFailed) => {
           if (connectFailed) this.core.balancer.failed(endpoint.origin);
           else if (status !== 499) this.core.balancer.succeeded(endpoint.origin);
@@ -369,7 +419,7 @@ export class NodeDataPlane {
           peerOf(req).remoteAddress ?? '',
           joined(req.headers['x-forwarded-for']),
         ),
-        requestId: requestId ?? sentId!,
+        requestId: ownId,
       })
       .then((outcome) => {
         if (socket.destroyed) return;
@@ -387,6 +437,10 @@ export class NodeDataPlane {
       });
   }
 
+  /**
+   * An answer of our own. `requestId`: the one already chosen for this request (an auth service or
+   * a pod saw it); otherwise the client's when sane, else a new one (request-id.ts).
+   */
   local(
     req: IncomingMessage,
     res: ServerResponse,
@@ -394,16 +448,19 @@ export class NodeDataPlane {
     target?: Target,
     extra?: OutgoingHttpHeaders,
     close = false,
+    requestId?: string,
   ): void {
+    const id = requestId ?? requestIdOf(joined(req.headers['x-request-id']));
     // 204 and 304 have no body (RFC 9110 §15.3.5, §15.4.5), and a 204 no Content-Length.
     const empty = status === 204 || status === 304;
     const body = empty ? '' : `${status} ${STATUS_TEXT[status] ?? ''}\n`;
     const headers: OutgoingHttpHeaders = empty
-      ? { server: this.core.options.serverName, ...extra }
+      ? { server: this.core.options.serverName, 'x-request-id': id, ...extra }
       : {
           server: this.core.options.serverName,
           'content-type': 'text/plain; charset=utf-8',
           'content-length': Buffer.byteLength(body),
+          'x-request-id': id,
           ...extra,
         };
     // We did not read the request body: do not let Node keep the connection and parse it as a
@@ -414,7 +471,7 @@ export class NodeDataPlane {
     }
     res.writeHead(status, headers);
     res.end(req.method === 'HEAD' || empty ? undefined : body);
-    this.core.record(accessOf(req), status, target, undefined, performance.now());
+    this.core.record(accessOf(req, id), status, target, undefined, performance.now());
   }
 
   /**
@@ -507,6 +564,13 @@ export function rawResponse(
     (location === undefined ? '' : `location: ${location}\r\n`) +
     fields +
     `content-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`
+  );
+}
+
+/** The TLS connection a request came on (HTTP/2: its session's); undefined over plain HTTP. */
+function tlsSocketOf(req: IncomingMessage): TLSSocket | undefined {
+  return tlsConnectionOf(
+    isHttp2(req) ? (req as unknown as Http2ServerRequest).stream.session?.socket : req.socket,
   );
 }
 

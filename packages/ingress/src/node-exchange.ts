@@ -15,6 +15,7 @@ import { accessOf, headerObject, isHttp2, joined } from './node-request.js';
 import type { Backend, RoutedEndpoint } from './router.js';
 import type { Target } from './table.js';
 import { errorCode } from './upstream-policy.js';
+import { ResponsePace } from './response-rate.js';
 import { UPSTREAM_SERVERNAME } from './upstreams.js';
 
 const { NGHTTP2_INTERNAL_ERROR } = http2Constants;
@@ -73,6 +74,13 @@ export class NodeExchange implements Dispatcher.DispatchHandler {
   /** Response body bytes written, and the time to the pod's response head (access log). */
   private bytes = 0;
   private headMs: number | undefined;
+  /** limit-rate of the route (response-rate.ts), and the wait it imposes. */
+  private readonly pace: ResponsePace | undefined;
+  private paceTimer: NodeJS.Timeout | undefined;
+  /** Body bytes the pace holds back, the end of the response behind them, a wait for 'drain'. */
+  private held: Buffer | undefined;
+  private heldEnd: (() => void) | undefined;
+  private draining = false;
 
   constructor(
     private readonly core: IngressCore,
@@ -87,6 +95,7 @@ export class NodeExchange implements Dispatcher.DispatchHandler {
     private readonly backend: Backend,
     private readonly extras: ExchangeExtras,
   ) {
+    this.pace = target.responseRate === undefined ? undefined : new ResponsePace(target.responseRate);
     const deadlines = extras.deadlines ?? {};
     if (deadlines.request) {
       const timer = setTimeout(() => this.expire('request'), deadlines.request);
@@ -94,6 +103,7 @@ export class NodeExchange implements Dispatcher.DispatchHandler {
     }
     res.on('close', () => {
       clearTimeout(this.stall);
+      clearTimeout(this.paceTimer);
       clearTimeout(this.attemptTimer);
       // The client went away before we finished (an HTTP/2 stream reset, too): stop the upstream
       // exchange, or cancel it before it is sent if it is still queued for a connection.
@@ -202,6 +212,7 @@ export class NodeExchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.pace !== undefined) return this.pacedData(controller, chunk, this.pace);
     this.bytes += chunk.length;
     if (!this.res.write(chunk) && !controller.paused) {
       controller.pause();
@@ -214,6 +225,47 @@ export class NodeExchange implements Dispatcher.DispatchHandler {
         controller.resume();
       });
     }
+  }
+
+  /**
+   * limit-rate (response-rate.ts): the chunk joins what is held, and what the pace leaves room for
+   * is written; the pod is not read while anything is held or the client has not taken it all.
+   */
+  private pacedData(controller: Dispatcher.DispatchController, chunk: Buffer, pace: ResponsePace): void {
+    this.bytes += chunk.length;
+    this.held = this.held === undefined ? chunk : Buffer.concat([this.held, chunk]);
+    if (this.paceTimer === undefined && !this.draining) this.flush(controller, pace);
+  }
+
+  private flush(controller: Dispatcher.DispatchController, pace: ResponsePace): void {
+    this.paceTimer = undefined;
+    this.draining = false;
+    let held = this.held;
+    while (held !== undefined) {
+      const room = pace.room();
+      if (room <= 0) {
+        if (!controller.paused) controller.pause();
+        this.paceTimer = setTimeout(() => this.flush(controller, pace), pace.waitFor(held.length));
+        return;
+      }
+      const part = room >= held.length ? held : held.subarray(0, room);
+      held = this.held = part === held ? undefined : held.subarray(room);
+      pace.wrote(part.length);
+      if (!this.res.write(part)) {
+        if (!controller.paused) controller.pause();
+        this.draining = true;
+        this.stall = setTimeout(() => this.sendTimedOut(), this.core.options.upstreamBodyTimeout);
+        this.res.once('drain', () => {
+          clearTimeout(this.stall);
+          this.flush(controller, pace);
+        });
+        return;
+      }
+    }
+    const end = this.heldEnd;
+    this.heldEnd = undefined;
+    if (end !== undefined) return end();
+    if (controller.paused) controller.resume();
   }
 
   private access(): AccessInfo {
@@ -233,7 +285,12 @@ export class NodeExchange implements Dispatcher.DispatchHandler {
     this.core.record(this.access(), this.res.statusCode, this.target, this.origin, this.started);
   }
 
-  onResponseEnd(_controller: Dispatcher.DispatchController, trailers?: Record<string, unknown>): void {
+  onResponseEnd(controller: Dispatcher.DispatchController, trailers?: Record<string, unknown>): void {
+    // limit-rate: the end waits for the body the pace still holds.
+    if (this.held !== undefined || this.draining) {
+      this.heldEnd = () => this.onResponseEnd(controller, trailers);
+      return;
+    }
     this.done = true;
     clearTimeout(this.attemptTimer);
     // Trailers (gRPC's grpc-status) reach an HTTP/2 or chunked HTTP/1.1 client; others drop them.
@@ -254,7 +311,7 @@ export class NodeExchange implements Dispatcher.DispatchHandler {
       if (!this.res.headersSent) return this.fail(cut, true);
       this.done = true;
       this.res.destroy();
-      return this.core.record(accessOf(this.req), cut, this.target, this.origin, this.started);
+      return this.core.record(this.access(), cut, this.target, this.origin, this.started);
     }
     if (this.limit?.expired) {
       if (!this.res.headersSent) return this.fail(408, true);
@@ -301,7 +358,7 @@ export class NodeExchange implements Dispatcher.DispatchHandler {
   private fail(status: number, close = false): void {
     this.done = true;
     clearTimeout(this.attemptTimer);
-    this.plane.local(this.req, this.res, status, this.target, undefined, close);
+    this.plane.local(this.req, this.res, status, this.target, undefined, close, this.extras.requestId);
   }
 }
 

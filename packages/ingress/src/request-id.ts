@@ -1,7 +1,9 @@
 /**
  * The request ID (X-Request-ID), as ingress-nginx sets it: the client's value is passed on to the
  * pod when it sends one, a new random one (32 hex digits, like nginx's $request_id) otherwise. It
- * is logged with the request; like ingress-nginx, it is not added to the response.
+ * is logged with the request; like ingress-nginx, it is not added to the pod's response. Our own
+ * answers (404, 502, 503, 403, redirects, 413…) carry it as X-Request-ID and log it too, so a
+ * client that got an error from the proxy can quote the ID that names its access-log line.
  *
  * A client's value is kept when it is sane: 1 to 200 visible ASCII characters (so one header, no
  * spaces, nothing a log line or a pod could misread); otherwise it is replaced by a new one.
@@ -33,6 +35,11 @@ const SANE = /^[!-~]{1,200}$/;
 /** Whether a client's X-Request-ID is passed on as it is. */
 export function isSaneRequestId(value: string | undefined): value is string {
   return value !== undefined && SANE.test(value);
+}
+
+/** The client's X-Request-ID when it is sane, a new one otherwise (answers of our own). */
+export function requestIdOf(sent: string | undefined): string {
+  return isSaneRequestId(sent) ? sent : newRequestId();
 }
 
 /**

@@ -132,8 +132,14 @@ export class IngressServer {
       const tlsOptions = {
         ...certs.defaultPair,
         minVersion: TLS_MIN_VERSION,
-        SNICallback: (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void) =>
-          cb(null, certs.contextFor(servername)),
+        // A function, not an arrow: Node calls it on the handshake's TLSSocket (certs.ts).
+        SNICallback(
+          this: TLSSocket,
+          servername: string,
+          cb: (err: Error | null, ctx?: SecureContext) => void,
+        ) {
+          certs.sniCallback(this, servername, cb);
+        },
       };
       // Does the TLS handshakes of nothing: the TLS listener below hands it HTTP/2 connections
       // after the handshake, and the HTTP/1.1 ones the fast path does not take.

@@ -71,6 +71,11 @@ export interface CertEntry {
   readonly id: string;
   readonly cert: string;
   readonly key: string;
+  /**
+   * CA certificates (PEM) the host's handshakes ask a client certificate of and verify it against
+   * (annotations/client-tls.ts); `id` then names the CA Secret too, so a changed CA is a new context.
+   */
+  readonly clientCa?: string;
 }
 
 export interface RouteTable {

@@ -6,13 +6,18 @@
  * the upgrade request ever reaches the pod unrouted. Until the 101, the client's further bytes
  * are held back (the socket is paused), never forwarded.
  *
+ * With `tls` (backend-protocol: HTTPS, upstreams.ts's tlsOptions) the pod is spoken to over TLS,
+ * the head sent once the handshake is done. The route's response fields (CORS) and an affinity
+ * cookie are added to the pod's answer, the 101 included, as to any response of the route.
+ *
  * h2c never gets here (server.ts hands it to the ordinary request path, where Upgrade is dropped):
  * an h2c tunnel would carry HTTP/2 requests to the pod past routing.
  */
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { connect as connectTls, type ConnectionOptions } from 'node:tls';
 import { ChunkedScanner } from './http1/chunked.js';
-import { parseResponseHead, type Framing } from './http1/response-head.js';
+import { parseResponseHead, withFields, type Framing } from './http1/response-head.js';
 import type { RoutedEndpoint } from './router.js';
 
 /** A pod's answer head larger than this is refused (502), as on the fast path. */
@@ -32,6 +37,14 @@ export interface TunnelOptions {
   readonly serverName: string;
   /** The pod must answer within this, ms (504). */
   readonly headersTimeout: number;
+  /** The request's X-Request-ID, on our own 502 and 504 (request-id.ts). */
+  readonly requestId?: string | undefined;
+  /** TLS to the pod (backend-protocol: HTTPS); plain TCP without. */
+  readonly tls?: ConnectionOptions | undefined;
+  /** Fields the route adds to the answer, [name, value, …], replacing the pod's (route-policy.ts). */
+  readonly responseFields?: readonly string[] | undefined;
+  /** A Set-Cookie value for the answer (cookie affinity, affinity.ts). */
+  readonly setCookie?: string | undefined;
   /**
    * Called once with the final status (101, the relayed one, 502 or 504; 499: client gone);
    * `connectFailed`: the pod could not be reached at all (passive ejection counts it).
@@ -61,9 +74,12 @@ export class Tunnel {
     private readonly options: TunnelOptions,
   ) {
     client.pause();
-    this.up = connect({ host: endpoint.address, port: endpoint.port });
+    const tls = options.tls;
+    this.up = tls
+      ? connectTls({ ...tls, host: endpoint.address, port: endpoint.port })
+      : connect({ host: endpoint.address, port: endpoint.port });
     this.up.setNoDelay(true);
-    this.up.once('connect', () => {
+    this.up.once(tls ? 'secureConnect' : 'connect', () => {
       this.connected = true;
       this.up.write(requestHead, 'latin1');
     });
@@ -102,7 +118,7 @@ export class Tunnel {
       this.framing = head.framing;
       this.remaining = head.length;
       if (head.framing === 'chunked') this.scanner = new ChunkedScanner();
-      this.client.write(`${head.forClient}connection: close\r\n\r\n`, 'latin1');
+      this.client.write(`${this.withRouteFields(head.forClient)}connection: close\r\n\r\n`, 'latin1');
       this.status = head.status;
       if (head.framing === 'none' || (head.framing === 'length' && head.length === 0)) return this.end();
       if (rest.length > 0) this.relay(rest, 0);
@@ -118,7 +134,7 @@ export class Tunnel {
     if (chosen.length !== 1 || !this.asked.includes(chosen[0]!)) return this.fail(502);
     this.phase = 'tunnel';
     this.status = 101;
-    this.client.write(text + '\r\n\r\n', 'latin1');
+    this.client.write(this.withRouteFields(text + '\r\n') + '\r\n', 'latin1');
     if (rest.length > 0) this.client.write(Buffer.from(rest));
     if (this.head.length > 0) this.up.write(this.head);
     this.up.removeAllListeners('data');
@@ -126,6 +142,14 @@ export class Tunnel {
     this.client.pipe(this.up);
     this.client.resume();
     this.options.done(101, false);
+  }
+
+  /** A head (lines ending in CRLF, no blank line) with the route's fields and cookie added. */
+  private withRouteFields(block: string): string {
+    const { responseFields, setCookie } = this.options;
+    let out = responseFields === undefined ? block : withFields(block, responseFields);
+    if (setCookie !== undefined) out += `set-cookie: ${setCookie}\r\n`;
+    return out;
   }
 
   /** Body bytes of a non-101 answer, as framed; the connection closes at its end. */
@@ -162,6 +186,7 @@ export class Tunnel {
       const body = `${status} ${reason}\n`;
       this.client.end(
         `HTTP/1.1 ${status} ${reason}\r\nserver: ${this.options.serverName}\r\n` +
+          (this.options.requestId === undefined ? '' : `x-request-id: ${this.options.requestId}\r\n`) +
           `content-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
       );
     } else this.client.destroy();

@@ -21,6 +21,8 @@ import { corsAnnotations, type CorsChoice } from './cors.js';
 import { basicAuthAnnotations, type BasicAuthChoice } from './basic-auth.js';
 import { rateLimitAnnotations, type RateLimitChoice } from './rate-limit.js';
 import { forwardAuthAnnotations, type ForwardAuthChoice } from './forward-auth.js';
+import { clientTlsAnnotations, type ClientTlsChoice } from './client-tls.js';
+import { responseRateAnnotations, type ResponseRateChoice } from './response-rate.js';
 
 export * from './family.js';
 export * from './read.js';
@@ -37,6 +39,8 @@ export * from './cors.js';
 export * from './basic-auth.js';
 export * from './rate-limit.js';
 export * from './forward-auth.js';
+export * from './client-tls.js';
+export * from './response-rate.js';
 
 /** What one Ingress's annotations ask of the routes it defines (the Target fields they own). */
 export type RoutePolicy = RedirectChoice &
@@ -51,7 +55,9 @@ export type RoutePolicy = RedirectChoice &
   CorsChoice &
   BasicAuthChoice &
   RateLimitChoice &
-  ForwardAuthChoice;
+  ForwardAuthChoice &
+  ClientTlsChoice &
+  ResponseRateChoice;
 
 const FAMILIES = [
   redirectAnnotations,
@@ -67,6 +73,8 @@ const FAMILIES = [
   basicAuthAnnotations,
   rateLimitAnnotations,
   forwardAuthAnnotations,
+  clientTlsAnnotations,
+  responseRateAnnotations,
 ];
 
 /** The snippet annotations of ingress-nginx, refused whatever their value. */

@@ -12,7 +12,7 @@ import { bodyExpired, type BodyTimeouts } from '../limits.js';
 import type { IngressCore } from '../core.js';
 import { STATUS_TEXT } from '../status-text.js';
 import { keepsAuthorization, mustAdmit, withoutField, type Refusal, type Release } from '../admission.js';
-import { requestIdLine } from '../request-id.js';
+import { requestIdLine, requestIdOf } from '../request-id.js';
 import { Exchange, type ClientSide } from './exchange.js';
 import { HeadView } from './head-view.js';
 import { parseRequestHead, type RequestHead } from './request-head.js';
@@ -144,11 +144,16 @@ export class ClientConnection implements ClientSide {
       this.view,
     );
     this.view.head = undefined;
-    // Routes the fast path does not serve: a pod spoken to over TLS or HTTP/2, and forward auth,
-    // which waits for a subrequest. Node's server gets the request from its first byte (node-data-plane.ts).
+    // Routes the fast path does not serve: a pod spoken to over TLS or HTTP/2, forward auth, which
+    // waits for a subrequest, client certificates (auth-tls-*, judged on the TLS socket) and
+    // limit-rate (paced by node-exchange.ts). Node's server gets the request from its first byte
+    // (node-data-plane.ts).
     if (
       decision.status === 0 &&
-      (decision.target.forwardAuth !== undefined || decision.target.backendProtocol !== undefined)
+      (decision.target.forwardAuth !== undefined ||
+        decision.target.backendProtocol !== undefined ||
+        decision.target.clientTls !== undefined ||
+        decision.target.responseRate !== undefined)
     ) {
       this.buf = bytes;
       this.handover();
@@ -170,8 +175,12 @@ export class ClientConnection implements ClientSide {
       const status = refusal?.status ?? decision.status;
       // We do not read a body we will not forward: close instead of parsing it as a request.
       const close = head.close || head.contentLength > 0 || status === 400;
+      // Our own answer carries the request ID its access-log line names (request-id.ts).
+      const requestId = requestIdOf(fieldValue(head.fields, 'x-request-id'));
       const extra =
-        hsts === undefined ? refusal?.headers : { ...refusal?.headers, 'strict-transport-security': hsts };
+        hsts === undefined
+          ? { ...refusal?.headers, 'x-request-id': requestId }
+          : { ...refusal?.headers, 'x-request-id': requestId, 'strict-transport-security': hsts };
       this.local(status, head.method, close, decision.location, extra, decision.headers);
       proxy.record(
         {
@@ -180,6 +189,7 @@ export class ClientConnection implements ClientSide {
           path: head.target,
           client: this.address,
           forwardedFor: proxy.trusted.empty ? undefined : fieldValue(head.fields, 'x-forwarded-for'),
+          requestId,
         },
         status,
         decision.target,

@@ -24,7 +24,13 @@ export interface ClientSide {
   readonly socket: Socket;
   readonly address: string;
   /** Answers with a response of our own (nothing of the pod's response was sent). */
-  local(status: number, method: string, close: boolean): void;
+  local(
+    status: number,
+    method: string,
+    close: boolean,
+    location?: string,
+    extra?: Readonly<Record<string, string>>,
+  ): void;
   /** The exchange is over; `close`: the connection must not carry another request. */
   exchangeDone(close: boolean): void;
 }
@@ -239,7 +245,7 @@ export class Exchange implements ResponseHandler {
     this.upstream?.abandon();
     // A body we may not have read in full: the connection cannot carry another request.
     const close = this.closeAfter || this.request.contentLength > 0;
-    this.client.local(status, this.request.method, close);
+    this.client.local(status, this.request.method, close, undefined, { 'x-request-id': this.requestId });
     this.record(status);
     this.client.exchangeDone(close);
   }

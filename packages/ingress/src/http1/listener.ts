@@ -15,6 +15,7 @@ import { attachRequestGuard, Http2RequestGuard } from '../http2/request-guard.js
 import type { IngressCore } from '../core.js';
 import { relayCorked } from './corked-relay.js';
 import { ClientConnection, type ClientLimits, type ListenerContext } from './client-connection.js';
+import { TLS_CONNECTION } from '../client-certificate.js';
 
 export interface Http1ListenerOptions extends ClientLimits {
   /** How often timeouts are checked, ms. */
@@ -124,6 +125,8 @@ export class Http1Listener implements ListenerContext {
     Object.assign(inner, {
       alpnProtocol: (socket as Partial<TLSSocket>).alpnProtocol ?? false,
       encrypted: this.proto === 'https' || undefined,
+      // The real connection, for its client certificate (client-certificate.ts).
+      [TLS_CONNECTION]: this.proto === 'https' ? socket : undefined,
       remoteAddress: socket.remoteAddress,
       remotePort: socket.remotePort,
       remoteFamily: socket.remoteFamily,

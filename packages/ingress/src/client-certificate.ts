@@ -1,0 +1,182 @@
+/**
+ * Client certificates at request time (annotations/client-tls.ts): what the connection's handshake
+ * established (certs.ts asked for the certificate per host), judged against the route's policy, and
+ * the `ssl-client-*` fields its pods get, named and valued as ingress-nginx sets them.
+ *
+ * The verdict is nginx's $ssl_client_verify: `SUCCESS`, `FAILED:<reason>` or `NONE`. A certificate
+ * verified against another host's CA (a connection whose SNI named another host) is not a success
+ * here: it was never checked against this route's CA.
+ */
+import { X509Certificate } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
+import type { ClientTlsPolicy } from './annotations/index.js';
+import { clientCaOf } from './certs.js';
+
+export interface ClientCertificate {
+  /** nginx's $ssl_client_verify. */
+  readonly verify: string;
+  readonly certificate?: X509Certificate | undefined;
+}
+
+/** What a handshake established, computed once per connection. */
+interface HandshakeFacts {
+  readonly ca: string | undefined;
+  readonly certificate: X509Certificate | undefined;
+  readonly error: string | undefined;
+  /** Signed directly by a CA of the bundle (verify depth 1). */
+  readonly direct: boolean;
+}
+
+const facts = new WeakMap<TLSSocket, HandshakeFacts>();
+
+/**
+ * The property under which a stand-in socket names the TLS connection it stands for: Node's
+ * servers get connections from http1/listener.ts through socket pairs, and the handshake's facts
+ * live on the real TLSSocket. A property, not a map: HTTP/2 sessions show their socket through a
+ * Proxy, which passes property reads on.
+ */
+export const TLS_CONNECTION = Symbol('portico.tlsConnection');
+
+/** The TLS connection behind a socket Node's server was given (itself when it is one). */
+export function tlsConnectionOf(socket: object | undefined): TLSSocket | undefined {
+  if (socket === undefined) return undefined;
+  // HTTP/2: Node runs the session on its wrapper (`stream`) of the stand-in.
+  const standIn = socket as { [TLS_CONNECTION]?: TLSSocket; stream?: { [TLS_CONNECTION]?: TLSSocket } };
+  const behind = standIn[TLS_CONNECTION] ?? standIn.stream?.[TLS_CONNECTION];
+  if (behind !== undefined) return behind;
+  const s = socket as Partial<TLSSocket>;
+  return s.encrypted === true && typeof s.getPeerX509Certificate === 'function'
+    ? (socket as TLSSocket)
+    : undefined;
+}
+
+function factsOf(socket: TLSSocket): HandshakeFacts {
+  let f = facts.get(socket);
+  if (f === undefined) {
+    const certificate = socket.getPeerX509Certificate();
+    const ca = clientCaOf(socket);
+    f = {
+      ca,
+      certificate,
+      error: socket.authorizationError === null ? undefined : String(socket.authorizationError ?? ''),
+      direct: certificate !== undefined && ca !== undefined && signedByBundle(certificate, ca),
+    };
+    facts.set(socket, f);
+  }
+  return f;
+}
+
+/**
+ * Whether the client's certificate is signed directly by a CA of the bundle (verify depth 1).
+ * Node shows a server only the client's own certificate, not the intermediates it sent, so a
+ * longer chain is known to be longer than 1, not how long (annotations/client-tls.ts).
+ */
+function signedByBundle(certificate: X509Certificate, bundle: string): boolean {
+  return casOf(bundle).some((ca) => certificate.checkIssued(ca) && certificate.verify(ca.publicKey));
+}
+
+/** The CA certificates of a bundle, parsed once (a table holds few distinct bundles). */
+const bundles = new Map<string, X509Certificate[]>();
+function casOf(bundle: string): X509Certificate[] {
+  let cas = bundles.get(bundle);
+  if (cas === undefined) {
+    cas = [];
+    for (const pem of bundle.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [])
+      try {
+        cas.push(new X509Certificate(pem));
+      } catch {
+        // Not a certificate Node parses: OpenSSL did not verify against it either.
+      }
+    if (bundles.size >= 64) bundles.clear();
+    bundles.set(bundle, cas);
+  }
+  return cas;
+}
+
+/** The connection's client certificate as the route's policy sees it; `socket` undefined: plain HTTP. */
+export function clientCertificateOf(
+  socket: TLSSocket | undefined,
+  policy: ClientTlsPolicy,
+): ClientCertificate {
+  if (socket === undefined) return NONE;
+  const f = factsOf(socket);
+  if (f.certificate === undefined) return NONE;
+  const certificate = f.certificate;
+  if (f.ca === undefined || f.ca !== policy.ca)
+    return { verify: 'FAILED:certificate not verified against this host', certificate };
+  if (f.error !== undefined) return { verify: `FAILED:${f.error}`, certificate };
+  if (policy.depth === 1 && !f.direct) return { verify: 'FAILED:certificate chain too long', certificate };
+  return { verify: 'SUCCESS', certificate };
+}
+
+const NONE: ClientCertificate = { verify: 'NONE' };
+
+/** Whether the policy refuses the request (400, or the error page), as nginx's ssl_verify_client. */
+export function refusesClientCertificate(policy: ClientTlsPolicy, check: ClientCertificate): boolean {
+  switch (policy.verify) {
+    case 'on':
+      return check.verify !== 'SUCCESS';
+    case 'optional':
+      return check.verify.startsWith('FAILED:');
+    default:
+      return false;
+  }
+}
+
+const FIELDS = new Set([
+  'ssl-client-cert',
+  'ssl-client-verify',
+  'ssl-client-subject-dn',
+  'ssl-client-issuer-dn',
+]);
+
+/**
+ * Upstream `fields` ([name, value, …]) with the client's own `ssl-client-*` fields dropped (a client
+ * must not claim a certificate) and ours added.
+ */
+export function withClientCertificateFields(
+  fields: string[],
+  policy: ClientTlsPolicy,
+  check: ClientCertificate,
+): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < fields.length; i += 2)
+    if (!FIELDS.has(fields[i]!.toLowerCase())) out.push(fields[i]!, fields[i + 1]!);
+  const cert = check.certificate;
+  out.push('ssl-client-verify', check.verify);
+  out.push('ssl-client-subject-dn', cert === undefined ? '' : distinguishedName(cert.subject));
+  out.push('ssl-client-issuer-dn', cert === undefined ? '' : distinguishedName(cert.issuer));
+  if (policy.passCertificate && cert !== undefined) out.push('ssl-client-cert', escapedPem(cert));
+  return out;
+}
+
+/** Whether auth-tls-match-cn refuses the request (403): the subject DN does not match. */
+export function failsCommonName(policy: ClientTlsPolicy, check: ClientCertificate): boolean {
+  const pattern = policy.matchCn;
+  if (pattern === undefined) return false;
+  let regex = patterns.get(pattern);
+  if (regex === undefined) {
+    if (patterns.size >= 256) patterns.clear();
+    patterns.set(pattern, (regex = new RegExp(pattern)));
+  }
+  const cert = check.certificate;
+  return !regex.test(cert === undefined ? '' : distinguishedName(cert.subject));
+}
+
+/** auth-tls-match-cn patterns, compiled once (the annotation read refused any that could not be). */
+const patterns = new Map<string, RegExp>();
+
+/** Node's one-attribute-per-line name as RFC 2253 writes it (nginx's $ssl_client_s_dn): last first, commas. */
+function distinguishedName(lines: string): string {
+  return lines
+    .split('\n')
+    .filter((l) => l !== '')
+    .reverse()
+    .map((l) => l.replace(/([,+"\\<>;])/g, '\\$1'))
+    .join(',');
+}
+
+/** The certificate as PEM, URL-encoded (nginx's $ssl_client_escaped_cert). */
+function escapedPem(cert: X509Certificate): string {
+  return encodeURIComponent(cert.toString());
+}
