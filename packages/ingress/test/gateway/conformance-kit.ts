@@ -3,7 +3,8 @@
  * from the Go module proxy) as data: each test's manifests with the shared base manifests, and the
  * HTTP expectations written in its Go file (request host/path/method/headers -> backend or status
  * code). The objects get what the API server would add (creationTimestamp in apply order, generation
- * 1); every Service gets an EndpointSlice with one ready endpoint, since no pods run here.
+ * 1); every Service with a selector gets an EndpointSlice with one ready endpoint, since no pods
+ * run here (the EndpointSlices a test applies itself are kept as they are).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -70,7 +71,11 @@ export async function conformanceState(...testFiles: string[]): Promise<GatewayC
     referenceGrants: of<ReferenceGrant>('ReferenceGrant'),
     namespaces: of<NamespaceObject>('Namespace'),
     services,
-    endpointSlices: services.map((s, i) => endpointSliceFor(s, i)),
+    // The EndpointSlice controller's slices for the Services with a selector, and the test's own.
+    endpointSlices: [
+      ...services.flatMap((s, i) => (s.spec?.selector ? [endpointSliceFor(s, i)] : [])),
+      ...of<V1EndpointSlice>('EndpointSlice'),
+    ],
     secrets: of<V1Secret>('Secret'),
   };
 }
