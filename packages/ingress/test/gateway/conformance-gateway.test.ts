@@ -1,13 +1,20 @@
 // The upstream Gateway conformance tests that check statuses only (GATEWAY-HTTP core: the
 // listener's certificate references and their ReferenceGrants, invalid TLS configuration,
-// listeners added and removed, the GatewayClass's observedGeneration; extended GatewayPort8080),
-// on the compiled model: each test's manifests with the suite's base manifests and the
+// listeners added and removed, the GatewayClass's observedGeneration; extended GatewayPort8080,
+// and the provisional GatewayInfrastructure and GatewayOptionalAddressValue on the Gateway's
+// Service and addresses), on the compiled model: each test's manifests with the suite's base manifests and the
 // certificate Secrets the suite creates, and the listener statuses its Go file expects (the
 // `[]v1.ListenerStatus` literals), compared as the suite's GatewayStatusMustHaveListeners compares
 // them, with every Gateway condition at the Gateway's generation (GatewayMustHaveLatestConditions).
 import { describe, expect, it } from 'vitest';
 import type { Gateway, GatewayClusterState } from '../../src/gateway/index.js';
-import { compileGateways, type GatewayCompiled } from '../../src/gateway/index.js';
+import {
+  compileGateways,
+  desiredGatewayService,
+  gatewayAddressing,
+  withAddressing,
+  type GatewayCompiled,
+} from '../../src/gateway/index.js';
 import { conformanceState, listenerExpectations, listenerMismatch, suiteSecrets } from './conformance-kit.js';
 import { answer } from './serve-model.js';
 
@@ -143,6 +150,59 @@ describe('conformance: Gateway listener statuses as the upstream tests expect', 
         ),
       });
       expect(accepted(bumped)).toEqual([['Accepted', 'True', 2]]);
+    },
+  );
+
+  it(
+    'GatewayInfrastructure: the Gateway accepted; its Service carries the infrastructure labels and annotations',
+    TIMEOUT,
+    async () => {
+      const state = await stateOf('gateway-infrastructure');
+      const name = 'gateway-with-infrastructure-metadata';
+      const gateway = state.gateways.find((g) => g.metadata?.name === name)!;
+      const c = compile(state);
+      expect(
+        gatewayOf(c, `${INFRA}/${name}`).status.conditions?.find((k) => k.type === 'Accepted')?.status,
+      ).toBe('True');
+      expect(staleConditions(c, `${INFRA}/${name}`, 1)).toEqual([]);
+      // The resource the suite lists by the gateway-name label in the Gateway's namespace.
+      const service = desiredGatewayService(gateway)!;
+      expect(service.metadata?.namespace).toBe(INFRA);
+      expect(service.metadata?.labels?.['gateway.networking.k8s.io/gateway-name']).toBe(name);
+      expect(service.metadata?.labels).toMatchObject(gateway.spec.infrastructure!.labels!);
+      expect(service.metadata?.annotations).toMatchObject(gateway.spec.infrastructure!.annotations!);
+      expect(Object.keys(gateway.spec.infrastructure!.labels!).length).toBeGreaterThan(0);
+    },
+  );
+
+  it(
+    'GatewayOptionalAddressValue: an IPAddress without a value gets an address from the pools',
+    TIMEOUT,
+    async () => {
+      const state = await stateOf('gateway-optional-address-value');
+      const name = 'gateway-without-address-value';
+      const gateway = state.gateways.find((g) => g.metadata?.name === name)!;
+      expect(gateway.spec.addresses).toEqual([{ type: 'IPAddress' }]);
+      // Its Service asks the controller for no particular IP...
+      const service = desiredGatewayService(gateway)!;
+      expect(service.metadata?.annotations?.['metallb.io/loadBalancerIPs']).toBeUndefined();
+      // ...and the address the controller gives it is the Gateway's (--gateway-services, no static address).
+      const compiled = compileGateways(state);
+      const status = gatewayOf(compiled, `${INFRA}/${name}`).status;
+      const addressed = withAddressing(
+        status,
+        1,
+        gatewayAddressing(gateway, {
+          staticAddresses: [],
+          withService: true,
+          service: { ...service, status: { loadBalancer: { ingress: [{ ip: '192.0.2.7' }] } } },
+        }),
+      );
+      expect(addressed.addresses).toEqual([{ type: 'IPAddress', value: '192.0.2.7' }]);
+      expect(addressed.conditions?.map((k) => [k.type, k.status, k.observedGeneration])).toEqual([
+        ['Accepted', 'True', 1],
+        ['Programmed', 'True', 1],
+      ]);
     },
   );
 });
