@@ -205,4 +205,54 @@ describe('conformance: Gateway listener statuses as the upstream tests expect', 
       ]);
     },
   );
+
+  it(
+    'HTTPRouteObservedGenerationBump: the backendRef changed, Accepted and ResolvedRefs at the new generation',
+    TIMEOUT,
+    async () => {
+      const state = await stateOf('httproute-observed-generation-bump');
+      const route = `${INFRA}/observed-generation-bump`;
+      const conditions = (c: GatewayCompiled) =>
+        c.httpRoutes
+          .find((r) => `${r.namespace}/${r.name}` === route)
+          ?.status.parents.find((p) => p.parentRef.name === 'same-namespace')
+          ?.conditions.map((k) => [k.type, k.status, k.observedGeneration]);
+      expect(conditions(compile(state))).toEqual([
+        ['Accepted', 'True', 1],
+        ['ResolvedRefs', 'True', 1],
+      ]);
+      // The test's patch: the first backendRef now names infra-backend-v2.
+      const patched = compile({
+        ...state,
+        httpRoutes: state.httpRoutes.map((r) =>
+          `${r.metadata?.namespace}/${r.metadata?.name}` === route
+            ? {
+                ...r,
+                metadata: { ...r.metadata, generation: 2 },
+                spec: {
+                  ...r.spec,
+                  rules: r.spec.rules!.map((rule, i) =>
+                    i === 0
+                      ? {
+                          ...rule,
+                          backendRefs: rule.backendRefs!.map((b, j) =>
+                            j === 0 ? { ...b, name: 'infra-backend-v2' } : b,
+                          ),
+                        }
+                      : rule,
+                  ),
+                },
+              }
+            : r,
+        ),
+      });
+      expect(conditions(patched)).toEqual([
+        ['Accepted', 'True', 2],
+        ['ResolvedRefs', 'True', 2],
+      ]);
+      expect(answer(patched, `${INFRA}/same-namespace`, 80, { path: '/', headers: {} })).toEqual({
+        backend: `${INFRA}/infra-backend-v2`,
+      });
+    },
+  );
 });
