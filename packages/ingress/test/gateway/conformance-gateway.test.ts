@@ -95,7 +95,7 @@ describe('conformance: Gateway listener statuses as the upstream tests expect', 
             spec: {
               ...g.spec,
               listeners: [
-                ...g.spec.listeners,
+                ...(g.spec?.listeners ?? []),
                 {
                   name: 'http',
                   port: 80,
@@ -110,7 +110,7 @@ describe('conformance: Gateway listener statuses as the upstream tests expect', 
           return {
             ...g,
             metadata: { ...g.metadata, generation: 2 },
-            spec: { ...g.spec, listeners: g.spec.listeners.filter((l) => l.name === 'http') },
+            spec: { ...g.spec, listeners: (g.spec?.listeners ?? []).filter((l) => l.name === 'http') },
           };
         return g;
       };
@@ -169,9 +169,9 @@ describe('conformance: Gateway listener statuses as the upstream tests expect', 
       const service = desiredGatewayService(gateway)!;
       expect(service.metadata?.namespace).toBe(INFRA);
       expect(service.metadata?.labels?.['gateway.networking.k8s.io/gateway-name']).toBe(name);
-      expect(service.metadata?.labels).toMatchObject(gateway.spec.infrastructure!.labels!);
-      expect(service.metadata?.annotations).toMatchObject(gateway.spec.infrastructure!.annotations!);
-      expect(Object.keys(gateway.spec.infrastructure!.labels!).length).toBeGreaterThan(0);
+      expect(service.metadata?.labels).toMatchObject(gateway.spec!.infrastructure!.labels!);
+      expect(service.metadata?.annotations).toMatchObject(gateway.spec!.infrastructure!.annotations!);
+      expect(Object.keys(gateway.spec!.infrastructure!.labels!).length).toBeGreaterThan(0);
     },
   );
 
@@ -182,7 +182,7 @@ describe('conformance: Gateway listener statuses as the upstream tests expect', 
       const state = await stateOf('gateway-optional-address-value');
       const name = 'gateway-without-address-value';
       const gateway = state.gateways.find((g) => g.metadata?.name === name)!;
-      expect(gateway.spec.addresses).toEqual([{ type: 'IPAddress' }]);
+      expect(gateway.spec?.addresses).toEqual([{ type: 'IPAddress' }]);
       // Its Service asks the controller for no particular IP...
       const service = desiredGatewayService(gateway)!;
       expect(service.metadata?.annotations?.['metallb.io/loadBalancerIPs']).toBeUndefined();
@@ -231,7 +231,7 @@ describe('conformance: Gateway listener statuses as the upstream tests expect', 
                 metadata: { ...r.metadata, generation: 2 },
                 spec: {
                   ...r.spec,
-                  rules: r.spec.rules!.map((rule, i) =>
+                  rules: r.spec!.rules!.map((rule, i) =>
                     i === 0
                       ? {
                           ...rule,
