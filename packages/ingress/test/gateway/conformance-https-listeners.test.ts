@@ -266,5 +266,9 @@ describe('HTTPS listener conformance (redirects, misdirected requests)', () => {
           failures.push(`${label}: answered by ${reply.body}`);
       }
     expect(failures).toEqual([]);
+    // Ours: without SNI there is nothing to compare; the Host alone picks the listener.
+    const noSni = await httpsGet(ADDRESS, '', 'second-example.org', path, validity.cert);
+    expect(noSni.status).toBe(200);
+    expect((JSON.parse(noSni.body) as { name: string }).name).toBe(`${INFRA}/infra-backend-v2`);
   });
 });
