@@ -1,6 +1,7 @@
 // The upstream Gateway conformance tests that check statuses only (GATEWAY-HTTP core: the
 // listener's certificate references and their ReferenceGrants, invalid TLS configuration,
-// listeners added and removed, the GatewayClass's observedGeneration; extended GatewayPort8080,
+// listeners added and removed, the observedGeneration of GatewayClass, Gateway and HTTPRoute after
+// the test's patch; extended GatewayPort8080,
 // and the provisional GatewayInfrastructure and GatewayOptionalAddressValue on the Gateway's
 // Service and addresses), on the compiled model: each test's manifests with the suite's base manifests and the
 // certificate Secrets the suite creates, and the listener statuses its Go file expects (the
@@ -253,6 +254,47 @@ describe('conformance: Gateway listener statuses as the upstream tests expect', 
       expect(answer(patched, `${INFRA}/same-namespace`, 80, { path: '/', headers: {} })).toEqual({
         backend: `${INFRA}/infra-backend-v2`,
       });
+    },
+  );
+
+  it(
+    'GatewayObservedGenerationBump: a listener added; every Gateway condition at the new generation',
+    TIMEOUT,
+    async () => {
+      const state = await stateOf('gateway-observed-generation-bump');
+      const gateway = `${INFRA}/gateway-observed-generation-bump`;
+      expect(staleConditions(compile(state), gateway, 1)).toEqual([]);
+      // The test's patch: a listener "alternate" for foo.com on port 80.
+      const bumped = compile({
+        ...state,
+        gateways: state.gateways.map((g) =>
+          `${g.metadata?.namespace}/${g.metadata?.name}` === gateway
+            ? {
+                ...g,
+                metadata: { ...g.metadata, generation: 2 },
+                spec: {
+                  ...g.spec!,
+                  listeners: [
+                    ...(g.spec?.listeners ?? []),
+                    {
+                      name: 'alternate',
+                      hostname: 'foo.com',
+                      port: 80,
+                      protocol: 'HTTP',
+                      allowedRoutes: { namespaces: { from: 'All' } },
+                    },
+                  ],
+                },
+              }
+            : g,
+        ),
+      });
+      expect(staleConditions(bumped, gateway, 2)).toEqual([]);
+      expect(gatewayOf(bumped, gateway).status.conditions?.map((k) => [k.type, k.status])).toEqual([
+        ['Accepted', 'True'],
+        ['Programmed', 'True'],
+      ]);
+      expect(gatewayOf(bumped, gateway).status.listeners?.map((l) => l.name)).toEqual(['http', 'alternate']);
     },
   );
 });
