@@ -1,12 +1,12 @@
-// The upstream Gateway conformance tests that check statuses only (GATEWAY-HTTP core: the
-// listener's certificate references and their ReferenceGrants, invalid TLS configuration,
-// listeners added and removed, the observedGeneration of GatewayClass, Gateway and HTTPRoute after
-// the test's patch; extended GatewayPort8080,
-// and the provisional GatewayInfrastructure and GatewayOptionalAddressValue on the Gateway's
-// Service and addresses), on the compiled model: each test's manifests with the suite's base manifests and the
-// certificate Secrets the suite creates, and the listener statuses its Go file expects (the
-// `[]v1.ListenerStatus` literals), compared as the suite's GatewayStatusMustHaveListeners compares
-// them, with every Gateway condition at the Gateway's generation (GatewayMustHaveLatestConditions).
+// The upstream Gateway conformance tests that check statuses only, on the compiled model:
+// GATEWAY-HTTP core (the listener's certificate references and their ReferenceGrants, invalid TLS
+// configuration, listeners added and removed, the observedGeneration of GatewayClass, Gateway and
+// HTTPRoute after the test's patch), extended GatewayPort8080, and the provisional
+// GatewayInfrastructure and GatewayOptionalAddressValue on the Gateway's Service and addresses.
+// Each test's manifests with the suite's base manifests and the certificate Secrets the suite
+// creates; the listener statuses its Go file expects (the `[]v1.ListenerStatus` literals), compared
+// as the suite's GatewayStatusMustHaveListeners compares them, with every Gateway condition at the
+// Gateway's generation (GatewayMustHaveLatestConditions).
 import { describe, expect, it } from 'vitest';
 import type { Gateway, GatewayClusterState } from '../../src/gateway/index.js';
 import {
