@@ -25,7 +25,7 @@ import type {
 } from '../../src/gateway/index.js';
 import { GATEWAY_CONTROLLER_NAME } from '../../src/gateway/index.js';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+export type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 export const CLASS_NAME = 'portico';
 
@@ -34,8 +34,11 @@ export async function conformanceDir(): Promise<string> {
   return (dir ??= await gatewayApiConformanceDir());
 }
 
-/** The base manifests plus the test's own (`tests/<name>.yaml`), as one cluster state. */
-export async function conformanceState(...testFiles: string[]): Promise<GatewayClusterState> {
+/**
+ * The base manifests plus the tests' own (`tests/<name>.yaml`), as the suite applies them: every
+ * object, in order, with the suite's placeholders filled in (our GatewayClass and controller).
+ */
+export async function conformanceManifests(...testFiles: string[]): Promise<Json[]> {
   const root = await conformanceDir();
   const docs: Json[] = [];
   for (const file of ['base/manifests.yaml', ...testFiles.map((f) => `tests/${f}.yaml`)]) {
@@ -47,6 +50,12 @@ export async function conformanceState(...testFiles: string[]): Promise<GatewayC
       if (o?.kind) docs.push(o);
     }
   }
+  return docs;
+}
+
+/** The base manifests plus the test's own (`tests/<name>.yaml`), as one cluster state. */
+export async function conformanceState(...testFiles: string[]): Promise<GatewayClusterState> {
+  const docs = await conformanceManifests(...testFiles);
   docs.forEach((o, i) => {
     o.metadata ??= {};
     o.metadata.namespace ??= o.kind === 'Namespace' || o.kind === 'GatewayClass' ? undefined : 'default';
@@ -478,6 +487,8 @@ export function selfSignedCertificate(names: string[]): { cert: string; key: str
 /** A kubernetes.io/tls Secret holding this pair. */
 export function tlsSecret(namespace: string, name: string, pair: { cert: string; key: string }): V1Secret {
   return {
+    apiVersion: 'v1',
+    kind: 'Secret',
     metadata: { namespace, name },
     type: 'kubernetes.io/tls',
     data: {

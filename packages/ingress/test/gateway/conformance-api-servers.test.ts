@@ -1,0 +1,274 @@
+// The status-only upstream conformance tests on both API servers (development and kube-apiserver
+// with the upstream CRDs from the Go module), as the suite runs them: the base manifests and the
+// tests' own applied (what a cluster without pods can hold: no Deployments), the certificate
+// Secrets the suite creates, a GatewayController serving our class on 127.14.1.5 as leader; then
+// the statuses it writes are read back from the API server and compared with what each test's Go
+// file expects: the listener statuses (`[]v1.ListenerStatus` literals, as
+// GatewayStatusMustHaveListeners compares them, every Gateway condition at the Gateway's
+// generation) and the route conditions (the `metav1.Condition` of HTTPRouteMustHaveCondition, for
+// the test's route and Gateway). GatewayModifyListeners makes its patches through the API server.
+// As the suite: the base manifests once, each test's own for the test and deleted after it. The
+// "Gateway has zero routes" checks of the route tests are on the model (conformance.test.ts): here
+// the base Gateway same-namespace also holds the other tests' routes while they run.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiClient, isNotFound, kubeconfigCredentials } from '@portico/kube';
+import {
+  API_SERVERS,
+  installGatewayApiCrds,
+  startTestApiServer,
+  type TestApiServer,
+} from '@portico/dev-kube-apiserver';
+import { GatewayController, GATEWAY_CONTROLLER_NAME } from '../../src/gateway/index.js';
+import {
+  CLASS_NAME,
+  conformanceDir,
+  conformanceManifests,
+  listenerExpectations,
+  listenerMismatch,
+  suiteSecrets,
+  type Json,
+} from './conformance-kit.js';
+
+const ADDRESS = '127.14.1.5';
+const GROUP = 'gateway.networking.k8s.io';
+
+/** Tests whose one listener list is expected of every Gateway they name: [ShortName, Go file, manifest]. */
+const listenerTests: [string, string, string][] = [
+  ['GatewaySecretInvalidReferenceGrant', 'gateway-secret-invalid-reference-grant', ''],
+  ['GatewaySecretMissingReferenceGrant', 'gateway-secret-missing-reference-grant', ''],
+  ['GatewaySecretReferenceGrantAllInNamespace', 'gateway-secret-reference-grant-all-in-namespace', ''],
+  ['GatewaySecretReferenceGrantSpecific', 'gateway-secret-reference-grant-specific', ''],
+  ['GatewayInvalidTLSConfiguration', 'gateway-invalid-tls-configuration', ''],
+  [
+    'GatewayWithAttachedRoutesWithPort8080',
+    'gateway-with-attached-routes',
+    'gateway-with-attached-routes-with-port-8080',
+  ],
+];
+
+/** Tests that expect one condition on one route's entry for one Gateway: [ShortName, Go file]. */
+const routeTests: [string, string][] = [
+  ['HTTPRouteInvalidCrossNamespaceParentRef', 'httproute-invalid-cross-namespace-parent-ref'],
+  [
+    'HTTPRouteInvalidParentRefNotMatchingSectionName',
+    'httproute-invalid-parentref-not-matching-section-name',
+  ],
+  [
+    'HTTPRouteInvalidParentRefSectionNameNotMatchingPort',
+    'httproute-invalid-parentref-section-name-not-matching-port',
+  ],
+  ['HTTPRouteInvalidNonExistentBackendRef', 'httproute-invalid-nonexistent-backendref'],
+  ['HTTPRouteInvalidBackendRefUnknownKind', 'httproute-invalid-backendref-unknown-kind'],
+  ['HTTPRouteInvalidCrossNamespaceBackendRef', 'httproute-invalid-cross-namespace-backend-ref'],
+];
+
+/** The route, the Gateway and the condition a route test's Go file names. */
+async function routeExpectation(file: string) {
+  const go = readFileSync(join(await conformanceDir(), 'tests', `${file}.go`), 'utf8');
+  const nn = (variable: string) => {
+    const m = new RegExp(
+      `${variable}\\s*:?=\\s*types\\.NamespacedName\\{Name:\\s*"([^"]+)",\\s*Namespace:\\s*"([^"]+)"\\}`,
+    ).exec(go);
+    if (!m) throw new Error(`${file}.go: no ${variable}`);
+    return { namespace: m[2]!, name: m[1]! };
+  };
+  const c =
+    /Type:\s*string\(v1\.RouteCondition(\w+)\),\s*Status:\s*metav1\.Condition(\w+),\s*Reason:\s*string\(v1\.RouteReason(\w+)\)/.exec(
+      go,
+    );
+  if (!c) throw new Error(`${file}.go: no route condition`);
+  return { route: nn('routeNN'), gateway: nn('gwNN'), type: c[1]!, status: c[2]!, reason: c[3]! };
+}
+
+/** The kinds applied here, by their resource names (applyObject in @portico/kube would say "gatewaies"). */
+const RESOURCES: Record<string, { plural: string; cluster?: boolean }> = {
+  Namespace: { plural: 'namespaces', cluster: true },
+  GatewayClass: { plural: 'gatewayclasses', cluster: true },
+  Gateway: { plural: 'gateways' },
+  HTTPRoute: { plural: 'httproutes' },
+  ReferenceGrant: { plural: 'referencegrants' },
+  Service: { plural: 'services' },
+  Secret: { plural: 'secrets' },
+};
+
+function collection(o: Json): string {
+  const resource = RESOURCES[o.kind as string];
+  if (!resource) throw new Error(`no resource known for kind ${o.kind}`);
+  const version = (o.apiVersion as string).includes('/') ? `/apis/${o.apiVersion}` : `/api/${o.apiVersion}`;
+  const scope = resource.cluster ? '' : `/namespaces/${o.metadata?.namespace ?? 'default'}`;
+  return `${version}${scope}/${resource.plural}`;
+}
+
+/** What a cluster without pods can hold (no Deployments), Namespaces first as `kubectl apply` needs. */
+function applicable(manifests: Json[]): Json[] {
+  const order = (o: Json) => (o.kind === 'Namespace' ? 0 : 1);
+  return manifests
+    .filter((o) => o.kind !== 'Deployment' && o.kind !== 'ConfigMap')
+    .sort((a, b) => order(a) - order(b));
+}
+
+/** Polls until `check` returns nothing to complain about (30 s: the machine is shared). */
+async function until(check: () => Promise<string | undefined>, what: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  let last: string | undefined = 'not checked';
+  while (Date.now() < deadline) {
+    try {
+      last = await check();
+    } catch (err) {
+      last = String(err);
+    }
+    if (last === undefined) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what}: ${last}`);
+}
+
+describe.each(API_SERVERS)('conformance statuses written to the %s API server', (kind) => {
+  let api: TestApiServer;
+  let kube: ApiClient;
+  let controller: GatewayController;
+  const gatewayPath = (namespace: string, name: string) =>
+    `/apis/${GROUP}/v1/namespaces/${namespace}/gateways/${name}`;
+  const getGateway = (gateway: string): Promise<Json> => {
+    const [namespace, name] = gateway.split('/') as [string, string];
+    return kube.request<Json>('GET', gatewayPath(namespace, name));
+  };
+  /** What GatewayStatusMustHaveListeners would find wrong with the Gateway's status. */
+  const listenersWrong = async (
+    gateway: string,
+    expected: Awaited<ReturnType<typeof listenerExpectations>>['lists'][number],
+  ) => {
+    const g = await getGateway(gateway);
+    const stale = (g.status?.conditions ?? []).filter(
+      (c: Json) => c.observedGeneration !== g.metadata.generation,
+    );
+    if (!g.status?.conditions?.length || stale.length > 0)
+      return `conditions not at generation ${g.metadata.generation}`;
+    return listenerMismatch(expected, g.status.listeners ?? []);
+  };
+
+  const create = (o: Json) => kube.request('POST', collection(o), { body: o });
+  /** The test's own manifests (those after the base ones), applied for `run` and deleted after it. */
+  const withManifests = async (file: string, run: () => Promise<void>) => {
+    const base = (await conformanceManifests()).length;
+    const own = applicable((await conformanceManifests(file)).slice(base));
+    expect(own.length, `manifests of ${file}`).toBeGreaterThan(0);
+    for (const o of own) await create(o);
+    try {
+      await run();
+    } finally {
+      for (const o of own.reverse())
+        await kube.request('DELETE', `${collection(o)}/${o.metadata.name}`).catch((err: unknown) => {
+          if (!isNotFound(err)) throw err;
+        });
+    }
+  };
+
+  beforeAll(async () => {
+    api = await startTestApiServer(kind);
+    kube = new ApiClient(kubeconfigCredentials(api.kubeconfig()));
+    await installGatewayApiCrds(kube);
+    for (const o of [...applicable(await conformanceManifests()), ...suiteSecrets().secrets]) await create(o);
+    await create({
+      apiVersion: `${GROUP}/v1`,
+      kind: 'GatewayClass',
+      metadata: { name: CLASS_NAME },
+      spec: { controllerName: GATEWAY_CONTROLLER_NAME },
+    });
+    controller = new GatewayController({
+      api: kube,
+      address: ADDRESS,
+      logger: pino({ level: 'silent' }),
+      registry: new Registry(),
+      debounceMs: 10,
+      statusResyncMs: 60_000,
+    });
+    await controller.start();
+    controller.setLeading(true);
+  }, 240_000);
+
+  afterAll(async () => {
+    await controller?.stop();
+    await kube?.close();
+    await api?.close();
+  });
+
+  for (const [test, file, manifest] of listenerTests)
+    it(test, { timeout: 60_000 }, async () => {
+      const { lists, gateways } = await listenerExpectations(file, test);
+      expect(lists).toHaveLength(1);
+      expect(gateways.length).toBeGreaterThan(0);
+      await withManifests(manifest || file, async () => {
+        for (const gateway of gateways) await until(() => listenersWrong(gateway, lists[0]!), gateway);
+      });
+    });
+
+  for (const [test, file] of routeTests)
+    it(test, { timeout: 60_000 }, async () => {
+      const want = await routeExpectation(file);
+      await withManifests(file, () =>
+        until(async () => {
+          const r = await kube.request<Json>(
+            'GET',
+            `/apis/${GROUP}/v1/namespaces/${want.route.namespace}/httproutes/${want.route.name}`,
+          );
+          const parent = (r.status?.parents ?? []).find(
+            (p: Json) =>
+              p.parentRef.name === want.gateway.name &&
+              (p.parentRef.namespace ?? want.route.namespace) === want.gateway.namespace,
+          );
+          const got = parent?.conditions?.find((c: Json) => c.type === want.type);
+          if (!got) return `no ${want.type} condition for ${want.gateway.name}`;
+          if (got.observedGeneration !== r.metadata.generation)
+            return `${want.type} not at the latest generation`;
+          return got.status === want.status && got.reason === want.reason
+            ? undefined
+            : `${want.type} ${got.status}/${got.reason}, expected ${want.status}/${want.reason}`;
+        }, `${want.route.namespace}/${want.route.name}`),
+      );
+    });
+
+  it('GatewayModifyListeners: the patches made through the API server', { timeout: 60_000 }, async () => {
+    const { lists, gateways } = await listenerExpectations(
+      'gateway-modify-listeners',
+      'GatewayModifyListeners',
+    );
+    expect(lists).toHaveLength(2);
+    const [add, remove] = gateways as [string, string];
+    await withManifests('gateway-modify-listeners', async () => {
+      const patch = async (gateway: string, listeners: (current: Json[]) => Json[]) => {
+        const g = await getGateway(gateway);
+        const [namespace, name] = gateway.split('/') as [string, string];
+        // A merge patch of the spec, as the suite's client.MergeFrom: no resourceVersion to conflict
+        // with the status the controller writes meanwhile.
+        await kube.request('PATCH', gatewayPath(namespace, name), {
+          body: { spec: { listeners: listeners(g.spec.listeners as Json[]) } },
+          contentType: 'application/merge-patch+json',
+        });
+      };
+      // Before: as applied, each at its first generation.
+      await until(async () => {
+        const g = await getGateway(add);
+        return g.status?.listeners?.length === 1 ? undefined : 'the first listener';
+      }, add);
+      await patch(add, (ls) => [
+        ...ls,
+        {
+          name: 'http',
+          port: 80,
+          protocol: 'HTTP',
+          hostname: 'data.test.com',
+          allowedRoutes: { namespaces: { from: 'All' } },
+        },
+      ]);
+      await patch(remove, (ls) => ls.filter((l) => l.name === 'http'));
+      await until(() => listenersWrong(add, lists[0]!), add);
+      await until(() => listenersWrong(remove, lists[1]!), remove);
+      for (const gateway of [add, remove]) expect((await getGateway(gateway)).metadata.generation).toBe(2);
+    });
+  });
+});
