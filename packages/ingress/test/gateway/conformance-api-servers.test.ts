@@ -7,9 +7,7 @@
 // GatewayStatusMustHaveListeners compares them, every Gateway condition at the Gateway's
 // generation) and the route conditions (the `metav1.Condition` of HTTPRouteMustHaveCondition, for
 // the test's route and Gateway). GatewayModifyListeners makes its patches through the API server.
-// As the suite: the base manifests once, each test's own for the test and deleted after it. The
-// "Gateway has zero routes" checks of the route tests are on the model (conformance.test.ts): here
-// the base Gateway same-namespace also holds the other tests' routes while they run.
+// As the suite: the base manifests once, each test's own for the test and deleted after it.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -81,7 +79,16 @@ async function routeExpectation(file: string) {
       go,
     );
   if (!c) throw new Error(`${file}.go: no route condition`);
-  return { route: nn('routeNN'), gateway: nn('gwNN'), type: c[1]!, status: c[2]!, reason: c[3]! };
+  return {
+    route: nn('routeNN'),
+    gateway: nn('gwNN'),
+    type: c[1]!,
+    status: c[2]!,
+    reason: c[3]!,
+    // The test's further checks, when it makes them.
+    noAcceptedParents: go.includes('HTTPRouteMustHaveNoAcceptedParents('),
+    zeroRoutes: go.includes('GatewayMustHaveZeroRoutes('),
+  };
 }
 
 /** The kinds applied here, by their resource names (applyObject in @portico/kube would say "gatewaies"). */
@@ -225,9 +232,18 @@ describe.each(API_SERVERS)('conformance statuses written to the %s API server', 
           if (!got) return `no ${want.type} condition for ${want.gateway.name}`;
           if (got.observedGeneration !== r.metadata.generation)
             return `${want.type} not at the latest generation`;
-          return got.status === want.status && got.reason === want.reason
-            ? undefined
-            : `${want.type} ${got.status}/${got.reason}, expected ${want.status}/${want.reason}`;
+          if (got.status !== want.status || got.reason !== want.reason)
+            return `${want.type} ${got.status}/${got.reason}, expected ${want.status}/${want.reason}`;
+          const accepted = (r.status?.parents ?? []).filter((p: Json) =>
+            p.conditions?.some((c: Json) => c.type === 'Accepted' && c.status === 'True'),
+          );
+          if (want.noAcceptedParents && accepted.length > 0) return 'a parent has Accepted True';
+          if (want.zeroRoutes) {
+            const g = await getGateway(`${want.gateway.namespace}/${want.gateway.name}`);
+            const attached = (g.status?.listeners ?? []).map((l: Json) => l.attachedRoutes as number);
+            if (attached.some((n: number) => n !== 0)) return `the Gateway's attachedRoutes ${attached}`;
+          }
+          return undefined;
         }, `${want.route.namespace}/${want.route.name}`),
       );
     });
