@@ -7,6 +7,9 @@
 // GatewayStatusMustHaveListeners compares them, every Gateway condition at the Gateway's
 // generation) and the route conditions (the `metav1.Condition` of HTTPRouteMustHaveCondition, for
 // the test's route and Gateway). GatewayModifyListeners makes its patches through the API server.
+// Then every supported GATEWAY-HTTP test's manifests, one test at a time: the statuses written for
+// its routes, Gateways and GatewayClasses must be the model's (which the conformance*.test.ts files
+// check against the suite's expectations), CRD defaults, validation and watches included.
 // As the suite: the base manifests once, each test's own for the test and deleted after it.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,17 +17,24 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, isNotFound, kubeconfigCredentials } from '@portico/kube';
+import { profileTests } from './conformance-profile.js';
 import {
   API_SERVERS,
   installGatewayApiCrds,
   startTestApiServer,
   type TestApiServer,
 } from '@portico/dev-kube-apiserver';
-import { GatewayController, GATEWAY_CONTROLLER_NAME } from '../../src/gateway/index.js';
+import {
+  compileGateways,
+  GatewayController,
+  GATEWAY_CONTROLLER_NAME,
+  type GatewayCompiled,
+} from '../../src/gateway/index.js';
 import {
   CLASS_NAME,
   conformanceDir,
   conformanceManifests,
+  conformanceState,
   listenerExpectations,
   listenerMismatch,
   suiteSecrets,
@@ -100,6 +110,7 @@ const RESOURCES: Record<string, { plural: string; cluster?: boolean }> = {
   ReferenceGrant: { plural: 'referencegrants' },
   Service: { plural: 'services' },
   Secret: { plural: 'secrets' },
+  EndpointSlice: { plural: 'endpointslices' },
 };
 
 function collection(o: Json): string {
@@ -116,6 +127,50 @@ function applicable(manifests: Json[]): Json[] {
   return manifests
     .filter((o) => o.kind !== 'Deployment' && o.kind !== 'ConfigMap')
     .sort((a, b) => order(a) - order(b));
+}
+
+/** The certificate Secrets the suite creates, the same on the API servers and in the model. */
+const SUITE = suiteSecrets();
+
+/**
+ * The GATEWAY-HTTP tests whose features we support (docs/gateway-api.md lists the others as not
+ * run), with their manifests: every one is applied below and its statuses compared with the model's.
+ */
+const UNSUPPORTED =
+  /^(BackendTLSPolicy|ListenerSet|GatewayFrontendClientCertificate|GatewayBackendClientCertificate|HTTPRouteCORS)/;
+const supported = (await profileTests()).tests.filter(
+  (t) =>
+    !t.features.some((f) => UNSUPPORTED.test(f)) &&
+    // Its manifest has placeholders for addresses the suite fills in per cluster; run with them
+    // filled in by packages/cli/test/gateway-addresses.test.ts.
+    t.name !== 'GatewayStaticAddresses',
+);
+
+/** The statuses of a test's own routes and Gateways as lines (type, status, reason; counts). */
+function statusLines(
+  routes: { ns: string; name: string; parents: Json[] }[],
+  gateways: { ns: string; name: string; status: Json }[],
+  classes: { name: string; conditions: Json[] }[],
+): string[] {
+  const lines: string[] = [];
+  for (const k of classes)
+    for (const c of k.conditions) lines.push(`GatewayClass ${k.name} ${c.type}=${c.status}/${c.reason}`);
+  for (const r of routes)
+    for (const p of r.parents) {
+      const ref = p.parentRef as Json;
+      const at = `${r.ns}/${r.name} -> ${ref.namespace ?? r.ns}/${ref.name}#${ref.sectionName ?? ''}:${ref.port ?? ''}`;
+      for (const c of p.conditions as Json[]) lines.push(`${at} ${c.type}=${c.status}/${c.reason}`);
+    }
+  for (const g of gateways) {
+    for (const c of (g.status.conditions ?? []) as Json[])
+      lines.push(`${g.ns}/${g.name} ${c.type}=${c.status}/${c.reason}`);
+    for (const l of (g.status.listeners ?? []) as Json[]) {
+      lines.push(`${g.ns}/${g.name}#${l.name} attachedRoutes=${l.attachedRoutes}`);
+      for (const c of l.conditions as Json[])
+        lines.push(`${g.ns}/${g.name}#${l.name} ${c.type}=${c.status}/${c.reason}`);
+    }
+  }
+  return lines.sort();
 }
 
 /** Polls until `check` returns nothing to complain about (30 s: the machine is shared). */
@@ -160,13 +215,13 @@ describe.each(API_SERVERS)('conformance statuses written to the %s API server', 
 
   const create = (o: Json) => kube.request('POST', collection(o), { body: o });
   /** The test's own manifests (those after the base ones), applied for `run` and deleted after it. */
-  const withManifests = async (file: string, run: () => Promise<void>) => {
+  const withManifests = async (file: string | string[], run: (own: Json[]) => Promise<void>) => {
     const base = (await conformanceManifests()).length;
-    const own = applicable((await conformanceManifests(file)).slice(base));
+    const own = applicable((await conformanceManifests(...[file].flat())).slice(base));
     expect(own.length, `manifests of ${file}`).toBeGreaterThan(0);
     for (const o of own) await create(o);
     try {
-      await run();
+      await run(own);
     } finally {
       for (const o of own.reverse())
         await kube.request('DELETE', `${collection(o)}/${o.metadata.name}`).catch((err: unknown) => {
@@ -179,7 +234,7 @@ describe.each(API_SERVERS)('conformance statuses written to the %s API server', 
     api = await startTestApiServer(kind);
     kube = new ApiClient(kubeconfigCredentials(api.kubeconfig()));
     await installGatewayApiCrds(kube);
-    for (const o of [...applicable(await conformanceManifests()), ...suiteSecrets().secrets]) await create(o);
+    for (const o of [...applicable(await conformanceManifests()), ...SUITE.secrets]) await create(o);
     await create({
       apiVersion: `${GROUP}/v1`,
       kind: 'GatewayClass',
@@ -287,4 +342,63 @@ describe.each(API_SERVERS)('conformance statuses written to the %s API server', 
       for (const gateway of [add, remove]) expect((await getGateway(gateway)).metadata.generation).toBe(2);
     });
   });
+
+  // Every supported test's manifests: the statuses the controller writes through the API server
+  // (CRD defaults, validation and watches included) are those of the model, which the tests above
+  // and conformance*.test.ts check against the suite's expectations.
+  for (const t of supported)
+    it(`${t.name}: the statuses written are the model's`, { timeout: 60_000 }, async () => {
+      const state = await conformanceState(...t.manifests);
+      const model: GatewayCompiled = compileGateways(
+        { ...state, secrets: [...state.secrets, ...SUITE.secrets] },
+        { addresses: [ADDRESS] },
+      );
+      await withManifests(t.manifests, async (own) => {
+        const routes = own.filter((o) => o.kind === 'HTTPRoute');
+        const gateways = own.filter((o) => o.kind === 'Gateway');
+        const classes = own.filter((o) => o.kind === 'GatewayClass');
+        const key = (o: Json) => `${o.metadata.namespace}/${o.metadata.name}`;
+        const want = statusLines(
+          model.httpRoutes
+            .filter((r) => routes.some((o) => key(o) === `${r.namespace}/${r.name}`))
+            .map((r) => ({ ns: r.namespace, name: r.name, parents: r.status.parents as unknown as Json[] })),
+          model.gateways
+            .filter((g) => gateways.some((o) => key(o) === `${g.namespace}/${g.name}`))
+            .map((g) => ({ ns: g.namespace, name: g.name, status: g.status as Json })),
+          model.gatewayClasses
+            .filter((k) => classes.some((o) => o.metadata.name === k.name))
+            .map((k) => ({ name: k.name, conditions: k.status.conditions as unknown as Json[] })),
+        );
+        expect(want.length, `statuses in the model for ${t.manifests.join(', ')}`).toBeGreaterThan(0);
+        let got: string[] = [];
+        await until(async () => {
+          const read = async (o: Json) => kube.request<Json>('GET', `${collection(o)}/${o.metadata.name}`);
+          const liveRoutes = await Promise.all(routes.map(read));
+          const liveGateways = await Promise.all(gateways.map(read));
+          const liveClasses = await Promise.all(classes.map(read));
+          const stale = [
+            ...liveRoutes.flatMap((r) => (r.status?.parents ?? []).flatMap((p: Json) => p.conditions)),
+            ...[...liveGateways, ...liveClasses].flatMap((o) => o.status?.conditions ?? []),
+          ].some((c: Json) => c.observedGeneration !== 1);
+          got = statusLines(
+            liveRoutes.map((r) => ({
+              ns: r.metadata.namespace,
+              name: r.metadata.name,
+              parents: (r.status?.parents ?? []).filter(
+                (p: Json) => p.controllerName === GATEWAY_CONTROLLER_NAME,
+              ),
+            })),
+            liveGateways.map((g) => ({
+              ns: g.metadata.namespace,
+              name: g.metadata.name,
+              status: g.status ?? {},
+            })),
+            liveClasses.map((k) => ({ name: k.metadata.name, conditions: k.status?.conditions ?? [] })),
+          );
+          if (stale) return 'conditions not at generation 1';
+          return JSON.stringify(got) === JSON.stringify(want) ? undefined : 'differs';
+        }, t.name).catch(() => undefined);
+        expect(got).toEqual(want);
+      });
+    });
 });

@@ -297,4 +297,29 @@ describe('conformance: Gateway listener statuses as the upstream tests expect', 
       expect(gatewayOf(bumped, gateway).status.listeners?.map((l) => l.name)).toEqual(['http', 'alternate']);
     },
   );
+
+  it(
+    'a Gateway none of whose listeners can be served is Programmed False/Invalid, also when its address is added after the compile',
+    TIMEOUT,
+    async () => {
+      const state = await stateOf('gateway-invalid-tls-configuration');
+      const name = `${INFRA}/gateway-certificate-nonexistent-secret`;
+      const gateway = state.gateways.find((g) => `${g.metadata?.namespace}/${g.metadata?.name}` === name)!;
+      const programmed = (status: GatewayCompiled['gateways'][number]['status']) =>
+        status.conditions?.find((k) => k.type === 'Programmed');
+      expect(programmed(gatewayOf(compile(state), name).status)).toMatchObject({
+        status: 'False',
+        reason: 'Invalid',
+      });
+      // The controller compiles without addresses and adds them after (controller.ts withAddresses).
+      const bare = gatewayOf(compileGateways(state), name).status;
+      expect(programmed(bare)).toMatchObject({ status: 'False', reason: 'Invalid' });
+      const addressed = withAddressing(
+        bare,
+        1,
+        gatewayAddressing(gateway, { staticAddresses: ['192.0.2.10'], withService: false }),
+      );
+      expect(programmed(addressed)).toMatchObject({ status: 'False', reason: 'Invalid' });
+    },
+  );
 });

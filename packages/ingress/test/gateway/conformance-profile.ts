@@ -20,6 +20,8 @@ export interface ProfileTest {
   readonly provisional: boolean;
   /** The Go file that defines it (`tests/<file>.go`). */
   readonly file: string;
+  /** Its manifests (`tests/<name>.yaml`), by name, as conformanceState takes them. */
+  readonly manifests: string[];
 }
 
 /** The text of the balanced `{ … }` that starts at `open`. */
@@ -105,6 +107,9 @@ export async function profileTests(
         core: features.every((f) => coreFeatures.includes(f)),
         provisional: /Provisional:\s*true/.test(body),
         file: file.replace(/\.go$/, ''),
+        manifests: [
+          ...(/Manifests:\s*\[\]string\{([^}]*)\}/.exec(body)?.[1] ?? '').matchAll(/"tests\/([^"]+)\.yaml"/g),
+        ].map((x) => x[1]!),
       });
     }
   }
