@@ -148,8 +148,8 @@ const supported = (await profileTests()).tests.filter(
 
 /** The statuses of a test's own routes and Gateways as lines (type, status, reason; counts). */
 function statusLines(
-  routes: { ns: string; name: string; parents: Json[] }[],
-  gateways: { ns: string; name: string; status: Json }[],
+  routes: { ns: string | undefined; name: string; parents: Json[] }[],
+  gateways: { ns: string | undefined; name: string; status: Json }[],
   classes: { name: string; conditions: Json[] }[],
 ): string[] {
   const lines: string[] = [];
