@@ -676,15 +676,17 @@ export class GatewayCompiler {
               : `${listeners.length - valid} of ${listeners.length} listeners are not valid`,
             generation,
           ),
+          // No listener to serve says Invalid whatever the addresses: the controller compiles
+          // without them and adds them after (withAddressing), which keeps an Invalid.
           condition(
             'Programmed',
             programmed,
-            programmed ? 'Programmed' : addresses.length === 0 ? 'AddressNotAssigned' : 'Invalid',
+            programmed ? 'Programmed' : valid === 0 ? 'Invalid' : 'AddressNotAssigned',
             programmed
               ? `served on ${addresses.join(', ')}`
-              : addresses.length === 0
-                ? 'no address is configured for Gateways (portico ingress --gateway-address)'
-                : 'no listener can be served',
+              : valid === 0
+                ? 'no listener can be served'
+                : 'no address is configured for Gateways (portico ingress --gateway-address)',
             generation,
           ),
         ],

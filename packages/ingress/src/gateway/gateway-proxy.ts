@@ -4,7 +4,8 @@
  * routed by the port it arrived on (the listener's port), its host, path, method, headers and
  * query (match.ts), and sent to one of the matched rule's backends by weight; a backendRef that
  * cannot be used answers 500, as the spec requires. The rule's RequestMirror filters copy the
- * request (mirror.ts), and its timeouts (GEP-1742) bound the exchange (504).
+ * request (mirror.ts), and its timeouts (GEP-1742) bound the exchange (504). On an HTTPS port, a
+ * Host that picks another listener than the TLS server name did gets 421 (misdirected below).
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -84,7 +85,9 @@ export class GatewayProxy extends Proxy {
       return { status: 400 };
     }
     const host = normalizeHost(rawHost);
-    const listener = selectListener(this.byPort.get(peerOf(req).localPort ?? 0) ?? [], host);
+    const listeners = this.byPort.get(peerOf(req).localPort ?? 0) ?? [];
+    const listener = selectListener(listeners, host);
+    if (proto === 'https' && misdirected(req, listeners, listener)) return { status: 421 };
     if (!listener) return { status: 404 };
     const q = normalized.indexOf('?');
     const entry = matchRoute(listener, {
@@ -197,4 +200,25 @@ export function pickByWeight(
     if (r < 0 && b.weight > 0) return b;
   }
   return backends.findLast((b) => b.weight > 0);
+}
+
+/**
+ * An HTTPS request whose Host picks another listener of the port than its TLS server name (SNI)
+ * picked: the connection was made for another listener (its certificate, its routes), so the
+ * request is answered 421 Misdirected Request (RFC 9110 §15.5.20) and the client may retry on a
+ * connection of its own for that host (feature GatewayHTTPSListenerDetectMisdirectedRequests).
+ * Without SNI, or when the name matches no listener, nothing is compared.
+ */
+function misdirected(
+  req: IncomingMessage,
+  listeners: readonly ServedListener[],
+  byHost: ServedListener | undefined,
+): boolean {
+  // HTTP/2 sessions run on a stand-in for the TLS socket (http2/guarded-server.ts), which Node
+  // wraps: the name is on the wrapped stream, as peerOf finds the port there.
+  const socket = req.socket as { servername?: string | false; stream?: { servername?: string | false } };
+  const servername = socket.servername ?? socket.stream?.servername;
+  if (!servername) return false;
+  const bySni = selectListener(listeners, servername.toLowerCase());
+  return bySni !== undefined && bySni !== byHost;
 }

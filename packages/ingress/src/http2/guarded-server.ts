@@ -86,9 +86,15 @@ export function handOverGuarded(
   const [inner, outer] = duplexPair();
   // What Node's HTTP/2 server and the proxy (peerOf) read from the session's socket. No
   // alpnProtocol for h2c: Node's HTTP/2 server takes `false` for "not h2" and would refuse it.
-  const tls = socket as Socket & { alpnProtocol?: string | false; encrypted?: boolean };
+  const tls = socket as Socket & {
+    alpnProtocol?: string | false;
+    encrypted?: boolean;
+    servername?: string | false;
+  };
   Object.assign(inner, {
     ...(tls.alpnProtocol ? { alpnProtocol: tls.alpnProtocol } : {}),
+    // The SNI server name, which a Gateway HTTPS port compares with the Host (421).
+    ...(tls.servername ? { servername: tls.servername } : {}),
     encrypted: tls.encrypted || undefined,
     remoteAddress: socket.remoteAddress,
     remotePort: socket.remotePort,

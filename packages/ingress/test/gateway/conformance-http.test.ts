@@ -45,6 +45,8 @@ const ADDRESS = '127.14.0.1';
 interface HttpTest {
   readonly name: string;
   readonly files: string[];
+  /** The Go file with the expectations, when not named like the first manifest. */
+  readonly goFile?: string;
   readonly gateways: string[];
   readonly splitAt?: number;
   readonly only?: number;
@@ -95,6 +97,19 @@ const tests: HttpTest[] = [
     files: ['httproute-request-header-modifier'],
     gateways: ['same-namespace'],
   },
+  // Same expectations (the same Test function), the filters on the backendRefs.
+  {
+    name: 'HTTPRouteBackendRequestHeaderModifier',
+    files: ['httproute-request-header-modifier-backend'],
+    goFile: 'httproute-request-header-modifier',
+    gateways: ['same-namespace'],
+  },
+  {
+    name: 'HTTPRouteInvalidReferenceGrant',
+    files: ['httproute-invalid-reference-grant'],
+    gateways: ['same-namespace'],
+  },
+  { name: 'HTTPRouteNamedRule', files: ['httproute-named-rule'], gateways: ['same-namespace'] },
   {
     name: 'HTTPRouteResponseHeaderModifier',
     files: ['httproute-response-header-modifier'],
@@ -431,8 +446,9 @@ describe('conformance over HTTP through the Gateway proxy', () => {
   for (const t of tests)
     it(t.name, { timeout: 120_000 }, async () => {
       const { serve, done, mirrored } = await setUp(t.files);
-      const cases = (await expectedCases(t.files[0]!, INFRA)).slice(0, t.only);
-      expect(cases.length, `expectations read from ${t.files[0]}.go`).toBeGreaterThan(0);
+      const goFile = t.goFile ?? t.files[0]!;
+      const cases = (await expectedCases(goFile, INFRA)).slice(0, t.only);
+      expect(cases.length, `expectations read from ${goFile}.go`).toBeGreaterThan(0);
       // [gateway, cases sent to it]
       const plan: [string, ExpectedCase[]][] =
         t.splitAt !== undefined
@@ -535,6 +551,35 @@ describe('conformance over HTTP through the Gateway proxy', () => {
         await done();
       }
       expect(failures).toEqual([]);
+    },
+  );
+
+  it(
+    'HTTPRouteRequestHeaderModifierBackendWeights: each backend gets the Backend header its backendRef sets',
+    { timeout: 120_000 },
+    async () => {
+      const { serve, done } = await setUp(['httproute-request-header-modifier-backend-weights']);
+      const c = (await expectedCases('httproute-request-header-modifier-backend-weights', INFRA))[0]!;
+      const failures: string[] = [];
+      const answeredBy = new Set<string>();
+      try {
+        await serve('same-namespace');
+        // As the suite: 100 requests, each answered by the pod its Backend header names.
+        for (let i = 0; i < 100; i++) {
+          const a = await send(80, c);
+          expect(a.status, a.body).toBe(c.statusCode);
+          const seen = JSON.parse(a.body) as { name: string; headers: http.IncomingHttpHeaders };
+          const named = seen.headers.backend;
+          answeredBy.add(seen.name);
+          if (typeof named !== 'string' || !seen.name.startsWith(`${INFRA}/${named}`))
+            failures.push(`answered by ${seen.name} with Backend: ${JSON.stringify(named)}`);
+        }
+      } finally {
+        await done();
+      }
+      expect(failures).toEqual([]);
+      // The weights send requests to more than one backend, so the header is checked per backendRef.
+      expect(answeredBy.size).toBeGreaterThan(1);
     },
   );
 

@@ -4,52 +4,18 @@
 // (tls-validity-checks-certificate, SANs *, *.org, *.wildcard.org) is generated here with openssl
 // as the suite does; requests over real TLS with SNI = Host to 127.14.0.9:443, the certificate
 // chain checked against that certificate; cases as the Go file lists them (transcribed below).
-import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { V1Secret } from '@kubernetes/client-node';
 import { defaultProxyOptions, emptyTable } from '../../src/index.js';
 import { backendEntries, compileGateways, GatewayProxy, GatewayServers } from '../../src/gateway/index.js';
-import { conformanceState, sliceFor } from './conformance-kit.js';
+import { conformanceState, selfSignedCertificate, sliceFor, tlsSecret } from './conformance-kit.js';
 
 const INFRA = 'gateway-conformance-infra';
 const ADDRESS = '127.14.0.9';
-
-function suiteCertificate(): { cert: string; key: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'portico-conformance-cert-'));
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/O=gateway-api-conformance',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-      '-addext',
-      'subjectAltName=DNS:*,DNS:*.org,DNS:*.wildcard.org',
-    ],
-    { stdio: 'ignore' },
-  );
-  return {
-    cert: readFileSync(join(dir, 'cert.pem'), 'utf8'),
-    key: readFileSync(join(dir, 'key.pem'), 'utf8'),
-  };
-}
 
 function get(host: string, ca: string): Promise<{ status: number; body: string; fingerprint: string }> {
   return new Promise((resolve, reject) => {
@@ -86,15 +52,9 @@ describe('HTTPS listener conformance', () => {
 
   it('HTTPRouteHTTPSListener', { timeout: 60_000 }, async () => {
     const state = await conformanceState('httproute-https-listener');
-    const pair = suiteCertificate();
-    const secret: V1Secret = {
-      metadata: { namespace: INFRA, name: 'tls-validity-checks-certificate', resourceVersion: '1' },
-      type: 'kubernetes.io/tls',
-      data: {
-        'tls.crt': Buffer.from(pair.cert).toString('base64'),
-        'tls.key': Buffer.from(pair.key).toString('base64'),
-      },
-    };
+    // The certificate the suite generates: SANs *, *.org, *.wildcard.org.
+    const pair = selfSignedCertificate(['*', '*.org', '*.wildcard.org']);
+    const secret = tlsSecret(INFRA, 'tls-validity-checks-certificate', pair);
     const echos: http.Server[] = [];
     const slices = [];
     for (const s of state.services) {

@@ -3,9 +3,12 @@
  * from the Go module proxy) as data: each test's manifests with the shared base manifests, and the
  * HTTP expectations written in its Go file (request host/path/method/headers -> backend or status
  * code). The objects get what the API server would add (creationTimestamp in apply order, generation
- * 1); every Service gets an EndpointSlice with one ready endpoint, since no pods run here.
+ * 1); every Service with a selector gets an EndpointSlice with one ready endpoint, since no pods
+ * run here (the EndpointSlices a test applies itself are kept as they are).
  */
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { V1EndpointSlice, V1Secret, V1Service } from '@kubernetes/client-node';
@@ -22,7 +25,7 @@ import type {
 } from '../../src/gateway/index.js';
 import { GATEWAY_CONTROLLER_NAME } from '../../src/gateway/index.js';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+export type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 export const CLASS_NAME = 'portico';
 
@@ -31,17 +34,28 @@ export async function conformanceDir(): Promise<string> {
   return (dir ??= await gatewayApiConformanceDir());
 }
 
-/** The base manifests plus the test's own (`tests/<name>.yaml`), as one cluster state. */
-export async function conformanceState(...testFiles: string[]): Promise<GatewayClusterState> {
+/**
+ * The base manifests plus the tests' own (`tests/<name>.yaml`), as the suite applies them: every
+ * object, in order, with the suite's placeholders filled in (our GatewayClass and controller).
+ */
+export async function conformanceManifests(...testFiles: string[]): Promise<Json[]> {
   const root = await conformanceDir();
   const docs: Json[] = [];
   for (const file of ['base/manifests.yaml', ...testFiles.map((f) => `tests/${f}.yaml`)]) {
-    const text = readFileSync(join(root, file), 'utf8').replaceAll('{GATEWAY_CLASS_NAME}', CLASS_NAME);
+    const text = readFileSync(join(root, file), 'utf8')
+      .replaceAll('{GATEWAY_CLASS_NAME}', CLASS_NAME)
+      .replaceAll('{GATEWAY_CONTROLLER_NAME}', GATEWAY_CONTROLLER_NAME);
     for (const d of parseAllDocuments(text)) {
       const o = d.toJS() as Json | null;
       if (o?.kind) docs.push(o);
     }
   }
+  return docs;
+}
+
+/** The base manifests plus the test's own (`tests/<name>.yaml`), as one cluster state. */
+export async function conformanceState(...testFiles: string[]): Promise<GatewayClusterState> {
+  const docs = await conformanceManifests(...testFiles);
   docs.forEach((o, i) => {
     o.metadata ??= {};
     o.metadata.namespace ??= o.kind === 'Namespace' || o.kind === 'GatewayClass' ? undefined : 'default';
@@ -66,7 +80,11 @@ export async function conformanceState(...testFiles: string[]): Promise<GatewayC
     referenceGrants: of<ReferenceGrant>('ReferenceGrant'),
     namespaces: of<NamespaceObject>('Namespace'),
     services,
-    endpointSlices: services.map((s, i) => endpointSliceFor(s, i)),
+    // The EndpointSlice controller's slices for the Services with a selector, and the test's own.
+    endpointSlices: [
+      ...services.flatMap((s, i) => (s.spec?.selector ? [endpointSliceFor(s, i)] : [])),
+      ...of<V1EndpointSlice>('EndpointSlice'),
+    ],
     secrets: of<V1Secret>('Secret'),
   };
 }
@@ -324,4 +342,174 @@ export async function expectedGrpcCases(testFile: string, defaultNamespace: stri
     });
   }
   return out;
+}
+
+/** The elements of a Go list literal's braced body (`{{…}, {…}}` -> [`{…}`, `{…}`]). */
+function elements(list: string): string[] {
+  const out: string[] = [];
+  for (let i = 1; i < list.length - 1; i++) {
+    if (list[i] === '"') i = list.indexOf('"', i + 1);
+    else if (list[i] === '{') {
+      const element = braced(list, i);
+      out.push(element);
+      i += element.length - 1;
+    }
+  }
+  return out;
+}
+
+/** A listener's status as a conformance test expects it; a condition without reason takes any. */
+export interface ExpectedListener {
+  readonly name: string;
+  readonly supportedKinds: string[];
+  readonly conditions: { type: string; status: string; reason?: string }[];
+  readonly attachedRoutes: number;
+}
+
+/**
+ * The `[]v1.ListenerStatus{…}` literals of one conformance test (`var <shortName> =
+ * suite.ConformanceTest{…}` in its Go file), in order, with the Gateways it names
+ * (`types.NamespacedName{Name: …}`, in order): what the suite's GatewayStatusMustHaveListeners
+ * compares (listenerMismatch below).
+ */
+export async function listenerExpectations(
+  testFile: string,
+  shortName: string,
+): Promise<{ lists: ExpectedListener[][]; gateways: string[] }> {
+  const file = readFileSync(join(await conformanceDir(), 'tests', `${testFile}.go`), 'utf8');
+  const start = file.indexOf(`var ${shortName} = suite.ConformanceTest{`);
+  if (start < 0) throw new Error(`${testFile}.go does not define ${shortName}`);
+  const go = braced(file, file.indexOf('{', start));
+  const gateways = [...go.matchAll(/NamespacedName\{Name:\s*"([^"]+)",\s*Namespace:\s*"([^"]+)"\}/g)].map(
+    (m) => `${m[2]}/${m[1]}`,
+  );
+  const lists: ExpectedListener[][] = [];
+  for (
+    let at = go.indexOf('[]v1.ListenerStatus{');
+    at >= 0;
+    at = go.indexOf('[]v1.ListenerStatus{', at + 1)
+  ) {
+    const list = braced(go, go.indexOf('{', at));
+    lists.push(
+      elements(list).map((l) => {
+        const conditions = take(l, 'Conditions: []metav1.Condition{')[0];
+        return {
+          name: /Name:\s*v1\.SectionName\("([^"]+)"\)/.exec(l)?.[1] ?? '',
+          supportedKinds: [...l.matchAll(/Kind:\s*v1\.Kind\("(\w+)"\)/g)].map((m) => m[1]!),
+          conditions:
+            conditions === undefined
+              ? []
+              : elements(conditions).map((c) => {
+                  const reason = /Reason:\s*string\(v1\.ListenerReason(\w+)\)/.exec(c)?.[1];
+                  return {
+                    type: /Type:\s*string\(v1\.ListenerCondition(\w+)\)/.exec(c)?.[1] ?? '',
+                    status: /Status:\s*metav1\.Condition(\w+)/.exec(c)?.[1] ?? '',
+                    ...(reason ? { reason } : {}),
+                  };
+                }),
+          attachedRoutes: Number(/AttachedRoutes:\s*(\d+)/.exec(l)?.[1] ?? 0),
+        };
+      }),
+    );
+  }
+  return { lists, gateways };
+}
+
+interface ListenerStatusLike {
+  readonly name: string;
+  readonly supportedKinds: readonly { kind: string }[];
+  readonly attachedRoutes: number;
+  readonly conditions: readonly { type: string; status: string; reason: string }[];
+}
+
+/**
+ * What the suite's gatewayListenersMatch would find wrong (undefined: nothing): as many listeners,
+ * each expected one present by name with the expected kinds among its supportedKinds, the same
+ * attachedRoutes, and each expected condition (type, status, reason when given).
+ */
+export function listenerMismatch(
+  expected: readonly ExpectedListener[],
+  actual: readonly ListenerStatusLike[],
+): string | undefined {
+  if (expected.length !== actual.length) return `${actual.length} listeners, expected ${expected.length}`;
+  for (const e of expected) {
+    const a = actual.find((l) => l.name === e.name);
+    if (!a) return `no status for listener ${e.name}`;
+    if (e.supportedKinds.length === 0 && a.supportedKinds.length !== 0)
+      return `${e.name}: supportedKinds ${JSON.stringify(a.supportedKinds)}, expected none`;
+    for (const kind of e.supportedKinds)
+      if (!a.supportedKinds.some((k) => k.kind === kind)) return `${e.name}: ${kind} not in supportedKinds`;
+    if (a.attachedRoutes !== e.attachedRoutes)
+      return `${e.name}: attachedRoutes ${a.attachedRoutes}, expected ${e.attachedRoutes}`;
+    for (const c of e.conditions) {
+      const got = a.conditions.find((k) => k.type === c.type);
+      if (!got || got.status !== c.status || (c.reason !== undefined && got.reason !== c.reason))
+        return `${e.name}: ${c.type} ${got ? `${got.status}/${got.reason}` : 'missing'}, expected ${c.status}/${c.reason ?? 'any'}`;
+    }
+  }
+  return undefined;
+}
+
+/** A self-signed certificate and key for these DNS names, made with openssl as the suite makes them. */
+export function selfSignedCertificate(names: string[]): { cert: string; key: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'portico-conformance-cert-'));
+  try {
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/O=gateway-api-conformance',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-addext',
+        `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}`,
+      ],
+      { stdio: 'ignore' },
+    );
+    return {
+      cert: readFileSync(join(dir, 'cert.pem'), 'utf8'),
+      key: readFileSync(join(dir, 'key.pem'), 'utf8'),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A kubernetes.io/tls Secret holding this pair. */
+export function tlsSecret(namespace: string, name: string, pair: { cert: string; key: string }): V1Secret {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { namespace, name },
+    type: 'kubernetes.io/tls',
+    data: {
+      'tls.crt': Buffer.from(pair.cert).toString('base64'),
+      'tls.key': Buffer.from(pair.key).toString('base64'),
+    },
+  };
+}
+
+/**
+ * The certificate Secrets the suite creates before any test (suite.go): `certificate` in the web
+ * backend namespace (SAN `*`) and `tls-validity-checks-certificate` in the infra namespace (SANs
+ * `*`, `*.org`, `*.wildcard.org`); the second pair is returned too, for clients to check it.
+ */
+export function suiteSecrets(): { secrets: V1Secret[]; validity: { cert: string; key: string } } {
+  const validity = selfSignedCertificate(['*', '*.org', '*.wildcard.org']);
+  return {
+    secrets: [
+      tlsSecret('gateway-conformance-web-backend', 'certificate', selfSignedCertificate(['*'])),
+      tlsSecret('gateway-conformance-infra', 'tls-validity-checks-certificate', validity),
+    ],
+    validity,
+  };
 }

@@ -231,6 +231,7 @@ describe.each(API_SERVERS)('Gateway API served end to end (%s API server)', (kin
     });
   });
 
+  // The route's conditions at its new generation, as HTTPRouteObservedGenerationBump checks.
   it('follows a route change; a backend that does not exist answers 500 with ResolvedRefs False/BackendNotFound', async () => {
     const current = (await custom.getNamespacedCustomObject({
       group,
