@@ -12,6 +12,7 @@ const clusterScoped = new Set([
   'CustomResourceDefinition',
   'PersistentVolume',
   'StorageClass',
+  'GatewayClass',
 ]);
 
 /** The REST path of an object's collection: `/api/v1/namespaces/ns/services`, `/apis/group/v/...`. */
@@ -19,9 +20,10 @@ export function collectionPath(obj: KubernetesObject): string {
   const { apiVersion, kind } = obj;
   if (!apiVersion || !kind) throw new Error('applyObject: the object needs apiVersion and kind');
   const lower = kind.toLowerCase();
+  // English plurals as the API names them: ingressclasses, policies, but gateways.
   const plural = lower.endsWith('s')
     ? `${lower}es`
-    : lower.endsWith('y')
+    : /[^aeiou]y$/.test(lower)
       ? `${lower.slice(0, -1)}ies`
       : `${lower}s`;
   const prefix = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
