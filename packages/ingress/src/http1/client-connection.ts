@@ -218,6 +218,7 @@ export class ClientConnection implements ClientSide {
       tagged.id,
       hsts,
       release,
+      this.requestSince,
     );
     this.exchange = exchange;
     let body: Buffer | undefined;
