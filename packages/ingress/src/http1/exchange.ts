@@ -15,6 +15,7 @@ import { errorCode, type Verdict } from '../upstream-policy.js';
 import type { RequestHead } from './request-head.js';
 import { withFields, type ResponseHead } from './response-head.js';
 import type { ResponseHandler, UpstreamConnection } from './upstream-connection.js';
+import { joined } from './joined.js';
 
 /** Bodies up to this size go out in the same write as the head: one syscall. */
 const COALESCE = 16 * 1024;
@@ -159,7 +160,7 @@ export class Exchange implements ResponseHandler {
     if (head === undefined) ok = socket.write(Buffer.from(chunk));
     else {
       this.pendingHead = undefined;
-      if (chunk.length <= COALESCE) ok = socket.write(head + chunk.toString('latin1'), 'latin1');
+      if (chunk.length <= COALESCE) ok = socket.write(joined(head, chunk));
       else {
         socket.cork();
         socket.write(head, 'latin1');
