@@ -245,8 +245,7 @@ export class IngressCore {
     upstream: string | undefined,
     started: number,
   ): void {
-    const ms = performance.now() - started;
-    this.options.metrics?.observe(target, status, ms / 1000);
+    const ms = this.count(status, target, started);
     const logger = this.options.logger;
     if (logger === undefined) return;
     const entry: AccessEntry = {
@@ -271,6 +270,21 @@ export class IngressCore {
     if (this.options.accessLogFormat === 'combined')
       (this.options.accessLogStream ?? process.stdout).write(combinedLine(entry));
     else logger.info(entry);
+  }
+
+  /**
+   * Counts a finished request in the metrics alone, for a data plane that knows no line is logged
+   * (!logging) and so builds no AccessInfo. Returns its duration, ms.
+   */
+  count(status: number, target: Target | undefined, started: number): number {
+    const ms = performance.now() - started;
+    this.options.metrics?.observe(target, status, ms / 1000);
+    return ms;
+  }
+
+  /** Whether finished requests are written to the access log (record() needs their AccessInfo). */
+  get logging(): boolean {
+    return this.options.logger !== undefined;
   }
 
   /** Whether access-log lines need the Referer and User-Agent (the combined format). */

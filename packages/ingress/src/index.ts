@@ -39,6 +39,7 @@ export { BasicCredentials, hashProblem, md5Crypt, parseHtpasswd, verifyHash } fr
 export { keepsAuthorization, mustAdmit } from './admission.js';
 export { defaultHsts, hstsValue } from './hsts.js';
 export { type AccessEntry, combinedLine, logTime } from './access-log.js';
+export { BatchedLines, type LineOutput } from './batched-lines.js';
 export { isSaneRequestId, newRequestId, requestIdLine } from './request-id.js';
 export { ResponsePace } from './response-rate.js';
 export { ConcurrentRequests, RateLimits, RequestRate } from './rate-limiter.js';

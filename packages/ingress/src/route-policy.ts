@@ -31,6 +31,8 @@ export interface CompiledPolicy {
   origin?: RegExp | '*';
   /** With origin '*': the CORS response headers, the same for every request, built once. */
   anyOriginHeaders?: readonly string[];
+  /** With origin '*': the outcome of a request that goes on to the pod with them, built once. */
+  anyOriginForward?: PolicyOutcome;
 }
 
 export function hasRequestPolicy(t: Target): boolean {
@@ -58,8 +60,11 @@ export function compilePolicy(t: Target, compiled: CompiledPolicy = {}): Compile
     const any = t.cors.origins.length === 1 && t.cors.origins[0] === '*';
     compiled.origin = any ? '*' : originRegex(t.cors.origins);
     // Frozen: the fast path writes its lines once (http1/response-head.ts).
-    if (any)
-      compiled.anyOriginHeaders = Object.freeze(['access-control-allow-origin', '*', ...t.cors.headers]);
+    if (any) {
+      const headers = Object.freeze(['access-control-allow-origin', '*', ...t.cors.headers]);
+      compiled.anyOriginHeaders = headers;
+      compiled.anyOriginForward = Object.freeze({ status: 0, headers, action: 'cors' as const });
+    }
   }
   return compiled;
 }
@@ -125,5 +130,8 @@ export function applyRequestPolicy(
       return { status: 0, path: rewritten, action: 'rewrite', ...(headers && { headers }) };
     }
   }
-  return headers ? { status: 0, headers, action: 'cors' } : FORWARD;
+  if (headers === undefined) return FORWARD;
+  return headers === compiled.anyOriginHeaders
+    ? compiled.anyOriginForward!
+    : { status: 0, headers, action: 'cors' };
 }

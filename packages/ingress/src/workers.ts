@@ -17,6 +17,7 @@ import type { PemPair } from './certs.js';
 import { forWorkers, TableState, type TableDelta } from './delta.js';
 import { GatewayTableState, type GatewayDelta } from './gateway/gateway-delta.js';
 import { GatewayServing, type GatewayTableSink } from './gateway/serving.js';
+import { BatchedLines } from './batched-lines.js';
 import { ProxyMetrics } from './metrics.js';
 import type { ProxyOptions } from './proxy.js';
 import type { ProxyProtocolPorts } from './proxy-protocol-ports.js';
@@ -208,6 +209,7 @@ export function runWorker(): Promise<void> {
   let server: IngressServer | undefined;
   let gateway: GatewayServing | undefined;
   let config: WorkerConfig | undefined;
+  let accessLines: BatchedLines | undefined;
   const state = new TableState();
   const gatewayState = new GatewayTableState();
   // The primary orchestrates shutdown (readiness first, then a graceful stop); a Ctrl-C reaching
@@ -220,14 +222,16 @@ export function runWorker(): Promise<void> {
       if (msg.type === 'init') {
         const c = msg.config;
         config = c;
-        const logger = c.accessLog ? pino({ name: 'access' }) : undefined;
+        // One writer of access-log lines for the process, batched per turn (batched-lines.ts).
+        accessLines = c.accessLog ? new BatchedLines() : undefined;
+        const logger = accessLines ? pino({ name: 'access' }, accessLines) : undefined;
         server = new IngressServer({
           host: c.host,
           httpPort: c.httpPort,
           httpsPort: c.httpsPort,
           defaultCert: c.defaultCert,
           proxyProtocol: c.proxyProtocol,
-          proxy: { ...c.proxy, logger, metrics },
+          proxy: { ...c.proxy, logger, metrics, accessLogStream: accessLines },
         });
         server.listen(true).then(
           () => send({ type: 'listening' }),
@@ -251,7 +255,8 @@ export function runWorker(): Promise<void> {
           proxy: {
             ...config.proxy,
             metrics,
-            logger: config.accessLog ? pino({ name: 'access' }) : undefined,
+            logger: accessLines ? pino({ name: 'access' }, accessLines) : undefined,
+            accessLogStream: accessLines,
           },
         });
         const version = msg.version;

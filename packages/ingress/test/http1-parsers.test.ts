@@ -116,6 +116,33 @@ describe('response heads', () => {
     });
   });
 
+  it('takes the usual head (plain keep-alive, fields of every length) apart the same way', () => {
+    const h = res([
+      'HTTP/1.1 200 OK',
+      'Server: nginx',
+      'Date: Mon, 07 Dec 2026 09:00:00 GMT',
+      'Content-Type: text/plain',
+      'CONTENT-LENGTH: 2',
+      'Connection: keep-alive',
+      'TE: trailers',
+      'Trailer: x-t',
+      'Proxy-Connection: keep-alive',
+      'x-content-length: 9',
+    ]);
+    expect(h).toEqual({
+      status: 200,
+      framing: 'length',
+      length: 2,
+      reusable: true,
+      forClient:
+        'HTTP/1.1 200 OK\r\nServer: nginx\r\nDate: Mon, 07 Dec 2026 09:00:00 GMT\r\n' +
+        'Content-Type: text/plain\r\nCONTENT-LENGTH: 2\r\nx-content-length: 9\r\n',
+    });
+    expect(res(['HTTP/1.1 200 OK', 'Content-Length: 2', 'Connection: Close'])).toMatchObject({
+      reusable: false,
+    });
+  });
+
   it("keeps the pod's own Server and relays chunked bodies as chunked", () => {
     const h = res(['HTTP/1.1 200 OK', 'Server: pod', 'Transfer-Encoding: chunked']);
     expect(h).toMatchObject({ framing: 'chunked', reusable: true });

@@ -6,6 +6,7 @@ import { isIP } from 'node:net';
 import { availableParallelism, hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import {
+  BatchedLines,
   ClusterRegistry,
   CONTROLLER_NAME,
   DEFAULT_CLASS_NAME,
@@ -134,6 +135,8 @@ export async function runPrimary(args: string[]): Promise<number> {
   let metricsRegistry: () => Registry;
   /** Request metrics of the in-process proxy (workers 0), shared with the Gateway proxy. */
   let proxyMetrics: ProxyMetrics | undefined;
+  // The in-process proxies' access-log lines, batched per turn of the event loop (workers make their own).
+  const accessLines = values['access-log'] ? new BatchedLines() : undefined;
   if (workers === 0) {
     const metrics = new ProxyMetrics();
     proxyMetrics = metrics;
@@ -143,7 +146,12 @@ export async function runPrimary(args: string[]): Promise<number> {
       httpsPort: ports.https,
       defaultCert,
       proxyProtocol,
-      proxy: { ...proxy, metrics, logger: values['access-log'] ? pino({ name: 'access' }) : undefined },
+      proxy: {
+        ...proxy,
+        metrics,
+        logger: accessLines ? pino({ name: 'access' }, accessLines) : undefined,
+        accessLogStream: accessLines,
+      },
     });
     await server.listen();
     sink = new InProcessSink(server);
@@ -193,7 +201,8 @@ export async function runPrimary(args: string[]): Promise<number> {
           proxy: {
             ...proxy,
             metrics: proxyMetrics,
-            logger: values['access-log'] ? pino({ name: 'access' }) : undefined,
+            logger: accessLines ? pino({ name: 'access' }, accessLines) : undefined,
+            accessLogStream: accessLines,
           },
         });
   const ops = await startOpsServer({

@@ -228,6 +228,7 @@ export class ClientConnection implements ClientSide {
       tagged.id,
       hsts,
       release,
+      this.requestSince,
     );
     this.exchange = exchange;
     let body: Buffer | undefined;

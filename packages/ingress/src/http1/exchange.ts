@@ -15,6 +15,7 @@ import { errorCode, type Verdict } from '../upstream-policy.js';
 import type { RequestHead } from './request-head.js';
 import { withFields, type ResponseHead } from './response-head.js';
 import type { ResponseHandler, UpstreamConnection } from './upstream-connection.js';
+import { joined } from './joined.js';
 
 /** Bodies up to this size go out in the same write as the head: one syscall. */
 const COALESCE = 16 * 1024;
@@ -51,15 +52,11 @@ export class Exchange implements ResponseHandler {
   /** The affinity cookie this response sets (affinity.ts). */
   private setCookie: string | undefined;
   private over = false;
-  private readonly started = performance.now();
   /** Response body bytes relayed, and when the pod's head arrived (access log). */
   private bytes = 0;
   private headAt = 0;
-  /** The client took what we wrote: read the pod again (the same timeout applies to both waits). */
-  private readonly resumeUpstream = (): void => {
-    this.deadline = performance.now() + this.proxy.options.upstreamBodyTimeout;
-    this.upstream?.socket.resume();
-  };
+  /** resumeUpstream as a listener: made the first time the client pushes back, not per request. */
+  private onClientDrain: (() => void) | undefined;
   /** proxy-read-timeout of the route (annotations/proxy-limits.ts), else the headers timeout. */
   private readonly readTimeout: number;
   /** Between two response reads: the route's proxy-read-timeout, else the body timeout. */
@@ -83,6 +80,8 @@ export class Exchange implements ResponseHandler {
     private readonly hsts: string | undefined,
     /** A place held in a connection limit, given back when the exchange ends (admission.ts). */
     private readonly release: (() => void) | undefined,
+    /** performance.now() when the request's head was read. */
+    private readonly started: number = performance.now(),
   ) {
     this.closeAfter = request.close;
     const options = proxy.options;
@@ -145,7 +144,7 @@ export class Exchange implements ResponseHandler {
     this.status = head.status;
     this.headAt = performance.now();
     this.proxy.balancer.succeeded(this.endpoint!.origin);
-    this.deadline = performance.now() + this.bodyTimeout;
+    this.deadline = this.headAt + this.bodyTimeout;
     let text = this.responseFields ? withFields(head.forClient, this.responseFields) : head.forClient;
     if (this.setCookie !== undefined) text += `set-cookie: ${this.setCookie}\r\n`;
     if (this.hsts !== undefined && !hasHstsField(text)) text += `strict-transport-security: ${this.hsts}\r\n`;
@@ -167,7 +166,7 @@ export class Exchange implements ResponseHandler {
     if (head === undefined) ok = socket.write(Buffer.from(chunk));
     else {
       this.pendingHead = undefined;
-      if (chunk.length <= COALESCE) ok = socket.write(head + chunk.toString('latin1'), 'latin1');
+      if (chunk.length <= COALESCE) ok = socket.write(joined(head, chunk));
       else {
         socket.cork();
         socket.write(head, 'latin1');
@@ -178,8 +177,14 @@ export class Exchange implements ResponseHandler {
     if (!ok && this.upstream && !this.upstream.socket.isPaused()) {
       // Back-pressure: stop reading the pod until the client has taken what we gave it.
       this.upstream.socket.pause();
-      socket.once('drain', this.resumeUpstream);
+      socket.once('drain', (this.onClientDrain ??= () => this.resumeUpstream()));
     }
+  }
+
+  /** The client took what we wrote: read the pod again (the same timeout applies to both waits). */
+  private resumeUpstream(): void {
+    this.deadline = performance.now() + this.proxy.options.upstreamBodyTimeout;
+    this.upstream?.socket.resume();
   }
 
   onEnd(): void {
@@ -259,6 +264,8 @@ export class Exchange implements ResponseHandler {
 
   private record(status: number): void {
     this.release?.();
+    // Without an access log, only the metrics: no AccessInfo is built.
+    if (!this.proxy.logging) return void this.proxy.count(status, this.target, this.started);
     const r = this.request;
     this.proxy.record(
       {

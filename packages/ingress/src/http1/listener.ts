@@ -207,7 +207,7 @@ export class Http1Listener implements ListenerContext {
         conn.crashed(err);
       }
     }
-    this.proxy.pool.sweep(Date.now());
+    this.proxy.pool.sweep(now);
   }
 
   /** Stops accepting; idle connections close now, busy ones after their exchange. */

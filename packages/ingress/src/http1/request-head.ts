@@ -15,6 +15,13 @@
  */
 const HEAD = /^[A-Z]{1,20} \/[!-~]* HTTP\/1\.1(?:\r\n[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t -~\x80-\xff]*)*$/;
 const DIGITS = /^\d{1,15}$/;
+/** By length: whether a field name that long may be one parseRequestHead looks at. */
+const INTERESTING_LENGTH: readonly boolean[] = (() => {
+  const byLength: boolean[] = [];
+  for (const n of ['host', 'content-length', 'transfer-encoding', 'upgrade', 'expect', 'connection'])
+    byLength[n.length] = true;
+  return byLength;
+})();
 
 export interface RequestHead {
   readonly method: string;
@@ -48,7 +55,8 @@ export function parseRequestHead(head: string): RequestHead | undefined {
     const colon = head.indexOf(':', start);
     const name = head.slice(start, colon);
     const value = trimOws(head, colon + 1, end);
-    switch (name.toLowerCase()) {
+    // Only names of these lengths can be one of the cases below: no lower-cased copy of the others.
+    switch (INTERESTING_LENGTH[name.length] ? name.toLowerCase() : '') {
       case 'host':
         if (host !== undefined) return undefined;
         host = value;

@@ -10,6 +10,27 @@ import { hasToken } from './request-head.js';
 const HEAD =
   /^HTTP\/1\.[01] [1-9]\d\d(?: [\t -~\x80-\xff]*)?(?:\r\n[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t -~\x80-\xff]*)*$/;
 const DIGITS = /^\d{1,15}$/;
+/**
+ * Indexed by a field name's length: whether a name that long can be one this parser looks at
+ * (the hop-by-hop names of headers.ts isHopByHop, Content-Length, Server).
+ */
+const MATTERS_BY_LENGTH: readonly boolean[] = (() => {
+  const names = [
+    'connection',
+    'keep-alive',
+    'proxy-connection',
+    'te',
+    'trailer',
+    'transfer-encoding',
+    'upgrade',
+    'http2-settings',
+    'content-length',
+    'server',
+  ];
+  const byLength: boolean[] = [];
+  for (const n of names) byLength[n.length] = true;
+  return byLength;
+})();
 
 export type Framing =
   /** No body: HEAD, 1xx, 204, 304 (§6.3 rule 1–2). */
@@ -52,6 +73,9 @@ export function parseResponseHead(
     lineEnd = head.indexOf('\r\n', start);
     const end = lineEnd < 0 ? head.length : lineEnd;
     const colon = head.indexOf(':', start);
+    // Only a few names matter here (all 2, 6, 7, 10, 14, 16 or 17 long): the others (Date,
+    // Content-Type, …) are kept as they are without being copied or lower-cased.
+    if (!MATTERS_BY_LENGTH[colon - start]) continue;
     const name = head.slice(start, colon).toLowerCase();
     let drop = isHopByHop(name);
     if (drop) {
@@ -73,9 +97,11 @@ export function parseResponseHead(
   }
   if (keptFrom < head.length) out += head.slice(keptFrom) + '\r\n';
   if (!server) out += `server: ${serverName}\r\n`;
-  const listed = connectionTokens(connection);
+  // `Connection: keep-alive`, what most pods send, names no field and does not ask to close.
+  const plain = connection === undefined || connection === 'keep-alive';
+  const listed = plain ? null : connectionTokens(connection);
   if (listed) out = dropListed(out, listed);
-  const closeAsked = connection !== undefined && hasToken(connection, 'close');
+  const closeAsked = !plain && hasToken(connection!, 'close');
   // §6.3 rule 3: both is a smuggling signature; a coding list not ending in chunked is read until
   // close, which we do not relay. Refused whatever the method or status: a pod that sends either
   // is broken or hostile even where the response has no body (HEAD, 204, 304), as llhttp judges.
@@ -114,24 +140,37 @@ function dropListed(block: string, names: ReadonlySet<string>): string {
  * more_set_headers does).
  */
 export function withFields(forClient: string, flat: readonly string[]): string {
-  let names: Set<string> | undefined;
+  const fields = routeFields(flat);
   // Most pods send none of these fields: the block is only taken apart when one is there.
+  if (fields.present !== undefined && !fields.present.test(forClient)) return forClient + fields.lines;
+  let names: Set<string> | undefined;
   const lower = forClient.toLowerCase();
   for (let i = 0; i < flat.length; i += 2)
     if (lower.includes(`\n${flat[i]}:`)) (names ??= new Set()).add(flat[i]!);
-  return (names === undefined ? forClient : dropListed(forClient, names)) + fieldLines(flat);
+  return (names === undefined ? forClient : dropListed(forClient, names)) + fields.lines;
+}
+
+interface RouteFields {
+  /** Their lines, as written to the client. */
+  readonly lines: string;
+  /** Finds a line of the pod's with one of their names, in any case (kept lists only). */
+  readonly present?: RegExp;
 }
 
 /**
- * The lines of a route's fields. A frozen list is a route's constant one (CORS for any origin,
- * route-policy.ts): its lines are written once and kept with it.
+ * A route's fields as withFields uses them. A frozen list is a route's constant one (CORS for any
+ * origin, route-policy.ts): its lines and pattern are made once and kept with it.
  */
-const linesOf = new WeakMap<readonly string[], string>();
-function fieldLines(flat: readonly string[]): string {
-  let lines = linesOf.get(flat);
-  if (lines !== undefined) return lines;
-  lines = '';
+const fieldsOf = new WeakMap<readonly string[], RouteFields>();
+function routeFields(flat: readonly string[]): RouteFields {
+  let fields = fieldsOf.get(flat);
+  if (fields !== undefined) return fields;
+  let lines = '';
   for (let i = 0; i < flat.length; i += 2) lines += `${flat[i]}: ${flat[i + 1]}\r\n`;
-  if (Object.isFrozen(flat)) linesOf.set(flat, lines);
-  return lines;
+  if (!Object.isFrozen(flat)) return { lines };
+  const names: string[] = [];
+  for (let i = 0; i < flat.length; i += 2) names.push(flat[i]!.replace(/[^a-z0-9]/g, '\\$&'));
+  fields = { lines, present: new RegExp(`\\n(?:${names.join('|')}):`, 'i') };
+  fieldsOf.set(flat, fields);
+  return fields;
 }

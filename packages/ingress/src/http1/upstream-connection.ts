@@ -5,6 +5,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { ChunkedScanner } from './chunked.js';
+import { joined } from './joined.js';
 import { parseResponseHead, type ResponseHead } from './response-head.js';
 import { BAD_RESPONSE } from '../upstream-policy.js';
 
@@ -45,7 +46,7 @@ export class UpstreamConnection {
   readonly socket: Socket;
   /** Requests this connection carried before the current one (a reused one may have gone stale). */
   served = 0;
-  /** When it went idle, for the pool's keep-alive sweep. */
+  /** When it went idle (performance.now()), for the pool's keep-alive sweep. */
   idleSince = 0;
   /** Set by the pool when the origin left the routing table: finish, then close. */
   retired = false;
@@ -113,8 +114,7 @@ export class UpstreamConnection {
     this.phase = Phase.Head;
     this.reusable = false;
     this.requestRemaining = bodyLength - (body?.length ?? 0);
-    this.socket.write(head, 'latin1');
-    if (body) this.socket.write(body);
+    this.socket.write(joined(head, body));
   }
 
   /** More request body. Returns false when the caller should wait for 'drain'. */

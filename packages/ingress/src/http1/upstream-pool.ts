@@ -28,7 +28,8 @@ export class UpstreamPool {
       if (i >= 0) stack!.splice(i, 1);
       return;
     }
-    conn.idleSince = Date.now();
+    // performance.now(), not Date.now(): a fast call, where Date.now() leaves JIT-compiled code.
+    conn.idleSince = performance.now();
     if (stack) stack.push(conn);
     else this.idle.set(conn.endpoint.origin, [conn]);
   };
@@ -54,7 +55,7 @@ export class UpstreamPool {
     return conn;
   }
 
-  /** Closes idle connections older than the keep-alive timeout. */
+  /** Closes idle connections older than the keep-alive timeout; `now` is performance.now(). */
   sweep(now: number): void {
     const oldest = now - this.options.keepAliveTimeout;
     for (const stack of this.idle.values())
