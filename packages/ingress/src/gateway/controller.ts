@@ -183,7 +183,7 @@ export class GatewayController {
   start(): Promise<void> {
     this.source = watchGateways(this.options.api, {
       debounceMs: this.options.debounceMs,
-      onChange: (state) => this.apply(state),
+      onChange: (state, since) => this.apply(state, since),
       onError: (kind, err) => {
         if (!this.stopping) this.options.logger.warn({ kind, err: String(err) }, 'watch failed; retrying');
       },
