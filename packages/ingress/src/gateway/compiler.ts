@@ -117,6 +117,7 @@ const PLURAL = { HTTPRoute: 'httproutes', GRPCRoute: 'grpcroutes', TLSRoute: 'tl
 export class GatewayCompiler {
   private readonly controllerName: string;
   private readonly addresses: readonly string[];
+  private readonly reservedPorts: ReadonlyMap<number, string>;
   private readonly serviceObjects = new Versions(false);
   private readonly sliceObjects = new Versions(false);
   private readonly grantObjects = new Versions(false);
@@ -167,6 +168,7 @@ export class GatewayCompiler {
   constructor(options: GatewayCompileOptions = {}) {
     this.controllerName = options.controllerName ?? GATEWAY_CONTROLLER_NAME;
     this.addresses = options.addresses ?? [];
+    this.reservedPorts = options.reservedPorts ?? new Map();
   }
 
   compile(state: GatewayClusterState): GatewayCompileResult {
@@ -391,6 +393,7 @@ export class GatewayCompiler {
       .map((gateway) => ({
         gateway,
         listeners: checkListeners(gateway, {
+          reservedPorts: this.reservedPorts,
           secrets,
           grants: this.grants,
           namespaceLabels: this.namespaceLabels,

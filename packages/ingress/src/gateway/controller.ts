@@ -52,6 +52,11 @@ export interface GatewayControllerOptions {
   readonly logger: Logger;
   readonly registry: Registry;
   readonly controllerName?: string;
+  /**
+   * Ports this process serves itself where the Gateways are served (reservedGatewayPorts): a
+   * listener on one is Accepted=False/PortUnavailable and not served.
+   */
+  readonly reservedPorts?: ReadonlyMap<number, string>;
   readonly debounceMs: number;
   /** How often statuses are re-checked even without events, ms. */
   readonly statusResyncMs: number;
@@ -109,7 +114,11 @@ export class GatewayController {
 
   constructor(private readonly options: GatewayControllerOptions) {
     this.controllerName = options.controllerName ?? GATEWAY_CONTROLLER_NAME;
-    this.compiler = new GatewayCompiler({ controllerName: this.controllerName, addresses: [] });
+    this.compiler = new GatewayCompiler({
+      controllerName: this.controllerName,
+      addresses: [],
+      reservedPorts: options.reservedPorts,
+    });
     this.local = options.sink
       ? undefined
       : new GatewayServing({ address: options.address, logger: options.logger, proxy: options.proxy });
