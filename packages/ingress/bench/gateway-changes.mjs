@@ -230,6 +230,7 @@ function wrkRun(duration) {
   let child;
   const result = new Promise((resolve, reject) => {
     child = spawn('wrk', [
+      '--latency',
       '-t2',
       `-c${CONNECTIONS}`,
       `-d${duration}`,
@@ -250,7 +251,9 @@ function wrkRun(duration) {
       const errors = sock
         ? `connect ${sock[1]}, read ${sock[2]}, write ${sock[3]}, timeout ${sock[4]}`
         : 'none';
-      resolve({ non2xx, socketErrors, errors, requests, rps });
+      // wrk's own request latency: what any request, the measuring one too, waits under this load.
+      const p99 = /^\s+99%\s+(\S+)/m.exec(out)?.[1];
+      resolve({ non2xx, socketErrors, errors, requests, rps, p99 });
     });
   });
   return { result, stop: () => child.kill('SIGINT') };
@@ -335,6 +338,7 @@ async function changes(count, withLoad) {
     max: q(1),
     requests: under.requests,
     rps: under.rps,
+    wrkP99: under.p99,
     failed: under.non2xx + under.socketErrors,
     breakdown: `non-2xx ${under.non2xx}; socket errors: ${under.errors ?? 'none'}`,
   };
@@ -406,6 +410,7 @@ for (let round = 0; round < ROUNDS; round++)
       failedDuringChanges: `${underLoad.failed}/${underLoad.requests}`,
       failedBreakdown: underLoad.breakdown,
       loadRps: underLoad.rps,
+      wrkLatencyP99: underLoad.wrkP99,
       primaryMajorGcDuringChanges: {
         count: gcAfter.count - gcBefore.count,
         ms: Math.round((gcAfter.sum - gcBefore.sum) * 1000),
