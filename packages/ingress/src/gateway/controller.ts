@@ -382,7 +382,7 @@ export class GatewayController {
     );
     const services = this.compiled.gateways.flatMap((g) => {
       const gateway = specs.get(`${g.namespace}/${g.name}`);
-      const svc = gateway && desiredGatewayService(gateway);
+      const svc = gateway && desiredGatewayService(gateway, this.options.reservedPorts);
       return svc ? [svc] : [];
     });
     const slices = services.flatMap((svc) => desiredGatewaySlices(svc, ingressSlices));

@@ -16,7 +16,12 @@ import {
   startTestApiServer,
   type TestApiServer,
 } from '@portico/dev-kube-apiserver';
-import { GatewayController, GATEWAY_CONTROLLER_NAME, reservedGatewayPorts } from '../../src/gateway/index.js';
+import {
+  desiredGatewayService,
+  GatewayController,
+  GATEWAY_CONTROLLER_NAME,
+  reservedGatewayPorts,
+} from '../../src/gateway/index.js';
 import { service, slice } from '../fixtures.js';
 import { eventually } from '../eventually.js';
 
@@ -47,6 +52,34 @@ describe('reservedGatewayPorts', () => {
       metricsPort: 8443,
     });
     expect([...r]).toEqual([[8443, 'its metrics and health port, --metrics-port']]);
+  });
+});
+
+describe('the LoadBalancer Service kept for a Gateway (--gateway-services)', () => {
+  const gateway = (ports: number[]) => ({
+    metadata: { namespace: 'default', name: 'web', uid: 'u1' },
+    spec: {
+      gatewayClassName: 'portico',
+      listeners: ports.map((port, i) => ({ name: `l${i}`, port, protocol: 'HTTP' })),
+    },
+  });
+  const reserved = reservedGatewayPorts({
+    gatewayAddress: '0.0.0.0',
+    listenAddress: '0.0.0.0',
+    httpPort: 8080,
+    httpsPort: 8443,
+    metricsPort: 10254,
+  });
+
+  it('does not expose the ports the ingress serves itself on the Gateway address', () => {
+    const svc = desiredGatewayService(gateway([80, 10254, 8080, 443]), reserved);
+    expect(svc?.spec?.ports?.map((p) => p.port)).toEqual([80, 443]);
+  });
+
+  it('is not made when every listener is on such a port', () => {
+    expect(desiredGatewayService(gateway([10254, 8443]), reserved)).toBeUndefined();
+    // Without reserved ports, as before.
+    expect(desiredGatewayService(gateway([10254]))?.spec?.ports?.map((p) => p.port)).toEqual([10254]);
   });
 });
 
