@@ -209,6 +209,8 @@ export class GatewayController {
     this.leading = leading;
     if (!leading) this.reportedGateways = new Set();
     else {
+      // A new term reports every problem there is, once.
+      this.tally.clear();
       this.reportProblems(true);
       this.statusScope.full = true;
       void this.syncStatus();
@@ -298,13 +300,18 @@ export class GatewayController {
     if (!this.compiled) return;
     const found: Problem[] = [];
     if (all) {
-      this.tally.clear();
+      const seen = new Set<string>();
       for (const [kind, list] of [
         ['HTTPRoute', this.compiled.httpRoutes],
         ['GRPCRoute', this.compiled.grpcRoutes],
         ['TLSRoute', this.compiled.tlsRoutes],
       ] as const)
-        for (const r of list) found.push(...this.tally.set(`${kind} ${r.namespace}/${r.name}`, r));
+        for (const r of list) {
+          const key = `${kind} ${r.namespace}/${r.name}`;
+          seen.add(key);
+          found.push(...this.tally.set(key, r));
+        }
+      this.tally.retain(seen);
     } else
       for (const key of dirty) {
         const [plural, namespace, name] = key.split('|') as [keyof typeof KIND_OF, string, string];

@@ -79,6 +79,11 @@ export class RouteTally {
     return problems.filter((p) => !old?.problems.has(p.key));
   }
 
+  /** Forgets the routes not in `keys` (after a pass over every route). */
+  retain(keys: ReadonlySet<string>): void {
+    for (const key of [...this.routes.keys()]) if (!keys.has(key)) this.set(key, undefined);
+  }
+
   /** Forgets every route (a new leader reports every problem again). */
   clear(): void {
     this.routes.clear();

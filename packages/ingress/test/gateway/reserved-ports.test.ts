@@ -2,7 +2,9 @@
 // Ingress ports) is not served: Accepted=False with the spec's reason PortUnavailable, a Warning
 // Event on the Gateway, the other listeners served. On the development API server with the
 // upstream CRDs; the "process" is the GatewayController with the ports reservedGatewayPorts gives
-// for `portico ingress` flags, and a real server on the metrics port.
+// for `portico ingress` flags, and a real server on the metrics port. On the same Gateway: a change
+// that attaches every route again (a listener added) reports no known route problem twice (the
+// problems are kept per route, gateway/route-tally.ts).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -251,6 +253,57 @@ describe('a Gateway listener on a port of the ingress process itself (developmen
     expect(await get(metricsPort)).toEqual({ status: 200, body: 'metrics' });
     // Nothing took the Ingress HTTP port on the gateway address either.
     await expect(get(httpPort)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+
+  it('a Gateway change (every route attached again) does not report a known route problem again', async () => {
+    const core = kc.makeApiClient(CoreV1Api);
+    await custom.createNamespacedCustomObject({
+      group,
+      version: 'v1',
+      namespace: 'default',
+      plural: 'httproutes',
+      body: {
+        apiVersion: `${group}/v1`,
+        kind: 'HTTPRoute',
+        metadata: { name: 'broken', namespace: 'default' },
+        spec: { parentRefs: [{ name: 'web' }], rules: [{ backendRefs: [{ name: 'missing', port: 80 }] }] },
+      },
+    });
+    const brokenEvents = async () =>
+      (await core.listNamespacedEvent({ namespace: 'default' })).items.filter(
+        (e) => e.involvedObject.name === 'broken' && e.reason === 'BackendNotFound',
+      );
+    await eventually(async () => (await brokenEvents()).length === 1, 'the BackendNotFound Event');
+    const gw = (await custom.getNamespacedCustomObject({
+      group,
+      version: 'v1',
+      namespace: 'default',
+      plural: 'gateways',
+      name: 'web',
+    })) as Json;
+    gw.spec.listeners.push({ name: 'more', port: await freePort(), protocol: 'HTTP' });
+    await custom.replaceNamespacedCustomObject({
+      group,
+      version: 'v1',
+      namespace: 'default',
+      plural: 'gateways',
+      name: 'web',
+      body: gw,
+    });
+    await eventually(async () => {
+      const g = (await custom.getNamespacedCustomObjectStatus({
+        group,
+        version: 'v1',
+        namespace: 'default',
+        plural: 'gateways',
+        name: 'web',
+      })) as Json;
+      return (g.status?.listeners as Json[] | undefined)?.length === 4;
+    }, 'the new listener in the status');
+    await new Promise((r) => setTimeout(r, 300));
+    const events = await brokenEvents();
+    expect(events).toHaveLength(1);
+    expect(events[0]!.count ?? 1).toBe(1);
   });
 
   it('a Warning Event on the Gateway says PortUnavailable', async () => {

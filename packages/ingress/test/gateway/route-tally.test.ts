@@ -54,6 +54,13 @@ describe('RouteTally', () => {
     expect(t.set('HTTPRoute default/a', status('a', missing))).toEqual([]);
     expect(t.set('HTTPRoute default/a', status('a', good))).toEqual([]);
     expect(t.set('HTTPRoute default/a', status('a', missing))).toHaveLength(1);
+    // A pass over every route (a Gateway changed) reports nothing that is already known, and
+    // forgets the routes it did not see.
+    t.set('HTTPRoute default/b', status('b', missing));
+    t.retain(new Set(['HTTPRoute default/a']));
+    expect(t.set('HTTPRoute default/a', status('a', missing))).toEqual([]);
+    expect([t.accepted, t.rejected]).toEqual([0, 1]);
+    expect(t.set('HTTPRoute default/b', status('b', missing))).toHaveLength(1);
     // Deleted and created again: reported again.
     t.set('HTTPRoute default/a', undefined);
     expect(t.set('HTTPRoute default/a', status('a', missing))).toHaveLength(1);
