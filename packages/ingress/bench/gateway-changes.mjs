@@ -359,7 +359,12 @@ function takeApart(lines) {
     })
     .filter((o) => o?.msg === 'gateway change served');
   return traces.map((t) => {
-    const s = served.find((o) => o.routes.some((k) => k.endsWith(` ${t.route}`)) && o.eventAt >= t.put - 1);
+    // The first line for this route after the PUT; the processes' clocks (performance.timeOrigin)
+    // may differ by a few milliseconds.
+    const s = served.find(
+      (o) =>
+        o.routes.some((k) => k.endsWith(` ${t.route}`)) && o.eventAt >= t.put - 20 && o.eventAt <= t.seen,
+    );
     if (!s) return { total: t.seen - t.put };
     const r = (x) => Math.round(x * 10) / 10;
     return {
