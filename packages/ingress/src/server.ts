@@ -73,7 +73,7 @@ export const defaultServerOptions: ServerOptions = {
  * served as an ordinary request, its Upgrade and HTTP2-Settings dropped as hop-by-hop: an h2c
  * tunnel would carry HTTP/2 requests to the pod past routing.
  */
-function tunnels(req: IncomingMessage): boolean {
+export function tunnels(req: IncomingMessage): boolean {
   const protocols = upgradeProtocols(req.headers.upgrade);
   return protocols.length > 0 && !protocols.includes('h2c');
 }

@@ -25,7 +25,11 @@ export interface WatchedState<S> {
 export interface WatchOptions<S> {
   /** Quiet time after the last event before `onChange` runs, ms. */
   readonly debounceMs: number;
-  readonly onChange: (state: S) => void;
+  /**
+   * `since`: when the first watch event of this burst arrived (performance.now()); undefined for
+   * the first state after the initial lists.
+   */
+  readonly onChange: (state: S, since?: number) => void;
   readonly onError: (kind: ResourceKind, err: unknown) => void;
 }
 
@@ -50,10 +54,17 @@ export function watchKinds<S extends { [K in keyof S]: readonly unknown[] }>(
 
   let timer: NodeJS.Timeout | undefined;
   let isSynced = false;
+  /** When the first event not yet passed on arrived: where a change's latency starts. */
+  let firstEvent: number | undefined;
   const changed = () => {
     if (!isSynced) return;
+    firstEvent ??= performance.now();
     clearTimeout(timer);
-    timer = setTimeout(() => options.onChange(current()), options.debounceMs);
+    timer = setTimeout(() => {
+      const since = firstEvent;
+      firstEvent = undefined;
+      options.onChange(current(), since);
+    }, options.debounceMs);
   };
   const running: RunningInformer[] = [];
   for (const [, kind, informer] of informers) {

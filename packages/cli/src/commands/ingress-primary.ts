@@ -192,6 +192,13 @@ export async function runPrimary(args: string[]): Promise<number> {
           api,
           address: gatewayAddress,
           reportAddress: values['gateway-address'] !== undefined,
+          reservedPorts: gatewayApi.reservedGatewayPorts({
+            gatewayAddress,
+            listenAddress: values['listen-address'],
+            httpPort: ports.http,
+            httpsPort: ports.https,
+            metricsPort: ports.metrics,
+          }),
           ...(values['gateway-services'] ? { gatewayServicesFrom: values['publish-service'] } : {}),
           ...(pool ? { sink: pool.gatewaySink() } : {}),
           logger: log,

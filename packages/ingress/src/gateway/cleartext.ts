@@ -5,6 +5,10 @@
  * preface's 24 bytes, read as they come (a client may send them one at a time), and must happen
  * within `decideWithin` ms, or the connection is closed. The HTTP/2 side is behind the request
  * guard, as the Ingress's HTTP/2 is.
+ *
+ * A drain closes the connections still undecided at once: they have not sent a request (only the
+ * start of a preface), and neither server knows them, so nothing else would end them before the
+ * grace runs out.
  */
 import type http from 'node:http';
 import net from 'node:net';
@@ -12,17 +16,30 @@ import type { GuardedHttp2Server } from '../http2/guarded-server.js';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
+export interface CleartextServer extends net.Server {
+  /** Starts a drain: closes the undecided connections, and any accepted from now on. */
+  drain(): void;
+}
+
 export function cleartextServer(
   http1: http.Server,
   h2c: Pick<GuardedHttp2Server, 'accept'>,
   decideWithin = 10_000,
-): net.Server {
+): CleartextServer {
   // Node's HTTP servers check their header and request timeouts only once they emitted
   // 'listening'; these never listen themselves, the net server hands them their connections.
   http1.emit('listening');
-  return net.createServer({ noDelay: true }, (socket) => {
+  const undecided = new Set<net.Socket>();
+  let draining = false;
+  const server = net.createServer({ noDelay: true }, (socket) => {
+    if (draining) return void socket.destroy();
     let seen = Buffer.alloc(0);
+    undecided.add(socket);
     const timer = setTimeout(() => socket.destroy(), decideWithin);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      undecided.delete(socket);
+    });
     socket.on('error', () => socket.destroy());
     const onData = (chunk: Buffer): void => {
       seen = Buffer.concat([seen, chunk]);
@@ -30,6 +47,7 @@ export function cleartextServer(
       const http2Preface = seen.subarray(0, n).equals(PREFACE.subarray(0, n));
       if (http2Preface && n < PREFACE.length) return; // undecided: wait for more
       clearTimeout(timer);
+      undecided.delete(socket);
       socket.off('data', onData);
       socket.pause();
       // Through the request guard, which reads the preface first (http2/guarded-server.ts).
@@ -40,5 +58,12 @@ export function cleartextServer(
       socket.resume();
     };
     socket.on('data', onData);
+  });
+  return Object.assign(server, {
+    drain(): void {
+      draining = true;
+      for (const socket of undecided) socket.destroy();
+      undecided.clear();
+    },
   });
 }

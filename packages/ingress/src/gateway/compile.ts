@@ -45,6 +45,12 @@ export interface GatewayCompileOptions {
   readonly controllerName?: string;
   /** The addresses our Gateways are served on (status.addresses); none: Programmed=False. */
   readonly addresses?: readonly string[];
+  /**
+   * Ports the ingress process itself serves where the Gateways are served (its metrics and health
+   * port, the Ingress ports), each with what uses it: a listener on one is Accepted=False with
+   * reason PortUnavailable and not served.
+   */
+  readonly reservedPorts?: ReadonlyMap<number, string>;
 }
 
 export interface ServedListener {

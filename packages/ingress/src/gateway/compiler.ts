@@ -32,7 +32,7 @@ import { condition } from './conditions.js';
 import { compileGrpcRoute } from './grpc-rules.js';
 import { intersectHostnames } from './hostnames.js';
 import { checkListeners, type CheckedListener } from './listeners.js';
-import { compareHostKeys, seedHostIndex } from './match.js';
+import { compareHostKeys, indexedListener } from './match.js';
 import { comparePrecedence, type RouteEntry } from './precedence.js';
 import { RecordingMap } from './reads.js';
 import { ReferenceGrants, type CrossNamespaceRef } from './reference-grants.js';
@@ -117,6 +117,7 @@ const PLURAL = { HTTPRoute: 'httproutes', GRPCRoute: 'grpcroutes', TLSRoute: 'tl
 export class GatewayCompiler {
   private readonly controllerName: string;
   private readonly addresses: readonly string[];
+  private readonly reservedPorts: ReadonlyMap<number, string>;
   private readonly serviceObjects = new Versions(false);
   private readonly sliceObjects = new Versions(false);
   private readonly grantObjects = new Versions(false);
@@ -167,6 +168,7 @@ export class GatewayCompiler {
   constructor(options: GatewayCompileOptions = {}) {
     this.controllerName = options.controllerName ?? GATEWAY_CONTROLLER_NAME;
     this.addresses = options.addresses ?? [];
+    this.reservedPorts = options.reservedPorts ?? new Map();
   }
 
   compile(state: GatewayClusterState): GatewayCompileResult {
@@ -391,6 +393,7 @@ export class GatewayCompiler {
       .map((gateway) => ({
         gateway,
         listeners: checkListeners(gateway, {
+          reservedPorts: this.reservedPorts,
           secrets,
           grants: this.grants,
           namespaceLabels: this.namespaceLabels,
@@ -632,14 +635,15 @@ export class GatewayCompiler {
 
   private buildListener(l: CheckedListener, lk: string): ServedListener {
     const routes = this.listenerRoutes.get(lk);
-    let entries: RouteEntry[] = [];
+    let order: readonly string[] = [];
+    // A copy of the hostname lists (1,000 references at 1,000 hostnames, not one per entry): the
+    // compiler replaces lists in routes.groups, the listener it hands out must not change.
     let index = new Map<string, readonly RouteEntry[]>();
     if (routes) {
-      routes.order ??= [...routes.groups.keys()].sort(compareHostKeys);
+      order = routes.order ??= [...routes.groups.keys()].sort(compareHostKeys);
       index = new Map(routes.groups);
-      entries = routes.order.flatMap((h) => routes.groups.get(h)!);
     }
-    return seedHostIndex(
+    return indexedListener(
       {
         gateway: l.gateway,
         name: l.spec.name,
@@ -647,9 +651,9 @@ export class GatewayCompiler {
         protocol: l.protocol as ServedListener['protocol'],
         hostname: l.hostname,
         certificates: l.certificates,
-        routes: entries,
       },
       index,
+      order,
     );
   }
 

@@ -13,6 +13,7 @@ import { backendEntries, type GatewayClusterState, type GatewayCompiled } from '
 import { GatewayCompiler } from './compiler.js';
 import { gatewayAddressing, reportableAddress, withAddressing } from './gateway-addresses.js';
 import { desiredGatewayService, desiredGatewaySlices, gatewayServiceName } from './gateway-service.js';
+import { problemsOf, RouteTally, type Problem } from './route-tally.js';
 import { GatewayServiceKeeper } from './service-keeper.js';
 import { GatewayServing, type GatewayTableSink } from './serving.js';
 import { watchGateways, type GatewaySource } from './sources.js';
@@ -20,18 +21,12 @@ import { GatewayStatusWriter, statusTargets } from './status-writer.js';
 import {
   GATEWAY_CONTROLLER_NAME,
   GATEWAY_GROUP,
-  type Condition,
   type GRPCRoute,
   type HTTPRoute,
   type TLSRoute,
 } from './types.js';
 
 const KIND_OF = { httproutes: 'HTTPRoute', grpcroutes: 'GRPCRoute', tlsroutes: 'TLSRoute' } as const;
-
-/** A condition that says something is wrong (Conflicted is the one whose True is bad). */
-function isProblem(c: Condition): boolean {
-  return c.type === 'Conflicted' ? c.status === 'True' : c.status === 'False' && c.type !== 'Programmed';
-}
 
 /** Gateway-level conditions reported as Events: the address problems (listeners report the rest). */
 const ADDRESS_PROBLEMS = new Set(['UnsupportedAddress', 'AddressNotUsable']);
@@ -57,6 +52,11 @@ export interface GatewayControllerOptions {
   readonly logger: Logger;
   readonly registry: Registry;
   readonly controllerName?: string;
+  /**
+   * Ports this process serves itself where the Gateways are served (reservedGatewayPorts): a
+   * listener on one is Accepted=False/PortUnavailable and not served.
+   */
+  readonly reservedPorts?: ReadonlyMap<number, string>;
   readonly debounceMs: number;
   /** How often statuses are re-checked even without events, ms. */
   readonly statusResyncMs: number;
@@ -98,10 +98,13 @@ export class GatewayController {
   private recheck: NodeJS.Timeout | undefined;
   private readonly writer: GatewayStatusWriter;
   private readonly events: Pick<EventRecorder, 'record'>;
-  /** Problems already reported by this leader, so each is one Event, not one per compile. */
-  private reported = new Set<string>();
+  /** Per route: the gauges' counts and the problems seen (reported once each by the leader). */
+  private readonly tally = new RouteTally();
+  /** The Gateways' problems already reported by this leader (Gateways are few: checked whole). */
+  private reportedGateways = new Set<string>();
   private readonly controllerName: string;
   private readonly compileSeconds: Histogram;
+  private readonly changeSeconds: Histogram<'stage'>;
   private readonly compilesSkipped: Counter;
   private readonly statusWrites: Counter<'result'>;
   private readonly routesServed: Gauge;
@@ -111,7 +114,11 @@ export class GatewayController {
 
   constructor(private readonly options: GatewayControllerOptions) {
     this.controllerName = options.controllerName ?? GATEWAY_CONTROLLER_NAME;
-    this.compiler = new GatewayCompiler({ controllerName: this.controllerName, addresses: [] });
+    this.compiler = new GatewayCompiler({
+      controllerName: this.controllerName,
+      addresses: [],
+      reservedPorts: options.reservedPorts,
+    });
     this.local = options.sink
       ? undefined
       : new GatewayServing({ address: options.address, logger: options.logger, proxy: options.proxy });
@@ -129,6 +136,13 @@ export class GatewayController {
       name: 'portico_gateway_compile_seconds',
       help: 'Time to compile Gateway API objects into served listeners and statuses',
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers,
+    });
+    this.changeSeconds = new Histogram({
+      name: 'portico_gateway_change_seconds',
+      help: 'Time from the first watch event of a change to each stage: compiled, sent to the data plane, served by every worker',
+      labelNames: ['stage'],
+      buckets: [0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     });
     this.compilesSkipped = new Counter({
@@ -178,7 +192,7 @@ export class GatewayController {
   start(): Promise<void> {
     this.source = watchGateways(this.options.api, {
       debounceMs: this.options.debounceMs,
-      onChange: (state) => this.apply(state),
+      onChange: (state, since) => this.apply(state, since),
       onError: (kind, err) => {
         if (!this.stopping) this.options.logger.warn({ kind, err: String(err) }, 'watch failed; retrying');
       },
@@ -193,9 +207,11 @@ export class GatewayController {
   /** Called by the leader elector: only the leader writes statuses. */
   setLeading(leading: boolean): void {
     this.leading = leading;
-    if (!leading) this.reported = new Set();
+    if (!leading) this.reportedGateways = new Set();
     else {
-      this.reportProblems();
+      // A new term reports every problem there is, once.
+      this.tally.clear();
+      this.reportProblems(true);
       this.statusScope.full = true;
       void this.syncStatus();
     }
@@ -206,85 +222,137 @@ export class GatewayController {
     return this.sink.settled();
   }
 
-  private apply(state: GatewayClusterState): void {
+  private apply(state: GatewayClusterState, since?: number): void {
     // Only what the change touched is compiled again; our own status writes coming back through
     // the watch touch nothing but the statuses to check.
+    const started = performance.now();
     const end = this.compileSeconds.startTimer();
     const result = this.compiler.compile(state);
     end();
+    const compiled = performance.now();
     const first = this.compiled === undefined;
     this.state = state;
     this.compiled = this.withAddresses(result.compiled, state);
     if (result.reattached.length === 0 && !result.tableChanged) this.compilesSkipped.inc();
     // The data plane first: the status pass below is not on the way of a change going live.
-    if (first || result.tableChanged)
+    const publish = first || result.tableChanged;
+    const version = publish ? ++this.version : this.version;
+    if (publish)
       this.sink.publish({
-        version: ++this.version,
+        version,
         listeners: result.compiled.listeners,
         backends: backendEntries(result.compiled),
       });
+    const sent = performance.now();
+    if (publish && since !== undefined)
+      this.trace(since, started, compiled, sent, version, result.recompiled);
     if (result.full) this.statusScope.full = true;
     for (const key of result.statusDirty) this.statusScope.routes.add(key);
-    if (result.reattached.length > 0 || result.full) {
-      let accepted = 0;
-      let rejected = 0;
-      for (const r of result.compiled.httpRoutes)
-        for (const p of r.status.parents) {
-          if (p.conditions.every((c) => c.status === 'True')) accepted++;
-          else rejected++;
-        }
-      this.routesServed.set(accepted);
-      this.routesRejected.set(rejected);
-      this.reportProblems();
-    }
+    // The gauges and the problems: every route after a full compile, else only those touched.
+    if (first || result.full) this.reportProblems(true);
+    else if (result.statusDirty.length > 0) this.reportProblems(false, result.statusDirty);
     void this.syncStatus();
   }
 
   /**
-   * One Warning Event per problem found in a route's parent status or a listener's status (the
-   * condition's reason and message), written by the leader when the problem first appears; a
-   * problem that goes away and comes back is reported again.
+   * One change's way to the data plane, from its first watch event: compiled, sent, served by
+   * every worker (histogram `portico_gateway_change_seconds`, and a debug log per change with the
+   * wall-clock times, so a slow change can be taken apart).
    */
-  private reportProblems(): void {
-    if (!this.leading || !this.compiled) return;
-    const now = new Set<string>();
-    const report = (
-      kind: string,
-      o: { namespace?: string; name: string; uid?: string },
-      conditions: readonly Condition[],
-    ) => {
-      for (const c of conditions) {
-        if (!isProblem(c)) continue;
-        const key = `${kind}|${o.uid ?? ''}|${o.namespace}/${o.name}|${c.reason}|${c.message}`;
-        now.add(key);
-        if (this.reported.has(key)) continue;
-        void this.events.record(
-          {
-            apiVersion: `${GATEWAY_GROUP}/v1`,
-            kind,
-            metadata: { namespace: o.namespace, name: o.name, uid: o.uid },
-          },
-          'Warning',
-          c.reason,
-          c.message,
+  private trace(
+    since: number,
+    started: number,
+    compiled: number,
+    sent: number,
+    version: number,
+    routes: readonly string[],
+  ): void {
+    this.changeSeconds.observe({ stage: 'compiled' }, (compiled - since) / 1000);
+    this.changeSeconds.observe({ stage: 'sent' }, (sent - since) / 1000);
+    void this.sink.settled().then(() => {
+      const served = performance.now();
+      this.changeSeconds.observe({ stage: 'served' }, (served - since) / 1000);
+      if (!this.options.logger.isLevelEnabled('debug')) return;
+      const ms = (t: number) => Math.round((t - since) * 100) / 100;
+      this.options.logger.debug(
+        {
+          version,
+          routes: routes.slice(0, 5),
+          eventAt: performance.timeOrigin + since,
+          debounceMs: ms(started),
+          compiledMs: ms(compiled),
+          sentMs: ms(sent),
+          servedMs: ms(served),
+        },
+        'gateway change served',
+      );
+    });
+  }
+
+  /**
+   * The gauges of accepted and rejected HTTPRoute parents, and one Warning Event per problem
+   * found in a route's parent status or a listener's status (the condition's reason and message),
+   * written by the leader when the problem first appears; a problem that goes away and comes back
+   * is reported again. `all`: every route (a full compile, a new leader); else the routes of
+   * `dirty` (`plural|namespace|name`).
+   */
+  private reportProblems(all: boolean, dirty: readonly string[] = []): void {
+    if (!this.compiled) return;
+    const found: Problem[] = [];
+    if (all) {
+      const seen = new Set<string>();
+      for (const [kind, list] of [
+        ['HTTPRoute', this.compiled.httpRoutes],
+        ['GRPCRoute', this.compiled.grpcRoutes],
+        ['TLSRoute', this.compiled.tlsRoutes],
+      ] as const)
+        for (const r of list) {
+          const key = `${kind} ${r.namespace}/${r.name}`;
+          seen.add(key);
+          found.push(...this.tally.set(key, r));
+        }
+      this.tally.retain(seen);
+    } else
+      for (const key of dirty) {
+        const [plural, namespace, name] = key.split('|') as [keyof typeof KIND_OF, string, string];
+        const kind = KIND_OF[plural];
+        found.push(
+          ...this.tally.set(
+            `${kind} ${namespace}/${name}`,
+            this.compiler.route(kind, `${namespace}/${name}`).status,
+          ),
         );
       }
-    };
-    for (const r of this.compiled.httpRoutes)
-      for (const p of r.status.parents) report('HTTPRoute', r, p.conditions);
-    for (const r of this.compiled.grpcRoutes)
-      for (const p of r.status.parents) report('GRPCRoute', r, p.conditions);
-    for (const r of this.compiled.tlsRoutes)
-      for (const p of r.status.parents) report('TLSRoute', r, p.conditions);
+    this.routesServed.set(this.tally.accepted);
+    this.routesRejected.set(this.tally.rejected);
+    if (!this.leading) return;
+    const gatewayProblems: Problem[] = [];
     for (const g of this.compiled.gateways) {
-      for (const l of g.status.listeners ?? []) report('Gateway', g, l.conditions);
-      report(
-        'Gateway',
-        g,
-        (g.status.conditions ?? []).filter((c) => c.status === 'False' && ADDRESS_PROBLEMS.has(c.reason)),
+      for (const l of g.status.listeners ?? [])
+        gatewayProblems.push(...problemsOf('Gateway', g, l.conditions));
+      gatewayProblems.push(
+        ...problemsOf(
+          'Gateway',
+          g,
+          (g.status.conditions ?? []).filter((c) => c.status === 'False' && ADDRESS_PROBLEMS.has(c.reason)),
+        ),
       );
     }
-    this.reported = now;
+    const reported = this.reportedGateways;
+    this.reportedGateways = new Set(gatewayProblems.map((p) => p.key));
+    for (const p of [...found, ...gatewayProblems.filter((g) => !reported.has(g.key))]) {
+      const o = p.object;
+      void this.events.record(
+        {
+          apiVersion: `${GATEWAY_GROUP}/v1`,
+          kind: p.kind,
+          metadata: { namespace: o.namespace, name: o.name, uid: o.uid },
+        },
+        'Warning',
+        p.condition.reason,
+        p.condition.message,
+      );
+    }
   }
 
   /** The compiled statuses with each Gateway's addresses (its Service's IPs, the static address). */
@@ -321,7 +389,7 @@ export class GatewayController {
     );
     const services = this.compiled.gateways.flatMap((g) => {
       const gateway = specs.get(`${g.namespace}/${g.name}`);
-      const svc = gateway && desiredGatewayService(gateway);
+      const svc = gateway && desiredGatewayService(gateway, this.options.reservedPorts);
       return svc ? [svc] : [];
     });
     const slices = services.flatMap((svc) => desiredGatewaySlices(svc, ingressSlices));
@@ -331,7 +399,7 @@ export class GatewayController {
     );
     if (changed && this.compiled && this.state) {
       this.compiled = this.withAddresses(this.compiled, this.state);
-      this.reportProblems();
+      this.reportProblems(false);
     }
     clearTimeout(this.recheck);
     if (this.keeper.waiting > 0 && !this.stopping)

@@ -12,7 +12,7 @@
 import { samePlain, type Changes } from '../delta.js';
 import type { BackendEntry } from '../table.js';
 import type { ServedListener } from './compile.js';
-import { compareHostKeys, hostIndex, seedHostIndex, type HostIndex } from './match.js';
+import { compareHostKeys, hostIndex, indexedListener, type HostIndex } from './match.js';
 import type { RouteEntry } from './precedence.js';
 import type { GatewayTable } from './serving.js';
 
@@ -42,7 +42,8 @@ interface ListenerState {
   head: ListenerHead;
   /** The served listener these lists came from (the sender's), or that they make (the worker's). */
   listener: ServedListener | undefined;
-  groups: Map<string, readonly RouteEntry[]>;
+  /** Never changed: replaced by a changed copy (a listener served until then keeps it as its index). */
+  groups: HostIndex;
   order: string[] | undefined;
 }
 
@@ -80,7 +81,7 @@ export class GatewayTableState {
       }
       for (const host of before.keys())
         if (!index.has(host)) hosts.push({ listener: key, host, entries: null });
-      next.set(key, { head, listener: l, groups: new Map(index), order: undefined });
+      next.set(key, { head, listener: l, groups: index, order: undefined });
     }
     this.listeners = next;
     this.order = table.listeners.map(keyOfListener);
@@ -121,7 +122,8 @@ export class GatewayTableState {
   /** Worker side: patches this state with `delta` and returns the table it now describes. */
   apply(delta: GatewayDelta): GatewayTable {
     const changed = new Set<string>();
-    const copied = new Set<string>();
+    /** Per listener, the copy of its lists this delta edits. */
+    const copies = new Map<string, Map<string, readonly RouteEntry[]>>();
     for (const head of delta.heads) {
       const key = keyOfListener(head);
       const s = this.listeners.get(key);
@@ -134,15 +136,13 @@ export class GatewayTableState {
       if (!s)
         throw new Error(`gateway delta: hostname ${JSON.stringify(host)} of unknown listener ${listener}`);
       // A new Map: the listener served until now keeps the index it was given.
-      if (!copied.has(listener)) {
-        s.groups = new Map(s.groups);
-        copied.add(listener);
-      }
+      let groups = copies.get(listener);
+      if (!groups) copies.set(listener, (s.groups = groups = new Map(s.groups)));
       if (entries === null) {
-        if (s.groups.delete(host)) s.order = undefined;
+        if (groups.delete(host)) s.order = undefined;
       } else {
-        if (!s.groups.has(host)) s.order = undefined;
-        s.groups.set(host, entries);
+        if (!groups.has(host)) s.order = undefined;
+        groups.set(host, entries);
       }
       changed.add(listener);
     }
@@ -157,8 +157,7 @@ export class GatewayTableState {
       if (!s) throw new Error(`gateway delta: listener ${key} has no head`);
       if (!s.listener || changed.has(key)) {
         s.order ??= [...s.groups.keys()].sort(compareHostKeys);
-        const routes = s.order.flatMap((h) => s.groups.get(h)!);
-        s.listener = seedHostIndex({ ...s.head, routes }, s.groups);
+        s.listener = indexedListener(s.head, s.groups, s.order);
       }
       return s.listener;
     });

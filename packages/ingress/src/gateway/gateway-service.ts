@@ -72,10 +72,21 @@ export function requestedAddresses(gateway: Gateway): RequestedAddresses {
   return { ips };
 }
 
-/** The Service the Gateway should have; undefined when it should have none (address not supported). */
-export function desiredGatewayService(gateway: Gateway): V1Service | undefined {
+/**
+ * The Service the Gateway should have; undefined when it should have none (address not supported,
+ * or every listener on a port the ingress serves itself). `reservedPorts` (reservedGatewayPorts)
+ * are left out: those listeners are not served, and the Service must not expose the ingress's
+ * metrics or Ingress ports on the Gateway's address.
+ */
+export function desiredGatewayService(
+  gateway: Gateway,
+  reservedPorts: ReadonlyMap<number, string> = new Map(),
+): V1Service | undefined {
   const requested = requestedAddresses(gateway);
   if (requested.unsupported || requested.notUsable) return undefined;
+  const listenerPorts = new Set((gateway.spec?.listeners ?? []).map((l) => l.port));
+  const ports = [...listenerPorts].filter((p) => !reservedPorts.has(p)).sort((a, b) => a - b);
+  if (ports.length === 0 && listenerPorts.size > 0) return undefined;
   const meta = gateway.metadata ?? {};
   const name = meta.name ?? '';
   const annotations: Record<string, string> = { ...gateway.spec?.infrastructure?.annotations };
@@ -84,7 +95,6 @@ export function desiredGatewayService(gateway: Gateway): V1Service | undefined {
     if (value !== undefined) annotations[key] = value;
   }
   if (requested.ips.length > 0) annotations[REQUESTED_IPS_ANNOTATION] = requested.ips.join(',');
-  const ports = [...new Set((gateway.spec?.listeners ?? []).map((l) => l.port))].sort((a, b) => a - b);
   const families = [...new Set(requested.ips.map((ip) => (isIP(ip) === 6 ? 'IPv6' : 'IPv4')))];
   return {
     apiVersion: 'v1',

@@ -25,3 +25,5 @@ export * from './serving.js';
 export * from './compiler.js';
 export * from './attach.js';
 export * from './gateway-delta.js';
+export * from './reserved-ports.js';
+export * from './route-tally.js';

@@ -1,9 +1,10 @@
 /**
  * A Gateway's listeners, checked as the spec requires: the protocols we serve (HTTP, HTTPS with
  * TLS termination), the route kinds they allow (supportedKinds, InvalidRouteKinds), their
- * certificates (ResolvedRefs), and conflicts between listeners on one port (a port has one
- * protocol; within it, hostnames must differ). A listener that is conflicted or has no usable
- * configuration is reported and not served; the others are.
+ * certificates (ResolvedRefs), conflicts between listeners on one port (a port has one
+ * protocol; within it, hostnames must differ), and ports the ingress process serves itself
+ * (PortUnavailable: its metrics port, the Ingress ports). A listener that is conflicted or has no
+ * usable configuration is reported and not served; the others are.
  */
 import type { V1Secret } from '@kubernetes/client-node';
 import { resolveCertificate, type CertificatePair } from './certificates.js';
@@ -37,6 +38,8 @@ export interface CheckedListener {
 }
 
 export interface ListenerContext {
+  /** Ports the ingress process serves itself where the listeners would be, with what uses each. */
+  readonly reservedPorts?: ReadonlyMap<number, string>;
   readonly secrets: ReadonlyMap<string, V1Secret>;
   readonly grants: ReferenceGrants;
   readonly namespaceLabels: ReadonlyMap<string, Readonly<Record<string, string>>>;
@@ -100,6 +103,15 @@ export function checkListeners(gateway: Gateway, context: ListenerContext): Chec
           message: `${field}.tls.certificateRefs: an HTTPS listener needs a certificate`,
         });
     }
+    // A port the process serves itself: binding it would fail, or (SO_REUSEPORT, as the workers
+    // bind) silently share its connections with the Ingress or metrics server.
+    const reservedBy = context.reservedPorts?.get(l.port);
+    if (reservedBy !== undefined)
+      problems.unshift({
+        type: 'Accepted',
+        reason: 'PortUnavailable',
+        message: `${field}.port: ${l.port} is used by the ingress itself (${reservedBy})`,
+      });
     const conflict = conflicts.get(i);
     // A port whose listeners want different protocols (or TLS modes) serves none of them.
     if (conflict?.reason === 'ProtocolConflict')

@@ -97,6 +97,26 @@ export function seedHostIndex<L extends MatchableListener>(listener: L, index: H
   return listener;
 }
 
+/**
+ * A listener made of per-hostname lists (by the compiler, or a worker patching its table): `index`
+ * is its index, seeded as seedHostIndex does, and its `routes`, the lists laid out in `order`, are
+ * put together only when read. Requests read the index; a route change at 10,000 routes then does
+ * not copy 10,000 entries into a list nobody reads. `index` and `order` must not change.
+ */
+export function indexedListener<H extends object>(
+  head: H,
+  index: HostIndex,
+  order: readonly string[],
+): H & MatchableListener {
+  let routes: readonly RouteEntry[] | undefined;
+  const listener = Object.defineProperty({ ...head }, 'routes', {
+    enumerable: true,
+    get: () => (routes ??= order.flatMap((h) => index.get(h) ?? [])),
+  }) as H & MatchableListener;
+  indexes.set(listener, index);
+  return listener;
+}
+
 export function matchRoute(listener: MatchableListener, request: HttpRequestView): RouteEntry | undefined {
   const index = indexOf(listener);
   const host = request.host;

@@ -14,4 +14,5 @@ export {
   type GatewayTableSink,
   GatewayTableState,
   matchRoute,
+  reservedGatewayPorts,
 } from './index.js';

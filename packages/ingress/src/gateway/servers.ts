@@ -23,9 +23,9 @@ import type { Logger } from 'pino';
 import { TLS_MIN_VERSION } from '../certs.js';
 import { GuardedHttp2Server } from '../http2/guarded-server.js';
 import { http as nodeHttp } from '../node-http.js';
-import { defaultServerOptions } from '../server.js';
+import { defaultServerOptions, tunnels } from '../server.js';
 import type { ServedListener } from './compile.js';
-import { cleartextServer } from './cleartext.js';
+import { cleartextServer, type CleartextServer } from './cleartext.js';
 import { TlsPassthrough } from './passthrough.js';
 import type { GatewayProxy } from './gateway-proxy.js';
 import { selectListener } from './match.js';
@@ -41,8 +41,13 @@ interface PortServer {
   readonly http1?: http.Server;
   /** HTTP/2 sessions of an HTTP or HTTPS port, behind the request guard. */
   readonly h2?: GuardedHttp2Server;
-  /** Set when the port drains: HTTP/1.1 responses then close their connection. */
-  readonly drain: { draining: boolean };
+  /** An HTTP port's protocol sniffing (h2c or HTTP/1.1), whose undecided connections a drain closes. */
+  readonly cleartext?: CleartextServer;
+  /**
+   * Set when the port drains: HTTP/1.1 responses then close their connection, those in flight
+   * (`responses`) too when their head is not sent yet.
+   */
+  readonly drain: { draining: boolean; readonly responses: Set<http.ServerResponse> };
 }
 
 /** The Ingress server's HTTP/1.1 limits (server.ts), for the Gateway ports' HTTP/1.1 server. */
@@ -53,6 +58,9 @@ const HTTP1_LIMITS: http.ServerOptions = {
   requestTimeout: o.requestTimeout,
   keepAliveTimeout: o.keepAliveTimeout,
   connectionsCheckingInterval: o.timeoutCheckInterval,
+  // As on the Ingress ports: `Upgrade: h2c` is an ordinary request (its Upgrade dropped), so it
+  // keeps the HTTP/1.1 connection's keep-alive and drain; other upgrades (WebSocket) are tunnelled.
+  shouldUpgradeCallback: tunnels,
 };
 
 export class GatewayServers {
@@ -138,7 +146,7 @@ export class GatewayServers {
         sockets.add(socket);
         socket.once('close', () => sockets.delete(socket));
       });
-    const drain = { draining: false };
+    const drain = { draining: false, responses: new Set<http.ServerResponse>() };
     if (protocol === 'TLS') {
       // The passthrough reads the entry's listeners, which update() replaces as Gateways change.
       const entry: { current?: PortServer } = {};
@@ -150,6 +158,10 @@ export class GatewayServers {
     const http1 = nodeHttp.createServer(HTTP1_LIMITS, (req, res) => {
       // Draining: this response is the connection's last.
       if (drain.draining) res.shouldKeepAlive = false;
+      else {
+        drain.responses.add(res);
+        res.once('close', () => drain.responses.delete(res));
+      }
       this.proxy.serve(req, res, proto);
     });
     http1.on('upgrade', (req, socket, head: Buffer) => this.proxy.serveUpgrade(req, socket, head, proto));
@@ -160,8 +172,10 @@ export class GatewayServers {
       o.maxHeaderSize,
     );
     refuseWith(this.proxy, h2.server);
-    if (protocol === 'HTTP')
-      return { protocol, server: track(cleartextServer(http1, h2)), sockets, listeners, http1, h2, drain };
+    if (protocol === 'HTTP') {
+      const cleartext = cleartextServer(http1, h2);
+      return { protocol, server: track(cleartext), sockets, listeners, http1, h2, cleartext, drain };
+    }
     // The SNI callback reads entry.listeners, which update() replaces as Gateways change.
     const entry: { current?: PortServer } = {};
     const contextFor = (servername: string): SecureContext | undefined => {
@@ -218,7 +232,10 @@ function listen(server: Server, address: string, port: number, reusePort: boolea
 /** Stops accepting, drains for up to `graceMs` (see GatewayServers.close), then closes what is left. */
 async function close(s: PortServer, graceMs: number): Promise<void> {
   s.drain.draining = true;
+  for (const res of s.drain.responses) if (!res.headersSent) res.shouldKeepAlive = false;
   const closed = new Promise<void>((resolve) => s.server.close(() => resolve()));
+  // Connections that have not said h2c or HTTP/1.1 yet are closed; sessions get GOAWAY.
+  s.cleartext?.drain();
   s.h2?.drain();
   if (graceMs > 0 && s.sockets.size > 0) {
     // A keep-alive connection whose request finishes meanwhile is idle then: closed as it becomes so.

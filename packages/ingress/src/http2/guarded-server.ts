@@ -151,6 +151,7 @@ export class GuardedHttp2Server {
   /** Node's server, for its events ('connect'); it never listens. */
   readonly server: http2.Http2Server;
   private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private draining = false;
 
   constructor(
     private readonly proxy: Pick<Proxy, 'refuseHttp2' | 'countConnectionError'>,
@@ -163,6 +164,8 @@ export class GuardedHttp2Server {
     this.server.on('session', (session: http2.ServerHttp2Session) => {
       this.sessions.add(session);
       session.once('close', () => this.sessions.delete(session));
+      // Decided to be HTTP/2 after the drain began: told GOAWAY at once, like the others.
+      if (this.draining) session.close();
     });
   }
 
@@ -175,6 +178,7 @@ export class GuardedHttp2Server {
 
   /** GOAWAY on every session: no new streams, those in flight finish, then the session closes. */
   drain(): void {
+    this.draining = true;
     for (const session of this.sessions) session.close();
   }
 

@@ -276,3 +276,108 @@ describe.each(['http', 'https'] as const)('HTTP/2 on the %s listener', (scheme) 
     }
   });
 });
+
+/** A raw TCP client: what it received, and when the server closed it. */
+async function rawClient(
+  port: number,
+): Promise<{ socket: Socket; text: () => string; closed: () => number }> {
+  const socket = connect(port, ADDRESS);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  let text = '';
+  let closedAt = 0;
+  socket.on('data', (c: Buffer) => (text += c.toString('latin1')));
+  socket.on('error', () => undefined);
+  socket.on('close', () => (closedAt = performance.now()));
+  return { socket, text: () => text, closed: () => closedAt };
+}
+
+describe('h2c on the HTTP listener: connections whose protocol is not decided yet', () => {
+  const PREFACE = 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n';
+
+  it('half an HTTP/2 preface: the connection is closed when the drain starts, and close() does not wait for it', async () => {
+    const s = await serve();
+    try {
+      const c = await rawClient(s.http);
+      c.socket.write(PREFACE.slice(0, 12));
+      // The server has read the half preface (the connection is waiting for the rest).
+      await new Promise((r) => setTimeout(r, 100));
+      expect(c.closed()).toBe(0);
+      const started = performance.now();
+      await s.serving.close(10_000);
+      const took = performance.now() - started;
+      await until('the connection closed', () => c.closed() > 0, 1_000);
+      expect(c.closed() - started).toBeLessThan(500);
+      expect(took).toBeLessThan(1_000);
+      // Nothing was answered: neither HTTP/1.1 nor HTTP/2 ever saw it.
+      expect(c.text()).toBe('');
+    } finally {
+      await s.serving.close();
+    }
+  });
+
+  it('a whole preface sent after the drain started is not served (the connection was closed)', async () => {
+    const s = await serve();
+    try {
+      const c = await rawClient(s.http);
+      c.socket.write(PREFACE.slice(0, 5));
+      await new Promise((r) => setTimeout(r, 100));
+      const closing = s.serving.close(10_000);
+      c.socket.write(PREFACE.slice(5));
+      await closing;
+      await until('the connection closed', () => c.closed() > 0, 1_000);
+      expect(c.text()).toBe('');
+    } finally {
+      await s.serving.close();
+    }
+  });
+
+  it('HTTP/1.1 with Upgrade: h2c in flight: answered as an ordinary request (no 101) with Connection: close, then close() resolves', async () => {
+    const s = await serve();
+    try {
+      const c = await rawClient(s.http);
+      const slowPath = '/slow?ms=600&upgrade=h2c';
+      c.socket.write(
+        `GET ${slowPath} HTTP/1.1\r\nHost: ${HOST}\r\nConnection: Upgrade, HTTP2-Settings\r\n` +
+          'Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n',
+      );
+      await until('the upgrade request at the backend', () => received.includes(slowPath));
+      const started = performance.now();
+      await s.serving.close(10_000);
+      const took = performance.now() - started;
+      await until('the connection closed', () => c.closed() > 0, 1_000);
+      const head = c.text().split('\r\n\r\n')[0]!.toLowerCase();
+      expect(head.startsWith('http/1.1 200')).toBe(true);
+      expect(head).toContain('connection: close');
+      expect(c.text().endsWith('done /slow')).toBe(true);
+      // It waited for the answer, no longer.
+      expect(took).toBeGreaterThan(300);
+      expect(took).toBeLessThan(3_000);
+    } finally {
+      await s.serving.close();
+    }
+  });
+
+  it('HTTP/1.1 with Upgrade: h2c answered before the drain (200, not 101): the idle connection is closed when the drain starts', async () => {
+    const s = await serve();
+    try {
+      const c = await rawClient(s.http);
+      c.socket.write(
+        `GET /first HTTP/1.1\r\nHost: ${HOST}\r\nConnection: Upgrade, HTTP2-Settings\r\n` +
+          'Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n',
+      );
+      await until('the answer', () => c.text().endsWith('done /first'));
+      expect(c.text().toLowerCase().startsWith('http/1.1 200')).toBe(true);
+      expect(c.text().toLowerCase()).not.toContain('connection: close');
+      expect(c.closed()).toBe(0);
+      const started = performance.now();
+      await s.serving.close(10_000);
+      await until('the connection closed', () => c.closed() > 0, 1_000);
+      expect(c.closed() - started).toBeLessThan(500);
+    } finally {
+      await s.serving.close();
+    }
+  });
+});
