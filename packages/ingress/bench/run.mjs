@@ -60,15 +60,17 @@ const benchLocation = ANNOTATIONS
 // The backend listens on the host's own interface address: the API servers refuse loopback
 // EndpointSlice addresses, and both proxies reach the backend the same way.
 const BACKEND = hostEndpointAddress();
+// BENCH_PORT_OFFSET: added to every port below (and BENCH_COMPARE's), so that two runs can share a machine.
+const OFFSET = Number(process.env.BENCH_PORT_OFFSET ?? 0);
 const PORT = {
-  backendA: 18180,
-  backendB: 18190,
-  portico: 18181,
-  porticoTls: 18443,
-  nginxTls: 18444,
-  nginxH2: 18445,
-  metrics: 18254,
-  nginx: 18182,
+  backendA: 18180 + OFFSET,
+  backendB: 18190 + OFFSET,
+  portico: 18181 + OFFSET,
+  porticoTls: 18443 + OFFSET,
+  nginxTls: 18444 + OFFSET,
+  nginxH2: 18445 + OFFSET,
+  metrics: 18254 + OFFSET,
+  nginx: 18182 + OFFSET,
 };
 
 for (const [cmd, pkg] of [
@@ -328,7 +330,11 @@ const compared = (process.env.BENCH_COMPARE ?? '')
   .map((entry, i) => {
     const [name, tree] = entry.split('=');
     if (!name || !tree) throw new Error(`BENCH_COMPARE: "${entry}" is not name=/path/to/checkout`);
-    const ports = { http: 18300 + 10 * i, https: 18301 + 10 * i, metrics: 18302 + 10 * i };
+    const ports = {
+      http: 18300 + OFFSET + 10 * i,
+      https: 18301 + OFFSET + 10 * i,
+      metrics: 18302 + OFFSET + 10 * i,
+    };
     return { name, ports, child: startPortico(tree, ports) };
   });
 
