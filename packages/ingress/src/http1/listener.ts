@@ -46,6 +46,8 @@ export class Http1Listener implements ListenerContext {
       this.track(socket, 'fast');
       try {
         this.connections.add(new ClientConnection(socket, this));
+        // Reads without an ArrayBuffer and a trip through the Readable each (shared-read-buffer.ts).
+        readIntoSharedBuffer(socket);
       } catch (err) {
         proxy.connectionException('fast', err, () => socket.destroy());
       }
@@ -55,8 +57,6 @@ export class Http1Listener implements ListenerContext {
       this.server = createTlsServer(limits.tls, (socket: TLSSocket) => {
         if (socket.alpnProtocol === 'h2') return this.handoverHttp2(socket);
         accept(socket);
-        // Decrypted bytes without an ArrayBuffer and a trip through the Readable per read.
-        readIntoSharedBuffer(socket);
       });
       this.server.on('tlsClientError', () => undefined);
     } else this.server = createServer({ noDelay: true }, accept);

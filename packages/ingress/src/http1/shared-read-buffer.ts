@@ -1,6 +1,6 @@
 /**
- * Reads an accepted TLS connection's decrypted bytes into one buffer shared by every connection of
- * the process, instead of a new ArrayBuffer per read that then travels through the socket's
+ * Reads an accepted connection's bytes (decrypted, over TLS) into one buffer shared by every
+ * connection of the process, instead of a new ArrayBuffer per read that then travels through the socket's
  * Readable. This is net's `onread` option (upstream-connection.ts uses it for pod connections),
  * which Node honours only for sockets it connects itself, never for those a server accepts. It is
  * set here the way net.Socket sets it for `onread`: the socket's own kBuffer and kBufferCb fields
