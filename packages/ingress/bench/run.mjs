@@ -60,31 +60,18 @@ const benchLocation = ANNOTATIONS
 // The backend listens on the host's own interface address: the API servers refuse loopback
 // EndpointSlice addresses, and both proxies reach the backend the same way.
 const BACKEND = hostEndpointAddress();
-// BENCH_PORT_BASE=N: every port of the run (compared checkouts included) in N..N+99, so two runs
-// can share a machine.
-const PORT_BASE = process.env.BENCH_PORT_BASE ? Number(process.env.BENCH_PORT_BASE) : undefined;
-const PORT =
-  PORT_BASE === undefined
-    ? {
-        backendA: 18180,
-        backendB: 18190,
-        portico: 18181,
-        porticoTls: 18443,
-        nginxTls: 18444,
-        nginxH2: 18445,
-        metrics: 18254,
-        nginx: 18182,
-      }
-    : {
-        backendA: PORT_BASE,
-        backendB: PORT_BASE + 1,
-        portico: PORT_BASE + 2,
-        porticoTls: PORT_BASE + 3,
-        nginxTls: PORT_BASE + 4,
-        nginxH2: PORT_BASE + 5,
-        metrics: PORT_BASE + 6,
-        nginx: PORT_BASE + 7,
-      };
+// BENCH_PORT_OFFSET: added to every port below (and BENCH_COMPARE's), so that two runs can share a machine.
+const OFFSET = Number(process.env.BENCH_PORT_OFFSET ?? 0);
+const PORT = {
+  backendA: 18180 + OFFSET,
+  backendB: 18190 + OFFSET,
+  portico: 18181 + OFFSET,
+  porticoTls: 18443 + OFFSET,
+  nginxTls: 18444 + OFFSET,
+  nginxH2: 18445 + OFFSET,
+  metrics: 18254 + OFFSET,
+  nginx: 18182 + OFFSET,
+};
 
 for (const [cmd, pkg] of [
   ['nginx', 'nginx'],
@@ -343,8 +330,11 @@ const compared = (process.env.BENCH_COMPARE ?? '')
   .map((entry, i) => {
     const [name, tree] = entry.split('=');
     if (!name || !tree) throw new Error(`BENCH_COMPARE: "${entry}" is not name=/path/to/checkout`);
-    const first = PORT_BASE === undefined ? 18300 + 10 * i : PORT_BASE + 10 + 10 * i;
-    const ports = { http: first, https: first + 1, metrics: first + 2 };
+    const ports = {
+      http: 18300 + OFFSET + 10 * i,
+      https: 18301 + OFFSET + 10 * i,
+      metrics: 18302 + OFFSET + 10 * i,
+    };
     return { name, ports, child: startPortico(tree, ports) };
   });
 

@@ -14,6 +14,7 @@ import { createServer as createTlsServer, type TlsOptions, type TLSSocket } from
 import { attachRequestGuard, Http2RequestGuard } from '../http2/request-guard.js';
 import type { IngressCore } from '../core.js';
 import { relayCorked } from './corked-relay.js';
+import { readIntoSharedBuffer } from './shared-read-buffer.js';
 import { ClientConnection, type ClientLimits, type ListenerContext } from './client-connection.js';
 import { TLS_CONNECTION } from '../client-certificate.js';
 
@@ -46,15 +47,18 @@ export class Http1Listener implements ListenerContext {
       this.track(socket, 'fast');
       try {
         this.connections.add(new ClientConnection(socket, this));
+        // Reads without an ArrayBuffer and a trip through the Readable each (shared-read-buffer.ts).
+        readIntoSharedBuffer(socket);
       } catch (err) {
         proxy.connectionException('fast', err, () => socket.destroy());
       }
     };
     this.proto = limits.tls ? 'https' : 'http';
     if (limits.tls) {
-      this.server = createTlsServer(limits.tls, (socket: TLSSocket) =>
-        socket.alpnProtocol === 'h2' ? this.handoverHttp2(socket) : accept(socket),
-      );
+      this.server = createTlsServer(limits.tls, (socket: TLSSocket) => {
+        if (socket.alpnProtocol === 'h2') return this.handoverHttp2(socket);
+        accept(socket);
+      });
       this.server.on('tlsClientError', () => undefined);
     } else this.server = createServer({ noDelay: true }, accept);
     this.timer = setInterval(() => this.sweep(), limits.timeoutCheckInterval).unref();

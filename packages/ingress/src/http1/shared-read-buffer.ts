@@ -1,0 +1,56 @@
+/**
+ * Reads an accepted connection's bytes (decrypted, over TLS) into one buffer shared by every
+ * connection of the process, instead of a new ArrayBuffer per read that then travels through the socket's
+ * Readable. This is net's `onread` option (upstream-connection.ts uses it for pod connections),
+ * which Node honours only for sockets it connects itself, never for those a server accepts. It is
+ * set here the way net.Socket sets it for `onread`: the socket's own kBuffer and kBufferCb fields
+ * and the handle's useUserBuffer(). Those are Node internals: where they are missing (another Node
+ * version) the socket is left as it is.
+ *
+ * Each read is copied out of the shared buffer (a small slice of Buffer's pool: a connection keeps
+ * incomplete heads and pipelined requests) and emitted as 'data' when the socket flows with nothing
+ * buffered; otherwise it goes through the Readable as before. So pause(), resume(), pipe() and the
+ * order of the bytes stay those of any socket (the fast path pauses, Node's server pipes).
+ * Measured in docs/benchmarks.md (issue 15, HTTPS).
+ */
+import type { Socket } from 'node:net';
+
+const shared = Buffer.allocUnsafe(64 * 1024);
+
+interface UserBufferHandle {
+  useUserBuffer?: (buffer: Uint8Array) => void;
+}
+
+/** The two symbols net.Socket keeps `onread` under; found on the first socket, the same for all. */
+let fields: { buffer: symbol; callback: symbol } | null | undefined;
+
+function onreadFields(socket: Socket): { buffer: symbol; callback: symbol } | null {
+  if (fields !== undefined) return fields;
+  const own = Object.getOwnPropertySymbols(socket);
+  const buffer = own.find((s) => s.description === 'kBuffer');
+  const callback = own.find((s) => s.description === 'kBufferCb');
+  fields = buffer && callback ? { buffer, callback } : null;
+  return fields;
+}
+
+/** Switches `socket` to the shared read buffer; false (nothing changed) where Node lacks the means. */
+export function readIntoSharedBuffer(socket: Socket): boolean {
+  const handle = (socket as unknown as { _handle?: UserBufferHandle | null })._handle;
+  const f = onreadFields(socket);
+  if (f === null || typeof handle?.useUserBuffer !== 'function') return false;
+  const slots = socket as unknown as Record<symbol, unknown>;
+  // Both are null on a socket created without `onread`; anything else is not the layout we know.
+  if (slots[f.buffer] !== null || slots[f.callback] !== null) return false;
+  slots[f.buffer] = shared;
+  // Returns false to stop reading (net's onread contract): the Readable is full.
+  slots[f.callback] = (length: number, buffer: Buffer): boolean => {
+    const chunk = Buffer.from(buffer.subarray(0, length));
+    if (socket.readableFlowing === true && socket.readableLength === 0) {
+      socket.emit('data', chunk);
+      return true;
+    }
+    return socket.push(chunk);
+  };
+  handle.useUserBuffer(shared);
+  return true;
+}
