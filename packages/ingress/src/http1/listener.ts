@@ -14,7 +14,7 @@ import { createServer as createTlsServer, type TlsOptions, type TLSSocket } from
 import { attachRequestGuard, Http2RequestGuard } from '../http2/request-guard.js';
 import type { IngressCore } from '../core.js';
 import { relayCorked } from './corked-relay.js';
-import { readIntoSharedBuffer } from './shared-read-buffer.js';
+import { readIntoSharedBuffer, readThroughReadable } from './shared-read-buffer.js';
 import { ClientConnection, type ClientLimits, type ListenerContext } from './client-connection.js';
 import { TLS_CONNECTION } from '../client-certificate.js';
 
@@ -124,6 +124,7 @@ export class Http1Listener implements ListenerContext {
       traffic.fast.open--;
       traffic.node.open++;
     }
+    readThroughReadable(socket);
     const [inner, outer] = duplexPair();
     // What the HTTP server and the proxy read from req.socket.
     Object.assign(inner, {
