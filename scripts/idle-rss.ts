@@ -33,9 +33,15 @@ const freePort = () =>
       s.close(() => resolve(port));
     });
   });
+const round1 = (x: number) => Math.round(x * 10) / 10;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const rssMiB = (pid) =>
   Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
+/** User plus system CPU seconds of a process so far, from /proc/PID/stat (clock ticks of 10 ms). */
+const cpuSeconds = (pid) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+};
 const children = (pid) =>
   readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
 
@@ -149,6 +155,10 @@ result.ingressTotalMiB = Math.round(ingressMiB.reduce((a, b) => a + b, 0));
 if (burst > 0) {
   const base = server.url.replace(/\/$/, '');
   const peak = { controller: 0, speaker: 0 };
+  const cpuBefore = {
+    controller: cpuSeconds(procs.controller.pid!),
+    speaker: cpuSeconds(procs.speaker.pid!),
+  };
   const alive = () => {
     for (const [name, child] of Object.entries(procs))
       if (child.exitCode !== null || child.signalCode !== null)
@@ -175,6 +185,7 @@ if (burst > 0) {
     });
     if (!res.ok) throw new Error(`create burst-${i}: ${res.status} ${await res.text()}`);
   };
+  const firstCreate = Date.now();
   for (let i = 0; i < burst; i += 64) {
     if (i % 1024 === 0) alive();
     await Promise.all(Array.from({ length: Math.min(64, burst - i) }, (_, j) => create(i + j)));
@@ -191,6 +202,10 @@ if (burst > 0) {
   }
   result.burstServices = burst;
   result.allServedSecondsAfterLastWrite = Math.round((Date.now() - written) / 100) / 10;
+  result.burstSeconds = round1((Date.now() - firstCreate) / 1000);
+  // CPU the burst cost each process, from the first create until every Service had an IP.
+  result.controllerBurstCpuSeconds = round1(cpuSeconds(procs.controller.pid!) - cpuBefore.controller);
+  result.speakerBurstCpuSeconds = round1(cpuSeconds(procs.speaker.pid!) - cpuBefore.speaker);
   await sleep(settleMs);
   clearInterval(sampler);
   result.controllerPeakMiB = Math.round(peak.controller);
