@@ -65,6 +65,8 @@ const NETNS = process.env.BENCH_NETNS ?? 'p12-mem';
 const count = Number(process.env.BENCH_IPS ?? 10_000);
 const settleMs = Number(process.env.BENCH_SETTLE_SECONDS ?? 20) * 1000;
 const profileDir = process.env.BENCH_PROFILE;
+// BENCH_PORTICO_ONLY=1: only Portico's controller and speaker (no MetalLB, no ingress): quicker A/B runs.
+const porticoOnly = process.env.BENCH_PORTICO_ONLY === '1';
 /** How long each wait at scale may take. */
 const timeoutMs = Number(process.env.BENCH_TIMEOUT_SECONDS ?? 600) * 1000;
 const node = 'bench-node';
@@ -383,35 +385,38 @@ async function inside(): Promise<void> {
       progress(`${s.name}: idle ${round(rss)} MiB`);
       return rss;
     };
-    {
+    if (!porticoOnly) {
       const s = start.metallb(metallb.speaker, kubeconfig);
       idle[s.name] = { idleRssMiB: round(await idleOf(s, true)) };
       await s.process.stop();
       await restartRouter();
     }
-    const ingress = start.ingress(kubeconfig);
-    await ready(ingress);
-    await until('2 ingress workers', () => childPids(ingress.process.child.pid!).length === 2, 60_000);
-    await sleep(settleMs);
-    const ingressPids = [ingress.process.child.pid!, ...childPids(ingress.process.child.pid!)];
-    const ingressRss = ingressPids.map(rssMiB);
-    const ingressTotal = ingressRss.reduce((a, b) => a + b, 0);
-    progress(`Portico ingress: idle ${round(ingressTotal)} MiB (${ingressRss.map(round).join(' + ')})`);
-    const ingressHeap = [
-      await ingress.liveHeapMiB(),
-      ...(await Promise.all(
-        ingressPids
-          .slice(1)
-          .map(async (pid, i) => liveHeapMiB(await openInspectorAt(pid, ports.ingressInspector + i + 1))),
-      )),
-    ];
-    idle[ingress.name] = {
-      idleRssMiB: round(ingressTotal),
-      idleRssEachMiB: ingressRss.map(round),
-      liveHeapMiB: round(ingressHeap.reduce((a, b) => a + b, 0)),
-      liveHeapEachMiB: ingressHeap.map(round),
-    };
-    await ingress.process.stop();
+    if (!porticoOnly) await idleIngress();
+    async function idleIngress(): Promise<void> {
+      const ingress = start.ingress(kubeconfig);
+      await ready(ingress);
+      await until('2 ingress workers', () => childPids(ingress.process.child.pid!).length === 2, 60_000);
+      await sleep(settleMs);
+      const ingressPids = [ingress.process.child.pid!, ...childPids(ingress.process.child.pid!)];
+      const ingressRss = ingressPids.map(rssMiB);
+      const ingressTotal = ingressRss.reduce((a, b) => a + b, 0);
+      progress(`Portico ingress: idle ${round(ingressTotal)} MiB (${ingressRss.map(round).join(' + ')})`);
+      const ingressHeap = [
+        await ingress.liveHeapMiB(),
+        ...(await Promise.all(
+          ingressPids
+            .slice(1)
+            .map(async (pid, i) => liveHeapMiB(await openInspectorAt(pid, ports.ingressInspector + i + 1))),
+        )),
+      ];
+      idle[ingress.name] = {
+        idleRssMiB: round(ingressTotal),
+        idleRssEachMiB: ingressRss.map(round),
+        liveHeapMiB: round(ingressHeap.reduce((a, b) => a + b, 0)),
+        liveHeapEachMiB: ingressHeap.map(round),
+      };
+      await ingress.process.stop();
+    }
 
     const controller = start.controller(kubeconfig);
     const speaker = start.speaker(kubeconfig);
@@ -493,7 +498,7 @@ async function inside(): Promise<void> {
       for (const make of [
         () => start.speaker(kubeconfig),
         () => start.metallb(metallb.speaker, kubeconfig),
-      ]) {
+      ].slice(0, porticoOnly ? 1 : 2)) {
         await restartRouter();
         const s = make();
         const w = sampler(s.process.child.pid!, server.port);
