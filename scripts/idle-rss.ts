@@ -9,7 +9,9 @@
 //   npx tsc -b && node_modules/.bin/node scripts/idle-rss.ts [CLI_MAIN_JS] [SETTLE_SECONDS] [BURST_SERVICES]
 //
 // CHILD_NODE_OPTIONS, when set, is the Portico processes' NODE_OPTIONS (not this script's, which
-// also runs the API server), e.g. CHILD_NODE_OPTIONS=--max-semi-space-size=2. CHILD_NODE_ARGS, when
+// also runs the API server), e.g. CHILD_NODE_OPTIONS=--max-semi-space-size=2 (a space: none);
+// unset, the controller and the speaker get what their manifests ship (shippedNodeOptions), the
+// ingress none. CHILD_NODE_ARGS, when
 // set, are node flags put before the script (for V8 flags NODE_OPTIONS refuses), e.g.
 // CHILD_NODE_ARGS='--single-threaded-gc --max-semi-space-size=1'.
 // CLI_MAIN_JS (empty: this tree's packages/cli/dist/main.js) can be another tree's, to compare.
@@ -19,6 +21,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDevApiServer } from '@portico/dev-apiserver';
+import { shippedNodeOptions } from '@portico/testbed/measure';
 
 const cli = process.argv[2] || new URL('../packages/cli/dist/main.js', import.meta.url).pathname;
 const settleMs = Number(process.argv[3] ?? 15) * 1000;
@@ -66,6 +69,11 @@ process.on('exit', () => {
   for (const child of spawned) if (child.exitCode === null) child.kill('SIGKILL');
 });
 
+function childNodeOptions(name: string): string {
+  if (process.env.CHILD_NODE_OPTIONS !== undefined) return process.env.CHILD_NODE_OPTIONS;
+  return name === 'controller' || name === 'speaker' ? shippedNodeOptions(name) : '';
+}
+
 async function start(name: string, args: string[], metricsPort: number): Promise<ChildProcess> {
   // Warnings and errors are kept in DIR/NAME.log and shown when something fails.
   const log = openSync(join(dir, `${name}.log`), 'w');
@@ -75,7 +83,7 @@ async function start(name: string, args: string[], metricsPort: number): Promise
     env: {
       ...process.env,
       LOG_LEVEL: 'warn',
-      ...(process.env.CHILD_NODE_OPTIONS ? { NODE_OPTIONS: process.env.CHILD_NODE_OPTIONS } : {}),
+      NODE_OPTIONS: childNodeOptions(name),
     },
   });
   spawned.push(child);
@@ -141,7 +149,7 @@ await sleep(settleMs);
 const workers = children(procs.ingress.pid!);
 const result: Record<string, unknown> = {
   cli,
-  nodeOptions: process.env.CHILD_NODE_OPTIONS ?? '',
+  nodeOptions: childNodeOptions('controller'),
   nodeArgs: process.env.CHILD_NODE_ARGS ?? '',
   settleSeconds: settleMs / 1000,
   controllerMiB: Math.round(rssMiB(procs.controller.pid!)),
