@@ -9,7 +9,9 @@
 //   npx tsc -b && node_modules/.bin/node scripts/idle-rss.ts [CLI_MAIN_JS] [SETTLE_SECONDS] [BURST_SERVICES]
 //
 // CHILD_NODE_OPTIONS, when set, is the Portico processes' NODE_OPTIONS (not this script's, which
-// also runs the API server), e.g. CHILD_NODE_OPTIONS=--max-semi-space-size=2. CHILD_NODE_ARGS, when
+// also runs the API server), e.g. CHILD_NODE_OPTIONS=--max-semi-space-size=2 (a space: none);
+// unset, the controller and the speaker get what their manifests ship (shippedNodeOptions), the
+// ingress none. CHILD_NODE_ARGS, when
 // set, are node flags put before the script (for V8 flags NODE_OPTIONS refuses), e.g.
 // CHILD_NODE_ARGS='--single-threaded-gc --max-semi-space-size=1'.
 // CLI_MAIN_JS (empty: this tree's packages/cli/dist/main.js) can be another tree's, to compare.
@@ -19,6 +21,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDevApiServer } from '@portico/dev-apiserver';
+import { shippedNodeOptions } from '@portico/testbed/measure';
 
 const cli = process.argv[2] || new URL('../packages/cli/dist/main.js', import.meta.url).pathname;
 const settleMs = Number(process.argv[3] ?? 15) * 1000;
@@ -33,9 +36,15 @@ const freePort = () =>
       s.close(() => resolve(port));
     });
   });
+const round1 = (x: number) => Math.round(x * 10) / 10;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const rssMiB = (pid) =>
   Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
+/** User plus system CPU seconds of a process so far, from /proc/PID/stat (clock ticks of 10 ms). */
+const cpuSeconds = (pid) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+};
 const children = (pid) =>
   readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
 
@@ -60,6 +69,11 @@ process.on('exit', () => {
   for (const child of spawned) if (child.exitCode === null) child.kill('SIGKILL');
 });
 
+function childNodeOptions(name: string): string {
+  if (process.env.CHILD_NODE_OPTIONS !== undefined) return process.env.CHILD_NODE_OPTIONS;
+  return name === 'controller' || name === 'speaker' ? shippedNodeOptions(name) : '';
+}
+
 async function start(name: string, args: string[], metricsPort: number): Promise<ChildProcess> {
   // Warnings and errors are kept in DIR/NAME.log and shown when something fails.
   const log = openSync(join(dir, `${name}.log`), 'w');
@@ -69,7 +83,7 @@ async function start(name: string, args: string[], metricsPort: number): Promise
     env: {
       ...process.env,
       LOG_LEVEL: 'warn',
-      ...(process.env.CHILD_NODE_OPTIONS ? { NODE_OPTIONS: process.env.CHILD_NODE_OPTIONS } : {}),
+      NODE_OPTIONS: childNodeOptions(name),
     },
   });
   spawned.push(child);
@@ -135,7 +149,7 @@ await sleep(settleMs);
 const workers = children(procs.ingress.pid!);
 const result: Record<string, unknown> = {
   cli,
-  nodeOptions: process.env.CHILD_NODE_OPTIONS ?? '',
+  nodeOptions: childNodeOptions('controller'),
   nodeArgs: process.env.CHILD_NODE_ARGS ?? '',
   settleSeconds: settleMs / 1000,
   controllerMiB: Math.round(rssMiB(procs.controller.pid!)),
@@ -149,6 +163,10 @@ result.ingressTotalMiB = Math.round(ingressMiB.reduce((a, b) => a + b, 0));
 if (burst > 0) {
   const base = server.url.replace(/\/$/, '');
   const peak = { controller: 0, speaker: 0 };
+  const cpuBefore = {
+    controller: cpuSeconds(procs.controller.pid!),
+    speaker: cpuSeconds(procs.speaker.pid!),
+  };
   const alive = () => {
     for (const [name, child] of Object.entries(procs))
       if (child.exitCode !== null || child.signalCode !== null)
@@ -175,6 +193,7 @@ if (burst > 0) {
     });
     if (!res.ok) throw new Error(`create burst-${i}: ${res.status} ${await res.text()}`);
   };
+  const firstCreate = Date.now();
   for (let i = 0; i < burst; i += 64) {
     if (i % 1024 === 0) alive();
     await Promise.all(Array.from({ length: Math.min(64, burst - i) }, (_, j) => create(i + j)));
@@ -191,6 +210,10 @@ if (burst > 0) {
   }
   result.burstServices = burst;
   result.allServedSecondsAfterLastWrite = Math.round((Date.now() - written) / 100) / 10;
+  result.burstSeconds = round1((Date.now() - firstCreate) / 1000);
+  // CPU the burst cost each process, from the first create until every Service had an IP.
+  result.controllerBurstCpuSeconds = round1(cpuSeconds(procs.controller.pid!) - cpuBefore.controller);
+  result.speakerBurstCpuSeconds = round1(cpuSeconds(procs.speaker.pid!) - cpuBefore.speaker);
   await sleep(settleMs);
   clearInterval(sampler);
   result.controllerPeakMiB = Math.round(peak.controller);

@@ -36,6 +36,7 @@ import {
   sampler,
   seedServices,
   servicesWithIp,
+  shippedNodeOptions,
   sleep,
   until,
 } from '@portico/testbed/measure';
@@ -176,7 +177,8 @@ try {
           '--metrics-port',
           '17480',
         ],
-        { LOG_LEVEL: 'error' },
+        // The V8 flags the manifest ships (manifests/base/controller.yaml).
+        { LOG_LEVEL: 'error', NODE_OPTIONS: shippedNodeOptions('controller') },
       ),
     }),
     liveHeapMiB: (p) => nodeLiveHeapMiB(p),

@@ -37,6 +37,7 @@ import { join } from 'node:path';
 import { ensureMetallbBinaries, type KubeApiServer, startKubeApiServer } from '@portico/dev-kube-apiserver';
 import {
   Client,
+  cpuSeconds,
   goLiveHeapMiB,
   installMetallbCrds,
   killAll,
@@ -51,6 +52,7 @@ import {
   rssMiB,
   sampler,
   seedServices,
+  shippedNodeOptions,
   servicesWithIp,
   sleep,
   until,
@@ -63,6 +65,8 @@ const NETNS = process.env.BENCH_NETNS ?? 'p12-mem';
 const count = Number(process.env.BENCH_IPS ?? 10_000);
 const settleMs = Number(process.env.BENCH_SETTLE_SECONDS ?? 20) * 1000;
 const profileDir = process.env.BENCH_PROFILE;
+// BENCH_PORTICO_ONLY=1: only Portico's controller and speaker (no MetalLB, no ingress): quicker A/B runs.
+const porticoOnly = process.env.BENCH_PORTICO_ONLY === '1';
 /** How long each wait at scale may take. */
 const timeoutMs = Number(process.env.BENCH_TIMEOUT_SECONDS ?? 600) * 1000;
 const node = 'bench-node';
@@ -149,11 +153,12 @@ interface Started {
   liveHeapMiB(): Promise<number>;
 }
 
-function nodeProcess(name: string, args: string[], metricsPort: number): Started {
+/** Started with the V8 flags its manifest ships (NODE_OPTIONS, see shippedNodeOptions). */
+function nodeProcess(name: string, args: string[], metricsPort: number, nodeOptions: string): Started {
   const p = launch(
     // SIGUSR1 then opens the inspector on a free port, for the live-heap reading at the end.
     [process.execPath, '--inspect-port=127.0.0.1:0', cli, ...args],
-    { LOG_LEVEL: 'error' },
+    { LOG_LEVEL: 'error', NODE_OPTIONS: nodeOptions },
   );
   return { name, process: p, metricsPort, liveHeapMiB: () => nodeLiveHeapMiB(p) };
 }
@@ -171,6 +176,7 @@ const start = {
         String(ports.controller),
       ],
       ports.controller,
+      shippedNodeOptions('controller'),
     ),
   speaker: (kubeconfig: string) =>
     nodeProcess(
@@ -191,6 +197,7 @@ const start = {
         '127.0.0.1',
       ],
       ports.speaker,
+      shippedNodeOptions('speaker'),
     ),
   // A fixed inspector port: node's cluster gives each worker the primary's port plus 1, 2, ...
   // (with port 0 the workers would get ports 1 and 2 and fail to start).
@@ -378,35 +385,38 @@ async function inside(): Promise<void> {
       progress(`${s.name}: idle ${round(rss)} MiB`);
       return rss;
     };
-    {
+    if (!porticoOnly) {
       const s = start.metallb(metallb.speaker, kubeconfig);
       idle[s.name] = { idleRssMiB: round(await idleOf(s, true)) };
       await s.process.stop();
       await restartRouter();
     }
-    const ingress = start.ingress(kubeconfig);
-    await ready(ingress);
-    await until('2 ingress workers', () => childPids(ingress.process.child.pid!).length === 2, 60_000);
-    await sleep(settleMs);
-    const ingressPids = [ingress.process.child.pid!, ...childPids(ingress.process.child.pid!)];
-    const ingressRss = ingressPids.map(rssMiB);
-    const ingressTotal = ingressRss.reduce((a, b) => a + b, 0);
-    progress(`Portico ingress: idle ${round(ingressTotal)} MiB (${ingressRss.map(round).join(' + ')})`);
-    const ingressHeap = [
-      await ingress.liveHeapMiB(),
-      ...(await Promise.all(
-        ingressPids
-          .slice(1)
-          .map(async (pid, i) => liveHeapMiB(await openInspectorAt(pid, ports.ingressInspector + i + 1))),
-      )),
-    ];
-    idle[ingress.name] = {
-      idleRssMiB: round(ingressTotal),
-      idleRssEachMiB: ingressRss.map(round),
-      liveHeapMiB: round(ingressHeap.reduce((a, b) => a + b, 0)),
-      liveHeapEachMiB: ingressHeap.map(round),
-    };
-    await ingress.process.stop();
+    if (!porticoOnly) await idleIngress();
+    async function idleIngress(): Promise<void> {
+      const ingress = start.ingress(kubeconfig);
+      await ready(ingress);
+      await until('2 ingress workers', () => childPids(ingress.process.child.pid!).length === 2, 60_000);
+      await sleep(settleMs);
+      const ingressPids = [ingress.process.child.pid!, ...childPids(ingress.process.child.pid!)];
+      const ingressRss = ingressPids.map(rssMiB);
+      const ingressTotal = ingressRss.reduce((a, b) => a + b, 0);
+      progress(`Portico ingress: idle ${round(ingressTotal)} MiB (${ingressRss.map(round).join(' + ')})`);
+      const ingressHeap = [
+        await ingress.liveHeapMiB(),
+        ...(await Promise.all(
+          ingressPids
+            .slice(1)
+            .map(async (pid, i) => liveHeapMiB(await openInspectorAt(pid, ports.ingressInspector + i + 1))),
+        )),
+      ];
+      idle[ingress.name] = {
+        idleRssMiB: round(ingressTotal),
+        idleRssEachMiB: ingressRss.map(round),
+        liveHeapMiB: round(ingressHeap.reduce((a, b) => a + b, 0)),
+        liveHeapEachMiB: ingressHeap.map(round),
+      };
+      await ingress.process.stop();
+    }
 
     const controller = start.controller(kubeconfig);
     const speaker = start.speaker(kubeconfig);
@@ -421,6 +431,10 @@ async function inside(): Promise<void> {
       controller: sampler(controller.process.child.pid!, server.port),
       speaker: sampler(speaker.process.child.pid!, server.port),
     };
+    const cpuBefore = {
+      controller: cpuSeconds(controller.process.child.pid!),
+      speaker: cpuSeconds(speaker.process.child.pid!),
+    };
     const started = performance.now();
     await seedServices(client, { namespace, count, endpointsOn: node });
     const created = performance.now();
@@ -428,6 +442,10 @@ async function inside(): Promise<void> {
     const assigned = performance.now();
     await reach("routes in gobgpd's RIB", ribDestinations);
     const announced = performance.now();
+    const rampCpu = {
+      controller: cpuSeconds(controller.process.child.pid!) - cpuBefore.controller,
+      speaker: cpuSeconds(speaker.process.child.pid!) - cpuBefore.speaker,
+    };
     progress(`all ${count} assigned and in gobgpd's RIB; settling`);
     if (profiler) {
       await profiler.stopSampling(join(profileDir!, 'speaker-ramp.heapprofile'));
@@ -459,6 +477,7 @@ async function inside(): Promise<void> {
         settledRssMiB: round(settled.controller),
         liveHeapMiB: round(heap.controller),
         peakApiConnections: watch.controller.peak.sockets,
+        rampCpuSeconds: round(rampCpu.controller),
       },
       'Portico speaker': {
         idleRssMiB: round(speakerIdle),
@@ -466,6 +485,7 @@ async function inside(): Promise<void> {
         settledRssMiB: round(settled.speaker),
         liveHeapMiB: round(heap.speaker),
         peakApiConnections: watch.speaker.peak.sockets,
+        rampCpuSeconds: round(rampCpu.speaker),
       },
     };
 
@@ -478,7 +498,7 @@ async function inside(): Promise<void> {
       for (const make of [
         () => start.speaker(kubeconfig),
         () => start.metallb(metallb.speaker, kubeconfig),
-      ]) {
+      ].slice(0, porticoOnly ? 1 : 2)) {
         await restartRouter();
         const s = make();
         const w = sampler(s.process.child.pid!, server.port);
@@ -487,11 +507,13 @@ async function inside(): Promise<void> {
         // MetalLB's native BGP needed more than 10 minutes for 10,000 routes on a loaded machine.
         await reach(`${s.name}: routes in gobgpd's RIB`, ribDestinations);
         const seconds = (performance.now() - t0) / 1000;
+        const cpu = cpuSeconds(s.process.child.pid!);
         progress(`${s.name}: all ${count} in gobgpd's RIB after ${round(seconds)} s; settling`);
         await sleep(settleMs);
         w.stop();
         restart[s.name] = {
           allInRouterSeconds: round(seconds),
+          cpuSeconds: round(cpu),
           routerDestinations: ribDestinations(),
           peakRssMiB: round(w.peak.rssMiB),
           settledRssMiB: round(rssMiB(s.process.child.pid!)),
@@ -510,6 +532,10 @@ async function inside(): Promise<void> {
           metallb: metallb.version,
           gobgpd: execFileSync('gobgpd', ['--version'], { encoding: 'utf8' }).trim(),
           node: process.version,
+          nodeOptions: {
+            controller: shippedNodeOptions('controller'),
+            speaker: shippedNodeOptions('speaker'),
+          },
           loadAverage: execFileSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).trim(),
           idle,
           ramp,

@@ -36,6 +36,7 @@ import {
   rssMiB,
   sampler,
   seedServices,
+  shippedNodeOptions,
   sleep,
   until,
 } from '@portico/testbed/measure';
@@ -173,7 +174,8 @@ async function inside(): Promise<void> {
             '--interfaces',
             'pmem-v0',
           ],
-          { LOG_LEVEL: 'error' },
+          // The V8 flags the manifest ships (manifests/speaker/daemonset.yaml).
+          { LOG_LEVEL: 'error', NODE_OPTIONS: shippedNodeOptions('speaker') },
         ),
       }),
       announced: (text) => gauge(text, 'portico_speaker_announced{protocol="layer2"}') ?? 0,

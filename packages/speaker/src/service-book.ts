@@ -98,22 +98,27 @@ export class ServiceBook {
   }
 
   /**
-   * Recomputes the marked Services' facts; `changed` hears each one (before, after; undefined:
-   * none). Returns the keys looked at.
+   * Recomputes the marked Services' facts, at most `limit` of them (the rest stay marked, and
+   * `pending` says so); `changed` hears each one (before, after; undefined: none). Returns the
+   * keys looked at.
    */
   recompute(
     world: World,
     changed: (key: string, before: ServiceFacts | undefined, after: ServiceFacts | undefined) => void,
+    limit = Infinity,
   ): string[] {
-    let keys: string[];
     if (this.everything) {
-      const all = new Set(this.facts.keys());
+      for (const key of this.facts.keys()) this.dirty.add(key);
       for (const svc of this.options.services.list())
-        all.add(keyOf(svc.metadata?.namespace, svc.metadata?.name));
-      keys = [...all];
-    } else keys = [...this.dirty];
-    this.everything = false;
-    this.dirty.clear();
+        this.dirty.add(keyOf(svc.metadata?.namespace, svc.metadata?.name));
+      this.everything = false;
+    }
+    const keys: string[] = [];
+    for (const key of this.dirty) {
+      if (keys.length >= limit) break;
+      keys.push(key);
+    }
+    for (const key of keys) this.dirty.delete(key);
     if (keys.length > 0) this.options.metrics.decided.inc(keys.length);
     for (const key of keys) {
       const before = this.facts.get(key);

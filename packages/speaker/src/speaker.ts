@@ -70,6 +70,8 @@ export interface SpeakerOptions {
   ownerPod?: { name: string; uid: string };
   /** Most status object writes a second (default 20). */
   statusWritesPerSecond?: number;
+  /** Most Services one pass decides (default servicesPerPass below; tests use fewer). */
+  servicesPerPass?: number;
 }
 
 export class Speaker {
@@ -371,10 +373,14 @@ export class Speaker {
       this.layer2.electAll();
     }
     const world = this.world;
-    const changed = this.book.recompute(world, (key, before, after) => {
-      this.layer2.serviceChanged(key, before, after);
-      this.bgp.serviceChanged(key, before, after);
-    });
+    const changed = this.book.recompute(
+      world,
+      (key, before, after) => {
+        this.layer2.serviceChanged(key, before, after);
+        this.bgp.serviceChanged(key, before, after);
+      },
+      this.options.servicesPerPass ?? servicesPerPass,
+    );
     // This node stays a candidate without quorum: it keeps its claims (not answering) through a
     // partition with no majority anywhere, so the IPs come back to it, not elsewhere, after.
     const moved = this.layer2.pass(
@@ -386,6 +392,8 @@ export class Speaker {
     for (const key of changed) this.unsettled.add(key);
     for (const key of moved) this.unsettled.add(key);
     this.settle();
+    // The rest of a large batch (start-up, a configuration change) in the next passes.
+    if (this.book.pending) this.schedule();
   }
 
   /** Services whose layer-2 answering changed between passes: said once per batch. */
@@ -448,3 +456,11 @@ export class Speaker {
 }
 
 const minReconcileIntervalMs = 20;
+/**
+ * Most Services one pass decides. When everything is decided at once (start-up against 10,000
+ * Services, a configuration or Node change) the work goes in slices of this size, a
+ * minReconcileIntervalMs apart: the status writes, Events and BGP updates of one slice leave
+ * before the next is built, which keeps the speaker's peak memory down (issue 12), and the
+ * heartbeats get the thread between slices.
+ */
+const servicesPerPass = 1000;

@@ -233,7 +233,7 @@ export class Lab {
   /** `timing` overrides the production membership timing (suspicionMs, leaseMs) for one test. */
   async startSpeaker(
     node: string,
-    timing: Pick<SpeakerOptions, 'suspicionMs' | 'leaseMs'> = {},
+    timing: Pick<SpeakerOptions, 'suspicionMs' | 'leaseMs' | 'servicesPerPass'> = {},
   ): Promise<RunningSpeaker> {
     const registry = new Registry();
     const layer2 = new FakeLayer2();

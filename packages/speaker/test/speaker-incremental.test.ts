@@ -94,4 +94,19 @@ describe.each(API_SERVERS)('incremental passes (%s API server)', (kind) => {
     expect(speaker.bgp()!.calls.slice(calls)).toEqual([]);
     expect(prefixes()).toHaveLength(COUNT + 1);
   });
+
+  it('started against many Services, it decides them in slices and announces each slice as it goes', async () => {
+    await speaker.stop();
+    const all = (await lab.core.listServiceForAllNamespaces()).items.length;
+    speaker = await lab.startSpeaker(NODE, { servicesPerPass: 6 });
+    await waitFor(`${COUNT} routes and the aggregate again`, () => prefixes().length === COUNT + 1);
+    await new Promise((r) => setTimeout(r, 300));
+    // Each Service decided once, in ceil(all / 6) passes rather than one.
+    expect(await decided()).toBe(all);
+    const sizes = speaker.bgp()!.history.map((table) => table.length);
+    expect(sizes.at(-1)).toBe(COUNT + 1);
+    // The table grew slice by slice: announced in part before the last slice was decided.
+    expect(sizes.filter((n) => n > 0 && n < COUNT + 1).length).toBeGreaterThanOrEqual(2);
+    expect(sizes).toEqual([...sizes].sort((a, b) => a - b));
+  });
 });

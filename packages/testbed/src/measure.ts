@@ -10,6 +10,8 @@ import { Agent, request } from 'node:https';
 import { join } from 'node:path';
 import type { KubeApiServer } from '@portico/dev-kube-apiserver';
 
+export { shippedNodeOptions, type ShippedComponent } from './shipped-node-options.js';
+
 export const progress = (line: string) => console.error(`[bench] ${line}`);
 export const round = (n: number) => Math.round(n * 10) / 10;
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -216,6 +218,12 @@ export function killAll(): void {
 export function rssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+/** User plus system CPU seconds `pid` has used so far (/proc/PID/stat, in clock ticks of 10 ms). */
+export function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** Established TCP connections of `pid` whose remote end is `port` (the API server's). */
