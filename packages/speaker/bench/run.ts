@@ -1,6 +1,7 @@
 /**
- * Speaker benchmarks, run inside a network namespace this script creates (pspk-bench, a veth
- * pair pspk-v0/pspk-v1 inside it), so the layer-2 announcer's ARP traffic never leaves it:
+ * Speaker benchmarks, run inside a network namespace this script creates (pspk-bench, or
+ * BENCH_NETNS; a veth pair pspk-v0/pspk-v1 created inside it, so the names cannot clash with another
+ * copy's), so the layer-2 announcer's ARP traffic never leaves it:
  *
  * 1. scale: one real `portico speaker` process announcing 1,000 and 10,000 layer-2 IPs (real
  *    AF_PACKET announcer on pspk-v0): time until all are announced, RSS, steady CPU.
@@ -10,6 +11,7 @@
  *
  * The development API server runs in the namespace too. Needs root, ip(8) and tcpdump.
  * Run: npx tsc -b packages/cli && npm run bench -w @portico/speaker   (SCALE=1000,10000 RUNS=20)
+ * BENCH_CPU_PROFILE=DIR writes a V8 CPU profile of the scale runs' speakers into DIR (on exit).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,7 +19,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLoopedNetns, deleteNetns } from '@portico/testbed';
 
-const NETNS = 'pspk-bench';
+// BENCH_NETNS runs a second copy beside a first.
+const NETNS = process.env.BENCH_NETNS ?? 'pspk-bench';
+const cpuProfileDir = process.env.BENCH_CPU_PROFILE;
 const cli = join(import.meta.dirname, '../../cli/bin/portico.js');
 const scales = (process.env.SCALE ?? '1000,10000').split(',').map(Number);
 const runs = Number(process.env.RUNS ?? 20);
@@ -192,10 +196,12 @@ function startSpeaker(
   node: string,
   index: number,
   apiPort: number,
+  nodeFlags: string[] = [],
 ): { child: ChildProcess; metricsPort: number } {
   const metricsPort = 17470 + index;
   const child = inNs([
     process.execPath,
+    ...nodeFlags,
     cli,
     'speaker',
     '--kubeconfig',
@@ -224,7 +230,8 @@ async function scale(count: number): Promise<string> {
   await createServices(api, count, ['pspk-node']);
   const createS = (Date.now() - t0) / 1000;
   const start = Date.now();
-  const { child, metricsPort } = startSpeaker('pspk-node', 0, apiPort);
+  const profile = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [];
+  const { child, metricsPort } = startSpeaker('pspk-node', 0, apiPort, profile);
   const announced = () => metric(metricsPort, 'portico_speaker_announced{protocol="layer2"}');
   await until(`${count} announced`, async () => (await announced()) === count, 300_000, 100);
   const announceS = (Date.now() - start) / 1000;
@@ -237,6 +244,11 @@ async function scale(count: number): Promise<string> {
   const heapMiB = ((await metric(metricsPort, 'nodejs_heap_size_used_bytes')) ?? 0) / 2 ** 20;
   const hz = 100;
   const cpu = ((b.cpuTicks - a.cpuTicks) / hz / 10) * 100;
+  if (cpuProfileDir) {
+    // The profile is written at exit: a SIGTERM lets the speaker shut down cleanly.
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
   for (const c of children.splice(0)) c.kill('SIGKILL');
   await new Promise((r) => setTimeout(r, 300));
   return `| ${count.toLocaleString('en')} | ${announceS.toFixed(1)} s | ${b.rssMiB.toFixed(0)} MiB (heap used ${heapMiB.toFixed(0)} MiB) | ${cpu.toFixed(1)} % | (setup: ${createS.toFixed(0)} s) |`;

@@ -304,7 +304,7 @@ export class FailureDetector extends EventEmitter<DetectorEvents> {
     const wanted = new Set(ips);
     const now = this.clock.now();
     let changed = false;
-    const dropped = [...this.leases.claims.keys()].filter((ip) => !wanted.has(ip));
+    const dropped = [...this.leases.claimedIPs()].filter((ip) => !wanted.has(ip));
     if (dropped.length > 0) {
       const answering = dropped.filter((ip) => this.leases.answering.has(ip));
       if (answering.length > 0) this.emit('stepDown', answering, reason);
@@ -317,7 +317,7 @@ export class FailureDetector extends EventEmitter<DetectorEvents> {
     // others, must not contradict what our previous incarnation granted.
     const mayClaim = this.startedAt !== undefined && now - this.startedAt >= this.suspicionMs;
     for (const ip of mayClaim ? wanted : []) {
-      if (this.leases.claims.has(ip)) continue;
+      if (this.leases.hasClaim(ip)) continue;
       if (!this.grants.grant(this.options.self, ip)) continue; // held by another member here
       this.leases.claim(ip, seq);
       changed = true;
@@ -358,7 +358,7 @@ export class FailureDetector extends EventEmitter<DetectorEvents> {
   claimOf(name: string, ip: string): ClaimState | undefined {
     if (name === this.options.self) {
       if (this.leases.answering.has(ip)) return 'held';
-      if (!this.leases.claims.has(ip)) return undefined;
+      if (!this.leases.hasClaim(ip)) return undefined;
       return this.leases.lapsed(ip) ? 'lapsed' : 'pending';
     }
     const p = this.peers.get(name);
@@ -377,7 +377,7 @@ export class FailureDetector extends EventEmitter<DetectorEvents> {
 
   /** The IPs this node may answer for now (a majority granted them). */
   answering(): string[] {
-    return [...this.leases.answering.keys()];
+    return [...this.leases.answering];
   }
 
   /** The IPs this node claims (answered or waiting for grants). */
@@ -411,13 +411,13 @@ export class FailureDetector extends EventEmitter<DetectorEvents> {
 
   /** Whether a member holds `ip` in this node's view (the voter's promise, grants.ts). */
   private holds(node: string, ip: string): boolean {
-    if (node === this.options.self) return this.leases.claims.has(ip);
+    if (node === this.options.self) return this.leases.hasClaim(ip);
     const p = this.peers.get(node);
     return p !== undefined && p.alive && p.claims.has(ip);
   }
 
   private refreshClaims(): void {
-    this.claimList = [...this.leases.claims.keys()].sort();
+    this.claimList = [...this.leases.claimedIPs()].sort();
     const digest = claimsDigest(this.claimList);
     const pending = this.claimList.filter((ip) => !this.leases.answering.has(ip));
     const lapsed = new Set(pending.filter((ip) => this.leases.lapsed(ip)));
@@ -738,7 +738,7 @@ export class FailureDetector extends EventEmitter<DetectorEvents> {
    * again only once this node is settled, by then knowing the owner's lapsed claim.
    */
   private dropUngrantedClaims(): void {
-    const ungranted = [...this.leases.claims.keys()].filter(
+    const ungranted = [...this.leases.claimedIPs()].filter(
       (ip) => !this.leases.answering.has(ip) && !this.leases.lapsed(ip),
     );
     if (ungranted.length === 0) return;
