@@ -599,7 +599,7 @@ export class FailureDetector extends EventEmitter<DetectorEvents> {
 
   private receive(data: Buffer): void {
     if (!this.running) return;
-    const hb = decodeHeartbeat(data, this.options.secret);
+    const hb = decodeHeartbeat(data, this.options.secret, (head) => this.holdsClaimsOf(head));
     if (!hb || hb.name === this.options.self) return;
     const p = this.peers.get(hb.name);
     if (!p || p.removed) return; // not a member (any more): the API has not told us about it
@@ -610,7 +610,10 @@ export class FailureDetector extends EventEmitter<DetectorEvents> {
       const older = p.incarnation !== undefined && hb.incarnation < p.incarnation;
       if (older && p.lastHeard !== undefined && now - p.lastHeard <= this.suspicionMs) return;
       this.reincarnate(p, hb);
-    } else if (!hb.legacy && (hb.seq < p.lastSeq || (hb.seq === p.lastSeq && !hb.claims))) {
+    } else if (
+      !hb.legacy &&
+      (hb.seq < p.lastSeq || (hb.seq === p.lastSeq && !hb.claims && !hb.skippedClaims))
+    ) {
       return; // duplicate or reordered (a claim list in several parts shares one number)
     }
     if (p.left) return;
@@ -643,8 +646,23 @@ export class FailureDetector extends EventEmitter<DetectorEvents> {
     if (hb.ack && hb.ack.incarnation === this.incarnation) this.takeAck(p, hb, now);
     // Every heartbeat gets its acknowledgement back at once (replies themselves are not
     // answered; a claim list in several parts is answered once).
-    if (!hb.reply && !hb.legacy && (hb.claims?.index ?? 0) === 0) this.reply(p);
+    if (!hb.reply && !hb.legacy && ((hb.claims ?? hb.skippedClaims)?.index ?? 0) === 0) this.reply(p);
     if (this.updateQuorum(now, false) || changed) this.emit('change');
+  }
+
+  /**
+   * Whether this node holds the claim list a heartbeat's digests describe (its claims part would
+   * change nothing: takeClaims would ignore it), so it need not be decoded.
+   */
+  private holdsClaimsOf(hb: Heartbeat): boolean {
+    const p = this.peers.get(hb.name);
+    return (
+      p !== undefined &&
+      !p.removed &&
+      p.incarnation === hb.incarnation &&
+      p.claimsDigest === hb.digest &&
+      p.pendingOf === hb.pendingDigest
+    );
   }
 
   /** A new process behind a member's name: the old one is gone, and so are its claims. */
