@@ -11,6 +11,7 @@
  *
  * The development API server runs in the namespace too. Needs root, ip(8) and tcpdump.
  * Run: npx tsc -b packages/cli && npm run bench -w @portico/speaker   (SCALE=1000,10000 RUNS=20)
+ * BENCH_STEADY_SECONDS (10) is the length of the steady window.
  * BENCH_CPU_PROFILE=DIR writes a V8 CPU profile of the scale runs' speakers into DIR (on exit);
  * BENCH_HEAP_SNAPSHOT=DIR a heap snapshot of each, once steady (after the CPU measurement).
  * BENCH_BASELINE=PATH (another tree's packages/cli/bin/portico.js) measures that speaker too in the
@@ -32,6 +33,8 @@ const heapSnapshotDir = process.env.BENCH_HEAP_SNAPSHOT;
 const cli = join(import.meta.dirname, '../../cli/bin/portico.js');
 const baseline = process.env.BENCH_BASELINE;
 const rounds = Number(process.env.BENCH_ROUNDS ?? 1);
+/** The steady window; 40 s includes a refresh of every IP (the announcer's 30 s gratuitous ARP). */
+const steadySeconds = Number(process.env.BENCH_STEADY_SECONDS ?? 10);
 /** Speakers (nodes) sharing the scale runs' Services: 1, or e.g. 3 for a cluster's steady state. */
 const clusterSize = Number(process.env.BENCH_SPEAKERS ?? 1);
 const scales = (process.env.SCALE ?? '1000,10000').split(',').map(Number);
@@ -355,7 +358,7 @@ async function measure(
   const pids = speakers.map((s) => s.child.pid!);
   const a = pids.map(procStats);
   const threadsA = pids.map(threadTicks);
-  await new Promise((r) => setTimeout(r, 10_000));
+  await new Promise((r) => setTimeout(r, steadySeconds * 1000));
   const b = pids.map(procStats);
   const name = label || 'speaker';
   console.error(`[bench] ${name}: Events written ${drainedS.toFixed(1)} s after all announced`);
@@ -368,7 +371,7 @@ async function measure(
   for (const { metricsPort } of speakers)
     heapMiB = Math.max(heapMiB, ((await metric(metricsPort, 'nodejs_heap_size_used_bytes')) ?? 0) / 2 ** 20);
   const hz = 100;
-  const cpus = pids.map((_, i) => ((b[i]!.cpuTicks - a[i]!.cpuTicks) / hz / 10) * 100);
+  const cpus = pids.map((_, i) => ((b[i]!.cpuTicks - a[i]!.cpuTicks) / hz / steadySeconds) * 100);
   const cpu = cpus.reduce((x, y) => x + y, 0) / cpus.length;
   const rss = Math.max(...b.map((x) => x.rssMiB));
   if (heapSnapshotDir) for (const pid of pids) await heapSnapshot(pid, heapSnapshotDir);
@@ -439,10 +442,12 @@ async function inside(): Promise<void> {
     '|---|---|---|---|---|',
   );
   for (const n of scales) lines.push(...(await scale(n)));
-  lines.push(
-    '',
-    `Failover (SIGKILL of the owner to the new owner's first gratuitous ARP): ${await failover()}`,
-  );
+  // RUNS=0: the scale runs only.
+  if (runs > 0)
+    lines.push(
+      '',
+      `Failover (SIGKILL of the owner to the new owner's first gratuitous ARP): ${await failover()}`,
+    );
   console.log(lines.join('\n'));
 }
 
