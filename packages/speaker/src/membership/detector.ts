@@ -193,6 +193,7 @@ export class FailureDetector extends EventEmitter<DetectorEvents> {
   private lastPrune = -Infinity;
   private lastUrgent = -Infinity;
   private urgentQueued = false;
+  private claimEntriesDecoded = 0;
 
   constructor(private readonly options: DetectorOptions) {
     super();
@@ -383,6 +384,15 @@ export class FailureDetector extends EventEmitter<DetectorEvents> {
   /** The IPs this node claims (answered or waiting for grants). */
   claimed(): string[] {
     return [...this.claimList];
+  }
+
+  /**
+   * Per-IP work so far, for the metrics: IPs the lease recomputes looked at one by one, and
+   * claim entries decoded from heartbeats. Both grow with change (claims, grants, deaths), not
+   * with time: a steady rise is steady per-IP work, the cost issue 12 found.
+   */
+  get work(): { leaseIPs: number; claimEntries: number } {
+    return { leaseIPs: this.leases.examined, claimEntries: this.claimEntriesDecoded };
   }
 
   /** Whether `ip` may be answered at this very moment (its lease has not run out). */
@@ -642,7 +652,10 @@ export class FailureDetector extends EventEmitter<DetectorEvents> {
         changed = true;
       }
     }
-    if (hb.claims) changed = this.takeClaims(p, hb) || changed;
+    if (hb.claims) {
+      this.claimEntriesDecoded += hb.claims.ips.length;
+      changed = this.takeClaims(p, hb) || changed;
+    }
     if (hb.ack && hb.ack.incarnation === this.incarnation) this.takeAck(p, hb, now);
     // Every heartbeat gets its acknowledgement back at once (replies themselves are not
     // answered; a claim list in several parts is answered once).

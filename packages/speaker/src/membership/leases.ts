@@ -71,6 +71,8 @@ export class LeaseBook {
   private readonly leased = new Set<string>();
   /** Claimed IPs that had a lease at some point during the current claim. */
   private readonly answered = new Set<string>();
+  /** IPs recomputes looked at one by one, so far (grows with change, not with time). */
+  examined = 0;
 
   /** The voting members (eligible nodes, this one included when eligible). */
   setVoters(voters: Iterable<string>, self: string): void {
@@ -189,6 +191,7 @@ export class LeaseBook {
     const gained: string[] = [];
     const lost: string[] = [];
     const settle = (ip: string, expiry: number) => {
+      this.examined++;
       const live = expiry > now;
       if (live === this.leased.has(ip)) return;
       if (live) {
