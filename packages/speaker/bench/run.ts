@@ -369,11 +369,26 @@ async function measure(
   const drainedS = (Date.now() - announcedAt) / 1000;
   await new Promise((r) => setTimeout(r, Math.max(0, announcedAt + 7_000 - Date.now())));
   const pids = speakers.map((s) => s.child.pid!);
+  // Ownership must hold still in steady state: no lease step-downs, no quorum lost.
+  const unrest = async () => {
+    const lost: number[] = [];
+    for (const { metricsPort } of speakers)
+      lost.push(
+        ((await metric(metricsPort, 'portico_speaker_layer2_stepdowns_total{reason="lease"}')) ?? 0) +
+          ((await metric(metricsPort, 'portico_speaker_quorum_changes_total{state="lost"}')) ?? 0),
+      );
+    return lost;
+  };
+  const unrestBefore = await unrest();
   const a = pids.map(procStats);
   const threadsA = pids.map(threadTicks);
   await new Promise((r) => setTimeout(r, steadySeconds * 1000));
   const b = pids.map(procStats);
   const name = label || 'speaker';
+  const unrestAfter = await unrest();
+  console.error(
+    `[bench] ${name}: lease step-downs + quorum losses during the steady window: ${unrestAfter.map((n, i) => n - unrestBefore[i]!).join(', ')}`,
+  );
   console.error(`[bench] ${name}: Events written ${drainedS.toFixed(1)} s after all announced`);
   pids.forEach((pid, i) =>
     console.error(
