@@ -4,9 +4,27 @@ import { Counter, Gauge, type Registry } from 'prom-client';
  * The speaker's own Prometheus metrics (the bgp and layer2 libraries register theirs, the
  * configuration metrics come from ConfigStatus in @portico/kube).
  */
-export function speakerMetrics(registry: Registry) {
+export function speakerMetrics(
+  registry: Registry,
+  /** The membership layer's per-IP work so far (FailureDetector.work), read at each scrape. */
+  membershipWork?: () => { leaseIPs: number; claimEntries: number },
+) {
   const registers = [registry];
+  const counted = { leaseIPs: 0, claimEntries: 0 };
   return {
+    membershipWork: new Counter({
+      name: 'portico_speaker_membership_ips_processed_total',
+      help: 'Layer-2 IPs the membership layer handled one by one, by step: lease (a lease started or ended, a refusal, a new claim) and claims (claim entries decoded from heartbeats; a list resent unchanged is not decoded). Grows with change, not with time: a steady rise is steady per-IP work',
+      labelNames: ['step'],
+      registers,
+      collect() {
+        const now = membershipWork?.();
+        if (!now) return;
+        this.inc({ step: 'lease' }, now.leaseIPs - counted.leaseIPs);
+        this.inc({ step: 'claims' }, now.claimEntries - counted.claimEntries);
+        Object.assign(counted, now);
+      },
+    }),
     announced: new Gauge({
       name: 'portico_speaker_announced',
       help: 'Addresses (layer2) or prefixes (bgp) this node announces',

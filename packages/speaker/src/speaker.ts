@@ -113,7 +113,7 @@ export class Speaker {
 
   constructor(private readonly options: SpeakerOptions) {
     this.log = options.logger;
-    this.metrics = speakerMetrics(options.registry);
+    this.metrics = speakerMetrics(options.registry, () => this.detector.work);
     this.recorder = new EventRecorder(options.api, {
       component: 'portico-speaker',
       registry: options.registry,

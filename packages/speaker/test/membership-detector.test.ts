@@ -365,4 +365,21 @@ describe('FailureDetector: claims gossip', () => {
     expect(b.claimsOf('a').size).toBe(4500);
     expect(b.settled).toBe(true);
   });
+
+  it('steady state costs nothing per IP: lease renewals and unchanged claim lists resent (issue 12)', () => {
+    const c = cluster(['a', 'b', 'c']);
+    c.startAll();
+    c.run(800); // settled
+    const ips = (node: number) => Array.from({ length: 3000 }, (_, i) => `10.${node}.${i >> 8}.${i & 255}`);
+    ['a', 'b', 'c'].forEach((n, i) => c.get(n).setClaims(ips(i)));
+    c.run(1500);
+    for (const n of ['a', 'b', 'c']) expect(c.get(n).answering()).toHaveLength(3000);
+    const before = c.get('a').work;
+    // The claims rose once: each own IP gained, each peer's list decoded.
+    expect(before.leaseIPs).toBeGreaterThanOrEqual(3000);
+    expect(before.claimEntries).toBeGreaterThanOrEqual(6000);
+    c.run(5000); // 50 heartbeats, 5 full claim lists from each peer, ~200 lease renewals
+    expect(c.get('a').work).toEqual(before);
+    expect(c.get('a').answering()).toHaveLength(3000);
+  });
 });

@@ -211,6 +211,28 @@ describe('heartbeat codec (version 2)', () => {
     expect(parts.flatMap((p) => p.pending ?? [])).toEqual([ips[0], ips[4999]]);
   });
 
+  it('leaves a claims part undecoded when the receiver holds that list already', () => {
+    const ips = Array.from({ length: 3000 }, (_, i) => `10.1.${i >> 8}.${i & 255}`);
+    const [first, second] = claimParts(ips);
+    const ack = { incarnation: 1, seq: 4, lease: true, grants: true, refused: ['10.9.9.9'] };
+    const data = encodeHeartbeat({ ...base, name: 'n', seq: 9, claims: second!, ack });
+    const seen: Heartbeat[] = [];
+    const skipped = decodeHeartbeat(data, undefined, (head) => {
+      seen.push({ ...head });
+      return true;
+    });
+    expect(skipped).toEqual({ ...base, name: 'n', seq: 9, ack, skippedClaims: { index: 1, count: 2 } });
+    expect(seen).toEqual([{ ...base, name: 'n', seq: 9, ack }]); // asked once, before the claims
+    const decoded = decodeHeartbeat(data, undefined, () => false);
+    expect(decoded?.claims).toEqual(second);
+    expect(decoded?.skippedClaims).toBeUndefined();
+    expect(first!.ips).toHaveLength(MAX_ENTRIES_PER_PART);
+    // Even undecoded, a truncated part is malformed.
+    expect(
+      decodeHeartbeat(data.subarray(0, data.length - (second!.ips.length * 5 + 4)), undefined, () => true),
+    ).toBeUndefined();
+  });
+
   it('the pending digest changes when a pending claim lapses', () => {
     const pending = ['198.51.100.1', '198.51.100.2'];
     expect(pendingDigestOf(pending, new Set())).toBe(claimsDigest(pending));

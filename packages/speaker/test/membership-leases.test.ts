@@ -102,8 +102,59 @@ describe('LeaseBook (the claimant)', () => {
     b.claim('ip2', 5);
     b.vote('b', 1, grant(1, 6, 400));
     b.recompute(0);
-    expect([...b.claims.values()]).toEqual([5, 5]);
+    expect([b.claimSeqOf('ip1'), b.claimSeqOf('ip2')]).toEqual([5, 5]);
     expect(b.answering.size).toBe(2);
+  });
+  it('a renewal keeps a whole group leased without reporting it; its end loses every IP at once', () => {
+    const b = book(['a', 'b', 'c']);
+    const ips = Array.from({ length: 1000 }, (_, i) => `10.0.${i >> 8}.${i & 255}`);
+    for (const ip of ips) b.claim(ip, 1);
+    b.vote('b', 1, grant(1, 1, 400));
+    expect(b.recompute(0).gained).toHaveLength(1000);
+    for (let t = 1; t < 10; t++) {
+      b.vote('b', 1, grant(1 + t, 1 + t, 400 + 100 * t));
+      expect(b.recompute(100 * t)).toEqual({ gained: [], lost: [] });
+      expect(b.nextExpiry()).toBe(400 + 100 * t);
+    }
+    expect(b.mayAnswer(ips[999]!, 1299)).toBe(true);
+    expect(b.mayAnswer(ips[999]!, 1300)).toBe(false);
+    // Two recomputes later than the last grant, with nothing renewed: lost, and lapsed.
+    expect(b.recompute(1250)).toEqual({ gained: [], lost: [] });
+    expect(b.recompute(1300).lost).toHaveLength(1000);
+    expect(b.answering.size).toBe(0);
+    expect(b.lapsed(ips[0]!)).toBe(true);
+  });
+
+  it('an IP refused for a while follows its group again once granted', () => {
+    const b = book(['a', 'b', 'c']);
+    b.claim('ip1', 1);
+    b.claim('ip2', 1);
+    b.vote('b', 1, grant(1, 1, 400, ['ip2']));
+    expect(b.recompute(0).gained).toEqual(['ip1']);
+    expect(b.mayAnswer('ip2', 0)).toBe(false);
+    b.vote('b', 1, grant(2, 2, 500));
+    expect(b.recompute(100).gained).toEqual(['ip2']);
+    expect(b.nextExpiry()).toBe(500);
+    b.vote('b', 1, grant(3, 3, 600, ['ip1']));
+    expect(b.recompute(200).lost).toEqual(['ip1']);
+    expect(b.mayAnswer('ip1', 200)).toBe(false);
+    expect(b.mayAnswer('ip2', 599)).toBe(true);
+  });
+
+  it('a new claim merged into a large leased group is looked at on its own', () => {
+    const b = book(['a', 'b', 'c']);
+    for (let i = 0; i < 100; i++) b.claim(`ip${i}`, 1);
+    b.vote('b', 1, grant(1, 1, 400));
+    expect(b.recompute(0).gained).toHaveLength(100);
+    b.claim('new', 7);
+    expect(b.recompute(10)).toEqual({ gained: [], lost: [] }); // no grant since 7 yet
+    b.vote('b', 1, grant(2, 7, 500));
+    expect(b.recompute(20).gained).toEqual(['new']);
+    expect(b.claimSeqOf('ip0')).toBe(7);
+    expect(b.claimSeqOf('new')).toBe(7);
+    b.release('ip0');
+    expect(b.recompute(30)).toEqual({ gained: [], lost: [] });
+    expect(b.answering.size).toBe(100);
   });
 });
 

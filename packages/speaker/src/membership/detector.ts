@@ -193,6 +193,7 @@ export class FailureDetector extends EventEmitter<DetectorEvents> {
   private lastPrune = -Infinity;
   private lastUrgent = -Infinity;
   private urgentQueued = false;
+  private claimEntriesDecoded = 0;
 
   constructor(private readonly options: DetectorOptions) {
     super();
@@ -304,7 +305,7 @@ export class FailureDetector extends EventEmitter<DetectorEvents> {
     const wanted = new Set(ips);
     const now = this.clock.now();
     let changed = false;
-    const dropped = [...this.leases.claims.keys()].filter((ip) => !wanted.has(ip));
+    const dropped = [...this.leases.claimedIPs()].filter((ip) => !wanted.has(ip));
     if (dropped.length > 0) {
       const answering = dropped.filter((ip) => this.leases.answering.has(ip));
       if (answering.length > 0) this.emit('stepDown', answering, reason);
@@ -317,7 +318,7 @@ export class FailureDetector extends EventEmitter<DetectorEvents> {
     // others, must not contradict what our previous incarnation granted.
     const mayClaim = this.startedAt !== undefined && now - this.startedAt >= this.suspicionMs;
     for (const ip of mayClaim ? wanted : []) {
-      if (this.leases.claims.has(ip)) continue;
+      if (this.leases.hasClaim(ip)) continue;
       if (!this.grants.grant(this.options.self, ip)) continue; // held by another member here
       this.leases.claim(ip, seq);
       changed = true;
@@ -358,7 +359,7 @@ export class FailureDetector extends EventEmitter<DetectorEvents> {
   claimOf(name: string, ip: string): ClaimState | undefined {
     if (name === this.options.self) {
       if (this.leases.answering.has(ip)) return 'held';
-      if (!this.leases.claims.has(ip)) return undefined;
+      if (!this.leases.hasClaim(ip)) return undefined;
       return this.leases.lapsed(ip) ? 'lapsed' : 'pending';
     }
     const p = this.peers.get(name);
@@ -377,12 +378,21 @@ export class FailureDetector extends EventEmitter<DetectorEvents> {
 
   /** The IPs this node may answer for now (a majority granted them). */
   answering(): string[] {
-    return [...this.leases.answering.keys()];
+    return [...this.leases.answering];
   }
 
   /** The IPs this node claims (answered or waiting for grants). */
   claimed(): string[] {
     return [...this.claimList];
+  }
+
+  /**
+   * Per-IP work so far, for the metrics: IPs the lease recomputes looked at one by one, and
+   * claim entries decoded from heartbeats. Both grow with change (claims, grants, deaths), not
+   * with time: a steady rise is steady per-IP work, the cost issue 12 found.
+   */
+  get work(): { leaseIPs: number; claimEntries: number } {
+    return { leaseIPs: this.leases.examined, claimEntries: this.claimEntriesDecoded };
   }
 
   /** Whether `ip` may be answered at this very moment (its lease has not run out). */
@@ -411,13 +421,13 @@ export class FailureDetector extends EventEmitter<DetectorEvents> {
 
   /** Whether a member holds `ip` in this node's view (the voter's promise, grants.ts). */
   private holds(node: string, ip: string): boolean {
-    if (node === this.options.self) return this.leases.claims.has(ip);
+    if (node === this.options.self) return this.leases.hasClaim(ip);
     const p = this.peers.get(node);
     return p !== undefined && p.alive && p.claims.has(ip);
   }
 
   private refreshClaims(): void {
-    this.claimList = [...this.leases.claims.keys()].sort();
+    this.claimList = [...this.leases.claimedIPs()].sort();
     const digest = claimsDigest(this.claimList);
     const pending = this.claimList.filter((ip) => !this.leases.answering.has(ip));
     const lapsed = new Set(pending.filter((ip) => this.leases.lapsed(ip)));
@@ -599,7 +609,7 @@ export class FailureDetector extends EventEmitter<DetectorEvents> {
 
   private receive(data: Buffer): void {
     if (!this.running) return;
-    const hb = decodeHeartbeat(data, this.options.secret);
+    const hb = decodeHeartbeat(data, this.options.secret, (head) => this.holdsClaimsOf(head));
     if (!hb || hb.name === this.options.self) return;
     const p = this.peers.get(hb.name);
     if (!p || p.removed) return; // not a member (any more): the API has not told us about it
@@ -610,7 +620,10 @@ export class FailureDetector extends EventEmitter<DetectorEvents> {
       const older = p.incarnation !== undefined && hb.incarnation < p.incarnation;
       if (older && p.lastHeard !== undefined && now - p.lastHeard <= this.suspicionMs) return;
       this.reincarnate(p, hb);
-    } else if (!hb.legacy && (hb.seq < p.lastSeq || (hb.seq === p.lastSeq && !hb.claims))) {
+    } else if (
+      !hb.legacy &&
+      (hb.seq < p.lastSeq || (hb.seq === p.lastSeq && !hb.claims && !hb.skippedClaims))
+    ) {
       return; // duplicate or reordered (a claim list in several parts shares one number)
     }
     if (p.left) return;
@@ -639,12 +652,30 @@ export class FailureDetector extends EventEmitter<DetectorEvents> {
         changed = true;
       }
     }
-    if (hb.claims) changed = this.takeClaims(p, hb) || changed;
+    if (hb.claims) {
+      this.claimEntriesDecoded += hb.claims.ips.length;
+      changed = this.takeClaims(p, hb) || changed;
+    }
     if (hb.ack && hb.ack.incarnation === this.incarnation) this.takeAck(p, hb, now);
     // Every heartbeat gets its acknowledgement back at once (replies themselves are not
     // answered; a claim list in several parts is answered once).
-    if (!hb.reply && !hb.legacy && (hb.claims?.index ?? 0) === 0) this.reply(p);
+    if (!hb.reply && !hb.legacy && ((hb.claims ?? hb.skippedClaims)?.index ?? 0) === 0) this.reply(p);
     if (this.updateQuorum(now, false) || changed) this.emit('change');
+  }
+
+  /**
+   * Whether this node holds the claim list a heartbeat's digests describe (its claims part would
+   * change nothing: takeClaims would ignore it), so it need not be decoded.
+   */
+  private holdsClaimsOf(hb: Heartbeat): boolean {
+    const p = this.peers.get(hb.name);
+    return (
+      p !== undefined &&
+      !p.removed &&
+      p.incarnation === hb.incarnation &&
+      p.claimsDigest === hb.digest &&
+      p.pendingOf === hb.pendingDigest
+    );
   }
 
   /** A new process behind a member's name: the old one is gone, and so are its claims. */
@@ -738,7 +769,7 @@ export class FailureDetector extends EventEmitter<DetectorEvents> {
    * again only once this node is settled, by then knowing the owner's lapsed claim.
    */
   private dropUngrantedClaims(): void {
-    const ungranted = [...this.leases.claims.keys()].filter(
+    const ungranted = [...this.leases.claimedIPs()].filter(
       (ip) => !this.leases.answering.has(ip) && !this.leases.lapsed(ip),
     );
     if (ungranted.length === 0) return;

@@ -84,6 +84,11 @@ export interface Heartbeat {
   reply?: boolean;
   /** Decoded from a version 1 datagram (an older speaker): no acks, all claims answered. */
   legacy?: boolean;
+  /**
+   * A claims part the receiver chose not to decode (it holds that list already, by its
+   * digests): only which part of how many it was.
+   */
+  skippedClaims?: { index: number; count: number };
 }
 
 /** A 32-bit digest of a set of canonical IPs (order-insensitive). */
@@ -175,8 +180,17 @@ export function encodeHeartbeat(hb: Heartbeat, secret?: Buffer, encodedPart?: Bu
   return secret ? Buffer.concat([body, tag(secret, body)]) : body;
 }
 
-/** The heartbeat, or undefined for anything malformed, foreign or not authenticated. */
-export function decodeHeartbeat(data: Buffer, secret?: Buffer): Heartbeat | undefined {
+/**
+ * The heartbeat, or undefined for anything malformed, foreign or not authenticated. `known`
+ * (given the heartbeat without its claims) says whether the receiver holds its claim list
+ * already: its claims part is then left undecoded (`skippedClaims`), so the periodic resend of a
+ * large unchanged list costs the receiver nothing per IP.
+ */
+export function decodeHeartbeat(
+  data: Buffer,
+  secret?: Buffer,
+  known?: (hb: Heartbeat) => boolean,
+): Heartbeat | undefined {
   let body = data;
   if (secret) {
     if (data.length < TAG_BYTES) return undefined;
@@ -222,6 +236,14 @@ export function decodeHeartbeat(data: Buffer, secret?: Buffer): Heartbeat | unde
     hb.ack = ack;
   }
   if (flags & 1) {
+    if (known?.(hb)) {
+      if (body.length < off + 6) return undefined;
+      const index = body.readUInt16BE(off);
+      const count = body.readUInt16BE(off + 2);
+      if (count === 0 || index >= count) return undefined;
+      hb.skippedClaims = { index, count };
+      return hb;
+    }
     const part = readPart(body, off);
     if (!part) return undefined;
     hb.claims = part.part;

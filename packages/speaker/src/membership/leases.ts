@@ -36,11 +36,29 @@ export interface LeaseChange {
   lost: string[];
 }
 
+/** The IPs claimed with one sequence number, and their common lease. */
+interface ClaimGroup {
+  seq: number;
+  ips: Set<string>;
+  /** The lease expiry of its IPs that no voter refuses, as of the last recompute. */
+  expiry: number;
+  /** Whether that lease had not run out at the last recompute (its IPs are leased). */
+  live: boolean;
+}
+
 export class LeaseBook {
-  /** IP → sequence number of the first heartbeat that claimed it (in the current claim). */
-  private readonly claimSeq = new Map<string, number>();
-  /** claim sequence number → IPs claimed with it (merged when no vote can tell them apart). */
-  private readonly groups = new Map<number, Set<string>>();
+  /** IP → its claim group (the first heartbeat that claimed it, in the current claim). */
+  private readonly claimed = new Map<string, ClaimGroup>();
+  /**
+   * Claim sequence number → its group (merged when no vote can tell them apart). Leases are kept
+   * per group, not per IP: the voters renew a whole group at once several times a second, and
+   * that must cost nothing per IP (issue 12).
+   */
+  private readonly groups = new Map<number, ClaimGroup>();
+  /** IP → its own lease expiry, for the IPs some voter refuses (at most MAX_REFUSED per voter). */
+  private exceptions = new Map<string, number>();
+  /** Claimed since the last recompute, or moved to another group: looked at one by one. */
+  private readonly touched = new Set<string>();
   /** Newest vote of each voter (by the voter's incarnation and order). */
   private readonly votes = new Map<string, { incarnation: number; vote: Vote }>();
   /** Newest liveness acknowledgement expiry of each voter (node-level quorum). */
@@ -49,10 +67,12 @@ export class LeaseBook {
   /** Grants needed from others (a majority of the voters, less this node when it is one). */
   private needed = 1;
   private selfVotes = false;
-  /** IP → lease expiry, for the IPs this node may answer now. */
-  private leased = new Map<string, number>();
+  /** The IPs this node may answer for now (their lease had not run out at the last recompute). */
+  private readonly leased = new Set<string>();
   /** Claimed IPs that had a lease at some point during the current claim. */
   private readonly answered = new Set<string>();
+  /** IPs recomputes looked at one by one, so far (grows with change, not with time). */
+  examined = 0;
 
   /** The voting members (eligible nodes, this one included when eligible). */
   setVoters(voters: Iterable<string>, self: string): void {
@@ -67,25 +87,37 @@ export class LeaseBook {
     this.needed = majority - (this.selfVotes ? 1 : 0);
   }
 
-  get claims(): ReadonlyMap<string, number> {
-    return this.claimSeq;
+  /** The IPs claimed (answered or waiting for grants). */
+  claimedIPs(): IterableIterator<string> {
+    return this.claimed.keys();
+  }
+
+  hasClaim(ip: string): boolean {
+    return this.claimed.has(ip);
+  }
+
+  /** The sequence number an IP's grants count from (its claim, or a later one it was merged into). */
+  claimSeqOf(ip: string): number | undefined {
+    return this.claimed.get(ip)?.seq;
   }
 
   claim(ip: string, seq: number): void {
-    if (this.claimSeq.has(ip)) return;
-    this.claimSeq.set(ip, seq);
+    if (this.claimed.has(ip)) return;
     let group = this.groups.get(seq);
-    if (!group) this.groups.set(seq, (group = new Set()));
-    group.add(ip);
+    if (!group) this.groups.set(seq, (group = { seq, ips: new Set(), expiry: -Infinity, live: false }));
+    group.ips.add(ip);
+    this.claimed.set(ip, group);
+    this.touched.add(ip);
   }
 
   release(ip: string): void {
-    const seq = this.claimSeq.get(ip);
-    if (seq === undefined) return;
-    this.claimSeq.delete(ip);
-    const group = this.groups.get(seq)!;
-    group.delete(ip);
-    if (group.size === 0) this.groups.delete(seq);
+    const group = this.claimed.get(ip);
+    if (group === undefined) return;
+    this.claimed.delete(ip);
+    group.ips.delete(ip);
+    if (group.ips.size === 0) this.groups.delete(group.seq);
+    this.exceptions.delete(ip);
+    this.touched.delete(ip);
     this.leased.delete(ip);
     this.answered.delete(ip);
   }
@@ -128,23 +160,27 @@ export class LeaseBook {
   }
 
   /** IPs this node may answer for now. */
-  get answering(): ReadonlyMap<string, number> {
+  get answering(): ReadonlySet<string> {
     return this.leased;
   }
 
   /** Whether `ip` may be answered at `now` (a synchronous check, for the last moment). */
   mayAnswer(ip: string, now: number): boolean {
-    return (this.leased.get(ip) ?? -Infinity) > now;
+    return this.leased.has(ip) && this.expiryOf(ip) > now;
   }
 
   /** The earliest expiry among the leased IPs (when a step-down is due), or Infinity. */
   nextExpiry(): number {
     let next = Infinity;
-    for (const e of this.leased.values()) if (e < next) next = e;
+    for (const group of this.groups.values()) if (group.live && group.expiry < next) next = group.expiry;
+    for (const [ip, e] of this.exceptions) if (e < next && this.leased.has(ip)) next = e;
     return next;
   }
 
-  /** Recomputes the leases at `now`; returns what changed. */
+  /**
+   * Recomputes the leases at `now`; returns what changed. Costs the number of claim groups and
+   * refusals, plus the IPs of a group whose lease starts or ends: not the number of IPs.
+   */
   recompute(now: number): LeaseChange {
     this.mergeGroups(now);
     const granting: Vote[] = [];
@@ -152,43 +188,70 @@ export class LeaseBook {
       const v = this.votes.get(voter)?.vote;
       if (v && v.refused !== undefined && v.expiry > now) granting.push(v);
     }
-    const next = new Map<string, number>();
-    for (const [seq, ips] of this.groups) {
-      const valid = granting.filter((v) => v.echo >= seq);
-      const plain = valid.filter((v) => v.refused!.size === 0);
-      const groupExpiry =
+    const gained: string[] = [];
+    const lost: string[] = [];
+    const settle = (ip: string, expiry: number) => {
+      this.examined++;
+      const live = expiry > now;
+      if (live === this.leased.has(ip)) return;
+      if (live) {
+        this.leased.add(ip);
+        this.answered.add(ip);
+        gained.push(ip);
+      } else {
+        this.leased.delete(ip);
+        lost.push(ip);
+      }
+    };
+    const exceptions = new Map<string, number>();
+    for (const group of this.groups.values()) {
+      const valid = granting.filter((v) => v.echo >= group.seq);
+      group.expiry =
         this.needed <= 0
           ? Infinity
           : kthLargest(
               valid.map((v) => v.expiry),
               this.needed,
             );
-      const refusing = valid.length > plain.length;
-      for (const ip of ips) {
-        let expiry = groupExpiry;
-        if (refusing && this.needed > 0) {
-          expiry = kthLargest(
-            valid.filter((v) => !v.refused!.has(ip)).map((v) => v.expiry),
-            this.needed,
-          );
-        }
-        if (expiry > now) next.set(ip, expiry);
-      }
+      // An IP some valid voter refuses has a lease of its own.
+      if (this.needed > 0)
+        for (const v of valid)
+          for (const ip of v.refused!) {
+            if (!group.ips.has(ip) || exceptions.has(ip)) continue;
+            exceptions.set(
+              ip,
+              kthLargest(
+                valid.filter((w) => !w.refused!.has(ip)).map((w) => w.expiry),
+                this.needed,
+              ),
+            );
+          }
+      // The group's lease started or ended: each of its IPs (those with a lease of their own
+      // are settled below). A renewal costs nothing per IP.
+      const live = group.expiry > now;
+      if (live === group.live) continue;
+      group.live = live;
+      for (const ip of group.ips) if (!exceptions.has(ip)) settle(ip, group.expiry);
     }
-    const gained: string[] = [];
-    const lost: string[] = [];
-    for (const ip of next.keys()) {
-      if (!this.leased.has(ip)) gained.push(ip);
-      this.answered.add(ip);
-    }
-    for (const ip of this.leased.keys()) if (!next.has(ip)) lost.push(ip);
-    this.leased = next;
+    const previous = this.exceptions;
+    this.exceptions = exceptions;
+    for (const [ip, expiry] of exceptions) settle(ip, expiry);
+    // No longer refused, new in its group or moved to another: back to (or given) the group's lease.
+    for (const ip of [...previous.keys(), ...this.touched])
+      if (!exceptions.has(ip) && this.claimed.has(ip)) settle(ip, this.expiryOf(ip));
+    this.touched.clear();
     return { gained, lost };
+  }
+
+  /** The lease expiry of a claimed IP as of the last recompute (-Infinity: none). */
+  private expiryOf(ip: string): number {
+    return this.exceptions.get(ip) ?? this.claimed.get(ip)?.expiry ?? -Infinity;
   }
 
   /**
    * Groups whose claim numbers no live vote separates behave alike from now on (votes only move
-   * forward): merge them under the newest number, which is the stricter one.
+   * forward): merge them under the newest number, which is the stricter one. The IPs of the
+   * smaller groups move into the largest, so a new claim next to many old ones costs little.
    */
   private mergeGroups(now: number): void {
     if (this.groups.size < 2) return;
@@ -197,17 +260,22 @@ export class LeaseBook {
       const v = this.votes.get(voter)?.vote;
       if (v && v.expiry > now && v.echo < minEcho) minEcho = v.echo;
     }
-    const mergeable = [...this.groups.keys()].filter((s) => s <= minEcho).sort((a, b) => a - b);
+    const mergeable = [...this.groups.values()].filter((g) => g.seq <= minEcho);
     if (mergeable.length < 2) return;
-    const into = mergeable[mergeable.length - 1]!;
-    const target = this.groups.get(into)!;
-    for (const seq of mergeable.slice(0, -1)) {
-      for (const ip of this.groups.get(seq)!) {
-        target.add(ip);
-        this.claimSeq.set(ip, into);
+    const newest = Math.max(...mergeable.map((g) => g.seq));
+    const into = mergeable.reduce((a, b) => (b.ips.size > a.ips.size ? b : a));
+    for (const group of mergeable) {
+      this.groups.delete(group.seq);
+      if (group === into) continue;
+      for (const ip of group.ips) {
+        into.ips.add(ip);
+        this.claimed.set(ip, into);
+        // Its lease is the merged group's from now on: looked at on its own this once.
+        this.touched.add(ip);
       }
-      this.groups.delete(seq);
     }
+    into.seq = newest;
+    this.groups.set(newest, into);
   }
 }
 
