@@ -60,10 +60,11 @@ describe('V8 flags of the controller and the speaker', () => {
     });
   }
 
-  it('every memory benchmark starts Portico processes with the shipped flags', () => {
+  it('every benchmark that measures memory starts Portico processes with the shipped flags', () => {
     const launches = {
       'packages/controller/bench/memory.ts': ['controller'],
       'packages/speaker/bench/memory.ts': ['speaker'],
+      'packages/speaker/bench/run.ts': ['speaker'],
       'packages/speaker/bench/memory-bgp.ts': ['controller', 'speaker'],
     };
     for (const [file, names] of Object.entries(launches)) {

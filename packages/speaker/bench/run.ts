@@ -25,6 +25,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLoopedNetns, deleteNetns } from '@portico/testbed';
+import { shippedNodeOptions } from '@portico/testbed/measure';
 
 // BENCH_NETNS runs a second copy beside a first.
 const NETNS = process.env.BENCH_NETNS ?? 'pspk-bench';
@@ -261,26 +262,29 @@ function startSpeaker(
   program = cli,
 ): { child: ChildProcess; metricsPort: number } {
   const metricsPort = 17470 + index;
-  const child = inNs([
-    process.execPath,
-    ...nodeFlags,
-    program,
-    'speaker',
-    '--kubeconfig',
-    join(dir, `kubeconfig-${apiPort}`),
-    '--node-name',
-    node,
-    '--bind-address',
-    '127.0.0.1',
-    '--memberlist-port',
-    String(7946 + index),
-    '--metrics-port',
-    String(metricsPort),
-    '--metrics-address',
-    '127.0.0.1',
-    '--interfaces',
-    'pspk-v0',
-  ]);
+  const child = inNs(
+    [
+      process.execPath,
+      ...nodeFlags,
+      program,
+      'speaker',
+      '--kubeconfig',
+      join(dir, `kubeconfig-${apiPort}`),
+      '--node-name',
+      node,
+      '--bind-address',
+      '127.0.0.1',
+      '--memberlist-port',
+      String(7946 + index),
+      '--metrics-port',
+      String(metricsPort),
+      '--metrics-address',
+      '127.0.0.1',
+      '--interfaces',
+      'pspk-v0',
+    ],
+    { NODE_OPTIONS: shippedNodeOptions('speaker') },
+  );
   return { child, metricsPort };
 }
 
