@@ -17,9 +17,10 @@ import { Balancer, type EjectionOptions } from './balancer.js';
 import { plainAddress, realClient, TrustedProxies } from './forwarded.js';
 import type { ProxyMetrics } from './metrics.js';
 import { normalizeTarget } from './paths.js';
-import { bodyLimitOf, goesToCanary, redirectsToHttps } from './annotations/index.js';
+import { bodyLimitOf, goesToCanary, redirectsToHttps, type CookieAffinity } from './annotations/index.js';
 import { applyRequestPolicy, type RequestView } from './route-policy.js';
-import { normalizeHost, Router, type Backend } from './router.js';
+import { normalizeHost, Router, type Backend, type RoutedEndpoint } from './router.js';
+import { stickyPick, type StickyChoice } from './affinity.js';
 import { emptyTable, type RouteTable, type Target } from './table.js';
 import { UpstreamPool } from './http1/upstream-pool.js';
 import { admit, type AdmissionFacts, type Refusal, type Release } from './admission.js';
@@ -188,6 +189,23 @@ export class IngressCore {
     if (result !== undefined && typeof result !== 'function')
       this.options.metrics?.admissionRefusals.inc({ ingress: target.ingress, reason: result.reason });
     return result;
+  }
+
+  /**
+   * The pod for a request on a route with cookie affinity (affinity.ts), the same on every data
+   * plane: the one the client's cookie names, or the balancer's pick and a cookie for it (counted).
+   * Routes without affinity call the balancer directly: no object per request.
+   */
+  stickyPick(
+    backend: Backend,
+    affinity: CookieAffinity,
+    cookieHeader: string | undefined,
+    secure: boolean,
+    avoid?: RoutedEndpoint,
+  ): StickyChoice {
+    const choice = stickyPick(this.balancer, backend, affinity, cookieHeader, secure, avoid);
+    if (choice.setCookie !== undefined) this.options.metrics?.affinityCookies.inc({ service: backend.key });
+    return choice;
   }
 
   /** The client address rate limits count by: the one the access log shows. */

@@ -15,7 +15,6 @@ import { constants as h2, type ClientHttp2Stream, type Http2ServerRequest } from
 import { downstreamHeaders } from './headers.js';
 import type { ExchangeExtras } from './node-exchange.js';
 import { headerObject, joined } from './node-request.js';
-import { stickyPick } from './affinity.js';
 import type { BodyLimit } from './limits.js';
 import type { IngressCore } from './core.js';
 import type { NodeDataPlane } from './node-data-plane.js';
@@ -81,18 +80,9 @@ export class H2Exchange {
     else {
       // Cookie affinity for gRPC too (affinity.ts): a client that keeps its cookies stays on its pod.
       const secure = (this.req.socket as { encrypted?: boolean }).encrypted === true;
-      const choice = stickyPick(
-        core.balancer,
-        this.backend,
-        affinity,
-        joined(this.req.headers.cookie),
-        secure,
-        avoid,
-      );
+      const choice = core.stickyPick(this.backend, affinity, joined(this.req.headers.cookie), secure, avoid);
       endpoint = choice.endpoint;
       this.setCookie = choice.setCookie;
-      if (choice.setCookie !== undefined)
-        core.options.metrics?.affinityCookies.inc({ service: this.backend.key });
     }
     if (!endpoint) return this.fail(502);
     this.endpoint = endpoint;

@@ -26,7 +26,6 @@ import { H2Exchange } from './h2-exchange.js';
 import { NodeExchange, type ExchangeExtras } from './node-exchange.js';
 import { accessOf, headerObject, hopOf, isHttp2, joined, peerOf, requestView } from './node-request.js';
 import { STATUS_TEXT } from './status-text.js';
-import { stickyPick } from './affinity.js';
 import { clientCertificateOf, tlsConnectionOf, withClientCertificateFields } from './client-certificate.js';
 import { tlsOptions } from './upstreams.js';
 import type { RoutedEndpoint } from './router.js';
@@ -343,8 +342,7 @@ export class NodeDataPlane {
       if (target.affinity === undefined) endpoint = this.core.balancer.pick(backend.key, backend.endpoints);
       else {
         // Cookie affinity holds for WebSockets too: the handshake goes where the cookie says.
-        const choice = stickyPick(
-          this.core.balancer,
+        const choice = this.core.stickyPick(
           backend,
           target.affinity,
           joined(req.headers.cookie),
@@ -352,7 +350,6 @@ export class NodeDataPlane {
         );
         endpoint = choice.endpoint;
         setCookie = choice.setCookie;
-        if (setCookie !== undefined) this.core.options.metrics?.affinityCookies.inc({ service: backend.key });
       }
       if (!endpoint) return refuse(502, target);
       // h2c is never tunnelled (server.ts normally serves it as an ordinary request; Node's HTTPS

@@ -6,7 +6,6 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { constants as http2Constants, type Http2ServerRequest } from 'node:http2';
 import type { Dispatcher } from 'undici';
-import { stickyPick } from './affinity.js';
 import type { AccessInfo, Deadlines, IngressCore } from './core.js';
 import { downstreamHeaders } from './headers.js';
 import type { BodyLimit } from './limits.js';
@@ -121,8 +120,7 @@ export class NodeExchange implements Dispatcher.DispatchHandler {
     else {
       // affinity.ts: the endpoint the client's cookie names, or a new one and a cookie for it.
       const secure = (this.req.socket as { encrypted?: boolean }).encrypted === true;
-      const choice = stickyPick(
-        this.core.balancer,
+      const choice = this.core.stickyPick(
         this.backend,
         affinity,
         joined(this.req.headers.cookie),
@@ -131,8 +129,6 @@ export class NodeExchange implements Dispatcher.DispatchHandler {
       );
       endpoint = choice.endpoint;
       this.setCookie = choice.setCookie;
-      if (choice.setCookie !== undefined)
-        this.core.options.metrics?.affinityCookies.inc({ service: this.backend.key });
     }
     if (!endpoint) return this.fail(502);
     this.endpoint = endpoint;

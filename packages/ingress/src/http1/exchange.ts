@@ -6,7 +6,6 @@
  */
 import type { Socket } from 'node:net';
 import { fieldValue } from '../forwarded.js';
-import { stickyPick } from '../affinity.js';
 import { hasHstsField } from '../hsts.js';
 import type { IngressCore } from '../core.js';
 import type { Backend, RoutedEndpoint } from '../router.js';
@@ -98,11 +97,9 @@ export class Exchange implements ResponseHandler {
     else {
       // affinity.ts: the endpoint the client's cookie names, or a new one and a cookie for it.
       const cookie = fieldValue(this.request.fields, 'cookie');
-      const choice = stickyPick(this.proxy.balancer, this.backend, affinity, cookie, this.secure, avoid);
+      const choice = this.proxy.stickyPick(this.backend, affinity, cookie, this.secure, avoid);
       endpoint = choice.endpoint;
       this.setCookie = choice.setCookie;
-      if (choice.setCookie !== undefined)
-        this.proxy.options.metrics?.affinityCookies.inc({ service: this.backend.key });
     }
     if (!endpoint) {
       this.failLocally(502);
