@@ -724,6 +724,31 @@ function manifestIngressArgs(): string[] {
   return args;
 }
 
+/** The manifests' ingress args, then this test's: loopback ports, one process, its own identity, quick stop. */
+function localIngressArgs(http: number, https: number, identity: string): string[] {
+  return [
+    ...manifestIngressArgs(),
+    '--kubeconfig',
+    kubeconfigFile('ingress'),
+    '--listen-address',
+    '127.0.0.1',
+    '--http-port',
+    String(http),
+    '--https-port',
+    String(https),
+    '--metrics-port',
+    '0',
+    '--workers',
+    '0',
+    '--identity',
+    identity,
+    '--shutdown-delay',
+    '0',
+    '--shutdown-grace',
+    '1',
+  ];
+}
+
 /** The HTTP status of an admin GET. */
 async function apiStatus(path: string): Promise<number> {
   return (await api(server.adminToken, 'GET', path)).status;
@@ -1392,27 +1417,7 @@ describe('each component does its whole job with exactly the manifests’ RBAC',
 
         const [http, https] = [await freePort(), await freePort()];
         const startIngress = (identity: string) =>
-          run(`ingress`, [
-            ...manifestIngressArgs(),
-            '--kubeconfig',
-            kubeconfigFile('ingress'),
-            '--listen-address',
-            '127.0.0.1',
-            '--http-port',
-            String(http),
-            '--https-port',
-            String(https),
-            '--metrics-port',
-            '0',
-            '--workers',
-            '0',
-            '--identity',
-            identity,
-            '--shutdown-delay',
-            '0',
-            '--shutdown-grace',
-            '1',
-          ]);
+          run('ingress', localIngressArgs(http, https, identity));
         const getHttp = () =>
           new Promise<{ status: number; location?: string }>((resolve, reject) => {
             httpGet(
@@ -1594,27 +1599,7 @@ describe('each component does its whole job with exactly the manifests’ RBAC',
         const http = await freePort();
         const https = await freePort();
         ingress.push(
-          run('ingress', [
-            ...manifestIngressArgs(),
-            '--kubeconfig',
-            kubeconfigFile('ingress'),
-            '--listen-address',
-            '127.0.0.1',
-            '--http-port',
-            String(http),
-            '--https-port',
-            String(https),
-            '--metrics-port',
-            '0',
-            '--workers',
-            '0',
-            '--identity',
-            'rbac-ingress-gateway',
-            '--shutdown-delay',
-            '0',
-            '--shutdown-grace',
-            '1',
-          ]),
+          run('ingress', localIngressArgs(http, https, 'rbac-ingress-gateway')),
         );
         const get = (port: number, host: string) =>
           new Promise<{ status: number; body: string }>((resolve, reject) => {

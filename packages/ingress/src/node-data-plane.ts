@@ -225,6 +225,11 @@ export class NodeDataPlane {
       new H2Exchange(this.core, this, req, res, url, headers, body, target, backend, rawHost, extras).start();
       return;
     }
+    // HTTP/1.1 to the pod through undici (node-exchange.ts); `body`: what to send, `limit` counts it.
+    const forward = (body: BodyLimit | Buffer | null): void =>
+      new NodeExchange(this.core, this, req, res, url, headers, body, limit, target, backend, extras).start(
+        undefined,
+      );
     if (h2 && limit && length !== undefined && Number(length) <= H2_BUFFERED_BODY) {
       // An HTTP/2 body whose content-length the DATA frames may contradict (RFC 9113 §8.1.1):
       // nghttp2 finds out only at the end of the stream, so a small one is read whole first and
@@ -236,20 +241,7 @@ export class NodeDataPlane {
         // A stream nghttp2 reset for its framing ends too: then there is nothing to forward.
         const stream = (req as unknown as Http2ServerRequest).stream;
         if (req.aborted || stream.destroyed || (stream.rstCode ?? 0) !== 0) return;
-        const exchange = new NodeExchange(
-          this.core,
-          this,
-          req,
-          res,
-          url,
-          headers,
-          Buffer.concat(chunks),
-          body,
-          target,
-          backend,
-          extras,
-        );
-        exchange.start(undefined);
+        forward(Buffer.concat(chunks));
       });
       body.once('error', () => {
         if (res.headersSent || res.destroyed) return;
@@ -258,19 +250,7 @@ export class NodeDataPlane {
       });
       return;
     }
-    new NodeExchange(
-      this.core,
-      this,
-      req,
-      res,
-      url,
-      headers,
-      limit ?? null,
-      limit,
-      target,
-      backend,
-      extras,
-    ).start(undefined);
+    forward(limit ?? null);
   }
 
   private factsOf(req: IncomingMessage): AdmissionFacts {

@@ -78,6 +78,21 @@ export function tunnels(req: IncomingMessage): boolean {
   return protocols.length > 0 && !protocols.includes('h2c');
 }
 
+/**
+ * The limits of Node's HTTP/1.1 server on our ports (the Ingress ports and, with the defaults, the
+ * Gateway ports): an `Upgrade: h2c` is an ordinary request, other upgrades (WebSocket) tunnelled.
+ */
+export function http1ServerLimits(o: ServerOptions) {
+  return {
+    maxHeaderSize: o.maxHeaderSize,
+    headersTimeout: o.headersTimeout,
+    requestTimeout: o.requestTimeout,
+    keepAliveTimeout: o.keepAliveTimeout,
+    connectionsCheckingInterval: o.timeoutCheckInterval,
+    shouldUpgradeCallback: tunnels,
+  } satisfies http.ServerOptions;
+}
+
 export class IngressServer {
   readonly proxy: Proxy;
   readonly certs: CertStore | undefined;
@@ -97,14 +112,7 @@ export class IngressServer {
     this.options = { ...defaultServerOptions, ...options };
     const o = this.options;
     this.proxy = new Proxy({ ...defaultProxyOptions, httpsPort: o.httpsPort ?? 443, ...o.proxy });
-    const limits = {
-      maxHeaderSize: o.maxHeaderSize,
-      headersTimeout: o.headersTimeout,
-      requestTimeout: o.requestTimeout,
-      keepAliveTimeout: o.keepAliveTimeout,
-      connectionsCheckingInterval: o.timeoutCheckInterval,
-      shouldUpgradeCallback: tunnels,
-    };
+    const limits = http1ServerLimits(o);
     this.http = nodeHttp.createServer(limits, (req, res) => this.proxy.serve(req, res, 'http'));
     this.http.on('upgrade', (req: IncomingMessage, socket, head: Buffer) =>
       this.proxy.serveUpgrade(req, socket, head, 'http'),

@@ -23,7 +23,7 @@ import type { Logger } from 'pino';
 import { TLS_MIN_VERSION } from '../certs.js';
 import { GuardedHttp2Server } from '../http2/guarded-server.js';
 import { http as nodeHttp } from '../node-http.js';
-import { defaultServerOptions, tunnels } from '../server.js';
+import { defaultServerOptions, http1ServerLimits } from '../server.js';
 import type { ServedListener } from './compile.js';
 import { cleartextServer, type CleartextServer } from './cleartext.js';
 import { TlsPassthrough } from './passthrough.js';
@@ -51,17 +51,7 @@ interface PortServer {
 }
 
 /** The Ingress server's HTTP/1.1 limits (server.ts), for the Gateway ports' HTTP/1.1 server. */
-const o = defaultServerOptions;
-const HTTP1_LIMITS: http.ServerOptions = {
-  maxHeaderSize: o.maxHeaderSize,
-  headersTimeout: o.headersTimeout,
-  requestTimeout: o.requestTimeout,
-  keepAliveTimeout: o.keepAliveTimeout,
-  connectionsCheckingInterval: o.timeoutCheckInterval,
-  // As on the Ingress ports: `Upgrade: h2c` is an ordinary request (its Upgrade dropped), so it
-  // keeps the HTTP/1.1 connection's keep-alive and drain; other upgrades (WebSocket) are tunnelled.
-  shouldUpgradeCallback: tunnels,
-};
+const HTTP1_LIMITS = http1ServerLimits(defaultServerOptions);
 
 export class GatewayServers {
   private readonly servers = new Map<number, PortServer>();
@@ -169,7 +159,7 @@ export class GatewayServers {
     const h2 = new GuardedHttp2Server(
       this.proxy,
       (req, res) => this.proxy.serve(req, res, proto),
-      o.maxHeaderSize,
+      defaultServerOptions.maxHeaderSize,
     );
     refuseWith(this.proxy, h2.server);
     if (protocol === 'HTTP') {
