@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { ApiClient, kubeconfigCredentials } from '@portico/kube';
+import { ApiClient, applyObject, kubeconfigCredentials } from '@portico/kube';
 import {
   hostEndpointAddress,
   installGatewayApiCrds,
@@ -143,47 +143,30 @@ describe('a Gateway listener on a port of the ingress process itself (developmen
       namespace: 'default',
       body: slice('app', (pod.address() as AddressInfo).port, [podAddress], 'http'),
     });
-    await custom.createClusterCustomObject({
-      group,
-      version: 'v1',
-      plural: 'gatewayclasses',
-      body: {
-        apiVersion: `${group}/v1`,
-        kind: 'GatewayClass',
-        metadata: { name: 'portico' },
-        spec: { controllerName: GATEWAY_CONTROLLER_NAME },
+    await applyObject(kube, {
+      apiVersion: `${group}/v1`,
+      kind: 'GatewayClass',
+      metadata: { name: 'portico' },
+      spec: { controllerName: GATEWAY_CONTROLLER_NAME },
+    });
+    await applyObject(kube, {
+      apiVersion: `${group}/v1`,
+      kind: 'Gateway',
+      metadata: { name: 'web', namespace: 'default' },
+      spec: {
+        gatewayClassName: 'portico',
+        listeners: [
+          { name: 'ok', port: free, protocol: 'HTTP' },
+          { name: 'on-metrics', port: metricsPort, protocol: 'HTTP' },
+          { name: 'on-ingress-http', port: httpPort, protocol: 'HTTP' },
+        ],
       },
     });
-    await custom.createNamespacedCustomObject({
-      group,
-      version: 'v1',
-      namespace: 'default',
-      plural: 'gateways',
-      body: {
-        apiVersion: `${group}/v1`,
-        kind: 'Gateway',
-        metadata: { name: 'web', namespace: 'default' },
-        spec: {
-          gatewayClassName: 'portico',
-          listeners: [
-            { name: 'ok', port: free, protocol: 'HTTP' },
-            { name: 'on-metrics', port: metricsPort, protocol: 'HTTP' },
-            { name: 'on-ingress-http', port: httpPort, protocol: 'HTTP' },
-          ],
-        },
-      },
-    });
-    await custom.createNamespacedCustomObject({
-      group,
-      version: 'v1',
-      namespace: 'default',
-      plural: 'httproutes',
-      body: {
-        apiVersion: `${group}/v1`,
-        kind: 'HTTPRoute',
-        metadata: { name: 'app', namespace: 'default' },
-        spec: { parentRefs: [{ name: 'web' }], rules: [{ backendRefs: [{ name: 'app', port: 8080 }] }] },
-      },
+    await applyObject(kube, {
+      apiVersion: `${group}/v1`,
+      kind: 'HTTPRoute',
+      metadata: { name: 'app', namespace: 'default' },
+      spec: { parentRefs: [{ name: 'web' }], rules: [{ backendRefs: [{ name: 'app', port: 8080 }] }] },
     });
     controller = new GatewayController({
       api: kube,
@@ -257,17 +240,11 @@ describe('a Gateway listener on a port of the ingress process itself (developmen
 
   it('a Gateway change (every route attached again) does not report a known route problem again', async () => {
     const core = kc.makeApiClient(CoreV1Api);
-    await custom.createNamespacedCustomObject({
-      group,
-      version: 'v1',
-      namespace: 'default',
-      plural: 'httproutes',
-      body: {
-        apiVersion: `${group}/v1`,
-        kind: 'HTTPRoute',
-        metadata: { name: 'broken', namespace: 'default' },
-        spec: { parentRefs: [{ name: 'web' }], rules: [{ backendRefs: [{ name: 'missing', port: 80 }] }] },
-      },
+    await applyObject(kube, {
+      apiVersion: `${group}/v1`,
+      kind: 'HTTPRoute',
+      metadata: { name: 'broken', namespace: 'default' },
+      spec: { parentRefs: [{ name: 'web' }], rules: [{ backendRefs: [{ name: 'missing', port: 80 }] }] },
     });
     const brokenEvents = async () =>
       (await core.listNamespacedEvent({ namespace: 'default' })).items.filter(
