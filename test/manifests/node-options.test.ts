@@ -1,7 +1,7 @@
 /**
  * The controller's and the speaker's V8 flags (NODE_OPTIONS in their manifests, issue 12) are what
  * the memory benchmarks start the processes with: the testbed's shippedNodeOptions() reads the
- * same value the YAML holds, every memory benchmark launches through it, and Node accepts the
+ * same value the YAML holds, every memory benchmark and the lab launch through it, and Node accepts the
  * flags in NODE_OPTIONS (it refuses most V8 flags there, and a container would then not start).
  */
 import { spawnSync } from 'node:child_process';
@@ -71,5 +71,14 @@ describe('V8 flags of the controller and the speaker', () => {
       const source = readFileSync(root + file, 'utf8');
       for (const name of names) expect(source, file).toContain(`shippedNodeOptions('${name}')`);
     }
+  });
+
+  it('the lab starts the controller and the speakers with the shipped flags', () => {
+    const launches = {
+      'packages/lab/src/up.ts': 'controller',
+      'packages/lab/src/speaker.ts': 'speaker',
+    };
+    for (const [file, name] of Object.entries(launches))
+      expect(readFileSync(root + file, 'utf8'), file).toContain(`shippedNodeFlags('${name}')`);
   });
 });

@@ -6,12 +6,20 @@
 import { spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { shippedNodeOptions, type ShippedComponent } from '@portico/testbed/measure';
 
 /**
  * The `portico` entry point of this checkout, so the lab starts the components the product ships
  * (a path, not an import: the CLI loads the lab, not the other way round).
  */
 export const PORTICO = fileURLToPath(new URL('../../cli/bin/portico.js', import.meta.url));
+
+/**
+ * The Node flags the manifests give COMPONENT (its container's NODE_OPTIONS), as arguments before
+ * the program: the lab runs the processes as a cluster would.
+ */
+export const shippedNodeFlags = (component: ShippedComponent): string[] =>
+  shippedNodeOptions(component).split(/\s+/).filter(Boolean);
 
 /**
  * A lab-internal program, compiled to dist/NAME.js (resolved through dist so it also works when
@@ -31,9 +39,15 @@ export function background(cmd: string, args: string[], log: string): number {
   return child.pid;
 }
 
-/** Starts `node PROGRAM args` inside a network namespace, in the background. */
-export function nodeInNetns(ns: string, program: string, args: string[], log: string): number {
-  return background('ip', ['netns', 'exec', ns, process.execPath, program, ...args], log);
+/** Starts `node [nodeFlags] PROGRAM args` inside a network namespace, in the background. */
+export function nodeInNetns(
+  ns: string,
+  program: string,
+  args: string[],
+  log: string,
+  nodeFlags: string[] = [],
+): number {
+  return background('ip', ['netns', 'exec', ns, process.execPath, ...nodeFlags, program, ...args], log);
 }
 
 export function alive(pid: number): boolean {

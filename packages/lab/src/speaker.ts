@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { NODES, PORTS } from './plan.js';
-import { nodeInNetns, PORTICO } from './shell.js';
+import { nodeInNetns, PORTICO, shippedNodeFlags } from './shell.js';
 import type { LabState } from './state.js';
 
 /** Starts the speaker in one node namespace; returns its pid. */
@@ -14,5 +14,6 @@ export function startSpeaker(state: LabState, nodeName: string): number {
   const args = ['speaker', '--kubeconfig', state.kubeconfig, '--node-name', node.name];
   args.push('--bind-address', node.ipv4, '--interfaces', node.link);
   args.push('--metrics-port', String(PORTS.speakerMetrics), '--memberlist-port', String(PORTS.memberlist));
-  return nodeInNetns(node.name, PORTICO, args, join(state.dir, `speaker-${node.name}.log`));
+  const log = join(state.dir, `speaker-${node.name}.log`);
+  return nodeInNetns(node.name, PORTICO, args, log, shippedNodeFlags('speaker'));
 }

@@ -26,7 +26,7 @@ import { CLIENT, NODES, PINNED_POOL, POOLS, PORTS, poolConfig, ROUTER, SEGMENT }
 import { detectRouter, establishedSessions, INSTALL_HINT, type RouterKind, startRouter } from './router.js';
 import { allocatedIps, bracket, gatewayAddresses } from './services.js';
 import { netnsExec, run } from '@portico/testbed';
-import { background, labProgram, nodeInNetns, PORTICO, waitFor } from './shell.js';
+import { background, labProgram, nodeInNetns, PORTICO, shippedNodeFlags, waitFor } from './shell.js';
 import { readState, writeState, type ApiServerKind, type ConfigSourceKind, type LabState } from './state.js';
 import { createTopology, existingNamespaces } from './topology.js';
 import { addService, startPod, syncEndpoints, type Lab } from './workloads.js';
@@ -135,6 +135,7 @@ export async function labUp(o: UpOptions): Promise<LabState> {
   state.pids.controller = background(
     process.execPath,
     [
+      ...shippedNodeFlags('controller'),
       PORTICO,
       'controller',
       '--kubeconfig',
