@@ -71,6 +71,8 @@ const PORT = {
   nginxH2: 18445 + OFFSET,
   metrics: 18254 + OFFSET,
   nginx: 18182 + OFFSET,
+  floor: 18186 + OFFSET,
+  floorTls: 18446 + OFFSET,
 };
 
 for (const [cmd, pkg] of [
@@ -322,6 +324,26 @@ const portico = startPortico(
   { http: PORT.portico, https: PORT.porticoTls, metrics: PORT.metrics },
   process.env.BENCH_NODE_OPTIONS,
 );
+// BENCH_FLOOR=1: the same rounds also run against node-floor.mjs, the least any Node relay costs
+// (HTTP/1.1, plain or TLS), with the same number of workers: what is Node's share of the gap to nginx.
+const floor =
+  process.env.BENCH_FLOOR === '1'
+    ? spawn(
+        join(root, 'node_modules', '.bin', 'node'),
+        [
+          join(here, 'node-floor.mjs'),
+          String(WORKERS),
+          BACKEND,
+          String(PORT.backendA),
+          String(PORT.floor),
+          String(PORT.floorTls),
+          join(dir, 'tls.crt'),
+          join(dir, 'tls.key'),
+        ],
+        { stdio: ['ignore', 'inherit', 'inherit'] },
+      )
+    : undefined;
+if (floor) children.push(floor);
 // BENCH_COMPARE=name=/path/to/checkout,...: the same rounds also run against portico built from other
 // checkouts (e.g. older commits in worktrees), so regressions are measured in the same minutes.
 const compared = (process.env.BENCH_COMPARE ?? '')
@@ -500,6 +522,7 @@ const nginx = startNginx('proxy', nginxProxyConf([], new Set()));
 await ready(PORT.nginx);
 await ready(PORT.portico);
 for (const c of compared) await ready(c.ports.http);
+if (floor) await ready(PORT.floor);
 
 // (1) Throughput and p99: alternating rounds; the median round of each proxy is reported (the
 // machine is shared, single runs vary by ±30 %).
@@ -509,6 +532,7 @@ const proxies = [
   { name: 'nginx', port: H2 ? PORT.nginxH2 : TLS ? PORT.nginxTls : PORT.nginx, pid: nginx.child.pid },
   { name: 'portico', port: secure ? PORT.porticoTls : PORT.portico, pid: portico.pid },
   ...compared.map((c) => ({ name: c.name, port: secure ? c.ports.https : c.ports.http, pid: c.child.pid })),
+  ...(floor && !H2 ? [{ name: 'node-floor', port: TLS ? PORT.floorTls : PORT.floor, pid: floor.pid }] : []),
 ];
 const runs = Object.fromEntries(proxies.map((p) => [p.name, []]));
 for (let round = 0; round < ROUNDS; round++) {
