@@ -118,10 +118,30 @@ export function refusesClientCertificate(policy: ClientTlsPolicy, check: ClientC
       return check.verify !== 'SUCCESS';
     case 'optional':
       return check.verify.startsWith('FAILED:');
+    case 'optional_no_ca':
+      return check.verify.startsWith('FAILED:') && !WITHOUT_CA.has(check.verify.slice(7));
     default:
       return false;
   }
 }
+
+/**
+ * What optional_no_ca lets through (nginx's ngx_ssl_verify_error_optional): a certificate whose
+ * issuer is unknown or untrusted; as Node names OpenSSL's errors. Any other failure (revoked,
+ * expired, a bad signature) is refused, as nginx does.
+ */
+const WITHOUT_CA = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'certificate not verified against this host',
+]);
+
+/** The verdict of a revoked certificate (a CRL of `ca.crl` lists it). */
+export const REVOKED = 'FAILED:CERT_REVOKED';
 
 const FIELDS = new Set([
   'ssl-client-cert',

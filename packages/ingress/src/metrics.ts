@@ -284,7 +284,9 @@ export class ProxyMetrics {
       name: 'portico_ingress_admission_refusals_total',
       help:
         'Requests answered by the proxy instead of the pod for a route policy, by Ingress and reason ' +
-        '(auth: 401; auth_denied: basic auth asked for but impossible, 503; rate, connections: over a limit, 503)',
+        '(auth: 401; auth_denied: basic auth asked for but impossible, 503; rate, connections: over a limit, 503; ' +
+        'client_certificate: a missing or bad client certificate, 400, or auth-tls-match-cn, 403; ' +
+        'client_certificate_revoked: one a CRL of ca.crl lists, 400)',
       labelNames: ['ingress', 'reason'],
       registers: [registry],
     });
