@@ -11,10 +11,10 @@
  *   (asked for; one not signed by a CA of `ca.crt` is let through and the pod judges, from the
  *   headers below, but one that fails otherwise, revoked or expired, is refused, as nginx's
  *   ngx_ssl_verify_error_optional), `off` (not asked for).
- * - `auth-tls-verify-depth`: how many certificates may sit above the client's in its chain up to a
- *   CA of `ca.crt`, as nginx's ssl_verify_depth. 1 (the default): signed directly by one of them;
- *   more: any chain OpenSSL verifies (Node does not show a server the intermediates a client sent,
- *   so their number cannot be bounded beyond 1).
+ * - `auth-tls-verify-depth`: how many intermediate CA certificates may sit between the client's
+ *   certificate and the self-signed CA of `ca.crt`, as nginx's ssl_verify_depth with OpenSSL 3
+ *   (1, the default, lets one through). Exact for intermediates in `ca.crt`; those the client
+ *   sends are invisible to a Node server and count as one (client-certificate.ts).
  * - `auth-tls-pass-certificate-to-upstream`: `true` sends the pod the client's certificate, PEM
  *   URL-encoded, in `ssl-client-cert` (nginx's $ssl_client_escaped_cert).
  * - `auth-tls-error-page`: an absolute http(s) URL the refused clients are redirected to (302)
