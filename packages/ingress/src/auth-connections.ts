@@ -37,6 +37,8 @@ export class AuthConnections {
   /** Sockets and the subrequests each has served, for `auth-keepalive-requests`. */
   private readonly served = new WeakMap<Socket, number>();
 
+  constructor(private readonly onConnection: () => void = () => undefined) {}
+
   /**
    * Sends one subrequest without a body and reads the whole answer; rejects when the connection
    * fails or `timeoutMs` passes first.
@@ -81,7 +83,14 @@ export class AuthConnections {
     const Base = secure ? (https ??= require('node:https') as typeof NodeHttps).Agent : http.Agent;
     const served = this.served;
     const limit = keepalive?.requests ?? Infinity;
+    const opened = this.onConnection;
     class AuthAgent extends (Base as typeof http.Agent) {
+      override createConnection(
+        ...args: Parameters<Agent['createConnection']>
+      ): ReturnType<Agent['createConnection']> {
+        opened();
+        return super.createConnection(...args);
+      }
       override keepSocketAlive(socket: Socket): boolean {
         const count = (served.get(socket) ?? 0) + 1;
         served.set(socket, count);

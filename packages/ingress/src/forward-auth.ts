@@ -61,9 +61,15 @@ const REPLACED = new Set([
 ]);
 
 export class ForwardAuth {
-  private readonly connections = new AuthConnections();
+  private readonly connections: AuthConnections;
 
-  constructor(private readonly timeoutMs = 10_000) {}
+  constructor(
+    private readonly timeoutMs = 10_000,
+    /** Called for each connection opened to an auth service (a metric). */
+    onConnection?: () => void,
+  ) {
+    this.connections = new AuthConnections(onConnection);
+  }
 
   /** Answers kept for `auth-cache-key` (see remember()). */
   private readonly cache = new Map<string, { answer: AuthAnswer; expires: number }>();

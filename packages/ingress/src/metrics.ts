@@ -211,6 +211,8 @@ export class ProxyMetrics {
   readonly swaps: Counter;
   readonly affinityCookies: Counter<'service'>;
   readonly admissionRefusals: Counter<'ingress' | 'reason'>;
+  /** Connections opened to auth services (auth-url; auth-keepalive* decides how many). */
+  readonly forwardAuthConnections: Counter;
 
   constructor(registry = new Registry()) {
     this.registry = registry;
@@ -288,6 +290,11 @@ export class ProxyMetrics {
         'client_certificate: a missing or bad client certificate, 400, or auth-tls-match-cn, 403; ' +
         'client_certificate_revoked: one a CRL of ca.crl lists, 400)',
       labelNames: ['ingress', 'reason'],
+      registers: [registry],
+    });
+    this.forwardAuthConnections = new Counter({
+      name: 'portico_ingress_forward_auth_connections_total',
+      help: 'Connections opened to auth services for auth-url subrequests (auth-keepalive* keeps them open)',
       registers: [registry],
     });
   }

@@ -6,11 +6,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import {
   ForwardAuth,
   IngressServer,
+  ProxyMetrics,
   readIngressAnnotations,
+  selfSignedPair,
   type AuthRequest,
   type ForwardAuthPolicy,
 } from '@portico/ingress';
@@ -27,6 +30,10 @@ const requestIds: (string | undefined)[] = [];
 let web: Echo;
 let server: IngressServer;
 let httpPort = 0;
+const metrics = new ProxyMetrics();
+const opened = async () =>
+  (await metrics.registry.getSingleMetric('portico_ingress_forward_auth_connections_total')!.get()).values[0]
+    ?.value ?? 0;
 
 beforeAll(async () => {
   auth = http.createServer((req, res) => {
@@ -38,7 +45,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => auth.listen(0, '127.0.0.1', r));
   authUrl = `http://127.0.0.1:${(auth.address() as AddressInfo).port}/auth`;
   web = await startEcho('web');
-  server = new IngressServer({ host: '127.0.0.1', httpPort: 0, httpsPort: 0 });
+  server = new IngressServer({ host: '127.0.0.1', httpPort: 0, httpsPort: 0, proxy: { metrics } });
   server.setTable(
     table([
       loopbackService('web', [web.port]),
@@ -184,6 +191,24 @@ describe('connections to the auth service', () => {
   });
 });
 
+it('an https auth service is spoken to over TLS; one whose certificate does not verify answers 500', async () => {
+  const tlsAuth = https.createServer(selfSignedPair('auth.portico.invalid'), (_req, res) => res.end('ok'));
+  let connections = 0;
+  tlsAuth.on('connection', () => connections++);
+  await new Promise<void>((r) => tlsAuth.listen(0, '127.0.0.1', r));
+  const fa = new ForwardAuth();
+  made.push(fa);
+  const url = `https://127.0.0.1:${(tlsAuth.address() as AddressInfo).port}/auth`;
+  for (const keepalive of [undefined, { connections: 2, requests: 10, timeoutSeconds: 5, shareVars: false }])
+    expect(await fa.check(keepalive ? { url, keepalive } : { url }, request)).toEqual({
+      allowed: false,
+      status: 500,
+      headers: {},
+    });
+  expect(connections).toBe(2);
+  tlsAuth.close();
+});
+
 function curl(host: string): Promise<number> {
   const args = ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '--resolve', `${host}:${httpPort}:127.0.0.1`];
   return new Promise((resolve, reject) =>
@@ -194,10 +219,12 @@ function curl(host: string): Promise<number> {
 }
 
 describe('through the proxy', () => {
-  it('auth-keepalive: 4 with auth-keepalive-requests: 2: 6 requests, 3 connections to the auth service', async () => {
+  it('auth-keepalive: 4 with auth-keepalive-requests: 2: 6 requests, 3 connections to the auth service, counted', async () => {
     const first = sockets.length;
+    const before = await opened();
     for (let i = 0; i < 6; i++) expect(await curl('k.example.com')).toBe(200);
     expect(sockets.length - first).toBe(3);
+    expect((await opened()) - before).toBe(3);
   });
 
   it('auth-keepalive: 0: one connection per request', async () => {
