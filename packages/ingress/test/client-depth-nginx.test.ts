@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
+import tls from 'node:tls';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +39,8 @@ let web: Echo;
 /** Client certificates by intermediates below the root: alone, and with their chain. */
 const alone: Pair[] = [];
 const withChain: Pair[] = [];
+let rootCa = '';
+let sitePair: Pair;
 
 function tempDir(): string {
   const d = mkdtempSync(join(tmpdir(), 'portico-depth-'));
@@ -71,6 +74,7 @@ beforeAll(async () => {
   const siteDir = tempDir();
   testCa(siteDir, 'site-ca.portico.invalid');
   const site = leaf(siteDir, 'site', hosts);
+  sitePair = site;
   // root -> int1 -> int2 -> int3, and a client certificate under each.
   const caDirs = [tempDir()];
   const cas = [testCa(caDirs[0]!, 'root.portico.invalid')];
@@ -92,6 +96,7 @@ beforeAll(async () => {
       key: own.key,
     });
   }
+  rootCa = cas[0]!;
   const bundles: Record<Bundle, string> = { root: cas[0]!, all: cas.join('') };
   const work = tempDir();
   chmodSync(work, 0o777);
@@ -240,4 +245,33 @@ describe('ssl_verify_depth semantics (nginx 1.22, OpenSSL 3)', () => {
       'depth 3, 3 intermediates: nginx 200, portico 200',
     ]);
   });
+});
+
+it('why client-sent intermediates are not counted: a Node TLS server is not shown them', async () => {
+  // If this fails, Node shows them now: count them in client-certificate.ts and make depth exact.
+  const seen = await new Promise<string[]>((resolve, reject) => {
+    const srv = tls.createServer(
+      { ...sitePair, ca: rootCa, requestCert: true, rejectUnauthorized: false },
+      (socket) => {
+        const names: string[] = [socket.authorized ? 'verified' : 'not verified'];
+        let c = socket.getPeerCertificate(true);
+        for (let i = 0; i < 5 && c?.subject; i++) {
+          names.push(String(c.subject.CN));
+          if (c.issuerCertificate === undefined || c.issuerCertificate === c) break;
+          c = c.issuerCertificate;
+        }
+        socket.end();
+        srv.close();
+        resolve(names);
+      },
+    );
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      const client = tls.connect({ port, host: '127.0.0.1', ...withChain[1]!, rejectUnauthorized: false });
+      client.on('error', reject);
+      client.resume();
+    });
+  });
+  // OpenSSL verified the chain (it had int1 from the client), yet the detailed certificate stops at the leaf.
+  expect(seen).toEqual(['verified', 'client1.portico.invalid']);
 });
