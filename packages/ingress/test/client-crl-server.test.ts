@@ -38,8 +38,11 @@ let chained: Pair;
 let interCa = '';
 let rootCrl = '';
 let interCrl = '';
+let staleCrl = '';
 
-const HOSTS = ['on', 'opt', 'noca', 'chain', 'chain-all', 'bad', 'notcrl', 'empty'].map((h) => `${h}.test`);
+const HOSTS = ['on', 'opt', 'noca', 'chain', 'chain-all', 'bad', 'notcrl', 'empty', 'stale'].map(
+  (h) => `${h}.test`,
+);
 
 function tempDir(): string {
   const d = mkdtempSync(join(tmpdir(), 'portico-client-crl-'));
@@ -77,6 +80,7 @@ const INGRESSES = [
   mtls('bad', 'bad-crl'),
   mtls('notcrl', 'cert-as-crl'),
   mtls('empty', 'empty-crl'),
+  mtls('stale', 'stale-crl'),
 ];
 
 function secrets(crl: string, version = '1'): V1Secret[] {
@@ -88,6 +92,7 @@ function secrets(crl: string, version = '1'): V1Secret[] {
     opaque('bad-crl', { 'ca.crt': ca, 'ca.crl': '-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n' }),
     opaque('cert-as-crl', { 'ca.crt': ca, 'ca.crl': ca }),
     opaque('empty-crl', { 'ca.crt': ca, 'ca.crl': '' }),
+    opaque('stale-crl', { 'ca.crt': ca, 'ca.crl': staleCrl }),
   ];
 }
 
@@ -114,6 +119,7 @@ beforeAll(async () => {
   const chainedLeaf = leaf(interDir, 'chained', ['chained.portico.invalid']);
   chained = { cert: chainedLeaf.cert + interCa, key: chainedLeaf.key };
   interCrl = crlOf(interDir, []);
+  staleCrl = crlOf(caDir, [], true);
   rootCrl = crlOf(caDir, [revoked.cert]);
   web = await startEcho('web');
   server = new IngressServer({ host: '127.0.0.1', httpPort: 0, httpsPort: 0, proxy: { metrics } });
@@ -252,6 +258,10 @@ describe('a CRL in ca.crl', () => {
     const ok = await get('chain-all.test', chained);
     expect(ok.status).toBe(200);
     expect(verdictOf(ok)).toBe('SUCCESS');
+  });
+
+  it('a CRL past its next update fails every certificate (CRL_HAS_EXPIRED), as OpenSSL does for nginx', async () => {
+    expect((await get('stale.test', good)).status).toBe(400);
   });
 
   it('an empty ca.crl is ignored, as ingress-nginx does', async () => {

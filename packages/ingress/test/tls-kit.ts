@@ -103,10 +103,11 @@ export function intermediateCa(caDir: string, dir: string, name: string): string
 }
 
 /**
- * The CRL of the CA of `dir` (ca.crt, ca.key) revoking `revoked` (PEM certificates), made by
+ * The CRL of the CA of `dir` (ca.crt, ca.key) revoking `revoked` (PEM certificates), past its next
+ * update when `expired`, made by
  * `openssl ca -revoke` and `openssl ca -gencrl` with a throwaway configuration and database there.
  */
-export function crlOf(dir: string, revoked: readonly string[]): string {
+export function crlOf(dir: string, revoked: readonly string[], expired = false): string {
   const p = (f: string) => join(dir, f);
   writeFileSync(
     p('crl.cnf'),
@@ -131,6 +132,10 @@ export function crlOf(dir: string, revoked: readonly string[]): string {
       stdio: 'pipe',
     });
   });
-  execFileSync('openssl', ['ca', '-config', p('crl.cnf'), '-gencrl', '-out', p('ca.crl')], { stdio: 'pipe' });
+  // An expired CRL: valid for a day of January 2025.
+  const dates = expired ? ['-crl_lastupdate', '20250101000000Z', '-crl_nextupdate', '20250102000000Z'] : [];
+  execFileSync('openssl', ['ca', '-config', p('crl.cnf'), '-gencrl', ...dates, '-out', p('ca.crl')], {
+    stdio: 'pipe',
+  });
   return readFileSync(p('ca.crl'), 'utf8');
 }
