@@ -68,7 +68,7 @@ export class ForwardAuth {
     /** Called for each connection opened to an auth service (a metric). */
     onConnection?: () => void,
   ) {
-    this.connections = new AuthConnections(onConnection);
+    this.connections = new AuthConnections(Math.min(timeoutMs, 5_000), onConnection);
   }
 
   /** Answers kept for `auth-cache-key` (see remember()). */
@@ -167,8 +167,7 @@ export class ForwardAuth {
   }
 
   close(): Promise<void> {
-    this.connections.close();
-    return Promise.resolve();
+    return this.connections.close();
   }
 }
 

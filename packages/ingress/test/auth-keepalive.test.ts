@@ -126,9 +126,10 @@ async function sequential(fa: ForwardAuth, p: ForwardAuthPolicy, n: number): Pro
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('connections to the auth service', () => {
-  it('without auth-keepalive*: Portico`s default pool, one connection for sequential subrequests', async () => {
-    const c = await counting((fa) => sequential(fa, policy(), 5));
-    expect(c.opened).toBe(1);
+  it('without auth-keepalive*: Portico`s default pool (undici`s) reuses connections', async () => {
+    const c = await counting((fa) => sequential(fa, policy(), 10));
+    // undici's pool may open a second connection while the first finishes its answer; never more.
+    expect(c.opened).toBeLessThanOrEqual(2);
   });
 
   it('auth-keepalive: 0: a new connection per subrequest, closed after it', async () => {
