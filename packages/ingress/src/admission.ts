@@ -7,7 +7,12 @@
  */
 import type { TLSSocket } from 'node:tls';
 import type { BasicAuthPolicy, ClientTlsPolicy } from './annotations/index.js';
-import { clientCertificateOf, failsCommonName, refusesClientCertificate } from './client-certificate.js';
+import {
+  clientCertificateOf,
+  failsCommonName,
+  refusesClientCertificate,
+  REVOKED,
+} from './client-certificate.js';
 import { BasicCredentials } from './htpasswd.js';
 import type { Target } from './table.js';
 import type { RateLimits } from './rate-limiter.js';
@@ -20,7 +25,8 @@ export interface Refusal {
   readonly reason: RefusalReason;
 }
 
-export type RefusalReason = 'auth' | 'auth_denied' | 'rate' | 'connections' | 'client_certificate';
+export type RefusalReason =
+  'auth' | 'auth_denied' | 'rate' | 'connections' | 'client_certificate' | 'client_certificate_revoked';
 
 /** Admitted, holding a place in a connection limit: call it once when the request ends. */
 export type Release = () => void;
@@ -87,6 +93,7 @@ export function keepsAuthorization(target: Target): boolean {
 
 const DENIED: Refusal = { status: 503, reason: 'auth_denied' };
 const BAD_CERTIFICATE: Refusal = { status: 400, reason: 'client_certificate' };
+const REVOKED_CERTIFICATE: Refusal = { status: 400, reason: 'client_certificate_revoked' };
 /** auth-tls-match-cn: ingress-nginx's `return 403 "client certificate unauthorized"`. */
 const UNAUTHORIZED_CERTIFICATE: Refusal = { status: 403, reason: 'client_certificate' };
 
@@ -96,8 +103,10 @@ function clientCertificateRefusal(policy: ClientTlsPolicy, facts: AdmissionFacts
   const check = clientCertificateOf(facts.tls?.(), policy);
   if (!refusesClientCertificate(policy, check))
     return failsCommonName(policy, check) ? UNAUTHORIZED_CERTIFICATE : undefined;
-  if (policy.errorPage === undefined) return BAD_CERTIFICATE;
-  return { status: 302, headers: { location: policy.errorPage }, reason: 'client_certificate' };
+  const reason = check.verify === REVOKED ? 'client_certificate_revoked' : 'client_certificate';
+  if (policy.errorPage === undefined)
+    return reason === 'client_certificate' ? BAD_CERTIFICATE : REVOKED_CERTIFICATE;
+  return { status: 302, headers: { location: policy.errorPage }, reason };
 }
 /** ingress-nginx's limit-req-status-code and limit-conn-status-code default. */
 const RATE_LIMITED: Refusal = { status: 503, reason: 'rate' };

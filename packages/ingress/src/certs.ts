@@ -77,6 +77,8 @@ export class CertStore {
           key: entry.key,
           minVersion: TLS_MIN_VERSION,
           ...(entry.clientCa !== undefined && { ca: entry.clientCa }),
+          // Node then checks every certificate of a client's chain against the lists, as nginx's ssl_crl.
+          ...(entry.clientCrl !== undefined && { crl: crlBlocks(entry.clientCrl) }),
         });
       } catch (err) {
         this.broken.set(entry.id, (err as Error).message);
@@ -86,6 +88,11 @@ export class CertStore {
     }
     return ctx;
   }
+}
+
+/** The CRLs of a PEM text, one string each: Node reads one CRL per string it is given. */
+export function crlBlocks(pem: string): string[] {
+  return pem.match(/-----BEGIN X509 CRL-----[^-]+-----END X509 CRL-----/g) ?? [];
 }
 
 /** What of a server-side TLSSocket asking for a client certificate takes (Node's own fields). */

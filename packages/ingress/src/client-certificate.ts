@@ -23,8 +23,11 @@ interface HandshakeFacts {
   readonly ca: string | undefined;
   readonly certificate: X509Certificate | undefined;
   readonly error: string | undefined;
-  /** Signed directly by a CA of the bundle (verify depth 1). */
-  readonly direct: boolean;
+  /**
+   * Intermediate CA certificates between the client's certificate and the self-signed CA that
+   * verified it (chainDepth()); undefined without a certificate.
+   */
+  readonly intermediates: number | undefined;
 }
 
 const facts = new WeakMap<TLSSocket, HandshakeFacts>();
@@ -59,7 +62,7 @@ function factsOf(socket: TLSSocket): HandshakeFacts {
       ca,
       certificate,
       error: socket.authorizationError === null ? undefined : String(socket.authorizationError ?? ''),
-      direct: certificate !== undefined && ca !== undefined && signedByBundle(certificate, ca),
+      intermediates: certificate !== undefined && ca !== undefined ? chainDepth(certificate, ca) : undefined,
     };
     facts.set(socket, f);
   }
@@ -67,12 +70,34 @@ function factsOf(socket: TLSSocket): HandshakeFacts {
 }
 
 /**
- * Whether the client's certificate is signed directly by a CA of the bundle (verify depth 1).
- * Node shows a server only the client's own certificate, not the intermediates it sent, so a
- * longer chain is known to be longer than 1, not how long (annotations/client-tls.ts).
+ * Verify depth, as nginx's ssl_verify_depth N (OpenSSL's verify depth): at most N intermediate CA
+ * certificates between the client's certificate and the self-signed CA of `ca.crt`. nginx 1.22 with
+ * OpenSSL 3 accepts at depth 1 a certificate signed by the root and one signed by an intermediate
+ * under it, and refuses one two intermediates below (client-depth-nginx.test.ts).
+ *
+ * The chain is followed as OpenSSL builds it: issuer by issuer through the bundle (OpenSSL looks
+ * there first: X509_V_FLAG_TRUSTED_FIRST), each signature checked, up to a self-signed CA; the
+ * count is exact when every intermediate is in `ca.crt`. An issuer not in the bundle is one the
+ * client sent, and Node shows a server only the client's own certificate, not the intermediates it
+ * sent (getPeerCertificate(true) stops at the leaf; no Node API reads the verified chain or sets
+ * OpenSSL's verify depth): then the count is a lower bound, one for that unseen issuer.
  */
-function signedByBundle(certificate: X509Certificate, bundle: string): boolean {
-  return casOf(bundle).some((ca) => certificate.checkIssued(ca) && certificate.verify(ca.publicKey));
+function chainDepth(certificate: X509Certificate, bundle: string): number {
+  const cas = casOf(bundle);
+  const path = [certificate];
+  for (let current = certificate; !selfSigned(current);) {
+    const issuer = cas.find((ca) => current.checkIssued(ca) && current.verify(ca.publicKey));
+    if (issuer === undefined || path.length > MAX_CHAIN) return path.length;
+    path.push(issuer);
+    current = issuer;
+  }
+  return Math.max(0, path.length - 2);
+}
+/** OpenSSL's default verify depth (100 intermediates) and a trust anchor. */
+const MAX_CHAIN = 101;
+
+function selfSigned(certificate: X509Certificate): boolean {
+  return certificate.checkIssued(certificate) && certificate.verify(certificate.publicKey);
 }
 
 /** The CA certificates of a bundle, parsed once (a table holds few distinct bundles). */
@@ -105,7 +130,9 @@ export function clientCertificateOf(
   if (f.ca === undefined || f.ca !== policy.ca)
     return { verify: 'FAILED:certificate not verified against this host', certificate };
   if (f.error !== undefined) return { verify: `FAILED:${f.error}`, certificate };
-  if (policy.depth === 1 && !f.direct) return { verify: 'FAILED:certificate chain too long', certificate };
+  // Too deep when it surely is: a chain through intermediates the client sent counts only those seen.
+  if (f.intermediates !== undefined && f.intermediates > policy.depth)
+    return { verify: 'FAILED:certificate chain too long', certificate };
   return { verify: 'SUCCESS', certificate };
 }
 
@@ -118,10 +145,30 @@ export function refusesClientCertificate(policy: ClientTlsPolicy, check: ClientC
       return check.verify !== 'SUCCESS';
     case 'optional':
       return check.verify.startsWith('FAILED:');
+    case 'optional_no_ca':
+      return check.verify.startsWith('FAILED:') && !WITHOUT_CA.has(check.verify.slice(7));
     default:
       return false;
   }
 }
+
+/**
+ * What optional_no_ca lets through (nginx's ngx_ssl_verify_error_optional): a certificate whose
+ * issuer is unknown or untrusted; as Node names OpenSSL's errors. Any other failure (revoked,
+ * expired, a bad signature) is refused, as nginx does.
+ */
+const WITHOUT_CA = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'certificate not verified against this host',
+]);
+
+/** The verdict of a revoked certificate (a CRL of `ca.crl` lists it). */
+export const REVOKED = 'FAILED:CERT_REVOKED';
 
 const FIELDS = new Set([
   'ssl-client-cert',

@@ -22,6 +22,7 @@ import { backendKey, indexServices, resolveBackend, type ServiceIndex } from './
 import { classFilter, CONTROLLER_NAME, DEFAULT_CLASS_NAME } from './classes.js';
 import { formatProblem, type IngressProblem, type ProblemReason } from './problems.js';
 import { createSecureContext } from 'node:tls';
+import { crlBlocks } from './certs.js';
 import {
   asksClientCertificate,
   NGINX_PREFIX,
@@ -98,7 +99,7 @@ export function compileWithProblems(state: ClusterState, options: CompileOptions
   const certs = new Map<string, CertEntry>();
   const certOwners = new Map<string, Owner & { secret: string }>();
   /** Hosts whose handshakes ask for a client certificate, with the CA (annotations/client-tls.ts). */
-  const clientCas = new Map<string, { ca: string; secret: string; ref: IngressRef }>();
+  const clientCas = new Map<string, ClientCa>();
   const tlsHosts = new Set<string>();
   let catchAll: Target | null = null;
   let catchAllOwner: Owner | undefined;
@@ -157,7 +158,8 @@ export function compileWithProblems(state: ClusterState, options: CompileOptions
           const host = (rule.host ?? '').toLowerCase();
           if (host === '') continue;
           const had = clientCas.get(host);
-          if (had === undefined) clientCas.set(host, { ca: clientTls.ca!, secret: clientTls.secret, ref });
+          if (had === undefined)
+            clientCas.set(host, { ca: clientTls.ca!, crl: clientTls.crl, secret: clientTls.secret, ref });
           else if (had.secret !== clientTls.secret)
             report(
               'RuleConflict',
@@ -451,8 +453,47 @@ function withClientCa(
   const ca = Buffer.from(b64, 'base64').toString('utf8');
   const unusable = caProblem(secret, ca);
   if (unusable !== null) return deny('InvalidCertificate', `secret ${quote(name)}: ca.crt ${unusable}`);
+  // ingress-nginx ignores an empty ca.crl and refuses the Secret for one that is not a CRL.
+  const crlB64 = secret.data?.['ca.crl'];
+  const crl =
+    crlB64 === undefined || crlB64 === '' ? undefined : Buffer.from(crlB64, 'base64').toString('utf8');
+  const badCrl = crl === undefined ? null : crlProblem(secret, ca, crl);
+  if (badCrl !== null) return deny('InvalidCertificate', `secret ${quote(name)}: ca.crl ${badCrl}`);
   const version = secret.metadata?.resourceVersion;
-  return { ...policy, secret: version === undefined ? name : `${name}@${version}`, ca };
+  return {
+    ...policy,
+    secret: version === undefined ? name : `${name}@${version}`,
+    ca,
+    ...(crl !== undefined && { crl }),
+  };
+}
+
+/** Why a `ca.crl` cannot be used, or null: its first PEM block must be a CRL that parses (as ingress-nginx's). */
+const checkedCrls = new WeakMap<V1Secret, string | null>();
+function crlProblem(secret: V1Secret, ca: string, crl: string): string | null {
+  let verdict = checkedCrls.get(secret);
+  if (verdict === undefined) {
+    const first = /-----BEGIN ([A-Z0-9 ]+)-----/.exec(crl)?.[1];
+    if (first === undefined) verdict = 'holds no PEM block';
+    else if (first !== 'X509 CRL') verdict = `starts with a PEM ${quote(first)} block, not "X509 CRL"`;
+    else
+      try {
+        createSecureContext({ ca, crl: [crl, ...crlBlocks(crl).slice(1)] });
+        verdict = null;
+      } catch (err) {
+        verdict = `does not parse: ${(err as Error).message}`;
+      }
+    checkedCrls.set(secret, verdict);
+  }
+  return verdict;
+}
+
+/** A host's client CA, from the oldest Ingress asking for client certificates on it. */
+interface ClientCa {
+  readonly ca: string;
+  readonly crl: string | undefined;
+  readonly secret: string;
+  readonly ref: IngressRef;
 }
 
 /** Why a CA bundle cannot verify anything, or null; parsed once per Secret object. */
@@ -478,10 +519,10 @@ function caProblem(secret: V1Secret, ca: string): string | null {
  */
 function withClientCas(
   certs: Map<string, CertEntry>,
-  clientCas: ReadonlyMap<string, { ca: string; secret: string; ref: IngressRef }>,
+  clientCas: ReadonlyMap<string, ClientCa>,
   problems: IngressProblem[],
 ): void {
-  for (const [host, { ca, secret, ref }] of clientCas) {
+  for (const [host, { ca, crl, secret, ref }] of clientCas) {
     const cert = certs.get(host) ?? certs.get(`*.${host.slice(host.indexOf('.') + 1)}`);
     if (!cert) {
       problems.push(
@@ -500,6 +541,7 @@ function withClientCas(
       cert: cert.cert,
       key: cert.key,
       clientCa: ca,
+      ...(crl !== undefined && { clientCrl: crl }),
     });
   }
 }

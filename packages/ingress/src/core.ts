@@ -79,12 +79,13 @@ export class IngressCore {
   readonly h2 = new H2Upstreams();
   readonly trusted: TrustedProxies;
   /** Subrequests of forward auth (auth-url). */
-  readonly forwardAuth = new ForwardAuth();
+  readonly forwardAuth: ForwardAuth;
   /** The counters of the rate-limit annotations (this process's own). */
   readonly limits = new RateLimits();
 
   constructor(readonly options: ProxyOptions = defaultProxyOptions) {
     this.trusted = new TrustedProxies(options.trustedProxies ?? []);
+    this.forwardAuth = new ForwardAuth(undefined, () => options.metrics?.forwardAuthConnections.inc());
     this.balancer = new Balancer(options.ejection);
     this.upstreams = new Upstreams(options.upstream);
     this.pool = new UpstreamPool({

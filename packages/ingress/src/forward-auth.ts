@@ -12,10 +12,10 @@
  * the client's response when that is below 400 (ingress-nginx's `add_header Set-Cookie $auth_cookie`:
  * oauth2-proxy refreshes its session cookie that way).
  */
-import type { Dispatcher } from 'undici';
-import { undici } from './lazy-undici.js';
+import { AuthConnections } from './auth-connections.js';
 import { isHopByHop } from './headers.js';
 import { normalizeHost } from './router.js';
+import { newRequestId } from './request-id.js';
 import type { CacheDuration, ForwardAuthPolicy } from './annotations/index.js';
 
 export interface AuthRequest {
@@ -61,16 +61,14 @@ const REPLACED = new Set([
 ]);
 
 export class ForwardAuth {
-  /** Made at the first check: most proxies have no auth-url route (lazy-undici.ts). */
-  private agentMade: Dispatcher | undefined;
+  private readonly connections: AuthConnections;
 
-  constructor(private readonly timeoutMs = 10_000) {}
-
-  private get agent(): Dispatcher {
-    return (this.agentMade ??= new (undici().Agent)({
-      connect: { timeout: Math.min(this.timeoutMs, 5_000) },
-      keepAliveTimeout: 4_000,
-    }));
+  constructor(
+    private readonly timeoutMs = 10_000,
+    /** Called for each connection opened to an auth service (a metric). */
+    onConnection?: () => void,
+  ) {
+    this.connections = new AuthConnections(Math.min(timeoutMs, 5_000), onConnection);
   }
 
   /** Answers kept for `auth-cache-key` (see remember()). */
@@ -137,24 +135,19 @@ export class ForwardAuth {
       'x-auth-request-redirect',
       policy.requestRedirect ?? req.uri,
       'x-request-id',
-      req.requestId,
+      subrequestId(policy, req),
     );
     if (policy.method !== undefined) headers.push('x-original-uri', req.uri, 'x-scheme', req.scheme);
     let status: number;
     let answer: Record<string, string | string[] | undefined>;
     try {
-      const res = await this.agent.request({
-        origin: url.origin,
-        path: url.pathname + url.search,
-        method: (policy.method ?? 'GET') as Dispatcher.HttpMethod,
+      ({ status, headers: answer } = await this.connections.request(
+        url,
+        policy.method ?? 'GET',
         headers,
-        headersTimeout: this.timeoutMs,
-        bodyTimeout: this.timeoutMs,
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-      status = res.statusCode;
-      answer = res.headers;
-      await res.body.dump();
+        policy.keepalive,
+        this.timeoutMs,
+      ));
     } catch {
       return { status: 0, headers: [], cookies: NO_COOKIES, challenge: undefined };
     }
@@ -174,7 +167,7 @@ export class ForwardAuth {
   }
 
   close(): Promise<void> {
-    return this.agentMade?.close() ?? Promise.resolve();
+    return this.connections.close();
   }
 }
 
@@ -223,6 +216,19 @@ function expandKey(template: string, req: AuthRequest): string {
     }),
     req,
   );
+}
+
+/**
+ * The X-Request-ID the auth service gets: the request's own, except where ingress-nginx's Lua
+ * subrequest (keep-alive on, auth-keepalive-share-vars off) has a `$request_id` of its own, which
+ * shows when the client sent none.
+ */
+function subrequestId(policy: ForwardAuthPolicy, req: AuthRequest): string {
+  const keepalive = policy.keepalive;
+  if (keepalive === undefined || keepalive.connections === 0 || keepalive.shareVars) return req.requestId;
+  for (let i = 0; i < req.rawHeaders.length; i += 2)
+    if (req.rawHeaders[i]!.toLowerCase() === 'x-request-id') return req.requestId;
+  return newRequestId();
 }
 
 const NO_COOKIES: readonly string[] = [];

@@ -10,6 +10,7 @@ export {
 } from './compile.js';
 export { checkIngresses, formatIngressCheck, hasProblems } from './check.js';
 export {
+  type ForwardAuthPolicy,
   isAcmeChallenge,
   originRegex,
   parseAuthUrl,
@@ -43,7 +44,7 @@ export { BatchedLines, type LineOutput } from './batched-lines.js';
 export { isSaneRequestId, newRequestId, requestIdLine } from './request-id.js';
 export { ResponsePace } from './response-rate.js';
 export { ConcurrentRequests, RateLimits, RequestRate } from './rate-limiter.js';
-export { ForwardAuth } from './forward-auth.js';
+export { type AuthRequest, ForwardAuth } from './forward-auth.js';
 export { ProxyMetrics } from './metrics.js';
 export { defaultProxyOptions } from './core.js';
 export { selfSignedPair } from './certs.js';

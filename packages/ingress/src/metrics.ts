@@ -211,6 +211,8 @@ export class ProxyMetrics {
   readonly swaps: Counter;
   readonly affinityCookies: Counter<'service'>;
   readonly admissionRefusals: Counter<'ingress' | 'reason'>;
+  /** Connections opened to auth services (auth-url; auth-keepalive* decides how many). */
+  readonly forwardAuthConnections: Counter;
 
   constructor(registry = new Registry()) {
     this.registry = registry;
@@ -284,8 +286,15 @@ export class ProxyMetrics {
       name: 'portico_ingress_admission_refusals_total',
       help:
         'Requests answered by the proxy instead of the pod for a route policy, by Ingress and reason ' +
-        '(auth: 401; auth_denied: basic auth asked for but impossible, 503; rate, connections: over a limit, 503)',
+        '(auth: 401; auth_denied: basic auth asked for but impossible, 503; rate, connections: over a limit, 503; ' +
+        'client_certificate: a missing or bad client certificate, 400, or auth-tls-match-cn, 403; ' +
+        'client_certificate_revoked: one a CRL of ca.crl lists, 400)',
       labelNames: ['ingress', 'reason'],
+      registers: [registry],
+    });
+    this.forwardAuthConnections = new Counter({
+      name: 'portico_ingress_forward_auth_connections_total',
+      help: 'Connections opened to auth services for auth-url subrequests (auth-keepalive* keeps them open)',
       registers: [registry],
     });
   }

@@ -76,6 +76,8 @@ export interface CertEntry {
    * (annotations/client-tls.ts); `id` then names the CA Secret too, so a changed CA is a new context.
    */
   readonly clientCa?: string;
+  /** Revocation lists (PEM) of the client CA Secret's `ca.crl`, checked in those handshakes. */
+  readonly clientCrl?: string;
 }
 
 export interface RouteTable {

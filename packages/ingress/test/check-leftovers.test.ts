@@ -51,4 +51,21 @@ describe('portico ingress check', () => {
     );
     expect(hasProblems(check)).toBe(true);
   });
+
+  it('auth-keepalive* printed with forward auth; a value that turns keep-alive off says so', () => {
+    const url = 'http://auth.example.com/check';
+    const kept = checkIngresses(
+      withAnnotations({ 'auth-url': url, 'auth-keepalive': '8', 'auth-keepalive-timeout': '30' }),
+    );
+    expect(formatIngressCheck(kept)).toContain(
+      `  forwardAuth: {"url":"${url}","keepalive":{"connections":8,"requests":1000,"timeoutSeconds":30,"shareVars":false}}`,
+    );
+    expect(hasProblems(kept)).toBe(false);
+    const off = checkIngresses(
+      withAnnotations({ 'auth-url': url, 'auth-keepalive': '8', 'auth-keepalive-requests': '0' }),
+    );
+    expect(formatIngressCheck(off)).toContain(
+      `not honoured (InvalidAnnotation): metadata.annotations["${nginx('auth-keepalive-requests')}"]: "0" is not a whole number above 0; auth-keepalive is off: a new connection per subrequest`,
+    );
+  });
 });

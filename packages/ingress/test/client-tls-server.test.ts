@@ -1,9 +1,9 @@
 /**
  * Client certificates (auth-tls-*) through a running proxy, with openssl-made CAs and certificates,
  * over HTTPS HTTP/1.1 (the fast path's listener, which hands such routes to Node's server) and
- * HTTP/2: the certificate is asked for only on hosts that want one; `on` refuses a missing, foreign
- * or too deep certificate with 400 (or a 302 to auth-tls-error-page); `optional` lets a client
- * without one through; `optional_no_ca` lets all through; the pod gets the verdict and, with
+ * HTTP/2: the certificate is asked for only on hosts that want one; `on` refuses a missing or
+ * foreign certificate with 400 (or a 302 to auth-tls-error-page); `optional` lets a client
+ * without one through; `optional_no_ca` lets one of an unknown CA through; the pod gets the verdict and, with
  * auth-tls-pass-certificate-to-upstream, the certificate, never what the client claimed; a missing
  * CA Secret answers 503; bad values are reported for that Ingress.
  */
@@ -299,8 +299,8 @@ describe('other modes', () => {
     expect(r.location).toBe('https://errors.test/cert.html');
   });
 
-  it('auth-tls-verify-depth: a certificate under an intermediate needs 2', async () => {
-    expect((await get('on.test', deep)).status).toBe(400);
+  it('auth-tls-verify-depth: a certificate under one intermediate passes at 1 (the default), as nginx`s', async () => {
+    expect((await get('on.test', deep)).status).toBe(200);
     const r = await get('deep.test', deep);
     expect(r.status).toBe(200);
     expect(r.seen!['ssl-client-verify']).toBe('SUCCESS');

@@ -63,3 +63,79 @@ export function leaf(dir: string, id: string, names: string[]): { cert: string; 
   );
   return { cert: readFileSync(p('crt'), 'utf8'), key: readFileSync(p('key'), 'utf8') };
 }
+
+/**
+ * An intermediate CA signed by the CA of `caDir`, written as ca.crt / ca.key of `dir` (so leaf()
+ * and intermediateCa() sign with it); returns its PEM.
+ */
+export function intermediateCa(caDir: string, dir: string, name: string): string {
+  const p = (f: string) => join(dir, f);
+  writeFileSync(p('ca.ext'), 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n');
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-subj',
+      `/CN=${name}`,
+    ].concat(['-keyout', p('ca.key'), '-out', p('ca.csr')]),
+    { stdio: 'pipe' },
+  );
+  execFileSync(
+    'openssl',
+    [
+      'x509',
+      '-req',
+      '-in',
+      p('ca.csr'),
+      '-CA',
+      join(caDir, 'ca.crt'),
+      '-CAkey',
+      join(caDir, 'ca.key'),
+    ].concat(['-CAcreateserial', '-days', '2', '-extfile', p('ca.ext'), '-out', p('ca.crt')]),
+    { stdio: 'pipe' },
+  );
+  return readFileSync(p('ca.crt'), 'utf8');
+}
+
+/**
+ * The CRL of the CA of `dir` (ca.crt, ca.key) revoking `revoked` (PEM certificates), past its next
+ * update when `expired`, made by
+ * `openssl ca -revoke` and `openssl ca -gencrl` with a throwaway configuration and database there.
+ */
+export function crlOf(dir: string, revoked: readonly string[], expired = false): string {
+  const p = (f: string) => join(dir, f);
+  writeFileSync(
+    p('crl.cnf'),
+    [
+      '[ca]',
+      'default_ca = here',
+      '[here]',
+      `database = ${p('index.txt')}`,
+      `crlnumber = ${p('crlnumber')}`,
+      `certificate = ${p('ca.crt')}`,
+      `private_key = ${p('ca.key')}`,
+      'default_md = sha256',
+      'default_crl_days = 2',
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(p('index.txt'), '');
+  writeFileSync(p('crlnumber'), '01\n');
+  revoked.forEach((pem, i) => {
+    writeFileSync(p(`revoked-${i}.crt`), pem);
+    execFileSync('openssl', ['ca', '-config', p('crl.cnf'), '-revoke', p(`revoked-${i}.crt`)], {
+      stdio: 'pipe',
+    });
+  });
+  // An expired CRL: valid for a day of January 2025.
+  const dates = expired ? ['-crl_lastupdate', '20250101000000Z', '-crl_nextupdate', '20250102000000Z'] : [];
+  execFileSync('openssl', ['ca', '-config', p('crl.cnf'), '-gencrl', ...dates, '-out', p('ca.crl')], {
+    stdio: 'pipe',
+  });
+  return readFileSync(p('ca.crl'), 'utf8');
+}

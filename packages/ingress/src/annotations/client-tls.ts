@@ -2,14 +2,19 @@
  * Client certificates (mutual TLS), as ingress-nginx's `auth-tls-*` annotations:
  *
  * - `auth-tls-secret`: `namespace/name` of a Secret of the Ingress's own namespace whose `ca.crt`
- *   holds the CA certificates client certificates are verified against.
+ *   holds the CA certificates client certificates are verified against, and whose optional
+ *   `ca.crl` holds certificate revocation lists (nginx's ssl_crl: a revoked certificate fails
+ *   verification, and, as OpenSSL checks every certificate of the chain, each CA of a chain needs
+ *   a CRL there).
  * - `auth-tls-verify-client`: `on` (default: a verified certificate is required), `optional` (asked
  *   for; a certificate that fails verification is refused, none is let through), `optional_no_ca`
- *   (asked for, never verified: the pod judges, from the headers below), `off` (not asked for).
- * - `auth-tls-verify-depth`: how many certificates may sit above the client's in its chain up to a
- *   CA of `ca.crt`, as nginx's ssl_verify_depth. 1 (the default): signed directly by one of them;
- *   more: any chain OpenSSL verifies (Node does not show a server the intermediates a client sent,
- *   so their number cannot be bounded beyond 1).
+ *   (asked for; one not signed by a CA of `ca.crt` is let through and the pod judges, from the
+ *   headers below, but one that fails otherwise, revoked or expired, is refused, as nginx's
+ *   ngx_ssl_verify_error_optional), `off` (not asked for).
+ * - `auth-tls-verify-depth`: how many intermediate CA certificates may sit between the client's
+ *   certificate and the self-signed CA of `ca.crt`, as nginx's ssl_verify_depth with OpenSSL 3
+ *   (1, the default, lets one through). Exact for intermediates in `ca.crt`; those the client
+ *   sends are invisible to a Node server and count as one (client-certificate.ts).
  * - `auth-tls-pass-certificate-to-upstream`: `true` sends the pod the client's certificate, PEM
  *   URL-encoded, in `ssl-client-cert` (nginx's $ssl_client_escaped_cert).
  * - `auth-tls-error-page`: an absolute http(s) URL the refused clients are redirected to (302)
@@ -25,7 +30,8 @@
  * such an Ingress always get `ssl-client-verify` (`SUCCESS`, `FAILED:<reason>`, `NONE`),
  * `ssl-client-subject-dn` and `ssl-client-issuer-dn`, whatever the client sent under those names.
  *
- * Fails closed: when the Secret is missing, of another namespace or has no usable `ca.crt`, the
+ * Fails closed: when the Secret is missing, of another namespace, has no usable `ca.crt` or a
+ * `ca.crl` that is not a PEM CRL (as ingress-nginx, which then refuses the whole Secret), the
  * Ingress's routes answer 503, as ingress-nginx denies such a location. Never served unprotected.
  */
 import type { AnnotationFamily } from './family.js';
@@ -45,6 +51,8 @@ export interface ClientTlsPolicy {
   readonly matchCn?: string;
   /** `ca.crt` of the Secret (PEM), filled in by the compiler. */
   readonly ca?: string;
+  /** `ca.crl` of the Secret (PEM), when it has one: revoked certificates fail verification. */
+  readonly crl?: string;
   /** Why the routes are denied (503) instead: client certificates were asked for and cannot be checked. */
   readonly denied?: string;
 }

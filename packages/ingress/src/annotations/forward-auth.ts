@@ -12,10 +12,21 @@
  * - `auth-signin`: where a 401 is redirected (302), with `auth-signin-redirect-param` (default `rd`)
  *   naming the original URL.
  * - `auth-request-redirect`: the X-Auth-Request-Redirect value sent to the auth service.
+ * - `auth-keepalive` (idle connections kept to the auth service, default 0: one connection per
+ *   subrequest), `auth-keepalive-requests` (subrequests per connection, default 1000) and
+ *   `auth-keepalive-timeout` (seconds a kept connection may idle, default 60), as ingress-nginx's
+ *   upstream `keepalive`, `keepalive_requests` and `keepalive_timeout` for the auth service.
+ *   ingress-nginx's rules: a negative `auth-keepalive`, `$` in the auth-url's host, or a requests
+ *   or timeout value of 0 or less turn keep-alive off (reported here). Without any of them Portico
+ *   keeps its own default pool (connections idle 4 s), not nginx's connection per subrequest.
+ * - `auth-keepalive-share-vars`: with keep-alive on, ingress-nginx's Lua subrequest gets its own
+ *   `$request_id` unless this is "true": the auth service then sees a different X-Request-ID than
+ *   the pod when the client sent none.
  *
  * Fails closed: a bad `auth-url` (or `auth-signin`) denies the Ingress's routes (503).
  */
 import type { AnnotationFamily } from './family.js';
+import type { AnnotationReader } from './read.js';
 
 export interface ForwardAuthPolicy {
   readonly url: string;
@@ -27,9 +38,30 @@ export interface ForwardAuthPolicy {
   /** auth-cache-key: answers are kept per expanded key (per auth-url) for cacheDurations. */
   readonly cacheKey?: string;
   readonly cacheDurations?: readonly CacheDuration[];
+  /** auth-keepalive*: how connections to the auth service are kept; absent: Portico's default pool. */
+  readonly keepalive?: AuthKeepalive;
   /** Why the routes are denied (503): forward auth was asked for and cannot be done. */
   readonly denied?: string;
 }
+
+/** ingress-nginx's keep-alive to an auth service (nginx's upstream keepalive directives). */
+export interface AuthKeepalive {
+  /** Idle connections kept (nginx's `keepalive`); 0: a new connection per subrequest. */
+  readonly connections: number;
+  /** Subrequests one connection serves before it is closed (`keepalive_requests`). */
+  readonly requests: number;
+  /** Seconds a kept connection may stay idle (`keepalive_timeout`). */
+  readonly timeoutSeconds: number;
+  /** auth-keepalive-share-vars: the auth service gets the request's own X-Request-ID. */
+  readonly shareVars: boolean;
+}
+
+/** ingress-nginx's defaults (internal/ingress/annotations/authreq). */
+const KEEPALIVE_REQUESTS = 1000;
+const KEEPALIVE_TIMEOUT = 60;
+
+/** Go's strconv.Atoi as ingress-nginx reads these: an optionally signed whole number. */
+const integer = (v: string): number | undefined => (/^[+-]?\d{1,9}$/.test(v) ? Number(v) : undefined);
 
 /** How long answers with these statuses are kept ('any': every status). */
 export interface CacheDuration {
@@ -99,6 +131,10 @@ export const forwardAuthAnnotations: AnnotationFamily<ForwardAuthChoice> = {
     'auth-request-redirect',
     'auth-cache-key',
     'auth-cache-duration',
+    'auth-keepalive',
+    'auth-keepalive-requests',
+    'auth-keepalive-timeout',
+    'auth-keepalive-share-vars',
   ],
   read(reader) {
     const asked = reader.raw('auth-url') !== undefined;
@@ -139,6 +175,7 @@ export const forwardAuthAnnotations: AnnotationFamily<ForwardAuthChoice> = {
       parseCacheDurations,
       'status codes and a duration, e.g. "200 202 401 5m"',
     );
+    const keepalive = readKeepalive(reader, url);
     if (!asked) return {};
     const policy: {
       url: string;
@@ -149,6 +186,7 @@ export const forwardAuthAnnotations: AnnotationFamily<ForwardAuthChoice> = {
       requestRedirect?: string;
       cacheKey?: string;
       cacheDurations?: readonly CacheDuration[];
+      keepalive?: AuthKeepalive;
       denied?: string;
     } = { url: url ?? '' };
     if (url === undefined) policy.denied = 'auth-url is invalid';
@@ -160,6 +198,45 @@ export const forwardAuthAnnotations: AnnotationFamily<ForwardAuthChoice> = {
     if (requestRedirect !== undefined) policy.requestRedirect = requestRedirect;
     if (cacheKey !== undefined) policy.cacheKey = cacheKey;
     if (cacheKey !== undefined && cacheDurations !== undefined) policy.cacheDurations = cacheDurations;
+    if (keepalive !== undefined) policy.keepalive = keepalive;
     return { forwardAuth: policy };
   },
 };
+
+/**
+ * The auth-keepalive* settings, undefined when none is set. Values that are not whole numbers keep
+ * their defaults; the values ingress-nginx answers by turning keep-alive off do so here too, and
+ * are reported with that consequence.
+ */
+function readKeepalive(reader: AnnotationReader, url: string | undefined): AuthKeepalive | undefined {
+  const names = [
+    'auth-keepalive',
+    'auth-keepalive-requests',
+    'auth-keepalive-timeout',
+    'auth-keepalive-share-vars',
+  ];
+  if (names.every((n) => reader.raw(n) === undefined)) return undefined;
+  const whole = 'a whole number';
+  let connections = reader.read('auth-keepalive', integer, whole) ?? 0;
+  const requests = reader.read('auth-keepalive-requests', integer, whole) ?? KEEPALIVE_REQUESTS;
+  const timeoutSeconds = reader.read('auth-keepalive-timeout', integer, whole) ?? KEEPALIVE_TIMEOUT;
+  const shareVars = reader.boolean('auth-keepalive-share-vars') ?? false;
+  const off = 'auth-keepalive is off: a new connection per subrequest';
+  const refuse = (name: string, expected: string): void => {
+    const raw = reader.raw(name)!;
+    reader.refuse(raw.annotation, raw.value, expected, off);
+    connections = 0;
+  };
+  if (connections < 0) refuse('auth-keepalive', 'a whole number of 0 or more');
+  if (requests <= 0) refuse('auth-keepalive-requests', 'a whole number above 0');
+  if (timeoutSeconds <= 0) refuse('auth-keepalive-timeout', 'a whole number of seconds above 0');
+  // nginx's upstream block cannot name a variable host: ingress-nginx turns keep-alive off then.
+  if (connections > 0 && url !== undefined && /^[a-z]+:\/\/[^/?#]*\$/i.test(url))
+    refuse('auth-keepalive', 'keep-alive to an auth-url whose host has no $variable');
+  return {
+    connections,
+    requests: requests > 0 ? requests : KEEPALIVE_REQUESTS,
+    timeoutSeconds: timeoutSeconds > 0 ? timeoutSeconds : KEEPALIVE_TIMEOUT,
+    shareVars,
+  };
+}

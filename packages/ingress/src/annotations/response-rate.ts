@@ -9,8 +9,9 @@
  *
  * The arithmetic is nginx's: after `limit-rate-after`, the body may be `rate × (seconds since the
  * response began + 1)` ahead, so the first second's worth goes out at once. Applied where the
- * response body is relayed from an HTTP/1 pod (response-rate.ts); gRPC streams and WebSocket
- * tunnels are not paced.
+ * response body is relayed from an HTTP/1 pod (response-rate.ts). gRPC streams and WebSocket
+ * tunnels are not paced, as nginx does not: its limit_rate is in the HTTP write filter, which
+ * upgraded connections bypass, and grpc_pass is unbuffered, where nginx sets limit_rate to 0.
  */
 import type { AnnotationFamily } from './family.js';
 
