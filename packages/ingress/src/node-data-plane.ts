@@ -37,9 +37,9 @@ export class NodeDataPlane {
   /** Request bodies in flight, held to their deadlines (server.ts sets the limits). */
   readonly bodies: BodyWatch;
   /**
-   * HTTP/2 requests without a body go to HTTP/1.1 pods on the core's keep-alive pool (the fast
-   * path's, http2/pooled-exchange.ts) rather than undici. Set by a server whose listeners sweep
-   * that pool's idle connections (server.ts); others keep undici, which times its own out.
+   * HTTP/2 requests without a body go to HTTP/1.1 pods on the core's keep-alive pool for them
+   * (`http2Pool`, http2/pooled-exchange.ts) rather than undici. Set by a server whose listeners
+   * sweep that pool's idle connections (server.ts); others keep undici, which times its own out.
    */
   http2ToPool = false;
 

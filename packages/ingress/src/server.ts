@@ -234,6 +234,7 @@ export class IngressServer {
     this.tls1?.destroy();
     for (const socket of this.tlsSockets) socket.destroy();
     this.proxy.pool.close();
+    this.proxy.http2Pool.close();
     this.proxy.h2.close();
     await Promise.all([
       all,

@@ -40,7 +40,10 @@ function connect(): http2.ClientHttp2Session {
 
 function get(session: http2.ClientHttp2Session, path: string, method = 'GET'): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = session.request({ ':method': method, ':path': path, ':authority': HOST }, { endStream: true });
+    const req = session.request(
+      { ':method': method, ':path': path, ':authority': HOST },
+      { endStream: true },
+    );
     const chunks: Buffer[] = [];
     let head: http2.IncomingHttpHeaders = {};
     let trailers: http2.IncomingHttpHeaders = {};
@@ -78,7 +81,7 @@ describe('the request the pod reads', () => {
       expect(field(a!.fields, 'x-request-id')).toMatch(/^[0-9a-f]{32}$/);
       // One keep-alive connection of the core's pool carried both.
       expect(b!.conn).toBe(a!.conn);
-      expect(h.server.proxy.pool.size).toBeGreaterThan(0);
+      expect(h.server.proxy.http2Pool.size).toBeGreaterThan(0);
     } finally {
       session.close();
     }
@@ -185,7 +188,8 @@ describe('back-pressure and resets', () => {
   it('a stream the client resets mid-response: the pod connection is closed, the next request served', async () => {
     let podSocket: Socket | undefined;
     h.pub.responder = (req, sock) => {
-      if (!req.target.endsWith('/slow')) return void sock.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+      if (!req.target.endsWith('/slow'))
+        return void sock.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
       podSocket = sock;
       sock.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nfirst');
     };
@@ -195,7 +199,9 @@ describe('back-pressure and resets', () => {
       req.on('error', () => undefined);
       await new Promise((r) => req.once('data', r));
       req.close(http2.constants.NGHTTP2_CANCEL);
-      expect(await waitFor(() => podSocket?.destroyed === true || podSocket?.readableEnded === true)).toBe(true);
+      expect(await waitFor(() => podSocket?.destroyed === true || podSocket?.readableEnded === true)).toBe(
+        true,
+      );
       const next = await get(session, '/public/after');
       expect(next.body.toString()).toBe('ok');
     } finally {

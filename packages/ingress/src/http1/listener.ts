@@ -190,6 +190,7 @@ export class Http1Listener implements ListenerContext {
       }
     }
     this.proxy.pool.sweep(now);
+    this.proxy.http2Pool.sweep(now);
   }
 
   /** Stops accepting; idle connections close now, busy ones after their exchange. */

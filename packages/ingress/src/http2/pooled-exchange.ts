@@ -1,10 +1,13 @@
 /**
- * An HTTP/2 client's request without a body (GET, HEAD) sent to an HTTP/1.1 pod over the fast
- * path's keep-alive connections (http1/upstream-pool.ts) instead of undici: the head is written as
+ * An HTTP/2 client's request without a body (GET, HEAD) sent to an HTTP/1.1 pod over keep-alive
+ * connections of the fast path's kind (http1/upstream-pool.ts; a pool of their own, the core's
+ * `http2Pool`) instead of undici: the head is written as
  * one string, the pod's response head is parsed by the fast path's strict parser and becomes the
  * stream's response, its body (its chunked framing taken off, chunked-body.ts) the DATA frames.
  * undici's dispatch, its header objects and request validation were most of what an HTTP/2
- * request cost us besides Node's HTTP/2 layer (docs/benchmarks.md, session 8).
+ * request cost us besides Node's HTTP/2 layer (docs/benchmarks.md, session 8). The response is
+ * written on the stream itself, not through the compatibility API's response: that one asks for
+ * trailers on every stream and, having none, ends each with an empty DATA frame of its own.
  *
  * Node-data-plane.ts sends here only what this serves as node-exchange.ts would: no request body,
  * a plain-HTTP pod, no limit-rate, no Gateway API timeouts. Everything else (retries, ejection and
@@ -12,7 +15,12 @@
  * forward-auth cookies, back-pressure, the send timeout, the access log) is the same.
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { constants as http2Constants, type Http2ServerRequest } from 'node:http2';
+import {
+  constants as http2Constants,
+  type Http2ServerRequest,
+  type OutgoingHttpHeaders as Http2Headers,
+  type ServerHttp2Stream,
+} from 'node:http2';
 import type { IngressCore } from '../core.js';
 import { isHopByHop } from '../headers.js';
 import type { NodeDataPlane } from '../node-data-plane.js';
@@ -67,6 +75,7 @@ export class PooledExchange implements ResponseHandler {
   private readonly readTimeout: number;
   private readonly bodyTimeout: number;
   private readonly write = (data: Buffer): void => this.relay(data);
+  private readonly stream: ServerHttp2Stream;
 
   constructor(
     private readonly core: IngressCore,
@@ -79,9 +88,10 @@ export class PooledExchange implements ResponseHandler {
     private readonly backend: Backend,
     private readonly extras: ExchangeExtras,
   ) {
+    this.stream = (req as unknown as Http2ServerRequest).stream;
     this.readTimeout = target.readTimeoutMs ?? core.options.upstreamHeadersTimeout;
     this.bodyTimeout = target.readTimeoutMs ?? core.options.upstreamBodyTimeout;
-    res.once('close', () => {
+    this.stream.once('close', () => {
       clearTimeout(this.timer);
       clearTimeout(this.stall);
       if (this.done) return;
@@ -112,7 +122,7 @@ export class PooledExchange implements ResponseHandler {
     if (!endpoint) return this.fail(502);
     this.endpoint = endpoint;
     this.origin = endpoint.origin;
-    const upstream = this.core.pool.acquire(endpoint, this.target.connectTimeoutMs);
+    const upstream = this.core.http2Pool.acquire(endpoint, this.target.connectTimeoutMs);
     this.upstream = upstream;
     this.arm(this.readTimeout);
     upstream.send(this, this.req.method ?? 'GET', this.head, 0);
@@ -129,7 +139,8 @@ export class PooledExchange implements ResponseHandler {
     this.headMs = performance.now() - this.started;
     this.core.balancer.succeeded(this.origin);
     this.arm(this.bodyTimeout);
-    const out = responseFields(head.forClient);
+    const out = responseFields(head.forClient) as Http2Headers;
+    out[':status'] = head.status;
     if (this.setCookie !== undefined) appendCookies(out, [this.setCookie]);
     if (this.extras.responseHeaders) headerObject(this.extras.responseHeaders, out);
     const hsts = this.extras.hsts;
@@ -137,9 +148,16 @@ export class PooledExchange implements ResponseHandler {
       out['strict-transport-security'] = hsts;
     const cookies = this.extras.cookies;
     if (cookies !== undefined && cookies.length > 0 && head.status < 400) appendCookies(out, cookies);
-    if (head.framing === 'chunked') this.chunked = new ChunkedBody();
+    const chunked = head.framing === 'chunked';
+    if (chunked) {
+      this.chunked = new ChunkedBody();
+      // The compatibility API's response listens for the stream's trailers too, to send its own
+      // (none): only this exchange's may answer.
+      this.stream.removeAllListeners('wantTrailers');
+    }
     try {
-      this.res.writeHead(head.status, out);
+      // Only a chunked body can end in trailer fields: only then are they waited for.
+      this.stream.respond(out, { endStream: head.framing === 'none', waitForTrailers: chunked });
     } catch (err) {
       // A field Node's HTTP/2 layer will not send (a value HTTP/1.1 allows, HTTP/2 does not).
       this.onError(Object.assign(err as Error, { code: BAD_RESPONSE }), true);
@@ -158,13 +176,13 @@ export class PooledExchange implements ResponseHandler {
     if (data.length === 0) return;
     this.bytes += data.length;
     const upstream = this.upstream;
-    if (this.res.write(Buffer.from(data)) || !upstream || upstream.socket.isPaused()) return;
+    if (this.stream.write(Buffer.from(data)) || !upstream || upstream.socket.isPaused()) return;
     // Back-pressure: the pod is not read until the client took what it has. A client that takes
     // none of it for the body timeout is cut off (nginx's send_timeout), as node-exchange.ts does.
     upstream.socket.pause();
     clearTimeout(this.timer);
     this.stall = setTimeout(() => this.sendTimedOut(), this.core.options.upstreamBodyTimeout);
-    this.res.once('drain', () => {
+    this.stream.once('drain', () => {
       clearTimeout(this.stall);
       if (this.done) return;
       this.arm(this.bodyTimeout);
@@ -176,14 +194,22 @@ export class PooledExchange implements ResponseHandler {
     if (this.done) return;
     this.done = true;
     clearTimeout(this.timer);
-    const trailers = this.chunked?.trailers;
-    if (trailers !== undefined && trailers.length > 0) {
-      const fields: OutgoingHttpHeaders = {};
-      for (const [name, value] of trailers)
-        if (!isHopByHop(name) && name !== 'content-length') fields[name] = value;
-      this.res.addTrailers(fields);
-    }
-    this.res.end();
+    const chunked = this.chunked;
+    if (chunked !== undefined)
+      this.stream.once('wantTrailers', () => {
+        const fields: Http2Headers = {};
+        for (const [name, value] of chunked.trailers)
+          if (!isHopByHop(name) && name !== 'content-length') fields[name] = value;
+        // None (most chunked bodies): Node ends the stream with an empty DATA frame.
+        try {
+          this.stream.sendTrailers(fields);
+        } catch {
+          // A trailer field HTTP/2 does not take: the body is whole, the stream ends without them.
+          this.stream.sendTrailers({});
+        }
+      });
+    // 'none' (HEAD, 204, 304): the stream ended with its HEADERS frame.
+    if (!this.stream.writableEnded) this.stream.end();
     this.record(this.status);
   }
 
@@ -198,7 +224,7 @@ export class PooledExchange implements ResponseHandler {
       this.origin,
       {
         code: errorCode(err),
-        responded: responded || this.res.headersSent,
+        responded: responded || this.stream.headersSent,
         reused: (this.upstream?.served ?? 0) > 0,
       },
       {
@@ -208,7 +234,7 @@ export class PooledExchange implements ResponseHandler {
         endpoints: this.backend.endpoints.length,
       },
     );
-    if (this.res.headersSent) return this.cut(this.status);
+    if (this.stream.headersSent) return this.cut(this.status);
     if (verdict.retry !== 'none') {
       this.retried = true;
       return this.start(verdict.retry === 'another-endpoint' ? this.endpoint : undefined);
@@ -234,7 +260,7 @@ export class PooledExchange implements ResponseHandler {
     this.done = true;
     clearTimeout(this.timer);
     this.upstream?.abandon();
-    (this.req as unknown as Http2ServerRequest).stream.close(NGHTTP2_INTERNAL_ERROR);
+    this.stream.close(NGHTTP2_INTERNAL_ERROR);
     this.record(status);
   }
 
