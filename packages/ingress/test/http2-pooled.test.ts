@@ -13,7 +13,7 @@ import type { Socket } from 'node:net';
 let h: Harness;
 
 beforeAll(async () => {
-  h = await startHarness({ proxy: { upstreamHeadersTimeout: 500, upstreamBodyTimeout: 1_500 } });
+  h = await startHarness({ proxy: { upstreamHeadersTimeout: 1_500, upstreamBodyTimeout: 3_000 } });
 });
 
 afterAll(async () => {
@@ -229,7 +229,7 @@ describe('pod failures', () => {
       const started = performance.now();
       const a = await get(session, '/public/hang');
       expect(a.status).toBe(504);
-      expect(performance.now() - started).toBeGreaterThan(400);
+      expect(performance.now() - started).toBeGreaterThan(1_400);
     } finally {
       session.close();
     }
@@ -240,6 +240,35 @@ describe('pod failures', () => {
     const session = connect();
     try {
       expect((await get(session, '/public/smuggle')).status).toBe(502);
+    } finally {
+      session.close();
+    }
+  });
+});
+
+describe('the stand-in socket Node runs the session on (http2/stand-in-socket.ts)', () => {
+  it('a session the server destroys closes the client connection', async () => {
+    const session = connect();
+    try {
+      expect((await get(session, '/public/one')).status).toBe(200);
+      const closed = new Promise((r) => session.once('close', r));
+      // Every session the server holds, as close() does after its grace period.
+      for (const s of (h.server as unknown as { sessions: Set<http2.ServerHttp2Session> }).sessions)
+        s.destroy();
+      await closed;
+      expect(session.destroyed).toBe(true);
+    } finally {
+      session.destroy();
+    }
+  });
+
+  it('many streams of one connection at once: each its own answer', async () => {
+    const session = connect();
+    try {
+      const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => get(session, `/public/m${i}`)));
+      expect(answers.map((a) => a.body.toString())).toEqual(
+        Array.from({ length: 50 }, (_, i) => `pub GET /public/m${i} 0`),
+      );
     } finally {
       session.close();
     }
