@@ -4,10 +4,11 @@
  * answered 431 or reset, and a connection the guard gives up on gets the guard's GOAWAY and is
  * closed (the bytes that made it give up never reach nghttp2).
  *
- * `guardRequests` wires a server whose connections are handed over with a guard (`handOverGuarded`
- * below, from the Ingress's TLS listener, http1/listener.ts, and from the Gateway's ports); `GuardedHttp2Server` is a whole
- * server for connections accepted elsewhere (the Gateway listener ports), with the drain the
- * Ingress server does on shutdown: GOAWAY, streams in flight finish, then the rest is closed.
+ * `guardRequests` wires a server whose connections are handed over with a guard
+ * (`handOverGuarded` below, from the Ingress's TLS listener, http1/listener.ts, and from the
+ * Gateway's ports); `GuardedHttp2Server` is a whole server for connections accepted elsewhere (the
+ * Gateway listener ports), with the drain the Ingress server does on shutdown: GOAWAY, streams in
+ * flight finish, then the rest is closed.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import http2 from 'node:http2';
@@ -77,7 +78,7 @@ export function newRequestGuard(maxHeaderSize: number): Http2RequestGuard {
  * guard reading every byte first (`first`: bytes already read from the socket). `serve` gives the
  * stand-in to Node's server; `extra`: more properties for it (what the proxy reads off the
  * connection). `onGiveUp` is called when the guard gives up on the connection (its GOAWAY is then
- * written and the socket closed). Returns the stand-in.
+ * written and the socket closed).
  */
 export function handOverGuarded(
   socket: Socket,
@@ -86,7 +87,7 @@ export function handOverGuarded(
   guard: Http2RequestGuard,
   onGiveUp: () => void,
   extra?: object,
-): StandInSocket {
+): void {
   const standIn = new StandInSocket(socket);
   // What Node's HTTP/2 server and the proxy (peerOf) read from the session's socket. No
   // alpnProtocol for h2c: Node's HTTP/2 server takes `false` for "not h2" and would refuse it.
@@ -135,7 +136,6 @@ export function handOverGuarded(
   socket.on('close', gone);
   socket.resume();
   serve(standIn);
-  return standIn;
 }
 
 /**
