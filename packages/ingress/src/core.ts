@@ -75,6 +75,12 @@ export class IngressCore {
   readonly upstreams: Upstreams;
   /** Keep-alive connections of the plain-HTTP fast path. */
   readonly pool: UpstreamPool;
+  /**
+   * The same kind of connections for HTTP/2 clients' requests (http2/pooled-exchange.ts), apart
+   * from the fast path's: a pod that breaks HTTP/1.1 keep-alive on one of them (an unsolicited
+   * response) cannot hand its stray bytes to the other path's clients.
+   */
+  readonly http2Pool: UpstreamPool;
   /** HTTP/2 sessions to pods (backend-protocol GRPC, GRPCS). */
   readonly h2 = new H2Upstreams();
   readonly trusted: TrustedProxies;
@@ -88,11 +94,18 @@ export class IngressCore {
     this.forwardAuth = new ForwardAuth(undefined, () => options.metrics?.forwardAuthConnections.inc());
     this.balancer = new Balancer(options.ejection);
     this.upstreams = new Upstreams(options.upstream);
-    this.pool = new UpstreamPool({
+    const poolOptions = {
       keepAliveTimeout: options.upstream.keepAliveTimeout,
       connectTimeout: options.upstream.connectTimeout,
       serverName: options.serverName,
+    };
+    this.pool = new UpstreamPool({
+      ...poolOptions,
       onException: (err, close) => this.connectionException('fast', err, close),
+    });
+    this.http2Pool = new UpstreamPool({
+      ...poolOptions,
+      onException: (err, close) => this.connectionException('node', err, close),
     });
   }
 
@@ -110,6 +123,7 @@ export class IngressCore {
     }
     this.upstreams.retain(live);
     this.pool.retain(live);
+    this.http2Pool.retain(live);
     this.h2.retain(live);
     this.balancer.prune(keys, live);
     this.limits.retain(limitedTargets(table));

@@ -24,6 +24,7 @@ import { keepsAuthorization, mustAdmit, withoutField, type AdmissionFacts } from
 import { isSaneRequestId, requestIdFor, requestIdOf } from './request-id.js';
 import { H2Exchange } from './h2-exchange.js';
 import { NodeExchange, type ExchangeExtras } from './node-exchange.js';
+import { PooledExchange, poolServes } from './http2/pooled-exchange.js';
 import { accessOf, headerObject, hopOf, isHttp2, joined, peerOf, requestView } from './node-request.js';
 import { STATUS_TEXT } from './status-text.js';
 import { clientCertificateOf, tlsConnectionOf, withClientCertificateFields } from './client-certificate.js';
@@ -35,6 +36,12 @@ export class NodeDataPlane {
   private readonly closing = new WeakSet<object>();
   /** Request bodies in flight, held to their deadlines (server.ts sets the limits). */
   readonly bodies: BodyWatch;
+  /**
+   * HTTP/2 requests without a body go to HTTP/1.1 pods on the core's keep-alive pool for them
+   * (`http2Pool`, http2/pooled-exchange.ts) rather than undici. Set by a server whose listeners
+   * sweep that pool's idle connections (server.ts); others keep undici, which times its own out.
+   */
+  http2ToPool = false;
 
   constructor(readonly core: IngressCore) {
     this.bodies = new BodyWatch((reason) => core.countConnectionError('node', reason));
@@ -223,6 +230,12 @@ export class NodeDataPlane {
       // HTTP/2 to the pod (h2-exchange.ts); from an HTTP/1.1 client too, as nginx's grpc_pass does.
       const body = limit ?? null;
       new H2Exchange(this.core, this, req, res, url, headers, body, target, backend, rawHost, extras).start();
+      return;
+    }
+    if (h2 && limit === undefined && this.http2ToPool && poolServes(req.method, url, target, extras)) {
+      // HTTP/1.1 to the pod on the fast path's connections (http2/pooled-exchange.ts).
+      const head = requestHead(req.method!, url, headers);
+      new PooledExchange(this.core, this, req, res, head, target, backend, extras).start();
       return;
     }
     // HTTP/1.1 to the pod through undici (node-exchange.ts); `body`: what to send, `limit` counts it.

@@ -168,6 +168,8 @@ export class IngressServer {
         { ...http1Limits, tls: { ...tlsOptions, ALPNProtocols: ['h2', 'http/1.1'] } },
         (socket) => https.emit('secureConnection', socket),
       );
+      // The TLS listener sweeps the core's keep-alive pool: HTTP/2 requests may use it too.
+      this.proxy.node.http2ToPool = true;
       // Requests the request guard of their session refused are answered by the proxy's refusal.
       guardRequests(https, this.proxy, (req, res) => this.proxy.serve(req, res, 'https'));
       this.https.on('upgrade', (req: IncomingMessage, socket, head: Buffer) =>
@@ -232,6 +234,7 @@ export class IngressServer {
     this.tls1?.destroy();
     for (const socket of this.tlsSockets) socket.destroy();
     this.proxy.pool.close();
+    this.proxy.http2Pool.close();
     this.proxy.h2.close();
     await Promise.all([
       all,

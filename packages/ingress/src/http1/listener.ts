@@ -11,7 +11,7 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { type Duplex, duplexPair } from 'node:stream';
 import { createServer as createTlsServer, type TlsOptions, type TLSSocket } from 'node:tls';
-import { attachRequestGuard, Http2RequestGuard } from '../http2/request-guard.js';
+import { handOverGuarded, newRequestGuard } from '../http2/guarded-server.js';
 import type { IngressCore } from '../core.js';
 import { relayCorked } from './corked-relay.js';
 import { readIntoSharedBuffer, readThroughReadable } from './shared-read-buffer.js';
@@ -100,25 +100,27 @@ export class Http1Listener implements ListenerContext {
 
   private handoverHttp2(socket: Socket): void {
     this.track(socket, 'node');
-    const guard = new Http2RequestGuard({
-      maxHeaderListSize: this.limits.maxHeaderSize,
-      maxBlockBytes: 4 * this.limits.maxHeaderSize,
-    });
-    // Node's HTTP/2 session turns Nagle's algorithm off on its socket, which here is a stand-in:
-    // left on, each small response write waits for the client's delayed ACK (40 ms a request).
-    socket.setNoDelay(true);
-    this.handover(socket, undefined, guard);
+    readThroughReadable(socket);
+    this.handedOver.add(socket);
+    socket.once('close', () => this.handedOver.delete(socket));
+    handOverGuarded(
+      socket,
+      undefined,
+      this.fallback,
+      newRequestGuard(this.limits.maxHeaderSize),
+      () => this.proxy.countConnectionError('node', 'malformed'),
+      // The real connection, for its client certificate (client-certificate.ts).
+      { [TLS_CONNECTION]: socket },
+    );
   }
 
   /**
    * Node's HTTP server takes over through an in-process socket pair: it reads what we had
    * buffered, then the rest of the client's bytes, and its answers go back to the client.
-   * `guard` (HTTP/2): reads the client's bytes first; Node's server finds it on the socket it is
-   * given (requestGuardOf).
    */
-  handover(socket: Socket, buffered: Buffer | undefined, guard?: Http2RequestGuard): void {
+  handover(socket: Socket, buffered: Buffer | undefined): void {
     const traffic = this.proxy.options.metrics?.traffic;
-    if (guard === undefined && traffic !== undefined) {
+    if (traffic !== undefined) {
       // From the fast path: counted under node from now on.
       this.moved.add(socket);
       traffic.fast.open--;
@@ -159,35 +161,10 @@ export class Http1Listener implements ListenerContext {
     inner.once('close', () => clearTimeout(idle));
     this.handedOver.add(socket);
     if (buffered) outer.write(buffered);
-    const stopRelay = relayCorked(outer, socket);
-    // Set when the guard gave up on the connection: its GOAWAY is written, then the socket closes
-    // and takes Node's session down as any client that goes away does.
-    let refusing = false;
-    if (guard) {
-      attachRequestGuard(inner, guard);
-      socket.on('data', (chunk: Buffer) => {
-        if (refusing) return;
-        if (!guard.push(chunk)) {
-          refusing = true;
-          this.proxy.countConnectionError('node', 'malformed');
-          stopRelay();
-          socket.end(guard.goaway());
-          socket.destroySoon();
-          return;
-        }
-        if (!outer.write(chunk)) {
-          socket.pause();
-          outer.once('drain', () => socket.resume());
-        }
-      });
-      // No EOF is passed on: Node's HTTP/2 session runs on a JSStreamSocket, which on EOF ends its
-      // own side, and a write nghttp2 makes while that shutdown is pending trips an assertion in
-      // Node (ERR_INTERNAL_ASSERTION, the process dies: a client that sends a request and closes
-      // was enough). The session learns the connection is gone from the close below instead.
-    } else socket.pipe(outer);
-    // Node's side first, destroyed outright: destroying `outer` first would hand `inner` an EOF
-    // (see above), and destroying one side alone does not end the other (an HTTP/2 session lived on
-    // after its client left without a FIN).
+    relayCorked(outer, socket);
+    socket.pipe(outer);
+    // Node's side first, destroyed outright: destroying `outer` first would hand `inner` an EOF,
+    // and destroying one side alone does not end the other.
     const gone = (): void => {
       inner.destroy();
       outer.destroy();
@@ -213,6 +190,7 @@ export class Http1Listener implements ListenerContext {
       }
     }
     this.proxy.pool.sweep(now);
+    this.proxy.http2Pool.sweep(now);
   }
 
   /** Stops accepting; idle connections close now, busy ones after their exchange. */

@@ -4,17 +4,19 @@
  * answered 431 or reset, and a connection the guard gives up on gets the guard's GOAWAY and is
  * closed (the bytes that made it give up never reach nghttp2).
  *
- * `guardRequests` wires a server whose connections are handed over with a guard (the Ingress's TLS
- * listener, http1/listener.ts, and `handOverGuarded` below); `GuardedHttp2Server` is a whole
- * server for connections accepted elsewhere (the Gateway listener ports), with the drain the
- * Ingress server does on shutdown: GOAWAY, streams in flight finish, then the rest is closed.
+ * `guardRequests` wires a server whose connections are handed over with a guard
+ * (`handOverGuarded` below, from the Ingress's TLS listener, http1/listener.ts, and from the
+ * Gateway's ports); `GuardedHttp2Server` is a whole server for connections accepted elsewhere (the
+ * Gateway listener ports), with the drain the Ingress server does on shutdown: GOAWAY, streams in
+ * flight finish, then the rest is closed.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import http2 from 'node:http2';
 import type { Socket } from 'node:net';
-import { duplexPair } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import type { Proxy } from '../proxy.js';
 import { attachRequestGuard, Http2RequestGuard, requestGuardOf, type Refusal } from './request-guard.js';
+import { StandInSocket } from './stand-in-socket.js';
 
 type Serve = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -72,18 +74,21 @@ export function newRequestGuard(maxHeaderSize: number): Http2RequestGuard {
 }
 
 /**
- * Hands a client connection to an HTTP/2 server through an in-process socket pair, the guard
- * reading every byte first (`first`: bytes already read from the socket). `onGiveUp` is called
- * when the guard gives up on the connection (its GOAWAY is then written and the socket closed).
+ * Hands a client connection to an HTTP/2 server on a stand-in socket (stand-in-socket.ts), the
+ * guard reading every byte first (`first`: bytes already read from the socket). `serve` gives the
+ * stand-in to Node's server; `extra`: more properties for it (what the proxy reads off the
+ * connection). `onGiveUp` is called when the guard gives up on the connection (its GOAWAY is then
+ * written and the socket closed).
  */
 export function handOverGuarded(
   socket: Socket,
   first: Buffer | undefined,
-  server: http2.Http2Server | http2.Http2SecureServer,
+  serve: (standIn: Duplex) => void,
   guard: Http2RequestGuard,
   onGiveUp: () => void,
+  extra?: object,
 ): void {
-  const [inner, outer] = duplexPair();
+  const standIn = new StandInSocket(socket);
   // What Node's HTTP/2 server and the proxy (peerOf) read from the session's socket. No
   // alpnProtocol for h2c: Node's HTTP/2 server takes `false` for "not h2" and would refuse it.
   const tls = socket as Socket & {
@@ -91,7 +96,7 @@ export function handOverGuarded(
     encrypted?: boolean;
     servername?: string | false;
   };
-  Object.assign(inner, {
+  Object.assign(standIn, {
     ...(tls.alpnProtocol ? { alpnProtocol: tls.alpnProtocol } : {}),
     // The SNI server name, which a Gateway HTTPS port compares with the Host (421).
     ...(tls.servername ? { servername: tls.servername } : {}),
@@ -101,46 +106,36 @@ export function handOverGuarded(
     remoteFamily: socket.remoteFamily,
     localAddress: socket.localAddress,
     localPort: socket.localPort,
-    setNoDelay: () => inner,
-    setKeepAlive: () => inner,
-    setTimeout: () => inner,
+    setNoDelay: () => standIn,
+    setKeepAlive: () => standIn,
+    setTimeout: () => standIn,
+    ...extra,
   });
-  attachRequestGuard(inner, guard);
-  // Node's HTTP/2 session turns Nagle's algorithm off on its socket, which here is a stand-in.
+  attachRequestGuard(standIn, guard);
+  // Node's HTTP/2 session turns Nagle's algorithm off on its socket, which here is a stand-in:
+  // left on, each small response write waits for the client's delayed ACK (40 ms a request).
   socket.setNoDelay(true);
-  outer.pipe(socket);
-  let refusing = false;
   const feed = (chunk: Buffer): void => {
-    if (refusing) return;
+    if (standIn.refusing) return;
     if (!guard.push(chunk)) {
-      refusing = true;
+      standIn.refusing = true;
       onGiveUp();
-      outer.unpipe(socket);
       socket.end(guard.goaway());
       socket.destroySoon();
       return;
     }
-    if (!outer.write(chunk)) {
-      socket.pause();
-      outer.once('drain', () => socket.resume());
-    }
+    standIn.feed(chunk);
   };
   if (first?.length) feed(first);
-  // No EOF is passed on (as in http1/listener.ts): on EOF the session's JSStreamSocket ends its own
-  // side, and a write nghttp2 makes while that shutdown is pending trips an assertion in Node that
-  // kills the process. The session learns the client left from the destroy below instead.
   socket.on('data', feed);
-  // Node's side first: destroying `outer` first would hand `inner` an EOF.
+  // The session learns the client left from this (see stand-in-socket.ts: never an EOF).
   const gone = (): void => {
-    inner.destroy();
-    outer.destroy();
+    standIn.destroy();
   };
   socket.on('error', gone);
   socket.on('close', gone);
-  outer.on('error', () => socket.destroy());
-  outer.on('close', () => socket.destroy());
   socket.resume();
-  server.emit('connection', inner);
+  serve(standIn);
 }
 
 /**
@@ -171,8 +166,12 @@ export class GuardedHttp2Server {
 
   /** Serves an HTTP/2 connection; `first`: the bytes already read from it (the preface, for h2c). */
   accept(socket: Socket, first?: Buffer): void {
-    handOverGuarded(socket, first, this.server, newRequestGuard(this.maxHeaderSize), () =>
-      this.proxy.countConnectionError('node', 'malformed'),
+    handOverGuarded(
+      socket,
+      first,
+      (standIn) => this.server.emit('connection', standIn),
+      newRequestGuard(this.maxHeaderSize),
+      () => this.proxy.countConnectionError('node', 'malformed'),
     );
   }
 
