@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ChunkedScanner } from '../src/http1/chunked.js';
-import { parseRequestHead } from '../src/http1/request-head.js';
+import { hasToken, parseRequestHead } from '../src/http1/request-head.js';
 import { parseResponseHead, withFields } from '../src/http1/response-head.js';
 
 const req = (lines: string[]) => parseRequestHead(lines.join('\r\n'));
@@ -127,6 +127,25 @@ describe('request field names, in any case', () => {
     const h = req(['GET / HTTP/1.1', 'Host: h', 'Hos: 1', 'Hostx: 2', 'Content-Lengtx: x', 'Expecz: y']);
     expect(h).toMatchObject({ host: 'h', contentLength: -1 });
     expect(h?.fields).toEqual(['Host', 'h', 'Hos', '1', 'Hostx', '2', 'Content-Lengtx', 'x', 'Expecz', 'y']);
+  });
+});
+
+describe('hasToken (Connection: close)', () => {
+  const naive = (list: string, token: string) =>
+    list.split(',').some((t) => t.trim().toLowerCase() === token);
+  it('agrees with split, trim and toLowerCase on lists of any text', () => {
+    const piece = fc.constantFrom('close', 'CLOSE', 'Close', 'clos', 'closed', 'keep-alive', ',', ' ', '\t');
+    const odd = fc.constantFrom('\xa0', '\v', '\u2000', '\ufeff', '\u212a', '\u0130', 'x', '');
+    fc.assert(
+      fc.property(fc.array(fc.oneof(piece, odd), { maxLength: 12 }), (parts) => {
+        const list = parts.join('');
+        expect(hasToken(list, 'close')).toBe(naive(list, 'close'));
+        expect(hasToken(list, 'keep-alive')).toBe(naive(list, 'keep-alive'));
+      }),
+      { numRuns: 10_000 },
+    );
+    expect(hasToken('', 'close')).toBe(false);
+    expect(hasToken('keep-alive, \xa0Close\t', 'close')).toBe(true);
   });
 });
 

@@ -118,8 +118,39 @@ function trimOws(s: string, start: number, end: number): string {
   return s.slice(start, end);
 }
 
-/** Whether a comma-separated list (Connection) holds `token`, case-insensitively. */
+/**
+ * Whether a comma-separated list (Connection) holds `token` (lower-case ASCII), case-insensitively,
+ * each element trimmed as String#trim would: read in place, without the array and strings
+ * split/trim/toLowerCase made for every request that sent a Connection field.
+ */
 export function hasToken(list: string, token: string): boolean {
-  for (const t of list.split(',')) if (t.trim().toLowerCase() === token) return true;
-  return false;
+  let start = 0;
+  for (;;) {
+    const comma = list.indexOf(',', start);
+    const end = comma < 0 ? list.length : comma;
+    let from = start;
+    let to = end;
+    while (from < to && isWhiteSpace(list.charCodeAt(from))) from++;
+    while (to > from && isWhiteSpace(list.charCodeAt(to - 1))) to--;
+    if (isFieldNameAt(list, from, to, token)) return true;
+    if (comma < 0) return false;
+    start = comma + 1;
+  }
+}
+
+/** What String#trim removes: ECMAScript WhiteSpace and LineTerminator. */
+function isWhiteSpace(c: number): boolean {
+  return (
+    c === 0x20 ||
+    (c >= 0x09 && c <= 0x0d) ||
+    c === 0xa0 ||
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000 ||
+    c === 0xfeff
+  );
 }
