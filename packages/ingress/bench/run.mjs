@@ -550,6 +550,9 @@ for (let round = 0; round < ROUNDS; round++) {
       `${name}: ${r.rps.toFixed(0)} req/s, p99 ${r.p99} ms, ${r.cpuUs.toFixed(1)} µs CPU/request ` +
         `(kernel ${r.sysUs.toFixed(1)}), errors ${r.non2xx + r.socketErrors}`,
     );
+    // Which errors (wrk's read timeout is 2 s: a loaded machine can cause a few).
+    if (r.non2xx + r.socketErrors > 0)
+      console.error(`  ${(r.raw ?? '').match(/Socket errors:.*|Non-2xx.*/g)?.join('; ')}`);
     runs[name].push(r);
   }
 }
