@@ -384,15 +384,16 @@ async function until(fn, limitMs, what) {
   throw new Error(`timed out: ${what}`);
 }
 
-async function ready(port) {
+/** `annotated`: with BENCH_ANNOTATIONS, wait for them too (node-floor.mjs has none to apply). */
+async function ready(port, annotated = ANNOTATIONS) {
   await until(
     async () => {
       const res = await get(port, 'bench.example.com', '/');
       // With BENCH_ANNOTATIONS the route's CORS headers show its annotations are in force.
-      return res.body === 'A\n' && (!ANNOTATIONS || res.headers['access-control-allow-origin'] === '*');
+      return res.body === 'A\n' && (!annotated || res.headers['access-control-allow-origin'] === '*');
     },
     120_000,
-    `proxy on ${port}${ANNOTATIONS ? ' with the annotations in force' : ''}`,
+    `proxy on ${port}${annotated ? ' with the annotations in force' : ''}`,
   );
 }
 
@@ -522,7 +523,7 @@ const nginx = startNginx('proxy', nginxProxyConf([], new Set()));
 await ready(PORT.nginx);
 await ready(PORT.portico);
 for (const c of compared) await ready(c.ports.http);
-if (floor) await ready(PORT.floor);
+if (floor) await ready(PORT.floor, false);
 
 // (1) Throughput and p99: alternating rounds; the median round of each proxy is reported (the
 // machine is shared, single runs vary by ±30 %).
@@ -549,6 +550,9 @@ for (let round = 0; round < ROUNDS; round++) {
       `${name}: ${r.rps.toFixed(0)} req/s, p99 ${r.p99} ms, ${r.cpuUs.toFixed(1)} µs CPU/request ` +
         `(kernel ${r.sysUs.toFixed(1)}), errors ${r.non2xx + r.socketErrors}`,
     );
+    // Which errors (wrk's read timeout is 2 s: a loaded machine can cause a few).
+    if (r.non2xx + r.socketErrors > 0)
+      console.error(`  ${(r.raw ?? '').match(/Socket errors:.*|Non-2xx.*/g)?.join('; ')}`);
     runs[name].push(r);
   }
 }

@@ -34,14 +34,18 @@ export class Balancer {
   ): RoutedEndpoint | undefined {
     const n = endpoints.length;
     if (n === 0) return undefined;
+    const health = this.health;
+    // One endpoint and nothing ejected (a Deployment of one, or the benchmark): no cursor to
+    // move, no clock to read (Date.now() leaves JIT-compiled code).
+    if (n === 1 && health.size === 0) return endpoints[0] === avoid ? undefined : endpoints[0];
     const start = this.cursors.get(key) ?? 0;
-    const now = this.now();
+    let now: number | undefined;
     let fallback: RoutedEndpoint | undefined;
     for (let i = 0; i < n; i++) {
       const e = endpoints[(start + i) % n]!;
       if (e === avoid) continue;
-      const h = this.health.size === 0 ? undefined : this.health.get(e.origin);
-      if (h && h.ejectedUntil > now) {
+      const h = health.size === 0 ? undefined : health.get(e.origin);
+      if (h && h.ejectedUntil > (now ??= this.now())) {
         fallback ??= e;
         continue;
       }

@@ -15,6 +15,7 @@
  * one (the header is the load balancer's word, taken before any of this).
  */
 import { BlockList, isIP } from 'node:net';
+import { isFieldName } from './field-name.js';
 
 /** Addresses whose trust is remembered (see trusts()). */
 const ANSWERS_KEPT = 4096;
@@ -179,8 +180,7 @@ function quoteIfNeeded(value: string): string {
 export function fieldValue(fields: readonly string[], lowerName: string): string | undefined {
   let value: string | undefined;
   for (let i = 0; i < fields.length; i += 2) {
-    const name = fields[i]!;
-    if (name.length !== lowerName.length || name.toLowerCase() !== lowerName) continue;
+    if (!isFieldName(fields[i]!, lowerName)) continue;
     value = value === undefined ? fields[i + 1]! : `${value}, ${fields[i + 1]!}`;
   }
   return value;

@@ -4,6 +4,7 @@
  * plus the X-Forwarded-* family describing the client hop.
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { isFieldName } from './field-name.js';
 import {
   forwardingHeaders,
   ownForwardingHeaders,
@@ -37,18 +38,56 @@ const dropped = (lowerName: string): boolean => isHopByHop(lowerName) || lowerNa
 /** A Connection value naming no field: the usual `keep-alive` or `close`. */
 const ONLY_FRAMING = /^\s*(?:keep-alive|close)\s*$/i;
 
+/** What upstreamHeaders does with a request field, by name. */
+const enum Kind {
+  Keep,
+  Host,
+  /** Hop-by-hop, kept for a WebSocket handshake (keepUpgrade). */
+  ConnectionOrUpgrade,
+  /** The other hop-by-hop fields, and Expect. */
+  Dropped,
+  /**
+   * Headers we set ourselves (forwarded.ts): a client's values are dropped, a trusted proxy's are
+   * read (X-Real-IP never is: it is recomputed from the chain).
+   */
+  Forwarded,
+}
+
 /**
- * Headers we set ourselves (forwarded.ts): a client's values are dropped, a trusted proxy's are
- * read (X-Real-IP never is: it is recomputed from the chain).
+ * The kind of a field by its name, any case, told apart by length and compared where it stands:
+ * no lower-cased copy of every name (isHopByHop's names, Expect, Host and the forwarding headers).
  */
-const FORWARDED = new Set([
-  'x-forwarded-for',
-  'x-forwarded-proto',
-  'x-forwarded-host',
-  'x-forwarded-port',
-  'x-real-ip',
-  'forwarded',
-]);
+function kindOf(name: string): Kind {
+  switch (name.length) {
+    case 2:
+      return isFieldName(name, 'te') ? Kind.Dropped : Kind.Keep;
+    case 4:
+      return isFieldName(name, 'host') ? Kind.Host : Kind.Keep;
+    case 6:
+      return isFieldName(name, 'expect') ? Kind.Dropped : Kind.Keep;
+    case 7:
+      if (isFieldName(name, 'upgrade')) return Kind.ConnectionOrUpgrade;
+      return isFieldName(name, 'trailer') ? Kind.Dropped : Kind.Keep;
+    case 9:
+      return isFieldName(name, 'x-real-ip') || isFieldName(name, 'forwarded') ? Kind.Forwarded : Kind.Keep;
+    case 10:
+      if (isFieldName(name, 'connection')) return Kind.ConnectionOrUpgrade;
+      return isFieldName(name, 'keep-alive') ? Kind.Dropped : Kind.Keep;
+    case 14:
+      return isFieldName(name, 'http2-settings') ? Kind.Dropped : Kind.Keep;
+    case 15:
+      return isFieldName(name, 'x-forwarded-for') ? Kind.Forwarded : Kind.Keep;
+    case 16:
+      if (isFieldName(name, 'x-forwarded-host') || isFieldName(name, 'x-forwarded-port'))
+        return Kind.Forwarded;
+      return isFieldName(name, 'proxy-connection') ? Kind.Dropped : Kind.Keep;
+    case 17:
+      if (isFieldName(name, 'x-forwarded-proto')) return Kind.Forwarded;
+      return isFieldName(name, 'transfer-encoding') ? Kind.Dropped : Kind.Keep;
+    default:
+      return Kind.Keep;
+  }
+}
 
 /**
  * Fields a Connection header can never remove, whatever it lists: the message's framing and the Host
@@ -109,17 +148,21 @@ export function upstreamHeaders(
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     if (name.charCodeAt(0) === 0x3a) continue; // ':' pseudo-header (HTTP/2)
-    const lower = name.toLowerCase();
-    if (keepUpgrade && (lower === 'connection' || lower === 'upgrade')) {
+    const kind = kindOf(name);
+    if (kind === Kind.ConnectionOrUpgrade && keepUpgrade) {
       out.push(name, raw[i + 1]!);
       continue;
     }
-    if (FORWARDED.has(lower)) {
-      if (arrived) arrived[lower] = arrived[lower] ? `${arrived[lower]}, ${raw[i + 1]!}` : raw[i + 1]!;
+    if (kind === Kind.Forwarded) {
+      if (arrived) {
+        const lower = name.toLowerCase();
+        arrived[lower] = arrived[lower] ? `${arrived[lower]}, ${raw[i + 1]!}` : raw[i + 1]!;
+      }
       continue;
     }
-    if (dropped(lower) || listed?.has(lower)) continue;
-    if (lower === 'host') {
+    if (kind === Kind.Dropped || kind === Kind.ConnectionOrUpgrade) continue;
+    if (listed !== null && listed.has(name.toLowerCase())) continue;
+    if (kind === Kind.Host) {
       if (replaceHost) continue;
       sawHost = true;
     }

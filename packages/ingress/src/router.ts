@@ -136,7 +136,11 @@ export class Router {
 
   /** Whether plain HTTP for this host must be redirected to HTTPS (host listed under spec.tls). */
   isTlsHost(host: string): boolean {
-    return this.tlsExact.has(host) || this.tlsWildcard.has(parentDomain(host));
+    // Asked for every plain-HTTP request: no hashing of the host when there is nothing to find.
+    return (
+      (this.tlsExact.size !== 0 && this.tlsExact.has(host)) ||
+      (this.tlsWildcard.size !== 0 && this.tlsWildcard.has(parentDomain(host)))
+    );
   }
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ChunkedScanner } from '../src/http1/chunked.js';
-import { parseRequestHead } from '../src/http1/request-head.js';
+import { hasToken, parseRequestHead } from '../src/http1/request-head.js';
 import { parseResponseHead, withFields } from '../src/http1/response-head.js';
 
 const req = (lines: string[]) => parseRequestHead(lines.join('\r\n'));
@@ -92,6 +92,60 @@ describe('request heads the fast path takes', () => {
         expect(h?.fields).toEqual(['Host', 'h', ...fields.flat()]);
       }),
     );
+  });
+});
+
+describe('request field names, in any case', () => {
+  /** `lower` with each letter upper-cased or not, as `pick` says. */
+  const cased = (lower: string, pick: boolean[]) =>
+    [...lower].map((c, i) => (pick[i % pick.length] ? c.toUpperCase() : c)).join('');
+  const pick = fc.array(fc.boolean(), { minLength: 1, maxLength: 20 });
+
+  it('knows Host, Content-Length and Connection however they are written', () => {
+    fc.assert(
+      fc.property(pick, (p) => {
+        const h = req([
+          'POST / HTTP/1.1',
+          `${cased('host', p)}: h`,
+          `${cased('content-length', p)}: 7`,
+          `${cased('connection', p)}: close`,
+        ]);
+        expect(h).toMatchObject({ host: 'h', contentLength: 7, connection: 'close', close: true });
+      }),
+    );
+  });
+
+  it('hands over Transfer-Encoding, Upgrade and Expect however they are written', () => {
+    fc.assert(
+      fc.property(pick, fc.constantFrom('transfer-encoding', 'upgrade', 'expect'), (p, name) => {
+        expect(req(['POST / HTTP/1.1', 'Host: h', `${cased(name, p)}: x`])).toBeUndefined();
+      }),
+    );
+  });
+
+  it('takes names one character off (or one longer) for ordinary fields', () => {
+    const h = req(['GET / HTTP/1.1', 'Host: h', 'Hos: 1', 'Hostx: 2', 'Content-Lengtx: x', 'Expecz: y']);
+    expect(h).toMatchObject({ host: 'h', contentLength: -1 });
+    expect(h?.fields).toEqual(['Host', 'h', 'Hos', '1', 'Hostx', '2', 'Content-Lengtx', 'x', 'Expecz', 'y']);
+  });
+});
+
+describe('hasToken (Connection: close)', () => {
+  const naive = (list: string, token: string) =>
+    list.split(',').some((t) => t.trim().toLowerCase() === token);
+  it('agrees with split, trim and toLowerCase on lists of any text', () => {
+    const piece = fc.constantFrom('close', 'CLOSE', 'Close', 'clos', 'closed', 'keep-alive', ',', ' ', '\t');
+    const odd = fc.constantFrom('\xa0', '\v', '\u2000', '\ufeff', '\u212a', '\u0130', 'x', '');
+    fc.assert(
+      fc.property(fc.array(fc.oneof(piece, odd), { maxLength: 12 }), (parts) => {
+        const list = parts.join('');
+        expect(hasToken(list, 'close')).toBe(naive(list, 'close'));
+        expect(hasToken(list, 'keep-alive')).toBe(naive(list, 'keep-alive'));
+      }),
+      { numRuns: 10_000 },
+    );
+    expect(hasToken('', 'close')).toBe(false);
+    expect(hasToken('keep-alive, \xa0Close\t', 'close')).toBe(true);
   });
 });
 
@@ -195,6 +249,75 @@ describe('response heads', () => {
       }),
       { numRuns: 3_000 },
     );
+  });
+
+  it('reads Content-Length as the digits String#trim leaves, 1 to 15 of them', () => {
+    const value = fc.stringMatching(/^[ \t\xa00-9+a-]{0,20}$/);
+    fc.assert(
+      fc.property(value, (v) => {
+        const h = res(['HTTP/1.1 200 OK', `Content-Length:${v}`]);
+        const trimmed = v.trim();
+        if (/^\d{1,15}$/.test(trimmed))
+          expect(h).toMatchObject({ framing: 'length', length: Number(trimmed) });
+        else expect(h).toBe('invalid Content-Length');
+      }),
+      { numRuns: 5_000 },
+    );
+    expect(res(['HTTP/1.1 200 OK', 'Content-Length: 999999999999999'])).toMatchObject({
+      length: 999_999_999_999_999,
+    });
+    expect(res(['HTTP/1.1 200 OK', 'Content-Length: 1000000000000000'])).toBe('invalid Content-Length');
+    expect(res(['HTTP/1.1 200 OK', 'Content-Length: 007', 'Content-Length: 7'])).toMatchObject({ length: 7 });
+    expect(res(['HTTP/1.1 200 OK', 'Content-Length:'])).toBe('invalid Content-Length');
+  });
+
+  it('reads every status code of three digits', () => {
+    for (let status = 100; status <= 999; status++)
+      expect(res([`HTTP/1.1 ${status} X`, 'Content-Length: 0'])).toMatchObject({ status });
+  });
+
+  it('tells a plain keep-alive from any other Connection value', () => {
+    const plain = (v: string) => res(['HTTP/1.1 200 OK', 'Content-Length: 0', `Connection:${v}`, 'X-A: 1']);
+    for (const v of [' keep-alive', 'keep-alive', ' \t\xa0keep-alive\xa0 ', ' Keep-Alive'])
+      expect(plain(v)).toMatchObject({
+        reusable: true,
+        forClient: 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX-A: 1\r\nserver: portico\r\n',
+      });
+    expect(plain(' keep-alive, x-a')).toMatchObject({
+      forClient: 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\nserver: portico\r\n',
+    });
+    expect(plain(' keep-alivex')).toMatchObject({ reusable: true });
+    expect(
+      res(['HTTP/1.1 200 OK', 'Content-Length: 0', 'Connection: keep-alive', 'Connection: close']),
+    ).toMatchObject({ reusable: false });
+  });
+
+  it('drops the hop-by-hop fields however they are written, and only those', () => {
+    const upper = (n: string) => n.toUpperCase();
+    const mixed = (n: string) => [...n].map((c, i) => (i % 2 ? c.toUpperCase() : c)).join('');
+    const hop = [
+      'connection',
+      'keep-alive',
+      'proxy-connection',
+      'te',
+      'trailer',
+      'upgrade',
+      'http2-settings',
+    ];
+    for (const write of [upper, mixed]) {
+      const lines = hop.map((n) => `${write(n)}: x`);
+      const h = res(['HTTP/1.1 200 OK', 'Content-Length: 0', ...lines, 'Te2: kept', 'Upgradf: kept']);
+      expect(h).toMatchObject({
+        forClient:
+          'HTTP/1.1 200 OK\r\nContent-Length: 0\r\nTe2: kept\r\nUpgradf: kept\r\nserver: portico\r\n',
+      });
+      expect(
+        res(['HTTP/1.1 200 OK', `${write('transfer-encoding')}: chunked`, `${write('server')}: p`]),
+      ).toMatchObject({
+        framing: 'chunked',
+        forClient: `HTTP/1.1 200 OK\r\n${write('server')}: p\r\ntransfer-encoding: chunked\r\n`,
+      });
+    }
   });
 
   it.each([

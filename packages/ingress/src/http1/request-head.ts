@@ -6,6 +6,7 @@
  * RFC 9112 §6.3). So this parser only has to recognise the common case exactly, never to judge the
  * rest: when in doubt it bails.
  */
+import { isFieldNameAt } from '../field-name.js';
 
 /**
  * The whole head, validated in one linear pass: request-line (RFC 9112 §3), then field lines with
@@ -15,13 +16,36 @@
  */
 const HEAD = /^[A-Z]{1,20} \/[!-~]* HTTP\/1\.1(?:\r\n[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t -~\x80-\xff]*)*$/;
 const DIGITS = /^\d{1,15}$/;
-/** By length: whether a field name that long may be one parseRequestHead looks at. */
-const INTERESTING_LENGTH: readonly boolean[] = (() => {
-  const byLength: boolean[] = [];
-  for (const n of ['host', 'content-length', 'transfer-encoding', 'upgrade', 'expect', 'connection'])
-    byLength[n.length] = true;
-  return byLength;
-})();
+/** What a request field is to this parser, told from its name where it stands (fieldAt). */
+const enum Field {
+  Other,
+  Host,
+  ContentLength,
+  /** Transfer-Encoding, Upgrade, Expect: Node's server takes the request. */
+  NotOurs,
+  Connection,
+}
+
+/** The kind of the field named by `head` from `start` to `end`, any case. */
+function fieldAt(head: string, start: number, end: number): Field {
+  // By length first: most names (all but 4, 6, 7, 10, 14 or 17 long) are Other at once.
+  switch (end - start) {
+    case 4:
+      return isFieldNameAt(head, start, end, 'host') ? Field.Host : Field.Other;
+    case 6:
+      return isFieldNameAt(head, start, end, 'expect') ? Field.NotOurs : Field.Other;
+    case 7:
+      return isFieldNameAt(head, start, end, 'upgrade') ? Field.NotOurs : Field.Other;
+    case 10:
+      return isFieldNameAt(head, start, end, 'connection') ? Field.Connection : Field.Other;
+    case 14:
+      return isFieldNameAt(head, start, end, 'content-length') ? Field.ContentLength : Field.Other;
+    case 17:
+      return isFieldNameAt(head, start, end, 'transfer-encoding') ? Field.NotOurs : Field.Other;
+    default:
+      return Field.Other;
+  }
+}
 
 export interface RequestHead {
   readonly method: string;
@@ -55,21 +79,18 @@ export function parseRequestHead(head: string): RequestHead | undefined {
     const colon = head.indexOf(':', start);
     const name = head.slice(start, colon);
     const value = trimOws(head, colon + 1, end);
-    // Only names of these lengths can be one of the cases below: no lower-cased copy of the others.
-    switch (INTERESTING_LENGTH[name.length] ? name.toLowerCase() : '') {
-      case 'host':
+    switch (fieldAt(head, start, colon)) {
+      case Field.Host:
         if (host !== undefined) return undefined;
         host = value;
         break;
-      case 'content-length':
+      case Field.ContentLength:
         if (contentLength >= 0 || !DIGITS.test(value)) return undefined;
         contentLength = Number(value);
         break;
-      case 'transfer-encoding':
-      case 'upgrade':
-      case 'expect':
+      case Field.NotOurs:
         return undefined;
-      case 'connection':
+      case Field.Connection:
         connection = connection === undefined ? value : `${connection},${value}`;
         break;
     }
@@ -97,8 +118,39 @@ function trimOws(s: string, start: number, end: number): string {
   return s.slice(start, end);
 }
 
-/** Whether a comma-separated list (Connection) holds `token`, case-insensitively. */
+/**
+ * Whether a comma-separated list (Connection) holds `token` (lower-case ASCII), case-insensitively,
+ * each element trimmed as String#trim would: read in place, without the array and strings
+ * split/trim/toLowerCase made for every request that sent a Connection field.
+ */
 export function hasToken(list: string, token: string): boolean {
-  for (const t of list.split(',')) if (t.trim().toLowerCase() === token) return true;
-  return false;
+  let start = 0;
+  for (;;) {
+    const comma = list.indexOf(',', start);
+    const end = comma < 0 ? list.length : comma;
+    let from = start;
+    let to = end;
+    while (from < to && isWhiteSpace(list.charCodeAt(from))) from++;
+    while (to > from && isWhiteSpace(list.charCodeAt(to - 1))) to--;
+    if (isFieldNameAt(list, from, to, token)) return true;
+    if (comma < 0) return false;
+    start = comma + 1;
+  }
+}
+
+/** What String#trim removes: ECMAScript WhiteSpace and LineTerminator. */
+function isWhiteSpace(c: number): boolean {
+  return (
+    c === 0x20 ||
+    (c >= 0x09 && c <= 0x0d) ||
+    c === 0xa0 ||
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000 ||
+    c === 0xfeff
+  );
 }

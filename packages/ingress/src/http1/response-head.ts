@@ -4,33 +4,87 @@
  * the pod sent none, and the body's framing decided as RFC 9112 §6.3 says. Anything malformed or
  * ambiguous is refused (the caller answers 502): a proxy must not guess where a response ends.
  */
-import { connectionTokens, isHopByHop } from '../headers.js';
+import { isFieldNameAt } from '../field-name.js';
+import { connectionTokens } from '../headers.js';
 import { hasToken } from './request-head.js';
 
 const HEAD =
   /^HTTP\/1\.[01] [1-9]\d\d(?: [\t -~\x80-\xff]*)?(?:\r\n[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t -~\x80-\xff]*)*$/;
-const DIGITS = /^\d{1,15}$/;
+/** What a response field is to this parser, told from its name where it stands (fieldAt). */
+const enum Field {
+  /** Date, Content-Type, …: kept as sent, never copied or lower-cased. */
+  Other,
+  Connection,
+  TransferEncoding,
+  /** The other hop-by-hop fields of headers.ts isHopByHop: dropped. */
+  HopByHop,
+  ContentLength,
+  Server,
+}
+
+/** The kind of the field named by `head` from `start` to `end`, any case (isHopByHop's names). */
+function fieldAt(head: string, start: number, end: number): Field {
+  // By length first: most names (all but 2, 6, 7, 10, 14, 16 or 17 long) are Other at once.
+  switch (end - start) {
+    case 2:
+      return isFieldNameAt(head, start, end, 'te') ? Field.HopByHop : Field.Other;
+    case 6:
+      return isFieldNameAt(head, start, end, 'server') ? Field.Server : Field.Other;
+    case 7:
+      return isFieldNameAt(head, start, end, 'trailer') || isFieldNameAt(head, start, end, 'upgrade')
+        ? Field.HopByHop
+        : Field.Other;
+    case 10:
+      if (isFieldNameAt(head, start, end, 'connection')) return Field.Connection;
+      return isFieldNameAt(head, start, end, 'keep-alive') ? Field.HopByHop : Field.Other;
+    case 14:
+      if (isFieldNameAt(head, start, end, 'content-length')) return Field.ContentLength;
+      return isFieldNameAt(head, start, end, 'http2-settings') ? Field.HopByHop : Field.Other;
+    case 16:
+      return isFieldNameAt(head, start, end, 'proxy-connection') ? Field.HopByHop : Field.Other;
+    case 17:
+      return isFieldNameAt(head, start, end, 'transfer-encoding') ? Field.TransferEncoding : Field.Other;
+    default:
+      return Field.Other;
+  }
+}
+
 /**
- * Indexed by a field name's length: whether a name that long can be one this parser looks at
- * (the hop-by-hop names of headers.ts isHopByHop, Content-Length, Server).
+ * What String#trim leaves of `head` from `start` to `end`, as [start, end) in `head`: in a head the
+ * pattern passed, the only white space a value can hold is HTAB, SP and NBSP (obs-text 0xA0).
  */
-const MATTERS_BY_LENGTH: readonly boolean[] = (() => {
-  const names = [
-    'connection',
-    'keep-alive',
-    'proxy-connection',
-    'te',
-    'trailer',
-    'transfer-encoding',
-    'upgrade',
-    'http2-settings',
-    'content-length',
-    'server',
-  ];
-  const byLength: boolean[] = [];
-  for (const n of names) byLength[n.length] = true;
-  return byLength;
-})();
+function trimmedStart(head: string, start: number, end: number): number {
+  while (start < end && isTrimmed(head.charCodeAt(start))) start++;
+  return start;
+}
+function trimmedEnd(head: string, start: number, end: number): number {
+  while (end > start && isTrimmed(head.charCodeAt(end - 1))) end--;
+  return end;
+}
+const isTrimmed = (c: number): boolean => c === 0x20 || c === 0x09 || c === 0xa0;
+
+/**
+ * A Content-Length value (from `start` to `end` in `head`) read as /^\d{1,15}$/ after String#trim
+ * would, without the copies: the length, or -1 when it is not 1 to 15 digits.
+ */
+function lengthAt(head: string, start: number, end: number): number {
+  const from = trimmedStart(head, start, end);
+  const to = trimmedEnd(head, from, end);
+  if (to === from || to - from > 15) return -1;
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const d = head.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/** Whether the value from `start` to `end` is exactly `keep-alive` once trimmed (what most pods send). */
+function isKeepAlive(head: string, start: number, end: number): boolean {
+  const from = trimmedStart(head, start, end);
+  return head.startsWith('keep-alive', from) && trimmedEnd(head, from, end) === from + 10;
+}
 
 export type Framing =
   /** No body: HEAD, 1xx, 204, 304 (§6.3 rule 1–2). */
@@ -59,7 +113,8 @@ export function parseResponseHead(
 ): ResponseHead | string {
   if (!HEAD.test(head)) return 'malformed response head';
   const http10 = head.charCodeAt(7) === 0x30;
-  const status = Number(head.slice(9, 12));
+  // Three digits (the pattern checked them): read where they stand rather than from a copy.
+  const status = head.charCodeAt(9) * 100 + head.charCodeAt(10) * 10 + head.charCodeAt(11) - 0x30 * 111;
   // The output is the input minus dropped lines: copied in spans, so a typical head is 2 slices.
   let out = http10 ? 'HTTP/1.1' : '';
   let keptFrom = http10 ? 8 : 0;
@@ -73,23 +128,41 @@ export function parseResponseHead(
     lineEnd = head.indexOf('\r\n', start);
     const end = lineEnd < 0 ? head.length : lineEnd;
     const colon = head.indexOf(':', start);
-    // Only a few names matter here (all 2, 6, 7, 10, 14, 16 or 17 long): the others (Date,
-    // Content-Type, …) are kept as they are without being copied or lower-cased.
-    if (!MATTERS_BY_LENGTH[colon - start]) continue;
-    const name = head.slice(start, colon).toLowerCase();
-    let drop = isHopByHop(name);
-    if (drop) {
-      const value = head.slice(colon + 1, end).trim();
-      if (name === 'connection') connection = connection === undefined ? value : `${connection},${value}`;
-      else if (name === 'transfer-encoding')
+    let drop = false;
+    switch (fieldAt(head, start, colon)) {
+      case Field.Other:
+        continue;
+      case Field.Connection: {
+        drop = true;
+        // The usual lone `Connection: keep-alive` is recognised where it stands, without a copy.
+        const value =
+          connection === undefined && isKeepAlive(head, colon + 1, end)
+            ? 'keep-alive'
+            : head.slice(colon + 1, end).trim();
+        connection = connection === undefined ? value : `${connection},${value}`;
+        break;
+      }
+      case Field.TransferEncoding: {
+        drop = true;
+        const value = head.slice(colon + 1, end).trim();
         transferEncoding = transferEncoding === undefined ? value : `${transferEncoding},${value}`;
-    } else if (name === 'content-length') {
-      const value = head.slice(colon + 1, end).trim();
-      // Repeated identical values are one length (§6.3 rule 5); anything else is an error.
-      if (!DIGITS.test(value) || (length >= 0 && Number(value) !== length)) return 'invalid Content-Length';
-      drop = length >= 0;
-      length = Number(value);
-    } else if (name === 'server') server = true;
+        break;
+      }
+      case Field.HopByHop:
+        drop = true;
+        break;
+      case Field.ContentLength: {
+        const value = lengthAt(head, colon + 1, end);
+        // Repeated identical values are one length (§6.3 rule 5); anything else is an error.
+        if (value < 0 || (length >= 0 && value !== length)) return 'invalid Content-Length';
+        drop = length >= 0;
+        length = value;
+        break;
+      }
+      case Field.Server:
+        server = true;
+        break;
+    }
     if (drop) {
       out += head.slice(keptFrom, start);
       keptFrom = end + 2;
