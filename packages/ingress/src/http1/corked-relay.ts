@@ -1,9 +1,10 @@
 /**
- * Relays what Node's server writes on its in-process stand-in socket to the client's socket, all
- * bytes of one turn of the event loop in one write. nghttp2 writes every frame on its own (a
- * response is at least a HEADERS and a DATA frame), and the socket pair hands them over one chunk
- * at a time: relayed one by one, over TLS each became a TLS record and a system call of its own
- * (docs/benchmarks.md, issue 15: HTTP/2 from clients).
+ * Relays what Node's HTTP server writes on the in-process stand-in of a handed-over connection
+ * (http1/listener.ts `handover`) to the client's socket, all bytes of one turn of the event loop in
+ * one write. Node's server writes a response's head and body apart, and the socket pair hands them
+ * over one chunk at a time: relayed one by one, over TLS each became a TLS record and a system call
+ * of its own (docs/benchmarks.md, issue 15). HTTP/2 sessions run on their own stand-in
+ * (http2/stand-in-socket.ts), which does the same.
  */
 import type { Duplex } from 'node:stream';
 
