@@ -6,14 +6,15 @@
  * gets and how many stay open. The counts must be the same.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import { connect, type AddressInfo, type Socket } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ForwardAuth, type AuthRequest, type ForwardAuthPolicy } from '@portico/ingress';
-import { freePort, nginxBinary } from './adversarial/harness.js';
+import { freePort } from './adversarial/harness.js';
+import { startReferenceNginx } from './reference-nginx.js';
 
 /** An auth server that answers 200 (after `?delay=` ms) and keeps its connections for counting. */
 interface CountingAuth {
@@ -43,38 +44,14 @@ let forNginx: CountingAuth;
 let forPortico: CountingAuth;
 const fa = new ForwardAuth();
 
-async function waitListening(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`nginx is not listening on ${port}`);
-}
-
 beforeAll(async () => {
-  const bin = nginxBinary();
-  if (!bin) throw new Error('this test needs nginx (Debian package nginx, listed in .ci/apt-packages)');
   forNginx = await countingAuth();
   forPortico = await countingAuth();
   dir = mkdtempSync(join(tmpdir(), 'portico-auth-keepalive-nginx-'));
-  chmodSync(dir, 0o777);
   nginxPort = await freePort();
-  writeFileSync(
-    join(dir, 'nginx.conf'),
-    `worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/error.log;
-events {}
-http {
-  access_log off;
-  client_body_temp_path ${dir}; proxy_temp_path ${dir}; fastcgi_temp_path ${dir};
-  uwsgi_temp_path ${dir}; scgi_temp_path ${dir};
-  upstream auth {
+  nginxProcess = await startReferenceNginx(
+    dir,
+    `upstream auth {
     server 127.0.0.1:${forNginx.port};
     keepalive ${KEEPALIVE.connections};
     keepalive_requests ${KEEPALIVE.requests};
@@ -83,14 +60,9 @@ http {
   server {
     listen 127.0.0.1:${nginxPort};
     location / { proxy_pass http://auth; proxy_http_version 1.1; proxy_set_header Connection ""; }
-  }
-}
-`,
+  }`,
+    [nginxPort],
   );
-  nginxProcess = spawn(bin, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], {
-    stdio: 'ignore',
-  });
-  await waitListening(nginxPort);
 });
 
 afterAll(async () => {

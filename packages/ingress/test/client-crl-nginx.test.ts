@@ -6,15 +6,15 @@
  * the status codes must be the same.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1Secret } from '@kubernetes/client-node';
 import { IngressServer } from '@portico/ingress';
-import { freePort, nginxBinary } from './adversarial/harness.js';
+import { freePort } from './adversarial/harness.js';
+import { startReferenceNginx } from './reference-nginx.js';
 import { ingress, rule, tlsSecret } from './fixtures.js';
 import { loopbackService, startEcho, stopAll, table, type Echo } from './backends.js';
 import { crlOf, leaf, need, testCa } from './tls-kit.js';
@@ -43,25 +43,8 @@ function tempDir(): string {
   return d;
 }
 
-async function waitListening(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`nginx is not listening on ${port}`);
-}
-
 beforeAll(async () => {
   need('openssl');
-  const bin = nginxBinary();
-  if (!bin) throw new Error('this test needs nginx (Debian package nginx, listed in .ci/apt-packages)');
   const siteDir = tempDir();
   testCa(siteDir, 'site-ca.portico.invalid');
   const site = leaf(siteDir, 'site', HOSTS);
@@ -75,7 +58,6 @@ beforeAll(async () => {
   const crls = { stale: crlOf(caDir, [], true), fresh: crlOf(caDir, [clients.revoked.cert]) };
 
   const work = tempDir();
-  chmodSync(work, 0o777);
   writeFileSync(join(work, 'site.crt'), site.cert);
   writeFileSync(join(work, 'site.key'), site.key);
   writeFileSync(join(work, 'ca.crt'), ca);
@@ -92,22 +74,7 @@ beforeAll(async () => {
     location / { return 200 "ok\\n"; }
   }`);
   }
-  writeFileSync(
-    join(work, 'nginx.conf'),
-    `worker_processes 1; pid ${work}/nginx.pid; error_log ${work}/error.log;
-events {}
-http {
-  access_log off;
-  client_body_temp_path ${work}; proxy_temp_path ${work}; fastcgi_temp_path ${work};
-  uwsgi_temp_path ${work}; scgi_temp_path ${work};
-  ${servers.join('\n  ')}
-}
-`,
-  );
-  nginxProcess = spawn(bin, ['-p', work, '-c', join(work, 'nginx.conf'), '-g', 'daemon off;'], {
-    stdio: 'ignore',
-  });
-  for (const port of nginxPorts.values()) await waitListening(port);
+  nginxProcess = await startReferenceNginx(work, `${servers.join('\n  ')}`, [...nginxPorts.values()]);
 
   web = await startEcho('web');
   const secret = (name: string, crl: string): V1Secret => ({

@@ -10,16 +10,16 @@
  * chains nginx refuses as too deep; those differences are listed, not hidden.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import tls from 'node:tls';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1Secret } from '@kubernetes/client-node';
 import { IngressServer } from '@portico/ingress';
-import { freePort, nginxBinary } from './adversarial/harness.js';
+import { freePort } from './adversarial/harness.js';
+import { startReferenceNginx } from './reference-nginx.js';
 import { ingress, rule, tlsSecret } from './fixtures.js';
 import { loopbackService, startEcho, stopAll, table, type Echo } from './backends.js';
 import { intermediateCa, leaf, need, testCa } from './tls-kit.js';
@@ -51,25 +51,8 @@ function tempDir(): string {
 
 const hostOf = (bundle: Bundle, depth: number) => `d${depth}-${bundle}.test`;
 
-async function waitListening(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`nginx is not listening on ${port}`);
-}
-
 beforeAll(async () => {
   need('openssl');
-  const bin = nginxBinary();
-  if (!bin) throw new Error('this test needs nginx (Debian package nginx, listed in .ci/apt-packages)');
   const hosts = BUNDLES.flatMap((b) => DEPTHS.map((d) => hostOf(b, d)));
   const siteDir = tempDir();
   testCa(siteDir, 'site-ca.portico.invalid');
@@ -99,7 +82,6 @@ beforeAll(async () => {
   rootCa = cas[0]!;
   const bundles: Record<Bundle, string> = { root: cas[0]!, all: cas.join('') };
   const work = tempDir();
-  chmodSync(work, 0o777);
   writeFileSync(join(work, 'site.crt'), site.cert);
   writeFileSync(join(work, 'site.key'), site.key);
   for (const b of BUNDLES) writeFileSync(join(work, `${b}.pem`), bundles[b]);
@@ -115,22 +97,7 @@ beforeAll(async () => {
     location / { return 200 "ok\\n"; }
   }`);
     }
-  writeFileSync(
-    join(work, 'nginx.conf'),
-    `worker_processes 1; pid ${work}/nginx.pid; error_log ${work}/error.log;
-events {}
-http {
-  access_log off;
-  client_body_temp_path ${work}; proxy_temp_path ${work}; fastcgi_temp_path ${work};
-  uwsgi_temp_path ${work}; scgi_temp_path ${work};
-  ${servers.join('\n  ')}
-}
-`,
-  );
-  nginxProcess = spawn(bin, ['-p', work, '-c', join(work, 'nginx.conf'), '-g', 'daemon off;'], {
-    stdio: 'ignore',
-  });
-  for (const port of nginxPorts.values()) await waitListening(port);
+  nginxProcess = await startReferenceNginx(work, `${servers.join('\n  ')}`, [...nginxPorts.values()]);
 
   web = await startEcho('web');
   const secret = (b: Bundle): V1Secret => ({

@@ -4,13 +4,14 @@
  * lenient than the spec, the difference is listed, not hidden.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeV2, IngressServer, V2_SIGNATURE } from '@portico/ingress';
-import { freePort, nginxBinary } from './adversarial/harness.js';
+import { freePort } from './adversarial/harness.js';
+import { startReferenceNginx } from './reference-nginx.js';
 import { ingress, rule } from './fixtures.js';
 import { loopbackService, startEcho, stopAll, table, type Echo } from './backends.js';
 
@@ -39,41 +40,14 @@ function outcome(port: number, bytes: Buffer): Promise<Outcome> {
   });
 }
 
-async function waitListening(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`nginx is not listening on ${port}`);
-}
-
 beforeAll(async () => {
-  const bin = nginxBinary();
-  if (!bin) throw new Error('this test needs nginx (Debian package nginx, listed in .ci/apt-packages)');
   dir = mkdtempSync(join(tmpdir(), 'portico-pp-nginx-'));
-  chmodSync(dir, 0o777);
   nginxPort = await freePort();
-  writeFileSync(
-    join(dir, 'nginx.conf'),
-    `worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/error.log;
-events {}
-http {
-  access_log off;
-  client_body_temp_path ${dir}; proxy_temp_path ${dir}; fastcgi_temp_path ${dir};
-  uwsgi_temp_path ${dir}; scgi_temp_path ${dir};
-  server { listen 127.0.0.1:${nginxPort} proxy_protocol; location / { return 200 "ok\\n"; } }
-}
-`,
+  nginx = await startReferenceNginx(
+    dir,
+    `server { listen 127.0.0.1:${nginxPort} proxy_protocol; location / { return 200 "ok\\n"; } }`,
+    [nginxPort],
   );
-  nginx = spawn(bin, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], { stdio: 'ignore' });
-  await waitListening(nginxPort);
   echo = await startEcho('echo');
   server = new IngressServer({
     host: '127.0.0.1',
