@@ -14,7 +14,7 @@ import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerR
 import { constants as h2, type ClientHttp2Stream, type Http2ServerRequest } from 'node:http2';
 import { downstreamHeaders } from './headers.js';
 import type { ExchangeExtras } from './node-exchange.js';
-import { headerObject, joined } from './node-request.js';
+import { headerObject, pickEndpoint } from './node-request.js';
 import type { BodyLimit } from './limits.js';
 import type { IngressCore } from './core.js';
 import type { NodeDataPlane } from './node-data-plane.js';
@@ -73,17 +73,9 @@ export class H2Exchange {
   /** Sends the request on a stream; `avoid`: the endpoint a retry must not pick again. */
   start(avoid?: RoutedEndpoint): void {
     const core = this.core;
-    const affinity = this.target.affinity;
-    let endpoint: RoutedEndpoint | undefined;
-    if (affinity === undefined)
-      endpoint = core.balancer.pick(this.backend.key, this.backend.endpoints, avoid);
-    else {
-      // Cookie affinity for gRPC too (affinity.ts): a client that keeps its cookies stays on its pod.
-      const secure = (this.req.socket as { encrypted?: boolean }).encrypted === true;
-      const choice = core.stickyPick(this.backend, affinity, joined(this.req.headers.cookie), secure, avoid);
-      endpoint = choice.endpoint;
-      this.setCookie = choice.setCookie;
-    }
+    const choice = pickEndpoint(core, this.backend, this.target.affinity, this.req, avoid);
+    const endpoint = choice.endpoint;
+    this.setCookie = choice.setCookie;
     if (!endpoint) return this.fail(502);
     this.endpoint = endpoint;
     const backendRequest = this.extras.deadlines?.backendRequest;

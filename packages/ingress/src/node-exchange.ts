@@ -10,7 +10,7 @@ import type { AccessInfo, Deadlines, IngressCore } from './core.js';
 import { downstreamHeaders } from './headers.js';
 import type { BodyLimit } from './limits.js';
 import type { NodeDataPlane } from './node-data-plane.js';
-import { accessOf, headerObject, isHttp2, joined } from './node-request.js';
+import { accessOf, headerObject, isHttp2, pickEndpoint } from './node-request.js';
 import type { Backend, RoutedEndpoint } from './router.js';
 import type { Target } from './table.js';
 import { errorCode } from './upstream-policy.js';
@@ -113,23 +113,9 @@ export class NodeExchange implements Dispatcher.DispatchHandler {
   }
 
   start(avoid: RoutedEndpoint | undefined): void {
-    const affinity = this.target.affinity;
-    let endpoint: RoutedEndpoint | undefined;
-    if (affinity === undefined)
-      endpoint = this.core.balancer.pick(this.backend.key, this.backend.endpoints, avoid);
-    else {
-      // affinity.ts: the endpoint the client's cookie names, or a new one and a cookie for it.
-      const secure = (this.req.socket as { encrypted?: boolean }).encrypted === true;
-      const choice = this.core.stickyPick(
-        this.backend,
-        affinity,
-        joined(this.req.headers.cookie),
-        secure,
-        avoid,
-      );
-      endpoint = choice.endpoint;
-      this.setCookie = choice.setCookie;
-    }
+    const choice = pickEndpoint(this.core, this.backend, this.target.affinity, this.req, avoid);
+    const endpoint = choice.endpoint;
+    this.setCookie = choice.setCookie;
     if (!endpoint) return this.fail(502);
     this.endpoint = endpoint;
     this.origin = endpoint.origin;

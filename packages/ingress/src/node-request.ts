@@ -4,9 +4,12 @@
  */
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
-import type { AccessInfo } from './core.js';
+import type { StickyChoice } from './affinity.js';
+import type { CookieAffinity } from './annotations/index.js';
+import type { AccessInfo, IngressCore } from './core.js';
 import type { ClientHop } from './headers.js';
 import type { RequestView } from './route-policy.js';
+import type { Backend, RoutedEndpoint } from './router.js';
 
 export function hopOf(req: IncomingMessage, proto: 'http' | 'https', host: string): ClientHop {
   const peer = peerOf(req);
@@ -73,4 +76,20 @@ export function headerObject(
 /** An HTTP/2 stream (Node's compatibility API), as opposed to an HTTP/1 request of any version. */
 export function isHttp2(req: IncomingMessage): boolean {
   return (req as unknown as Partial<Http2ServerRequest>).stream !== undefined;
+}
+
+/**
+ * The endpoint for a request on the Node data plane: the balancer's pick, or with cookie affinity
+ * (affinity.ts) the one the client's cookie names, or a new one and the Set-Cookie for it.
+ */
+export function pickEndpoint(
+  core: IngressCore,
+  backend: Backend,
+  affinity: CookieAffinity | undefined,
+  req: IncomingMessage,
+  avoid: RoutedEndpoint | undefined,
+): StickyChoice {
+  if (affinity === undefined) return { endpoint: core.balancer.pick(backend.key, backend.endpoints, avoid) };
+  const secure = (req.socket as { encrypted?: boolean }).encrypted === true;
+  return core.stickyPick(backend, affinity, joined(req.headers.cookie), secure, avoid);
 }

@@ -25,7 +25,7 @@ import type { IngressCore } from '../core.js';
 import { isHopByHop } from '../headers.js';
 import type { NodeDataPlane } from '../node-data-plane.js';
 import type { ExchangeExtras } from '../node-exchange.js';
-import { accessOf, headerObject, joined } from '../node-request.js';
+import { accessOf, headerObject, pickEndpoint } from '../node-request.js';
 import type { Backend, RoutedEndpoint } from '../router.js';
 import type { Target } from '../table.js';
 import { BAD_RESPONSE, errorCode } from '../upstream-policy.js';
@@ -103,22 +103,9 @@ export class PooledExchange implements ResponseHandler {
   }
 
   start(avoid?: RoutedEndpoint): void {
-    const affinity = this.target.affinity;
-    let endpoint: RoutedEndpoint | undefined;
-    if (affinity === undefined)
-      endpoint = this.core.balancer.pick(this.backend.key, this.backend.endpoints, avoid);
-    else {
-      const secure = (this.req.socket as { encrypted?: boolean }).encrypted === true;
-      const choice = this.core.stickyPick(
-        this.backend,
-        affinity,
-        joined(this.req.headers.cookie),
-        secure,
-        avoid,
-      );
-      endpoint = choice.endpoint;
-      this.setCookie = choice.setCookie;
-    }
+    const choice = pickEndpoint(this.core, this.backend, this.target.affinity, this.req, avoid);
+    const endpoint = choice.endpoint;
+    this.setCookie = choice.setCookie;
     if (!endpoint) return this.fail(502);
     this.endpoint = endpoint;
     this.origin = endpoint.origin;
