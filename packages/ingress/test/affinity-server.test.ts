@@ -1,9 +1,10 @@
 /**
- * Cookie affinity through a running proxy, on the fast path (plain GET) and the Node path (a
- * chunked POST handed to Node's server): the first response sets the cookie, later requests with
+ * Cookie affinity through a running proxy, on the fast path (plain GET), the Node path (a
+ * chunked POST handed to Node's server) and for HTTP/2 clients: the first response sets the cookie, later requests with
  * it reach the same pod, the value does not reveal the pod's address, an unknown value or a
  * removed endpoint gets a new pod and cookie, and routes without the annotation stay round-robin.
  */
+import http2 from 'node:http2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IngressServer, ProxyMetrics, readIngressAnnotations, type RouteTable } from '@portico/ingress';
 import { ingress, rule } from './fixtures.js';
@@ -15,6 +16,7 @@ const nginx = (name: string) => `nginx.ingress.kubernetes.io/${name}`;
 let pods: Echo[] = [];
 let server: IngressServer;
 let httpPort = 0;
+let httpsPort = 0;
 const metrics = new ProxyMetrics();
 
 /** portico_ingress_affinity_cookies_total of the web backend. */
@@ -68,7 +70,9 @@ beforeAll(async () => {
   pods = [await startEcho('a'), await startEcho('b'), await startEcho('c')];
   server = new IngressServer({ host: '127.0.0.1', httpPort: 0, httpsPort: 0, proxy: { metrics } });
   server.setTable(tableOf(pods.map((p) => p.port)));
-  ({ httpPort } = await server.listen());
+  const ports = await server.listen();
+  httpPort = ports.httpPort;
+  httpsPort = ports.httpsPort!;
 });
 
 afterAll(async () => {
@@ -163,4 +167,49 @@ describe('the family', () => {
     const read = readIngressAnnotations({ [nginx('affinity')]: 'cookie', [nginx(name)]: value });
     expect(read.bad).toEqual([expect.objectContaining({ annotation: nginx(name), value })]);
   });
+});
+
+/** A GET from an HTTP/2 client (served by http2/pooled-exchange.ts), with `cookie` when given. */
+async function h2Request(
+  host: string,
+  path: string,
+  cookie?: string,
+): Promise<{ pod?: string; setCookie?: string }> {
+  const session = http2.connect(`https://127.0.0.1:${httpsPort}`, {
+    rejectUnauthorized: false,
+    servername: host,
+  });
+  session.on('error', () => undefined);
+  try {
+    return await new Promise((resolve, reject) => {
+      const req = session.request({ ':path': path, ':authority': host, ...(cookie ? { cookie } : {}) });
+      let setCookie: string | undefined;
+      let body = '';
+      req.on('response', (headers) => (setCookie = headers['set-cookie']?.[0]));
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        const pod = podOf(body);
+        resolve({ ...(pod ? { pod } : {}), ...(setCookie ? { setCookie } : {}) });
+      });
+      req.on('error', reject);
+    });
+  } finally {
+    session.close();
+  }
+}
+
+it('HTTP/2 clients: the cookie is set once, then the client stays on its pod', async () => {
+  const first = await h2Request('s.test', '/');
+  expect(first.pod).toBeDefined();
+  expect(first.setCookie).toMatch(/^SID=[0-9a-f]{32}; Path=\/; Max-Age=60; HttpOnly; SameSite=Lax$/);
+  const cookie = first.setCookie!.split(';')[0]!;
+  for (let i = 0; i < 9; i++) expect(await h2Request('s.test', '/', cookie)).toEqual({ pod: first.pod });
+  // Without the annotation: no cookie, and the requests spread over the pods.
+  const seen = new Set<string | undefined>();
+  for (let i = 0; i < 6; i++) {
+    const r = await h2Request('p.test', '/');
+    expect(r.setCookie).toBeUndefined();
+    seen.add(r.pod);
+  }
+  expect(seen.size).toBeGreaterThan(1);
 });
