@@ -13,6 +13,7 @@ import { ensureBinaries, type Binaries, type BuildOptions } from './build.js';
 import { ControlPlaneProcess } from './child.js';
 import { writeCredentials, type Credentials } from './credentials.js';
 import { processAlive } from './process-alive.js';
+import { retryLostPortRace } from './port-race.js';
 import { kubeconfigYaml } from './kubeconfig.js';
 
 export interface KubeApiServerOptions extends BuildOptions {
@@ -59,9 +60,8 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), TEMP_PREFIX));
   mkdirSync(dataDir, { recursive: true });
   writeFileSync(join(dataDir, 'owner.pid'), String(process.pid));
-  const port = options.port || (await freePort());
+  let port = options.port || (await freePort());
   if (options.port) await assertPortFree(options.port);
-  const [etcdClient, etcdPeer] = [await freePort(), await freePort()];
   let etcd: ControlPlaneProcess | undefined;
   let apiserver: ControlPlaneProcess | undefined;
   const cleanUp = async () => {
@@ -71,37 +71,53 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
   };
   try {
     const credentials = await writeCredentials(dataDir);
-    const etcdUrl = `http://127.0.0.1:${etcdClient}`;
-    etcd = new ControlPlaneProcess(
-      'etcd',
-      binaries.etcd,
-      [
-        '--name=portico',
-        `--data-dir=${join(dataDir, 'etcd')}`,
-        `--listen-client-urls=${etcdUrl}`,
-        `--advertise-client-urls=${etcdUrl}`,
-        `--listen-peer-urls=http://127.0.0.1:${etcdPeer}`,
-        `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeer}`,
-        `--initial-cluster=portico=http://127.0.0.1:${etcdPeer}`,
-        // A test store: losing the last writes on a power cut does not matter, fsync latency does.
-        '--unsafe-no-fsync',
-        '--log-level=warn',
-      ],
-      join(dataDir, 'etcd.log'),
+    const etcdUrl = await retryLostPortRace(
+      async () => {
+        const [client, peer] = [await freePort(), await freePort()];
+        const url = `http://127.0.0.1:${client}`;
+        etcd = new ControlPlaneProcess(
+          'etcd',
+          binaries.etcd,
+          [
+            '--name=portico',
+            `--data-dir=${join(dataDir, 'etcd')}`,
+            `--listen-client-urls=${url}`,
+            `--advertise-client-urls=${url}`,
+            `--listen-peer-urls=http://127.0.0.1:${peer}`,
+            `--initial-advertise-peer-urls=http://127.0.0.1:${peer}`,
+            `--initial-cluster=portico=http://127.0.0.1:${peer}`,
+            // A test store: losing the last writes on a power cut does not matter, fsync latency does.
+            '--unsafe-no-fsync',
+            '--log-level=warn',
+          ],
+          join(dataDir, 'etcd.log'),
+        );
+        await etcd.waitUntil(async () => (await getJson(`${url}/health`))?.health === 'true', 30_000);
+        return url;
+      },
+      async () => {
+        await etcd?.stop();
+        // It exited on its port before serving, but may have bootstrapped fresh data for that port
+        // (a data directory given by the caller keeps what it had).
+        if (ownDir) rmSync(join(dataDir, 'etcd'), { recursive: true, force: true });
+      },
     );
-    await etcd.waitUntil(async () => (await getJson(`${etcdUrl}/health`))?.health === 'true', 30_000);
 
-    const args = apiserverArgs(port, etcdUrl, credentials, options);
     const start = async () => {
       apiserver = new ControlPlaneProcess(
         'kube-apiserver',
         binaries.kubeApiserver,
-        args,
+        apiserverArgs(port, etcdUrl, credentials, options),
         join(dataDir, 'kube-apiserver.log'),
       );
       await apiserver.waitUntil(() => readyz(port, credentials), 90_000);
     };
-    await start();
+    if (options.port) await start();
+    else
+      await retryLostPortRace(start, async () => {
+        await apiserver?.stop();
+        port = await freePort();
+      });
 
     const url = `https://127.0.0.1:${port}`;
     const kubeconfigForToken = (token: string, user = 'portico-admin') =>
