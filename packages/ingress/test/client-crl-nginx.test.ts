@@ -8,7 +8,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1Secret } from '@kubernetes/client-node';
@@ -17,7 +16,7 @@ import { freePort } from './adversarial/harness.js';
 import { startReferenceNginx } from './reference-nginx.js';
 import { ingress, rule, tlsSecret } from './fixtures.js';
 import { loopbackService, startEcho, stopAll, table, type Echo } from './backends.js';
-import { crlOf, leaf, need, testCa } from './tls-kit.js';
+import { crlOf, leaf, need, statusWithCertificate, testCa } from './tls-kit.js';
 
 const nginx = (name: string) => `nginx.ingress.kubernetes.io/${name}`;
 type Pair = { cert: string; key: string };
@@ -117,35 +116,12 @@ afterAll(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-function status(port: number, host: string, pair: Pair | undefined): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      {
-        host: '127.0.0.1',
-        port,
-        path: '/',
-        servername: host,
-        headers: { host },
-        rejectUnauthorized: false,
-        agent: false,
-        ...(pair && { cert: pair.cert, key: pair.key }),
-      },
-      (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 it('the same status as nginx for every verify mode and certificate, and for an expired CRL', async () => {
   const lines: string[] = [];
   for (const host of HOSTS)
     for (const [name, pair] of Object.entries(clients)) {
-      const theirs = await status(nginxPorts.get(host)!, host, pair);
-      const ours = await status(porticoPort, host, pair);
+      const theirs = await statusWithCertificate(nginxPorts.get(host)!, host, pair);
+      const ours = await statusWithCertificate(porticoPort, host, pair);
       lines.push(`${host} ${name}: nginx ${theirs}, portico ${ours}`);
     }
   expect(lines).toEqual([

@@ -12,7 +12,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import https from 'node:https';
 import tls from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +21,7 @@ import { freePort } from './adversarial/harness.js';
 import { startReferenceNginx } from './reference-nginx.js';
 import { ingress, rule, tlsSecret } from './fixtures.js';
 import { loopbackService, startEcho, stopAll, table, type Echo } from './backends.js';
-import { intermediateCa, leaf, need, testCa } from './tls-kit.js';
+import { intermediateCa, leaf, need, statusWithCertificate, testCa } from './tls-kit.js';
 
 const nginx = (name: string) => `nginx.ingress.kubernetes.io/${name}`;
 type Pair = { cert: string; key: string };
@@ -141,38 +140,14 @@ afterAll(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-function status(port: number, host: string, pair: Pair): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      {
-        host: '127.0.0.1',
-        port,
-        path: '/',
-        servername: host,
-        headers: { host },
-        rejectUnauthorized: false,
-        agent: false,
-        cert: pair.cert,
-        key: pair.key,
-      },
-      (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 /** nginx's and Portico's status for every depth and chain of a bundle, as `depth/intermediates: nginx portico`. */
 async function compare(bundle: Bundle, clients: Pair[]): Promise<string[]> {
   const lines: string[] = [];
   for (const d of DEPTHS)
     for (const [n, pair] of clients.entries()) {
       const host = hostOf(bundle, d);
-      const theirs = await status(nginxPorts.get(host)!, host, pair);
-      const ours = await status(porticoPort, host, pair);
+      const theirs = await statusWithCertificate(nginxPorts.get(host)!, host, pair);
+      const ours = await statusWithCertificate(porticoPort, host, pair);
       lines.push(`depth ${d}, ${n} intermediates: nginx ${theirs}, portico ${ours}`);
     }
   return lines;

@@ -8,9 +8,9 @@
  * CA Secret answers 503; bad values are reported for that Ingress.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
@@ -20,7 +20,7 @@ import type { V1Secret } from '@kubernetes/client-node';
 import { compileWithProblems, IngressServer, ProxyMetrics } from '@portico/ingress';
 import { ingress, ingressClass, rule, tlsSecret } from './fixtures.js';
 import { loopbackService, startEcho, stopAll, table, type Echo } from './backends.js';
-import { leaf, need, testCa } from './tls-kit.js';
+import { intermediateCa, leaf, need, testCa } from './tls-kit.js';
 
 const nginx = (name: string) => `nginx.ingress.kubernetes.io/${name}`;
 const dirs: string[] = [];
@@ -51,42 +51,6 @@ function tempDir(): string {
   const d = mkdtempSync(join(tmpdir(), 'portico-client-tls-'));
   dirs.push(d);
   return d;
-}
-
-/** An intermediate CA under the CA of `caDir`, in a directory of its own (for leaf()). */
-function intermediate(caDir: string): { dir: string; cert: string } {
-  const dir = tempDir();
-  const p = (f: string) => join(dir, f);
-  writeFileSync(p('inter.ext'), 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-subj',
-      '/CN=inter',
-    ].concat(['-keyout', p('ca.key'), '-out', p('inter.csr')]),
-    { stdio: 'pipe' },
-  );
-  execFileSync(
-    'openssl',
-    [
-      'x509',
-      '-req',
-      '-in',
-      p('inter.csr'),
-      '-CA',
-      join(caDir, 'ca.crt'),
-      '-CAkey',
-      join(caDir, 'ca.key'),
-    ].concat(['-CAcreateserial', '-days', '2', '-extfile', p('inter.ext'), '-out', p('ca.crt')]),
-    { stdio: 'pipe' },
-  );
-  return { dir, cert: readFileSync(p('ca.crt'), 'utf8') };
 }
 
 const withAnnotations = (name: string, settings: Record<string, string>) =>
@@ -135,9 +99,10 @@ beforeAll(async () => {
   const otherDir = tempDir();
   testCa(otherDir, 'other-ca.portico.invalid');
   foreign = leaf(otherDir, 'foreign', ['foreign.portico.invalid']);
-  const inter = intermediate(caDir);
-  const deepLeaf = leaf(inter.dir, 'deep', ['deep.portico.invalid']);
-  deep = { cert: deepLeaf.cert + inter.cert, key: deepLeaf.key };
+  const interDir = tempDir();
+  const interCert = intermediateCa(caDir, interDir, 'inter');
+  const deepLeaf = leaf(interDir, 'deep', ['deep.portico.invalid']);
+  deep = { cert: deepLeaf.cert + interCert, key: deepLeaf.key };
   web = await startEcho('web');
   server = new IngressServer({ host: '127.0.0.1', httpPort: 0, httpsPort: 0, proxy: { metrics } });
   server.setTable(

@@ -1,6 +1,7 @@
 /** Certificates for tests, made by the real openssl command in a temporary directory. */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
 import { join } from 'node:path';
 import { selfSignedPair } from '@portico/ingress';
 
@@ -138,4 +139,32 @@ export function crlOf(dir: string, revoked: readonly string[], expired = false):
     stdio: 'pipe',
   });
   return readFileSync(p('ca.crl'), 'utf8');
+}
+
+/** The status of a GET / to 127.0.0.1:`port` for `host` (SNI and Host), with a client certificate when given. */
+export function statusWithCertificate(
+  port: number,
+  host: string,
+  pair: { cert: string; key: string } | undefined,
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/',
+        servername: host,
+        headers: { host },
+        rejectUnauthorized: false,
+        agent: false,
+        ...(pair && { cert: pair.cert, key: pair.key }),
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
 }
