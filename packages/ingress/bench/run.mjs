@@ -283,10 +283,13 @@ const profile = process.env.BENCH_CPU_PROF
   ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_CPU_PROF}` }
   : {};
 /** `portico ingress` from the checkout at `tree` (its CLI built), on its own ports. */
-function startPortico(tree, ports, nodeOptions = '') {
+function startPortico(tree, ports, nodeFlags = '') {
   const child = spawn(
     join(root, 'node_modules', '.bin', 'node'),
     [
+      // On the command line rather than in NODE_OPTIONS, which refuses most V8 flags; cluster
+      // workers inherit them.
+      ...nodeFlags.split(' ').filter(Boolean),
       join(tree, 'packages', 'cli', 'bin', 'portico.js'),
       'ingress',
       '--kubeconfig',
@@ -311,18 +314,19 @@ function startPortico(tree, ports, nodeOptions = '') {
       env: {
         ...process.env,
         LOG_LEVEL: 'warn',
-        NODE_OPTIONS: [process.env.NODE_OPTIONS, profile.NODE_OPTIONS, nodeOptions].filter(Boolean).join(' '),
+        NODE_OPTIONS: [process.env.NODE_OPTIONS, profile.NODE_OPTIONS].filter(Boolean).join(' '),
       },
     },
   );
   children.push(child);
   return child;
 }
-// BENCH_NODE_OPTIONS: Node flags for this checkout's portico only (to weigh a flag against BENCH_COMPARE).
+// BENCH_NODE_OPTIONS: Node and V8 flags for this checkout's portico only (to weigh a flag against
+// BENCH_COMPARE).
 const portico = startPortico(
   root,
   { http: PORT.portico, https: PORT.porticoTls, metrics: PORT.metrics },
-  process.env.BENCH_NODE_OPTIONS,
+  process.env.BENCH_NODE_OPTIONS ?? '',
 );
 // BENCH_FLOOR=1: the same rounds also run against node-floor.mjs, the least any Node relay costs
 // (HTTP/1.1, plain or TLS), with the same number of workers: what is Node's share of the gap to nginx.
