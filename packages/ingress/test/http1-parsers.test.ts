@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ChunkedScanner } from '../src/http1/chunked.js';
-import { hasToken, parseRequestHead } from '../src/http1/request-head.js';
+import { hasToken, MAX_FIELDS, parseRequestHead } from '../src/http1/request-head.js';
 import { parseResponseHead, withFields } from '../src/http1/response-head.js';
 
 const req = (lines: string[]) => parseRequestHead(lines.join('\r\n'));
@@ -37,6 +37,12 @@ describe('request heads the fast path takes', () => {
 
   it('keeps a no-break space in a value (only SP and HTAB are whitespace)', () => {
     expect(req(['GET / HTTP/1.1', 'Host: a', 'X: \xa0v\xa0'])?.fields[3]).toBe('\xa0v\xa0');
+  });
+
+  it(`takes ${MAX_FIELDS} field lines and leaves one more to Node's server (431, nginx's max_headers)`, () => {
+    const fields = (n: number) => Array.from({ length: n - 1 }, (_, i) => `X-${i}: v`);
+    expect(req(['GET / HTTP/1.1', 'Host: a', ...fields(MAX_FIELDS)])?.fields).toHaveLength(2 * MAX_FIELDS);
+    expect(req(['GET / HTTP/1.1', 'Host: a', ...fields(MAX_FIELDS + 1)])).toBeUndefined();
   });
 
   const bail: [string, string[]][] = [

@@ -16,6 +16,11 @@ import { isFieldNameAt } from '../field-name.js';
  */
 const HEAD = /^[A-Z]{1,20} \/[!-~]* HTTP\/1\.1(?:\r\n[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t -~\x80-\xff]*)*$/;
 const DIGITS = /^\d{1,15}$/;
+/**
+ * More field lines than this and Node's server judges the head: it refuses it (431), as nginx does
+ * since its `max_headers` (default 1000, a denial-of-service fix that Debian's 1.22 carries too).
+ */
+export const MAX_FIELDS = 1000;
 /** What a request field is to this parser, told from its name where it stands (fieldAt). */
 const enum Field {
   Other,
@@ -73,6 +78,7 @@ export function parseRequestHead(head: string): RequestHead | undefined {
   let contentLength = -1;
   let connection: string | undefined;
   while (lineEnd >= 0) {
+    if (fields.length === 2 * MAX_FIELDS) return undefined;
     const start = lineEnd + 2;
     lineEnd = head.indexOf('\r\n', start);
     const end = lineEnd < 0 ? head.length : lineEnd;
