@@ -131,6 +131,7 @@ export class IngressCore {
     this.h2.retain(live);
     this.balancer.prune(keys, live);
     this.limits.retain(limitedTargets(table));
+    this.forwardAuth.retain(table);
     this.options.metrics?.tableVersion.set(table.version);
     this.options.metrics?.swaps.inc();
   }
