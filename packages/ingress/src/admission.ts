@@ -39,6 +39,8 @@ export interface AdmissionFacts {
   client(): string;
   /** The TLS connection (client certificates); undefined over plain HTTP. Absent: never asked. */
   tls?(): TLSSocket | undefined;
+  /** The Host (or :authority) as received, for the log line of a refused client certificate. */
+  readonly host?: string | undefined;
 }
 
 /** Whether the target has a policy that may refuse requests. */

@@ -71,7 +71,7 @@ export class AuthConnections {
       reset: keepalive?.connections === 0,
     };
     if (keepalive === undefined || keepalive.connections === 0) return answer(this.agent, options);
-    const key = `${url.origin} ${keepalive.connections}/${keepalive.requests}/${keepalive.timeoutSeconds}`;
+    const key = keptKey(url.origin, keepalive);
     let kept = this.kept.get(key);
     if (kept === undefined)
       this.kept.set(
@@ -81,12 +81,34 @@ export class AuthConnections {
     return kept.request(options);
   }
 
+  /** How many origins (and keep-alive settings) have kept connections. */
+  get origins(): number {
+    return this.kept.size;
+  }
+
+  /**
+   * Drops the kept connections of every origin and setting not in `live` (keys of keptKey()): the
+   * routes that named them left the table. Idle ones close now, busy ones when their subrequest ends.
+   */
+  retain(live: ReadonlySet<string>): void {
+    for (const [key, kept] of this.kept)
+      if (!live.has(key)) {
+        this.kept.delete(key);
+        void kept.close();
+      }
+  }
+
   close(): Promise<void> {
     const closing = [...this.kept.values()].map((k) => k.close());
     this.kept.clear();
     if (this.agentMade !== undefined) closing.push(this.agentMade.close());
     return Promise.all(closing).then(() => undefined);
   }
+}
+
+/** What the kept connections of an auth service origin with one keep-alive setting are found by. */
+export function keptKey(origin: string, keepalive: AuthKeepalive): string {
+  return `${origin} ${keepalive.connections}/${keepalive.requests}/${keepalive.timeoutSeconds}`;
 }
 
 async function answer(dispatcher: Dispatcher, options: Dispatcher.RequestOptions): Promise<AuthAnswerHead> {
@@ -101,6 +123,8 @@ class KeptConnections {
   private idle: Client[] = [];
   /** Subrequests each connection has served. */
   private readonly served = new WeakMap<Client, number>();
+  /** Dropped (close()): connections busy then are closed when their subrequest ends, not kept. */
+  private closed = false;
 
   constructor(
     private readonly origin: string,
@@ -147,6 +171,7 @@ class KeptConnections {
     this.served.set(client, served);
     const keep =
       ok &&
+      !this.closed &&
       !client.closed &&
       !client.destroyed &&
       served < this.keepalive.requests &&
@@ -156,6 +181,7 @@ class KeptConnections {
   }
 
   close(): Promise<void> {
+    this.closed = true;
     const idle = this.idle;
     this.idle = [];
     return Promise.all(idle.map((c) => c.close().catch(() => undefined))).then(() => undefined);

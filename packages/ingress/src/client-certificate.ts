@@ -214,7 +214,7 @@ export function failsCommonName(policy: ClientTlsPolicy, check: ClientCertificat
 const patterns = new Map<string, RegExp>();
 
 /** Node's one-attribute-per-line name as RFC 2253 writes it (nginx's $ssl_client_s_dn): last first, commas. */
-function distinguishedName(lines: string): string {
+export function distinguishedName(lines: string): string {
   return lines
     .split('\n')
     .filter((l) => l !== '')

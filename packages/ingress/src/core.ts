@@ -28,6 +28,7 @@ import { limitedTargets, RateLimits } from './rate-limiter.js';
 import { defaultHsts, hstsValue } from './hsts.js';
 import { combinedLine, type AccessEntry, type AccessLogFormat } from './access-log.js';
 import { ForwardAuth } from './forward-auth.js';
+import { CertificateRefusalLog } from './certificate-refusal-log.js';
 import { Upstreams, type UpstreamOptions } from './upstreams.js';
 import { H2Upstreams } from './upstream-h2.js';
 import { judge, type FailedAttempt, type RetryScope, type Verdict } from './upstream-policy.js';
@@ -88,10 +89,13 @@ export class IngressCore {
   readonly forwardAuth: ForwardAuth;
   /** The counters of the rate-limit annotations (this process's own). */
   readonly limits = new RateLimits();
+  /** Log lines of client certificates refused for failing verification; none without a logger. */
+  private readonly certificateRefusals: CertificateRefusalLog | undefined;
 
   constructor(readonly options: ProxyOptions = defaultProxyOptions) {
     this.trusted = new TrustedProxies(options.trustedProxies ?? []);
     this.forwardAuth = new ForwardAuth(undefined, () => options.metrics?.forwardAuthConnections.inc());
+    this.certificateRefusals = options.logger && new CertificateRefusalLog(options.logger);
     this.balancer = new Balancer(options.ejection);
     this.upstreams = new Upstreams(options.upstream);
     const poolOptions = {
@@ -127,6 +131,7 @@ export class IngressCore {
     this.h2.retain(live);
     this.balancer.prune(keys, live);
     this.limits.retain(limitedTargets(table));
+    this.forwardAuth.retain(table);
     this.options.metrics?.tableVersion.set(table.version);
     this.options.metrics?.swaps.inc();
   }
@@ -201,8 +206,11 @@ export class IngressCore {
    */
   admit(target: Target, facts: AdmissionFacts): Refusal | Release | undefined {
     const result = admit(target, facts, this.limits, performance.now());
-    if (result !== undefined && typeof result !== 'function')
+    if (result !== undefined && typeof result !== 'function') {
       this.options.metrics?.admissionRefusals.inc({ ingress: target.ingress, reason: result.reason });
+      if (result.reason === 'client_certificate' || result.reason === 'client_certificate_revoked')
+        this.certificateRefusals?.refused(target, facts, result.reason);
+    }
     return result;
   }
 

@@ -12,11 +12,12 @@
  * the client's response when that is below 400 (ingress-nginx's `add_header Set-Cookie $auth_cookie`:
  * oauth2-proxy refreshes its session cookie that way).
  */
-import { AuthConnections } from './auth-connections.js';
+import { AuthConnections, keptKey } from './auth-connections.js';
 import { isHopByHop } from './headers.js';
 import { normalizeHost } from './router.js';
 import { newRequestId } from './request-id.js';
 import type { CacheDuration, ForwardAuthPolicy } from './annotations/index.js';
+import { targetsOf, type RouteTable } from './table.js';
 
 export interface AuthRequest {
   readonly method: string;
@@ -164,6 +165,30 @@ export class ForwardAuth {
       cookies: set === undefined ? NO_COOKIES : Array.isArray(set) ? set : [set],
       challenge: Array.isArray(challenge) ? challenge.join(', ') : challenge,
     };
+  }
+
+  /**
+   * Called with each new routing table: the connections kept for `auth-keepalive` to an auth
+   * service that no route of `table` names any more with those settings are closed (an Ingress
+   * deleted, its annotations changed), not left until their idle timeout.
+   */
+  retain(table: RouteTable): void {
+    // Most proxies keep none: no walk through the table for them.
+    if (this.connections.origins === 0) return;
+    const live = new Set<string>();
+    for (const t of targetsOf(table)) {
+      const policy = t.forwardAuth;
+      if (!policy?.keepalive?.connections || policy.denied !== undefined) continue;
+      // With keep-alive on, the auth-url's host names no variable (annotations/forward-auth.ts):
+      // the origin is the template's, and parses, as the annotation's reading checked.
+      live.add(keptKey(new URL(policy.url.replace(/\$[a-z_]+/g, 'x')).origin, policy.keepalive));
+    }
+    this.connections.retain(live);
+  }
+
+  /** How many auth service origins (and keep-alive settings) have kept connections now. */
+  get keptOrigins(): number {
+    return this.connections.origins;
   }
 
   close(): Promise<void> {

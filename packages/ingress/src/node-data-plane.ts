@@ -116,7 +116,7 @@ export class NodeDataPlane {
     }
     const { target } = decision;
     if (mustAdmit(target)) {
-      const refusal = this.core.admit(target, this.factsOf(req));
+      const refusal = this.core.admit(target, this.factsOf(req, rawHost));
       if (typeof refusal === 'function') res.once('close', refusal);
       // A body we will not read: the HTTP/1 connection closes after the answer.
       const unread = length !== undefined || te !== undefined;
@@ -266,8 +266,9 @@ export class NodeDataPlane {
     forward(limit ?? null);
   }
 
-  private factsOf(req: IncomingMessage): AdmissionFacts {
+  private factsOf(req: IncomingMessage, host: string): AdmissionFacts {
     return {
+      host,
       authorization: joined(req.headers.authorization),
       client: () =>
         this.core.clientAddress(peerOf(req).remoteAddress ?? '', joined(req.headers['x-forwarded-for'])),
@@ -321,7 +322,7 @@ export class NodeDataPlane {
       );
     const { target, backend } = decision;
     if (mustAdmit(target)) {
-      const refusal = this.core.admit(target, this.factsOf(req));
+      const refusal = this.core.admit(target, this.factsOf(req, rawHost));
       if (typeof refusal === 'function') socket.once('close', refusal);
       else if (refusal) return refuse(refusal.status, target, undefined, refusal.headers);
     }

@@ -105,3 +105,17 @@ export const emptyTable: RouteTable = {
   served: [],
   problems: [],
 };
+
+/** Every target a request to the table can reach: the rules' and fallbacks', and their canaries'. */
+export function* targetsOf(table: RouteTable): Generator<Target> {
+  const withCanary = function* (t: Target | null): Generator<Target> {
+    if (t === null) return;
+    yield t;
+    if (t.canary !== undefined) yield t.canary.target;
+  };
+  yield* withCanary(table.catchAll);
+  for (const h of table.hosts) {
+    yield* withCanary(h.fallback);
+    for (const e of [...h.exact, ...h.prefix, ...(h.regex ?? [])]) yield* withCanary(e.target);
+  }
+}
