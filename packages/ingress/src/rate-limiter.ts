@@ -15,7 +15,7 @@
  */
 import { TrustedProxies } from './forwarded.js';
 import type { RateLimitPolicy } from './annotations/index.js';
-import type { RouteTable, Target } from './table.js';
+import { targetsOf, type RouteTable, type Target } from './table.js';
 
 export const MAX_CLIENTS = 65_536;
 
@@ -145,13 +145,7 @@ function zoneKey(ingress: string, p: RateLimitPolicy): string {
   return `${ingress}|${p.rate ?? 0}|${p.burst ?? 0}|${p.connections ?? 0}|${p.allowlist?.join(',') ?? ''}`;
 }
 
-/** Every target of a table that carries a rate limit. */
+/** Every target of a table that carries a rate limit (regex paths and canaries included). */
 export function* limitedTargets(table: RouteTable): Generator<Target> {
-  const all = (t: Target | null): t is Target => t !== null && t.rateLimit !== undefined;
-  if (all(table.catchAll)) yield table.catchAll;
-  for (const h of table.hosts) {
-    if (all(h.fallback)) yield h.fallback;
-    for (const e of h.exact) if (all(e.target)) yield e.target;
-    for (const e of h.prefix) if (all(e.target)) yield e.target;
-  }
+  for (const t of targetsOf(table)) if (t.rateLimit !== undefined) yield t;
 }

@@ -15,6 +15,8 @@ import {
   readIngressAnnotations,
   RequestRate,
 } from '@portico/ingress';
+import { limitedTargets } from '../src/rate-limiter.js';
+import { emptyTable, type Target } from '../src/table.js';
 import { ingress, rule } from './fixtures.js';
 import { loopbackService, startEcho, stopAll, table, type Echo } from './backends.js';
 import { eventually } from './eventually.js';
@@ -92,6 +94,37 @@ describe('RateLimits across table swaps', () => {
     limits.retain([]);
     const back = target(2);
     expect(limits.zoneOf(back, back.rateLimit).rate!.take('c', 30)).toBe(true);
+  });
+
+  it('a regex path and a canary keep their counters too (limitedTargets finds them)', () => {
+    const limited = (ingress: string): Target => ({
+      ingress,
+      backend: 'default/web:80',
+      rateLimit: { rate: 1 },
+    });
+    const regex = limited('default/regex');
+    const canary = limited('default/canary');
+    const main: Target = {
+      ingress: 'default/main',
+      backend: 'default/web:80',
+      canary: { target: canary } as never,
+    };
+    const table = {
+      ...emptyTable,
+      hosts: [
+        {
+          host: 'a.example',
+          exact: [],
+          prefix: [],
+          regex: [{ path: '/x(.*)', target: regex }],
+          fallback: main,
+        },
+      ],
+    };
+    expect([...limitedTargets(table as never)].map((t) => t.ingress)).toEqual([
+      'default/canary',
+      'default/regex',
+    ]);
   });
 });
 
