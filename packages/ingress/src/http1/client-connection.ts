@@ -14,10 +14,9 @@ import { STATUS_TEXT } from '../status-text.js';
 import { keepsAuthorization, mustAdmit, withoutField, type Refusal, type Release } from '../admission.js';
 import { requestIdLine, requestIdOf } from '../request-id.js';
 import { Exchange, type ClientSide } from './exchange.js';
+import { headEnd } from './head-end.js';
 import { HeadView } from './head-view.js';
 import { parseRequestHead, type RequestHead } from './request-head.js';
-
-const CRLFCRLF = Buffer.from('\r\n\r\n');
 
 export interface ClientLimits extends BodyTimeouts {
   readonly maxHeaderSize: number;
@@ -113,7 +112,7 @@ export class ClientConnection implements ClientSide {
     const max = this.ctx.limits.maxHeaderSize;
     while (this.buf !== undefined && this.exchange === undefined && !this.ending) {
       const buf = this.buf;
-      const end = buf.indexOf(CRLFCRLF);
+      const end = headEnd(buf);
       if (end < 0 && buf.length <= max) {
         if (this.headSince === 0) this.headSince = performance.now();
         break;

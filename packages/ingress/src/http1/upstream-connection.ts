@@ -5,13 +5,13 @@
  */
 import { connect, type Socket } from 'node:net';
 import { ChunkedScanner } from './chunked.js';
+import { headEnd } from './head-end.js';
 import { joined } from './joined.js';
 import { parseResponseHead, type ResponseHead } from './response-head.js';
 import { BAD_RESPONSE } from '../upstream-policy.js';
 
 /** A pod's response head larger than this is refused (502), like a client head over the limit. */
 const MAX_RESPONSE_HEAD = 64 * 1024;
-const CRLFCRLF = Buffer.from('\r\n\r\n');
 /**
  * Every upstream connection reads into this one buffer (net's `onread`): no allocation per read.
  * So a chunk is valid only until the handler returns; whatever outlives the call is copied.
@@ -147,7 +147,7 @@ export class UpstreamConnection {
     let buf = this.pending ? Buffer.concat([this.pending, d]) : d;
     this.pending = undefined;
     for (;;) {
-      const end = buf.indexOf(CRLFCRLF);
+      const end = headEnd(buf);
       if (end < 0) {
         if (buf.length > MAX_RESPONSE_HEAD) return this.fail(badResponse('response head too large'));
         this.pending = Buffer.from(buf);
