@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { request } from 'undici';
-import { IngressServer } from '@portico/ingress';
+import { IngressServer, ProxyMetrics } from '@portico/ingress';
 import { ingress, rule } from './fixtures.js';
 import { loopbackService, startEcho, stopAll, table, type Echo } from './backends.js';
 import { eventually } from './eventually.js';
@@ -163,6 +163,7 @@ let sink: Awaited<ReturnType<typeof startSink>>;
 let echo: Echo;
 let server: IngressServer;
 let port = 0;
+const metrics = new ProxyMetrics();
 
 beforeAll(async () => {
   scripted = await startScripted();
@@ -176,7 +177,7 @@ beforeAll(async () => {
     requestTimeout: 1_000,
     keepAliveTimeout: 600,
     timeoutCheckInterval: 100,
-    proxy: { maxBodyBytes: 16 * 1024 * 1024 },
+    proxy: { maxBodyBytes: 16 * 1024 * 1024, metrics },
   });
   server.setTable(
     table([
@@ -351,6 +352,22 @@ describe('client connections', () => {
     await eventually(async () => /\r\n\r\n[0-9a-f]{64}$/.test(text), 'the pod’s answer');
     sock.destroy();
     expect(text.slice(-64)).toBe(createHash('sha256').update(body).digest('hex'));
+  });
+
+  it('records a request’s duration up to the pod’s answer', async () => {
+    // The fast path reads the clock once per pod read: the duration ends at the answer's read.
+    const sum = async (): Promise<number> => {
+      const text = await metrics.registry.getSingleMetricAsString('portico_ingress_request_duration_seconds');
+      return Number(
+        /_sum\{ingress="default\/fast",service="[^"]*echo[^"]*"\} ([\d.e-]+)/.exec(text)?.[1] ?? 0,
+      );
+    };
+    const before = await sum();
+    const { text } = await exchange(port, get('/slow?ms=200', 'e.example.com'), (t) => t.includes('}'));
+    expect(responses(text)).toEqual(['HTTP/1.1 200']);
+    const took = (await sum()) - before;
+    expect(took).toBeGreaterThanOrEqual(0.19);
+    expect(took).toBeLessThan(2);
   });
 
   it('hands a connection to Node mid-way (a chunked upload after a plain GET) and serves both', async () => {

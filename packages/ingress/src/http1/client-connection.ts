@@ -273,12 +273,12 @@ export class ClientConnection implements ClientSide {
     this.socket.write(`${text}\r\n${method === 'HEAD' ? '' : body}`, 'latin1');
   }
 
-  exchangeDone(close: boolean): void {
+  exchangeDone(close: boolean, now = performance.now()): void {
     this.exchange = undefined;
     this.requestSince = 0;
     // A body the pod did not wait for is still on its way: the connection cannot be reused.
     if (close || this.draining || this.bodyRemaining > 0) return this.end();
-    this.idleSince = performance.now();
+    this.idleSince = now;
     if (this.socket.isPaused()) this.socket.resume();
     if (this.buf !== undefined) this.parse();
   }

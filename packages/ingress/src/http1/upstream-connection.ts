@@ -18,11 +18,15 @@ const MAX_RESPONSE_HEAD = 64 * 1024;
  */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
-/** What a connection tells the exchange it is serving. Body chunks are only valid during the call. */
+/**
+ * What a connection tells the exchange it is serving. Body chunks are only valid during the call.
+ * `now` is performance.now() when the read that carried them arrived: one clock read per read
+ * serves the head's time, the next deadline and the request's duration.
+ */
 export interface ResponseHandler {
-  onHead(head: ResponseHead): void;
-  onBody(chunk: Buffer): void;
-  onEnd(): void;
+  onHead(head: ResponseHead, now: number): void;
+  onBody(chunk: Buffer, now: number): void;
+  onEnd(now: number): void;
   /** `responded`: whether any part of the response reached us (then the request cannot be retried). */
   onError(err: Error, responded: boolean): void;
 }
@@ -46,7 +50,7 @@ export class UpstreamConnection {
   readonly socket: Socket;
   /** Requests this connection carried before the current one (a reused one may have gone stale). */
   served = 0;
-  /** When it went idle (performance.now()), for the pool's keep-alive sweep. */
+  /** When it went idle (performance.now() of its last read), for the pool's keep-alive sweep. */
   idleSince = 0;
   /** Set by the pool when the origin left the routing table: finish, then close. */
   retired = false;
@@ -63,6 +67,8 @@ export class UpstreamConnection {
    * the pool, or the next request written to it would be read as the rest of this body.
    */
   private requestRemaining = 0;
+  /** performance.now() when the read being handled arrived. */
+  private readAt = 0;
 
   constructor(
     readonly endpoint: UpstreamEndpoint,
@@ -79,6 +85,7 @@ export class UpstreamConnection {
         buffer: READ_BUFFER,
         callback: (n: number) => {
           try {
+            this.readAt = performance.now();
             this.onData(READ_BUFFER.subarray(0, n));
           } catch (err) {
             // Our bug, reached by what the pod sent: the exchange fails (its client gets a 502 or
@@ -163,7 +170,7 @@ export class UpstreamConnection {
       }
       this.reusable = head.reusable;
       const handler = this.handler;
-      handler?.onHead(head);
+      handler?.onHead(head, this.readAt);
       if (this.handler !== handler || this.phase === Phase.Closed) return; // abandoned in onHead
       switch (head.framing) {
         case 'none':
@@ -191,7 +198,10 @@ export class UpstreamConnection {
     if (this.phase === Phase.Length) {
       const take = Math.min(this.remaining, buf.length - start);
       this.remaining -= take;
-      handler?.onBody(start === 0 && take === buf.length ? buf : buf.subarray(start, start + take));
+      handler?.onBody(
+        start === 0 && take === buf.length ? buf : buf.subarray(start, start + take),
+        this.readAt,
+      );
       if (this.remaining === 0) this.finish(buf, start + take);
     } else if (this.phase === Phase.Chunked) {
       let end: number;
@@ -200,12 +210,12 @@ export class UpstreamConnection {
       } catch (err) {
         return this.fail(Object.assign(err as Error, { code: BAD_RESPONSE }));
       }
-      if (end < 0) handler?.onBody(start === 0 ? buf : buf.subarray(start));
+      if (end < 0) handler?.onBody(start === 0 ? buf : buf.subarray(start), this.readAt);
       else {
-        handler?.onBody(buf.subarray(start, end));
+        handler?.onBody(buf.subarray(start, end), this.readAt);
         this.finish(buf, end);
       }
-    } else handler?.onBody(start === 0 ? buf : buf.subarray(start));
+    } else handler?.onBody(start === 0 ? buf : buf.subarray(start), this.readAt);
   }
 
   /** The response is complete at `used`; bytes after it mean the pod broke framing. */
@@ -216,9 +226,11 @@ export class UpstreamConnection {
     this.phase = Phase.Idle;
     this.served++;
     const reusable = this.reusable && !this.retired && used === buf.length && this.requestRemaining === 0;
-    if (reusable) this.release(this, true);
-    else this.socket.destroy();
-    handler?.onEnd();
+    if (reusable) {
+      this.idleSince = this.readAt;
+      this.release(this, true);
+    } else this.socket.destroy();
+    handler?.onEnd(this.readAt);
   }
 
   private fail(err: Error): void {
@@ -238,7 +250,7 @@ export class UpstreamConnection {
     this.handler = undefined;
     this.phase = Phase.Closed;
     if (!handler) return;
-    if (phase === Phase.UntilClose) return handler.onEnd();
+    if (phase === Phase.UntilClose) return handler.onEnd(performance.now());
     const err = Object.assign(new Error('upstream closed the connection'), { code: 'ECONNRESET' });
     handler.onError(err, responded);
   }
