@@ -244,6 +244,21 @@ describe('response framing relayed from the pod', () => {
     expect(text.match(/fives/g)).toHaveLength(1);
   });
 
+  it('frames the same response head by the request: GET, HEAD, GET on one pod connection', async () => {
+    // The pod sends the same head to all three; a pod connection remembers its last parsed head.
+    const { text } = await exchange(
+      port,
+      get('/len') + get('/len', 's.example.com', 'HEAD') + get('/len'),
+      (t) => responses(t).length === 3 && t.endsWith('fives'),
+      2_000,
+    );
+    expect(text.split(/(?=HTTP\/1\.1 )/).map((r) => r.slice(r.indexOf('\r\n\r\n') + 4))).toEqual([
+      'fives',
+      '',
+      'fives',
+    ]);
+  });
+
   it('answers 502 when the pod breaks framing (Content-Length with Transfer-Encoding)', async () => {
     const { text } = await exchange(port, get('/bad'), (t) => t.includes('\r\n\r\n'));
     expect(text).toMatch(/^HTTP\/1\.1 502 /);

@@ -69,6 +69,10 @@ export class UpstreamConnection {
   private requestRemaining = 0;
   /** performance.now() when the read being handled arrived. */
   private readAt = 0;
+  /** The last final response head parsed here, with its text and request method (parsed()). */
+  private lastHead: ResponseHead | undefined;
+  private lastText = '';
+  private lastMethod = '';
 
   constructor(
     readonly endpoint: UpstreamEndpoint,
@@ -160,7 +164,7 @@ export class UpstreamConnection {
         this.pending = Buffer.from(buf);
         return;
       }
-      const head = parseResponseHead(buf.toString('latin1', 0, end), this.method, this.serverName);
+      const head = this.parsed(buf.toString('latin1', 0, end));
       if (typeof head === 'string') return this.fail(badResponse(head));
       buf = buf.subarray(end + 4);
       if (head.status < 200) {
@@ -191,6 +195,24 @@ export class UpstreamConnection {
       if (buf.length > 0) this.onBodyBytes(buf, 0);
       return;
     }
+  }
+
+  /**
+   * parseResponseHead, remembered for the last head: a pod sends the same head for the same kind
+   * of response (its Date changes once a second), and the parse, pattern included, is the largest
+   * part of the JavaScript a response costs. The result depends on the text and the method alone.
+   * Final heads only: a 103 before every response would displace its final head.
+   */
+  private parsed(text: string): ResponseHead | string {
+    if (this.lastHead !== undefined && text === this.lastText && this.method === this.lastMethod)
+      return this.lastHead;
+    const head = parseResponseHead(text, this.method, this.serverName);
+    if (typeof head !== 'string' && head.status >= 200) {
+      this.lastHead = head;
+      this.lastText = text;
+      this.lastMethod = this.method;
+    }
+    return head;
   }
 
   private onBodyBytes(buf: Buffer, start: number): void {
