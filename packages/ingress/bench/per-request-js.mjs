@@ -25,6 +25,11 @@ const { requestIdLine } = await import(`${d}/request-id.js`);
 const { fieldValue } = await import(`${d}/forwarded.js`);
 const { mustAdmit, keepsAuthorization, withoutField } = await import(`${d}/admission.js`);
 const { hasHstsField } = await import(`${d}/hsts.js`);
+// Where the blank line is looked for as the tree does (http1/head-end.ts; before it, indexOf).
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+const { headEnd } = await import(`${d}/http1/head-end.js`).catch(() => ({
+  headEnd: (b) => b.indexOf(CRLFCRLF),
+}));
 const { Registry } = await import(`${tree}/node_modules/prom-client/index.js`);
 const annotations = ann
   ? {
@@ -84,10 +89,9 @@ const resBuf = Buffer.from(
   'latin1',
 );
 const view = new HeadView('127.0.0.1');
-const CRLFCRLF = Buffer.from('\r\n\r\n');
 let sink = 0;
 function one() {
-  const end = reqBuf.indexOf(CRLFCRLF);
+  const end = headEnd(reqBuf);
   const head = parseRequestHead(reqBuf.toString('latin1', 0, end));
   const started = performance.now();
   view.head = head;
@@ -110,7 +114,7 @@ function one() {
   const ep = proxy.balancer.pick(decision.backend.key, decision.backend.endpoints);
   const out1 = joined(upstreamHead);
   // response
-  const rend = resBuf.indexOf(CRLFCRLF);
+  const rend = headEnd(resBuf);
   const rh = parseResponseHead(resBuf.toString('latin1', 0, rend), head.method, 'portico');
   proxy.balancer.succeeded(ep.origin);
   performance.now();

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, createServer, type Server, type TLSSocket } from 'node:tls';
 import { selfSignedPair } from '@portico/ingress';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readIntoSharedBuffer } from '../src/http1/shared-read-buffer.js';
+import { owned, readIntoSharedBuffer } from '../src/http1/shared-read-buffer.js';
 
 const pair = selfSignedPair('shared-read.portico.invalid');
 const servers: Server[] = [];
@@ -23,9 +23,13 @@ afterEach(() => {
 });
 
 /** A real TLS server whose connections read into the shared buffer; `serve` gets each of them. */
-async function tlsServer(serve: (socket: TLSSocket) => void): Promise<number> {
+async function tlsServer(
+  serve: (socket: TLSSocket) => void,
+  borrow?: (socket: TLSSocket, view: Buffer) => void,
+): Promise<number> {
   const server = createServer({ ...pair, ALPNProtocols: ['http/1.1'] }, (socket) => {
-    if (!readIntoSharedBuffer(socket)) throw new Error('the shared read buffer was not installed');
+    const lend = borrow && ((view: Buffer) => borrow(socket, view));
+    if (!readIntoSharedBuffer(socket, lend)) throw new Error('the shared read buffer was not installed');
     serve(socket);
   });
   servers.push(server);
@@ -128,6 +132,40 @@ describe('readIntoSharedBuffer (accepted TLS connections)', () => {
     await once(sink, 'end');
     // equals(), not toEqual(): a diff of 300 kB takes the reporter minutes.
     expect(Buffer.concat(parts).equals(Buffer.concat([Buffer.from('head;'), body]))).toBe(true);
+  });
+
+  it('lends flowing reads to a borrower where they lie in the shared buffer, uncopied', async () => {
+    const lent: Buffer[] = [];
+    const kept: string[] = [];
+    const emitted: Buffer[] = [];
+    let server: TLSSocket | undefined;
+    const port = await tlsServer(
+      (socket) => {
+        server = socket;
+        socket.on('data', (d: Buffer) => emitted.push(d));
+      },
+      (socket, view) => {
+        lent.push(view);
+        // What outlives the call is copied; the copy keeps its bytes when the next read lands.
+        kept.push(owned(view).toString());
+        socket.pause();
+      },
+    );
+    const client = await tlsClient(port);
+    client.write('first');
+    await until(() => lent.length === 1, 'the first read');
+    client.write('second');
+    await sleep(50);
+    expect(lent.length).toBe(1); // paused: not read
+    server!.resume();
+    await until(() => lent.length === 2, 'the second read');
+    expect(kept).toEqual(['first', 'second']);
+    expect(emitted).toEqual([]);
+    // Both views are of the one shared buffer, where 'second' overwrote 'first'.
+    expect(lent[0]!.buffer).toBe(lent[1]!.buffer);
+    expect(lent[0]!.toString()).toBe('secon');
+    const ordinary = Buffer.from('x');
+    expect(owned(ordinary)).toBe(ordinary);
   });
 
   it('leaves a socket that already has its own read buffer as it is', async () => {

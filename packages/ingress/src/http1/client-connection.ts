@@ -14,10 +14,10 @@ import { STATUS_TEXT } from '../status-text.js';
 import { keepsAuthorization, mustAdmit, withoutField, type Refusal, type Release } from '../admission.js';
 import { requestIdLine, requestIdOf } from '../request-id.js';
 import { Exchange, type ClientSide } from './exchange.js';
+import { headEnd } from './head-end.js';
 import { HeadView } from './head-view.js';
 import { parseRequestHead, type RequestHead } from './request-head.js';
-
-const CRLFCRLF = Buffer.from('\r\n\r\n');
+import { owned } from './shared-read-buffer.js';
 
 export interface ClientLimits extends BodyTimeouts {
   readonly maxHeaderSize: number;
@@ -59,9 +59,15 @@ export class ClientConnection implements ClientSide {
   private readonly view: HeadView;
   private ending = false;
   private draining = false;
-  private readonly onData = (d: Buffer): void => {
+  /**
+   * The client's bytes: 'data', or a read lent from the shared read buffer (shared-read-buffer.ts),
+   * valid during this call only. So whatever outlives it (an incomplete head, a pipelined request,
+   * body bytes written on, bytes handed to Node's server) is made owned() where it is kept.
+   */
+  readonly onData = (d: Buffer): void => {
     try {
       this.receive(d);
+      if (this.buf !== undefined) this.buf = owned(this.buf);
     } catch (err) {
       this.crashed(err);
     }
@@ -93,7 +99,8 @@ export class ClientConnection implements ClientSide {
     if (this.bodyRemaining > 0) {
       const take = Math.min(this.bodyRemaining, d.length);
       this.bodyRemaining -= take;
-      const body = take === d.length ? d : d.subarray(0, take);
+      // A socket keeps what it could not write at once: body bytes are never lent on.
+      const body = owned(take === d.length ? d : d.subarray(0, take));
       if (this.exchange && !this.exchange.sendBody(body)) this.socket.pause();
       if (take === d.length) return;
       d = d.subarray(take);
@@ -113,7 +120,7 @@ export class ClientConnection implements ClientSide {
     const max = this.ctx.limits.maxHeaderSize;
     while (this.buf !== undefined && this.exchange === undefined && !this.ending) {
       const buf = this.buf;
-      const end = buf.indexOf(CRLFCRLF);
+      const end = headEnd(buf);
       if (end < 0 && buf.length <= max) {
         if (this.headSince === 0) this.headSince = performance.now();
         break;
@@ -236,6 +243,7 @@ export class ClientConnection implements ClientSide {
       const buf = this.buf;
       const have = buf ? Math.min(buf.length, head.contentLength) : 0;
       if (have > 0) {
+        // Copied into the pod's first write (joined.ts) before this call returns.
         body = buf!.subarray(0, have);
         this.buf = have === buf!.length ? undefined : buf!.subarray(have);
       }
@@ -265,12 +273,12 @@ export class ClientConnection implements ClientSide {
     this.socket.write(`${text}\r\n${method === 'HEAD' ? '' : body}`, 'latin1');
   }
 
-  exchangeDone(close: boolean): void {
+  exchangeDone(close: boolean, now = performance.now()): void {
     this.exchange = undefined;
     this.requestSince = 0;
     // A body the pod did not wait for is still on its way: the connection cannot be reused.
     if (close || this.draining || this.bodyRemaining > 0) return this.end();
-    this.idleSince = performance.now();
+    this.idleSince = now;
     if (this.socket.isPaused()) this.socket.resume();
     if (this.buf !== undefined) this.parse();
   }
@@ -323,7 +331,7 @@ export class ClientConnection implements ClientSide {
   }
 
   private handover(): void {
-    const buffered = this.buf;
+    const buffered = this.buf === undefined ? undefined : owned(this.buf);
     this.buf = undefined;
     this.ending = true;
     this.socket.off('data', this.onData);

@@ -31,8 +31,11 @@ export interface ClientSide {
     location?: string,
     extra?: Readonly<Record<string, string>>,
   ): void;
-  /** The exchange is over; `close`: the connection must not carry another request. */
-  exchangeDone(close: boolean): void;
+  /**
+   * The exchange is over; `close`: the connection must not carry another request. `now`:
+   * performance.now() if the caller has just read it.
+   */
+  exchangeDone(close: boolean, now?: number): void;
 }
 
 export class Exchange implements ResponseHandler {
@@ -108,7 +111,8 @@ export class Exchange implements ResponseHandler {
     this.endpoint = endpoint;
     const upstream = this.proxy.pool.acquire(endpoint, this.target.connectTimeoutMs);
     this.upstream = upstream;
-    this.deadline = performance.now() + this.readTimeout;
+    // The first attempt starts microseconds after the head was read (`started`); a retry later.
+    this.deadline = (this.retried ? performance.now() : this.started) + this.readTimeout;
     upstream.send(
       this,
       this.request.method,
@@ -137,11 +141,11 @@ export class Exchange implements ResponseHandler {
     this.client.socket.resume();
   }
 
-  onHead(head: ResponseHead): void {
+  onHead(head: ResponseHead, now: number): void {
     this.status = head.status;
-    this.headAt = performance.now();
+    this.headAt = now;
     this.proxy.balancer.succeeded(this.endpoint!.origin);
-    this.deadline = this.headAt + this.bodyTimeout;
+    this.deadline = now + this.bodyTimeout;
     let text = this.responseFields ? withFields(head.forClient, this.responseFields) : head.forClient;
     if (this.setCookie !== undefined) text += `set-cookie: ${this.setCookie}\r\n`;
     if (this.hsts !== undefined && !hasHstsField(text)) text += `strict-transport-security: ${this.hsts}\r\n`;
@@ -152,10 +156,10 @@ export class Exchange implements ResponseHandler {
     this.pendingHead = text + '\r\n';
   }
 
-  onBody(chunk: Buffer): void {
+  onBody(chunk: Buffer, now: number): void {
     if (chunk.length === 0) return;
     this.bytes += chunk.length;
-    this.deadline = performance.now() + this.bodyTimeout;
+    this.deadline = now + this.bodyTimeout;
     const socket = this.client.socket;
     let ok: boolean;
     const head = this.pendingHead;
@@ -184,10 +188,10 @@ export class Exchange implements ResponseHandler {
     this.upstream?.socket.resume();
   }
 
-  onEnd(): void {
+  onEnd(now: number): void {
     if (this.pendingHead !== undefined) this.client.socket.write(this.pendingHead, 'latin1');
     this.pendingHead = undefined;
-    this.finish(this.status, this.closeAfter);
+    this.finish(this.status, this.closeAfter, true, now);
   }
 
   onError(err: Error, responded: boolean): void {
@@ -252,17 +256,18 @@ export class Exchange implements ResponseHandler {
     this.client.exchangeDone(close);
   }
 
-  private finish(status: number, close = false, tellClient = true): void {
+  /** `now`: performance.now(), read by the caller when it had a reason to. */
+  private finish(status: number, close = false, tellClient = true, now = performance.now()): void {
     if (this.over) return;
     this.over = true;
-    this.record(status);
-    if (tellClient) this.client.exchangeDone(close);
+    this.record(status, now);
+    if (tellClient) this.client.exchangeDone(close, now);
   }
 
-  private record(status: number): void {
+  private record(status: number, now = performance.now()): void {
     this.release?.();
     // Without an access log, only the metrics: no AccessInfo is built.
-    if (!this.proxy.logging) return void this.proxy.count(status, this.target, this.started);
+    if (!this.proxy.logging) return void this.proxy.count(status, this.target, this.started, now);
     const r = this.request;
     this.proxy.record(
       {

@@ -46,9 +46,11 @@ export class Http1Listener implements ListenerContext {
     const accept = (socket: Socket): void => {
       this.track(socket, 'fast');
       try {
-        this.connections.add(new ClientConnection(socket, this));
-        // Reads without an ArrayBuffer and a trip through the Readable each (shared-read-buffer.ts).
-        readIntoSharedBuffer(socket);
+        const conn = new ClientConnection(socket, this);
+        this.connections.add(conn);
+        // Reads without an ArrayBuffer, a trip through the Readable or a copy each
+        // (shared-read-buffer.ts): the connection borrows them.
+        readIntoSharedBuffer(socket, conn.onData);
       } catch (err) {
         proxy.connectionException('fast', err, () => socket.destroy());
       }

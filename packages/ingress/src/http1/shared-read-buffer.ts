@@ -7,11 +7,13 @@
  * and the handle's useUserBuffer(). Those are Node internals: where they are missing (another Node
  * version) the socket is left as it is.
  *
- * Each read is copied out of the shared buffer (a small slice of Buffer's pool: a connection keeps
- * incomplete heads and pipelined requests) and emitted as 'data' when the socket flows with nothing
- * buffered; otherwise it goes through the Readable as before. So pause(), resume(), pipe() and the
- * order of the bytes stay those of any socket (the fast path pauses, Node's server pipes).
- * Measured in docs/benchmarks.md (issue 15, HTTPS).
+ * When the socket flows with nothing buffered, a read is lent to `borrow` where it lies in the
+ * shared buffer, valid during the call only: the fast path parses a whole head at once and copies
+ * only the bytes it keeps (owned()), so the common request is never copied. Without a borrower it
+ * is copied out (a small slice of Buffer's pool) and emitted as 'data'. A read that finds the
+ * socket paused or bytes buffered is copied and goes through the Readable as before. So pause(),
+ * resume(), pipe() and the order of the bytes stay those of any socket (the fast path pauses,
+ * Node's server pipes). Measured in docs/benchmarks.md (issue 15, HTTPS; session 9).
  */
 import type { Socket } from 'node:net';
 
@@ -36,8 +38,11 @@ function onreadFields(socket: Socket): { buffer: symbol; callback: symbol } | nu
   return fields;
 }
 
-/** Switches `socket` to the shared read buffer; false (nothing changed) where Node lacks the means. */
-export function readIntoSharedBuffer(socket: Socket): boolean {
+/**
+ * Switches `socket` to the shared read buffer; false (nothing changed) where Node lacks the means.
+ * `borrow`, when given, takes the reads that would be emitted as 'data', uncopied (see above).
+ */
+export function readIntoSharedBuffer(socket: Socket, borrow?: (view: Buffer) => void): boolean {
   const handle = (socket as unknown as { _handle?: UserBufferHandle | null })._handle;
   const f = onreadFields(socket);
   if (f === null || typeof handle?.useUserBuffer !== 'function') return false;
@@ -47,13 +52,14 @@ export function readIntoSharedBuffer(socket: Socket): boolean {
   slots[f.buffer] = shared;
   // Returns false to stop reading (net's onread contract): the Readable is full.
   slots[f.callback] = (length: number, buffer: Buffer): boolean => {
-    const chunk = Buffer.from(buffer.subarray(0, length));
+    const view = buffer.subarray(0, length);
     const direct = (socket as unknown as Record<symbol, unknown>)[throughReadable] !== true;
     if (direct && socket.readableFlowing === true && socket.readableLength === 0) {
-      socket.emit('data', chunk);
+      if (borrow !== undefined) borrow(view);
+      else socket.emit('data', Buffer.from(view));
       return true;
     }
-    return socket.push(chunk);
+    return socket.push(Buffer.from(view));
   };
   handle.useUserBuffer(shared);
   return true;
@@ -67,4 +73,9 @@ export function readIntoSharedBuffer(socket: Socket): boolean {
  */
 export function readThroughReadable(socket: Socket): void {
   (socket as unknown as Record<symbol, unknown>)[throughReadable] = true;
+}
+
+/** `bytes`, or a copy of them when they lie in the shared buffer (a lent read is kept). */
+export function owned(bytes: Buffer): Buffer {
+  return bytes.buffer === shared.buffer ? Buffer.from(bytes) : bytes;
 }

@@ -5,24 +5,28 @@
  */
 import { connect, type Socket } from 'node:net';
 import { ChunkedScanner } from './chunked.js';
+import { headEnd } from './head-end.js';
 import { joined } from './joined.js';
 import { parseResponseHead, type ResponseHead } from './response-head.js';
 import { BAD_RESPONSE } from '../upstream-policy.js';
 
 /** A pod's response head larger than this is refused (502), like a client head over the limit. */
 const MAX_RESPONSE_HEAD = 64 * 1024;
-const CRLFCRLF = Buffer.from('\r\n\r\n');
 /**
  * Every upstream connection reads into this one buffer (net's `onread`): no allocation per read.
  * So a chunk is valid only until the handler returns; whatever outlives the call is copied.
  */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
-/** What a connection tells the exchange it is serving. Body chunks are only valid during the call. */
+/**
+ * What a connection tells the exchange it is serving. Body chunks are only valid during the call.
+ * `now` is performance.now() when the read that carried them arrived: one clock read per read
+ * serves the head's time, the next deadline and the request's duration.
+ */
 export interface ResponseHandler {
-  onHead(head: ResponseHead): void;
-  onBody(chunk: Buffer): void;
-  onEnd(): void;
+  onHead(head: ResponseHead, now: number): void;
+  onBody(chunk: Buffer, now: number): void;
+  onEnd(now: number): void;
   /** `responded`: whether any part of the response reached us (then the request cannot be retried). */
   onError(err: Error, responded: boolean): void;
 }
@@ -46,7 +50,7 @@ export class UpstreamConnection {
   readonly socket: Socket;
   /** Requests this connection carried before the current one (a reused one may have gone stale). */
   served = 0;
-  /** When it went idle (performance.now()), for the pool's keep-alive sweep. */
+  /** When it went idle (performance.now() of its last read), for the pool's keep-alive sweep. */
   idleSince = 0;
   /** Set by the pool when the origin left the routing table: finish, then close. */
   retired = false;
@@ -63,6 +67,12 @@ export class UpstreamConnection {
    * the pool, or the next request written to it would be read as the rest of this body.
    */
   private requestRemaining = 0;
+  /** performance.now() when the read being handled arrived. */
+  private readAt = 0;
+  /** The last final response head parsed here, with its text and request method (parsed()). */
+  private lastHead: ResponseHead | undefined;
+  private lastText = '';
+  private lastMethod = '';
 
   constructor(
     readonly endpoint: UpstreamEndpoint,
@@ -79,6 +89,7 @@ export class UpstreamConnection {
         buffer: READ_BUFFER,
         callback: (n: number) => {
           try {
+            this.readAt = performance.now();
             this.onData(READ_BUFFER.subarray(0, n));
           } catch (err) {
             // Our bug, reached by what the pod sent: the exchange fails (its client gets a 502 or
@@ -147,13 +158,13 @@ export class UpstreamConnection {
     let buf = this.pending ? Buffer.concat([this.pending, d]) : d;
     this.pending = undefined;
     for (;;) {
-      const end = buf.indexOf(CRLFCRLF);
+      const end = headEnd(buf);
       if (end < 0) {
         if (buf.length > MAX_RESPONSE_HEAD) return this.fail(badResponse('response head too large'));
         this.pending = Buffer.from(buf);
         return;
       }
-      const head = parseResponseHead(buf.toString('latin1', 0, end), this.method, this.serverName);
+      const head = this.parsed(buf.toString('latin1', 0, end));
       if (typeof head === 'string') return this.fail(badResponse(head));
       buf = buf.subarray(end + 4);
       if (head.status < 200) {
@@ -163,7 +174,7 @@ export class UpstreamConnection {
       }
       this.reusable = head.reusable;
       const handler = this.handler;
-      handler?.onHead(head);
+      handler?.onHead(head, this.readAt);
       if (this.handler !== handler || this.phase === Phase.Closed) return; // abandoned in onHead
       switch (head.framing) {
         case 'none':
@@ -186,12 +197,33 @@ export class UpstreamConnection {
     }
   }
 
+  /**
+   * parseResponseHead, remembered for the last head: a pod sends the same head for the same kind
+   * of response (its Date changes once a second), and the parse, pattern included, is the largest
+   * part of the JavaScript a response costs. The result depends on the text and the method alone.
+   * Final heads only: a 103 before every response would displace its final head.
+   */
+  private parsed(text: string): ResponseHead | string {
+    if (this.lastHead !== undefined && text === this.lastText && this.method === this.lastMethod)
+      return this.lastHead;
+    const head = parseResponseHead(text, this.method, this.serverName);
+    if (typeof head !== 'string' && head.status >= 200) {
+      this.lastHead = head;
+      this.lastText = text;
+      this.lastMethod = this.method;
+    }
+    return head;
+  }
+
   private onBodyBytes(buf: Buffer, start: number): void {
     const handler = this.handler;
     if (this.phase === Phase.Length) {
       const take = Math.min(this.remaining, buf.length - start);
       this.remaining -= take;
-      handler?.onBody(start === 0 && take === buf.length ? buf : buf.subarray(start, start + take));
+      handler?.onBody(
+        start === 0 && take === buf.length ? buf : buf.subarray(start, start + take),
+        this.readAt,
+      );
       if (this.remaining === 0) this.finish(buf, start + take);
     } else if (this.phase === Phase.Chunked) {
       let end: number;
@@ -200,12 +232,12 @@ export class UpstreamConnection {
       } catch (err) {
         return this.fail(Object.assign(err as Error, { code: BAD_RESPONSE }));
       }
-      if (end < 0) handler?.onBody(start === 0 ? buf : buf.subarray(start));
+      if (end < 0) handler?.onBody(start === 0 ? buf : buf.subarray(start), this.readAt);
       else {
-        handler?.onBody(buf.subarray(start, end));
+        handler?.onBody(buf.subarray(start, end), this.readAt);
         this.finish(buf, end);
       }
-    } else handler?.onBody(start === 0 ? buf : buf.subarray(start));
+    } else handler?.onBody(start === 0 ? buf : buf.subarray(start), this.readAt);
   }
 
   /** The response is complete at `used`; bytes after it mean the pod broke framing. */
@@ -216,9 +248,11 @@ export class UpstreamConnection {
     this.phase = Phase.Idle;
     this.served++;
     const reusable = this.reusable && !this.retired && used === buf.length && this.requestRemaining === 0;
-    if (reusable) this.release(this, true);
-    else this.socket.destroy();
-    handler?.onEnd();
+    if (reusable) {
+      this.idleSince = this.readAt;
+      this.release(this, true);
+    } else this.socket.destroy();
+    handler?.onEnd(this.readAt);
   }
 
   private fail(err: Error): void {
@@ -238,7 +272,7 @@ export class UpstreamConnection {
     this.handler = undefined;
     this.phase = Phase.Closed;
     if (!handler) return;
-    if (phase === Phase.UntilClose) return handler.onEnd();
+    if (phase === Phase.UntilClose) return handler.onEnd(performance.now());
     const err = Object.assign(new Error('upstream closed the connection'), { code: 'ECONNRESET' });
     handler.onError(err, responded);
   }

@@ -28,8 +28,7 @@ export class UpstreamPool {
       if (i >= 0) stack!.splice(i, 1);
       return;
     }
-    // performance.now(), not Date.now(): a fast call, where Date.now() leaves JIT-compiled code.
-    conn.idleSince = performance.now();
+    // conn.idleSince is already set: the time of the read that ended its response.
     if (stack) stack.push(conn);
     else this.idle.set(conn.endpoint.origin, [conn]);
   };
