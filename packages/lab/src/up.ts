@@ -5,7 +5,12 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { installGatewayApiCrds, installMetallbCrds } from '@portico/dev-kube-apiserver';
+import {
+  GATEWAY_API_VERSION,
+  gatewayApiCrdFiles,
+  installGatewayApiCrds,
+  installMetallbCrds,
+} from '@portico/dev-kube-apiserver';
 import { ApiClient, kubeconfigCredentials } from '@portico/kube';
 import { startSpeaker } from './speaker.js';
 import { freePort, kubeDataDir, prepareKubeApiServer, startApiServer } from './apiserver.js';
@@ -77,6 +82,16 @@ export async function labUp(o: UpOptions): Promise<LabState> {
   if (o.apiServer === 'kube') {
     step(o, 'finding the pinned kube-apiserver, etcd and kubectl (built with Go on first use)');
     kube = await prepareKubeApiServer(o.say);
+  }
+
+  // The Gateway API CRDs come from the sigs.k8s.io/gateway-api Go module, as in the tests: without
+  // Go the lab shows no Gateway (like the BGP half without a router). Fetched now, before the
+  // segment exists: its host route covers 203.0.113.0/24, where a sandbox may keep its own
+  // services (a Go module proxy was seen at 203.0.113.80); later the module cache answers.
+  const withGateway = run('sh', ['-c', 'command -v go'], { allowFail: true }).trim() !== '';
+  if (withGateway) {
+    step(o, `fetching the Gateway API CRDs (${GATEWAY_API_VERSION}, Go module) into Go's module cache`);
+    await gatewayApiCrdFiles({ progress: o.say });
   }
 
   mkdirSync(dir, { recursive: true });
@@ -193,11 +208,8 @@ export async function labUp(o: UpOptions): Promise<LabState> {
     await addService(lab, s);
   }
 
-  // The Gateway API CRDs come from the sigs.k8s.io/gateway-api Go module, as in the tests: without
-  // Go the lab shows no Gateway (like the BGP half without a router).
-  const withGateway = run('sh', ['-c', 'command -v go'], { allowFail: true }).trim() !== '';
   if (withGateway) {
-    step(o, 'installing the Gateway API CRDs (v1.5.1 standard channel, from the Go module)');
+    step(o, `installing the Gateway API CRDs (${GATEWAY_API_VERSION} standard channel)`);
     await withApiClient(state.kubeconfig, (client) => installGatewayApiCrds(client));
   } else
     o.say('!!  Go is not installed: the Gateway part of the lab is skipped (its CRDs come from a Go module)');
