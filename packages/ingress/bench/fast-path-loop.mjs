@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { oneRouteState } from './one-route.mjs';
 
 const tree = process.argv[2] ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const seconds = Number(process.argv[3] ?? 3);
@@ -29,39 +30,12 @@ pod.listen(0, '127.0.0.1');
 await once(pod, 'listening');
 const podPort = pod.address().port;
 
-const state = {
-  ingresses: [
-    {
-      metadata: { name: 'bench', namespace: 'default', creationTimestamp: new Date(0) },
-      spec: {
-        ingressClassName: 'portico',
-        rules: [
-          {
-            host: 'bench.example.com',
-            http: {
-              paths: [
-                { path: '/', pathType: 'Prefix', backend: { service: { name: 'a', port: { number: 80 } } } },
-              ],
-            },
-          },
-        ],
-      },
-    },
-  ],
-  classes: [{ metadata: { name: 'portico' }, spec: { controller: 'portico.dev/ingress' } }],
-  services: [
-    { metadata: { name: 'a', namespace: 'default' }, spec: { ports: [{ name: 'http', port: 80 }] } },
-  ],
-  endpointSlices: [
-    {
-      metadata: { name: 'a-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'a' } },
-      addressType: 'IPv4',
-      ports: [{ name: 'http', port: podPort }],
-      endpoints: [{ addresses: ['127.0.0.1'], conditions: { ready: true } }],
-    },
-  ],
-  secrets: [],
-};
+const state = oneRouteState({
+  host: 'bench.example.com',
+  service: 'a',
+  podAddress: '127.0.0.1',
+  podPort,
+});
 const server = new IngressServer({ host: '127.0.0.1', httpPort: 0, httpsPort: null });
 server.setTable(compile(state, { version: 1 }));
 const { httpPort } = await server.listen();

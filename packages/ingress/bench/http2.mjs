@@ -7,6 +7,7 @@ import http2 from 'node:http2';
 import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { compile, IngressServer } from '@portico/ingress';
+import { oneRouteState } from './one-route.mjs';
 
 const N = Number(process.argv[2] ?? 4000);
 const pod = createServer((s) => {
@@ -21,43 +22,12 @@ const pod = createServer((s) => {
   });
 });
 await new Promise((r) => pod.listen(0, '127.0.0.1', r));
-const state = {
-  ingresses: [
-    {
-      metadata: { name: 'bench', namespace: 'default', creationTimestamp: new Date(0) },
-      spec: {
-        ingressClassName: 'portico',
-        rules: [
-          {
-            host: 'app.example',
-            http: {
-              paths: [
-                {
-                  path: '/',
-                  pathType: 'Prefix',
-                  backend: { service: { name: 'pod', port: { number: 80 } } },
-                },
-              ],
-            },
-          },
-        ],
-      },
-    },
-  ],
-  classes: [{ metadata: { name: 'portico' }, spec: { controller: 'portico.dev/ingress' } }],
-  services: [
-    { metadata: { name: 'pod', namespace: 'default' }, spec: { ports: [{ name: 'http', port: 80 }] } },
-  ],
-  endpointSlices: [
-    {
-      metadata: { name: 'pod-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'pod' } },
-      addressType: 'IPv4',
-      ports: [{ name: 'http', port: pod.address().port }],
-      endpoints: [{ addresses: ['127.0.0.1'], conditions: { ready: true, serving: true } }],
-    },
-  ],
-  secrets: [],
-};
+const state = oneRouteState({
+  host: 'app.example',
+  service: 'pod',
+  podAddress: '127.0.0.1',
+  podPort: pod.address().port,
+});
 const server = new IngressServer({ host: '127.0.0.1', httpPort: 0, httpsPort: 0 });
 server.setTable(compile(state, { version: 1 }));
 const ports = await server.listen();

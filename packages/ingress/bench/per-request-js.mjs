@@ -9,6 +9,7 @@
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { oneRouteState } from './one-route.mjs';
 
 const tree = process.argv[2] ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const ann = process.argv[3] === 'ann';
@@ -39,39 +40,13 @@ const annotations = ann
       'nginx.ingress.kubernetes.io/allowlist-source-range': '127.0.0.1/32,10.0.0.0/8',
     }
   : undefined;
-const state = {
-  ingresses: [
-    {
-      metadata: { name: 'bench', namespace: 'default', annotations, creationTimestamp: new Date(0) },
-      spec: {
-        ingressClassName: 'portico',
-        rules: [
-          {
-            host: 'bench.example.com',
-            http: {
-              paths: [
-                { path: '/', pathType: 'Prefix', backend: { service: { name: 'a', port: { number: 80 } } } },
-              ],
-            },
-          },
-        ],
-      },
-    },
-  ],
-  classes: [{ metadata: { name: 'portico' }, spec: { controller: 'portico.dev/ingress' } }],
-  services: [
-    { metadata: { name: 'a', namespace: 'default' }, spec: { ports: [{ name: 'http', port: 80 }] } },
-  ],
-  endpointSlices: [
-    {
-      metadata: { name: 'a-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'a' } },
-      addressType: 'IPv4',
-      ports: [{ name: 'http', port: 18180 }],
-      endpoints: [{ addresses: ['10.0.0.5'], conditions: { ready: true } }],
-    },
-  ],
-  secrets: [],
-};
+const state = oneRouteState({
+  host: 'bench.example.com',
+  service: 'a',
+  podAddress: '10.0.0.5',
+  podPort: 18180,
+  annotations,
+});
 const table = compile(state, { version: 1 });
 const metrics = new ProxyMetrics(new Registry());
 const proxy = new IngressCore({ ...defaultProxyOptions, metrics });
