@@ -16,7 +16,7 @@ import { AuthConnections, keptKey } from './auth-connections.js';
 import { isHopByHop } from './headers.js';
 import { normalizeHost } from './router.js';
 import { newRequestId } from './request-id.js';
-import type { CacheDuration, ForwardAuthPolicy } from './annotations/index.js';
+import { templateUrl, type CacheDuration, type ForwardAuthPolicy } from './annotations/index.js';
 import { targetsOf, type RouteTable } from './table.js';
 
 export interface AuthRequest {
@@ -181,7 +181,7 @@ export class ForwardAuth {
       if (!policy?.keepalive?.connections || policy.denied !== undefined) continue;
       // With keep-alive on, the auth-url's host names no variable (annotations/forward-auth.ts):
       // the origin is the template's, and parses, as the annotation's reading checked.
-      live.add(keptKey(new URL(policy.url.replace(/\$[a-z_]+/g, 'x')).origin, policy.keepalive));
+      live.add(keptKey(templateUrl(policy.url).origin, policy.keepalive));
     }
     this.connections.retain(live);
   }

@@ -103,11 +103,16 @@ export function parseAuthUrl(value: string): string | undefined {
   for (const v of value.match(/\$[A-Za-z_]+/g) ?? []) if (!VARIABLES.has(v)) return undefined;
   let url: URL;
   try {
-    url = new URL(value.replace(/\$[a-z_]+/g, 'x'));
+    url = templateUrl(value);
   } catch {
     return undefined;
   }
   return url.protocol === 'http:' || url.protocol === 'https:' ? value : undefined;
+}
+
+/** The URL of an auth-url template with each variable as `x`: its scheme and, where fixed, origin. */
+export function templateUrl(template: string): URL {
+  return new URL(template.replace(/\$[a-z_]+/g, 'x'));
 }
 
 const METHODS = /^(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS)$/;
