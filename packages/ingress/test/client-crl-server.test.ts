@@ -11,14 +11,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http2 from 'node:http2';
-import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1Secret } from '@kubernetes/client-node';
 import { compileWithProblems, IngressServer, ProxyMetrics } from '@portico/ingress';
 import { ingress, ingressClass, rule, tlsSecret } from './fixtures.js';
 import { loopbackService, startEcho, stopAll, table, type Echo } from './backends.js';
-import { crlOf, intermediateCa, leaf, need, testCa } from './tls-kit.js';
+import { crlOf, getWithCertificate, intermediateCa, leaf, need, testCa } from './tls-kit.js';
 
 const nginx = (name: string) => `nginx.ingress.kubernetes.io/${name}`;
 type Pair = { cert: string; key: string };
@@ -139,29 +138,7 @@ interface Answer {
 }
 
 /** One HTTPS HTTP/1.1 request on a fresh connection. */
-function get(host: string, pair?: Pair): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      {
-        host: '127.0.0.1',
-        port: httpsPort,
-        path: '/',
-        servername: host,
-        headers: { host },
-        rejectUnauthorized: false,
-        agent: false,
-        ...(pair && { cert: pair.cert, key: pair.key }),
-      },
-      (res) => {
-        let body = '';
-        res.on('data', (d: Buffer) => (body += d.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
-}
+const get = (host: string, pair?: Pair): Promise<Answer> => getWithCertificate(httpsPort, host, pair);
 
 /** The client certificate verdict the pod was sent (200 only). */
 const verdictOf = (a: Answer): string =>

@@ -141,12 +141,12 @@ export function crlOf(dir: string, revoked: readonly string[], expired = false):
   return readFileSync(p('ca.crl'), 'utf8');
 }
 
-/** The status of a GET / to 127.0.0.1:`port` for `host` (SNI and Host), with a client certificate when given. */
-export function statusWithCertificate(
+/** A GET / to 127.0.0.1:`port` for `host` (SNI and Host) on a fresh connection, with a client certificate when given. */
+export function getWithCertificate(
   port: number,
   host: string,
   pair: { cert: string; key: string } | undefined,
-): Promise<number> {
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = https.request(
       {
@@ -160,11 +160,21 @@ export function statusWithCertificate(
         ...(pair && { cert: pair.cert, key: pair.key }),
       },
       (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
       },
     );
     req.on('error', reject);
     req.end();
   });
+}
+
+/** The status of getWithCertificate(). */
+export async function statusWithCertificate(
+  port: number,
+  host: string,
+  pair: { cert: string; key: string } | undefined,
+): Promise<number> {
+  return (await getWithCertificate(port, host, pair)).status;
 }
