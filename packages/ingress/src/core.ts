@@ -54,7 +54,14 @@ export interface ProxyOptions {
   readonly accessLogFormat?: AccessLogFormat | undefined;
   /** Where `combined` lines go (default: stdout); lines are written only when `logger` is set. */
   readonly accessLogStream?: { write(line: string): unknown } | undefined;
+  /** Where access-log lines go (`json`); none without it. */
   readonly logger?: Logger | undefined;
+  /**
+   * The proxy's own warnings and errors: an exception while serving a connection, a refused client
+   * certificate, a refused PROXY header (debug). Apart from `logger`, so that they are written
+   * with the access log switched off (--no-access-log).
+   */
+  readonly log?: Logger | undefined;
   readonly metrics?: ProxyMetrics | undefined;
 }
 
@@ -89,13 +96,13 @@ export class IngressCore {
   readonly forwardAuth: ForwardAuth;
   /** The counters of the rate-limit annotations (this process's own). */
   readonly limits = new RateLimits();
-  /** Log lines of client certificates refused for failing verification; none without a logger. */
+  /** Log lines of client certificates refused for failing verification; none without `log`. */
   private readonly certificateRefusals: CertificateRefusalLog | undefined;
 
   constructor(readonly options: ProxyOptions = defaultProxyOptions) {
     this.trusted = new TrustedProxies(options.trustedProxies ?? []);
     this.forwardAuth = new ForwardAuth(undefined, () => options.metrics?.forwardAuthConnections.inc());
-    this.certificateRefusals = options.logger && new CertificateRefusalLog(options.logger);
+    this.certificateRefusals = options.log && new CertificateRefusalLog(options.log);
     this.balancer = new Balancer(options.ejection);
     this.upstreams = new Upstreams(options.upstream);
     const poolOptions = {
@@ -265,7 +272,7 @@ export class IngressCore {
    */
   connectionException(plane: 'fast' | 'node', err: unknown, close: () => void): void {
     this.countConnectionError(plane, 'exception');
-    this.options.logger?.error({ err, plane }, 'exception while serving a connection; connection closed');
+    this.options.log?.error({ err, plane }, 'exception while serving a connection; connection closed');
     try {
       close();
     } catch {

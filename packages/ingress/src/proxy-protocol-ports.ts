@@ -50,7 +50,7 @@ export function enableProxyProtocol(
   const proxy = server.proxy;
   const onRefused = (reason: string, socket: { remoteAddress?: string | undefined }): void => {
     proxy.countConnectionError('fast', 'proxy_protocol');
-    proxy.options.logger?.debug({ peer: socket.remoteAddress, reason }, 'PROXY protocol header refused');
+    proxy.options.log?.debug({ peer: socket.remoteAddress, reason }, 'PROXY protocol header refused');
   };
   const closers: (() => void)[] = [];
   if (ports.http) closers.push(requireProxyProtocol(server.http1.server, { timeoutMs, onRefused }));

@@ -31,7 +31,7 @@ export interface WorkerConfig {
   readonly defaultCert: PemPair;
   readonly accessLog: boolean;
   readonly proxyProtocol?: ProxyProtocolPorts | undefined;
-  readonly proxy: Partial<Omit<ProxyOptions, 'logger' | 'metrics'>>;
+  readonly proxy: Partial<Omit<ProxyOptions, 'logger' | 'log' | 'metrics'>>;
   /** Where the Gateway listeners are served (`--gateway-address`), when Gateways are served. */
   readonly gatewayAddress?: string | undefined;
 }
@@ -210,6 +210,8 @@ export function runWorker(): Promise<void> {
   let gateway: GatewayServing | undefined;
   let config: WorkerConfig | undefined;
   let accessLines: BatchedLines | undefined;
+  /** This worker's own warnings and errors (ProxyOptions.log), with or without an access log. */
+  let log: Logger | undefined;
   const state = new TableState();
   const gatewayState = new GatewayTableState();
   // The primary orchestrates shutdown (readiness first, then a graceful stop); a Ctrl-C reaching
@@ -225,13 +227,17 @@ export function runWorker(): Promise<void> {
         // One writer of access-log lines for the process, batched per turn (batched-lines.ts).
         accessLines = c.accessLog ? new BatchedLines() : undefined;
         const logger = accessLines ? pino({ name: 'access' }, accessLines) : undefined;
+        log = pino({
+          level: process.env.LOG_LEVEL ?? 'info',
+          base: { component: 'ingress', worker: cluster.worker?.id },
+        });
         server = new IngressServer({
           host: c.host,
           httpPort: c.httpPort,
           httpsPort: c.httpsPort,
           defaultCert: c.defaultCert,
           proxyProtocol: c.proxyProtocol,
-          proxy: { ...c.proxy, logger, metrics, accessLogStream: accessLines },
+          proxy: { ...c.proxy, logger, log, metrics, accessLogStream: accessLines },
         });
         server.listen(true).then(
           () => send({ type: 'listening' }),
@@ -252,10 +258,12 @@ export function runWorker(): Promise<void> {
         gateway ??= new GatewayServing({
           address: config.gatewayAddress,
           reusePort: true,
+          logger: log,
           proxy: {
             ...config.proxy,
             metrics,
             logger: accessLines ? pino({ name: 'access' }, accessLines) : undefined,
+            log,
             accessLogStream: accessLines,
           },
         });

@@ -28,8 +28,14 @@ import {
 
 describe('an exception while serving a connection', () => {
   let h: Harness;
+  /** What the proxy's own log wrote (no access log: the harness has none). */
+  const errors: Record<string, unknown>[] = [];
   beforeAll(async () => {
-    h = await startHarness();
+    const log = pino(
+      {},
+      { write: (line: string) => errors.push(JSON.parse(line) as Record<string, unknown>) },
+    );
+    h = await startHarness({ proxy: { log } });
     // A bug reachable from input, on purpose: routing a request for boom.test throws.
     const decide = h.server.proxy.decide.bind(h.server.proxy);
     h.server.proxy.decide = (host, ...rest) => {
@@ -55,6 +61,12 @@ describe('an exception while serving a connection', () => {
     expect(closed).toBe(true);
     expect(statuses(text)).toEqual([]);
     expect(await exceptions(metricPlane)).toBe(before + 1);
+    expect(errors.at(-1)).toMatchObject({
+      level: 50,
+      plane: metricPlane,
+      err: { message: 'injected bug' },
+      msg: 'exception while serving a connection; connection closed',
+    });
     const after = await send(h, plane, `GET /public/after HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`);
     expect(statuses(after.text)).toEqual([200]);
   });

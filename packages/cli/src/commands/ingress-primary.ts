@@ -150,6 +150,7 @@ export async function runPrimary(args: string[]): Promise<number> {
         ...proxy,
         metrics,
         logger: accessLines ? pino({ name: 'access' }, accessLines) : undefined,
+        log,
         accessLogStream: accessLines,
       },
     });
@@ -209,6 +210,7 @@ export async function runPrimary(args: string[]): Promise<number> {
             ...proxy,
             metrics: proxyMetrics,
             logger: accessLines ? pino({ name: 'access' }, accessLines) : undefined,
+            log,
             accessLogStream: accessLines,
           },
         });

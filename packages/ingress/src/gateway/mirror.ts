@@ -90,7 +90,7 @@ export class RequestMirror {
         },
         (err: unknown) => {
           this.count('failed');
-          opts.logger?.debug({ err: String(err), backend: backend.key }, 'mirrored request failed');
+          opts.log?.debug({ err: String(err), backend: backend.key }, 'mirrored request failed');
         },
       );
   }

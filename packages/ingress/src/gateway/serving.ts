@@ -45,7 +45,12 @@ export class GatewayServing implements GatewayTableSink {
   private latest: readonly ServedListener[] = [];
 
   constructor(options: GatewayServingOptions) {
-    this.proxy = new GatewayProxy({ ...defaultProxyOptions, logger: options.logger, ...options.proxy });
+    this.proxy = new GatewayProxy({
+      ...defaultProxyOptions,
+      logger: options.logger,
+      log: options.logger,
+      ...options.proxy,
+    });
     this.servers = new GatewayServers(this.proxy, options.address, options.logger, options.reusePort);
   }
 
