@@ -13,8 +13,20 @@ import { loopbackService, startEcho, stopAll, table, type Echo } from './backend
 import { eventually } from './eventually.js';
 
 /** A pod that answers each request by path with exact bytes. Counts connections and closes. */
-function startScripted(): Promise<{ server: Server; port: number; accepted: number; closed: number }> {
-  const state = { server: undefined as unknown as Server, port: 0, accepted: 0, closed: 0 };
+function startScripted(): Promise<{
+  server: Server;
+  port: number;
+  accepted: number;
+  closed: number;
+  held: Socket[];
+}> {
+  const state = {
+    server: undefined as unknown as Server,
+    port: 0,
+    accepted: 0,
+    closed: 0,
+    held: [] as Socket[],
+  };
   const answer = (sock: Socket, method: string, path: string, served: number): void => {
     const mutant = /^\/mutant\?seed=(\d+)$/.exec(path);
     if (mutant) {
@@ -45,6 +57,10 @@ function startScripted(): Promise<{ server: Server; port: number; accepted: numb
         // Second request on a connection: the pod had already given up on it.
         if (served > 0) return void sock.destroy();
         sock.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh');
+        return;
+      case '/hold':
+        // Answered by the test, when it chooses.
+        state.held.push(sock);
         return;
       case '/drip':
         sock.write('HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\nfirst');
@@ -271,6 +287,26 @@ describe('response framing relayed from the pod', () => {
     const second = await exchange(port, get('/stale'), (t) => t.endsWith('fresh'));
     expect(second.text).toMatch(/^HTTP\/1\.1 200/);
     expect(scripted.accepted).toBe(accepted + 1);
+  });
+
+  // wrk stopped under load: its connections closed with requests in flight, and an answer that
+  // arrived in the same turn as the client's FIN found the client's socket ended. The pod
+  // connection was then paused for back-pressure (the write failed) and went back to the pool
+  // paused: the next request on it was never read, and got 504 after the headers timeout.
+  it('puts a pod connection back in the pool reading when its answer found the client gone', async () => {
+    for (let round = 0; round < 20; round++) {
+      const client = connect(port, '127.0.0.1');
+      client.on('error', () => undefined);
+      client.write(get('/hold'));
+      await eventually(async () => scripted.held.length > 0, 'the held request');
+      const pod = scripted.held.shift()!;
+      // The client's FIN, then the pod's answer: both reach the proxy before its next poll.
+      client.destroy();
+      pod.write('HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nheld');
+      await new Promise((r) => setTimeout(r, 20));
+      const next = await exchange(port, get('/len'), (t) => t.endsWith('fives'), 2_000);
+      expect(next.text, `round ${round}`).toMatch(/^HTTP\/1\.1 200/);
+    }
   });
 
   it('closes the pod connection when the client goes away mid-response', async () => {

@@ -184,6 +184,9 @@ export class Exchange implements ResponseHandler {
 
   /** The client took what we wrote: read the pod again (the same timeout applies to both waits). */
   private resumeUpstream(): void {
+    // Over: the pod connection went back to its pool reading, and may be paused by another
+    // exchange now, for its own client.
+    if (this.over) return;
     this.deadline = performance.now() + this.proxy.options.upstreamBodyTimeout;
     this.upstream?.socket.resume();
   }

@@ -250,6 +250,10 @@ export class UpstreamConnection {
     const reusable = this.reusable && !this.retired && used === buf.length && this.requestRemaining === 0;
     if (reusable) {
       this.idleSince = this.readAt;
+      // Paused by an exchange for its client (back-pressure) and not resumed: a client gone with
+      // its answer in flight never drains. An idle connection must read, or the next request's
+      // answer would never be seen (nor the pod's close).
+      if (this.socket.isPaused()) this.socket.resume();
       this.release(this, true);
     } else this.socket.destroy();
     handler?.onEnd(this.readAt);
