@@ -4,7 +4,7 @@
 // config write + reload) and failed requests under load during 100 changes.
 // Usage: npm run bench -w @portico/ingress   (needs nginx, wrk; builds the CLI first)
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -282,6 +282,7 @@ await net.createNamespacedIngress({
 const profile = process.env.BENCH_CPU_PROF
   ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_CPU_PROF}` }
   : {};
+const logFile = process.env.BENCH_LOG;
 /** `portico ingress` from the checkout at `tree` (its CLI built), on its own ports. */
 function startPortico(tree, ports, nodeFlags = '') {
   const child = spawn(
@@ -310,10 +311,11 @@ function startPortico(tree, ports, nodeFlags = '') {
       '0',
     ],
     {
-      stdio: ['ignore', 'ignore', 'inherit'],
+      // BENCH_LOG=DIR: each portico's log (its stdout, LOG_LEVEL warn, or BENCH_LOG_LEVEL) in DIR.
+      stdio: ['ignore', logFile ? openSync(join(logFile, `${ports.http}.log`), 'a') : 'ignore', 'inherit'],
       env: {
         ...process.env,
-        LOG_LEVEL: 'warn',
+        LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
         NODE_OPTIONS: [process.env.NODE_OPTIONS, profile.NODE_OPTIONS].filter(Boolean).join(' '),
       },
     },
@@ -349,7 +351,8 @@ const floor =
     : undefined;
 if (floor) children.push(floor);
 // BENCH_COMPARE=name=/path/to/checkout,...: the same rounds also run against portico built from other
-// checkouts (e.g. older commits in worktrees), so regressions are measured in the same minutes.
+// checkouts (e.g. older commits in worktrees), so regressions are measured in the same minutes; so do
+// the rule changes, in BENCH_CHANGE_BLOCKS (4) alternating blocks.
 const compared = (process.env.BENCH_COMPARE ?? '')
   .split(',')
   .filter(Boolean)
@@ -364,14 +367,24 @@ const compared = (process.env.BENCH_COMPARE ?? '')
     return { name, ports, child: startPortico(tree, ports) };
   });
 
+/**
+ * One request on a connection of its own (so the kernel picks a worker anew each time). The client
+ * closes it, not the server: the TIME_WAIT then stays on the client's side, whose ports Linux reuses
+ * on loopback (tcp_tw_reuse 2). Closed by the server, a run's probes (a new connection every
+ * millisecond while waiting for a change) left up to 22,000 server-side TIME_WAITs, which hold
+ * their ports for 60 s, of the 28,232 ephemeral ports.
+ */
 function get(port, host, path) {
   return new Promise((resolve) => {
     const req = http.request(
-      { host: '127.0.0.1', port, path, headers: { host, connection: 'close' }, agent: false },
+      { host: '127.0.0.1', port, path, headers: { host, connection: 'keep-alive' }, agent: false },
       (res) => {
         let body = '';
         res.on('data', (d) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode, body, headers: res.headers }));
+        res.on('end', () => {
+          req.destroy();
+          resolve({ status: res.statusCode, body, headers: res.headers });
+        });
       },
     );
     req.on('error', (e) => resolve({ status: 0, body: String(e) }));
@@ -596,11 +609,17 @@ for (let i = 0; i < rules.length; i += 100) {
   );
 }
 const last = rules[rules.length - 1];
-await until(
-  async () => (await get(PORT.portico, last.host, `${last.path}/x`)).body === 'A\n',
-  120_000,
-  'portico with all rules',
-);
+// Portico and the checkouts it is compared with (rule changes are measured on each, below).
+const porticos = [
+  { name: 'portico', port: PORT.portico },
+  ...compared.map((c) => ({ name: c.name, port: c.ports.http })),
+];
+for (const { name, port } of porticos)
+  await until(
+    async () => (await get(port, last.host, `${last.path}/x`)).body === 'A\n',
+    120_000,
+    `${name} with all rules`,
+  );
 console.error(
   `created ${RULES} Ingresses and served them in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
 );
@@ -625,23 +644,39 @@ async function changes(name, port, apply, count, withLoad) {
     const want = `${svc.toUpperCase()}\n`;
     const start = performance.now();
     await apply(r, svc);
-    await until(
-      async () => (await get(port, r.host, `${r.path}/x`)).body === want,
-      60_000,
-      `${name} change ${c}`,
-    );
+    // What the probes answered while waiting, for the error if the change never shows.
+    const answers = new Map();
+    try {
+      await until(
+        async () => {
+          const { status, body } = await get(port, r.host, `${r.path}/x`);
+          const key = `${status} ${JSON.stringify(body.slice(0, 40))}`;
+          answers.set(key, `${key} until ${(performance.now() - start).toFixed(0)} ms`);
+          return body === want;
+        },
+        60_000,
+        `${name} change ${c}`,
+      );
+    } catch (err) {
+      throw new Error(`${err.message} (rule ${r.i} to ${svc}; answers: ${[...answers.values()].join(', ')})`);
+    }
     times.push(performance.now() - start);
   }
   load?.stop();
   const under = load ? await load.result : { requests: 0, non2xx: 0, socketErrors: 0 };
-  times.sort((a, b) => a - b);
+  return { times, requests: under.requests, failed: under.non2xx + under.socketErrors };
+}
+
+/** Quantiles of the change times of several runs of changes(), their load's requests summed. */
+function summarize(parts) {
+  const times = parts.flatMap((p) => p.times).sort((a, b) => a - b);
   const q = (p) => times[Math.min(times.length - 1, Math.floor(p * times.length))];
   return {
     p50: q(0.5),
     p99: q(0.99),
     max: times[times.length - 1],
-    requests: under.requests,
-    failed: under.non2xx + under.socketErrors,
+    requests: parts.reduce((n, p) => n + p.requests, 0),
+    failed: parts.reduce((n, p) => n + p.failed, 0),
   };
 }
 
@@ -654,15 +689,27 @@ const applyNginx = async () => {
   writeFileSync(nginx.conf, nginxProxyConf(rules, flipped));
   nginx.reload();
 };
-results.porticoIdle = await changes('portico', PORT.portico, applyPortico, 20, false);
-results.porticoChanges = await changes('portico', PORT.portico, applyPortico, CHANGES, true);
+// With BENCH_COMPARE, every checkout is measured the same way, in alternating blocks of changes:
+// they all watch the same API server and compile every change, whichever is being measured, and a
+// slow minute of the machine falls on each of them alike instead of on one run.
+const BLOCKS = compared.length > 0 ? Number(process.env.BENCH_CHANGE_BLOCKS ?? 4) : 1;
+const idleParts = Object.fromEntries(porticos.map((p) => [p.name, []]));
+const loadParts = Object.fromEntries(porticos.map((p) => [p.name, []]));
+for (let b = 0; b < BLOCKS; b++)
+  // Every other block in the opposite order: none is always the first after the other's load.
+  for (const { name, port } of b % 2 === 0 ? porticos : [...porticos].reverse()) {
+    idleParts[name].push(await changes(name, port, applyPortico, Math.ceil(20 / BLOCKS), false));
+    loadParts[name].push(await changes(name, port, applyPortico, Math.ceil(CHANGES / BLOCKS), true));
+  }
+results.porticoIdle = summarize(idleParts.portico);
+results.porticoChanges = summarize(loadParts.portico);
 // nginx starts from the same rules (every rule on backend a).
 flipped.clear();
 await applyNginx();
 await new Promise((r) => setTimeout(r, 2000));
 changeNo = 0;
-results.nginxIdle = await changes('nginx', PORT.nginx, applyNginx, 20, false);
-results.nginxChanges = await changes('nginx', PORT.nginx, applyNginx, CHANGES, true);
+results.nginxIdle = summarize([await changes('nginx', PORT.nginx, applyNginx, 20, false)]);
+results.nginxChanges = summarize([await changes('nginx', PORT.nginx, applyNginx, CHANGES, true)]);
 
 const f = (n, d = 0) => n.toFixed(d);
 const summary = {
@@ -696,6 +743,23 @@ const summary = {
     portico: `${results.porticoChanges.failed}/${results.porticoChanges.requests}`,
     nginx: `${results.nginxChanges.failed}/${results.nginxChanges.requests}`,
   },
+  // BENCH_COMPARE: the compared checkouts' rule changes, measured in the same blocks.
+  ...(compared.length > 0 && {
+    comparedChanges: Object.fromEntries(
+      compared.map(({ name }) => {
+        const idle = summarize(idleParts[name]);
+        const loaded = summarize(loadParts[name]);
+        return [
+          name,
+          {
+            idleMs: { p50: f(idle.p50, 1), max: f(idle.max, 1) },
+            underLoadMs: { p50: f(loaded.p50, 1), p99: f(loaded.p99, 1), max: f(loaded.max, 1) },
+            failed: `${loaded.failed}/${loaded.requests}`,
+          },
+        ];
+      }),
+    ),
+  }),
 };
 console.log(JSON.stringify(summary, null, 2));
 portico.kill('SIGTERM');
