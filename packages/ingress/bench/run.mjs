@@ -658,7 +658,12 @@ async function changes(name, port, apply, count, withLoad) {
         `${name} change ${c}`,
       );
     } catch (err) {
-      throw new Error(`${err.message} (rule ${r.i} to ${svc}; answers: ${[...answers.values()].join(', ')})`);
+      throw new Error(
+        `${err.message} (rule ${r.i} to ${svc}; answers: ${[...answers.values()].join(', ')})`,
+        {
+          cause: err,
+        },
+      );
     }
     times.push(performance.now() - start);
   }
