@@ -6,8 +6,6 @@
 // ports; the upstream GatewayStaticAddresses test's manifest and expectations are run; deleting the
 // Gateway deletes its Service and EndpointSlice.
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -24,36 +22,13 @@ import {
 } from '@portico/dev-kube-apiserver';
 import { gatewayApi } from '@portico/ingress';
 import { ApiClient, applyObject, isNotFound, kubeconfigCredentials } from '@portico/kube';
+import { freePort, until } from './kit.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const group = 'gateway.networking.k8s.io';
 const POOL = '192.0.2.0/29';
 const gatewaysPath = (ns: string) => `/apis/${group}/v1/namespaces/${ns}/gateways`;
-
-async function freePort(): Promise<number> {
-  const s = http.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const conditionOf = (gw: Json, type: string): Json | undefined =>
   (gw.status?.conditions as Json[] | undefined)?.find((c) => c.type === type);

@@ -17,18 +17,11 @@ import {
 import { hostEndpointAddress, installGatewayApiCrds, startTestApiServer } from '@portico/dev-kube-apiserver';
 import { ApiClient, kubeconfigCredentials } from '@portico/kube';
 import { run } from '../src/commands/ingress.js';
+import { freePort } from './kit.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'portico-gateway-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const group = 'gateway.networking.k8s.io';
-
-async function freePort(): Promise<number> {
-  const s = http.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** The answering pod's name, or our own status code; 0 while nothing listens. */
 function getName(port: number, host: string): Promise<string | number> {

@@ -4,12 +4,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startTestApiServer, type TestApiServer } from '@portico/dev-kube-apiserver';
+import { freePort, until } from './kit.js';
 
 const cli = fileURLToPath(new URL('../bin/portico.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'portico-worker-log-'));
@@ -23,25 +24,6 @@ afterAll(async () => {
   await api?.close();
   rmSync(dir, { recursive: true, force: true });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function until<T>(what: string, check: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const found = await check();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('portico ingress in worker processes', () => {
   it('logs what the proxy refuses from a worker with the access log off', async () => {
@@ -80,10 +62,11 @@ describe('portico ingress in worker processes', () => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString('utf8')));
     child.stderr!.on('data', (d: Buffer) => (out += d.toString('utf8')));
-    await until('readiness', async () => {
-      const res = await fetch(`http://127.0.0.1:${metrics}/readyz`).catch(() => undefined);
-      return res?.status === 200 ? true : undefined;
-    });
+    await until(
+      'readiness',
+      async () => ((await fetch(`http://127.0.0.1:${metrics}/readyz`)).status === 200 ? true : undefined),
+      30_000,
+    );
 
     // A request where the PROXY header should be: the worker closes the connection.
     const socket = connect(http, '127.0.0.1');
@@ -91,7 +74,7 @@ describe('portico ingress in worker processes', () => {
     socket.write('GET / HTTP/1.1\r\nHost: a.example\r\n\r\n');
     await once(socket, 'close');
 
-    const line = await until('the refusal line', () =>
+    const line = await until('the refusal line', async () =>
       out
         .split('\n')
         .filter((l) => l.startsWith('{'))
