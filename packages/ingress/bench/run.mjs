@@ -282,7 +282,7 @@ await net.createNamespacedIngress({
 const profile = process.env.BENCH_CPU_PROF
   ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_CPU_PROF}` }
   : {};
-const logFile = process.env.BENCH_LOG;
+const logDir = process.env.BENCH_LOG;
 /** `portico ingress` from the checkout at `tree` (its CLI built), on its own ports. */
 function startPortico(tree, ports, nodeFlags = '') {
   const child = spawn(
@@ -312,7 +312,7 @@ function startPortico(tree, ports, nodeFlags = '') {
     ],
     {
       // BENCH_LOG=DIR: each portico's log (its stdout, LOG_LEVEL warn, or BENCH_LOG_LEVEL) in DIR.
-      stdio: ['ignore', logFile ? openSync(join(logFile, `${ports.http}.log`), 'a') : 'ignore', 'inherit'],
+      stdio: ['ignore', logDir ? openSync(join(logDir, `${ports.http}.log`), 'a') : 'ignore', 'inherit'],
       env: {
         ...process.env,
         LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
