@@ -32,7 +32,7 @@ const H2 = process.env.BENCH_H2 === '1';
 const H2_STREAMS = Number(process.env.BENCH_H2_STREAMS ?? 8);
 // BENCH_ANNOTATIONS=1: the measured route carries the annotations a typical migrated Ingress has
 // (body size, a timeout, CORS, an allowlist that admits the client), and nginx the directives
-// ingress-nginx renders for them. Both send an X-Request-ID to the pod (Portico always does).
+// ingress-nginx renders for them.
 const ANNOTATIONS = process.env.BENCH_ANNOTATIONS === '1';
 const benchAnnotations = ANNOTATIONS
   ? {
@@ -194,7 +194,11 @@ startNginx(
 `,
 );
 
-/** nginx as an ingress proxy: one server per host, one location per rule, keep-alive upstreams. */
+/**
+ * nginx as an ingress proxy: one server per host, one location per rule, keep-alive upstreams. It
+ * sends the pod the fields Portico sends (X-Forwarded-For/-Proto/-Host/-Port, X-Real-IP and
+ * X-Request-ID, as ingress-nginx does), so both proxies and the shared backend do the same work.
+ */
 function nginxProxyConf(rules, flipped) {
   const hosts = new Map();
   for (const r of rules) {
@@ -209,8 +213,9 @@ function nginxProxyConf(rules, flipped) {
   upstream a { server ${BACKEND}:${PORT.backendA}; keepalive 128; }
   upstream b { server ${BACKEND}:${PORT.backendB}; keepalive 128; }
   proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_header Host $host;
-  proxy_set_header X-Forwarded-For $remote_addr; proxy_set_header X-Forwarded-Proto $scheme;
-  ${ANNOTATIONS ? 'proxy_set_header X-Request-ID $request_id;' : ''}
+  proxy_set_header X-Forwarded-For $remote_addr; proxy_set_header X-Real-IP $remote_addr;
+  proxy_set_header X-Forwarded-Proto $scheme; proxy_set_header X-Forwarded-Host $host;
+  proxy_set_header X-Forwarded-Port $server_port; proxy_set_header X-Request-ID $request_id;
   server { listen 127.0.0.1:${PORT.nginx} default_server; return 404; }
   server { listen 127.0.0.1:${PORT.nginx}; server_name bench.example.com; location / { ${benchLocation} } }
   server { listen 127.0.0.1:${PORT.nginxTls} ssl; server_name bench.example.com;

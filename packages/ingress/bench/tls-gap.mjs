@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { oneRouteState } from './one-route.mjs';
 
 const HOST = 'bench.example.com';
+const CLIENTS = Number(process.env.TLS_GAP_CLIENTS ?? 8);
 const RESPONSE = Buffer.from(
   'HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Mon, 07 Dec 2026 12:00:00 GMT\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nA\n',
   'latin1',
@@ -97,7 +98,7 @@ async function drive(rounds, seconds) {
     let answered = 0;
     let stopped = false;
     const sockets = [];
-    for (let c = 0; c < 8; c++) {
+    for (let c = 0; c < CLIENTS; c++) {
       const socket = kind.endsWith('https')
         ? connectTls({
             port,
