@@ -1,7 +1,7 @@
 // How much more Portico costs than the Node floor over TLS than over plain HTTP, without wrk and
 // without a cluster: four child processes, each one server in one process (Portico's
-// IngressServer, or node-floor.mjs's relay, each plain and TLS), take turns under the same load of
-// 8 keep-alive clients in this process; a pod here answers each request with nginx's head and a
+// IngressServer, or the floor's relay of floor-relay.mjs, each plain and TLS), take turns under the
+// same load of TLS_GAP_CLIENTS (8) keep-alive clients in this process; a pod here answers each request with nginx's head and a
 // 2-byte body. Each child reports its own CPU time per request, so the clients' and the pod's work
 // is not counted. Rounds alternate the four; the medians and the two gaps are printed.
 // Usage: node packages/ingress/bench/tls-gap.mjs [rounds, 6] [seconds per round, 3]
@@ -11,6 +11,7 @@ import { createServer, connect as connectPlain } from 'node:net';
 import { connect as connectTls, createServer as createTlsServer } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { floorRelay } from './floor-relay.mjs';
 import { oneRouteState } from './one-route.mjs';
 
 const HOST = 'bench.example.com';
@@ -39,6 +40,7 @@ async function serve(kind, podPort) {
     port = tls ? ports.httpsPort : ports.httpPort;
   } else {
     const { selfSignedPair } = await import('../dist/certs.js');
+    const relay = floorRelay('127.0.0.1', podPort);
     const server = tls ? createTlsServer(selfSignedPair(HOST), relay) : createServer(relay);
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
@@ -53,28 +55,6 @@ async function serve(kind, podPort) {
     }
   });
   process.send({ port });
-
-  // node-floor.mjs's relay: bytes as read both ways, the response's end found by Content-Length.
-  function relay(client) {
-    client.setNoDelay(true);
-    const pod = connectPlain({ host: '127.0.0.1', port: podPort, noDelay: true });
-    let remaining = 0;
-    pod.on('data', (chunk) => {
-      if (remaining === 0) {
-        const headEnd = chunk.indexOf('\r\n\r\n');
-        const length = /content-length: *(\d+)/i.exec(chunk.latin1Slice(0, headEnd));
-        remaining = headEnd + 4 + Number(length?.[1] ?? 0);
-      }
-      remaining = Math.max(0, remaining - chunk.length);
-      client.write(chunk);
-    });
-    client.on('data', (chunk) => pod.write(chunk));
-    const close = () => {
-      client.destroy();
-      pod.destroy();
-    };
-    for (const s of [client, pod]) s.on('error', close).on('close', close);
-  }
 }
 
 async function drive(rounds, seconds) {
