@@ -1,9 +1,10 @@
 // How much more Portico costs than the Node floor over TLS than over plain HTTP, without wrk and
 // without a cluster: four child processes, each one server in one process (Portico's
 // IngressServer, or the floor's relay of floor-relay.mjs, each plain and TLS), take turns under the
-// same load of TLS_GAP_CLIENTS (8) keep-alive clients in this process; a pod here answers each request with nginx's head and a
-// 2-byte body. Each child reports its own CPU time per request, so the clients' and the pod's work
-// is not counted. Rounds alternate the four; the medians and the two gaps are printed.
+// same load of TLS_GAP_CLIENTS (8) keep-alive clients in this process; a pod here answers each
+// request with nginx's head and a 2-byte body. Each child reports its own CPU time per request, so
+// the clients' and the pod's work is not counted. Rounds alternate the four; the medians and the
+// two gaps are printed.
 // Usage: node packages/ingress/bench/tls-gap.mjs [rounds, 6] [seconds per round, 3]
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
