@@ -47,6 +47,8 @@ async function serve(kind, podPort) {
     await once(server, 'listening');
     port = server.address().port;
   }
+  // The parent gone (ended or crashed): so is this child.
+  process.once('disconnect', () => process.exit(0));
   let since;
   process.on('message', (m) => {
     if (m === 'start') since = process.cpuUsage();
