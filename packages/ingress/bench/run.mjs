@@ -725,6 +725,10 @@ results.nginxIdle = summarize([await changes('nginx', PORT.nginx, applyNginx, 20
 results.nginxChanges = summarize([await changes('nginx', PORT.nginx, applyNginx, CHANGES, true)]);
 
 const f = (n, d = 0) => n.toFixed(d);
+// How summarize()'s figures are printed: idle changes, changes under load, failed requests.
+const idleMs = (s) => ({ p50: f(s.p50, 1), max: f(s.max, 1) });
+const loadedMs = (s) => ({ p50: f(s.p50, 1), p99: f(s.p99, 1), max: f(s.max, 1) });
+const failed = (s) => `${s.failed}/${s.requests}`;
 const summary = {
   workers: WORKERS,
   connections: CONNECTIONS,
@@ -740,34 +744,22 @@ const summary = {
   rules: RULES,
   swapPipelineMs: pipeline,
   changes: CHANGES,
-  porticoChangeIdleMs: { p50: f(results.porticoIdle.p50, 1), max: f(results.porticoIdle.max, 1) },
-  nginxReloadIdleMs: { p50: f(results.nginxIdle.p50, 1), max: f(results.nginxIdle.max, 1) },
-  porticoChangeUnderLoadMs: {
-    p50: f(results.porticoChanges.p50, 1),
-    p99: f(results.porticoChanges.p99, 1),
-    max: f(results.porticoChanges.max, 1),
-  },
-  nginxReloadUnderLoadMs: {
-    p50: f(results.nginxChanges.p50, 1),
-    p99: f(results.nginxChanges.p99, 1),
-    max: f(results.nginxChanges.max, 1),
-  },
-  failedDuringChanges: {
-    portico: `${results.porticoChanges.failed}/${results.porticoChanges.requests}`,
-    nginx: `${results.nginxChanges.failed}/${results.nginxChanges.requests}`,
-  },
+  porticoChangeIdleMs: idleMs(results.porticoIdle),
+  nginxReloadIdleMs: idleMs(results.nginxIdle),
+  porticoChangeUnderLoadMs: loadedMs(results.porticoChanges),
+  nginxReloadUnderLoadMs: loadedMs(results.nginxChanges),
+  failedDuringChanges: { portico: failed(results.porticoChanges), nginx: failed(results.nginxChanges) },
   // BENCH_COMPARE: the compared checkouts' rule changes, measured in the same blocks.
   ...(compared.length > 0 && {
     comparedChanges: Object.fromEntries(
       compared.map(({ name }) => {
-        const idle = summarize(idleParts[name]);
         const loaded = summarize(loadParts[name]);
         return [
           name,
           {
-            idleMs: { p50: f(idle.p50, 1), max: f(idle.max, 1) },
-            underLoadMs: { p50: f(loaded.p50, 1), p99: f(loaded.p99, 1), max: f(loaded.max, 1) },
-            failed: `${loaded.failed}/${loaded.requests}`,
+            idleMs: idleMs(summarize(idleParts[name])),
+            underLoadMs: loadedMs(loaded),
+            failed: failed(loaded),
           },
         ];
       }),
